@@ -1,0 +1,52 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test test-sqlite test-postgresql lint bench init-db clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+## run: create the SQLite database with the national demo on first start, serve on 127.0.0.1:8000
+run: $(VENV)/.runtime
+	$(FLASK) init-db
+	$(FLASK) seed-demo --scale national --if-empty
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+init-db: $(VENV)/.runtime
+	$(FLASK) init-db
+
+## test: lint, then the whole suite on SQLite and on an embedded PostgreSQL
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest --db sqlite
+	$(BIN)/pytest --db postgresql
+
+test-sqlite: $(VENV)/.dev
+	$(BIN)/pytest --db sqlite
+
+test-postgresql: $(VENV)/.dev
+	$(BIN)/pytest --db postgresql
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## bench: slow benchmarks, never part of make test
+bench: $(VENV)/.dev
+	@ls bench/*.py >/dev/null 2>&1 && for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

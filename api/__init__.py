@@ -1,0 +1,89 @@
+"""The Flask edge: application factory, transactions per request, blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request, send_from_directory
+
+from api.config import PROJECT_ROOT, Config
+from api.errors import ProblemApi, database_error_response, register_error_handlers
+from api.extensions import db, migrate
+from inventory.db import configure_engine, reset_write_intent, set_write_intent
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build an app; ``config`` overrides the environment (tests pass their database URL)."""
+    app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
+    app.config.from_mapping(Config().as_dict())
+    if config:
+        app.config.from_mapping(config)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # Chinese names stay readable in responses
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    api = ProblemApi(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
+    api.DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": app.config["API_MAX_PAGE_SIZE"]}
+    from api.routes import register_blueprints
+
+    register_blueprints(api)
+    register_error_handlers(app)
+    _register_transaction_hooks(app)
+    _register_cli(app)
+
+    @app.get("/")
+    def index() -> Response:
+        return send_from_directory(app.static_folder, "index.html")
+
+    return app
+
+
+def _register_transaction_hooks(app: Flask) -> None:
+    """One request is one transaction, owned here rather than in each view.
+
+    Writes take SQLite's write lock up front; a successful write response is committed before it
+    leaves, and a failed commit turns into the matching problem response instead.
+    """
+
+    @app.before_request
+    def declare_write_intent() -> None:
+        g.write_intent_token = set_write_intent(request.method in WRITE_METHODS)
+
+    @app.after_request
+    def commit_successful_write(response: Response) -> Response:
+        if request.method in WRITE_METHODS and response.status_code < 400:
+            try:
+                db.session.commit()
+            except Exception as error:
+                db.session.rollback()
+                return database_error_response(error)
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def forget_write_intent(_exc: BaseException | None) -> None:
+        token = g.pop("write_intent_token", None)
+        if token is not None:
+            reset_write_intent(token)
+
+
+def _register_cli(app: Flask) -> None:
+    from api.cli import register_commands
+
+    register_commands(app)
+
+
+API_DESCRIPTION = """\
+The national ledger of environmental emergency materials: warehouses in the GB/T 2260 region
+hierarchy, the material catalogue, stock by batch and an append-only ledger of every change.
+
+Errors are RFC 9457 problem JSON (`application/problem+json`) with an `errors` map naming the
+field at fault. Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries
+`total`, `total_pages`, `page` and the neighbouring pages. Quantities are JSON numbers with at most
+three decimal places.
+"""

@@ -1,0 +1,77 @@
+"""CLI commands (``flask --app wsgi …``): thin wrappers that call the same services as the API.
+
+Each command is one transaction: it commits at the end or, on any error, writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+
+from api.extensions import db
+from inventory.catalogue import seed_catalogue
+from inventory.db import intends_to_write
+from inventory.demo import SCALES, seed_demo
+from inventory.errors import DomainError
+from inventory.regions import load_regions
+from inventory.stock import ledger_mismatches
+
+
+@contextlib.contextmanager
+def one_transaction() -> Iterator[None]:
+    """Commit what the block did, or roll it all back and report a domain error as a CLI error."""
+    with intends_to_write():
+        try:
+            yield
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from error
+        except BaseException:
+            db.session.rollback()
+            raise
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create or upgrade the schema, then load the regions and the shipped catalogue."""
+        upgrade()
+        with one_transaction():
+            regions = load_regions(db.session)
+            items = seed_catalogue(db.session)
+        click.echo(f"schema up to date; regions: {regions}; catalogue items added: {items}")
+
+    @app.cli.command("seed-demo")
+    @click.option("--scale", type=click.Choice(list(SCALES)), default="national", show_default=True)
+    @click.option("--seed", type=int, default=2026, show_default=True, help="random seed (same seed, same data)")
+    @click.option("--force", is_flag=True, help="add the demo even if the database already has warehouses")
+    @click.option("--if-empty", is_flag=True, help="do nothing (successfully) if the database has warehouses")
+    def seed_demo_command(scale: str, seed: int, force: bool, if_empty: bool) -> None:
+        """Create the demo dataset: warehouses over the real counties, stock by batch, opening receipts."""
+        from sqlalchemy import func, select
+
+        from inventory.models import Warehouse
+
+        if if_empty and db.session.scalar(select(func.count()).select_from(Warehouse)):
+            click.echo("database already has warehouses; demo data not added")
+            return
+        started = time.perf_counter()
+        with one_transaction():
+            counts = seed_demo(db.session, scale, seed=seed, force=force)
+        click.echo(f"demo dataset ({scale}) created in {time.perf_counter() - started:.1f} s: {counts}")
+
+    @app.cli.command("check-ledger")
+    def check_ledger() -> None:
+        """Verify that every stock line's quantity equals the sum of its ledger entries."""
+        mismatches = ledger_mismatches(db.session)
+        for line_id, quantity, total in mismatches[:50]:
+            click.echo(f"stock line {line_id}: quantity {quantity} but ledger sums to {total}")
+        if mismatches:
+            raise click.ClickException(f"{len(mismatches)} stock lines disagree with their ledger")
+        click.echo("every stock line agrees with its ledger")

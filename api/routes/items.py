@@ -1,0 +1,50 @@
+"""The material catalogue."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.extensions import db
+from api.routes.paging import SelectPage
+from api.schemas import ItemCreate, ItemOut, ItemQuery, ItemUpdate
+from inventory.catalogue import create_item, delete_item, get_item, list_items, update_item
+from inventory.reference import Category
+
+blp = Blueprint("items", __name__, description="Catalogue of emergency materials")
+
+
+@blp.route("/items")
+class Items(MethodView):
+    @blp.arguments(ItemQuery, location="query")
+    @blp.response(200, ItemOut(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, args: dict):
+        """List items, by category or by part of the code, name or an alias."""
+        category = Category(args["category"]) if "category" in args else None
+        return list_items(db.session, category=category, q=args.get("q"))
+
+    @blp.arguments(ItemCreate)
+    @blp.response(201, ItemOut)
+    def post(self, data: dict):
+        """Add an item to the catalogue."""
+        return create_item(db.session, **data)
+
+
+@blp.route("/items/<string:code>")
+class ItemByCode(MethodView):
+    @blp.response(200, ItemOut)
+    def get(self, code: str):
+        """One item."""
+        return get_item(db.session, code, field="code")
+
+    @blp.arguments(ItemUpdate)
+    @blp.response(200, ItemOut)
+    def patch(self, data: dict, code: str):
+        """Change some fields of an item; ``aliases`` replaces the whole list."""
+        return update_item(db.session, code, **data)
+
+    @blp.response(204)
+    def delete(self, code: str) -> None:
+        """Delete an item that has never been stocked."""
+        delete_item(db.session, code)

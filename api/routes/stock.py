@@ -1,0 +1,172 @@
+"""Stock lines and the ledger: receipts, issues, transfers, adjustments, stocktakes."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.extensions import db
+from api.identity import current_actor
+from api.routes.paging import SelectPage
+from api.schemas import (
+    AdjustmentIn,
+    IssueIn,
+    MovementOut,
+    MovementQuery,
+    ReceiptIn,
+    StockLineDetailOut,
+    StockLineDetailQuery,
+    StockLineOut,
+    StockLineQuery,
+    StocktakeIn,
+    TransferIn,
+    TransferOut,
+)
+from inventory.catalogue import get_item
+from inventory.reference import Category, MovementKind
+from inventory.stock import (
+    adjust_stock,
+    get_stock_line,
+    issue_stock,
+    list_movements,
+    list_stock_lines,
+    quantity_as_of,
+    receive_stock,
+    take_stock,
+    transfer_stock,
+)
+from inventory.warehouses import get_warehouse
+
+blp = Blueprint("stock", __name__, description="Stock by batch and the append-only ledger")
+
+
+def _movement_args(data: dict) -> dict:
+    return {"actor": current_actor(), "reason": data.get("reason", ""), "reference": data.get("reference")}
+
+
+@blp.route("/stock-lines")
+class StockLines(MethodView):
+    @blp.arguments(StockLineQuery, location="query")
+    @blp.response(200, StockLineOut(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, args: dict):
+        """List stock lines (non-empty unless ``include_empty``), by warehouse, item, category, region, expiry."""
+        return list_stock_lines(
+            db.session,
+            warehouse_code=args.get("warehouse"),
+            item_code=args.get("item"),
+            category=Category(args["category"]) if "category" in args else None,
+            region=args.get("region"),
+            batch=args.get("batch"),
+            expiring_before=args.get("expiring_before"),
+            include_empty=args["include_empty"],
+        )
+
+
+@blp.route("/stock-lines/<int:stock_line_id>")
+class StockLineById(MethodView):
+    @blp.arguments(StockLineDetailQuery, location="query")
+    @blp.response(200, StockLineDetailOut)
+    def get(self, args: dict, stock_line_id: int):
+        """One stock line; with ``as_of`` also its quantity at that moment, summed from the ledger."""
+        line = get_stock_line(db.session, stock_line_id)
+        if "as_of" not in args:
+            return line
+        return {
+            **StockLineOut().dump(line),
+            "quantity": line.quantity,
+            "as_of": args["as_of"],
+            "quantity_as_of": quantity_as_of(db.session, stock_line_id, args["as_of"]),
+        }
+
+
+@blp.route("/stock-lines/<int:stock_line_id>/movements")
+class StockLineHistory(MethodView):
+    @blp.response(200, MovementOut(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, stock_line_id: int):
+        """The ledger of one stock line, oldest first."""
+        get_stock_line(db.session, stock_line_id)
+        return list_movements(db.session, stock_line_id=stock_line_id)
+
+
+@blp.route("/receipts")
+class Receipts(MethodView):
+    @blp.arguments(ReceiptIn)
+    @blp.response(201, MovementOut)
+    def post(self, data: dict):
+        """Receive stock into a warehouse; the (item, batch) line is created on first receipt."""
+        return receive_stock(
+            db.session,
+            warehouse=get_warehouse(db.session, data["warehouse_code"]),
+            item=get_item(db.session, data["item_code"]),
+            quantity=data["quantity"],
+            batch=data.get("batch", ""),
+            production_date=data.get("production_date"),
+            expiry_date=data.get("expiry_date"),
+            **_movement_args(data),
+        )
+
+
+@blp.route("/stock-lines/<int:stock_line_id>/issues")
+class Issues(MethodView):
+    @blp.arguments(IssueIn)
+    @blp.response(201, MovementOut)
+    def post(self, data: dict, stock_line_id: int):
+        """Issue stock from a line; refused with 409 if the line holds less."""
+        line = get_stock_line(db.session, stock_line_id)
+        return issue_stock(db.session, line=line, quantity=data["quantity"], **_movement_args(data))
+
+
+@blp.route("/stock-lines/<int:stock_line_id>/transfers")
+class Transfers(MethodView):
+    @blp.arguments(TransferIn)
+    @blp.response(201, TransferOut)
+    def post(self, data: dict, stock_line_id: int):
+        """Transfer to the same item and batch in another warehouse (two linked ledger entries)."""
+        line = get_stock_line(db.session, stock_line_id)
+        return transfer_stock(
+            db.session,
+            line=line,
+            to_warehouse=get_warehouse(db.session, data["to_warehouse_code"], field="to_warehouse_code"),
+            quantity=data["quantity"],
+            **_movement_args(data),
+        )
+
+
+@blp.route("/stock-lines/<int:stock_line_id>/adjustments")
+class Adjustments(MethodView):
+    @blp.arguments(AdjustmentIn)
+    @blp.response(201, MovementOut)
+    def post(self, data: dict, stock_line_id: int):
+        """Correct a line by a signed delta; a reason is required."""
+        line = get_stock_line(db.session, stock_line_id)
+        return adjust_stock(db.session, line=line, delta=data["delta"], **_movement_args(data))
+
+
+@blp.route("/stock-lines/<int:stock_line_id>/stocktakes")
+class Stocktakes(MethodView):
+    @blp.arguments(StocktakeIn)
+    @blp.response(201, MovementOut)
+    def post(self, data: dict, stock_line_id: int):
+        """Record a count: the line is set to it and the ledger records the difference."""
+        line = get_stock_line(db.session, stock_line_id)
+        return take_stock(db.session, line=line, counted_quantity=data["counted_quantity"], **_movement_args(data))
+
+
+@blp.route("/movements")
+class Movements(MethodView):
+    @blp.arguments(MovementQuery, location="query")
+    @blp.response(200, MovementOut(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, args: dict):
+        """The ledger, oldest first, by warehouse, item, kind, reference or time window."""
+        return list_movements(
+            db.session,
+            warehouse_code=args.get("warehouse"),
+            item_code=args.get("item"),
+            kind=MovementKind(args["kind"]) if "kind" in args else None,
+            reference=args.get("reference"),
+            since=args.get("since"),
+            until=args.get("until"),
+        )

@@ -1,0 +1,57 @@
+"""The registry of warehouses."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.extensions import db
+from api.routes.paging import SelectPage
+from api.schemas import WarehouseCreate, WarehouseOut, WarehouseQuery, WarehouseUpdate
+from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.warehouses import create_warehouse, delete_warehouse, get_warehouse, list_warehouses, update_warehouse
+
+blp = Blueprint("warehouses", __name__, description="Warehouses at the four reserve levels")
+
+
+@blp.route("/warehouses")
+class Warehouses(MethodView):
+    @blp.arguments(WarehouseQuery, location="query")
+    @blp.response(200, WarehouseOut(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, args: dict):
+        """List warehouses, filtered by region at any level, reserve type, status, level or item held."""
+        return list_warehouses(
+            db.session,
+            region=args.get("region"),
+            reserve_type=ReserveType(args["reserve_type"]) if "reserve_type" in args else None,
+            status=WarehouseStatus(args["status"]) if "status" in args else None,
+            level=WarehouseLevel(args["level"]) if "level" in args else None,
+            item_code=args.get("item"),
+            q=args.get("q"),
+        )
+
+    @blp.arguments(WarehouseCreate)
+    @blp.response(201, WarehouseOut)
+    def post(self, data: dict):
+        """Register a warehouse. Its city and province follow from the county code."""
+        return create_warehouse(db.session, **data)
+
+
+@blp.route("/warehouses/<string:code>")
+class WarehouseByCode(MethodView):
+    @blp.response(200, WarehouseOut)
+    def get(self, code: str):
+        """One warehouse."""
+        return get_warehouse(db.session, code, field="code")
+
+    @blp.arguments(WarehouseUpdate)
+    @blp.response(200, WarehouseOut)
+    def patch(self, data: dict, code: str):
+        """Change some fields of a warehouse (the code is permanent)."""
+        return update_warehouse(db.session, code, **data)
+
+    @blp.response(204)
+    def delete(self, code: str) -> None:
+        """Delete a warehouse that has never held stock; otherwise set its status to inactive."""
+        delete_warehouse(db.session, code)

@@ -1,0 +1,322 @@
+"""Marshmallow schemas: each is the contract of one endpoint's input or output, not a model mirror.
+
+Input schemas list only what a client may set (no ids, no quantities through the wrong door);
+unknown fields are rejected.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from inventory.models import QUANTITY_SCALE
+from inventory.reference import Category, MovementKind, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.validation import CODE_PATTERN, MAX_QUANTITY
+
+
+def choice(enum_class: type, **kwargs) -> fields.String:
+    values = [m.value for m in enum_class]
+    return fields.String(validate=validate.OneOf(values), metadata={"enum": values}, **kwargs)
+
+
+class QuantityField(fields.Field):
+    """A quantity with at most three decimals: read from a JSON number or string, written as a number.
+
+    Values never need more than 15 significant digits, so the JSON number round-trips exactly.
+    """
+
+    def __init__(self, *, positive: bool = True, allow_zero: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.positive = positive
+        self.allow_zero = allow_zero
+        self.metadata.setdefault("type", "number")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else float(value)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValidationError("must be a number")
+        try:
+            quantity = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise ValidationError("must be a number") from exc
+        if not quantity.is_finite() or abs(quantity) > MAX_QUANTITY:
+            raise ValidationError(f"must be a finite number not above {MAX_QUANTITY}")
+        if quantity != quantity.quantize(Decimal(1).scaleb(-QUANTITY_SCALE)):
+            raise ValidationError(f"at most {QUANTITY_SCALE} decimal places")
+        if self.positive and (quantity < 0 or (quantity == 0 and not self.allow_zero)):
+            raise ValidationError("must be greater than zero" if not self.allow_zero else "must not be negative")
+        if not self.positive and quantity == 0:
+            raise ValidationError("must not be zero")
+        return quantity
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+code_field = {"validate": validate.Regexp(CODE_PATTERN, error="1-32 letters, digits, '.', '_' or '-'")}
+
+
+# --- reference lists -------------------------------------------------------------------------
+
+
+class LabelOut(Schema):
+    code = fields.String()
+    label_zh = fields.String()
+    label_en = fields.String()
+
+
+class ReferenceOut(Schema):
+    reserve_types = fields.List(fields.Nested(LabelOut))
+    categories = fields.List(fields.Nested(LabelOut))
+    warehouse_levels = fields.List(fields.Nested(LabelOut))
+    warehouse_statuses = fields.List(fields.Nested(LabelOut))
+    movement_kinds = fields.List(fields.Nested(LabelOut))
+    region_levels = fields.List(fields.Nested(LabelOut))
+
+
+# --- regions ---------------------------------------------------------------------------------
+
+
+class RegionQuery(Schema):
+    level = choice(RegionLevel)
+    parent = fields.String(validate=validate.Length(equal=6), metadata={"description": "parent region code"})
+    name = fields.String(validate=validate.Length(max=64), metadata={"description": "part of the name"})
+
+
+class RegionOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    parent_code = fields.String(allow_none=True)
+    latitude = fields.Float()
+    longitude = fields.Float()
+    approximate = fields.Boolean(metadata={"description": "coordinate borrowed from the parent unit"})
+
+
+# --- warehouses ------------------------------------------------------------------------------
+
+
+class WarehouseFields(StrictSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    reserve_type = choice(ReserveType)
+    organisation = fields.String(validate=validate.Length(max=200))
+    county_code = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a six-digit GB/T 2260 code"))
+    address = fields.String(validate=validate.Length(max=300))
+    latitude = fields.Float(validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(validate=validate.Range(min=-180, max=180))
+    contact_person = fields.String(validate=validate.Length(max=64))
+    contact_phone = fields.String(validate=validate.Length(max=32))
+    level = choice(WarehouseLevel)
+    status = choice(WarehouseStatus)
+    notes = fields.String(validate=validate.Length(max=4000))
+
+
+class WarehouseCreate(WarehouseFields):
+    code = fields.String(required=True, **code_field)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reserve_type = choice(ReserveType, required=True)
+    county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="a six-digit GB/T 2260 code"))
+    latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    level = choice(WarehouseLevel, required=True)
+
+
+class WarehouseUpdate(WarehouseFields):
+    @validates_schema
+    def not_empty(self, data: dict, **kwargs) -> None:
+        if not data:
+            raise ValidationError("give at least one field to change", field_name="_schema")
+
+
+class WarehouseQuery(Schema):
+    region = fields.String(metadata={"description": "province, city or county code"})
+    reserve_type = choice(ReserveType)
+    status = choice(WarehouseStatus)
+    level = choice(WarehouseLevel)
+    item = fields.String(metadata={"description": "item code: warehouses holding some of it"})
+    q = fields.String(validate=validate.Length(max=100), metadata={"description": "part of the name or code"})
+
+
+class RegionRefOut(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class WarehouseOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    reserve_type = fields.String()
+    organisation = fields.String()
+    county_code = fields.String()
+    city_code = fields.String()
+    province_code = fields.String()
+    county_name = fields.String(attribute="county.name")
+    address = fields.String()
+    latitude = fields.Float()
+    longitude = fields.Float()
+    contact_person = fields.String()
+    contact_phone = fields.String()
+    level = fields.String()
+    status = fields.String()
+    notes = fields.String()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+
+class ItemFields(StrictSchema):
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    category = choice(Category)
+    specification = fields.String(validate=validate.Length(max=200))
+    unit = fields.String(validate=validate.Length(min=1, max=16))
+    shelf_life_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=36500))
+    aliases = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=50))
+
+
+class ItemCreate(ItemFields):
+    code = fields.String(required=True, **code_field)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    category = choice(Category, required=True)
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=16))
+
+
+class ItemUpdate(ItemFields):
+    @validates_schema
+    def not_empty(self, data: dict, **kwargs) -> None:
+        if not data:
+            raise ValidationError("give at least one field to change", field_name="_schema")
+
+
+class ItemQuery(Schema):
+    category = choice(Category)
+    q = fields.String(validate=validate.Length(max=100), metadata={"description": "part of code, name or alias"})
+
+
+class ItemOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    category = fields.String()
+    specification = fields.String()
+    unit = fields.String()
+    shelf_life_days = fields.Integer(allow_none=True)
+    aliases = fields.Method("alias_names")
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+    def alias_names(self, item) -> list[str]:
+        return [a.alias for a in item.aliases]
+
+
+# --- stock and ledger ------------------------------------------------------------------------
+
+
+class MovementCommon(StrictSchema):
+    reason = fields.String(validate=validate.Length(max=500))
+    reference = fields.String(validate=validate.Length(max=100))
+
+
+class ReceiptIn(MovementCommon):
+    warehouse_code = fields.String(required=True)
+    item_code = fields.String(required=True)
+    quantity = QuantityField(required=True)
+    batch = fields.String(validate=validate.Length(max=64))
+    production_date = fields.Date()
+    expiry_date = fields.Date()
+
+    @validates_schema
+    def expiry_after_production(self, data: dict, **kwargs) -> None:
+        if data.get("production_date") and data.get("expiry_date") and data["expiry_date"] < data["production_date"]:
+            raise ValidationError("expiry date is before the production date", field_name="expiry_date")
+
+
+class IssueIn(MovementCommon):
+    quantity = QuantityField(required=True)
+
+
+class TransferIn(MovementCommon):
+    to_warehouse_code = fields.String(required=True)
+    quantity = QuantityField(required=True)
+
+
+class AdjustmentIn(MovementCommon):
+    delta = QuantityField(required=True, positive=False, metadata={"description": "signed change"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class StocktakeIn(MovementCommon):
+    counted_quantity = QuantityField(required=True, allow_zero=True)
+
+
+class StockLineQuery(Schema):
+    warehouse = fields.String(metadata={"description": "warehouse code"})
+    item = fields.String(metadata={"description": "item code"})
+    category = choice(Category)
+    region = fields.String(metadata={"description": "province, city or county code"})
+    batch = fields.String()
+    expiring_before = fields.Date(metadata={"description": "expiry date strictly before this day"})
+    include_empty = fields.Boolean(load_default=False)
+
+
+class StockLineDetailQuery(Schema):
+    as_of = fields.AwareDateTime(
+        default_timezone=None, metadata={"description": "also report the quantity at this moment (ISO 8601 with zone)"}
+    )
+
+
+class MovementQuery(Schema):
+    warehouse = fields.String()
+    item = fields.String()
+    kind = choice(MovementKind)
+    reference = fields.String()
+    since = fields.AwareDateTime()
+    until = fields.AwareDateTime()
+
+
+class StockLineOut(Schema):
+    id = fields.Integer()
+    warehouse_code = fields.String(attribute="warehouse.code")
+    warehouse_name = fields.String(attribute="warehouse.name")
+    item_code = fields.String(attribute="item.code")
+    item_name = fields.String(attribute="item.name")
+    category = fields.String(attribute="item.category")
+    unit = fields.String(attribute="item.unit")
+    batch = fields.String()
+    quantity = QuantityField()
+    production_date = fields.Date(allow_none=True)
+    expiry_date = fields.Date(allow_none=True)
+    updated_at = fields.AwareDateTime()
+
+
+class StockLineDetailOut(StockLineOut):
+    as_of = fields.AwareDateTime()
+    quantity_as_of = QuantityField()
+
+
+class MovementOut(Schema):
+    id = fields.Integer()
+    stock_line_id = fields.Integer()
+    warehouse_code = fields.String(attribute="stock_line.warehouse.code")
+    item_code = fields.String(attribute="stock_line.item.code")
+    batch = fields.String(attribute="stock_line.batch")
+    kind = fields.String()
+    delta = QuantityField(positive=False)
+    quantity_after = QuantityField()
+    actor = fields.String()
+    reason = fields.String()
+    reference = fields.String(allow_none=True)
+    transfer_key = fields.String(allow_none=True)
+    occurred_at = fields.AwareDateTime()
+
+
+class TransferOut(Schema):
+    out = fields.Nested(MovementOut)
+    into = fields.Nested(MovementOut)

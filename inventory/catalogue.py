@@ -1,0 +1,143 @@
+"""The catalogue of materials: items, their categories and aliases."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from inventory.errors import Conflict, NotFound, ValidationFailed
+from inventory.models import Item, ItemAlias, StockLine
+from inventory.reference import Category
+from inventory.validation import check_code, check_text
+
+CATALOGUE_CSV = Path(__file__).parent / "data" / "catalogue.csv"
+ITEM_FIELDS = {"name", "category", "specification", "unit", "shelf_life_days", "aliases"}
+
+
+def get_item(session: Session, code: str, *, field: str = "item_code") -> Item:
+    item = session.scalar(select(Item).where(Item.code == code))
+    if item is None:
+        raise NotFound(f"no item with code {code!r}", field=field)
+    return item
+
+
+def find_item(session: Session, text: str) -> Item | None:
+    """The item whose code, name or alias is exactly ``text`` (what people type in a ledger)."""
+    text = (text or "").strip()
+    return session.scalar(
+        select(Item)
+        .outerjoin(ItemAlias)
+        .where(or_(Item.code == text, Item.name == text, ItemAlias.alias == text))
+        .limit(1)
+    )
+
+
+def list_items(session: Session, *, category: Category | None = None, q: str | None = None) -> Select:
+    """A select of items filtered by category and by a substring of code, name or alias."""
+    stmt = select(Item).order_by(Item.code)
+    if category is not None:
+        stmt = stmt.where(Item.category == category)
+    if q:
+        alias_match = select(ItemAlias.item_id).where(ItemAlias.alias.contains(q, autoescape=True))
+        stmt = stmt.where(
+            or_(
+                Item.code.contains(q, autoescape=True), Item.name.contains(q, autoescape=True), Item.id.in_(alias_match)
+            )
+        )
+    return stmt
+
+
+def _apply_item_fields(session: Session, item: Item, fields: dict) -> None:
+    unknown = set(fields) - ITEM_FIELDS
+    if unknown:
+        raise ValidationFailed(f"unknown field {sorted(unknown)[0]}", field=sorted(unknown)[0])
+    if "name" in fields:
+        item.name = check_text(fields["name"], "name", max_length=100, required=True)
+    if "category" in fields:
+        try:
+            item.category = Category(fields["category"])
+        except ValueError as exc:
+            raise ValidationFailed(f"unknown category {fields['category']!r}", field="category") from exc
+    if "specification" in fields:
+        item.specification = check_text(fields["specification"], "specification", max_length=200)
+    if "unit" in fields:
+        item.unit = check_text(fields["unit"], "unit", max_length=16, required=True)
+    if "shelf_life_days" in fields:
+        days = fields["shelf_life_days"]
+        if days is not None and (not isinstance(days, int) or days <= 0):
+            raise ValidationFailed("shelf life is a positive number of days", field="shelf_life_days")
+        item.shelf_life_days = days
+    if "aliases" in fields:
+        _set_aliases(session, item, fields["aliases"] or [])
+
+
+def _set_aliases(session: Session, item: Item, aliases: list[str]) -> None:
+    wanted: list[str] = []
+    for alias in aliases:
+        alias = check_text(alias, "aliases", max_length=100, required=True)
+        if alias not in wanted and alias != item.name:
+            wanted.append(alias)
+    taken = session.scalars(
+        select(ItemAlias).where(ItemAlias.alias.in_(wanted), ItemAlias.item_id != item.id)
+        if item.id is not None
+        else select(ItemAlias).where(ItemAlias.alias.in_(wanted))
+    ).first()
+    if taken is not None:
+        raise Conflict(f"alias {taken.alias!r} already names item {taken.item.code}", field="aliases")
+    current = {a.alias: a for a in item.aliases}
+    item.aliases = [current.get(alias) or ItemAlias(alias=alias) for alias in wanted]
+
+
+def create_item(session: Session, *, code: str, **fields: object) -> Item:
+    code = check_code(code)
+    for required in ("name", "category", "unit"):
+        if fields.get(required) in (None, ""):
+            raise ValidationFailed(f"{required} is required", field=required)
+    if session.scalar(select(Item.id).where(Item.code == code)) is not None:
+        raise Conflict(f"item code {code!r} is already in use", field="code")
+    item = Item(code=code, specification="")
+    _apply_item_fields(session, item, fields)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def update_item(session: Session, code: str, **fields: object) -> Item:
+    item = get_item(session, code, field="code")
+    _apply_item_fields(session, item, fields)
+    session.flush()
+    return item
+
+
+def delete_item(session: Session, code: str) -> None:
+    """Only an item that has never been stocked can go: the ledger refers to the rest."""
+    item = get_item(session, code, field="code")
+    if session.scalar(select(StockLine.id).where(StockLine.item_id == item.id).limit(1)) is not None:
+        raise Conflict(f"item {code} has stock lines; it cannot be deleted", field="code")
+    session.delete(item)
+    session.flush()
+
+
+def seed_catalogue(session: Session, path: Path = CATALOGUE_CSV) -> int:
+    """Add the shipped catalogue items that are missing (by code). Returns how many were added."""
+    existing = set(session.scalars(select(Item.code)))
+    added = 0
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["code"] in existing:
+                continue
+            create_item(
+                session,
+                code=row["code"],
+                name=row["name"],
+                category=row["category"],
+                specification=row["specification"],
+                unit=row["unit"],
+                shelf_life_days=int(row["shelf_life_days"]) if row["shelf_life_days"] else None,
+                aliases=[a for a in row["aliases"].split("|") if a],
+            )
+            added += 1
+    return added

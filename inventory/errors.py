@@ -1,0 +1,55 @@
+"""Domain errors. The edges map each class to a status code; messages are safe to show users."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every rule violation a service reports.
+
+    ``field`` names the input the error is about (for a problem body), when there is one.
+    """
+
+    title = "Request refused"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    title = "Not found"
+
+
+class ValidationFailed(DomainError):
+    """Input that is well-formed but breaks a domain rule (unknown county, expiry before production…)."""
+
+    title = "Invalid input"
+
+
+class Conflict(DomainError):
+    """The request clashes with existing state (duplicate code, batch with other dates, in use…)."""
+
+    title = "Conflict"
+
+
+class InsufficientStock(DomainError):
+    title = "Insufficient stock"
+
+    def __init__(self, stock_line_id: int, requested: object, available: object) -> None:
+        super().__init__(
+            f"stock line {stock_line_id} holds {_plain(available)}, cannot remove {_plain(requested)}",
+            field="quantity",
+        )
+        self.stock_line_id = stock_line_id
+        self.requested = requested
+        self.available = available
+
+
+def _plain(value: object) -> str:
+    """12.500 → 12.5 and 1E+2 → 100, for messages people read."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)

@@ -1,0 +1,252 @@
+"""Typed SQLAlchemy models. The database enforces what it can (unique, check, foreign key, not null)
+as the last line of defence behind the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from inventory.reference import (
+    Category,
+    MovementKind,
+    RegionLevel,
+    ReserveType,
+    WarehouseLevel,
+    WarehouseStatus,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+QUANTITY_SCALE = 3  # thousandths: 1 g in a tonne, 1 mm in a metre
+
+
+class Quantity(TypeDecorator):
+    """A Decimal with three decimal places, stored as an integer count of thousandths.
+
+    SQLite has no decimal type: NUMERIC columns hold floats there, and the atomic
+    ``quantity + delta >= 0`` check would then misjudge 0.3 - 0.1 - 0.2. Integers are exact on
+    both SQLite and PostgreSQL, so the same SQL arithmetic stays exact everywhere.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: object) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value).scaleb(QUANTITY_SCALE)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"quantity {value} has more than {QUANTITY_SCALE} decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value: int | None, dialect: object) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-QUANTITY_SCALE)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored as naive UTC (SQLite keeps no zone) and returned timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def enum_column(enum_class: type, name: str) -> Enum:
+    """Store an enum by its value (a stable code) as VARCHAR with a CHECK, on every database."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=True,
+        name=name,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Region(Base):
+    """A GB/T 2260 unit: province, prefecture-level city or county-level unit."""
+
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[RegionLevel] = mapped_column(enum_column(RegionLevel, "region_level"), index=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    # True when the coordinate is the parent's, because the unit could not be located itself.
+    approximate: Mapped[bool] = mapped_column(default=False)
+
+    parent: Mapped[Region | None] = relationship(remote_side=[code], lazy="joined", join_depth=2)
+
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+    )
+
+
+class Warehouse(TimestampMixin, Base):
+    __tablename__ = "warehouse"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    reserve_type: Mapped[ReserveType] = mapped_column(enum_column(ReserveType, "reserve_type"), index=True)
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    # The county is the source of truth; city and province are derived from it on write so that
+    # filtering by any level is one indexed equality.
+    county_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    province_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    latitude: Mapped[float] = mapped_column(index=True)
+    longitude: Mapped[float]
+    contact_person: Mapped[str] = mapped_column(String(64), default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    level: Mapped[WarehouseLevel] = mapped_column(enum_column(WarehouseLevel, "warehouse_level"))
+    status: Mapped[WarehouseStatus] = mapped_column(
+        enum_column(WarehouseStatus, "warehouse_status"), default=WarehouseStatus.ACTIVE, index=True
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    county: Mapped[Region] = relationship(foreign_keys=[county_code], lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+    )
+
+
+class Item(TimestampMixin, Base):
+    """A material in the catalogue."""
+
+    __tablename__ = "item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    category: Mapped[Category] = mapped_column(enum_column(Category, "category"), index=True)
+    specification: Mapped[str] = mapped_column(String(200), default="")
+    unit: Mapped[str] = mapped_column(String(16))
+    shelf_life_days: Mapped[int | None] = mapped_column(Integer)
+
+    aliases: Mapped[list[ItemAlias]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", lazy="selectin", order_by="ItemAlias.alias"
+    )
+
+    __table_args__ = (CheckConstraint("shelf_life_days IS NULL OR shelf_life_days > 0", name="shelf_life_positive"),)
+
+
+class ItemAlias(Base):
+    """Another name people use for an item (活性炭 / 颗粒活性炭 / activated carbon)."""
+
+    __tablename__ = "item_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(100), unique=True)
+
+    item: Mapped[Item] = relationship(back_populates="aliases")
+
+
+class StockLine(TimestampMixin, Base):
+    """Stock of one item, one batch, in one warehouse. ``quantity`` is a cache of the ledger sum."""
+
+    __tablename__ = "stock_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    # '' means "no batch": NULL would let duplicates through the unique constraint.
+    batch: Mapped[str] = mapped_column(String(64), default="")
+    quantity: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    production_date: Mapped[dt.date | None] = mapped_column(Date)
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+
+    warehouse: Mapped[Warehouse] = relationship(lazy="joined")
+    item: Mapped[Item] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "item_id", "batch", name="uq_stock_line_warehouse_item_batch"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint(
+            "expiry_date IS NULL OR production_date IS NULL OR expiry_date >= production_date",
+            name="expiry_after_production",
+        ),
+    )
+
+
+class Movement(Base):
+    """One append-only ledger entry. Never updated or deleted: mistakes are reversed by new entries."""
+
+    __tablename__ = "movement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stock_line_id: Mapped[int] = mapped_column(ForeignKey("stock_line.id"))
+    kind: Mapped[MovementKind] = mapped_column(enum_column(MovementKind, "movement_kind"), index=True)
+    delta: Mapped[Decimal] = mapped_column(Quantity)
+    quantity_after: Mapped[Decimal] = mapped_column(Quantity)
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The two entries of one transfer share this key.
+    transfer_key: Mapped[str | None] = mapped_column(String(36), index=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    stock_line: Mapped[StockLine] = relationship(lazy="joined")
+
+    __table_args__ = (
+        Index("ix_movement_stock_line_id_id", "stock_line_id", "id"),
+        CheckConstraint("quantity_after >= 0", name="quantity_after_not_negative"),
+        CheckConstraint("delta <> 0 OR kind = 'stocktake'", name="delta_not_zero"),
+    )

@@ -1,0 +1,78 @@
+"""Closed vocabularies of the domain, each value with its Chinese and English label.
+
+Values are stable codes stored in the database and used in the API; labels are for people.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class LabelledEnum(str, enum.Enum):  # noqa: UP042 - StrEnum forbids the extra label arguments
+    """A string enum whose members carry ``label_zh`` and ``label_en``."""
+
+    label_zh: str
+    label_en: str
+
+    def __new__(cls, value: str, label_zh: str, label_en: str) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label_zh = label_zh
+        member.label_en = label_en
+        return member
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def describe(cls) -> list[dict[str, str]]:
+        return [{"code": m.value, "label_zh": m.label_zh, "label_en": m.label_en} for m in cls]
+
+
+class ReserveType(LabelledEnum):
+    """The four levels of reserve in the national environmental emergency material database."""
+
+    GOVERNMENT = ("government", "政府储备", "Government reserve")
+    ENTERPRISE = ("enterprise", "企业储备", "Enterprise storage")
+    THIRD_PARTY = ("third_party", "第三方服务/社会化储备", "Third-party service reserve")
+    PRODUCTION = ("production", "生产能力储备/企业生产保障", "Production-capacity guarantee")
+
+
+class WarehouseLevel(LabelledEnum):
+    NATIONAL = ("national", "国家级", "National")
+    PROVINCIAL = ("provincial", "省级", "Provincial")
+    MUNICIPAL = ("municipal", "市级", "Municipal")
+    COUNTY = ("county", "县级", "County")
+
+
+class WarehouseStatus(LabelledEnum):
+    ACTIVE = ("active", "启用", "Active")
+    INACTIVE = ("inactive", "停用", "Inactive")
+
+
+class Category(LabelledEnum):
+    """Categories of the Chinese environmental emergency resource surveys, plus "other"."""
+
+    SOURCE_CUTOFF = ("source_cutoff", "污染源切断", "Pollution-source cut-off")
+    POLLUTANT_CONTROL = ("pollutant_control", "污染物控制", "Pollutant control")
+    POLLUTANT_COLLECTION = ("pollutant_collection", "污染物收集", "Pollutant collection")
+    POLLUTANT_DEGRADATION = ("pollutant_degradation", "污染物降解", "Pollutant degradation")
+    SAFETY_PROTECTION = ("safety_protection", "安全防护", "Safety protection")
+    COMMUNICATION_COMMAND = ("communication_command", "应急通信和指挥", "Emergency communication & command")
+    ENVIRONMENTAL_MONITORING = ("environmental_monitoring", "环境监测", "Environmental monitoring")
+    OTHER = ("other", "其他", "Other")
+
+
+class RegionLevel(LabelledEnum):
+    PROVINCE = ("province", "省级", "Province")
+    CITY = ("city", "地级", "Prefecture / city")
+    COUNTY = ("county", "县级", "County")
+
+
+class MovementKind(LabelledEnum):
+    RECEIPT = ("receipt", "入库", "Receipt")
+    ISSUE = ("issue", "出库", "Issue")
+    TRANSFER_OUT = ("transfer_out", "调出", "Transfer out")
+    TRANSFER_IN = ("transfer_in", "调入", "Transfer in")
+    ADJUSTMENT = ("adjustment", "调整", "Adjustment")
+    STOCKTAKE = ("stocktake", "盘点", "Stocktake")

@@ -1,0 +1,356 @@
+"""Stock lines and the append-only ledger: the only place quantities change.
+
+Services never commit: the edge (request, CLI command, import) owns the transaction, so a
+movement and its quantity change land together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
+from inventory.models import Item, Movement, StockLine, Warehouse
+from inventory.reference import Category, MovementKind, WarehouseStatus
+from inventory.regions import region_filter
+from inventory.validation import check_dates, check_quantity, check_text
+
+REASON_LIMIT = 500
+REFERENCE_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Transfer:
+    out: Movement
+    into: Movement
+
+
+def get_stock_line(session: Session, stock_line_id: int) -> StockLine:
+    line = session.get(StockLine, stock_line_id)
+    if line is None:
+        raise NotFound(f"no stock line {stock_line_id}", field="stock_line_id")
+    return line
+
+
+def list_stock_lines(
+    session: Session,
+    *,
+    warehouse_code: str | None = None,
+    item_code: str | None = None,
+    category: Category | None = None,
+    region: str | None = None,
+    batch: str | None = None,
+    expiring_before: dt.date | None = None,
+    include_empty: bool = False,
+) -> Select:
+    """A select of stock lines, by default only those holding something."""
+    stmt = select(StockLine).join(StockLine.warehouse).join(StockLine.item).order_by(StockLine.id)
+    if warehouse_code:
+        stmt = stmt.where(Warehouse.code == warehouse_code)
+    if item_code:
+        stmt = stmt.where(Item.code == item_code)
+    if category is not None:
+        stmt = stmt.where(Item.category == category)
+    if region:
+        stmt = stmt.where(region_filter(session, region))
+    if batch is not None:
+        stmt = stmt.where(StockLine.batch == batch)
+    if expiring_before is not None:
+        stmt = stmt.where(StockLine.expiry_date < expiring_before)
+    if not include_empty:
+        stmt = stmt.where(StockLine.quantity > 0)
+    return stmt
+
+
+def record_movement(
+    session: Session,
+    *,
+    stock_line_id: int,
+    delta: Decimal,
+    kind: MovementKind,
+    actor: str,
+    reason: str = "",
+    reference: str | None = None,
+    transfer_key: str | None = None,
+) -> Movement:
+    """Apply ``delta`` atomically and append the ledger entry; never lets the quantity go below zero.
+
+    The conditional UPDATE is atomic on SQLite and PostgreSQL: no read-modify-write race and no
+    lock held across Python code.
+    """
+    updated = session.execute(
+        update(StockLine)
+        .where(StockLine.id == stock_line_id, StockLine.quantity + delta >= 0)
+        .values(quantity=StockLine.quantity + delta, updated_at=dt.datetime.now(dt.UTC))
+        .returning(StockLine.quantity)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if updated is None:
+        line = get_stock_line(session, stock_line_id)
+        session.refresh(line)
+        raise InsufficientStock(stock_line_id, abs(delta), line.quantity)
+    movement = Movement(
+        stock_line_id=stock_line_id,
+        kind=kind,
+        delta=delta,
+        quantity_after=updated,
+        actor=actor,
+        reason=check_text(reason, "reason", max_length=REASON_LIMIT),
+        reference=check_text(reference, "reference", max_length=REFERENCE_LIMIT) or None,
+        transfer_key=transfer_key,
+    )
+    session.add(movement)
+    session.flush()
+    # The UPDATE bypassed the identity map: reload the cached line so callers see the new quantity.
+    line = session.get(StockLine, stock_line_id)
+    if line is not None:
+        session.refresh(line)
+    return movement
+
+
+def _insert_ignoring_duplicate(session: Session, values: dict) -> None:
+    """INSERT … ON CONFLICT DO NOTHING, so two concurrent receipts of a new batch both succeed."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    session.execute(insert(StockLine).values(**values).on_conflict_do_nothing())
+
+
+def stock_line_for(
+    session: Session,
+    *,
+    warehouse: Warehouse,
+    item: Item,
+    batch: str = "",
+    production_date: dt.date | None = None,
+    expiry_date: dt.date | None = None,
+) -> StockLine:
+    """The line for (warehouse, item, batch), created empty if missing.
+
+    A batch has one production and one expiry date: dates given for an existing batch must agree
+    with it (missing ones are filled in). With a shelf life, expiry follows from production.
+    """
+    batch = check_text(batch, "batch", max_length=64)
+    if expiry_date is None and production_date is not None and item.shelf_life_days:
+        expiry_date = production_date + dt.timedelta(days=item.shelf_life_days)
+    check_dates(production_date, expiry_date)
+    find = select(StockLine).where(
+        StockLine.warehouse_id == warehouse.id, StockLine.item_id == item.id, StockLine.batch == batch
+    )
+    line = session.scalar(find)
+    if line is None:
+        now = dt.datetime.now(dt.UTC)
+        _insert_ignoring_duplicate(
+            session,
+            {
+                "warehouse_id": warehouse.id,
+                "item_id": item.id,
+                "batch": batch,
+                "quantity": Decimal(0),
+                "production_date": production_date,
+                "expiry_date": expiry_date,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        line = session.scalar(find)
+        assert line is not None
+    for field, given in (("production_date", production_date), ("expiry_date", expiry_date)):
+        current = getattr(line, field)
+        if given is not None and current is not None and given != current:
+            raise Conflict(
+                f"batch {batch!r} of {item.code} in {warehouse.code} has {field} {current}, not {given}", field=field
+            )
+        if given is not None and current is None:
+            setattr(line, field, given)
+    check_dates(line.production_date, line.expiry_date)
+    session.flush()
+    return line
+
+
+def _active(warehouse: Warehouse, field: str) -> Warehouse:
+    if warehouse.status is not WarehouseStatus.ACTIVE:
+        raise Conflict(f"warehouse {warehouse.code} is inactive and cannot receive stock", field=field)
+    return warehouse
+
+
+def receive_stock(
+    session: Session,
+    *,
+    warehouse: Warehouse,
+    item: Item,
+    quantity: object,
+    actor: str,
+    batch: str = "",
+    production_date: dt.date | None = None,
+    expiry_date: dt.date | None = None,
+    reason: str = "",
+    reference: str | None = None,
+) -> Movement:
+    quantity = check_quantity(quantity)
+    line = stock_line_for(
+        session,
+        warehouse=_active(warehouse, "warehouse_code"),
+        item=item,
+        batch=batch,
+        production_date=production_date,
+        expiry_date=expiry_date,
+    )
+    return record_movement(
+        session,
+        stock_line_id=line.id,
+        delta=quantity,
+        kind=MovementKind.RECEIPT,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+    )
+
+
+def issue_stock(
+    session: Session, *, line: StockLine, quantity: object, actor: str, reason: str = "", reference: str | None = None
+) -> Movement:
+    quantity = check_quantity(quantity)
+    return record_movement(
+        session,
+        stock_line_id=line.id,
+        delta=-quantity,
+        kind=MovementKind.ISSUE,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+    )
+
+
+def transfer_stock(
+    session: Session,
+    *,
+    line: StockLine,
+    to_warehouse: Warehouse,
+    quantity: object,
+    actor: str,
+    reason: str = "",
+    reference: str | None = None,
+) -> Transfer:
+    """Move stock to the same item and batch in another warehouse: two entries sharing one key."""
+    quantity = check_quantity(quantity)
+    if to_warehouse.id == line.warehouse_id:
+        raise ValidationFailed("a transfer needs another warehouse", field="to_warehouse_code")
+    target = stock_line_for(
+        session,
+        warehouse=_active(to_warehouse, "to_warehouse_code"),
+        item=line.item,
+        batch=line.batch,
+        production_date=line.production_date,
+        expiry_date=line.expiry_date,
+    )
+    key = str(uuid.uuid4())
+    common = {"actor": actor, "reason": reason, "reference": reference, "transfer_key": key}
+    out = record_movement(session, stock_line_id=line.id, delta=-quantity, kind=MovementKind.TRANSFER_OUT, **common)
+    into = record_movement(session, stock_line_id=target.id, delta=quantity, kind=MovementKind.TRANSFER_IN, **common)
+    return Transfer(out=out, into=into)
+
+
+def adjust_stock(
+    session: Session, *, line: StockLine, delta: object, actor: str, reason: str, reference: str | None = None
+) -> Movement:
+    """A correction (damage, loss, a mistaken entry reversed); it must say why."""
+    delta = check_quantity(delta, "delta", signed=True)
+    reason = check_text(reason, "reason", max_length=REASON_LIMIT, required=True)
+    return record_movement(
+        session,
+        stock_line_id=line.id,
+        delta=delta,
+        kind=MovementKind.ADJUSTMENT,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+    )
+
+
+def take_stock(
+    session: Session,
+    *,
+    line: StockLine,
+    counted_quantity: object,
+    actor: str,
+    reason: str = "",
+    reference: str | None = None,
+) -> Movement:
+    """Set the counted quantity; the entry records the difference (zero when the count agrees).
+
+    The line is locked first (FOR UPDATE on PostgreSQL; SQLite write transactions are already
+    exclusive), so no issue slips in between reading the quantity and writing the difference.
+    """
+    counted = check_quantity(counted_quantity, "counted_quantity", allow_zero=True)
+    current = session.scalar(select(StockLine.quantity).where(StockLine.id == line.id).with_for_update())
+    assert current is not None
+    return record_movement(
+        session,
+        stock_line_id=line.id,
+        delta=counted - current,
+        kind=MovementKind.STOCKTAKE,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+    )
+
+
+def list_movements(
+    session: Session,
+    *,
+    stock_line_id: int | None = None,
+    warehouse_code: str | None = None,
+    item_code: str | None = None,
+    kind: MovementKind | None = None,
+    reference: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Select:
+    """A select of ledger entries, oldest first."""
+    stmt = select(Movement).join(Movement.stock_line).order_by(Movement.id)
+    if stock_line_id is not None:
+        stmt = stmt.where(Movement.stock_line_id == stock_line_id)
+    if warehouse_code:
+        stmt = stmt.join(StockLine.warehouse).where(Warehouse.code == warehouse_code)
+    if item_code:
+        stmt = stmt.join(StockLine.item).where(Item.code == item_code)
+    if kind is not None:
+        stmt = stmt.where(Movement.kind == kind)
+    if reference:
+        stmt = stmt.where(Movement.reference == reference)
+    if since is not None:
+        stmt = stmt.where(Movement.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(Movement.occurred_at <= until)
+    return stmt
+
+
+def quantity_as_of(session: Session, stock_line_id: int, moment: dt.datetime) -> Decimal:
+    """The quantity on hand at ``moment``: the sum of the entries up to it."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Movement.delta), 0)).where(
+            Movement.stock_line_id == stock_line_id, Movement.occurred_at <= moment
+        )
+    )
+    return Decimal(total)
+
+
+def ledger_mismatches(session: Session) -> list[tuple[int, Decimal, Decimal]]:
+    """Stock lines whose cached quantity differs from the sum of their ledger: (id, quantity, sum)."""
+    sums = (
+        select(Movement.stock_line_id, func.sum(Movement.delta).label("total"))
+        .group_by(Movement.stock_line_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(StockLine.id, StockLine.quantity, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.stock_line_id == StockLine.id)
+        .where(StockLine.quantity != func.coalesce(sums.c.total, 0))
+    )
+    return [(row[0], row[1], Decimal(row[2])) for row in rows]

@@ -1,0 +1,66 @@
+"""Small value checks shared by every service, so the API, importer and CLI refuse the same things."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from inventory.errors import ValidationFailed
+from inventory.models import QUANTITY_SCALE
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+MAX_QUANTITY = Decimal("1000000000000")  # 1e12 of any unit: more is a typing error
+
+
+def check_code(value: str, field: str = "code") -> str:
+    value = (value or "").strip()
+    if not CODE_PATTERN.match(value):
+        raise ValidationFailed(
+            "a code is 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit", field=field
+        )
+    return value
+
+
+def check_text(value: str | None, field: str, *, max_length: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(f"{field} is required", field=field)
+    if len(value) > max_length:
+        raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
+    return value
+
+
+def check_quantity(
+    value: object, field: str = "quantity", *, allow_zero: bool = False, signed: bool = False
+) -> Decimal:
+    """A Decimal with at most three decimal places, positive unless told otherwise."""
+    try:
+        quantity = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed(f"{value!r} is not a number", field=field) from exc
+    if not quantity.is_finite():
+        raise ValidationFailed("not a finite number", field=field)
+    if abs(quantity) > MAX_QUANTITY:
+        raise ValidationFailed(f"must not exceed {MAX_QUANTITY}", field=field)
+    if quantity != quantity.quantize(Decimal(1).scaleb(-QUANTITY_SCALE)):
+        raise ValidationFailed(f"at most {QUANTITY_SCALE} decimal places", field=field)
+    if signed:
+        if quantity == 0 and not allow_zero:
+            raise ValidationFailed("must not be zero", field=field)
+    elif quantity < 0 or (quantity == 0 and not allow_zero):
+        raise ValidationFailed("must be greater than zero" if not allow_zero else "must not be negative", field=field)
+    return quantity
+
+
+def check_coordinate(latitude: float, longitude: float) -> tuple[float, float]:
+    if latitude is None or not -90 <= float(latitude) <= 90:
+        raise ValidationFailed("latitude must be between -90 and 90", field="latitude")
+    if longitude is None or not -180 <= float(longitude) <= 180:
+        raise ValidationFailed("longitude must be between -180 and 180", field="longitude")
+    return float(latitude), float(longitude)
+
+
+def check_dates(production_date: dt.date | None, expiry_date: dt.date | None) -> None:
+    if production_date and expiry_date and expiry_date < production_date:
+        raise ValidationFailed("expiry date is before the production date", field="expiry_date")

@@ -1,0 +1,120 @@
+"""The registry of warehouses."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session
+
+from inventory.errors import Conflict, NotFound, ValidationFailed
+from inventory.models import Item, StockLine, Warehouse
+from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.regions import region_filter, resolve_region_path
+from inventory.validation import check_code, check_coordinate, check_text
+
+TEXT_LIMITS = {
+    "name": 200,
+    "organisation": 200,
+    "address": 300,
+    "contact_person": 64,
+    "contact_phone": 32,
+    "notes": 4000,
+}
+ENUM_FIELDS = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
+WAREHOUSE_FIELDS = set(TEXT_LIMITS) | set(ENUM_FIELDS) | {"county_code", "latitude", "longitude"}
+REQUIRED_FIELDS = ("name", "reserve_type", "county_code", "latitude", "longitude", "level")
+
+
+def get_warehouse(session: Session, code: str, *, field: str = "warehouse_code") -> Warehouse:
+    warehouse = session.scalar(select(Warehouse).where(Warehouse.code == code))
+    if warehouse is None:
+        raise NotFound(f"no warehouse with code {code!r}", field=field)
+    return warehouse
+
+
+def list_warehouses(
+    session: Session,
+    *,
+    region: str | None = None,
+    reserve_type: ReserveType | None = None,
+    status: WarehouseStatus | None = None,
+    level: WarehouseLevel | None = None,
+    item_code: str | None = None,
+    q: str | None = None,
+) -> Select:
+    """A select of warehouses; ``item_code`` keeps those holding a positive quantity of that item."""
+    stmt = select(Warehouse).order_by(Warehouse.code)
+    if region:
+        stmt = stmt.where(region_filter(session, region))
+    if reserve_type is not None:
+        stmt = stmt.where(Warehouse.reserve_type == reserve_type)
+    if status is not None:
+        stmt = stmt.where(Warehouse.status == status)
+    if level is not None:
+        stmt = stmt.where(Warehouse.level == level)
+    if item_code:
+        stmt = stmt.where(
+            exists()
+            .where(StockLine.warehouse_id == Warehouse.id, StockLine.quantity > 0)
+            .where(StockLine.item_id == select(Item.id).where(Item.code == item_code).scalar_subquery())
+        )
+    if q:
+        stmt = stmt.where(Warehouse.name.contains(q, autoescape=True) | Warehouse.code.contains(q, autoescape=True))
+    return stmt
+
+
+def _apply_warehouse_fields(session: Session, warehouse: Warehouse, fields: dict) -> None:
+    unknown = set(fields) - WAREHOUSE_FIELDS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"unknown field {name}", field=name)
+    for name, limit in TEXT_LIMITS.items():
+        if name in fields:
+            setattr(warehouse, name, check_text(fields[name], name, max_length=limit, required=name == "name"))
+    for name, enum_class in ENUM_FIELDS.items():
+        if name in fields:
+            try:
+                setattr(warehouse, name, enum_class(fields[name]))
+            except ValueError as exc:
+                allowed = ", ".join(m.value for m in enum_class)
+                raise ValidationFailed(f"{fields[name]!r} is not one of {allowed}", field=name) from exc
+    if "latitude" in fields or "longitude" in fields:
+        warehouse.latitude, warehouse.longitude = check_coordinate(
+            fields.get("latitude", warehouse.latitude), fields.get("longitude", warehouse.longitude)
+        )
+    if "county_code" in fields:
+        path = resolve_region_path(session, fields["county_code"])
+        warehouse.county_code, warehouse.city_code, warehouse.province_code = (
+            path.county_code,
+            path.city_code,
+            path.province_code,
+        )
+
+
+def create_warehouse(session: Session, *, code: str, **fields: object) -> Warehouse:
+    code = check_code(code)
+    for name in REQUIRED_FIELDS:
+        if fields.get(name) in (None, ""):
+            raise ValidationFailed(f"{name} is required", field=name)
+    if session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is not None:
+        raise Conflict(f"warehouse code {code!r} is already in use", field="code")
+    warehouse = Warehouse(code=code, status=WarehouseStatus.ACTIVE)
+    _apply_warehouse_fields(session, warehouse, fields)
+    session.add(warehouse)
+    session.flush()
+    return warehouse
+
+
+def update_warehouse(session: Session, code: str, **fields: object) -> Warehouse:
+    warehouse = get_warehouse(session, code, field="code")
+    _apply_warehouse_fields(session, warehouse, fields)
+    session.flush()
+    return warehouse
+
+
+def delete_warehouse(session: Session, code: str) -> None:
+    """Only a warehouse with no stock lines can be deleted; otherwise set it inactive."""
+    warehouse = get_warehouse(session, code, field="code")
+    if session.scalar(select(StockLine.id).where(StockLine.warehouse_id == warehouse.id).limit(1)) is not None:
+        raise Conflict(f"warehouse {code} has stock lines; set its status to inactive instead", field="code")
+    session.delete(warehouse)
+    session.flush()

