@@ -1,0 +1,125 @@
+"""Concurrent issues against one stock line: no lost update, never below zero, ledger = quantity.
+
+Real threads (each with its own connection) and real processes (gunicorn workers) against the
+real database, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from api.extensions import db
+from inventory.db import intends_to_write
+from inventory.errors import InsufficientStock
+from inventory.models import Movement, StockLine
+from inventory.stock import get_stock_line, issue_stock, ledger_mismatches
+
+WORKERS = 60
+STOCK = 50
+
+pytestmark = pytest.mark.slow
+
+
+def test_sixty_threads_issuing_from_fifty_units_leave_exactly_zero(app, stocked_line):
+    line_id = stocked_line(STOCK).id
+    db.session.remove()
+    start = threading.Barrier(WORKERS)
+    outcomes: list[str] = []
+
+    def issue_one() -> str:
+        with app.app_context(), intends_to_write():
+            start.wait()
+            try:
+                issue_stock(db.session, line=get_stock_line(db.session, line_id), quantity=1, actor="racer")
+                db.session.commit()
+                return "issued"
+            except InsufficientStock:
+                db.session.rollback()
+                return "refused"
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        outcomes = list(pool.map(lambda _: issue_one(), range(WORKERS)))
+
+    assert outcomes.count("issued") == STOCK
+    assert outcomes.count("refused") == WORKERS - STOCK
+    assert db.session.get(StockLine, line_id).quantity == 0
+    assert db.session.scalar(select(func.count()).where(Movement.stock_line_id == line_id)) == STOCK + 1
+    assert ledger_mismatches(db.session) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(database_url):
+    """gunicorn with four worker processes on the test database."""
+    port = _free_port()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
+                break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_sixty_concurrent_http_issues_across_four_gunicorn_workers(app, stocked_line, live_server):
+    line_id = stocked_line(STOCK).id
+    db.session.remove()
+
+    def issue_one(_: int) -> int:
+        request = urllib.request.Request(
+            f"{live_server}/api/v1/stock-lines/{line_id}/issues",
+            data=json.dumps({"quantity": 1, "reason": "race"}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        statuses = list(pool.map(issue_one, range(WORKERS)))
+
+    assert statuses.count(201) == STOCK, statuses
+    assert statuses.count(409) == WORKERS - STOCK, statuses
+    line = db.session.get(StockLine, line_id)
+    assert line.quantity == Decimal(0)
+    assert ledger_mismatches(db.session) == []
