@@ -1,0 +1,64 @@
+"""CLI commands and the demo dataset: same services, one transaction per command."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from api.extensions import db
+from inventory.models import Item, Movement, Region, StockLine, Warehouse
+from inventory.reference import RegionLevel, ReserveType
+from inventory.stock import ledger_mismatches
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_init_db_is_idempotent_and_loads_regions_and_catalogue(app):
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "'inserted': 0" in result.output
+    assert count(Item) == 61
+    assert db.session.scalar(select(func.count()).where(Region.level == RegionLevel.COUNTY)) > 2800
+
+
+def test_seed_demo_small_creates_a_consistent_dataset(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--scale", "small"])
+    assert result.exit_code == 0, result.output
+    assert count(Warehouse) == 80
+    assert count(StockLine) == 1300
+    assert count(Movement) == 1300
+    assert ledger_mismatches(db.session) == []
+    reserve_types = set(db.session.scalars(select(Warehouse.reserve_type).distinct()))
+    assert reserve_types == set(ReserveType)
+    # Every warehouse sits in a real county, near that county's coordinate.
+    rows = db.session.execute(
+        select(Warehouse.latitude, Warehouse.longitude, Region.latitude, Region.longitude).join(
+            Region, Region.code == Warehouse.county_code
+        )
+    ).all()
+    assert len(rows) == 80
+    assert all(abs(a - c) <= 0.1 and abs(b - d) <= 0.1 for a, b, c, d in rows)
+    assert db.session.scalar(select(func.min(StockLine.quantity))) > 0
+
+
+def test_seed_demo_refuses_a_non_empty_database_unless_forced(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo", "--scale", "small"]).exit_code == 0
+    refused = runner.invoke(args=["seed-demo", "--scale", "small"])
+    assert refused.exit_code != 0
+    assert "already holds 80 warehouses" in refused.output
+    assert count(Warehouse) == 80
+    skipped = runner.invoke(args=["seed-demo", "--scale", "small", "--if-empty"])
+    assert skipped.exit_code == 0 and count(Warehouse) == 80
+    forced = runner.invoke(args=["seed-demo", "--scale", "small", "--force", "--seed", "7"])
+    assert forced.exit_code == 0, forced.output
+    assert count(Warehouse) == 160
+    assert ledger_mismatches(db.session) == []
+
+
+def test_check_ledger_reports_agreement(app):
+    app.test_cli_runner().invoke(args=["seed-demo", "--scale", "small"])
+    result = app.test_cli_runner().invoke(args=["check-ledger"])
+    assert result.exit_code == 0
+    assert "agrees" in result.output
