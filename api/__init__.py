@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, Response, g, request, send_from_directory
+from sqlalchemy.engine import make_url
 
 from api.config import PROJECT_ROOT, Config
 from api.errors import ProblemApi, database_error_response, register_error_handlers
@@ -18,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     if config:
         app.config.from_mapping(config)
+    _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     app.json.sort_keys = False
     app.json.ensure_ascii = False  # Chinese names stay readable in responses
 
@@ -40,6 +44,13 @@ def create_app(config: dict | None = None) -> Flask:
         return send_from_directory(app.static_folder, "index.html")
 
     return app
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    """A fresh checkout has no instance/ folder yet; SQLite will not create it."""
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _register_transaction_hooks(app: Flask) -> None:
