@@ -38,7 +38,7 @@ class InsufficientStock(DomainError):
 
     def __init__(self, stock_line_id: int, requested: object, available: object) -> None:
         super().__init__(
-            f"stock line {stock_line_id} holds {_plain(available)}, cannot remove {_plain(requested)}",
+            f"stock line {stock_line_id} has {_plain(available)} available, cannot remove {_plain(requested)}",
             field="quantity",
         )
         self.stock_line_id = stock_line_id

@@ -202,6 +202,10 @@ class ItemAlias(Base):
 class StockLine(TimestampMixin, Base):
     """Stock of one item, one batch, in one warehouse. ``quantity`` is a cache of the ledger sum."""
 
+    @property
+    def available(self) -> Decimal:
+        return self.quantity - self.reserved
+
     __tablename__ = "stock_line"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -210,6 +214,8 @@ class StockLine(TimestampMixin, Base):
     # '' means "no batch": NULL would let duplicates through the unique constraint.
     batch: Mapped[str] = mapped_column(String(64), default="")
     quantity: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    # Held for confirmed call-ups; issues may only take ``quantity - reserved``.
+    reserved: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0), server_default="0")
     production_date: Mapped[dt.date | None] = mapped_column(Date)
     expiry_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
 
@@ -219,6 +225,7 @@ class StockLine(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("warehouse_id", "item_id", "batch", name="uq_stock_line_warehouse_item_batch"),
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint("reserved >= 0 AND reserved <= quantity", name="reserved_within_quantity"),
         CheckConstraint(
             "expiry_date IS NULL OR production_date IS NULL OR expiry_date >= production_date",
             name="expiry_after_production",

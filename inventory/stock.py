@@ -79,14 +79,16 @@ def record_movement(
     reference: str | None = None,
     transfer_key: str | None = None,
 ) -> Movement:
-    """Apply ``delta`` atomically and append the ledger entry; never lets the quantity go below zero.
+    """Apply ``delta`` atomically and append the ledger entry.
+
+    The quantity never goes below what is reserved for call-ups (and so never below zero).
 
     The conditional UPDATE is atomic on SQLite and PostgreSQL: no read-modify-write race and no
     lock held across Python code.
     """
     updated = session.execute(
         update(StockLine)
-        .where(StockLine.id == stock_line_id, StockLine.quantity + delta >= 0)
+        .where(StockLine.id == stock_line_id, StockLine.quantity + delta >= StockLine.reserved)
         .values(quantity=StockLine.quantity + delta, updated_at=dt.datetime.now(dt.UTC))
         .returning(StockLine.quantity)
         .execution_options(synchronize_session=False)
@@ -94,7 +96,7 @@ def record_movement(
     if updated is None:
         line = get_stock_line(session, stock_line_id)
         session.refresh(line)
-        raise InsufficientStock(stock_line_id, abs(delta), line.quantity)
+        raise InsufficientStock(stock_line_id, abs(delta), line.available)
     movement = Movement(
         stock_line_id=stock_line_id,
         kind=kind,

@@ -200,3 +200,13 @@ def test_the_database_refuses_negative_stock_even_past_the_service(session, stoc
     line = stocked_line(10)
     with pytest.raises(DatabaseError):
         session.execute(text("UPDATE stock_line SET quantity = -1 WHERE id = :id"), {"id": line.id})
+
+
+def test_reserved_stock_cannot_be_issued(session, stocked_line):
+    line = stocked_line(10)
+    session.execute(text("UPDATE stock_line SET reserved = 6000 WHERE id = :id"), {"id": line.id})  # 6 units
+    with pytest.raises(InsufficientStock) as error:
+        issue_stock(session, line=line, quantity=5, actor="x")
+    assert error.value.available == Decimal(4)
+    issue_stock(session, line=line, quantity=4, actor="x")
+    assert (line.quantity, line.reserved, line.available) == (Decimal(6), Decimal(6), Decimal(0))
