@@ -41,10 +41,12 @@ def list_items(session: Session, *, category: Category | None = None, q: str | N
     if category is not None:
         stmt = stmt.where(Item.category == category)
     if q:
-        alias_match = select(ItemAlias.item_id).where(ItemAlias.alias.contains(q, autoescape=True))
+        alias_match = select(ItemAlias.item_id).where(ItemAlias.alias.icontains(q, autoescape=True))
         stmt = stmt.where(
             or_(
-                Item.code.contains(q, autoescape=True), Item.name.contains(q, autoescape=True), Item.id.in_(alias_match)
+                Item.code.icontains(q, autoescape=True),
+                Item.name.icontains(q, autoescape=True),
+                Item.id.in_(alias_match),
             )
         )
     return stmt

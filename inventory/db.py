@@ -12,7 +12,10 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
+
+from inventory.models import DataVersion
 
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
@@ -58,3 +61,8 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def data_version(session: Session, table: str) -> int:
+    """The change counter of ``table`` (warehouse, item, item_alias), bumped by database triggers."""
+    return session.scalar(select(DataVersion.version).where(DataVersion.name == table)) or 0

@@ -257,3 +257,16 @@ class Movement(Base):
         CheckConstraint("quantity_after >= 0", name="quantity_after_not_negative"),
         CheckConstraint("delta <> 0 OR kind = 'stocktake'", name="delta_not_zero"),
     )
+
+
+class DataVersion(Base):
+    """A counter per table that database triggers bump on every change to that table.
+
+    Workers cache slow-changing data (warehouse coordinates) and compare one integer per request
+    to know whether another worker or an import changed it.
+    """
+
+    __tablename__ = "data_version"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

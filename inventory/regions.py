@@ -80,7 +80,7 @@ def list_regions(
     if parent_code is not None:
         stmt = stmt.where(Region.parent_code == parent_code)
     if name:
-        stmt = stmt.where(Region.name.contains(name, autoescape=True))
+        stmt = stmt.where(Region.name.icontains(name, autoescape=True))
     return stmt
 
 

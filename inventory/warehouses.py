@@ -58,7 +58,7 @@ def list_warehouses(
             .where(StockLine.item_id == select(Item.id).where(Item.code == item_code).scalar_subquery())
         )
     if q:
-        stmt = stmt.where(Warehouse.name.contains(q, autoescape=True) | Warehouse.code.contains(q, autoescape=True))
+        stmt = stmt.where(Warehouse.name.icontains(q, autoescape=True) | Warehouse.code.icontains(q, autoescape=True))
     return stmt
 
 
