@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from api.config import PROJECT_ROOT, Config
 from api.errors import ProblemApi, database_error_response, register_error_handlers
 from api.extensions import db, migrate
+from api.identity import register_authentication
 from inventory.db import configure_engine, reset_write_intent, set_write_intent
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -30,13 +31,18 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
-    api = ProblemApi(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
+    api = ProblemApi(
+        app, spec_kwargs={"info": {"description": API_DESCRIPTION}, "security": [{"bearer": []}, {"session": []}]}
+    )
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
     api.DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": app.config["API_MAX_PAGE_SIZE"]}
     from api.routes import register_blueprints
 
     register_blueprints(api)
     register_error_handlers(app)
     _register_transaction_hooks(app)
+    register_authentication(app)  # after the write-intent hook: one transaction from the first query
     _register_cli(app)
 
     @app.get("/")
@@ -97,4 +103,9 @@ Errors are RFC 9457 problem JSON (`application/problem+json`) with an `errors` m
 field at fault. Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries
 `total`, `total_pages`, `page` and the neighbouring pages. Quantities are JSON numbers with at most
 three decimal places.
+
+Every endpoint but `/health`, the API documents and `/auth/login` needs authentication: an API
+token (`Authorization: Bearer emi_…`, created by an administrator) or the session cookie from
+`POST /auth/login`, in which case writes also send the `X-CSRF-Token` returned by the login.
+Roles: `admin`, `provincial` (one province), `manager` (assigned warehouses), `responder`, `viewer`.
 """

@@ -14,6 +14,8 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from api.extensions import db
+from inventory.access import SYSTEM_USERNAME, Principal
+from inventory.accounts import get_user
 from inventory.catalogue import seed_catalogue
 from inventory.db import intends_to_write
 from inventory.demo import SCALES, seed_demo
@@ -35,6 +37,27 @@ def one_transaction() -> Iterator[None]:
         except BaseException:
             db.session.rollback()
             raise
+
+
+def _resolve_operator(ctx: click.Context, param: click.Parameter, username: str) -> Principal:
+    """``--as NAME``: the shell is trusted, but the ledger and audit log record who acted."""
+    if username != SYSTEM_USERNAME:
+        with contextlib.suppress(DomainError):
+            get_user(db.session, username)
+            return Principal.operator(username)
+        raise click.BadParameter(f"no account {username!r} (create it with `users create`)")
+    return Principal.operator(username)
+
+
+operator_option = click.option(
+    "--as",
+    "operator",
+    default=SYSTEM_USERNAME,
+    show_default=True,
+    metavar="USERNAME",
+    callback=_resolve_operator,
+    help="the account this command acts as, for the ledger and the audit log",
+)
 
 
 def register_commands(app: Flask) -> None:
@@ -75,3 +98,7 @@ def register_commands(app: Flask) -> None:
         if mismatches:
             raise click.ClickException(f"{len(mismatches)} stock lines disagree with their ledger")
         click.echo("every stock line agrees with its ledger")
+
+    from api import users_cli
+
+    users_cli.register(app)

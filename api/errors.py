@@ -9,7 +9,16 @@ from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from inventory.errors import Conflict, DomainError, InsufficientStock, NotFound, ValidationFailed
+from inventory.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InsufficientStock,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +27,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     ValidationFailed: 422,
     Conflict: 409,
     InsufficientStock: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    TooManyAttempts: 429,
 }
 PROBLEM_TYPE = "/api/v1/docs#problem-"
 
@@ -76,7 +88,12 @@ def _leaves(errors: dict, prefix: str = ""):
 def domain_error_response(error: DomainError) -> Response:
     status = STATUS_BY_ERROR.get(type(error), 400)
     errors = {error.field: [error.message]} if error.field else None
-    return problem(status, error.title, error.message, errors)
+    headers = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
+    return problem(status, error.title, error.message, errors, headers)
 
 
 def database_error_response(error: Exception) -> Response:

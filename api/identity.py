@@ -1,11 +1,77 @@
-"""Who is making the request, for the ledger's ``actor`` column.
+"""Who is making the request: authentication at the edge, before any view runs.
 
-Accounts and tokens are not built yet (see the Accounts issue); until then every API write is
-recorded as made by ``anonymous`` and the CLI records its ``--as`` operator name.
+A request carries either ``Authorization: Bearer <token>`` (API clients) or the session cookie
+set by ``POST /api/v1/auth/login`` (the web page). Cookie-authenticated writes must also send
+the session's CSRF token in ``X-CSRF-Token``, so another site cannot make the browser write.
+Only health, the API documents, the page's static files and the login itself are anonymous.
 """
 
-ANONYMOUS = "anonymous"
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import Flask, g, request, session
+
+from api.extensions import db
+from inventory.access import Principal
+from inventory.accounts import authenticate_token, authenticate_user_id
+from inventory.errors import Forbidden, Unauthenticated
+
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "index",
+        "meta.health",
+        "auth.Login",
+        "api-docs.openapi_json",
+        "api-docs.openapi_swagger_ui",
+    }
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
 
 
-def current_actor() -> str:
-    return ANONYMOUS
+def client_address() -> str:
+    """The caller's address (behind a proxy, configure ProxyFix so this is the real client)."""
+    return (request.remote_addr or "")[:45]
+
+
+def current_actor() -> Principal:
+    principal = g.get("principal")
+    if principal is None:
+        raise Unauthenticated("authentication required")
+    return principal
+
+
+def start_session(principal: Principal) -> str:
+    """Log the browser in: a fresh session (no fixation) and a new CSRF token, returned."""
+    session.clear()
+    session["user_id"] = principal.user_id
+    session["csrf"] = secrets.token_urlsafe(32)
+    session.permanent = True
+    return session["csrf"]
+
+
+def end_session() -> None:
+    session.clear()
+
+
+def register_authentication(app: Flask) -> None:
+    @app.before_request
+    def authenticate() -> None:
+        g.principal = None
+        header = request.headers.get("Authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("use 'Authorization: Bearer <token>'")
+            g.principal = authenticate_token(db.session, token.strip(), client_address())
+        elif session.get("user_id") is not None:
+            g.principal = authenticate_user_id(db.session, session["user_id"], client_address())
+            if request.method not in SAFE_METHODS and not hmac.compare_digest(
+                request.headers.get(CSRF_HEADER, ""), session.get("csrf", "")
+            ):
+                raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated write")
+        if g.principal is None and request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
+            raise Unauthenticated("authentication required: a bearer token or a login session")

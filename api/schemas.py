@@ -320,3 +320,14 @@ class MovementOut(Schema):
 class TransferOut(Schema):
     out = fields.Nested(MovementOut)
     into = fields.Nested(MovementOut)
+
+
+class Augmented:
+    """``obj`` seen with extra attributes, so one output schema dumps both (no second dump)."""
+
+    def __init__(self, obj: object, **extra: object) -> None:
+        self._obj = obj
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._obj, name)

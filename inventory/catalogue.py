@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from inventory.access import SYSTEM_USERNAME, Actor, require_catalogue_edit
+from inventory.audit import record_audit, snapshot
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import Item, ItemAlias, StockLine
 from inventory.reference import Category
@@ -93,7 +95,12 @@ def _set_aliases(session: Session, item: Item, aliases: list[str]) -> None:
     item.aliases = [current.get(alias) or ItemAlias(alias=alias) for alias in wanted]
 
 
-def create_item(session: Session, *, code: str, **fields: object) -> Item:
+def _item_state(item: Item) -> dict:
+    return {**snapshot(item), "aliases": [a.alias for a in item.aliases]}
+
+
+def create_item(session: Session, actor: Actor, *, code: str, **fields: object) -> Item:
+    require_catalogue_edit(actor)
     code = check_code(code)
     for required in ("name", "category", "unit"):
         if fields.get(required) in (None, ""):
@@ -104,21 +111,29 @@ def create_item(session: Session, *, code: str, **fields: object) -> Item:
     _apply_item_fields(session, item, fields)
     session.add(item)
     session.flush()
+    record_audit(session, actor, "item.create", object_type="item", object_key=code, after=_item_state(item))
     return item
 
 
-def update_item(session: Session, code: str, **fields: object) -> Item:
+def update_item(session: Session, actor: Actor, code: str, **fields: object) -> Item:
+    require_catalogue_edit(actor)
     item = get_item(session, code, field="code")
+    before = _item_state(item)
     _apply_item_fields(session, item, fields)
     session.flush()
+    record_audit(
+        session, actor, "item.update", object_type="item", object_key=code, before=before, after=_item_state(item)
+    )
     return item
 
 
-def delete_item(session: Session, code: str) -> None:
+def delete_item(session: Session, actor: Actor, code: str) -> None:
     """Only an item that has never been stocked can go: the ledger refers to the rest."""
+    require_catalogue_edit(actor, deleting=True)
     item = get_item(session, code, field="code")
     if session.scalar(select(StockLine.id).where(StockLine.item_id == item.id).limit(1)) is not None:
         raise Conflict(f"item {code} has stock lines; it cannot be deleted", field="code")
+    record_audit(session, actor, "item.delete", object_type="item", object_key=code, before=_item_state(item))
     session.delete(item)
     session.flush()
 
@@ -133,6 +148,7 @@ def seed_catalogue(session: Session, path: Path = CATALOGUE_CSV) -> int:
                 continue
             create_item(
                 session,
+                SYSTEM_USERNAME,
                 code=row["code"],
                 name=row["name"],
                 category=row["category"],

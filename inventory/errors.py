@@ -53,3 +53,19 @@ def _plain(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     return str(value)
+
+
+class Unauthenticated(DomainError):
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    title = "Forbidden"
+
+
+class TooManyAttempts(DomainError):
+    title = "Too Many Requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

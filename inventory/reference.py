@@ -76,3 +76,13 @@ class MovementKind(LabelledEnum):
     TRANSFER_IN = ("transfer_in", "调入", "Transfer in")
     ADJUSTMENT = ("adjustment", "调整", "Adjustment")
     STOCKTAKE = ("stocktake", "盘点", "Stocktake")
+
+
+class Role(LabelledEnum):
+    """One role per account; the scope (province, warehouses) narrows what it may change."""
+
+    ADMIN = ("admin", "系统管理员", "Administrator")
+    PROVINCIAL = ("provincial", "省级管理员", "Provincial staff")
+    MANAGER = ("manager", "仓库管理员", "Warehouse manager")
+    RESPONDER = ("responder", "应急响应人员", "Responder")
+    VIEWER = ("viewer", "只读用户", "Viewer")

@@ -15,6 +15,8 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from inventory.access import Actor, as_principal, require_stock_change
+from inventory.audit import record_audit
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from inventory.models import Item, Movement, StockLine, Warehouse
 from inventory.reference import Category, MovementKind, WarehouseStatus
@@ -74,7 +76,7 @@ def record_movement(
     stock_line_id: int,
     delta: Decimal,
     kind: MovementKind,
-    actor: str,
+    actor: Actor,
     reason: str = "",
     reference: str | None = None,
     transfer_key: str | None = None,
@@ -102,7 +104,7 @@ def record_movement(
         kind=kind,
         delta=delta,
         quantity_after=updated,
-        actor=actor,
+        actor=as_principal(actor).username,
         reason=check_text(reason, "reason", max_length=REASON_LIMIT),
         reference=check_text(reference, "reference", max_length=REFERENCE_LIMIT) or None,
         transfer_key=transfer_key,
@@ -114,6 +116,31 @@ def record_movement(
     if line is not None:
         session.refresh(line)
     return movement
+
+
+def _audit_movements(session: Session, actor: Actor, warehouse: Warehouse, *movements: Movement) -> None:
+    """One audit entry per stock operation (the ledger holds the detail; this adds who and from where)."""
+    first = movements[0]
+    record_audit(
+        session,
+        actor,
+        f"stock.{first.kind.value}",
+        object_type="stock_line",
+        object_key=first.stock_line_id,
+        province_code=warehouse.province_code,
+        after={
+            "movements": [
+                {
+                    "id": m.id,
+                    "stock_line_id": m.stock_line_id,
+                    "delta": str(m.delta),
+                    "quantity_after": str(m.quantity_after),
+                }
+                for m in movements
+            ],
+            "reference": first.reference,
+        },
+    )
 
 
 def _insert_ignoring_duplicate(session: Session, values: dict) -> None:
@@ -187,13 +214,14 @@ def receive_stock(
     warehouse: Warehouse,
     item: Item,
     quantity: object,
-    actor: str,
+    actor: Actor,
     batch: str = "",
     production_date: dt.date | None = None,
     expiry_date: dt.date | None = None,
     reason: str = "",
     reference: str | None = None,
 ) -> Movement:
+    require_stock_change(actor, warehouse)
     quantity = check_quantity(quantity)
     line = stock_line_for(
         session,
@@ -203,7 +231,7 @@ def receive_stock(
         production_date=production_date,
         expiry_date=expiry_date,
     )
-    return record_movement(
+    movement = record_movement(
         session,
         stock_line_id=line.id,
         delta=quantity,
@@ -212,13 +240,16 @@ def receive_stock(
         reason=reason,
         reference=reference,
     )
+    _audit_movements(session, actor, warehouse, movement)
+    return movement
 
 
 def issue_stock(
-    session: Session, *, line: StockLine, quantity: object, actor: str, reason: str = "", reference: str | None = None
+    session: Session, *, line: StockLine, quantity: object, actor: Actor, reason: str = "", reference: str | None = None
 ) -> Movement:
+    require_stock_change(actor, line.warehouse)
     quantity = check_quantity(quantity)
-    return record_movement(
+    movement = record_movement(
         session,
         stock_line_id=line.id,
         delta=-quantity,
@@ -227,6 +258,8 @@ def issue_stock(
         reason=reason,
         reference=reference,
     )
+    _audit_movements(session, actor, line.warehouse, movement)
+    return movement
 
 
 def transfer_stock(
@@ -235,11 +268,12 @@ def transfer_stock(
     line: StockLine,
     to_warehouse: Warehouse,
     quantity: object,
-    actor: str,
+    actor: Actor,
     reason: str = "",
     reference: str | None = None,
 ) -> Transfer:
     """Move stock to the same item and batch in another warehouse: two entries sharing one key."""
+    require_stock_change(actor, line.warehouse)
     quantity = check_quantity(quantity)
     if to_warehouse.id == line.warehouse_id:
         raise ValidationFailed("a transfer needs another warehouse", field="to_warehouse_code")
@@ -255,16 +289,18 @@ def transfer_stock(
     common = {"actor": actor, "reason": reason, "reference": reference, "transfer_key": key}
     out = record_movement(session, stock_line_id=line.id, delta=-quantity, kind=MovementKind.TRANSFER_OUT, **common)
     into = record_movement(session, stock_line_id=target.id, delta=quantity, kind=MovementKind.TRANSFER_IN, **common)
+    _audit_movements(session, actor, line.warehouse, out, into)
     return Transfer(out=out, into=into)
 
 
 def adjust_stock(
-    session: Session, *, line: StockLine, delta: object, actor: str, reason: str, reference: str | None = None
+    session: Session, *, line: StockLine, delta: object, actor: Actor, reason: str, reference: str | None = None
 ) -> Movement:
     """A correction (damage, loss, a mistaken entry reversed); it must say why."""
+    require_stock_change(actor, line.warehouse)
     delta = check_quantity(delta, "delta", signed=True)
     reason = check_text(reason, "reason", max_length=REASON_LIMIT, required=True)
-    return record_movement(
+    movement = record_movement(
         session,
         stock_line_id=line.id,
         delta=delta,
@@ -273,6 +309,8 @@ def adjust_stock(
         reason=reason,
         reference=reference,
     )
+    _audit_movements(session, actor, line.warehouse, movement)
+    return movement
 
 
 def take_stock(
@@ -280,7 +318,7 @@ def take_stock(
     *,
     line: StockLine,
     counted_quantity: object,
-    actor: str,
+    actor: Actor,
     reason: str = "",
     reference: str | None = None,
 ) -> Movement:
@@ -289,10 +327,11 @@ def take_stock(
     The line is locked first (FOR UPDATE on PostgreSQL; SQLite write transactions are already
     exclusive), so no issue slips in between reading the quantity and writing the difference.
     """
+    require_stock_change(actor, line.warehouse)
     counted = check_quantity(counted_quantity, "counted_quantity", allow_zero=True)
     current = session.scalar(select(StockLine.quantity).where(StockLine.id == line.id).with_for_update())
     assert current is not None
-    return record_movement(
+    movement = record_movement(
         session,
         stock_line_id=line.id,
         delta=counted - current,
@@ -301,6 +340,8 @@ def take_stock(
         reason=reason,
         reference=reference,
     )
+    _audit_movements(session, actor, line.warehouse, movement)
+    return movement
 
 
 def list_movements(

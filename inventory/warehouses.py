@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
+from inventory.access import Actor, require_warehouse_management
+from inventory.audit import record_audit, snapshot
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import Item, StockLine, Warehouse
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
@@ -90,7 +92,7 @@ def _apply_warehouse_fields(session: Session, warehouse: Warehouse, fields: dict
         )
 
 
-def create_warehouse(session: Session, *, code: str, **fields: object) -> Warehouse:
+def create_warehouse(session: Session, actor: Actor, *, code: str, **fields: object) -> Warehouse:
     code = check_code(code)
     for name in REQUIRED_FIELDS:
         if fields.get(name) in (None, ""):
@@ -99,22 +101,45 @@ def create_warehouse(session: Session, *, code: str, **fields: object) -> Wareho
         raise Conflict(f"warehouse code {code!r} is already in use", field="code")
     warehouse = Warehouse(code=code, status=WarehouseStatus.ACTIVE)
     _apply_warehouse_fields(session, warehouse, fields)
+    require_warehouse_management(actor, warehouse.province_code)
     session.add(warehouse)
     session.flush()
+    _audit(session, actor, "warehouse.create", warehouse, None)
     return warehouse
 
 
-def update_warehouse(session: Session, code: str, **fields: object) -> Warehouse:
+def _audit(session: Session, actor: Actor, action: str, warehouse: Warehouse, before: dict | None) -> None:
+    after = snapshot(warehouse) if action != "warehouse.delete" else None
+    record_audit(
+        session,
+        actor,
+        action,
+        object_type="warehouse",
+        object_key=warehouse.code,
+        province_code=warehouse.province_code,
+        before=before,
+        after=after,
+    )
+
+
+def update_warehouse(session: Session, actor: Actor, code: str, **fields: object) -> Warehouse:
+    """Edit a warehouse; moving it to another province needs rights in both provinces."""
     warehouse = get_warehouse(session, code, field="code")
+    require_warehouse_management(actor, warehouse.province_code)
+    before = snapshot(warehouse)
     _apply_warehouse_fields(session, warehouse, fields)
+    require_warehouse_management(actor, warehouse.province_code)
     session.flush()
+    _audit(session, actor, "warehouse.update", warehouse, before)
     return warehouse
 
 
-def delete_warehouse(session: Session, code: str) -> None:
+def delete_warehouse(session: Session, actor: Actor, code: str) -> None:
     """Only a warehouse with no stock lines can be deleted; otherwise set it inactive."""
     warehouse = get_warehouse(session, code, field="code")
+    require_warehouse_management(actor, warehouse.province_code)
     if session.scalar(select(StockLine.id).where(StockLine.warehouse_id == warehouse.id).limit(1)) is not None:
         raise Conflict(f"warehouse {code} has stock lines; set its status to inactive instead", field="code")
+    _audit(session, actor, "warehouse.delete", warehouse, snapshot(warehouse))
     session.delete(warehouse)
     session.flush()

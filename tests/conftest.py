@@ -18,12 +18,24 @@ from sqlalchemy import text
 
 from api import create_app
 from api.extensions import db
+from inventory.accounts import create_token, create_user
 from inventory.catalogue import get_item, seed_catalogue
 from inventory.db import intends_to_write
 from inventory.stock import receive_stock
 from inventory.warehouses import create_warehouse
 
-CLEAN_TABLES = ("movement", "stock_line", "warehouse", "item_alias", "item")
+CLEAN_TABLES = (
+    "movement",
+    "stock_line",
+    "manager_warehouse",
+    "warehouse",
+    "item_alias",
+    "item",
+    "api_token",
+    "user_account",
+    "login_failure",
+    "audit_entry",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -106,8 +118,50 @@ def session(app):
 
 
 @pytest.fixture
-def client(app):
+def anonymous_client(app):
     return app.test_client()
+
+
+def bearer_client(app, token: str):
+    """A test client that sends ``Authorization: Bearer <token>`` on every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture
+def token_for(app):
+    """A bearer token for a new user of ``role`` with ``scope`` (committed).
+
+    ``token_for("manager", warehouse_codes=["T0001"])``, ``token_for("provincial", province_code="110000")``.
+    """
+    counter = iter(range(1, 10_000))
+
+    def make(role: str, username: str | None = None, **scope) -> str:
+        with intends_to_write():
+            user = create_user(db.session, "tester", username=username or f"{role}-{next(counter)}", role=role, **scope)
+            _, token = create_token(db.session, "tester", username=user.username)
+            db.session.commit()
+        return token
+
+    return make
+
+
+@pytest.fixture
+def client_for(app, token_for):
+    """A test client authenticated by a bearer token as a new user of ``role`` with ``scope``."""
+
+    def make(role: str, username: str | None = None, **scope):
+        token = token_for(role, username, **scope)
+        return bearer_client(app, token)
+
+    return make
+
+
+@pytest.fixture
+def client(client_for):
+    """The default API client: an administrator (tests of roles use ``client_for``)."""
+    return client_for("admin", username="admin")
 
 
 @pytest.fixture
@@ -124,7 +178,7 @@ def make_warehouse(session):
             "level": "county",
         }
         values.update(fields)
-        return create_warehouse(session, code=code or f"T{next(counter):04d}", **values)
+        return create_warehouse(session, "tester", code=code or f"T{next(counter):04d}", **values)
 
     return make
 

@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from api.routes import items, meta, regions, stock, warehouses
+    from api.routes import audit, auth, items, meta, regions, stock, users, warehouses
 
-    for module in (meta, regions, warehouses, items, stock):
+    for module in (meta, auth, regions, warehouses, items, stock, users, audit):
         api.register_blueprint(module.blp, url_prefix="/api/v1")

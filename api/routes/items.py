@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.extensions import db
+from api.identity import current_actor
 from api.routes.paging import SelectPage
 from api.schemas import ItemCreate, ItemOut, ItemQuery, ItemUpdate
 from inventory.catalogue import create_item, delete_item, get_item, list_items, update_item
@@ -28,7 +29,7 @@ class Items(MethodView):
     @blp.response(201, ItemOut)
     def post(self, data: dict):
         """Add an item to the catalogue."""
-        return create_item(db.session, **data)
+        return create_item(db.session, current_actor(), **data)
 
 
 @blp.route("/items/<string:code>")
@@ -42,9 +43,9 @@ class ItemByCode(MethodView):
     @blp.response(200, ItemOut)
     def patch(self, data: dict, code: str):
         """Change some fields of an item; ``aliases`` replaces the whole list."""
-        return update_item(db.session, code, **data)
+        return update_item(db.session, current_actor(), code, **data)
 
     @blp.response(204)
     def delete(self, code: str) -> None:
         """Delete an item that has never been stocked."""
-        delete_item(db.session, code)
+        delete_item(db.session, current_actor(), code)

@@ -10,6 +10,7 @@ from api.identity import current_actor
 from api.routes.paging import SelectPage
 from api.schemas import (
     AdjustmentIn,
+    Augmented,
     IssueIn,
     MovementOut,
     MovementQuery,
@@ -72,12 +73,9 @@ class StockLineById(MethodView):
         line = get_stock_line(db.session, stock_line_id)
         if "as_of" not in args:
             return line
-        return {
-            **StockLineOut().dump(line),
-            "quantity": line.quantity,
-            "as_of": args["as_of"],
-            "quantity_as_of": quantity_as_of(db.session, stock_line_id, args["as_of"]),
-        }
+        return Augmented(
+            line, as_of=args["as_of"], quantity_as_of=quantity_as_of(db.session, stock_line_id, args["as_of"])
+        )
 
 
 @blp.route("/stock-lines/<int:stock_line_id>/movements")

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.extensions import db
+from api.identity import current_actor
 from api.routes.paging import SelectPage
 from api.schemas import WarehouseCreate, WarehouseOut, WarehouseQuery, WarehouseUpdate
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
@@ -35,7 +36,7 @@ class Warehouses(MethodView):
     @blp.response(201, WarehouseOut)
     def post(self, data: dict):
         """Register a warehouse. Its city and province follow from the county code."""
-        return create_warehouse(db.session, **data)
+        return create_warehouse(db.session, current_actor(), **data)
 
 
 @blp.route("/warehouses/<string:code>")
@@ -49,9 +50,9 @@ class WarehouseByCode(MethodView):
     @blp.response(200, WarehouseOut)
     def patch(self, data: dict, code: str):
         """Change some fields of a warehouse (the code is permanent)."""
-        return update_warehouse(db.session, code, **data)
+        return update_warehouse(db.session, current_actor(), code, **data)
 
     @blp.response(204)
     def delete(self, code: str) -> None:
         """Delete a warehouse that has never held stock; otherwise set its status to inactive."""
-        delete_warehouse(db.session, code)
+        delete_warehouse(db.session, current_actor(), code)

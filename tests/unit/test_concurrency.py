@@ -88,7 +88,7 @@ def live_server(database_url):
         try:
             with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
                 break
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError(process.stderr.read().decode()) from None
@@ -98,15 +98,16 @@ def live_server(database_url):
     process.wait(timeout=30)
 
 
-def test_sixty_concurrent_http_issues_across_four_gunicorn_workers(app, stocked_line, live_server):
+def test_sixty_concurrent_http_issues_across_four_gunicorn_workers(app, stocked_line, live_server, token_for):
     line_id = stocked_line(STOCK).id
+    token = token_for("admin")
     db.session.remove()
 
     def issue_one(_: int) -> int:
         request = urllib.request.Request(
             f"{live_server}/api/v1/stock-lines/{line_id}/issues",
             data=json.dumps({"quantity": 1, "reason": "race"}).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
             method="POST",
         )
         try:

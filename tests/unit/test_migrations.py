@@ -21,5 +21,5 @@ def test_data_version_counts_changes_from_any_writer(session, make_warehouse):
     before = data_version(session, "warehouse")
     warehouse = make_warehouse()
     after_create = data_version(session, "warehouse")
-    update_warehouse(session, warehouse.code, name="改名")
+    update_warehouse(session, "tester", warehouse.code, name="改名")
     assert before < after_create < data_version(session, "warehouse")

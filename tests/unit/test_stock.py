@@ -92,7 +92,7 @@ def test_expiry_before_production_is_refused(session, make_warehouse):
 
 def test_receipt_into_an_inactive_warehouse_is_refused(session, make_warehouse):
     warehouse = make_warehouse()
-    update_warehouse(session, warehouse.code, status="inactive")
+    update_warehouse(session, "tester", warehouse.code, status="inactive")
     with pytest.raises(Conflict):
         receive_stock(session, warehouse=warehouse, item=get_item(session, "PD-001"), quantity=1, actor="x")
 

@@ -1,0 +1,87 @@
+"""The audit log: every write, with who, when, from where, and the state before and after."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from enum import Enum
+
+from sqlalchemy import Select, inspect, select
+from sqlalchemy.orm import Session
+
+from inventory.access import Actor, as_principal, province_scope
+from inventory.models import AuditEntry
+
+
+def snapshot(obj: object, *, exclude: tuple[str, ...] = ("password_hash", "token_hash")) -> dict:
+    """The column values of a model instance as JSON-ready data (secrets left out)."""
+    mapper = inspect(obj).mapper
+    return {column.key: _plain(getattr(obj, column.key)) for column in mapper.column_attrs if column.key not in exclude}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def record_audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str,
+    object_key: object,
+    province_code: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEntry:
+    principal = as_principal(actor)
+    entry = AuditEntry(
+        actor=principal.username,
+        address=principal.address[:45],
+        action=action,
+        object_type=object_type,
+        object_key=str(object_key)[:64],
+        province_code=province_code,
+        before=json.dumps(before, ensure_ascii=False, default=str) if before is not None else None,
+        after=json.dumps(after, ensure_ascii=False, default=str) if after is not None else None,
+    )
+    session.add(entry)
+    return entry
+
+
+def list_audit(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_key: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Select:
+    """Audit entries newest first, clipped to the caller's province for provincial staff."""
+    province = province_scope(actor)
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if province is not None:
+        stmt = stmt.where(AuditEntry.province_code == province)
+    if username:
+        stmt = stmt.where(AuditEntry.actor == username)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if object_type:
+        stmt = stmt.where(AuditEntry.object_type == object_type)
+    if object_key:
+        stmt = stmt.where(AuditEntry.object_key == object_key)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEntry.occurred_at <= until)
+    return stmt

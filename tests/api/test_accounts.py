@@ -1,0 +1,196 @@
+"""Accounts, tokens, web login with CSRF, failed-login limits and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, text, update
+
+from api.extensions import db
+from inventory.accounts import create_token, create_user, hash_password, verify_password
+from inventory.db import intends_to_write
+from inventory.models import ApiToken, AuditEntry, Movement
+from tests.conftest import bearer_client
+
+
+def make_user(username: str, role: str = "viewer", password: str | None = "correct horse battery", **scope) -> None:
+    with intends_to_write():
+        create_user(db.session, "tester", username=username, role=role, password=password, **scope)
+        db.session.commit()
+
+
+def test_passwords_are_salted_scrypt_hashes():
+    stored = hash_password("correct horse battery")
+    assert stored.startswith("scrypt$") and "correct" not in stored
+    assert stored != hash_password("correct horse battery")
+    assert verify_password("correct horse battery", stored)
+    assert not verify_password("wrong", stored)
+    assert not verify_password("anything", None)
+
+
+def test_tokens_are_stored_only_as_hashes(client, app):
+    make_user("carol")
+    response = client.post("/api/v1/users/carol/tokens", json={"name": "laptop", "days": 30})
+    assert response.status_code == 201
+    plain = response.json["token"]
+    assert plain.startswith("emi_") and len(plain) > 40
+    dump = "\n".join(str(row) for row in db.session.execute(text("SELECT * FROM api_token")))
+    assert plain not in dump
+    audit = "\n".join(str(row) for row in db.session.execute(text("SELECT before, after FROM audit_entry")))
+    assert plain not in audit and "token_hash" not in audit
+    assert bearer_client(app, plain).get("/api/v1/auth/me").json["username"] == "carol"
+    listed = client.get("/api/v1/users/carol/tokens").json
+    assert [t["prefix"] for t in listed] == [plain[:12]] and "token" not in listed[0]
+
+
+def test_expired_and_revoked_tokens_get_401(client, app):
+    make_user("dave")
+    with intends_to_write():
+        expiring, expiring_plain = create_token(db.session, "tester", username="dave")
+        revoked, revoked_plain = create_token(db.session, "tester", username="dave")
+        db.session.commit()
+    assert bearer_client(app, expiring_plain).get("/api/v1/items").status_code == 200
+    with intends_to_write():
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        db.session.execute(update(ApiToken).where(ApiToken.id == expiring.id).values(expires_at=past))
+        db.session.commit()
+    assert client.delete(f"/api/v1/tokens/{revoked.id}").status_code == 200
+    for plain in (expiring_plain, revoked_plain, "emi_not-a-token"):
+        response = bearer_client(app, plain).get("/api/v1/items")
+        assert response.status_code == 401
+        assert response.json["title"] == "Unauthorized"
+
+
+def test_deactivated_account_loses_its_tokens_at_once(client, app):
+    make_user("erin")
+    with intends_to_write():
+        _, plain = create_token(db.session, "tester", username="erin")
+        db.session.commit()
+    assert client.patch("/api/v1/users/erin", json={"active": False}).status_code == 200
+    assert bearer_client(app, plain).get("/api/v1/items").status_code == 401
+
+
+def test_web_login_sets_a_session_and_writes_need_the_csrf_token(app, make_warehouse, session):
+    make_warehouse("W1")
+    session.commit()
+    make_user("frank", role="provincial", province_code="110000")
+    browser = app.test_client()
+    response = browser.post("/api/v1/auth/login", json={"username": "frank", "password": "correct horse battery"})
+    assert response.status_code == 200
+    csrf = response.json["csrf_token"]
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert browser.get("/api/v1/auth/me").json == {
+        "username": "frank",
+        "role": "provincial",
+        "province_code": "110000",
+        "warehouse_ids": [],
+    }
+    refused = browser.patch("/api/v1/warehouses/W1", json={"notes": "x"})
+    assert refused.status_code == 403 and "X-CSRF-Token" in refused.json["detail"]
+    wrong = browser.patch("/api/v1/warehouses/W1", json={"notes": "x"}, headers={"X-CSRF-Token": "guess"})
+    assert wrong.status_code == 403
+    accepted = browser.patch("/api/v1/warehouses/W1", json={"notes": "x"}, headers={"X-CSRF-Token": csrf})
+    assert accepted.status_code == 200
+    assert browser.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert browser.get("/api/v1/auth/me").status_code == 401
+
+
+def test_failed_logins_are_limited_per_account(app):
+    make_user("gina")
+    browser = app.test_client()
+    for _ in range(5):
+        response = browser.post("/api/v1/auth/login", json={"username": "gina", "password": "wrong password"})
+        assert response.status_code == 401
+        assert response.json["errors"] == {"password": ["wrong username or password"]}
+    limited = browser.post("/api/v1/auth/login", json={"username": "gina", "password": "correct horse battery"})
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    # Other accounts from elsewhere are not affected.
+    make_user("hank")
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert (
+        other.post("/api/v1/auth/login", json={"username": "hank", "password": "correct horse battery"}).status_code
+        == 200
+    )
+
+
+def test_failed_logins_are_limited_per_address(app):
+    browser = app.test_client()
+    for n in range(20):
+        browser.post("/api/v1/auth/login", json={"username": f"nobody{n}", "password": "wrong password"})
+    make_user("ivan")
+    response = browser.post("/api/v1/auth/login", json={"username": "ivan", "password": "correct horse battery"})
+    assert response.status_code == 429
+
+
+def test_unknown_user_and_wrong_password_look_the_same(app):
+    make_user("judy")
+    browser = app.test_client()
+    unknown = browser.post("/api/v1/auth/login", json={"username": "nobody", "password": "whatever12"})
+    wrong = browser.post("/api/v1/auth/login", json={"username": "judy", "password": "whatever12"})
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json == wrong.json
+
+
+def test_audit_records_who_what_before_after_and_address(client, make_warehouse, session):
+    make_warehouse("W1", county_code="110101")
+    session.commit()
+    response = client.patch(
+        "/api/v1/warehouses/W1", json={"contact_phone": "010-8888"}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    )
+    assert response.status_code == 200
+    entry = client.get("/api/v1/audit", query_string={"action": "warehouse.update"}).json[0]
+    assert entry["actor"] == "admin" and entry["address"] == "10.1.2.3"
+    assert entry["object_key"] == "W1" and entry["province_code"] == "110000"
+    assert entry["before"]["contact_phone"] == "" and entry["after"]["contact_phone"] == "010-8888"
+
+
+def test_audit_is_scoped_to_the_province_and_closed_to_other_roles(client_for, make_warehouse, session, stocked_line):
+    stocked_line(10, warehouse=make_warehouse("BJ", county_code="110101"))
+    stocked_line(10, warehouse=make_warehouse("GD", county_code="440305", latitude=22.5, longitude=113.9))
+    beijing = client_for("provincial", province_code="110000").get("/api/v1/audit", query_string={"page_size": 100})
+    keys = {entry["object_key"] for entry in beijing.json if entry["object_type"] == "warehouse"}
+    assert keys == {"BJ"}
+    assert {entry["province_code"] for entry in beijing.json} == {"110000"}
+    for role in ("manager", "responder", "viewer"):
+        assert client_for(role).get("/api/v1/audit").status_code == 403
+
+
+def test_ledger_records_the_authenticated_actor(client_for, stocked_line, make_warehouse):
+    line = stocked_line(10, warehouse=make_warehouse("MINE"))
+    manager = client_for("manager", username="mia", warehouse_codes=["MINE"])
+    assert manager.post(f"/api/v1/stock-lines/{line.id}/issues", json={"quantity": 2}).status_code == 201
+    actors = list(db.session.scalars(select(Movement.actor).order_by(Movement.id)))
+    assert actors == ["tester", "mia"]
+
+
+def test_cli_acts_as_the_named_operator(app, stocked_line):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["users", "create", "olga", "--role", "admin", "--password", "long enough pw"])
+    assert created.exit_code == 0, created.output
+    made = runner.invoke(args=["users", "create", "pete", "--role", "viewer", "--as", "olga"])
+    assert made.exit_code == 0, made.output
+    token = runner.invoke(args=["users", "token", "pete", "--days", "7", "--as", "olga"])
+    assert token.exit_code == 0 and token.output.strip().splitlines()[-1].startswith("emi_")
+    actors = set(db.session.scalars(select(AuditEntry.actor).where(AuditEntry.object_key == "pete")))
+    assert actors == {"olga"}
+    unknown = runner.invoke(args=["users", "create", "quin", "--role", "viewer", "--as", "ghost"])
+    assert unknown.exit_code != 0 and "no account 'ghost'" in unknown.output
+
+
+def test_demo_accounts_cover_every_role_and_are_written_to_a_file(app, tmp_path):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-demo", "--scale", "small"])
+    path = tmp_path / "accounts.txt"
+    result = runner.invoke(args=["demo-accounts", "--file", str(path)])
+    assert result.exit_code == 0, result.output
+    text_ = path.read_text()
+    for role in ("admin", "provincial", "manager", "responder", "viewer"):
+        assert f"demo-{role}" in text_
+    password = next(line for line in text_.splitlines() if line.startswith("demo-manager")).split("password=")[1]
+    login = app.test_client().post("/api/v1/auth/login", json={"username": "demo-manager", "password": password})
+    assert login.status_code == 200 and login.json["user"]["warehouse_ids"]
+    again = runner.invoke(args=["demo-accounts", "--file", str(path)])
+    assert again.exit_code == 0 and "exist" in again.output
