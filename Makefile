@@ -22,6 +22,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(FLASK) init-db
 	$(FLASK) seed-demo --scale national --if-empty
+	$(FLASK) demo-accounts
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 init-db: $(VENV)/.runtime
