@@ -16,8 +16,10 @@ from inventory.validation import CODE_PATTERN, MAX_QUANTITY
 
 
 def choice(enum_class: type, **kwargs) -> fields.String:
+    """A string field accepting the enum's values, listed in the OpenAPI document."""
     values = [m.value for m in enum_class]
-    return fields.String(validate=validate.OneOf(values), metadata={"enum": values}, **kwargs)
+    metadata = {"enum": values, **kwargs.pop("metadata", {})}
+    return fields.String(validate=validate.OneOf(values), metadata=metadata, **kwargs)
 
 
 class QuantityField(fields.Field):
