@@ -19,23 +19,14 @@ from sqlalchemy import text
 from api import create_app
 from api.extensions import db
 from inventory.accounts import create_token, create_user
-from inventory.catalogue import get_item, seed_catalogue
+from inventory.catalogue import get_item
 from inventory.db import intends_to_write
 from inventory.stock import receive_stock
 from inventory.warehouses import create_warehouse
 
-CLEAN_TABLES = (
-    "movement",
-    "stock_line",
-    "manager_warehouse",
-    "warehouse",
-    "item_alias",
-    "item",
-    "api_token",
-    "user_account",
-    "login_failure",
-    "audit_entry",
-)
+# Reference data that survives between tests; everything else is emptied after each test.
+KEPT_TABLES = {"region", "data_version", "alembic_version"}
+SEEDED_TABLES = ("item", "item_alias")  # restored from a copy taken once, after init-db
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,6 +72,10 @@ def database_template(db_kind: str, tmp_path_factory: pytest.TempPathFactory):
         connection.execute("CREATE DATABASE inventory_test")
     url = server.get_uri(database="inventory_test")
     _init_database(url)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE SCHEMA test_seed")
+        for table in SEEDED_TABLES:
+            connection.execute(f"CREATE TABLE test_seed.{table} AS TABLE public.{table}")
     yield url
     server.cleanup()
 
@@ -101,12 +96,20 @@ def app(database_url: str, db_kind: str):
         yield app
         db.session.remove()
         if db_kind == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {', '.join(CLEAN_TABLES)} RESTART IDENTITY CASCADE"))
-            seed_catalogue(db.session)
-            db.session.commit()
-            db.session.remove()
+            _reset_postgresql()
         db.engine.dispose()
+
+
+def _reset_postgresql() -> None:
+    """Empty every table but the reference data and restore the seeded catalogue: one round trip."""
+    with db.engine.begin() as connection:
+        tables = connection.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        emptied = sorted(set(tables) - KEPT_TABLES)
+        statements = [f"TRUNCATE {', '.join(emptied)} RESTART IDENTITY CASCADE"]
+        for table in SEEDED_TABLES:
+            statements.append(f"INSERT INTO {table} SELECT * FROM test_seed.{table}")
+            statements.append(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        connection.exec_driver_sql("; ".join(statements))
 
 
 @pytest.fixture
