@@ -143,6 +143,23 @@ def _audit_movements(session: Session, actor: Actor, warehouse: Warehouse, *move
     )
 
 
+def _change_line(
+    session: Session,
+    line: StockLine,
+    delta: Decimal,
+    kind: MovementKind,
+    actor: Actor,
+    reason: str,
+    reference: str | None,
+) -> Movement:
+    """One checked stock operation on one line: the ledger entry and its audit entry."""
+    movement = record_movement(
+        session, stock_line_id=line.id, delta=delta, kind=kind, actor=actor, reason=reason, reference=reference
+    )
+    _audit_movements(session, actor, line.warehouse, movement)
+    return movement
+
+
 def _insert_ignoring_duplicate(session: Session, values: dict) -> None:
     """INSERT … ON CONFLICT DO NOTHING, so two concurrent receipts of a new batch both succeed."""
     dialect = session.get_bind().dialect.name
@@ -231,17 +248,7 @@ def receive_stock(
         production_date=production_date,
         expiry_date=expiry_date,
     )
-    movement = record_movement(
-        session,
-        stock_line_id=line.id,
-        delta=quantity,
-        kind=MovementKind.RECEIPT,
-        actor=actor,
-        reason=reason,
-        reference=reference,
-    )
-    _audit_movements(session, actor, warehouse, movement)
-    return movement
+    return _change_line(session, line, quantity, MovementKind.RECEIPT, actor, reason, reference)
 
 
 def issue_stock(
@@ -249,17 +256,7 @@ def issue_stock(
 ) -> Movement:
     require_stock_change(actor, line.warehouse)
     quantity = check_quantity(quantity)
-    movement = record_movement(
-        session,
-        stock_line_id=line.id,
-        delta=-quantity,
-        kind=MovementKind.ISSUE,
-        actor=actor,
-        reason=reason,
-        reference=reference,
-    )
-    _audit_movements(session, actor, line.warehouse, movement)
-    return movement
+    return _change_line(session, line, -quantity, MovementKind.ISSUE, actor, reason, reference)
 
 
 def transfer_stock(
@@ -300,17 +297,7 @@ def adjust_stock(
     require_stock_change(actor, line.warehouse)
     delta = check_quantity(delta, "delta", signed=True)
     reason = check_text(reason, "reason", max_length=REASON_LIMIT, required=True)
-    movement = record_movement(
-        session,
-        stock_line_id=line.id,
-        delta=delta,
-        kind=MovementKind.ADJUSTMENT,
-        actor=actor,
-        reason=reason,
-        reference=reference,
-    )
-    _audit_movements(session, actor, line.warehouse, movement)
-    return movement
+    return _change_line(session, line, delta, MovementKind.ADJUSTMENT, actor, reason, reference)
 
 
 def take_stock(
@@ -331,17 +318,7 @@ def take_stock(
     counted = check_quantity(counted_quantity, "counted_quantity", allow_zero=True)
     current = session.scalar(select(StockLine.quantity).where(StockLine.id == line.id).with_for_update())
     assert current is not None
-    movement = record_movement(
-        session,
-        stock_line_id=line.id,
-        delta=counted - current,
-        kind=MovementKind.STOCKTAKE,
-        actor=actor,
-        reason=reason,
-        reference=reference,
-    )
-    _audit_movements(session, actor, line.warehouse, movement)
-    return movement
+    return _change_line(session, line, counted - current, MovementKind.STOCKTAKE, actor, reason, reference)
 
 
 def list_movements(
