@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request, send_from_directory
 from sqlalchemy.engine import make_url
+from werkzeug.routing import IntegerConverter
 
 from api.config import PROJECT_ROOT, Config
 from api.errors import ProblemApi, database_error_response, register_error_handlers
@@ -36,7 +37,8 @@ def create_app(config: dict | None = None) -> Flask:
     )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
-    api.DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 50, "max_page_size": app.config["API_MAX_PAGE_SIZE"]}
+    app.url_map.converters["id"] = RowIdConverter
+    api.register_converter(RowIdConverter, lambda _converter: {"type": "integer", "format": "int32", "minimum": 1})
     from api.routes import register_blueprints
 
     register_blueprints(api)
@@ -50,6 +52,13 @@ def create_app(config: dict | None = None) -> Flask:
         return send_from_directory(app.static_folder, "index.html")
 
     return app
+
+
+class RowIdConverter(IntegerConverter):
+    """``<id:…>``: a row id; beyond a 32-bit integer no row exists, so the URL is a plain 404."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def _ensure_sqlite_directory(url: str) -> None:

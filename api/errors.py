@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, current_app, jsonify
 from flask_smorest import Api
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from inventory.errors import (
@@ -72,8 +72,10 @@ class ProblemApi(Api):
         detail = data.get("message") or (error.description if error.code != 422 else "")
         if error.code == 422 and errors:
             detail = detail or "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in _leaves(errors))
-        response = problem(error.code or 500, error.name, detail, errors, data.get("headers"))
-        return response
+        # Keep werkzeug's own headers (Allow on 405, WWW-Authenticate on 401…), but not its content type.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
+        return problem(error.code or 500, error.name, detail, errors, headers)
 
 
 def _leaves(errors: dict, prefix: str = ""):
@@ -100,6 +102,9 @@ def database_error_response(error: Exception) -> Response:
     """Last line of defence: constraint violations are 409, a lock held too long is 503."""
     if isinstance(error, OperationalError) and "locked" in str(error.orig).lower():
         return problem(503, "Service Unavailable", "the database is busy; retry shortly", headers={"Retry-After": "1"})
+    if isinstance(error, DataError):
+        detail = str(error.orig) if current_app.debug else "a value is not valid for the database"
+        return problem(422, "Unprocessable Entity", detail)
     if isinstance(error, IntegrityError):
         detail = str(error.orig) if current_app.debug else "the change conflicts with existing data"
         return problem(409, "Conflict", detail)
@@ -112,3 +117,4 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error_response)
     app.register_error_handler(OperationalError, database_error_response)
     app.register_error_handler(IntegrityError, database_error_response)
+    app.register_error_handler(DataError, database_error_response)

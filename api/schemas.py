@@ -179,7 +179,7 @@ class ItemFields(StrictSchema):
     category = choice(Category)
     specification = fields.String(validate=validate.Length(max=200))
     unit = fields.String(validate=validate.Length(min=1, max=16))
-    shelf_life_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=36500))
+    shelf_life_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=36500))
     aliases = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=50))
 
 

@@ -36,10 +36,10 @@ class Conflict(DomainError):
 class InsufficientStock(DomainError):
     title = "Insufficient stock"
 
-    def __init__(self, stock_line_id: int, requested: object, available: object) -> None:
+    def __init__(self, stock_line_id: int, requested: object, available: object, *, field: str = "quantity") -> None:
         super().__init__(
             f"stock line {stock_line_id} has {_plain(available)} available, cannot remove {_plain(requested)}",
-            field="quantity",
+            field=field,
         )
         self.stock_line_id = stock_line_id
         self.requested = requested

@@ -11,17 +11,17 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import BindParameter, Select, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from inventory.models import Item, Movement, StockLine, Warehouse
+from inventory.models import Item, Movement, Quantity, StockLine, Warehouse
 from inventory.reference import Category, MovementKind, WarehouseStatus
 from inventory.regions import region_filter
-from inventory.validation import check_dates, check_quantity, check_text
+from inventory.validation import MAX_QUANTITY, check_dates, check_quantity, check_text
 
 REASON_LIMIT = 500
 REFERENCE_LIMIT = 100
@@ -80,25 +80,39 @@ def record_movement(
     reason: str = "",
     reference: str | None = None,
     transfer_key: str | None = None,
+    release_reserved: Decimal = Decimal(0),
+    field: str = "quantity",
 ) -> Movement:
     """Apply ``delta`` atomically and append the ledger entry.
 
     The quantity never goes below what is reserved for call-ups (and so never below zero).
+    ``release_reserved`` consumes a reservation in the same statement (a call-up dispatch).
 
     The conditional UPDATE is atomic on SQLite and PostgreSQL: no read-modify-write race and no
     lock held across Python code.
     """
     updated = session.execute(
         update(StockLine)
-        .where(StockLine.id == stock_line_id, StockLine.quantity + delta >= StockLine.reserved)
-        .values(quantity=StockLine.quantity + delta, updated_at=dt.datetime.now(dt.UTC))
+        .where(
+            StockLine.id == stock_line_id,
+            StockLine.reserved >= as_quantity(release_reserved),
+            StockLine.quantity + as_quantity(delta) >= StockLine.reserved - as_quantity(release_reserved),
+            StockLine.quantity <= as_quantity(MAX_QUANTITY - delta),
+        )
+        .values(
+            quantity=StockLine.quantity + as_quantity(delta),
+            reserved=StockLine.reserved - as_quantity(release_reserved),
+            updated_at=dt.datetime.now(dt.UTC),
+        )
         .returning(StockLine.quantity)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     if updated is None:
         line = get_stock_line(session, stock_line_id)
         session.refresh(line)
-        raise InsufficientStock(stock_line_id, abs(delta), line.available)
+        if line.quantity + delta > MAX_QUANTITY:
+            raise ValidationFailed(f"a stock line holds at most {MAX_QUANTITY}", field=field)
+        raise InsufficientStock(stock_line_id, abs(delta), line.available, field=field)
     movement = Movement(
         stock_line_id=stock_line_id,
         kind=kind,
@@ -111,10 +125,7 @@ def record_movement(
     )
     session.add(movement)
     session.flush()
-    # The UPDATE bypassed the identity map: reload the cached line so callers see the new quantity.
-    line = session.get(StockLine, stock_line_id)
-    if line is not None:
-        session.refresh(line)
+    _refresh_cached(session, stock_line_id)
     return movement
 
 
@@ -151,13 +162,68 @@ def _change_line(
     actor: Actor,
     reason: str,
     reference: str | None,
+    field: str = "quantity",
 ) -> Movement:
     """One checked stock operation on one line: the ledger entry and its audit entry."""
     movement = record_movement(
-        session, stock_line_id=line.id, delta=delta, kind=kind, actor=actor, reason=reason, reference=reference
+        session,
+        stock_line_id=line.id,
+        delta=delta,
+        kind=kind,
+        actor=actor,
+        reason=reason,
+        reference=reference,
+        field=field,
     )
     _audit_movements(session, actor, line.warehouse, movement)
     return movement
+
+
+def as_quantity(value: Decimal) -> BindParameter:
+    """A bound quantity, converted to thousandths wherever it stands in an expression.
+
+    (``column + value`` coerces ``value`` through the column's type, but the sum itself is a plain
+    integer, so a value compared with it would otherwise be bound unconverted.)
+    """
+    return literal(value, Quantity())
+
+
+def reserve_stock(session: Session, *, stock_line_id: int, quantity: Decimal) -> bool:
+    """Hold ``quantity`` of a line for a call-up if that much is available; atomic, like issues.
+
+    Two concurrent call-ups can never hold the same unit: the conditional UPDATE lets only one
+    of them see enough available stock.
+    """
+    held = session.execute(
+        update(StockLine)
+        .where(StockLine.id == stock_line_id, StockLine.quantity - StockLine.reserved >= as_quantity(quantity))
+        .values(reserved=StockLine.reserved + as_quantity(quantity))
+        .returning(StockLine.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    _refresh_cached(session, stock_line_id)
+    return held is not None
+
+
+def release_reservation(session: Session, *, stock_line_id: int, quantity: Decimal) -> None:
+    """Give back a reservation (declined or cancelled call-up line)."""
+    released = session.execute(
+        update(StockLine)
+        .where(StockLine.id == stock_line_id, StockLine.reserved >= as_quantity(quantity))
+        .values(reserved=StockLine.reserved - as_quantity(quantity))
+        .returning(StockLine.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if released is None:
+        raise Conflict(f"stock line {stock_line_id} does not hold {quantity} in reserve", field="quantity")
+    _refresh_cached(session, stock_line_id)
+
+
+def _refresh_cached(session: Session, stock_line_id: int) -> None:
+    """Core UPDATEs bypass the identity map: reload a cached line so callers see the new values."""
+    line = session.identity_map.get(session.identity_key(StockLine, stock_line_id))
+    if line is not None:
+        session.refresh(line)
 
 
 def _insert_ignoring_duplicate(session: Session, values: dict) -> None:
@@ -182,9 +248,9 @@ def stock_line_for(
     with it (missing ones are filled in). With a shelf life, expiry follows from production.
     """
     batch = check_text(batch, "batch", max_length=64)
+    check_dates(production_date, expiry_date)
     if expiry_date is None and production_date is not None and item.shelf_life_days:
         expiry_date = production_date + dt.timedelta(days=item.shelf_life_days)
-    check_dates(production_date, expiry_date)
     find = select(StockLine).where(
         StockLine.warehouse_id == warehouse.id, StockLine.item_id == item.id, StockLine.batch == batch
     )
@@ -297,7 +363,7 @@ def adjust_stock(
     require_stock_change(actor, line.warehouse)
     delta = check_quantity(delta, "delta", signed=True)
     reason = check_text(reason, "reason", max_length=REASON_LIMIT, required=True)
-    return _change_line(session, line, delta, MovementKind.ADJUSTMENT, actor, reason, reference)
+    return _change_line(session, line, delta, MovementKind.ADJUSTMENT, actor, reason, reference, "delta")
 
 
 def take_stock(
@@ -318,7 +384,8 @@ def take_stock(
     counted = check_quantity(counted_quantity, "counted_quantity", allow_zero=True)
     current = session.scalar(select(StockLine.quantity).where(StockLine.id == line.id).with_for_update())
     assert current is not None
-    return _change_line(session, line, counted - current, MovementKind.STOCKTAKE, actor, reason, reference)
+    delta = counted - current
+    return _change_line(session, line, delta, MovementKind.STOCKTAKE, actor, reason, reference, "counted_quantity")
 
 
 def list_movements(

@@ -10,7 +10,11 @@ from inventory.errors import ValidationFailed
 from inventory.models import QUANTITY_SCALE
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-MAX_QUANTITY = Decimal("1000000000000")  # 1e12 of any unit: more is a typing error
+# Below 1e12 with three decimals a quantity has at most 15 significant digits, so it survives a
+# JSON number (a double) exactly; more of any unit is a typing error anyway.
+MAX_QUANTITY = Decimal("999999999999.999")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+FUTURE_TOLERANCE = dt.timedelta(days=1)  # clocks and time zones: "today" may be tomorrow somewhere
 
 
 def check_code(value: str, field: str = "code") -> str:
@@ -24,6 +28,8 @@ def check_code(value: str, field: str = "code") -> str:
 
 def check_text(value: str | None, field: str, *, max_length: int, required: bool = False) -> str:
     value = (value or "").strip()
+    if CONTROL_CHARACTERS.search(value):
+        raise ValidationFailed(f"{field} contains a control character", field=field)
     if required and not value:
         raise ValidationFailed(f"{field} is required", field=field)
     if len(value) > max_length:
@@ -62,5 +68,7 @@ def check_coordinate(latitude: float, longitude: float) -> tuple[float, float]:
 
 
 def check_dates(production_date: dt.date | None, expiry_date: dt.date | None) -> None:
+    if production_date and production_date > dt.date.today() + FUTURE_TOLERANCE:
+        raise ValidationFailed("the production date is in the future", field="production_date")
     if production_date and expiry_date and expiry_date < production_date:
         raise ValidationFailed("expiry date is before the production date", field="expiry_date")

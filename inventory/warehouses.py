@@ -90,6 +90,9 @@ def _apply_warehouse_fields(session: Session, warehouse: Warehouse, fields: dict
             path.city_code,
             path.province_code,
         )
+        if warehouse.id is not None:
+            session.flush()
+            session.expire(warehouse, ["county"])  # the relationship still points at the old county
 
 
 def create_warehouse(session: Session, actor: Actor, *, code: str, **fields: object) -> Warehouse:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.account_schemas import AuditOut, AuditQuery
 from api.extensions import db
 from api.identity import current_actor
-from api.routes.paging import SelectPage
+from api.routes.paging import Blueprint, SelectPage
 from inventory.audit import list_audit
 
 blp = Blueprint("audit", __name__, description="Who changed what, when and from where")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.account_schemas import LoginIn, LoginOut, PrincipalOut
 from api.extensions import db
 from api.identity import client_address, current_actor, end_session, start_session
+from api.routes.paging import Blueprint
 from inventory.accounts import login
 from inventory.errors import Unauthenticated
 

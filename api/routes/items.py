@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.extensions import db
 from api.identity import current_actor
-from api.routes.paging import SelectPage
+from api.routes.paging import Blueprint, SelectPage
 from api.schemas import ItemCreate, ItemOut, ItemQuery, ItemUpdate
 from inventory.catalogue import create_item, delete_item, get_item, list_items, update_item
 from inventory.reference import Category

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from api.extensions import db
+from api.routes.paging import Blueprint
 from api.schemas import ReferenceOut
 from inventory.reference import Category, MovementKind, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import flask_smorest
 from flask_smorest import Page
 from sqlalchemy import func, select
 
 from api.extensions import db
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with our paging defaults (it reads them from the class)."""
+
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": DEFAULT_PAGE_SIZE, "max_page_size": MAX_PAGE_SIZE}
 
 
 class SelectPage(Page):

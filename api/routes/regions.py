@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.extensions import db
-from api.routes.paging import SelectPage
+from api.routes.paging import Blueprint, SelectPage
 from api.schemas import RegionOut, RegionQuery
 from inventory.reference import RegionLevel
 from inventory.regions import get_region, list_regions

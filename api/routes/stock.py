@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.extensions import db
 from api.identity import current_actor
-from api.routes.paging import SelectPage
+from api.routes.paging import Blueprint, SelectPage
 from api.schemas import (
     AdjustmentIn,
     Augmented,
@@ -64,7 +63,7 @@ class StockLines(MethodView):
         )
 
 
-@blp.route("/stock-lines/<int:stock_line_id>")
+@blp.route("/stock-lines/<id:stock_line_id>")
 class StockLineById(MethodView):
     @blp.arguments(StockLineDetailQuery, location="query")
     @blp.response(200, StockLineDetailOut)
@@ -78,7 +77,7 @@ class StockLineById(MethodView):
         )
 
 
-@blp.route("/stock-lines/<int:stock_line_id>/movements")
+@blp.route("/stock-lines/<id:stock_line_id>/movements")
 class StockLineHistory(MethodView):
     @blp.response(200, MovementOut(many=True))
     @blp.paginate(SelectPage)
@@ -106,7 +105,7 @@ class Receipts(MethodView):
         )
 
 
-@blp.route("/stock-lines/<int:stock_line_id>/issues")
+@blp.route("/stock-lines/<id:stock_line_id>/issues")
 class Issues(MethodView):
     @blp.arguments(IssueIn)
     @blp.response(201, MovementOut)
@@ -116,7 +115,7 @@ class Issues(MethodView):
         return issue_stock(db.session, line=line, quantity=data["quantity"], **_movement_args(data))
 
 
-@blp.route("/stock-lines/<int:stock_line_id>/transfers")
+@blp.route("/stock-lines/<id:stock_line_id>/transfers")
 class Transfers(MethodView):
     @blp.arguments(TransferIn)
     @blp.response(201, TransferOut)
@@ -132,7 +131,7 @@ class Transfers(MethodView):
         )
 
 
-@blp.route("/stock-lines/<int:stock_line_id>/adjustments")
+@blp.route("/stock-lines/<id:stock_line_id>/adjustments")
 class Adjustments(MethodView):
     @blp.arguments(AdjustmentIn)
     @blp.response(201, MovementOut)
@@ -142,7 +141,7 @@ class Adjustments(MethodView):
         return adjust_stock(db.session, line=line, delta=data["delta"], **_movement_args(data))
 
 
-@blp.route("/stock-lines/<int:stock_line_id>/stocktakes")
+@blp.route("/stock-lines/<id:stock_line_id>/stocktakes")
 class Stocktakes(MethodView):
     @blp.arguments(StocktakeIn)
     @blp.response(201, MovementOut)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.account_schemas import NewTokenOut, TokenCreate, TokenOut, UserCreate, UserOut, UserQuery, UserUpdate
 from api.extensions import db
 from api.identity import current_actor
-from api.routes.paging import SelectPage
+from api.routes.paging import Blueprint, SelectPage
 from api.schemas import Augmented
 from inventory.access import require_admin
 from inventory.accounts import create_token, create_user, get_user, list_tokens, list_users, revoke_token, update_user
@@ -63,7 +62,7 @@ class UserTokens(MethodView):
         return Augmented(token, token=plain)
 
 
-@blp.route("/tokens/<int:token_id>")
+@blp.route("/tokens/<id:token_id>")
 class TokenById(MethodView):
     @blp.response(200, TokenOut)
     def delete(self, token_id: int):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.extensions import db
 from api.identity import current_actor
-from api.routes.paging import SelectPage
+from api.routes.paging import Blueprint, SelectPage
 from api.schemas import WarehouseCreate, WarehouseOut, WarehouseQuery, WarehouseUpdate
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.warehouses import create_warehouse, delete_warehouse, get_warehouse, list_warehouses, update_warehouse

@@ -1,0 +1,141 @@
+"""Health, the reference vocabularies, the OpenAPI document and its Swagger page, and HTTP errors as problems."""
+
+from __future__ import annotations
+
+import pytest
+
+from inventory.reference import Category, ReserveType
+from tests.api.helpers import API, assert_problem
+
+pytestmark = pytest.mark.usefixtures("server_errors_become_responses")
+
+DOCUMENTED_PATHS = {
+    "/health",
+    "/reference",
+    "/regions",
+    "/regions/{code}",
+    "/warehouses",
+    "/warehouses/{code}",
+    "/items",
+    "/items/{code}",
+    "/receipts",
+    "/stock-lines",
+    "/stock-lines/{stock_line_id}",
+    "/stock-lines/{stock_line_id}/movements",
+    "/stock-lines/{stock_line_id}/issues",
+    "/stock-lines/{stock_line_id}/transfers",
+    "/stock-lines/{stock_line_id}/adjustments",
+    "/stock-lines/{stock_line_id}/stocktakes",
+    "/movements",
+}
+
+
+def test_health_is_ok_and_names_the_database_without_credentials(app, db_kind):
+    response = app.test_client().get(f"{API}/health")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {"status": "ok", "database": db_kind}
+
+
+def test_reference_lists_the_four_reserve_types_with_labels(client):
+    response = client.get(f"{API}/reference")
+
+    assert response.status_code == 200
+    reserve_types = response.get_json()["reserve_types"]
+    assert [entry["code"] for entry in reserve_types] == ["government", "enterprise", "third_party", "production"]
+    assert reserve_types[0] == {"code": "government", "label_zh": "政府储备", "label_en": "Government reserve"}
+    assert all(entry["label_zh"] and entry["label_en"] for entry in reserve_types)
+    assert [entry["code"] for entry in reserve_types] == [member.value for member in ReserveType]
+
+
+def test_reference_lists_the_eight_categories_with_labels(client):
+    categories = client.get(f"{API}/reference").get_json()["categories"]
+
+    assert len(categories) == 8
+    assert [entry["code"] for entry in categories] == [member.value for member in Category]
+    assert {
+        "code": "pollutant_degradation",
+        "label_zh": "污染物降解",
+        "label_en": "Pollutant degradation",
+    } in categories
+    assert all(set(entry) == {"code", "label_zh", "label_en"} and entry["label_zh"] for entry in categories)
+
+
+def test_reference_lists_every_other_vocabulary(client):
+    reference = client.get(f"{API}/reference").get_json()
+    assert [entry["code"] for entry in reference["warehouse_levels"]] == [
+        "national",
+        "provincial",
+        "municipal",
+        "county",
+    ]
+    assert [entry["code"] for entry in reference["warehouse_statuses"]] == ["active", "inactive"]
+    assert [entry["code"] for entry in reference["region_levels"]] == ["province", "city", "county"]
+    assert {"receipt", "issue", "transfer_out", "transfer_in", "adjustment", "stocktake"} <= {
+        entry["code"] for entry in reference["movement_kinds"]
+    }
+
+
+def test_openapi_document_lists_every_path_with_its_methods(app):
+    response = app.test_client().get(f"{API}/openapi.json")
+
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.")
+    assert spec["info"]["title"] and spec["info"]["version"] == "v1"
+    paths = {path.removeprefix(API): operations for path, operations in spec["paths"].items()}
+    assert set(paths) >= DOCUMENTED_PATHS
+    assert {"get", "post"} <= set(paths["/warehouses"])
+    assert {"get", "patch", "delete"} <= set(paths["/warehouses/{code}"])
+    assert {"get", "patch", "delete"} <= set(paths["/items/{code}"])
+    assert "post" in paths["/stock-lines/{stock_line_id}/transfers"]
+    # Input schemas are documented, with their enumerations.
+    schemas = spec["components"]["schemas"]
+    assert "WarehouseCreate" in schemas
+    assert schemas["WarehouseCreate"]["properties"]["reserve_type"]["enum"] == [m.value for m in ReserveType]
+
+
+def test_docs_serve_the_swagger_page_pointing_at_the_openapi_document(app):
+    client = app.test_client()
+    response = client.get(f"{API}/docs")
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "swagger-ui" in page.lower()
+    assert f"{API}/openapi.json" in page
+    # The page's assets are vendored, not fetched from a CDN.
+    assert "/static/vendor/swagger-ui-" in page
+    assert "cdn" not in page.lower()
+    stylesheet = page.split('href="', 1)[1].split('"', 1)[0]
+    assert client.get(stylesheet).status_code == 200
+
+
+@pytest.mark.parametrize("path", [f"{API}/no-such-resource", f"{API}/warehouses/WH-A/nothing-here", "/no-such-page"])
+def test_an_unknown_url_is_a_404_problem(client, path):
+    problem = assert_problem(client.get(path), 404)
+    assert problem["title"] == "Not Found"
+    assert problem["type"] == "/api/v1/docs#problem-not-found"
+    assert problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("PUT", "/warehouses"), ("DELETE", "/receipts"), ("POST", "/movements"), ("PUT", "/items/PD-001")],
+)
+def test_a_method_the_url_does_not_allow_is_a_405_problem(client, method, path):
+    problem = assert_problem(client.open(f"{API}{path}", method=method), 405)
+    assert problem["title"] == "Method Not Allowed"
+    assert problem["type"] == "/api/v1/docs#problem-method-not-allowed"
+
+
+def test_a_405_problem_names_the_allowed_methods_in_an_allow_header(client):
+    response = client.put(f"{API}/warehouses")
+    assert response.status_code == 405
+    assert {"GET", "POST"} <= {method.strip() for method in response.headers.get("Allow", "").split(",")}
+
+
+def test_problem_json_is_also_what_a_browser_gets(client):
+    response = client.get(f"{API}/no-such-resource", headers={"Accept": "text/html"})
+    assert_problem(response, 404)
