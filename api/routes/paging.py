@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import flask_smorest
 from flask_smorest import Page
 from sqlalchemy import func, select
@@ -15,7 +17,11 @@ MAX_PAGE_SIZE = 500
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with our paging defaults (it reads them from the class)."""
 
-    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": DEFAULT_PAGE_SIZE, "max_page_size": MAX_PAGE_SIZE}
+    DEFAULT_PAGINATION_PARAMETERS: ClassVar[dict[str, int]] = {
+        "page": 1,
+        "page_size": DEFAULT_PAGE_SIZE,
+        "max_page_size": MAX_PAGE_SIZE,
+    }
 
 
 class SelectPage(Page):

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select, text, update
 
 from api.extensions import db
-from inventory.accounts import create_token, create_user, hash_password, verify_password
+from inventory.accounts import create_token, create_user, hash_password, update_user, verify_password
 from inventory.db import intends_to_write
 from inventory.models import ApiToken, AuditEntry, Movement
 from tests.conftest import bearer_client
@@ -194,3 +194,17 @@ def test_demo_accounts_cover_every_role_and_are_written_to_a_file(app, tmp_path)
     assert login.status_code == 200 and login.json["user"]["warehouse_ids"]
     again = runner.invoke(args=["demo-accounts", "--file", str(path)])
     assert again.exit_code == 0 and "exist" in again.output
+
+
+def test_a_stale_session_cookie_never_blocks_a_new_login(app):
+    make_user("rosa")
+    browser = app.test_client()
+    browser.post("/api/v1/auth/login", json={"username": "rosa", "password": "correct horse battery"})
+    # The page lost its in-memory CSRF token (a reload): logging in again must still work.
+    again = browser.post("/api/v1/auth/login", json={"username": "rosa", "password": "correct horse battery"})
+    assert again.status_code == 200
+    with intends_to_write():
+        update_user(db.session, "tester", "rosa", active=False)
+        db.session.commit()
+    assert browser.get("/api/v1/health").status_code == 200
+    assert browser.get("/api/v1/items").status_code == 401
