@@ -30,6 +30,14 @@ init-db: $(VENV)/.runtime
 
 ## test: lint, then the whole suite on SQLite and on an embedded PostgreSQL
 test: $(VENV)/.dev
+	@# The browser tests drive Debian's chromium: install it when missing and we are root (never fatal here;
+	@# without it those tests skip, or fail under CI=true).
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests"; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-zenhei \
+		  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-zenhei; }; } \
+		|| echo "apt-get could not install chromium: the browser tests will skip (and fail under CI=true)"; \
+	fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest --db sqlite

@@ -15,6 +15,12 @@ from api.identity import register_authentication
 from inventory.db import configure_engine, reset_write_intent, set_write_intent
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# POSTs that only compute (a structured query in a body): they must not queue for the write lock.
+READ_ONLY_ENDPOINTS = frozenset({"nearest.Plans"})
+
+
+def is_write_request() -> bool:
+    return request.method in WRITE_METHODS and request.endpoint not in READ_ONLY_ENDPOINTS
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -77,11 +83,11 @@ def _register_transaction_hooks(app: Flask) -> None:
 
     @app.before_request
     def declare_write_intent() -> None:
-        g.write_intent_token = set_write_intent(request.method in WRITE_METHODS)
+        g.write_intent_token = set_write_intent(is_write_request())
 
     @app.after_request
     def commit_successful_write(response: Response) -> Response:
-        if request.method in WRITE_METHODS and response.status_code < 400:
+        if is_write_request() and response.status_code < 400:
             try:
                 db.session.commit()
             except Exception as error:

@@ -102,3 +102,7 @@ def register_commands(app: Flask) -> None:
     from api import users_cli
 
     users_cli.register(app)
+
+    from api import nearest_cli
+
+    nearest_cli.register(app)

@@ -3,7 +3,9 @@
 A request carries either ``Authorization: Bearer <token>`` (API clients) or the session cookie
 set by ``POST /api/v1/auth/login`` (the web page). Cookie-authenticated writes must also send
 the session's CSRF token in ``X-CSRF-Token``, so another site cannot make the browser write.
-Only health, the API documents, the page's static files and the login itself are anonymous.
+Only health, the API documents, the page (its static files, configuration and session probe) and
+the login itself are anonymous; on those, a stale or half-valid session is simply ignored, so a
+browser with an old cookie can always log in again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "index",
         "meta.health",
         "auth.Login",
+        "page.PageConfig",
+        "page.PageSession",
         "api-docs.openapi_json",
         "api-docs.openapi_swagger_ui",
     }
@@ -57,6 +61,15 @@ def end_session() -> None:
     session.clear()
 
 
+def _session_principal() -> Principal:
+    principal = authenticate_user_id(db.session, session["user_id"], client_address())
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(
+        request.headers.get(CSRF_HEADER, ""), session.get("csrf", "")
+    ):
+        raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated write")
+    return principal
+
+
 def register_authentication(app: Flask) -> None:
     @app.before_request
     def authenticate() -> None:
@@ -68,10 +81,11 @@ def register_authentication(app: Flask) -> None:
                 raise Unauthenticated("use 'Authorization: Bearer <token>'")
             g.principal = authenticate_token(db.session, token.strip(), client_address())
         elif session.get("user_id") is not None:
-            g.principal = authenticate_user_id(db.session, session["user_id"], client_address())
-            if request.method not in SAFE_METHODS and not hmac.compare_digest(
-                request.headers.get(CSRF_HEADER, ""), session.get("csrf", "")
-            ):
-                raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated write")
+            try:
+                g.principal = _session_principal()
+            except (Unauthenticated, Forbidden):
+                if request.endpoint not in PUBLIC_ENDPOINTS:
+                    raise
+                session.clear()
         if g.principal is None and request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
             raise Unauthenticated("authentication required: a bearer token or a login session")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from inventory.clock import business_today
 from inventory.errors import Conflict
 from inventory.models import Item, Movement, Region, StockLine, Warehouse
 from inventory.reference import MovementKind, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
@@ -79,7 +80,7 @@ def seed_demo(session: Session, scale: str, *, seed: int = 2026, force: bool = F
         raise Conflict("the catalogue is empty: run init-db first")
     counties = _county_sites(session)
     rng = random.Random(seed)
-    today = today or dt.date.today()
+    today = today or business_today()
     now = dt.datetime.now(dt.UTC)
 
     # About one county in six has no reserves at all, as in the real network.

@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from inventory.reference import (
+    CallUpLineStatus,
+    CallUpStatus,
     Category,
     MovementKind,
     RegionLevel,
@@ -349,3 +351,76 @@ class AuditEntry(Base):
     province_code: Mapped[str | None] = mapped_column(String(6), index=True)
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+
+
+class CallUp(TimestampMixin, Base):
+    """A call-up order: an incident's needs, reserved at once from the nearest stock."""
+
+    __tablename__ = "callup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    incident_name: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    county_code: Mapped[str | None] = mapped_column(String(6))
+    radius_km: Mapped[float]
+    reserve_type_preference: Mapped[str] = mapped_column(String(100), default="")
+    requester: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[CallUpStatus] = mapped_column(enum_column(CallUpStatus, "callup_status"), index=True)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    needs: Mapped[list[CallUpNeed]] = relationship(lazy="selectin", order_by="CallUpNeed.id")
+    lines: Mapped[list[CallUpLine]] = relationship(lazy="selectin", order_by="CallUpLine.id")
+    events: Mapped[list[CallUpEvent]] = relationship(lazy="selectin", order_by="CallUpEvent.id")
+
+
+class CallUpNeed(Base):
+    __tablename__ = "callup_need"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callup_id: Mapped[int] = mapped_column(ForeignKey("callup.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    requested: Mapped[Decimal] = mapped_column(Quantity)
+
+    item: Mapped[Item] = relationship(lazy="joined")
+
+    __table_args__ = (CheckConstraint("requested > 0", name="requested_positive"),)
+
+
+class CallUpLine(Base):
+    """One batch in one warehouse, reserved for the call-up until dispatched, declined or cancelled."""
+
+    __tablename__ = "callup_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callup_id: Mapped[int] = mapped_column(ForeignKey("callup.id"), index=True)
+    stock_line_id: Mapped[int] = mapped_column(ForeignKey("stock_line.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    distance_km: Mapped[float]
+    status: Mapped[CallUpLineStatus] = mapped_column(enum_column(CallUpLineStatus, "callup_line_status"), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+
+    stock_line: Mapped[StockLine] = relationship(lazy="joined")
+    warehouse: Mapped[Warehouse] = relationship(lazy="joined")
+    item: Mapped[Item] = relationship(lazy="joined")
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class CallUpEvent(Base):
+    """The status history of a call-up (append-only)."""
+
+    __tablename__ = "callup_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callup_id: Mapped[int] = mapped_column(ForeignKey("callup.id"), index=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("callup_line.id"))
+    event: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -86,3 +86,16 @@ class Role(LabelledEnum):
     MANAGER = ("manager", "仓库管理员", "Warehouse manager")
     RESPONDER = ("responder", "应急响应人员", "Responder")
     VIEWER = ("viewer", "只读用户", "Viewer")
+
+
+class CallUpStatus(LabelledEnum):
+    OPEN = ("open", "调用中", "Open")
+    COMPLETED = ("completed", "已完成", "Completed")
+    CANCELLED = ("cancelled", "已取消", "Cancelled")
+
+
+class CallUpLineStatus(LabelledEnum):
+    RESERVED = ("reserved", "已预留", "Reserved")
+    DISPATCHED = ("dispatched", "已发运", "Dispatched")
+    DECLINED = ("declined", "已拒绝", "Declined")
+    CANCELLED = ("cancelled", "已取消", "Cancelled")

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
+from inventory.clock import business_today
 from inventory.errors import ValidationFailed
 from inventory.models import QUANTITY_SCALE
 
@@ -68,7 +69,7 @@ def check_coordinate(latitude: float, longitude: float) -> tuple[float, float]:
 
 
 def check_dates(production_date: dt.date | None, expiry_date: dt.date | None) -> None:
-    if production_date and production_date > dt.date.today() + FUTURE_TOLERANCE:
+    if production_date and production_date > business_today() + FUTURE_TOLERANCE:
         raise ValidationFailed("the production date is in the future", field="production_date")
     if production_date and expiry_date and expiry_date < production_date:
         raise ValidationFailed("expiry date is before the production date", field="expiry_date")

@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from api.routes import audit, auth, items, meta, regions, stock, users, warehouses
+    from api.routes import audit, auth, callups, items, meta, nearest, page, regions, stock, users, warehouses
 
-    for module in (meta, auth, regions, warehouses, items, stock, users, audit):
+    for module in (meta, auth, regions, warehouses, items, stock, nearest, callups, users, audit, page):
         api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -1,0 +1,82 @@
+"""Schemas of the call-up endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.nearest_schemas import PlanIn
+from api.schemas import QuantityField, StrictSchema, choice
+from inventory.reference import CallUpStatus
+
+
+class CallUpIn(PlanIn):
+    incident_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    note = fields.String(validate=validate.Length(max=500))
+
+
+class CallUpQuery(Schema):
+    status = choice(CallUpStatus)
+    requester = fields.String()
+    warehouse = fields.String(metadata={"description": "warehouse code: call-ups drawing on it"})
+
+
+class DecisionIn(StrictSchema):
+    note = fields.String(validate=validate.Length(max=500))
+
+
+class DeclineIn(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class CancelIn(StrictSchema):
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class CallUpNeedOut(Schema):
+    item_code = fields.String(attribute="item.code")
+    item_name = fields.String(attribute="item.name")
+    unit = fields.String(attribute="item.unit")
+    requested = QuantityField()
+
+
+class CallUpLineOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    warehouse_code = fields.String(attribute="warehouse.code")
+    warehouse_name = fields.String(attribute="warehouse.name")
+    contact_person = fields.String(attribute="warehouse.contact_person")
+    contact_phone = fields.String(attribute="warehouse.contact_phone")
+    distance_km = fields.Float()
+    stock_line_id = fields.Integer()
+    item_code = fields.String(attribute="item.code")
+    batch = fields.String(attribute="stock_line.batch")
+    expiry_date = fields.Date(attribute="stock_line.expiry_date", allow_none=True)
+    quantity = QuantityField()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+    reason = fields.String()
+
+
+class CallUpEventOut(Schema):
+    event = fields.String()
+    line_id = fields.Integer(allow_none=True)
+    actor = fields.String()
+    note = fields.String()
+    occurred_at = fields.AwareDateTime()
+
+
+class CallUpOut(Schema):
+    code = fields.String()
+    incident_name = fields.String()
+    latitude = fields.Float()
+    longitude = fields.Float()
+    county_code = fields.String(allow_none=True)
+    radius_km = fields.Float()
+    requester = fields.String()
+    status = fields.String()
+    note = fields.String()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    needs = fields.List(fields.Nested(CallUpNeedOut))
+    lines = fields.List(fields.Nested(CallUpLineOut))
+    events = fields.List(fields.Nested(CallUpEventOut), metadata={"description": "status history, oldest first"})

@@ -1,0 +1,193 @@
+"""Contracts of the nearest-stock search and the plans: query and body in, answer out.
+
+The output schemas are the only serialisation of these answers: the CLI's ``--json`` and its
+table both dump through them, so the command line and the API cannot drift apart.
+Rules that need the database (one location form, item or category, known items) live in the
+services, which the CLI calls too; the schemas declare types and ranges for validation and docs.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas import QuantityField, StrictSchema, choice
+from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM, MAX_LIMIT, MAX_NEEDS, MAX_RADIUS_KM
+from inventory.reference import Category, ReserveType
+
+
+class CommaSeparatedList(fields.List):
+    """A list from repeated parameters (``?t=a&t=b``), comma lists (``?t=a,b``) or both."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> list:
+        values = value if isinstance(value, list | tuple) else [value]
+        parts = [part.strip() for item in values for part in str(item).split(",") if part.strip()]
+        return super()._deserialize(parts, attr, data, **kwargs)
+
+
+class RoundedFloat(fields.Float):
+    """A float written with a fixed number of decimals (distances to the metre)."""
+
+    def __init__(self, places: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.places = places
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else round(float(value), self.places)
+
+
+def radius_field() -> fields.Float:
+    return fields.Float(
+        load_default=DEFAULT_RADIUS_KM,
+        validate=validate.Range(min=0, min_inclusive=False, max=MAX_RADIUS_KM),
+        metadata={"description": f"search radius in km (default {DEFAULT_RADIUS_KM}, at most {MAX_RADIUS_KM})"},
+    )
+
+
+class IncidentLocationFields(StrictSchema):
+    """The incident: ``lat`` and ``lon``, or ``county`` — never both."""
+
+    lat = fields.Float(validate=validate.Range(min=-90, max=90), metadata={"description": "incident latitude (WGS-84)"})
+    lon = fields.Float(
+        validate=validate.Range(min=-180, max=180), metadata={"description": "incident longitude (WGS-84)"}
+    )
+    county = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "instead of lat/lon: a county-level or city code, or its name (海淀区, 东莞)"},
+    )
+
+
+# --- nearest search ----------------------------------------------------------------------------
+
+
+class NearestQuery(IncidentLocationFields):
+    item = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "item code, name or alias"})
+    category = choice(Category, metadata={"description": "instead of an item: every item of this category"})
+    quantity = QuantityField(
+        metadata={"description": "with an item: mark the warehouses that alone hold this much (it filters nothing)"}
+    )
+    radius_km = radius_field()
+    reserve_types = CommaSeparatedList(
+        choice(ReserveType), metadata={"description": "only these reserve types: repeat it or give a comma list"}
+    )
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"how many warehouses (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})"},
+    )
+    include_expired = fields.Boolean(
+        load_default=False, metadata={"description": "also count batches past their expiry date"}
+    )
+
+
+class IncidentOut(Schema):
+    latitude = fields.Float(attribute="point.latitude")
+    longitude = fields.Float(attribute="point.longitude")
+    county_code = fields.String(allow_none=True, metadata={"description": "when located by county"})
+    county_name = fields.String(allow_none=True)
+
+
+class ItemRefOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    unit = fields.String()
+    category = fields.String()
+
+
+class NearbyWarehouseOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    reserve_type = fields.String()
+    county_code = fields.String()
+    county_name = fields.String()
+    city_code = fields.String()
+    province_code = fields.String()
+    contact_person = fields.String()
+    contact_phone = fields.String()
+    latitude = fields.Float()
+    longitude = fields.Float()
+
+
+class BatchLineFields(Schema):
+    stock_line_id = fields.Integer()
+    item_code = fields.String(attribute="item.code")
+    item_name = fields.String(attribute="item.name")
+    unit = fields.String(attribute="item.unit")
+    batch = fields.String()
+    expiry_date = fields.Date(allow_none=True)
+    available = QuantityField(metadata={"description": "on hand minus reserved"})
+
+
+class NearbyStockOut(Schema):
+    distance_km = RoundedFloat(3, metadata={"description": "geodesic (WGS-84) distance from the incident"})
+    warehouse = fields.Nested(NearbyWarehouseOut)
+    total_available = QuantityField(allow_none=True, metadata={"description": "the item's available stock here"})
+    cumulative_available = QuantityField(
+        allow_none=True, metadata={"description": "available here and in every nearer warehouse listed"}
+    )
+    covers_quantity = fields.Boolean(
+        allow_none=True, metadata={"description": "this warehouse alone holds the quantity asked (null: none asked)"}
+    )
+    lines = fields.List(fields.Nested(BatchLineFields), metadata={"description": "batches, first expiry first"})
+
+
+class NearestOut(Schema):
+    incident = fields.Nested(IncidentOut)
+    item = fields.Nested(ItemRefOut, allow_none=True)
+    category = fields.String(allow_none=True)
+    quantity = QuantityField(allow_none=True)
+    radius_km = fields.Float()
+    reserve_types = fields.List(fields.String(), metadata={"description": "the filter applied; empty: all types"})
+    include_expired = fields.Boolean()
+    distance = fields.String(metadata={"description": "how distances are measured: geodesic"})
+    results = fields.List(fields.Nested(NearbyStockOut))
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+class NeedIn(StrictSchema):
+    item = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    quantity = QuantityField(required=True)
+
+
+class PlanIn(IncidentLocationFields):
+    needs = fields.List(fields.Nested(NeedIn), required=True, validate=validate.Length(min=1, max=MAX_NEEDS))
+    radius_km = radius_field()
+    reserve_type_preference = fields.List(
+        choice(ReserveType),
+        load_default=list,
+        validate=validate.Length(max=len(ReserveType)),
+        metadata={"description": "reserve types to use first, in order; the others follow together"},
+    )
+
+
+class NeedOutcomeOut(Schema):
+    item_code = fields.String(attribute="item.code")
+    item_name = fields.String(attribute="item.name")
+    unit = fields.String(attribute="item.unit")
+    requested = QuantityField()
+    allocated = QuantityField()
+    shortfall = QuantityField(allow_zero=True, metadata={"description": "what stock within the radius cannot cover"})
+
+
+class AllocationOut(BatchLineFields):
+    quantity = QuantityField(metadata={"description": "to take from this batch"})
+
+
+class WarehouseAllocationOut(Schema):
+    distance_km = RoundedFloat(3)
+    tier = fields.Integer(
+        metadata={"description": "index of its reserve type in the preference; the rest share the last"}
+    )
+    warehouse = fields.Nested(NearbyWarehouseOut)
+    lines = fields.List(fields.Nested(AllocationOut))
+
+
+class PlanOut(Schema):
+    incident = fields.Nested(IncidentOut)
+    radius_km = fields.Float()
+    reserve_type_preference = fields.List(fields.String())
+    distance = fields.String()
+    covered = fields.Boolean(metadata={"description": "every need is covered in full"})
+    needs = fields.List(fields.Nested(NeedOutcomeOut))
+    warehouses = fields.List(fields.Nested(WarehouseAllocationOut), metadata={"description": "in order of use"})

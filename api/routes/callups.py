@@ -1,0 +1,85 @@
+"""Call-up orders: raise from a need, dispatch or decline per source, cancel."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from api.callup_schemas import CallUpIn, CallUpLineOut, CallUpOut, CallUpQuery, CancelIn, DecisionIn, DeclineIn
+from api.extensions import db
+from api.identity import current_actor
+from api.routes.nearest import incident_from
+from api.routes.paging import Blueprint, SelectPage
+from inventory.callups import cancel_callup, decline_line, dispatch_line, get_callup, list_callups, raise_callup
+from inventory.nearest import NeedRequest
+from inventory.reference import CallUpStatus, ReserveType
+
+blp = Blueprint("callups", __name__, description="Call-up orders that reserve the nearest stock")
+
+
+@blp.route("/callups")
+class CallUps(MethodView):
+    @blp.arguments(CallUpQuery, location="query")
+    @blp.response(200, CallUpOut(many=True))
+    @blp.paginate(SelectPage)
+    def get(self, args: dict):
+        """Call-ups, newest first, by status, requester or source warehouse."""
+        return list_callups(
+            db.session,
+            status=CallUpStatus(args["status"]) if "status" in args else None,
+            requester=args.get("requester"),
+            warehouse_code=args.get("warehouse"),
+        )
+
+    @blp.arguments(CallUpIn)
+    @blp.response(201, CallUpOut)
+    def post(self, data: dict):
+        """Plan the needs and reserve the plan at once (responders, provincial staff, admins).
+
+        The order lists one line per warehouse and batch; shortfalls show as needs larger than
+        what the lines hold. Managers of each source then dispatch or decline their lines.
+        """
+        return raise_callup(
+            db.session,
+            current_actor(),
+            incident_name=data["incident_name"],
+            incident=incident_from(db.session, data),
+            needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
+            radius_km=data["radius_km"],
+            reserve_type_preference=[ReserveType(value) for value in data["reserve_type_preference"]],
+            note=data.get("note", ""),
+        )
+
+
+@blp.route("/callups/<string:code>")
+class CallUpByCode(MethodView):
+    @blp.response(200, CallUpOut)
+    def get(self, code: str):
+        """One call-up with its lines and status history."""
+        return get_callup(db.session, code)
+
+
+@blp.route("/callups/<string:code>/cancel")
+class CancelCallUp(MethodView):
+    @blp.arguments(CancelIn)
+    @blp.response(200, CallUpOut)
+    def post(self, data: dict, code: str):
+        """Withdraw the order (its requester or an admin); pending reservations are released."""
+        return cancel_callup(db.session, current_actor(), code, reason=data.get("reason", ""))
+
+
+@blp.route("/callup-lines/<id:line_id>/dispatch")
+class DispatchLine(MethodView):
+    @blp.arguments(DecisionIn)
+    @blp.response(200, CallUpLineOut)
+    def post(self, data: dict, line_id: int):
+        """The source warehouse sends it: the stock leaves as a ledger issue referencing the order."""
+        return dispatch_line(db.session, current_actor(), line_id, note=data.get("note", ""))
+
+
+@blp.route("/callup-lines/<id:line_id>/decline")
+class DeclineLine(MethodView):
+    @blp.arguments(DeclineIn)
+    @blp.response(200, CallUpLineOut)
+    def post(self, data: dict, line_id: int):
+        """The source cannot send it: the reservation is released and the remainder planned again."""
+        return decline_line(db.session, current_actor(), line_id, reason=data["reason"])

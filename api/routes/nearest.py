@@ -1,0 +1,71 @@
+"""Nearest stock to an incident, and plans covering a list of needs (computed, never stored)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+from sqlalchemy.orm import Session
+
+from api.extensions import db
+from api.nearest_schemas import NearestOut, NearestQuery, PlanIn, PlanOut
+from inventory.geo import Incident, locate_incident
+from inventory.nearest import NearestAnswer, NeedRequest, Plan, nearest_stock, plan_need
+from inventory.reference import Category, ReserveType
+
+blp = Blueprint("nearest", __name__, description="Nearest stock to an incident and plans to cover needs")
+
+
+def incident_from(session: Session, args: dict) -> Incident:
+    return locate_incident(session, latitude=args.get("lat"), longitude=args.get("lon"), county=args.get("county"))
+
+
+def find_nearest(session: Session, args: dict) -> NearestAnswer:
+    """The search from loaded ``NearestQuery`` arguments; the CLI passes the same names."""
+    return nearest_stock(
+        session,
+        incident=incident_from(session, args),
+        item=args.get("item"),
+        category=Category(args["category"]) if args.get("category") else None,
+        quantity=args.get("quantity"),
+        radius_km=args["radius_km"],
+        reserve_types=[ReserveType(value) for value in args.get("reserve_types") or ()],
+        limit=args["limit"],
+        include_expired=args["include_expired"],
+    )
+
+
+@blp.route("/nearest")
+class Nearest(MethodView):
+    @blp.arguments(NearestQuery, location="query", unknown=RAISE)
+    @blp.response(200, NearestOut)
+    def get(self, args: dict) -> NearestAnswer:
+        """Active warehouses nearest an incident holding available stock of an item or category.
+
+        Available = on hand minus reserved, in unexpired batches (expiry today still counts) unless
+        `include_expired`. Ordered by geodesic distance (WGS-84), ties by warehouse code. Every
+        warehouse with some available stock is listed; with `quantity`, `covers_quantity` says
+        whether it alone holds that much and `cumulative_available` how much the nearer ones hold.
+        """
+        return find_nearest(db.session, args)
+
+
+@blp.route("/plans")
+class Plans(MethodView):
+    @blp.arguments(PlanIn)
+    @blp.response(200, PlanOut)
+    def post(self, data: dict) -> Plan:
+        """Plan how to cover needs from the nearest stock; nothing is reserved or stored.
+
+        Warehouses are used tier by tier: all of the first type in `reserve_type_preference`
+        (nearest first), then the second, …, then every other type together, nearest first.
+        Within a warehouse, batches go first-expiry-first-out (no expiry last). Only unexpired
+        available stock within `radius_km` is allocated; `shortfall` says what it cannot cover.
+        """
+        return plan_need(
+            db.session,
+            incident=incident_from(db.session, data),
+            needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
+            radius_km=data["radius_km"],
+            reserve_type_preference=[ReserveType(value) for value in data["reserve_type_preference"]],
+        )

@@ -1,0 +1,286 @@
+"""Call-up orders: a plan turned into reservations, then dispatched or declined per source.
+
+Raising a call-up plans the needs (nearest first, FEFO) and reserves every allocation in the
+same transaction; if another call-up took some of that stock meanwhile, the reservation fails
+for that line and the plan is run again, so nothing is ever held twice. Managers of each source
+warehouse dispatch (stock leaves as ledger issues referencing the order) or decline (the
+reservation is released and the remainder is planned again without that warehouse).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from inventory.access import Actor, as_principal, require_stock_change
+from inventory.audit import record_audit
+from inventory.errors import Conflict, Forbidden, NotFound
+from inventory.geo import Incident, Point
+from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, Warehouse
+from inventory.nearest import DEFAULT_RADIUS_KM, NeedRequest, Plan, plan_need
+from inventory.reference import CallUpLineStatus, CallUpStatus, MovementKind, ReserveType, Role
+from inventory.stock import record_movement, release_reservation, reserve_stock
+from inventory.validation import check_text
+
+RAISING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
+PLAN_ATTEMPTS = 5
+ACTIVE_LINE = (CallUpLineStatus.RESERVED, CallUpLineStatus.DISPATCHED)
+
+
+def get_callup(session: Session, code: str) -> CallUp:
+    callup = session.scalar(select(CallUp).where(CallUp.code == code))
+    if callup is None:
+        raise NotFound(f"no call-up {code!r}", field="code")
+    return callup
+
+
+def get_callup_line(session: Session, line_id: int) -> CallUpLine:
+    line = session.get(CallUpLine, line_id)
+    if line is None:
+        raise NotFound(f"no call-up line {line_id}", field="line_id")
+    return line
+
+
+def list_callups(
+    session: Session,
+    *,
+    status: CallUpStatus | None = None,
+    requester: str | None = None,
+    warehouse_code: str | None = None,
+) -> Select:
+    """Call-ups newest first; ``warehouse_code`` keeps those drawing on that warehouse."""
+    stmt = select(CallUp).order_by(CallUp.id.desc())
+    if status is not None:
+        stmt = stmt.where(CallUp.status == status)
+    if requester:
+        stmt = stmt.where(CallUp.requester == requester)
+    if warehouse_code:
+        stmt = stmt.where(
+            CallUp.id.in_(
+                select(CallUpLine.callup_id)
+                .join(Warehouse, Warehouse.id == CallUpLine.warehouse_id)
+                .where(Warehouse.code == warehouse_code)
+            )
+        )
+    return stmt
+
+
+def raise_callup(
+    session: Session,
+    actor: Actor,
+    *,
+    incident_name: str,
+    incident: Incident,
+    needs: Sequence[NeedRequest],
+    radius_km: float = DEFAULT_RADIUS_KM,
+    reserve_type_preference: Sequence[ReserveType] = (),
+    note: str = "",
+) -> CallUp:
+    """Plan the needs and reserve the plan at once; shortfalls stay visible on the order."""
+    principal = as_principal(actor)
+    if principal.role not in RAISING_ROLES:
+        raise Forbidden(f"the {principal.role.value} role may not raise call-ups")
+    callup = CallUp(
+        code=str(uuid.uuid4())[:32],  # replaced by the readable code once the id is known
+        incident_name=check_text(incident_name, "incident_name", max_length=200, required=True),
+        latitude=incident.point.latitude,
+        longitude=incident.point.longitude,
+        county_code=incident.county_code,
+        radius_km=radius_km,
+        reserve_type_preference=",".join(t.value for t in reserve_type_preference),
+        requester=principal.username,
+        status=CallUpStatus.OPEN,
+        note=check_text(note, "note", max_length=500),
+    )
+    session.add(callup)
+    session.flush()
+    callup.code = f"CU-{dt.datetime.now(dt.UTC):%Y%m%d}-{callup.id:05d}"
+    plan = _reserve_plan(session, callup, needs, excluded=frozenset())
+    for outcome in plan.needs:
+        session.add(CallUpNeed(callup_id=callup.id, item_id=outcome.item.id, requested=outcome.requested))
+    _event(session, callup, principal.username, "raised", _shortfall_note(plan))
+    _settle_status(callup)
+    session.flush()
+    session.refresh(callup)
+    record_audit(
+        session,
+        actor,
+        "callup.raise",
+        object_type="callup",
+        object_key=callup.code,
+        after={"lines": [(line.stock_line_id, str(line.quantity)) for line in callup.lines]},
+    )
+    return callup
+
+
+def dispatch_line(session: Session, actor: Actor, line_id: int, *, note: str = "") -> CallUpLine:
+    """The source warehouse sends the reserved stock: a ledger issue referencing the order."""
+    line = _pending_line(session, actor, line_id)
+    movement = record_movement(
+        session,
+        stock_line_id=line.stock_line_id,
+        delta=-line.quantity,
+        kind=MovementKind.ISSUE,
+        actor=actor,
+        reason=f"call-up {line_callup(session, line).code}: {note}".strip(": "),
+        reference=line_callup(session, line).code,
+        release_reserved=line.quantity,
+    )
+    _decide(session, actor, line, CallUpLineStatus.DISPATCHED, note or f"ledger entry {movement.id}")
+    return line
+
+
+def decline_line(session: Session, actor: Actor, line_id: int, *, reason: str) -> CallUpLine:
+    """The source cannot send it: release the reservation and plan the remainder elsewhere."""
+    reason = check_text(reason, "reason", max_length=500, required=True)
+    line = _pending_line(session, actor, line_id)
+    release_reservation(session, stock_line_id=line.stock_line_id, quantity=line.quantity)
+    _decide(session, actor, line, CallUpLineStatus.DECLINED, reason)
+    callup = line_callup(session, line)
+    remainder = _remaining_needs(callup)
+    if remainder:
+        declined = frozenset(other.warehouse_id for other in callup.lines if other.status is CallUpLineStatus.DECLINED)
+        plan = _reserve_plan(session, callup, remainder, excluded=declined)
+        _event(session, callup, as_principal(actor).username, "replanned", _shortfall_note(plan))
+    _settle_status(callup)
+    session.flush()
+    return line
+
+
+def cancel_callup(session: Session, actor: Actor, code: str, *, reason: str = "") -> CallUp:
+    """The requester (or an admin) withdraws the order; every pending reservation is released."""
+    principal = as_principal(actor)
+    callup = get_callup(session, code)
+    if principal.username != callup.requester and not principal.is_admin:
+        raise Forbidden(f"only {callup.requester} or an administrator may cancel {code}")
+    if callup.status is not CallUpStatus.OPEN:
+        raise Conflict(f"call-up {code} is {callup.status.value}", field="code")
+    for line in callup.lines:
+        if line.status is CallUpLineStatus.RESERVED:
+            release_reservation(session, stock_line_id=line.stock_line_id, quantity=line.quantity)
+            line.status = CallUpLineStatus.CANCELLED
+            line.decided_by, line.decided_at = principal.username, dt.datetime.now(dt.UTC)
+    callup.status = CallUpStatus.CANCELLED
+    _event(session, callup, principal.username, "cancelled", check_text(reason, "reason", max_length=500))
+    session.flush()
+    record_audit(session, actor, "callup.cancel", object_type="callup", object_key=code, after={"reason": reason})
+    return callup
+
+
+def line_callup(session: Session, line: CallUpLine) -> CallUp:
+    return session.get(CallUp, line.callup_id)
+
+
+def _pending_line(session: Session, actor: Actor, line_id: int) -> CallUpLine:
+    line = get_callup_line(session, line_id)
+    require_stock_change(actor, line.warehouse)
+    if line.status is not CallUpLineStatus.RESERVED:
+        raise Conflict(f"call-up line {line_id} is already {line.status.value}", field="line_id")
+    if line_callup(session, line).status is not CallUpStatus.OPEN:
+        raise Conflict("the call-up is no longer open", field="line_id")
+    return line
+
+
+def _decide(session: Session, actor: Actor, line: CallUpLine, status: CallUpLineStatus, note: str) -> None:
+    principal = as_principal(actor)
+    line.status = status
+    line.decided_by, line.decided_at, line.reason = principal.username, dt.datetime.now(dt.UTC), note[:500]
+    callup = line_callup(session, line)
+    _event(session, callup, principal.username, status.value, note, line_id=line.id)
+    _settle_status(callup)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        f"callup.{status.value}",
+        object_type="callup_line",
+        object_key=line.id,
+        province_code=line.warehouse.province_code,
+        after={"callup": callup.code, "stock_line_id": line.stock_line_id, "quantity": str(line.quantity)},
+    )
+
+
+def _reserve_plan(session: Session, callup: CallUp, needs: Sequence[NeedRequest], *, excluded: frozenset[int]) -> Plan:
+    """Plan and reserve; if a line was taken meanwhile, plan again (it is then no longer available)."""
+    preference = tuple(ReserveType(v) for v in callup.reserve_type_preference.split(",") if v)
+    incident = Incident(Point(callup.latitude, callup.longitude), callup.county_code)
+    for _ in range(PLAN_ATTEMPTS):
+        plan = plan_need(
+            session,
+            incident=incident,
+            needs=needs,
+            radius_km=callup.radius_km,
+            reserve_type_preference=preference,
+            exclude_warehouse_ids=excluded,
+        )
+        held: list[tuple[int, Decimal]] = []
+        for source in plan.warehouses:
+            for allocation in source.lines:
+                if not reserve_stock(session, stock_line_id=allocation.stock_line_id, quantity=allocation.quantity):
+                    break
+                held.append((allocation.stock_line_id, allocation.quantity))
+            else:
+                continue
+            break
+        else:
+            _add_lines(session, callup, plan)
+            return plan
+        for stock_line_id, quantity in held:  # lost a race: give back and plan again
+            release_reservation(session, stock_line_id=stock_line_id, quantity=quantity)
+    raise Conflict("stock is changing too fast to reserve a plan; try again", field="needs")
+
+
+def _add_lines(session: Session, callup: CallUp, plan: Plan) -> None:
+    for source in plan.warehouses:
+        for allocation in source.lines:
+            session.add(
+                CallUpLine(
+                    callup_id=callup.id,
+                    stock_line_id=allocation.stock_line_id,
+                    warehouse_id=source.warehouse.id,
+                    item_id=allocation.item.id,
+                    quantity=allocation.quantity,
+                    distance_km=source.distance_km,
+                    status=CallUpLineStatus.RESERVED,
+                )
+            )
+    session.flush()
+    session.expire(callup, ["lines"])
+
+
+def _remaining_needs(callup: CallUp) -> list[NeedRequest]:
+    remaining = []
+    for need in callup.needs:
+        held = sum(
+            (line.quantity for line in callup.lines if line.item_id == need.item_id and line.status in ACTIVE_LINE),
+            Decimal(0),
+        )
+        if need.requested > held:
+            remaining.append(NeedRequest(item=need.item.code, quantity=need.requested - held))
+    return remaining
+
+
+def _settle_status(callup: CallUp) -> None:
+    """Open while any reservation awaits its source; completed when none does (shortfalls stay on the needs)."""
+    if callup.status is CallUpStatus.CANCELLED:
+        return
+    pending = any(line.status is CallUpLineStatus.RESERVED for line in callup.lines)
+    callup.status = CallUpStatus.OPEN if pending else CallUpStatus.COMPLETED
+
+
+def _event(
+    session: Session, callup: CallUp, actor: str, event: str, note: str = "", line_id: int | None = None
+) -> None:
+    session.add(CallUpEvent(callup_id=callup.id, line_id=line_id, event=event, actor=actor, note=note[:500]))
+    session.flush()
+    session.expire(callup, ["events"])
+
+
+def _shortfall_note(plan: Plan) -> str:
+    short = [f"{n.item.code} short by {format(n.shortfall.normalize(), 'f')}" for n in plan.needs if n.shortfall > 0]
+    return "; ".join(short) if short else "all needs covered"

@@ -1,0 +1,181 @@
+// The web page: login, then the views each role needs. No build step: plain ES modules.
+//   js/stock.js   warehouses, stock lines, movements and history (managers, provincial staff)
+//   js/map.js     nearest stock on a map, plans (responders)
+//   js/ledgers.js ledger upload with a dry-run report, template, export (provincial staff)
+
+import { ApiError, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
+import { announce, clearFormErrors, control, showFormErrors } from "./js/dom.js";
+import { applyTranslations, lang, onLanguageChange, setLanguage, t } from "./js/i18n.js";
+
+/** Which views each role gets, the first being where it lands after login. */
+const VIEWS_BY_ROLE = {
+  admin: ["stock", "map", "ledgers"],
+  provincial: ["ledgers", "stock", "map"],
+  manager: ["stock", "map"],
+  responder: ["map", "stock"],
+  viewer: ["stock", "map"],
+};
+const NAV_ORDER = ["stock", "map", "ledgers"];
+const loaders = {
+  stock: () => import("./js/stock.js"),
+  map: () => import("./js/map.js"),
+  ledgers: () => import("./js/ledgers.js"),
+};
+
+const context = { user: null, config: null, reference: null, labels: {} };
+const started = new Map(); // view name → module, once initialised for this login
+let currentView = null;
+
+function byId(id) {
+  return document.getElementById(id);
+}
+
+async function boot() {
+  applyTranslations(document);
+  markToggleLanguage();
+  byId("lang-toggle").addEventListener("click", () => setLanguage(lang() === "zh" ? "en" : "zh"));
+  onLanguageChange(() => {
+    markToggleLanguage();
+    renderWho();
+  });
+  byId("login-form").addEventListener("submit", onLogin);
+  byId("logout").addEventListener("click", onLogout);
+  for (const button of byId("views-nav").querySelectorAll("button[data-view]")) {
+    button.addEventListener("click", () => showView(button.dataset.view, true));
+  }
+  setUnauthenticatedHandler(() => {
+    if (context.user) {
+      leave();
+      announce(t("status.session_expired"), "error");
+    }
+  });
+  try {
+    const [config, state] = await Promise.all([get("/page-config"), get("/page/session")]);
+    context.config = config;
+    if (state.user && state.csrf_token) await enter(state.user, state.csrf_token);
+    else showLogin();
+  } catch (error) {
+    showLogin();
+    announce(t("status.network", { message: error.message }), "error");
+  }
+}
+
+/** The toggle names the other language in that language: say so, for screen readers. */
+function markToggleLanguage() {
+  byId("lang-toggle").lang = lang() === "zh" ? "en" : "zh-CN";
+}
+
+function showLogin() {
+  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== "view-login";
+  byId("views-nav").hidden = true;
+  byId("who").hidden = true;
+  byId("logout").hidden = true;
+  byId("login-username").focus();
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearFormErrors(form);
+  const submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
+  announce(t("login.busy"));
+  try {
+    const data = await request("/auth/login", {
+      method: "POST",
+      body: { username: control(form, "username").value.trim(), password: control(form, "password").value },
+    });
+    form.reset();
+    await enter(data.data.user, data.data.csrf_token, true);
+  } catch (error) {
+    announce(t("login.failed"), "error");
+    if (error instanceof ApiError) showFormErrors(form, error);
+    else throw error;
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function onLogout() {
+  try {
+    await request("/auth/logout", { method: "POST" });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+  }
+  leave();
+  announce(t("status.logged_out"));
+}
+
+/** Forget everything about the last user: the next login starts from a clean page. */
+function leave() {
+  setCsrfToken(null);
+  context.user = null;
+  for (const module of started.values()) module.reset?.();
+  started.clear();
+  currentView = null;
+  showLogin();
+}
+
+async function enter(user, csrfToken, moveFocus = false) {
+  setCsrfToken(csrfToken);
+  context.user = user;
+  if (!context.reference) {
+    context.reference = await get("/reference");
+    for (const [group, entries] of Object.entries(context.reference)) {
+      context.labels[group] = Object.fromEntries(entries.map((entry) => [entry.code, entry]));
+    }
+  }
+  byId("view-login").hidden = true;
+  renderWho();
+  const allowed = VIEWS_BY_ROLE[user.role] || ["stock"];
+  const nav = byId("views-nav");
+  for (const button of nav.querySelectorAll("button[data-view]")) button.hidden = !allowed.includes(button.dataset.view);
+  // Keep the nav in one fixed order; the role's landing view is simply the one shown first.
+  nav.replaceChildren(...NAV_ORDER.map((name) => nav.querySelector(`button[data-view="${name}"]`)));
+  nav.hidden = false;
+  announce(t("status.logged_in", { name: user.username, role: t(`role.${user.role}`) }), "ok");
+  const requested = window.location.hash.slice(1);
+  await showView(allowed.includes(requested) ? requested : allowed[0], moveFocus);
+}
+
+function renderWho() {
+  if (!context.user) return;
+  byId("who-name").textContent = context.user.username;
+  byId("who-role").textContent = t(`role.${context.user.role}`);
+  byId("who").hidden = false;
+  byId("logout").hidden = false;
+}
+
+async function showView(name, moveFocus) {
+  const allowed = VIEWS_BY_ROLE[context.user?.role] || [];
+  if (!allowed.includes(name)) return;
+  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
+  for (const button of byId("views-nav").querySelectorAll("button[data-view]")) {
+    if (button.dataset.view === name) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  if (window.location.hash !== `#${name}`) window.history.replaceState(null, "", `#${name}`);
+  currentView = name;
+  let module = started.get(name);
+  if (!module) {
+    module = await loaders[name]();
+    started.set(name, module);
+    await module.init(context);
+  }
+  if (currentView === name) await module.show?.(context);
+  if (moveFocus) {
+    const heading = byId(`view-${name}`).querySelector("h2:not(.visually-hidden), h3");
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+}
+
+window.addEventListener("unhandledrejection", (event) => {
+  // An API failure nobody caught still reaches the user, in words rather than a silent console.
+  if (event.reason instanceof ApiError) {
+    event.preventDefault();
+    announce(`${event.reason.problem.title || t("common.error")}: ${event.reason.message}`, "error");
+  }
+});
+
+boot();

@@ -1,0 +1,96 @@
+// One door to the JSON API: same-origin cookie session, the CSRF token (kept in memory only) on
+// every write, problem JSON turned into ApiError with a flat field → messages map.
+
+const BASE = "/api/v1";
+const SAFE = new Set(["GET", "HEAD"]);
+
+let csrfToken = null;
+let onUnauthenticated = () => {};
+
+export function setCsrfToken(token) {
+  csrfToken = token || null;
+}
+
+/** Called when the API answers 401 to a logged-in page (the session ended elsewhere). */
+export function setUnauthenticatedHandler(handler) {
+  onUnauthenticated = handler;
+}
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+    this.fields = flattenErrors(problem.errors || {});
+  }
+}
+
+/** {"needs": {"0": {"quantity": ["…"]}}} → {"needs.0.quantity": ["…"]}. */
+export function flattenErrors(errors, prefix = "") {
+  const flat = {};
+  for (const [key, value] of Object.entries(errors)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      Object.assign(flat, flattenErrors(value, name));
+    } else {
+      flat[name] = (Array.isArray(value) ? value : [value]).map(String);
+    }
+  }
+  return flat;
+}
+
+export function apiUrl(path, query = {}) {
+  const url = new URL(BASE + path, window.location.origin);
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === "" || value === false) continue;
+    if (Array.isArray(value)) value.forEach((one) => url.searchParams.append(key, one));
+    else url.searchParams.set(key, String(value));
+  }
+  return url;
+}
+
+/**
+ * Call the API. Returns {data, pagination, response}; `raw: true` leaves the body unread
+ * (downloads). `body` is sent as JSON, `form` (FormData) as multipart.
+ */
+export async function request(path, { method = "GET", query, body, form, raw = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (!SAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let payload;
+  if (form) {
+    payload = form;
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(apiUrl(path, query), { method, headers, body: payload, credentials: "same-origin" });
+  } catch (error) {
+    throw new ApiError(0, { title: "Network error", detail: error.message });
+  }
+  if (!response.ok) {
+    let problem;
+    try {
+      problem = await response.json();
+    } catch {
+      problem = { title: response.statusText || `HTTP ${response.status}` };
+    }
+    const error = new ApiError(response.status, problem);
+    if (response.status === 401 && path !== "/auth/login") onUnauthenticated(error);
+    throw error;
+  }
+  const header = response.headers.get("X-Pagination");
+  const pagination = header ? JSON.parse(header) : null;
+  if (raw) return { data: null, pagination, response };
+  const data = response.status === 204 ? null : await response.json();
+  return { data, pagination, response };
+}
+
+export async function get(path, query) {
+  return (await request(path, { query })).data;
+}
+
+export async function post(path, body) {
+  return (await request(path, { method: "POST", body })).data;
+}

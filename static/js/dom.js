@@ -1,0 +1,192 @@
+// Small DOM helpers. Text always goes in through textContent: nothing from the API is parsed as HTML.
+
+import { locale, t } from "./i18n.js";
+
+/** el("button", {type: "button", class: "link", on: {click}}, "text", child…) */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "on") for (const [event, handler] of Object.entries(value)) node.addEventListener(event, handler);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key in node && typeof value !== "string") node[key] = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** A form's control by name (form.elements.item would be the collection's item() method). */
+export function control(form, name) {
+  return form.elements.namedItem(name);
+}
+
+export function clear(node) {
+  node.replaceChildren();
+  return node;
+}
+
+export function show(node, visible = true) {
+  node.hidden = !visible;
+}
+
+export function formatQuantity(value) {
+  if (value === null || value === undefined) return "";
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 3 }).format(value);
+}
+
+export function formatSigned(value) {
+  return (value > 0 ? "+" : "") + formatQuantity(value);
+}
+
+export function formatDateTime(iso) {
+  if (!iso) return "";
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return iso;
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ${pad(when.getHours())}:${pad(when.getMinutes())}`;
+}
+
+/** Today (local) as YYYY-MM-DD, shifted by `days`. */
+export function isoDay(days = 0) {
+  const day = new Date();
+  day.setDate(day.getDate() + days);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+}
+
+/** "expired", "expiring" (within 30 days) or "" for an expiry date string. */
+export function expiryState(expiry) {
+  if (!expiry) return "";
+  if (expiry < isoDay(0)) return "expired";
+  if (expiry <= isoDay(30)) return "expiring";
+  return "";
+}
+
+// --- the status line and form errors --------------------------------------------------------
+
+export function announce(message, kind = "info") {
+  const status = document.getElementById("status");
+  status.textContent = message;
+  status.dataset.kind = kind;
+}
+
+export function clearFormErrors(form) {
+  for (const node of form.querySelectorAll(".field-error")) node.remove();
+  for (const node of form.querySelectorAll("[aria-invalid]")) {
+    node.removeAttribute("aria-invalid");
+    const ids = (node.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && !id.endsWith("-error"));
+    if (ids.length) node.setAttribute("aria-describedby", ids.join(" "));
+    else node.removeAttribute("aria-describedby");
+  }
+  const box = form.querySelector(".form-error");
+  if (box) {
+    box.textContent = "";
+    box.hidden = true;
+  }
+}
+
+/**
+ * Show an ApiError on a form: each field's messages right after that field (aria-describedby,
+ * aria-invalid), anything that names no field of the form in the form's alert box.
+ * `aliases` maps API field names to form control names.
+ */
+export function showFormErrors(form, error, aliases = {}) {
+  clearFormErrors(form);
+  const unplaced = [];
+  let first = null;
+  for (const [field, messages] of Object.entries(error.fields || {})) {
+    let input = control(form, aliases[field] || field);
+    if (input instanceof RadioNodeList) input = input[0]; // a group of checkboxes: its first box
+    if (!input || !(input instanceof HTMLElement) || input.closest("[hidden]")) {
+      unplaced.push(`${field}: ${messages.join(" ")}`);
+      continue;
+    }
+    const id = `${form.id}-${input.name}-error`;
+    const message = el("p", { class: "field-error", id, text: messages.join(" ") });
+    (input.closest(".field") || input.closest("fieldset") || input).append(message);
+    input.setAttribute("aria-invalid", "true");
+    const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    input.setAttribute("aria-describedby", [...described, id].join(" "));
+    first = first || input;
+  }
+  const box = form.querySelector(".form-error");
+  const general = [];
+  if (!Object.keys(error.fields || {}).length || unplaced.length) {
+    general.push(error.problem?.title || t("common.error"));
+    if (error.problem?.detail && !unplaced.length) general.push(error.problem.detail);
+    general.push(...unplaced);
+  }
+  if (box) {
+    box.textContent = general.join(" — ");
+    box.hidden = general.length === 0;
+  }
+  if (first) first.focus();
+  else if (box && general.length) box.focus();
+}
+
+// --- tables and pagers -----------------------------------------------------------------------
+
+/**
+ * A table with a caption and headers; `rows` is a list of <tr>. Wrapped so it scrolls sideways on a
+ * desk; at phone width each row becomes a card whose cells are labelled by their header (data-label).
+ */
+export function table(caption, headers, rows, className = "") {
+  for (const row of rows) {
+    [...row.children].forEach((cell, index) => {
+      if (headers[index]) cell.dataset.label = headers[index];
+    });
+  }
+  return el(
+    "div",
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+    el(
+      "table",
+      { class: className },
+      el("caption", { class: "visually-hidden", text: caption }),
+      el("thead", {}, el("tr", {}, headers.map((header) => el("th", { scope: "col", text: header })))),
+      el("tbody", {}, rows),
+    ),
+  );
+}
+
+/** Previous / "page x of y" / Next for an X-Pagination header; calls onPage(n). */
+export function pager(pagination, onPage) {
+  if (!pagination || (pagination.total_pages || 0) <= 1) return el("div", { class: "pager", hidden: true });
+  const page = pagination.page || 1;
+  return el(
+    "nav",
+    { class: "pager", "aria-label": t("common.page", { page, pages: pagination.total_pages, total: pagination.total }) },
+    el("button", {
+      type: "button",
+      text: t("common.previous"),
+      disabled: !pagination.previous_page,
+      on: { click: () => onPage(pagination.previous_page) },
+    }),
+    el("span", { text: t("common.page", { page, pages: pagination.total_pages, total: pagination.total }) }),
+    el("button", {
+      type: "button",
+      text: t("common.next"),
+      disabled: !pagination.next_page,
+      on: { click: () => onPage(pagination.next_page) },
+    }),
+  );
+}
+
+/** Run `fn` at most once per `ms` of quiet (typing into a search field). */
+export function debounce(fn, ms = 250) {
+  let timer = null;
+  return (...args) => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => fn(...args), ms);
+  };
+}

@@ -1,0 +1,484 @@
+// Warehouses and their stock: lines with batches and expiry, receipts, issues, transfers,
+// stocktakes and adjustments with the API's own validation messages, and each line's ledger.
+
+import { ApiError, get, post, request } from "./api.js";
+import {
+  announce,
+  clear,
+  clearFormErrors,
+  control,
+  debounce,
+  el,
+  expiryState,
+  formatDateTime,
+  formatQuantity,
+  formatSigned,
+  isoDay,
+  pager,
+  showFormErrors,
+  table,
+} from "./dom.js";
+import { label, onLanguageChange, t } from "./i18n.js";
+
+const WAREHOUSE_PAGE_SIZE = 20;
+const LINE_PAGE_SIZE = 50;
+const HISTORY_PAGE_SIZE = 20;
+const MOVEMENT_PATHS = { issue: "issues", transfer: "transfers", stocktake: "stocktakes", adjustment: "adjustments" };
+
+let ctx = null;
+let wired = false;
+const state = {};
+
+function byId(id) {
+  return document.getElementById(id);
+}
+
+function resetState() {
+  Object.assign(state, {
+    warehouses: [],
+    warehousePagination: null,
+    warehouse: null,
+    lines: [],
+    linePagination: null,
+    linePage: 1,
+    line: null,
+    history: null,
+    historyPagination: null,
+    historyLine: null,
+  });
+}
+
+export async function init(context) {
+  ctx = context;
+  resetState();
+  if (!wired) {
+    wire();
+    wired = true;
+  }
+  const manager = ctx.user.role === "manager";
+  byId("warehouse-search").hidden = manager;
+  byId("warehouses-heading").dataset.i18n = manager ? "stock.my_warehouses" : "stock.warehouses";
+  byId("warehouses-heading").textContent = t(byId("warehouses-heading").dataset.i18n);
+  fillCategories();
+  closeWarehouse();
+  await loadWarehouses(1);
+}
+
+export function reset() {
+  resetState();
+  clear(byId("warehouse-list"));
+  byId("warehouse-q").value = "";
+  closeWarehouse();
+}
+
+function wire() {
+  byId("warehouse-search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadWarehouses(1);
+  });
+  byId("lines-expiring").addEventListener("change", () => loadLines(1));
+  byId("lines-category").addEventListener("change", () => loadLines(1));
+  byId("receipt-open").addEventListener("click", openReceipt);
+  byId("receipt-form").addEventListener("submit", submitReceipt);
+  byId("move-form").addEventListener("submit", submitMovement);
+  byId("move-form").addEventListener("change", (event) => {
+    if (event.target.name === "kind") showKindFields();
+  });
+  for (const button of document.querySelectorAll("#view-stock [data-close]")) {
+    button.addEventListener("click", () => {
+      byId(button.dataset.close).hidden = true;
+      byId("stock-lines").querySelector("button")?.focus();
+    });
+  }
+  byId("receipt-item").addEventListener("input", debounce(suggestItems));
+  byId("move-to").addEventListener("input", debounce(suggestWarehouses));
+  onLanguageChange(() => {
+    if (!ctx?.user) return;
+    fillCategories();
+    renderWarehouses();
+    if (state.warehouse) {
+      renderWarehouseHeader();
+      renderLines();
+    }
+    if (state.line && !byId("move-panel").hidden) renderMoveHeader();
+    if (state.history) renderHistory();
+  });
+}
+
+function fillCategories() {
+  const select = byId("lines-category");
+  const chosen = select.value;
+  select.replaceChildren(
+    el("option", { value: "", text: t("common.any") }),
+    ...ctx.reference.categories.map((entry) => el("option", { value: entry.code, text: label(entry) })),
+  );
+  select.value = chosen;
+}
+
+/** Whether the logged-in user may change this warehouse's stock (the API checks it again). */
+function canChange(warehouse) {
+  const user = ctx.user;
+  if (user.role === "admin") return true;
+  if (user.role === "provincial") return warehouse.province_code === user.province_code;
+  if (user.role === "manager") return user.warehouse_ids.includes(warehouse.id);
+  return false;
+}
+
+// --- warehouses ------------------------------------------------------------------------------
+
+async function loadWarehouses(page) {
+  const list = byId("warehouse-list");
+  list.setAttribute("aria-busy", "true");
+  try {
+    if (ctx.user.role === "manager") {
+      state.warehouses = await get("/page/my-warehouses");
+      state.warehousePagination = null;
+    } else {
+      const query = { q: byId("warehouse-q").value.trim(), page, page_size: WAREHOUSE_PAGE_SIZE };
+      if (ctx.user.role === "provincial") query.region = ctx.user.province_code;
+      const answer = await request("/warehouses", { query });
+      state.warehouses = answer.data;
+      state.warehousePagination = answer.pagination;
+    }
+  } finally {
+    list.removeAttribute("aria-busy");
+  }
+  renderWarehouses();
+  if (ctx.user.role === "manager" && state.warehouses.length === 1 && !state.warehouse) {
+    await openWarehouse(state.warehouses[0], false);
+  }
+}
+
+function renderWarehouses() {
+  const list = byId("warehouse-list");
+  if (!state.warehouses.length) {
+    const key = ctx.user.role === "manager" ? "stock.no_assigned" : "stock.no_warehouses";
+    list.replaceChildren(el("p", { class: "hint", text: t(key) }));
+    return;
+  }
+  const items = state.warehouses.map((warehouse) =>
+    el(
+      "li",
+      {},
+      el(
+        "button",
+        {
+          type: "button",
+          class: "warehouse-button",
+          "aria-current": state.warehouse?.code === warehouse.code ? "true" : null,
+          dataset: { code: warehouse.code },
+          on: { click: () => openWarehouse(warehouse, true) },
+        },
+        el("span", { class: "name", text: warehouse.name }),
+        el("span", { class: "meta", text: `${warehouse.code} · ${warehouse.county_name || warehouse.county_code}` }),
+      ),
+    ),
+  );
+  list.replaceChildren(
+    el("ul", { class: "warehouse-list" }, items),
+    pager(state.warehousePagination, (page) => loadWarehouses(page)),
+  );
+}
+
+async function openWarehouse(warehouse, moveFocus) {
+  state.warehouse = warehouse;
+  state.line = null;
+  state.history = null;
+  for (const id of ["receipt-panel", "move-panel", "history-panel"]) byId(id).hidden = true;
+  byId("stock-placeholder").hidden = true;
+  byId("warehouse-detail").hidden = false;
+  renderWarehouses();
+  renderWarehouseHeader();
+  if (moveFocus) byId("warehouse-title").focus();
+  await loadLines(1);
+}
+
+function closeWarehouse() {
+  state.warehouse = null;
+  byId("warehouse-detail").hidden = true;
+  byId("stock-placeholder").hidden = false;
+}
+
+function renderWarehouseHeader() {
+  const warehouse = state.warehouse;
+  byId("warehouse-title").textContent = `${warehouse.name} (${warehouse.code})`;
+  const parts = [
+    label(ctx.labels.reserve_types[warehouse.reserve_type]),
+    warehouse.county_name,
+    warehouse.address && `${t("stock.address")}: ${warehouse.address}`,
+    warehouse.contact_person && `${t("stock.contact")}: ${warehouse.contact_person} ${warehouse.contact_phone || ""}`,
+  ];
+  byId("warehouse-meta").textContent = parts.filter(Boolean).join(" · ");
+  const writable = canChange(warehouse);
+  byId("warehouse-readonly").hidden = writable;
+  byId("receipt-open").hidden = !writable;
+}
+
+// --- stock lines -----------------------------------------------------------------------------
+
+async function loadLines(page) {
+  if (!state.warehouse) return;
+  state.linePage = page;
+  const query = {
+    warehouse: state.warehouse.code,
+    page,
+    page_size: LINE_PAGE_SIZE,
+    category: byId("lines-category").value,
+    // "expiry strictly before" tomorrow + 30 days: expired lines and those expiring within 30 days
+    expiring_before: byId("lines-expiring").checked ? isoDay(31) : "",
+  };
+  const container = byId("stock-lines");
+  container.setAttribute("aria-busy", "true");
+  try {
+    const answer = await request("/stock-lines", { query });
+    state.lines = answer.data;
+    state.linePagination = answer.pagination;
+  } finally {
+    container.removeAttribute("aria-busy");
+  }
+  renderLines();
+}
+
+function renderLines() {
+  const container = byId("stock-lines");
+  if (!state.lines.length) {
+    container.replaceChildren(el("p", { class: "hint", text: t("stock.no_lines") }));
+    return;
+  }
+  const writable = canChange(state.warehouse);
+  const rows = state.lines.map((line) => {
+    const expiry = expiryState(line.expiry_date);
+    const name = `${line.item_name} ${line.batch || ""}`.trim();
+    return el(
+      "tr",
+      { class: expiry || null, dataset: { lineId: String(line.id) } },
+      el("td", {}, el("span", { class: "name", text: line.item_name }), el("span", { class: "code", text: line.item_code })),
+      el("td", { text: line.batch || "—" }),
+      el("td", { class: "number", text: `${formatQuantity(line.quantity)} ${line.unit}` }),
+      el("td", { text: line.production_date || "" }),
+      el(
+        "td",
+        {},
+        line.expiry_date || "",
+        expiry ? el("span", { class: `badge ${expiry}`, text: t(`stock.${expiry}`) }) : null,
+      ),
+      el(
+        "td",
+        { class: "row-actions" },
+        writable
+          ? el("button", {
+              type: "button",
+              text: t("stock.move"),
+              "aria-label": `${t("stock.move")}: ${name}`,
+              dataset: { action: "move" },
+              on: { click: () => openMovement(line) },
+            })
+          : null,
+        el("button", {
+          type: "button",
+          class: "secondary",
+          text: t("stock.history"),
+          "aria-label": `${t("stock.history")}: ${name}`,
+          dataset: { action: "history" },
+          on: { click: () => openHistory(line, true) },
+        }),
+      ),
+    );
+  });
+  const headers = ["item", "batch", "quantity", "production", "expiry", "actions"].map((key) => t(`stock.col.${key}`));
+  container.replaceChildren(
+    table(`${t("stock.lines")} · ${state.warehouse.name}`, headers, rows, "lines"),
+    pager(state.linePagination, (page) => loadLines(page)),
+  );
+}
+
+// --- movements -------------------------------------------------------------------------------
+
+function openMovement(line) {
+  state.line = line;
+  byId("receipt-panel").hidden = true;
+  const form = byId("move-form");
+  form.reset();
+  clearFormErrors(form);
+  showKindFields();
+  renderMoveHeader();
+  byId("move-panel").hidden = false;
+  byId("move-heading").focus();
+}
+
+function renderMoveHeader() {
+  const line = state.line;
+  byId("move-heading").textContent = t("move.heading", { item: line.item_name, batch: line.batch || "—" });
+  byId("move-on-hand").textContent = t("move.on_hand", { quantity: formatQuantity(line.quantity), unit: line.unit });
+}
+
+function showKindFields() {
+  const form = byId("move-form");
+  const kind = control(form, "kind").value;
+  for (const field of form.querySelectorAll("[data-kinds]")) {
+    field.hidden = !field.dataset.kinds.split(" ").includes(kind);
+  }
+  const reason = control(form, "reason");
+  reason.required = kind === "adjustment";
+}
+
+function movementBody(form) {
+  const kind = control(form, "kind").value;
+  const value = (name) => control(form, name).value.trim();
+  const body = {};
+  const fields = {
+    issue: ["quantity"],
+    transfer: ["to_warehouse_code", "quantity"],
+    stocktake: ["counted_quantity"],
+    adjustment: ["delta"],
+  }[kind];
+  for (const name of fields) body[name] = value(name);
+  if (value("reason") || kind === "adjustment") body.reason = value("reason");
+  if (value("reference")) body.reference = value("reference");
+  return { kind, body };
+}
+
+async function submitMovement(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const line = state.line;
+  const { kind, body } = movementBody(form);
+  // Blank numbers are left out so the API says "required" next to the field.
+  for (const name of ["quantity", "counted_quantity", "delta", "to_warehouse_code"]) {
+    if (body[name] === "") delete body[name];
+  }
+  const submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
+  try {
+    const result = await post(`/stock-lines/${line.id}/${MOVEMENT_PATHS[kind]}`, body);
+    const movement = result.out || result;
+    clearFormErrors(form);
+    form.reset();
+    showKindFields();
+    announce(
+      t("move.done", {
+        kind: label(ctx.labels.movement_kinds[movement.kind]),
+        delta: formatSigned(movement.delta),
+        after: `${formatQuantity(movement.quantity_after)} ${line.unit}`,
+      }),
+      "ok",
+    );
+    state.line = { ...line, quantity: movement.quantity_after };
+    renderMoveHeader();
+    await loadLines(state.linePage);
+    await openHistory(state.line, false);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    // "Insufficient stock" names `quantity` whatever the movement: point it at the field this form shows.
+    const shown = { adjustment: "delta", stocktake: "counted_quantity" }[kind];
+    showFormErrors(form, error, shown ? { quantity: shown } : {});
+    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+// --- receipts --------------------------------------------------------------------------------
+
+function openReceipt() {
+  byId("move-panel").hidden = true;
+  const form = byId("receipt-form");
+  form.reset();
+  clearFormErrors(form);
+  byId("receipt-heading").textContent = t("receipt.heading", { warehouse: state.warehouse.name });
+  byId("receipt-panel").hidden = false;
+  byId("receipt-heading").focus();
+}
+
+async function submitReceipt(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const body = { warehouse_code: state.warehouse.code };
+  for (const name of ["item_code", "quantity", "batch", "production_date", "expiry_date", "reason", "reference"]) {
+    const value = control(form, name).value.trim();
+    if (value) body[name] = value;
+  }
+  const submit = form.querySelector("button[type=submit]");
+  submit.disabled = true;
+  try {
+    const movement = await post("/receipts", body);
+    clearFormErrors(form);
+    form.reset();
+    announce(t("receipt.done", { item: movement.item_code, quantity: formatSigned(movement.delta) }), "ok");
+    await loadLines(state.linePage);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showFormErrors(form, error);
+    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function suggestItems() {
+  const text = byId("receipt-item").value.trim();
+  if (text.length < 1) return;
+  const items = await get("/items", { q: text, page_size: 10 });
+  byId("receipt-item-options").replaceChildren(
+    ...items.map((item) => el("option", { value: item.code, text: `${item.name} · ${item.unit}` })),
+  );
+}
+
+async function suggestWarehouses() {
+  const text = byId("move-to").value.trim();
+  if (text.length < 2) return;
+  const warehouses = await get("/warehouses", { q: text, page_size: 10, status: "active" });
+  byId("move-to-options").replaceChildren(
+    ...warehouses.map((warehouse) => el("option", { value: warehouse.code, text: warehouse.name })),
+  );
+}
+
+// --- history ---------------------------------------------------------------------------------
+
+async function openHistory(line, moveFocus, page = null) {
+  state.historyLine = line;
+  let answer = await request(`/stock-lines/${line.id}/movements`, {
+    query: { page: page || 1, page_size: HISTORY_PAGE_SIZE },
+  });
+  // The ledger is oldest first: open on its last page, where the newest entries are.
+  if (page === null && answer.pagination && answer.pagination.total_pages > 1) {
+    answer = await request(`/stock-lines/${line.id}/movements`, {
+      query: { page: answer.pagination.total_pages, page_size: HISTORY_PAGE_SIZE },
+    });
+  }
+  state.history = answer.data;
+  state.historyPagination = answer.pagination;
+  renderHistory();
+  byId("history-panel").hidden = false;
+  if (moveFocus) byId("history-heading").focus();
+}
+
+function renderHistory() {
+  const line = state.historyLine;
+  byId("history-heading").textContent = t("history.heading", { item: line.item_name, batch: line.batch || "—" });
+  const container = byId("history-table");
+  if (!state.history.length) {
+    container.replaceChildren(el("p", { class: "hint", text: t("history.empty") }));
+    return;
+  }
+  const rows = state.history.map((movement) =>
+    el(
+      "tr",
+      { dataset: { movementId: String(movement.id) } },
+      el("td", { text: formatDateTime(movement.occurred_at) }),
+      el("td", { text: label(ctx.labels.movement_kinds[movement.kind]) || movement.kind }),
+      el("td", { class: "number", text: formatSigned(movement.delta) }),
+      el("td", { class: "number", text: formatQuantity(movement.quantity_after) }),
+      el("td", { text: movement.actor }),
+      el("td", { text: movement.reason || "" }),
+      el("td", { text: movement.reference || "" }),
+    ),
+  );
+  const headers = ["time", "kind", "delta", "after", "actor", "reason", "reference"].map((key) =>
+    t(`history.col.${key}`),
+  );
+  container.replaceChildren(
+    table(byId("history-heading").textContent, headers, rows, "history"),
+    pager(state.historyPagination, (page) => openHistory(line, false, page)),
+  );
+}

@@ -1,0 +1,140 @@
+"""Login per role, the views each role gets, language, keyboard use, phone width, CSP, load time."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+VIEWS = {
+    "admin": ["stock", "map", "ledgers"],
+    "provincial": ["stock", "map", "ledgers"],
+    "manager": ["stock", "map"],
+    "responder": ["stock", "map"],
+    "viewer": ["stock", "map"],
+}
+LANDING = {"admin": "stock", "provincial": "ledgers", "manager": "stock", "responder": "map", "viewer": "stock"}
+ROLE_LABELS_ZH = {"admin": "管理员", "provincial": "省级人员", "manager": "仓库管理员", "responder": "应急响应人员"}
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((node) => node.offsetParent !== null)
+  .filter((node) => !(node.labels && node.labels.length) && !node.getAttribute('aria-label')
+                    && !(node.tagName === 'BUTTON' && node.textContent.trim()))
+  .map((node) => node.outerHTML)"""
+
+
+def test_each_role_logs_in_sees_its_name_role_and_views_then_logs_out(browsing):
+    page = browsing.page
+    for role, views in VIEWS.items():
+        browsing.login(role)
+        assert page.text_content("#who-name") == f"demo-{role}"
+        if role in ROLE_LABELS_ZH:
+            assert page.text_content("#who-role") == ROLE_LABELS_ZH[role]
+        shown = page.eval_on_selector_all("#views-nav button:not([hidden])", "nodes => nodes.map(n => n.dataset.view)")
+        assert shown == views
+        assert page.get_attribute(f'#views-nav button[data-view="{LANDING[role]}"]', "aria-current") == "page"
+        assert page.is_visible(f"#view-{LANDING[role]}")
+        assert page.evaluate(UNLABELLED_CONTROLS) == []
+        browsing.shot(role)
+        page.click("#logout")
+        page.wait_for_selector("#view-login:not([hidden])")
+        assert page.is_hidden("#views-nav")
+
+
+def test_wrong_password_is_shown_next_to_the_field_and_the_form_works_from_the_keyboard(browsing):
+    page = browsing.page
+    browsing.console.expect(401, "/api/v1/auth/login")
+    page.goto(browsing.server.url("/"))
+    page.wait_for_selector("#login-username:focus")
+    page.keyboard.type("demo-viewer")
+    page.keyboard.press("Tab")
+    page.keyboard.type("not the password")
+    page.keyboard.press("Enter")
+    error = page.wait_for_selector("#login-form .field-error")
+    assert "wrong username or password" in error.text_content()
+    assert page.get_attribute("#login-password", "aria-invalid") == "true"
+    assert error.get_attribute("id") in page.get_attribute("#login-password", "aria-describedby")
+    browsing.shot("wrong-password")
+    page.fill("#login-password", browsing.server.passwords["demo-viewer"])
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#who:not([hidden])")
+    assert page.get_attribute("#login-password", "aria-invalid") is None
+
+
+def test_english_is_remembered_and_a_reload_keeps_the_login_able_to_write(browsing):
+    page = browsing.page
+    browsing.login("manager")
+    assert page.text_content("h1") == "环境应急物资库存"
+    page.click("#lang-toggle")
+    assert page.text_content("h1") == "Emergency materials inventory"
+    assert page.get_attribute("html", "lang") == "en"
+    page.reload()
+    page.wait_for_selector("#who:not([hidden])")  # the session cookie is still there
+    assert page.text_content("h1") == "Emergency materials inventory"
+    assert page.text_content('#views-nav button[data-view="stock"]') == "Warehouses & stock"
+    # Logging out is a write: it only works if the page got the CSRF token back after the reload.
+    page.click("#logout")
+    page.wait_for_selector("#view-login:not([hidden])")
+    assert page.text_content("#status") == "Logged out"
+    page.click("#lang-toggle")
+    assert page.text_content("h1") == "环境应急物资库存"
+
+
+@pytest.mark.parametrize("browsing", [{"viewport": {"width": 375, "height": 740}, "is_mobile": True}], indirect=True)
+def test_phone_width_has_no_sideways_scrolling_and_the_map_fits(browsing):
+    page = browsing.page
+    browsing.login("manager")
+    page.click(".warehouse-button >> nth=0")
+    page.wait_for_selector("#stock-lines table")
+    overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert page.evaluate(overflow) <= 0
+    browsing.shot("stock")
+    page.click('#views-nav button[data-view="map"]')
+    page.wait_for_selector("#map .leaflet-control-scale")
+    box = page.locator("#map").bounding_box()
+    assert box["width"] <= 375 and box["height"] > 200
+    assert page.evaluate(overflow) <= 0
+    browsing.shot("map")
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' http://127.0.0.1:9; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def test_the_page_runs_under_a_strict_content_security_policy(browsing):
+    """No inline script, style or handler: a CSP that forbids them all reports no violation."""
+    page = browsing.page
+
+    def with_csp(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
+
+    page.route(browsing.server.url("/"), with_csp)
+    browsing.login("responder")
+    page.wait_for_selector("#map .leaflet-control-scale")
+    page.fill("#nearest-lat", "39.9")
+    page.fill("#nearest-lon", "116.4")
+    page.fill("#nearest-item", "PD-001")
+    page.fill("#nearest-radius", "1000")
+    page.click("#nearest-form button[type=submit]")
+    page.wait_for_selector("#nearest-results li")
+    page.wait_for_selector("path.stock-marker")
+    assert not [error for error in browsing.console.errors if "Content Security Policy" in error]
+
+
+def test_the_page_loads_in_under_a_second_and_fetches_no_big_list(browsing):
+    page = browsing.page
+    api_calls: list[str] = []
+    page.on("request", lambda request: "/api/v1/" in request.url and api_calls.append(request.url))
+    page.goto(browsing.server.url("/"))
+    page.wait_for_selector("#view-login:not([hidden])")
+    timing = page.evaluate("() => performance.getEntriesByType('navigation')[0].toJSON()")
+    assert timing["loadEventEnd"] < 1000, timing
+    assert sorted(url.split("/api/v1/")[1] for url in api_calls) == ["page-config", "page/session"]
+    browsing.login("provincial")
+    page.click('#views-nav button[data-view="stock"]')
+    page.wait_for_selector(".warehouse-button")
+    listed = [url for url in api_calls if "/api/v1/warehouses" in url]
+    assert listed and all("page_size=20" in url for url in listed)

@@ -1,0 +1,92 @@
+"""A warehouse manager's job: their warehouses, stock with expiry marks, a movement, the ledger."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_manager_issue_shows_the_api_validation_error_then_succeeds_and_the_history_grows(browsing):
+    page = browsing.page
+    console = browsing.console
+    console.expect(422, "/issues")
+    console.expect(409, "/issues")
+    browsing.login("manager")
+
+    page.wait_for_selector(".warehouse-button")
+    warehouses = page.locator(".warehouse-button")
+    assert 1 <= warehouses.count() <= 3  # the assigned ones (demo-accounts: up to three), /page/my-warehouses
+    warehouses.first.click()
+    page.wait_for_selector("#stock-lines table")
+    assert page.is_visible("#receipt-open")
+    row = page.locator("#stock-lines tbody tr").first
+    line_id = row.get_attribute("data-line-id")
+    quantity_text = row.locator("td").nth(2).text_content()
+    row.locator("button[data-action=move]").click()
+    assert page.evaluate("document.activeElement.id") == "move-heading"
+
+    # Not a number: the API's message sits next to the quantity field.
+    page.fill("#move-quantity", "abc")
+    page.click("#move-form button[type=submit]")
+    error = page.wait_for_selector("#move-form .field-error")
+    assert error.text_content() == "must be a number"
+    assert page.get_attribute("#move-quantity", "aria-invalid") == "true"
+    browsing.shot("invalid")
+
+    # More than the line holds: 409 Insufficient stock, again next to the field.
+    page.fill("#move-quantity", "99999999")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#move-form .field-error')?.textContent.includes('available')")
+    assert "Insufficient stock" in page.text_content("#status")
+
+    page.fill("#move-quantity", "1")
+    page.fill("#move-reason", "browser test issue")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_selector("#history-panel:not([hidden]) table")
+    assert page.locator("#move-form .field-error").count() == 0
+    last = page.locator("#history-table tbody tr").last
+    cells = [cell.text_content() for cell in last.locator("td").all()]
+    assert cells[1] == "出库" and cells[2] == "-1" and cells[4] == "demo-manager" and cells[5] == "browser test issue"
+    assert page.locator(f'#stock-lines tr[data-line-id="{line_id}"] td').nth(2).text_content() != quantity_text
+    assert "已记录" in page.text_content("#status")
+    browsing.shot("issued")
+
+
+def test_expired_and_soon_expiring_batches_are_marked_in_words_not_only_colour(browsing):
+    page = browsing.page
+    browsing.login("admin")
+    page.fill("#warehouse-q", "WH")
+    page.click("#warehouse-search button[type=submit]")
+    page.wait_for_selector(".warehouse-button")
+    page.click(".warehouse-button >> nth=0")
+    page.check("#lines-expiring")
+    # Search the warehouses until one holds expired or expiring stock (the demo data has both).
+    for index in range(page.locator(".warehouse-button").count()):
+        page.click(f".warehouse-button >> nth={index}")
+        page.wait_for_function("() => !document.querySelector('#stock-lines').hasAttribute('aria-busy')")
+        page.wait_for_selector("#stock-lines table, #stock-lines p.hint")
+        if page.locator("#stock-lines tr.expired, #stock-lines tr.expiring").count():
+            break
+    else:
+        pytest.fail("no warehouse on the first page holds expired or expiring stock")
+    for row in page.locator("#stock-lines tr.expired").all():
+        assert row.locator(".badge.expired").text_content() == "已过期"
+    for row in page.locator("#stock-lines tr.expiring").all():
+        assert row.locator(".badge.expiring").text_content() == "30 天内到期"
+    # An administrator may change any warehouse; the movement buttons are there.
+    assert page.locator("#stock-lines button[data-action=move]").count() > 0
+    browsing.shot("expiry")
+
+
+def test_a_viewer_reads_stock_but_gets_no_movement_forms(browsing):
+    page = browsing.page
+    browsing.login("viewer")
+    page.click("#warehouse-search button[type=submit]")
+    page.click(".warehouse-button >> nth=0")
+    page.wait_for_selector("#stock-lines table")
+    assert page.is_visible("#warehouse-readonly")
+    assert page.is_hidden("#receipt-open")
+    assert page.locator("#stock-lines button[data-action=move]").count() == 0
+    page.click("#stock-lines button[data-action=history] >> nth=0")
+    page.wait_for_selector("#history-table table")
