@@ -106,3 +106,7 @@ def register_commands(app: Flask) -> None:
     from api import nearest_cli
 
     nearest_cli.register(app)
+
+    from api import ledger_cli
+
+    ledger_cli.register(app)

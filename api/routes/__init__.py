@@ -10,3 +10,8 @@ def register_blueprints(api: Api) -> None:
 
     for module in (meta, auth, regions, warehouses, items, stock, nearest, callups, users, audit, page):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    from api.routes import exports, imports  # Excel ledgers in and out
+
+    for module in (imports, exports):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

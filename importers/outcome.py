@@ -1,0 +1,124 @@
+"""What an import found: counts, errors and warnings located by sheet, Excel row and column header."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+ERROR = "error"
+WARNING = "warning"
+MAX_LISTED_ISSUES = 5_000  # a file with more is wrong from top to bottom: the first few thousand say why
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem, where the person will find it: sheet, row and column as Excel shows them."""
+
+    severity: str
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None  # the header text as written in the file
+    cell: str | None = None  # e.g. "F7"
+    field: str | None = None  # the ledger field the column maps to
+    value: object = None  # the rejected value, as read
+
+    def to_dict(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+def json_value(value: object) -> object:
+    """A cell value that JSON can carry and a person can recognise."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "…"
+    return value
+
+
+@dataclass
+class ImportReport:
+    """The answer to an import or a dry run; ``status`` is validated, imported or rejected."""
+
+    file_name: str
+    sha256: str
+    dry_run: bool
+    skip_invalid: bool
+    status: str = "validated"
+    import_id: int | None = None
+    reference: str | None = None
+    actor: str = ""
+    sheets: list[dict] = field(default_factory=list)
+    rows: int = 0
+    rows_rejected: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    errors_total: int = 0
+    warnings_total: int = 0
+    previous_import: dict | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return self.errors_total > 0
+
+    def add(self, issue: Issue) -> None:
+        if issue.severity == ERROR:
+            self.errors_total += 1
+            if len(self.errors) < MAX_LISTED_ISSUES:
+                self.errors.append(issue)
+        else:
+            self.warnings_total += 1
+            if len(self.warnings) < MAX_LISTED_ISSUES:
+                self.warnings.append(issue)
+
+    def issues_by_row(self) -> dict[tuple[str, int], list[Issue]]:
+        """Issues grouped by (sheet, row), for the annotated workbook."""
+        grouped: dict[tuple[str, int], list[Issue]] = {}
+        for issue in [*self.errors, *self.warnings]:
+            if issue.sheet is not None and issue.row is not None:
+                grouped.setdefault((issue.sheet, issue.row), []).append(issue)
+        return grouped
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "dry_run": self.dry_run,
+            "skip_invalid": self.skip_invalid,
+            "import_id": self.import_id,
+            "reference": self.reference,
+            "actor": self.actor,
+            "sheets": self.sheets,
+            "rows": self.rows,
+            "rows_rejected": self.rows_rejected,
+            "counts": self.counts,
+            "errors_total": self.errors_total,
+            "warnings_total": self.warnings_total,
+            "errors": [issue.to_dict() for issue in self.errors],
+            "warnings": [issue.to_dict() for issue in self.warnings],
+            "previous_import": self.previous_import,
+        }
+
+    def summary(self) -> str:
+        """One line for a terminal or a problem ``detail``."""
+        verb = {"validated": "checked", "imported": "imported", "rejected": "refused"}[self.status]
+        counts = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in self.counts.items() if value)
+        text = f"{self.file_name}: {verb}; {self.rows} rows"
+        if counts:
+            text += f"; {counts}"
+        if self.errors_total:
+            text += f"; {self.errors_total} errors in {self.rows_rejected} rows"
+        if self.warnings_total:
+            text += f"; {self.warnings_total} warnings"
+        if self.status == "rejected":
+            text += "; nothing was written"
+        return text

@@ -1,0 +1,52 @@
+"""The error workbook: the person's own file with an issues column, small files edited, large ones rebuilt."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+
+from importers import annotate
+from importers.annotate import CHECK_HEADER, ISSUES_SHEET, annotate_workbook
+from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
+
+BAD = sheet_of_rows([["标题"], HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "=1+1x")])
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["edited-in-place", "rebuilt"])
+def test_issues_land_beside_the_rows_they_are_about(session, run_import, monkeypatch, large):
+    if large:
+        monkeypatch.setattr(annotate, "EDIT_IN_PLACE_MAX_BYTES", 0)
+    report = run_import(BAD, dry_run=True)
+
+    book = openpyxl.load_workbook(io.BytesIO(annotate_workbook(BAD, report)))
+
+    sheet = book["台账"]
+    assert sheet["K2"].value == CHECK_HEADER
+    assert sheet["K4"].value.startswith("错误: [数量]")
+    assert sheet["G3"].value == 7 and sheet["A1"].value == "标题"
+    listing = book[ISSUES_SHEET]
+    assert "refused" not in listing["A1"].value and "checked" in listing["A1"].value
+    assert [listing.cell(row=3, column=column).value for column in (2, 3, 4)] == ["台账", 4, "G4"]
+
+
+def test_a_corrected_error_workbook_imports_cleanly(session, run_import):
+    report = run_import(BAD, dry_run=True)
+    book = openpyxl.load_workbook(io.BytesIO(annotate_workbook(BAD, report)))
+    book["台账"]["G4"] = 2
+    fixed = io.BytesIO()
+    book.save(fixed)
+
+    again = run_import(fixed.getvalue())
+
+    assert again.status == "imported" and again.errors == []
+    assert not [warning for warning in again.warnings if warning.column == CHECK_HEADER]
+
+
+def test_progress_is_reported_while_reading(session, run_import):
+    seen: list[tuple[int, int]] = []
+
+    run_import(BAD, dry_run=True, progress=lambda done, total: seen.append((done, total)))
+
+    assert seen and seen[-1][0] == seen[-1][1] == 2

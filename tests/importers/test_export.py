@@ -1,0 +1,176 @@
+"""export_ledger: what the officer hands on, read back by python-calamine, and imported back unchanged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+from sqlalchemy import func, select, update
+
+from importers.export import export_ledger, neutralise
+from inventory.catalogue import get_item
+from inventory.demo import seed_demo
+from inventory.models import Item, Movement, StockLine, Warehouse
+from inventory.stock import receive_stock
+from tests.importers.conftest import database_dump
+
+
+def exported(session, **options) -> bytes:
+    out = io.BytesIO()
+    export_ledger(session, out, actor="tester", today=dt.date(2026, 3, 1), **options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def demo(session):
+    seed_demo(session, "small", seed=11, today=dt.date(2026, 3, 1))
+    session.commit()
+
+
+def test_export_reads_back_with_calamine_with_the_same_values(session, stocked_line):
+    line = stocked_line("12.5")
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(exported(session)))
+
+    assert book.sheet_names == ["汇总", "台账", "储备库"]
+    rows = book.get_sheet_by_name("台账").to_python()
+    assert "环境应急物资储备台账" in rows[0][0]
+    header, values = rows[1], rows[2]
+    record = dict(zip(header, values, strict=True))
+    assert record["省份"] == "北京市" and record["省代码"] == "110000"
+    assert (record["区县"], record["区县代码"]) == ("东城区", "110101")
+    assert (record["仓库编码"], record["储备类型"]) == (line.warehouse.code, "政府储备")
+    assert (record["物资编码"], record["物资名称"], record["计量单位"]) == ("PD-001", "活性炭", "吨")
+    assert record["数量"] == 12.5  # a number, not text
+    assert record["生产日期"] == dt.date(2026, 1, 1)
+    assert record["有效期至"] == dt.date(2030, 12, 31)
+
+
+def test_the_ledger_sheet_is_ready_to_hand_on(session, stocked_line):
+    stocked_line()
+    book = openpyxl.load_workbook(io.BytesIO(exported(session)))
+    sheet = book["台账"]
+
+    assert sheet.freeze_panes == "A3"
+    assert sheet.auto_filter.ref == "A2:R3"
+    assert sheet.column_dimensions["H"].width > 20
+    assert sheet["P3"].number_format == "#,##0"
+    assert sheet["Q3"].number_format == "yyyy-mm-dd"
+
+
+def test_text_that_could_run_as_a_formula_is_neutralised_and_numbers_stay_numbers(session, make_warehouse):
+    warehouse = make_warehouse(name='=HYPERLINK("http://evil","点我")', contact_phone="+86 10 1234")
+    receive_stock(
+        session, warehouse=warehouse, item=get_item(session, "PD-001"), quantity=Decimal(3), batch="-1", actor="t"
+    )
+    session.commit()
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(exported(session)))
+
+    ledger = book.get_sheet_by_name("台账").to_python()[2]
+    assert ledger[7].startswith("'=HYPERLINK") and ledger[14] == "'-1" and ledger[15] == 3.0
+    registry = book.get_sheet_by_name("储备库").to_python()[2]
+    assert "'+86 10 1234" in registry
+    assert [neutralise(text) for text in ("@SUM(A1)", "\tx", "ok", "")] == ["'@SUM(A1)", "'\tx", "ok", ""]
+
+
+def test_english_export_uses_english_headers_and_labels(session, stocked_line):
+    stocked_line()
+    book = CalamineWorkbook.from_filelike(io.BytesIO(exported(session, lang="en")))
+
+    rows = book.get_sheet_by_name("Ledger").to_python()
+    assert rows[1][:3] == ["Province", "Province code", "City"]
+    assert "Government reserve" in rows[2]
+
+
+def test_a_region_export_holds_only_that_region(session, demo):
+    province = session.scalar(select(func.min(StockLine.id)))  # any line: take its warehouse's province
+    code = session.get(StockLine, province).warehouse.province_code
+
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(exported(session, region=code))).get_sheet_by_name("台账")
+
+    assert {row[1] for row in rows.to_python()[2:]} == {code}
+
+
+def test_summary_totals_match_the_ledger(session, demo):
+    book = CalamineWorkbook.from_filelike(io.BytesIO(exported(session)))
+    summary = book.get_sheet_by_name("汇总").to_python()
+    lines = session.scalar(select(func.count()).select_from(StockLine).where(StockLine.quantity > 0))
+
+    assert summary[1][:2] == ["库存条目", lines]
+    totals_row = next(row for row in summary if row[0] == "合计")
+    assert totals_row[5] == lines
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_round_trip_export_then_import_changes_nothing(session, demo, run_import, lang):
+    data = exported(session, lang=lang)
+    movements = session.scalar(select(func.count()).select_from(Movement))
+    before = database_dump()
+
+    report = run_import(data, dry_run=True)
+
+    assert report.errors == [] and report.status == "validated"
+    lines = session.scalar(select(func.count()).select_from(StockLine).where(StockLine.quantity > 0))
+    assert report.counts["lines_unchanged"] == lines
+    assert report.counts["lines_changed"] == report.counts["lines_created"] == 0
+    assert report.counts["warehouses_created"] == report.counts["warehouses_updated"] == 0
+    assert database_dump() == before
+    assert run_import(data).counts["lines_changed"] == 0
+    assert session.scalar(select(func.count()).select_from(Movement)) == movements
+
+
+def test_an_export_rebuilds_the_same_stock_in_an_empty_database(session, demo, run_import):
+    """Export, then move every existing warehouse out of the way (new codes): the import must rebuild it all."""
+    data = exported(session)
+    stock_before = _stock(session)
+    warehouse_before = _warehouses(session)
+    session.execute(update(Warehouse).values(code="OLD-" + Warehouse.code))
+    session.commit()
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors[:3]
+    assert report.counts["warehouses_created"] == len(warehouse_before)
+    assert {key: value for key, value in _stock(session).items() if not key[0].startswith("OLD-")} == stock_before
+    assert _warehouses(session, prefix_excluded="OLD-") == warehouse_before
+
+
+def _stock(session) -> dict:
+    rows = session.execute(
+        select(
+            Warehouse.code,
+            Item.code,
+            StockLine.batch,
+            StockLine.quantity,
+            StockLine.production_date,
+            StockLine.expiry_date,
+        )
+        .join(StockLine.warehouse)
+        .join(StockLine.item)
+        .where(StockLine.quantity > 0)
+    )
+    return {tuple(row[:3]): tuple(row[3:]) for row in rows}
+
+
+def _warehouses(session, prefix_excluded: str | None = None) -> dict:
+    columns = (
+        Warehouse.code,
+        Warehouse.name,
+        Warehouse.reserve_type,
+        Warehouse.level,
+        Warehouse.status,
+        Warehouse.organisation,
+        Warehouse.county_code,
+        Warehouse.address,
+        Warehouse.latitude,
+        Warehouse.longitude,
+        Warehouse.contact_person,
+        Warehouse.contact_phone,
+    )
+    rows = session.execute(select(*columns))
+    return {row[0]: tuple(row[1:]) for row in rows if not (prefix_excluded and row[0].startswith(prefix_excluded))}

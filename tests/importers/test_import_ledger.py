@@ -1,0 +1,404 @@
+"""import_ledger at the service boundary: real-world layouts, located errors, one transaction, idempotence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from openpyxl.styles import Font
+from sqlalchemy import func, select
+
+from inventory.catalogue import get_item
+from inventory.imports import LedgerImport, NewWarehouse, register_warehouses
+from inventory.models import Item, Movement, StockLine, Warehouse
+from inventory.reference import MovementKind
+from inventory.stock import ledger_mismatches
+from inventory.warehouses import create_warehouse
+from tests.importers.conftest import HEADER, database_dump, ledger_row, sheet_of_rows, xlsx
+
+
+def stock(session) -> dict[tuple[str, str, str], Decimal]:
+    rows = session.execute(
+        select(Warehouse.code, Item.code, StockLine.batch, StockLine.quantity)
+        .join(StockLine.warehouse)
+        .join(StockLine.item)
+    )
+    return {(w, i, b): q for w, i, b, q in rows}
+
+
+def movement_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(Movement))
+
+
+def hand_made_ledger(book) -> None:
+    """A county's ledger as people make it: title, notes, a two-level merged header, merged warehouse cells,
+    text numbers, dates typed every way, a unit in the header brackets, a totals row and signatures."""
+    sheet = book.active
+    sheet.title = "2024年台账"
+    sheet["A1"] = "东城区环境应急物资储备台账（2024年）"
+    sheet["A1"].font = Font(bold=True, size=16)
+    sheet.merge_cells("A1:L1")
+    sheet["A2"] = "填报单位：东城区生态环境局"
+    sheet.merge_cells("A2:F2")
+    sheet["A3"], sheet["B3"], sheet["F3"] = "序号", "仓库信息", "物资信息"
+    sheet.merge_cells("A3:A4")
+    sheet.merge_cells("B3:E3")
+    sheet.merge_cells("F3:L3")
+    for column, header in zip(
+        "BCDEFGHIJKL",
+        [
+            *("编码", "名称", "储备类型", "所在区县", "名称", "规格型号"),
+            *("计量单位", "数量", "生产日期", "有效期至", "备注"),
+        ],
+        strict=True,
+    ):
+        sheet[f"{column}4"] = header
+    rows = [
+        [
+            1,
+            "W-001",
+            "东城区环境应急物资储备库",
+            "政府储备",
+            "东城区",
+            *("活性炭", "颗粒", "公斤", "1,200", None, None, "袋装"),
+        ],
+        [2, None, None, None, None, "生石灰", "", "吨", "１２", "2024/3/1", None, ""],
+        [3, None, None, None, None, "吸油毡", "", "张", 500, "2024年3月1日", "长期", ""],
+        [4, "W-002", "海淀区企业应急物资库", "企业", "海淀区", "oil boom", "", "m", 300, dt.date(2024, 3, 1), None, ""],
+        ["合计", None, None, None, None, None, None, None, 2012, None, None, None],
+        ["注：数量以盘点为准"],
+        ["填表人：张三", None, None, None, None, None, "审核人：李四"],
+    ]
+    for offset, row in enumerate(rows, start=5):
+        for column, value in enumerate(row, start=1):
+            if value is not None:
+                sheet.cell(row=offset, column=column, value=value)
+    for column in "BCDE":
+        sheet.merge_cells(f"{column}5:{column}7")
+
+
+def test_a_hand_made_county_ledger_imports_as_people_meant_it(session, run_import):
+    report = run_import(xlsx(hand_made_ledger))
+
+    assert report.status == "imported", report.errors
+    assert report.errors == []
+    assert report.sheets[0]["header_row"] == 4
+    assert report.rows == 4
+    assert stock(session) == {
+        ("W-001", "PD-001", ""): Decimal("1.2"),  # 1,200 公斤 → 1.2 吨
+        ("W-001", "PD-002", ""): Decimal(12),
+        ("W-001", "PL-001", ""): Decimal(500),
+        ("W-002", "PC-001", ""): Decimal(300),  # "oil boom" is an alias of 围油栏; m → 米
+    }
+    quicklime = session.scalar(select(StockLine).join(StockLine.item).where(Item.code == "PD-002"))
+    assert quicklime.production_date == dt.date(2024, 3, 1)
+    assert quicklime.expiry_date == dt.date(2025, 3, 1)  # shelf life 365 days
+    warehouse = session.scalar(select(Warehouse).where(Warehouse.code == "W-002"))
+    assert (warehouse.county_code, warehouse.reserve_type.value) == ("110108", "enterprise")
+    assert warehouse.level.value == "county"
+    warned = " ".join(issue.message for issue in report.warnings)
+    assert "no coordinates given" in warned and "no level" in warned
+    assert ledger_mismatches(session) == []
+
+
+def test_two_sheet_layout_warehouses_then_stock_by_code(session, run_import):
+    def build(book):
+        stock_sheet = book.active
+        stock_sheet.title = "物资"
+        stock_sheet.append(["仓库编码", "物资编码", "数量", "单位"])
+        stock_sheet.append(["W-9", "SP-001", 4, "套"])
+        stock_sheet.append(["W-9", "SP-004", "20", "pcs"])
+        registry = book.create_sheet("储备库")
+        registry.append(["Warehouse code", "Warehouse name", "Reserve type", "County code", "Latitude", "Longitude"])
+        registry.append(["W-9", "Depot nine", "Third-party service reserve", 110101, 39.9, 116.4])
+
+    report = run_import(xlsx(build))
+
+    assert report.status == "imported", report.errors
+    assert [sheet["kind"] for sheet in report.sheets] == ["warehouses", "stock"]
+    assert stock(session) == {("W-9", "SP-001", ""): Decimal(4), ("W-9", "SP-004", ""): Decimal(20)}
+    assert session.scalar(select(Warehouse.reserve_type).where(Warehouse.code == "W-9")).value == "third_party"
+
+
+BAD_ROWS = [
+    pytest.param({"数量": "about ten"}, "数量", "about ten", "not a number", id="text-quantity"),
+    pytest.param({"数量": -5}, "数量", -5, "negative", id="negative-quantity"),
+    pytest.param({"数量": None}, "数量", None, "quantity is missing", id="missing-quantity"),
+    pytest.param({"储备类型": "国家队"}, "储备类型", "国家队", "not one of", id="unknown-reserve-type"),
+    pytest.param({"物资名称": "神秘物资"}, "物资名称", "神秘物资", "unknown item", id="unknown-item"),
+    pytest.param({"生产日期": "2024-13-45"}, "生产日期", "2024-13-45", "no such date", id="impossible-date"),
+    pytest.param({"有效期至": "next spring"}, "有效期至", "next spring", "not a date", id="unreadable-date"),
+    pytest.param(
+        {"生产日期": "2024-03-01", "有效期至": "2023-01-01"}, "有效期至", "2023-01-01", "before", id="expiry-first"
+    ),
+    pytest.param({"计量单位": "袋"}, "计量单位", "袋", "does not convert", id="unit-mismatch"),
+    pytest.param({"区县代码": "999999"}, "区县代码", "999999", "unknown region", id="unknown-county"),
+    pytest.param({"区县代码": "110000"}, "区县代码", "110000", "province", id="province-not-county"),
+    pytest.param({"数量": "1.23456"}, "数量", "1.23456", "decimal places", id="too-precise"),
+]
+
+
+@pytest.mark.parametrize(("override", "column", "value", "message"), BAD_ROWS)
+def test_each_bad_row_is_reported_with_its_row_column_and_value(session, run_import, override, column, value, message):
+    data = sheet_of_rows([["台账"], HEADER, ledger_row("W-1", "活性炭", 5), ledger_row("W-2", "生石灰", 2, **override)])
+
+    report = run_import(data)
+
+    assert report.status == "rejected"
+    assert report.rows_rejected == 1
+    [error] = [issue for issue in report.errors if issue.row == 4]
+    assert (error.sheet, error.row, error.column) == ("台账", 4, column)
+    assert message in error.message
+    if value is not None and column != "区县代码":
+        assert error.value == value
+    assert error.cell == f"{'ABCDEFGHIJ'[HEADER.index(column)]}4"
+    assert stock(session) == {}
+
+
+def test_a_refused_file_leaves_every_table_byte_for_byte_unchanged(session, run_import, stocked_line):
+    stocked_line(40)
+    before = database_dump()
+    data = sheet_of_rows(
+        [
+            HEADER,
+            ledger_row("NEW-1", "活性炭", 7),  # a new warehouse and line: valid
+            ledger_row("T0001", "活性炭", 3, 批次="B1"),  # the existing line: a valid stocktake
+            ledger_row("NEW-2", "神秘物资", 1),  # the one bad row
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "rejected" and report.errors_total == 1
+    assert database_dump() == before
+
+
+def test_dry_run_reports_everything_and_writes_nothing(session, run_import):
+    before = database_dump()
+    data = sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-2", "活性炭", "x")])
+
+    report = run_import(data, dry_run=True)
+
+    assert report.status == "validated"
+    assert report.counts["warehouses_created"] == 2 and report.counts["lines_created"] == 1
+    assert [issue.row for issue in report.errors] == [3]
+    assert database_dump() == before
+
+
+def test_skip_invalid_imports_the_valid_rows_and_reports_the_others(session, run_import):
+    data = sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "活性炭", "x", 批次="B2")])
+
+    report = run_import(data, skip_invalid=True)
+
+    assert report.status == "imported"
+    assert report.rows_rejected == 1 and report.errors[0].row == 3
+    assert stock(session) == {("W-1", "PD-001", "B1"): Decimal(7)}
+    record = session.get(LedgerImport, report.import_id)
+    assert (record.rows, record.rows_rejected, record.lines_created) == (2, 1, 1)
+
+
+def test_reimporting_the_same_ledger_writes_no_movement(session, run_import):
+    data = sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "2.5")])
+    first = run_import(data)
+    movements = movement_count(session)
+
+    second = run_import(data)
+
+    assert second.status == "imported"
+    assert second.counts == {
+        "warehouses_created": 0,
+        "warehouses_updated": 0,
+        "items_created": 0,
+        "lines_created": 0,
+        "lines_changed": 0,
+        "lines_unchanged": 2,
+    }
+    assert movement_count(session) == movements
+    assert second.previous_import["import_id"] == first.import_id
+
+
+def test_a_count_is_a_stocktake_recorded_with_the_import_as_actor_and_reference(session, run_import, stocked_line):
+    line = stocked_line(100)
+    data = sheet_of_rows([HEADER, ledger_row("T0001", "活性炭", 80, 批次="B1", 生产日期="2026-01-01")])
+
+    report = run_import(data, actor="county-clerk")
+
+    movements = select(Movement).where(Movement.stock_line_id == line.id).order_by(Movement.id)
+    movement = session.scalars(movements).all()[-1]
+    assert (movement.kind, movement.delta) == (MovementKind.STOCKTAKE, Decimal(-20))
+    assert movement.quantity_after == Decimal(80)
+    assert (movement.actor, movement.reference) == ("county-clerk", report.reference)
+    record = session.get(LedgerImport, report.import_id)
+    assert (record.actor, record.file_name, len(record.sha256), record.lines_changed) == (
+        "county-clerk",
+        "ledger.xlsx",
+        64,
+        1,
+    )
+
+
+def test_a_count_below_the_reserved_quantity_is_refused(session, run_import, stocked_line):
+    line = stocked_line(100)
+    line.reserved = Decimal(30)
+    session.commit()
+
+    report = run_import(sheet_of_rows([HEADER, ledger_row("T0001", "活性炭", 20, 批次="B1")]))
+
+    assert report.status == "rejected"
+    assert "reserved" in report.errors[0].message and report.errors[0].column == "数量"
+
+
+def test_a_batch_keeps_its_dates(session, run_import, stocked_line):
+    stocked_line(100)  # batch B1 produced 2026-01-01
+
+    report = run_import(sheet_of_rows([HEADER, ledger_row("T0001", "活性炭", 90, 批次="B1", 生产日期="2025-06-01")]))
+
+    assert report.status == "rejected"
+    assert report.errors[0].column == "生产日期" and "2026-01-01" in report.errors[0].message
+
+
+def test_an_unknown_item_with_category_and_unit_is_added_to_the_catalogue(session, run_import):
+    header = [*HEADER, "物资类别"]
+    data = sheet_of_rows([header, [*ledger_row("W-1", "新型吸附剂", 3, 计量单位="kg"), "污染物收集"]])
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    item = session.scalar(select(Item).where(Item.name == "新型吸附剂"))
+    assert (item.category.value, item.unit, item.code.startswith("X-")) == ("pollutant_collection", "千克", True)
+    assert stock(session) == {("W-1", item.code, "B1"): Decimal(3)}
+    assert any("added as" in warning.message for warning in report.warnings)
+
+
+def test_conflicting_warehouse_cells_and_duplicate_lines_are_reported(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEADER,
+            ledger_row("W-1", "活性炭", 1),
+            ledger_row("W-1", "生石灰", 1, 仓库名称="另一个名字"),
+            ledger_row("W-2", "活性炭", 1),
+            ledger_row("W-2", "活性炭", 2),
+        ]
+    )
+
+    report = run_import(data)
+
+    located = {(issue.row, issue.column) for issue in report.errors}
+    assert (3, "仓库名称") in located  # differs from row 2
+    assert (5, "批次") in located  # the same batch counted twice
+    assert any("already counted in 台账 row 4" in issue.message for issue in report.errors)
+
+
+def test_unknown_columns_are_warned_about_not_dropped_silently(session, run_import):
+    data = sheet_of_rows([[*HEADER, "负责领导签字"], [*ledger_row("W-1"), "王"]])
+
+    report = run_import(data)
+
+    assert report.status == "imported"
+    [warning] = [w for w in report.warnings if w.column == "负责领导签字"]
+    assert (warning.row, warning.cell) == (1, "K1")
+
+
+def test_a_coordinate_outside_china_is_a_warning(session, run_import):
+    header = [*HEADER, "纬度", "经度"]
+    data = sheet_of_rows([header, [*ledger_row("W-1"), 51.5, -0.12]])
+
+    report = run_import(data)
+
+    assert report.status == "imported"
+    assert any("outside China" in warning.message for warning in report.warnings)
+
+
+def test_county_names_resolve_through_province_and_city(session, run_import):
+    header = ["仓库编码", "仓库名称", "储备类型", "省份", "地市", "区县", "物资名称", "数量"]
+    rows = [
+        header,
+        ["W-1", "长春朝阳库", "政府储备", "吉林省", "长春市", "朝阳区", "活性炭", 1],
+        ["W-2", "朝阳库", "政府储备", None, None, "朝阳区", "活性炭", 1],
+    ]
+
+    report = run_import(sheet_of_rows(rows), skip_invalid=True)
+
+    assert session.scalar(select(Warehouse.county_code).where(Warehouse.code == "W-1")) == "220104"
+    [error] = report.errors
+    assert (error.row, error.column) == (3, "区县") and "2 places" in error.message
+
+
+def test_a_provincial_officer_cannot_import_into_another_province(session, run_import):
+    from inventory.access import Principal
+    from inventory.reference import Role
+
+    officer = Principal(username="jl-officer", role=Role.PROVINCIAL, province_code="220000")
+
+    report = run_import(sheet_of_rows([HEADER, ledger_row("W-1")]), actor=officer)
+
+    assert report.status == "rejected"
+    assert "may not manage warehouses" in report.errors[0].message
+
+
+BAD_WAREHOUSES = [
+    {"code": "has space", "name": "x"},
+    {"name": ""},
+    {"reserve_type": "royal"},
+    {"level": "galactic"},
+    {"latitude": 91},
+    {"county_code": "110000"},
+    {"county_code": "123456"},
+    {"contact_phone": "1" * 40},
+    {},
+]
+
+
+@pytest.mark.parametrize("override", BAD_WAREHOUSES)
+def test_bulk_registration_gives_create_warehouse_s_verdicts(session, override):
+    fields = {
+        "name": "仓库",
+        "reserve_type": "government",
+        "county_code": "110101",
+        "latitude": 39.9,
+        "longitude": 116.4,
+        "level": "county",
+    }
+    code = override.pop("code", "PARITY-1")
+    fields.update(override)
+
+    def verdict(call):
+        savepoint = session.begin_nested()
+        try:
+            call()
+            return None
+        except Exception as error:  # comparing whatever each path raises
+            return (type(error).__name__, str(error), getattr(error, "field", None))
+        finally:
+            savepoint.rollback()
+
+    def single():
+        create_warehouse(session, "tester", code=code, **fields)
+
+    def bulk():
+        _registered, errors = register_warehouses(session, "tester", [NewWarehouse("k", code, dict(fields))])
+        if errors:
+            raise errors[0][1]
+
+    assert verdict(bulk) == verdict(single)
+
+
+def test_item_lookup_by_code_name_or_alias(session, run_import):
+    carbon = get_item(session, "PD-001")
+    data = sheet_of_rows(
+        [
+            ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资编码", "物资名称", "批次", "数量"],
+            ["W-1", "库", "政府", "110101", "PD-001", None, "a", 1],
+            ["W-1", None, None, None, None, "颗粒活性炭", "b", 2],
+            ["W-1", None, None, None, None, "Activated Carbon", "c", 3],
+            ["W-1", None, None, None, "pd-001", "生石灰", "d", 4],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert {key[1] for key in stock(session)} == {carbon.code}
+    [warning] = [w for w in report.warnings if w.row == 5]
+    assert "the code PD-001 is 活性炭 but the name says '生石灰'" in warning.message and warning.column == "物资名称"

@@ -1,0 +1,90 @@
+"""Hostile and wrong files are refused before any XML is parsed; formulas are never evaluated."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from importers import workbook
+from importers.workbook import check_xlsx, open_ledger_workbook
+from inventory.errors import ValidationFailed
+from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"code,name\nW-1,x\n", "not an .xlsx"),
+        (b"%PDF-1.7 ...", "not an .xlsx"),
+        (b"PK\x03\x04 truncated", "damaged"),
+        (zipped({"word/document.xml": b"<w/>"}), "not an Excel workbook"),
+        (zipped({"xl/workbook.bin": b"\0"}), "xlsb"),
+    ],
+    ids=["csv", "pdf", "broken-zip", "docx", "xlsb"],
+)
+def test_files_that_are_not_xlsx_are_refused_naming_the_file(data, message):
+    with pytest.raises(ValidationFailed) as refused:
+        check_xlsx(data)
+    assert refused.value.field == "file" and message in refused.value.message
+
+
+def test_a_decompression_bomb_is_refused_from_its_declared_sizes():
+    bomb = zipped({"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b"0" * 60_000_000})
+    assert len(bomb) < 200_000
+
+    with pytest.raises(ValidationFailed, match="decompression bomb"):
+        check_xlsx(bomb)
+
+
+def test_too_many_rows_are_refused(monkeypatch):
+    monkeypatch.setattr(workbook, "MAX_ROWS", 3)
+    data = sheet_of_rows([HEADER, *(ledger_row(f"W-{n}") for n in range(5))])
+
+    with pytest.raises(ValidationFailed, match="at most 3"):
+        open_ledger_workbook(data)
+
+
+def test_a_workbook_without_a_ledger_header_is_refused():
+    with pytest.raises(ValidationFailed, match="no sheet has a ledger header"):
+        open_ledger_workbook(sheet_of_rows([["姓名", "年龄"], ["张三", 30]]))
+
+
+def test_xml_entities_are_never_expanded(session, run_import):
+    """A billion-laughs sheet: refused or read literally, never expanded (calamine ignores DTDs)."""
+    source = zipfile.ZipFile(io.BytesIO(sheet_of_rows([HEADER, ledger_row("W-1")])))
+    members = {name: source.read(name) for name in source.namelist()}
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (n, b"&lol%d;" % (n - 1) * 10 if n > 1 else b"&lol;" * 10) for n in range(1, 10)
+        )
+        + b"]>"
+    )
+    sheet = members["xl/worksheets/sheet1.xml"]
+    members["xl/worksheets/sheet1.xml"] = laughs + sheet[sheet.index(b"<worksheet") :].replace(b"W-1", b"&lol9;")
+
+    try:
+        report = run_import(zipped(members))
+    except ValidationFailed as refused:
+        assert refused.field == "file"
+        return
+    codes = {issue.value for issue in report.errors}
+    assert not any(isinstance(code, str) and len(code) > 1000 for code in codes)
+
+
+def test_a_formula_is_read_as_its_saved_value_never_evaluated(session, run_import):
+    row = ledger_row("W-1", quantity="=2+3")  # openpyxl saves formulas without a cached value
+    report = run_import(sheet_of_rows([HEADER, row]))
+
+    assert report.status == "rejected"
+    assert report.errors[0].column == "数量" and "missing" in report.errors[0].message
