@@ -8,8 +8,15 @@ truncated (and the catalogue re-seeded) after the test.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -205,3 +212,47 @@ def stocked_line(session, make_warehouse):
         return movement.stock_line
 
     return make
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(database_url):
+    """Start gunicorn on the test database: ``gunicorn(workers=4, MAX_UPLOAD_BYTES="2000")`` → base URL.
+
+    Real worker processes, as in production, for what the test client cannot show (several
+    workers racing, the server's own handling of oversized bodies).
+    """
+    processes: list[subprocess.Popen] = []
+
+    def start(workers: int = 2, **environment: str) -> str:
+        port = _free_port()
+        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test", **environment}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=Path(__file__).resolve().parents[1],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
+                    return base
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    process.kill()
+                    raise RuntimeError(process.stderr.read().decode()) from None
+                time.sleep(0.2)
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)

@@ -180,3 +180,27 @@ def test_a_viewer_cannot_change_stock_by_import(client_for):
 
     assert response.status_code == 422
     assert "may not" in response.get_json()["report"]["errors"][0]["message"]
+
+
+@pytest.mark.slow
+def test_an_oversized_upload_is_refused_by_the_real_server(gunicorn, token_for):
+    """Under gunicorn (not the test client) a body over MAX_UPLOAD_BYTES is a 413 problem, not a reset."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    base = urlsplit(gunicorn(workers=1, MAX_UPLOAD_BYTES="10000"))
+    token = token_for("admin")
+    body = b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.xlsx"\r\n\r\n'
+    body += b"0" * 50_000 + b"\r\n--x--\r\n"
+    connection = http.client.HTTPConnection(base.hostname, base.port, timeout=30)
+    connection.request(
+        "POST",
+        "/api/v1/imports",
+        body=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=x"},
+    )
+    response = connection.getresponse()
+    assert response.status == 413
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert json.loads(response.read())["status"] == 413

@@ -7,17 +7,11 @@ real database, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -63,42 +57,8 @@ def test_sixty_threads_issuing_from_fifty_units_leave_exactly_zero(app, stocked_
     assert ledger_mismatches(db.session) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def live_server(database_url):
-    """gunicorn with four worker processes on the test database."""
-    port = _free_port()
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
-                break
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError(process.stderr.read().decode()) from None
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def test_sixty_concurrent_http_issues_across_four_gunicorn_workers(app, stocked_line, live_server, token_for):
+def test_sixty_concurrent_http_issues_across_four_gunicorn_workers(app, stocked_line, gunicorn, token_for):
+    live_server = gunicorn(workers=4)
     line_id = stocked_line(STOCK).id
     token = token_for("admin")
     db.session.remove()
