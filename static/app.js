@@ -1,6 +1,8 @@
 // The web page: login, then the views each role needs. No build step: plain ES modules.
 //   js/stock.js   warehouses, stock lines, movements and history (managers, provincial staff)
 //   js/map.js     nearest stock on a map, plans (responders)
+//   js/callups.js call-ups: raised from a plan and followed (map view), dispatched or declined
+//                 by the source warehouses (stock view)
 //   js/ledgers.js ledger upload with a dry-run report, template, export (provincial staff)
 
 import { ApiError, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";

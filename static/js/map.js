@@ -1,6 +1,7 @@
 // Nearest stock on a map: pick the incident (click, coordinates or county), an item or category
 // and a quantity; see the nearest warehouses as a list and as markers with distance rings; build
-// a plan covering several needs. Leaflet is loaded on first use; tiles come from the server's
+// a plan covering several needs, and raise it as a call-up (callups.js), whose source warehouses
+// are marked on the map. Leaflet is loaded on first use; tiles come from the server's
 // configuration and the page keeps working without them (markers, rings, labels, scale).
 
 import { ApiError, get, request } from "./api.js";
@@ -15,6 +16,7 @@ import {
   showFormErrors,
   table,
 } from "./dom.js";
+import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 
 const LEAFLET = "/static/vendor/leaflet-1.9.4/";
@@ -29,7 +31,17 @@ let wired = false;
 let L = null;
 let map = null;
 let layers = null;
-const state = { answer: null, plan: null, needs: [], regions: new Map(), items: new Map() };
+// planBody: the request that produced the plan shown, which "Raise call-up" posts as it is.
+const state = {
+  answer: null,
+  plan: null,
+  planBody: null,
+  raisedCode: null,
+  needs: [],
+  regions: new Map(),
+  items: new Map(),
+};
+const sourceWarehouses = new Map(); // code → warehouse, for the call-up's markers
 
 function byId(id) {
   return document.getElementById(id);
@@ -37,11 +49,12 @@ function byId(id) {
 
 export async function init(context) {
   ctx = context;
-  Object.assign(state, { answer: null, plan: null, needs: [] });
+  Object.assign(state, { answer: null, plan: null, planBody: null, raisedCode: null, needs: [] });
   if (!wired) {
     wire();
     wired = true;
   }
+  initResponder(ctx, { onRaised: planUsed, showSources: drawCallup });
   fillChoices();
   renderResults();
   renderNeeds();
@@ -54,11 +67,13 @@ export async function init(context) {
 export async function show() {
   // The map's container had no size while hidden: let Leaflet measure it again.
   map?.invalidateSize();
+  await showResponder();
 }
 
 export function reset() {
-  Object.assign(state, { answer: null, plan: null, needs: [] });
+  Object.assign(state, { answer: null, plan: null, planBody: null, raisedCode: null, needs: [] });
   byId("nearest-form").reset();
+  resetResponder();
   clearLayers();
 }
 
@@ -66,6 +81,7 @@ function wire() {
   byId("nearest-form").addEventListener("submit", search);
   byId("add-need").addEventListener("click", addNeed);
   byId("plan-form").addEventListener("submit", buildPlan);
+  byId("callup").addEventListener("click", () => openRaise(state.planBody));
   byId("nearest-county").addEventListener("input", debounce(suggestCounties));
   byId("nearest-county").addEventListener("change", placeCounty);
   byId("nearest-item").addEventListener("input", debounce(suggestItems));
@@ -145,6 +161,7 @@ function createMap() {
     rings: L.layerGroup().addTo(map),
     results: L.layerGroup().addTo(map),
     plan: L.layerGroup().addTo(map),
+    callup: L.layerGroup().addTo(map),
     incident: L.layerGroup().addTo(map),
   };
   const config = ctx.config || {};
@@ -476,6 +493,7 @@ function addNeed() {
 
 function renderNeeds() {
   const list = byId("plan-needs");
+  updateCallupButton();
   if (!state.needs.length) {
     list.replaceChildren(el("li", { class: "hint", text: t("plan.empty") }));
     byId("plan-build").disabled = true;
@@ -528,9 +546,12 @@ async function buildPlan(event) {
   submit.disabled = true;
   try {
     state.plan = (await request("/plans", { method: "POST", body })).data;
+    state.planBody = body;
+    state.raisedCode = null;
     clearFormErrors(form);
     renderPlan();
     drawPlan();
+    updateCallupButton();
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const located = Object.keys(error.fields).some((field) => LOCATION_FIELDS.has(field));
@@ -631,4 +652,87 @@ function drawPlan() {
     bounds.extend(latlng);
   });
   map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
+}
+
+// --- call-ups ------------------------------------------------------------------------------------
+
+function needsKey(needs) {
+  return JSON.stringify(needs.map((need) => [need.item, String(need.quantity)]));
+}
+
+/**
+ * "Raise call-up" works on the plan shown, for the roles that may raise one; once the needs
+ * change the plan no longer says what would be reserved, so it must be built again.
+ */
+function updateCallupButton() {
+  const button = byId("callup");
+  const note = byId("callup-note");
+  const allowed = canRaise(ctx?.user);
+  const current = Boolean(state.plan && state.planBody && needsKey(state.planBody.needs) === needsKey(state.needs));
+  button.disabled = !allowed || !current;
+  let key = "plan.callup_note";
+  if (!allowed) key = "plan.callup_roles";
+  else if (state.plan && state.raisedCode && !state.planBody) key = "plan.callup_done";
+  else if (state.plan && !current) key = "plan.callup_stale";
+  // Static text otherwise: applyTranslations() must not put back a placeholder on language change.
+  if (key === "plan.callup_done") delete note.dataset.i18n;
+  else note.dataset.i18n = key;
+  note.textContent = t(key, { code: state.raisedCode });
+  if (button.disabled && !byId("callup-raise").hidden) closeRaise();
+}
+
+/** The plan has been raised as a call-up: its stock is reserved now, so it cannot be raised twice. */
+function planUsed(order) {
+  state.planBody = null;
+  state.raisedCode = order.code;
+  updateCallupButton();
+}
+
+/** The order's source warehouses as markers C1, C2…; `fit` moves the map to the order. */
+async function drawCallup(order, fit) {
+  if (!map) return;
+  const codes = [...new Set(order.lines.map((line) => line.warehouse_code))];
+  const missing = codes.filter((code) => !sourceWarehouses.has(code));
+  const found = await Promise.all(missing.map((code) => get(`/warehouses/${encodeURIComponent(code)}`)));
+  for (const warehouse of found) sourceWarehouses.set(warehouse.code, warehouse);
+  layers.callup.clearLayers();
+  if (fit) {
+    for (const name of ["results", "plan", "rings"]) layers[name].clearLayers();
+    markers.length = 0;
+  }
+  const center = [order.latitude, order.longitude];
+  drawIncident(center, order.incident_name);
+  const bounds = L.latLngBounds([center]);
+  codes.forEach((code, index) => {
+    const warehouse = sourceWarehouses.get(code);
+    const lines = order.lines.filter((line) => line.warehouse_code === code);
+    const active = lines.some((line) => line.status === "reserved" || line.status === "dispatched");
+    const latlng = [warehouse.latitude, warehouse.longitude];
+    const marker = L.circleMarker(latlng, {
+      radius: 11,
+      className: active ? "callup-marker" : "callup-marker inactive",
+      weight: 3,
+      fillOpacity: 0.9,
+    });
+    marker.bindTooltip(el("span", { text: `C${index + 1}` }), {
+      permanent: true,
+      direction: "center",
+      className: "rank-label",
+    });
+    marker.bindPopup(
+      el(
+        "div",
+        { class: "popup" },
+        el("strong", { text: `C${index + 1}. ${warehouse.name}` }),
+        lines.flatMap((line) => [
+          el("br"),
+          [line.item_code, line.batch || "—", formatQuantity(line.quantity), t(`callup.line.${line.status}`)].join(" · "),
+        ]),
+        warehouse.contact_phone ? [el("br"), `${t("map.call")}: ${warehouse.contact_phone}`] : null,
+      ),
+    );
+    layers.callup.addLayer(marker);
+    bounds.extend(latlng);
+  });
+  if (fit) map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
 }

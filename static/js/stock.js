@@ -1,7 +1,9 @@
 // Warehouses and their stock: lines with batches and expiry, receipts, issues, transfers,
 // stocktakes and adjustments with the API's own validation messages, and each line's ledger.
+// Above them, the call-up lines waiting for the warehouses this user decides for (callups.js).
 
 import { ApiError, get, post, request } from "./api.js";
+import { initQueue, loadQueue, resetQueue } from "./callups.js";
 import {
   announce,
   clear,
@@ -59,13 +61,20 @@ export async function init(context) {
   byId("warehouse-search").hidden = manager;
   byId("warehouses-heading").dataset.i18n = manager ? "stock.my_warehouses" : "stock.warehouses";
   byId("warehouses-heading").textContent = t(byId("warehouses-heading").dataset.i18n);
+  initQueue(ctx, { onDecided: showDecided });
   fillCategories();
   closeWarehouse();
   await loadWarehouses(1);
 }
 
+/** Each time the view shows: the call-ups waiting now. */
+export async function show() {
+  await refreshQueue();
+}
+
 export function reset() {
   resetState();
+  resetQueue();
   clear(byId("warehouse-list"));
   byId("warehouse-q").value = "";
   closeWarehouse();
@@ -190,7 +199,7 @@ async function openWarehouse(warehouse, moveFocus) {
   renderWarehouses();
   renderWarehouseHeader();
   if (moveFocus) byId("warehouse-title").focus();
-  await loadLines(1);
+  await Promise.all([loadLines(1), ctx.user.role === "manager" ? null : refreshQueue()]);
 }
 
 function closeWarehouse() {
@@ -481,4 +490,39 @@ function renderHistory() {
     table(byId("history-heading").textContent, headers, rows, "history"),
     pager(state.historyPagination, (page) => openHistory(line, false, page)),
   );
+}
+
+// --- call-ups waiting for these warehouses ---------------------------------------------------
+
+/**
+ * Managers: every assigned warehouse. Provincial staff and administrators: the warehouse they
+ * opened, when they may change it. Nobody else decides call-up lines.
+ */
+async function refreshQueue() {
+  if (ctx.user.role === "manager") {
+    await loadQueue(
+      state.warehouses.map((warehouse) => warehouse.code),
+      { key: "queue.heading_mine", values: {} },
+    );
+  } else if (state.warehouse && canChange(state.warehouse)) {
+    await loadQueue([state.warehouse.code], { key: "queue.heading_one", values: { warehouse: state.warehouse.name } });
+  } else {
+    await loadQueue([], null);
+  }
+}
+
+/** After a decision: the source's stock, and after a dispatch the line's ledger with the issue. */
+async function showDecided(callupLine, kind) {
+  const code = callupLine.warehouse_code;
+  if (state.warehouse?.code !== code) {
+    const warehouse =
+      state.warehouses.find((one) => one.code === code) || (await get(`/warehouses/${encodeURIComponent(code)}`));
+    await openWarehouse(warehouse, false);
+  } else {
+    await loadLines(state.linePage);
+  }
+  if (kind !== "dispatch") return;
+  const id = callupLine.stock_line_id;
+  const line = state.lines.find((one) => one.id === id) || (await get(`/stock-lines/${id}`));
+  await openHistory(line, false);
 }
