@@ -79,6 +79,9 @@ class ReferenceOut(Schema):
     warehouse_statuses = fields.List(fields.Nested(LabelOut))
     movement_kinds = fields.List(fields.Nested(LabelOut))
     region_levels = fields.List(fields.Nested(LabelOut))
+    roles = fields.List(fields.Nested(LabelOut))
+    callup_statuses = fields.List(fields.Nested(LabelOut))
+    callup_line_statuses = fields.List(fields.Nested(LabelOut))
 
 
 # --- regions ---------------------------------------------------------------------------------

@@ -7,7 +7,17 @@ from sqlalchemy import text
 from api.extensions import db
 from api.routes.paging import Blueprint
 from api.schemas import ReferenceOut
-from inventory.reference import Category, MovementKind, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.reference import (
+    CallUpLineStatus,
+    CallUpStatus,
+    Category,
+    MovementKind,
+    RegionLevel,
+    ReserveType,
+    Role,
+    WarehouseLevel,
+    WarehouseStatus,
+)
 
 blp = Blueprint("meta", __name__, description="Health and reference vocabularies")
 
@@ -31,4 +41,7 @@ def reference() -> dict:
         "warehouse_statuses": WarehouseStatus.describe(),
         "movement_kinds": MovementKind.describe(),
         "region_levels": RegionLevel.describe(),
+        "roles": Role.describe(),
+        "callup_statuses": CallUpStatus.describe(),
+        "callup_line_statuses": CallUpLineStatus.describe(),
     }
