@@ -110,3 +110,7 @@ def register_commands(app: Flask) -> None:
     from api import ledger_cli
 
     ledger_cli.register(app)
+
+    from api import report_cli
+
+    report_cli.register(app)

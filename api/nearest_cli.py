@@ -7,14 +7,13 @@ same dump, so the shell and the API cannot disagree.
 
 from __future__ import annotations
 
-import unicodedata
-
 import click
 from flask import Flask, current_app
 
 from api.extensions import db
 from api.nearest_schemas import NearestOut
 from api.routes.nearest import find_nearest
+from api.terminal import column_widths, format_row, truncate
 from inventory.errors import DomainError
 from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM
 from inventory.reference import Category, ReserveType
@@ -76,7 +75,7 @@ def render_table(data: dict) -> str:
                 str(rank),
                 f"{result['distance_km']:.1f}",
                 warehouse["code"],
-                _truncate(warehouse["name"], NAME_WIDTH),
+                truncate(warehouse["name"], NAME_WIDTH),
                 warehouse["reserve_type"],
                 warehouse["county_name"],
                 "-" if total is None else f"{total:g}",
@@ -85,10 +84,10 @@ def render_table(data: dict) -> str:
                 warehouse["contact_phone"],
             ]
         )
-    widths = [max(_width(row[column]) for row in [header, *rows]) for column in range(len(header))]
-    lines.append("  ".join(_pad(text, width) for text, width in zip(header, widths, strict=True)).rstrip())
+    widths = column_widths(header, rows)
+    lines.append(format_row(header, widths))
     for row, result in zip(rows, data["results"], strict=True):
-        lines.append("  ".join(_pad(text, width) for text, width in zip(row, widths, strict=True)).rstrip())
+        lines.append(format_row(row, widths))
         for batch in result["lines"]:
             expiry = batch["expiry_date"] or "no expiry"
             label = f" {batch['item_name']}" if not data["item"] else ""
@@ -97,20 +96,3 @@ def render_table(data: dict) -> str:
                 f"expires {expiry}, stock line {batch['stock_line_id']}"
             )
     return "\n".join(lines)
-
-
-def _width(text: str) -> int:
-    """Columns on a terminal: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
-def _truncate(text: str, width: int) -> str:
-    if _width(text) <= width:
-        return text
-    while _width(text) > width - 1:
-        text = text[:-1]
-    return text + "…"

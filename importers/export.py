@@ -176,7 +176,7 @@ def export_ledger(
     book = xlsxwriter.Workbook(
         out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
     )
-    styles = _styles(book)
+    styles = workbook_styles(book)
     summary = book.add_worksheet(words["summary"])
     ledger = book.add_worksheet(words["ledger"])
     registry = book.add_worksheet(words["warehouses"])
@@ -193,7 +193,7 @@ def export_ledger(
     )
 
 
-def _styles(book: xlsxwriter.Workbook) -> dict:
+def workbook_styles(book: xlsxwriter.Workbook) -> dict:
     return {
         "title": book.add_format({"bold": True, "font_size": 14}),
         "header": book.add_format(
@@ -209,7 +209,7 @@ def _styles(book: xlsxwriter.Workbook) -> dict:
     }
 
 
-def _label(member: LabelledEnum | str, enum_class: type[LabelledEnum], lang: str) -> str:
+def enum_label(member: LabelledEnum | str, enum_class: type[LabelledEnum], lang: str) -> str:
     member = enum_class(member)
     return member.label_zh if lang == "zh" else member.label_en
 
@@ -255,8 +255,8 @@ def _write_ledger(session, sheet, styles, where, regions, lang, title, tallies: 
         stmt = stmt.where(where)
     text, number, write_date = sheet.write_string, sheet.write_number, sheet.write_datetime
     integer, decimal, date = styles["integer"], styles["decimal"], styles["date"]
-    reserve_labels = {member: _label(member, ReserveType, lang) for member in ReserveType}
-    category_labels = {member: _label(member, Category, lang) for member in Category}
+    reserve_labels = {member: enum_label(member, ReserveType, lang) for member in ReserveType}
+    category_labels = {member: enum_label(member, Category, lang) for member in Category}
     row = 1
     for record in session.execute(stmt):
         (province, city, county, code, name, reserve, item_code, item_name, category, spec, unit) = record[:11]
@@ -302,9 +302,9 @@ def _write_registry(session, sheet, styles, where, regions, lang, title) -> int:
         values = {
             "warehouse_code": warehouse.code,
             "warehouse_name": warehouse.name,
-            "reserve_type": _label(warehouse.reserve_type, ReserveType, lang),
-            "level": _label(warehouse.level, WarehouseLevel, lang),
-            "status": _label(warehouse.status, WarehouseStatus, lang),
+            "reserve_type": enum_label(warehouse.reserve_type, ReserveType, lang),
+            "level": enum_label(warehouse.level, WarehouseLevel, lang),
+            "status": enum_label(warehouse.status, WarehouseStatus, lang),
             "organisation": warehouse.organisation,
             "province_name": regions.get(warehouse.province_code, ""),
             "province_code": warehouse.province_code,
@@ -350,7 +350,7 @@ class _Tallies:
 def _write_summary(sheet, styles, tallies: _Tallies, regions, lang, title, words) -> None:
     sheet.write_string(0, 0, title, styles["title"])
     reserves = list(ReserveType)
-    reserve_headers = [_label(member, ReserveType, lang) for member in reserves]
+    reserve_headers = [enum_label(member, ReserveType, lang) for member in reserves]
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, 2, 14)
     sheet.set_column(3, 3 + len(reserves), 16)
@@ -370,7 +370,7 @@ def _write_summary(sheet, styles, tallies: _Tallies, regions, lang, title, words
     for category in Category:
         counts = [tallies.lines_by_category.get((category, reserve), 0) for reserve in reserves]
         row += 1
-        sheet.write_string(row, 0, _label(category, Category, lang))
+        sheet.write_string(row, 0, enum_label(category, Category, lang))
         for column, count in enumerate([*counts, sum(counts)], start=1):
             sheet.write_number(row, column, count, styles["integer"])
     row += 1

@@ -15,3 +15,8 @@ def register_blueprints(api: Api) -> None:
 
     for module in (imports, exports):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    from api.routes import quotas, reports  # readiness: reserve quotas and reports
+
+    for module in (quotas, reports):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
