@@ -3,9 +3,10 @@
 //   js/map.js     nearest stock on a map, plans (responders)
 //   js/callups.js call-ups: raised from a plan and followed (map view), dispatched or declined
 //                 by the source warehouses (stock view)
+//   js/readiness.js expiring stock (stock view) and the coverage-gap map layer (map view)
 //   js/ledgers.js ledger upload with a dry-run report, template, export (provincial staff)
 
-import { ApiError, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
+import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
 import { announce, clearFormErrors, control, showFormErrors } from "./js/dom.js";
 import { applyTranslations, lang, onLanguageChange, setLanguage, t } from "./js/i18n.js";
 
@@ -57,6 +58,7 @@ async function boot() {
     if (state.user && state.csrf_token) await enter(state.user, state.csrf_token);
     else showLogin();
   } catch (error) {
+    if (error instanceof SessionEnded) return; // logged out while the view was loading: already at login
     showLogin();
     announce(t("status.network", { message: error.message }), "error");
   }
@@ -90,6 +92,7 @@ async function onLogin(event) {
     form.reset();
     await enter(data.data.user, data.data.csrf_token, true);
   } catch (error) {
+    if (error instanceof SessionEnded) return; // logged out again before the first view had loaded
     announce(t("login.failed"), "error");
     if (error instanceof ApiError) showFormErrors(form, error);
     else throw error;
@@ -174,7 +177,9 @@ async function showView(name, moveFocus) {
 
 window.addEventListener("unhandledrejection", (event) => {
   // An API failure nobody caught still reaches the user, in words rather than a silent console.
-  if (event.reason instanceof ApiError) {
+  if (event.reason instanceof SessionEnded) {
+    event.preventDefault(); // a view still loading when the user logged out: nothing to say
+  } else if (event.reason instanceof ApiError) {
     event.preventDefault();
     announce(`${event.reason.problem.title || t("common.error")}: ${event.reason.message}`, "error");
   }

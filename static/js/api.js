@@ -4,11 +4,16 @@
 const BASE = "/api/v1";
 const SAFE = new Set(["GET", "HEAD"]);
 
+// What the page may call without a login; anything else needs the session (and its CSRF token).
+const ANONYMOUS = new Set(["/auth/login", "/page/session", "/page-config", "/health"]);
+
 let csrfToken = null;
+let signingOut = false;
 let onUnauthenticated = () => {};
 
 export function setCsrfToken(token) {
   csrfToken = token || null;
+  signingOut = false;
 }
 
 /** Called when the API answers 401 to a logged-in page (the session ended elsewhere). */
@@ -22,6 +27,16 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem;
     this.fields = flattenErrors(problem.errors || {});
+  }
+}
+
+/**
+ * A call made after logging out (a view still loading when the user left): refused here, without
+ * asking the server, which would only answer 401. The page is already back at the login form.
+ */
+export class SessionEnded extends ApiError {
+  constructor() {
+    super(401, { title: "Logged out", detail: "the page has no login session" });
   }
 }
 
@@ -54,8 +69,11 @@ export function apiUrl(path, query = {}) {
  * (downloads). `body` is sent as JSON, `form` (FormData) as multipart.
  */
 export async function request(path, { method = "GET", query, body, form, raw = false } = {}) {
+  if ((signingOut || !csrfToken) && !ANONYMOUS.has(path)) throw new SessionEnded();
   const headers = { Accept: "application/json" };
   if (!SAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  // From the logout on, nothing else goes out with a session that is about to end.
+  if (path === "/auth/logout") signingOut = true;
   let payload;
   if (form) {
     payload = form;
@@ -67,9 +85,11 @@ export async function request(path, { method = "GET", query, body, form, raw = f
   try {
     response = await fetch(apiUrl(path, query), { method, headers, body: payload, credentials: "same-origin" });
   } catch (error) {
+    if (path === "/auth/logout") signingOut = false;
     throw new ApiError(0, { title: "Network error", detail: error.message });
   }
   if (!response.ok) {
+    if (path === "/auth/logout" && response.status !== 401) signingOut = false; // still logged in
     let problem;
     try {
       problem = await response.json();

@@ -3,6 +3,7 @@
 // a plan covering several needs, and raise it as a call-up (callups.js), whose source warehouses
 // are marked on the map. Leaflet is loaded on first use; tiles come from the server's
 // configuration and the page keeps working without them (markers, rings, labels, scale).
+// The coverage-gap layer and its controls are readiness.js's, drawn on this map.
 
 import { ApiError, get, request } from "./api.js";
 import {
@@ -18,6 +19,7 @@ import {
 } from "./dom.js";
 import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
+import { initCoverage, resetCoverage } from "./readiness.js";
 
 const LEAFLET = "/static/vendor/leaflet-1.9.4/";
 const CHINA = { center: [35.0, 105.0], zoom: 4 };
@@ -62,6 +64,7 @@ export async function init(context) {
   L = await loadLeaflet();
   if (!map) createMap();
   else clearLayers();
+  await initCoverage(ctx, L, map);
 }
 
 export async function show() {
@@ -75,6 +78,7 @@ export function reset() {
   byId("nearest-form").reset();
   resetResponder();
   clearLayers();
+  if (map) resetCoverage();
 }
 
 function wire() {

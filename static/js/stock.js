@@ -1,6 +1,7 @@
 // Warehouses and their stock: lines with batches and expiry, receipts, issues, transfers,
 // stocktakes and adjustments with the API's own validation messages, and each line's ledger.
-// Above them, the call-up lines waiting for the warehouses this user decides for (callups.js).
+// Above them, the call-up lines waiting for the warehouses this user decides for (callups.js)
+// and the batches expired or expiring soon in the user's scope (readiness.js).
 
 import { ApiError, get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
@@ -21,6 +22,7 @@ import {
   table,
 } from "./dom.js";
 import { label, onLanguageChange, t } from "./i18n.js";
+import { initExpiring, loadExpiring, resetExpiring } from "./readiness.js";
 
 const WAREHOUSE_PAGE_SIZE = 20;
 const LINE_PAGE_SIZE = 50;
@@ -29,6 +31,7 @@ const MOVEMENT_PATHS = { issue: "issues", transfer: "transfers", stocktake: "sto
 
 let ctx = null;
 let wired = false;
+let shownBefore = false; // init has just loaded the expiring list: the first show need not again
 const state = {};
 
 function byId(id) {
@@ -62,19 +65,24 @@ export async function init(context) {
   byId("warehouses-heading").dataset.i18n = manager ? "stock.my_warehouses" : "stock.warehouses";
   byId("warehouses-heading").textContent = t(byId("warehouses-heading").dataset.i18n);
   initQueue(ctx, { onDecided: showDecided });
+  initExpiring(ctx);
   fillCategories();
   closeWarehouse();
-  await loadWarehouses(1);
+  shownBefore = false;
+  await Promise.all([loadWarehouses(1), loadExpiring(1)]);
 }
 
-/** Each time the view shows: the call-ups waiting now. */
+/** Each time the view shows: the call-ups waiting now; on a return, what has expired or soon will. */
 export async function show() {
-  await refreshQueue();
+  const again = shownBefore;
+  shownBefore = true;
+  await Promise.all([refreshQueue(), again ? loadExpiring(1) : null]);
 }
 
 export function reset() {
   resetState();
   resetQueue();
+  resetExpiring();
   clear(byId("warehouse-list"));
   byId("warehouse-q").value = "";
   closeWarehouse();
