@@ -74,6 +74,11 @@ export function expiryState(expiry) {
 
 // --- the status line and form errors --------------------------------------------------------
 
+/** Announce an API problem (its title and detail) in the status line. */
+export function announceProblem(error) {
+  announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+}
+
 export function announce(message, kind = "info") {
   const status = document.getElementById("status");
   status.textContent = message;

@@ -3,7 +3,7 @@
 // the problems marked, and a ledger for a province, city or county.
 
 import { ApiError, get, request } from "./api.js";
-import { announce, clear, clearFormErrors, control, debounce, el, formatDateTime, showFormErrors, table } from "./dom.js";
+import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, showFormErrors, table } from "./dom.js";
 import { lang, onLanguageChange, t } from "./i18n.js";
 
 const SHOWN_ISSUES = 200;
@@ -92,7 +92,7 @@ async function upload(dryRun) {
       state.report = null;
       showFormErrors(form, error);
     }
-    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+    announceProblem(error);
   } finally {
     buttons.forEach((button) => {
       button.disabled = false;
@@ -214,7 +214,7 @@ async function downloadAnnotated() {
     await saveDownload(response, "report.xlsx");
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+    announceProblem(error);
   }
 }
 
@@ -269,7 +269,7 @@ async function exportLedger(event) {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showFormErrors(form, error);
-    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+    announceProblem(error);
   } finally {
     submit.disabled = false;
   }

@@ -6,17 +6,7 @@
 // The coverage-gap layer and its controls are readiness.js's, drawn on this map.
 
 import { ApiError, get, request } from "./api.js";
-import {
-  announce,
-  clear,
-  clearFormErrors,
-  control,
-  debounce,
-  el,
-  formatQuantity,
-  showFormErrors,
-  table,
-} from "./dom.js";
+import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatQuantity, showFormErrors, table } from "./dom.js";
 import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { initCoverage, resetCoverage } from "./readiness.js";
@@ -329,7 +319,7 @@ async function search(event) {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showFormErrors(form, error, { reserve_types: "reserve_types" });
-    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+    announceProblem(error);
   } finally {
     submit.disabled = false;
     byId("nearest-results").removeAttribute("aria-busy");
@@ -560,7 +550,7 @@ async function buildPlan(event) {
     if (!(error instanceof ApiError)) throw error;
     const located = Object.keys(error.fields).some((field) => LOCATION_FIELDS.has(field));
     showFormErrors(located ? byId("nearest-form") : form, error);
-    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+    announceProblem(error);
   } finally {
     submit.disabled = !state.needs.length;
   }

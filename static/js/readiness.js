@@ -5,7 +5,7 @@
 // its ".xlsx" download of the very same query.
 
 import { ApiError, apiUrl, get, request } from "./api.js";
-import { announce, clearFormErrors, control, debounce, el, formatQuantity, pager, showFormErrors, table } from "./dom.js";
+import { announce, announceProblem, clearFormErrors, control, debounce, el, formatQuantity, pager, showFormErrors, table } from "./dom.js";
 import { label, lang, onLanguageChange, t } from "./i18n.js";
 
 const EXPIRING_PAGE_SIZE = 20;
@@ -248,7 +248,7 @@ async function searchCoverage(event) {
     if (!(error instanceof ApiError)) throw error;
     showFormErrors(form, error);
     byId("coverage-summary").textContent = "";
-    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+    announceProblem(error);
   } finally {
     submit.disabled = false;
     byId("coverage-result").removeAttribute("aria-busy");

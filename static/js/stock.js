@@ -5,22 +5,7 @@
 
 import { ApiError, get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
-import {
-  announce,
-  clear,
-  clearFormErrors,
-  control,
-  debounce,
-  el,
-  expiryState,
-  formatDateTime,
-  formatQuantity,
-  formatSigned,
-  isoDay,
-  pager,
-  showFormErrors,
-  table,
-} from "./dom.js";
+import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, showFormErrors, table } from "./dom.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { initExpiring, loadExpiring, resetExpiring } from "./readiness.js";
 
@@ -389,7 +374,7 @@ async function submitMovement(event) {
     // "Insufficient stock" names `quantity` whatever the movement: point it at the field this form shows.
     const shown = { adjustment: "delta", stocktake: "counted_quantity" }[kind];
     showFormErrors(form, error, shown ? { quantity: shown } : {});
-    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+    announceProblem(error);
   } finally {
     submit.disabled = false;
   }
@@ -426,7 +411,7 @@ async function submitReceipt(event) {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showFormErrors(form, error);
-    announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+    announceProblem(error);
   } finally {
     submit.disabled = false;
   }
