@@ -34,6 +34,9 @@ function byId(id) {
 }
 
 async function boot() {
+  // Every form is handled by script; never let the browser submit one itself (it would put the
+  // fields in the URL and reload the page). Handlers still run: this only cancels the default.
+  document.addEventListener("submit", (event) => event.preventDefault(), true);
   applyTranslations(document);
   markToggleLanguage();
   byId("lang-toggle").addEventListener("click", () => setLanguage(lang() === "zh" ? "en" : "zh"));
@@ -131,7 +134,6 @@ async function enter(user, csrfToken, moveFocus = false) {
     }
   }
   byId("view-login").hidden = true;
-  renderWho();
   const allowed = VIEWS_BY_ROLE[user.role] || ["stock"];
   const nav = byId("views-nav");
   for (const button of nav.querySelectorAll("button[data-view]")) button.hidden = !allowed.includes(button.dataset.view);
@@ -141,6 +143,7 @@ async function enter(user, csrfToken, moveFocus = false) {
   announce(t("status.logged_in", { name: user.username, role: t(`role.${user.role}`) }), "ok");
   const requested = window.location.hash.slice(1);
   await showView(allowed.includes(requested) ? requested : allowed[0], moveFocus);
+  renderWho(); // last: "who is logged in" appears once the first view is wired and shown
 }
 
 function renderWho() {
@@ -154,20 +157,23 @@ function renderWho() {
 async function showView(name, moveFocus) {
   const allowed = VIEWS_BY_ROLE[context.user?.role] || [];
   if (!allowed.includes(name)) return;
+  currentView = name;
+  let module = started.get(name);
+  if (!module) {
+    // Load and wire the view before showing it: a form shown before its handlers are attached
+    // would be submitted by the browser itself.
+    module = await loaders[name]();
+    started.set(name, module);
+    await module.init(context);
+  }
+  if (currentView !== name) return;
   for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
   for (const button of byId("views-nav").querySelectorAll("button[data-view]")) {
     if (button.dataset.view === name) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
   }
   if (window.location.hash !== `#${name}`) window.history.replaceState(null, "", `#${name}`);
-  currentView = name;
-  let module = started.get(name);
-  if (!module) {
-    module = await loaders[name]();
-    started.set(name, module);
-    await module.init(context);
-  }
-  if (currentView === name) await module.show?.(context);
+  await module.show?.(context);
   if (moveFocus) {
     const heading = byId(`view-${name}`).querySelector("h2:not(.visually-hidden), h3");
     heading.tabIndex = -1;
