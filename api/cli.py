@@ -15,7 +15,7 @@ from flask_migrate import upgrade
 
 from api.extensions import db
 from inventory.access import SYSTEM_USERNAME, Principal
-from inventory.accounts import get_user
+from inventory.accounts import get_user, principal_for
 from inventory.catalogue import seed_catalogue
 from inventory.db import intends_to_write
 from inventory.demo import SCALES, seed_demo
@@ -39,25 +39,39 @@ def one_transaction() -> Iterator[None]:
             raise
 
 
-def _resolve_operator(ctx: click.Context, param: click.Parameter, username: str) -> Principal:
-    """``--as NAME``: the shell is trusted, but the ledger and audit log record who acted."""
-    if username != SYSTEM_USERNAME:
-        with contextlib.suppress(DomainError):
-            get_user(db.session, username)
-            return Principal.operator(username)
-        raise click.BadParameter(f"no account {username!r} (create it with `users create`)")
-    return Principal.operator(username)
+def account_option(*, scoped: bool = False, dest: str = "operator"):
+    """``--as NAME``: who a command acts as.
+
+    The shell is trusted, so by default the command acts with full rights and only records the
+    name in the ledger and the audit log. ``scoped`` reads with the account's own role and scope
+    instead (reports: show what that person would see).
+    """
+
+    def resolve(ctx: click.Context, param: click.Parameter, username: str) -> Principal:
+        if username == SYSTEM_USERNAME:
+            return Principal.operator()
+        try:
+            user = get_user(db.session, username)
+        except DomainError as error:
+            raise click.BadParameter(f"no account {username!r} (create it with `users create`)") from error
+        if scoped and not user.active:
+            raise click.BadParameter(f"account {username!r} is deactivated")
+        return principal_for(user, address="cli") if scoped else Principal.operator(username)
+
+    return click.option(
+        "--as",
+        dest,
+        default=SYSTEM_USERNAME,
+        show_default=True,
+        metavar="USERNAME",
+        callback=resolve,
+        help="read as this account, with its role and scope"
+        if scoped
+        else "the account this command acts as, for the ledger and the audit log",
+    )
 
 
-operator_option = click.option(
-    "--as",
-    "operator",
-    default=SYSTEM_USERNAME,
-    show_default=True,
-    metavar="USERNAME",
-    callback=_resolve_operator,
-    help="the account this command acts as, for the ledger and the audit log",
-)
+operator_option = account_option()
 
 
 def register_commands(app: Flask) -> None:

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 import click
 from flask import Flask, current_app
 
+from api.cli import account_option
 from api.extensions import db
 from api.report_schemas import CoverageOut, DashboardOut, ExpiringLineOut, QuotaStatusOut
 from api.routes.reports import coverage_from, dashboard_from, expiring_from, quotas_from
 from api.terminal import render_table, truncate
-from inventory.access import SYSTEM_USERNAME, Principal
-from inventory.accounts import get_user, principal_for
+from inventory.access import Principal
 from inventory.errors import DomainError
 from inventory.readiness import DEFAULT_EXPIRY_WINDOW_DAYS
 from inventory.readiness_coverage import DEFAULT_COVERAGE_RADIUS_KM
@@ -33,28 +33,7 @@ NAME_WIDTH = 30
 OPTION_FOR_FIELD = {"within_days": "within-days", "radius_km": "radius", "min_quantity": "min-quantity"}
 
 
-def _resolve_reader(ctx: click.Context, param: click.Parameter, username: str) -> Principal:
-    """``--as NAME``: the account's own role and scope, so the shell shows what that person would see."""
-    if username == SYSTEM_USERNAME:
-        return Principal.operator()
-    try:
-        user = get_user(db.session, username)
-    except DomainError as error:
-        raise click.BadParameter(f"no account {username!r}") from error
-    if not user.active:
-        raise click.BadParameter(f"account {username!r} is deactivated")
-    return principal_for(user, address="cli")
-
-
-reader_option = click.option(
-    "--as",
-    "reader",
-    default=SYSTEM_USERNAME,
-    show_default=True,
-    metavar="USERNAME",
-    callback=_resolve_reader,
-    help="read as this account, with its role and scope",
-)
+reader_option = account_option(scoped=True, dest="reader")
 json_option = click.option("--json", "as_json", is_flag=True, help="print the API's JSON instead of a table")
 
 

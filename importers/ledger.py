@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -56,6 +56,7 @@ from importers.values import (
 from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import create_item
+from inventory.db import chunks
 from inventory.errors import DomainError, ValidationFailed
 from inventory.imports import (
     NewWarehouse,
@@ -588,12 +589,12 @@ class _LedgerImport:
         codes = [entry.code for entry in self.entries.values() if entry.code]
         names = [str(entry.fields.get("warehouse_name")) for entry in self.entries.values() if not entry.code]
         existing: dict[str, Warehouse] = {}
-        for chunk in _chunks(codes):
+        for chunk in chunks(codes):
             existing.update(
                 (w.code, w) for w in self.session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk)))
             )
         by_name: dict[str, list[Warehouse]] = {}
-        for chunk in _chunks(names):
+        for chunk in chunks(names):
             for warehouse in self.session.scalars(select(Warehouse).where(Warehouse.name.in_(chunk))):
                 by_name.setdefault(fold(warehouse.name), []).append(warehouse)
         updated = 0
@@ -919,8 +920,3 @@ def region_keys(name: str) -> list[str]:
             keys.append(key[: -len(suffix)])
             break
     return keys
-
-
-def _chunks(values: list, size: int = 2_000) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, bindparam, event, select
 from sqlalchemy.orm import Session
 
 from inventory.models import DataVersion
@@ -63,6 +63,19 @@ def configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
+# Built once: the nearest search asks for the warehouse version on every request.
+_DATA_VERSION = select(DataVersion.version).where(DataVersion.name == bindparam("table"))
+
+
 def data_version(session: Session, table: str) -> int:
     """The change counter of ``table`` (warehouse, item, item_alias), bumped by database triggers."""
-    return session.scalar(select(DataVersion.version).where(DataVersion.name == table)) or 0
+    return session.scalar(_DATA_VERSION, {"table": table}) or 0
+
+
+IN_CHUNK = 1_000  # values per IN (…) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+def chunks(values: list, size: int = IN_CHUNK) -> Iterator[list]:
+    """Slices of ``values`` small enough for one IN (…) list."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

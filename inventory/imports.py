@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from inventory.access import Actor, as_principal, require_stock_change, require_warehouse_management
 from inventory.audit import record_audit, snapshot
+from inventory.db import chunks
 from inventory.errors import Conflict, DomainError, NotFound, ValidationFailed
 from inventory.models import Base, Item, Movement, StockLine, UTCDateTime, Warehouse, utcnow
 from inventory.reference import MovementKind, Role, WarehouseStatus
@@ -41,7 +42,6 @@ from inventory.stock import REASON_LIMIT
 from inventory.validation import check_code, check_coordinate, check_dates, check_quantity, check_text
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS
 
-IN_CHUNK = 2_000  # ids per IN (…) list: well under SQLite's and PostgreSQL's parameter limits
 WRITE_CHUNK = 10_000  # parameter sets per executemany
 REFERENCE_PREFIX = "IMPORT-"
 
@@ -124,11 +124,6 @@ class StockCountPlan:
         return sum(1 for line in self.lines if not line.is_new)
 
 
-def _chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def register_warehouses(
     session: Session, actor: Actor, new: list[NewWarehouse]
 ) -> tuple[dict[object, Warehouse], list[tuple[object, DomainError]]]:
@@ -144,7 +139,7 @@ def register_warehouses(
     rows: list[dict] = []
     keys: dict[str, object] = {}
     taken: set[str] = set()
-    for chunk in _chunks([entry.code.strip() for entry in new]):
+    for chunk in chunks([entry.code.strip() for entry in new]):
         taken.update(session.scalars(select(Warehouse.code).where(Warehouse.code.in_(chunk))))
     now = dt.datetime.now(dt.UTC)
     for entry in new:
@@ -158,7 +153,7 @@ def register_warehouses(
     registered: dict[object, Warehouse] = {}
     if rows:
         _insert_many(session, Warehouse.__table__, rows)
-        for chunk in _chunks(list(keys)):
+        for chunk in chunks(list(keys)):
             for warehouse in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))):
                 registered[keys[warehouse.code]] = warehouse
                 record_audit(
@@ -236,7 +231,7 @@ def plan_stock_counts(
         plan.province_by_warehouse[warehouse_id] = warehouse.province_code
     existing: dict[tuple[int, int, str], tuple] = {}
     wanted = sorted({count.warehouse_id for count in counts})
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         rows = session.execute(
             select(
                 StockLine.warehouse_id,
@@ -349,7 +344,7 @@ def write_stock_counts(
     )
     if new:
         ids: dict[tuple[int, int, str], int] = {}
-        for chunk in _chunks(sorted({line.count.warehouse_id for line in new})):
+        for chunk in chunks(sorted({line.count.warehouse_id for line in new})):
             rows = session.execute(
                 select(StockLine.warehouse_id, StockLine.item_id, StockLine.batch, StockLine.id).where(
                     StockLine.warehouse_id.in_(chunk)

@@ -4,6 +4,7 @@ as the last line of defence behind the services."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -58,6 +59,18 @@ class Quantity(TypeDecorator):
 
     impl = BigInteger
     cache_ok = True
+
+    class comparator_factory(TypeDecorator.Comparator):
+        """Sums and differences of quantities stay quantities.
+
+        Without this, ``quantity - reserved`` would be a plain integer expression, and a Decimal
+        compared with it would be bound as-is instead of as thousandths.
+        """
+
+        def _adapt_expression(self, op, other_comparator):
+            if op in (operator.add, operator.sub) and isinstance(other_comparator.type, Quantity):
+                return op, self.type
+            return super()._adapt_expression(op, other_comparator)
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: object) -> int | None:
         if value is None:

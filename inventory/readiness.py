@@ -25,6 +25,7 @@ from inventory.access import Actor, Principal, as_principal, require_region_in_s
 from inventory.audit import record_audit, snapshot
 from inventory.catalogue import find_item
 from inventory.clock import business_today
+from inventory.db import chunks
 from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.models import Item, Region, StockLine, Warehouse
 from inventory.readiness_models import ReserveQuota
@@ -36,7 +37,6 @@ from inventory.warehouses import get_warehouse
 DEFAULT_EXPIRY_WINDOW_DAYS = 30
 MAX_EXPIRY_WINDOW_DAYS = 3650
 NOTE_LIMIT = 500
-IN_CHUNK = 1_000  # ids per IN (…) list
 CODE_PREFIX = {RegionLevel.PROVINCE: 2, RegionLevel.CITY: 4, RegionLevel.COUNTY: 6}
 WAREHOUSE_REGION_COLUMN = {
     RegionLevel.PROVINCE: Warehouse.province_code,
@@ -426,8 +426,7 @@ def _held_by_quota(session: Session, quota_ids: list[int], today: dt.date) -> di
         *((column == ReserveQuota.region_code, level) for level, column in WAREHOUSE_REGION_COLUMN.items()),
     ]
     held: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    for start in range(0, len(quota_ids), IN_CHUNK):
-        chunk = quota_ids[start : start + IN_CHUNK]
+    for chunk in chunks(quota_ids):
         for joined, level in targets:
             stmt = (
                 select(ReserveQuota.id, Item.unit, func.sum(StockLine.quantity))

@@ -18,17 +18,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inventory.clock import business_today
 from inventory.errors import ValidationFailed
 from inventory.geo import GEODESIC, DistanceProvider, Point, sphere_km_from_chords, unit_vectors
-from inventory.models import Item, Quantity, Region, StockLine, Warehouse
+from inventory.models import Item, Region, StockLine, Warehouse
 from inventory.nearest import MAX_RADIUS_KM, ItemRef
 from inventory.readiness import item_named, require_one_of, usable_stock
 from inventory.reference import Category, RegionLevel
-from inventory.stock import as_quantity
 from inventory.validation import check_quantity
 
 DEFAULT_COVERAGE_RADIUS_KM = 100
@@ -184,7 +183,7 @@ def usable_holders(
     """(code, lat, lon) of the active warehouses with usable available stock of the items: one aggregate."""
     if not item_ids:
         return []
-    available = type_coerce(func.sum(StockLine.quantity - StockLine.reserved), Quantity())
+    available = func.sum(StockLine.quantity - StockLine.reserved)  # a Quantity: binds min_quantity right
     stmt = (
         select(Warehouse.code, Warehouse.latitude, Warehouse.longitude)
         .join(StockLine, StockLine.warehouse_id == Warehouse.id)
@@ -193,7 +192,7 @@ def usable_holders(
         .order_by(Warehouse.code)
     )
     if min_quantity is not None:
-        stmt = stmt.having(available >= as_quantity(min_quantity))
+        stmt = stmt.having(available >= min_quantity)
     return [tuple(row) for row in session.execute(stmt)]
 
 

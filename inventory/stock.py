@@ -11,14 +11,14 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import BindParameter, Select, func, literal, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from inventory.models import Item, Movement, Quantity, StockLine, Warehouse
+from inventory.models import Item, Movement, StockLine, Warehouse
 from inventory.reference import Category, MovementKind, WarehouseStatus
 from inventory.regions import region_filter
 from inventory.validation import MAX_QUANTITY, check_dates, check_quantity, check_text
@@ -95,13 +95,13 @@ def record_movement(
         update(StockLine)
         .where(
             StockLine.id == stock_line_id,
-            StockLine.reserved >= as_quantity(release_reserved),
-            StockLine.quantity + as_quantity(delta) >= StockLine.reserved - as_quantity(release_reserved),
-            StockLine.quantity <= as_quantity(MAX_QUANTITY - delta),
+            StockLine.reserved >= release_reserved,
+            StockLine.quantity + delta >= StockLine.reserved - release_reserved,
+            StockLine.quantity <= MAX_QUANTITY - delta,
         )
         .values(
-            quantity=StockLine.quantity + as_quantity(delta),
-            reserved=StockLine.reserved - as_quantity(release_reserved),
+            quantity=StockLine.quantity + delta,
+            reserved=StockLine.reserved - release_reserved,
             updated_at=dt.datetime.now(dt.UTC),
         )
         .returning(StockLine.quantity)
@@ -179,15 +179,6 @@ def _change_line(
     return movement
 
 
-def as_quantity(value: Decimal) -> BindParameter:
-    """A bound quantity, converted to thousandths wherever it stands in an expression.
-
-    (``column + value`` coerces ``value`` through the column's type, but the sum itself is a plain
-    integer, so a value compared with it would otherwise be bound unconverted.)
-    """
-    return literal(value, Quantity())
-
-
 def reserve_stock(session: Session, *, stock_line_id: int, quantity: Decimal) -> bool:
     """Hold ``quantity`` of a line for a call-up if that much is available; atomic, like issues.
 
@@ -196,8 +187,8 @@ def reserve_stock(session: Session, *, stock_line_id: int, quantity: Decimal) ->
     """
     held = session.execute(
         update(StockLine)
-        .where(StockLine.id == stock_line_id, StockLine.quantity - StockLine.reserved >= as_quantity(quantity))
-        .values(reserved=StockLine.reserved + as_quantity(quantity))
+        .where(StockLine.id == stock_line_id, StockLine.quantity - StockLine.reserved >= quantity)
+        .values(reserved=StockLine.reserved + quantity)
         .returning(StockLine.id)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
@@ -209,8 +200,8 @@ def release_reservation(session: Session, *, stock_line_id: int, quantity: Decim
     """Give back a reservation (declined or cancelled call-up line)."""
     released = session.execute(
         update(StockLine)
-        .where(StockLine.id == stock_line_id, StockLine.reserved >= as_quantity(quantity))
-        .values(reserved=StockLine.reserved - as_quantity(quantity))
+        .where(StockLine.id == stock_line_id, StockLine.reserved >= quantity)
+        .values(reserved=StockLine.reserved - quantity)
         .returning(StockLine.id)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()

@@ -29,10 +29,18 @@ class SelectPage(Page):
 
     @property
     def item_count(self) -> int:
-        count = select(func.count()).select_from(self.collection.order_by(None).subquery())
-        return db.session.scalar(count)
+        return count_rows(self.statement)
+
+    @property
+    def statement(self):
+        """The select being paged (subclasses page something that holds one)."""
+        return self.collection
 
     @property
     def items(self) -> list:
-        stmt = self.collection.offset(self.page_params.first_item).limit(self.page_params.page_size)
+        stmt = self.statement.offset(self.page_params.first_item).limit(self.page_params.page_size)
         return list(db.session.scalars(stmt).unique())
+
+
+def count_rows(statement) -> int:
+    return db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))

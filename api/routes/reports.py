@@ -15,7 +15,6 @@ from flask import Response, send_file
 from flask.views import MethodView
 from flask_smorest import Page
 from marshmallow import RAISE
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import report_workbooks as workbooks
@@ -36,7 +35,7 @@ from api.report_schemas import (
     QuotaStatusOut,
 )
 from api.routes.imports import XLSX
-from api.routes.paging import Blueprint
+from api.routes.paging import Blueprint, SelectPage
 from inventory.access import Actor, as_principal
 from inventory.clock import business_today
 from inventory.models import Region
@@ -49,13 +48,12 @@ blp = Blueprint("reports", __name__, description="Readiness: expiry, reserve quo
 WORKBOOK_RESPONSE = {200: {"description": "the report as an Excel workbook", "content": {XLSX: {}}}}
 
 
-class ReportRowsPage(Page):
+class ReportRowsPage(SelectPage):
     """Counts and slices a report's select in the database, then makes each row a record."""
 
     @property
-    def item_count(self) -> int:
-        statement = self.collection.statement.order_by(None).subquery()
-        return db.session.scalar(select(func.count()).select_from(statement))
+    def statement(self):
+        return self.collection.statement
 
     @property
     def items(self) -> list:

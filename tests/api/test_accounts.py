@@ -208,3 +208,21 @@ def test_a_stale_session_cookie_never_blocks_a_new_login(app):
         db.session.commit()
     assert browser.get("/api/v1/health").status_code == 200
     assert browser.get("/api/v1/items").status_code == 401
+
+
+def test_tokens_never_reach_the_logs(app, caplog):
+    """Neither a good nor a refused token is written to any log, at any level."""
+    import logging
+
+    make_user("lara")
+    with intends_to_write():
+        _, plain = create_token(db.session, "tester", username="lara")
+        db.session.commit()
+    bogus = "emi_" + "x" * 43
+    # Statement logging too (with parameters): the place a token would leak if code ever bound it.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
+        assert bearer_client(app, plain).get("/api/v1/items").status_code == 200
+        assert bearer_client(app, bogus).get("/api/v1/items").status_code == 401
+        assert bearer_client(app, plain).post("/api/v1/items", json={"code": "!"}).status_code in (403, 422)
+    assert any("api_token" in record.getMessage() for record in caplog.records), "the token lookup was logged"
+    assert plain not in caplog.text and bogus not in caplog.text

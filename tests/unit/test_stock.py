@@ -210,3 +210,15 @@ def test_reserved_stock_cannot_be_issued(session, stocked_line):
     assert error.value.available == Decimal(4)
     issue_stock(session, line=line, quantity=4, actor="x")
     assert (line.quantity, line.reserved, line.available) == (Decimal(6), Decimal(6), Decimal(0))
+
+
+def test_quantity_arithmetic_in_sql_binds_values_as_thousandths(session, stocked_line):
+    """``quantity - reserved`` is still a quantity, so a Decimal compared with it is converted too."""
+    line = stocked_line(10)
+    session.execute(text("UPDATE stock_line SET reserved = 4000 WHERE id = :id"), {"id": line.id})  # 4 units
+    available = StockLine.quantity - StockLine.reserved
+    matches = select(func.count()).where(StockLine.id == line.id)
+    assert session.scalar(matches.where(available >= Decimal(6))) == 1
+    assert session.scalar(matches.where(available > Decimal("6.001") - Decimal("0.002"))) == 1
+    assert session.scalar(matches.where(available >= Decimal("6.001"))) == 0
+    assert session.scalar(select(func.sum(available)).where(StockLine.id == line.id)) == Decimal(6)
