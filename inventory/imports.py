@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     bindparam,
+    func,
     insert,
     select,
     update,
@@ -324,6 +325,7 @@ def write_stock_counts(
     # Core executemany in chunks of WRITE_CHUNK: no ORM bookkeeping, and never 126,000 parameter dicts at once.
     # The ids of new lines are read back by key: INSERT … RETURNING over many rows is far slower here
     # (SQLAlchemy re-sorts the returned rows batch by batch to match the parameters).
+    last_id_before = session.scalar(select(func.max(StockLine.id))) or 0
     _insert_many(
         session,
         StockLine.__table__,
@@ -343,14 +345,13 @@ def write_stock_counts(
         ),
     )
     if new:
-        ids: dict[tuple[int, int, str], int] = {}
-        for chunk in chunks(sorted({line.count.warehouse_id for line in new})):
-            rows = session.execute(
-                select(StockLine.warehouse_id, StockLine.item_id, StockLine.batch, StockLine.id).where(
-                    StockLine.warehouse_id.in_(chunk)
-                )
+        # Only the rows just inserted (a primary-key range), not every line of their warehouses.
+        rows = session.execute(
+            select(StockLine.warehouse_id, StockLine.item_id, StockLine.batch, StockLine.id).where(
+                StockLine.id > last_id_before
             )
-            ids.update(((w, i, b), line_id) for w, i, b, line_id in rows)
+        )
+        ids = {(w, i, b): line_id for w, i, b, line_id in rows}
         for line in new:
             line.line_id = ids[(line.count.warehouse_id, line.count.item_id, line.count.batch)]
     table = StockLine.__table__
