@@ -21,7 +21,7 @@ from inventory.db import intends_to_write
 from inventory.demo import SCALES, seed_demo
 from inventory.errors import DomainError
 from inventory.regions import load_regions
-from inventory.stock import ledger_mismatches
+from inventory.stock import ledger_mismatches, reservation_mismatches
 
 
 @contextlib.contextmanager
@@ -105,13 +105,22 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("check-ledger")
     def check_ledger() -> None:
-        """Verify that every stock line's quantity equals the sum of its ledger entries."""
+        """Verify the two stock invariants; exit status 1 if either is broken.
+
+        on hand = the sum of the line's ledger entries; reserved = the sum of its call-up lines still reserved.
+        """
         mismatches = ledger_mismatches(db.session)
         for line_id, quantity, total in mismatches[:50]:
             click.echo(f"stock line {line_id}: quantity {quantity} but ledger sums to {total}")
-        if mismatches:
-            raise click.ClickException(f"{len(mismatches)} stock lines disagree with their ledger")
-        click.echo("every stock line agrees with its ledger")
+        held_wrong = reservation_mismatches(db.session)
+        for line_id, reserved, total in held_wrong[:50]:
+            click.echo(f"stock line {line_id}: reserved {reserved} but its reserved call-up lines hold {total}")
+        if mismatches or held_wrong:
+            raise click.ClickException(
+                f"{len(mismatches)} stock lines disagree with their ledger, "
+                f"{len(held_wrong)} with their call-up reservations"
+            )
+        click.echo("every stock line agrees with its ledger and its call-up reservations")
 
     from api import users_cli
 

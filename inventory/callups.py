@@ -158,9 +158,10 @@ def cancel_callup(session: Session, actor: Actor, code: str, *, reason: str = ""
     callup = get_callup(session, code)
     if principal.username != callup.requester and not principal.is_admin:
         raise Forbidden(f"only {callup.requester} or an administrator may cancel {code}")
+    callup = lock_callup(session, callup.id)
     if callup.status is not CallUpStatus.OPEN:
         raise Conflict(f"call-up {code} is {callup.status.value}", field="code")
-    for line in callup.lines:
+    for line in sorted(callup.lines, key=lambda line: line.stock_line_id):  # stock rows locked in id order
         if line.status is CallUpLineStatus.RESERVED:
             release_reservation(session, stock_line_id=line.stock_line_id, quantity=line.quantity)
             line.status = CallUpLineStatus.CANCELLED
@@ -177,13 +178,34 @@ def line_callup(session: Session, line: CallUpLine) -> CallUp:
 
 
 def _pending_line(session: Session, actor: Actor, line_id: int) -> CallUpLine:
+    """The line, with its call-up locked, if it still awaits a decision; else a 409 naming its status."""
     line = get_callup_line(session, line_id)
     require_stock_change(actor, line.warehouse)
+    callup = lock_callup(session, line.callup_id)
     if line.status is not CallUpLineStatus.RESERVED:
         raise Conflict(f"call-up line {line_id} is already {line.status.value}", field="line_id")
-    if line_callup(session, line).status is not CallUpStatus.OPEN:
-        raise Conflict("the call-up is no longer open", field="line_id")
+    if callup.status is not CallUpStatus.OPEN:
+        raise Conflict(f"call-up {callup.code} is {callup.status.value}", field="line_id")
     return line
+
+
+def lock_callup(session: Session, callup_id: int) -> CallUp:
+    """Lock the call-up row and reload it with its lines: every decision on a call-up queues here.
+
+    Under PostgreSQL's READ COMMITTED two requests could otherwise both read a line as reserved and
+    both decide it (the stock issued twice, a reservation released twice). Holding the call-up's row
+    lock from the status check to the commit lets exactly one decision through; the next one reads
+    the committed outcome and gets a 409. The call-up is always locked before its stock lines.
+    (SQLite ignores FOR UPDATE: its write transactions are already exclusive.)
+    """
+    session.execute(select(CallUp.id).where(CallUp.id == callup_id).with_for_update())
+    callup = session.scalars(
+        select(CallUp).where(CallUp.id == callup_id).execution_options(populate_existing=True)
+    ).one()
+    session.scalars(
+        select(CallUpLine).where(CallUpLine.callup_id == callup_id).execution_options(populate_existing=True)
+    ).all()
+    return callup
 
 
 def _decide(session: Session, actor: Actor, line: CallUpLine, status: CallUpLineStatus, note: str) -> None:
@@ -219,14 +241,12 @@ def _reserve_plan(session: Session, callup: CallUp, needs: Sequence[NeedRequest]
             exclude_warehouse_ids=excluded,
         )
         held: list[tuple[int, Decimal]] = []
-        for source in plan.warehouses:
-            for allocation in source.lines:
-                if not reserve_stock(session, stock_line_id=allocation.stock_line_id, quantity=allocation.quantity):
-                    break
-                held.append((allocation.stock_line_id, allocation.quantity))
-            else:
-                continue
-            break
+        # Stock rows are locked in id order, so two call-ups over the same lines cannot deadlock.
+        allocations = sorted((a for source in plan.warehouses for a in source.lines), key=lambda a: a.stock_line_id)
+        for allocation in allocations:
+            if not reserve_stock(session, stock_line_id=allocation.stock_line_id, quantity=allocation.quantity):
+                break
+            held.append((allocation.stock_line_id, allocation.quantity))
         else:
             _add_lines(session, callup, plan)
             return plan

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from inventory.models import Item, Movement, StockLine, Warehouse
-from inventory.reference import Category, MovementKind, WarehouseStatus
+from inventory.models import CallUpLine, Item, Movement, StockLine, Warehouse
+from inventory.reference import CallUpLineStatus, Category, MovementKind, WarehouseStatus
 from inventory.regions import region_filter
 from inventory.validation import MAX_QUANTITY, check_dates, check_quantity, check_text
 
@@ -339,6 +339,11 @@ def transfer_stock(
         production_date=line.production_date,
         expiry_date=line.expiry_date,
     )
+    # Lock both rows in id order first: two transfers in opposite directions would otherwise each
+    # hold one row and wait for the other (a deadlock on PostgreSQL; SQLite ignores FOR UPDATE).
+    session.execute(
+        select(StockLine.id).where(StockLine.id.in_((line.id, target.id))).order_by(StockLine.id).with_for_update()
+    )
     key = str(uuid.uuid4())
     common = {"actor": actor, "reason": reason, "reference": reference, "transfer_key": key}
     out = record_movement(session, stock_line_id=line.id, delta=-quantity, kind=MovementKind.TRANSFER_OUT, **common)
@@ -430,5 +435,22 @@ def ledger_mismatches(session: Session) -> list[tuple[int, Decimal, Decimal]]:
         select(StockLine.id, StockLine.quantity, func.coalesce(sums.c.total, 0))
         .outerjoin(sums, sums.c.stock_line_id == StockLine.id)
         .where(StockLine.quantity != func.coalesce(sums.c.total, 0))
+    )
+    return [(row[0], row[1], Decimal(row[2])) for row in rows]
+
+
+def reservation_mismatches(session: Session) -> list[tuple[int, Decimal, Decimal]]:
+    """Stock lines whose ``reserved`` differs from their call-up lines still reserved: (id, reserved, sum)."""
+    held = (
+        select(CallUpLine.stock_line_id, func.sum(CallUpLine.quantity).label("total"))
+        .where(CallUpLine.status == CallUpLineStatus.RESERVED)
+        .group_by(CallUpLine.stock_line_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(StockLine.id, StockLine.reserved, func.coalesce(held.c.total, 0))
+        .outerjoin(held, held.c.stock_line_id == StockLine.id)
+        .where(StockLine.reserved != func.coalesce(held.c.total, 0))
+        .order_by(StockLine.id)
     )
     return [(row[0], row[1], Decimal(row[2])) for row in rows]

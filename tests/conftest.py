@@ -28,7 +28,7 @@ from api.extensions import db
 from inventory.accounts import create_token, create_user
 from inventory.catalogue import get_item
 from inventory.db import intends_to_write
-from inventory.stock import receive_stock
+from inventory.stock import ledger_mismatches, receive_stock, reservation_mismatches
 from inventory.warehouses import create_warehouse
 
 # Reference data that survives between tests; everything else is emptied after each test.
@@ -97,14 +97,29 @@ def database_url(db_kind: str, database_template, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(database_url: str, db_kind: str):
+def app(database_url: str, db_kind: str, request: pytest.FixtureRequest):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "test"})
     with app.app_context():
         yield app
         db.session.remove()
-        if db_kind == "postgresql":
-            _reset_postgresql()
-        db.engine.dispose()
+        try:
+            if request.node.get_closest_marker("corrupts_ledger") is None:
+                _assert_stock_invariants()
+        finally:
+            db.session.remove()
+            if db_kind == "postgresql":
+                _reset_postgresql()
+            db.engine.dispose()
+
+
+def _assert_stock_invariants() -> None:
+    """Every test that wrote stock must leave both invariants true, whatever it asserted itself.
+
+    on hand = the sum of the ledger, and reserved = the call-up lines still reserved. A test that
+    breaks them on purpose says so with ``@pytest.mark.corrupts_ledger``.
+    """
+    assert ledger_mismatches(db.session) == [], "on hand differs from the ledger after this test"
+    assert reservation_mismatches(db.session) == [], "reserved differs from the reserved call-up lines"
 
 
 def _reset_postgresql() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from api.extensions import db
+from inventory.db import intends_to_write
 from inventory.models import Item, Movement, Region, StockLine, Warehouse
 from inventory.reference import RegionLevel, ReserveType
 from inventory.stock import ledger_mismatches
@@ -62,3 +64,21 @@ def test_check_ledger_reports_agreement(app):
     result = app.test_cli_runner().invoke(args=["check-ledger"])
     assert result.exit_code == 0
     assert "agrees" in result.output
+
+
+@pytest.mark.corrupts_ledger
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("UPDATE stock_line SET quantity = quantity + 1", "disagree with their ledger"),
+        ("UPDATE stock_line SET reserved = 1000", "reserved 1.000 but its reserved call-up lines hold 0.000"),
+    ],
+)
+def test_check_ledger_fails_with_status_1_on_either_invariant(app, stocked_line, statement, expected):
+    stocked_line(10)
+    with intends_to_write():
+        db.session.execute(text(statement))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["check-ledger"])
+    assert result.exit_code == 1, result.output
+    assert expected in result.output

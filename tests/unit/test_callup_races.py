@@ -1,0 +1,134 @@
+"""Call-up decisions racing each other: exactly one decision wins, every other is a 409.
+
+Real threads, each with its own connection, against the real database. SQLite's single writer
+hides these races; PostgreSQL's READ COMMITTED does not, so the services must lock or condition
+every state change on the current state.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from api.extensions import db
+from inventory.access import Principal
+from inventory.callups import cancel_callup, decline_line, dispatch_line, raise_callup
+from inventory.db import intends_to_write
+from inventory.errors import Conflict
+from inventory.geo import Incident, Point
+from inventory.models import CallUpLine, Movement, StockLine
+from inventory.nearest import NeedRequest
+from inventory.reference import CallUpLineStatus, MovementKind, Role
+from inventory.stock import ledger_mismatches, reservation_mismatches
+
+pytestmark = pytest.mark.slow
+
+INCIDENT = Incident(Point(39.90, 116.40))
+RESPONDER = Principal(username="rita", role=Role.RESPONDER)
+ADMIN = Principal(username="root", role=Role.ADMIN)
+RACERS = 8
+
+
+def _raise_one_line_callup(
+    app, make_warehouse, stocked_line, quantity: int = 5, item_code: str = "PD-001"
+) -> tuple[str, int, int]:
+    """A call-up for ``quantity`` units held as one line on the only stock line of the item, committed."""
+    warehouse = make_warehouse(f"ONLY-{item_code}", latitude=39.95, longitude=116.40)
+    line = stocked_line(100, warehouse=warehouse, item_code=item_code)
+    callup = raise_callup(
+        db.session,
+        RESPONDER,
+        incident_name="竞争",
+        incident=INCIDENT,
+        needs=[NeedRequest(item=item_code, quantity=Decimal(quantity))],
+    )
+    db.session.commit()
+    (callup_line,) = callup.lines
+    result = callup.code, callup_line.id, line.id
+    db.session.remove()
+    return result
+
+
+def _race(app, decisions: list[Callable[[], object]]) -> list[str]:
+    """Run each decision in its own thread and transaction, all released at once: 'won' or 'conflict'."""
+    start = threading.Barrier(len(decisions))
+
+    def run(decision: Callable[[], object]) -> str:
+        with app.app_context(), intends_to_write():
+            try:
+                start.wait()
+                decision()
+                db.session.commit()
+                return "won"
+            except Conflict as error:
+                db.session.rollback()
+                return f"conflict: {error.message}"
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(decisions)) as pool:
+        return list(pool.map(run, decisions))
+
+
+def _assert_invariants() -> None:
+    assert ledger_mismatches(db.session) == []
+    assert reservation_mismatches(db.session) == []
+
+
+def test_parallel_dispatches_of_one_line_issue_it_once(app, make_warehouse, stocked_line):
+    code, line_id, stock_line_id = _raise_one_line_callup(app, make_warehouse, stocked_line)
+
+    outcomes = _race(app, [lambda: dispatch_line(db.session, ADMIN, line_id) for _ in range(RACERS)])
+
+    assert outcomes.count("won") == 1, outcomes
+    losers = [o for o in outcomes if o != "won"]
+    assert all("dispatched" in o for o in losers), losers
+    issues = db.session.scalars(select(Movement).where(Movement.reference == code)).all()
+    assert [(m.kind, m.delta) for m in issues] == [(MovementKind.ISSUE, Decimal(-5))]
+    stock = db.session.get(StockLine, stock_line_id)
+    assert (stock.quantity, stock.reserved) == (Decimal(95), Decimal(0))
+    _assert_invariants()
+
+
+def test_dispatch_decline_and_cancel_racing_on_one_line_one_wins(app, make_warehouse, stocked_line):
+    for item_code in ("PD-001", "PD-002", "PD-003"):  # one source per round: a decline finds no other
+        code, line_id, _ = _raise_one_line_callup(app, make_warehouse, stocked_line, item_code=item_code)
+        decisions = [
+            functools.partial(dispatch_line, db.session, ADMIN, line_id),
+            functools.partial(decline_line, db.session, ADMIN, line_id, reason="truck broken"),
+            functools.partial(cancel_callup, db.session, RESPONDER, code, reason="over"),
+        ]
+        outcomes = _race(app, decisions * 2)
+        assert outcomes.count("won") == 1, outcomes
+        _assert_invariants()
+
+
+def test_parallel_cancels_release_the_reservation_once(app, make_warehouse, stocked_line):
+    code, _, stock_line_id = _raise_one_line_callup(app, make_warehouse, stocked_line)
+    # A second open call-up holds 10 more units of the same line: a double release would steal from it.
+    with intends_to_write():
+        raise_callup(
+            db.session,
+            RESPONDER,
+            incident_name="另一事件",
+            incident=INCIDENT,
+            needs=[NeedRequest(item="PD-001", quantity=Decimal(10))],
+        )
+        db.session.commit()
+    db.session.remove()
+
+    outcomes = _race(app, [lambda: cancel_callup(db.session, RESPONDER, code) for _ in range(RACERS)])
+
+    assert outcomes.count("won") == 1, outcomes
+    assert all("cancelled" in o for o in outcomes if o != "won"), outcomes
+    assert db.session.get(StockLine, stock_line_id).reserved == Decimal(10)
+    held = Counter(db.session.scalars(select(CallUpLine.status)))
+    assert held == {CallUpLineStatus.CANCELLED: 1, CallUpLineStatus.RESERVED: 1}
+    _assert_invariants()
