@@ -8,7 +8,10 @@ every state change on the current state.
 from __future__ import annotations
 
 import functools
+import json
 import threading
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -131,4 +134,36 @@ def test_parallel_cancels_release_the_reservation_once(app, make_warehouse, stoc
     assert db.session.get(StockLine, stock_line_id).reserved == Decimal(10)
     held = Counter(db.session.scalars(select(CallUpLine.status)))
     assert held == {CallUpLineStatus.CANCELLED: 1, CallUpLineStatus.RESERVED: 1}
+    _assert_invariants()
+
+
+def test_parallel_http_dispatches_across_gunicorn_workers_one_wins(
+    app, make_warehouse, stocked_line, gunicorn, token_for
+):
+    live_server = gunicorn(workers=4)
+    _, line_id, stock_line_id = _raise_one_line_callup(app, make_warehouse, stocked_line)
+    token = token_for("admin")
+    db.session.remove()
+    start = threading.Barrier(RACERS)
+
+    def dispatch(_: int) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"{live_server}/api/v1/callup-lines/{line_id}/dispatch",
+            data=b"{}",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            method="POST",
+        )
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        answers = list(pool.map(dispatch, range(RACERS)))
+
+    assert sorted(status for status, _ in answers) == [200] + [409] * (RACERS - 1), answers
+    assert all("dispatched" in body["detail"] for status, body in answers if status == 409)
+    assert db.session.get(StockLine, stock_line_id).quantity == Decimal(95)
     _assert_invariants()
