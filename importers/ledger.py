@@ -55,7 +55,7 @@ from importers.values import (
 )
 from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable, open_ledger_workbook
 from inventory.access import Actor, as_principal
-from inventory.catalogue import create_item
+from inventory.catalogue import create_item, item_key, item_names
 from inventory.db import chunks
 from inventory.errors import DomainError, ValidationFailed
 from inventory.imports import (
@@ -220,7 +220,7 @@ class _LedgerImport:
         self.rows: list[LedgerRow] = []
         self.rejected: set[tuple[str, int]] = set()
         self.new_items: dict[str, NewItem] = {}
-        self.items: dict[str, Item] = {}
+        self.items: dict[int, Item] = {}
         self.regions: dict[str, tuple[str, RegionLevel, str | None, float, float]] = {}
         self.county_names: dict[str, list[str]] = {}
         self.city_names: dict[str, list[str]] = {}
@@ -294,9 +294,8 @@ class _LedgerImport:
     # --- lookups ------------------------------------------------------------------------------
 
     def _load_lookups(self) -> None:
-        for item in self.session.scalars(select(Item)):
-            for text in (item.code, item.name, *(alias.alias for alias in item.aliases)):
-                self.items.setdefault(item_key(text), item)
+        self.item_names = item_names(self.session)
+        self.items = {item.id: item for item in self.session.scalars(select(Item))}
         # Held, so the identity map keeps them: the warehouse service then finds each region without a query.
         self.region_objects = list(self.session.scalars(select(Region)).unique())
         has_children: set[str] = set()
@@ -529,13 +528,24 @@ class _LedgerImport:
         if new_item_key is not None:
             self.new_items[new_item_key].rows.append(row)
 
+    def _catalogue_item(self, text: str | None) -> Item | None:
+        """The one catalogue item ``text`` names (code, name or alias; catalogue.ItemNames decides)."""
+        found = self.item_names.candidates(text) if text else []
+        return self.items.get(found[0].id) if len(found) == 1 else None
+
     def _item_for(
         self, table: SheetTable, number: int, cell: Callable[[str], object]
     ) -> tuple[Item | None, str | None]:
         """The catalogue item a row names by code, name or alias; or the key of an item to add."""
         code, name = parse_code(cell("item_code")), parse_text(cell("item_name"))
-        by_code = self.items.get(item_key(code)) if code else None
-        by_name = self.items.get(item_key(name)) if name else None
+        by_code = self._catalogue_item(code)
+        by_name = self._catalogue_item(name)
+        if by_code is None and by_name is None and len(self.item_names.candidates(name or "")) > 1:
+            try:
+                self.item_names.resolve(name, "item_name")
+            except ValidationFailed as several:  # a name several catalogue items share
+                self._cell_error(table, number, table.columns.get("item_name"), name, several.message)
+                return None, None
         item = by_code or by_name
         if item is not None:
             if code and name and by_code is not by_name:
@@ -904,11 +914,6 @@ def _same(current: object, given: object) -> bool:
             return False
     current = getattr(current, "value", current)
     return (current or "") == (given or "")
-
-
-def item_key(text: str) -> str:
-    """How item codes, names and aliases are matched: NFKC, case folded, no spaces."""
-    return fold(text).replace(" ", "")
 
 
 def region_keys(name: str) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Select, or_, select
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import SYSTEM_USERNAME, Actor, require_catalogue_edit
 from inventory.audit import record_audit, snapshot
+from inventory.db import worker_cache
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import Item, ItemAlias, StockLine
 from inventory.reference import Category
@@ -26,15 +29,82 @@ def get_item(session: Session, code: str, *, field: str = "item_code") -> Item:
     return item
 
 
-def find_item(session: Session, text: str) -> Item | None:
-    """The item whose code, name or alias is exactly ``text`` (what people type in a ledger)."""
-    text = (text or "").strip()
-    return session.scalar(
-        select(Item)
-        .outerjoin(ItemAlias)
-        .where(or_(Item.code == text, Item.name == text, ItemAlias.alias == text))
-        .limit(1)
-    )
+@dataclass(frozen=True)
+class ItemRef:
+    """An item as plain values: what searches and reports carry instead of an ORM object."""
+
+    id: int
+    code: str
+    name: str
+    unit: str
+    category: Category
+
+
+def item_key(text: str) -> str:
+    """How an item's code, name or alias is compared: NFKC, case folded, no white space.
+
+    So ``ＰＤ－００１``, ``pd-001`` and ``PD-001`` are one code, and ``活性 炭`` is ``活性炭``.
+    """
+    return "".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+
+class ItemNames:
+    """Every way the catalogue names an item (code, name, alias): the one home of item matching.
+
+    A code names its item before any name or alias does; a name or alias shared by several items
+    is ambiguous and refused with the candidates, never settled by chance.
+    """
+
+    def __init__(self, version: int, items: list[ItemRef], aliases: list[tuple[int, str]]) -> None:
+        self.version = version
+        self.by_id = {item.id: item for item in items}
+        self.by_code = {item_key(item.code): item for item in items}
+        self.by_name: dict[str, list[ItemRef]] = {}
+        named = [(item.id, item.name) for item in items] + aliases
+        for item_id, text in sorted(named):
+            candidates = self.by_name.setdefault(item_key(text), [])
+            if self.by_id[item_id] not in candidates:
+                candidates.append(self.by_id[item_id])
+
+    @classmethod
+    def load(cls, session: Session, version: int) -> ItemNames:
+        items = [ItemRef(*row) for row in session.execute(select(*ITEM_REF_COLUMNS).order_by(Item.code))]
+        aliases = [(row[0], row[1]) for row in session.execute(select(ItemAlias.item_id, ItemAlias.alias))]
+        return cls(version, items, aliases)
+
+    def candidates(self, text: str) -> list[ItemRef]:
+        """The items ``text`` may name: one by code, else every item with that name or alias."""
+        key = item_key(text)
+        by_code = self.by_code.get(key)
+        return [by_code] if by_code is not None else list(self.by_name.get(key, ()))
+
+    def resolve(self, text: str, field: str = "item") -> ItemRef:
+        """The one item ``text`` names; a 404 if none does, a 422 listing the candidates if several do."""
+        found = self.candidates(text)
+        if not found:
+            raise NotFound(f"no item with code, name or alias {text!r}", field=field)
+        if len(found) > 1:
+            listed = ", ".join(f"{item.code} {item.name}" for item in found)
+            raise ValidationFailed(f"{text!r} names several items ({listed}): give the item code", field=field)
+        return found[0]
+
+
+ITEM_REF_COLUMNS = (Item.id, Item.code, Item.name, Item.unit, Item.category)
+
+
+def item_names(session: Session) -> ItemNames:
+    """This worker's item names, reloaded when an item or alias changed (one integer read per call)."""
+    return worker_cache(session, ("item", "item_alias"), ItemNames.load)
+
+
+def resolve_item(session: Session, text: str, field: str = "item") -> ItemRef:
+    """The item a person means by a code, name or alias (as typed), or a 404/422 naming ``field``."""
+    return item_names(session).resolve(text, field)
+
+
+def find_item(session: Session, text: str, field: str = "item") -> Item:
+    """``resolve_item``, as the ORM object (for services that change or relate it)."""
+    return session.get(Item, resolve_item(session, text, field).id)
 
 
 def list_items(session: Session, *, category: Category | None = None, q: str | None = None) -> Select:

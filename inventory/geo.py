@@ -9,19 +9,16 @@ the answer, using a lower bound that the sphere provably gives.
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from geographiclib.geodesic import Geodesic
 from geopy.distance import ELLIPSOIDS
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
-from inventory.db import configure_engine, data_version, reset_write_intent, set_write_intent
+from inventory.db import worker_cache
 from inventory.errors import NotFound, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel, ReserveType, WarehouseStatus
@@ -178,53 +175,9 @@ class WarehouseIndex:
         return Candidates(positions[order], sphere_km[order])
 
 
-_indexes: weakref.WeakKeyDictionary[Engine, WarehouseIndex] = weakref.WeakKeyDictionary()
-_index_lock = threading.Lock()
-
-
 def warehouse_index(session: Session) -> WarehouseIndex:
-    """This worker's index for the session's database, reloaded when any warehouse changed.
-
-    One integer read per call: the ``warehouse`` data version that database triggers bump on every
-    insert, update or delete, whichever worker, import or script made it. Only committed rows are
-    shared between requests: a transaction that sees another version (its own uncommitted
-    warehouse changes) gets an index of its own, so a rolled-back change never lingers.
-    """
-    engine = session.get_bind()
-    version = data_version(session, "warehouse")
-    index = _indexes.get(engine)
-    if index is not None and index.version == version:
-        return index
-    with _index_lock:
-        index = _indexes.get(engine)
-        if index is None or index.version != version:
-            index = _load_committed(engine, session)
-            _indexes[engine] = index
-    if index.version == version:
-        return index
-    return WarehouseIndex.load(session, version)
-
-
-def _load_committed(engine: Engine, session: Session) -> WarehouseIndex:
-    """The committed warehouses, read on a connection of our own, outside the pool.
-
-    Outside the pool because the caller already holds a pooled connection: under many threads a
-    second one from the same pool can wait for a connection that never frees. The read takes no
-    write lock. An in-memory SQLite database exists only on the session's connection: read there.
-    """
-    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
-        return WarehouseIndex.load(session, data_version(session, "warehouse"))
-    own_engine = create_engine(engine.url, poolclass=NullPool)
-    configure_engine(own_engine)
-    token = set_write_intent(False)
-    try:
-        with Session(own_engine) as own:
-            # Version first: rows committed after it only make the index newer than its label,
-            # which costs one extra reload, never a stale answer.
-            return WarehouseIndex.load(own, data_version(own, "warehouse"))
-    finally:
-        reset_write_intent(token)
-        own_engine.dispose()
+    """This worker's index of the active warehouses, reloaded when any warehouse changed."""
+    return worker_cache(session, ("warehouse",), WarehouseIndex.load)
 
 
 def locate_incident(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from inventory.access import Actor, Principal, as_principal, require_region_in_scope
 from inventory.audit import record_audit, snapshot
-from inventory.catalogue import find_item
+from inventory.catalogue import find_item, resolve_item
 from inventory.clock import business_today
 from inventory.db import chunks
 from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -77,14 +77,6 @@ def require_one_of(first: object, second: object, first_field: str, second_field
         raise ValidationFailed(f"give {what}, not both", field=second_field)
     if not first and not second:
         raise ValidationFailed(f"give {what}", field=first_field)
-
-
-def item_named(session: Session, text: str, field: str = "item") -> Item:
-    """The item by code, name or alias (as people type it), or a 404 naming the field."""
-    item = find_item(session, text)
-    if item is None:
-        raise NotFound(f"no item with code, name or alias {text!r}", field=field)
-    return item
 
 
 # --- who reads what --------------------------------------------------------------------------
@@ -196,7 +188,7 @@ def expiring_stock(
     today = today or business_today()
     conditions = _warehouse_scope(session, as_principal(actor), region, warehouse)
     if item:
-        conditions.append(Item.id == item_named(session, item).id)
+        conditions.append(Item.id == resolve_item(session, item).id)
     if category is not None:
         conditions.append(Item.category == category)
     province, city, county = aliased(Region), aliased(Region), aliased(Region)
@@ -284,7 +276,7 @@ def list_quotas(
     if warehouse:
         stmt = stmt.where(ReserveQuota.warehouse_id == get_warehouse(session, warehouse, field="warehouse").id)
     if item:
-        stmt = stmt.where(ReserveQuota.item_id == item_named(session, item).id)
+        stmt = stmt.where(ReserveQuota.item_id == resolve_item(session, item).id)
     if category is not None:
         stmt = stmt.where(ReserveQuota.category == category)
     return stmt.order_by(ReserveQuota.id)
@@ -323,7 +315,7 @@ def create_quota(
             raise ValidationFailed(f"unknown region code {region!r}", field="region")
     _require_quota_setting(actor, quota.province_code, target_field)
     if item:
-        quota.item = item_named(session, item)
+        quota.item = find_item(session, item)
     else:
         try:
             quota.category = Category(category)

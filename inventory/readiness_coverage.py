@@ -21,12 +21,13 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from inventory.catalogue import ItemRef, resolve_item
 from inventory.clock import business_today
 from inventory.errors import ValidationFailed
 from inventory.geo import GEODESIC, DistanceProvider, Point, sphere_km_from_chords, unit_vectors
 from inventory.models import Item, Region, StockLine, Warehouse
-from inventory.nearest import MAX_RADIUS_KM, ItemRef
-from inventory.readiness import item_named, require_one_of, usable_stock
+from inventory.nearest import MAX_RADIUS_KM
+from inventory.readiness import require_one_of, usable_stock
 from inventory.reference import Category, RegionLevel
 from inventory.validation import check_quantity
 
@@ -149,8 +150,8 @@ def wanted_items(session: Session, item: str | None, category: Category | None) 
     """The item (code, name or alias) and its id, or no item and the ids of the category's items."""
     require_one_of(item, category, "item", "category", "an item (code, name or alias) or a category")
     if item:
-        found = item_named(session, item)
-        return ItemRef(found.id, found.code, found.name, found.unit, found.category), [found.id]
+        found = resolve_item(session, item)
+        return found, [found.id]
     return None, list(session.scalars(select(Item.id).where(Item.category == category)))
 
 

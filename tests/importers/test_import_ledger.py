@@ -9,10 +9,14 @@ import pytest
 from openpyxl.styles import Font
 from sqlalchemy import func, select
 
+from inventory.access import Principal
+from inventory.callups import raise_callup
 from inventory.catalogue import get_item
+from inventory.geo import Incident, Point
 from inventory.imports import LedgerImport, NewWarehouse, register_warehouses
 from inventory.models import Item, Movement, StockLine, Warehouse
-from inventory.reference import MovementKind
+from inventory.nearest import NeedRequest
+from inventory.reference import MovementKind, Role
 from inventory.stock import ledger_mismatches
 from inventory.warehouses import create_warehouse
 from tests.importers.conftest import HEADER, database_dump, ledger_row, sheet_of_rows, xlsx
@@ -239,8 +243,10 @@ def test_a_count_is_a_stocktake_recorded_with_the_import_as_actor_and_reference(
 
 
 def test_a_count_below_the_reserved_quantity_is_refused(session, run_import, stocked_line):
-    line = stocked_line(100)
-    line.reserved = Decimal(30)
+    stocked_line(100)
+    responder = Principal("rita", Role.RESPONDER)
+    need = [NeedRequest(item="PD-001", quantity=Decimal(30))]
+    raise_callup(session, responder, incident_name="演练", incident=Incident(Point(39.93, 116.42)), needs=need)
     session.commit()
 
     report = run_import(sheet_of_rows([HEADER, ledger_row("T0001", "活性炭", 20, 批次="B1")]))
