@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+import time
 
 import psycopg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 import api.errors
@@ -328,3 +330,46 @@ def test_a_stopped_postgresql_is_a_503_everywhere_logged_once_and_recovers_by_it
     assert client.post(f"{API}/items", json=item_payload("BACK-1")).status_code == 201
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_real_postgresql_deadlock_is_retried_and_the_request_succeeds(client, monkeypatch, db_kind, caplog):
+    """Two transactions lock two rows in opposite orders; PostgreSQL aborts the request's, which then runs again."""
+    if db_kind != "postgresql":
+        pytest.skip("a deadlock between two connections is a PostgreSQL test")
+    other_holds_second, request_holds_first = threading.Event(), threading.Event()
+    lock = "SELECT code FROM item WHERE code = :code FOR UPDATE"
+    calls = []
+    engine = db.engine  # the thread has no app context
+
+    def create_after_a_deadlock(session, actor, **data):
+        calls.append(data["code"])
+        if len(calls) == 1:
+            session.execute(text("SET LOCAL deadlock_timeout = '200ms'"))  # this side detects it, and is aborted
+            session.execute(text(lock), {"code": "PD-001"})
+            assert other_holds_second.wait(10)
+            request_holds_first.set()
+            session.execute(text(lock), {"code": "PD-002"})  # waits for the other one: a deadlock
+        return create_item(session, actor, **data)
+
+    def other_transaction() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SET LOCAL deadlock_timeout = '10s'"))
+            connection.execute(text(lock), {"code": "PD-002"})
+            other_holds_second.set()
+            assert request_holds_first.wait(10)
+            time.sleep(0.05)
+            connection.execute(text(lock), {"code": "PD-001"})  # granted once the request's transaction is aborted
+            connection.commit()
+
+    monkeypatch.setattr(item_routes, "create_item", create_after_a_deadlock)
+    other = threading.Thread(target=other_transaction)
+    other.start()
+    with caplog.at_level(logging.INFO):
+        response = client.post(f"{API}/items", json=item_payload("DL-REAL"))
+    other.join(15)
+
+    assert response.status_code == 201, response.get_json()
+    assert calls == ["DL-REAL", "DL-REAL"]
+    assert _rows("DL-REAL") == (1, 1)
+    _no_tracebacks(caplog)
+    assert [r for r in caplog.records if "40P01" in r.getMessage() and "retry" in r.getMessage()], caplog.text
