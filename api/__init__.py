@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask, Response, g, request, send_from_directory
+from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
 from api.config import PROJECT_ROOT, Config
-from api.errors import ProblemApi, database_error_response, register_error_handlers
+from api.errors import ProblemApi, database_error_response, log_database_failure, register_error_handlers
 from api.extensions import db, migrate
 from api.identity import register_authentication
-from inventory.db import configure_engine, reset_write_intent, set_write_intent
+from inventory.db import classify_database_error, configure_engine, reset_write_intent, set_write_intent
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # POSTs that only compute (a structured query in a body): they must not queue for the write lock.
@@ -23,9 +26,51 @@ def is_write_request() -> bool:
     return request.method in WRITE_METHODS and request.endpoint not in READ_ONLY_ENDPOINTS
 
 
+class InventoryApp(Flask):
+    """Flask, where a view and its commit are one unit, run again once if the database asks for it.
+
+    A deadlock or a serialization failure means the database rolled the transaction back because
+    of a concurrent one: running the same request again usually succeeds. The view runs again
+    once, from a clean session (the rollback also undoes the first attempt's ledger and audit
+    rows, so nothing is written twice); a second failure reaches the error handler (a 503).
+    """
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        try:
+            return self._dispatch_and_commit()
+        except DBAPIError as error:
+            failure = classify_database_error(error)
+            if failure is None or not failure.retry_in_server:
+                raise
+            first_error = error
+            db.session.rollback()
+            g.database_retried = failure
+            _rewind_uploads()
+        response = self._dispatch_and_commit()
+        log_database_failure(failure, first_error, "succeeded on its one retry", logging.INFO)
+        return response
+
+    def _dispatch_and_commit(self) -> ResponseReturnValue:
+        """Run the view; a successful write is committed here, so a failed commit can be retried too."""
+        rv = super().dispatch_request()
+        if not is_write_request():
+            return rv
+        response = self.make_response(rv)
+        if response.status_code < 400:
+            db.session.commit()
+        return response
+
+
+def _rewind_uploads() -> None:
+    """Parsed bodies (JSON, form) are cached on the request; uploaded files must be read again from the start."""
+    for upload in request.files.values():
+        if upload.stream.seekable():
+            upload.stream.seek(0)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build an app; ``config`` overrides the environment (tests pass their database URL)."""
-    app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
+    app = InventoryApp(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
     app.config.from_mapping(Config().as_dict())
     if config:
         app.config.from_mapping(config)
@@ -78,12 +123,15 @@ def _register_transaction_hooks(app: Flask) -> None:
     """One request is one transaction, owned here rather than in each view.
 
     Writes take SQLite's write lock up front; a successful write response is committed before it
-    leaves, and a failed commit turns into the matching problem response instead.
+    leaves (by ``InventoryApp.dispatch_request``, which may retry it once; the hook below is a
+    safety net for anything written outside the view), and a failed commit turns into the matching
+    problem response instead.
     """
 
     @app.before_request
     def declare_write_intent() -> None:
-        g.write_intent_token = set_write_intent(is_write_request())
+        if "write_intent_token" not in g:
+            g.write_intent_token = set_write_intent(is_write_request())
 
     @app.after_request
     def commit_successful_write(response: Response) -> Response:

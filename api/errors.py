@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from flask_smorest import Api
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from api.extensions import db
+from inventory.db import DatabaseFailure, classify_database_error
 from inventory.errors import (
     Conflict,
     DomainError,
@@ -34,7 +39,14 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 PROBLEM_TYPE = "/api/v1/docs#problem-"
 
 
-def problem(status: int, title: str, detail: str = "", errors: dict | None = None, headers: dict | None = None):
+def problem(
+    status: int,
+    title: str,
+    detail: str = "",
+    errors: dict | None = None,
+    headers: dict | None = None,
+    extra: dict | None = None,
+):
     body: dict = {
         "type": PROBLEM_TYPE + title.lower().replace(" ", "-"),
         "title": title,
@@ -44,6 +56,7 @@ def problem(status: int, title: str, detail: str = "", errors: dict | None = Non
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -98,10 +111,90 @@ def domain_error_response(error: DomainError) -> Response:
     return problem(status, error.title, error.message, errors, headers)
 
 
+# What a client is told, per cause of unavailability (see inventory.db.classify_database_error).
+UNAVAILABLE_DETAIL = {
+    "deadlock": "the change collided with a concurrent change (a deadlock) and was not saved; retry it",
+    "serialization failure": "the change collided with a concurrent change and was not saved; retry it",
+    "busy": "the database is busy; retry shortly",
+    "unavailable": "the database is unavailable; retry shortly",
+    "read-only": "the database is read-only at the moment: nothing can be changed, reading still works",
+    "disk full": "the database has no space left: nothing can be changed until an operator frees space",
+    "out of resources": "the database is out of resources (memory or connections); retry shortly",
+    "I/O error": "the database cannot read or write its storage; retry later",
+}
+LOG_INTERVAL_S = 10.0  # per process, at most one log line per cause (and level) in this many seconds
+
+
+class _LogThrottle:
+    """Lets one log line per key through per interval and counts the ones held back."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def admit(self, key: str) -> int | None:
+        """None: stay quiet; otherwise log, mentioning how many were held back since the last line."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.interval:
+                self._held[key] = self._held.get(key, 0) + 1
+                return None
+            self._last[key] = now
+            return self._held.pop(key, 0)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._last.clear()
+            self._held.clear()
+
+
+log_throttle = _LogThrottle(LOG_INTERVAL_S)
+
+
+def log_database_failure(failure: DatabaseFailure, error: BaseException, outcome: str, level: int = logging.WARNING):
+    """One line (no traceback) per cause (and level) per interval: a dead database must not flood the log.
+
+    Warnings are failures a client saw (a 503); information lines are failures the server got past.
+    """
+    held = log_throttle.admit(f"{failure.cause}|{logging.getLevelName(level)}")
+    if held is None:
+        return
+    orig = getattr(error, "orig", None) or error
+    message = " ".join(str(orig).split())[:300] or type(orig).__name__
+    where = f"{request.method} {request.path}" if has_request_context() else "outside a request"
+    suffix = f" ({held} more since the last report)" if held else ""
+    log.log(level, "database %s [%s] on %s: %s; %s%s", failure.cause, failure.code, where, message, outcome, suffix)
+
+
+def database_unavailable_response(failure: DatabaseFailure) -> Response:
+    """503 with Retry-After; /health answers in its own shape, naming the database and the cause."""
+    headers = {"Retry-After": str(failure.retry_after)}
+    if has_request_context() and request.endpoint == "meta.health":
+        response = jsonify(
+            {"status": "unavailable", "database": f"{db.engine.dialect.name}: {failure.cause} ({failure.code})"}
+        )
+        response.status_code = 503
+        response.headers.update(headers)
+        return response
+    detail = UNAVAILABLE_DETAIL.get(failure.cause, "the database cannot answer now; retry shortly")
+    return problem(503, "Service Unavailable", detail, headers=headers, extra={"cause": failure.cause})
+
+
 def database_error_response(error: Exception) -> Response:
-    """Last line of defence: constraint violations are 409, a lock held too long is 503."""
-    if isinstance(error, OperationalError) and "locked" in str(error.orig).lower():
-        return problem(503, "Service Unavailable", "the database is busy; retry shortly", headers={"Retry-After": "1"})
+    """Last line of defence for database errors.
+
+    Unavailability (down, busy, read-only, full, a deadlock that survived its retry) is a 503 with
+    Retry-After, logged as one line per cause; constraint violations are 409, bad values 422;
+    anything else is a bug: 500, logged with its traceback.
+    """
+    failure = classify_database_error(error)
+    if failure is not None:
+        retried = has_request_context() and g.get("database_retried") is not None
+        log_database_failure(failure, error, "answered 503" + (" after one retry" if retried else ""))
+        return database_unavailable_response(failure)
     if isinstance(error, DataError):
         detail = str(error.orig) if current_app.debug else "a value is not valid for the database"
         return problem(422, "Unprocessable Entity", detail)
@@ -115,6 +208,6 @@ def database_error_response(error: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error_response)
-    app.register_error_handler(OperationalError, database_error_response)
-    app.register_error_handler(IntegrityError, database_error_response)
-    app.register_error_handler(DataError, database_error_response)
+    # Every driver error (OperationalError, InterfaceError, InternalError…) and an exhausted pool.
+    app.register_error_handler(DBAPIError, database_error_response)
+    app.register_error_handler(PoolTimeoutError, database_error_response)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Engine, bindparam, create_engine, event, func, select
+from sqlalchemy import Engine, bindparam, create_engine, event, exc, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -23,7 +26,12 @@ from inventory.models import DataVersion
 
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# A PostgreSQL server that does not answer (a dropped network, not a refused connection) must not
+# hold a worker until gunicorn kills it: give up connecting after this many seconds.
+POSTGRESQL_CONNECT_TIMEOUT_S = 5
 
 
 @contextlib.contextmanager
@@ -46,17 +54,35 @@ def reset_write_intent(token: contextvars.Token) -> None:
 
 
 def configure_engine(engine: Engine) -> None:
-    """Install the per-dialect connection settings described above (idempotent)."""
-    if engine.dialect.name != "sqlite" or getattr(engine, "_inventory_configured", False):
+    """Install the per-dialect connection settings described above (idempotent).
+
+    Recovery after the database comes back relies on ``pool_pre_ping`` (see ``api.config``): a
+    pooled connection that died with the server is tested, discarded and replaced on checkout.
+    """
+    if getattr(engine, "_inventory_configured", False):
         return
     engine._inventory_configured = True  # type: ignore[attr-defined]
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "do_connect")
+        def _connect_timeout(_dialect, _record, _cargs, cparams) -> None:
+            cparams.setdefault("connect_timeout", POSTGRESQL_CONNECT_TIMEOUT_S)
+
+        return
+    if engine.dialect.name != "sqlite":
+        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself rather than pysqlite's implicit one.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as error:
+            # A read-only file (or directory) cannot switch to WAL; it can still be read, and each
+            # write is refused as SQLITE_READONLY (a 503 at the edge) instead of nothing working.
+            log.debug("SQLite journal mode left unchanged: %s", error)
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -65,6 +91,102 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+@dataclass(frozen=True)
+class DatabaseFailure:
+    """A database error that says nothing about the request: the database cannot serve it now.
+
+    ``cause`` is a short stable name ("deadlock", "unavailable", "read-only"…), ``code`` the driver's
+    own (a PostgreSQL SQLSTATE or an SQLite result code name). ``retry_in_server``: the database
+    rolled the transaction back because of a concurrent one, so running it again may succeed.
+    ``retry_after``: seconds a client should wait before trying again.
+    """
+
+    cause: str
+    code: str
+    retry_in_server: bool = False
+    retry_after: int = 1
+
+
+_DEADLOCK = ("deadlock", True, 1)
+_SERIALIZATION = ("serialization failure", True, 1)
+_BUSY = ("busy", False, 1)
+_UNAVAILABLE = ("unavailable", False, 5)
+_READ_ONLY = ("read-only", False, 30)
+_DISK_FULL = ("disk full", False, 30)
+_RESOURCES = ("out of resources", False, 5)
+_IO_ERROR = ("I/O error", False, 30)
+
+# PostgreSQL SQLSTATEs (Appendix A of its manual): exact codes first, then their class (first two characters).
+_SQLSTATES = {
+    "40P01": _DEADLOCK,  # deadlock_detected
+    "40001": _SERIALIZATION,  # serialization_failure
+    "55P03": _BUSY,  # lock_not_available (lock_timeout, NOWAIT)
+    "57P01": _UNAVAILABLE,  # admin_shutdown
+    "57P02": _UNAVAILABLE,  # crash_shutdown
+    "57P03": _UNAVAILABLE,  # cannot_connect_now (starting up, shutting down)
+    "25006": _READ_ONLY,  # read_only_sql_transaction (a standby, default_transaction_read_only)
+    "53100": _DISK_FULL,  # disk_full
+    "58030": _IO_ERROR,  # io_error
+}
+_SQLSTATE_CLASSES = {
+    "08": _UNAVAILABLE,  # connection exceptions
+    "53": _RESOURCES,  # insufficient resources: out of memory, too many connections
+}
+# SQLite primary result codes (the low byte of the extended code).
+_SQLITE_CODES = {
+    sqlite3.SQLITE_BUSY: _BUSY,
+    sqlite3.SQLITE_LOCKED: _BUSY,
+    sqlite3.SQLITE_READONLY: _READ_ONLY,
+    sqlite3.SQLITE_FULL: _DISK_FULL,
+    sqlite3.SQLITE_CANTOPEN: _UNAVAILABLE,
+    sqlite3.SQLITE_IOERR: _IO_ERROR,
+    sqlite3.SQLITE_NOMEM: _RESOURCES,
+}
+
+
+def classify_database_error(error: BaseException) -> DatabaseFailure | None:
+    """What kind of unavailability ``error`` is, from driver error codes; None for anything else.
+
+    Takes SQLAlchemy's wrapped errors or the driver's own. None means the error is about the
+    request or the code (a constraint, a bad value, a bug): the caller must not call it transient.
+    """
+    if isinstance(error, exc.TimeoutError):  # no pooled connection came free in time
+        return _failure(_BUSY, "pool timeout")
+    orig = error.orig if isinstance(error, exc.DBAPIError) else error
+    if isinstance(orig, sqlite3.Error):
+        extended = getattr(orig, "sqlite_errorcode", None)
+        if extended is None:
+            return None
+        name = getattr(orig, "sqlite_errorname", None) or str(extended)
+        if extended == sqlite3.SQLITE_BUSY_SNAPSHOT:  # a read transaction's snapshot went stale before it wrote
+            return _failure(_SERIALIZATION, name)
+        entry = _SQLITE_CODES.get(extended & 0xFF)
+        return _failure(entry, name) if entry else None
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    entry = _SQLSTATES.get(sqlstate) or _SQLSTATE_CLASSES.get(sqlstate[:2])
+    if entry:
+        return _failure(entry, sqlstate)
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return _failure(_UNAVAILABLE, sqlstate or "connection lost")
+    if not sqlstate and _is_connection_failure(orig):
+        return _failure(_UNAVAILABLE, "connection failed")
+    return None
+
+
+def _failure(entry: tuple[str, bool, int], code: str) -> DatabaseFailure:
+    cause, retry_in_server, retry_after = entry
+    return DatabaseFailure(cause, code, retry_in_server, retry_after)
+
+
+def _is_connection_failure(orig: BaseException | None) -> bool:
+    """psycopg reports a refused or lost connection without a SQLSTATE, as OperationalError or InterfaceError."""
+    try:
+        import psycopg
+    except ImportError:  # SQLite-only installations
+        return False
+    return isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
 
 
 # Built once: the nearest search asks for the warehouse version on every request.

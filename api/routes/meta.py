@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from flask import Response
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from api.errors import database_unavailable_response, log_database_failure
 from api.extensions import db
 from api.routes.paging import Blueprint
 from api.schemas import ReferenceOut
+from inventory.db import DatabaseFailure, classify_database_error
 from inventory.reference import (
     CallUpLineStatus,
     CallUpStatus,
@@ -23,10 +27,23 @@ blp = Blueprint("meta", __name__, description="Health and reference vocabularies
 
 
 @blp.route("/health")
-@blp.doc(responses={503: {"description": "database unreachable"}})
-def health() -> dict:
-    """Liveness and database reachability."""
-    db.session.execute(text("SELECT 1"))
+@blp.doc(
+    responses={
+        503: {
+            "description": "the database cannot answer: "
+            '`{"status": "unavailable", "database": "<database>: <cause> (<code>)"}` with `Retry-After`'
+        }
+    }
+)
+def health() -> dict | Response:
+    """Liveness and database reachability (a 503 naming the cause when the database cannot answer)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except DBAPIError as error:
+        db.session.rollback()
+        failure = classify_database_error(error) or DatabaseFailure("unavailable", type(error.orig).__name__)
+        log_database_failure(failure, error, "health answered 503")
+        return database_unavailable_response(failure)
     return {"status": "ok", "database": db.engine.dialect.name}
 
 
