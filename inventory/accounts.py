@@ -1,8 +1,10 @@
-"""Accounts, passwords, API tokens and logins.
+"""Accounts, passwords, API tokens, web sessions and logins.
 
-Passwords use scrypt (a memory-hard standard KDF, in the standard library); tokens are 256-bit
-random strings of which only the SHA-256 is stored. Failed logins are counted in the database so
-the limit holds across workers and hosts.
+Passwords use scrypt (a memory-hard standard KDF, in the standard library); tokens and web session
+keys are 256-bit random strings of which only the SHA-256 is stored. Web sessions live in the
+database, so ending one (logout) or all of a user's (password, deactivation, role or scope change)
+takes effect at once on every worker and host. Failed logins are counted in the database so the
+limit holds across workers and hosts.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import hmac
 import re
 import secrets
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from inventory.access import Actor, Principal, require_admin
+from inventory.access import Actor, Principal, as_principal, require_admin
 from inventory.audit import record_audit, snapshot
 from inventory.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from inventory.models import ApiToken, LoginFailure, Region, User, Warehouse
+from inventory.models import ApiToken, LoginFailure, Region, User, Warehouse, WebSession
 from inventory.reference import RegionLevel, Role
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -31,6 +33,7 @@ MAX_TOKEN_DAYS = 366
 LOGIN_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
+SESSION_TOUCH_INTERVAL = dt.timedelta(minutes=5)  # how stale last_seen_at may get before a write refreshes it
 USER_FIELDS = {"display_name", "role", "province_code", "password", "active", "warehouse_codes"}
 
 
@@ -141,15 +144,32 @@ def create_user(session: Session, actor: Actor, *, username: str, role: str, **f
     return user
 
 
+def _session_relevant_state(user: User) -> dict[str, object]:
+    """What a live web session depends on; a change to any of these ends the user's sessions."""
+    return {
+        "password": user.password_hash,
+        "deactivated": user.active,
+        "role": user.role,
+        "scope": (user.province_code, frozenset(w.id for w in user.warehouses)),
+    }
+
+
 def update_user(session: Session, actor: Actor, username: str, **fields: object) -> User:
+    """Change an account. A new password, deactivation, or a role or scope change ends its web sessions."""
     require_admin(actor)
     user = get_user(session, username)
     before = snapshot(user)
-    _apply_user_fields(session, user, fields)
+    guarded = _session_relevant_state(user)
+    with session.no_autoflush:  # a region lookup must not flush a half-applied change (role before its province)
+        _apply_user_fields(session, user, fields)
     session.flush()
     record_audit(
         session, actor, "user.update", object_type="user", object_key=username, before=before, after=snapshot(user)
     )
+    now = _session_relevant_state(user)
+    reason = next((key for key in guarded if guarded[key] != now[key]), None)
+    if reason is not None:
+        end_user_sessions(session, actor, user, reason)
     return user
 
 
@@ -212,11 +232,71 @@ def authenticate_token(session: Session, plain: str, address: str = "") -> Princ
     return principal_for(token.user, address)
 
 
-def authenticate_user_id(session: Session, user_id: int, address: str = "") -> Principal:
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise Unauthenticated("the session's account is no longer active")
-    return principal_for(user, address)
+def start_web_session(session: Session, principal: Principal, *, lifetime: dt.timedelta) -> str:
+    """A new web session for a logged-in principal; the returned key goes in the cookie, never stored."""
+    plain = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
+    session.add(
+        WebSession(
+            id=hash_token(plain),
+            user_id=principal.user_id,
+            address=principal.address[:45],
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    return plain
+
+
+def authenticate_web_session(session: Session, plain: str, address: str = "", *, touch: bool = False) -> Principal:
+    """The principal of a live web session; ended, expired or unknown sessions are all 401.
+
+    ``touch`` (on writes, which commit) refreshes ``last_seen_at`` when it is more than a few minutes old.
+    """
+    web = session.get(WebSession, hash_token(plain))
+    now = dt.datetime.now(dt.UTC)
+    if web is None or web.ended_at is not None or web.expires_at <= now or not web.user.active:
+        raise Unauthenticated("the session has ended; log in again")
+    if touch and now - web.last_seen_at > SESSION_TOUCH_INTERVAL:
+        web.last_seen_at = now
+    return principal_for(web.user, address)
+
+
+def end_web_session(session: Session, actor: Actor, plain: str) -> None:
+    """Logout: end this one session at once (the user's other sessions go on)."""
+    now = dt.datetime.now(dt.UTC)
+    ended = session.execute(
+        update(WebSession)
+        .where(WebSession.id == hash_token(plain), WebSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason="logout")
+        .execution_options(synchronize_session=False)
+    )
+    if ended.rowcount:
+        principal = as_principal(actor)
+        record_audit(session, principal, "user.logout", object_type="user", object_key=principal.username)
+
+
+def end_user_sessions(session: Session, actor: Actor, user: User, reason: str) -> int:
+    """End every live web session of ``user`` at once, saying why in the audit log; how many ended."""
+    now = dt.datetime.now(dt.UTC)
+    ended = session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None), WebSession.expires_at > now)
+        .values(ended_at=now, end_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if ended:
+        record_audit(
+            session,
+            actor,
+            "user.sessions_end",
+            object_type="user",
+            object_key=user.username,
+            after={"reason": reason, "sessions": ended},
+        )
+    return ended
 
 
 def login(session: Session, username: str, password: str, address: str) -> Principal | None:

@@ -348,6 +348,28 @@ class LoginFailure(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class WebSession(Base):
+    """A web login. The cookie carries a random token; only its SHA-256 is stored, as the key.
+
+    Kept in the database (not only in the signed cookie) so ending it works at once on every
+    worker and host: a session with ``ended_at`` set, or past ``expires_at``, is refused.
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(45), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Why it ended: logout, password, deactivated, role, scope.
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class AuditEntry(Base):
     """Who changed what, when, from where, with the state before and after (JSON text)."""
 
