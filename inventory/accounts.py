@@ -3,26 +3,29 @@
 Passwords use scrypt (a memory-hard standard KDF, in the standard library); tokens and web session
 keys are 256-bit random strings of which only the SHA-256 is stored. Web sessions live in the
 database, so ending one (logout) or all of a user's (password, deactivation, role or scope change)
-takes effect at once on every worker and host. Failed logins are counted in the database so the
-limit holds across workers and hosts.
+takes effect at once on every worker and host. Login attempts are throttled per account and source
+(inventory.throttle); unknown users cost the same password check as known ones.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from inventory import throttle
 from inventory.access import Actor, Principal, as_principal, require_admin
 from inventory.audit import record_audit, snapshot
-from inventory.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from inventory.models import ApiToken, LoginFailure, Region, User, Warehouse, WebSession
+from inventory.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from inventory.models import ApiToken, Region, User, Warehouse, WebSession
 from inventory.reference import RegionLevel, Role
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -30,9 +33,6 @@ TOKEN_PREFIX = "emi_"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 10
 MAX_TOKEN_DAYS = 366
-LOGIN_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
 SESSION_TOUCH_INTERVAL = dt.timedelta(minutes=5)  # how stale last_seen_at may get before a write refreshes it
 USER_FIELDS = {"display_name", "role", "province_code", "password", "active", "warehouse_codes"}
 
@@ -299,23 +299,40 @@ def end_user_sessions(session: Session, actor: Actor, user: User, reason: str) -
     return ended
 
 
-def login(session: Session, username: str, password: str, address: str) -> Principal | None:
-    """Check a password, counting failures per account and per address.
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A counted login attempt, granted by the throttle, whose password is yet to be checked."""
 
-    Returns None on a wrong password after recording the failure; the caller must commit so the
-    failure counts even though the login is refused.
+    username: str
+    address: str
+    known_source: bool
+
+
+def begin_login(session: Session, username: str, address: str) -> LoginAttempt:
+    """Count a login attempt, or raise TooManyAttempts (see inventory.throttle).
+
+    The caller commits before ``finish_login``, so the attempt counts even if the password is wrong
+    and parallel guesses cannot check more passwords than the limit.
     """
-    since = dt.datetime.now(dt.UTC) - LOGIN_WINDOW
     username = (username or "").strip().lower()[:64]
-    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.occurred_at >= since)
-    if session.scalar(recent.where(LoginFailure.username == username)) >= MAX_FAILURES_PER_ACCOUNT:
-        raise TooManyAttempts("too many failed logins for this account; wait 15 minutes", int(LOGIN_WINDOW.seconds))
-    if session.scalar(recent.where(LoginFailure.address == address)) >= MAX_FAILURES_PER_ADDRESS:
-        raise TooManyAttempts("too many failed logins from this address; wait 15 minutes", int(LOGIN_WINDOW.seconds))
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not verify_password(password, user.password_hash if user else None):
-        session.add(LoginFailure(username=username, address=address[:45]))
-        session.flush()
+    address = address[:45]
+    return LoginAttempt(username, address, throttle.reserve_attempt(session, username, address))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real scrypt hash of nothing anyone knows: unknown and inactive accounts cost the same check."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def finish_login(session: Session, attempt: LoginAttempt, password: str) -> Principal | None:
+    """Check the password of a granted attempt; None if wrong, unknown or inactive (all alike, same time)."""
+    user = session.scalar(select(User).where(User.username == attempt.username))
+    usable = user is not None and user.active and user.password_hash is not None
+    matches = verify_password(password, user.password_hash if usable else _dummy_hash())
+    if not (usable and matches):
         return None
-    record_audit(session, principal_for(user, address), "user.login", object_type="user", object_key=username)
-    return principal_for(user, address)
+    throttle.record_success(session, attempt.username, attempt.address, known=attempt.known_source)
+    principal = principal_for(user, attempt.address)
+    record_audit(session, principal, "user.login", object_type="user", object_key=user.username)
+    return principal

@@ -337,15 +337,20 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class LoginFailure(Base):
-    """Failed logins, kept in the database so the rate limit holds across workers and hosts."""
+class LoginThrottle(Base):
+    """Login attempts per (account, source address), kept in the database so the limits hold
+    across workers and hosts (see inventory.throttle). A row with username "*" counts a
+    source over all accounts; one with address "*", an account over all unknown sources."""
 
-    __tablename__ = "login_failure"
+    __tablename__ = "login_throttle"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    address: Mapped[str] = mapped_column(String(45), index=True)
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(45), primary_key=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_allowed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the account logged in from this address: a known source, not blocked by strangers.
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebSession(Base):
