@@ -1,7 +1,9 @@
 """Who is making the request: authentication at the edge, before any view runs.
 
 A request carries either ``Authorization: Bearer <token>`` (API clients) or the session cookie
-set by ``POST /api/v1/auth/login`` (the web page). Cookie-authenticated writes must also send
+set by ``POST /api/v1/auth/login`` (the web page). The cookie is signed and holds a random session
+key; the session itself lives in the database (``web_session``), so logout and account changes end
+it at once, on every worker, even for a copy of the cookie. Cookie-authenticated writes must also send
 the session's CSRF token in ``X-CSRF-Token``, so another site cannot make the browser write.
 Only health, the API documents, the page (its static files, configuration and session probe) and
 the login itself are anonymous; on those, a stale or half-valid session is simply ignored, so a
@@ -17,7 +19,7 @@ from flask import Flask, g, request, session
 
 from api.extensions import db
 from inventory.access import Principal
-from inventory.accounts import authenticate_token, authenticate_user_id
+from inventory.accounts import authenticate_token, authenticate_web_session
 from inventory.errors import Forbidden, Unauthenticated
 
 PUBLIC_ENDPOINTS = frozenset(
@@ -48,13 +50,18 @@ def current_actor() -> Principal:
     return principal
 
 
-def start_session(principal: Principal) -> str:
-    """Log the browser in: a fresh session (no fixation) and a new CSRF token, returned."""
+def start_session(session_key: str) -> str:
+    """Log the browser in: a fresh cookie (no fixation) for a new server-side session, and a new CSRF token."""
     session.clear()
-    session["user_id"] = principal.user_id
+    session["sid"] = session_key
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
     return session["csrf"]
+
+
+def current_session_key() -> str | None:
+    """The cookie's key of the server-side web session, if the browser sent one."""
+    return session.get("sid")
 
 
 def end_session() -> None:
@@ -62,10 +69,9 @@ def end_session() -> None:
 
 
 def _session_principal() -> Principal:
-    principal = authenticate_user_id(db.session, session["user_id"], client_address())
-    if request.method not in SAFE_METHODS and not hmac.compare_digest(
-        request.headers.get(CSRF_HEADER, ""), session.get("csrf", "")
-    ):
+    writes = request.method not in SAFE_METHODS
+    principal = authenticate_web_session(db.session, session["sid"], client_address(), touch=writes)
+    if writes and not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), session.get("csrf", "")):
         raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated write")
     return principal
 
@@ -80,12 +86,14 @@ def register_authentication(app: Flask) -> None:
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("use 'Authorization: Bearer <token>'")
             g.principal = authenticate_token(db.session, token.strip(), client_address())
-        elif session.get("user_id") is not None:
+        elif session.get("sid") is not None:
             try:
                 g.principal = _session_principal()
             except (Unauthenticated, Forbidden):
                 if request.endpoint not in PUBLIC_ENDPOINTS:
                     raise
                 session.clear()
+        elif session:
+            session.clear()  # a cookie from before server-side sessions (or otherwise without a key)
         if g.principal is None and request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
             raise Unauthenticated("authentication required: a bearer token or a login session")

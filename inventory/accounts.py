@@ -1,26 +1,31 @@
-"""Accounts, passwords, API tokens and logins.
+"""Accounts, passwords, API tokens, web sessions and logins.
 
-Passwords use scrypt (a memory-hard standard KDF, in the standard library); tokens are 256-bit
-random strings of which only the SHA-256 is stored. Failed logins are counted in the database so
-the limit holds across workers and hosts.
+Passwords use scrypt (a memory-hard standard KDF, in the standard library); tokens and web session
+keys are 256-bit random strings of which only the SHA-256 is stored. Web sessions live in the
+database, so ending one (logout) or all of a user's (password, deactivation, role or scope change)
+takes effect at once on every worker and host. Login attempts are throttled per account and source
+(inventory.throttle); unknown users cost the same password check as known ones.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from inventory.access import Actor, Principal, require_admin
+from inventory import throttle
+from inventory.access import Actor, Principal, as_principal, require_admin
 from inventory.audit import record_audit, snapshot
-from inventory.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from inventory.models import ApiToken, LoginFailure, Region, User, Warehouse
+from inventory.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from inventory.models import ApiToken, Region, User, Warehouse, WebSession
 from inventory.reference import RegionLevel, Role
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -28,9 +33,7 @@ TOKEN_PREFIX = "emi_"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 10
 MAX_TOKEN_DAYS = 366
-LOGIN_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
+SESSION_TOUCH_INTERVAL = dt.timedelta(minutes=5)  # how stale last_seen_at may get before a write refreshes it
 USER_FIELDS = {"display_name", "role", "province_code", "password", "active", "warehouse_codes"}
 
 
@@ -141,15 +144,32 @@ def create_user(session: Session, actor: Actor, *, username: str, role: str, **f
     return user
 
 
+def _session_relevant_state(user: User) -> dict[str, object]:
+    """What a live web session depends on; a change to any of these ends the user's sessions."""
+    return {
+        "password": user.password_hash,
+        "deactivated": user.active,
+        "role": user.role,
+        "scope": (user.province_code, frozenset(w.id for w in user.warehouses)),
+    }
+
+
 def update_user(session: Session, actor: Actor, username: str, **fields: object) -> User:
+    """Change an account. A new password, deactivation, or a role or scope change ends its web sessions."""
     require_admin(actor)
     user = get_user(session, username)
     before = snapshot(user)
-    _apply_user_fields(session, user, fields)
+    guarded = _session_relevant_state(user)
+    with session.no_autoflush:  # a region lookup must not flush a half-applied change (role before its province)
+        _apply_user_fields(session, user, fields)
     session.flush()
     record_audit(
         session, actor, "user.update", object_type="user", object_key=username, before=before, after=snapshot(user)
     )
+    now = _session_relevant_state(user)
+    reason = next((key for key in guarded if guarded[key] != now[key]), None)
+    if reason is not None:
+        end_user_sessions(session, actor, user, reason)
     return user
 
 
@@ -212,30 +232,107 @@ def authenticate_token(session: Session, plain: str, address: str = "") -> Princ
     return principal_for(token.user, address)
 
 
-def authenticate_user_id(session: Session, user_id: int, address: str = "") -> Principal:
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise Unauthenticated("the session's account is no longer active")
-    return principal_for(user, address)
+def start_web_session(session: Session, principal: Principal, *, lifetime: dt.timedelta) -> str:
+    """A new web session for a logged-in principal; the returned key goes in the cookie, never stored."""
+    plain = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
+    session.add(
+        WebSession(
+            id=hash_token(plain),
+            user_id=principal.user_id,
+            address=principal.address[:45],
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    return plain
 
 
-def login(session: Session, username: str, password: str, address: str) -> Principal | None:
-    """Check a password, counting failures per account and per address.
+def authenticate_web_session(session: Session, plain: str, address: str = "", *, touch: bool = False) -> Principal:
+    """The principal of a live web session; ended, expired or unknown sessions are all 401.
 
-    Returns None on a wrong password after recording the failure; the caller must commit so the
-    failure counts even though the login is refused.
+    ``touch`` (on writes, which commit) refreshes ``last_seen_at`` when it is more than a few minutes old.
     """
-    since = dt.datetime.now(dt.UTC) - LOGIN_WINDOW
+    web = session.get(WebSession, hash_token(plain))
+    now = dt.datetime.now(dt.UTC)
+    if web is None or web.ended_at is not None or web.expires_at <= now or not web.user.active:
+        raise Unauthenticated("the session has ended; log in again")
+    if touch and now - web.last_seen_at > SESSION_TOUCH_INTERVAL:
+        web.last_seen_at = now
+    return principal_for(web.user, address)
+
+
+def end_web_session(session: Session, actor: Actor, plain: str) -> None:
+    """Logout: end this one session at once (the user's other sessions go on)."""
+    now = dt.datetime.now(dt.UTC)
+    ended = session.execute(
+        update(WebSession)
+        .where(WebSession.id == hash_token(plain), WebSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason="logout")
+        .execution_options(synchronize_session=False)
+    )
+    if ended.rowcount:
+        principal = as_principal(actor)
+        record_audit(session, principal, "user.logout", object_type="user", object_key=principal.username)
+
+
+def end_user_sessions(session: Session, actor: Actor, user: User, reason: str) -> int:
+    """End every live web session of ``user`` at once, saying why in the audit log; how many ended."""
+    now = dt.datetime.now(dt.UTC)
+    ended = session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None), WebSession.expires_at > now)
+        .values(ended_at=now, end_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if ended:
+        record_audit(
+            session,
+            actor,
+            "user.sessions_end",
+            object_type="user",
+            object_key=user.username,
+            after={"reason": reason, "sessions": ended},
+        )
+    return ended
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A counted login attempt, granted by the throttle, whose password is yet to be checked."""
+
+    username: str
+    address: str
+    known_source: bool
+
+
+def begin_login(session: Session, username: str, address: str) -> LoginAttempt:
+    """Count a login attempt, or raise TooManyAttempts (see inventory.throttle).
+
+    The caller commits before ``finish_login``, so the attempt counts even if the password is wrong
+    and parallel guesses cannot check more passwords than the limit.
+    """
     username = (username or "").strip().lower()[:64]
-    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.occurred_at >= since)
-    if session.scalar(recent.where(LoginFailure.username == username)) >= MAX_FAILURES_PER_ACCOUNT:
-        raise TooManyAttempts("too many failed logins for this account; wait 15 minutes", int(LOGIN_WINDOW.seconds))
-    if session.scalar(recent.where(LoginFailure.address == address)) >= MAX_FAILURES_PER_ADDRESS:
-        raise TooManyAttempts("too many failed logins from this address; wait 15 minutes", int(LOGIN_WINDOW.seconds))
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not verify_password(password, user.password_hash if user else None):
-        session.add(LoginFailure(username=username, address=address[:45]))
-        session.flush()
+    address = address[:45]
+    return LoginAttempt(username, address, throttle.reserve_attempt(session, username, address))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real scrypt hash of nothing anyone knows: unknown and inactive accounts cost the same check."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def finish_login(session: Session, attempt: LoginAttempt, password: str) -> Principal | None:
+    """Check the password of a granted attempt; None if wrong, unknown or inactive (all alike, same time)."""
+    user = session.scalar(select(User).where(User.username == attempt.username))
+    usable = user is not None and user.active and user.password_hash is not None
+    matches = verify_password(password, user.password_hash if usable else _dummy_hash())
+    if not (usable and matches):
         return None
-    record_audit(session, principal_for(user, address), "user.login", object_type="user", object_key=username)
-    return principal_for(user, address)
+    throttle.record_success(session, attempt.username, attempt.address, known=attempt.known_source)
+    principal = principal_for(user, attempt.address)
+    record_audit(session, principal, "user.login", object_type="user", object_key=user.username)
+    return principal

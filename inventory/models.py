@@ -337,15 +337,42 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class LoginFailure(Base):
-    """Failed logins, kept in the database so the rate limit holds across workers and hosts."""
+class LoginThrottle(Base):
+    """Login attempts per (account, source address), kept in the database so the limits hold
+    across workers and hosts (see inventory.throttle). A row with username "*" counts a
+    source over all accounts; one with address "*", an account over all unknown sources."""
 
-    __tablename__ = "login_failure"
+    __tablename__ = "login_throttle"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    address: Mapped[str] = mapped_column(String(45), index=True)
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(45), primary_key=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_allowed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the account logged in from this address: a known source, not blocked by strangers.
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A web login. The cookie carries a random token; only its SHA-256 is stored, as the key.
+
+    Kept in the database (not only in the signed cookie) so ending it works at once on every
+    worker and host: a session with ``ended_at`` set, or past ``expires_at``, is refused.
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(45), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Why it ended: logout, password, deactivated, role, scope.
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class AuditEntry(Base):

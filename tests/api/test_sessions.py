@@ -1,0 +1,103 @@
+"""Web sessions that end: logout and account changes end them at once, whoever holds the cookie."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from api.extensions import db
+from inventory.accounts import create_user
+from inventory.db import intends_to_write
+from inventory.models import AuditEntry
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(username: str, role: str = "admin", **scope) -> None:
+    with intends_to_write():
+        create_user(db.session, "tester", username=username, role=role, password=PASSWORD, **scope)
+        db.session.commit()
+
+
+def log_in(app, username: str, address: str = "127.0.0.1"):
+    """A browser logged in as ``username``, its CSRF token and the session cookie's value."""
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    response = browser.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.json
+    return browser, response.json["csrf_token"], browser.get_cookie("session").value
+
+
+def replay(app, cookie: str):
+    """Another client presenting a captured cookie (what an attacker who copied it would do)."""
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    return thief
+
+
+def test_logout_ends_the_session_even_for_a_captured_cookie(app, stocked_line):
+    line = stocked_line(10)
+    make_user("sam")
+    browser, csrf, cookie = log_in(app, "sam")
+    assert replay(app, cookie).get("/api/v1/auth/me").status_code == 200
+    assert browser.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    thief = replay(app, cookie)
+    assert thief.get("/api/v1/auth/me").status_code == 401
+    issue = thief.post(f"/api/v1/stock-lines/{line.id}/issues", json={"quantity": 1}, headers={"X-CSRF-Token": csrf})
+    assert issue.status_code == 401
+    actions = list(db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_key == "sam")))
+    assert actions == ["user.create", "user.login", "user.logout"]
+    # Logging in again works, with a new session.
+    _, _, again = log_in(app, "sam")
+    assert again != cookie and replay(app, again).get("/api/v1/auth/me").status_code == 200
+
+
+def test_logout_ends_only_that_session(app):
+    make_user("sue")
+    laptop, csrf, _ = log_in(app, "sue")
+    phone, _, _ = log_in(app, "sue")
+    assert laptop.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert laptop.get("/api/v1/auth/me").status_code == 401
+    assert phone.get("/api/v1/auth/me").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"password": "a brand new password"}, "password"),
+        ({"active": False}, "deactivated"),
+        ({"role": "viewer"}, "role"),
+        ({"role": "provincial", "province_code": "110000"}, "role"),
+        ({"warehouse_codes": ["W1"]}, "scope"),
+    ],
+)
+def test_account_changes_end_every_session_of_the_user(app, client, make_warehouse, session, change, reason):
+    make_warehouse("W1")
+    session.commit()
+    make_user("tom", role="manager" if "warehouse_codes" in change else "admin")
+    _, _, first = log_in(app, "tom")
+    _, _, second = log_in(app, "tom", address="10.0.0.2")
+    make_user("uma")
+    _, _, bystander = log_in(app, "uma")
+    assert client.patch("/api/v1/users/tom", json=change).status_code == 200
+    for cookie in (first, second):
+        assert replay(app, cookie).get("/api/v1/auth/me").status_code == 401
+    assert replay(app, bystander).get("/api/v1/auth/me").status_code == 200
+    entry = client.get("/api/v1/audit", query_string={"action": "user.sessions_end", "object_key": "tom"}).json
+    assert [(e["actor"], e["after"]) for e in entry] == [("admin", {"reason": reason, "sessions": 2})]
+
+
+def test_an_unrelated_change_keeps_the_sessions(app, client):
+    make_user("val")
+    _, _, cookie = log_in(app, "val")
+    assert client.patch("/api/v1/users/val", json={"display_name": "瓦尔", "role": "admin"}).status_code == 200
+    assert replay(app, cookie).get("/api/v1/auth/me").status_code == 200
+    assert client.get("/api/v1/audit", query_string={"action": "user.sessions_end"}).json == []
+
+
+def test_the_cli_password_reset_ends_sessions(app):
+    make_user("wes")
+    _, _, cookie = log_in(app, "wes")
+    result = app.test_cli_runner().invoke(args=["users", "set-password", "wes"], input="another long one\n" * 2)
+    assert result.exit_code == 0, result.output
+    assert replay(app, cookie).get("/api/v1/auth/me").status_code == 401
