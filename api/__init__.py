@@ -12,6 +12,7 @@ from api.config import PROJECT_ROOT, Config
 from api.errors import ProblemApi, database_error_response, register_error_handlers
 from api.extensions import db, migrate
 from api.identity import register_authentication
+from api.openapi import ProblemResponsesPlugin
 from inventory.db import configure_engine, reset_write_intent, set_write_intent
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -39,7 +40,12 @@ def create_app(config: dict | None = None) -> Flask:
         configure_engine(db.engine)
 
     api = ProblemApi(
-        app, spec_kwargs={"info": {"description": API_DESCRIPTION}, "security": [{"bearer": []}, {"session": []}]}
+        app,
+        spec_kwargs={
+            "info": {"description": API_DESCRIPTION},
+            "security": [{"bearer": []}, {"session": []}],
+            "extra_plugins": [ProblemResponsesPlugin()],
+        },
     )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})

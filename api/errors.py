@@ -64,7 +64,18 @@ def _flatten_webargs_errors(messages: dict) -> dict:
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api, with its HTTP errors (422 validation, 404, 405…) as problem JSON."""
+    """flask-smorest's Api, with its HTTP errors (422 validation, 404, 405…) as problem JSON.
+
+    No generic ``default`` error response in the document: api/openapi.py lists each operation's problems.
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_pagination_header(self) -> None:
+        """X-Pagination is a JSON object in a header: documented as such (``content``), not as a simple-style one."""
+        from api.openapi import document_pagination_header
+
+        document_pagination_header(self.spec)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}

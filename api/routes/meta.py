@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marshmallow import Schema, fields
 from sqlalchemy import text
 
 from api.extensions import db
@@ -22,8 +23,14 @@ from inventory.reference import (
 blp = Blueprint("meta", __name__, description="Health and reference vocabularies")
 
 
+class HealthOut(Schema):
+    status = fields.String(required=True, metadata={"description": "always `ok` when the answer is 200"})
+    database = fields.String(required=True, metadata={"description": "the database dialect: `sqlite` or `postgresql`"})
+
+
 @blp.route("/health")
-@blp.doc(responses={503: {"description": "database unreachable"}})
+@blp.response(200, HealthOut)
+@blp.doc(security=[], responses={503: {"description": "the database is unreachable or busy"}})
 def health() -> dict:
     """Liveness and database reachability."""
     db.session.execute(text("SELECT 1"))
