@@ -120,8 +120,9 @@ API_DESCRIPTION = """\
 The national ledger of environmental emergency materials: warehouses in the GB/T 2260 region
 hierarchy, the material catalogue, stock by batch and an append-only ledger of every change.
 
-Errors are RFC 9457 problem JSON (`application/problem+json`) with an `errors` map naming the
-field at fault. Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries
+Errors are RFC 9457 problem JSON (`application/problem+json`, schema `Problem`) with an `errors`
+map naming the field at fault; each operation lists the problem statuses it can answer with.
+Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries
 `total`, `total_pages`, `page` and the neighbouring pages. Quantities are JSON numbers with at most
 three decimal places.
 

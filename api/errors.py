@@ -9,6 +9,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from api.openapi import ProblemSchema, document_pagination_header
 from inventory.errors import (
     Conflict,
     DomainError,
@@ -71,10 +72,10 @@ class ProblemApi(Api):
 
     DEFAULT_ERROR_RESPONSE_NAME = None
 
+    ERROR_SCHEMA = ProblemSchema  # our problem shape, not flask-smorest's {code, status, message}
+
     def _register_pagination_header(self) -> None:
         """X-Pagination is a JSON object in a header: documented as such (``content``), not as a simple-style one."""
-        from api.openapi import document_pagination_header
-
         document_pagination_header(self.spec)
 
     def handle_http_exception(self, error: HTTPException) -> Response:

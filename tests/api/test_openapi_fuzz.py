@@ -34,7 +34,7 @@ from inventory.accounts import create_token, create_user
 from inventory.db import intends_to_write
 from tests.api.helpers import API, PROBLEM_JSON
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 10
 SEED = 20260101
 
 # The document's promises. Not positive_data_acceptance: a schema cannot say that a region code must exist, or
