@@ -15,6 +15,7 @@ from api.config import PROJECT_ROOT, Config
 from api.errors import ProblemApi, database_error_response, log_database_failure, register_error_handlers
 from api.extensions import db, migrate
 from api.identity import register_authentication
+from api.openapi import ProblemResponsesPlugin
 from inventory.db import classify_database_error, configure_engine, reset_write_intent, set_write_intent
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -84,7 +85,12 @@ def create_app(config: dict | None = None) -> Flask:
         configure_engine(db.engine)
 
     api = ProblemApi(
-        app, spec_kwargs={"info": {"description": API_DESCRIPTION}, "security": [{"bearer": []}, {"session": []}]}
+        app,
+        spec_kwargs={
+            "info": {"description": API_DESCRIPTION},
+            "security": [{"bearer": []}, {"session": []}],
+            "extra_plugins": [ProblemResponsesPlugin()],
+        },
     )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
@@ -162,8 +168,9 @@ API_DESCRIPTION = """\
 The national ledger of environmental emergency materials: warehouses in the GB/T 2260 region
 hierarchy, the material catalogue, stock by batch and an append-only ledger of every change.
 
-Errors are RFC 9457 problem JSON (`application/problem+json`) with an `errors` map naming the
-field at fault. Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries
+Errors are RFC 9457 problem JSON (`application/problem+json`, schema `Problem`) with an `errors`
+map naming the field at fault; each operation lists the problem statuses it can answer with.
+Lists are paginated with `page` and `page_size`; the `X-Pagination` header carries
 `total`, `total_pages`, `page` and the neighbouring pages. Quantities are JSON numbers with at most
 three decimal places.
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from api.extensions import db
+from api.openapi import ProblemSchema, document_pagination_header
 from inventory.db import DatabaseFailure, classify_database_error
 from inventory.errors import (
     Conflict,
@@ -77,7 +78,18 @@ def _flatten_webargs_errors(messages: dict) -> dict:
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api, with its HTTP errors (422 validation, 404, 405…) as problem JSON."""
+    """flask-smorest's Api, with its HTTP errors (422 validation, 404, 405…) as problem JSON.
+
+    No generic ``default`` error response in the document: api/openapi.py lists each operation's problems.
+    """
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    ERROR_SCHEMA = ProblemSchema  # our problem shape, not flask-smorest's {code, status, message}
+
+    def _register_pagination_header(self) -> None:
+        """X-Pagination is a JSON object in a header: documented as such (``content``), not as a simple-style one."""
+        document_pagination_header(self.spec)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response
+from marshmallow import Schema, fields
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -26,14 +27,21 @@ from inventory.reference import (
 blp = Blueprint("meta", __name__, description="Health and reference vocabularies")
 
 
+class HealthOut(Schema):
+    status = fields.String(required=True, metadata={"description": "always `ok` when the answer is 200"})
+    database = fields.String(required=True, metadata={"description": "the database dialect: `sqlite` or `postgresql`"})
+
+
 @blp.route("/health")
+@blp.response(200, HealthOut)
 @blp.doc(
+    security=[],
     responses={
         503: {
             "description": "the database cannot answer: "
             '`{"status": "unavailable", "database": "<database>: <cause> (<code>)"}` with `Retry-After`'
         }
-    }
+    },
 )
 def health() -> dict | Response:
     """Liveness and database reachability (a 503 naming the cause when the database cannot answer)."""

@@ -12,6 +12,9 @@ from api.extensions import db
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# No table holds this many rows: a page beyond it is empty without asking the database, whose integers
+# (SQLite's and PostgreSQL's 64 bits) a larger OFFSET would overflow.
+MAX_OFFSET = 2**62
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -38,6 +41,8 @@ class SelectPage(Page):
 
     @property
     def items(self) -> list:
+        if self.page_params.first_item >= MAX_OFFSET:
+            return []
         stmt = self.statement.offset(self.page_params.first_item).limit(self.page_params.page_size)
         return list(db.session.scalars(stmt).unique())
 
