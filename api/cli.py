@@ -39,12 +39,14 @@ def one_transaction() -> Iterator[None]:
             raise
 
 
-def account_option(*, scoped: bool = False, dest: str = "operator"):
+def account_option(*, dest: str = "operator"):
     """``--as NAME``: who a command acts as.
 
-    The shell is trusted, so by default the command acts with full rights and only records the
-    name in the ledger and the audit log. ``scoped`` reads with the account's own role and scope
-    instead (reports: show what that person would see).
+    With ``--as`` the command acts exactly as that account would through the API: its role and
+    scope (a provincial account imports and exports its own province only, a viewer writes
+    nothing), recorded under its name with address ``cli``. A deactivated account is refused.
+    Without it the command is the trusted shell operator ``system``: full rights, and the ledger
+    and the audit log say ``system`` from ``cli``.
     """
 
     def resolve(ctx: click.Context, param: click.Parameter, username: str) -> Principal:
@@ -54,9 +56,9 @@ def account_option(*, scoped: bool = False, dest: str = "operator"):
             user = get_user(db.session, username)
         except DomainError as error:
             raise click.BadParameter(f"no account {username!r} (create it with `users create`)") from error
-        if scoped and not user.active:
+        if not user.active:
             raise click.BadParameter(f"account {username!r} is deactivated")
-        return principal_for(user, address="cli") if scoped else Principal.operator(username)
+        return principal_for(user, address="cli")
 
     return click.option(
         "--as",
@@ -65,9 +67,7 @@ def account_option(*, scoped: bool = False, dest: str = "operator"):
         show_default=True,
         metavar="USERNAME",
         callback=resolve,
-        help="read as this account, with its role and scope"
-        if scoped
-        else "the account this command acts as, for the ledger and the audit log",
+        help="act as this account, with its role and scope as in the API (default: the operator, recorded as system)",
     )
 
 
