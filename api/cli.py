@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -73,15 +74,55 @@ def account_option(*, dest: str = "operator"):
 
 operator_option = account_option()
 
+# pg_advisory_lock key of init-db: any fixed bigint no other code uses ("invinit" in ASCII).
+INIT_DB_LOCK_KEY = 0x696E76696E6974
+
+
+@contextlib.contextmanager
+def init_db_lock() -> Iterator[None]:
+    """One init-db at a time per database; the others wait, then find the schema up to date.
+
+    PostgreSQL: a session-level advisory lock held on a connection of its own for the whole
+    command. SQLite: an exclusive ``flock`` on ``<database file>.init-lock`` (POSIX; the standard
+    library's fcntl, no extra dependency). An in-memory SQLite database has no one to race with.
+    """
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({INIT_DB_LOCK_KEY})")
+            connection.commit()  # the lock is the session's: do not sit idle in a transaction
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({INIT_DB_LOCK_KEY})")
+                connection.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with Path(f"{database}.init-lock").open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
 
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
-        """Create or upgrade the schema, then load the regions and the shipped catalogue."""
-        upgrade()
-        with one_transaction():
-            regions = load_regions(db.session)
-            items = seed_catalogue(db.session)
+        """Create or upgrade the schema, then load the regions and the shipped catalogue.
+
+        Safe to run several at once (deploy scripts, replicas starting together): they take turns.
+        """
+        with init_db_lock():
+            upgrade()
+            with one_transaction():
+                regions = load_regions(db.session)
+                items = seed_catalogue(db.session)
         click.echo(f"schema up to date; regions: {regions}; catalogue items added: {items}")
 
     @app.cli.command("seed-demo")
