@@ -18,6 +18,7 @@ import json
 from flask import request
 from flask_smorest import abort
 from marshmallow import Schema
+from sqlalchemy import inspect, select
 
 from api.extensions import db
 
@@ -31,7 +32,8 @@ def require_if_match(obj: object, schema: Schema) -> None:
     """Refuse with 412 when ``If-Match`` is given and names neither ``*`` nor the row's current tag."""
     if "If-Match" not in request.headers:
         return
-    db.session.refresh(obj, with_for_update=True)
+    _lock_row(obj)
+    db.session.refresh(obj)
     if_match = request.if_match
     if if_match.star_tag or if_match.contains(etag_of(obj, schema)):
         return
@@ -40,6 +42,14 @@ def require_if_match(obj: object, schema: Schema) -> None:
         message="the resource changed since you read it (If-Match does not match its ETag); reload and retry",
         messages={"headers": {"If-Match": ["stale: does not match the current ETag"]}},
     )
+
+
+def _lock_row(obj: object) -> None:
+    """SELECT … FOR UPDATE of the row alone (eager joins of the mapper cannot take FOR UPDATE on PostgreSQL)."""
+    state = inspect(obj)
+    key = state.mapper.primary_key
+    match = [column == value for column, value in zip(key, state.identity, strict=True)]
+    db.session.execute(select(*key).where(*match).with_for_update())
 
 
 def with_etag(obj: object, schema: Schema) -> tuple[object, int, dict[str, str]]:
