@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -39,12 +40,14 @@ def one_transaction() -> Iterator[None]:
             raise
 
 
-def account_option(*, scoped: bool = False, dest: str = "operator"):
+def account_option(*, dest: str = "operator"):
     """``--as NAME``: who a command acts as.
 
-    The shell is trusted, so by default the command acts with full rights and only records the
-    name in the ledger and the audit log. ``scoped`` reads with the account's own role and scope
-    instead (reports: show what that person would see).
+    With ``--as`` the command acts exactly as that account would through the API: its role and
+    scope (a provincial account imports and exports its own province only, a viewer writes
+    nothing), recorded under its name with address ``cli``. A deactivated account is refused.
+    Without it the command is the trusted shell operator ``system``: full rights, and the ledger
+    and the audit log say ``system`` from ``cli``.
     """
 
     def resolve(ctx: click.Context, param: click.Parameter, username: str) -> Principal:
@@ -54,9 +57,9 @@ def account_option(*, scoped: bool = False, dest: str = "operator"):
             user = get_user(db.session, username)
         except DomainError as error:
             raise click.BadParameter(f"no account {username!r} (create it with `users create`)") from error
-        if scoped and not user.active:
+        if not user.active:
             raise click.BadParameter(f"account {username!r} is deactivated")
-        return principal_for(user, address="cli") if scoped else Principal.operator(username)
+        return principal_for(user, address="cli")
 
     return click.option(
         "--as",
@@ -65,23 +68,61 @@ def account_option(*, scoped: bool = False, dest: str = "operator"):
         show_default=True,
         metavar="USERNAME",
         callback=resolve,
-        help="read as this account, with its role and scope"
-        if scoped
-        else "the account this command acts as, for the ledger and the audit log",
+        help="act as this account, with its role and scope as in the API (default: the operator, recorded as system)",
     )
 
 
 operator_option = account_option()
 
+# pg_advisory_lock key of init-db: any fixed bigint no other code uses ("invinit" in ASCII).
+INIT_DB_LOCK_KEY = 0x696E76696E6974
+
+
+@contextlib.contextmanager
+def init_db_lock() -> Iterator[None]:
+    """One init-db at a time per database; the others wait, then find the schema up to date.
+
+    PostgreSQL: a session-level advisory lock held on a connection of its own for the whole
+    command. SQLite: an exclusive ``flock`` on ``<database file>.init-lock`` (POSIX; the standard
+    library's fcntl, no extra dependency). An in-memory SQLite database has no one to race with.
+    """
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({INIT_DB_LOCK_KEY})")
+            connection.commit()  # the lock is the session's: do not sit idle in a transaction
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({INIT_DB_LOCK_KEY})")
+                connection.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with Path(f"{database}.init-lock").open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
 
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
-        """Create or upgrade the schema, then load the regions and the shipped catalogue."""
-        upgrade()
-        with one_transaction():
-            regions = load_regions(db.session)
-            items = seed_catalogue(db.session)
+        """Create or upgrade the schema, then load the regions and the shipped catalogue.
+
+        Safe to run several at once (deploy scripts, replicas starting together): they take turns.
+        """
+        with init_db_lock():
+            upgrade()
+            with one_transaction():
+                regions = load_regions(db.session)
+                items = seed_catalogue(db.session)
         click.echo(f"schema up to date; regions: {regions}; catalogue items added: {items}")
 
     @app.cli.command("seed-demo")

@@ -33,7 +33,7 @@ NAME_WIDTH = 30
 OPTION_FOR_FIELD = {"within_days": "within-days", "radius_km": "radius", "min_quantity": "min-quantity"}
 
 
-reader_option = account_option(scoped=True, dest="reader")
+reader_option = account_option(dest="reader")
 json_option = click.option("--json", "as_json", is_flag=True, help="print the API's JSON instead of a table")
 
 

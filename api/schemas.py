@@ -245,6 +245,13 @@ class ReceiptIn(MovementCommon):
 
 class IssueIn(MovementCommon):
     quantity = QuantityField(required=True)
+    allow_expired = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "issue from a batch past its expiry date (otherwise 409); requires a reason, "
+            "which the ledger entry records"
+        },
+    )
 
 
 class TransferIn(MovementCommon):

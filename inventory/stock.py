@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
+from inventory.clock import business_today
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from inventory.models import CallUpLine, Item, Movement, StockLine, Warehouse
 from inventory.reference import CallUpLineStatus, Category, MovementKind, WarehouseStatus
@@ -25,6 +26,8 @@ from inventory.validation import MAX_QUANTITY, check_dates, check_quantity, chec
 
 REASON_LIMIT = 500
 REFERENCE_LIMIT = 100
+# How the ledger entry of a deliberate issue from an expired batch begins (then the expiry date and the reason).
+EXPIRED_ISSUE_MARKER = "allow_expired: batch expired"
 
 
 @dataclass(frozen=True)
@@ -309,11 +312,35 @@ def receive_stock(
 
 
 def issue_stock(
-    session: Session, *, line: StockLine, quantity: object, actor: Actor, reason: str = "", reference: str | None = None
+    session: Session,
+    *,
+    line: StockLine,
+    quantity: object,
+    actor: Actor,
+    reason: str = "",
+    reference: str | None = None,
+    allow_expired: bool = False,
 ) -> Movement:
+    """Issue from a line. A batch past its expiry date (business today) is refused unless the caller
+    says ``allow_expired`` and gives a reason; the ledger entry's reason then records it."""
     require_stock_change(actor, line.warehouse)
     quantity = check_quantity(quantity)
+    reason = _expired_issue_reason(line, allow_expired, reason)
     return _change_line(session, line, -quantity, MovementKind.ISSUE, actor, reason, reference)
+
+
+def _expired_issue_reason(line: StockLine, allow_expired: bool, reason: str) -> str:
+    if line.expiry_date is None or line.expiry_date >= business_today():
+        return reason
+    if not allow_expired:
+        raise Conflict(
+            f"batch {line.batch!r} of stock line {line.id} expired on {line.expiry_date}; "
+            "to issue it anyway send allow_expired=true with a reason",
+            field="allow_expired",
+        )
+    marker = f"{EXPIRED_ISSUE_MARKER} {line.expiry_date.isoformat()}: "
+    given = check_text(reason, "reason", max_length=REASON_LIMIT - len(marker), required=True)
+    return marker + given
 
 
 def transfer_stock(

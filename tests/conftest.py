@@ -34,6 +34,11 @@ from inventory.warehouses import create_warehouse
 # Reference data that survives between tests; everything else is emptied after each test.
 KEPT_TABLES = {"region", "data_version", "alembic_version"}
 SEEDED_TABLES = ("item", "item_alias")  # restored from a copy taken once, after init-db
+# The append-only tables refuse TRUNCATE (a BEFORE TRUNCATE trigger). Between tests the fixture, which
+# connects as the tables' owner, switches those triggers off inside its own transaction and back on
+# (ENABLE ALWAYS) before committing: no other session ever sees them off. The application's own role
+# does not own the tables and cannot do this (docs/security.md).
+TRUNCATE_GUARDS = {"movement": "movement_no_truncate", "audit_entry": "audit_entry_no_truncate"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -127,7 +132,11 @@ def _reset_postgresql() -> None:
     with db.engine.begin() as connection:
         tables = connection.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
         emptied = sorted(set(tables) - KEPT_TABLES)
-        statements = [f"TRUNCATE {', '.join(emptied)} RESTART IDENTITY CASCADE"]
+        guards = [f"ALTER TABLE {table} DISABLE TRIGGER {trigger}" for table, trigger in TRUNCATE_GUARDS.items()]
+        statements = [*guards, f"TRUNCATE {', '.join(emptied)} RESTART IDENTITY CASCADE"]
+        statements += [
+            f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}" for table, trigger in TRUNCATE_GUARDS.items()
+        ]
         for table in SEEDED_TABLES:
             statements.append(f"INSERT INTO {table} SELECT * FROM test_seed.{table}")
             statements.append(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
@@ -35,14 +36,18 @@ class Items(MethodView):
 class ItemByCode(MethodView):
     @blp.response(200, ItemOut)
     def get(self, code: str):
-        """One item."""
-        return get_item(db.session, code, field="code")
+        """One item, with its ``ETag``."""
+        return with_etag(get_item(db.session, code, field="code"), ItemOut())
 
     @blp.arguments(ItemUpdate)
     @blp.response(200, ItemOut)
     def patch(self, data: dict, code: str):
-        """Change some fields of an item; ``aliases`` replaces the whole list."""
-        return update_item(db.session, current_actor(), code, **data)
+        """Change some fields of an item; ``aliases`` replaces the whole list.
+
+        Send ``If-Match`` with the ``ETag`` you read: 412 if the item changed since (without it the
+        change is applied, for older clients)."""
+        require_if_match(get_item(db.session, code, field="code"), ItemOut())
+        return with_etag(update_item(db.session, current_actor(), code, **data), ItemOut())
 
     @blp.response(204)
     def delete(self, code: str) -> None:

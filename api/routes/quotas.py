@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
 from api.report_schemas import QuotaIn, QuotaOut, QuotaQuery, QuotaUpdate
@@ -48,14 +49,18 @@ class Quotas(MethodView):
 class QuotaById(MethodView):
     @blp.response(200, QuotaOut)
     def get(self, quota_id: int) -> ReserveQuota:
-        """One quota (404 outside what you read)."""
-        return get_quota(db.session, current_actor(), quota_id)
+        """One quota (404 outside what you read), with its ``ETag``."""
+        return with_etag(get_quota(db.session, current_actor(), quota_id), QuotaOut())
 
     @blp.arguments(QuotaUpdate)
     @blp.response(200, QuotaOut)
     def patch(self, data: dict, quota_id: int) -> ReserveQuota:
-        """Change the minimum or the note; to change the target or material, delete and create."""
-        return update_quota(db.session, current_actor(), quota_id, **data)
+        """Change the minimum or the note; to change the target or material, delete and create.
+
+        Send ``If-Match`` with the ``ETag`` you read: 412 if the quota changed since (without it the
+        change is applied, for older clients)."""
+        require_if_match(get_quota(db.session, current_actor(), quota_id), QuotaOut())
+        return with_etag(update_quota(db.session, current_actor(), quota_id, **data), QuotaOut())
 
     @blp.response(204)
     def delete(self, quota_id: int) -> None:

@@ -110,9 +110,16 @@ class Issues(MethodView):
     @blp.arguments(IssueIn)
     @blp.response(201, MovementOut)
     def post(self, data: dict, stock_line_id: int):
-        """Issue stock from a line; refused with 409 if the line holds less."""
+        """Issue stock from a line; refused with 409 if the line holds less, or if its batch has expired
+        and ``allow_expired`` (with a ``reason``) is not given."""
         line = get_stock_line(db.session, stock_line_id)
-        return issue_stock(db.session, line=line, quantity=data["quantity"], **_movement_args(data))
+        return issue_stock(
+            db.session,
+            line=line,
+            quantity=data["quantity"],
+            allow_expired=data["allow_expired"],
+            **_movement_args(data),
+        )
 
 
 @blp.route("/stock-lines/<id:stock_line_id>/transfers")

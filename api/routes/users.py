@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from api.account_schemas import NewTokenOut, TokenCreate, TokenOut, UserCreate, UserOut, UserQuery, UserUpdate
+from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
@@ -36,15 +37,20 @@ class Users(MethodView):
 class UserByName(MethodView):
     @blp.response(200, UserOut)
     def get(self, username: str):
-        """One account."""
+        """One account, with its ``ETag``."""
         require_admin(current_actor())
-        return get_user(db.session, username)
+        return with_etag(get_user(db.session, username), UserOut())
 
     @blp.arguments(UserUpdate)
     @blp.response(200, UserOut)
     def patch(self, data: dict, username: str):
-        """Change role, scope, password or active flag."""
-        return update_user(db.session, current_actor(), username, **data)
+        """Change role, scope, password or active flag.
+
+        Send ``If-Match`` with the ``ETag`` you read: 412 if the account changed since (without it the
+        change is applied, for older clients)."""
+        require_admin(current_actor())
+        require_if_match(get_user(db.session, username), UserOut())
+        return with_etag(update_user(db.session, current_actor(), username, **data), UserOut())
 
 
 @blp.route("/users/<string:username>/tokens")

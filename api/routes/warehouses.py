@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
@@ -42,14 +43,18 @@ class Warehouses(MethodView):
 class WarehouseByCode(MethodView):
     @blp.response(200, WarehouseOut)
     def get(self, code: str):
-        """One warehouse."""
-        return get_warehouse(db.session, code, field="code")
+        """One warehouse, with its ``ETag``."""
+        return with_etag(get_warehouse(db.session, code, field="code"), WarehouseOut())
 
     @blp.arguments(WarehouseUpdate)
     @blp.response(200, WarehouseOut)
     def patch(self, data: dict, code: str):
-        """Change some fields of a warehouse (the code is permanent)."""
-        return update_warehouse(db.session, current_actor(), code, **data)
+        """Change some fields of a warehouse (the code is permanent).
+
+        Send ``If-Match`` with the ``ETag`` you read: 412 if the warehouse changed since (without it the
+        change is applied, for older clients)."""
+        require_if_match(get_warehouse(db.session, code, field="code"), WarehouseOut())
+        return with_etag(update_warehouse(db.session, current_actor(), code, **data), WarehouseOut())
 
     @blp.response(204)
     def delete(self, code: str) -> None:
