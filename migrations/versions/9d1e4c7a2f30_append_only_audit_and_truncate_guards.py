@@ -1,7 +1,7 @@
 """append-only audit log; ledger and audit log refuse TRUNCATE and replica mode
 
 Revision ID: 9d1e4c7a2f30
-Revises: 2b2c2e772742
+Revises: 5e55101a0e7d
 Create Date: 2026-11-24 10:00:00.000000
 
 The stock ledger (``movement``) already refuses UPDATE and DELETE. This makes the audit log
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9d1e4c7a2f30'
-down_revision = '2b2c2e772742'
+down_revision = '5e55101a0e7d'
 branch_labels = None
 depends_on = None
 
