@@ -9,6 +9,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from importers.limits import WorkbookTooLarge
 from inventory.errors import (
     Conflict,
     DomainError,
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     ValidationFailed: 422,
+    WorkbookTooLarge: 413,
     Conflict: 409,
     InsufficientStock: 409,
     Unauthenticated: 401,
