@@ -23,7 +23,7 @@ MAX_CELL_CHARS = 4_000  # text kept per cell (Excel allows 32,767); longer text 
 # The child process that parses the upload: a file past these is refused, and the worker never notices.
 PARSE_MEMORY_BYTES = 2 * 1024 * 1024 * 1024  # address space the parse may add to the worker's own
 PARSE_CPU_SECONDS = 40  # CPU time of the parse (under gunicorn's 60 s worker timeout)
-PARSE_WAIT_SECONDS = 50  # how long the worker waits for the parse, in total
+PARSE_WAIT_SECONDS = 90  # how long the worker waits for the parse in all (CPU-starved machines: wall > CPU)
 
 
 def mib(size: int) -> str:
