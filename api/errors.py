@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.extensions import db
 from api.openapi import ProblemSchema, document_pagination_header
+from importers.limits import WorkbookTooLarge
 from inventory.db import DatabaseFailure, classify_database_error
 from inventory.errors import (
     Conflict,
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     ValidationFailed: 422,
+    WorkbookTooLarge: 413,
     Conflict: 409,
     InsufficientStock: 409,
     Unauthenticated: 401,

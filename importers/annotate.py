@@ -18,6 +18,8 @@ from python_calamine import CalamineWorkbook
 
 from importers.export import neutralise
 from importers.outcome import ERROR, ImportReport, Issue
+from importers.sandbox import Child
+from inventory.errors import ValidationFailed
 
 EDIT_IN_PLACE_MAX_BYTES = 3 * 1024 * 1024  # ~40,000 rows: openpyxl edits faster than a person reads
 CHECK_HEADER = "导入检查 Import check"
@@ -28,10 +30,38 @@ ISSUE_COLUMNS = ("级别 Severity", "工作表 Sheet", "行 Row", "单元格 Cel
 
 
 def annotate_workbook(data: bytes, report: ImportReport) -> bytes:
-    """The workbook ``data`` (already checked by the import) with the report's issues written into it."""
+    """The workbook ``data`` (already checked by the import) with the report's issues written into it.
+
+    Written in a child process under the upload limits (``importers.sandbox``): openpyxl reads XML that the
+    import's reader never looked at (styles, themes), and a file it cannot edit is rebuilt from its values
+    instead. Raises ``ValidationFailed`` / ``WorkbookTooLarge`` for a file that neither can write back.
+    """
+    child = Child(lambda send: send(_annotate(data, report)))
+    try:
+        annotated = child.receive()
+        child.receive()  # the child's end
+    finally:
+        child.close()
+    return annotated  # type: ignore[return-value]
+
+
+def _annotate(data: bytes, report: ImportReport) -> bytes:
     if len(data) <= EDIT_IN_PLACE_MAX_BYTES:
-        return _edit_in_place(data, report)
-    return _rebuild(data, report)
+        try:
+            return _edit_in_place(data, report)
+        except MemoryError:
+            raise
+        except Exception:  # any file openpyxl cannot edit still gets its report, rebuilt from its values
+            pass
+    try:
+        return _rebuild(data, report)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise ValidationFailed(
+            f"无法写回此工作簿的检查结果。the workbook cannot be written back with its issues: {type(exc).__name__}",
+            field="file",
+        ) from exc
 
 
 def _note(issues: list[Issue]) -> str:

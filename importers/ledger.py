@@ -180,7 +180,6 @@ def import_ledger(
     Raises ``ValidationFailed`` (field ``file``) for a file that is not a safe, readable workbook with a
     ledger in it; every problem inside the ledger is in the returned report instead.
     """
-    workbook = open_ledger_workbook(data)
     report = ImportReport(
         file_name=file_name,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -195,12 +194,15 @@ def import_ledger(
             "imported_at": earlier.imported_at.isoformat(),
             "actor": earlier.actor,
         }
+    workbook = open_ledger_workbook(data)
     savepoint = session.begin_nested()
     try:
         _LedgerImport(session, actor, report, progress).run(workbook)
     except BaseException:
         savepoint.rollback()
         raise
+    finally:
+        workbook.close()  # the parsing child is stopped whatever happened
     if report.status == "imported":
         savepoint.commit()
     else:

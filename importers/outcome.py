@@ -32,8 +32,10 @@ def json_value(value: object) -> object:
     """A cell value that JSON can carry and a person can recognise."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.date | dt.datetime):
+    if isinstance(value, dt.date | dt.datetime | dt.time):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, float) and value.is_integer():

@@ -140,6 +140,8 @@ def parse_date(value: object) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, dt.time | dt.timedelta):  # a date typed into a cell formatted as a time
+        raise CellError("a time of day, not a date: format the cell as a date (yyyy-mm-dd)")
     if isinstance(value, bool):
         raise CellError("expected a date")
     if isinstance(value, int | float):

@@ -1,14 +1,18 @@
 """Opening an uploaded workbook safely and finding the ledger tables in it.
 
 The file is checked as a zip before any XML is parsed (declared sizes and compression ratio, so a
-decompression bomb is refused unopened), then read with python-calamine: a Rust reader that is ten times
-faster than openpyxl, exposes merged ranges, returns cached formula results without evaluating anything,
-and does not expand XML entities.
+decompression bomb is refused unopened). Everything after that runs in a child process with a memory and
+CPU cap (``importers.sandbox``): each part's XML is scanned as it is decompressed (no DTD; each sheet's
+declared and actual used range, and the number of cells, within ``importers.limits``), then the workbook
+is read with python-calamine: a Rust reader that is ten times faster than openpyxl, exposes merged ranges,
+returns cached formula values without evaluating anything, and does not expand XML entities. The child
+sends the tables it found, then their rows in chunks as the import reads them.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,13 +20,22 @@ from dataclasses import dataclass, field
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from importers.columns import COLUMNS_BY_FIELD, GROUP_SUFFIXES, HEADER_INDEX, SKIPPED_SHEETS, header_key
+from importers.limits import (
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_COMPRESSION_RATIO,
+    MAX_ROWS,
+    MAX_SHEET_AREA,
+    MAX_UNCOMPRESSED_BYTES,
+    MAX_ZIP_MEMBERS,
+    WorkbookTooLarge,
+)
+from importers.sandbox import Child, Send
 from importers.values import is_blank, is_known_unit, parse_text
 from inventory.errors import ValidationFailed
 
-MAX_ROWS = 200_000  # data rows in one file: a national ledger is ~126,000
-MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024  # what the zip may expand to, declared sizes summed
-MAX_COMPRESSION_RATIO = 200  # XML compresses ~10-50x; a bomb compresses thousands of times
-MAX_ZIP_MEMBERS = 10_000
+ROWS_PER_MESSAGE = 1_000  # rows the parsing child sends at a time
+SCAN_CHUNK_BYTES = 1 << 20
 HEADER_SEARCH_ROWS = 30  # titles and notes above the header: people rarely write more than a few rows
 MIN_HEADER_MATCHES = 2
 
@@ -59,21 +72,39 @@ class SheetTable:
 
 @dataclass
 class LedgerWorkbook:
-    """The sheets of an uploaded workbook; ``tables`` are those holding a ledger, warehouses first."""
+    """The ledger tables of an uploaded workbook (warehouses first), their rows read from the parsing child.
+
+    ``rows`` is read table by table in the order of ``tables`` (a table left unread is skipped); ``close``
+    stops the child.
+    """
 
     tables: list[SheetTable]
     skipped_sheets: list[str]
-    sheets: dict[str, CalamineSheet]
+    child: Child
+    position: int = 0  # the table whose rows the child is sending
 
     def close(self) -> None:
-        """Let go of the sheets (their cells live in calamine's memory until then)."""
-        self.sheets.clear()
+        self.child.close()
 
     def rows(self, table: SheetTable) -> Iterator[tuple[int, list]]:
         """(Excel row number, cells by absolute column) for every row under the header, merges filled."""
-        for number, cells in _sheet_rows(self.sheets[table.name]):
-            if number > table.header_row:
-                yield number, cells
+        index = next(position for position, known in enumerate(self.tables) if known is table)
+        if index < self.position:
+            raise RuntimeError(f"the rows of {table.name!r} were already passed: read tables in order")
+        while True:
+            message = self.child.receive()
+            if message is None:
+                return
+            kind, position, rows = message  # type: ignore[misc]
+            self.position = position
+            if position > index:
+                raise RuntimeError("the parsing child ran ahead of the tables")
+            if position < index:
+                continue
+            if kind == "end":
+                self.position = index + 1
+                return
+            yield from rows
 
 
 def column_letter(index: int) -> str:
@@ -116,9 +147,115 @@ def check_xlsx(data: bytes) -> None:
             )
 
 
+def check_sheets(data: bytes) -> None:
+    """Scan every XML part as it decompresses, before a reader loads it: no DTD, sheets within the limits.
+
+    Each sheet's declared used range (``<dimension ref=…>``) and its actual one (the last row number of each
+    stretch of XML and the widest column letters) must stay under ``MAX_SHEET_AREA`` cells, and the cells
+    written (``<c`` elements) under ``MAX_CELLS`` in all. Cheap: ~1 s for a national ledger.
+    """
+    cells = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for member in archive.infolist():
+            if not member.filename.endswith((".xml", ".rels", ".vml")):
+                continue
+            scan = _PartScan(member.filename)
+            try:
+                with archive.open(member) as part:
+                    while chunk := part.read(SCAN_CHUNK_BYTES):
+                        scan.feed(chunk)
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+                raise ValidationFailed(
+                    f"工作簿已损坏。the workbook is damaged (part {member.filename}: {exc})", field="file"
+                ) from exc
+            scan.finish()
+            cells += scan.cells
+            if cells > MAX_CELLS:
+                raise WorkbookTooLarge(
+                    f"工作簿的单元格超过 {MAX_CELLS:,} 个（上限）。"
+                    f"The workbook has more than {MAX_CELLS:,} cells, the limit (MAX_CELLS)."
+                )
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
+_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="(\d+)"')
+_WIDE_CELL = re.compile(rb'<c r="([A-Z]{2,})')  # columns past Z: rare in a ledger, so few matches to handle
+
+
+class _PartScan:
+    """What one XML part shows as it streams by: DTDs, its used range, its cells."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.head = b""
+        self.tail = b""
+        self.cells = 0
+        self.last_row = 0
+        self.last_column = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.head) < 4096:
+            self.head += chunk[:4096]
+        window = self.tail + chunk
+        if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+            raise ValidationFailed(
+                f"工作簿含有 DTD（<!DOCTYPE>），Excel 从不写入，已拒绝。"
+                f"part {self.name} declares a DTD, which Excel never writes; refused",
+                field="file",
+            )
+        self.cells += chunk.count(b"<c ") + chunk.count(b"<c>")
+        at = window.rfind(b"<row ")
+        if at >= 0:
+            match = _ROW_NUMBER.match(window, at)
+            if match:
+                self.last_row = max(self.last_row, int(match.group(1)))
+        for letters in set(_WIDE_CELL.findall(window)):
+            self.last_column = max(self.last_column, _column_number(letters))
+        self.tail = chunk[-16:]
+        self._check(self.last_row, max(self.last_column, 1), "")
+
+    def finish(self) -> None:
+        match = _DIMENSION.search(self.head)
+        if match:
+            first_column, first_row, last_column, last_row = (group or b"" for group in match.groups())
+            if last_column or last_row:
+                rows = int(last_row or 1_048_576) - int(first_row or 1) + 1
+                columns = _column_number(last_column or b"XFD") - _column_number(first_column or b"A") + 1
+                self._check(rows, columns, match.group(0).split(b"ref=")[1].decode("ascii", "replace"))
+
+    def _check(self, rows: int, columns: int, declared: str) -> None:
+        area = max(rows, 0) * max(columns, 0)
+        if area <= MAX_SHEET_AREA:
+            return
+        said = f"declares the used range {declared}" if declared else f"has cells out to row {rows:,}, column {columns}"
+        raise WorkbookTooLarge(
+            f"工作表的使用区域为 {rows:,} 行 × {columns:,} 列，超过 {MAX_SHEET_AREA:,} 个单元格的上限。"
+            f"Sheet part {self.name} {said}: {area:,} cells, over the limit of {MAX_SHEET_AREA:,} (MAX_SHEET_AREA)."
+        )
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
 def open_ledger_workbook(data: bytes) -> LedgerWorkbook:
-    """Check the file, open it and find every sheet that holds warehouses or stock."""
+    """Check the file, then read it in a child process: the tables found now, their rows as they are read."""
     check_xlsx(data)
+    child = Child(lambda send: _read_workbook(data, send))
+    try:
+        tables, skipped = child.receive()  # type: ignore[misc]
+    except BaseException:
+        child.close()
+        raise
+    return LedgerWorkbook(tables=tables, skipped_sheets=skipped, child=child)
+
+
+def _read_workbook(data: bytes, send: Send) -> None:
+    """In the parsing child: scan, open, find the tables, then send every table's rows in chunks."""
+    check_sheets(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
@@ -147,9 +284,30 @@ def open_ledger_workbook(data: bytes) -> LedgerWorkbook:
         )
     rows = sum(table.height for table in tables)
     if rows > MAX_ROWS:
-        raise ValidationFailed(f"the workbook has {rows} rows; at most {MAX_ROWS} are imported at once", field="file")
+        raise WorkbookTooLarge(
+            f"工作簿有 {rows:,} 行，一次最多导入 {MAX_ROWS:,} 行（上限）。"
+            f"the workbook has {rows} rows; at most {MAX_ROWS} are imported at once (MAX_ROWS)"
+        )
     tables.sort(key=lambda table: table.kind != WAREHOUSE_SHEET)
-    return LedgerWorkbook(tables=tables, skipped_sheets=skipped, sheets=sheets)
+    send((tables, skipped))
+    for position, table in enumerate(tables):
+        chunk: list[tuple[int, list]] = []
+        for number, cells in _sheet_rows(sheets.pop(table.name)):
+            if number > table.header_row:
+                chunk.append((number, _bounded(cells)))
+                if len(chunk) == ROWS_PER_MESSAGE:
+                    send(("rows", position, chunk))
+                    chunk = []
+        send(("rows", position, chunk))
+        send(("end", position, []))
+
+
+def _bounded(cells: list) -> list:
+    """A row with text longer than ``MAX_CELL_CHARS`` cut to that plus one (still too long for any field)."""
+    for index, value in enumerate(cells):
+        if value.__class__ is str and len(value) > MAX_CELL_CHARS:
+            cells[index] = value[: MAX_CELL_CHARS + 1]
+    return cells
 
 
 def _sheet_rows(sheet: CalamineSheet) -> Iterator[tuple[int, list]]:

@@ -126,17 +126,22 @@ class Imports(MethodView):
     @blp.arguments(ImportFlags, location="query")
     @blp.arguments(ImportUpload, location="files")
     @blp.response(201, ImportReportOut)
-    @blp.alt_response(200, schema=ImportReportOut, description="dry run: the report, nothing written")
-    @blp.alt_response(422, description="the file has errors (problem JSON with the full `report`) or is unreadable")
+    @blp.alt_response(200, schema=ImportReportOut, description="dry run without errors: the report, nothing written")
+    @blp.alt_response(
+        422,
+        description="the file has errors, dry run or not (problem JSON with the full `report`), or is unreadable",
+    )
+    @blp.alt_response(413, description="the file is past an upload limit (problem JSON naming the limit)")
     def post(self, query: dict, files: dict):
         """Import a ledger workbook (multipart field ``file``) as stocktakes, in one transaction.
 
-        With any error nothing is written (422, problem JSON carrying the report) unless ``skip_invalid``;
-        ``dry_run`` returns the same report and writes nothing. Each error names the sheet, the Excel row,
-        the column header and the rejected value. Re-importing the same ledger writes no ledger entries.
+        With any error the answer is 422, problem JSON carrying the report, and nothing is written unless
+        ``skip_invalid``; ``dry_run`` checks the same way and writes nothing (200 when clean). Each error
+        names the sheet, the Excel row, the column header and the rejected value. Re-importing the same
+        ledger writes no ledger entries.
         """
         report, _data = _run(files, query)
-        if report.status == "rejected":
+        if report.status == "rejected" or (report.dry_run and report.has_errors and not report.skip_invalid):
             return _rejected(report)
         return report.to_dict(), 200 if report.dry_run else 201
 

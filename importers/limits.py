@@ -1,0 +1,40 @@
+"""Every limit on an uploaded workbook, in one place.
+
+Sized from real files: a national ledger is ~126,000 rows × 18 columns (2.3 million cells, 120 MB of sheet
+XML) and is read in a few seconds with ~300 MB; each limit leaves room above that. The upload's byte size
+is the app's ``MAX_UPLOAD_BYTES`` (413 before anything here runs).
+"""
+
+from __future__ import annotations
+
+from inventory.errors import ValidationFailed
+
+# The zip, checked from its directory before any part is read.
+MAX_ZIP_MEMBERS = 10_000
+MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024  # what the zip may expand to, declared sizes summed
+MAX_COMPRESSION_RATIO = 200  # XML compresses ~10-50x; a bomb compresses thousands of times
+
+# The sheets, from their XML before a reader loads them (the reader holds every cell of the used range).
+MAX_SHEET_AREA = 16_000_000  # rows × columns of one sheet's used range (e.g. 200,000 rows × 80 columns)
+MAX_CELLS = 8_000_000  # cells written in the whole workbook
+MAX_ROWS = 200_000  # ledger rows in one file
+MAX_CELL_CHARS = 4_000  # text kept per cell (Excel allows 32,767); longer text is cut to this plus one
+
+# The child process that parses the upload: a file past these is refused, and the worker never notices.
+PARSE_MEMORY_BYTES = 2 * 1024 * 1024 * 1024  # address space the parse may add to the worker's own
+PARSE_CPU_SECONDS = 40  # CPU time of the parse (under gunicorn's 60 s worker timeout)
+PARSE_WAIT_SECONDS = 90  # how long the worker waits for the parse in all (CPU-starved machines: wall > CPU)
+
+
+def mib(size: int) -> str:
+    """A byte limit as people read it: 2 GiB, 512 MiB."""
+    return f"{size / 2**30:g} GiB" if size >= 2**30 else f"{size / 2**20:g} MiB"
+
+
+class WorkbookTooLarge(ValidationFailed):
+    """A file past one of these limits: 413, the message naming the limit (Chinese, then English)."""
+
+    title = "Workbook too large"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="file")

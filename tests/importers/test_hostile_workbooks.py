@@ -1,0 +1,296 @@
+"""Hostile and malformed workbooks through the real HTTP path: a 4xx problem, never a 500, never a dead worker.
+
+Each file here once killed or bloated a worker or answered 500: a far-corner cell (calamine allocated the
+whole sheet, 512 GiB, and aborted), a cell at ZZ150000 (3.4 GiB, accepted), DTDs, lying zip sizes, a date
+cell formatted as a time, and a seeded mutation fuzz of a valid ledger.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import resource
+import struct
+import time
+import zipfile
+
+import openpyxl
+import pytest
+
+from tests.api.helpers import API, PROBLEM_JSON
+from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
+
+SHEET = "xl/worksheets/sheet1.xml"
+VALID = sheet_of_rows([["东城区台账"], HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "1,500")])
+PEAK_GROWTH_MB = 400  # the worker's own peak memory may not grow more than this on any hostile file
+
+
+def members_of(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def with_sheet(sheet_xml: bytes, **parts: bytes) -> bytes:
+    members = members_of(VALID)
+    members[SHEET] = sheet_xml
+    members.update({name.replace("__", "/").replace("_xml", ".xml"): data for name, data in parts.items()})
+    return zipped(members)
+
+
+def cell_at(ref: str, *, dimension: bool = True) -> bytes:
+    """The valid ledger plus one cell at ``ref`` (and, with ``dimension``, a used range declared up to it)."""
+    sheet = members_of(VALID)[SHEET]
+    row = re.sub(r"[A-Z]", "", ref)
+    extra = f'<row r="{row}"><c r="{ref}" t="inlineStr"><is><t>x</t></is></c></row>'.encode()
+    sheet = sheet.replace(b"</sheetData>", extra + b"</sheetData>")
+    sheet = re.sub(rb"<dimension [^>]*/>", f'<dimension ref="A1:{ref}"/>'.encode() if dimension else b"", sheet)
+    return with_sheet(sheet)
+
+
+def column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def sparse_rows(rows: int = 150_000) -> bytes:
+    """A sheet of ``rows`` rows holding one cell each, strewn over the columns up to ZZ, no used range declared."""
+    sheet = members_of(VALID)[SHEET]
+    picked = random.Random(7)
+    cells = b"".join(
+        f'<row r="{n}"><c r="{column_letters(picked.randrange(702))}{n}"><v>{n}</v></c></row>'.encode()
+        for n in range(10, rows + 1)
+    )
+    sheet = sheet.replace(b"</sheetData>", cells + b"</sheetData>")
+    return with_sheet(re.sub(rb"<dimension [^>]*/>", b"", sheet))
+
+
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 9))
+    + b"]>"
+)
+
+
+def dtd_in(part: str) -> bytes:
+    members = members_of(VALID)
+    xml = members[part]
+    start = xml.index(b"<", xml.index(b"?>") + 2) if xml.startswith(b"<?xml") else 0
+    body = xml[start:].replace(b"</", b"<x>&lol8;</x></", 1) if part == SHEET else xml[start:]
+    members[part] = LAUGHS + body
+    return zipped(members)
+
+
+def lying_sizes() -> bytes:
+    """Shared strings of 30 MB whose zip headers declare 1,000 bytes (a bomb the directory does not show)."""
+    members = members_of(VALID)
+    members["xl/sharedStrings.xml"] = b'<sst xmlns="x"><si><t>' + b"a" * 30_000_000 + b"</t></si></sst>"
+    data = bytearray(zipped(members))
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        for match in re.finditer(re.escape(signature), bytes(data)):
+            header = match.start()
+            name_offset = header + (30 if signature == b"PK\x03\x04" else 46)
+            name_length = struct.unpack_from("<H", data, header + (26 if signature == b"PK\x03\x04" else 28))[0]
+            if bytes(data[name_offset : name_offset + name_length]) == b"xl/sharedStrings.xml":
+                struct.pack_into("<I", data, header + offset, 1_000)
+    return bytes(data)
+
+
+def time_formatted_date() -> bytes:
+    book = openpyxl.load_workbook(io.BytesIO(VALID))
+    cell = book.active["I3"]  # 生产日期
+    cell.value = 0.25  # what a date typed into a cell formatted as a time shows
+    cell.number_format = "hh:mm"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+HOSTILE = {
+    "far-corner": lambda: cell_at("XFD1048576"),
+    "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
+    "ZZ150000": lambda: cell_at("ZZ150000"),
+    "sparse-150000-rows": sparse_rows,
+    "dtd-in-styles": lambda: dtd_in("xl/styles.xml"),
+    "dtd-in-sheet": lambda: dtd_in(SHEET),
+    "bomb-shared-strings": lambda: zipped(
+        {**members_of(VALID), "xl/sharedStrings.xml": b"<sst><si><t>" + b"x" * 60_000_000 + b"</t></si></sst>"}
+    ),
+    "lying-zip-sizes": lying_sizes,
+    "not-a-zip": lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
+    "truncated-zip": lambda: VALID[: len(VALID) // 2],
+    "zip-without-directory-end": lambda: VALID[:-22],
+}
+TOO_LARGE = {"far-corner", "far-corner-undeclared", "ZZ150000", "sparse-150000-rows"}
+
+
+def upload(client, data: bytes, path: str = "/imports", **form):
+    return client.post(
+        f"{API}{path}", data={"file": (io.BytesIO(data), "台账.xlsx"), **form}, content_type="multipart/form-data"
+    )
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("path", ["/imports", "/imports/report.xlsx"])
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_workbook_is_a_4xx_problem_and_the_worker_stays_small(client, name, path):
+    data = HOSTILE[name]()
+    before, started = peak_mb(), time.monotonic()
+
+    response = upload(client, data, path)
+
+    assert 400 <= response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:500])
+    assert response.mimetype == PROBLEM_JSON
+    body = response.get_json()
+    assert body["status"] == response.status_code and "file" in body["errors"]
+    if name in TOO_LARGE:
+        assert response.status_code == 413 and "limit" in body["detail"] and "上限" in body["detail"]
+    assert peak_mb() - before < PEAK_GROWTH_MB
+    assert time.monotonic() - started < 30
+
+
+def test_a_date_cell_formatted_as_a_time_is_reported_not_a_500(client):
+    response = upload(client, time_formatted_date(), dry_run="1")
+
+    assert response.status_code == 422 and response.mimetype == PROBLEM_JSON
+    [error] = response.get_json()["report"]["errors"]
+    assert (error["cell"], error["value"]) == ("I3", "06:00:00") and "time" in error["message"]
+    assert upload(client, time_formatted_date(), "/imports/report.xlsx").status_code == 200
+
+
+def test_a_dry_run_with_errors_is_422_with_the_full_report(client):
+    bad = sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "lots")])
+
+    response = upload(client, bad, dry_run="true")
+
+    assert response.status_code == 422 and response.mimetype == PROBLEM_JSON
+    report = response.get_json()["report"]
+    assert (report["status"], report["dry_run"], report["errors_total"]) == ("validated", True, 1)
+    assert report["errors"][0]["cell"] == "G3"
+
+
+ATTRIBUTE = re.compile(rb'(\b(?:r|s|t|ref|numFmtId)=")[^"]*')
+
+
+def mutations(seed: int, count: int):
+    """``count`` deterministic variants of the valid ledger: XML edits inside the zip, and raw byte edits."""
+    random_ = random.Random(seed)
+    members = members_of(VALID)
+    parts = sorted(name for name in members if name.endswith((".xml", ".rels")))
+    nasty = [
+        b'r="XFD1048576"',
+        b'r="A0"',
+        b't="e"',
+        b't="d"',
+        b't="s"',
+        b's="99999"',
+        b"<v>1e308</v>",
+        b"<v>-1</v>",
+        b"<v>NaN</v>",
+        b"<v>99999999</v>",
+        b"<![CDATA[x",
+        b"&#0;",
+        b"\xff\xfe",
+        b'<mergeCell ref="A1:XFD1"/>',
+        b'numFmtId="22"',
+        b'formatCode="hh:mm"',
+        b'<dimension ref="A1:ZZZ9"/>',
+        b"<sheetData>",
+        b"</row>",
+        b'<c r="B2" t="inlineStr"><is><t>',
+    ]
+    for _ in range(count):
+        if random_.random() < 0.2:
+            data = bytearray(VALID)
+            for _ in range(random_.randint(1, 8)):
+                data[random_.randrange(len(data))] = random_.randrange(256)
+            yield bytes(data)
+            continue
+        changed = dict(members)
+        part = random_.choice(parts)
+        xml = bytearray(changed[part])
+        for _ in range(random_.randint(1, 3)):
+            at = random_.randrange(len(xml) + 1)
+            operation = random_.randrange(4)
+            if operation == 0:
+                xml[at:at] = random_.choice(nasty)
+            elif operation == 1:
+                del xml[at : at + random_.randint(1, 40)]
+            elif operation == 2:
+                xml[at:at] = xml[at : at + random_.randint(1, 200)]
+            else:
+                xml = bytearray(ATTRIBUTE.sub(lambda m: m.group(1) + b"Z9", bytes(xml), count=1))
+        changed[part] = bytes(xml)
+        yield zipped(changed)
+
+
+@pytest.mark.slow
+def test_a_mutation_fuzz_of_a_valid_ledger_never_answers_500(client):
+    started = time.monotonic()
+    failures = []
+    for number, data in enumerate(mutations(seed=20240301, count=100)):
+        for path in ("/imports", "/imports/report.xlsx")[: 2 if number % 3 == 0 else 1]:
+            response = upload(client, data, path, dry_run="1")
+            if response.status_code >= 500 or (response.status_code >= 400 and response.mimetype != PROBLEM_JSON):
+                failures.append((number, path, response.status_code, response.get_data(as_text=True)[:200]))
+    assert not failures, failures[:10]
+    assert time.monotonic() - started < 300
+
+
+@pytest.mark.slow
+def test_hostile_workbooks_do_not_kill_a_gunicorn_worker(gunicorn, token_for):
+    """Against real workers: the far corner once made calamine abort the worker (SIGABRT)."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    import psutil
+
+    base = urlsplit(gunicorn(workers=1))
+    token = token_for("admin")
+    master = next(
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if f"127.0.0.1:{base.port}" in " ".join(process.info["cmdline"] or []) and "gunicorn" in str(process.info)
+    )
+    workers = sorted(child.pid for child in master.children())
+
+    def post(data: bytes, path: str = "/api/v1/imports") -> tuple[int, dict]:
+        body = b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.xlsx"\r\n\r\n' + data
+        body += b"\r\n--x--\r\n"
+        connection = http.client.HTTPConnection(base.hostname, base.port, timeout=60)
+        connection.request(
+            "POST",
+            path,
+            body=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=x"},
+        )
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+
+    for _ in range(3):
+        for name in ("far-corner", "far-corner-undeclared", "ZZ150000"):
+            status, body = post(HOSTILE[name]())
+            assert status == 413, (name, body)
+    status, body = post(HOSTILE["dtd-in-styles"](), "/api/v1/imports/report.xlsx")
+    assert status == 422, body
+
+    status, report = post(VALID)
+    assert status == 201 and report["status"] == "imported"
+    assert sorted(child.pid for child in master.children()) == workers  # no worker died and was replaced
+    assert all(psutil.Process(pid).memory_info().rss < 600 * 2**20 for pid in workers)
