@@ -28,6 +28,7 @@ TOKEN_PREFIX = "emi_"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 10
 MAX_TOKEN_DAYS = 366
+MAX_WAREHOUSES_PER_USER = 500
 LOGIN_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
@@ -117,6 +118,8 @@ def _apply_user_fields(session: Session, user: User, fields: dict) -> None:
         user.active = bool(fields["active"])
     if "warehouse_codes" in fields:
         codes = list(dict.fromkeys(fields["warehouse_codes"] or []))
+        if len(codes) > MAX_WAREHOUSES_PER_USER:
+            raise ValidationFailed(f"at most {MAX_WAREHOUSES_PER_USER} warehouses", field="warehouse_codes")
         found = list(session.scalars(select(Warehouse).where(Warehouse.code.in_(codes)))) if codes else []
         missing = sorted(set(codes) - {w.code for w in found})
         if missing:
