@@ -6,22 +6,40 @@ from typing import ClassVar
 
 import flask_smorest
 from flask_smorest import Page
+from marshmallow import ValidationError
 from sqlalchemy import func, select
+from webargs.flaskparser import FlaskParser
 
 from api.extensions import db
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# Half a billion rows at the largest page size; beyond it the row offset would overflow SQLite's 64-bit integer.
+MAX_PAGE = 1_000_000
+
+
+def _page_in_range(page_params) -> None:
+    if page_params.page > MAX_PAGE:
+        raise ValidationError({"page": [f"must be between 1 and {MAX_PAGE}"]})
+
+
+class PageParser(FlaskParser):
+    """flask-smorest's parser of ``page`` and ``page_size``, refusing a page beyond ``MAX_PAGE`` (422)."""
+
+    def parse(self, argmap, req=None, *, validate=None, **kwargs):
+        validators = [] if validate is None else list(validate) if isinstance(validate, list | tuple) else [validate]
+        return super().parse(argmap, req, validate=[*validators, _page_in_range], **kwargs)
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with our paging defaults (it reads them from the class)."""
+    """flask-smorest's Blueprint with our paging defaults and limits (it reads them from the class)."""
 
     DEFAULT_PAGINATION_PARAMETERS: ClassVar[dict[str, int]] = {
         "page": 1,
         "page_size": DEFAULT_PAGE_SIZE,
         "max_page_size": MAX_PAGE_SIZE,
     }
+    PAGINATION_ARGUMENTS_PARSER = PageParser()
 
 
 class SelectPage(Page):
