@@ -18,9 +18,11 @@ from marshmallow import fields
 from api.config import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from api.inputs import json_nesting_exceeds
 from api.routes.paging import MAX_PAGE, MAX_PAGE_SIZE
-from inventory.catalogue import MAX_ALIASES
+from inventory.catalogue import MAX_ALIASES, get_item
+from inventory.errors import ValidationFailed
 from inventory.nearest import MAX_NEEDS
-from inventory.validation import EARLIEST_DATE, LATEST_DATE
+from inventory.stock import receive_stock
+from inventory.validation import EARLIEST_DATE, LATEST_DATE, check_quantity
 from tests.api.helpers import API, NO_BODY, Raw, assert_problem, send, table_snapshot, warehouse_payload
 
 pytestmark = pytest.mark.usefixtures("server_errors_become_responses")
@@ -576,3 +578,28 @@ def test_dates_at_the_edges_of_the_range_are_accepted(client, line_id):
     response = client.get(f"{API}/warehouses?page={MAX_PAGE}")
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == []
+
+
+@pytest.mark.parametrize("value", ["1e999999999", "-1e999999999", "1e-999999999", "9" * 4000, "NaN", "-Infinity"])
+def test_check_quantity_refuses_extreme_decimals_without_computing_them(value):
+    """The importer and the CLI reach the same rule as the API, in ``inventory.validation``."""
+    with pytest.raises(ValidationFailed) as refused:
+        check_quantity(value)
+    assert refused.value.field == "quantity"
+
+
+@pytest.mark.parametrize("field", ["production_date", "expiry_date"])
+def test_services_refuse_dates_out_of_range(session, make_warehouse, field):
+    """Not only the API: a ledger import or the CLI receiving 0001-01-01 must not store it (its export would
+    carry the Excel serial -693594 and no longer re-import)."""
+    warehouse = make_warehouse("WH-S")
+    with pytest.raises(ValidationFailed) as refused:
+        receive_stock(
+            session,
+            warehouse=warehouse,
+            item=get_item(session, "PD-001"),
+            quantity=1,
+            actor="tester",
+            **{field: dt.date(1, 1, 1)},
+        )
+    assert refused.value.field == field
