@@ -15,6 +15,7 @@ from api.config import PROJECT_ROOT, Config
 from api.errors import ProblemApi, database_error_response, log_database_failure, register_error_handlers
 from api.extensions import db, migrate
 from api.identity import register_authentication
+from api.inputs import register_input_guard
 from api.openapi import ProblemResponsesPlugin
 from inventory.db import classify_database_error, configure_engine, reset_write_intent, set_write_intent
 
@@ -100,6 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_blueprints(api)
     register_error_handlers(app)
+    register_input_guard(app)  # first: hostile input is refused before a transaction or a login is looked at
     _register_transaction_hooks(app)
     register_authentication(app)  # after the write-intent hook: one transaction from the first query
     _register_cli(app)

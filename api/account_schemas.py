@@ -6,8 +6,8 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import StrictSchema, choice
-from inventory.accounts import MAX_TOKEN_DAYS, MIN_PASSWORD_LENGTH
+from api.schemas import BoundedList, MomentField, StrictSchema, choice
+from inventory.accounts import MAX_TOKEN_DAYS, MAX_WAREHOUSES_PER_USER, MIN_PASSWORD_LENGTH
 from inventory.reference import Role
 
 province_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{2}0000$", error="a province code"))
@@ -24,7 +24,7 @@ class UserFields(StrictSchema):
     province_code = province_code
     password = fields.String(load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=200))
     active = fields.Boolean()
-    warehouse_codes = fields.List(fields.String(validate=validate.Length(max=32)), validate=validate.Length(max=500))
+    warehouse_codes = BoundedList(fields.String(validate=validate.Length(max=32)), max_length=MAX_WAREHOUSES_PER_USER)
 
 
 class UserCreate(UserFields):
@@ -92,8 +92,8 @@ class AuditQuery(Schema):
     action = fields.String()
     object_type = fields.String()
     object_key = fields.String()
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
+    since = MomentField()
+    until = MomentField()
 
 
 class AuditOut(Schema):

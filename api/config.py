@@ -9,6 +9,11 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = PROJECT_ROOT / "instance" / "inventory.sqlite3"
+# A JSON body (or any body but a multipart upload) is at most this long: the largest legitimate one, a user
+# with 500 warehouses, is under 20 KiB.
+MAX_JSON_BYTES = 1024 * 1024
+# Arrays and objects nest at most this deep; the deepest legitimate body (a plan's needs) nests 3 levels.
+MAX_JSON_DEPTH = 32
 
 
 class Config:
@@ -22,7 +27,9 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
         self.PERMANENT_SESSION_LIFETIME = int(env.get("SESSION_HOURS", "12")) * 3600
+        # Uploads (multipart ledgers) may be this long; every other body is held to MAX_JSON_BYTES (api.inputs).
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+        self.MAX_JSON_BYTES = MAX_JSON_BYTES
         # The page's map background: any {z}/{x}/{y} tile server (an internal one where there is no internet).
         self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")

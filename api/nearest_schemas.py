@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import QuantityField, StrictSchema, choice
+from api.schemas import BoundedList, QuantityField, StrictSchema, choice
 from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM, MAX_LIMIT, MAX_NEEDS, MAX_RADIUS_KM
 from inventory.reference import Category, ReserveType
 
 
-class CommaSeparatedList(fields.List):
+class CommaSeparatedList(BoundedList):
     """A list from repeated parameters (``?t=a&t=b``), comma lists (``?t=a,b``) or both."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> list:
@@ -67,7 +67,9 @@ class NearestQuery(IncidentLocationFields):
     )
     radius_km = radius_field()
     reserve_types = CommaSeparatedList(
-        choice(ReserveType), metadata={"description": "only these reserve types: repeat it or give a comma list"}
+        choice(ReserveType),
+        max_length=len(ReserveType),
+        metadata={"description": "only these reserve types: repeat it or give a comma list"},
     )
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
@@ -151,12 +153,12 @@ class NeedIn(StrictSchema):
 
 
 class PlanIn(IncidentLocationFields):
-    needs = fields.List(fields.Nested(NeedIn), required=True, validate=validate.Length(min=1, max=MAX_NEEDS))
+    needs = BoundedList(fields.Nested(NeedIn), required=True, min_length=1, max_length=MAX_NEEDS)
     radius_km = radius_field()
-    reserve_type_preference = fields.List(
+    reserve_type_preference = BoundedList(
         choice(ReserveType),
         load_default=list,
-        validate=validate.Length(max=len(ReserveType)),
+        max_length=len(ReserveType),
         metadata={"description": "reserve types to use first, in order; the others follow together"},
     )
 

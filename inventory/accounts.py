@@ -33,6 +33,7 @@ TOKEN_PREFIX = "emi_"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 10
 MAX_TOKEN_DAYS = 366
+MAX_WAREHOUSES_PER_USER = 500
 SESSION_TOUCH_INTERVAL = dt.timedelta(minutes=5)  # how stale last_seen_at may get before a write refreshes it
 USER_FIELDS = {"display_name", "role", "province_code", "password", "active", "warehouse_codes"}
 
@@ -120,6 +121,8 @@ def _apply_user_fields(session: Session, user: User, fields: dict) -> None:
         user.active = bool(fields["active"])
     if "warehouse_codes" in fields:
         codes = list(dict.fromkeys(fields["warehouse_codes"] or []))
+        if len(codes) > MAX_WAREHOUSES_PER_USER:
+            raise ValidationFailed(f"at most {MAX_WAREHOUSES_PER_USER} warehouses", field="warehouse_codes")
         found = list(session.scalars(select(Warehouse).where(Warehouse.code.in_(codes)))) if codes else []
         missing = sorted(set(codes) - {w.code for w in found})
         if missing:

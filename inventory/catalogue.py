@@ -19,6 +19,7 @@ from inventory.reference import Category
 from inventory.validation import check_code, check_text
 
 CATALOGUE_CSV = Path(__file__).parent / "data" / "catalogue.csv"
+MAX_ALIASES = 50
 ITEM_FIELDS = {"name", "category", "specification", "unit", "shelf_life_days", "aliases"}
 
 
@@ -149,6 +150,8 @@ def _apply_item_fields(session: Session, item: Item, fields: dict) -> None:
 
 
 def _set_aliases(session: Session, item: Item, aliases: list[str]) -> None:
+    if len(aliases) > MAX_ALIASES:
+        raise ValidationFailed(f"at most {MAX_ALIASES} aliases", field="aliases")
     wanted: list[str] = []
     for alias in aliases:
         alias = check_text(alias, "aliases", max_length=100, required=True)

@@ -14,7 +14,13 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 # Below 1e12 with three decimals a quantity has at most 15 significant digits, so it survives a
 # JSON number (a double) exactly; more of any unit is a typing error anyway.
 MAX_QUANTITY = Decimal("999999999999.999")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (tab and line breaks are text) and unpaired UTF-16 surrogates, which JSON's \\ud800 escapes
+# can smuggle into a str but no database or UTF-8 response can hold.
+INVALID_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Every date a client or a ledger gives (production, expiry, as_of, since, until, expiring_before) lies in this
+# range: an Excel date serial is positive from 1900, and ±14 h of time zone never leaves the datetime range.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2200, 12, 31)
 FUTURE_TOLERANCE = dt.timedelta(days=1)  # clocks and time zones: "today" may be tomorrow somewhere
 
 
@@ -27,10 +33,21 @@ def check_code(value: str, field: str = "code") -> str:
     return value
 
 
+def invalid_character_message(value: str) -> str | None:
+    """Why ``value`` is not acceptable text (a control character or an unpaired surrogate), or None."""
+    match = INVALID_CHARACTERS.search(value)
+    if match is None:
+        return None
+    if "\ud800" <= match.group() <= "\udfff":
+        return "contains an unpaired surrogate (not valid Unicode text)"
+    return "contains a control character"
+
+
 def check_text(value: str | None, field: str, *, max_length: int, required: bool = False) -> str:
     value = (value or "").strip()
-    if CONTROL_CHARACTERS.search(value):
-        raise ValidationFailed(f"{field} contains a control character", field=field)
+    problem = invalid_character_message(value)
+    if problem:
+        raise ValidationFailed(f"{field} {problem}", field=field)
     if required and not value:
         raise ValidationFailed(f"{field} is required", field=field)
     if len(value) > max_length:
@@ -48,8 +65,12 @@ def check_quantity(
         raise ValidationFailed(f"{value!r} is not a number", field=field) from exc
     if not quantity.is_finite():
         raise ValidationFailed("not a finite number", field=field)
-    if abs(quantity) > MAX_QUANTITY:
+    # The exponent first, and exact comparisons only: abs() or quantize() of 1e999999999 would need the
+    # decimal context (an Overflow) or a billion digits.
+    if quantity.adjusted() > MAX_QUANTITY.adjusted() or quantity.copy_abs() > MAX_QUANTITY:
         raise ValidationFailed(f"must not exceed {MAX_QUANTITY}", field=field)
+    if quantity and quantity.adjusted() < -QUANTITY_SCALE:
+        raise ValidationFailed(f"at most {QUANTITY_SCALE} decimal places", field=field)
     if quantity != quantity.quantize(Decimal(1).scaleb(-QUANTITY_SCALE)):
         raise ValidationFailed(f"at most {QUANTITY_SCALE} decimal places", field=field)
     if signed:
@@ -68,7 +89,18 @@ def check_coordinate(latitude: float, longitude: float) -> tuple[float, float]:
     return float(latitude), float(longitude)
 
 
+def check_date(value: dt.date, field: str) -> dt.date:
+    """A calendar date within ``EARLIEST_DATE``..``LATEST_DATE`` (a datetime: its own local date)."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationFailed(f"must be between {EARLIEST_DATE} and {LATEST_DATE}", field=field)
+    return value
+
+
 def check_dates(production_date: dt.date | None, expiry_date: dt.date | None) -> None:
+    for value, field in ((production_date, "production_date"), (expiry_date, "expiry_date")):
+        if value is not None:
+            check_date(value, field)
     if production_date and production_date > business_today() + FUTURE_TOLERANCE:
         raise ValidationFailed("the production date is in the future", field="production_date")
     if production_date and expiry_date and expiry_date < production_date:

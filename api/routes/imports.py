@@ -11,13 +11,13 @@ from pathlib import PurePath
 
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.errors import problem
 from api.extensions import db
 from api.identity import current_actor
-from api.routes.paging import SelectPage
+from api.routes.paging import Blueprint, SelectPage
 from importers.annotate import annotate_workbook
 from importers.ledger import import_ledger
 from importers.outcome import ImportReport

@@ -6,25 +6,40 @@ from typing import ClassVar
 
 import flask_smorest
 from flask_smorest import Page
+from marshmallow import ValidationError
 from sqlalchemy import func, select
+from webargs.flaskparser import FlaskParser
 
 from api.extensions import db
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-# No table holds this many rows: a page beyond it is empty without asking the database, whose integers
-# (SQLite's and PostgreSQL's 64 bits) a larger OFFSET would overflow.
-MAX_OFFSET = 2**62
+# Half a billion rows at the largest page size; beyond it the row offset would overflow SQLite's 64-bit integer.
+MAX_PAGE = 1_000_000
+
+
+def _page_in_range(page_params) -> None:
+    if page_params.page > MAX_PAGE:
+        raise ValidationError({"page": [f"must be between 1 and {MAX_PAGE}"]})
+
+
+class PageParser(FlaskParser):
+    """flask-smorest's parser of ``page`` and ``page_size``, refusing a page beyond ``MAX_PAGE`` (422)."""
+
+    def parse(self, argmap, req=None, *, validate=None, **kwargs):
+        validators = [] if validate is None else list(validate) if isinstance(validate, list | tuple) else [validate]
+        return super().parse(argmap, req, validate=[*validators, _page_in_range], **kwargs)
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with our paging defaults (it reads them from the class)."""
+    """flask-smorest's Blueprint with our paging defaults and limits (it reads them from the class)."""
 
     DEFAULT_PAGINATION_PARAMETERS: ClassVar[dict[str, int]] = {
         "page": 1,
         "page_size": DEFAULT_PAGE_SIZE,
         "max_page_size": MAX_PAGE_SIZE,
     }
+    PAGINATION_ARGUMENTS_PARSER = PageParser()
 
 
 class SelectPage(Page):
@@ -41,8 +56,6 @@ class SelectPage(Page):
 
     @property
     def items(self) -> list:
-        if self.page_params.first_item >= MAX_OFFSET:
-            return []
         stmt = self.statement.offset(self.page_params.first_item).limit(self.page_params.page_size)
         return list(db.session.scalars(stmt).unique())
 

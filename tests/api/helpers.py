@@ -80,7 +80,7 @@ def _messages(entry: Any) -> list[str]:
     return entry
 
 
-def table_snapshot() -> dict[str, Any]:
+def table_snapshot(tables: tuple[str, ...] = WRITTEN_TABLES) -> dict[str, Any]:
     """Row counts, stock line quantities and every row of the written tables, as committed.
 
     Read on a connection of its own, so it sees what a request committed and nothing else; a plain
@@ -91,7 +91,7 @@ def table_snapshot() -> dict[str, Any]:
         with db.engine.connect() as connection:
             rows = {
                 table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
-                for table in WRITTEN_TABLES
+                for table in tables
             }
             quantities = dict(connection.execute(text("SELECT id, quantity FROM stock_line ORDER BY id")).all())
     finally:
