@@ -68,7 +68,8 @@ from inventory.imports import (
     write_stock_counts,
 )
 from inventory.models import Item, Region, Warehouse
-from inventory.reference import Category, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.regions import names_agree, region_names
 from inventory.warehouses import update_warehouse
 
 Progress = Callable[[int, int], None]
@@ -97,24 +98,6 @@ SERVICE_FIELD_COLUMNS = {
     "county_code": "county_code",
 }
 CHOICES = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
-REGION_SUFFIXES = (
-    "特别行政区",
-    "维吾尔自治区",
-    "壮族自治区",
-    "回族自治区",
-    "自治区",
-    "自治州",
-    "自治县",
-    "地区",
-    "林区",
-    "新区",
-    "省",
-    "市",
-    "区",
-    "县",
-    "盟",
-    "旗",
-)
 
 
 @dataclass(slots=True)
@@ -223,10 +206,6 @@ class _LedgerImport:
         self.rejected: set[tuple[str, int]] = set()
         self.new_items: dict[str, NewItem] = {}
         self.items: dict[int, Item] = {}
-        self.regions: dict[str, tuple[str, RegionLevel, str | None, float, float]] = {}
-        self.county_names: dict[str, list[str]] = {}
-        self.city_names: dict[str, list[str]] = {}
-        self.cities_without_counties: set[str] = set()
         self.done = 0
         self.total = 0
         self.data_rows = 0
@@ -300,30 +279,7 @@ class _LedgerImport:
         self.items = {item.id: item for item in self.session.scalars(select(Item))}
         # Held, so the identity map keeps them: the warehouse service then finds each region without a query.
         self.region_objects = list(self.session.scalars(select(Region)).unique())
-        has_children: set[str] = set()
-        for region in self.region_objects:
-            self.regions[region.code] = (
-                region.name,
-                region.level,
-                region.parent_code,
-                region.latitude,
-                region.longitude,
-            )
-            if region.parent_code:
-                has_children.add(region.parent_code)
-        for code, (name, level, _parent, _lat, _lon) in self.regions.items():
-            if level is RegionLevel.COUNTY:
-                target = self.county_names
-            elif level is RegionLevel.CITY:
-                target = self.city_names
-                if code not in has_children:
-                    self.cities_without_counties.add(code)
-                    for key in region_keys(name):
-                        self.county_names.setdefault(key, []).append(code)
-            else:
-                continue
-            for key in region_keys(name):
-                target.setdefault(key, []).append(code)
+        self.places = region_names(self.session)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -669,7 +625,9 @@ class _LedgerImport:
         county = self._county_code(entry)
         if county:
             fields["county_code"] = county
-            if county not in self.regions:  # said first: without it no county centre can stand in for coordinates
+            if (
+                county not in self.places.by_code
+            ):  # said first: without it no county centre can stand in for coordinates
                 raise ValidationFailed(f"unknown region code {county!r}", field="county_code")
         if new:
             if "level" not in fields:
@@ -679,12 +637,12 @@ class _LedgerImport:
                     sheet=entry.first.sheet,
                     row=entry.first.row,
                 )
-            if ("latitude" not in fields or "longitude" not in fields) and county in self.regions:
-                _name, _level, _parent, latitude, longitude = self.regions[county]
-                fields.setdefault("latitude", latitude)
-                fields.setdefault("longitude", longitude)
+            if ("latitude" not in fields or "longitude" not in fields) and county in self.places.by_code:
+                place = self.places.by_code[county]
+                fields.setdefault("latitude", place.latitude)
+                fields.setdefault("longitude", place.longitude)
                 self._warn(
-                    f"warehouse {entry.code}: no coordinates given; the centre of {self.regions[county][0]} was used",
+                    f"warehouse {entry.code}: no coordinates given; the centre of {place.name} was used",
                     sheet=entry.first.sheet,
                     row=entry.first.row,
                 )
@@ -698,12 +656,12 @@ class _LedgerImport:
         if code:
             if (
                 county_name
-                and code in self.regions
-                and not set(region_keys(county_name)) & set(region_keys(self.regions[code][0]))
+                and code in self.places.by_code
+                and not names_agree(county_name, self.places.by_code[code].name)
             ):
                 source = entry.sources["county_name"]
                 self._warn(
-                    f"county code {code} is {self.regions[code][0]}, not {county_name!r}; the code was used",
+                    f"county code {code} is {self.places.by_code[code].name}, not {county_name!r}; the code was used",
                     sheet=source.sheet,
                     row=source.row,
                     column=source.column.header if source.column else None,
@@ -713,27 +671,15 @@ class _LedgerImport:
         city_name = str(given.get("city_name") or "")
         if not county_name and not city_name:
             return ""
-        province = str(given.get("province_code") or "")[:2]
         province_name = str(given.get("province_name") or "")
-        city_code = str(given.get("city_code") or "")
-        if county_name:
-            candidates = list(dict.fromkeys(self.county_names.get(region_keys(county_name)[0], [])))
-            field_name = "county_name"
-        else:
-            candidates = [
-                c for c in self.city_names.get(region_keys(city_name)[0], []) if c in self.cities_without_counties
-            ]
-            field_name = "city_name"
-        if city_code:
-            candidates = [c for c in candidates if self._city_of(c) == city_code]
-        elif city_name and county_name:
-            keys = set(region_keys(city_name))
-            candidates = [c for c in candidates if set(region_keys(self.regions[self._city_of(c)][0])) & keys]
-        if province:
-            candidates = [c for c in candidates if c[:2] == province]
-        elif province_name:
-            keys = set(region_keys(province_name))
-            candidates = [c for c in candidates if set(region_keys(self.regions[c[:2] + "0000"][0])) & keys]
+        candidates = self.places.places_named(
+            county_name,
+            city_name,
+            province_name,
+            city_code=str(given.get("city_code") or ""),
+            province_code=str(given.get("province_code") or ""),
+        )
+        field_name = "county_name" if county_name else "city_name"
         if len(candidates) == 1:
             return candidates[0]
         words = " ".join(filter(None, (province_name, city_name, county_name)))
@@ -741,9 +687,6 @@ class _LedgerImport:
         raise DomainError(
             f"{problem} {words!r}: give the county code (区县代码), or the province and city names", field=field_name
         )
-
-    def _city_of(self, code: str) -> str:
-        return code if code in self.cities_without_counties else (self.regions[code][2] or "")
 
     def _check_coordinate(self, entry: WarehouseEntry, warehouse: Warehouse) -> None:
         latitude, longitude = warehouse.latitude, warehouse.longitude
@@ -916,14 +859,3 @@ def _same(current: object, given: object) -> bool:
             return False
     current = getattr(current, "value", current)
     return (current or "") == (given or "")
-
-
-def region_keys(name: str) -> list[str]:
-    """A region name as typed, then without its administrative suffix (北京市 → 北京, 东城区 → 东城)."""
-    key = header_key(name)
-    keys = [key]
-    for suffix in REGION_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix) + 1:
-            keys.append(key[: -len(suffix)])
-            break
-    return keys

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from inventory.db import worker_cache
 from inventory.errors import NotFound, ValidationFailed
-from inventory.models import Region, Warehouse
+from inventory.models import Warehouse
 from inventory.reference import RegionLevel, ReserveType, WarehouseStatus
+from inventory.regions import RegionRow, region_names
 
 EARTH_MEAN_RADIUS_KM = 6371.0088  # IUGG mean radius R1 of WGS-84
 # The WGS-84 geodesic is at least 99.44 % of the great-circle distance on the mean sphere (the
@@ -209,24 +210,22 @@ def locate_incident(
     return Incident(Point(latitude, longitude))
 
 
-def _find_region(session: Session, text: str) -> Region:
-    """A county-level unit or city by code, exact name, or name prefix (海淀 → 海淀区); ambiguity is refused."""
-    levels = (RegionLevel.COUNTY, RegionLevel.CITY)
+def _find_region(session: Session, text: str) -> RegionRow:
+    """A county-level place or city by code or name (海淀 = 海淀区, regions.RegionNames); ambiguity is refused."""
+    names = region_names(session)
     if text.isdigit():
-        region = session.get(Region, text)
+        region = names.by_code.get(text)
         if region is None:
             raise NotFound(f"no region with code {text!r}", field="county")
-        if region.level not in levels:
+        if region.level is RegionLevel.PROVINCE:
             raise ValidationFailed(f"{text} ({region.name}) is a province; give a county or city", field="county")
         return region
-    for condition in (Region.name == text, Region.name.startswith(text, autoescape=True)):
-        matches = list(session.scalars(select(Region).where(condition, Region.level.in_(levels)).order_by(Region.code)))
-        # A city and its same-named urban county-level unit are rare; prefer the county when both match.
-        counties = [region for region in matches if region.level is RegionLevel.COUNTY]
-        matches = counties or matches
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            listed = ", ".join(f"{r.code} {r.name} ({r.parent.name if r.parent else ''})" for r in matches[:8])
-            raise ValidationFailed(f"{text!r} names several places: {listed}; give the code", field="county")
+    matches = [names.by_code[code] for code in names.county_or_city_named(text)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        listed = ", ".join(
+            f"{r.code} {r.name} ({names.by_code[r.parent_code].name if r.parent_code else ''})" for r in matches[:8]
+        )
+        raise ValidationFailed(f"{text!r} names several places: {listed}; give the code", field="county")
     raise NotFound(f"no county or city named {text!r}", field="county")

@@ -25,10 +25,11 @@ from inventory.catalogue import ItemRef, resolve_item
 from inventory.clock import business_today
 from inventory.errors import ValidationFailed
 from inventory.geo import GEODESIC, DistanceProvider, Point, sphere_km_from_chords, unit_vectors
-from inventory.models import Item, Region, StockLine, Warehouse
+from inventory.models import Item, StockLine, Warehouse
 from inventory.nearest import MAX_RADIUS_KM
 from inventory.readiness import require_one_of, usable_stock
 from inventory.reference import Category, RegionLevel
+from inventory.regions import region_names
 from inventory.validation import check_quantity
 
 DEFAULT_COVERAGE_RADIUS_KM = 100
@@ -156,25 +157,17 @@ def wanted_items(session: Session, item: str | None, category: Category | None) 
 
 
 def county_level_places(session: Session, province: str | None = None) -> list[Place]:
-    """Every place a warehouse can sit in, by code, with its city and province; or those of one province."""
-    regions = {
-        row.code: row
-        for row in session.execute(
-            select(Region.code, Region.name, Region.level, Region.parent_code, Region.latitude, Region.longitude)
-        )
-    }
-    if province is not None and (province not in regions or regions[province].level is not RegionLevel.PROVINCE):
+    """Every place a warehouse can sit in (``RegionNames.is_county_level``), with its city and province."""
+    names = region_names(session)
+    top_level = names.by_code.get(province or "")
+    if province is not None and (top_level is None or top_level.level is not RegionLevel.PROVINCE):
         raise ValidationFailed(f"{province!r} is not a province code", field="province")
-    parents = {row.parent_code for row in regions.values()}
     places = []
-    for code, row in sorted(regions.items()):
-        if row.level is RegionLevel.COUNTY or (row.level is RegionLevel.CITY and code not in parents):
-            city = regions[code if row.level is RegionLevel.CITY else row.parent_code]
-            top = regions[city.parent_code]
-            if province is None or top.code == province:
-                places.append(
-                    Place(code, row.name, city.code, city.name, top.code, top.name, row.latitude, row.longitude)
-                )
+    for code in sorted(names.by_code):
+        if not names.is_county_level(code) or (province is not None and names.province_of(code) != province):
+            continue
+        row, city, top = names.by_code[code], names.by_code[names.city_of(code)], names.by_code[names.province_of(code)]
+        places.append(Place(code, row.name, city.code, city.name, top.code, top.name, row.latitude, row.longitude))
     return places
 
 

@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import csv
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inventory.db import forget_worker_cache, worker_cache
 from inventory.errors import NotFound, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel
 
 REGIONS_CSV = Path(__file__).parent / "data" / "regions.csv"
+# Longest first: the administrative suffixes people may type or leave out (北京市 = 北京, 东城区 = 东城).
+REGION_SUFFIXES = (
+    "特别行政区",
+    "维吾尔自治区",
+    "壮族自治区",
+    "回族自治区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "地区",
+    "林区",
+    "新区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "盟",
+    "旗",
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,8 @@ def load_regions(session: Session, path: Path = REGIONS_CSV) -> dict[str, int]:
         if row["level"] is RegionLevel.PROVINCE or inserted % 500 == 0:
             session.flush()
     session.flush()
+    if inserted or updated:
+        forget_worker_cache(session, ("region",))  # other processes see new regions when restarted
     return {"inserted": inserted, "updated": updated, "total": len(rows)}
 
 
@@ -85,23 +108,13 @@ def list_regions(
 
 
 def resolve_region_path(session: Session, code: str, *, field: str = "county_code") -> RegionPath:
-    """Check that ``code`` is a place a warehouse can sit in and return its county/city/province.
-
-    That is a county-level unit, or a prefecture-level city with no counties under it
-    (东莞, 中山, 嘉峪关, 儋州 administer towns directly).
-    """
-    region = session.get(Region, code)
+    """Check that ``code`` is a county-level place (``RegionNames``) and return its county/city/province."""
+    names = region_names(session)
+    region = names.by_code.get(code)
     if region is None:
         raise ValidationFailed(f"unknown region code {code!r}", field=field)
-    if region.level is RegionLevel.COUNTY:
-        city = region.parent
-        assert city is not None and city.parent_code is not None
-        return RegionPath(region.code, city.code, city.parent_code)
-    if region.level is RegionLevel.CITY:
-        has_counties = session.scalar(select(func.count()).select_from(Region).where(Region.parent_code == region.code))
-        if not has_counties:
-            assert region.parent_code is not None
-            return RegionPath(region.code, region.code, region.parent_code)
+    if names.is_county_level(code):
+        return RegionPath(code, names.city_of(code), names.province_of(code))
     raise ValidationFailed(
         f"region {code} ({region.name}) is a {region.level.value}; give the county-level unit", field=field
     )
@@ -118,3 +131,117 @@ def region_filter(session: Session, code: str, *, field: str = "region"):
         RegionLevel.COUNTY: Warehouse.county_code,
     }[region.level]
     return column == code
+
+
+def name_key(text: str) -> str:
+    """A place name as compared: NFKC (full width → half width), case folded, no spaces or punctuation."""
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] not in "PZC")
+
+
+def region_keys(name: str) -> list[str]:
+    """A region name as typed, then without its administrative suffix (北京市 → 北京, 东城区 → 东城)."""
+    key = name_key(name)
+    keys = [key]
+    for suffix in REGION_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix) + 1:
+            keys.append(key[: -len(suffix)])
+            break
+    return keys
+
+
+def names_agree(typed: str, name: str) -> bool:
+    """Whether a typed place name can mean the region called ``name`` (with or without its suffix)."""
+    return bool(set(region_keys(typed)) & set(region_keys(name)))
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    code: str
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+    latitude: float
+    longitude: float
+
+
+class RegionNames:
+    """The region hierarchy by code and by name: the one home of place-name matching.
+
+    A *county-level place* (where a warehouse can sit) is a county-level unit, or a prefecture-level
+    city with no counties under it (东莞, 中山, 嘉峪关, 儋州 administer towns directly).
+    """
+
+    def __init__(self, version: int, rows: list[RegionRow]) -> None:
+        self.version = version
+        self.by_code = {row.code: row for row in rows}
+        parents = {row.parent_code for row in rows if row.parent_code}
+        self.cities_without_counties = frozenset(
+            row.code for row in rows if row.level is RegionLevel.CITY and row.code not in parents
+        )
+        self._places: dict[str, list[str]] = {}  # name key → county-level places
+        self._cities: dict[str, list[str]] = {}  # name key → prefecture-level cities
+        for row in sorted(rows, key=lambda row: row.code):
+            targets = []
+            if self.is_county_level(row.code):
+                targets.append(self._places)
+            if row.level is RegionLevel.CITY:
+                targets.append(self._cities)
+            for target in targets:
+                for key in region_keys(row.name):
+                    target.setdefault(key, []).append(row.code)
+
+    @classmethod
+    def load(cls, session: Session, version: int) -> RegionNames:
+        columns = (Region.code, Region.name, Region.level, Region.parent_code, Region.latitude, Region.longitude)
+        return cls(version, [RegionRow(*row) for row in session.execute(select(*columns))])
+
+    def is_county_level(self, code: str) -> bool:
+        row = self.by_code.get(code)
+        return row is not None and (row.level is RegionLevel.COUNTY or code in self.cities_without_counties)
+
+    def city_of(self, code: str) -> str:
+        """The prefecture-level city of a county-level place (itself, for a city without counties)."""
+        if code in self.cities_without_counties:
+            return code
+        row = self.by_code.get(code)
+        return (row.parent_code or "") if row else ""
+
+    def province_of(self, code: str) -> str:
+        return code[:2] + "0000"
+
+    def places_named(
+        self,
+        county_name: str = "",
+        city_name: str = "",
+        province_name: str = "",
+        *,
+        city_code: str = "",
+        province_code: str = "",
+    ) -> list[str]:
+        """The county-level places a county (or, without it, a city) name can mean, narrowed by what is given."""
+        if county_name:
+            candidates = list(dict.fromkeys(self._places.get(name_key(county_name), [])))
+        elif city_name:
+            candidates = [c for c in self._places.get(name_key(city_name), []) if c in self.cities_without_counties]
+        else:
+            return []
+        if city_code:
+            candidates = [c for c in candidates if self.city_of(c) == city_code]
+        elif city_name and county_name:
+            candidates = [c for c in candidates if names_agree(city_name, self.by_code[self.city_of(c)].name)]
+        if province_code:
+            candidates = [c for c in candidates if c[:2] == province_code[:2]]
+        elif province_name:
+            candidates = [c for c in candidates if names_agree(province_name, self.by_code[self.province_of(c)].name)]
+        return candidates
+
+    def county_or_city_named(self, text: str) -> list[str]:
+        """Where an incident is, by name: county-level places first, else prefecture-level cities."""
+        key = name_key(text)
+        return list(dict.fromkeys(self._places.get(key, []))) or list(self._cities.get(key, []))
+
+
+def region_names(session: Session) -> RegionNames:
+    """This worker's region names (regions change only with ``init-db``; see docs/architecture-notes.md)."""
+    return worker_cache(session, ("region",), RegionNames.load)

@@ -1,0 +1,41 @@
+"""Place-name matching has one home, regions.RegionNames: suffixes optional, width and spaces folded."""
+
+from __future__ import annotations
+
+import pytest
+
+from inventory.errors import ValidationFailed
+from inventory.geo import locate_incident
+from inventory.regions import name_key, names_agree, region_names, resolve_region_path
+
+
+def test_a_name_is_compared_without_width_spaces_or_punctuation():
+    assert name_key(" 海 淀·区 ") == name_key("海淀区")
+    assert names_agree("北京", "北京市") and names_agree("东城区", "东城") and not names_agree("西城", "东城区")
+
+
+def test_a_county_name_with_or_without_its_suffix_finds_it(session):
+    names = region_names(session)
+    assert names.places_named("海淀") == ["110108"] == names.places_named("海淀区")
+
+
+def test_a_shared_county_name_is_narrowed_by_the_city_or_province(session):
+    names = region_names(session)
+    assert len(names.places_named("朝阳区")) == 2  # 北京 and 长春
+    assert names.places_named("朝阳区", province_name="吉林省") == ["220104"]
+    assert names.places_named("朝阳区", "北京") == ["110105"]
+
+
+def test_a_city_without_counties_is_a_county_level_place(session):
+    names = region_names(session)
+    assert names.is_county_level("441900") and not names.is_county_level("440100")
+    assert names.places_named(city_name="东莞市") == ["441900"]
+    path = resolve_region_path(session, "441900")
+    assert (path.county_code, path.city_code, path.province_code) == ("441900", "441900", "440000")
+
+
+def test_an_incident_place_name_that_several_places_share_is_refused_with_them(session):
+    with pytest.raises(ValidationFailed) as refused:
+        locate_incident(session, county="朝阳区")
+    assert "110105" in refused.value.message and "220104" in refused.value.message
+    assert locate_incident(session, county="海淀").county_code == "110108"
