@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Callable
 
 import openpyxl
@@ -82,3 +83,11 @@ def ledger_row(code: str = "W-001", item: str = "活性炭", quantity: object = 
     }
     values.update(overrides)
     return [values[name] for name in HEADER]
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()

@@ -18,8 +18,9 @@ import zipfile
 import openpyxl
 import pytest
 
+from importers.workbook import column_letter
 from tests.api.helpers import API, PROBLEM_JSON
-from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
+from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 
 SHEET = "xl/worksheets/sheet1.xml"
 VALID = sheet_of_rows([["东城区台账"], HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "1,500")])
@@ -29,14 +30,6 @@ PEAK_GROWTH_MB = 400  # the worker's own peak memory may not grow more than this
 def members_of(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
-
-
-def zipped(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 def with_sheet(sheet_xml: bytes, **parts: bytes) -> bytes:
@@ -56,21 +49,12 @@ def cell_at(ref: str, *, dimension: bool = True) -> bytes:
     return with_sheet(sheet)
 
 
-def column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
 def sparse_rows(rows: int = 150_000) -> bytes:
     """A sheet of ``rows`` rows holding one cell each, strewn over the columns up to ZZ, no used range declared."""
     sheet = members_of(VALID)[SHEET]
     picked = random.Random(7)
     cells = b"".join(
-        f'<row r="{n}"><c r="{column_letters(picked.randrange(702))}{n}"><v>{n}</v></c></row>'.encode()
+        f'<row r="{n}"><c r="{column_letter(picked.randrange(702))}{n}"><v>{n}</v></c></row>'.encode()
         for n in range(10, rows + 1)
     )
     sheet = sheet.replace(b"</sheetData>", cells + b"</sheetData>")

@@ -10,15 +10,7 @@ import pytest
 from importers import workbook
 from importers.workbook import check_xlsx, open_ledger_workbook
 from inventory.errors import ValidationFailed
-from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
-
-
-def zipped(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
+from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 
 
 @pytest.mark.parametrize(

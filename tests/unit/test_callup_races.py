@@ -13,7 +13,6 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -24,12 +23,12 @@ from api.extensions import db
 from inventory.access import Principal
 from inventory.callups import cancel_callup, decline_line, dispatch_line, raise_callup
 from inventory.db import intends_to_write
-from inventory.errors import Conflict
 from inventory.geo import Incident, Point
 from inventory.models import CallUpLine, Movement, StockLine
 from inventory.nearest import NeedRequest
 from inventory.reference import CallUpLineStatus, MovementKind, Role
 from inventory.stock import ledger_mismatches, reservation_mismatches
+from tests.unit.racing import run_at_once
 
 pytestmark = pytest.mark.slow
 
@@ -59,27 +58,6 @@ def _raise_one_line_callup(
     return result
 
 
-def _race(app, decisions: list[Callable[[], object]]) -> list[str]:
-    """Run each decision in its own thread and transaction, all released at once: 'won' or 'conflict'."""
-    start = threading.Barrier(len(decisions))
-
-    def run(decision: Callable[[], object]) -> str:
-        with app.app_context(), intends_to_write():
-            try:
-                start.wait()
-                decision()
-                db.session.commit()
-                return "won"
-            except Conflict as error:
-                db.session.rollback()
-                return f"conflict: {error.message}"
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(decisions)) as pool:
-        return list(pool.map(run, decisions))
-
-
 def _assert_invariants() -> None:
     assert ledger_mismatches(db.session) == []
     assert reservation_mismatches(db.session) == []
@@ -88,10 +66,10 @@ def _assert_invariants() -> None:
 def test_parallel_dispatches_of_one_line_issue_it_once(app, make_warehouse, stocked_line):
     code, line_id, stock_line_id = _raise_one_line_callup(app, make_warehouse, stocked_line)
 
-    outcomes = _race(app, [lambda: dispatch_line(db.session, ADMIN, line_id) for _ in range(RACERS)])
+    outcomes = run_at_once(app, [lambda: dispatch_line(db.session, ADMIN, line_id) for _ in range(RACERS)])
 
-    assert outcomes.count("won") == 1, outcomes
-    losers = [o for o in outcomes if o != "won"]
+    assert outcomes.count("done") == 1, outcomes
+    losers = [o for o in outcomes if o != "done"]
     assert all("dispatched" in o for o in losers), losers
     issues = db.session.scalars(select(Movement).where(Movement.reference == code)).all()
     assert [(m.kind, m.delta) for m in issues] == [(MovementKind.ISSUE, Decimal(-5))]
@@ -108,8 +86,8 @@ def test_dispatch_decline_and_cancel_racing_on_one_line_one_wins(app, make_wareh
             functools.partial(decline_line, db.session, ADMIN, line_id, reason="truck broken"),
             functools.partial(cancel_callup, db.session, RESPONDER, code, reason="over"),
         ]
-        outcomes = _race(app, decisions * 2)
-        assert outcomes.count("won") == 1, outcomes
+        outcomes = run_at_once(app, decisions * 2)
+        assert outcomes.count("done") == 1, outcomes
         _assert_invariants()
 
 
@@ -127,10 +105,10 @@ def test_parallel_cancels_release_the_reservation_once(app, make_warehouse, stoc
         db.session.commit()
     db.session.remove()
 
-    outcomes = _race(app, [lambda: cancel_callup(db.session, RESPONDER, code) for _ in range(RACERS)])
+    outcomes = run_at_once(app, [lambda: cancel_callup(db.session, RESPONDER, code) for _ in range(RACERS)])
 
-    assert outcomes.count("won") == 1, outcomes
-    assert all("cancelled" in o for o in outcomes if o != "won"), outcomes
+    assert outcomes.count("done") == 1, outcomes
+    assert all("cancelled" in o for o in outcomes if o != "done"), outcomes
     assert db.session.get(StockLine, stock_line_id).reserved == Decimal(10)
     held = Counter(db.session.scalars(select(CallUpLine.status)))
     assert held == {CallUpLineStatus.CANCELLED: 1, CallUpLineStatus.RESERVED: 1}

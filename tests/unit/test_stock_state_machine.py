@@ -15,8 +15,7 @@ serialise on the write lock; on PostgreSQL they really interleave.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from decimal import Decimal
 
 import pytest
@@ -29,8 +28,6 @@ from api.extensions import db
 from inventory.access import Principal
 from inventory.callups import cancel_callup, decline_line, dispatch_line, raise_callup
 from inventory.catalogue import get_item
-from inventory.db import intends_to_write
-from inventory.errors import DomainError
 from inventory.geo import Incident, Point
 from inventory.models import CallUp, CallUpLine, StockLine, Warehouse
 from inventory.nearest import NeedRequest
@@ -44,6 +41,7 @@ from inventory.stock import (
     take_stock,
     transfer_stock,
 )
+from tests.unit.racing import run_at_once
 
 pytestmark = pytest.mark.slow
 
@@ -129,27 +127,6 @@ def _perform(session, op: tuple) -> None:
         decline_line(session, ADMIN, line_id, reason="truck broken")
 
 
-def _burst(app, ops: list[tuple]) -> list[str]:
-    """Run the operations at once, each in its own thread, connection and transaction."""
-    start = threading.Barrier(len(ops))
-
-    def run(op: tuple) -> str:
-        with app.app_context(), intends_to_write():
-            try:
-                start.wait()
-                _perform(db.session, op)
-                db.session.commit()
-                return "done"
-            except DomainError as refused:  # a 4xx in the API: allowed, as long as nothing half-happened
-                db.session.rollback()
-                return f"refused: {refused.message}"
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(ops)) as pool:
-        return list(pool.map(run, ops))
-
-
 def test_stock_and_call_ups_keep_both_invariants_under_concurrent_bursts(app, make_warehouse, db_kind):
     for code, latitude in zip(WAREHOUSES, (39.95, 40.10, 40.40), strict=True):
         make_warehouse(code, latitude=latitude, longitude=116.40)
@@ -159,7 +136,7 @@ def test_stock_and_call_ups_keep_both_invariants_under_concurrent_bursts(app, ma
     class StockMachine(RuleBasedStateMachine):
         @rule(ops=st.lists(operation, min_size=1, max_size=4))
         def burst(self, ops: list[tuple]) -> None:
-            _burst(app, ops)
+            run_at_once(app, [functools.partial(_perform, db.session, op) for op in ops])
 
         @invariant()
         def ledger_and_reservations_agree(self) -> None:
