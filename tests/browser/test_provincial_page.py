@@ -64,6 +64,7 @@ def test_provincial_exports_then_sees_upload_errors_as_a_table_then_imports_clea
 
     broken = tmp_path / "broken.xlsx"
     bad_rows = _break_quantities(exported, broken)
+    browsing.console.expect(422, "/api/v1/imports")  # a dry run with errors is a 422 with the report
     page.set_input_files("#import-file", str(broken))
     page.click("#import-form button[type=submit]")
     page.wait_for_selector("#import-report table")
