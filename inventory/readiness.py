@@ -27,8 +27,7 @@ from inventory.catalogue import find_item, resolve_item
 from inventory.clock import business_today
 from inventory.db import chunks
 from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from inventory.models import Item, Region, StockLine, Warehouse
-from inventory.readiness_models import ReserveQuota
+from inventory.models import Item, Region, ReserveQuota, StockLine, Warehouse
 from inventory.reference import Category, RegionLevel, ReserveType, Role, WarehouseStatus
 from inventory.regions import region_filter
 from inventory.validation import check_quantity, check_text

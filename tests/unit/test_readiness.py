@@ -22,7 +22,7 @@ from inventory.clock import business_today
 from inventory.demo import seed_demo
 from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.geo import GEODESIC, Point
-from inventory.models import Item, Region, StockLine, Warehouse
+from inventory.models import Item, Region, ReserveQuota, StockLine, Warehouse
 from inventory.readiness import (
     create_quota,
     delete_quota,
@@ -34,7 +34,6 @@ from inventory.readiness import (
 )
 from inventory.readiness_coverage import county_level_places, coverage_gaps, nearest_targets
 from inventory.readiness_dashboard import dashboard_figures
-from inventory.readiness_models import ReserveQuota
 from inventory.reference import Category, RegionLevel, ReserveType, Role, WarehouseStatus
 from inventory.stock import receive_stock, reserve_stock
 from inventory.warehouses import update_warehouse
