@@ -25,8 +25,8 @@ from api.terminal import render_table, truncate
 from inventory.access import Principal
 from inventory.errors import DomainError
 from inventory.readiness import DEFAULT_EXPIRY_WINDOW_DAYS
-from inventory.readiness_coverage import DEFAULT_COVERAGE_RADIUS_KM
 from inventory.reference import Category, ReserveType
+from inventory.reports.coverage import DEFAULT_COVERAGE_RADIUS_KM
 
 NAME_WIDTH = 30
 # The option a service's error field comes from, where the names differ.

@@ -1,8 +1,8 @@
 """Readiness: what to put right before an incident, not at 3 a.m. during one.
 
 This module holds who reads what, the expiry report and the reserve quotas with their report
-(``quota_shortfalls``); ``inventory.readiness_coverage`` finds the places with no usable stock within
-reach and ``inventory.readiness_dashboard`` gives a region's figures.
+(``quota_shortfalls``); ``inventory.reports.coverage`` finds the places with no usable stock within
+reach and ``inventory.reports.dashboard`` gives a region's figures.
 
 Who reads what: admins, responders and viewers read everything; provincial staff their province;
 managers their assigned warehouses (and the quotas of the regions those sit in). Only admins and
