@@ -22,19 +22,13 @@ from inventory.demo import seed_demo
 from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.geo import GEODESIC, Point
 from inventory.models import Item, Region, ReserveQuota, StockLine, Warehouse
-from inventory.readiness import (
-    create_quota,
-    delete_quota,
-    expiring_stock,
-    get_quota,
-    list_quotas,
-    quota_shortfalls,
-    update_quota,
-)
+from inventory.quotas import create_quota, delete_quota, get_quota, list_quotas, update_quota
 from inventory.reference import Category, RegionLevel, ReserveType, Role, WarehouseStatus
 from inventory.reports import coverage
 from inventory.reports.coverage import county_level_places, coverage_gaps, nearest_targets
 from inventory.reports.dashboard import dashboard_figures
+from inventory.reports.expiry import expiring_stock
+from inventory.reports.shortfall import quota_shortfalls
 from inventory.stock import receive_stock, reserve_stock
 from inventory.warehouses import update_warehouse
 
