@@ -52,6 +52,7 @@ NAMING_CONVENTION = {
 }
 
 QUANTITY_SCALE = 3  # thousandths: 1 g in a tonne, 1 mm in a metre
+REFERENCE_PREFIX = "IMPORT-"  # the movement reference of a ledger import: IMPORT-<ledger_import.id>
 
 
 class Quantity(TypeDecorator):
@@ -520,3 +521,30 @@ class ReserveQuota(TimestampMixin, Base):
         if self.warehouse is not None:
             return self.warehouse.province_code
         return self.region.code[:2] + "0000"
+
+
+class LedgerImport(Base):
+    """One workbook imported for real (dry runs and refused files leave no trace): who, what, when, how much."""
+
+    __tablename__ = "ledger_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    skip_invalid: Mapped[bool] = mapped_column(default=False)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    warehouses_created: Mapped[int] = mapped_column(Integer, default=0)
+    warehouses_updated: Mapped[int] = mapped_column(Integer, default=0)
+    items_created: Mapped[int] = mapped_column(Integer, default=0)
+    lines_created: Mapped[int] = mapped_column(Integer, default=0)
+    lines_changed: Mapped[int] = mapped_column(Integer, default=0)
+    lines_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def reference(self) -> str:
+        """The ``reference`` of every ledger entry this import wrote (``GET /movements?reference=…``)."""
+        return f"{REFERENCE_PREFIX}{self.id}"
