@@ -24,9 +24,9 @@ from api.routes.reports import coverage_from, dashboard_from, expiring_from, quo
 from api.terminal import render_table, truncate
 from inventory.access import Principal
 from inventory.errors import DomainError
-from inventory.readiness import DEFAULT_EXPIRY_WINDOW_DAYS
-from inventory.readiness_coverage import DEFAULT_COVERAGE_RADIUS_KM
 from inventory.reference import Category, ReserveType
+from inventory.reports.coverage import DEFAULT_COVERAGE_RADIUS_KM
+from inventory.reports.expiry import DEFAULT_EXPIRY_WINDOW_DAYS
 
 NAME_WIDTH = 30
 # The option a service's error field comes from, where the names differ.

@@ -14,9 +14,10 @@ from api.nearest_schemas import ItemRefOut, RoundedFloat
 from api.schemas import QuantityField, StrictSchema, choice
 from importers.export import LANGUAGES
 from inventory.nearest import MAX_RADIUS_KM
-from inventory.readiness import DEFAULT_EXPIRY_WINDOW_DAYS, MAX_EXPIRY_WINDOW_DAYS, NOTE_LIMIT
-from inventory.readiness_coverage import DEFAULT_COVERAGE_RADIUS_KM
+from inventory.quotas import NOTE_LIMIT
 from inventory.reference import Category
+from inventory.reports.coverage import DEFAULT_COVERAGE_RADIUS_KM
+from inventory.reports.expiry import DEFAULT_EXPIRY_WINDOW_DAYS, MAX_EXPIRY_WINDOW_DAYS
 
 
 def region_code_field(description: str) -> fields.String:

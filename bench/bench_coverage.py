@@ -36,14 +36,14 @@ from inventory.accounts import create_token, create_user  # noqa: E402
 from inventory.db import intends_to_write  # noqa: E402
 from inventory.demo import seed_demo  # noqa: E402
 from inventory.geo import GEODESIC, Point  # noqa: E402
-from inventory.readiness_coverage import (  # noqa: E402
+from inventory.reference import Category  # noqa: E402
+from inventory.reports.coverage import (  # noqa: E402
     CoverageReport,
     county_level_places,
     coverage_gaps,
     usable_holders,
     wanted_items,
 )
-from inventory.reference import Category  # noqa: E402
 
 
 class CountingGeodesic:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy.orm import Session
+
 from inventory.errors import Forbidden
-from inventory.models import Warehouse
+from inventory.models import ReserveQuota, Warehouse
 from inventory.reference import Role
+from inventory.regions import region_filter
 
 SYSTEM_USERNAME = "system"
 
@@ -102,3 +106,60 @@ def require_region_in_scope(actor: Actor, region_code: str | None) -> str | None
     if region_code[:2] != province[:2]:
         raise Forbidden(f"region {region_code} is outside province {province}", field="region")
     return region_code
+
+
+# --- who reads the readiness reports and quotas ------------------------------------------------
+# Admins, responders and viewers read everything; provincial staff their province; managers their
+# assigned warehouses (and the quotas of the regions those sit in). Only admins and provincial staff
+# (in their province) set quotas.
+
+
+def readable_warehouses(session: Session, actor: Actor, region: str | None) -> list[ColumnElement[bool]]:
+    """Conditions on ``Warehouse`` for the caller's scope and the region asked for.
+
+    Asking for a region outside the scope is refused (403), never silently emptied.
+    """
+    principal = as_principal(actor)
+    if principal.role is Role.PROVINCIAL:
+        region = require_region_in_scope(principal, region)
+    conditions = [region_filter(session, region)] if region else []
+    if principal.role is Role.MANAGER:
+        conditions.append(Warehouse.id.in_(sorted(principal.warehouse_ids)))
+    return conditions
+
+
+def require_warehouse_read(actor: Actor, warehouse: Warehouse) -> Principal:
+    """A warehouse asked for by name must be one the caller reads (403 otherwise, never an empty report)."""
+    principal = as_principal(actor)
+    if (principal.role is Role.PROVINCIAL and not principal.in_province(warehouse.province_code)) or (
+        principal.role is Role.MANAGER and warehouse.id not in principal.warehouse_ids
+    ):
+        raise Forbidden(f"warehouse {warehouse.code} is outside what {principal.username} reads", field="warehouse")
+    return principal
+
+
+def readable_quotas(session: Session, actor: Actor) -> ColumnElement[bool] | None:
+    """Quotas a caller reads: provincial staff their province's, managers those of their warehouses and of
+    the regions their warehouses sit in; everyone else all (None)."""
+    principal = as_principal(actor)
+    if principal.role is Role.PROVINCIAL:
+        prefix = (principal.province_code or "")[:2]
+        return or_(Warehouse.province_code == principal.province_code, ReserveQuota.region_code.startswith(prefix))
+    if principal.role is Role.MANAGER:
+        ids = sorted(principal.warehouse_ids)
+        if not ids:
+            return false()
+        places = session.execute(
+            select(Warehouse.county_code, Warehouse.city_code, Warehouse.province_code).where(Warehouse.id.in_(ids))
+        ).all()
+        codes = sorted({code for place in places for code in place})
+        return or_(ReserveQuota.warehouse_id.in_(ids), ReserveQuota.region_code.in_(codes))
+    return None
+
+
+def require_quota_setting(actor: Actor, quota_province: str, field: str) -> Principal:
+    """Setting reserve quotas: admins, and provincial staff inside their province."""
+    principal = as_principal(actor)
+    if principal.is_admin or principal.in_province(quota_province):
+        return principal
+    raise Forbidden(f"{principal.username} may not set reserve quotas in province {quota_province}", field=field)

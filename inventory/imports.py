@@ -19,9 +19,7 @@ from decimal import Decimal
 from sqlalchemy import (
     Enum,
     Executable,
-    Integer,
     Select,
-    String,
     Table,
     TypeDecorator,
     bindparam,
@@ -30,13 +28,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change, require_warehouse_management
 from inventory.audit import record_audit, snapshot
 from inventory.db import chunks
 from inventory.errors import Conflict, DomainError, NotFound, ValidationFailed
-from inventory.models import Base, Item, Movement, StockLine, UTCDateTime, Warehouse, utcnow
+from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.reference import MovementKind, Role, WarehouseStatus
 from inventory.regions import resolve_region_path
 from inventory.stock import REASON_LIMIT
@@ -44,34 +42,6 @@ from inventory.validation import check_code, check_coordinate, check_dates, chec
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS
 
 WRITE_CHUNK = 10_000  # parameter sets per executemany
-REFERENCE_PREFIX = "IMPORT-"
-
-
-class LedgerImport(Base):
-    """One workbook imported for real (dry runs and refused files leave no trace): who, what, when, how much."""
-
-    __tablename__ = "ledger_import"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    file_name: Mapped[str] = mapped_column(String(255))
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    actor: Mapped[str] = mapped_column(String(64), index=True)
-    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    skip_invalid: Mapped[bool] = mapped_column(default=False)
-    rows: Mapped[int] = mapped_column(Integer, default=0)
-    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
-    warnings: Mapped[int] = mapped_column(Integer, default=0)
-    warehouses_created: Mapped[int] = mapped_column(Integer, default=0)
-    warehouses_updated: Mapped[int] = mapped_column(Integer, default=0)
-    items_created: Mapped[int] = mapped_column(Integer, default=0)
-    lines_created: Mapped[int] = mapped_column(Integer, default=0)
-    lines_changed: Mapped[int] = mapped_column(Integer, default=0)
-    lines_unchanged: Mapped[int] = mapped_column(Integer, default=0)
-
-    @property
-    def reference(self) -> str:
-        """The ``reference`` of every ledger entry this import wrote (``GET /movements?reference=…``)."""
-        return f"{REFERENCE_PREFIX}{self.id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,12 @@ from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel
 
 REGIONS_CSV = Path(__file__).parent / "data" / "regions.csv"
+# The column of ``Warehouse`` holding its region at each level.
+WAREHOUSE_REGION_COLUMN = {
+    RegionLevel.PROVINCE: Warehouse.province_code,
+    RegionLevel.CITY: Warehouse.city_code,
+    RegionLevel.COUNTY: Warehouse.county_code,
+}
 # Longest first: the administrative suffixes people may type or leave out (北京市 = 北京, 东城区 = 东城).
 REGION_SUFFIXES = (
     "特别行政区",
@@ -125,12 +131,7 @@ def region_filter(session: Session, code: str, *, field: str = "region"):
     region = session.get(Region, code)
     if region is None:
         raise ValidationFailed(f"unknown region code {code!r}", field=field)
-    column = {
-        RegionLevel.PROVINCE: Warehouse.province_code,
-        RegionLevel.CITY: Warehouse.city_code,
-        RegionLevel.COUNTY: Warehouse.county_code,
-    }[region.level]
-    return column == code
+    return WAREHOUSE_REGION_COLUMN[region.level] == code
 
 
 def name_key(text: str) -> str:

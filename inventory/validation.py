@@ -105,3 +105,11 @@ def check_dates(production_date: dt.date | None, expiry_date: dt.date | None) ->
         raise ValidationFailed("the production date is in the future", field="production_date")
     if production_date and expiry_date and expiry_date < production_date:
         raise ValidationFailed("expiry date is before the production date", field="expiry_date")
+
+
+def require_one_of(first: object, second: object, first_field: str, second_field: str, what: str) -> None:
+    """Exactly one of two alternative inputs; the error names the field to fix."""
+    if first and second:
+        raise ValidationFailed(f"give {what}, not both", field=second_field)
+    if not first and not second:
+        raise ValidationFailed(f"give {what}", field=first_field)

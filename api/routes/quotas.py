@@ -9,8 +9,8 @@ from api.extensions import db
 from api.identity import current_actor
 from api.report_schemas import QuotaIn, QuotaOut, QuotaQuery, QuotaUpdate
 from api.routes.paging import Blueprint, SelectPage
-from inventory.readiness import create_quota, delete_quota, get_quota, list_quotas, update_quota
-from inventory.readiness_models import ReserveQuota
+from inventory.models import ReserveQuota
+from inventory.quotas import create_quota, delete_quota, get_quota, list_quotas, update_quota
 from inventory.reference import Category
 
 blp = Blueprint("quotas", __name__, description="Reserve quotas: minimum holdings per warehouse or region")

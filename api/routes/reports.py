@@ -39,10 +39,12 @@ from api.routes.paging import Blueprint, SelectPage
 from inventory.access import Actor, as_principal
 from inventory.clock import business_today
 from inventory.models import Region
-from inventory.readiness import ExpiringLine, QuotaStatus, ReportRows, expiring_stock, quota_shortfalls
-from inventory.readiness_coverage import CoverageReport, coverage_gaps
-from inventory.readiness_dashboard import Dashboard, dashboard_figures
 from inventory.reference import Category, Role
+from inventory.reports.common import ReportRows
+from inventory.reports.coverage import CoverageReport, coverage_gaps
+from inventory.reports.dashboard import Dashboard, dashboard_figures
+from inventory.reports.expiry import ExpiringLine, expiring_stock
+from inventory.reports.shortfall import QuotaStatus, quota_shortfalls
 
 blp = Blueprint("reports", __name__, description="Readiness: expiry, reserve quotas, coverage gaps, dashboard figures")
 WORKBOOK_RESPONSE = {200: {"description": "the report as an Excel workbook", "content": {XLSX: {}}}}

@@ -19,8 +19,7 @@ from inventory.catalogue import get_item
 from inventory.clock import business_today
 from inventory.demo import seed_demo
 from inventory.geo import Point
-from inventory.models import AuditEntry, Item, Region, StockLine
-from inventory.readiness_models import ReserveQuota
+from inventory.models import AuditEntry, Item, Region, ReserveQuota, StockLine
 from inventory.stock import receive_stock
 from tests.api.helpers import API, assert_problem
 from tests.unit.test_readiness import point_at_exactly

@@ -8,8 +8,7 @@ import openpyxl
 from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select
 
-from inventory.imports import LedgerImport
-from inventory.models import StockLine
+from inventory.models import LedgerImport, StockLine
 from tests.importers.conftest import HEADER, database_dump, ledger_row, sheet_of_rows
 
 GOOD = sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7)])

@@ -13,8 +13,8 @@ from inventory.access import Principal
 from inventory.callups import raise_callup
 from inventory.catalogue import get_item
 from inventory.geo import Incident, Point
-from inventory.imports import LedgerImport, NewWarehouse, register_warehouses
-from inventory.models import Item, Movement, StockLine, Warehouse
+from inventory.imports import NewWarehouse, register_warehouses
+from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.nearest import NeedRequest
 from inventory.reference import MovementKind, Role
 from inventory.stock import ledger_mismatches

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from inventory import readiness_coverage
 from inventory.access import Principal
 from inventory.audit import list_audit
 from inventory.catalogue import get_item
@@ -22,20 +21,14 @@ from inventory.clock import business_today
 from inventory.demo import seed_demo
 from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.geo import GEODESIC, Point
-from inventory.models import Item, Region, StockLine, Warehouse
-from inventory.readiness import (
-    create_quota,
-    delete_quota,
-    expiring_stock,
-    get_quota,
-    list_quotas,
-    quota_shortfalls,
-    update_quota,
-)
-from inventory.readiness_coverage import county_level_places, coverage_gaps, nearest_targets
-from inventory.readiness_dashboard import dashboard_figures
-from inventory.readiness_models import ReserveQuota
+from inventory.models import Item, Region, ReserveQuota, StockLine, Warehouse
+from inventory.quotas import create_quota, delete_quota, get_quota, list_quotas, update_quota
 from inventory.reference import Category, RegionLevel, ReserveType, Role, WarehouseStatus
+from inventory.reports import coverage
+from inventory.reports.coverage import county_level_places, coverage_gaps, nearest_targets
+from inventory.reports.dashboard import dashboard_figures
+from inventory.reports.expiry import expiring_stock
+from inventory.reports.shortfall import quota_shortfalls
 from inventory.stock import receive_stock, reserve_stock
 from inventory.warehouses import update_warehouse
 
@@ -493,7 +486,7 @@ def test_nearest_targets_agrees_with_measuring_every_pair(origins, targets):
 
 
 def test_nearest_targets_works_block_by_block_and_breaks_ties_by_key(monkeypatch):
-    monkeypatch.setattr(readiness_coverage, "MATRIX_CELLS", 7)  # several blocks of origins
+    monkeypatch.setattr(coverage, "MATRIX_CELLS", 7)  # several blocks of origins
     origins = [Point(30 + n / 10, 110 + n / 7) for n in range(20)]
     targets = [Point(31, 111), Point(35, 115), Point(31, 111)]
     found = nearest_targets(origins, targets, ["B", "C", "A"], GEODESIC)

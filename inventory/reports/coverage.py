@@ -27,10 +27,10 @@ from inventory.errors import ValidationFailed
 from inventory.geo import GEODESIC, DistanceProvider, Point, sphere_km_from_chords, unit_vectors
 from inventory.models import Item, StockLine, Warehouse
 from inventory.nearest import MAX_RADIUS_KM
-from inventory.readiness import require_one_of, usable_stock
 from inventory.reference import Category, RegionLevel
 from inventory.regions import region_names
-from inventory.validation import check_quantity
+from inventory.reports.common import usable_stock
+from inventory.validation import check_quantity, require_one_of
 
 DEFAULT_COVERAGE_RADIUS_KM = 100
 MATRIX_CELLS = 2_000_000  # places × holders per numpy block: a 16 MB float64 array

@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 from inventory.clock import business_today
 from inventory.errors import ValidationFailed
 from inventory.models import Item, Region, StockLine, Warehouse
-from inventory.readiness import WAREHOUSE_REGION_COLUMN
 from inventory.reference import Category, RegionLevel, ReserveType, WarehouseStatus
-from inventory.regions import region_filter
+from inventory.regions import WAREHOUSE_REGION_COLUMN, region_filter
 
 COUNTRY_NAME = "全国"  # region names are Chinese data, like the names in the region table
 
