@@ -42,8 +42,9 @@ from sqlalchemy import event, select, text  # noqa: E402
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
+from bench.counting import CountingGeodesic  # noqa: E402
 from inventory.demo import QUANTITY_RANGE, SCALES  # noqa: E402
-from inventory.geo import GEODESIC, Incident, Point, warehouse_index  # noqa: E402
+from inventory.geo import Incident, Point, warehouse_index  # noqa: E402
 from inventory.models import Item, Region  # noqa: E402
 from inventory.nearest import NeedRequest, nearest_stock, plan_need  # noqa: E402
 from inventory.reference import RegionLevel  # noqa: E402
@@ -82,22 +83,6 @@ class Timings:
             return text + f" | server CPU {server_cpu / len(self.wall) * 1000:5.2f} ms/request"
         cpu50, cpu95 = np.percentile(np.array(self.cpu) * 1000, [50, 95])
         return text + f" | CPU p50 {cpu50:5.2f} ms p95 {cpu95:5.2f} ms"
-
-
-class CountingGeodesic:
-    """The service's geodesic, counting the exact distances it is asked for."""
-
-    name = GEODESIC.name
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def distance_km(self, origin: Point, target: Point) -> float:
-        self.calls += 1
-        return GEODESIC.distance_km(origin, target)
-
-    def lower_bound_km(self, sphere_km: float) -> float:
-        return GEODESIC.lower_bound_km(sphere_km)
 
 
 class StatementCounter:
