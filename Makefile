@@ -55,7 +55,7 @@ lint: $(VENV)/.dev
 
 ## bench: slow benchmarks, never part of make test
 bench: $(VENV)/.dev
-	@ls bench/*.py >/dev/null 2>&1 && for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+	@ls bench/bench_*.py >/dev/null 2>&1 && for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

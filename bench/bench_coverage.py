@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
+from bench.counting import CountingGeodesic  # noqa: E402
 from inventory.accounts import create_token, create_user  # noqa: E402
 from inventory.db import intends_to_write  # noqa: E402
 from inventory.demo import seed_demo  # noqa: E402
@@ -44,22 +45,6 @@ from inventory.reports.coverage import (  # noqa: E402
     usable_holders,
     wanted_items,
 )
-
-
-class CountingGeodesic:
-    """The service's geodesic, counting the exact distances it is asked for."""
-
-    name = GEODESIC.name
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def distance_km(self, origin: Point, target: Point) -> float:
-        self.calls += 1
-        return GEODESIC.distance_km(origin, target)
-
-    def lower_bound_km(self, sphere_km):
-        return GEODESIC.lower_bound_km(sphere_km)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ Seeds a fresh database with ``seed_demo(session, "national")`` (126,000 stock li
 imports it again (nothing changes), and measures in the same run what bare openpyxl needs to read the
 same sheet (read-only mode) and to write the same cells (write-only mode), and what python-calamine
 needs to read it. Each step runs in a fresh process so its peak memory (max RSS) is its own.
+Each import is also timed phase by phase (``PhaseClock``: the import's progress callback marks the end
+of reading; the workbook opening, the count planning and the writing are timed around their calls).
 
     .venv/bin/python bench/bench_ledger.py                  # SQLite
     .venv/bin/python bench/bench_ledger.py --db postgresql  # embedded PostgreSQL, as in the tests
@@ -85,6 +87,59 @@ def export_step(url: str, path: str) -> dict:
     return {"seconds": seconds, "rows": result.rows, "bytes": os.path.getsize(path)}
 
 
+class PhaseClock:
+    """Wall-clock marks inside one ``import_ledger`` call, from outside the importer.
+
+    The progress callback's last call ends the reading (the importer ticks once more when every row is
+    read); ``open_ledger_workbook``, ``plan_stock_counts`` and ``write_stock_counts`` are timed around
+    their calls by wrapping the names ``importers.ledger`` calls them by.
+    """
+
+    TIMED = ("open_ledger_workbook", "plan_stock_counts", "write_stock_counts")
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+
+    def install(self) -> None:
+        import importers.ledger
+
+        for name in self.TIMED:
+            setattr(importers.ledger, name, self._timed(name, getattr(importers.ledger, name)))
+
+    def _timed(self, name: str, function: Callable) -> Callable:
+        def call(*args, **kwargs):
+            self.marks[f"{name} start"] = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.marks[f"{name} end"] = time.perf_counter()
+
+        return call
+
+    def progress(self, done: int, total: int) -> None:
+        self.marks["read"] = time.perf_counter()
+
+    def phases(self, started: float, ended: float) -> dict[str, float]:
+        """Seconds per phase; the writing phase is absent when nothing was written."""
+        mark = self.marks
+        phases = {
+            "opening the zip, checking it, finding the headers": mark["open_ledger_workbook end"] - started,
+            "reading and parsing the rows (and the lookups)": mark["read"] - mark["open_ledger_workbook end"],
+            "registering warehouses and new items": mark["plan_stock_counts start"] - mark["read"],
+            "planning the counts (lines loaded, rules checked)": (
+                mark["plan_stock_counts end"] - mark["plan_stock_counts start"]
+            ),
+        }
+        last = mark["plan_stock_counts end"]
+        if "write_stock_counts end" in mark:
+            phases["writing the lines and ledger entries"] = (
+                mark["write_stock_counts end"] - mark["write_stock_counts start"]
+            )
+            last = mark["write_stock_counts end"]
+        phases["the rest (import record, commit)"] = ended - last
+        return phases
+
+
 def import_step(url: str, path: str) -> dict:
     from api.extensions import db
     from importers.ledger import import_ledger
@@ -92,14 +147,21 @@ def import_step(url: str, path: str) -> dict:
 
     app = _app(url)
     data = Path(path).read_bytes()
+    clock = PhaseClock()
+    clock.install()
     with app.app_context(), intends_to_write():
         started = time.perf_counter()
-        report = import_ledger(db.session, data, file_name=Path(path).name, actor="bench")
+        report = import_ledger(db.session, data, file_name=Path(path).name, actor="bench", progress=clock.progress)
         db.session.commit()
-        seconds = time.perf_counter() - started
+        ended = time.perf_counter()
     if report.status != "imported":
         raise RuntimeError(report.summary())
-    return {"seconds": seconds, "rows": report.rows, "counts": report.counts}
+    return {
+        "seconds": ended - started,
+        "rows": report.rows,
+        "counts": report.counts,
+        "phases": clock.phases(started, ended),
+    }
 
 
 def openpyxl_read_floor(path: str) -> dict:
@@ -161,6 +223,10 @@ def line(label: str, result: dict, rows: int) -> str:
     return f"  {label:<44} {seconds:7.1f} s  {rows / seconds:9,.0f} rows/s  peak {result['peak_mb']:6,.0f} MB"
 
 
+def phase_lines(result: dict) -> str:
+    return "\n".join(f"      {name:<52} {seconds:6.1f} s" for name, seconds in result["phases"].items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
@@ -181,8 +247,10 @@ def main() -> None:
             print(line("floor: openpyxl write-only, ledger cells only", _in_child(openpyxl_write_floor, path), rows))
             imported = _in_child(import_step, target, path)
             print(line("import_ledger into an empty database", imported, rows), flush=True)
+            print(phase_lines(imported), flush=True)
             again = _in_child(import_step, target, path)
             print(line("import_ledger again (nothing changes)", again, rows), flush=True)
+            print(phase_lines(again), flush=True)
             print(line("floor: openpyxl read-only, ledger sheet", _in_child(openpyxl_read_floor, path), rows))
             print(line("floor: python-calamine, ledger sheet", _in_child(calamine_read_floor, path), rows))
             print(f"  first import: {imported['counts']}; second: {again['counts']}")

@@ -4,7 +4,9 @@ Seeds a fresh database with the demo dataset, draws random incidents (a random c
 coordinate, jittered by up to 0.3°) and random catalogue items, and prints p50/p95/p99 and
 requests per second (one client, one request at a time) for:
   - the nearest-stock service call and ``GET /api/v1/nearest`` (limit 10, radius 300 km);
-  - the planner and ``POST /api/v1/plans`` for a 5-item need.
+  - the planner and ``POST /api/v1/plans`` for a 5-item need;
+and, in a separate untimed pass, what each service call does: SQL statements, stock queries
+(statements on ``stock_line``) and exact geodesics, on average.
 
     .venv/bin/python bench/bench_nearest.py --db sqlite --scale national
     .venv/bin/python bench/bench_nearest.py --db postgresql --scale 10x
@@ -36,10 +38,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
+from bench.counting import CountingGeodesic  # noqa: E402
 from inventory.demo import QUANTITY_RANGE, SCALES  # noqa: E402
 from inventory.geo import Incident, Point, warehouse_index  # noqa: E402
 from inventory.models import Item, Region  # noqa: E402
@@ -80,6 +83,26 @@ class Timings:
             return text + f" | server CPU {server_cpu / len(self.wall) * 1000:5.2f} ms/request"
         cpu50, cpu95 = np.percentile(np.array(self.cpu) * 1000, [50, 95])
         return text + f" | CPU p50 {cpu50:5.2f} ms p95 {cpu95:5.2f} ms"
+
+
+class StatementCounter:
+    """Counts the SQL statements sent on an engine (``before_cursor_execute``), and those on stock lines."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.statements = 0
+        self.stock_queries = 0
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements += 1
+        self.stock_queries += " stock_line" in statement.lower()
 
 
 def timed(calls: list[Callable[[], object]]) -> Timings:
@@ -208,7 +231,34 @@ def bench_service(url: str, queries: list[Query], plans: list[PlanQuery]) -> Non
         timed([nearest(q) for q in queries[:50]])  # warm-up
         print(timed([nearest(q) for q in queries]).line("service nearest_stock"), flush=True)
         print(timed([plan(q) for q in plans]).line(f"service plan_need ({PLAN_ITEMS} items)"), flush=True)
+        count_work(session, queries, plans)
         db.engine.dispose()
+
+
+def count_work(session, queries: list[Query], plans: list[PlanQuery]) -> None:
+    """Per service call, on average: SQL statements, stock queries and exact geodesics (untimed)."""
+    geodesic = CountingGeodesic()
+
+    def nearest(query: Query) -> None:
+        incident = Incident(Point(query.latitude, query.longitude))
+        nearest_stock(session, incident=incident, item=query.item, distance=geodesic)
+
+    def plan(query: PlanQuery) -> None:
+        needs = [NeedRequest(code, str(quantity)) for code, quantity in query.needs]
+        plan_need(session, incident=Incident(Point(query.latitude, query.longitude)), needs=needs, distance=geodesic)
+
+    for label, call, inputs in (("nearest_stock", nearest, queries), (f"plan_need ({PLAN_ITEMS} items)", plan, plans)):
+        geodesic.calls = 0
+        with StatementCounter(session.get_bind()) as counter:
+            for one in inputs:
+                call(one)
+                session.rollback()
+        n = len(inputs)
+        print(
+            f"  per {label} call (n={n}): {counter.statements / n:.2f} SQL statements, "
+            f"{counter.stock_queries / n:.2f} stock queries, {geodesic.calls / n:.1f} exact geodesics",
+            flush=True,
+        )
 
 
 def free_port() -> int:

@@ -121,18 +121,25 @@ def raise_callup(
 def dispatch_line(session: Session, actor: Actor, line_id: int, *, note: str = "") -> CallUpLine:
     """The source warehouse sends the reserved stock: a ledger issue referencing the order."""
     line = _pending_line(session, actor, line_id)
+    code = line_callup(session, line).code
     movement = record_movement(
         session,
         stock_line_id=line.stock_line_id,
         delta=-line.quantity,
         kind=MovementKind.ISSUE,
         actor=actor,
-        reason=f"call-up {line_callup(session, line).code}: {note}".strip(": "),
-        reference=line_callup(session, line).code,
+        reason=_dispatch_reason(code, note),
+        reference=code,
         release_reserved=line.quantity,
     )
     _decide(session, actor, line, CallUpLineStatus.DISPATCHED, note or f"ledger entry {movement.id}")
     return line
+
+
+def _dispatch_reason(code: str, note: str) -> str:
+    """The ledger reason of a dispatch: the order's code, then the note after ': ' when there is one."""
+    note = note.strip()
+    return f"call-up {code}: {note}" if note else f"call-up {code}"
 
 
 def decline_line(session: Session, actor: Actor, line_id: int, *, reason: str) -> CallUpLine:

@@ -200,13 +200,9 @@ def nearest_stock(
     unless ``include_expired``. Ordered by distance, then warehouse code.
     """
     radius_km = _check_radius(radius_km)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    _check_limit(limit)
     items = _wanted_items(session, item, category)
-    if quantity is not None:
-        if category is not None:
-            raise ValidationFailed("quantity needs an item: a category mixes units", field="quantity")
-        quantity = check_quantity(quantity)
+    quantity = _check_wanted_quantity(quantity, category)
     allowed = frozenset(reserve_types or ()) or None
     items_by_id = {ref.id: ref for ref in items}
     search = _Search(
@@ -214,23 +210,6 @@ def nearest_stock(
     )
     hits = list(itertools.islice(_ranked_stock(session, search, [allowed]), limit))
     summaries = _warehouse_summaries(session, [hit.warehouse_id for hit in hits])
-    results = []
-    cumulative = Decimal(0)
-    for hit in hits:
-        lines = tuple(_batch_line(line, items_by_id) for line in sorted(hit.lines, key=_line_order(items)))
-        total = sum((line.available for line in lines), Decimal(0)) if item else None
-        if total is not None:
-            cumulative += total
-        results.append(
-            NearbyStock(
-                warehouse=summaries[hit.warehouse_id],
-                distance_km=hit.distance_km,
-                lines=lines,
-                total_available=total,
-                cumulative_available=cumulative if item else None,
-                covers_quantity=None if quantity is None or total is None else total >= quantity,
-            )
-        )
     return NearestAnswer(
         incident=incident,
         item=items[0] if item else None,
@@ -240,8 +219,52 @@ def nearest_stock(
         reserve_types=tuple(sorted(allowed or (), key=list(ReserveType).index)),
         include_expired=include_expired,
         distance=distance.name,
-        results=tuple(results),
+        results=_nearby_results(hits, summaries, items, single_item=bool(item), quantity=quantity),
     )
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+
+
+def _check_wanted_quantity(quantity: Decimal | int | str | None, category: Category | None) -> Decimal | None:
+    """The quantity asked for, if any: only with an item, as a category mixes units."""
+    if quantity is None:
+        return None
+    if category is not None:
+        raise ValidationFailed("quantity needs an item: a category mixes units", field="quantity")
+    return check_quantity(quantity)
+
+
+def _nearby_results(
+    hits: list[_Hit],
+    summaries: dict[int, WarehouseSummary],
+    items: list[ItemRef],
+    *,
+    single_item: bool,
+    quantity: Decimal | None,
+) -> tuple[NearbyStock, ...]:
+    """Each warehouse's lines (item by item, FEFO) and, for a single item, its running totals."""
+    items_by_id = {ref.id: ref for ref in items}
+    results = []
+    cumulative = Decimal(0)
+    for hit in hits:
+        lines = tuple(_batch_line(line, items_by_id) for line in sorted(hit.lines, key=_line_order(items)))
+        total = sum((line.available for line in lines), Decimal(0)) if single_item else None
+        if total is not None:
+            cumulative += total
+        results.append(
+            NearbyStock(
+                warehouse=summaries[hit.warehouse_id],
+                distance_km=hit.distance_km,
+                lines=lines,
+                total_available=total,
+                cumulative_available=cumulative if single_item else None,
+                covers_quantity=None if quantity is None or total is None else total >= quantity,
+            )
+        )
+    return tuple(results)
 
 
 def plan_need(
@@ -264,26 +287,8 @@ def plan_need(
     warehouses out (a call-up re-planning around a source that refused).
     """
     radius_km = _check_radius(radius_km)
-    if not needs:
-        raise ValidationFailed("give at least one need", field="needs")
-    if len(needs) > MAX_NEEDS:
-        raise ValidationFailed(f"at most {MAX_NEEDS} needs in one plan", field="needs")
-    requested: dict[int, Decimal] = {}
-    items: list[ItemRef] = []
-    for number, need in enumerate(needs):
-        ref = resolve_item(session, need.item, f"needs.{number}.item")
-        if ref.id in requested:
-            raise ValidationFailed(f"{ref.code} ({ref.name}) is needed twice; give one total", field=f"needs.{number}")
-        requested[ref.id] = check_quantity(need.quantity, f"needs.{number}.quantity")
-        items.append(ref)
-    preference = tuple(reserve_type_preference)
-    if len(set(preference)) != len(preference):
-        raise ValidationFailed("a reserve type appears twice in the preference", field="reserve_type_preference")
-    rest = frozenset(ReserveType) - set(preference)
-    tiers = [frozenset({reserve_type}) for reserve_type in preference] + ([rest] if rest else [])
-
-    remaining = dict(requested)
-    chosen: list[tuple[_Hit, list[Allocation]]] = []
+    requested, items = _requested_items(session, needs)
+    preference, tiers = _preference_tiers(reserve_type_preference)
     search = _Search(
         incident.point,
         tuple(requested),
@@ -293,23 +298,8 @@ def plan_need(
         distance=distance,
         excluded_warehouse_ids=frozenset(exclude_warehouse_ids),
     )
-    stream = _ranked_stock(session, search, tiers)
-    for hit in stream:
-        allocations = []
-        for ref in items:
-            for line in sorted((line for line in hit.lines if line.item_id == ref.id), key=lambda line: line.fefo_key):
-                take = min(remaining[ref.id], line.available)
-                if take <= 0:
-                    break
-                remaining[ref.id] -= take
-                allocations.append(
-                    Allocation(line.stock_line_id, ref, line.batch, line.expiry_date, line.available, take)
-                )
-        if allocations:
-            chosen.append((hit, allocations))
-        if not any(remaining.values()):
-            stream.close()
-            break
+    remaining = dict(requested)
+    chosen = _allocate_nearest_first(_ranked_stock(session, search, tiers), items, remaining)
     summaries = _warehouse_summaries(session, [hit.warehouse_id for hit, _ in chosen])
     return Plan(
         incident=incident,
@@ -322,6 +312,63 @@ def plan_need(
             for hit, allocations in chosen
         ),
     )
+
+
+def _requested_items(session: Session, needs: Sequence[NeedRequest]) -> tuple[dict[int, Decimal], list[ItemRef]]:
+    """Item id → quantity requested, and the items in the order of the needs; each item once."""
+    if not needs:
+        raise ValidationFailed("give at least one need", field="needs")
+    if len(needs) > MAX_NEEDS:
+        raise ValidationFailed(f"at most {MAX_NEEDS} needs in one plan", field="needs")
+    requested: dict[int, Decimal] = {}
+    items: list[ItemRef] = []
+    for number, need in enumerate(needs):
+        ref = resolve_item(session, need.item, f"needs.{number}.item")
+        if ref.id in requested:
+            raise ValidationFailed(f"{ref.code} ({ref.name}) is needed twice; give one total", field=f"needs.{number}")
+        requested[ref.id] = check_quantity(need.quantity, f"needs.{number}.quantity")
+        items.append(ref)
+    return requested, items
+
+
+def _preference_tiers(
+    reserve_type_preference: Sequence[ReserveType],
+) -> tuple[tuple[ReserveType, ...], list[frozenset[ReserveType]]]:
+    """The preference, and its tiers: one per preferred reserve type, then all the others together."""
+    preference = tuple(reserve_type_preference)
+    if len(set(preference)) != len(preference):
+        raise ValidationFailed("a reserve type appears twice in the preference", field="reserve_type_preference")
+    rest = frozenset(ReserveType) - set(preference)
+    return preference, [frozenset({reserve_type}) for reserve_type in preference] + ([rest] if rest else [])
+
+
+def _allocate_nearest_first(
+    stream: Iterator[_Hit], items: list[ItemRef], remaining: dict[int, Decimal]
+) -> list[tuple[_Hit, list[Allocation]]]:
+    """Take from each warehouse of the stream in turn until nothing remains (``remaining`` goes down);
+    the warehouses that gave something, with what they gave. The stream is closed once all is covered."""
+    chosen: list[tuple[_Hit, list[Allocation]]] = []
+    for hit in stream:
+        allocations = _take_from_warehouse(hit, items, remaining)
+        if allocations:
+            chosen.append((hit, allocations))
+        if not any(remaining.values()):
+            stream.close()
+            break
+    return chosen
+
+
+def _take_from_warehouse(hit: _Hit, items: list[ItemRef], remaining: dict[int, Decimal]) -> list[Allocation]:
+    """What one warehouse gives towards what remains, item by item, batches first-expiry-first-out."""
+    allocations = []
+    for ref in items:
+        for line in sorted((line for line in hit.lines if line.item_id == ref.id), key=lambda line: line.fefo_key):
+            take = min(remaining[ref.id], line.available)
+            if take <= 0:
+                break
+            remaining[ref.id] -= take
+            allocations.append(Allocation(line.stock_line_id, ref, line.batch, line.expiry_date, line.available, take))
+    return allocations
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@
 //   waiting for their warehouses, each dispatched (a ledger issue referencing the order) or
 //   declined with a reason. Used by stock.js.
 
-import { ApiError, get, post, request } from "./api.js";
+import { get, post, request } from "./api.js";
 import {
   announce,
   clear,
@@ -16,8 +16,10 @@ import {
   formatDateTime,
   formatQuantity,
   pager,
+  runAction,
   showFormErrors,
   table,
+  whileBusy,
 } from "./dom.js";
 import { onLanguageChange, t } from "./i18n.js";
 
@@ -64,10 +66,6 @@ function telLink(phone) {
 /** item code → {name, unit} from the order's needs (its lines only carry the code). */
 function itemsOf(order) {
   return new Map(order.needs.map((need) => [need.item_code, { name: need.item_name, unit: need.unit }]));
-}
-
-function apiProblem(error) {
-  return `${error.problem.title || t("common.error")}: ${error.message}`;
 }
 
 /** Show a message next to a form field the same way the API's own messages are shown. */
@@ -172,9 +170,7 @@ async function submitRaise(event) {
     const value = control(form, name).value.trim();
     if (value) body[name] = value;
   }
-  const submit = byId("callup-submit");
-  submit.disabled = true;
-  try {
+  await runAction({ buttons: byId("callup-submit"), onProblem: (error) => showFormErrors(form, error) }, async () => {
     const order = await post("/callups", body);
     clearFormErrors(form);
     form.reset();
@@ -186,13 +182,7 @@ async function submitRaise(event) {
     );
     await showOrder(order, true);
     await loadMine(1);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    showFormErrors(form, error);
-    announce(apiProblem(error), "error");
-  } finally {
-    submit.disabled = false;
-  }
+  });
 }
 
 // --- one order -----------------------------------------------------------------------------------
@@ -221,9 +211,7 @@ async function openOrder(code) {
 async function refreshOrder(spoken) {
   const before = mine.order;
   if (!before) return;
-  const button = byId("callup-refresh");
-  button.disabled = true;
-  try {
+  await whileBusy({ buttons: byId("callup-refresh") }, async () => {
     const order = await get(`/callups/${encodeURIComponent(before.code)}`);
     mine.order = order;
     renderOrder();
@@ -242,9 +230,7 @@ async function refreshOrder(spoken) {
     }
     // The list shows each order's status too.
     if (changed) await loadMine(mine.page);
-  } finally {
-    button.disabled = false;
-  }
+  });
 }
 
 /** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
@@ -398,8 +384,7 @@ async function submitCancel(event) {
     return;
   }
   const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
-  try {
+  await runAction({ buttons: submit, onProblem: (error) => showFormErrors(form, error) }, async () => {
     const cancelled = await post(`/callups/${encodeURIComponent(order.code)}/cancel`, { reason });
     clearFormErrors(form);
     form.hidden = true;
@@ -409,30 +394,20 @@ async function submitCancel(event) {
     announce(t("callup.cancelled", { code: cancelled.code }), "ok");
     byId("callup-title").focus();
     await loadMine(mine.page);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    showFormErrors(form, error);
-    announce(apiProblem(error), "error");
-  } finally {
-    submit.disabled = false;
-  }
+  });
 }
 
 // --- my call-ups ---------------------------------------------------------------------------------
 
 async function loadMine(page) {
-  const list = byId("mine-list");
-  list.setAttribute("aria-busy", "true");
-  try {
+  await whileBusy({ region: byId("mine-list") }, async () => {
     const answer = await request("/callups", {
       query: { requester: mine.ctx.user.username, page, page_size: MINE_PAGE_SIZE },
     });
     mine.list = answer.data;
     mine.pagination = answer.pagination;
     mine.page = page;
-  } finally {
-    list.removeAttribute("aria-busy");
-  }
+  });
   renderMine();
 }
 
@@ -570,9 +545,7 @@ async function fetchOpenFor(code) {
 
 async function reloadQueue(spoken) {
   if (!queue.codes.length) return;
-  const list = byId("queue-list");
-  list.setAttribute("aria-busy", "true");
-  try {
+  await whileBusy({ region: byId("queue-list") }, async () => {
     const answers = await Promise.all(queue.codes.map((code) => fetchOpenFor(code)));
     const codes = new Set(queue.codes);
     const seen = new Set();
@@ -592,9 +565,7 @@ async function reloadQueue(spoken) {
     queue.truncated = answers.some((answer) => answer.truncated);
     const pages = Math.max(1, Math.ceil(rows.length / QUEUE_PAGE_SIZE));
     queue.page = Math.min(queue.page, pages);
-  } finally {
-    list.removeAttribute("aria-busy");
-  }
+  });
   renderQueue();
   if (spoken) announce(t("queue.summary", { count: queue.rows.length }));
 }
@@ -732,9 +703,11 @@ async function submitDecision(event) {
   // A blank reason is left out: the API says it is required, next to the field.
   const value = control(form, field).value.trim();
   if (value) body[field] = value;
-  const submit = byId("decision-submit");
-  submit.disabled = true;
-  try {
+  const onProblem = async (error) => {
+    showFormErrors(form, error);
+    if (error.status === 409) await reloadQueue(false); // decided elsewhere meanwhile
+  };
+  await runAction({ buttons: byId("decision-submit"), onProblem }, async () => {
     await post(`/callup-lines/${line.id}/${kind}`, body);
     clearFormErrors(form);
     closeDecision();
@@ -750,12 +723,5 @@ async function submitDecision(event) {
     await reloadQueue(false);
     byId("queue-heading").focus();
     await queue.hooks.onDecided?.(line, kind, order);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    showFormErrors(form, error);
-    announce(apiProblem(error), "error");
-    if (error.status === 409) await reloadQueue(false); // decided elsewhere meanwhile
-  } finally {
-    submit.disabled = false;
-  }
+  });
 }

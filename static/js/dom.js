@@ -1,5 +1,6 @@
 // Small DOM helpers. Text always goes in through textContent: nothing from the API is parsed as HTML.
 
+import { ApiError } from "./api.js";
 import { locale, t } from "./i18n.js";
 
 /** el("button", {type: "button", class: "link", on: {click}}, "text", child…) */
@@ -137,6 +138,44 @@ export function showFormErrors(form, error, aliases = {}) {
   }
   if (first) first.focus();
   else if (box && general.length) box.focus();
+}
+
+// --- actions: buttons disabled and regions busy meanwhile, API problems announced -----------------
+
+/**
+ * Run `action` with `buttons` (one button or a list) disabled and `region` marked aria-busy until it
+ * settles, whatever the outcome; then the buttons are enabled again and `settle()` may say otherwise.
+ * Errors are thrown on. Returns what `action` returns.
+ */
+export async function whileBusy({ buttons = [], region = null, settle = null }, action) {
+  const disabled = buttons instanceof Element ? [buttons] : [...buttons];
+  for (const button of disabled) button.disabled = true;
+  region?.setAttribute("aria-busy", "true");
+  try {
+    return await action();
+  } finally {
+    for (const button of disabled) button.disabled = false;
+    settle?.();
+    region?.removeAttribute("aria-busy");
+  }
+}
+
+/**
+ * whileBusy, and an ApiError from `action` is announced in the status line, then handed to
+ * `onProblem(error)` (show it on the form); any other error is thrown on. Returns what `action`
+ * returns, or undefined after an ApiError.
+ */
+export async function runAction({ onProblem = null, ...busy }, action) {
+  return whileBusy(busy, async () => {
+    try {
+      return await action();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      announceProblem(error);
+      await onProblem?.(error);
+      return undefined;
+    }
+  });
 }
 
 // --- tables and pagers -----------------------------------------------------------------------

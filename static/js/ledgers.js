@@ -3,7 +3,7 @@
 // the problems marked, and a ledger for a province, city or county.
 
 import { ApiError, get, request } from "./api.js";
-import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, showFormErrors, table } from "./dom.js";
+import { announce, clear, clearFormErrors, control, debounce, el, formatDateTime, runAction, showFormErrors, table } from "./dom.js";
 import { lang, onLanguageChange, t } from "./i18n.js";
 
 const SHOWN_ISSUES = 200;
@@ -73,33 +73,28 @@ async function upload(dryRun) {
   }
   const data = new FormData();
   data.append("file", file, file.name);
-  const buttons = form.querySelectorAll("button");
-  buttons.forEach((button) => {
-    button.disabled = true;
-  });
-  byId("import-report").setAttribute("aria-busy", "true");
-  try {
+  const busy = {
+    buttons: form.querySelectorAll("button"),
+    region: byId("import-report"),
+    settle: () => {
+      byId("import-commit").disabled = !state.checkedFile;
+    },
+    onProblem: (error) => {
+      state.checkedFile = null;
+      if (error.problem.report) {
+        state.report = error.problem.report; // the file was read: its problems, row by row
+      } else {
+        state.report = null;
+        showFormErrors(form, error);
+      }
+    },
+  };
+  await runAction(busy, async () => {
     const answer = await request("/imports", { method: "POST", form: data, query: { dry_run: dryRun ? "true" : "" } });
     state.report = answer.data;
     state.checkedFile = dryRun && state.report.errors_total === 0 ? file : null;
     if (!dryRun) await loadRecent();
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    state.checkedFile = null;
-    if (error.problem.report) {
-      state.report = error.problem.report; // the file was read: its problems, row by row
-    } else {
-      state.report = null;
-      showFormErrors(form, error);
-    }
-    announceProblem(error);
-  } finally {
-    buttons.forEach((button) => {
-      button.disabled = false;
-    });
-    byId("import-commit").disabled = !state.checkedFile;
-    byId("import-report").removeAttribute("aria-busy");
-  }
+  });
   renderReport();
   if (state.report) {
     const status = state.report.status;
@@ -209,13 +204,10 @@ async function downloadAnnotated() {
   if (!file) return;
   const data = new FormData();
   data.append("file", file, file.name);
-  try {
+  await runAction({}, async () => {
     const { response } = await request("/imports/report.xlsx", { method: "POST", form: data, raw: true });
     await saveDownload(response, "report.xlsx");
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    announceProblem(error);
-  }
+  });
 }
 
 /** Hand a file response to the browser as a download; the name comes from Content-Disposition. */
@@ -261,16 +253,9 @@ async function exportLedger(event) {
   clearFormErrors(form);
   let region = control(form, "region").value.trim();
   if (region && !/^\d{6}$/.test(region)) region = await regionCodeFor(region);
-  const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
-  try {
+  const onProblem = (error) => showFormErrors(form, error);
+  await runAction({ buttons: form.querySelector("button[type=submit]"), onProblem }, async () => {
     const { response } = await request("/exports/ledger.xlsx", { query: { region, lang: lang() }, raw: true });
     await saveDownload(response, "ledger.xlsx");
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    showFormErrors(form, error);
-    announceProblem(error);
-  } finally {
-    submit.disabled = false;
-  }
+  });
 }

@@ -5,8 +5,8 @@
 // configuration and the page keeps working without them (markers, rings, labels, scale).
 // The coverage-gap layer and its controls are readiness.js's, drawn on this map.
 
-import { ApiError, get, request } from "./api.js";
-import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatQuantity, showFormErrors, table } from "./dom.js";
+import { get, request } from "./api.js";
+import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, runAction, showFormErrors, table } from "./dom.js";
 import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { initCoverage, resetCoverage } from "./readiness.js";
@@ -307,23 +307,18 @@ async function search(event) {
     include_expired: control(form, "include_expired").checked ? "true" : "",
     limit: RESULT_LIMIT,
   };
-  const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
-  byId("nearest-results").setAttribute("aria-busy", "true");
-  try {
+  const busy = {
+    buttons: form.querySelector("button[type=submit]"),
+    region: byId("nearest-results"),
+    onProblem: (error) => showFormErrors(form, error, { reserve_types: "reserve_types" }),
+  };
+  await runAction(busy, async () => {
     const answer = await request("/nearest", { query });
     clearFormErrors(form);
     state.answer = answer.data;
     renderResults();
     drawResults();
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    showFormErrors(form, error, { reserve_types: "reserve_types" });
-    announceProblem(error);
-  } finally {
-    submit.disabled = false;
-    byId("nearest-results").removeAttribute("aria-busy");
-  }
+  });
 }
 
 function unitOf(result) {
@@ -537,8 +532,17 @@ async function buildPlan(event) {
     return;
   }
   const submit = byId("plan-build");
-  submit.disabled = true;
-  try {
+  const busy = {
+    buttons: submit,
+    settle: () => {
+      submit.disabled = !state.needs.length;
+    },
+    onProblem: (error) => {
+      const located = Object.keys(error.fields).some((field) => LOCATION_FIELDS.has(field));
+      showFormErrors(located ? byId("nearest-form") : form, error);
+    },
+  };
+  await runAction(busy, async () => {
     state.plan = (await request("/plans", { method: "POST", body })).data;
     state.planBody = body;
     state.raisedCode = null;
@@ -546,14 +550,7 @@ async function buildPlan(event) {
     renderPlan();
     drawPlan();
     updateCallupButton();
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    const located = Object.keys(error.fields).some((field) => LOCATION_FIELDS.has(field));
-    showFormErrors(located ? byId("nearest-form") : form, error);
-    announceProblem(error);
-  } finally {
-    submit.disabled = !state.needs.length;
-  }
+  });
 }
 
 function renderPlan() {

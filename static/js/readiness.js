@@ -4,8 +4,8 @@
 // item or category within a radius, as red circle markers, with a per-province summary. Each has
 // its ".xlsx" download of the very same query.
 
-import { ApiError, apiUrl, get, request } from "./api.js";
-import { announce, announceProblem, clearFormErrors, control, debounce, el, formatQuantity, pager, showFormErrors, table } from "./dom.js";
+import { apiUrl, get, request } from "./api.js";
+import { announce, clearFormErrors, control, debounce, el, formatQuantity, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
 import { label, lang, onLanguageChange, t } from "./i18n.js";
 
 const EXPIRING_PAGE_SIZE = 20;
@@ -77,18 +77,14 @@ function updateExpiringLink() {
 export async function loadExpiring(page = 1) {
   if (!expiring.enabled) return;
   updateExpiringLink();
-  const list = byId("expiring-list");
-  list.setAttribute("aria-busy", "true");
-  try {
+  await whileBusy({ region: byId("expiring-list") }, async () => {
     const answer = await request("/reports/expiring", {
       query: { ...expiringQuery(), page, page_size: EXPIRING_PAGE_SIZE },
     });
     expiring.rows = answer.data;
     expiring.pagination = answer.pagination;
     expiring.page = page;
-  } finally {
-    list.removeAttribute("aria-busy");
-  }
+  });
   renderExpiring();
 }
 
@@ -230,11 +226,16 @@ async function searchCoverage(event) {
     province: value("province"),
   };
   for (const key of Object.keys(query)) if (!query[key]) delete query[key];
-  const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
-  byId("coverage-result").setAttribute("aria-busy", "true");
   byId("coverage-summary").textContent = t("coverage.busy");
-  try {
+  const busy = {
+    buttons: form.querySelector("button[type=submit]"),
+    region: byId("coverage-result"),
+    onProblem: (error) => {
+      showFormErrors(form, error);
+      byId("coverage-summary").textContent = "";
+    },
+  };
+  await runAction(busy, async () => {
     const answer = await request("/reports/coverage", { query });
     clearFormErrors(form);
     coverage.answer = answer.data;
@@ -244,15 +245,7 @@ async function searchCoverage(event) {
     renderCoverage();
     drawCoverage();
     updateCoverageLink();
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    showFormErrors(form, error);
-    byId("coverage-summary").textContent = "";
-    announceProblem(error);
-  } finally {
-    submit.disabled = false;
-    byId("coverage-result").removeAttribute("aria-busy");
-  }
+  });
 }
 
 function materialName(answer) {

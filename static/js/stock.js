@@ -3,9 +3,9 @@
 // Above them, the call-up lines waiting for the warehouses this user decides for (callups.js)
 // and the batches expired or expiring soon in the user's scope (readiness.js).
 
-import { ApiError, get, post, request } from "./api.js";
+import { get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
-import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, showFormErrors, table } from "./dom.js";
+import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { initExpiring, loadExpiring, resetExpiring } from "./readiness.js";
 
@@ -129,9 +129,7 @@ function canChange(warehouse) {
 // --- warehouses ------------------------------------------------------------------------------
 
 async function loadWarehouses(page) {
-  const list = byId("warehouse-list");
-  list.setAttribute("aria-busy", "true");
-  try {
+  await whileBusy({ region: byId("warehouse-list") }, async () => {
     if (ctx.user.role === "manager") {
       state.warehouses = await get("/page/my-warehouses");
       state.warehousePagination = null;
@@ -142,9 +140,7 @@ async function loadWarehouses(page) {
       state.warehouses = answer.data;
       state.warehousePagination = answer.pagination;
     }
-  } finally {
-    list.removeAttribute("aria-busy");
-  }
+  });
   renderWarehouses();
   if (ctx.user.role === "manager" && state.warehouses.length === 1 && !state.warehouse) {
     await openWarehouse(state.warehouses[0], false);
@@ -229,15 +225,11 @@ async function loadLines(page) {
     // "expiry strictly before" tomorrow + 30 days: expired lines and those expiring within 30 days
     expiring_before: byId("lines-expiring").checked ? isoDay(31) : "",
   };
-  const container = byId("stock-lines");
-  container.setAttribute("aria-busy", "true");
-  try {
+  await whileBusy({ region: byId("stock-lines") }, async () => {
     const answer = await request("/stock-lines", { query });
     state.lines = answer.data;
     state.linePagination = answer.pagination;
-  } finally {
-    container.removeAttribute("aria-busy");
-  }
+  });
   renderLines();
 }
 
@@ -349,9 +341,10 @@ async function submitMovement(event) {
   for (const name of ["quantity", "counted_quantity", "delta", "to_warehouse_code"]) {
     if (body[name] === "") delete body[name];
   }
-  const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
-  try {
+  // "Insufficient stock" names `quantity` whatever the movement: point it at the field this form shows.
+  const shown = { adjustment: "delta", stocktake: "counted_quantity" }[kind];
+  const onProblem = (error) => showFormErrors(form, error, shown ? { quantity: shown } : {});
+  await runAction({ buttons: form.querySelector("button[type=submit]"), onProblem }, async () => {
     const result = await post(`/stock-lines/${line.id}/${MOVEMENT_PATHS[kind]}`, body);
     const movement = result.out || result;
     clearFormErrors(form);
@@ -369,15 +362,7 @@ async function submitMovement(event) {
     renderMoveHeader();
     await loadLines(state.linePage);
     await openHistory(state.line, false);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    // "Insufficient stock" names `quantity` whatever the movement: point it at the field this form shows.
-    const shown = { adjustment: "delta", stocktake: "counted_quantity" }[kind];
-    showFormErrors(form, error, shown ? { quantity: shown } : {});
-    announceProblem(error);
-  } finally {
-    submit.disabled = false;
-  }
+  });
 }
 
 // --- receipts --------------------------------------------------------------------------------
@@ -400,21 +385,14 @@ async function submitReceipt(event) {
     const value = control(form, name).value.trim();
     if (value) body[name] = value;
   }
-  const submit = form.querySelector("button[type=submit]");
-  submit.disabled = true;
-  try {
+  const onProblem = (error) => showFormErrors(form, error);
+  await runAction({ buttons: form.querySelector("button[type=submit]"), onProblem }, async () => {
     const movement = await post("/receipts", body);
     clearFormErrors(form);
     form.reset();
     announce(t("receipt.done", { item: movement.item_code, quantity: formatSigned(movement.delta) }), "ok");
     await loadLines(state.linePage);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    showFormErrors(form, error);
-    announceProblem(error);
-  } finally {
-    submit.disabled = false;
-  }
+  });
 }
 
 async function suggestItems() {

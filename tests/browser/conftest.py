@@ -83,6 +83,17 @@ class LiveServer:
     def url(self, path: str = "/") -> str:
         return self.base + path
 
+    def require(self, method: str, path: str) -> None:
+        """Fail (never skip) when the server does not route ``method path``: a blueprint that stopped
+        being registered is a regression. Anonymous, so 401 (or 400) means the endpoint is there."""
+        request = urllib.request.Request(self.url(path), method=method, data=b"" if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(request, timeout=5):
+                return
+        except urllib.error.HTTPError as error:
+            if error.code in (404, 405):
+                pytest.fail(f"{method} {path} answers {error.code}: is its blueprint registered?", pytrace=False)
+
 
 def _browser_database(db_kind: str, database_template, directory: Path) -> str:
     """A database for the live server, apart from the one the other tests clean after each test."""

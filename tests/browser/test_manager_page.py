@@ -30,7 +30,7 @@ def test_manager_issue_shows_the_api_validation_error_then_succeeds_and_the_hist
     page.fill("#move-quantity", "abc")
     page.click("#move-form button[type=submit]")
     error = page.wait_for_selector("#move-form .field-error")
-    assert error.text_content() == "'abc' is not a number"
+    assert error.text_content() == "'abc' is not a number"  # inventory.validation.check_quantity's words
     assert page.get_attribute("#move-quantity", "aria-invalid") == "true"
     browsing.shot("invalid")
 

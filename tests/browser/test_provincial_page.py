@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-
 import openpyxl
 import pytest
 
@@ -13,21 +10,10 @@ pytestmark = pytest.mark.slow
 QUANTITY_HEADERS = {"数量", "Quantity"}
 
 
-def _endpoint_exists(server, method: str, path: str) -> bool:
-    """Whether the ledger API is there yet: 401 (it exists, we are anonymous) rather than 404/405."""
-    request = urllib.request.Request(server.url(path), method=method, data=b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(request, timeout=5):
-            return True
-    except urllib.error.HTTPError as error:
-        return error.code not in (404, 405)
-
-
 @pytest.fixture
 def ledger_api(page_server):
-    for method, path in (("POST", "/api/v1/imports"), ("GET", "/api/v1/exports/ledger.xlsx")):
-        if not _endpoint_exists(page_server, method, path):
-            pytest.skip(f"{method} {path} is not built yet")
+    page_server.require("POST", "/api/v1/imports")
+    page_server.require("GET", "/api/v1/exports/ledger.xlsx")
 
 
 def _break_quantities(source, target) -> list[int]:
@@ -47,6 +33,7 @@ def _break_quantities(source, target) -> list[int]:
 
 def test_provincial_exports_then_sees_upload_errors_as_a_table_then_imports_cleanly(browsing, ledger_api, tmp_path):
     page = browsing.page
+    browsing.console.expect(422, "/api/v1/imports")  # a dry run with errors answers 422 (docs/security.md)
     browsing.login("provincial")
     assert page.is_visible("#view-ledgers")
 
@@ -64,7 +51,6 @@ def test_provincial_exports_then_sees_upload_errors_as_a_table_then_imports_clea
 
     broken = tmp_path / "broken.xlsx"
     bad_rows = _break_quantities(exported, broken)
-    browsing.console.expect(422, "/api/v1/imports")  # a dry run with errors is a 422 with the report
     page.set_input_files("#import-file", str(broken))
     page.click("#import-form button[type=submit]")
     page.wait_for_selector("#import-report table")

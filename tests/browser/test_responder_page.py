@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -12,11 +9,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def nearest_api(page_server):
-    try:
-        urllib.request.urlopen(page_server.url("/api/v1/nearest"), timeout=5)
-    except urllib.error.HTTPError as error:
-        if error.code == 404:
-            pytest.skip("GET /api/v1/nearest is not built yet")
+    page_server.require("GET", "/api/v1/nearest")
 
 
 def test_responder_clicks_the_map_finds_the_nearest_stock_as_list_and_markers_offline(browsing, nearest_api):

@@ -75,6 +75,24 @@ def test_dispatch_issues_the_reserved_stock_with_the_order_as_reference(session,
     assert ledger_mismatches(session) == []
 
 
+@pytest.mark.parametrize(
+    ("note", "expected"),
+    [
+        ("", "call-up {code}"),
+        ("   ", "call-up {code}"),
+        ("driver: 王:", "call-up {code}: driver: 王:"),
+        (": see log :", "call-up {code}: : see log :"),
+    ],
+)
+def test_the_dispatch_reason_keeps_the_note_whole(session, sources, note, expected):
+    """The order's code, then the note as written: a note that ends or starts with ':' keeps it."""
+    callup = raise_callup(session, RESPONDER, incident_name="x", incident=INCIDENT, needs=need(5))
+    line = callup.lines[0]
+    dispatch_line(session, manager_of(line.stock_line), line.id, note=note)
+    issue = session.scalars(select(Movement).where(Movement.reference == callup.code)).one()
+    assert issue.reason == expected.format(code=callup.code)
+
+
 def test_decline_releases_and_replans_the_remainder_elsewhere(session, sources):
     callup = raise_callup(session, RESPONDER, incident_name="河流污染", incident=INCIDENT, needs=need(30))
     middle = next(line for line in callup.lines if line.warehouse.code == "MIDDLE")
