@@ -17,7 +17,6 @@ from flask_smorest import Page
 from marshmallow import RAISE
 from sqlalchemy.orm import Session
 
-from api import report_workbooks as workbooks
 from api.extensions import db
 from api.identity import current_actor
 from api.report_schemas import (
@@ -34,8 +33,9 @@ from api.report_schemas import (
     QuotaReportWorkbookQuery,
     QuotaStatusOut,
 )
-from api.routes.imports import XLSX
 from api.routes.paging import Blueprint, SelectPage
+from importers import report_workbooks as workbooks
+from importers.xlsx import XLSX
 from inventory.access import Actor, as_principal
 from inventory.clock import business_today
 from inventory.models import Region
