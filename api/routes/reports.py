@@ -2,7 +2,8 @@
 
 Each report is JSON (lists paginated) and an Excel download at the same path with ``.xlsx`` taking the
 same parameters plus ``lang``. The views parse, call the service, and shape the answer; the
-``*_from`` helpers turn loaded arguments into the service call, so the CLI runs the very same thing.
+``*_from`` helpers of ``api.service_calls`` turn loaded arguments into the service call, so the CLI runs
+the very same thing.
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ from api.report_schemas import (
     QuotaStatusOut,
 )
 from api.routes.paging import Blueprint, SelectPage
+from api.service_calls import coverage_from, dashboard_from, expiring_from, quotas_from
 from importers import report_workbooks as workbooks
 from importers.xlsx import XLSX
 from inventory.access import Actor, as_principal
 from inventory.clock import business_today
 from inventory.models import Region
-from inventory.readiness import ExpiringLine, QuotaStatus, ReportRows, expiring_stock, quota_shortfalls
-from inventory.readiness_coverage import CoverageReport, coverage_gaps
-from inventory.readiness_dashboard import Dashboard, dashboard_figures
-from inventory.reference import Category, Role
+from inventory.readiness import ExpiringLine, QuotaStatus, ReportRows
+from inventory.readiness_coverage import CoverageReport
+from inventory.readiness_dashboard import Dashboard
+from inventory.reference import Role
 
 blp = Blueprint("reports", __name__, description="Readiness: expiry, reserve quotas, coverage gaps, dashboard figures")
 WORKBOOK_RESPONSE = {200: {"description": "the report as an Excel workbook", "content": {XLSX: {}}}}
@@ -59,37 +61,6 @@ class ReportRowsPage(SelectPage):
     def items(self) -> list:
         statement = self.collection.statement.offset(self.page_params.first_item).limit(self.page_params.page_size)
         return [self.collection.record(row) for row in db.session.execute(statement)]
-
-
-def expiring_from(session: Session, actor: Actor, args: dict) -> ReportRows[ExpiringLine]:
-    return expiring_stock(
-        session,
-        actor,
-        within_days=args["within_days"],
-        region=args.get("region"),
-        warehouse=args.get("warehouse"),
-        category=Category(args["category"]) if args.get("category") else None,
-        item=args.get("item"),
-    )
-
-
-def quotas_from(session: Session, actor: Actor, args: dict) -> list[QuotaStatus]:
-    return quota_shortfalls(session, actor, region=args.get("region"), below_only=args["below_only"])
-
-
-def coverage_from(session: Session, args: dict) -> CoverageReport:
-    return coverage_gaps(
-        session,
-        item=args.get("item"),
-        category=Category(args["category"]) if args.get("category") else None,
-        radius_km=args["radius_km"],
-        min_quantity=args.get("min_quantity"),
-        province=args.get("province"),
-    )
-
-
-def dashboard_from(session: Session, args: dict) -> Dashboard:
-    return dashboard_figures(session, region=args.get("region"))
 
 
 def download_scope(session: Session, region: str | None, lang: str, actor: Actor | None = None) -> tuple[str, str]:
