@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterator
 import click
 from flask import Flask, current_app
 
-from api.cli import account_option
+from api.cli.common import account_option
+from api.cli.terminal import render_table, truncate
 from api.extensions import db
 from api.report_schemas import CoverageOut, DashboardOut, ExpiringLineOut, QuotaStatusOut
 from api.service_calls import coverage_from, dashboard_from, expiring_from, quotas_from
-from api.terminal import render_table, truncate
 from inventory.access import Principal
 from inventory.errors import DomainError
 from inventory.readiness import DEFAULT_EXPIRY_WINDOW_DAYS
