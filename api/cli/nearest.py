@@ -12,7 +12,7 @@ from flask import Flask, current_app
 
 from api.cli.terminal import column_widths, format_row, truncate
 from api.extensions import db
-from api.nearest_schemas import NearestOut
+from api.schemas.nearest import NearestOut
 from api.service_calls import find_nearest
 from inventory.errors import DomainError
 from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM

@@ -20,7 +20,7 @@ from flask import Flask, current_app
 from api.cli.common import account_option
 from api.cli.terminal import render_table, truncate
 from api.extensions import db
-from api.report_schemas import CoverageOut, DashboardOut, ExpiringLineOut, QuotaStatusOut
+from api.schemas.reports import CoverageOut, DashboardOut, ExpiringLineOut, QuotaStatusOut
 from api.service_calls import coverage_from, dashboard_from, expiring_from, quotas_from
 from inventory.access import Principal
 from inventory.errors import DomainError

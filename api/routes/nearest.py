@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.extensions import db
-from api.nearest_schemas import NearestOut, NearestQuery, PlanIn, PlanOut
+from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut
 from api.service_calls import find_nearest, incident_from
 from inventory.nearest import NearestAnswer, NeedRequest, Plan, plan_need
 from inventory.reference import ReserveType

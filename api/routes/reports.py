@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from api.extensions import db
 from api.identity import current_actor
-from api.report_schemas import (
+from api.routes.paging import Blueprint, SelectPage
+from api.schemas.reports import (
     CoverageOut,
     CoverageQuery,
     CoverageWorkbookQuery,
@@ -34,7 +35,6 @@ from api.report_schemas import (
     QuotaReportWorkbookQuery,
     QuotaStatusOut,
 )
-from api.routes.paging import Blueprint, SelectPage
 from api.service_calls import coverage_from, dashboard_from, expiring_from, quotas_from
 from importers import report_workbooks as workbooks
 from importers.xlsx import XLSX

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
-from api.schemas import (
+from api.schemas.common import (
     AdjustmentIn,
     Augmented,
     IssueIn,

@@ -13,8 +13,20 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from inventory.catalogue import MAX_ALIASES
 from inventory.errors import ValidationFailed
+from inventory.models import Item, ItemAlias, Region, StockLine
 from inventory.reference import Category, MovementKind, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
-from inventory.validation import CODE_PATTERN, EARLIEST_DATE, LATEST_DATE, check_date, check_quantity
+from inventory.stock import REASON_LIMIT, REFERENCE_LIMIT
+from inventory.validation import (
+    CODE_PATTERN,
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_LATITUDE,
+    MAX_LONGITUDE,
+    check_date,
+    check_quantity,
+    text_limit,
+)
+from inventory.warehouses import TEXT_LIMITS as WAREHOUSE_TEXT_LIMITS
 
 
 def choice(enum_class: type, **kwargs) -> fields.String:
@@ -108,6 +120,8 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+LATITUDE = validate.Range(min=-MAX_LATITUDE, max=MAX_LATITUDE)
+LONGITUDE = validate.Range(min=-MAX_LONGITUDE, max=MAX_LONGITUDE)
 code_field = {"validate": validate.Regexp(CODE_PATTERN, error="1-32 letters, digits, '.', '_' or '-'")}
 
 
@@ -137,8 +151,12 @@ class ReferenceOut(Schema):
 
 class RegionQuery(Schema):
     level = choice(RegionLevel)
-    parent = fields.String(validate=validate.Length(equal=6), metadata={"description": "parent region code"})
-    name = fields.String(validate=validate.Length(max=64), metadata={"description": "part of the name"})
+    parent = fields.String(
+        validate=validate.Length(equal=text_limit(Region.code)), metadata={"description": "parent region code"}
+    )
+    name = fields.String(
+        validate=validate.Length(max=text_limit(Region.name)), metadata={"description": "part of the name"}
+    )
 
 
 class RegionOut(Schema):
@@ -155,27 +173,27 @@ class RegionOut(Schema):
 
 
 class WarehouseFields(StrictSchema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(min=1, max=WAREHOUSE_TEXT_LIMITS["name"]))
     reserve_type = choice(ReserveType)
-    organisation = fields.String(validate=validate.Length(max=200))
+    organisation = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["organisation"]))
     county_code = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a six-digit GB/T 2260 code"))
-    address = fields.String(validate=validate.Length(max=300))
-    latitude = fields.Float(validate=validate.Range(min=-90, max=90))
-    longitude = fields.Float(validate=validate.Range(min=-180, max=180))
-    contact_person = fields.String(validate=validate.Length(max=64))
-    contact_phone = fields.String(validate=validate.Length(max=32))
+    address = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["address"]))
+    latitude = fields.Float(validate=LATITUDE)
+    longitude = fields.Float(validate=LONGITUDE)
+    contact_person = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["contact_person"]))
+    contact_phone = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["contact_phone"]))
     level = choice(WarehouseLevel)
     status = choice(WarehouseStatus)
-    notes = fields.String(validate=validate.Length(max=4000))
+    notes = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["notes"]))
 
 
 class WarehouseCreate(WarehouseFields):
     code = fields.String(required=True, **code_field)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=WAREHOUSE_TEXT_LIMITS["name"]))
     reserve_type = choice(ReserveType, required=True)
     county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="a six-digit GB/T 2260 code"))
-    latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    latitude = fields.Float(required=True, validate=LATITUDE)
+    longitude = fields.Float(required=True, validate=LONGITUDE)
     level = choice(WarehouseLevel, required=True)
 
 
@@ -193,11 +211,6 @@ class WarehouseQuery(Schema):
     level = choice(WarehouseLevel)
     item = fields.String(metadata={"description": "item code: warehouses holding some of it"})
     q = fields.String(validate=validate.Length(max=100), metadata={"description": "part of the name or code"})
-
-
-class RegionRefOut(Schema):
-    code = fields.String()
-    name = fields.String()
 
 
 class WarehouseOut(Schema):
@@ -226,19 +239,21 @@ class WarehouseOut(Schema):
 
 
 class ItemFields(StrictSchema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = fields.String(validate=validate.Length(min=1, max=text_limit(Item.name)))
     category = choice(Category)
-    specification = fields.String(validate=validate.Length(max=200))
-    unit = fields.String(validate=validate.Length(min=1, max=16))
+    specification = fields.String(validate=validate.Length(max=text_limit(Item.specification)))
+    unit = fields.String(validate=validate.Length(min=1, max=text_limit(Item.unit)))
     shelf_life_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=36500))
-    aliases = BoundedList(fields.String(validate=validate.Length(min=1, max=100)), max_length=MAX_ALIASES)
+    aliases = BoundedList(
+        fields.String(validate=validate.Length(min=1, max=text_limit(ItemAlias.alias))), max_length=MAX_ALIASES
+    )
 
 
 class ItemCreate(ItemFields):
     code = fields.String(required=True, **code_field)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(Item.name)))
     category = choice(Category, required=True)
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(Item.unit)))
 
 
 class ItemUpdate(ItemFields):
@@ -273,15 +288,15 @@ class ItemOut(Schema):
 
 
 class MovementCommon(StrictSchema):
-    reason = fields.String(validate=validate.Length(max=500))
-    reference = fields.String(validate=validate.Length(max=100))
+    reason = fields.String(validate=validate.Length(max=REASON_LIMIT))
+    reference = fields.String(validate=validate.Length(max=REFERENCE_LIMIT))
 
 
 class ReceiptIn(MovementCommon):
     warehouse_code = fields.String(required=True)
     item_code = fields.String(required=True)
     quantity = QuantityField(required=True)
-    batch = fields.String(validate=validate.Length(max=64))
+    batch = fields.String(validate=validate.Length(max=text_limit(StockLine.batch)))
     production_date = DateField()
     expiry_date = DateField()
 
@@ -309,7 +324,7 @@ class TransferIn(MovementCommon):
 
 class AdjustmentIn(MovementCommon):
     delta = QuantityField(required=True, positive=False, metadata={"description": "signed change"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
 
 
 class StocktakeIn(MovementCommon):
