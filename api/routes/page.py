@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 from api.extensions import db
 from api.identity import current_actor
 from api.schemas.accounts import PrincipalOut
-from api.schemas.common import WarehouseOut
+from api.schemas.registry import WarehouseOut
 from inventory.accounts import get_user
 
 blp = Blueprint("page", __name__, description="Settings and session state for the web page")

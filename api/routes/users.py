@@ -9,7 +9,7 @@ from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
 from api.schemas.accounts import NewTokenOut, TokenCreate, TokenOut, UserCreate, UserOut, UserQuery, UserUpdate
-from api.schemas.common import Augmented
+from api.schemas.fields import Augmented
 from inventory.access import require_admin
 from inventory.accounts import create_token, create_user, get_user, list_tokens, list_users, revoke_token, update_user
 from inventory.reference import Role

@@ -6,7 +6,7 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import BoundedList, MomentField, StrictSchema, choice
+from api.schemas.fields import BoundedList, MomentField, StrictSchema, choice
 from inventory.accounts import MAX_TOKEN_DAYS, MAX_WAREHOUSES_PER_USER, MIN_PASSWORD_LENGTH
 from inventory.models import ApiToken, User, Warehouse
 from inventory.reference import Role

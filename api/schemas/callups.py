@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import QuantityField, StrictSchema, choice
+from api.schemas.fields import QuantityField, StrictSchema, choice
 from api.schemas.nearest import PlanIn
 from inventory.models import CallUp, CallUpEvent, CallUpLine
 from inventory.reference import CallUpStatus

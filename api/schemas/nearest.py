@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import LATITUDE, LONGITUDE, BoundedList, QuantityField, StrictSchema, choice
+from api.schemas.fields import LATITUDE, LONGITUDE, BoundedList, QuantityField, StrictSchema, choice
 from inventory.models import Item, Region
 from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM, MAX_LIMIT, MAX_NEEDS, MAX_RADIUS_KM
 from inventory.reference import Category, ReserveType

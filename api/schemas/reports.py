@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import QuantityField, StrictSchema, choice
+from api.schemas.fields import QuantityField, StrictSchema, choice
 from api.schemas.nearest import ItemRefOut, RoundedFloat
 from importers.export import LANGUAGES
 from inventory.models import Item, Warehouse
