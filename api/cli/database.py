@@ -10,11 +10,13 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 
 from api.cli.common import one_transaction
 from api.extensions import db
 from inventory.catalogue import seed_catalogue
 from inventory.demo import SCALES, seed_demo
+from inventory.models import Warehouse
 from inventory.regions import load_regions
 from inventory.stock import ledger_mismatches, reservation_mismatches
 
@@ -76,10 +78,6 @@ def register(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="do nothing (successfully) if the database has warehouses")
     def seed_demo_command(scale: str, seed: int, force: bool, if_empty: bool) -> None:
         """Create the demo dataset: warehouses over the real counties, stock by batch, opening receipts."""
-        from sqlalchemy import func, select
-
-        from inventory.models import Warehouse
-
         if if_empty and db.session.scalar(select(func.count()).select_from(Warehouse)):
             click.echo("database already has warehouses; demo data not added")
             return
