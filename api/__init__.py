@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
+from api.cli import register_commands
 from api.config import PROJECT_ROOT, Config
 from api.errors import ProblemApi, database_error_response, log_database_failure, register_error_handlers
 from api.extensions import db, migrate
@@ -104,7 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_input_guard(app)  # first: hostile input is refused before a transaction or a login is looked at
     _register_transaction_hooks(app)
     register_authentication(app)  # after the write-intent hook: one transaction from the first query
-    _register_cli(app)
+    register_commands(app)
 
     @app.get("/")
     def index() -> Response:
@@ -158,12 +159,6 @@ def _register_transaction_hooks(app: Flask) -> None:
         token = g.pop("write_intent_token", None)
         if token is not None:
             reset_write_intent(token)
-
-
-def _register_cli(app: Flask) -> None:
-    from api.cli import register_commands
-
-    register_commands(app)
 
 
 API_DESCRIPTION = """\

@@ -12,13 +12,12 @@ import datetime as dt
 import io
 
 import openpyxl
-import xlsxwriter
 from openpyxl.styles import Alignment, Font, PatternFill
 from python_calamine import CalamineWorkbook
 
-from importers.export import neutralise
 from importers.outcome import ERROR, ImportReport, Issue
 from importers.sandbox import Child
+from importers.xlsx import neutralise, streaming_workbook
 from inventory.errors import ValidationFailed
 
 EDIT_IN_PLACE_MAX_BYTES = 3 * 1024 * 1024  # ~40,000 rows: openpyxl edits faster than a person reads
@@ -125,9 +124,7 @@ def _rebuild(data: bytes, report: ImportReport) -> bytes:
     source = CalamineWorkbook.from_filelike(io.BytesIO(data))
     by_row = report.issues_by_row()
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
-    )
+    book = streaming_workbook(out)
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     formats = {
         ERROR: book.add_format({"bg_color": f"#{ERROR_FILL}", "text_wrap": True}),

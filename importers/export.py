@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO
 
-import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from importers.columns import COLUMNS_BY_FIELD
-from importers.values import FORMULA_TRIGGERS
+from importers.xlsx import WIDTHS, enum_label, neutralise, streaming_workbook, workbook_styles
 from inventory.access import Actor, require_region_in_scope
 from inventory.clock import business_today
 from inventory.models import Item, Region, StockLine, Warehouse
-from inventory.reference import Category, LabelledEnum, ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_filter
 
 LANGUAGES = ("zh", "en")
@@ -70,35 +69,6 @@ WAREHOUSE_FIELDS = (
     "contact_phone",
     "notes",
 )
-WIDTHS = {
-    "province_name": 10,
-    "province_code": 8,
-    "city_name": 12,
-    "city_code": 8,
-    "county_name": 12,
-    "county_code": 8,
-    "warehouse_code": 11,
-    "warehouse_name": 36,
-    "reserve_type": 16,
-    "item_code": 9,
-    "item_name": 16,
-    "category": 14,
-    "specification": 24,
-    "unit": 6,
-    "batch": 11,
-    "quantity": 12,
-    "production_date": 11,
-    "expiry_date": 11,
-    "level": 8,
-    "status": 6,
-    "organisation": 30,
-    "address": 30,
-    "longitude": 11,
-    "latitude": 10,
-    "contact_person": 9,
-    "contact_phone": 13,
-    "notes": 30,
-}
 TEXT = {
     "zh": {
         "summary": "汇总",
@@ -143,11 +113,6 @@ class ExportResult:
     file_name: str
 
 
-def neutralise(text: str) -> str:
-    """OWASP formula-injection guard: text a spreadsheet could run as a formula gets a leading "'"."""
-    return "'" + text if text and text.startswith(FORMULA_TRIGGERS) else text
-
-
 def export_file_name(region: str | None, lang: str, today: dt.date) -> str:
     stem = "环境应急物资台账" if lang == "zh" else "emergency-materials-ledger"
     return f"{stem}-{region or 'all'}-{today:%Y%m%d}.xlsx"
@@ -173,9 +138,7 @@ def export_ledger(
     today = today or business_today()
     regions = {code: name for code, name in session.execute(select(Region.code, Region.name))}
     words = TEXT[lang]
-    book = xlsxwriter.Workbook(
-        out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
-    )
+    book = streaming_workbook(out)
     styles = workbook_styles(book)
     summary = book.add_worksheet(words["summary"])
     ledger = book.add_worksheet(words["ledger"])
@@ -191,27 +154,6 @@ def export_ledger(
     return ExportResult(
         rows=rows, warehouses=warehouses, region=region, file_name=export_file_name(region, lang, today)
     )
-
-
-def workbook_styles(book: xlsxwriter.Workbook) -> dict:
-    return {
-        "title": book.add_format({"bold": True, "font_size": 14}),
-        "header": book.add_format(
-            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"}
-        ),
-        "section": book.add_format({"bold": True, "font_size": 12}),
-        "date": book.add_format({"num_format": "yyyy-mm-dd"}),
-        "integer": book.add_format({"num_format": "#,##0"}),
-        "decimal": book.add_format({"num_format": "#,##0.0##"}),
-        "coordinate": book.add_format({"num_format": "0.000000"}),
-        "total": book.add_format({"bold": True, "num_format": "#,##0.###", "top": 1}),
-        "text": book.add_format({"num_format": "@"}),
-    }
-
-
-def enum_label(member: LabelledEnum | str, enum_class: type[LabelledEnum], lang: str) -> str:
-    member = enum_class(member)
-    return member.label_zh if lang == "zh" else member.label_en
 
 
 def _header(sheet, styles: dict, fields: tuple[str, ...], lang: str, title: str) -> None:

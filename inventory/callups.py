@@ -25,7 +25,7 @@ from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, Wareho
 from inventory.nearest import DEFAULT_RADIUS_KM, NeedRequest, Plan, plan_need
 from inventory.reference import CallUpLineStatus, CallUpStatus, MovementKind, ReserveType, Role
 from inventory.stock import record_movement, release_reservation, reserve_stock
-from inventory.validation import check_text
+from inventory.validation import check_text, text_limit
 
 RAISING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
 PLAN_ATTEMPTS = 5
@@ -87,7 +87,9 @@ def raise_callup(
         raise Forbidden(f"the {principal.role.value} role may not raise call-ups")
     callup = CallUp(
         code=str(uuid.uuid4())[:32],  # replaced by the readable code once the id is known
-        incident_name=check_text(incident_name, "incident_name", max_length=200, required=True),
+        incident_name=check_text(
+            incident_name, "incident_name", max_length=text_limit(CallUp.incident_name), required=True
+        ),
         latitude=incident.point.latitude,
         longitude=incident.point.longitude,
         county_code=incident.county_code,
@@ -95,7 +97,7 @@ def raise_callup(
         reserve_type_preference=",".join(t.value for t in reserve_type_preference),
         requester=principal.username,
         status=CallUpStatus.OPEN,
-        note=check_text(note, "note", max_length=500),
+        note=check_text(note, "note", max_length=text_limit(CallUp.note)),
     )
     session.add(callup)
     session.flush()
@@ -144,7 +146,7 @@ def _dispatch_reason(code: str, note: str) -> str:
 
 def decline_line(session: Session, actor: Actor, line_id: int, *, reason: str) -> CallUpLine:
     """The source cannot send it: release the reservation and plan the remainder elsewhere."""
-    reason = check_text(reason, "reason", max_length=500, required=True)
+    reason = check_text(reason, "reason", max_length=text_limit(CallUpLine.reason), required=True)
     line = _pending_line(session, actor, line_id)
     release_reservation(session, stock_line_id=line.stock_line_id, quantity=line.quantity)
     _decide(session, actor, line, CallUpLineStatus.DECLINED, reason)
@@ -174,7 +176,13 @@ def cancel_callup(session: Session, actor: Actor, code: str, *, reason: str = ""
             line.status = CallUpLineStatus.CANCELLED
             line.decided_by, line.decided_at = principal.username, dt.datetime.now(dt.UTC)
     callup.status = CallUpStatus.CANCELLED
-    _event(session, callup, principal.username, "cancelled", check_text(reason, "reason", max_length=500))
+    _event(
+        session,
+        callup,
+        principal.username,
+        "cancelled",
+        check_text(reason, "reason", max_length=text_limit(CallUpEvent.note)),
+    )
     session.flush()
     record_audit(session, actor, "callup.cancel", object_type="callup", object_key=code, after={"reason": reason})
     return callup
@@ -218,7 +226,11 @@ def lock_callup(session: Session, callup_id: int) -> CallUp:
 def _decide(session: Session, actor: Actor, line: CallUpLine, status: CallUpLineStatus, note: str) -> None:
     principal = as_principal(actor)
     line.status = status
-    line.decided_by, line.decided_at, line.reason = principal.username, dt.datetime.now(dt.UTC), note[:500]
+    line.decided_by, line.decided_at, line.reason = (
+        principal.username,
+        dt.datetime.now(dt.UTC),
+        note[: text_limit(CallUpLine.reason)],
+    )
     callup = line_callup(session, line)
     _event(session, callup, principal.username, status.value, note, line_id=line.id)
     _settle_status(callup)
@@ -303,7 +315,11 @@ def _settle_status(callup: CallUp) -> None:
 def _event(
     session: Session, callup: CallUp, actor: str, event: str, note: str = "", line_id: int | None = None
 ) -> None:
-    session.add(CallUpEvent(callup_id=callup.id, line_id=line_id, event=event, actor=actor, note=note[:500]))
+    session.add(
+        CallUpEvent(
+            callup_id=callup.id, line_id=line_id, event=event, actor=actor, note=note[: text_limit(CallUpEvent.note)]
+        )
+    )
     session.flush()
     session.expire(callup, ["events"])
 

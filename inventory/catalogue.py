@@ -16,7 +16,7 @@ from inventory.db import worker_cache
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import Item, ItemAlias, StockLine
 from inventory.reference import Category
-from inventory.validation import check_code, check_text
+from inventory.validation import check_code, check_text, text_limit
 
 CATALOGUE_CSV = Path(__file__).parent / "data" / "catalogue.csv"
 MAX_ALIASES = 50
@@ -130,16 +130,18 @@ def _apply_item_fields(session: Session, item: Item, fields: dict) -> None:
     if unknown:
         raise ValidationFailed(f"unknown field {sorted(unknown)[0]}", field=sorted(unknown)[0])
     if "name" in fields:
-        item.name = check_text(fields["name"], "name", max_length=100, required=True)
+        item.name = check_text(fields["name"], "name", max_length=text_limit(Item.name), required=True)
     if "category" in fields:
         try:
             item.category = Category(fields["category"])
         except ValueError as exc:
             raise ValidationFailed(f"unknown category {fields['category']!r}", field="category") from exc
     if "specification" in fields:
-        item.specification = check_text(fields["specification"], "specification", max_length=200)
+        item.specification = check_text(
+            fields["specification"], "specification", max_length=text_limit(Item.specification)
+        )
     if "unit" in fields:
-        item.unit = check_text(fields["unit"], "unit", max_length=16, required=True)
+        item.unit = check_text(fields["unit"], "unit", max_length=text_limit(Item.unit), required=True)
     if "shelf_life_days" in fields:
         days = fields["shelf_life_days"]
         if days is not None and (not isinstance(days, int) or days <= 0):
@@ -154,7 +156,7 @@ def _set_aliases(session: Session, item: Item, aliases: list[str]) -> None:
         raise ValidationFailed(f"at most {MAX_ALIASES} aliases", field="aliases")
     wanted: list[str] = []
     for alias in aliases:
-        alias = check_text(alias, "aliases", max_length=100, required=True)
+        alias = check_text(alias, "aliases", max_length=text_limit(ItemAlias.alias), required=True)
         if alias not in wanted and alias != item.name:
             wanted.append(alias)
     taken = session.scalars(

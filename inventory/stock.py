@@ -22,10 +22,10 @@ from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFa
 from inventory.models import CallUpLine, Item, Movement, StockLine, Warehouse
 from inventory.reference import CallUpLineStatus, Category, MovementKind, WarehouseStatus
 from inventory.regions import region_filter
-from inventory.validation import MAX_QUANTITY, check_dates, check_quantity, check_text
+from inventory.validation import MAX_QUANTITY, check_dates, check_quantity, check_text, text_limit
 
-REASON_LIMIT = 500
-REFERENCE_LIMIT = 100
+REASON_LIMIT = text_limit(Movement.reason)
+REFERENCE_LIMIT = text_limit(Movement.reference)
 # How the ledger entry of a deliberate issue from an expired batch begins (then the expiry date and the reason).
 EXPIRED_ISSUE_MARKER = "allow_expired: batch expired"
 
@@ -241,7 +241,7 @@ def stock_line_for(
     A batch has one production and one expiry date: dates given for an existing batch must agree
     with it (missing ones are filled in). With a shelf life, expiry follows from production.
     """
-    batch = check_text(batch, "batch", max_length=64)
+    batch = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
     check_dates(production_date, expiry_date)
     if expiry_date is None and production_date is not None and item.shelf_life_days:
         expiry_date = production_date + dt.timedelta(days=item.shelf_life_days)

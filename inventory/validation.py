@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy.orm import InstrumentedAttribute
+
 from inventory.clock import business_today
 from inventory.errors import ValidationFailed
 from inventory.models import QUANTITY_SCALE
@@ -22,6 +24,8 @@ INVALID_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2200, 12, 31)
 FUTURE_TOLERANCE = dt.timedelta(days=1)  # clocks and time zones: "today" may be tomorrow somewhere
+MAX_LATITUDE = 90
+MAX_LONGITUDE = 180
 
 
 def check_code(value: str, field: str = "code") -> str:
@@ -41,6 +45,11 @@ def invalid_character_message(value: str) -> str | None:
     if "\ud800" <= match.group() <= "\udfff":
         return "contains an unpaired surrogate (not valid Unicode text)"
     return "contains a control character"
+
+
+def text_limit(column: InstrumentedAttribute) -> int:
+    """The most characters a model's ``String(n)`` column holds: the one limit services and schemas check."""
+    return column.type.length
 
 
 def check_text(value: str | None, field: str, *, max_length: int, required: bool = False) -> str:
@@ -82,9 +91,9 @@ def check_quantity(
 
 
 def check_coordinate(latitude: float, longitude: float) -> tuple[float, float]:
-    if latitude is None or not -90 <= float(latitude) <= 90:
+    if latitude is None or not -MAX_LATITUDE <= float(latitude) <= MAX_LATITUDE:
         raise ValidationFailed("latitude must be between -90 and 90", field="latitude")
-    if longitude is None or not -180 <= float(longitude) <= 180:
+    if longitude is None or not -MAX_LONGITUDE <= float(longitude) <= MAX_LONGITUDE:
         raise ValidationFailed("longitude must be between -180 and 180", field="longitude")
     return float(latitude), float(longitude)
 

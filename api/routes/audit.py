@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from api.account_schemas import AuditOut, AuditQuery
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
+from api.schemas.accounts import AuditOut, AuditQuery
 from inventory.audit import list_audit
 
 blp = Blueprint("audit", __name__, description="Who changed what, when and from where")

@@ -8,10 +8,10 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from api.account_schemas import LoginIn, LoginOut, PrincipalOut
 from api.extensions import db
 from api.identity import client_address, current_actor, current_session_key, end_session, start_session
 from api.routes.paging import Blueprint
+from api.schemas.accounts import LoginIn, LoginOut, PrincipalOut
 from inventory.accounts import begin_login, end_web_session, finish_login, start_web_session
 from inventory.errors import Unauthenticated
 

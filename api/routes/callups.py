@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from api.callup_schemas import CallUpIn, CallUpLineOut, CallUpOut, CallUpQuery, CancelIn, DecisionIn, DeclineIn
 from api.extensions import db
 from api.identity import current_actor
-from api.routes.nearest import incident_from
 from api.routes.paging import Blueprint, SelectPage
+from api.schemas.callups import CallUpIn, CallUpLineOut, CallUpOut, CallUpQuery, CancelIn, DecisionIn, DeclineIn
+from api.service_calls import incident_from
 from inventory.callups import cancel_callup, decline_line, dispatch_line, get_callup, list_callups, raise_callup
 from inventory.nearest import NeedRequest
 from inventory.reference import CallUpStatus, ReserveType

@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 
 from api.extensions import db
 from api.identity import current_actor
-from api.routes.imports import XLSX
 from importers.export import LANGUAGES, export_ledger
+from importers.xlsx import XLSX
 
 blp = Blueprint("exports", __name__, description="Excel ledgers out")
 

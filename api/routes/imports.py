@@ -22,9 +22,8 @@ from importers.annotate import annotate_workbook
 from importers.ledger import import_ledger
 from importers.outcome import ImportReport
 from importers.template import ledger_template
+from importers.xlsx import XLSX
 from inventory.imports import get_import, list_imports
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 blp = Blueprint("imports", __name__, description="Excel ledgers in: import, dry run, error workbook, template")
 

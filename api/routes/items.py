@@ -8,7 +8,7 @@ from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
-from api.schemas import ItemCreate, ItemOut, ItemQuery, ItemUpdate
+from api.schemas.registry import ItemCreate, ItemOut, ItemQuery, ItemUpdate
 from inventory.catalogue import create_item, delete_item, get_item, list_items, update_item
 from inventory.reference import Category
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from api.errors import database_unavailable_response, log_database_failure
 from api.extensions import db
 from api.routes.paging import Blueprint
-from api.schemas import ReferenceOut
+from api.schemas.registry import ReferenceOut
 from inventory.db import DatabaseFailure, classify_database_error
 from inventory.reference import (
     CallUpLineStatus,

@@ -5,34 +5,14 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy.orm import Session
 
 from api.extensions import db
-from api.nearest_schemas import NearestOut, NearestQuery, PlanIn, PlanOut
-from inventory.geo import Incident, locate_incident
-from inventory.nearest import NearestAnswer, NeedRequest, Plan, nearest_stock, plan_need
-from inventory.reference import Category, ReserveType
+from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut
+from api.service_calls import find_nearest, incident_from
+from inventory.nearest import NearestAnswer, NeedRequest, Plan, plan_need
+from inventory.reference import ReserveType
 
 blp = Blueprint("nearest", __name__, description="Nearest stock to an incident and plans to cover needs")
-
-
-def incident_from(session: Session, args: dict) -> Incident:
-    return locate_incident(session, latitude=args.get("lat"), longitude=args.get("lon"), county=args.get("county"))
-
-
-def find_nearest(session: Session, args: dict) -> NearestAnswer:
-    """The search from loaded ``NearestQuery`` arguments; the CLI passes the same names."""
-    return nearest_stock(
-        session,
-        incident=incident_from(session, args),
-        item=args.get("item"),
-        category=Category(args["category"]) if args.get("category") else None,
-        quantity=args.get("quantity"),
-        radius_km=args["radius_km"],
-        reserve_types=[ReserveType(value) for value in args.get("reserve_types") or ()],
-        limit=args["limit"],
-        include_expired=args["include_expired"],
-    )
 
 
 @blp.route("/nearest")

@@ -11,10 +11,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from api.account_schemas import PrincipalOut
 from api.extensions import db
 from api.identity import current_actor
-from api.schemas import WarehouseOut
+from api.schemas.accounts import PrincipalOut
+from api.schemas.registry import WarehouseOut
 from inventory.accounts import get_user
 
 blp = Blueprint("page", __name__, description="Settings and session state for the web page")

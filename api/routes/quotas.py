@@ -7,8 +7,8 @@ from flask.views import MethodView
 from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
-from api.report_schemas import QuotaIn, QuotaOut, QuotaQuery, QuotaUpdate
 from api.routes.paging import Blueprint, SelectPage
+from api.schemas.reports import QuotaIn, QuotaOut, QuotaQuery, QuotaUpdate
 from inventory.models import ReserveQuota
 from inventory.quotas import create_quota, delete_quota, get_quota, list_quotas, update_quota
 from inventory.reference import Category

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from api.extensions import db
 from api.routes.paging import Blueprint, SelectPage
-from api.schemas import RegionOut, RegionQuery
+from api.schemas.registry import RegionOut, RegionQuery
 from inventory.reference import RegionLevel
 from inventory.regions import get_region, list_regions
 

@@ -2,7 +2,8 @@
 
 Each report is JSON (lists paginated) and an Excel download at the same path with ``.xlsx`` taking the
 same parameters plus ``lang``. The views parse, call the service, and shape the answer; the
-``*_from`` helpers turn loaded arguments into the service call, so the CLI runs the very same thing.
+``*_from`` helpers of ``api.service_calls`` turn loaded arguments into the service call, so the CLI runs
+the very same thing.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from flask_smorest import Page
 from marshmallow import RAISE
 from sqlalchemy.orm import Session
 
-from api import report_workbooks as workbooks
 from api.extensions import db
 from api.identity import current_actor
-from api.report_schemas import (
+from api.routes.paging import Blueprint, SelectPage
+from api.schemas.reports import (
     CoverageOut,
     CoverageQuery,
     CoverageWorkbookQuery,
@@ -34,17 +35,18 @@ from api.report_schemas import (
     QuotaReportWorkbookQuery,
     QuotaStatusOut,
 )
-from api.routes.imports import XLSX
-from api.routes.paging import Blueprint, SelectPage
+from api.service_calls import coverage_from, dashboard_from, expiring_from, quotas_from
+from importers import report_workbooks as workbooks
+from importers.xlsx import XLSX
 from inventory.access import Actor, as_principal
 from inventory.clock import business_today
 from inventory.models import Region
-from inventory.reference import Category, Role
+from inventory.reference import Role
 from inventory.reports.common import ReportRows
-from inventory.reports.coverage import CoverageReport, coverage_gaps
-from inventory.reports.dashboard import Dashboard, dashboard_figures
-from inventory.reports.expiry import ExpiringLine, expiring_stock
-from inventory.reports.shortfall import QuotaStatus, quota_shortfalls
+from inventory.reports.coverage import CoverageReport
+from inventory.reports.dashboard import Dashboard
+from inventory.reports.expiry import ExpiringLine
+from inventory.reports.shortfall import QuotaStatus
 
 blp = Blueprint("reports", __name__, description="Readiness: expiry, reserve quotas, coverage gaps, dashboard figures")
 WORKBOOK_RESPONSE = {200: {"description": "the report as an Excel workbook", "content": {XLSX: {}}}}
@@ -61,37 +63,6 @@ class ReportRowsPage(SelectPage):
     def items(self) -> list:
         statement = self.collection.statement.offset(self.page_params.first_item).limit(self.page_params.page_size)
         return [self.collection.record(row) for row in db.session.execute(statement)]
-
-
-def expiring_from(session: Session, actor: Actor, args: dict) -> ReportRows[ExpiringLine]:
-    return expiring_stock(
-        session,
-        actor,
-        within_days=args["within_days"],
-        region=args.get("region"),
-        warehouse=args.get("warehouse"),
-        category=Category(args["category"]) if args.get("category") else None,
-        item=args.get("item"),
-    )
-
-
-def quotas_from(session: Session, actor: Actor, args: dict) -> list[QuotaStatus]:
-    return quota_shortfalls(session, actor, region=args.get("region"), below_only=args["below_only"])
-
-
-def coverage_from(session: Session, args: dict) -> CoverageReport:
-    return coverage_gaps(
-        session,
-        item=args.get("item"),
-        category=Category(args["category"]) if args.get("category") else None,
-        radius_km=args["radius_km"],
-        min_quantity=args.get("min_quantity"),
-        province=args.get("province"),
-    )
-
-
-def dashboard_from(session: Session, args: dict) -> Dashboard:
-    return dashboard_figures(session, region=args.get("region"))
 
 
 def download_scope(session: Session, region: str | None, lang: str, actor: Actor | None = None) -> tuple[str, str]:

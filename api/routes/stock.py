@@ -7,9 +7,9 @@ from flask.views import MethodView
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
-from api.schemas import (
+from api.schemas.fields import Augmented
+from api.schemas.registry import (
     AdjustmentIn,
-    Augmented,
     IssueIn,
     MovementOut,
     MovementQuery,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from api.account_schemas import NewTokenOut, TokenCreate, TokenOut, UserCreate, UserOut, UserQuery, UserUpdate
 from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
-from api.schemas import Augmented
+from api.schemas.accounts import NewTokenOut, TokenCreate, TokenOut, UserCreate, UserOut, UserQuery, UserUpdate
+from api.schemas.fields import Augmented
 from inventory.access import require_admin
 from inventory.accounts import create_token, create_user, get_user, list_tokens, list_users, revoke_token, update_user
 from inventory.reference import Role

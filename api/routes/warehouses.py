@@ -8,7 +8,7 @@ from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
-from api.schemas import WarehouseCreate, WarehouseOut, WarehouseQuery, WarehouseUpdate
+from api.schemas.registry import WarehouseCreate, WarehouseOut, WarehouseQuery, WarehouseUpdate
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.warehouses import create_warehouse, delete_warehouse, get_warehouse, list_warehouses, update_warehouse
 

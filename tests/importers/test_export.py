@@ -11,7 +11,8 @@ import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select, update
 
-from importers.export import export_ledger, neutralise
+from importers.export import export_ledger
+from importers.xlsx import neutralise
 from inventory.catalogue import get_item
 from inventory.demo import seed_demo
 from inventory.models import Item, Movement, StockLine, Warehouse

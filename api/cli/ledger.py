@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from api.cli import one_transaction, operator_option
+from api.cli.common import one_transaction, operator_option
 from api.extensions import db
 from importers.annotate import annotate_workbook
 from importers.export import LANGUAGES, export_ledger

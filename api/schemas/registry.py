@@ -1,115 +1,32 @@
-"""Marshmallow schemas: each is the contract of one endpoint's input or output, not a model mirror.
+"""Schemas of the registry: reference lists, regions, warehouses, the catalogue, stock and the ledger.
 
-Input schemas list only what a client may set (no ids, no quantities through the wrong door);
-unknown fields are rejected.
+Each is the contract of one endpoint's input or output, not a model mirror. Input schemas list only what a
+client may set (no ids, no quantities through the wrong door); unknown fields are rejected.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
-
+from api.schemas.fields import (
+    LATITUDE,
+    LONGITUDE,
+    BoundedList,
+    DateField,
+    MomentField,
+    QuantityField,
+    StrictSchema,
+    choice,
+    code_field,
+)
 from inventory.catalogue import MAX_ALIASES
-from inventory.errors import ValidationFailed
+from inventory.models import Item, ItemAlias, Region, StockLine
 from inventory.reference import Category, MovementKind, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
-from inventory.validation import CODE_PATTERN, EARLIEST_DATE, LATEST_DATE, check_date, check_quantity
-
-
-def choice(enum_class: type, **kwargs) -> fields.String:
-    """A string field accepting the enum's values, listed in the OpenAPI document."""
-    values = [m.value for m in enum_class]
-    metadata = {"enum": values, **kwargs.pop("metadata", {})}
-    return fields.String(validate=validate.OneOf(values), metadata=metadata, **kwargs)
-
-
-class QuantityField(fields.Field):
-    """A quantity with at most three decimals: read from a JSON number or string, written as a number.
-
-    Values never need more than 15 significant digits, so the JSON number round-trips exactly.
-    """
-
-    def __init__(self, *, positive: bool = True, allow_zero: bool = False, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.positive = positive
-        self.allow_zero = allow_zero
-        self.metadata.setdefault("type", "number")
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else float(value)
-
-    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValidationError("must be a number")
-        try:
-            return check_quantity(value, allow_zero=self.allow_zero, signed=not self.positive)
-        except ValidationFailed as error:
-            raise ValidationError(error.message) from error
-
-
-class DateField(fields.Date):
-    """A calendar date (YYYY-MM-DD) within ``EARLIEST_DATE``..``LATEST_DATE``: every date input uses it."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.metadata.setdefault("description", "")
-        self.metadata["description"] = _range_note(self.metadata["description"])
-
-    def _deserialize(self, value, attr, data, **kwargs) -> dt.date:
-        return _in_range(super()._deserialize(value, attr, data, **kwargs))
-
-
-class MomentField(fields.AwareDateTime):
-    """An ISO 8601 moment with its zone, whose local date lies within ``EARLIEST_DATE``..``LATEST_DATE``.
-
-    Checked before anything converts it to UTC: 0001-01-01T00:00+14:00 has no UTC counterpart.
-    """
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.metadata["description"] = _range_note(self.metadata.get("description", ""))
-
-    def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
-        return _in_range(super()._deserialize(value, attr, data, **kwargs))
-
-
-def _range_note(description: str) -> str:
-    note = f"between {EARLIEST_DATE} and {LATEST_DATE}"
-    return f"{description} ({note})" if description else note
-
-
-def _in_range(value):
-    try:
-        return check_date(value, "date")
-    except ValidationFailed as error:
-        raise ValidationError(error.message) from error
-
-
-class BoundedList(fields.List):
-    """A list of at most ``max_length`` entries, counted before any entry is deserialised.
-
-    ``validate.Length`` alone runs after every entry has been loaded: 400,000 needs cost seconds of CPU
-    (and 400,000 error messages) before the length is even looked at.
-    """
-
-    def __init__(self, cls_or_instance, *, max_length: int, min_length: int | None = None, **kwargs) -> None:
-        super().__init__(cls_or_instance, validate=validate.Length(min=min_length, max=max_length), **kwargs)
-        self.max_length = max_length
-
-    def _deserialize(self, value, attr, data, **kwargs) -> list:
-        if isinstance(value, list | tuple) and len(value) > self.max_length:
-            raise ValidationError(f"at most {self.max_length} entries")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-code_field = {"validate": validate.Regexp(CODE_PATTERN, error="1-32 letters, digits, '.', '_' or '-'")}
-
+from inventory.stock import REASON_LIMIT, REFERENCE_LIMIT
+from inventory.validation import (
+    text_limit,
+)
+from inventory.warehouses import TEXT_LIMITS as WAREHOUSE_TEXT_LIMITS
 
 # --- reference lists -------------------------------------------------------------------------
 
@@ -137,8 +54,12 @@ class ReferenceOut(Schema):
 
 class RegionQuery(Schema):
     level = choice(RegionLevel)
-    parent = fields.String(validate=validate.Length(equal=6), metadata={"description": "parent region code"})
-    name = fields.String(validate=validate.Length(max=64), metadata={"description": "part of the name"})
+    parent = fields.String(
+        validate=validate.Length(equal=text_limit(Region.code)), metadata={"description": "parent region code"}
+    )
+    name = fields.String(
+        validate=validate.Length(max=text_limit(Region.name)), metadata={"description": "part of the name"}
+    )
 
 
 class RegionOut(Schema):
@@ -155,27 +76,27 @@ class RegionOut(Schema):
 
 
 class WarehouseFields(StrictSchema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(validate=validate.Length(min=1, max=WAREHOUSE_TEXT_LIMITS["name"]))
     reserve_type = choice(ReserveType)
-    organisation = fields.String(validate=validate.Length(max=200))
+    organisation = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["organisation"]))
     county_code = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a six-digit GB/T 2260 code"))
-    address = fields.String(validate=validate.Length(max=300))
-    latitude = fields.Float(validate=validate.Range(min=-90, max=90))
-    longitude = fields.Float(validate=validate.Range(min=-180, max=180))
-    contact_person = fields.String(validate=validate.Length(max=64))
-    contact_phone = fields.String(validate=validate.Length(max=32))
+    address = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["address"]))
+    latitude = fields.Float(validate=LATITUDE)
+    longitude = fields.Float(validate=LONGITUDE)
+    contact_person = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["contact_person"]))
+    contact_phone = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["contact_phone"]))
     level = choice(WarehouseLevel)
     status = choice(WarehouseStatus)
-    notes = fields.String(validate=validate.Length(max=4000))
+    notes = fields.String(validate=validate.Length(max=WAREHOUSE_TEXT_LIMITS["notes"]))
 
 
 class WarehouseCreate(WarehouseFields):
     code = fields.String(required=True, **code_field)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=WAREHOUSE_TEXT_LIMITS["name"]))
     reserve_type = choice(ReserveType, required=True)
     county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="a six-digit GB/T 2260 code"))
-    latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    latitude = fields.Float(required=True, validate=LATITUDE)
+    longitude = fields.Float(required=True, validate=LONGITUDE)
     level = choice(WarehouseLevel, required=True)
 
 
@@ -193,11 +114,6 @@ class WarehouseQuery(Schema):
     level = choice(WarehouseLevel)
     item = fields.String(metadata={"description": "item code: warehouses holding some of it"})
     q = fields.String(validate=validate.Length(max=100), metadata={"description": "part of the name or code"})
-
-
-class RegionRefOut(Schema):
-    code = fields.String()
-    name = fields.String()
 
 
 class WarehouseOut(Schema):
@@ -226,19 +142,21 @@ class WarehouseOut(Schema):
 
 
 class ItemFields(StrictSchema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = fields.String(validate=validate.Length(min=1, max=text_limit(Item.name)))
     category = choice(Category)
-    specification = fields.String(validate=validate.Length(max=200))
-    unit = fields.String(validate=validate.Length(min=1, max=16))
+    specification = fields.String(validate=validate.Length(max=text_limit(Item.specification)))
+    unit = fields.String(validate=validate.Length(min=1, max=text_limit(Item.unit)))
     shelf_life_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=36500))
-    aliases = BoundedList(fields.String(validate=validate.Length(min=1, max=100)), max_length=MAX_ALIASES)
+    aliases = BoundedList(
+        fields.String(validate=validate.Length(min=1, max=text_limit(ItemAlias.alias))), max_length=MAX_ALIASES
+    )
 
 
 class ItemCreate(ItemFields):
     code = fields.String(required=True, **code_field)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(Item.name)))
     category = choice(Category, required=True)
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(Item.unit)))
 
 
 class ItemUpdate(ItemFields):
@@ -273,15 +191,15 @@ class ItemOut(Schema):
 
 
 class MovementCommon(StrictSchema):
-    reason = fields.String(validate=validate.Length(max=500))
-    reference = fields.String(validate=validate.Length(max=100))
+    reason = fields.String(validate=validate.Length(max=REASON_LIMIT))
+    reference = fields.String(validate=validate.Length(max=REFERENCE_LIMIT))
 
 
 class ReceiptIn(MovementCommon):
     warehouse_code = fields.String(required=True)
     item_code = fields.String(required=True)
     quantity = QuantityField(required=True)
-    batch = fields.String(validate=validate.Length(max=64))
+    batch = fields.String(validate=validate.Length(max=text_limit(StockLine.batch)))
     production_date = DateField()
     expiry_date = DateField()
 
@@ -309,7 +227,7 @@ class TransferIn(MovementCommon):
 
 class AdjustmentIn(MovementCommon):
     delta = QuantityField(required=True, positive=False, metadata={"description": "signed change"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
 
 
 class StocktakeIn(MovementCommon):
@@ -380,14 +298,3 @@ class MovementOut(Schema):
 class TransferOut(Schema):
     out = fields.Nested(MovementOut)
     into = fields.Nested(MovementOut)
-
-
-class Augmented:
-    """``obj`` seen with extra attributes, so one output schema dumps both (no second dump)."""
-
-    def __init__(self, obj: object, **extra: object) -> None:
-        self._obj = obj
-        self.__dict__.update(extra)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._obj, name)

@@ -1,6 +1,6 @@
 """``flask --app wsgi report …``: the readiness reports from the shell.
 
-Each subcommand makes the API's own service call (the ``*_from`` helpers of ``api.routes.reports``)
+Each subcommand makes the API's own service call (the ``*_from`` helpers of ``api.service_calls``)
 and dumps the answer through the API's output schema: ``--json`` prints the API's body (the list
 reports with every row, unpaginated) and the table is drawn from that same dump.
 
@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterator
 import click
 from flask import Flask, current_app
 
-from api.cli import account_option
+from api.cli.common import account_option
+from api.cli.terminal import render_table, truncate
 from api.extensions import db
-from api.report_schemas import CoverageOut, DashboardOut, ExpiringLineOut, QuotaStatusOut
-from api.routes.reports import coverage_from, dashboard_from, expiring_from, quotas_from
-from api.terminal import render_table, truncate
+from api.schemas.reports import CoverageOut, DashboardOut, ExpiringLineOut, QuotaStatusOut
+from api.service_calls import coverage_from, dashboard_from, expiring_from, quotas_from
 from inventory.access import Principal
 from inventory.errors import DomainError
 from inventory.reference import Category, ReserveType

@@ -12,7 +12,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from api.cli import one_transaction, operator_option
+from api.cli.common import one_transaction, operator_option
 from api.config import PROJECT_ROOT
 from api.extensions import db
 from inventory.access import Principal

@@ -6,29 +6,33 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import BoundedList, MomentField, StrictSchema, choice
+from api.schemas.fields import BoundedList, MomentField, StrictSchema, choice
 from inventory.accounts import MAX_TOKEN_DAYS, MAX_WAREHOUSES_PER_USER, MIN_PASSWORD_LENGTH
+from inventory.models import ApiToken, User, Warehouse
 from inventory.reference import Role
+from inventory.validation import text_limit
 
 province_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{2}0000$", error="a province code"))
 
 
 class LoginIn(StrictSchema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(User.username)))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
 
 
 class UserFields(StrictSchema):
-    display_name = fields.String(validate=validate.Length(max=100))
+    display_name = fields.String(validate=validate.Length(max=text_limit(User.display_name)))
     role = choice(Role)
     province_code = province_code
     password = fields.String(load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=200))
     active = fields.Boolean()
-    warehouse_codes = BoundedList(fields.String(validate=validate.Length(max=32)), max_length=MAX_WAREHOUSES_PER_USER)
+    warehouse_codes = BoundedList(
+        fields.String(validate=validate.Length(max=text_limit(Warehouse.code))), max_length=MAX_WAREHOUSES_PER_USER
+    )
 
 
 class UserCreate(UserFields):
-    username = fields.String(required=True, validate=validate.Length(min=2, max=64))
+    username = fields.String(required=True, validate=validate.Length(min=2, max=text_limit(User.username)))
     role = choice(Role, required=True)
 
 
@@ -68,7 +72,7 @@ class LoginOut(Schema):
 
 
 class TokenCreate(StrictSchema):
-    name = fields.String(validate=validate.Length(max=100))
+    name = fields.String(validate=validate.Length(max=text_limit(ApiToken.name)))
     days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=MAX_TOKEN_DAYS))
 
 

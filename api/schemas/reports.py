@@ -1,7 +1,7 @@
 """Contracts of the readiness reports and the reserve quotas: query or body in, JSON out.
 
 The output schemas are the only serialisation of the answers: the Excel downloads
-(``api.report_workbooks``) and the CLI's tables and ``--json`` are drawn from their dumps, so the
+(``importers.report_workbooks``) and the CLI's tables and ``--json`` are drawn from their dumps, so the
 three cannot disagree. Rules that need the database (one target, one material, known items and
 regions, scopes) live in the services; the schemas declare types and ranges for validation and docs.
 """
@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.nearest_schemas import ItemRefOut, RoundedFloat
-from api.schemas import QuantityField, StrictSchema, choice
+from api.schemas.fields import QuantityField, StrictSchema, choice
+from api.schemas.nearest import ItemRefOut, RoundedFloat
 from importers.export import LANGUAGES
+from inventory.models import Item, Warehouse
 from inventory.nearest import MAX_RADIUS_KM
 from inventory.quotas import NOTE_LIMIT
 from inventory.reference import Category
 from inventory.reports.coverage import DEFAULT_COVERAGE_RADIUS_KM
 from inventory.reports.expiry import DEFAULT_EXPIRY_WINDOW_DAYS, MAX_EXPIRY_WINDOW_DAYS
+from inventory.validation import text_limit
 
 
 def region_code_field(description: str) -> fields.String:
@@ -27,7 +29,9 @@ def region_code_field(description: str) -> fields.String:
 
 
 def item_field() -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "item code, name or alias"})
+    return fields.String(
+        validate=validate.Length(min=1, max=text_limit(Item.name)), metadata={"description": "item code, name or alias"}
+    )
 
 
 class WorkbookQuery(Schema):
@@ -46,7 +50,9 @@ class ExpiringQuery(Schema):
         metadata={"description": f"expired, or expiring within this many days (at most {MAX_EXPIRY_WINDOW_DAYS})"},
     )
     region = region_code_field("province, city or county code")
-    warehouse = fields.String(validate=validate.Length(min=1, max=32), metadata={"description": "warehouse code"})
+    warehouse = fields.String(
+        validate=validate.Length(min=1, max=text_limit(Warehouse.code)), metadata={"description": "warehouse code"}
+    )
     category = choice(Category)
     item = item_field()
 
@@ -86,7 +92,9 @@ class ExpiringLineOut(Schema):
 class QuotaIn(StrictSchema):
     """The target (a warehouse or a region) and the material (an item or a category): one of each."""
 
-    warehouse = fields.String(validate=validate.Length(min=1, max=32), metadata={"description": "warehouse code"})
+    warehouse = fields.String(
+        validate=validate.Length(min=1, max=text_limit(Warehouse.code)), metadata={"description": "warehouse code"}
+    )
     region = region_code_field("instead of a warehouse: a province, city or county code")
     item = item_field()
     category = choice(Category, metadata={"description": "instead of an item: every item of the category"})
@@ -106,7 +114,7 @@ class QuotaUpdate(StrictSchema):
 
 class QuotaQuery(Schema):
     region = region_code_field("quotas of this region, of regions inside it and of its warehouses")
-    warehouse = fields.String(validate=validate.Length(min=1, max=32))
+    warehouse = fields.String(validate=validate.Length(min=1, max=text_limit(Warehouse.code)))
     item = item_field()
     category = choice(Category)
 

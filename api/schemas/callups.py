@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.nearest_schemas import PlanIn
-from api.schemas import QuantityField, StrictSchema, choice
+from api.schemas.fields import QuantityField, StrictSchema, choice
+from api.schemas.nearest import PlanIn
+from inventory.models import CallUp, CallUpEvent, CallUpLine
 from inventory.reference import CallUpStatus
+from inventory.validation import text_limit
 
 
 class CallUpIn(PlanIn):
-    incident_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    note = fields.String(validate=validate.Length(max=500))
+    incident_name = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(CallUp.incident_name)))
+    note = fields.String(validate=validate.Length(max=text_limit(CallUp.note)))
 
 
 class CallUpQuery(Schema):
@@ -21,15 +23,15 @@ class CallUpQuery(Schema):
 
 
 class DecisionIn(StrictSchema):
-    note = fields.String(validate=validate.Length(max=500))
+    note = fields.String(validate=validate.Length(max=text_limit(CallUpLine.reason)))
 
 
 class DeclineIn(StrictSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(CallUpLine.reason)))
 
 
 class CancelIn(StrictSchema):
-    reason = fields.String(validate=validate.Length(max=500))
+    reason = fields.String(validate=validate.Length(max=text_limit(CallUpEvent.note)))
 
 
 class CallUpNeedOut(Schema):

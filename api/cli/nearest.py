@@ -10,10 +10,10 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from api.cli.terminal import column_widths, format_row, truncate
 from api.extensions import db
-from api.nearest_schemas import NearestOut
-from api.routes.nearest import find_nearest
-from api.terminal import column_widths, format_row, truncate
+from api.schemas.nearest import NearestOut
+from api.service_calls import find_nearest
 from inventory.errors import DomainError
 from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM
 from inventory.reference import Category, ReserveType

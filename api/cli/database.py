@@ -1,7 +1,4 @@
-"""CLI commands (``flask --app wsgi …``): thin wrappers that call the same services as the API.
-
-Each command is one transaction: it commits at the end or, on any error, writes nothing.
-"""
+"""``init-db``, ``seed-demo`` and ``check-ledger``: the schema, the reference data, the demo, the invariants."""
 
 from __future__ import annotations
 
@@ -13,66 +10,15 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 
+from api.cli.common import one_transaction
 from api.extensions import db
-from inventory.access import SYSTEM_USERNAME, Principal
-from inventory.accounts import get_user, principal_for
 from inventory.catalogue import seed_catalogue
-from inventory.db import intends_to_write
 from inventory.demo import SCALES, seed_demo
-from inventory.errors import DomainError
+from inventory.models import Warehouse
 from inventory.regions import load_regions
 from inventory.stock import ledger_mismatches, reservation_mismatches
-
-
-@contextlib.contextmanager
-def one_transaction() -> Iterator[None]:
-    """Commit what the block did, or roll it all back and report a domain error as a CLI error."""
-    with intends_to_write():
-        try:
-            yield
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            raise click.ClickException(error.message) from error
-        except BaseException:
-            db.session.rollback()
-            raise
-
-
-def account_option(*, dest: str = "operator"):
-    """``--as NAME``: who a command acts as.
-
-    With ``--as`` the command acts exactly as that account would through the API: its role and
-    scope (a provincial account imports and exports its own province only, a viewer writes
-    nothing), recorded under its name with address ``cli``. A deactivated account is refused.
-    Without it the command is the trusted shell operator ``system``: full rights, and the ledger
-    and the audit log say ``system`` from ``cli``.
-    """
-
-    def resolve(ctx: click.Context, param: click.Parameter, username: str) -> Principal:
-        if username == SYSTEM_USERNAME:
-            return Principal.operator()
-        try:
-            user = get_user(db.session, username)
-        except DomainError as error:
-            raise click.BadParameter(f"no account {username!r} (create it with `users create`)") from error
-        if not user.active:
-            raise click.BadParameter(f"account {username!r} is deactivated")
-        return principal_for(user, address="cli")
-
-    return click.option(
-        "--as",
-        dest,
-        default=SYSTEM_USERNAME,
-        show_default=True,
-        metavar="USERNAME",
-        callback=resolve,
-        help="act as this account, with its role and scope as in the API (default: the operator, recorded as system)",
-    )
-
-
-operator_option = account_option()
 
 # pg_advisory_lock key of init-db: any fixed bigint no other code uses ("invinit" in ASCII).
 INIT_DB_LOCK_KEY = 0x696E76696E6974
@@ -111,7 +57,7 @@ def init_db_lock() -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def register_commands(app: Flask) -> None:
+def register(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
         """Create or upgrade the schema, then load the regions and the shipped catalogue.
@@ -132,10 +78,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="do nothing (successfully) if the database has warehouses")
     def seed_demo_command(scale: str, seed: int, force: bool, if_empty: bool) -> None:
         """Create the demo dataset: warehouses over the real counties, stock by batch, opening receipts."""
-        from sqlalchemy import func, select
-
-        from inventory.models import Warehouse
-
         if if_empty and db.session.scalar(select(func.count()).select_from(Warehouse)):
             click.echo("database already has warehouses; demo data not added")
             return
@@ -162,19 +104,3 @@ def register_commands(app: Flask) -> None:
                 f"{len(held_wrong)} with their call-up reservations"
             )
         click.echo("every stock line agrees with its ledger and its call-up reservations")
-
-    from api import users_cli
-
-    users_cli.register(app)
-
-    from api import nearest_cli
-
-    nearest_cli.register(app)
-
-    from api import ledger_cli
-
-    ledger_cli.register(app)
-
-    from api import report_cli
-
-    report_cli.register(app)

@@ -2,8 +2,8 @@
 
 Chinese headers (English with ``lang=en``) — the ledger's own headers wherever a column is a ledger
 field — a title row, a frozen header, filters, widths, number and date formats, and text a spreadsheet
-could run as a formula neutralised (``importers.export``'s formats and guard, reused). Rows are the
-JSON dumps of ``api.report_schemas``, so a download shows exactly the API's values.
+could run as a formula neutralised (``importers.xlsx``, shared with the ledger export). Rows are the
+JSON dumps of the API's report schemas, so a download shows exactly the API's values.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-import xlsxwriter
-
 from importers.columns import COLUMNS_BY_FIELD
-from importers.export import WIDTHS, enum_label, neutralise, workbook_styles
+from importers.xlsx import WIDTHS, enum_label, neutralise, streaming_workbook, workbook_styles
 from inventory.reference import Category, LabelledEnum, ReserveType, WarehouseStatus
 
 TEXT = "text"
@@ -61,9 +59,7 @@ def file_name(stem_zh: str, stem_en: str, scope: str, lang: str, today: dt.date)
 
 def write_workbook(out: str | IO[bytes], *, title: str, sheets: Sequence[Sheet], lang: str) -> None:
     """One sheet per part of a report: title row, header row (frozen, filtered), then the rows as they stream."""
-    book = xlsxwriter.Workbook(
-        out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
-    )
+    book = streaming_workbook(out)
     styles = workbook_styles(book)
     for sheet in sheets:
         worksheet = book.add_worksheet(sheet.zh if lang == "zh" else sheet.en)

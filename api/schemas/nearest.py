@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import BoundedList, QuantityField, StrictSchema, choice
+from api.schemas.fields import LATITUDE, LONGITUDE, BoundedList, QuantityField, StrictSchema, choice
+from inventory.models import Item, Region
 from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM, MAX_LIMIT, MAX_NEEDS, MAX_RADIUS_KM
 from inventory.reference import Category, ReserveType
+from inventory.validation import text_limit
 
 
 class CommaSeparatedList(BoundedList):
@@ -46,12 +48,10 @@ def radius_field() -> fields.Float:
 class IncidentLocationFields(StrictSchema):
     """The incident: ``lat`` and ``lon``, or ``county`` — never both."""
 
-    lat = fields.Float(validate=validate.Range(min=-90, max=90), metadata={"description": "incident latitude (WGS-84)"})
-    lon = fields.Float(
-        validate=validate.Range(min=-180, max=180), metadata={"description": "incident longitude (WGS-84)"}
-    )
+    lat = fields.Float(validate=LATITUDE, metadata={"description": "incident latitude (WGS-84)"})
+    lon = fields.Float(validate=LONGITUDE, metadata={"description": "incident longitude (WGS-84)"})
     county = fields.String(
-        validate=validate.Length(min=1, max=64),
+        validate=validate.Length(min=1, max=text_limit(Region.name)),
         metadata={"description": "instead of lat/lon: a county-level or city code, or its name (海淀区, 东莞)"},
     )
 
@@ -60,7 +60,9 @@ class IncidentLocationFields(StrictSchema):
 
 
 class NearestQuery(IncidentLocationFields):
-    item = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "item code, name or alias"})
+    item = fields.String(
+        validate=validate.Length(min=1, max=text_limit(Item.name)), metadata={"description": "item code, name or alias"}
+    )
     category = choice(Category, metadata={"description": "instead of an item: every item of this category"})
     quantity = QuantityField(
         metadata={"description": "with an item: mark the warehouses that alone hold this much (it filters nothing)"}
@@ -148,7 +150,7 @@ class NearestOut(Schema):
 
 
 class NeedIn(StrictSchema):
-    item = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    item = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(Item.name)))
     quantity = QuantityField(required=True)
 
 

@@ -1,0 +1,67 @@
+"""What every command module shares: one transaction per command, and ``--as`` (who a command acts as).
+
+Each command is one transaction: it commits at the end or, on any error, writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import click
+
+from api.extensions import db
+from inventory.access import SYSTEM_USERNAME, Principal
+from inventory.accounts import get_user, principal_for
+from inventory.db import intends_to_write
+from inventory.errors import DomainError
+
+
+@contextlib.contextmanager
+def one_transaction() -> Iterator[None]:
+    """Commit what the block did, or roll it all back and report a domain error as a CLI error."""
+    with intends_to_write():
+        try:
+            yield
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from error
+        except BaseException:
+            db.session.rollback()
+            raise
+
+
+def account_option(*, dest: str = "operator"):
+    """``--as NAME``: who a command acts as.
+
+    With ``--as`` the command acts exactly as that account would through the API: its role and
+    scope (a provincial account imports and exports its own province only, a viewer writes
+    nothing), recorded under its name with address ``cli``. A deactivated account is refused.
+    Without it the command is the trusted shell operator ``system``: full rights, and the ledger
+    and the audit log say ``system`` from ``cli``.
+    """
+
+    def resolve(ctx: click.Context, param: click.Parameter, username: str) -> Principal:
+        if username == SYSTEM_USERNAME:
+            return Principal.operator()
+        try:
+            user = get_user(db.session, username)
+        except DomainError as error:
+            raise click.BadParameter(f"no account {username!r} (create it with `users create`)") from error
+        if not user.active:
+            raise click.BadParameter(f"account {username!r} is deactivated")
+        return principal_for(user, address="cli")
+
+    return click.option(
+        "--as",
+        dest,
+        default=SYSTEM_USERNAME,
+        show_default=True,
+        metavar="USERNAME",
+        callback=resolve,
+        help="act as this account, with its role and scope as in the API (default: the operator, recorded as system)",
+    )
+
+
+operator_option = account_option()

@@ -1,0 +1,69 @@
+"""Loaded arguments in, the service's answer out: the calls the HTTP routes and the CLI commands share.
+
+A route passes what its query schema loaded; the matching command passes its click options under the
+same names. Both call the function here, so the shell and the API run the very same search or report.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from inventory.access import Actor
+from inventory.geo import Incident, locate_incident
+from inventory.nearest import NearestAnswer, nearest_stock
+from inventory.reference import Category, ReserveType
+from inventory.reports.common import ReportRows
+from inventory.reports.coverage import CoverageReport, coverage_gaps
+from inventory.reports.dashboard import Dashboard, dashboard_figures
+from inventory.reports.expiry import ExpiringLine, expiring_stock
+from inventory.reports.shortfall import QuotaStatus, quota_shortfalls
+
+
+def incident_from(session: Session, args: dict) -> Incident:
+    return locate_incident(session, latitude=args.get("lat"), longitude=args.get("lon"), county=args.get("county"))
+
+
+def find_nearest(session: Session, args: dict) -> NearestAnswer:
+    """The search from loaded ``NearestQuery`` arguments; the CLI passes the same names."""
+    return nearest_stock(
+        session,
+        incident=incident_from(session, args),
+        item=args.get("item"),
+        category=Category(args["category"]) if args.get("category") else None,
+        quantity=args.get("quantity"),
+        radius_km=args["radius_km"],
+        reserve_types=[ReserveType(value) for value in args.get("reserve_types") or ()],
+        limit=args["limit"],
+        include_expired=args["include_expired"],
+    )
+
+
+def expiring_from(session: Session, actor: Actor, args: dict) -> ReportRows[ExpiringLine]:
+    return expiring_stock(
+        session,
+        actor,
+        within_days=args["within_days"],
+        region=args.get("region"),
+        warehouse=args.get("warehouse"),
+        category=Category(args["category"]) if args.get("category") else None,
+        item=args.get("item"),
+    )
+
+
+def quotas_from(session: Session, actor: Actor, args: dict) -> list[QuotaStatus]:
+    return quota_shortfalls(session, actor, region=args.get("region"), below_only=args["below_only"])
+
+
+def coverage_from(session: Session, args: dict) -> CoverageReport:
+    return coverage_gaps(
+        session,
+        item=args.get("item"),
+        category=Category(args["category"]) if args.get("category") else None,
+        radius_km=args["radius_km"],
+        min_quantity=args.get("min_quantity"),
+        province=args.get("province"),
+    )
+
+
+def dashboard_from(session: Session, args: dict) -> Dashboard:
+    return dashboard_figures(session, region=args.get("region"))
