@@ -11,22 +11,16 @@ ledger twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import (
-    Enum,
-    Executable,
     Integer,
     Select,
     String,
-    Table,
-    TypeDecorator,
     bindparam,
     func,
-    insert,
     select,
     update,
 )
@@ -34,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from inventory.access import Actor, as_principal, require_stock_change, require_warehouse_management
 from inventory.audit import record_audit, snapshot
-from inventory.db import chunks
+from inventory.db import chunks, executemany, insert_many
 from inventory.errors import Conflict, DomainError, NotFound, ValidationFailed
 from inventory.models import Base, Item, Movement, StockLine, UTCDateTime, Warehouse, utcnow
 from inventory.reference import MovementKind, Role, WarehouseStatus
@@ -43,7 +37,6 @@ from inventory.stock import REASON_LIMIT
 from inventory.validation import check_code, check_coordinate, check_dates, check_quantity, check_text
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS
 
-WRITE_CHUNK = 10_000  # parameter sets per executemany
 REFERENCE_PREFIX = "IMPORT-"
 
 
@@ -153,7 +146,7 @@ def register_warehouses(
         rows.append({**row, "created_at": now, "updated_at": now})
     registered: dict[object, Warehouse] = {}
     if rows:
-        _insert_many(session, Warehouse.__table__, rows)
+        insert_many(session, Warehouse.__table__, rows)
         for chunk in chunks(list(keys)):
             for warehouse in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))):
                 registered[keys[warehouse.code]] = warehouse
@@ -322,11 +315,11 @@ def write_stock_counts(
     username = as_principal(actor).username
     reason = reason[:REASON_LIMIT]
     new = [line for line in plan.lines if line.is_new]
-    # Core executemany in chunks of WRITE_CHUNK: no ORM bookkeeping, and never 126,000 parameter dicts at once.
+    # Core executemany in chunks of db.WRITE_CHUNK: no ORM bookkeeping, and never 126,000 parameter dicts at once.
     # The ids of new lines are read back by key: INSERT … RETURNING over many rows is far slower here
     # (SQLAlchemy re-sorts the returned rows batch by batch to match the parameters).
     last_id_before = session.scalar(select(func.max(StockLine.id))) or 0
-    _insert_many(
+    insert_many(
         session,
         StockLine.__table__,
         (
@@ -355,7 +348,7 @@ def write_stock_counts(
         for line in new:
             line.line_id = ids[(line.count.warehouse_id, line.count.item_id, line.count.batch)]
     table = StockLine.__table__
-    _executemany(
+    executemany(
         session,
         update(table)
         .where(table.c.id == bindparam("line_id"))
@@ -366,7 +359,7 @@ def write_stock_counts(
             if not line.is_new and line.current != line.count.counted
         ),
     )
-    _executemany(
+    executemany(
         session,
         update(table)
         .where(table.c.id == bindparam("line_id"))
@@ -377,7 +370,7 @@ def write_stock_counts(
             if line.fill_dates
         ),
     )
-    moved = _insert_many(
+    moved = insert_many(
         session,
         Movement.__table__,
         (
@@ -398,54 +391,6 @@ def write_stock_counts(
     )
     _audit_by_province(session, actor, plan, reference)
     return {"lines_created": len(new), "lines_changed": len(plan.lines) - len(new), "movements": moved}
-
-
-def _insert_many(session: Session, table: Table, rows: Iterable[dict]) -> int:
-    """Insert many rows: PostgreSQL's COPY (several times faster than batched INSERTs there), else executemany.
-
-    COPY bypasses SQLAlchemy's bind processing, so each value goes through its column type's own
-    ``process_bind_param`` (quantities to integer thousandths, timestamps to naive UTC) and enums to their
-    stored value: the rows land exactly as an INSERT would write them.
-    """
-    dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":
-        return _executemany(session, insert(table), rows)
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:
-        return 0
-    names = list(first)
-    converters = [_copy_converter(table.c[name].type, dialect) for name in names]
-    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-    done = 0
-    with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in itertools.chain((first,), rows):
-            copy.write_row([convert(row[name]) for name, convert in zip(names, converters, strict=True)])
-            done += 1
-    return done
-
-
-def _copy_converter(column_type: object, dialect: object):
-    if isinstance(column_type, TypeDecorator):
-        return lambda value: column_type.process_bind_param(value, dialect)
-    if isinstance(column_type, Enum):
-        return lambda value: value.value if hasattr(value, "value") else value
-    return lambda value: value
-
-
-def _executemany(session: Session, statement: Executable, rows: Iterable[dict], size: int = WRITE_CHUNK) -> int:
-    """Execute ``statement`` for every parameter set, ``size`` at a time; returns how many there were."""
-    done = 0
-    batch: list[dict] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            session.execute(statement, batch)
-            done, batch = done + size, []
-    if batch:
-        session.execute(statement, batch)
-        done += len(batch)
-    return done
 
 
 def _audit_by_province(session: Session, actor: Actor, plan: StockCountPlan, reference: str) -> None:
