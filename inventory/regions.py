@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.db import forget_worker_cache, worker_cache
-from inventory.errors import NotFound, ValidationFailed
+from inventory.errors import DomainError, NotFound, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel
 
@@ -235,6 +235,44 @@ class RegionNames:
         elif province_name:
             candidates = [c for c in candidates if names_agree(province_name, self.by_code[self.province_of(c)].name)]
         return candidates
+
+    def county_for(
+        self,
+        *,
+        county_code: str = "",
+        county_name: str = "",
+        city_name: str = "",
+        province_name: str = "",
+        city_code: str = "",
+        province_code: str = "",
+    ) -> str:
+        """The county-level code a place is given by: its code as given, else the one place its names mean.
+
+        "" when neither a county nor a city is named; ``DomainError`` on ``county_name`` (or ``city_name``)
+        when the names mean no place, or several.
+        """
+        if county_code:
+            return county_code
+        if not county_name and not city_name:
+            return ""
+        candidates = self.places_named(
+            county_name, city_name, province_name, city_code=city_code, province_code=province_code
+        )
+        if len(candidates) == 1:
+            return candidates[0]
+        words = " ".join(filter(None, (province_name, city_name, county_name)))
+        problem = "no county-level unit is called" if not candidates else f"{len(candidates)} places are called"
+        raise DomainError(
+            f"{problem} {words!r}: give the county code (区县代码), or the province and city names",
+            field="county_name" if county_name else "city_name",
+        )
+
+    def misnamed(self, code: str, typed_name: str) -> str | None:
+        """The real name of region ``code`` when ``typed_name`` cannot mean it (None when it can, or is blank)."""
+        row = self.by_code.get(code)
+        if not typed_name or row is None or names_agree(typed_name, row.name):
+            return None
+        return row.name
 
     def county_or_city_named(self, text: str) -> list[str]:
         """Where an incident is, by name: county-level places first, else prefecture-level cities."""
