@@ -39,9 +39,8 @@ from inventory.catalogue import create_item, item_names
 from inventory.errors import DomainError
 from inventory.imports import StockCount, plan_stock_counts, previous_import, record_import, write_stock_counts
 from inventory.models import Item, Region, Warehouse
-from inventory.regions import region_names
+from inventory.regions import PlaceGiven, region_names
 from inventory.registration import (
-    PlaceGiven,
     WarehouseOutcome,
     WarehouseWanted,
     find_or_register_warehouses,

@@ -2,23 +2,22 @@
 
 ``LedgerReader`` turns every row into Python values (codes, labels, quantities in the catalogue's unit,
 dates) and gathers the warehouse cells of all rows that name a warehouse into one ``WarehouseEntry``.
-It looks nothing up in the database except through the catalogue's names (``catalogue.ItemNames``),
-and changes nothing: every problem goes to the ``IssueLog`` located by sheet, row and column.
+Item cells are read by ``importers.row_items`` against the catalogue's names (``catalogue.ItemNames``).
+Reading changes nothing: every problem goes to the ``IssueLog`` located by sheet, row and column.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from importers.columns import EXAMPLE_MARKERS, FOOTER_PREFIXES, SKIPPED_SHEETS, TOTAL_MARKERS, fold, header_key
 from importers.outcome import ERROR, Issue, IssueLog, Source, json_value
+from importers.row_items import ItemCells
 from importers.values import (
     CellError,
-    canonical_unit,
     is_blank,
     parse_choice,
     parse_code,
@@ -30,10 +29,9 @@ from importers.values import (
     unit_factor,
 )
 from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable
-from inventory.catalogue import ItemNames, item_key
-from inventory.errors import ValidationFailed
+from inventory.catalogue import ItemNames
 from inventory.models import Item
-from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.registration import same_value, warehouse_name_key
 
 # Ledger fields → the keyword the warehouse service takes.
@@ -108,16 +106,6 @@ class LedgerRow:
         return None
 
 
-@dataclass
-class NewItem:
-    """An item the catalogue lacks, as the first row naming it describes it: ``create_item``'s keywords."""
-
-    fields: dict[str, object]
-    source: Source
-    rows: list[LedgerRow] = field(default_factory=list)
-    item: Item | None = None
-
-
 def row_error(log: IssueLog, row: LedgerRow, message: str, field_name: str | None) -> None:
     """Reject a stock row, blaming the column of ``field_name``."""
     row.failed = True
@@ -129,12 +117,11 @@ class LedgerReader:
 
     def __init__(self, log: IssueLog, item_names: ItemNames, items: dict[int, Item], tick: Callable[[], None]):
         self.log = log
-        self.item_names = item_names
-        self.items = items
+        self.item_cells = ItemCells(log, item_names, items)
         self.tick = tick  # called once per row read, for progress
         self.entries: dict[str, WarehouseEntry] = {}
         self.rows: list[LedgerRow] = []
-        self.new_items: dict[str, NewItem] = {}
+        self.new_items = self.item_cells.new_items
         self.data_rows = 0
 
     def read(self, workbook: LedgerWorkbook) -> None:
@@ -309,7 +296,7 @@ class LedgerReader:
             return cells[column.index] if column is not None and column.index < width else ""
 
         errors_before = self.log.report.errors_total
-        item, new_item_key = self._item_for(table, number, cell)
+        item, new_item_key = self.item_cells.item_for(table, number, cell)
         quantity = self._quantity(table, number, cell, item)
         dates: dict[str, dt.date | None] = {}
         for name in ("production_date", "expiry_date"):
@@ -366,81 +353,6 @@ class LedgerReader:
             elif factor != 1:
                 quantity = quantity * factor
         return quantity
-
-    # --- items --------------------------------------------------------------------------------
-
-    def _catalogue_item(self, text: str | None) -> Item | None:
-        """The one catalogue item ``text`` names (code, name or alias; catalogue.ItemNames decides)."""
-        found = self.item_names.candidates(text) if text else []
-        return self.items.get(found[0].id) if len(found) == 1 else None
-
-    def _item_for(
-        self, table: SheetTable, number: int, cell: Callable[[str], object]
-    ) -> tuple[Item | None, str | None]:
-        """The catalogue item a row names by code, name or alias; or the key of an item to add."""
-        code, name = parse_code(cell("item_code")), parse_text(cell("item_name"))
-        by_code = self._catalogue_item(code)
-        by_name = self._catalogue_item(name)
-        if by_code is None and by_name is None and len(self.item_names.candidates(name or "")) > 1:
-            try:
-                self.item_names.resolve(name, "item_name")
-            except ValidationFailed as several:  # a name several catalogue items share
-                self.log.cell_error(table.name, number, table.columns.get("item_name"), name, several.message)
-                return None, None
-        item = by_code or by_name
-        if item is not None:
-            if code and name and by_code is not by_name:
-                said = f"the code {code} is {by_code.name}" if by_code else f"the code {code} is not in the catalogue"
-                self.log.warn(
-                    f"{said} but the name says {name!r}; {item.code} {item.name} was used",
-                    sheet=table.name,
-                    row=number,
-                    column=table.columns["item_name"].header,
-                    value=name,
-                )
-            return item, None
-        return None, self._new_item(table, number, cell, code, name)
-
-    def _new_item(
-        self, table: SheetTable, number: int, cell: Callable[[str], object], code: str, name: str
-    ) -> str | None:
-        """The key of the item a row adds to the catalogue (None, reported, when it cannot)."""
-        column = table.columns.get("item_code") if code else table.columns.get("item_name")
-        if not code and not name:
-            self.log.cell_error(
-                table.name, number, table.columns.get("item_name") or column, None, "the item is missing"
-            )
-            return None
-        category, unit = cell("category"), parse_text(cell("unit"))
-        if not name or is_blank(category) or not unit:
-            self.log.cell_error(
-                table.name,
-                number,
-                column,
-                code or name,
-                f"unknown item {code or name!r}: use a catalogue code, name or alias, or give its name, "
-                "category (物资类别) and unit (计量单位) to add it to the catalogue",
-            )
-            return None
-        key = item_key(name)
-        if key not in self.new_items:
-            try:
-                category_code = parse_choice(category, Category)
-            except CellError as error:
-                self.log.cell_error(table.name, number, table.columns.get("category"), category, str(error))
-                return None
-            canonical = canonical_unit(unit)
-            self.new_items[key] = NewItem(
-                fields={
-                    "code": code or "X-" + hashlib.sha256(key.encode()).hexdigest()[:8].upper(),
-                    "name": name,
-                    "category": category_code,
-                    "unit": "个" if canonical == "pcs" else canonical,
-                    "specification": parse_text(cell("specification")),
-                },
-                source=Source(table.name, number, column, code or name),
-            )
-        return key
 
 
 def first_filled(cells: list, wanted: int = 4) -> list:

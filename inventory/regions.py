@@ -155,6 +155,18 @@ def names_agree(typed: str, name: str) -> bool:
     return bool(set(region_keys(typed)) & set(region_keys(name)))
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceGiven:
+    """Where an input says something is: region codes and names as given, blank when not."""
+
+    county_code: str = ""
+    county_name: str = ""
+    city_code: str = ""
+    city_name: str = ""
+    province_code: str = ""
+    province_name: str = ""
+
+
 @dataclass(frozen=True)
 class RegionRow:
     code: str
@@ -236,27 +248,20 @@ class RegionNames:
             candidates = [c for c in candidates if names_agree(province_name, self.by_code[self.province_of(c)].name)]
         return candidates
 
-    def county_for(
-        self,
-        *,
-        county_code: str = "",
-        county_name: str = "",
-        city_name: str = "",
-        province_name: str = "",
-        city_code: str = "",
-        province_code: str = "",
-    ) -> str:
+    def county_for(self, place: PlaceGiven) -> str:
         """The county-level code a place is given by: its code as given, else the one place its names mean.
 
         "" when neither a county nor a city is named; ``DomainError`` on ``county_name`` (or ``city_name``)
         when the names mean no place, or several.
         """
+        county_code, county_name, city_name = place.county_code, place.county_name, place.city_name
+        province_name = place.province_name
         if county_code:
             return county_code
         if not county_name and not city_name:
             return ""
         candidates = self.places_named(
-            county_name, city_name, province_name, city_code=city_code, province_code=province_code
+            county_name, city_name, province_name, city_code=place.city_code, province_code=place.province_code
         )
         if len(candidates) == 1:
             return candidates[0]

@@ -25,7 +25,7 @@ from inventory.db import chunks, insert_many
 from inventory.errors import Conflict, DomainError, ValidationFailed
 from inventory.models import Warehouse
 from inventory.reference import WarehouseLevel, WarehouseStatus
-from inventory.regions import RegionNames, resolve_region_path
+from inventory.regions import PlaceGiven, RegionNames, resolve_region_path
 from inventory.validation import check_code, check_coordinate, check_text
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS, update_warehouse
 
@@ -46,18 +46,6 @@ def same_value(current: object, given: object) -> bool:
     return (current or "") == (given or "")
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceGiven:
-    """Where an input says a warehouse is: region codes and names as given, blank when not."""
-
-    county_code: str = ""
-    county_name: str = ""
-    city_code: str = ""
-    city_name: str = ""
-    province_code: str = ""
-    province_name: str = ""
-
-
 @dataclass(slots=True)
 class WarehouseWanted:
     """A warehouse as an input describes it; ``key`` is the caller's handle.
@@ -70,7 +58,7 @@ class WarehouseWanted:
     code: str
     name: str
     fields: dict[str, object]
-    place: PlaceGiven = PlaceGiven()
+    place: PlaceGiven = field(default_factory=PlaceGiven)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,14 +168,7 @@ def _service_fields(
     """The keywords for create/update_warehouse: the county from codes or names, defaults for a new one."""
     fields = dict(want.fields)
     place = want.place
-    county = places.county_for(
-        county_code=place.county_code,
-        county_name=place.county_name,
-        city_name=place.city_name,
-        province_name=place.province_name,
-        city_code=place.city_code,
-        province_code=place.province_code,
-    )
+    county = places.county_for(place)
     if place.county_code:
         outcome.county_named = places.misnamed(place.county_code, place.county_name)
     if county:

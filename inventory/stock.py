@@ -8,6 +8,9 @@ change), because one service call per line took minutes. Both paths take their l
 
 Services never commit: the edge (request, CLI command, import) owns the transaction, so a
 movement and its quantity change land together or not at all.
+
+Over 400 lines because every operation on a line and the ledger's own checks (``ledger_mismatches``,
+``reservation_mismatches``) sit next to ``record_movement``, the one statement they all rely on.
 """
 
 from __future__ import annotations
