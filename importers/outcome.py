@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importers.workbook import Column
 
 ERROR = "error"
 WARNING = "warning"
@@ -124,3 +128,66 @@ class ImportReport:
         if self.status == "rejected":
             text += "; nothing was written"
         return text
+
+
+@dataclass(slots=True)
+class Source:
+    """Where a value was read: for error messages and the annotated workbook."""
+
+    sheet: str
+    row: int
+    column: Column | None = None
+    value: object = None
+
+
+class IssueLog:
+    """Adds located issues to a report, and remembers which rows an error rejected."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        self.rejected: set[tuple[str, int]] = set()
+
+    def warn(self, message: str, **where: object) -> None:
+        self.report.add(Issue(WARNING, message, **where))  # type: ignore[arg-type]
+
+    def warn_at(self, source: Source, message: str, value: object = None) -> None:
+        """A warning about the value read at ``source`` (its column, when known)."""
+        self.warn(
+            message,
+            sheet=source.sheet,
+            row=source.row,
+            column=source.column.header if source.column else None,
+            value=value,
+        )
+
+    def cell_error(self, sheet: str, number: int, column: Column | None, value: object, message: str) -> None:
+        """An error in one cell (or, without a column, in the row): the row is rejected."""
+        self.rejected.add((sheet, number))
+        self.report.add(
+            Issue(
+                ERROR,
+                message,
+                sheet=sheet,
+                row=number,
+                column=column.header if column else None,
+                cell=f"{column.letter}{number}" if column else None,
+                field=column.field if column else None,
+                value=json_value(value),
+            )
+        )
+
+    def source_error(self, source: Source, field_name: str | None, message: str) -> None:
+        """An error about the value read at ``source``, blamed on ledger field ``field_name``."""
+        self.rejected.add((source.sheet, source.row))
+        self.report.add(
+            Issue(
+                ERROR,
+                message,
+                sheet=source.sheet,
+                row=source.row,
+                column=source.column.header if source.column else None,
+                cell=f"{source.column.letter}{source.row}" if source.column else None,
+                field=field_name or None,
+                value=json_value(source.value),
+            )
+        )

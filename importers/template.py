@@ -65,18 +65,31 @@ def ledger_template(lang: str = "zh") -> bytes:
     """An empty ledger workbook with the importer's headers, lists and an example row, as .xlsx bytes."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
-    title = book.add_format({"bold": True, "font_size": 14})
-    note = book.add_format({"italic": True, "font_color": "#595959"})
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    required = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1, "text_wrap": True})
-    example = book.add_format({"italic": True, "font_color": "#808080"})
-    example_date = book.add_format({"italic": True, "font_color": "#808080", "num_format": "yyyy-mm-dd"})
-    date = book.add_format({"num_format": "yyyy-mm-dd"})
-    text = book.add_format({"num_format": "@"})
+    formats = _formats(book)
+    _ledger_sheet(book, formats, lang)
+    _instructions_sheet(book, formats, lang)
+    book.close()
+    return out.getvalue()
 
+
+def _formats(book: xlsxwriter.Workbook) -> dict:
+    return {
+        "title": book.add_format({"bold": True, "font_size": 14}),
+        "note": book.add_format({"italic": True, "font_color": "#595959"}),
+        "header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
+        "required": book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1, "text_wrap": True}),
+        "example": book.add_format({"italic": True, "font_color": "#808080"}),
+        "example_date": book.add_format({"italic": True, "font_color": "#808080", "num_format": "yyyy-mm-dd"}),
+        "date": book.add_format({"num_format": "yyyy-mm-dd"}),
+        "text": book.add_format({"num_format": "@"}),
+    }
+
+
+def _ledger_sheet(book: xlsxwriter.Workbook, formats: dict, lang: str) -> None:
+    """The sheet to fill in: title, a note, the headers (required ones marked) and the example row."""
     sheet = book.add_worksheet("台账" if lang == "zh" else "Ledger")
     sheet.write_string(
-        0, 0, "环境应急物资储备台账" if lang == "zh" else "Environmental emergency materials ledger", title
+        0, 0, "环境应急物资储备台账" if lang == "zh" else "Environmental emergency materials ledger", formats["title"]
     )
     sheet.write_string(
         1,
@@ -84,52 +97,64 @@ def ledger_template(lang: str = "zh") -> bytes:
         "带*为必填；第4行为示例，可保留（不会导入）。说明见“填表说明”。"
         if lang == "zh"
         else "* = required; row 4 is an example and is never imported. See the Instructions sheet.",
-        note,
+        formats["note"],
     )
-    sheet.write_string(2, 0, "序号" if lang == "zh" else "No.", header)
-    sheet.write_string(3, 0, "示例" if lang == "zh" else "example", example)
+    sheet.write_string(2, 0, "序号" if lang == "zh" else "No.", formats["header"])
+    sheet.write_string(3, 0, "示例" if lang == "zh" else "example", formats["example"])
     sheet.set_column(0, 0, 6)
     for column, (field, is_required, _zh, _en, sample) in enumerate(TEMPLATE_COLUMNS, start=1):
         spec = COLUMNS_BY_FIELD[field]
         label = (spec.zh if lang == "zh" else spec.en) + ("*" if is_required else "")
-        sheet.write_string(2, column, label, required if is_required else header)
-        if isinstance(sample, dt.date):
-            sheet.write_datetime(3, column, sample, example_date)
-            sheet.set_column(column, column, 12, date)
-        elif isinstance(sample, int | float):
-            sheet.write_number(3, column, sample, example)
-            sheet.set_column(column, column, 11)
-        else:
-            sheet.write_string(3, column, sample, example)
-            width = 10 if field.endswith("_code") else 16
-            sheet.set_column(column, column, width, text if field.endswith(("_code", "phone", "batch")) else None)
-        enum_class = CHOICE_LISTS.get(field)
-        if enum_class is not None:
-            labels = [member.label_zh if lang == "zh" else member.label_en for member in enum_class]
-            sheet.data_validation(
-                3,
-                column,
-                TEMPLATE_ROWS,
-                column,
-                {
-                    "validate": "list",
-                    "source": labels,
-                    "error_type": "warning",
-                    "error_message": "请从列表中选择" if lang == "zh" else "Choose from the list",
-                },
-            )
-        if field == "quantity":
-            sheet.data_validation(
-                3, column, TEMPLATE_ROWS, column, {"validate": "decimal", "criteria": ">=", "value": 0}
-            )
+        sheet.write_string(2, column, label, formats["required"] if is_required else formats["header"])
+        _example_cell(sheet, formats, column, field, sample)
+        _column_validation(sheet, column, field, lang)
     sheet.set_row(2, 30)
     sheet.freeze_panes(3, 0)
 
+
+def _example_cell(sheet, formats: dict, column: int, field: str, sample: object) -> None:
+    """The example value in row 4, and the column's width and format (codes, phones and batches as text)."""
+    if isinstance(sample, dt.date):
+        sheet.write_datetime(3, column, sample, formats["example_date"])
+        sheet.set_column(column, column, 12, formats["date"])
+    elif isinstance(sample, int | float):
+        sheet.write_number(3, column, sample, formats["example"])
+        sheet.set_column(column, column, 11)
+    else:
+        sheet.write_string(3, column, sample, formats["example"])
+        width = 10 if field.endswith("_code") else 16
+        as_text = formats["text"] if field.endswith(("_code", "phone", "batch")) else None
+        sheet.set_column(column, column, width, as_text)
+
+
+def _column_validation(sheet, column: int, field: str, lang: str) -> None:
+    """Drop-down lists for vocabulary columns; quantities not below zero."""
+    enum_class = CHOICE_LISTS.get(field)
+    if enum_class is not None:
+        labels = [member.label_zh if lang == "zh" else member.label_en for member in enum_class]
+        sheet.data_validation(
+            3,
+            column,
+            TEMPLATE_ROWS,
+            column,
+            {
+                "validate": "list",
+                "source": labels,
+                "error_type": "warning",
+                "error_message": "请从列表中选择" if lang == "zh" else "Choose from the list",
+            },
+        )
+    if field == "quantity":
+        sheet.data_validation(3, column, TEMPLATE_ROWS, column, {"validate": "decimal", "criteria": ">=", "value": 0})
+
+
+def _instructions_sheet(book: xlsxwriter.Workbook, formats: dict, lang: str) -> None:
+    """Every column in both languages, whether required, and what it means; then how an import behaves."""
     guide = book.add_worksheet("填表说明" if lang == "zh" else "Instructions")
     guide.set_column(0, 0, 16)
     guide.set_column(1, 1, 8)
     guide.set_column(2, 3, 50)
-    guide.write_row(0, 0, ["列 Column", "必填 Required", "说明", "Meaning"], header)
+    guide.write_row(0, 0, ["列 Column", "必填 Required", "说明", "Meaning"], formats["header"])
     for row, (field, is_required, zh, en, _sample) in enumerate(TEMPLATE_COLUMNS, start=1):
         spec = COLUMNS_BY_FIELD[field]
         enum_class = CHOICE_LISTS.get(field)
@@ -146,6 +171,4 @@ def ledger_template(lang: str = "zh") -> bytes:
         "Two sheets also work: a warehouse sheet and a stock sheet that refers to warehouse codes.",
     )
     for offset, line in enumerate(notes, start=len(TEMPLATE_COLUMNS) + 2):
-        guide.write_string(offset, 0, line, note)
-    book.close()
-    return out.getvalue()
+        guide.write_string(offset, 0, line, formats["note"])

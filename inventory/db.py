@@ -4,21 +4,38 @@ SQLite under several gunicorn workers needs WAL (readers never block the writer)
 timeout, enforced foreign keys, and write transactions that start with BEGIN IMMEDIATE: a
 deferred transaction that reads first and upgrades to a write later fails at once with
 "database is locked", ignoring the busy timeout. Edges declare a write with ``intends_to_write``.
+
+Also the helpers every service shares for talking to either database: error classification, data
+versions and per-worker caches, IN-list chunks, and bulk writes (COPY on PostgreSQL, else executemany).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 import logging
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Engine, bindparam, create_engine, event, exc, func, select
+from sqlalchemy import (
+    Engine,
+    Enum,
+    Executable,
+    Table,
+    TypeDecorator,
+    bindparam,
+    create_engine,
+    event,
+    exc,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -276,3 +293,54 @@ def chunks(values: list, size: int = IN_CHUNK) -> Iterator[list]:
     """Slices of ``values`` small enough for one IN (…) list."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+WRITE_CHUNK = 10_000  # parameter sets per executemany
+
+
+def insert_many(session: Session, table: Table, rows: Iterable[dict]) -> int:
+    """Insert many rows: PostgreSQL's COPY (several times faster than batched INSERTs there), else executemany.
+
+    COPY bypasses SQLAlchemy's bind processing, so each value goes through its column type's own
+    ``process_bind_param`` (quantities to integer thousandths, timestamps to naive UTC) and enums to their
+    stored value: the rows land exactly as an INSERT would write them.
+    """
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return executemany(session, insert(table), rows)
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
+    names = list(first)
+    converters = [_copy_converter(table.c[name].type, dialect) for name in names]
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    done = 0
+    with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in itertools.chain((first,), rows):
+            copy.write_row([convert(row[name]) for name, convert in zip(names, converters, strict=True)])
+            done += 1
+    return done
+
+
+def _copy_converter(column_type: object, dialect: object):
+    if isinstance(column_type, TypeDecorator):
+        return lambda value: column_type.process_bind_param(value, dialect)
+    if isinstance(column_type, Enum):
+        return lambda value: value.value if hasattr(value, "value") else value
+    return lambda value: value
+
+
+def executemany(session: Session, statement: Executable, rows: Iterable[dict], size: int = WRITE_CHUNK) -> int:
+    """Execute ``statement`` for every parameter set, ``size`` at a time; returns how many there were."""
+    done = 0
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            session.execute(statement, batch)
+            done, batch = done + size, []
+    if batch:
+        session.execute(statement, batch)
+        done += len(batch)
+    return done

@@ -1,56 +1,38 @@
 """Ledger imports: the record of each imported workbook, and stock counts applied in bulk.
 
 A ledger states how much of each batch a warehouse holds, so importing it is a stocktake of every line:
-the same rules as ``inventory.stock.take_stock`` (the count never goes below what is reserved, a batch
-keeps one production and one expiry date, a new batch needs an active warehouse, every change is a
-stocktake entry in the append-only ledger), applied to thousands of lines with a handful of statements
-instead of several per line. A count equal to the quantity on hand writes nothing, so importing the same
-ledger twice changes nothing.
+the same rules as ``inventory.stock.take_stock``, taken from ``inventory.stock_rules`` (the count never
+goes below what is reserved, a batch keeps one production and one expiry date, a new batch needs an
+active warehouse, every change is a stocktake entry in the append-only ledger), applied to thousands of
+lines with a handful of statements instead of several per line. A count equal to the quantity on hand
+writes nothing, so importing the same ledger twice changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import (
-    Enum,
-    Executable,
     Select,
-    Table,
-    TypeDecorator,
     bindparam,
     func,
-    insert,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
-from inventory.access import Actor, as_principal, require_stock_change, require_warehouse_management
-from inventory.audit import record_audit, snapshot
-from inventory.db import chunks
-from inventory.errors import Conflict, DomainError, NotFound, ValidationFailed
+from inventory.access import Actor, as_principal, require_stock_change
+from inventory.audit import record_audit
+from inventory.db import chunks, executemany, insert_many
+from inventory.errors import Conflict, DomainError, NotFound
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
-from inventory.reference import MovementKind, Role, WarehouseStatus
-from inventory.regions import resolve_region_path
+from inventory.reference import MovementKind, Role
 from inventory.stock import REASON_LIMIT
-from inventory.validation import check_code, check_coordinate, check_dates, check_quantity, check_text
-from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS
-
-WRITE_CHUNK = 10_000  # parameter sets per executemany
-
-
-@dataclass(frozen=True, slots=True)
-class NewWarehouse:
-    """A warehouse to register: the keywords ``create_warehouse`` takes; ``key`` is the caller's handle."""
-
-    key: object
-    code: str
-    fields: dict[str, object]
+from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, require_active
+from inventory.validation import check_quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,87 +77,6 @@ class StockCountPlan:
         return sum(1 for line in self.lines if not line.is_new)
 
 
-def register_warehouses(
-    session: Session, actor: Actor, new: list[NewWarehouse]
-) -> tuple[dict[object, Warehouse], list[tuple[object, DomainError]]]:
-    """Register many warehouses at once under exactly the rules of ``create_warehouse``, in one INSERT.
-
-    A national ledger registers thousands of warehouses; one ``create_warehouse`` each costs several
-    round trips apiece. The checks are the same public ones the service composes (``check_code``,
-    ``check_text`` with ``TEXT_LIMITS``, ``ENUM_FIELDS``, ``check_coordinate``, ``resolve_region_path``,
-    ``require_warehouse_management``), in the same order, with the same messages; a test holds the two
-    paths to the same verdicts. Returns the registered warehouses by key, and the refused keys with why.
-    """
-    errors: list[tuple[object, DomainError]] = []
-    rows: list[dict] = []
-    keys: dict[str, object] = {}
-    taken: set[str] = set()
-    for chunk in chunks([entry.code.strip() for entry in new]):
-        taken.update(session.scalars(select(Warehouse.code).where(Warehouse.code.in_(chunk))))
-    now = dt.datetime.now(dt.UTC)
-    for entry in new:
-        try:
-            row = _warehouse_values(session, actor, entry, taken | set(keys))
-        except DomainError as error:
-            errors.append((entry.key, error))
-            continue
-        keys[row["code"]] = entry.key
-        rows.append({**row, "created_at": now, "updated_at": now})
-    registered: dict[object, Warehouse] = {}
-    if rows:
-        _insert_many(session, Warehouse.__table__, rows)
-        for chunk in chunks(list(keys)):
-            for warehouse in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))):
-                registered[keys[warehouse.code]] = warehouse
-                record_audit(
-                    session,
-                    actor,
-                    "warehouse.create",
-                    object_type="warehouse",
-                    object_key=warehouse.code,
-                    province_code=warehouse.province_code,
-                    after=snapshot(warehouse),
-                )
-        session.flush()
-    return registered, errors
-
-
-def _warehouse_values(session: Session, actor: Actor, entry: NewWarehouse, taken: set[str]) -> dict[str, object]:
-    """The column values of one new warehouse, checked as ``create_warehouse`` checks them."""
-    code = check_code(entry.code)
-    fields = entry.fields
-    for name in REQUIRED_FIELDS:
-        if fields.get(name) in (None, ""):
-            raise ValidationFailed(f"{name} is required", field=name)
-    if code in taken:
-        raise Conflict(f"warehouse code {code!r} is already in use", field="code")
-    unknown = set(fields) - WAREHOUSE_FIELDS
-    if unknown:
-        name = sorted(unknown)[0]
-        raise ValidationFailed(f"unknown field {name}", field=name)
-    values: dict[str, object] = {"code": code, "status": WarehouseStatus.ACTIVE}
-    values.update({name: "" for name in TEXT_LIMITS if name != "name"})
-    for name, limit in TEXT_LIMITS.items():
-        if name in fields:
-            values[name] = check_text(fields[name], name, max_length=limit, required=name == "name")  # type: ignore[arg-type]
-    for name, enum_class in ENUM_FIELDS.items():
-        if name in fields:
-            try:
-                values[name] = enum_class(fields[name])
-            except ValueError as exc:
-                allowed = ", ".join(m.value for m in enum_class)
-                raise ValidationFailed(f"{fields[name]!r} is not one of {allowed}", field=name) from exc
-    values["latitude"], values["longitude"] = check_coordinate(fields["latitude"], fields["longitude"])  # type: ignore[arg-type]
-    path = resolve_region_path(session, fields["county_code"])  # type: ignore[arg-type]
-    values["county_code"], values["city_code"], values["province_code"] = (
-        path.county_code,
-        path.city_code,
-        path.province_code,
-    )
-    require_warehouse_management(actor, path.province_code)
-    return values
-
-
 def plan_stock_counts(
     session: Session,
     actor: Actor,
@@ -192,17 +93,45 @@ def plan_stock_counts(
     """
     plan = StockCountPlan()
     shelf_life = dict(session.execute(select(Item.id, Item.shelf_life_days)).all())
-    allowed: dict[int, DomainError | None] = {}
+    refusals = _stock_change_refusals(actor, warehouses)
+    plan.province_by_warehouse.update((key, warehouse.province_code) for key, warehouse in warehouses.items())
+    existing = _locked_lines(session, sorted({count.warehouse_id for count in counts}))
+    seen: set[tuple[int, int, str]] = set()
+    for count in counts:
+        key = (count.warehouse_id, count.item_id, count.batch)
+        try:
+            if refusals.get(count.warehouse_id) is not None:
+                raise refusals[count.warehouse_id]  # type: ignore[misc]
+            if key in seen:
+                raise Conflict("the same batch of this item in this warehouse is counted twice", field="batch")
+            seen.add(key)
+            planned = _plan_one(count, existing.get(key), shelf_life.get(count.item_id), warehouses, registered)
+        except DomainError as error:
+            plan.errors.append((count.key, error))
+            continue
+        if planned is None:
+            plan.unchanged += 1
+        else:
+            plan.lines.append(planned)
+    return plan
+
+
+def _stock_change_refusals(actor: Actor, warehouses: Mapping[int, Warehouse]) -> dict[int, DomainError | None]:
+    """For each warehouse, why ``actor`` may not change its stock (None: it may)."""
+    refusals: dict[int, DomainError | None] = {}
     for warehouse_id, warehouse in warehouses.items():
         try:
             require_stock_change(actor, warehouse)
-            allowed[warehouse_id] = None
+            refusals[warehouse_id] = None
         except DomainError as error:
-            allowed[warehouse_id] = error
-        plan.province_by_warehouse[warehouse_id] = warehouse.province_code
+            refusals[warehouse_id] = error
+    return refusals
+
+
+def _locked_lines(session: Session, warehouse_ids: list[int]) -> dict[tuple[int, int, str], tuple]:
+    """The current lines of these warehouses by (warehouse, item, batch), locked for the write (PostgreSQL)."""
     existing: dict[tuple[int, int, str], tuple] = {}
-    wanted = sorted({count.warehouse_id for count in counts})
-    for chunk in chunks(wanted):
+    for chunk in chunks(warehouse_ids):
         rows = session.execute(
             select(
                 StockLine.warehouse_id,
@@ -219,24 +148,7 @@ def plan_stock_counts(
         )
         for row in rows:
             existing[(row[0], row[1], row[2])] = row[3:]
-    seen: set[tuple[int, int, str]] = set()
-    for count in counts:
-        key = (count.warehouse_id, count.item_id, count.batch)
-        try:
-            if allowed.get(count.warehouse_id) is not None:
-                raise allowed[count.warehouse_id]  # type: ignore[misc]
-            if key in seen:
-                raise Conflict("the same batch of this item in this warehouse is counted twice", field="batch")
-            seen.add(key)
-            planned = _plan_one(count, existing.get(key), shelf_life.get(count.item_id), warehouses, registered)
-        except DomainError as error:
-            plan.errors.append((count.key, error))
-            continue
-        if planned is None:
-            plan.unchanged += 1
-        else:
-            plan.lines.append(planned)
-    return plan
+    return existing
 
 
 def _plan_one(
@@ -246,33 +158,24 @@ def _plan_one(
     warehouses: Mapping[int, Warehouse],
     registered: frozenset[int],
 ) -> _PlannedLine | None:
+    """One count against its line (None: a new batch): the planned change, None when nothing changes."""
     counted = check_quantity(count.counted, "quantity", allow_zero=True)
-    production, expiry = count.production_date, count.expiry_date
-    if expiry is None and production is not None and shelf_life_days:
-        expiry = production + dt.timedelta(days=shelf_life_days)
-    check_dates(production, expiry)
+    given = batch_dates(count.production_date, count.expiry_date, shelf_life_days)
     if line is None:
+        dates, _ = agree_batch_dates(BatchDates(None, None), given)
         warehouse = warehouses[count.warehouse_id]
-        if warehouse.status is not WarehouseStatus.ACTIVE and warehouse.id not in registered:
-            raise Conflict(f"warehouse {warehouse.code} is inactive and cannot receive stock", field="warehouse_code")
-        return _PlannedLine(count, None, Decimal(0), production, expiry, is_new=True)
+        if warehouse.id not in registered:  # registered with this very stock: may be registered inactive
+            require_active(warehouse, "warehouse_code")
+        return _PlannedLine(count, None, Decimal(0), *dates, is_new=True)
     line_id, quantity, reserved, line_production, line_expiry = line
-    fill = False
-    dates = {"production_date": line_production, "expiry_date": line_expiry}
-    for name, given in (("production_date", production), ("expiry_date", expiry)):
-        current = dates[name]
-        if given is not None and current is not None and given != current:
-            raise Conflict(f"this batch has {name.replace('_', ' ')} {current}, not {given}", field=name)
-        if given is not None and current is None:
-            dates[name], fill = given, True
-    check_dates(dates["production_date"], dates["expiry_date"])
+    dates, fill = agree_batch_dates(BatchDates(line_production, line_expiry), given)
     if counted < reserved:
         raise Conflict(
             f"the count {_plain(counted)} is below the {_plain(reserved)} reserved for call-ups", field="quantity"
         )
     if counted == quantity and not fill:
         return None
-    return _PlannedLine(count, line_id, quantity, dates["production_date"], dates["expiry_date"], fill)
+    return _PlannedLine(count, line_id, quantity, dates.production_date, dates.expiry_date, fill)
 
 
 def _plain(value: Decimal) -> str:
@@ -289,14 +192,25 @@ def write_stock_counts(
     exclusive; PostgreSQL: ``SELECT … FOR UPDATE``).
     """
     now = dt.datetime.now(dt.UTC)
-    username = as_principal(actor).username
-    reason = reason[:REASON_LIMIT]
     new = [line for line in plan.lines if line.is_new]
-    # Core executemany in chunks of WRITE_CHUNK: no ORM bookkeeping, and never 126,000 parameter dicts at once.
-    # The ids of new lines are read back by key: INSERT … RETURNING over many rows is far slower here
-    # (SQLAlchemy re-sorts the returned rows batch by batch to match the parameters).
+    _insert_new_lines(session, new, now)
+    _update_counted_lines(session, plan.lines, now)
+    moved = _insert_stocktake_entries(
+        session, plan.lines, now, actor=as_principal(actor).username, reason=reason[:REASON_LIMIT], reference=reference
+    )
+    _audit_by_province(session, actor, plan, reference)
+    return {"lines_created": len(new), "lines_changed": len(plan.lines) - len(new), "movements": moved}
+
+
+def _insert_new_lines(session: Session, new: list[_PlannedLine], now: dt.datetime) -> None:
+    """Insert the new batch lines and give each planned line its id.
+
+    Core executemany in chunks of ``db.WRITE_CHUNK``: no ORM bookkeeping, and never 126,000 parameter dicts
+    at once. The ids are read back by key: INSERT … RETURNING over many rows is far slower here
+    (SQLAlchemy re-sorts the returned rows batch by batch to match the parameters).
+    """
     last_id_before = session.scalar(select(func.max(StockLine.id))) or 0
-    _insert_many(
+    insert_many(
         session,
         StockLine.__table__,
         (
@@ -314,40 +228,51 @@ def write_stock_counts(
             for line in new
         ),
     )
-    if new:
-        # Only the rows just inserted (a primary-key range), not every line of their warehouses.
-        rows = session.execute(
-            select(StockLine.warehouse_id, StockLine.item_id, StockLine.batch, StockLine.id).where(
-                StockLine.id > last_id_before
-            )
+    if not new:
+        return
+    # Only the rows just inserted (a primary-key range), not every line of their warehouses.
+    rows = session.execute(
+        select(StockLine.warehouse_id, StockLine.item_id, StockLine.batch, StockLine.id).where(
+            StockLine.id > last_id_before
         )
-        ids = {(w, i, b): line_id for w, i, b, line_id in rows}
-        for line in new:
-            line.line_id = ids[(line.count.warehouse_id, line.count.item_id, line.count.batch)]
+    )
+    ids = {(w, i, b): line_id for w, i, b, line_id in rows}
+    for line in new:
+        line.line_id = ids[(line.count.warehouse_id, line.count.item_id, line.count.batch)]
+
+
+def _update_counted_lines(session: Session, lines: list[_PlannedLine], now: dt.datetime) -> None:
+    """Existing lines: the counted quantity where it differs, and the dates a batch gains."""
     table = StockLine.__table__
-    _executemany(
+    executemany(
         session,
         update(table)
         .where(table.c.id == bindparam("line_id"))
         .values(quantity=bindparam("counted"), updated_at=bindparam("now")),
         (
             {"line_id": line.line_id, "counted": line.count.counted, "now": now}
-            for line in plan.lines
+            for line in lines
             if not line.is_new and line.current != line.count.counted
         ),
     )
-    _executemany(
+    executemany(
         session,
         update(table)
         .where(table.c.id == bindparam("line_id"))
         .values(production_date=bindparam("produced"), expiry_date=bindparam("expires")),
         (
             {"line_id": line.line_id, "produced": line.production_date, "expires": line.expiry_date}
-            for line in plan.lines
+            for line in lines
             if line.fill_dates
         ),
     )
-    moved = _insert_many(
+
+
+def _insert_stocktake_entries(
+    session: Session, lines: list[_PlannedLine], now: dt.datetime, *, actor: str, reason: str, reference: str
+) -> int:
+    """One stocktake entry in the append-only ledger per line whose quantity changed; returns how many."""
+    return insert_many(
         session,
         Movement.__table__,
         (
@@ -356,66 +281,16 @@ def write_stock_counts(
                 "kind": MovementKind.STOCKTAKE,
                 "delta": line.count.counted - line.current,
                 "quantity_after": line.count.counted,
-                "actor": username,
+                "actor": actor,
                 "reason": reason,
                 "reference": reference,
                 "transfer_key": None,
                 "occurred_at": now,
             }
-            for line in plan.lines
+            for line in lines
             if line.count.counted != line.current
         ),
     )
-    _audit_by_province(session, actor, plan, reference)
-    return {"lines_created": len(new), "lines_changed": len(plan.lines) - len(new), "movements": moved}
-
-
-def _insert_many(session: Session, table: Table, rows: Iterable[dict]) -> int:
-    """Insert many rows: PostgreSQL's COPY (several times faster than batched INSERTs there), else executemany.
-
-    COPY bypasses SQLAlchemy's bind processing, so each value goes through its column type's own
-    ``process_bind_param`` (quantities to integer thousandths, timestamps to naive UTC) and enums to their
-    stored value: the rows land exactly as an INSERT would write them.
-    """
-    dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":
-        return _executemany(session, insert(table), rows)
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:
-        return 0
-    names = list(first)
-    converters = [_copy_converter(table.c[name].type, dialect) for name in names]
-    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-    done = 0
-    with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in itertools.chain((first,), rows):
-            copy.write_row([convert(row[name]) for name, convert in zip(names, converters, strict=True)])
-            done += 1
-    return done
-
-
-def _copy_converter(column_type: object, dialect: object):
-    if isinstance(column_type, TypeDecorator):
-        return lambda value: column_type.process_bind_param(value, dialect)
-    if isinstance(column_type, Enum):
-        return lambda value: value.value if hasattr(value, "value") else value
-    return lambda value: value
-
-
-def _executemany(session: Session, statement: Executable, rows: Iterable[dict], size: int = WRITE_CHUNK) -> int:
-    """Execute ``statement`` for every parameter set, ``size`` at a time; returns how many there were."""
-    done = 0
-    batch: list[dict] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            session.execute(statement, batch)
-            done, batch = done + size, []
-    if batch:
-        session.execute(statement, batch)
-        done += len(batch)
-    return done
 
 
 def _audit_by_province(session: Session, actor: Actor, plan: StockCountPlan, reference: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.db import forget_worker_cache, worker_cache
-from inventory.errors import NotFound, ValidationFailed
+from inventory.errors import DomainError, NotFound, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel
 
@@ -156,6 +156,18 @@ def names_agree(typed: str, name: str) -> bool:
     return bool(set(region_keys(typed)) & set(region_keys(name)))
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceGiven:
+    """Where an input says something is: region codes and names as given, blank when not."""
+
+    county_code: str = ""
+    county_name: str = ""
+    city_code: str = ""
+    city_name: str = ""
+    province_code: str = ""
+    province_name: str = ""
+
+
 @dataclass(frozen=True)
 class RegionRow:
     code: str
@@ -236,6 +248,37 @@ class RegionNames:
         elif province_name:
             candidates = [c for c in candidates if names_agree(province_name, self.by_code[self.province_of(c)].name)]
         return candidates
+
+    def county_for(self, place: PlaceGiven) -> str:
+        """The county-level code a place is given by: its code as given, else the one place its names mean.
+
+        "" when neither a county nor a city is named; ``DomainError`` on ``county_name`` (or ``city_name``)
+        when the names mean no place, or several.
+        """
+        county_code, county_name, city_name = place.county_code, place.county_name, place.city_name
+        province_name = place.province_name
+        if county_code:
+            return county_code
+        if not county_name and not city_name:
+            return ""
+        candidates = self.places_named(
+            county_name, city_name, province_name, city_code=place.city_code, province_code=place.province_code
+        )
+        if len(candidates) == 1:
+            return candidates[0]
+        words = " ".join(filter(None, (province_name, city_name, county_name)))
+        problem = "no county-level unit is called" if not candidates else f"{len(candidates)} places are called"
+        raise DomainError(
+            f"{problem} {words!r}: give the county code (区县代码), or the province and city names",
+            field="county_name" if county_name else "city_name",
+        )
+
+    def misnamed(self, code: str, typed_name: str) -> str | None:
+        """The real name of region ``code`` when ``typed_name`` cannot mean it (None when it can, or is blank)."""
+        row = self.by_code.get(code)
+        if not typed_name or row is None or names_agree(typed_name, row.name):
+            return None
+        return row.name
 
     def county_or_city_named(self, text: str) -> list[str]:
         """Where an incident is, by name: county-level places first, else prefecture-level cities."""

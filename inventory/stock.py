@@ -1,7 +1,16 @@
-"""Stock lines and the append-only ledger: the only place quantities change.
+"""Stock lines and the append-only ledger: where quantities change, one line at a time.
+
+Every quantity and reservation change goes through ``record_movement``, ``reserve_stock`` and
+``release_reservation`` here, with one exception: a ledger import applies thousands of stocktakes at
+once through ``inventory.imports.write_stock_counts`` (bulk statements, one stocktake entry per
+change), because one service call per line took minutes. Both paths take their line rules from
+``inventory.stock_rules``, and a parity test holds them to the same verdicts.
 
 Services never commit: the edge (request, CLI command, import) owns the transaction, so a
 movement and its quantity change land together or not at all.
+
+Over 400 lines because every operation on a line and the ledger's own checks (``ledger_mismatches``,
+``reservation_mismatches``) sit next to ``record_movement``, the one statement they all rely on.
 """
 
 from __future__ import annotations
@@ -20,9 +29,10 @@ from inventory.audit import record_audit
 from inventory.clock import business_today
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from inventory.models import CallUpLine, Item, Movement, StockLine, Warehouse
-from inventory.reference import CallUpLineStatus, Category, MovementKind, WarehouseStatus
+from inventory.reference import CallUpLineStatus, Category, MovementKind
 from inventory.regions import region_filter
-from inventory.validation import MAX_QUANTITY, check_dates, check_quantity, check_text, text_limit
+from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, require_active
+from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
 
 REASON_LIMIT = text_limit(Movement.reason)
 REFERENCE_LIMIT = text_limit(Movement.reference)
@@ -242,9 +252,7 @@ def stock_line_for(
     with it (missing ones are filled in). With a shelf life, expiry follows from production.
     """
     batch = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
-    check_dates(production_date, expiry_date)
-    if expiry_date is None and production_date is not None and item.shelf_life_days:
-        expiry_date = production_date + dt.timedelta(days=item.shelf_life_days)
+    production_date, expiry_date = batch_dates(production_date, expiry_date, item.shelf_life_days)
     find = select(StockLine).where(
         StockLine.warehouse_id == warehouse.id, StockLine.item_id == item.id, StockLine.batch == batch
     )
@@ -264,25 +272,18 @@ def stock_line_for(
                 "updated_at": now,
             },
         )
-        line = session.scalar(find)
-        assert line is not None
-    for field, given in (("production_date", production_date), ("expiry_date", expiry_date)):
-        current = getattr(line, field)
-        if given is not None and current is not None and given != current:
-            raise Conflict(
-                f"batch {batch!r} of {item.code} in {warehouse.code} has {field} {current}, not {given}", field=field
-            )
-        if given is not None and current is None:
-            setattr(line, field, given)
-    check_dates(line.production_date, line.expiry_date)
+        line = session.scalars(find).one()  # ours, or a concurrent receipt's: either way it exists now
+
+    def conflict(field: str, current: dt.date, given: dt.date) -> str:
+        return f"batch {batch!r} of {item.code} in {warehouse.code} has {field} {current}, not {given}"
+
+    dates, filled = agree_batch_dates(
+        BatchDates(line.production_date, line.expiry_date), BatchDates(production_date, expiry_date), conflict
+    )
+    if filled:
+        line.production_date, line.expiry_date = dates
     session.flush()
     return line
-
-
-def _active(warehouse: Warehouse, field: str) -> Warehouse:
-    if warehouse.status is not WarehouseStatus.ACTIVE:
-        raise Conflict(f"warehouse {warehouse.code} is inactive and cannot receive stock", field=field)
-    return warehouse
 
 
 def receive_stock(
@@ -302,7 +303,7 @@ def receive_stock(
     quantity = check_quantity(quantity)
     line = stock_line_for(
         session,
-        warehouse=_active(warehouse, "warehouse_code"),
+        warehouse=require_active(warehouse, "warehouse_code"),
         item=item,
         batch=batch,
         production_date=production_date,
@@ -360,7 +361,7 @@ def transfer_stock(
         raise ValidationFailed("a transfer needs another warehouse", field="to_warehouse_code")
     target = stock_line_for(
         session,
-        warehouse=_active(to_warehouse, "to_warehouse_code"),
+        warehouse=require_active(to_warehouse, "to_warehouse_code"),
         item=line.item,
         batch=line.batch,
         production_date=line.production_date,
@@ -405,8 +406,7 @@ def take_stock(
     """
     require_stock_change(actor, line.warehouse)
     counted = check_quantity(counted_quantity, "counted_quantity", allow_zero=True)
-    current = session.scalar(select(StockLine.quantity).where(StockLine.id == line.id).with_for_update())
-    assert current is not None
+    current = session.execute(select(StockLine.quantity).where(StockLine.id == line.id).with_for_update()).scalar_one()
     delta = counted - current
     return _change_line(session, line, delta, MovementKind.STOCKTAKE, actor, reason, reference, "counted_quantity")
 

@@ -13,12 +13,10 @@ from inventory.access import Principal
 from inventory.callups import raise_callup
 from inventory.catalogue import get_item
 from inventory.geo import Incident, Point
-from inventory.imports import NewWarehouse, register_warehouses
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.nearest import NeedRequest
 from inventory.reference import MovementKind, Role
 from inventory.stock import ledger_mismatches
-from inventory.warehouses import create_warehouse
 from tests.importers.conftest import HEADER, database_dump, ledger_row, sheet_of_rows, xlsx
 
 
@@ -341,53 +339,6 @@ def test_a_provincial_officer_cannot_import_into_another_province(session, run_i
 
     assert report.status == "rejected"
     assert "may not manage warehouses" in report.errors[0].message
-
-
-BAD_WAREHOUSES = [
-    {"code": "has space", "name": "x"},
-    {"name": ""},
-    {"reserve_type": "royal"},
-    {"level": "galactic"},
-    {"latitude": 91},
-    {"county_code": "110000"},
-    {"county_code": "123456"},
-    {"contact_phone": "1" * 40},
-    {},
-]
-
-
-@pytest.mark.parametrize("override", BAD_WAREHOUSES)
-def test_bulk_registration_gives_create_warehouse_s_verdicts(session, override):
-    fields = {
-        "name": "仓库",
-        "reserve_type": "government",
-        "county_code": "110101",
-        "latitude": 39.9,
-        "longitude": 116.4,
-        "level": "county",
-    }
-    code = override.pop("code", "PARITY-1")
-    fields.update(override)
-
-    def verdict(call):
-        savepoint = session.begin_nested()
-        try:
-            call()
-            return None
-        except Exception as error:  # comparing whatever each path raises
-            return (type(error).__name__, str(error), getattr(error, "field", None))
-        finally:
-            savepoint.rollback()
-
-    def single():
-        create_warehouse(session, "tester", code=code, **fields)
-
-    def bulk():
-        _registered, errors = register_warehouses(session, "tester", [NewWarehouse("k", code, dict(fields))])
-        if errors:
-            raise errors[0][1]
-
-    assert verdict(bulk) == verdict(single)
 
 
 def test_item_lookup_by_code_name_or_alias(session, run_import):

@@ -1,0 +1,115 @@
+"""The item cells of a ledger row: the catalogue item they name, or the item the row adds to the catalogue.
+
+Which item a text means is the catalogue's rule (``catalogue.ItemNames``: code, name or alias); this module
+reads the cells, reports a name several items share or a code and a name that disagree, and describes an
+unknown item well enough (name, category, unit) to be added by ``create_item``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from importers.outcome import IssueLog, Source
+from importers.values import CellError, canonical_unit, is_blank, parse_choice, parse_code, parse_text
+from importers.workbook import SheetTable
+from inventory.catalogue import ItemNames, item_key
+from inventory.errors import ValidationFailed
+from inventory.models import Item
+from inventory.reference import Category
+
+if TYPE_CHECKING:
+    from importers.rows import LedgerRow
+
+
+@dataclass
+class NewItem:
+    """An item the catalogue lacks, as the first row naming it describes it: ``create_item``'s keywords."""
+
+    fields: dict[str, object]
+    source: Source
+    rows: list[LedgerRow] = field(default_factory=list)
+    item: Item | None = None
+
+
+class ItemCells:
+    """Reads item cells against the catalogue; gathers the items to add, by name key."""
+
+    def __init__(self, log: IssueLog, item_names: ItemNames, items: dict[int, Item]) -> None:
+        self.log = log
+        self.item_names = item_names
+        self.items = items
+        self.new_items: dict[str, NewItem] = {}
+
+    def _catalogue_item(self, text: str | None) -> Item | None:
+        """The one catalogue item ``text`` names (code, name or alias; catalogue.ItemNames decides)."""
+        found = self.item_names.candidates(text) if text else []
+        return self.items.get(found[0].id) if len(found) == 1 else None
+
+    def item_for(self, table: SheetTable, number: int, cell: Callable[[str], object]) -> tuple[Item | None, str | None]:
+        """The catalogue item a row names by code, name or alias; or the key of an item to add."""
+        code, name = parse_code(cell("item_code")), parse_text(cell("item_name"))
+        by_code = self._catalogue_item(code)
+        by_name = self._catalogue_item(name)
+        if by_code is None and by_name is None and len(self.item_names.candidates(name or "")) > 1:
+            try:
+                self.item_names.resolve(name, "item_name")
+            except ValidationFailed as several:  # a name several catalogue items share
+                self.log.cell_error(table.name, number, table.columns.get("item_name"), name, several.message)
+                return None, None
+        item = by_code or by_name
+        if item is not None:
+            if code and name and by_code is not by_name:
+                said = f"the code {code} is {by_code.name}" if by_code else f"the code {code} is not in the catalogue"
+                self.log.warn(
+                    f"{said} but the name says {name!r}; {item.code} {item.name} was used",
+                    sheet=table.name,
+                    row=number,
+                    column=table.columns["item_name"].header,
+                    value=name,
+                )
+            return item, None
+        return None, self._new_item(table, number, cell, code, name)
+
+    def _new_item(
+        self, table: SheetTable, number: int, cell: Callable[[str], object], code: str, name: str
+    ) -> str | None:
+        """The key of the item a row adds to the catalogue (None, reported, when it cannot)."""
+        column = table.columns.get("item_code") if code else table.columns.get("item_name")
+        if not code and not name:
+            self.log.cell_error(
+                table.name, number, table.columns.get("item_name") or column, None, "the item is missing"
+            )
+            return None
+        category, unit = cell("category"), parse_text(cell("unit"))
+        if not name or is_blank(category) or not unit:
+            self.log.cell_error(
+                table.name,
+                number,
+                column,
+                code or name,
+                f"unknown item {code or name!r}: use a catalogue code, name or alias, or give its name, "
+                "category (物资类别) and unit (计量单位) to add it to the catalogue",
+            )
+            return None
+        key = item_key(name)
+        if key not in self.new_items:
+            try:
+                category_code = parse_choice(category, Category)
+            except CellError as error:
+                self.log.cell_error(table.name, number, table.columns.get("category"), category, str(error))
+                return None
+            canonical = canonical_unit(unit)
+            self.new_items[key] = NewItem(
+                fields={
+                    "code": code or "X-" + hashlib.sha256(key.encode()).hexdigest()[:8].upper(),
+                    "name": name,
+                    "category": category_code,
+                    "unit": "个" if canonical == "pcs" else canonical,
+                    "specification": parse_text(cell("specification")),
+                },
+                source=Source(table.name, number, column, code or name),
+            )
+        return key

@@ -1,0 +1,378 @@
+"""Reading a ledger's sheets into typed values: warehouses as the file describes them, and stock lines.
+
+``LedgerReader`` turns every row into Python values (codes, labels, quantities in the catalogue's unit,
+dates) and gathers the warehouse cells of all rows that name a warehouse into one ``WarehouseEntry``.
+Item cells are read by ``importers.row_items`` against the catalogue's names (``catalogue.ItemNames``).
+Reading changes nothing: every problem goes to the ``IssueLog`` located by sheet, row and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from importers.columns import EXAMPLE_MARKERS, FOOTER_PREFIXES, SKIPPED_SHEETS, TOTAL_MARKERS, fold, header_key
+from importers.outcome import ERROR, Issue, IssueLog, Source, json_value
+from importers.row_items import ItemCells
+from importers.values import (
+    CellError,
+    is_blank,
+    parse_choice,
+    parse_code,
+    parse_date,
+    parse_float,
+    parse_number,
+    parse_region_code,
+    parse_text,
+    unit_factor,
+)
+from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable
+from inventory.catalogue import ItemNames
+from inventory.models import Item
+from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.registration import same_value, warehouse_name_key
+
+# Ledger fields → the keyword the warehouse service takes.
+WAREHOUSE_FIELDS = {
+    "warehouse_name": "name",
+    "reserve_type": "reserve_type",
+    "level": "level",
+    "status": "status",
+    "organisation": "organisation",
+    "address": "address",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "contact_person": "contact_person",
+    "contact_phone": "contact_phone",
+    "notes": "notes",
+}
+REGION_FIELDS = ("province_name", "province_code", "city_name", "city_code", "county_name", "county_code")
+CHOICES = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
+
+
+@dataclass
+class WarehouseEntry:
+    """A warehouse as the file describes it, gathered from every row that names it."""
+
+    key: str
+    code: str
+    first: Source
+    fields: dict[str, object] = field(default_factory=dict)  # ledger field → parsed value
+    sources: dict[str, Source] = field(default_factory=dict)
+    rows: list[LedgerRow] = field(default_factory=list)
+    error: str | None = None
+    warehouse: object = None  # the inventory.models.Warehouse, once found or registered
+
+    @property
+    def label(self) -> str:
+        """How messages name it: its code, else its name."""
+        return self.code or str(self.fields.get("warehouse_name"))
+
+
+@dataclass(slots=True)
+class LedgerRow:
+    """One stock line as read from the workbook."""
+
+    table: SheetTable
+    row: int
+    entry: WarehouseEntry | None
+    item: Item | None
+    new_item_key: str | None
+    quantity: Decimal
+    batch: str
+    production_date: dt.date | None
+    expiry_date: dt.date | None
+    failed: bool = False
+
+    def column_for(self, field_name: str | None) -> Column | None:
+        """The column an error about ``field_name`` points at (a county named, not coded: its name)."""
+        column = self.table.columns.get(field_name or "")
+        if column is None and field_name == "county_code":
+            column = self.table.columns.get("county_name")
+        return column
+
+    def value_of(self, field_name: str | None) -> object:
+        """The parsed value an error is about (cells are not kept per row, to save memory)."""
+        if field_name == "quantity":
+            return self.quantity
+        if field_name in ("batch", "production_date", "expiry_date"):
+            return getattr(self, field_name)
+        if field_name in ("warehouse_code", "warehouse_name") and self.entry is not None:
+            return self.entry.code or self.entry.fields.get("warehouse_name")
+        if field_name in ("item_name", "item_code") and self.item is not None:
+            return self.item.code if field_name == "item_code" else self.item.name
+        return None
+
+
+def row_error(log: IssueLog, row: LedgerRow, message: str, field_name: str | None) -> None:
+    """Reject a stock row, blaming the column of ``field_name``."""
+    row.failed = True
+    log.cell_error(row.table.name, row.row, row.column_for(field_name), row.value_of(field_name), message)
+
+
+class LedgerReader:
+    """Reads a workbook's tables: warehouse entries by code or name, stock rows, items to add."""
+
+    def __init__(self, log: IssueLog, item_names: ItemNames, items: dict[int, Item], tick: Callable[[], None]):
+        self.log = log
+        self.item_cells = ItemCells(log, item_names, items)
+        self.tick = tick  # called once per row read, for progress
+        self.entries: dict[str, WarehouseEntry] = {}
+        self.rows: list[LedgerRow] = []
+        self.new_items = self.item_cells.new_items
+        self.data_rows = 0
+
+    def read(self, workbook: LedgerWorkbook) -> None:
+        for name in workbook.skipped_sheets:
+            if header_key(name) not in SKIPPED_SHEETS:
+                self.log.warn(f"sheet {name!r} was not read: no ledger header found in its first rows", sheet=name)
+        for table in workbook.tables:
+            self._describe_table(table)
+            self._read_table(workbook, table)
+
+    # --- tables -------------------------------------------------------------------------------
+
+    def _describe_table(self, table: SheetTable) -> None:
+        self.log.report.sheets.append(
+            {
+                "name": table.name,
+                "kind": table.kind,
+                "header_row": table.header_row,
+                "columns": {name: column.header for name, column in table.columns.items()},
+            }
+        )
+        for index, header in table.unknown_headers:
+            self._header_warning(table, index, header, f"column {header!r} is not a ledger column and was not imported")
+        for index, header, first in table.duplicate_headers:
+            self._header_warning(
+                table, index, header, f"column {header!r} means the same as column {first!r}; only the first was read"
+            )
+        if table.kind == STOCK_SHEET and not ({"warehouse_code", "warehouse_name"} & set(table.columns)):
+            self.log.report.add(
+                Issue(
+                    ERROR,
+                    "this sheet has no warehouse column (仓库编码 or 仓库名称): its stock cannot be placed",
+                    sheet=table.name,
+                    row=table.header_row,
+                )
+            )
+
+    def _header_warning(self, table: SheetTable, index: int, header: str, message: str) -> None:
+        self.log.warn(
+            message,
+            sheet=table.name,
+            row=table.header_row,
+            column=header,
+            cell=f"{Column(index, header, '').letter}{table.header_row}",
+        )
+
+    def _read_table(self, workbook: LedgerWorkbook, table: SheetTable) -> None:
+        columns = table.columns
+        is_stock = table.kind == STOCK_SHEET
+        # In a stock sheet 备注 is a remark on the line, not the warehouse's notes: not imported.
+        warehouse_columns = [
+            c
+            for name, c in columns.items()
+            if (name in WAREHOUSE_FIELDS or name in REGION_FIELDS) and not (is_stock and name == "notes")
+        ]
+        warehouse_columns += [columns[name] for name in ("warehouse_code",) if name in columns]
+        identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
+        warehouse_indexes = [column.index for column in warehouse_columns]
+        mapped_indexes = sorted({column.index for column in columns.values()})
+        if is_stock and not identity:
+            return
+        last_raw: tuple | None = None
+        last_entry: WarehouseEntry | None = None
+        for number, cells in workbook.rows(table):
+            self.tick()
+            width = len(cells)
+            filled = first_filled(cells)
+            if not filled or not any(not is_blank(cells[i]) for i in mapped_indexes if i < width):
+                continue
+            if self._skippable(table, number, filled):
+                continue
+            self.data_rows += 1
+            raw = tuple(cells[i] if i < width else "" for i in warehouse_indexes)
+            if raw == last_raw:
+                entry = last_entry
+            elif all(is_blank(cells[i]) for i in identity if i < width) and last_entry is not None and is_stock:
+                entry = last_entry  # warehouse cells left blank under the first row of a group: same warehouse
+            else:
+                entry = self._warehouse_row(table, number, dict(zip(warehouse_columns, raw, strict=True)))
+                last_raw, last_entry = raw, entry
+            if is_stock:
+                self._stock_row(table, number, cells, entry)
+
+    def _skippable(self, table: SheetTable, number: int, filled: list) -> bool:
+        """Totals, notes under the table, the template's example and one-cell headings are not ledger rows.
+
+        ``filled`` holds the row's first few non-blank cells.
+        """
+        texts = [header_key(value) for value in filled[:3] if isinstance(value, str)]
+        if any(text in TOTAL_MARKERS or text.startswith(("合计", "总计", "小计")) for text in texts):
+            return True
+        if texts and texts[0] in EXAMPLE_MARKERS:
+            return True
+        first = fold(str(filled[0])) if filled else ""
+        if len(filled) <= 2 and isinstance(filled[0], str) and first.startswith(FOOTER_PREFIXES):
+            return True
+        if len(filled) == 1:
+            self.log.warn(
+                f"row holds only {json_value(filled[0])!r}: read as a heading, not imported",
+                sheet=table.name,
+                row=number,
+            )
+            return True
+        return False
+
+    # --- warehouse cells ----------------------------------------------------------------------
+
+    def _warehouse_row(self, table: SheetTable, number: int, raw: dict[Column, object]) -> WarehouseEntry | None:
+        """Parse the warehouse cells of a row and merge them into the warehouse's entry."""
+        values: dict[str, object] = {}
+        sources: dict[str, Source] = {}
+        failed = False
+        for column, value in raw.items():
+            if is_blank(value):
+                continue
+            try:
+                values[column.field] = parse_warehouse_field(column.field, value)
+            except CellError as error:
+                self.log.cell_error(table.name, number, column, value, str(error))
+                failed = True
+                continue
+            sources[column.field] = Source(table.name, number, column, value)
+        code = str(values.get("warehouse_code", ""))
+        name = str(values.get("warehouse_name", ""))
+        if not code and not name:
+            column = table.columns.get("warehouse_code") or table.columns.get("warehouse_name")
+            self.log.cell_error(
+                table.name, number, column, None, "the warehouse is not named: give its code (仓库编码)"
+            )
+            return None
+        key = f"code:{code}" if code else f"name:{warehouse_name_key(name)}"
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = WarehouseEntry(key=key, code=code, first=Source(table.name, number))
+            self.entries[key] = entry
+        if not self._merge(entry, values, sources, table, number):
+            failed = True
+        if failed and entry.error is None:
+            entry.error = f"warehouse {code or name} has errors (see {table.name} row {number})"
+        return entry
+
+    def _merge(
+        self, entry: WarehouseEntry, values: dict, sources: dict[str, Source], table: SheetTable, number: int
+    ) -> bool:
+        """Add a row's warehouse values to its entry; False when one differs from what an earlier row said."""
+        agreed = True
+        for name, value in values.items():
+            known = entry.fields.get(name)
+            if known is None:
+                entry.fields[name] = value
+                entry.sources[name] = sources[name]
+            elif not same_value(known, value):
+                first = entry.sources[name]
+                self.log.cell_error(
+                    table.name,
+                    number,
+                    sources[name].column,
+                    sources[name].value,
+                    f"differs from {json_value(first.value)!r} given for this warehouse "
+                    f"in {first.sheet} row {first.row}",
+                )
+                agreed = False
+        return agreed
+
+    # --- stock cells --------------------------------------------------------------------------
+
+    def _stock_row(self, table: SheetTable, number: int, cells: list, entry: WarehouseEntry | None) -> None:
+        width = len(cells)
+
+        def cell(name: str) -> object:
+            column = table.columns.get(name)
+            return cells[column.index] if column is not None and column.index < width else ""
+
+        errors_before = self.log.report.errors_total
+        item, new_item_key = self.item_cells.item_for(table, number, cell)
+        quantity = self._quantity(table, number, cell, item)
+        dates: dict[str, dt.date | None] = {}
+        for name in ("production_date", "expiry_date"):
+            value = cell(name)
+            try:
+                dates[name] = parse_date(value)
+            except CellError as error:
+                self.log.cell_error(table.name, number, table.columns.get(name), value, str(error))
+                dates[name] = None
+        row = LedgerRow(
+            table=table,
+            row=number,
+            entry=entry,
+            item=item,
+            new_item_key=new_item_key,
+            quantity=quantity,
+            batch=parse_text(cell("batch")),
+            production_date=dates["production_date"],
+            expiry_date=dates["expiry_date"],
+            failed=self.log.report.errors_total > errors_before or entry is None,
+        )
+        self.rows.append(row)
+        if entry is not None:
+            entry.rows.append(row)
+        if new_item_key is not None:
+            self.new_items[new_item_key].rows.append(row)
+
+    def _quantity(self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item | None) -> Decimal:
+        """The row's quantity in the catalogue unit of its item (0 when it cannot be read: the row is rejected)."""
+        quantity = Decimal(0)
+        quantity_column = table.columns.get("quantity")
+        raw_quantity = cell("quantity")
+        written_unit = ""
+        if is_blank(raw_quantity):
+            self.log.cell_error(table.name, number, quantity_column, None, "the quantity is missing (write 0 for none)")
+        else:
+            try:
+                quantity, written_unit = parse_number(raw_quantity)
+                if quantity < 0:
+                    raise CellError("a quantity cannot be negative")
+            except CellError as error:
+                self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
+        unit_text = parse_text(cell("unit")) or written_unit or (quantity_column.unit if quantity_column else "")
+        if item is not None and unit_text:
+            factor = unit_factor(unit_text, item.unit)
+            if factor is None:
+                self.log.cell_error(
+                    table.name,
+                    number,
+                    table.columns.get("unit") or quantity_column,
+                    unit_text,
+                    f"unit {unit_text!r} does not convert to {item.unit!r}, the catalogue unit of {item.name}",
+                )
+            elif factor != 1:
+                quantity = quantity * factor
+        return quantity
+
+
+def first_filled(cells: list, wanted: int = 4) -> list:
+    """The first ``wanted`` non-blank cells of a row: enough to tell totals, notes and headings apart."""
+    filled = []
+    for value in cells:
+        if value != "" and value is not None and not (value.__class__ is str and value.isspace()):
+            filled.append(value)
+            if len(filled) == wanted:
+                break
+    return filled
+
+
+def parse_warehouse_field(name: str, value: object) -> object:
+    if name == "warehouse_code":
+        return parse_code(value)
+    if name in CHOICES:
+        return parse_choice(value, CHOICES[name])
+    if name in ("latitude", "longitude"):
+        return parse_float(value)
+    if name in ("county_code", "city_code", "province_code"):
+        return parse_region_code(value)
+    return parse_text(value)

@@ -1,0 +1,290 @@
+"""Warehouses named by bulk input (a ledger): found by code or name, updated, or registered with defaults.
+
+``find_or_register_warehouses`` is the service an importer calls once with every warehouse its file
+names. Each is found by its code, else by its name (compared by ``warehouse_name_key``); its county
+comes from the county code, else from the province / city / county names (``RegionNames.county_for``).
+A warehouse found is updated through ``update_warehouse`` with what differs; one not found is
+registered in one bulk INSERT (``register_warehouses``: ``create_warehouse``'s checks, in its order,
+with its messages), level county and the county's centre standing in for what the input leaves out.
+The outcome says, per warehouse, what was found, defaulted, refused and why; the wording of the
+report is the caller's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inventory.access import Actor, require_warehouse_management
+from inventory.audit import record_audit, snapshot
+from inventory.db import chunks, insert_many
+from inventory.errors import Conflict, DomainError, ValidationFailed
+from inventory.models import Warehouse
+from inventory.reference import WarehouseLevel, WarehouseStatus
+from inventory.regions import PlaceGiven, RegionNames, resolve_region_path
+from inventory.validation import check_code, check_coordinate, check_text
+from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS, update_warehouse
+
+
+def warehouse_name_key(name: str) -> str:
+    """How a warehouse's name is compared when it stands for its code: NFKC, case folded, trimmed."""
+    return unicodedata.normalize("NFKC", name or "").casefold().strip()
+
+
+def same_value(current: object, given: object) -> bool:
+    """Whether a stored value equals a value given for it (enums by code, floats to 1e-7 degrees)."""
+    if isinstance(current, float) or isinstance(given, float):
+        try:
+            return abs(float(current) - float(given)) < 1e-7  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+    current = getattr(current, "value", current)
+    return (current or "") == (given or "")
+
+
+@dataclass(slots=True)
+class WarehouseWanted:
+    """A warehouse as an input describes it; ``key`` is the caller's handle.
+
+    ``fields`` are ``create_warehouse``'s keywords as given (``name``, ``reserve_type``, ``level``,
+    ``latitude``…); the county comes from ``place``. Without a code, ``name`` finds the warehouse.
+    """
+
+    key: object
+    code: str
+    name: str
+    fields: dict[str, object]
+    place: PlaceGiven = field(default_factory=PlaceGiven)
+
+
+@dataclass(frozen=True, slots=True)
+class Defaulted:
+    """A value registration filled in: ``level`` (county), or ``coordinates`` (the centre of ``place``)."""
+
+    field: str
+    place: str = ""
+
+
+@dataclass(slots=True)
+class WarehouseOutcome:
+    """What became of one wanted warehouse.
+
+    ``code`` is the code given, or that of the warehouse found by name. ``new``: it went to bulk
+    registration (``warehouse`` set when registered, ``error`` when refused there); otherwise ``error``
+    says why it could not be found or updated. ``county_named`` is the real name of the county code
+    given when the county name given cannot mean it (the code wins).
+    """
+
+    key: object
+    code: str
+    warehouse: Warehouse | None = None
+    error: DomainError | None = None
+    new: bool = False
+    updated: bool = False
+    county_named: str | None = None
+    defaulted: list[Defaulted] = field(default_factory=list)
+
+
+@dataclass
+class WarehouseResolution:
+    """Every outcome in the order wanted; the registered and the refused new ones in the order registration
+    gave them."""
+
+    outcomes: list[WarehouseOutcome]
+    registered: list[WarehouseOutcome]
+    refused: list[WarehouseOutcome]
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.updated)
+
+
+def find_or_register_warehouses(
+    session: Session, actor: Actor, wanted: list[WarehouseWanted], places: RegionNames
+) -> WarehouseResolution:
+    """Find each wanted warehouse and update what differs, or register it with defaults (see the module)."""
+    found = _WarehouseLookup.load(session, wanted)
+    outcomes: list[WarehouseOutcome] = []
+    pending: list[NewWarehouse] = []
+    for want in wanted:
+        outcome = WarehouseOutcome(want.key, want.code)
+        outcomes.append(outcome)
+        try:
+            warehouse = found.by_code.get(want.code) if want.code else found.named(want.name)
+            if warehouse is not None:
+                outcome.code = warehouse.code
+            fields = _service_fields(want, outcome, places, new=warehouse is None)
+            if warehouse is None:
+                if not want.code:
+                    raise DomainError(
+                        f"warehouse {want.name!r} is not registered: give its code (仓库编码) to register it",
+                        field="code",
+                    )
+                outcome.new = True
+                pending.append(NewWarehouse(key=want.key, code=want.code, fields=fields))
+                continue
+            outcome.warehouse = _updated(session, actor, warehouse, fields, outcome)
+        except DomainError as error:
+            outcome.error = error
+    by_key = {outcome.key: outcome for outcome in outcomes}
+    registered, refused = register_warehouses(session, actor, pending)
+    for key, warehouse in registered.items():
+        by_key[key].warehouse = warehouse
+    for key, error in refused:
+        by_key[key].error = error
+    return WarehouseResolution(outcomes, [by_key[key] for key in registered], [by_key[key] for key, _error in refused])
+
+
+@dataclass
+class _WarehouseLookup:
+    by_code: dict[str, Warehouse]
+    by_name: dict[str, list[Warehouse]]
+
+    @classmethod
+    def load(cls, session: Session, wanted: list[WarehouseWanted]) -> _WarehouseLookup:
+        by_code: dict[str, Warehouse] = {}
+        for chunk in chunks([want.code for want in wanted if want.code]):
+            by_code.update((w.code, w) for w in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))))
+        by_name: dict[str, list[Warehouse]] = {}
+        for chunk in chunks([want.name for want in wanted if not want.code]):
+            for warehouse in session.scalars(select(Warehouse).where(Warehouse.name.in_(chunk))):
+                by_name.setdefault(warehouse_name_key(warehouse.name), []).append(warehouse)
+        return cls(by_code, by_name)
+
+    def named(self, name: str) -> Warehouse | None:
+        found = self.by_name.get(warehouse_name_key(name), [])
+        if len(found) > 1:
+            raise DomainError(f"{len(found)} warehouses are called {name!r}: give the code (仓库编码)", field="name")
+        return found[0] if found else None
+
+
+def _service_fields(
+    want: WarehouseWanted, outcome: WarehouseOutcome, places: RegionNames, *, new: bool
+) -> dict[str, object]:
+    """The keywords for create/update_warehouse: the county from codes or names, defaults for a new one."""
+    fields = dict(want.fields)
+    place = want.place
+    county = places.county_for(place)
+    if place.county_code:
+        outcome.county_named = places.misnamed(place.county_code, place.county_name)
+    if county:
+        fields["county_code"] = county
+        if county not in places.by_code:  # said first: without it no county centre can stand in for coordinates
+            raise ValidationFailed(f"unknown region code {county!r}", field="county_code")
+    if new:
+        if "level" not in fields:
+            fields["level"] = WarehouseLevel.COUNTY.value
+            outcome.defaulted.append(Defaulted("level"))
+        if ("latitude" not in fields or "longitude" not in fields) and county in places.by_code:
+            centre = places.by_code[county]
+            fields.setdefault("latitude", centre.latitude)
+            fields.setdefault("longitude", centre.longitude)
+            outcome.defaulted.append(Defaulted("coordinates", centre.name))
+    return fields
+
+
+def _updated(
+    session: Session, actor: Actor, warehouse: Warehouse, fields: dict[str, object], outcome: WarehouseOutcome
+) -> Warehouse:
+    """The warehouse with the given fields that differ applied through ``update_warehouse``."""
+    changes = {name: value for name, value in fields.items() if not same_value(getattr(warehouse, name), value)}
+    if not changes:
+        return warehouse
+    with session.begin_nested():  # a refused update leaves no half-changed object behind
+        warehouse = update_warehouse(session, actor, warehouse.code, **changes)
+    outcome.updated = True
+    return warehouse
+
+
+@dataclass(frozen=True, slots=True)
+class NewWarehouse:
+    """A warehouse to register: the keywords ``create_warehouse`` takes; ``key`` is the caller's handle."""
+
+    key: object
+    code: str
+    fields: dict[str, object]
+
+
+def register_warehouses(
+    session: Session, actor: Actor, new: list[NewWarehouse]
+) -> tuple[dict[object, Warehouse], list[tuple[object, DomainError]]]:
+    """Register many warehouses at once under exactly the rules of ``create_warehouse``, in one INSERT.
+
+    A national ledger registers thousands of warehouses; one ``create_warehouse`` each costs several
+    round trips apiece. The checks are the same public ones the service composes (``check_code``,
+    ``check_text`` with ``TEXT_LIMITS``, ``ENUM_FIELDS``, ``check_coordinate``, ``resolve_region_path``,
+    ``require_warehouse_management``), in the same order, with the same messages; a test holds the two
+    paths to the same verdicts. Returns the registered warehouses by key, and the refused keys with why.
+    """
+    errors: list[tuple[object, DomainError]] = []
+    rows: list[dict] = []
+    keys: dict[str, object] = {}
+    taken: set[str] = set()
+    for chunk in chunks([entry.code.strip() for entry in new]):
+        taken.update(session.scalars(select(Warehouse.code).where(Warehouse.code.in_(chunk))))
+    now = dt.datetime.now(dt.UTC)
+    for entry in new:
+        try:
+            row = _warehouse_values(session, actor, entry, taken | set(keys))
+        except DomainError as error:
+            errors.append((entry.key, error))
+            continue
+        keys[row["code"]] = entry.key
+        rows.append({**row, "created_at": now, "updated_at": now})
+    registered: dict[object, Warehouse] = {}
+    if rows:
+        insert_many(session, Warehouse.__table__, rows)
+        for chunk in chunks(list(keys)):
+            for warehouse in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))):
+                registered[keys[warehouse.code]] = warehouse
+                record_audit(
+                    session,
+                    actor,
+                    "warehouse.create",
+                    object_type="warehouse",
+                    object_key=warehouse.code,
+                    province_code=warehouse.province_code,
+                    after=snapshot(warehouse),
+                )
+        session.flush()
+    return registered, errors
+
+
+def _warehouse_values(session: Session, actor: Actor, entry: NewWarehouse, taken: set[str]) -> dict[str, object]:
+    """The column values of one new warehouse, checked as ``create_warehouse`` checks them."""
+    code = check_code(entry.code)
+    fields = entry.fields
+    for name in REQUIRED_FIELDS:
+        if fields.get(name) in (None, ""):
+            raise ValidationFailed(f"{name} is required", field=name)
+    if code in taken:
+        raise Conflict(f"warehouse code {code!r} is already in use", field="code")
+    unknown = set(fields) - WAREHOUSE_FIELDS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"unknown field {name}", field=name)
+    values: dict[str, object] = {"code": code, "status": WarehouseStatus.ACTIVE}
+    values.update({name: "" for name in TEXT_LIMITS if name != "name"})
+    for name, limit in TEXT_LIMITS.items():
+        if name in fields:
+            values[name] = check_text(fields[name], name, max_length=limit, required=name == "name")  # type: ignore[arg-type]
+    for name, enum_class in ENUM_FIELDS.items():
+        if name in fields:
+            try:
+                values[name] = enum_class(fields[name])
+            except ValueError as exc:
+                allowed = ", ".join(m.value for m in enum_class)
+                raise ValidationFailed(f"{fields[name]!r} is not one of {allowed}", field=name) from exc
+    values["latitude"], values["longitude"] = check_coordinate(fields["latitude"], fields["longitude"])  # type: ignore[arg-type]
+    path = resolve_region_path(session, fields["county_code"])  # type: ignore[arg-type]
+    values["county_code"], values["city_code"], values["province_code"] = (
+        path.county_code,
+        path.city_code,
+        path.province_code,
+    )
+    require_warehouse_management(actor, path.province_code)
+    return values
