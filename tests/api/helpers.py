@@ -90,7 +90,7 @@ def table_snapshot(tables: tuple[str, ...] = WRITTEN_TABLES) -> dict[str, Any]:
     try:
         with db.engine.connect() as connection:
             rows = {
-                table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+                table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))]
                 for table in tables
             }
             quantities = dict(connection.execute(text("SELECT id, quantity FROM stock_line ORDER BY id")).all())
