@@ -24,7 +24,7 @@ from inventory.geo import Incident, Point
 from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, Warehouse
 from inventory.nearest import DEFAULT_RADIUS_KM, NeedRequest, Plan, plan_need
 from inventory.reference import CallUpLineStatus, CallUpStatus, MovementKind, ReserveType, Role
-from inventory.stock import record_movement, release_reservation, reserve_stock
+from inventory.stock import expired_issue_reason, record_movement, release_reservation, reserve_stock
 from inventory.validation import check_text, text_limit
 
 RAISING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
@@ -120,10 +120,17 @@ def raise_callup(
     return callup
 
 
-def dispatch_line(session: Session, actor: Actor, line_id: int, *, note: str = "") -> CallUpLine:
-    """The source warehouse sends the reserved stock: a ledger issue referencing the order."""
+def dispatch_line(
+    session: Session, actor: Actor, line_id: int, *, note: str = "", allow_expired: bool = False
+) -> CallUpLine:
+    """The source warehouse sends the reserved stock: a ledger issue referencing the order.
+
+    A batch that expired while reserved is an issue from an expired batch like any other: refused
+    unless ``allow_expired`` with a note saying why, which the ledger entry records.
+    """
     line = _pending_line(session, actor, line_id)
     code = line_callup(session, line).code
+    note = expired_issue_reason(line.stock_line, allow_expired, note)
     movement = record_movement(
         session,
         stock_line_id=line.stock_line_id,

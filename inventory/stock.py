@@ -326,11 +326,12 @@ def issue_stock(
     says ``allow_expired`` and gives a reason; the ledger entry's reason then records it."""
     require_stock_change(actor, line.warehouse)
     quantity = check_quantity(quantity)
-    reason = _expired_issue_reason(line, allow_expired, reason)
+    reason = expired_issue_reason(line, allow_expired, reason)
     return _change_line(session, line, -quantity, MovementKind.ISSUE, actor, reason, reference)
 
 
-def _expired_issue_reason(line: StockLine, allow_expired: bool, reason: str) -> str:
+def expired_issue_reason(line: StockLine, allow_expired: bool, reason: str) -> str:
+    """The reason to record for an issue from ``line``: an expired batch is refused unless allowed with a reason."""
     if line.expiry_date is None or line.expiry_date >= business_today():
         return reason
     if not allow_expired:

@@ -73,7 +73,9 @@ class DispatchLine(MethodView):
     @blp.response(200, CallUpLineOut)
     def post(self, data: dict, line_id: int):
         """The source warehouse sends it: the stock leaves as a ledger issue referencing the order."""
-        return dispatch_line(db.session, current_actor(), line_id, note=data.get("note", ""))
+        return dispatch_line(
+            db.session, current_actor(), line_id, note=data.get("note", ""), allow_expired=data["allow_expired"]
+        )
 
 
 @blp.route("/callup-lines/<id:line_id>/decline")

@@ -24,6 +24,10 @@ class CallUpQuery(Schema):
 
 class DecisionIn(StrictSchema):
     note = fields.String(validate=validate.Length(max=text_limit(CallUpLine.reason)))
+    allow_expired = fields.Boolean(
+        load_default=False,
+        metadata={"description": "dispatch a batch that expired while reserved; the note must say why"},
+    )
 
 
 class DeclineIn(StrictSchema):

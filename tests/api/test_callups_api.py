@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import datetime as dt
+
+from sqlalchemy import func, select, update
 
 from api.extensions import db
-from inventory.models import StockLine
+from inventory.models import Movement, StockLine
 
 API = "/api/v1"
 
@@ -86,3 +88,27 @@ def test_who_may_raise_and_bad_input(client_for, make_warehouse, stocked_line, s
     assert db.session.scalar(select(func.sum(StockLine.reserved))) == 0
     listed = responder.get(f"{API}/callups", query_string={"status": "open"})
     assert listed.status_code == 200 and listed.json == []
+
+
+def test_a_batch_that_expired_while_reserved_is_dispatched_only_when_allowed_with_a_note(
+    client_for, make_warehouse, stocked_line, session
+):
+    near, _ = seed_sources(make_warehouse, stocked_line, session)
+    order = client_for("responder", username="rita").post(f"{API}/callups", json=raise_body()).json
+    line_id = next(line["id"] for line in order["lines"] if line["warehouse_code"] == "NEAR")
+    expired = {"production_date": dt.date(2019, 1, 1), "expiry_date": dt.date(2020, 1, 1)}
+    session.execute(update(StockLine).where(StockLine.id == near.id).values(**expired))  # expired while held
+    session.commit()
+    manager = client_for("manager", warehouse_codes=["NEAR"])
+
+    refused = manager.post(f"{API}/callup-lines/{line_id}/dispatch", json={"note": "truck 1"})
+    assert refused.status_code == 409 and "allow_expired" in refused.json["errors"]
+    no_reason = manager.post(f"{API}/callup-lines/{line_id}/dispatch", json={"allow_expired": True})
+    assert no_reason.status_code == 422 and "reason" in no_reason.json["errors"]
+
+    sent = manager.post(
+        f"{API}/callup-lines/{line_id}/dispatch", json={"allow_expired": True, "note": "still sealed, checked"}
+    )
+    assert sent.status_code == 200, sent.json
+    issue = db.session.scalars(select(Movement).where(Movement.reference == order["code"])).one()
+    assert "expired 2020-01-01" in issue.reason and "still sealed, checked" in issue.reason
