@@ -8,6 +8,9 @@ Both answers walk one ranked stream: warehouses holding available stock, in exac
 sphere with the in-memory index, asks the database for stock one chunk of warehouses at a time
 (nearest first), and measures the exact distance only of warehouses that can still come next.
 Stock itself is never cached: every chunk is read in the caller's transaction.
+
+Over 400 lines on purpose: the search and the plan share that stream, its prebuilt hot-path
+statements and its FEFO allocation; split apart, each half would need the other's internals.
 """
 
 from __future__ import annotations
