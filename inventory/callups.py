@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Select, select
@@ -193,6 +194,27 @@ def cancel_callup(session: Session, actor: Actor, code: str, *, reason: str = ""
     session.flush()
     record_audit(session, actor, "callup.cancel", object_type="callup", object_key=code, after={"reason": reason})
     return callup
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A call-up line still holding part of a stock line: why that much of it is not available."""
+
+    callup_code: str
+    incident_name: str
+    line_id: int
+    quantity: Decimal
+
+
+def holdings_of(session: Session, stock_line_id: int) -> list[Holding]:
+    """The call-up lines still reserved on a stock line, oldest first (their sum is its ``reserved``)."""
+    rows = session.execute(
+        select(CallUp.code, CallUp.incident_name, CallUpLine.id, CallUpLine.quantity)
+        .join(CallUp, CallUp.id == CallUpLine.callup_id)
+        .where(CallUpLine.stock_line_id == stock_line_id, CallUpLine.status == CallUpLineStatus.RESERVED)
+        .order_by(CallUpLine.id)
+    )
+    return [Holding(*row) for row in rows]
 
 
 def line_callup(session: Session, line: CallUpLine) -> CallUp:

@@ -22,6 +22,7 @@ from api.schemas.registry import (
     TransferIn,
     TransferOut,
 )
+from inventory.callups import holdings_of
 from inventory.catalogue import get_item
 from inventory.reference import Category, MovementKind
 from inventory.stock import (
@@ -68,12 +69,15 @@ class StockLineById(MethodView):
     @blp.arguments(StockLineDetailQuery, location="query")
     @blp.response(200, StockLineDetailOut)
     def get(self, args: dict, stock_line_id: int):
-        """One stock line; with ``as_of`` also its quantity at that moment, summed from the ledger."""
+        """One stock line: on hand, reserved (and the call-ups holding it), available; with ``as_of`` also its
+        quantity at that moment, summed from the ledger."""
         line = get_stock_line(db.session, stock_line_id)
+        held_by = holdings_of(db.session, stock_line_id)
         if "as_of" not in args:
-            return line
+            return Augmented(line, held_by=held_by)
+        moment = args["as_of"]
         return Augmented(
-            line, as_of=args["as_of"], quantity_as_of=quantity_as_of(db.session, stock_line_id, args["as_of"])
+            line, held_by=held_by, as_of=moment, quantity_as_of=quantity_as_of(db.session, stock_line_id, moment)
         )
 
 

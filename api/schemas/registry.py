@@ -268,13 +268,25 @@ class StockLineOut(Schema):
     category = fields.String(attribute="item.category")
     unit = fields.String(attribute="item.unit")
     batch = fields.String()
-    quantity = QuantityField()
+    quantity = QuantityField(metadata={"description": "on hand"})
+    reserved = QuantityField(metadata={"description": "held for call-ups not yet dispatched"})
+    available = QuantityField(metadata={"description": "on hand minus reserved: what an issue may take"})
     production_date = fields.Date(allow_none=True)
     expiry_date = fields.Date(allow_none=True)
     updated_at = fields.AwareDateTime()
 
 
+class HoldingOut(Schema):
+    callup_code = fields.String()
+    incident_name = fields.String()
+    line_id = fields.Integer(metadata={"description": "the call-up line holding the stock"})
+    quantity = QuantityField()
+
+
 class StockLineDetailOut(StockLineOut):
+    held_by = fields.List(
+        fields.Nested(HoldingOut), metadata={"description": "the call-up lines whose reservations make up `reserved`"}
+    )
     as_of = fields.AwareDateTime()
     quantity_as_of = QuantityField()
 

@@ -8,7 +8,14 @@ from decimal import Decimal
 
 import pytest
 
+from inventory.access import Principal
+from inventory.callups import raise_callup
+from inventory.geo import Incident, Point
+from inventory.nearest import NeedRequest
+from inventory.reference import Role
 from tests.api.helpers import API, assert_problem, table_snapshot
+
+RESPONDER = Principal("rita", Role.RESPONDER)
 
 MOVEMENT_FIELDS = {
     "id",
@@ -529,3 +536,22 @@ def test_movements_with_a_bad_filter_is_422_naming_it(client, subtests):
     for query, field in BAD_MOVEMENT_FILTERS:
         with subtests.test(**query):
             assert_problem(client.get(f"{API}/movements", query_string=query), 422, field)
+
+
+def test_a_stock_line_shows_on_hand_reserved_available_and_the_call_ups_holding_it(client, session, stocked_line):
+    line = stocked_line("38.8", warehouse=None)
+    needs = [NeedRequest(item="PD-001", quantity=Decimal(30))]
+    callup = raise_callup(
+        session, RESPONDER, incident_name="化工厂泄漏", incident=Incident(Point(39.93, 116.42)), needs=needs
+    )
+    session.commit()
+
+    body = client.get(f"{API}/stock-lines/{line.id}").json
+    assert (body["quantity"], body["reserved"], body["available"]) == (38.8, 30.0, 8.8)
+    assert body["held_by"] == [
+        {"callup_code": callup.code, "incident_name": "化工厂泄漏", "line_id": callup.lines[0].id, "quantity": 30.0}
+    ]
+    listed = client.get(f"{API}/stock-lines", query_string={"warehouse": line.warehouse.code}).json
+    assert [(row["reserved"], row["available"]) for row in listed] == [(30.0, 8.8)]
+    refused = client.post(f"{API}/stock-lines/{line.id}/issues", json={"quantity": 20})
+    assert refused.status_code == 409 and "8.8" in refused.json["detail"]
