@@ -87,6 +87,19 @@ def send_workbook(write: Callable[[IO[bytes]], None], download_name: str) -> Res
     return send_file(out, mimetype=XLSX, as_attachment=True, download_name=download_name)
 
 
+def send_report_workbook(
+    names: tuple[str, str],
+    region: str | None,
+    lang: str,
+    write: Callable[[IO[bytes], str], None],
+    actor: Actor | None = None,
+) -> Response:
+    """A report as a download: ``write(out, scope)``; its scope in the title and the (zh, en) file name."""
+    scope, part = download_scope(db.session, region, lang, actor)
+    name = workbooks.file_name(*names, part, lang, business_today())
+    return send_workbook(lambda out: write(out, scope), name)
+
+
 @blp.route("/reports/expiring")
 class ExpiringReport(MethodView):
     @blp.arguments(ExpiringQuery, location="query")
@@ -111,15 +124,13 @@ class ExpiringWorkbook(MethodView):
         actor, lang, today = current_actor(), args["lang"], business_today()
         rows = expiring_from(db.session, actor, args)
         dumps = (ExpiringLineOut().dump(line) for line in rows.stream(db.session))
-        scope, part = download_scope(db.session, args.get("region"), lang, actor)
 
-        def write(out: IO[bytes]) -> None:
+        def write(out: IO[bytes], scope: str) -> None:
             workbooks.expiring_workbook(
                 out, dumps, scope=scope, within_days=args["within_days"], lang=lang, today=today
             )
 
-        name = workbooks.file_name("临期过期物资", "expiring-stock", part, lang, today)
-        return send_workbook(write, name)
+        return send_report_workbook(("临期过期物资", "expiring-stock"), args.get("region"), lang, write, actor)
 
 
 @blp.route("/reports/quotas")
@@ -147,11 +158,11 @@ class QuotaWorkbook(MethodView):
         """The quota report as a workbook: one row per quota with minimum, held, shortfall."""
         actor, lang, today = current_actor(), args["lang"], business_today()
         dumps = QuotaStatusOut(many=True).dump(quotas_from(db.session, actor, args))
-        scope, part = download_scope(db.session, args.get("region"), lang, actor)
-        name = workbooks.file_name("储备定额", "reserve-quotas", part, lang, today)
-        return send_workbook(
-            lambda out: workbooks.quota_workbook(out, dumps, scope=scope, lang=lang, today=today), name
-        )
+
+        def write(out: IO[bytes], scope: str) -> None:
+            workbooks.quota_workbook(out, dumps, scope=scope, lang=lang, today=today)
+
+        return send_report_workbook(("储备定额", "reserve-quotas"), args.get("region"), lang, write, actor)
 
 
 @blp.route("/reports/coverage")
@@ -179,9 +190,11 @@ class CoverageWorkbook(MethodView):
         """The coverage report as a workbook: the uncovered places, and counties per province."""
         lang = args["lang"]
         report = CoverageOut().dump(coverage_from(db.session, args))
-        scope, part = download_scope(db.session, args.get("province"), lang)
-        name = workbooks.file_name("储备覆盖缺口", "coverage-gaps", part, lang, business_today())
-        return send_workbook(lambda out: workbooks.coverage_workbook(out, report, scope=scope, lang=lang), name)
+
+        def write(out: IO[bytes], scope: str) -> None:
+            workbooks.coverage_workbook(out, report, scope=scope, lang=lang)
+
+        return send_report_workbook(("储备覆盖缺口", "coverage-gaps"), args.get("province"), lang, write)
 
 
 @blp.route("/reports/dashboard")
@@ -207,6 +220,8 @@ class DashboardWorkbook(MethodView):
         """The dashboard as a workbook: an overview row per region (and the total), and quantities per item."""
         lang = args["lang"]
         dashboard = DashboardOut().dump(dashboard_from(db.session, args))
-        scope, part = download_scope(db.session, args.get("region"), lang)
-        name = workbooks.file_name("储备概况", "reserves-dashboard", part, lang, business_today())
-        return send_workbook(lambda out: workbooks.dashboard_workbook(out, dashboard, scope=scope, lang=lang), name)
+
+        def write(out: IO[bytes], scope: str) -> None:
+            workbooks.dashboard_workbook(out, dashboard, scope=scope, lang=lang)
+
+        return send_report_workbook(("储备概况", "reserves-dashboard"), args.get("region"), lang, write)
