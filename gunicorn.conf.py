@@ -5,5 +5,7 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() + 1)))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# Above importers.limits.PARSE_WAIT_SECONDS (90): an upload's parse may take that long on a starved
+# machine, and the worker must live to answer 413 rather than be killed mid-request.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 accesslog = "-"

@@ -25,7 +25,7 @@ from inventory.geo import Incident, Point
 from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, Warehouse
 from inventory.nearest import DEFAULT_RADIUS_KM, NeedRequest, Plan, plan_need
 from inventory.reference import CallUpLineStatus, CallUpStatus, MovementKind, ReserveType, Role
-from inventory.stock import expired_issue_reason, record_movement, release_reservation, reserve_stock
+from inventory.stock import REASON_LIMIT, expired_issue_reason, record_movement, release_reservation, reserve_stock
 from inventory.validation import check_text, text_limit
 
 RAISING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
@@ -131,7 +131,9 @@ def dispatch_line(
     """
     line = _pending_line(session, actor, line_id)
     code = line_callup(session, line).code
-    note = expired_issue_reason(line.stock_line, allow_expired, note)
+    room = REASON_LIMIT - len(_dispatch_reason(code, "-")) + 1  # what the ledger reason leaves for the note
+    note = check_text(note, "note", max_length=room).strip()
+    note = expired_issue_reason(line.stock_line, allow_expired, note, field="note", room=room)
     movement = record_movement(
         session,
         stock_line_id=line.stock_line_id,

@@ -52,14 +52,19 @@ def item_key(text: str) -> str:
 class ItemNames:
     """Every way the catalogue names an item (code, name, alias): the one home of item matching.
 
-    A code names its item before any name or alias does; a name or alias shared by several items
-    is ambiguous and refused with the candidates, never settled by chance.
+    A code names its item before any name or alias does: the exact code first, then the code
+    folded (width, case, spaces) when exactly one item's code folds to it. A folded code or a name
+    or alias shared by several items is ambiguous and refused with the candidates, never settled
+    by chance.
     """
 
     def __init__(self, version: int, items: list[ItemRef], aliases: list[tuple[int, str]]) -> None:
         self.version = version
         self.by_id = {item.id: item for item in items}
-        self.by_code = {item_key(item.code): item for item in items}
+        self.by_exact_code = {item.code: item for item in items}
+        self.by_code: dict[str, list[ItemRef]] = {}
+        for item in items:
+            self.by_code.setdefault(item_key(item.code), []).append(item)
         self.by_name: dict[str, list[ItemRef]] = {}
         named = [(item.id, item.name) for item in items] + aliases
         for item_id, text in sorted(named):
@@ -74,10 +79,12 @@ class ItemNames:
         return cls(version, items, aliases)
 
     def candidates(self, text: str) -> list[ItemRef]:
-        """The items ``text`` may name: one by code, else every item with that name or alias."""
+        """The items ``text`` may name: one by its exact code, else by folded code, else by name or alias."""
+        exact = self.by_exact_code.get((text or "").strip())
+        if exact is not None:
+            return [exact]
         key = item_key(text)
-        by_code = self.by_code.get(key)
-        return [by_code] if by_code is not None else list(self.by_name.get(key, ()))
+        return list(self.by_code.get(key) or self.by_name.get(key, ()))
 
     def resolve(self, text: str, field: str = "item") -> ItemRef:
         """The one item ``text`` names; a 404 if none does, a 422 listing the candidates if several do."""

@@ -256,14 +256,6 @@ def worker_cache(session: Session, tables: tuple[str, ...], load: Callable[[Sess
     return load(session, version)
 
 
-def forget_worker_cache(session: Session, tables: tuple[str, ...]) -> None:
-    """Drop this worker's copies read from ``tables`` (for tables no trigger versions, such as region)."""
-    with _worker_cache_lock:
-        cached = _worker_caches.get(session.get_bind(), {})
-        for key in [key for key in cached if key[0] == tables]:
-            del cached[key]
-
-
 def _load_committed(engine: Engine, session: Session, tables: tuple[str, ...], load: Callable) -> Versioned:
     """The committed rows, read on a connection of our own, outside the pool.
 

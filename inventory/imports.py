@@ -144,6 +144,7 @@ def _locked_lines(session: Session, warehouse_ids: list[int]) -> dict[tuple[int,
                 StockLine.expiry_date,
             )
             .where(StockLine.warehouse_id.in_(chunk))
+            .order_by(StockLine.id)  # rows locked in id order, as everywhere (no deadlock with other writers)
             .with_for_update()
         )
         for row in rows:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, resolve_item
+from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, item_names, resolve_item
 from inventory.clock import business_today
 from inventory.errors import ValidationFailed
 from inventory.geo import (
@@ -325,8 +325,9 @@ def _requested_items(session: Session, needs: Sequence[NeedRequest]) -> tuple[di
         raise ValidationFailed(f"at most {MAX_NEEDS} needs in one plan", field="needs")
     requested: dict[int, Decimal] = {}
     items: list[ItemRef] = []
+    names = item_names(session)  # one version read for the whole plan
     for number, need in enumerate(needs):
-        ref = resolve_item(session, need.item, f"needs.{number}.item")
+        ref = names.resolve(need.item, f"needs.{number}.item")
         if ref.id in requested:
             raise ValidationFailed(f"{ref.code} ({ref.name}) is needed twice; give one total", field=f"needs.{number}")
         requested[ref.id] = check_quantity(need.quantity, f"needs.{number}.quantity")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import unicodedata
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from inventory.db import forget_worker_cache, worker_cache
 from inventory.errors import DomainError, NotFound, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel
@@ -88,7 +88,7 @@ def load_regions(session: Session, path: Path = REGIONS_CSV) -> dict[str, int]:
             session.flush()
     session.flush()
     if inserted or updated:
-        forget_worker_cache(session, ("region",))  # other processes see new regions when restarted
+        _region_names.pop(session.get_bind(), None)  # other processes see new regions when restarted
     return {"inserted": inserted, "updated": updated, "total": len(rows)}
 
 
@@ -286,6 +286,16 @@ class RegionNames:
         return list(dict.fromkeys(self._places.get(key, []))) or list(self._cities.get(key, []))
 
 
+_region_names: weakref.WeakKeyDictionary[Engine, RegionNames] = weakref.WeakKeyDictionary()
+
+
 def region_names(session: Session) -> RegionNames:
-    """This worker's region names (regions change only with ``init-db``; see docs/architecture-notes.md)."""
-    return worker_cache(session, ("region",), RegionNames.load)
+    """This worker's region names, read once per database: regions change only with ``init-db``, which
+    drops this copy (other workers see new regions after a restart; docs/architecture-notes.md)."""
+    engine = session.get_bind()
+    names = _region_names.get(engine)
+    if names is None:
+        names = RegionNames.load(session, 0)
+        if names.by_code:  # an empty table (before init-db) is not worth keeping
+            _region_names[engine] = names
+    return names

@@ -330,8 +330,13 @@ def issue_stock(
     return _change_line(session, line, -quantity, MovementKind.ISSUE, actor, reason, reference)
 
 
-def expired_issue_reason(line: StockLine, allow_expired: bool, reason: str) -> str:
-    """The reason to record for an issue from ``line``: an expired batch is refused unless allowed with a reason."""
+def expired_issue_reason(
+    line: StockLine, allow_expired: bool, reason: str, *, field: str = "reason", room: int = REASON_LIMIT
+) -> str:
+    """The reason to record for an issue from ``line``: an expired batch is refused unless allowed with a reason.
+
+    ``field`` names the caller's input for the reason; ``room`` is how much of the ledger's reason it may fill.
+    """
     if line.expiry_date is None or line.expiry_date >= business_today():
         return reason
     if not allow_expired:
@@ -341,7 +346,7 @@ def expired_issue_reason(line: StockLine, allow_expired: bool, reason: str) -> s
             field="allow_expired",
         )
     marker = f"{EXPIRED_ISSUE_MARKER} {line.expiry_date.isoformat()}: "
-    given = check_text(reason, "reason", max_length=REASON_LIMIT - len(marker), required=True)
+    given = check_text(reason, field, max_length=room - len(marker), required=True)
     return marker + given
 
 

@@ -47,11 +47,15 @@ def account_option(*, dest: str = "operator"):
             return Principal.operator()
         try:
             user = get_user(db.session, username)
+            if not user.active:
+                raise click.BadParameter(f"account {username!r} is deactivated")
+            return principal_for(user, address="cli")  # plain data: it outlives the read
         except DomainError as error:
             raise click.BadParameter(f"no account {username!r} (create it with `users create`)") from error
-        if not user.active:
-            raise click.BadParameter(f"account {username!r} is deactivated")
-        return principal_for(user, address="cli")
+        finally:
+            # End this read so the command's own transaction starts with its write intent (on SQLite,
+            # BEGIN IMMEDIATE); a snapshot kept open here would fail its first write if the web wrote meanwhile.
+            db.session.rollback()
 
     return click.option(
         "--as",

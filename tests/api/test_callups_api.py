@@ -104,7 +104,9 @@ def test_a_batch_that_expired_while_reserved_is_dispatched_only_when_allowed_wit
     refused = manager.post(f"{API}/callup-lines/{line_id}/dispatch", json={"note": "truck 1"})
     assert refused.status_code == 409 and "allow_expired" in refused.json["errors"]
     no_reason = manager.post(f"{API}/callup-lines/{line_id}/dispatch", json={"allow_expired": True})
-    assert no_reason.status_code == 422 and "reason" in no_reason.json["errors"]
+    assert no_reason.status_code == 422 and "note" in no_reason.json["errors"]
+    too_long = manager.post(f"{API}/callup-lines/{line_id}/dispatch", json={"allow_expired": True, "note": "长" * 490})
+    assert too_long.status_code == 422 and "note" in too_long.json["errors"]  # the note the ledger has room for
 
     sent = manager.post(
         f"{API}/callup-lines/{line_id}/dispatch", json={"allow_expired": True, "note": "still sealed, checked"}

@@ -80,3 +80,15 @@ def test_a_formula_is_read_as_its_saved_value_never_evaluated(session, run_impor
 
     assert report.status == "rejected"
     assert report.errors[0].column == "数量" and "missing" in report.errors[0].message
+
+
+def test_a_worker_outlives_the_longest_upload_parse(monkeypatch):
+    """gunicorn kills a worker silent for `timeout` seconds: it must be longer than the parse may take."""
+    import runpy
+    from pathlib import Path
+
+    from importers import limits
+
+    monkeypatch.delenv("GUNICORN_TIMEOUT", raising=False)
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    assert settings["timeout"] > limits.PARSE_WAIT_SECONDS + 10

@@ -57,3 +57,12 @@ def test_the_worker_copy_follows_catalogue_changes(session):
     assert item_names(session).version == before.version
     with pytest.raises(NotFound):
         resolve_item(session, "新型吸油毡")
+
+
+def test_codes_that_differ_only_in_case_are_matched_exactly_or_refused_never_by_chance(session):
+    create_item(session, "tester", code="ZZ-5", name="甲", category="pollutant_collection", unit="kg")
+    create_item(session, "tester", code="zz-5", name="乙", category="pollutant_collection", unit="kg")
+    session.flush()
+    assert resolve_item(session, "ZZ-5").name == "甲" and resolve_item(session, "zz-5").name == "乙"
+    with pytest.raises(ValidationFailed):
+        resolve_item(session, "Zz-5")
