@@ -103,6 +103,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(api)
     register_error_handlers(app)
     register_input_guard(app)  # first: hostile input is refused before a transaction or a login is looked at
+    _register_security_headers(app)
     _register_transaction_hooks(app)
     register_authentication(app)  # after the write-intent hook: one transaction from the first query
     register_commands(app)
@@ -126,6 +127,24 @@ def _ensure_sqlite_directory(url: str) -> None:
     database = make_url(url).database
     if make_url(url).get_backend_name() == "sqlite" and database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+# Sent with every answer: the page must not be framed by another site (clickjacking), and no answer
+# is to be sniffed as another content type than the one it declares.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def _register_transaction_hooks(app: Flask) -> None:

@@ -38,13 +38,14 @@ from inventory.access import Actor, as_principal
 from inventory.catalogue import create_item, item_names
 from inventory.errors import DomainError
 from inventory.imports import StockCount, plan_stock_counts, previous_import, record_import, write_stock_counts
-from inventory.models import Item, Region, Warehouse
+from inventory.models import Item, LedgerImport, Region, Warehouse
 from inventory.regions import PlaceGiven, region_names
 from inventory.registration import (
     WarehouseOutcome,
     WarehouseWanted,
     find_or_register_warehouses,
 )
+from inventory.validation import check_text, text_limit
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2_000
@@ -81,6 +82,8 @@ def import_ledger(
     Raises ``ValidationFailed`` (field ``file``) for a file that is not a safe, readable workbook with a
     ledger in it; every problem inside the ledger is in the returned report instead.
     """
+    # The name is stored and shown: it obeys the rules of every other text (no control characters).
+    file_name = check_text(file_name, "file", max_length=text_limit(LedgerImport.file_name), required=True)
     report = ImportReport(
         file_name=file_name,
         sha256=hashlib.sha256(data).hexdigest(),

@@ -161,19 +161,57 @@ def update_user(session: Session, actor: Actor, username: str, **fields: object)
     """Change an account. A new password, deactivation, or a role or scope change ends its web sessions."""
     require_admin(actor)
     user = get_user(session, username)
+    was_admin = user.active and user.role is Role.ADMIN
     before = snapshot(user)
     guarded = _session_relevant_state(user)
     with session.no_autoflush:  # a region lookup must not flush a half-applied change (role before its province)
         _apply_user_fields(session, user, fields)
+    if was_admin and not (user.active and user.role is Role.ADMIN):
+        _keep_an_active_admin(session, user)
     session.flush()
     record_audit(
         session, actor, "user.update", object_type="user", object_key=username, before=before, after=snapshot(user)
     )
+    if before.get("active") and not user.active:
+        _revoke_tokens_of(session, actor, user)
     now = _session_relevant_state(user)
     reason = next((key for key in guarded if guarded[key] != now[key]), None)
     if reason is not None:
         end_user_sessions(session, actor, user, reason)
     return user
+
+
+def _keep_an_active_admin(session: Session, leaving: User) -> None:
+    """Refuse to demote or deactivate the last active administrator: only the shell could recover.
+
+    The other active administrators' rows are locked (in id order), so two administrators demoting
+    each other at once cannot both succeed: the second sees the first's change and is refused.
+    """
+    others = session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != leaving.id)
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    if not others:
+        raise Conflict(
+            f"{leaving.username} is the last active administrator: make another account admin first", field="role"
+        )
+
+
+def _revoke_tokens_of(session: Session, actor: Actor, user: User) -> None:
+    """Deactivation revokes the account's tokens, so reactivating it does not bring a leaked token back."""
+    revoked = session.scalars(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC))
+        .returning(ApiToken.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if revoked:
+        record_audit(
+            session, actor, "token.revoke", object_type="user", object_key=user.username, after={"tokens": revoked}
+        )
 
 
 def create_token(

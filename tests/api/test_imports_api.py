@@ -204,3 +204,15 @@ def test_an_oversized_upload_is_refused_by_the_real_server(gunicorn, token_for):
     assert response.status == 413
     assert response.getheader("Content-Type") == "application/problem+json"
     assert json.loads(response.read())["status"] == 413
+
+
+@pytest.mark.parametrize("name", ["a\x00b.xlsx", "\x1b[31mred.xlsx"])
+def test_an_upload_name_with_control_characters_is_refused_in_a_dry_run_as_for_real(client, name):
+    for query in ({"dry_run": "true"}, {}):
+        response = client.post(
+            f"{API}/imports",
+            query_string=query,
+            data={"file": (io.BytesIO(sheet_of_rows([HEADER, ledger_row("T0001", "活性炭", 5)])), name)},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 422 and "control character" in response.json["errors"]["file"][0]

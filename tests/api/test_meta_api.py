@@ -147,3 +147,10 @@ def test_reference_also_lists_roles_and_call_up_statuses(client):
     assert [s["code"] for s in body["callup_statuses"]] == ["open", "completed", "cancelled"]
     assert {s["code"] for s in body["callup_line_statuses"]} == {"reserved", "dispatched", "declined", "cancelled"}
     assert all(s["label_zh"] and s["label_en"] for s in body["callup_line_statuses"])
+
+
+def test_every_answer_forbids_framing_and_sniffing(anonymous_client):
+    for path in ("/", "/api/v1/health", "/api/v1/nope"):
+        headers = anonymous_client.get(path).headers
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]

@@ -9,6 +9,7 @@ from api.extensions import db
 from inventory.accounts import create_user
 from inventory.db import intends_to_write
 from inventory.models import AuditEntry
+from tests.conftest import bearer_client
 
 PASSWORD = "correct horse battery"
 
@@ -101,3 +102,23 @@ def test_the_cli_password_reset_ends_sessions(app):
     result = app.test_cli_runner().invoke(args=["users", "set-password", "wes"], input="another long one\n" * 2)
     assert result.exit_code == 0, result.output
     assert replay(app, cookie).get("/api/v1/auth/me").status_code == 401
+
+
+def test_the_last_active_administrator_cannot_be_demoted_or_deactivated(client, token_for):
+    for change in ({"active": False}, {"role": "viewer"}):
+        refused = client.patch("/api/v1/users/admin", json=change)
+        assert refused.status_code == 409 and "last active administrator" in refused.json["detail"], refused.json
+    token_for("admin", username="second-admin")
+    assert client.patch("/api/v1/users/second-admin", json={"role": "viewer"}).status_code == 200
+    token_for("admin", username="third-admin")
+    assert client.patch("/api/v1/users/third-admin", json={"active": False}).status_code == 200
+    assert client.get("/api/v1/auth/me").status_code == 200
+
+
+def test_deactivation_revokes_tokens_so_reactivation_does_not_bring_them_back(app, client, token_for):
+    token = token_for("viewer", username="vera")
+    vera = bearer_client(app, token)
+    assert vera.get("/api/v1/auth/me").status_code == 200
+    assert client.patch("/api/v1/users/vera", json={"active": False}).status_code == 200
+    assert client.patch("/api/v1/users/vera", json={"active": True}).status_code == 200
+    assert vera.get("/api/v1/auth/me").status_code == 401

@@ -63,6 +63,7 @@ def test_a_viewer_account_cannot_create_accounts_from_the_shell(app):
 
 def test_a_deactivated_account_cannot_act_from_the_shell(app):
     _account("olga", "admin")
+    _account("keeper", "admin")  # the last active administrator cannot be deactivated
     assert invoke(app, "users", "deactivate", "olga").exit_code == 0
 
     refused = invoke(app, "users", "create", "pete", "--role", "viewer", "--as", "olga")
