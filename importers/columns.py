@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
 from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.validation import fold
 
 
 @dataclass(frozen=True)
@@ -480,11 +480,6 @@ CHINA_LONGITUDE = (73.0, 136.0)
 
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*〕|<[^<>]*>|《[^《》]*》")
 _NOISE = re.compile(r"[\s*※#:;,.、/\\|_\-'\"`~!?·•]+")
-
-
-def fold(text: str) -> str:
-    """NFKC and case folded: full-width letters, digits and brackets become their ASCII forms."""
-    return unicodedata.normalize("NFKC", text).casefold().strip()
 
 
 def header_key(text: object) -> str:

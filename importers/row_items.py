@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 from importers.outcome import IssueLog, Source
 from importers.values import CellError, canonical_unit, is_blank, parse_choice, parse_code, parse_text
 from importers.workbook import SheetTable
-from inventory.catalogue import ItemNames, item_key
-from inventory.errors import ValidationFailed
+from inventory.catalogue import ItemNames, ItemRef, item_key
 from inventory.models import Item
 from inventory.reference import Category
 
@@ -43,22 +42,23 @@ class ItemCells:
         self.items = items
         self.new_items: dict[str, NewItem] = {}
 
-    def _catalogue_item(self, text: str | None) -> Item | None:
-        """The one catalogue item ``text`` names (code, name or alias; catalogue.ItemNames decides)."""
-        found = self.item_names.candidates(text) if text else []
+    def _candidates(self, text: str | None) -> list[ItemRef]:
+        """The catalogue items ``text`` may name (code, name or alias; catalogue.ItemNames decides)."""
+        return self.item_names.candidates(text) if text else []
+
+    def _one(self, found: list[ItemRef]) -> Item | None:
         return self.items.get(found[0].id) if len(found) == 1 else None
 
     def item_for(self, table: SheetTable, number: int, cell: Callable[[str], object]) -> tuple[Item | None, str | None]:
         """The catalogue item a row names by code, name or alias; or the key of an item to add."""
         code, name = parse_code(cell("item_code")), parse_text(cell("item_name"))
-        by_code = self._catalogue_item(code)
-        by_name = self._catalogue_item(name)
-        if by_code is None and by_name is None and len(self.item_names.candidates(name or "")) > 1:
-            try:
-                self.item_names.resolve(name, "item_name")
-            except ValidationFailed as several:  # a name several catalogue items share
-                self.log.cell_error(table.name, number, table.columns.get("item_name"), name, several.message)
-                return None, None
+        named = self._candidates(name)  # looked up once per cell: this runs for every row of a ledger
+        by_code, by_name = self._one(self._candidates(code)), self._one(named)
+        if by_code is None and by_name is None and len(named) > 1:  # a name several catalogue items share
+            self.log.cell_error(
+                table.name, number, table.columns.get("item_name"), name, ItemNames.ambiguity(name, named)
+            )
+            return None, None
         item = by_code or by_name
         if item is not None:
             if code and name and by_code is not by_name:

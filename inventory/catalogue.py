@@ -92,9 +92,14 @@ class ItemNames:
         if not found:
             raise NotFound(f"no item with code, name or alias {text!r}", field=field)
         if len(found) > 1:
-            listed = ", ".join(f"{item.code} {item.name}" for item in found)
-            raise ValidationFailed(f"{text!r} names several items ({listed}): give the item code", field=field)
+            raise ValidationFailed(self.ambiguity(text, found), field=field)
         return found[0]
+
+    @staticmethod
+    def ambiguity(text: str, found: list[ItemRef]) -> str:
+        """What to say of a text several items answer to (the API and the importer say the same)."""
+        listed = ", ".join(f"{item.code} {item.name}" for item in found)
+        return f"{text!r} names several items ({listed}): give the item code"
 
 
 ITEM_REF_COLUMNS = (Item.id, Item.code, Item.name, Item.unit, Item.category)

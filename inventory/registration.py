@@ -13,7 +13,6 @@ report is the caller's.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -26,13 +25,13 @@ from inventory.errors import Conflict, DomainError, ValidationFailed
 from inventory.models import Warehouse
 from inventory.reference import WarehouseLevel, WarehouseStatus
 from inventory.regions import PlaceGiven, RegionNames, resolve_region_path
-from inventory.validation import check_code, check_coordinate, check_text
+from inventory.validation import check_code, check_coordinate, check_text, fold
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS, update_warehouse
 
 
 def warehouse_name_key(name: str) -> str:
-    """How a warehouse's name is compared when it stands for its code: NFKC, case folded, trimmed."""
-    return unicodedata.normalize("NFKC", name or "").casefold().strip()
+    """How a warehouse's name is compared when it stands for its code (``validation.fold``)."""
+    return fold(name)
 
 
 def same_value(current: object, given: object) -> bool:

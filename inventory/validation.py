@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.orm import InstrumentedAttribute
@@ -122,3 +123,9 @@ def require_one_of(first: object, second: object, first_field: str, second_field
         raise ValidationFailed(f"give {what}, not both", field=second_field)
     if not first and not second:
         raise ValidationFailed(f"give {what}", field=first_field)
+
+
+def fold(text: str) -> str:
+    """Text as compared where people type it (names, words in cells): NFKC (full width → half width),
+    case folded, trimmed."""
+    return unicodedata.normalize("NFKC", text or "").casefold().strip()
