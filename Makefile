@@ -40,9 +40,18 @@ test: $(VENV)/.dev
 	fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest --db sqlite
-	@# The page is the same whatever the database: its browser tests run once, above.
-	$(BIN)/pytest --db postgresql --ignore=tests/browser
+	@# The two databases run side by side, a core each (a pass is one Python process: running them one
+	@# after the other left a core idle). The page is the same whatever the database: its browser tests
+	@# run once, in the SQLite pass. Each pass has its own temp root so neither prunes the other's.
+	@tmp=$$(mktemp -d); \
+	$(BIN)/pytest --db postgresql --ignore=tests/browser --basetemp "$$tmp/postgresql" >"$$tmp/postgresql.log" 2>&1 & \
+	pg=$$!; \
+	echo "== SQLite pass (the PostgreSQL pass runs beside it; its output follows)"; \
+	$(BIN)/pytest --db sqlite --basetemp "$$tmp/sqlite"; sqlite_status=$$?; \
+	wait $$pg; pg_status=$$?; \
+	echo "== PostgreSQL pass"; cat "$$tmp/postgresql.log"; rm -rf "$$tmp"; \
+	echo "SQLite pass: exit $$sqlite_status; PostgreSQL pass: exit $$pg_status"; \
+	test $$sqlite_status = 0 && test $$pg_status = 0
 
 test-sqlite: $(VENV)/.dev
 	$(BIN)/pytest --db sqlite

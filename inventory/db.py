@@ -228,7 +228,27 @@ class Versioned(Protocol):
 
 
 CachedT = TypeVar("CachedT", bound=Versioned)
-_worker_caches: weakref.WeakKeyDictionary[Engine, dict[tuple, Versioned]] = weakref.WeakKeyDictionary()
+_per_engine_caches: list[weakref.WeakKeyDictionary] = []
+
+
+def per_engine_cache() -> weakref.WeakKeyDictionary:
+    """A worker-wide cache keyed by engine, emptied with the others by ``forget_worker_copies``."""
+    cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    _per_engine_caches.append(cache)
+    return cache
+
+
+def forget_worker_copies(engine: Engine) -> None:
+    """Drop every copy this worker keeps for ``engine``: its database was replaced underneath it.
+
+    Data versions restart with a replaced database (a restored file, the test suite's template), so a
+    version can come round again with other rows behind it: a version check alone would not notice.
+    """
+    for cache in _per_engine_caches:
+        cache.pop(engine, None)
+
+
+_worker_caches: weakref.WeakKeyDictionary[Engine, dict[tuple, Versioned]] = per_engine_cache()
 _worker_cache_lock = threading.Lock()
 
 

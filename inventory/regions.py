@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from inventory.db import per_engine_cache
 from inventory.errors import DomainError, NotFound, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel
@@ -286,7 +287,7 @@ class RegionNames:
         return list(dict.fromkeys(self._places.get(key, []))) or list(self._cities.get(key, []))
 
 
-_region_names: weakref.WeakKeyDictionary[Engine, RegionNames] = weakref.WeakKeyDictionary()
+_region_names: weakref.WeakKeyDictionary[Engine, RegionNames] = per_engine_cache()
 
 
 def region_names(session: Session) -> RegionNames:
