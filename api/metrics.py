@@ -1,9 +1,9 @@
 """Prometheus metrics: what each worker counts, and what ``/metrics`` reads from the database when scraped.
 
-Under gunicorn every worker is a process of its own: with ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn.conf.py
-sets it before the workers start) prometheus_client keeps each worker's counters in a file there and
-``/metrics`` adds them up, whichever worker answers. Without it (the test client, ``flask run``) the
-counters are this process's.
+Under gunicorn every worker is a process of its own: with ``PROMETHEUS_MULTIPROC_DIR`` set
+(gunicorn.conf.py sets it before the workers start, and marks a dead worker's files) prometheus_client
+keeps each worker's counters in a file there and ``/metrics`` adds them up, whichever worker answers.
+Without it (the test client, ``flask run``) the counters are this process's.
 
 Counted per worker: requests by endpoint, method and status with a latency histogram, database errors
 by cause, nearest searches and plans, imports (rows, duration), worker cache reloads. Read from the
@@ -14,8 +14,6 @@ table exists), the replica's lag.
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -153,39 +151,3 @@ def exposition(session, replica_monitor=None) -> tuple[bytes, str]:
     gauges = CollectorRegistry()
     gauges.register(DatabaseGauges(session, replica_monitor))
     return workers + generate_latest(gauges), CONTENT_TYPE_LATEST
-
-
-def prepare_multiprocess_directory(environ: dict = os.environ) -> str:
-    """For gunicorn's master, before any worker starts: an empty directory for the workers' counter files.
-
-    ``PROMETHEUS_MULTIPROC_DIR`` when set (emptied: files of an earlier run would be added up as if
-    alive), else a new directory of this master's own.
-    """
-    directory = environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        path = Path(directory)
-        if path.exists():
-            for child in path.glob("*.db"):
-                child.unlink()
-        path.mkdir(parents=True, exist_ok=True)
-    else:
-        import tempfile
-
-        directory = tempfile.mkdtemp(prefix="inventory-metrics-")
-        environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    return directory
-
-
-def worker_exited(pid: int) -> None:
-    """gunicorn's child_exit hook: a dead worker's live gauges stop counting (its counters are kept)."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid, directory)
-
-
-def remove_multiprocess_directory() -> None:
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory and Path(directory).name.startswith("inventory-metrics-"):
-        shutil.rmtree(directory, ignore_errors=True)

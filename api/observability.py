@@ -176,7 +176,7 @@ def migration_heads() -> set[str]:
     return set(ScriptDirectory.from_config(config).get_heads())
 
 
-@blp.get("/metrics")
+@blp.get("/metrics", endpoint="metrics")
 def metrics_endpoint() -> Response:
     if not metrics_allowed():
         response = jsonify({"status": 403, "title": "Forbidden", "detail": "metrics are for the monitoring network"})
