@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,7 +43,17 @@ def host(tmp_path):
         env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-two-hosts", **environment}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each host counts its own workers
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--no-control-socket",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -51,7 +62,7 @@ def host(tmp_path):
         process.log_path = log  # type: ignore[attr-defined]
         started.append(process)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # workers boot slowly on a loaded machine
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/health", timeout=1):
@@ -62,10 +73,11 @@ def host(tmp_path):
                     raise RuntimeError(log.read_text(errors="replace")[-3000:]) from None
                 time.sleep(0.2)
 
+    # One machine, several "hosts": each without gunicorn's control socket (one fixed path per user).
     start.processes = started  # type: ignore[attr-defined]
     yield start
     for process in started:
-        process.terminate()
+        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no graceful wait for idle workers
     for process in started:
         process.wait(timeout=30)
 

@@ -6,6 +6,8 @@ versions that make each worker reload its caches, and the call-up lines' statuse
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 
 import requests
@@ -47,7 +49,7 @@ def test_sessions_throttle_caches_and_callups_are_shared_by_two_hosts(
         db.session.commit()
     token = token_for("admin")
     db.session.remove()
-    first, second = host(database_url), host(database_url)
+    first, second = host(database_url, LOG_FORMAT="json"), host(database_url)
     auth = {"Authorization": f"Bearer {token}"}
 
     # A session started on one host is the same session on the other, and ends on both at once.
@@ -112,3 +114,20 @@ def test_sessions_throttle_caches_and_callups_are_shared_by_two_hosts(
     code = callup.json()["code"]
     for base in (first, second):
         assert requests.get(f"{base}{API}/callups/{code}", headers=auth).json()["status"] == "completed"
+
+    # Each host's /metrics adds up its own workers' counters; its JSON log has one line per request.
+    exposition = requests.get(f"{first}/metrics", timeout=30).text
+    nearest = re.search(
+        r'inventory_http_requests_total\{endpoint="nearest.Nearest",method="GET",status="200"\} (\S+)', exposition
+    )
+    assert nearest is not None and float(nearest.group(1)) == TRIES, exposition[:2000]
+    traced = requests.get(f"{first}{API}/auth/me", headers={"X-Request-ID": "trace-two-hosts-1"})
+    assert (
+        traced.status_code == 401
+        and traced.json()["request_id"] == traced.headers["X-Request-ID"] == "trace-two-hosts-1"
+    )
+    (first_process,) = [process for process in host.processes if process.args[-2].endswith(first.rsplit(":", 1)[1])]
+    logged = [json.loads(line) for line in first_process.log_path.read_text().splitlines() if line.startswith("{")]
+    (line,) = [entry for entry in logged if entry.get("request_id") == "trace-two-hosts-1"]
+    assert line["endpoint"] == "auth.Me" and line["status"] == 401 and line["duration_ms"] >= 0
+    assert any((entry.get("account") or "").startswith("admin-") for entry in logged)  # the token's account
