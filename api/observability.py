@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api import metrics
+from api.errors import problem
 from api.extensions import REPLICA_BIND, db
 from api.replica import replica_monitor
 from inventory.db import classify_database_error
@@ -179,9 +180,7 @@ def migration_heads() -> set[str]:
 @blp.get("/metrics", endpoint="metrics")
 def metrics_endpoint() -> Response:
     if not metrics_allowed():
-        response = jsonify({"status": 403, "title": "Forbidden", "detail": "metrics are for the monitoring network"})
-        response.status_code = 403
-        return response
+        return problem(403, "Forbidden", "metrics are for the monitoring network (METRICS_ALLOW) or METRICS_TOKEN")
     body, content_type = metrics.exposition(db.session, replica_monitor(current_app))
     return Response(body, content_type=content_type)
 
