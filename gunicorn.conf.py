@@ -9,3 +9,50 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count
 # machine, and the worker must live to answer 413 rather than be killed mid-request.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 accesslog = "-"
+
+# --- operations (branch ops): settings checked before any worker starts, metrics over workers, log format ---
+# Only the standard library and api/config.py's own file here: importing the `api` package would load the
+# whole app into the master before the workers (and their worker class) set themselves up.
+import importlib.util  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_settings_spec = importlib.util.spec_from_file_location(
+    "inventory_settings", Path(__file__).parent / "api" / "config.py"
+)
+_settings = importlib.util.module_from_spec(_settings_spec)
+_settings_spec.loader.exec_module(_settings)
+try:
+    _settings.check_environment(os.environ)
+except _settings.ConfigurationError as _error:
+    raise SystemExit(str(_error)) from None  # one clear line from the master, not a traceback per worker
+_own_metrics_directory = False
+
+if os.environ.get("LOG_FORMAT") == "json":
+    accesslog = None  # the app writes one JSON line per request (api/observability.py)
+
+
+def on_starting(server):
+    """prometheus_client adds up the workers' counters from files in PROMETHEUS_MULTIPROC_DIR (api/metrics.py):
+    set before any worker imports prometheus_client, and empty (an earlier run's files would count as live)."""
+    global _own_metrics_directory
+    _own_metrics_directory = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    if _own_metrics_directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inventory-metrics-")
+        return
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_directory:  # only a directory of its own: an operator's may hold other runs
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

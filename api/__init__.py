@@ -17,7 +17,9 @@ from api.errors import ProblemApi, database_error_response, log_database_failure
 from api.extensions import db, migrate
 from api.identity import register_authentication
 from api.inputs import register_input_guard
+from api.observability import register_observability
 from api.openapi import ProblemResponsesPlugin
+from api.replica import register_replica_routing
 from inventory.db import classify_database_error, configure_engine, reset_write_intent, set_write_intent
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -84,7 +86,8 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     with app.app_context():
-        configure_engine(db.engine)
+        for engine in db.engines.values():  # the primary and, when configured, the replica
+            configure_engine(engine)
 
     api = ProblemApi(
         app,
@@ -102,10 +105,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_blueprints(api)
     register_error_handlers(app)
+    register_observability(app)  # first of all: the request id, before any hook may refuse the request
     register_input_guard(app)  # first: hostile input is refused before a transaction or a login is looked at
     _register_security_headers(app)
     _register_transaction_hooks(app)
     register_authentication(app)  # after the write-intent hook: one transaction from the first query
+    register_replica_routing(app)  # after authentication: logins and sessions are read on the primary
     register_commands(app)
 
     @app.get("/")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import time
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = PROJECT_ROOT / "instance" / "inventory.sqlite3"
@@ -21,7 +25,24 @@ class Config:
 
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
+        check_environment(env)
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", f"sqlite:///{DEFAULT_DATABASE}"))
+        # A streaming replica for the read-only endpoints (api.replica); unset: every query goes to the primary.
+        replica = env.get("DATABASE_REPLICA_URL", "").strip()
+        self.SQLALCHEMY_BINDS = {"replica": normalise_database_url(replica)} if replica else {}
+        self.REPLICA_MAX_LAG_SECONDS = float(env.get("REPLICA_MAX_LAG_SECONDS", "5"))
+        # Observability (api.observability, api.metrics): log format, who may read /metrics.
+        self.LOG_FORMAT = env.get("LOG_FORMAT", "text")
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN", "")
+        self.METRICS_ALLOW = [
+            network.strip() for network in env.get("METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",")
+        ]
+        # Reserved for mail (the outbox's sender): read and checked here, so a deployment sets them once.
+        self.SMTP_HOST = env.get("SMTP_HOST", "")
+        self.SMTP_PORT = int(env.get("SMTP_PORT", "587"))
+        self.SMTP_USERNAME = env.get("SMTP_USERNAME", "")
+        self.SMTP_PASSWORD = env.get("SMTP_PASSWORD", "")
+        self.SMTP_FROM = env.get("SMTP_FROM", "")
         self.SECRET_KEY = env.get("SECRET_KEY") or instance_secret_key()
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -76,3 +97,78 @@ def instance_secret_key(path: Path = PROJECT_ROOT / "instance" / "secret_key") -
     with os.fdopen(descriptor, "w") as handle:
         handle.write(key)
     return key
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a deployment that can start; the message lists every problem."""
+
+
+def check_environment(env: dict[str, str] | os._Environ) -> None:
+    """Refuse to start on a setting that cannot work, naming each one and what it should look like.
+
+    ``INVENTORY_ENV=production`` also requires what a laptop may leave out: PostgreSQL and a SECRET_KEY of
+    its own (a generated one in instance/ differs per host, and sessions would not survive a load balancer).
+    """
+    problems: list[str] = []
+    production = env.get("INVENTORY_ENV", "development") == "production"
+    if env.get("INVENTORY_ENV", "development") not in ("development", "production"):
+        problems.append("INVENTORY_ENV must be 'development' or 'production'")
+    for name in ("DATABASE_URL", "DATABASE_REPLICA_URL"):
+        value = env.get(name, "").strip()
+        if not value:
+            if name == "DATABASE_URL" and production:
+                problems.append("DATABASE_URL is required in production: postgresql://USER:PASSWORD@HOST:5432/DATABASE")
+            continue
+        try:
+            backend = make_url(normalise_database_url(value)).get_backend_name()
+        except ArgumentError:
+            problems.append(f"{name} is not a database URL (postgresql://USER:PASSWORD@HOST:5432/DATABASE)")
+            continue
+        allowed = ("postgresql",) if production or name == "DATABASE_REPLICA_URL" else ("postgresql", "sqlite")
+        if backend not in allowed:
+            problems.append(f"{name} must be a {' or '.join(allowed)} URL, not {backend}")
+    secret = env.get("SECRET_KEY", "")
+    if production and len(secret) < 32:
+        problems.append(
+            "SECRET_KEY must be set in production, at least 32 characters "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    bind = env.get("BIND", "")
+    if bind and not _valid_bind(bind):
+        problems.append(f"BIND must be HOST:PORT (127.0.0.1:8000, 0.0.0.0:8000) or unix:PATH, not {bind!r}")
+    for name, low, high in (
+        ("WEB_CONCURRENCY", 1, 256),
+        ("SMTP_PORT", 1, 65535),
+        ("SESSION_HOURS", 1, 24 * 30),
+        ("MAX_UPLOAD_BYTES", 1024, 1024**3),
+        ("GUNICORN_TIMEOUT", 10, 3600),
+    ):
+        value = env.get(name, "")
+        if value and not (value.isdigit() and low <= int(value) <= high):
+            problems.append(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    lag = env.get("REPLICA_MAX_LAG_SECONDS", "")
+    if lag:
+        try:
+            if float(lag) < 0:
+                raise ValueError
+        except ValueError:
+            problems.append(f"REPLICA_MAX_LAG_SECONDS must be a number of seconds, 0 or more, not {lag!r}")
+    if env.get("LOG_FORMAT", "text") not in ("text", "json"):
+        problems.append("LOG_FORMAT must be 'text' or 'json'")
+    for network in env.get("METRICS_ALLOW", "").split(","):
+        if network.strip():
+            try:
+                ipaddress.ip_network(network.strip(), strict=False)
+            except ValueError:
+                problems.append(f"METRICS_ALLOW must list networks (10.0.0.0/8,127.0.0.1/32), not {network.strip()!r}")
+    if env.get("SMTP_HOST") and not env.get("SMTP_FROM"):
+        problems.append("SMTP_FROM is required with SMTP_HOST (the sender address of mail)")
+    if problems:
+        raise ConfigurationError("cannot start: " + "; ".join(problems))
+
+
+def _valid_bind(bind: str) -> bool:
+    if bind.startswith("unix:"):
+        return len(bind) > len("unix:")
+    host, _, port = bind.rpartition(":")
+    return bool(host) and port.isdigit() and 0 < int(port) < 65536

@@ -60,6 +60,8 @@ def problem(
     if errors:
         body["errors"] = errors
     body.update(extra or {})
+    if has_request_context() and g.get("request_id"):
+        body["request_id"] = g.request_id  # the X-Request-ID header's value: quote it to operators
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"

@@ -34,6 +34,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "api-docs.openapi_swagger_ui",
     }
 )
+# Probes and metrics (api.observability) carry no identity: /metrics has its own network rule and token.
+UNIDENTIFIED_ENDPOINTS = frozenset({"operations.health", "operations.ready", "operations.metrics"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -80,6 +82,8 @@ def register_authentication(app: Flask) -> None:
     @app.before_request
     def authenticate() -> None:
         g.principal = None
+        if request.endpoint in UNIDENTIFIED_ENDPOINTS:
+            return
         header = request.headers.get("Authorization", "")
         if header:
             scheme, _, token = header.partition(" ")

@@ -250,6 +250,8 @@ def forget_worker_copies(engine: Engine) -> None:
 
 _worker_caches: weakref.WeakKeyDictionary[Engine, dict[tuple, Versioned]] = per_engine_cache()
 _worker_cache_lock = threading.Lock()
+# Called with the tables' names each time a worker reloads a cache (the edge counts them as a metric).
+cache_reload_listeners: list[Callable[[tuple[str, ...]], None]] = []
 
 
 def worker_cache(session: Session, tables: tuple[str, ...], load: Callable[[Session, int], CachedT]) -> CachedT:
@@ -271,6 +273,8 @@ def worker_cache(session: Session, tables: tuple[str, ...], load: Callable[[Sess
         if cached is None or cached.version != version:
             cached = _load_committed(engine, session, tables, load)
             _worker_caches.setdefault(engine, {})[key] = cached
+            for listener in cache_reload_listeners:
+                listener(tables)
     if cached.version == version:
         return cached  # type: ignore[return-value]
     return load(session, version)

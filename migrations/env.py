@@ -2,7 +2,7 @@ import logging
 from logging.config import fileConfig
 
 from alembic import context
-from flask import current_app
+from flask import current_app, g
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -64,6 +64,48 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# pg_advisory_xact_lock key of a migration run ("invmig" in ASCII); init-db holds its own key around it.
+MIGRATION_LOCK_KEY = 0x696E766D6967
+
+
+class MigrationAlreadyRunning(RuntimeError):
+    pass
+
+
+def _refusal() -> MigrationAlreadyRunning:
+    return MigrationAlreadyRunning(
+        "another migration is running on this database (flask db upgrade or init-db elsewhere); "
+        "nothing was changed: wait for it to finish, then run this again"
+    )
+
+
+def _lock_migrations(connection) -> None:
+    """One migration run at a time per database: a second one refuses at once (init-db waits its turn).
+
+    PostgreSQL: a transaction-level advisory lock, released with the migration's own transaction.
+    SQLite: an exclusive flock on ``<database file>.migrate-lock``, released when this process ends.
+    """
+    wait = bool(g.get("migration_lock_wait"))
+    if connection.dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        granted = connection.exec_driver_sql(f"SELECT {function}({MIGRATION_LOCK_KEY})").scalar()
+        if not wait and not granted:
+            raise _refusal()
+        return
+    database = connection.engine.url.database
+    if connection.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    import fcntl
+
+    lock_file = open(f"{database}.migrate-lock", "a")  # noqa: SIM115 - held until the process ends
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.close()
+        raise _refusal() from None
+    g.migration_lock_file = lock_file
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -96,7 +138,11 @@ def run_migrations_online():
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
+            _lock_migrations(connection)
             context.run_migrations()
+        lock_file = g.pop("migration_lock_file", None)
+        if lock_file is not None:
+            lock_file.close()  # releases the flock
 
 
 if context.is_offline_mode():

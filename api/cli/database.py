@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, g
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -65,6 +65,7 @@ def register(app: Flask) -> None:
         Safe to run several at once (deploy scripts, replicas starting together): they take turns.
         """
         with init_db_lock():
+            g.migration_lock_wait = True  # init-db waits for a running `db upgrade` rather than refusing
             upgrade()
             with one_transaction():
                 regions = load_regions(db.session)

@@ -7,6 +7,7 @@ request's transaction (committed by the app's after-request hook for a 2xx answe
 from __future__ import annotations
 
 import io
+import time
 from pathlib import PurePath
 
 from flask import Response, current_app, request, send_file
@@ -17,6 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from api.errors import problem
 from api.extensions import db
 from api.identity import current_actor
+from api.metrics import record_import
 from api.routes.paging import Blueprint, SelectPage
 from importers.annotate import annotate_workbook
 from importers.ledger import import_ledger
@@ -116,7 +118,9 @@ def _run(files: dict, query: dict, *, dry_run: bool | None = None) -> tuple[Impo
     flags = _flags(query)
     if dry_run is not None:
         flags["dry_run"] = dry_run
+    started = time.perf_counter()
     report = import_ledger(db.session, data, file_name=name, actor=current_actor(), **flags)
+    record_import(report.status, report.rows, time.perf_counter() - started)
     return report, data
 
 

@@ -120,6 +120,7 @@ def test_failed_logins_are_limited_per_account(app):
 def test_unknown_user_and_wrong_password_look_the_same(app):
     make_user("judy")
     browser = app.test_client()
+    browser.environ_base["HTTP_X_REQUEST_ID"] = "same-id"  # each answer quotes its request id: make it one
     unknown = browser.post("/api/v1/auth/login", json={"username": "nobody", "password": "whatever12"})
     wrong = browser.post("/api/v1/auth/login", json={"username": "judy", "password": "whatever12"})
     assert unknown.status_code == wrong.status_code == 401
