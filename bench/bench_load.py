@@ -136,14 +136,15 @@ def movement_requests(url: str, lines: int, seed_value: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, app: str, workers: int | None) -> Iterator[Server]:
-    """gunicorn with the project's settings (gunicorn.conf.py), quiet, on a free port."""
+def gunicorn(url: str, app: str, workers: int | None, code: Path = ROOT) -> Iterator[Server]:
+    """gunicorn with the settings (gunicorn.conf.py) of the source tree ``code``, quiet, on a free port."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "BIND": f"127.0.0.1:{port}"}
+    env["PYTHONPATH"] = os.pathsep.join([str(code), str(ROOT)])  # the bare app lives in this tree's bench/
     if workers is not None:
         env["WEB_CONCURRENCY"] = str(workers)
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null", app]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -269,6 +270,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--skip-writes", action="store_true")
     parser.add_argument("--workdir", type=Path, help="keep the database here and reuse it on the next run")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also serve the same runs from this source tree (e.g. `git archive` of an earlier commit), "
+        "alternating with this one, for before/after figures under the same load",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench_load needs wrk: apt-get install -y wrk")
@@ -282,11 +289,14 @@ def main() -> None:
                 seed(url, args.scale)
             viewer, admin = tokens(url)
             searches = nearest_requests(url, 2000, args.seed)
-            with gunicorn(url, "wsgi:app", args.workers) as server:
-                sample = probe(server.port, viewer, searches[0])
-                print(wrk_header(args.connections), flush=True)
-                result = run_wrk(server, viewer, searches, args.connections, args.seconds, workdir)
-                print(result.line("GET /nearest (national)"), flush=True)
+            trees = [("", ROOT)] + ([(" [baseline]", args.baseline.resolve())] if args.baseline else [])
+            print(wrk_header(args.connections), flush=True)
+            sample = b""
+            for tag, code in trees:
+                with gunicorn(url, "wsgi:app", args.workers, code) as server:
+                    sample = sample or probe(server.port, viewer, searches[0])
+                    result = run_wrk(server, viewer, searches, args.connections, args.seconds, workdir)
+                    print(result.line(f"GET /nearest{tag}"), flush=True)
             (workdir / "bare-answer.json").write_bytes(sample)
             os.environ["BARE_ANSWER"] = str(workdir / "bare-answer.json")
             with gunicorn(url, BARE_APP, args.workers) as server:
@@ -296,11 +306,12 @@ def main() -> None:
             if not args.skip_writes:
                 movements = movement_requests(url, 200, args.seed)
                 count_movement_statements(url, admin, movements)
-                with gunicorn(url, "wsgi:app", args.workers) as server:
-                    for line in movements[:2]:
-                        probe(server.port, admin, line)
-                    result = run_wrk(server, admin, movements, args.write_connections, args.seconds, workdir)
-                    print(result.line(f"receipts + issues ({args.write_connections} clients)"), flush=True)
+                for tag, code in trees:
+                    with gunicorn(url, "wsgi:app", args.workers, code) as server:
+                        for line in movements[:2]:
+                            probe(server.port, admin, line)
+                        result = run_wrk(server, admin, movements, args.write_connections, args.seconds, workdir)
+                        print(result.line(f"receipts + issues, {args.write_connections} clients{tag}"), flush=True)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
