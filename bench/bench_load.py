@@ -33,6 +33,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -277,6 +278,8 @@ def main() -> None:
         "alternating with this one, for before/after figures under the same load",
     )
     args = parser.parse_args()
+    # A plain SIGTERM would skip the ``finally`` blocks that stop gunicorn and the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         sys.exit("bench_load needs wrk: apt-get install -y wrk")
 
