@@ -69,7 +69,14 @@ lint: $(VENV)/.dev
 
 ## bench: slow benchmarks, never part of make test
 bench: $(VENV)/.dev
+	@# bench_load.py drives gunicorn with Debian's wrk: install it when missing and we are root.
+	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }; \
+	fi
 	@ls bench/bench_*.py >/dev/null 2>&1 && for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+	@# The concurrent load benchmark on PostgreSQL too (bench_load.py above ran on SQLite); it needs Debian's wrk.
+	$(BIN)/python bench/bench_load.py --db postgresql
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

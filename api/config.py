@@ -54,7 +54,8 @@ class Config:
         # The page's map background: any {z}/{x}/{y} tile server (an internal one where there is no internet).
         self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # No ping per checkout: inventory.db pings only connections that sat idle (configure_engine).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {}
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         # OpenAPI document and its interactive page, served from vendored assets (no CDN).
         self.API_TITLE = "Emergency materials inventory"

@@ -10,12 +10,14 @@ takes effect at once on every worker and host. Login attempts are throttled per 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select, update
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 from inventory import throttle
 from inventory.access import Actor, Principal, as_principal, require_admin
 from inventory.audit import record_audit, snapshot
+from inventory.db import VersionedMemo
 from inventory.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from inventory.models import ApiToken, Region, User, Warehouse, WebSession
 from inventory.reference import RegionLevel, Role
@@ -264,13 +267,44 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     return token
 
 
+@dataclass(frozen=True)
+class Grant:
+    """What a live token or web session grants until it expires, as the account tables said when read."""
+
+    principal: Principal  # without the caller's address
+    expires_at: dt.datetime
+
+
+# Tokens and web sessions seen by this worker, keyed by their SHA-256; any change to the account tables
+# (a token revoked, a user deactivated or re-scoped, a session ended or started) forgets them all, on
+# every worker (database triggers count the changes: migration e4b7c2d9a1f6).
+ACCOUNT_TABLES = ("user_account", "api_token", "manager_warehouse", "web_session")
+_grants = VersionedMemo(ACCOUNT_TABLES)
+
+
+def _token_grant(digest: str) -> Callable[[Session], Grant | None]:
+    def load(session: Session) -> Grant | None:
+        token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+        if token is None or token.revoked_at is not None or not token.user.active:
+            return None
+        return Grant(principal_for(token.user), token.expires_at)
+
+    return load
+
+
+def _live(grant: Grant | None, address: str) -> Principal | None:
+    if grant is None or grant.expires_at <= dt.datetime.now(dt.UTC):
+        return None
+    return dataclasses.replace(grant.principal, address=address)
+
+
 def authenticate_token(session: Session, plain: str, address: str = "") -> Principal:
     """The principal behind a bearer token; expired, revoked or unknown tokens are all 401."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
-    now = dt.datetime.now(dt.UTC)
-    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
+    digest = hash_token(plain)
+    principal = _live(_grants.lookup(session, ("token", digest), _token_grant(digest)), address)
+    if principal is None:
         raise Unauthenticated("the token is unknown, expired or revoked")
-    return principal_for(token.user, address)
+    return principal
 
 
 def start_web_session(session: Session, principal: Principal, *, lifetime: dt.timedelta) -> str:
@@ -294,15 +328,32 @@ def start_web_session(session: Session, principal: Principal, *, lifetime: dt.ti
 def authenticate_web_session(session: Session, plain: str, address: str = "", *, touch: bool = False) -> Principal:
     """The principal of a live web session; ended, expired or unknown sessions are all 401.
 
-    ``touch`` (on writes, which commit) refreshes ``last_seen_at`` when it is more than a few minutes old.
+    ``touch`` (on writes, which commit) refreshes ``last_seen_at`` when it is more than a few minutes old;
+    reads are answered from this worker's grants while the account tables are unchanged.
     """
-    web = session.get(WebSession, hash_token(plain))
+    digest = hash_token(plain)
+    if not touch:
+        principal = _live(_grants.lookup(session, ("session", digest), _web_session_grant(digest)), address)
+        if principal is None:
+            raise Unauthenticated("the session has ended; log in again")
+        return principal
+    web = session.get(WebSession, digest)
     now = dt.datetime.now(dt.UTC)
     if web is None or web.ended_at is not None or web.expires_at <= now or not web.user.active:
         raise Unauthenticated("the session has ended; log in again")
-    if touch and now - web.last_seen_at > SESSION_TOUCH_INTERVAL:
+    if now - web.last_seen_at > SESSION_TOUCH_INTERVAL:
         web.last_seen_at = now
     return principal_for(web.user, address)
+
+
+def _web_session_grant(digest: str) -> Callable[[Session], Grant | None]:
+    def load(session: Session) -> Grant | None:
+        web = session.get(WebSession, digest)
+        if web is None or web.ended_at is not None or not web.user.active:
+            return None
+        return Grant(principal_for(web.user), web.expires_at)
+
+    return load
 
 
 def end_web_session(session: Session, actor: Actor, plain: str) -> None:

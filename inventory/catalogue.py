@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from inventory.access import SYSTEM_USERNAME, Actor, require_catalogue_edit
 from inventory.audit import record_audit, snapshot
@@ -23,8 +23,10 @@ MAX_ALIASES = 50
 ITEM_FIELDS = {"name", "category", "specification", "unit", "shelf_life_days", "aliases"}
 
 
-def get_item(session: Session, code: str, *, field: str = "item_code") -> Item:
-    item = session.scalar(select(Item).where(Item.code == code))
+def get_item(session: Session, code: str, *, field: str = "item_code", aliases: bool = True) -> Item:
+    """The item with this code; ``aliases=False`` loads its aliases only if read (a write that needs none)."""
+    find = select(Item).where(Item.code == code)
+    item = session.scalar(find if aliases else find.options(lazyload(Item.aliases)))
     if item is None:
         raise NotFound(f"no item with code {code!r}", field=field)
     return item

@@ -17,6 +17,7 @@ import itertools
 import logging
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.pool import NullPool
 
 from inventory.models import DataVersion
@@ -73,12 +74,16 @@ def reset_write_intent(token: contextvars.Token) -> None:
 def configure_engine(engine: Engine) -> None:
     """Install the per-dialect connection settings described above (idempotent).
 
-    Recovery after the database comes back relies on ``pool_pre_ping`` (see ``api.config``): a
-    pooled connection that died with the server is tested, discarded and replaced on checkout.
+    Recovery after the database comes back: a pooled connection that sat idle for more than
+    ``PING_AFTER_IDLE_S`` is tested on checkout, and discarded and replaced if it died with the server
+    (see ``_ping_idle_connections``); one in steady use is not, which saves a round trip per request.
+    A connection that dies in use fails that request (a 503), and the pool then drops every connection
+    opened before it, as SQLAlchemy does on any disconnect.
     """
     if getattr(engine, "_inventory_configured", False):
         return
     engine._inventory_configured = True  # type: ignore[attr-defined]
+    _ping_idle_connections(engine)
     if engine.dialect.name == "postgresql":
 
         @event.listens_for(engine, "do_connect")
@@ -108,6 +113,33 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, for connections idle longer than ``PING_AFTER_IDLE_S`` only.
+
+    The pessimistic disconnect handling of SQLAlchemy's pooling documentation: raising
+    ``DisconnectionError`` on checkout makes the pool discard the connection and try a new one.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _note_idle_since(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None) or classify_database_error(error):
+                raise exc.DisconnectionError() from error
+            raise
 
 
 @dataclass(frozen=True)
@@ -278,6 +310,47 @@ def worker_cache(session: Session, tables: tuple[str, ...], load: Callable[[Sess
     if cached.version == version:
         return cached  # type: ignore[return-value]
     return load(session, version)
+
+
+class VersionedMemo:
+    """Per-worker answers by key, all forgotten as soon as the data version of ``tables`` changes.
+
+    For lookups too many to load at once (the principal behind each token seen): ``lookup`` costs one
+    integer read when the answer is known. Only answers read from committed rows are kept: the session
+    must not be inside a transaction yet (its first read is the version), else ``lookup`` just loads.
+    ``load`` returns None for what must not be kept (unknown keys: a flood of made-up ones must not
+    fill the memory); at most ``max_entries`` are kept, then the memo starts afresh.
+    """
+
+    def __init__(self, tables: tuple[str, ...], max_entries: int = 10_000) -> None:
+        self.tables = tables
+        self.max_entries = max_entries
+        self._by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, dict]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def lookup(self, session: Session, key: object, load: Callable[[Session], object]):
+        own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's is scoped
+        if own.in_transaction():
+            return load(session)
+        engine = session.get_bind()
+        version = data_version(session, *self.tables)
+        memo = self._by_engine.get(engine)
+        if memo is None or memo[0] != version:
+            with self._lock:
+                memo = self._by_engine.get(engine)
+                if memo is None or memo[0] != version:
+                    memo = (version, {})
+                    self._by_engine[engine] = memo
+        entries = memo[1]
+        found = entries.get(key)
+        if found is not None:
+            return found
+        found = load(session)
+        if found is not None:
+            if len(entries) >= self.max_entries:
+                entries.clear()
+            entries[key] = found
+        return found
 
 
 def _load_committed(engine: Engine, session: Session, tables: tuple[str, ...], load: Callable) -> Versioned:

@@ -22,7 +22,8 @@ from decimal import Decimal
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
@@ -46,8 +47,15 @@ class Transfer:
     into: Movement
 
 
+# A line comes with its warehouse and item (one joined SELECT); the item's aliases only if someone reads them:
+# no write or answer about a line needs them, and the eager selectin load cost a round trip each time.
+LINE_LOADING = (joinedload(StockLine.item).lazyload(Item.aliases),)
+# What the conditional UPDATEs return: the columns they change, to set on a line the session already holds.
+_CHANGED = (StockLine.quantity, StockLine.reserved, StockLine.updated_at)
+
+
 def get_stock_line(session: Session, stock_line_id: int) -> StockLine:
-    line = session.get(StockLine, stock_line_id)
+    line = session.get(StockLine, stock_line_id, options=LINE_LOADING)
     if line is None:
         raise NotFound(f"no stock line {stock_line_id}", field="stock_line_id")
     return line
@@ -104,7 +112,7 @@ def record_movement(
     The conditional UPDATE is atomic on SQLite and PostgreSQL: no read-modify-write race and no
     lock held across Python code.
     """
-    updated = session.execute(
+    changed = session.execute(
         update(StockLine)
         .where(
             StockLine.id == stock_line_id,
@@ -117,28 +125,30 @@ def record_movement(
             reserved=StockLine.reserved - release_reserved,
             updated_at=dt.datetime.now(dt.UTC),
         )
-        .returning(StockLine.quantity)
+        .returning(*_CHANGED)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if updated is None:
+    ).one_or_none()
+    if changed is None:
         line = get_stock_line(session, stock_line_id)
         session.refresh(line)
         if line.quantity + delta > MAX_QUANTITY:
             raise ValidationFailed(f"a stock line holds at most {MAX_QUANTITY}", field=field)
         raise InsufficientStock(stock_line_id, abs(delta), line.available, field=field)
+    held = _refresh_cached(session, stock_line_id, changed)
     movement = Movement(
         stock_line_id=stock_line_id,
         kind=kind,
         delta=delta,
-        quantity_after=updated,
+        quantity_after=changed.quantity,
         actor=as_principal(actor).username,
         reason=check_text(reason, "reason", max_length=REASON_LIMIT),
         reference=check_text(reference, "reference", max_length=REFERENCE_LIMIT) or None,
         transfer_key=transfer_key,
     )
+    if held is not None:
+        movement.stock_line = held  # the answer reads it: no lazy load after the flush
     session.add(movement)
     session.flush()
-    _refresh_cached(session, stock_line_id)
     return movement
 
 
@@ -202,10 +212,11 @@ def reserve_stock(session: Session, *, stock_line_id: int, quantity: Decimal) ->
         update(StockLine)
         .where(StockLine.id == stock_line_id, StockLine.quantity - StockLine.reserved >= quantity)
         .values(reserved=StockLine.reserved + quantity)
-        .returning(StockLine.id)
+        .returning(*_CHANGED)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    _refresh_cached(session, stock_line_id)
+    ).one_or_none()
+    if held is not None:
+        _refresh_cached(session, stock_line_id, held)
     return held is not None
 
 
@@ -215,19 +226,22 @@ def release_reservation(session: Session, *, stock_line_id: int, quantity: Decim
         update(StockLine)
         .where(StockLine.id == stock_line_id, StockLine.reserved >= quantity)
         .values(reserved=StockLine.reserved - quantity)
-        .returning(StockLine.id)
+        .returning(*_CHANGED)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    ).one_or_none()
     if released is None:
         raise Conflict(f"stock line {stock_line_id} does not hold {quantity} in reserve", field="quantity")
-    _refresh_cached(session, stock_line_id)
+    _refresh_cached(session, stock_line_id, released)
 
 
-def _refresh_cached(session: Session, stock_line_id: int) -> None:
-    """Core UPDATEs bypass the identity map: reload a cached line so callers see the new values."""
+def _refresh_cached(session: Session, stock_line_id: int, changed) -> StockLine | None:
+    """Core UPDATEs bypass the identity map: set what they changed (their RETURNING row) on a line the
+    session holds, so callers see the new values without reading the row again. Returns that line."""
     line = session.identity_map.get(session.identity_key(StockLine, stock_line_id))
     if line is not None:
-        session.refresh(line)
+        for column in _CHANGED:
+            set_committed_value(line, column.key, getattr(changed, column.key))
+    return line
 
 
 def _insert_ignoring_duplicate(session: Session, values: dict) -> None:
@@ -253,8 +267,10 @@ def stock_line_for(
     """
     batch = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
     production_date, expiry_date = batch_dates(production_date, expiry_date, item.shelf_life_days)
-    find = select(StockLine).where(
-        StockLine.warehouse_id == warehouse.id, StockLine.item_id == item.id, StockLine.batch == batch
+    find = (
+        select(StockLine)
+        .where(StockLine.warehouse_id == warehouse.id, StockLine.item_id == item.id, StockLine.batch == batch)
+        .options(*LINE_LOADING)
     )
     line = session.scalar(find)
     if line is None:

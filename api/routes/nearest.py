@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import orjson
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.extensions import db
-from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut
+from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut, nearest_answer_dict
 from api.service_calls import find_nearest, incident_from
 from inventory.nearest import NearestAnswer, NeedRequest, Plan, plan_need
 from inventory.reference import ReserveType
@@ -19,7 +21,7 @@ blp = Blueprint("nearest", __name__, description="Nearest stock to an incident a
 class Nearest(MethodView):
     @blp.arguments(NearestQuery, location="query", unknown=RAISE)
     @blp.response(200, NearestOut)
-    def get(self, args: dict) -> NearestAnswer:
+    def get(self, args: dict) -> Response:
         """Active warehouses nearest an incident holding available stock of an item or category.
 
         Available = on hand minus reserved, in unexpired batches (expiry today still counts) unless
@@ -27,7 +29,9 @@ class Nearest(MethodView):
         warehouse with some available stock is listed; with `quantity`, `covers_quantity` says
         whether it alone holds that much and `cumulative_available` how much the nearer ones hold.
         """
-        return find_nearest(db.session, args)
+        answer: NearestAnswer = find_nearest(db.session, args)
+        # NearestOut's dump, built directly and encoded by orjson (as Flask would: UTF-8, one line, a newline).
+        return Response(orjson.dumps(nearest_answer_dict(answer)) + b"\n", mimetype="application/json")
 
 
 @blp.route("/plans")

@@ -100,7 +100,7 @@ class Receipts(MethodView):
         return receive_stock(
             db.session,
             warehouse=get_warehouse(db.session, data["warehouse_code"]),
-            item=get_item(db.session, data["item_code"]),
+            item=get_item(db.session, data["item_code"], aliases=False),
             quantity=data["quantity"],
             batch=data.get("batch", ""),
             production_date=data.get("production_date"),

@@ -227,3 +227,29 @@ def test_a_plan_is_read_only_and_does_not_wait_for_the_write_lock(client, db_kin
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"item": "活性炭", "quantity": 10},
+        {"item": "PD-001", "include_expired": "true", "reserve_types": "government,enterprise"},
+        {"category": "pollutant_degradation", "limit": 2},
+        {"item": "活性炭", "radius_km": 1},
+    ],
+)
+def test_the_answer_built_directly_is_the_output_schema_dump(app, client, depots, params):
+    """The search's answer skips marshmallow's dump for speed; NearestOut stays the contract, to the byte."""
+    from api.extensions import db
+    from api.schemas.nearest import NearestOut, NearestQuery, nearest_answer_dict
+    from api.service_calls import find_nearest
+
+    response = nearest(client, **params)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    args = NearestQuery().load({"lat": INCIDENT[0], "lon": INCIDENT[1], **params})
+    answer = find_nearest(db.session, args)
+    db.session.rollback()
+    dumped = NearestOut().dump(answer)
+    assert nearest_answer_dict(answer) == dumped
+    assert response.get_json() == dumped
+    assert response.data == app.json.response(dumped).get_data()

@@ -1,0 +1,329 @@
+"""Concurrent load through gunicorn, driven by wrk: nearest searches, and receipts and issues.
+
+Starts gunicorn with the project's ``gunicorn.conf.py`` (its worker class and worker count; the access
+log goes to /dev/null) on a seeded national database and drives it with wrk (Debian's ``wrk``: keep-alive
+connections, a Lua script walking a list of requests) for a fixed time. For each run it prints requests
+per second, latency p50/p95/p99 and max (wrk's own histogram), errors (connection errors, timeouts and
+non-2xx answers), the gunicorn processes' CPU time per request (from /proc) and the load average before
+and after. In the same run, as floors:
+
+  - a bare WSGI app under the same gunicorn settings, answering every request with the bytes of a real
+    nearest answer (what gunicorn and the client alone cost);
+  - the nearest search called in-process, one client, one call at a time (its CPU time per call).
+
+Then stock movements: 8 connections alternating ``POST /receipts`` of 1 unit and ``POST
+/stock-lines/{id}/issues`` of 1 unit on 200 lines with plenty of unexpired stock, and, counted
+in-process through the Flask test client, the SQL statements one receipt and one issue send (BEGIN,
+COMMIT and ROLLBACK apart).
+
+    .venv/bin/python bench/bench_load.py --db sqlite --workdir /tmp/load/sq
+    .venv/bin/python bench/bench_load.py --db postgresql --workdir /tmp/load/pg
+
+The machine's load matters for every wall-clock figure: compare figures only with the load average
+printed next to them, and the CPU-per-request figures before the rates when the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event, select  # noqa: E402
+
+from api import create_app  # noqa: E402
+from api.extensions import db  # noqa: E402
+from bench.bench_nearest import Server, database, free_port, machine, seed, worker_cpu, workload  # noqa: E402
+from inventory.geo import Incident, Point  # noqa: E402
+from inventory.models import Item, StockLine, Warehouse  # noqa: E402
+from inventory.nearest import nearest_stock  # noqa: E402
+from inventory.reference import WarehouseStatus  # noqa: E402
+
+LUA = ROOT / "bench" / "load.lua"
+BARE_APP = "bench.bare_wsgi:app"
+NOT_COUNTED = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    server_cpu_s: float
+    load_before: float
+    load_after: float
+
+    def line(self, label: str) -> str:
+        return (
+            f"  {label:<42} {self.requests / self.seconds:7.0f} req/s  p50 {self.p50_ms:6.2f}  p95 {self.p95_ms:6.2f}  "
+            f"p99 {self.p99_ms:6.2f}  max {self.max_ms:7.1f} ms  errors {self.errors}  "
+            f"server CPU {self.server_cpu_s / max(self.requests, 1) * 1000:5.2f} ms/request  "
+            f"load {self.load_before:.2f} -> {self.load_after:.2f}"
+        )
+
+
+def tokens(url: str) -> tuple[str, str]:
+    """A viewer's token (searches) and an administrator's (stock movements), created through the services."""
+    from inventory.accounts import create_token, create_user
+    from inventory.models import User
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    plain = []
+    with app.app_context():
+        for username, role in (("bench-viewer", "viewer"), ("bench-admin", "admin")):
+            if db.session.scalar(select(User.id).where(User.username == username)) is None:
+                create_user(db.session, "bench", username=username, role=role)
+            _, token = create_token(db.session, "bench", username=username, name="bench_load")
+            plain.append(token)
+        db.session.commit()
+        db.engine.dispose()
+    return plain[0], plain[1]
+
+
+def nearest_requests(url: str, count: int, seed_value: int) -> list[str]:
+    queries, _ = workload(url, count, seed_value)
+    return [
+        "GET\t/api/v1/nearest?" + urllib.parse.urlencode({"lat": q.latitude, "lon": q.longitude, "item": q.item})
+        for q in queries
+    ]
+
+
+def movement_requests(url: str, lines: int, seed_value: int) -> list[str]:
+    """Receipts and issues of 1 unit, alternating, on lines with plenty of unexpired available stock."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    soon = dt.date.today() + dt.timedelta(days=60)
+    with app.app_context():
+        rows = db.session.execute(
+            select(StockLine.id, Warehouse.code, Item.code, StockLine.batch)
+            .join(StockLine.warehouse)
+            .join(StockLine.item)
+            .where(
+                Warehouse.status == WarehouseStatus.ACTIVE,
+                StockLine.quantity - StockLine.reserved >= 100,
+                (StockLine.expiry_date.is_(None)) | (StockLine.expiry_date > soon),
+            )
+            .order_by(StockLine.id)
+            .limit(20 * lines)
+        ).all()
+        db.engine.dispose()
+    chosen = random.Random(seed_value).sample(rows, min(lines, len(rows)))
+    requests = []
+    for line_id, warehouse, item, batch in chosen:
+        receipt = {"warehouse_code": warehouse, "item_code": item, "batch": batch, "quantity": 1, "reference": "bench"}
+        requests.append(f"POST\t/api/v1/receipts\t{json.dumps(receipt)}")
+        requests.append(f"POST\t/api/v1/stock-lines/{line_id}/issues\t{json.dumps({'quantity': 1})}")
+    return requests
+
+
+@contextlib.contextmanager
+def gunicorn(url: str, app: str, workers: int | None, code: Path = ROOT) -> Iterator[Server]:
+    """gunicorn with the settings (gunicorn.conf.py) of the source tree ``code``, quiet, on a free port."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "BIND": f"127.0.0.1:{port}"}
+    env["PYTHONPATH"] = os.pathsep.join([str(code), str(ROOT)])  # the bare app lives in this tree's bench/
+    if workers is not None:
+        env["WEB_CONCURRENCY"] = str(workers)
+    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null", app]
+    process = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/api/v1/health")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(process.stderr.read().decode()) from None
+                time.sleep(0.2)
+        time.sleep(1)  # every worker booted, not only the one that answered
+        yield Server(port, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def probe(port: int, token: str, line: str) -> bytes:
+    """Send one request of the list; a benchmark of error answers would measure nothing."""
+    method, path, *body = line.split("\t")
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connection.request(method, path, body=body[0].encode() if body else None, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    if response.status >= 400:
+        raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
+    return data
+
+
+def run_wrk(server: Server, token: str, lines: list[str], connections: int, seconds: int, workdir: Path) -> LoadResult:
+    """wrk with 2 threads and ``connections`` keep-alive connections; the server's CPU from /proc."""
+    requests_file = workdir / "wrk-requests.tsv"
+    requests_file.write_text("\n".join(lines) + "\n")
+    env = {**os.environ, "WRK_REQUESTS": str(requests_file), "WRK_TOKEN": token}
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA)]
+    command.append(f"http://127.0.0.1:{server.port}")
+    load_before = os.getloadavg()[0]
+    cpu_before = worker_cpu(server)
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    cpu = worker_cpu(server) - cpu_before
+    load_after = os.getloadavg()[0]
+    result_line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    values = {key: int(value) for key, value in (part.split("=") for part in result_line.split()[1:])}
+    errors = sum(values[key] for key in ("connect", "read", "write", "status", "timeout"))
+    return LoadResult(
+        requests=values["requests"],
+        seconds=values["duration_us"] / 1e6,
+        errors=errors,
+        p50_ms=values["p50"] / 1000,
+        p95_ms=values["p95"] / 1000,
+        p99_ms=values["p99"] / 1000,
+        max_ms=values["max"] / 1000,
+        server_cpu_s=cpu,
+        load_before=load_before,
+        load_after=load_after,
+    )
+
+
+def in_process_nearest(url: str, count: int, seed_value: int) -> None:
+    """Floor: the search alone, in this process, one call at a time (CPU per call)."""
+    queries, _ = workload(url, count, seed_value)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        session = db.session
+        cpu = []
+        for query in queries[:50] + queries:
+            before = time.process_time()
+            nearest_stock(session, incident=Incident(Point(query.latitude, query.longitude)), item=query.item)
+            session.rollback()
+            cpu.append(time.process_time() - before)
+        cpu = sorted(cpu[50:])
+        db.engine.dispose()
+    print(
+        f"  {'floor: nearest_stock in-process, 1 client':<42} CPU p50 {cpu[len(cpu) // 2] * 1000:5.2f} ms  "
+        f"p95 {cpu[int(len(cpu) * 0.95)] * 1000:5.2f} ms per call",
+        flush=True,
+    )
+
+
+def count_movement_statements(url: str, token: str, lines: list[str]) -> None:
+    """The SQL statements of one receipt and one issue, through the whole request (authentication included)."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    with app.app_context():
+        engine = db.engine
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        if not statement.lstrip().upper().startswith(NOT_COUNTED):
+            sent.append(" ".join(statement.split())[:110])
+
+    for line in lines[:4]:  # warm-up: this worker's caches
+        method, path, body = line.split("\t")
+        client.open(path, method=method, data=body, headers=headers, content_type="application/json")
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for label, line in (("receipt", lines[4]), ("issue", lines[5])):
+            sent.clear()
+            method, path, body = line.split("\t")
+            response = client.open(path, method=method, data=body, headers=headers, content_type="application/json")
+            if response.status_code >= 400:
+                raise RuntimeError(f"{label}: {response.status_code} {response.data[:300]!r}")
+            print(f"  SQL statements per {label} (BEGIN/COMMIT apart): {len(sent)}", flush=True)
+            for statement in sent:
+                print(f"      {statement}")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--scale", default="national")
+    parser.add_argument("--seconds", type=int, default=15, help="per wrk run")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent clients for the searches")
+    parser.add_argument("--write-connections", type=int, default=8, help="concurrent clients for the movements")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--skip-writes", action="store_true")
+    parser.add_argument("--workdir", type=Path, help="keep the database here and reuse it on the next run")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also serve the same runs from this source tree (e.g. `git archive` of an earlier commit), "
+        "alternating with this one, for before/after figures under the same load",
+    )
+    args = parser.parse_args()
+    # A plain SIGTERM would skip the ``finally`` blocks that stop gunicorn and the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if shutil.which("wrk") is None:
+        sys.exit("bench_load needs wrk: apt-get install -y wrk")
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-load-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"load through gunicorn: {args.db}, scale {args.scale}, {machine()}", flush=True)
+    try:
+        with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
+            if new:
+                seed(url, args.scale)
+            viewer, admin = tokens(url)
+            searches = nearest_requests(url, 2000, args.seed)
+            trees = [("", ROOT)] + ([(" [baseline]", args.baseline.resolve())] if args.baseline else [])
+            print(wrk_header(args.connections), flush=True)
+            sample = b""
+            for tag, code in trees:
+                with gunicorn(url, "wsgi:app", args.workers, code) as server:
+                    sample = sample or probe(server.port, viewer, searches[0])
+                    result = run_wrk(server, viewer, searches, args.connections, args.seconds, workdir)
+                    print(result.line(f"GET /nearest{tag}"), flush=True)
+            (workdir / "bare-answer.json").write_bytes(sample)
+            os.environ["BARE_ANSWER"] = str(workdir / "bare-answer.json")
+            with gunicorn(url, BARE_APP, args.workers) as server:
+                result = run_wrk(server, viewer, searches, args.connections, args.seconds, workdir)
+                print(result.line("floor: bare WSGI app, same answer bytes"), flush=True)
+            in_process_nearest(url, 1000, args.seed)
+            if not args.skip_writes:
+                movements = movement_requests(url, 200, args.seed)
+                count_movement_statements(url, admin, movements)
+                for tag, code in trees:
+                    with gunicorn(url, "wsgi:app", args.workers, code) as server:
+                        for line in movements[:2]:
+                            probe(server.port, admin, line)
+                        result = run_wrk(server, admin, movements, args.write_connections, args.seconds, workdir)
+                        print(result.line(f"receipts + issues, {args.write_connections} clients{tag}"), flush=True)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(f"  load average at the end: {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def wrk_header(connections: int) -> str:
+    return f"  wrk, 2 threads, {connections} keep-alive connections; latencies in ms"
+
+
+if __name__ == "__main__":
+    main()
