@@ -103,7 +103,9 @@ def database_url(db_kind: str, database_template, tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(database_url: str, db_kind: str, request: pytest.FixtureRequest):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "test"})
+    # Tests read the English wording unless they ask otherwise (tests/api/test_messages.py asks for zh-CN).
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SECRET_KEY": "test", "DEFAULT_LANGUAGE": "en"}
+    app = create_app(config)
     with app.app_context():
         yield app
         db.session.remove()
