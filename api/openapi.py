@@ -58,7 +58,7 @@ class ProblemSchema(Schema):
         keys=fields.String(),
         values=fields.String(),
         required=True,
-        metadata={"description": "the values the detail names, by placeholder (`{\"code\": \"'WH-9'\"}`)"},
+        metadata={"description": 'the values the detail names, by placeholder (`{"code": "\'WH-9\'"}`)'},
     )
     detail = fields.String(
         metadata={

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 
-from flask import Response, send_file
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.downloads import send_download
 from api.extensions import db
 from api.identity import current_actor
 from importers.export import LANGUAGES, export_ledger
@@ -36,4 +37,4 @@ class LedgerExport(MethodView):
         out = io.BytesIO()
         result = export_ledger(db.session, out, actor=current_actor(), region=query.get("region"), lang=query["lang"])
         out.seek(0)
-        return send_file(out, mimetype=XLSX, as_attachment=True, download_name=result.file_name)
+        return send_download(out, XLSX, result.file_name, "emergency-materials-ledger")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import io
 from pathlib import PurePath
 
-from flask import Response, current_app, request, send_file
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.downloads import send_download
 from api.errors import problem, request_language
 from api.extensions import db
 from api.identity import current_actor
@@ -190,9 +191,7 @@ class ImportReportWorkbook(MethodView):
         _report, shown, data = _run(files, query, dry_run=True)
         annotated = annotate_workbook(data, shown)
         stem = PurePath(shown.file_name).stem
-        return send_file(
-            io.BytesIO(annotated), mimetype=XLSX, as_attachment=True, download_name=f"{stem}-检查结果.xlsx"
-        )
+        return send_download(io.BytesIO(annotated), XLSX, f"{stem}-检查结果.xlsx", "ledger-check")
 
 
 @blp.route("/imports/template.xlsx")
@@ -203,7 +202,7 @@ class ImportTemplate(MethodView):
         """An empty ledger to fill in: headers, drop-down lists, an example row and an instructions sheet."""
         data = ledger_template(query["lang"])
         name = "环境应急物资台账模板.xlsx" if query["lang"] == "zh" else "emergency-materials-ledger-template.xlsx"
-        return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
+        return send_download(io.BytesIO(data), XLSX, name, "emergency-materials-ledger-template")
 
 
 def _rejected(report: ImportReport, shown: ImportReport) -> Response:

@@ -7,6 +7,7 @@ schema refuses exactly what the services would.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -77,7 +78,14 @@ class MomentField(fields.AwareDateTime):
         self.metadata["description"] = _range_note(self.metadata.get("description", ""))
 
     def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
+        if isinstance(value, str):
+            value = DECODED_PLUS.sub(r"\1+\2", value)
         return _in_range(super()._deserialize(value, attr, data, **kwargs))
+
+
+# ?as_of=2026-03-01T00:00:00+08:00 typed unencoded arrives as "…T00:00:00 08:00": a query string decodes "+"
+# as a space. A space before the offset cannot mean anything else, so it is read as the "+" it was.
+DECODED_PLUS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
 
 
 def _range_note(description: str) -> str:

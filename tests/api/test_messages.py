@@ -77,8 +77,11 @@ def _error_paths(client, stocked_line):
     yield "unknown field", client.post(f"{API}/items", json=item_payload("X2", colour="red"), headers=ZH)
     yield "not a number", client.get(f"{API}/nearest?lat=abc&lon=116&item=PD-001", headers=ZH)
     yield "range", client.get(f"{API}/nearest?lat=39.9&lon=116.4&item=PD-001&limit=0", headers=ZH)
-    yield "nested quantity", client.post(
-        f"{API}/plans", json={"lat": 39.9, "lon": 116.4, "needs": [{"item": "PD-001", "quantity": -5}]}, headers=ZH
+    yield (
+        "nested quantity",
+        client.post(
+            f"{API}/plans", json={"lat": 39.9, "lon": 116.4, "needs": [{"item": "PD-001", "quantity": -5}]}, headers=ZH
+        ),
     )
     yield "not found", client.get(f"{API}/warehouses/NOPE", headers=ZH)
     yield "unknown item", client.get(f"{API}/nearest?lat=39.9&lon=116.4&item=活性碳xyz", headers=ZH)
@@ -130,10 +133,15 @@ def test_english_when_asked_and_chinese_without_a_header(app, client):
     }
     app.config["DEFAULT_LANGUAGE"] = "zh-CN"  # the shipped default (tests otherwise read English)
     chinese = client.get(f"{API}/warehouses/NOPE").get_json()
-    assert (chinese["title"], chinese["detail"], chinese["code"]) == ("未找到", "没有编码为 'NOPE' 的仓库", "no_warehouse")
-    assert client.get(f"{API}/warehouses/NOPE", headers={"Accept-Language": "en;q=0.5, zh;q=0.9"}).get_json()[
-        "detail"
-    ] == chinese["detail"]
+    assert (chinese["title"], chinese["detail"], chinese["code"]) == (
+        "未找到",
+        "没有编码为 'NOPE' 的仓库",
+        "no_warehouse",
+    )
+    assert (
+        client.get(f"{API}/warehouses/NOPE", headers={"Accept-Language": "en;q=0.5, zh;q=0.9"}).get_json()["detail"]
+        == chinese["detail"]
+    )
 
 
 def test_import_report_messages_follow_the_language_and_lang_en_keeps_english(client):

@@ -38,6 +38,7 @@ from tests.api.test_messages import english_leaks
 MAX_EXAMPLES = 10
 SEED = 20260101
 
+
 @schemathesis.check
 def problems_in_chinese(ctx, response, case) -> None:
     """Under zh-CN (the run's default language) no problem body says anything in English."""
