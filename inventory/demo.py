@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from inventory.clock import business_today
 from inventory.errors import Conflict
-from inventory.models import Item, Movement, Region, StockLine, Warehouse
+from inventory.models import Item, Movement, Region, SiteFlag, StockLine, Warehouse
 from inventory.reference import MovementKind, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
 
 
@@ -32,6 +32,12 @@ SCALES = {
     "10x": Scale(warehouses=76_000, stock_lines=1_260_000),
 }
 DEMO_ACTOR = "demo-seed"
+DEMO_FLAG = "demo"  # SiteFlag set by seed_demo: the database holds invented warehouses and contacts
+# What every export's title and the page's banner say about such a database.
+DEMO_NOTE = {
+    "zh": "演示数据：仓库、联系人和电话均为虚构，请勿拨打",
+    "en": "DEMO DATA: invented warehouses, contacts and phone numbers; do not call them",
+}
 RESERVE_MIX = [
     (ReserveType.GOVERNMENT, 0.35),
     (ReserveType.ENTERPRISE, 0.40),
@@ -122,8 +128,23 @@ def seed_demo(session: Session, scale: str, *, seed: int = 2026, force: bool = F
             ).where(StockLine.id > last_line),
         )
     )
+    mark_demo(session, scale)
     session.flush()
     return {"warehouses": size.warehouses, "stock_lines": size.stock_lines, "counties_served": len(served)}
+
+
+def mark_demo(session: Session, scale: str) -> None:
+    """Record that this database now holds demo data (it stays a demo database: real rows may sit beside it)."""
+    session.merge(SiteFlag(name=DEMO_FLAG, value=scale, set_at=dt.datetime.now(dt.UTC)))
+
+
+def is_demo(session: Session) -> bool:
+    return session.get(SiteFlag, DEMO_FLAG) is not None
+
+
+def demo_note(session: Session, lang: str) -> str:
+    """The line an export's title carries in a demo database ("" in a real one)."""
+    return DEMO_NOTE["zh" if lang == "zh" else "en"] if is_demo(session) else ""
 
 
 def _county_sites(session: Session) -> list[tuple[str, str, str, str, float, float]]:

@@ -41,6 +41,7 @@ from importers import report_workbooks as workbooks
 from importers.xlsx import XLSX
 from inventory.access import Actor, as_principal
 from inventory.clock import business_today
+from inventory.demo import demo_note
 from inventory.models import Region
 from inventory.reference import Role
 from inventory.reports.common import ReportRows
@@ -97,6 +98,8 @@ def send_report_workbook(
 ) -> Response:
     """A report as a download: ``write(out, scope)``; its scope in the title and the (zh, en) file name."""
     scope, part = download_scope(db.session, region, lang, actor)
+    if note := demo_note(db.session, lang):
+        scope += f" — {note}"  # in the title of every sheet
     name = workbooks.file_name(*names, part, lang, business_today())
     return send_workbook(lambda out: write(out, scope), name, names[1])
 
