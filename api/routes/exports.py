@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from api.downloads import send_download
 from api.extensions import db
 from api.identity import current_actor
+from api.schemas.fields import RegionField
 from importers.export import LANGUAGES, export_ledger
 from importers.xlsx import XLSX
 
@@ -19,9 +20,7 @@ blp = Blueprint("exports", __name__, description="Excel ledgers out")
 
 
 class LedgerExportQuery(Schema):
-    region = fields.String(
-        validate=validate.Regexp(r"^\d{6}$"), metadata={"description": "province, city or county code; omit for all"}
-    )
+    region = RegionField(metadata={"description": "province, city or county code or name (北京市); omit for all"})
     lang = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES))
 
 

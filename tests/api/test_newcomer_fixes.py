@@ -124,3 +124,24 @@ def test_a_demo_database_says_so_in_health_and_every_export_title(app, client):
         response = client.get(f"{API}/reports/{report}.xlsx{query}")
         assert response.status_code == 200, (report, response.get_json())
         assert DEMO_NOTE["zh"] in _title(response), report
+
+
+def test_exports_and_reports_take_regions_by_name(client, stocked_line):
+    stocked_line()
+    beijing = client.get(f"{API}/exports/ledger.xlsx", query_string={"region": "北京市"})
+    assert beijing.status_code == 200
+    assert "北京市（110000）" in _title(beijing) and "-110000-" in beijing.headers["Content-Disposition"]
+    assert client.get(f"{API}/reports/expiring", query_string={"region": "北京"}).status_code == 200
+    dashboard = client.get(f"{API}/reports/dashboard", query_string={"region": "东城区"})
+    assert dashboard.status_code == 200 and dashboard.get_json()["totals"]["code"] == "110101"
+    ambiguous = client.get(f"{API}/exports/ledger.xlsx", query_string={"region": "鼓楼区"})
+    assert ambiguous.status_code == 422
+    message = ambiguous.get_json()["errors"]["region"][0]
+    assert "names several regions" in message and "福建省福州市鼓楼区" in message and "江苏省南京市鼓楼区" in message
+    chinese = client.get(
+        f"{API}/reports/expiring", query_string={"region": "鼓楼区"}, headers={"Accept-Language": "zh"}
+    )
+    assert "对应多个行政区" in chinese.get_json()["errors"]["region"][0]
+    unknown = client.get(f"{API}/reports/expiring", query_string={"region": "火星"})
+    assert unknown.status_code == 422 and unknown.get_json()["errors"]["region"] == ["no region named '火星'"]
+    assert client.get(f"{API}/reports/expiring", query_string={"region": "1100"}).status_code == 422
