@@ -145,3 +145,15 @@ def test_exports_and_reports_take_regions_by_name(client, stocked_line):
     unknown = client.get(f"{API}/reports/expiring", query_string={"region": "火星"})
     assert unknown.status_code == 422 and unknown.get_json()["errors"]["region"] == ["no region named '火星'"]
     assert client.get(f"{API}/reports/expiring", query_string={"region": "1100"}).status_code == 422
+
+
+def test_the_english_template_example_row_is_in_english(client):
+    for lang in ("en", "zh"):
+        response = client.get(f"{API}/imports/template.xlsx", query_string={"lang": lang})
+        sheet = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
+        example = [str(cell.value) for cell in sheet[4] if cell.value is not None]
+        chinese = [text for text in example if any("\u4e00" <= ch <= "\u9fff" for ch in text)]
+        if lang == "en":
+            assert example[0] == "example" and not chinese and "activated carbon" in example
+        else:
+            assert example[0] == "示例" and "活性炭" in chinese
