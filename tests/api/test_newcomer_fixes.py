@@ -115,7 +115,10 @@ def _title(response) -> str:
 def test_a_demo_database_says_so_in_health_and_every_export_title(app, client):
     assert client.get(f"{API}/health").get_json()["demo"] is False
     assert DEMO_NOTE["zh"] not in _title(client.get(f"{API}/exports/ledger.xlsx"))
-    assert app.test_cli_runner().invoke(args=["seed-demo", "--scale", "small"]).exit_code == 0
+    seeded = app.test_cli_runner().invoke(args=["seed-demo", "--scale", "small"])
+    assert seeded.exit_code == 0
+    # make run seeds for a while: it says what it is doing (on stderr; the runner's output has both).
+    assert " 80 warehouses" in seeded.output and "1,300 of 1,300 stock lines" in seeded.output
     assert client.get(f"{API}/health").get_json()["demo"] is True
     assert _title(client.get(f"{API}/exports/ledger.xlsx")).endswith(DEMO_NOTE["zh"])
     assert _title(client.get(f"{API}/exports/ledger.xlsx?lang=en")).endswith(DEMO_NOTE["en"])
