@@ -58,22 +58,13 @@ async function boot() {
   try {
     const [config, state] = await Promise.all([get("/page-config"), get("/page/session")]);
     context.config = config;
-    showDemoBanner();
+    byId("demo-banner").hidden = !config.demo; // invented warehouses and phone numbers: say so
     if (state.user && state.csrf_token) await enter(state.user, state.csrf_token);
     else showLogin();
   } catch (error) {
     if (error instanceof SessionEnded) return; // logged out while the view was loading: already at login
     showLogin();
     announce(t("status.network", { message: error.message }), "error");
-  }
-}
-
-/** A database seeded with the invented demo dataset says so on every view (GET /health `demo`). */
-async function showDemoBanner() {
-  try {
-    byId("demo-banner").hidden = !(await get("/health")).demo;
-  } catch {
-    // no answer: the banner stays as it is
   }
 }
 
