@@ -54,6 +54,8 @@ class Config:
         # The page's map background: any {z}/{x}/{y} tile server (an internal one where there is no internet).
         self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+        # Problem titles and details for a request without Accept-Language (zh-CN or en; api/messages.py).
+        self.DEFAULT_LANGUAGE = env.get("DEFAULT_LANGUAGE", "zh-CN")
         # No ping per checkout: inventory.db pings only connections that sat idle (configure_engine).
         self.SQLALCHEMY_ENGINE_OPTIONS = {}
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False

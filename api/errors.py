@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from api.extensions import db
+from api.messages import UNLISTED, catalog, language_of
 from api.openapi import ProblemSchema, document_pagination_header
 from importers.limits import WorkbookTooLarge
 from inventory.db import DatabaseFailure, classify_database_error
@@ -42,23 +43,52 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 PROBLEM_TYPE = "/api/v1/docs#problem-"
 
 
+def request_language() -> str:
+    """``zh`` or ``en``: the request's ``Accept-Language`` (quality values honoured), else ``DEFAULT_LANGUAGE``."""
+    default = language_of(current_app.config.get("DEFAULT_LANGUAGE"))
+    if not has_request_context() or not request.accept_languages:
+        return default
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default=None)
+    return language_of(best, default)
+
+
+FIELD_ERRORS = "field_errors"  # the code of a problem whose detail lists its field errors
+
+
 def problem(
     status: int,
     title: str,
-    detail: str = "",
+    detail: str | None = "",
     errors: dict | None = None,
     headers: dict | None = None,
     extra: dict | None = None,
 ):
+    """A problem body in the request's language: ``detail=None`` with ``errors`` lists the field errors.
+
+    ``code`` and ``params`` say what happened for a program (the catalog in api/messages.py has every code);
+    ``error_codes`` mirrors ``errors`` with each message's code and parameters.
+    """
+    lang = request_language()
+    messages = catalog()
+    shown_title = messages.message(title, lang)
     body: dict = {
         "type": PROBLEM_TYPE + title.lower().replace(" ", "-"),
-        "title": title,
+        "title": shown_title.text,
         "status": status,
+        "code": shown_title.code,
+        "params": {},
     }
-    if detail:
-        body["detail"] = detail
     if errors:
-        body["errors"] = errors
+        body["errors"], body["error_codes"] = _translate_errors(errors, lang)
+    if detail is None and errors:
+        separator = "；" if lang == "zh" else "; "
+        body["detail"] = separator.join(f"{field}: {' '.join(msgs)}" for field, msgs in _leaves(body["errors"]))
+        body["code"] = FIELD_ERRORS
+    elif detail:
+        shown = messages.message(detail, lang)
+        body["detail"] = shown.text
+        if shown.code != UNLISTED:
+            body["code"], body["params"] = shown.code, shown.params
     body.update(extra or {})
     if has_request_context() and g.get("request_id"):
         body["request_id"] = g.request_id  # the X-Request-ID header's value: quote it to operators
@@ -68,6 +98,20 @@ def problem(
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _translate_errors(errors: dict, lang: str) -> tuple[dict, dict]:
+    """Field errors (nested by object key and list index) in ``lang``, and their codes in the same shape."""
+    texts: dict = {}
+    codes: dict = {}
+    for key, value in errors.items():
+        if isinstance(value, dict):
+            texts[key], codes[key] = _translate_errors(value, lang)
+            continue
+        shown = [catalog().message(str(text), lang) for text in (value if isinstance(value, list) else [value])]
+        texts[key] = [message.text for message in shown]
+        codes[key] = [{"code": message.code, "params": message.params} for message in shown]
+    return texts, codes
 
 
 def _flatten_webargs_errors(messages: dict) -> dict:
@@ -98,9 +142,7 @@ class ProblemApi(Api):
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}
         errors = _flatten_webargs_errors(data.get("messages", {})) if data.get("messages") else None
-        detail = data.get("message") or (error.description if error.code != 422 else "")
-        if error.code == 422 and errors:
-            detail = detail or "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in _leaves(errors))
+        detail = data.get("message") or (error.description if error.code != 422 else None)
         # Keep werkzeug's own headers (Allow on 405, WWW-Authenticate on 401…), but not its content type.
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         headers.update(data.get("headers") or {})

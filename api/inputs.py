@@ -121,5 +121,4 @@ def _bad_text(path: str | tuple, message: str) -> Response:
     errors: dict = {str(parts[-1]): [message]}
     for part in reversed(parts[:-1]):
         errors = {str(part): errors}
-    dotted = ".".join(str(part) for part in parts)
-    return problem(422, "Unprocessable Entity", f"{dotted}: {message}", errors)
+    return problem(422, "Unprocessable Entity", None, errors)

@@ -40,12 +40,39 @@ class ProblemSchema(Schema):
         unknown = INCLUDE
 
     type = fields.String(required=True, metadata={"description": "a URI reference naming the kind of problem"})
-    title = fields.String(required=True, metadata={"description": "the HTTP reason phrase or a short summary"})
+    title = fields.String(
+        required=True,
+        metadata={"description": "the HTTP reason phrase or a short summary, in the request's language"},
+    )
     status = fields.Integer(required=True, metadata={"description": "the HTTP status code"})
-    detail = fields.String(metadata={"description": "what went wrong, for a person"})
+    code = fields.String(
+        required=True,
+        metadata={
+            "description": "what went wrong, for a program: stable across languages and wording. The detail's "
+            "message code (e.g. `no_warehouse`, `stock_insufficient`, `missing_field`), `field_errors` when the "
+            "detail lists `errors`, else the title's code (`not_found`, `unauthorized`…). Every code is a "
+            "`msgctxt` of api/translations/zh_CN/LC_MESSAGES/messages.po (README: problem codes)"
+        },
+    )
+    params = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": 'the values the detail names, by placeholder (`{"code": "\'WH-9\'"}`)'},
+    )
+    detail = fields.String(
+        metadata={
+            "description": "what went wrong, for a person: Chinese (zh-CN, the default) or English, by "
+            "`Accept-Language`"
+        }
+    )
     errors = fields.Dict(
         keys=fields.String(),
-        metadata={"description": "field name → list of messages (nested objects for nested fields)"},
+        metadata={"description": "field name → list of messages (nested objects for nested fields), translated"},
+    )
+    error_codes = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "the shape of `errors`, each message as `{code, params}`"},
     )
 
 

@@ -25,6 +25,7 @@ from importers.columns import COLUMNS_BY_FIELD
 from importers.xlsx import WIDTHS, enum_label, neutralise, streaming_workbook, workbook_styles
 from inventory.access import Actor, require_region_in_scope
 from inventory.clock import business_today
+from inventory.demo import demo_note
 from inventory.models import Item, Region, StockLine, Warehouse
 from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_filter
@@ -148,6 +149,8 @@ def export_ledger(
     registry = book.add_worksheet(words["warehouses"])
     scope = f"{regions.get(region, region)}（{region}）" if region else words["all"]
     title = f"{words['title']} — {scope} — {words['as_of']} {today:%Y-%m-%d}"
+    if note := demo_note(session, lang):
+        title += f" — {note}"
 
     tallies = _Tallies()
     rows = _write_ledger(session, ledger, styles, where, regions, lang, title, tallies)

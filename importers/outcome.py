@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -70,6 +71,8 @@ class ImportReport:
     errors_total: int = 0
     warnings_total: int = 0
     previous_import: dict | None = None
+    # Set by ``in_language``: the summary already in the reader's language.
+    translated_summary: str | None = field(default=None, repr=False)
 
     @property
     def has_errors(self) -> bool:
@@ -114,20 +117,31 @@ class ImportReport:
             "previous_import": self.previous_import,
         }
 
+    def summary_parts(self) -> list[str]:
+        """The summary's pieces, each one message of the API's catalog (the API translates them one by one)."""
+        verb = {"validated": "checked", "imported": "imported", "rejected": "refused"}[self.status]
+        parts = [f"{self.file_name}: {verb}", f"{self.rows} rows"]
+        parts += [f"{name.replace('_', ' ')} {value}" for name, value in self.counts.items() if value]
+        if self.errors_total:
+            parts.append(f"{self.errors_total} errors in {self.rows_rejected} rows")
+        if self.warnings_total:
+            parts.append(f"{self.warnings_total} warnings")
+        if self.status == "rejected":
+            parts.append("nothing was written")
+        return parts
+
     def summary(self) -> str:
         """One line for a terminal or a problem ``detail``."""
-        verb = {"validated": "checked", "imported": "imported", "rejected": "refused"}[self.status]
-        counts = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in self.counts.items() if value)
-        text = f"{self.file_name}: {verb}; {self.rows} rows"
-        if counts:
-            text += f"; {counts}"
-        if self.errors_total:
-            text += f"; {self.errors_total} errors in {self.rows_rejected} rows"
-        if self.warnings_total:
-            text += f"; {self.warnings_total} warnings"
-        if self.status == "rejected":
-            text += "; nothing was written"
-        return text
+        return self.translated_summary or "; ".join(self.summary_parts())
+
+    def in_language(self, translate: Callable[[str], str], separator: str = "; ") -> ImportReport:
+        """A copy whose issue messages and summary went through ``translate`` (the API's message catalog)."""
+
+        def shown(issues: list[Issue]) -> list[Issue]:
+            return [replace(issue, message=translate(issue.message)) for issue in issues]
+
+        summary = separator.join(translate(part) for part in self.summary_parts())
+        return replace(self, errors=shown(self.errors), warnings=shown(self.warnings), translated_summary=summary)
 
 
 @dataclass(slots=True)

@@ -53,6 +53,23 @@ TEMPLATE_COLUMNS: tuple[tuple[str, bool, str, str, object], ...] = (
     ("production_date", False, "生产日期，如 2024-03-01", "production date", dt.date(2024, 3, 1)),
     ("expiry_date", False, "有效期至；有保质期的物资可由生产日期推算", "expiry date", dt.date(2029, 3, 1)),
 )
+# The example row of the English template: the same warehouse and item, in English (fields not listed are
+# codes, numbers and dates, the same in both).
+ENGLISH_EXAMPLE: dict[str, object] = {
+    "warehouse_name": "Dongcheng District Environmental Emergency Materials Depot",
+    "reserve_type": ReserveType.GOVERNMENT.label_en,
+    "level": WarehouseLevel.COUNTY.label_en,
+    "organisation": "Dongcheng District Ecology and Environment Bureau",
+    "province_name": "Beijing",
+    "city_name": "Beijing",
+    "county_name": "Dongcheng District",
+    "address": "1 Example Road, Dongcheng District",
+    "contact_person": "Zhang Wei",
+    "item_name": "activated carbon",
+    "category": Category.POLLUTANT_DEGRADATION.label_en,
+    "specification": "granular, 4-8 mesh",
+    "unit": "t",
+}
 CHOICE_LISTS = {
     "reserve_type": ReserveType,
     "category": Category,
@@ -106,7 +123,8 @@ def _ledger_sheet(book: xlsxwriter.Workbook, formats: dict, lang: str) -> None:
         spec = COLUMNS_BY_FIELD[field]
         label = (spec.zh if lang == "zh" else spec.en) + ("*" if is_required else "")
         sheet.write_string(2, column, label, formats["required"] if is_required else formats["header"])
-        _example_cell(sheet, formats, column, field, sample)
+        example = sample if lang == "zh" else ENGLISH_EXAMPLE.get(field, sample)
+        _example_cell(sheet, formats, column, field, example)
         _column_validation(sheet, column, field, lang)
     sheet.set_row(2, 30)
     sheet.freeze_panes(3, 0)

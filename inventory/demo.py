@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from inventory.clock import business_today
 from inventory.errors import Conflict
-from inventory.models import Item, Movement, Region, StockLine, Warehouse
+from inventory.models import Item, Movement, Region, SiteFlag, StockLine, Warehouse
 from inventory.reference import MovementKind, RegionLevel, ReserveType, WarehouseLevel, WarehouseStatus
 
 
@@ -32,6 +33,12 @@ SCALES = {
     "10x": Scale(warehouses=76_000, stock_lines=1_260_000),
 }
 DEMO_ACTOR = "demo-seed"
+DEMO_FLAG = "demo"  # SiteFlag set by seed_demo: the database holds invented warehouses and contacts
+# What every export's title and the page's banner say about such a database.
+DEMO_NOTE = {
+    "zh": "演示数据：仓库、联系人和电话均为虚构，请勿拨打",
+    "en": "DEMO DATA: invented warehouses, contacts and phone numbers; do not call them",
+}
 RESERVE_MIX = [
     (ReserveType.GOVERNMENT, 0.35),
     (ReserveType.ENTERPRISE, 0.40),
@@ -67,8 +74,19 @@ STREETS = ["工业园区", "经济开发区", "城关镇", "滨江路", "环城�
 TRADES = ["化工", "石化", "矿业", "制药", "新材料", "能源", "冶炼", "印染", "电镀", "港务"]
 
 
-def seed_demo(session: Session, scale: str, *, seed: int = 2026, force: bool = False, today: dt.date | None = None):
-    """Create the demo warehouses and stock. Refuses a database that already has warehouses unless ``force``."""
+def seed_demo(
+    session: Session,
+    scale: str,
+    *,
+    seed: int = 2026,
+    force: bool = False,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] = lambda step: None,
+):
+    """Create the demo warehouses and stock. Refuses a database that already has warehouses unless ``force``.
+
+    ``progress`` hears one line per step (the national scale takes a while: say what is happening).
+    """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
     size = SCALES[scale]
@@ -88,6 +106,7 @@ def seed_demo(session: Session, scale: str, *, seed: int = 2026, force: bool = F
     last_warehouse = session.scalar(select(func.max(Warehouse.id))) or 0
     warehouses = [_warehouse_row(rng, served, existing + n + 1, now) for n in range(size.warehouses)]
     session.execute(insert(Warehouse), warehouses)
+    progress(f"{size.warehouses:,} warehouses")
     reserve_by_id = dict(
         session.execute(
             select(Warehouse.id, Warehouse.reserve_type).where(Warehouse.id > last_warehouse).order_by(Warehouse.id)
@@ -97,14 +116,18 @@ def seed_demo(session: Session, scale: str, *, seed: int = 2026, force: bool = F
     last_line = session.scalar(select(func.max(StockLine.id))) or 0
     per_warehouse, extra = divmod(size.stock_lines, size.warehouses)
     batch_rows: list[dict] = []
+    written = 0
     for n, (warehouse_id, reserve) in enumerate(reserve_by_id.items()):
         count = per_warehouse + (1 if n < extra else 0)
         batch_rows.extend(_stock_rows(rng, items, warehouse_id, reserve, count, today, now))
         if len(batch_rows) >= 20_000:
             session.execute(insert(StockLine), batch_rows)
+            written += len(batch_rows)
             batch_rows = []
+            progress(f"{written:,} of {size.stock_lines:,} stock lines")
     if batch_rows:
         session.execute(insert(StockLine), batch_rows)
+    progress(f"{size.stock_lines:,} of {size.stock_lines:,} stock lines; writing the opening receipts")
 
     # Opening balances: one receipt per new line, so the ledger sums to every quantity.
     session.execute(
@@ -122,8 +145,23 @@ def seed_demo(session: Session, scale: str, *, seed: int = 2026, force: bool = F
             ).where(StockLine.id > last_line),
         )
     )
+    mark_demo(session, scale)
     session.flush()
     return {"warehouses": size.warehouses, "stock_lines": size.stock_lines, "counties_served": len(served)}
+
+
+def mark_demo(session: Session, scale: str) -> None:
+    """Record that this database now holds demo data (it stays a demo database: real rows may sit beside it)."""
+    session.merge(SiteFlag(name=DEMO_FLAG, value=scale, set_at=dt.datetime.now(dt.UTC)))
+
+
+def is_demo(session: Session) -> bool:
+    return session.get(SiteFlag, DEMO_FLAG) is not None
+
+
+def demo_note(session: Session, lang: str) -> str:
+    """The line an export's title carries in a demo database ("" in a real one)."""
+    return DEMO_NOTE["zh" if lang == "zh" else "en"] if is_demo(session) else ""
 
 
 def _county_sites(session: Session) -> list[tuple[str, str, str, str, float, float]]:

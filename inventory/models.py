@@ -548,3 +548,19 @@ class LedgerImport(Base):
     def reference(self) -> str:
         """The ``reference`` of every ledger entry this import wrote (``GET /movements?reference=…``)."""
         return f"{REFERENCE_PREFIX}{self.id}"
+
+
+# --- branch i18n: a flag the database carries about itself -----------------------------------------------------
+
+
+class SiteFlag(Base):
+    """A fact about this database as a whole: ``demo`` (its value the scale) once invented data was seeded into it.
+
+    Kept in the database, not the configuration, so every worker, export and copy of the file knows it.
+    """
+
+    __tablename__ = "site_flag"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), default="")
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

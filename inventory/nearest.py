@@ -40,6 +40,7 @@ from inventory.geo import (
 )
 from inventory.models import Item, Region, StockLine, Warehouse
 from inventory.reference import Category, ReserveType
+from inventory.stock_rules import batch_expired
 from inventory.validation import check_quantity
 
 DEFAULT_RADIUS_KM = 300
@@ -76,6 +77,11 @@ class BatchLine:
     batch: str
     expiry_date: dt.date | None
     available: Decimal
+
+    @property
+    def expired(self) -> bool:
+        """Only listed with include_expired."""
+        return batch_expired(self.expiry_date)
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,10 @@ class RegionNames:
         )
         self._places: dict[str, list[str]] = {}  # name key → county-level places
         self._cities: dict[str, list[str]] = {}  # name key → prefecture-level cities
+        self._any: dict[str, list[str]] = {}  # name key → regions of every level
         for row in sorted(rows, key=lambda row: row.code):
+            for key in region_keys(row.name):
+                self._any.setdefault(key, []).append(row.code)
             targets = []
             if self.is_county_level(row.code):
                 targets.append(self._places)
@@ -280,6 +283,41 @@ class RegionNames:
         if not typed_name or row is None or names_agree(typed_name, row.name):
             return None
         return row.name
+
+    def region_named(self, text: str, *, field: str = "region") -> str:
+        """The region (any level) a filter names: a code as given, else the one region its name means.
+
+        A name shared by a region and places inside it means the outer one (北京市 the province, not its
+        city); a name shared by unrelated regions (鼓楼区) is refused with the candidates and their parents.
+        """
+        text = (text or "").strip()
+        if text.isdigit():
+            return text
+        keys = region_keys(text)
+        candidates = list(dict.fromkeys(code for key in keys[:1] for code in self._any.get(key, []))) or list(
+            dict.fromkeys(code for key in keys[1:] for code in self._any.get(key, []))
+        )
+        if not candidates:
+            raise NotFound(f"no region named {text!r}", field=field)
+        outer = [code for code in candidates if all(self._within(other, code) for other in candidates)]
+        if outer:
+            return outer[0]
+        listed = ", ".join(f"{code} {self._path(code)}" for code in candidates[:8])
+        raise ValidationFailed(f"{text!r} names several regions: {listed}; give the code", field=field)
+
+    def _within(self, code: str, outer: str) -> bool:
+        while code:
+            if code == outer:
+                return True
+            code = self.by_code[code].parent_code or ""
+        return False
+
+    def _path(self, code: str) -> str:
+        names = []
+        while code:
+            names.append(self.by_code[code].name)
+            code = self.by_code[code].parent_code or ""
+        return "".join(reversed(names))
 
     def county_or_city_named(self, text: str) -> list[str]:
         """Where an incident is, by name: county-level places first, else prefecture-level cities."""

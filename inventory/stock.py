@@ -27,12 +27,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
-from inventory.clock import business_today
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from inventory.models import CallUpLine, Item, Movement, StockLine, Warehouse
 from inventory.reference import CallUpLineStatus, Category, MovementKind
 from inventory.regions import region_filter
-from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, require_active
+from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, batch_expired, require_active
 from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
 
 REASON_LIMIT = text_limit(Movement.reason)
@@ -353,7 +352,7 @@ def expired_issue_reason(
 
     ``field`` names the caller's input for the reason; ``room`` is how much of the ledger's reason it may fill.
     """
-    if line.expiry_date is None or line.expiry_date >= business_today():
+    if not batch_expired(line.expiry_date):
         return reason
     if not allow_expired:
         raise Conflict(

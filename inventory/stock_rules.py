@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import NamedTuple
 
+from inventory.clock import business_today
 from inventory.errors import Conflict
 from inventory.models import Warehouse
 from inventory.reference import WarehouseStatus
@@ -78,3 +79,8 @@ def require_active(warehouse: Warehouse, field: str) -> Warehouse:
     if warehouse.status is not WarehouseStatus.ACTIVE:
         raise Conflict(f"warehouse {warehouse.code} is inactive and cannot receive stock", field=field)
     return warehouse
+
+
+def batch_expired(expiry_date: dt.date | None, today: dt.date | None = None) -> bool:
+    """A batch past its expiry date; expiring today is still usable."""
+    return expiry_date is not None and expiry_date < (today or business_today())

@@ -33,6 +33,15 @@ def get_warehouse(session: Session, code: str, *, field: str = "warehouse_code")
     return warehouse
 
 
+def warehouse_codes(session: Session, warehouse_ids: frozenset[int]) -> list[str]:
+    """The public codes of warehouses known by id (a manager's assignment), sorted."""
+    if not warehouse_ids:
+        return []
+    return list(
+        session.scalars(select(Warehouse.code).where(Warehouse.id.in_(sorted(warehouse_ids))).order_by(Warehouse.code))
+    )
+
+
 def list_warehouses(
     session: Session,
     *,

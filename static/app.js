@@ -58,6 +58,7 @@ async function boot() {
   try {
     const [config, state] = await Promise.all([get("/page-config"), get("/page/session")]);
     context.config = config;
+    byId("demo-banner").hidden = !config.demo; // invented warehouses and phone numbers: say so
     if (state.user && state.csrf_token) await enter(state.user, state.csrf_token);
     else showLogin();
   } catch (error) {

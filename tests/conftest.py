@@ -115,7 +115,9 @@ def database_url(db_kind: str, database_template, session_database_url: str) -> 
 def session_app(session_database_url: str):
     """One application for the run: building one (its OpenAPI document) costs ~0.3 s, a third of a
     typical test. Each test still gets a fresh database, its own config copy and no cached copies."""
-    return create_app({"SQLALCHEMY_DATABASE_URI": session_database_url, "TESTING": True, "SECRET_KEY": "test"})
+    # Tests read the English wording unless they ask otherwise (tests/api/test_messages.py asks for zh-CN).
+    config = {"TESTING": True, "SECRET_KEY": "test", "DEFAULT_LANGUAGE": "en"}
+    return create_app({"SQLALCHEMY_DATABASE_URI": session_database_url, **config})
 
 
 @pytest.fixture

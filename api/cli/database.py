@@ -83,8 +83,13 @@ def register(app: Flask) -> None:
             click.echo("database already has warehouses; demo data not added")
             return
         started = time.perf_counter()
+
+        def progress(step: str) -> None:
+            click.echo(f"  {time.perf_counter() - started:5.1f} s  {step}", err=True)
+
+        click.echo(f"seeding the {scale} demo dataset (invented warehouses, marked as a demo database)…", err=True)
         with one_transaction():
-            counts = seed_demo(db.session, scale, seed=seed, force=force)
+            counts = seed_demo(db.session, scale, seed=seed, force=force, progress=progress)
         click.echo(f"demo dataset ({scale}) created in {time.perf_counter() - started:.1f} s: {counts}")
 
     @app.cli.command("check-ledger")

@@ -24,6 +24,7 @@ from importers.export import LANGUAGES, export_ledger
 from importers.ledger import import_ledger
 from importers.outcome import ImportReport
 from inventory.access import Principal
+from inventory.regions import region_names
 
 SHOWN_ISSUES = 50
 
@@ -69,7 +70,7 @@ def register(app: Flask) -> None:
             sys.exit(2 if report.status == "imported" else 1)
 
     @app.cli.command("export-ledger")
-    @click.option("--region", help="province, city or county code (default: everything)")
+    @click.option("--region", help="province, city or county code or name, e.g. 北京市 (default: everything)")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="default: a dated name")
     @click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True)
     @operator_option
@@ -78,6 +79,7 @@ def register(app: Flask) -> None:
         started = time.perf_counter()
         target = output or Path("ledger.xlsx")
         with one_transaction():
+            region = region_names(db.session).region_named(region) if region else None
             result = export_ledger(db.session, str(target), actor=operator, region=region, lang=lang)
         if output is None:
             target = target.rename(result.file_name)

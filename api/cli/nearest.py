@@ -90,6 +90,8 @@ def render_table(data: dict) -> str:
         lines.append(format_row(row, widths))
         for batch in result["lines"]:
             expiry = batch["expiry_date"] or "no expiry"
+            if batch["expired"]:
+                expiry += " (EXPIRED)"
             label = f" {batch['item_name']}" if not data["item"] else ""
             lines.append(
                 f"      {batch['available']:g} {batch['unit']}{label}, batch {batch['batch'] or '-'}, "

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 
-from flask import Response, send_file
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.downloads import send_download
 from api.extensions import db
 from api.identity import current_actor
+from api.schemas.fields import RegionField
 from importers.export import LANGUAGES, export_ledger
 from importers.xlsx import XLSX
 
@@ -18,9 +20,7 @@ blp = Blueprint("exports", __name__, description="Excel ledgers out")
 
 
 class LedgerExportQuery(Schema):
-    region = fields.String(
-        validate=validate.Regexp(r"^\d{6}$"), metadata={"description": "province, city or county code; omit for all"}
-    )
+    region = RegionField(metadata={"description": "province, city or county code or name (北京市); omit for all"})
     lang = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES))
 
 
@@ -36,4 +36,4 @@ class LedgerExport(MethodView):
         out = io.BytesIO()
         result = export_ledger(db.session, out, actor=current_actor(), region=query.get("region"), lang=query["lang"])
         out.seek(0)
-        return send_file(out, mimetype=XLSX, as_attachment=True, download_name=result.file_name)
+        return send_download(out, XLSX, result.file_name, "emergency-materials-ledger")

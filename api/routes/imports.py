@@ -10,14 +10,16 @@ import io
 import time
 from pathlib import PurePath
 
-from flask import Response, current_app, request, send_file
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.errors import problem
+from api.downloads import send_download
+from api.errors import problem, request_language
 from api.extensions import db
 from api.identity import current_actor
+from api.messages import catalog, language_of
 from api.metrics import record_import
 from api.routes.paging import Blueprint, SelectPage
 from importers.annotate import annotate_workbook
@@ -35,6 +37,10 @@ class ImportUpload(Schema):
 
 
 class ImportFlags(Schema):
+    lang = fields.String(
+        validate=validate.OneOf(["zh", "en"]),
+        metadata={"description": "language of the report's messages (default: from Accept-Language)"},
+    )
     dry_run = fields.Boolean(load_default=False, metadata={"description": "check everything, write nothing"})
     skip_invalid = fields.Boolean(
         load_default=False, metadata={"description": "import the valid rows, report the others"}
@@ -47,7 +53,9 @@ class TemplateQuery(Schema):
 
 class IssueOut(Schema):
     severity = fields.String()
-    message = fields.String()
+    message = fields.String(metadata={"description": "in the request's language"})
+    code = fields.String(metadata={"description": "the message's stable code (README: problem codes)"})
+    params = fields.Dict(metadata={"description": "the values the message names"})
     sheet = fields.String()
     row = fields.Integer(metadata={"description": "the Excel row number"})
     column = fields.String(metadata={"description": "the column header as written in the file"})
@@ -104,24 +112,38 @@ def _upload(files: dict) -> tuple[bytes, str]:
     return storage.read(), name
 
 
-def _flags(query: dict) -> dict:
+def _flags(query: dict) -> tuple[dict, str | None]:
     """Flags from the query string or, as browsers' forms send them, from the multipart form."""
     try:
         form = ImportFlags().load(request.form)
     except ValidationError as error:
         abort(422, errors=error.messages)
-    return {name: query[name] or form[name] for name in ("dry_run", "skip_invalid")}
+    language = query.get("lang") or form.get("lang")
+    return {name: query[name] or form[name] for name in ("dry_run", "skip_invalid")}, language
 
 
-def _run(files: dict, query: dict, *, dry_run: bool | None = None) -> tuple[ImportReport, bytes]:
+def _run(files: dict, query: dict, *, dry_run: bool | None = None) -> tuple[ImportReport, ImportReport, bytes]:
+    """The report as the importer wrote it, the same in the reader's language (``lang=``, else Accept-Language)."""
     data, name = _upload(files)
-    flags = _flags(query)
+    flags, language = _flags(query)
     if dry_run is not None:
         flags["dry_run"] = dry_run
     started = time.perf_counter()
     report = import_ledger(db.session, data, file_name=name, actor=current_actor(), **flags)
     record_import(report.status, report.rows, time.perf_counter() - started)
-    return report, data
+    lang = language_of(language, request_language())
+    shown = report.in_language(lambda text: catalog().translate(text, lang), "；" if lang == "zh" else "; ")
+    return report, shown, data
+
+
+def _report_body(report: ImportReport, shown: ImportReport) -> dict:
+    """The report in the reader's language, each issue with its message's code and parameters."""
+    body = shown.to_dict()
+    for kind in ("errors", "warnings"):
+        for issue, out in zip(getattr(report, kind), body[kind], strict=True):
+            message = catalog().message(issue.message, "en")
+            out["code"], out["params"] = message.code, message.params
+    return body
 
 
 @blp.route("/imports")
@@ -143,10 +165,10 @@ class Imports(MethodView):
         names the sheet, the Excel row, the column header and the rejected value. Re-importing the same
         ledger writes no ledger entries.
         """
-        report, _data = _run(files, query)
+        report, shown, _data = _run(files, query)
         if report.status == "rejected" or (report.dry_run and report.has_errors and not report.skip_invalid):
-            return _rejected(report)
-        return report.to_dict(), 200 if report.dry_run else 201
+            return _rejected(report, shown)
+        return _report_body(report, shown), 200 if report.dry_run else 201
 
     @blp.response(200, LedgerImportOut(many=True))
     @blp.paginate(SelectPage)
@@ -170,12 +192,10 @@ class ImportReportWorkbook(MethodView):
     @blp.doc(responses={200: {"description": "the uploaded workbook with an issues column", "content": {XLSX: {}}}})
     def post(self, query: dict, files: dict) -> Response:
         """Check a ledger (a dry run) and return the same workbook with a column saying what is wrong per row."""
-        report, data = _run(files, query, dry_run=True)
-        annotated = annotate_workbook(data, report)
-        stem = PurePath(report.file_name).stem
-        return send_file(
-            io.BytesIO(annotated), mimetype=XLSX, as_attachment=True, download_name=f"{stem}-检查结果.xlsx"
-        )
+        _report, shown, data = _run(files, query, dry_run=True)
+        annotated = annotate_workbook(data, shown)
+        stem = PurePath(shown.file_name).stem
+        return send_download(io.BytesIO(annotated), XLSX, f"{stem}-检查结果.xlsx", "ledger-check")
 
 
 @blp.route("/imports/template.xlsx")
@@ -186,17 +206,21 @@ class ImportTemplate(MethodView):
         """An empty ledger to fill in: headers, drop-down lists, an example row and an instructions sheet."""
         data = ledger_template(query["lang"])
         name = "环境应急物资台账模板.xlsx" if query["lang"] == "zh" else "emergency-materials-ledger-template.xlsx"
-        return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
+        return send_download(io.BytesIO(data), XLSX, name, "emergency-materials-ledger-template")
 
 
-def _rejected(report: ImportReport) -> Response:
-    """422 problem JSON whose ``errors`` map cells to messages, with the whole report as an extension member."""
+def _rejected(report: ImportReport, shown: ImportReport) -> Response:
+    """422 problem JSON whose ``errors`` map cells to messages, with the whole report as an extension member.
+
+    ``errors`` keeps the importer's English (``problem`` translates each message and gives its code), the
+    detail and the report come already in the reader's language.
+    """
     errors: dict[str, list[str]] = {}
     for issue in report.errors:
         place = f"{issue.sheet}!{issue.cell or issue.row or ''}" if issue.sheet else "file"
         errors.setdefault(place, []).append(issue.message)
-    response = problem(422, "Invalid ledger", report.summary(), errors)
+    response = problem(422, "Invalid ledger", shown.summary(), errors)
     body = response.get_json()
-    body["report"] = ImportReportOut().dump(report.to_dict())
+    body["report"] = ImportReportOut().dump(_report_body(report, shown))
     response.set_data(current_app.json.dumps(body))
     return response

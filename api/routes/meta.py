@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response
 from marshmallow import Schema, fields
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api.errors import database_unavailable_response, log_database_failure
@@ -12,6 +11,7 @@ from api.extensions import db
 from api.routes.paging import Blueprint
 from api.schemas.registry import ReferenceOut
 from inventory.db import DatabaseFailure, classify_database_error
+from inventory.demo import is_demo
 from inventory.reference import (
     CallUpLineStatus,
     CallUpStatus,
@@ -30,6 +30,10 @@ blp = Blueprint("meta", __name__, description="Health and reference vocabularies
 class HealthOut(Schema):
     status = fields.String(required=True, metadata={"description": "always `ok` when the answer is 200"})
     database = fields.String(required=True, metadata={"description": "the database dialect: `sqlite` or `postgresql`"})
+    demo = fields.Boolean(
+        required=True,
+        metadata={"description": "the database holds the invented demo dataset (seed-demo): not real warehouses"},
+    )
 
 
 @blp.route("/health")
@@ -46,13 +50,13 @@ class HealthOut(Schema):
 def health() -> dict | Response:
     """Liveness and database reachability (a 503 naming the cause when the database cannot answer)."""
     try:
-        db.session.execute(text("SELECT 1"))
+        demo = is_demo(db.session)
     except DBAPIError as error:
         db.session.rollback()
         failure = classify_database_error(error) or DatabaseFailure("unavailable", type(error.orig).__name__)
         log_database_failure(failure, error, "health answered 503")
         return database_unavailable_response(failure)
-    return {"status": "ok", "database": db.engine.dialect.name}
+    return {"status": "ok", "database": db.engine.dialect.name, "demo": demo}
 
 
 @blp.route("/reference")

@@ -16,6 +16,7 @@ from api.identity import current_actor
 from api.schemas.accounts import PrincipalOut
 from api.schemas.registry import WarehouseOut
 from inventory.accounts import get_user
+from inventory.demo import is_demo
 
 blp = Blueprint("page", __name__, description="Settings and session state for the web page")
 
@@ -23,6 +24,7 @@ blp = Blueprint("page", __name__, description="Settings and session state for th
 class PageConfigOut(Schema):
     tile_url = fields.String(metadata={"description": "map tile URL template ({z}/{x}/{y}), from MAP_TILE_URL"})
     tile_attribution = fields.String(metadata={"description": "plain-text credit shown on the map"})
+    demo = fields.Boolean(metadata={"description": "a demo database (as in /health): the page shows a banner"})
 
 
 class PageSessionOut(Schema):
@@ -41,6 +43,7 @@ class PageConfig(MethodView):
         return {
             "tile_url": current_app.config["MAP_TILE_URL"],
             "tile_attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
+            "demo": is_demo(db.session),
         }
 
 

@@ -12,12 +12,13 @@ import io
 from collections.abc import Callable
 from typing import IO
 
-from flask import Response, send_file
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Page
 from marshmallow import RAISE
 from sqlalchemy.orm import Session
 
+from api.downloads import send_download
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
@@ -40,6 +41,7 @@ from importers import report_workbooks as workbooks
 from importers.xlsx import XLSX
 from inventory.access import Actor, as_principal
 from inventory.clock import business_today
+from inventory.demo import demo_note
 from inventory.models import Region
 from inventory.reference import Role
 from inventory.reports.common import ReportRows
@@ -80,11 +82,11 @@ def download_scope(session: Session, region: str | None, lang: str, actor: Actor
     return ("全国" if lang == "zh" else "China"), "all"
 
 
-def send_workbook(write: Callable[[IO[bytes]], None], download_name: str) -> Response:
+def send_workbook(write: Callable[[IO[bytes]], None], download_name: str, readable: str) -> Response:
     out = io.BytesIO()
     write(out)
     out.seek(0)
-    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=download_name)
+    return send_download(out, XLSX, download_name, readable)
 
 
 def send_report_workbook(
@@ -96,8 +98,10 @@ def send_report_workbook(
 ) -> Response:
     """A report as a download: ``write(out, scope)``; its scope in the title and the (zh, en) file name."""
     scope, part = download_scope(db.session, region, lang, actor)
+    if note := demo_note(db.session, lang):
+        scope += f" — {note}"  # in the title of every sheet
     name = workbooks.file_name(*names, part, lang, business_today())
-    return send_workbook(lambda out: write(out, scope), name)
+    return send_workbook(lambda out: write(out, scope), name, names[1])
 
 
 @blp.route("/reports/expiring")

@@ -6,11 +6,13 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.extensions import db
 from api.schemas.fields import BoundedList, MomentField, StrictSchema, choice
 from inventory.accounts import MAX_TOKEN_DAYS, MAX_WAREHOUSES_PER_USER, MIN_PASSWORD_LENGTH
 from inventory.models import ApiToken, User, Warehouse
 from inventory.reference import Role
 from inventory.validation import text_limit
+from inventory.warehouses import warehouse_codes
 
 province_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{2}0000$", error="a province code"))
 
@@ -63,7 +65,14 @@ class PrincipalOut(Schema):
     username = fields.String()
     role = fields.String()
     province_code = fields.String(allow_none=True)
-    warehouse_ids = fields.Function(lambda principal: sorted(principal.warehouse_ids))
+    warehouse_codes = fields.Function(
+        lambda principal: warehouse_codes(db.session, principal.warehouse_ids),
+        metadata={"description": "a manager's warehouses, by code"},
+    )
+    warehouse_ids = fields.Function(
+        lambda principal: sorted(principal.warehouse_ids),
+        metadata={"description": "the same warehouses by internal id (the page matches rows by id)"},
+    )
 
 
 class LoginOut(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.fields import QuantityField, StrictSchema, choice
-from api.schemas.nearest import PlanIn
+from api.schemas.nearest import PlanIn, RoundedFloat
 from inventory.models import CallUp, CallUpEvent, CallUpLine
 from inventory.reference import CallUpStatus
 from inventory.validation import text_limit
@@ -52,7 +52,7 @@ class CallUpLineOut(Schema):
     warehouse_name = fields.String(attribute="warehouse.name")
     contact_person = fields.String(attribute="warehouse.contact_person")
     contact_phone = fields.String(attribute="warehouse.contact_phone")
-    distance_km = fields.Float()
+    distance_km = RoundedFloat(3, metadata={"description": "geodesic (WGS-84) km from the incident, to the metre"})
     stock_line_id = fields.Integer()
     item_code = fields.String(attribute="item.code")
     batch = fields.String(attribute="stock_line.batch")

@@ -7,11 +7,14 @@ schema refuses exactly what the services would.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from inventory.errors import ValidationFailed
+from api.extensions import db
+from inventory.errors import DomainError, ValidationFailed
+from inventory.regions import region_names
 from inventory.validation import (
     CODE_PATTERN,
     EARLIEST_DATE,
@@ -77,7 +80,14 @@ class MomentField(fields.AwareDateTime):
         self.metadata["description"] = _range_note(self.metadata.get("description", ""))
 
     def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
+        if isinstance(value, str):
+            value = DECODED_PLUS.sub(r"\1+\2", value)
         return _in_range(super()._deserialize(value, attr, data, **kwargs))
+
+
+# ?as_of=2026-03-01T00:00:00+08:00 typed unencoded arrives as "…T00:00:00 08:00": a query string decodes "+"
+# as a space. A space before the offset cannot mean anything else, so it is read as the "+" it was.
+DECODED_PLUS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
 
 
 def _range_note(description: str) -> str:
@@ -128,3 +138,22 @@ class Augmented:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._obj, name)
+
+
+class RegionField(fields.String):
+    """A region filter: a six-digit GB/T 2260 code, or a name (北京市, 海淀区) matched by ``inventory.regions``.
+
+    A name becomes its code here, so the services see codes only; an unknown or ambiguous name is a 422 on
+    this field (the candidates listed with their province and city).
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if text.isdigit():
+            if not re.fullmatch(r"\d{6}", text):
+                raise ValidationError("a six-digit GB/T 2260 code")
+            return text
+        try:
+            return region_names(db.session).region_named(text, field=attr or "region")
+        except DomainError as error:
+            raise ValidationError(error.message) from error

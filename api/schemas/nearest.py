@@ -118,6 +118,7 @@ class BatchLineFields(Schema):
     unit = fields.String(attribute="item.unit")
     batch = fields.String()
     expiry_date = fields.Date(allow_none=True)
+    expired = fields.Boolean(metadata={"description": "past its expiry date (listed only with include_expired)"})
     available = QuantityField(metadata={"description": "on hand minus reserved"})
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.fields import QuantityField, StrictSchema, choice
+from api.schemas.fields import QuantityField, RegionField, StrictSchema, choice
 from api.schemas.nearest import ItemRefOut, RoundedFloat
 from importers.export import LANGUAGES
 from inventory.models import Item, Warehouse
@@ -23,9 +23,7 @@ from inventory.validation import text_limit
 
 
 def region_code_field(description: str) -> fields.String:
-    return fields.String(
-        validate=validate.Regexp(r"^\d{6}$", error="a six-digit GB/T 2260 code"), metadata={"description": description}
-    )
+    return RegionField(metadata={"description": f"{description}, or its name (北京市, 海淀区)"})
 
 
 def item_field() -> fields.String:

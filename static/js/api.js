@@ -1,6 +1,8 @@
 // One door to the JSON API: same-origin cookie session, the CSRF token (kept in memory only) on
 // every write, problem JSON turned into ApiError with a flat field → messages map.
 
+import { locale } from "./i18n.js";
+
 const BASE = "/api/v1";
 const SAFE = new Set(["GET", "HEAD"]);
 
@@ -70,7 +72,8 @@ export function apiUrl(path, query = {}) {
  */
 export async function request(path, { method = "GET", query, body, form, raw = false } = {}) {
   if ((signingOut || !csrfToken) && !ANONYMOUS.has(path)) throw new SessionEnded();
-  const headers = { Accept: "application/json" };
+  // The server answers problems (titles, details, field messages) in the page's language.
+  const headers = { Accept: "application/json", "Accept-Language": locale() };
   if (!SAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   // From the logout on, nothing else goes out with a session that is about to end.
   if (path === "/auth/logout") signingOut = true;

@@ -7,6 +7,7 @@ const STORAGE_KEY = "emi.lang";
 const DICT = {
   zh: {
     "app.title": "环境应急物资库存",
+    "demo.banner": "演示数据：仓库、联系人和电话均为虚构，请勿拨打",
     "app.skip": "跳到正文",
     "app.docs": "API 文档",
     "app.nav": "功能",
@@ -320,6 +321,7 @@ const DICT = {
   },
   en: {
     "app.title": "Emergency materials inventory",
+    "demo.banner": "DEMO DATA: invented warehouses, contacts and phone numbers; do not call them",
     "app.skip": "Skip to content",
     "app.docs": "API reference",
     "app.nav": "Views",

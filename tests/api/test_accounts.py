@@ -84,6 +84,7 @@ def test_web_login_sets_a_session_and_writes_need_the_csrf_token(app, make_wareh
         "username": "frank",
         "role": "provincial",
         "province_code": "110000",
+        "warehouse_codes": [],
         "warehouse_ids": [],
     }
     refused = browser.patch("/api/v1/warehouses/W1", json={"notes": "x"})
@@ -185,6 +186,7 @@ def test_demo_accounts_cover_every_role_and_are_written_to_a_file(app, tmp_path)
     password = next(line for line in text_.splitlines() if line.startswith("demo-manager")).split("password=")[1]
     login = app.test_client().post("/api/v1/auth/login", json={"username": "demo-manager", "password": password})
     assert login.status_code == 200 and login.json["user"]["warehouse_ids"]
+    assert len(login.json["user"]["warehouse_codes"]) == len(login.json["user"]["warehouse_ids"])
     again = runner.invoke(args=["demo-accounts", "--file", str(path)])
     assert again.exit_code == 0 and "exist" in again.output
 
@@ -224,7 +226,7 @@ def test_tokens_never_reach_the_logs(app, caplog):
 USER_KEYS = {"id", "username", "display_name", "role", "province_code", "active", "has_password", "warehouse_codes"}
 USER_KEYS |= {"created_at"}
 TOKEN_KEYS = {"id", "username", "name", "prefix", "created_at", "expires_at", "revoked_at", "created_by"}
-PRINCIPAL_KEYS = {"username", "role", "province_code", "warehouse_ids"}
+PRINCIPAL_KEYS = {"username", "role", "province_code", "warehouse_codes", "warehouse_ids"}
 
 
 def test_user_and_token_responses_have_exactly_their_keys_and_no_hash(client, app):

@@ -244,6 +244,7 @@ def test_a_read_only_sqlite_file_opened_read_only_can_still_be_read(database_url
             "TESTING": True,
             "SECRET_KEY": "test",
             "PROPAGATE_EXCEPTIONS": False,
+            "DEFAULT_LANGUAGE": "en",
         }
     )
     client = read_only.test_client()
@@ -287,7 +288,7 @@ def _stop(server) -> None:
 
 def test_a_stopped_postgresql_is_a_503_everywhere_logged_once_and_recovers_by_itself(own_postgresql, caplog):
     server, url = own_postgresql
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "test"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "test", "DEFAULT_LANGUAGE": "en"})
     app.config["PROPAGATE_EXCEPTIONS"] = False
     with app.app_context():
         with intends_to_write():

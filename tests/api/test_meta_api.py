@@ -35,7 +35,7 @@ def test_health_is_ok_and_names_the_database_without_credentials(app, db_kind):
 
     assert response.status_code == 200
     assert response.mimetype == "application/json"
-    assert response.get_json() == {"status": "ok", "database": db_kind}
+    assert response.get_json() == {"status": "ok", "database": db_kind, "demo": False}
 
 
 def test_reference_lists_the_four_reserve_types_with_labels(client):

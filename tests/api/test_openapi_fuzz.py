@@ -2,7 +2,8 @@
 
 The document is loaded from the app itself (WSGI, no server), the requests are an administrator's (a bearer
 token), and a little data is seeded first so that path ids sometimes name real rows. Each response must not be a
-server error and must match the document: a documented status code, content type, headers and body schema.
+server error and must match the document: a documented status code, content type, headers and body schema;
+every problem body must be in Chinese (the run uses the default language, zh-CN).
 
 Bounded and deterministic: a fixed seed, derandomized Hypothesis, no example database, and MAX_EXAMPLES generated
 cases per operation (plus the document's own examples and a few coverage cases), so a run costs well under a minute
@@ -32,9 +33,19 @@ from api.extensions import db
 from inventory.accounts import create_token, create_user
 from inventory.db import intends_to_write
 from tests.api.helpers import API, PROBLEM_JSON
+from tests.api.test_messages import english_leaks
 
 MAX_EXAMPLES = 10
 SEED = 20260101
+
+
+@schemathesis.check
+def problems_in_chinese(ctx, response, case) -> None:
+    """Under zh-CN (the run's default language) no problem body says anything in English."""
+    if response.headers.get("content-type", [""])[0].startswith(PROBLEM_JSON):
+        leaks = english_leaks(response.json())
+        assert not leaks, f"English under zh-CN: {leaks}"
+
 
 # The document's promises. Not positive_data_acceptance: a schema cannot say that a region code must exist, or
 # that a PATCH must change something, so schema-valid requests are rightly refused with 422.
@@ -44,6 +55,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    problems_in_chinese,
 ]
 # ignored_auth probes each successful case again without and with a wrong credential (three requests for one):
 # test_every_operation_but_the_public_ones_refuses_an_anonymous_caller checks the same, once per operation.
@@ -101,7 +113,8 @@ def api_schema(app, seeded):
     return schema
 
 
-def test_every_operation_answers_as_documented_and_never_with_a_server_error(api_schema):
+def test_every_operation_answers_as_documented_and_never_with_a_server_error(app, api_schema):
+    app.config["DEFAULT_LANGUAGE"] = "zh-CN"  # the shipped default: problems_in_chinese checks every answer
     # One test drives every operation (schemathesis' own pytest parametrization needs pytest < 9).
     headers = {"Authorization": f"Bearer {api_schema.admin_token}"}
     failures: list[str] = []

@@ -51,7 +51,13 @@ def test_wrong_password_is_shown_next_to_the_field_and_the_form_works_from_the_k
     page.keyboard.type("not the password")
     page.keyboard.press("Enter")
     error = page.wait_for_selector("#login-form .field-error")
-    assert "wrong username or password" in error.text_content()
+    # The server's message, in the page's language (api.js sends Accept-Language: zh-CN).
+    assert "用户名或密码错误" in error.text_content()
+    page.click("#lang-toggle")  # and in English once the page is
+    page.focus("#login-password")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#login-form .field-error')?.textContent.includes('wrong')")
+    page.click("#lang-toggle")
     assert page.get_attribute("#login-password", "aria-invalid") == "true"
     assert error.get_attribute("id") in page.get_attribute("#login-password", "aria-describedby")
     browsing.shot("wrong-password")
@@ -65,8 +71,11 @@ def test_english_is_remembered_and_a_reload_keeps_the_login_able_to_write(browsi
     page = browsing.page
     browsing.login("manager")
     assert page.text_content("h1") == "环境应急物资库存"
+    # The browser tests' database is the small demo: the page says so (GET /page-config `demo`).
+    assert page.is_visible("#demo-banner") and "演示数据" in page.text_content("#demo-banner")
     page.click("#lang-toggle")
     assert page.text_content("h1") == "Emergency materials inventory"
+    assert page.text_content("#demo-banner").startswith("DEMO DATA")
     assert page.get_attribute("html", "lang") == "en"
     page.reload()
     page.wait_for_selector("#who:not([hidden])")  # the session cookie is still there

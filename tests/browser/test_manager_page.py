@@ -30,15 +30,16 @@ def test_manager_issue_shows_the_api_validation_error_then_succeeds_and_the_hist
     page.fill("#move-quantity", "abc")
     page.click("#move-form button[type=submit]")
     error = page.wait_for_selector("#move-form .field-error")
-    assert error.text_content() == "'abc' is not a number"  # inventory.validation.check_quantity's words
+    # inventory.validation.check_quantity's words, translated by the server for the Chinese page
+    assert error.text_content() == "'abc' 不是数字"
     assert page.get_attribute("#move-quantity", "aria-invalid") == "true"
     browsing.shot("invalid")
 
     # More than the line holds: 409 Insufficient stock, again next to the field.
     page.fill("#move-quantity", "99999999")
     page.click("#move-form button[type=submit]")
-    page.wait_for_function("() => document.querySelector('#move-form .field-error')?.textContent.includes('available')")
-    assert "Insufficient stock" in page.text_content("#status")
+    page.wait_for_function("() => document.querySelector('#move-form .field-error')?.textContent.includes('可用')")
+    assert "库存不足" in page.text_content("#status")
 
     page.fill("#move-quantity", "1")
     page.fill("#move-reason", "browser test issue")

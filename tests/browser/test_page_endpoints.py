@@ -11,6 +11,7 @@ def test_page_config_is_anonymous_and_comes_from_configuration(anonymous_client)
     assert answer.get_json() == {
         "tile_url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "tile_attribution": "© OpenStreetMap contributors",
+        "demo": False,
     }
 
 
@@ -20,7 +21,11 @@ def test_map_tile_url_and_attribution_are_read_from_the_environment(database_url
     config = Config({"MAP_TILE_URL": "http://tiles.internal/{z}/{x}/{y}.png", "MAP_TILE_ATTRIBUTION": "内网底图"})
     app = create_app({**config.as_dict(), "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test"})
     answer = app.test_client().get("/api/v1/page-config")
-    assert answer.get_json() == {"tile_url": "http://tiles.internal/{z}/{x}/{y}.png", "tile_attribution": "内网底图"}
+    assert answer.get_json() == {
+        "tile_url": "http://tiles.internal/{z}/{x}/{y}.png",
+        "tile_attribution": "内网底图",
+        "demo": False,
+    }
 
 
 def test_page_session_is_empty_before_login_and_gives_the_csrf_token_after(app, anonymous_client):

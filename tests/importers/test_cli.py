@@ -86,3 +86,13 @@ def test_export_ledger_writes_the_region(app, session, stocked_line, tmp_path):
     assert "1 stock lines" in result.output
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Ledger").to_python()
     assert rows[2][15] == 5.0
+
+
+def test_export_ledger_takes_a_region_name_and_refuses_an_ambiguous_one(app, session, stocked_line, tmp_path):
+    stocked_line(5)
+    path = tmp_path / "beijing.xlsx"
+    result = invoke(app, "export-ledger", "--region", "北京市", "-o", str(path))
+    assert result.exit_code == 0, result.output
+    assert "北京市（110000）" in CalamineWorkbook.from_path(str(path)).get_sheet_by_name("台账").to_python()[0][0]
+    refused = invoke(app, "export-ledger", "--region", "鼓楼区", "-o", str(path))
+    assert refused.exit_code != 0 and "names several regions" in refused.output

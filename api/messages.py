@@ -1,0 +1,118 @@
+"""Server messages in the reader's language: one Babel catalog, looked up by the English text.
+
+Every message the API can answer with — a domain error's text, a marshmallow/webargs field message, a
+problem title, an import issue — is one entry of ``api/translations/zh_CN/LC_MESSAGES/messages.po``:
+``msgctxt`` is its stable machine ``code``, ``msgid`` its English template with ``{name}`` placeholders,
+``msgstr`` the Chinese. Services keep raising plain English (the CLI and the logs read it); the edge finds
+the template a text was made from (placeholders match any text), which gives the code, the parameters and
+the translation. A parameter that is itself a message (``{message}``, ``{reason}``…) is translated too.
+
+The .po file is read when the app starts (a few hundred entries, milliseconds), so there is no compiled
+.mo file to build or to forget to rebuild: the reviewed text is the text served.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+CATALOG_PATH = Path(__file__).parent / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+LANGUAGES = ("zh", "en")  # what Accept-Language chooses between: zh-CN (the default) and English
+UNLISTED = "unlisted"  # the code of a text the catalog does not know (it is answered as written)
+NESTED_PARAMS = frozenset({"message", "reason", "problem", "detail", "error"})
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Template:
+    code: str
+    english: str
+    chinese: str
+    pattern: re.Pattern = field(repr=False)
+    names: tuple[str, ...]
+
+    def render(self, lang: str, params: dict[str, str]) -> str:
+        text = self.chinese if lang == "zh" and self.chinese else self.english
+        return PLACEHOLDER.sub(lambda match: params.get(match.group(1), match.group(0)), text)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A text as the reader gets it, with the code and parameters a program can use instead."""
+
+    text: str
+    code: str
+    params: dict[str, str]
+
+
+def _compile(english: str) -> tuple[re.Pattern, tuple[str, ...]]:
+    parts: list[str] = []
+    names: list[str] = []
+    position = 0
+    for match in PLACEHOLDER.finditer(english):
+        parts.append(re.escape(english[position : match.start()]))
+        name = match.group(1)
+        parts.append(f"(?P={name})" if name in names else f"(?P<{name}>.+?)")
+        if name not in names:
+            names.append(name)
+        position = match.end()
+    parts.append(re.escape(english[position:]))
+    return re.compile("".join(parts), re.DOTALL), tuple(names)
+
+
+class MessageCatalog:
+    """The templates of one .po file, most specific first (the most literal text wins a tie)."""
+
+    def __init__(self, path: Path = CATALOG_PATH) -> None:
+        with path.open("rb") as handle:
+            catalog = read_po(handle)
+        templates = []
+        for entry in catalog:
+            if not entry.id or not entry.context:
+                continue
+            pattern, names = _compile(entry.id)
+            templates.append(Template(entry.context, entry.id, entry.string or "", pattern, names))
+        literal = lambda template: len(PLACEHOLDER.sub("", template.english))  # noqa: E731
+        self.templates = sorted(templates, key=literal, reverse=True)
+        self.by_code = {template.code: template for template in templates}
+        # A template that starts with literal text is tried only on texts starting with it.
+        self._prefixes = [(template.english.split("{", 1)[0], template) for template in self.templates]
+        self._lookup = lru_cache(maxsize=4096)(self._find)
+
+    def _find(self, text: str) -> tuple[Template | None, tuple[tuple[str, str], ...]]:
+        for prefix, template in self._prefixes:
+            if prefix and not text.startswith(prefix):
+                continue
+            match = template.pattern.fullmatch(text)
+            if match:
+                return template, tuple(match.groupdict().items())
+        return None, ()
+
+    def message(self, text: str, lang: str) -> Message:
+        """``text`` in ``lang``, with its code and parameters (nested messages translated too)."""
+        template, found = self._lookup(text)
+        if template is None:
+            return Message(text, UNLISTED, {})
+        params = dict(found)
+        shown = {
+            name: self.message(value, lang).text if name in NESTED_PARAMS else value for name, value in params.items()
+        }
+        return Message(template.render(lang, shown), template.code, params)
+
+    def translate(self, text: str, lang: str) -> str:
+        return self.message(text, lang).text
+
+
+@lru_cache(maxsize=1)
+def catalog() -> MessageCatalog:
+    return MessageCatalog()
+
+
+def language_of(tag: str | None, default: str = "zh") -> str:
+    """``zh`` or ``en`` for a language tag or a ``lang=`` value (zh-CN, zh_CN, en-GB, en…)."""
+    primary = (tag or "").replace("_", "-").split("-", 1)[0].strip().lower()
+    return primary if primary in LANGUAGES else default

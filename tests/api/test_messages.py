@@ -1,0 +1,169 @@
+"""Server messages in the reader's language: every problem has a code, and nothing English leaks under zh-CN."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from api.messages import CATALOG_PATH, PLACEHOLDER, UNLISTED, MessageCatalog, catalog, language_of
+from tests.api.helpers import API, PROBLEM_JSON, item_payload, warehouse_payload
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+EN = {"Accept-Language": "en-GB,en;q=0.9"}
+
+
+def english_leaks(body: dict) -> list[str]:
+    """Texts a Chinese reader would get in English: a title, a detail or a field message without Chinese."""
+    leaks = [body[key] for key in ("title", "detail") if key in body and not CJK.search(body[key])]
+    if body.get("code") == UNLISTED:
+        leaks.append(f"code {UNLISTED}: {body.get('detail')}")
+
+    def walk(errors: dict, codes: dict) -> None:
+        for key, value in errors.items():
+            if isinstance(value, dict):
+                walk(value, codes[key])
+                continue
+            for text, code in zip(value, codes[key], strict=True):
+                if not CJK.search(text) or code["code"] == UNLISTED:
+                    leaks.append(f"{key}: {text}")
+
+    walk(body.get("errors") or {}, body.get("error_codes") or {})
+    return leaks
+
+
+def test_the_catalog_has_one_code_per_message_and_every_message_is_translated_with_its_placeholders():
+    with CATALOG_PATH.open("rb") as handle:
+        entries = [entry for entry in read_po(handle) if entry.id]
+    codes = [entry.context for entry in entries]
+    assert all(codes) and len(codes) == len(set(codes))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", code) for code in codes)
+    assert len({entry.id for entry in entries}) == len(entries)
+    for entry in entries:
+        assert CJK.search(entry.string), entry.id
+        assert set(PLACEHOLDER.findall(entry.id)) == set(PLACEHOLDER.findall(entry.string)), entry.id
+        # A template must say something besides its placeholders, or it would match any text.
+        assert len(PLACEHOLDER.sub("", entry.id).strip(" :;,.")) >= 3, entry.id
+
+
+def test_a_message_is_found_by_its_english_text_with_its_parameters_and_nested_messages():
+    messages = MessageCatalog()
+    found = messages.message("no warehouse with code 'WH-9'", "zh")
+    assert (found.code, found.params, found.text) == ("no_warehouse", {"code": "'WH-9'"}, "没有编码为 'WH-9' 的仓库")
+    nested = messages.message("warehouse W1: unknown region code '999999'", "zh")
+    assert nested.code == "warehouse_row_error" and nested.text == "仓库 W1：未知行政区代码 '999999'"
+    assert messages.message("Must be greater than or equal to 1.", "zh").text == "须大于等于 1。"
+    assert messages.message("no warehouse with code 'WH-9'", "en").text == "no warehouse with code 'WH-9'"
+    assert messages.message("something nobody wrote down", "zh").code == UNLISTED
+    assert catalog() is catalog()
+
+
+@pytest.mark.parametrize(
+    ("tag", "lang"), [("zh-CN", "zh"), ("zh_CN", "zh"), ("zh-TW", "zh"), ("en-US", "en"), ("fr", "zh"), (None, "zh")]
+)
+def test_language_tags_choose_chinese_or_english(tag, lang):
+    assert language_of(tag) == lang
+
+
+def _error_paths(client, stocked_line):
+    """(what, response) for error paths across the API: built-in, schema, domain, auth, database-free."""
+    line = stocked_line(quantity=5)
+    anonymous = client.application.test_client()
+    yield "missing field", client.post(f"{API}/items", json={"code": "X1"}, headers=ZH)
+    yield "pattern", client.post(f"{API}/warehouses", json=warehouse_payload(county_code="abc"), headers=ZH)
+    yield "unknown field", client.post(f"{API}/items", json=item_payload("X2", colour="red"), headers=ZH)
+    yield "not a number", client.get(f"{API}/nearest?lat=abc&lon=116&item=PD-001", headers=ZH)
+    yield "range", client.get(f"{API}/nearest?lat=39.9&lon=116.4&item=PD-001&limit=0", headers=ZH)
+    yield (
+        "nested quantity",
+        client.post(
+            f"{API}/plans", json={"lat": 39.9, "lon": 116.4, "needs": [{"item": "PD-001", "quantity": -5}]}, headers=ZH
+        ),
+    )
+    yield "not found", client.get(f"{API}/warehouses/NOPE", headers=ZH)
+    yield "unknown item", client.get(f"{API}/nearest?lat=39.9&lon=116.4&item=活性碳xyz", headers=ZH)
+    yield "insufficient", client.post(f"{API}/stock-lines/{line.id}/issues", json={"quantity": 50}, headers=ZH)
+    yield "conflict", client.post(f"{API}/warehouses", json=warehouse_payload(line.warehouse.code), headers=ZH)
+    yield "no route", client.get(f"{API}/no-such-thing", headers=ZH)
+    yield "method", client.delete(f"{API}/regions", headers=ZH)
+    yield "anonymous", anonymous.get(f"{API}/warehouses", headers=ZH)
+    yield "bad bearer", anonymous.get(f"{API}/warehouses", headers={**ZH, "Authorization": "Basic x"})
+    yield "wrong token", anonymous.get(f"{API}/warehouses", headers={**ZH, "Authorization": "Bearer nope"})
+    yield "wrong password", anonymous.post(f"{API}/auth/login", json={"username": "x", "password": "y"}, headers=ZH)
+    yield "bad json", client.post(f"{API}/items", data="{", content_type="application/json", headers=ZH)
+    yield "control character", client.get(f"{API}/warehouses?q=a%01b", headers=ZH)
+    yield "ambiguous county", client.get(f"{API}/nearest?county=朝阳区&item=PD-001", headers=ZH)
+    yield "date", client.get(f"{API}/stock-lines/{line.id}?as_of=yesterday", headers=ZH)
+
+
+def test_every_error_path_answers_in_chinese_with_a_code_under_zh_cn(client, stocked_line):
+    leaks = {}
+    for what, response in _error_paths(client, stocked_line):
+        assert response.status_code >= 400 and response.mimetype == PROBLEM_JSON, what
+        body = response.get_json()
+        assert body["code"] and isinstance(body["params"], dict), what
+        if found := english_leaks(body):
+            leaks[what] = found
+    assert not leaks
+
+
+def test_field_errors_keep_their_place_and_carry_codes(client):
+    body = client.post(
+        f"{API}/plans", json={"lat": 39.9, "lon": 116.4, "needs": [{"item": "PD-001", "quantity": -5}]}, headers=ZH
+    ).get_json()
+    assert body["code"] == "field_errors"
+    assert body["errors"] == {"needs": {"0": {"quantity": ["须大于零"]}}}
+    assert body["error_codes"]["needs"]["0"]["quantity"] == [{"code": "must_be_positive", "params": {}}]
+    assert body["detail"] == "needs.0.quantity: 须大于零"
+    missing = client.post(f"{API}/items", json={"code": "X1"}, headers=ZH).get_json()
+    assert missing["errors"]["name"] == ["缺少必填字段。"] and missing["title"] == "输入有误"
+
+
+def test_english_when_asked_and_chinese_without_a_header(app, client):
+    english = client.get(f"{API}/warehouses/NOPE", headers=EN).get_json()
+    assert english == {
+        **english,
+        "title": "Not found",
+        "detail": "no warehouse with code 'NOPE'",
+        "code": "no_warehouse",
+        "params": {"code": "'NOPE'"},
+    }
+    app.config["DEFAULT_LANGUAGE"] = "zh-CN"  # the shipped default (tests otherwise read English)
+    chinese = client.get(f"{API}/warehouses/NOPE").get_json()
+    assert (chinese["title"], chinese["detail"], chinese["code"]) == (
+        "未找到",
+        "没有编码为 'NOPE' 的仓库",
+        "no_warehouse",
+    )
+    assert (
+        client.get(f"{API}/warehouses/NOPE", headers={"Accept-Language": "en;q=0.5, zh;q=0.9"}).get_json()["detail"]
+        == chinese["detail"]
+    )
+
+
+def test_import_report_messages_follow_the_language_and_lang_en_keeps_english(client):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["仓库编码", "物资名称", "数量"])
+    sheet.append(["NOWHERE-1", "完全不存在的物资", -3])
+    data = io.BytesIO()
+    book.save(data)
+
+    def upload(query: str = "", headers=None):
+        files = {"file": (io.BytesIO(data.getvalue()), "台账.xlsx")}
+        return client.post(f"{API}/imports{query}", data=files, content_type="multipart/form-data", headers=headers)
+
+    chinese = upload("?dry_run=true", ZH).get_json()
+    assert chinese["code"] == "invalid_ledger" and CJK.search(chinese["detail"])
+    assert not english_leaks(chinese)
+    issues = chinese["report"]["errors"]
+    assert issues and all(CJK.search(issue["message"]) and issue["code"] != UNLISTED for issue in issues)
+    english = upload("?dry_run=true&lang=en", ZH).get_json()  # lang= wins over Accept-Language
+    assert english["detail"].startswith("台账.xlsx: checked; 1 rows")
+    assert [issue["code"] for issue in english["report"]["errors"]] == [issue["code"] for issue in issues]
+    assert all(re.match(r"[a-z]", issue["message"]) for issue in english["report"]["errors"])
