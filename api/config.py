@@ -33,6 +33,17 @@ class Config:
         # The page's map background: any {z}/{x}/{y} tile server (an internal one where there is no internet).
         self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+        # Notifications (notify branch): the SMTP server email goes through, and the webhook timeout.
+        # SMTP_SECURITY: starttls (port 587), tls (implicit TLS, port 465) or none (a relay on the same host).
+        self.SMTP_HOST = env.get("SMTP_HOST", "")
+        self.SMTP_PORT = int(env.get("SMTP_PORT", "587"))
+        self.SMTP_SECURITY = env.get("SMTP_SECURITY", "starttls")
+        self.SMTP_USERNAME = env.get("SMTP_USERNAME", "")
+        self.SMTP_PASSWORD = env.get("SMTP_PASSWORD", "")
+        self.SMTP_CA_FILE = env.get("SMTP_CA_FILE") or None
+        self.SMTP_TIMEOUT = float(env.get("SMTP_TIMEOUT", "30"))
+        self.MAIL_FROM = env.get("MAIL_FROM", "")
+        self.WEBHOOK_TIMEOUT = float(env.get("WEBHOOK_TIMEOUT", "15"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         # OpenAPI document and its interactive page, served from vendored assets (no CDN).
