@@ -217,10 +217,10 @@ def _smtp_connection(mail: MailSettings):
         if mail.username:
             smtp.login(mail.username, mail.password)
         yield smtp
-    finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             smtp.quit()
-        smtp.close()
+    finally:
+        smtp.close()  # after a failure, only close: a polite QUIT could wait out the timeout on a broken session
 
 
 def _text(value: bytes | str) -> str:

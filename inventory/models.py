@@ -635,6 +635,7 @@ class OutboxDelivery(Base):
     last_error: Mapped[str] = mapped_column(String(500), default="")
 
     event: Mapped[OutboxEvent] = relationship(lazy="joined")
+    log: Mapped[list[DeliveryAttempt]] = relationship(lazy="selectin", order_by="DeliveryAttempt.id")
 
     __table_args__ = (
         Index("ix_outbox_delivery_status_next_attempt_at", "status", "next_attempt_at"),

@@ -19,7 +19,6 @@ from inventory.access import Actor, as_principal
 from inventory.audit import record_audit
 from inventory.errors import Forbidden, NotFound, ValidationFailed
 from inventory.models import (
-    DeliveryAttempt,
     Notification,
     NotificationSetting,
     NotificationSubscription,
@@ -220,13 +219,3 @@ def _check_subscriptions(subscriptions: Mapping[str, Iterable[str]]) -> set[tupl
 def list_deliveries(actor: Actor) -> Select:
     """What was (or is still to be) sent to the caller, newest first, each with its attempts."""
     return select(OutboxDelivery).where(OutboxDelivery.user_id == _own_id(actor)).order_by(OutboxDelivery.id.desc())
-
-
-def attempts_of(session: Session, delivery_ids: list[int]) -> dict[int, list[DeliveryAttempt]]:
-    found: dict[int, list[DeliveryAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
-    if delivery_ids:
-        for attempt in session.scalars(
-            select(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(delivery_ids)).order_by(DeliveryAttempt.id)
-        ):
-            found[attempt.delivery_id].append(attempt)
-    return found
