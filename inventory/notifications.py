@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal
 from inventory.audit import record_audit
-from inventory.errors import Forbidden, NotFound, ValidationFailed
+from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.models import (
     Notification,
     NotificationSetting,
@@ -175,7 +175,7 @@ def rotate_webhook_secret(session: Session, actor: Actor) -> Settings:
     """A new signing secret (the old one stops verifying at once); needs a webhook URL."""
     row = session.get(NotificationSetting, _own_id(actor))
     if row is None or not row.webhook_url:
-        raise ValidationFailed("set a webhook URL first", field="webhook_url")
+        raise Conflict("there is no webhook URL to sign for: set one first", field="webhook_url")
     row.webhook_secret = secrets.token_hex(SECRET_BYTES)
     session.flush()
     username = as_principal(actor).username

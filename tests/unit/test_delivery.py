@@ -215,3 +215,21 @@ def test_a_claim_left_by_a_dead_worker_is_taken_again_after_it_expires(session, 
     assert deliver_round(session, plain_mail(smtp.port), worker="w", clock=at(60)).claimed == 0
     assert deliver_round(session, plain_mail(smtp.port), worker="w", clock=at(301)).sent == 1
     assert len(smtp.messages) == 1
+
+
+def test_the_deliver_and_send_digests_commands(app, session, subscriber, smtp):
+    smtp.start()
+    user = subscriber()
+    opt_ins = {"shipment_overdue": ["email"], "daily_digest": ["email"]}
+    update_settings(session, principal_for(user), subscriptions=opt_ins)
+    session.commit()
+    overdue(session, user)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, SMTP_SECURITY="none", MAIL_FROM="noreply@example.org")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["deliver"])
+    assert result.exit_code == 0, result.output
+    assert "claimed 1: sent 1" in result.output and len(smtp.messages) == 1
+    digests = runner.invoke(args=["send-digests"])
+    assert digests.exit_code == 0 and "empty: 1" in digests.output  # a responder with no open call-up
+    app.config["SMTP_SECURITY"] = "ssl"
+    assert "SMTP_SECURITY must be one of" in runner.invoke(args=["deliver"]).output
