@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import logging
 import smtplib
 import ssl
 import time
@@ -34,6 +35,8 @@ from inventory.models import NotificationSetting, OutboxDelivery, User, utcnow
 from inventory.notice_text import notice_for
 from inventory.outbox import Claim, Outcome, claim_due, event_payload, finish_delivery
 from inventory.reference import DeliveryChannel
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-EMI-Signature"
 SMTP_SECURITY = ("starttls", "tls", "none")
@@ -152,10 +155,14 @@ def send(job: Job, settings: DeliverySettings) -> Outcome:
     if job.problem:
         return Outcome(sent=False, permanent=True, detail=job.problem, address=job.address)
     started = time.monotonic()
-    if job.channel is DeliveryChannel.EMAIL:
-        sent, permanent, detail = send_email(job, settings.mail)
-    else:
-        sent, permanent, detail = send_webhook(job, settings.webhook_timeout)
+    try:
+        if job.channel is DeliveryChannel.EMAIL:
+            sent, permanent, detail = send_email(job, settings.mail)
+        else:
+            sent, permanent, detail = send_webhook(job, settings.webhook_timeout)
+    except Exception as error:  # a message this code cannot build: the same every time, so given up and logged
+        log.exception("delivery %s could not be sent", job.delivery_id)
+        sent, permanent, detail = False, True, f"not sendable: {type(error).__name__}: {error}"
     elapsed = int((time.monotonic() - started) * 1000)
     return Outcome(sent=sent, permanent=permanent, detail=detail, address=job.address, duration_ms=elapsed)
 
@@ -168,7 +175,7 @@ def compose_email(job: Job, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = job.address
-    message["Subject"] = notice.subject
+    message["Subject"] = " ".join(notice.subject.split())  # a header is one line, whatever a name holds
     message["Date"] = formatdate(localtime=False)
     # One Message-ID per delivery: a resend after a lost acknowledgement is recognisably the same mail.
     message["Message-ID"] = make_msgid(idstring=f"emi-delivery-{job.delivery_id}", domain=_domain_of(sender))

@@ -44,6 +44,7 @@ def _line_list(payload: Mapping, key: str = "lines") -> list[Mapping]:
 
 
 def _waiting(p: Mapping) -> Notice:
+    """Payload: callup_code, incident_name, requester, warehouse_code/_name, lines: [{item_name, batch, …}]."""
     f = _fields(p)
     lines = _line_list(p)
     rows = [_Blank(line) for line in lines]
@@ -84,6 +85,7 @@ def _declined(p: Mapping) -> Notice:
 
 
 def _overdue(p: Mapping) -> Notice:
+    """Payload: shipment_code, eta, callup_code, from_warehouse_name, carrier, driver_phone."""
     f = _fields(p)
     return Notice(
         "发运 {shipment_code} 已超过预计到达时间 {eta}".format_map(f),
@@ -94,6 +96,7 @@ def _overdue(p: Mapping) -> Notice:
 
 
 def _discrepancy(p: Mapping) -> Notice:
+    """Payload: shipment_code, callup_code, lines: [{item_name, unit, dispatched, received, reason}]."""
     f = _fields(p)
     rows = [_Blank(line) for line in _line_list(p)]
     return Notice(

@@ -194,7 +194,11 @@ def check_webhook_url(value: str) -> str:
     value = check_text(value, "webhook_url", max_length=text_limit(NotificationSetting.webhook_url)).strip()
     if not value:
         return value
-    parts = urllib.parse.urlsplit(value)
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - parsing the port is what refuses "http://host:port-that-is-no-number"
+    except ValueError as error:
+        raise ValidationFailed(f"not a URL: {error}", field="webhook_url") from error
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed("the webhook URL must be an http:// or https:// address", field="webhook_url")
     if parts.username or parts.password:

@@ -66,7 +66,8 @@ def test_settings_opt_in_per_event_and_channel(client_for):
     refused = me.put(f"{API}/notifications/settings", json={"subscriptions": {"callup_line_declined": ["email"]}})
     assert refused.status_code == 422 and "subscriptions" in refused.json["errors"]
     assert me.put(f"{API}/notifications/settings", json={"email": "not-an-address"}).json["errors"].keys() == {"email"}
-    assert "webhook_url" in me.put(f"{API}/notifications/settings", json={"webhook_url": "file:///etc"}).json["errors"]
+    for url in ("file:///etc", "http://[::1", "http://host:port/", "https://user:pw@example.org/"):
+        assert "webhook_url" in me.put(f"{API}/notifications/settings", json={"webhook_url": url}).json["errors"]
     unknown = me.put(f"{API}/notifications/settings", json={"subscriptions": {"everything": ["email"]}})
     assert unknown.status_code == 422
 

@@ -233,3 +233,14 @@ def test_the_deliver_and_send_digests_commands(app, session, subscriber, smtp):
     assert digests.exit_code == 0 and "empty: 1" in digests.output  # a responder with no open call-up
     app.config["SMTP_SECURITY"] = "ssl"
     assert "SMTP_SECURITY must be one of" in runner.invoke(args=["deliver"]).output
+
+
+def test_a_line_break_in_a_name_cannot_add_a_mail_header(session, subscriber, smtp):
+    smtp.start()
+    user = subscriber()
+    record_event(session, NotificationKind.SHIPMENT_OVERDUE, {"shipment_code": "SH-9\r\nBcc: x@evil.example"}, [user])
+    session.commit()
+    assert deliver_round(session, plain_mail(smtp.port), worker="w", clock=at(0)).sent == 1
+    (message,) = smtp.messages
+    assert message["Bcc"] is None and smtp.collector.envelopes[0][1] == ["li.ming@example.org"]
+    assert "\n" not in str(message["Subject"]) and "SH-9 Bcc: x@evil.example" in str(message["Subject"])
