@@ -47,7 +47,7 @@ def _waiting(p: Mapping) -> Notice:
     """Payload: callup_code, incident_name, requester, warehouse_code/_name, lines: [{item_name, batch, …}]."""
     f = _fields(p)
     lines = _line_list(p)
-    rows = [_Blank(line) for line in lines]
+    rows = [_Blank({**line, "batch": line.get("batch") or "—"}) for line in lines]
     return Notice(
         "调用 {callup_code}（{incident_name}）：{n} 条待 {warehouse_name} 处理".format_map({**f, "n": len(lines)}),
         "Call-up {callup_code} ({incident_name}): {n} line(s) waiting at {warehouse_name}".format_map(

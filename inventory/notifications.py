@@ -146,7 +146,7 @@ def update_settings(
         wanted = _check_subscriptions(subscriptions)
         for channel in sorted({channel for _, channel in wanted}, key=list(DeliveryChannel).index):
             if not addresses[channel]:
-                raise ValidationFailed(f"set a {channel.value} address before opting in to it", field="subscriptions")
+                raise ValidationFailed(f"set the {channel.value} address before opting in to it", field="subscriptions")
         session.execute(delete(NotificationSubscription).where(NotificationSubscription.user_id == user_id))
         session.add_all(
             NotificationSubscription(user_id=user_id, kind=kind, channel=channel) for kind, channel in sorted(wanted)

@@ -4,7 +4,7 @@
 // Every account has an inbox; the API only ever shows the caller's own.
 
 import { ApiError, get, post, request } from "./api.js";
-import { clearFormErrors, control, el, formatDateTime, pager, runAction, showFormErrors } from "./dom.js";
+import { announce, clearFormErrors, control, el, formatDateTime, pager, runAction, showFormErrors } from "./dom.js";
 import { label, lang, onLanguageChange, t } from "./i18n.js";
 
 const POLL_MS = 60_000;
@@ -182,7 +182,7 @@ function renderSettings() {
     el(
       "table",
       { class: "inbox-optins" },
-      el("caption", { text: t("inbox.optins") }),
+      el("caption", { class: "visually-hidden", text: t("inbox.optins") }),
       el(
         "thead",
         {},
@@ -211,6 +211,7 @@ async function saveSettings(event) {
     state.settings = await request("/notifications/settings", { method: "PUT", body }).then((answer) => answer.data);
     renderSettings();
     byId("inbox-settings-status").textContent = t("common.saved");
+    announce(t("common.saved"), "ok");
   });
 }
 
