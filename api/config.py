@@ -37,12 +37,6 @@ class Config:
         self.METRICS_ALLOW = [
             network.strip() for network in env.get("METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",")
         ]
-        # Reserved for mail (the outbox's sender): read and checked here, so a deployment sets them once.
-        self.SMTP_HOST = env.get("SMTP_HOST", "")
-        self.SMTP_PORT = int(env.get("SMTP_PORT", "587"))
-        self.SMTP_USERNAME = env.get("SMTP_USERNAME", "")
-        self.SMTP_PASSWORD = env.get("SMTP_PASSWORD", "")
-        self.SMTP_FROM = env.get("SMTP_FROM", "")
         self.SECRET_KEY = env.get("SECRET_KEY") or instance_secret_key()
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -58,6 +52,17 @@ class Config:
         self.DEFAULT_LANGUAGE = env.get("DEFAULT_LANGUAGE", "zh-CN")
         # No ping per checkout: inventory.db pings only connections that sat idle (configure_engine).
         self.SQLALCHEMY_ENGINE_OPTIONS = {}
+        # Notifications (notify branch): the SMTP server email goes through, and the webhook timeout.
+        # SMTP_SECURITY: starttls (port 587), tls (implicit TLS, port 465) or none (a relay on the same host).
+        self.SMTP_HOST = env.get("SMTP_HOST", "")
+        self.SMTP_PORT = int(env.get("SMTP_PORT", "587"))
+        self.SMTP_SECURITY = env.get("SMTP_SECURITY", "starttls")
+        self.SMTP_USERNAME = env.get("SMTP_USERNAME", "")
+        self.SMTP_PASSWORD = env.get("SMTP_PASSWORD", "")
+        self.SMTP_CA_FILE = env.get("SMTP_CA_FILE") or None
+        self.SMTP_TIMEOUT = float(env.get("SMTP_TIMEOUT", "30"))
+        self.MAIL_FROM = env.get("MAIL_FROM", "")
+        self.WEBHOOK_TIMEOUT = float(env.get("WEBHOOK_TIMEOUT", "15"))
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         # OpenAPI document and its interactive page, served from vendored assets (no CDN).
         self.API_TITLE = "Emergency materials inventory"
@@ -164,8 +169,17 @@ def check_environment(env: dict[str, str] | os._Environ) -> None:
                 ipaddress.ip_network(network.strip(), strict=False)
             except ValueError:
                 problems.append(f"METRICS_ALLOW must list networks (10.0.0.0/8,127.0.0.1/32), not {network.strip()!r}")
-    if env.get("SMTP_HOST") and not env.get("SMTP_FROM"):
-        problems.append("SMTP_FROM is required with SMTP_HOST (the sender address of mail)")
+    if env.get("SMTP_HOST") and not env.get("MAIL_FROM"):
+        problems.append("MAIL_FROM is required with SMTP_HOST (the sender address of mail)")
+    if env.get("SMTP_SECURITY", "starttls") not in ("starttls", "tls", "none"):
+        problems.append("SMTP_SECURITY must be 'starttls', 'tls' or 'none'")
+    for name in ("SMTP_TIMEOUT", "WEBHOOK_TIMEOUT"):
+        value = env.get(name, "")
+        try:
+            if value and not 0 < float(value) <= 600:
+                raise ValueError
+        except ValueError:
+            problems.append(f"{name} must be a number of seconds from 0 to 600, not {value!r}")
     if problems:
         raise ConfigurationError("cannot start: " + "; ".join(problems))
 

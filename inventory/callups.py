@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
+from inventory.callup_notices import line_decided, lines_waiting
 from inventory.errors import Conflict, Forbidden, NotFound
 from inventory.geo import Incident, Point
 from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, Warehouse
@@ -266,6 +267,7 @@ def _decide(session: Session, actor: Actor, line: CallUpLine, status: CallUpLine
     _event(session, callup, principal.username, status.value, note, line_id=line.id)
     _settle_status(callup)
     session.flush()
+    line_decided(session, callup, line)
     record_audit(
         session,
         actor,
@@ -306,9 +308,10 @@ def _reserve_plan(session: Session, callup: CallUp, needs: Sequence[NeedRequest]
 
 
 def _add_lines(session: Session, callup: CallUp, plan: Plan) -> None:
+    added = []
     for source in plan.warehouses:
         for allocation in source.lines:
-            session.add(
+            added.append(
                 CallUpLine(
                     callup_id=callup.id,
                     stock_line_id=allocation.stock_line_id,
@@ -319,8 +322,10 @@ def _add_lines(session: Session, callup: CallUp, plan: Plan) -> None:
                     status=CallUpLineStatus.RESERVED,
                 )
             )
+    session.add_all(added)
     session.flush()
     session.expire(callup, ["lines"])
+    lines_waiting(session, callup, added)  # the outbox: told in this transaction, sent by the deliver worker
 
 
 def _remaining_needs(callup: CallUp) -> list[NeedRequest]:

@@ -35,7 +35,10 @@ from inventory.reference import (
     CallUpLineStatus,
     CallUpStatus,
     Category,
+    DeliveryChannel,
+    DeliveryStatus,
     MovementKind,
+    NotificationKind,
     RegionLevel,
     ReserveType,
     Role,
@@ -564,3 +567,109 @@ class SiteFlag(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(64), default="")
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- notify branch: the outbox, the in-page inbox, delivery settings and the delivery log ---------------------
+
+
+class OutboxEvent(Base):
+    """Something an account must be told, written in the same transaction as the change that caused it.
+
+    Nothing is sent while the request runs: ``flask --app wsgi deliver`` sends its deliveries later,
+    so a mail server that is down delays the mail and never fails (or loses) the change.
+    """
+
+    __tablename__ = "outbox_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind, "notification_kind"), index=True)
+    # JSON text: the facts of the event (codes, names, quantities as strings), enough to render any message.
+    payload: Mapped[str] = mapped_column(Text)
+    # Events that must happen once (a day's digest per account) carry a key the database keeps unique.
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Notification(Base):
+    """One event in one account's in-page inbox."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_event.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[OutboxEvent] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id", name="uq_notification_event_id"),
+        Index("ix_notification_user_id_id", "user_id", "id"),
+    )
+
+
+class NotificationSetting(Base):
+    """Where an account's email and webhook deliveries go; the webhook secret signs every body (HMAC-SHA256)."""
+
+    __tablename__ = "notification_setting"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    webhook_url: Mapped[str] = mapped_column(String(500), default="")
+    webhook_secret: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class NotificationSubscription(Base):
+    """An account opted in to one kind of event on one channel (email or webhook); no row, no delivery."""
+
+    __tablename__ = "notification_subscription"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind, "notification_kind"), primary_key=True)
+    channel: Mapped[DeliveryChannel] = mapped_column(enum_column(DeliveryChannel, "delivery_channel"), primary_key=True)
+
+
+class OutboxDelivery(Base):
+    """One event to send to one account on one channel; claimed by one worker at a time (``claimed_by``)."""
+
+    __tablename__ = "outbox_delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_event.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[DeliveryChannel] = mapped_column(enum_column(DeliveryChannel, "delivery_channel"))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A worker's claim: its token and until when. A claim past its time (the worker died) may be taken again.
+    claimed_by: Mapped[str | None] = mapped_column(String(36))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+
+    event: Mapped[OutboxEvent] = relationship(lazy="joined")
+    log: Mapped[list[DeliveryAttempt]] = relationship(lazy="selectin", order_by="DeliveryAttempt.id")
+
+    __table_args__ = (
+        Index("ix_outbox_delivery_status_next_attempt_at", "status", "next_attempt_at"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+
+class DeliveryAttempt(Base):
+    """The delivery log: one row per attempt, whatever its outcome."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("outbox_delivery.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    worker: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    # sent, retry (a transient failure: tried again later) or failed (given up).
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)

@@ -99,3 +99,27 @@ class CallUpLineStatus(LabelledEnum):
     DISPATCHED = ("dispatched", "已发运", "Dispatched")
     DECLINED = ("declined", "已拒绝", "Declined")
     CANCELLED = ("cancelled", "已取消", "Cancelled")
+
+
+class NotificationKind(LabelledEnum):
+    """What an account can be told about (inbox, email, webhook); the digest is the daily summary."""
+
+    CALLUP_LINE_WAITING = ("callup_line_waiting", "有调用待本仓库处理", "Call-up line waiting for my warehouse")
+    CALLUP_LINE_DISPATCHED = ("callup_line_dispatched", "我的调用已发运", "My call-up line dispatched")
+    CALLUP_LINE_DECLINED = ("callup_line_declined", "我的调用被拒绝", "My call-up line declined")
+    SHIPMENT_OVERDUE = ("shipment_overdue", "发运超时未到", "Shipment overdue")
+    RECEIPT_DISCREPANCY = ("receipt_discrepancy", "接收数量有差异", "Receipt with discrepancies")
+    DAILY_DIGEST = ("daily_digest", "每日摘要", "Daily digest")
+
+
+class DeliveryChannel(LabelledEnum):
+    """Where an event goes besides the in-page inbox (which every account always has)."""
+
+    EMAIL = ("email", "电子邮件", "Email")
+    WEBHOOK = ("webhook", "Webhook", "Webhook")
+
+
+class DeliveryStatus(LabelledEnum):
+    PENDING = ("pending", "待发送", "Pending")
+    SENT = ("sent", "已发送", "Sent")
+    FAILED = ("failed", "发送失败", "Failed")

@@ -5,10 +5,12 @@
 //                 by the source warehouses (stock view)
 //   js/readiness.js expiring stock (stock view) and the coverage-gap map layer (map view)
 //   js/ledgers.js ledger upload with a dry-run report, template, export (provincial staff)
+//   js/inbox.js   the header's unread badge, the inbox and the notification settings (every role)
 
 import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
 import { announce, clearFormErrors, control, showFormErrors } from "./js/dom.js";
 import { applyTranslations, lang, onLanguageChange, setLanguage, t } from "./js/i18n.js";
+import { initInbox, resetInbox } from "./js/inbox.js";
 
 /** Which views each role gets, the first being where it lands after login. */
 const VIEWS_BY_ROLE = {
@@ -122,6 +124,7 @@ function leave() {
   for (const module of started.values()) module.reset?.();
   started.clear();
   currentView = null;
+  resetInbox();
   showLogin();
 }
 
@@ -145,6 +148,7 @@ async function enter(user, csrfToken, moveFocus = false) {
   const requested = window.location.hash.slice(1);
   await showView(allowed.includes(requested) ? requested : allowed[0], moveFocus);
   renderWho(); // last: "who is logged in" appears once the first view is wired and shown
+  initInbox(context);
 }
 
 function renderWho() {

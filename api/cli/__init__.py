@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.cli import backup, database, ledger, nearest, reports, users
+from api.cli import backup, database, ledger, nearest, notify, reports, users
 
 
 def register_commands(app: Flask) -> None:
@@ -18,3 +18,4 @@ def register_commands(app: Flask) -> None:
     ledger.register(app)
     reports.register(app)
     backup.register(app)
+    notify.register(app)

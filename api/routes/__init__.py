@@ -20,3 +20,7 @@ def register_blueprints(api: Api) -> None:
 
     for module in (quotas, reports):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    from api.routes import notifications  # the inbox, notification settings and the delivery log
+
+    api.register_blueprint(notifications.blp, url_prefix="/api/v1")

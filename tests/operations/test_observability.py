@@ -36,7 +36,7 @@ def test_a_complete_production_environment_is_accepted():
         ({"SECRET_KEY": "short"}, "SECRET_KEY must be set in production"),
         ({"BIND": "8000"}, "BIND must be HOST:PORT"),
         ({"WEB_CONCURRENCY": "zero"}, "WEB_CONCURRENCY must be a whole number"),
-        ({"SMTP_HOST": "mail.internal"}, "SMTP_FROM is required with SMTP_HOST"),
+        ({"SMTP_HOST": "mail.internal"}, "MAIL_FROM is required with SMTP_HOST"),
         ({"SMTP_PORT": "70000"}, "SMTP_PORT must be a whole number from 1 to 65535"),
         ({"METRICS_ALLOW": "10.0.0.0/8,everyone"}, "METRICS_ALLOW must list networks"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be 'text' or 'json'"),

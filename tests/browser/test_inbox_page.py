@@ -1,0 +1,83 @@
+"""The inbox on the page: a manager's unread badge for a call-up line waiting at their warehouse, marking it
+read, and opting in to email for that event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from tests.browser.test_readiness_page import ApiSession
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def waiting_callup(page_server):
+    """A call-up raised by the demo responder at the demo manager's first warehouse (distance 0, one unit)."""
+    manager = ApiSession(page_server, "manager")
+    warehouse = manager.call("GET", "/page/my-warehouses")[0]
+    today = dt.date.today().isoformat()
+    lines = manager.call("GET", "/stock-lines", warehouse=warehouse["code"], page_size=500)
+    line = next(
+        one for one in lines if one["available"] >= 1 and (one["expiry_date"] is None or one["expiry_date"] > today)
+    )
+    responder = ApiSession(page_server, "responder")
+    incident = f"收件箱测试 {uuid.uuid4().hex[:6]}"
+    body = {
+        "incident_name": incident,
+        "lat": warehouse["latitude"],
+        "lon": warehouse["longitude"],
+        "radius_km": 1,
+        "needs": [{"item": line["item_code"], "quantity": 1}],
+    }
+    order = responder.call("POST", "/callups", body)
+    assert any(one["warehouse_code"] == warehouse["code"] for one in order["lines"]), order
+    yield {"order": order, "warehouse": warehouse, "incident": incident}
+    responder.call("POST", f"/callups/{order['code']}/cancel", {"reason": "browser test done"})
+
+
+def test_manager_reads_the_waiting_line_in_the_inbox_and_opts_in_to_email(browsing, waiting_callup):
+    page = browsing.page
+    code = waiting_callup["order"]["code"]
+    browsing.login("manager")
+    page.wait_for_selector("#inbox-toggle:not([hidden]) #inbox-badge:not([hidden])")
+    unread = int(page.text_content("#inbox-badge"))
+    assert unread >= 1
+    assert page.get_attribute("#inbox-toggle", "aria-label") == f"通知（{unread} 条未读）"
+
+    page.click("#inbox-toggle")
+    item = page.locator("#inbox-list li.inbox-item.unread", has_text=code)
+    item.wait_for()
+    assert waiting_callup["warehouse"]["name"] in item.locator(".inbox-title").text_content()
+    assert page.get_attribute("#inbox-toggle", "aria-expanded") == "true"
+    browsing.shot("inbox")
+    item.locator("button").click()
+    page.wait_for_selector(f"#inbox-list li.inbox-item:not(.unread):has-text('{code}')")
+    page.wait_for_function(
+        "(n) => document.querySelector('#inbox-badge').hidden || document.querySelector('#inbox-badge').textContent"
+        " === String(n)",
+        arg=unread - 1,
+    )
+
+    # Settings: opting in to email without an address is refused next to the field; with one it is saved.
+    page.click(".inbox-settings summary")
+    page.fill("#inbox-email", "")
+    page.check("input[name=subscriptions][value='callup_line_waiting:email']")
+    browsing.console.expect(422, "/api/v1/notifications/settings")
+    page.click("#inbox-settings-form button[type=submit]")
+    page.wait_for_selector("#inbox-settings-form .field-error, #inbox-settings-form .form-error:not([hidden])")
+    page.fill("#inbox-email", "manager@example.org")
+    page.click("#inbox-settings-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#inbox-settings-status').textContent === '已保存'")
+    assert page.is_checked("input[name=subscriptions][value='callup_line_waiting:email']")
+    browsing.shot("inbox-settings")
+
+    # English, and closing returns focus to the header button.
+    page.click("#lang-toggle")
+    page.wait_for_function("() => document.querySelector('#inbox-heading').textContent === 'Inbox'")
+    assert "waiting at" in page.locator("#inbox-list li.inbox-item", has_text=code).text_content()
+    page.click("#inbox-close")
+    assert page.is_hidden("#inbox-panel")
+    assert page.evaluate("() => document.activeElement.id") == "inbox-toggle"
