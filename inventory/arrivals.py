@@ -58,8 +58,8 @@ def receive_shipment(session: Session, actor: Actor, code: str, receipts: Sequen
     callup_ids = sorted({line.callup_line_id for line in shipment.lines if line.callup_line_id is not None})
     for callup_id in sorted({get_callup_line(session, line_id).callup_id for line_id in callup_ids}):
         lock_callup(session, callup_id)
-    mark_delivered(session, shipment, principal.username)
     outcomes = _outcomes(shipment, receipts)
+    mark_delivered(session, shipment, principal.username)
     for line in shipment.lines:
         line.received, line.short, line.damaged, line.discrepancy_reason = outcomes[line.id]
     session.flush()
