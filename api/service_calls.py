@@ -17,6 +17,7 @@ from inventory.reports.coverage import CoverageReport, coverage_gaps
 from inventory.reports.dashboard import Dashboard, dashboard_figures
 from inventory.reports.expiry import ExpiringLine, expiring_stock
 from inventory.reports.shortfall import QuotaStatus, quota_shortfalls
+from inventory.shipments import ShipmentDetails
 
 
 def incident_from(session: Session, args: dict) -> Incident:
@@ -67,3 +68,16 @@ def coverage_from(session: Session, args: dict) -> CoverageReport:
 
 def dashboard_from(session: Session, args: dict) -> Dashboard:
     return dashboard_figures(session, region=args.get("region"))
+
+
+def shipment_details(args: dict) -> ShipmentDetails:
+    """How a shipment travels, from loaded ``ShipmentDetailsFields`` (the API and the CLI pass the same names)."""
+    return ShipmentDetails(
+        carrier=args.get("carrier", ""),
+        vehicle=args.get("vehicle", ""),
+        driver=args.get("driver", ""),
+        driver_phone=args.get("driver_phone", ""),
+        departed_at=args.get("departed_at"),
+        eta=args.get("eta"),
+        note=args.get("note", ""),
+    )

@@ -421,6 +421,7 @@ class CallUp(TimestampMixin, Base):
     note: Mapped[str] = mapped_column(String(500), default="")
     # The incident record it was raised against (logistics); older call-ups name their incident only.
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident: Mapped[EmergencyIncident | None] = relationship(lazy="joined", back_populates="callups")
 
     needs: Mapped[list[CallUpNeed]] = relationship(lazy="selectin", order_by="CallUpNeed.id")
     lines: Mapped[list[CallUpLine]] = relationship(lazy="selectin", order_by="CallUpLine.id")
@@ -577,7 +578,7 @@ class EmergencyIncident(TimestampMixin, Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    callups: Mapped[list[CallUp]] = relationship(lazy="selectin", order_by="CallUp.id")
+    callups: Mapped[list[CallUp]] = relationship(lazy="selectin", order_by="CallUp.id", back_populates="incident")
 
 
 class Shipment(TimestampMixin, Base):

@@ -20,3 +20,8 @@ def register_blueprints(api: Api) -> None:
 
     for module in (quotas, reports):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    from api.routes import incidents, shipments  # logistics: shipments, receipt, returns, settlement
+
+    for module in (incidents, shipments):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

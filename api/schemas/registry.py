@@ -47,6 +47,10 @@ class ReferenceOut(Schema):
     roles = fields.List(fields.Nested(LabelOut))
     callup_statuses = fields.List(fields.Nested(LabelOut))
     callup_line_statuses = fields.List(fields.Nested(LabelOut))
+    incident_types = fields.List(fields.Nested(LabelOut))
+    incident_statuses = fields.List(fields.Nested(LabelOut))
+    shipment_kinds = fields.List(fields.Nested(LabelOut))
+    shipment_statuses = fields.List(fields.Nested(LabelOut))
 
 
 # --- regions ---------------------------------------------------------------------------------
