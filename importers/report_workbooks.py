@@ -280,7 +280,8 @@ def settlement_workbook(out: IO[bytes], sheet: dict, *, scope: str, lang: str, t
 
     total = {"warehouse_code": TOTAL_WORDS[lang], "amount": float(sheet["total_amount"])}
     paid = [*map(amounts, sheet["rows"]), total]
-    title = _title(lang, "应急物资调用结算单", "Settlement of emergency materials", scope, today, sheet["incident_name"])
+    name = sheet["incident_name"]
+    title = _title(lang, "应急物资调用结算单", "Settlement of emergency materials", scope, today, name)
     write_workbook(
         out,
         title=title,
