@@ -256,7 +256,7 @@ SETTLEMENT_COLUMNS = (
     ledger_column("warehouse_code"),
     ledger_column("warehouse_name"),
     ledger_column("reserve_type", LABEL, ReserveType),
-    Column("organisation", "所属单位", "Organisation", TEXT, 20),
+    ledger_column("organisation"),
     ledger_column("item_code"),
     ledger_column("item_name"),
     ledger_column("unit"),
