@@ -89,9 +89,8 @@ def test_an_incident_over_http_from_call_up_to_settlement_sheet(client_for, make
     gov_line = slaked["lines"][0]["id"]
     body = {"callup_line_id": gov_line, "quantity": 7}
     assert rita.post(f"{API}/incidents/{code}/consumption", json=body).status_code == 201
-    too_much = rita.post(
-        f"{API}/incidents/{code}/returns", json={"lines": [{"callup_line_id": gov_line, "quantity": 4}]}
-    )
+    returns = f"{API}/incidents/{code}/returns"
+    too_much = rita.post(returns, json={"lines": [{"callup_line_id": gov_line, "quantity": 4}]})
     assert too_much.status_code == 409 and "lines[0].quantity" in too_much.json["errors"]
     back = rita.post(returns, json={"lines": [{"callup_line_id": gov_line, "quantity": 3}]})
     assert back.status_code == 201 and back.json["target_warehouse_code"] == "GOV"
