@@ -10,7 +10,6 @@ from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
 from api.routes.reports import send_workbook
-from api.schemas.fields import Augmented
 from api.schemas.logistics import (
     ConsumptionIn,
     ConsumptionOut,
@@ -27,7 +26,7 @@ from api.schemas.logistics import (
     UnitPriceOut,
     UnitPriceQuery,
 )
-from api.service_calls import shipment_details
+from api.service_calls import incident_view, shipment_details
 from importers import report_workbooks as workbooks
 from importers.xlsx import XLSX
 from inventory.arrivals import record_consumption, return_from_site
@@ -37,43 +36,13 @@ from inventory.incidents import (
     close_incident,
     create_incident,
     get_incident,
-    incident_lines,
-    incident_timeline,
     list_incidents,
-    totals_by_line,
 )
 from inventory.reference import IncidentStatus, IncidentType
 from inventory.settlement import list_unit_prices, set_unit_price, settlement_sheet
 from inventory.warehouses import get_warehouse
 
 blp = Blueprint("incidents", __name__, description="Incidents: shipments, receipt, consumption, returns, settlement")
-
-
-def incident_view(incident) -> Augmented:
-    """The incident with each dispatched line's account and its timeline."""
-    accounts = totals_by_line(db.session, incident)
-    codes = {callup.id: callup.code for callup in incident.callups}
-    lines = [
-        {
-            "callup_code": codes[line.callup_id],
-            "line_id": line.id,
-            "warehouse_code": line.warehouse.code,
-            "reserve_type": line.warehouse.reserve_type.value,
-            "item_code": line.item.code,
-            "batch": line.stock_line.batch,
-            "dispatched": account.dispatched,
-            "in_transit": account.in_transit,
-            "received": account.received,
-            "lost": account.lost,
-            "consumed": account.consumed,
-            "returned": account.returned,
-            "return_lost": account.return_lost,
-            "on_site": account.on_site,
-        }
-        for line in incident_lines(incident)
-        if (account := accounts.get(line.id)) is not None
-    ]
-    return Augmented(incident, lines=lines, timeline=incident_timeline(db.session, incident))
 
 
 @blp.route("/incidents")
@@ -99,7 +68,7 @@ class Incidents(MethodView):
             started_at=data.get("started_at"),
             lead_organisation=data.get("lead_organisation", ""),
         )
-        return incident_view(incident)
+        return incident_view(db.session, incident)
 
 
 @blp.route("/incidents/<string:code>")
@@ -107,7 +76,7 @@ class IncidentByCode(MethodView):
     @blp.response(200, IncidentRecordOut)
     def get(self, code: str):
         """One incident: its call-ups, each dispatched line's account and the timeline (who and when)."""
-        return incident_view(get_incident(db.session, code))
+        return incident_view(db.session, get_incident(db.session, code))
 
 
 @blp.route("/incidents/<string:code>/close")
@@ -115,7 +84,7 @@ class CloseIncident(MethodView):
     @blp.response(200, IncidentRecordOut)
     def post(self, code: str):
         """Close: refused while a call-up awaits its sources, a shipment is on the road or stock is on site."""
-        return incident_view(close_incident(db.session, current_actor(), code))
+        return incident_view(db.session, close_incident(db.session, current_actor(), code))
 
 
 @blp.route("/incidents/<string:code>/consumption")

@@ -7,7 +7,7 @@ import functools
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.extensions import db
 from inventory.access import Principal
@@ -276,3 +276,34 @@ def test_consumption_and_return_racing_never_take_more_than_is_on_site(app, sour
     account = totals_by_line(db.session, get_incident(db.session, code))[line_id]
     assert account.consumed + account.returned == 4 and account.on_site == 2
     assert logistics_mismatches(db.session) == []
+
+
+def test_the_shell_flags_overdue_shipments_receives_and_writes_the_settlement(app, session, sources, tmp_path):
+    incident = create_incident(session, RESPONDER, name="夜间泄漏", incident_type=IncidentType.WATER)
+    callup = _callup(session, incident, "PD-001", 5, ReserveType.ENTERPRISE)
+    late = ShipmentDetails(departed_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), eta=dt.datetime.now(dt.UTC))
+    dispatch_lines(session, ADMIN, [line.id for line in callup.lines], details=late)
+    code = _shipment_of(session, incident.code).code
+    session.commit()
+    runner = app.test_cli_runner()
+    flagged = runner.invoke(args=["shipments", "flag-overdue"])
+    assert flagged.exit_code == 0 and f"{code} dispatch" in flagged.output and "newly flagged" in flagged.output
+    assert "newly flagged" not in runner.invoke(args=["shipments", "flag-overdue"]).output
+    assert runner.invoke(args=["shipments", "receive", code]).exit_code == 0
+    shown = runner.invoke(args=["incident", "show", incident.code, "--json"])
+    assert shown.exit_code == 0 and '"event": "received"' in shown.output
+    workbook = tmp_path / "settlement.xlsx"
+    written = runner.invoke(args=["settlement", incident.code, "-o", str(workbook)])
+    assert written.exit_code == 0 and workbook.stat().st_size > 0, written.output
+    assert runner.invoke(args=["check-ledger"]).exit_code == 0
+
+
+@pytest.mark.corrupts_ledger
+def test_check_ledger_fails_when_a_shipment_disagrees_with_the_ledger(app, session, sources):
+    callup = _callup(session, None, "PD-002", 5, ReserveType.THIRD_PARTY)
+    dispatch_line(session, ADMIN, callup.lines[0].id)
+    session.commit()
+    session.execute(text("UPDATE shipment_line SET received = 1000"))  # in transit yet received: 1 (thousandths)
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["check-ledger"])
+    assert result.exit_code == 1 and "in transit but has an outcome" in result.output
