@@ -250,3 +250,32 @@ def shipment_events(session: Session, actor: Actor, shipment: Shipment, event: s
             ],
         },
     )
+
+
+@dataclass(frozen=True)
+class OnTheRoad:
+    """Stock that left a batch line on a shipment not yet received: out of its on hand, not consumed."""
+
+    shipment_code: str
+    kind: ShipmentKind
+    target_warehouse_code: str | None
+    quantity: Decimal
+    departed_at: dt.datetime
+    eta: dt.datetime | None
+
+
+def in_transit_from(session: Session, stock_line_id: int) -> list[OnTheRoad]:
+    """What left this batch line and is still on the road (a dispatch goes to its incident: no target)."""
+    target = aliased(Warehouse)
+    rows = session.execute(
+        select(Shipment.code, Shipment.kind, target.code, ShipmentLine.quantity, Shipment.departed_at, Shipment.eta)
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .outerjoin(target, target.id == Shipment.target_warehouse_id)
+        .where(
+            ShipmentLine.stock_line_id == stock_line_id,
+            Shipment.status == ShipmentStatus.IN_TRANSIT,
+            Shipment.kind != ShipmentKind.RETURN,  # a return left the site, not this line
+        )
+        .order_by(ShipmentLine.id)
+    )
+    return [OnTheRoad(*row) for row in rows]
