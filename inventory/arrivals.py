@@ -173,6 +173,13 @@ def _open_incident(session: Session, code: str) -> EmergencyIncident:
     return incident
 
 
+def _still_open(session: Session, incident: EmergencyIncident) -> None:
+    """Re-read under the call-up's lock: a close that held it first has committed by now."""
+    session.refresh(incident, ["status"])
+    if incident.status is not IncidentStatus.OPEN:
+        raise Conflict(f"incident {incident.code} is closed", field="incident_code")
+
+
 def record_consumption(
     session: Session, actor: Actor, incident_code: str, *, callup_line_id: int, quantity: object, note: str = ""
 ) -> Consumption:
@@ -181,6 +188,7 @@ def record_consumption(
     line = _incident_line(session, actor, incident, callup_line_id, "callup_line_id")
     quantity = check_quantity(quantity)
     lock_callup(session, line.callup_id)
+    _still_open(session, incident)
     account = line_accounts(session, [line]).get(line.id)
     on_site = account.on_site if account is not None else ZERO
     if quantity > on_site:
@@ -237,6 +245,7 @@ def return_from_site(
     require_active(to_warehouse, "to_warehouse_code")
     for callup_id in sorted({line.callup_id for line in callup_lines}):
         lock_callup(session, callup_id)
+    _still_open(session, incident)
     accounts = line_accounts(session, callup_lines)
     for number, (line, quantity) in enumerate(zip(callup_lines, quantities, strict=True)):
         on_site = accounts[line.id].on_site if line.id in accounts else ZERO

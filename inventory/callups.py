@@ -101,6 +101,11 @@ def raise_callup(
     if principal.role not in RAISING_ROLES:
         raise Forbidden(f"the {principal.role.value} role may not raise call-ups")
     if incident_record is not None:
+        # Locked, so a close cannot slip in between this check and the new call-up's commit.
+        session.execute(
+            select(EmergencyIncident.id).where(EmergencyIncident.id == incident_record.id).with_for_update()
+        )
+        session.refresh(incident_record, ["status"])
         if incident_record.status is not IncidentStatus.OPEN:
             raise Conflict(f"incident {incident_record.code} is closed", field="incident_code")
         incident_name = incident_name or incident_record.name

@@ -51,6 +51,19 @@ def list_incidents(session: Session, *, status: IncidentStatus | None = None) ->
     return stmt
 
 
+def lock_incident(session: Session, incident_id: int) -> EmergencyIncident:
+    """Lock the incident row and reload it with its call-ups: the incident comes before its call-ups in
+    every lock order (raising a call-up against it, closing it)."""
+    session.execute(select(EmergencyIncident.id).where(EmergencyIncident.id == incident_id).with_for_update())
+    incident = session.scalars(
+        select(EmergencyIncident).where(EmergencyIncident.id == incident_id).execution_options(populate_existing=True)
+    ).one()
+    session.scalars(
+        select(CallUp).where(CallUp.incident_id == incident_id).execution_options(populate_existing=True)
+    ).all()
+    return incident
+
+
 def create_incident(
     session: Session,
     actor: Actor,
@@ -161,12 +174,16 @@ def close_incident(session: Session, actor: Actor, code: str) -> EmergencyIncide
     incident = get_incident(session, code)
     if principal.role not in MANAGING_ROLES:
         raise Forbidden(f"the {principal.role.value} role may not close incidents")
-    # Lock the incident's call-ups in id order (the order every logistics change takes them in).
-    for callup in incident.callups:
-        session.execute(select(CallUp.id).where(CallUp.id == callup.id).with_for_update())
-    session.refresh(incident)
+    incident = lock_incident(session, incident.id)
     if incident.status is IncidentStatus.CLOSED:
         raise Conflict(f"incident {code} is already closed", field="incident_code")
+    # Then its call-ups in id order: consumption and returns that hold one finish first, or wait and
+    # then find the incident closed.
+    for callup in incident.callups:
+        session.execute(select(CallUp.id).where(CallUp.id == callup.id).with_for_update())
+    session.scalars(
+        select(CallUp).where(CallUp.incident_id == incident.id).execution_options(populate_existing=True)
+    ).all()  # their statuses as committed before our locks
     if any(callup.status is CallUpStatus.OPEN for callup in incident.callups):
         raise Conflict("a call-up of this incident still awaits its sources", field="incident_code")
     on_road = session.scalar(

@@ -307,3 +307,26 @@ def test_check_ledger_fails_when_a_shipment_disagrees_with_the_ledger(app, sessi
     session.commit()
     result = app.test_cli_runner().invoke(args=["check-ledger"])
     assert result.exit_code == 1 and "in transit but has an outcome" in result.output
+
+
+def test_closing_and_consuming_at_once_never_close_with_stock_on_site(app, sources):
+    with intends_to_write():
+        incident = create_incident(db.session, RESPONDER, name="并发结束", incident_type=IncidentType.OTHER)
+        callup = _callup(db.session, incident, "PD-003", 6, ReserveType.GOVERNMENT)
+        dispatch_line(db.session, ADMIN, callup.lines[0].id)
+        receive_shipment(db.session, RESPONDER, _shipment_of(db.session, incident.code).code)
+        record_consumption(db.session, RESPONDER, incident.code, callup_line_id=callup.lines[0].id, quantity=5)
+        line_id, code = callup.lines[0].id, incident.code
+        db.session.commit()
+    db.session.remove()
+    jobs = [
+        functools.partial(close_incident, db.session, RESPONDER, code),
+        functools.partial(record_consumption, db.session, RESPONDER, code, callup_line_id=line_id, quantity=1),
+    ]
+    outcomes = run_at_once(app, jobs)
+    closing, consuming = outcomes
+    # Either the consumption came first (then the close finds nothing on site) or the close was refused.
+    assert consuming == "done", outcomes
+    incident = get_incident(db.session, code)
+    assert (incident.status is IncidentStatus.CLOSED) == (closing == "done"), outcomes
+    assert logistics_mismatches(db.session) == []
