@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from api.schemas.fields import Augmented
 from inventory.access import Actor
 from inventory.geo import Incident, locate_incident
+from inventory.incidents import incident_lines, incident_timeline, totals_by_line
+from inventory.models import EmergencyIncident
 from inventory.nearest import NearestAnswer, nearest_stock
 from inventory.reference import Category, ReserveType
 from inventory.reports.common import ReportRows
@@ -17,6 +20,7 @@ from inventory.reports.coverage import CoverageReport, coverage_gaps
 from inventory.reports.dashboard import Dashboard, dashboard_figures
 from inventory.reports.expiry import ExpiringLine, expiring_stock
 from inventory.reports.shortfall import QuotaStatus, quota_shortfalls
+from inventory.shipments import ShipmentDetails
 
 
 def incident_from(session: Session, args: dict) -> Incident:
@@ -67,3 +71,43 @@ def coverage_from(session: Session, args: dict) -> CoverageReport:
 
 def dashboard_from(session: Session, args: dict) -> Dashboard:
     return dashboard_figures(session, region=args.get("region"))
+
+
+def shipment_details(args: dict) -> ShipmentDetails:
+    """How a shipment travels, from loaded ``ShipmentDetailsFields`` (the API and the CLI pass the same names)."""
+    return ShipmentDetails(
+        carrier=args.get("carrier", ""),
+        vehicle=args.get("vehicle", ""),
+        driver=args.get("driver", ""),
+        driver_phone=args.get("driver_phone", ""),
+        departed_at=args.get("departed_at"),
+        eta=args.get("eta"),
+        note=args.get("note", ""),
+    )
+
+
+def incident_view(session: Session, incident: EmergencyIncident) -> Augmented:
+    """The incident with each dispatched line's account and its timeline."""
+    accounts = totals_by_line(session, incident)
+    codes = {callup.id: callup.code for callup in incident.callups}
+    lines = [
+        {
+            "callup_code": codes[line.callup_id],
+            "line_id": line.id,
+            "warehouse_code": line.warehouse.code,
+            "reserve_type": line.warehouse.reserve_type.value,
+            "item_code": line.item.code,
+            "batch": line.stock_line.batch,
+            "dispatched": account.dispatched,
+            "in_transit": account.in_transit,
+            "received": account.received,
+            "lost": account.lost,
+            "consumed": account.consumed,
+            "returned": account.returned,
+            "return_lost": account.return_lost,
+            "on_site": account.on_site,
+        }
+        for line in incident_lines(incident)
+        if (account := accounts.get(line.id)) is not None
+    ]
+    return Augmented(incident, lines=lines, timeline=incident_timeline(session, incident))

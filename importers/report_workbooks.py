@@ -248,3 +248,46 @@ def dashboard_workbook(out: IO[bytes], dashboard: dict, *, scope: str, lang: str
         Sheet("物资数量", "Quantities", DASHBOARD_ITEM_COLUMNS, quantities),
     ]
     write_workbook(out, title=title, sheets=sheets, lang=lang)
+
+
+# --- logistics (branch logistics): the settlement sheet ------------------------------------------
+
+SETTLEMENT_COLUMNS = (
+    ledger_column("warehouse_code"),
+    ledger_column("warehouse_name"),
+    ledger_column("reserve_type", LABEL, ReserveType),
+    ledger_column("organisation"),
+    ledger_column("item_code"),
+    ledger_column("item_name"),
+    ledger_column("unit"),
+    Column("dispatched", "调出数量", "Dispatched", QUANTITY, 10),
+    Column("received", "接收数量", "Received", QUANTITY, 10),
+    Column("lost", "途中损失", "Lost in transit", QUANTITY, 10),
+    Column("consumed", "消耗数量", "Consumed", QUANTITY, 10),
+    Column("returned", "归还数量", "Returned", QUANTITY, 10),
+    Column("charged", "结算数量", "Charged (consumed + lost)", QUANTITY, 12),
+    Column("unit_price", "单价（元）", "Unit price (yuan)", QUANTITY, 12),
+    Column("amount", "金额（元）", "Amount (yuan)", QUANTITY, 14),
+)
+REPLENISHMENT_COLUMNS = SETTLEMENT_COLUMNS[:-2]
+
+
+def settlement_workbook(out: IO[bytes], sheet: dict, *, scope: str, lang: str, today: dt.date) -> None:
+    """``sheet``: a ``SettlementOut`` dump. Paid sources with a total row, then government replenishment."""
+
+    def amounts(row: dict) -> dict:
+        return {**row, "amount": float(row["amount"]) if row["amount"] is not None else None}
+
+    total = {"warehouse_code": TOTAL_WORDS[lang], "amount": float(sheet["total_amount"])}
+    paid = [*map(amounts, sheet["rows"]), total]
+    name = sheet["incident_name"]
+    title = _title(lang, "应急物资调用结算单", "Settlement of emergency materials", scope, today, name)
+    write_workbook(
+        out,
+        title=title,
+        sheets=[
+            Sheet("结算", "Settlement", SETTLEMENT_COLUMNS, paid),
+            Sheet("补充储备", "Replenishment", REPLENISHMENT_COLUMNS, sheet["replenishment"]),
+        ],
+        lang=lang,
+    )

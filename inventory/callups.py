@@ -21,17 +21,27 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
 from inventory.callup_notices import line_decided, lines_waiting
-from inventory.errors import Conflict, Forbidden, NotFound
+from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.geo import Incident, Point
-from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, Warehouse
+from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, EmergencyIncident, Shipment, Warehouse
 from inventory.nearest import DEFAULT_RADIUS_KM, NeedRequest, Plan, plan_need
-from inventory.reference import CallUpLineStatus, CallUpStatus, MovementKind, ReserveType, Role
+from inventory.reference import (
+    CallUpLineStatus,
+    CallUpStatus,
+    IncidentStatus,
+    MovementKind,
+    ReserveType,
+    Role,
+    ShipmentKind,
+)
+from inventory.shipments import ShipmentDetails, add_line, open_shipment
 from inventory.stock import REASON_LIMIT, expired_issue_reason, record_movement, release_reservation, reserve_stock
 from inventory.validation import check_text, text_limit
 
 RAISING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
 PLAN_ATTEMPTS = 5
 ACTIVE_LINE = (CallUpLineStatus.RESERVED, CallUpLineStatus.DISPATCHED)
+CANCELLABLE = (CallUpStatus.OPEN, CallUpStatus.UNFILLED)
 
 
 def get_callup(session: Session, code: str) -> CallUp:
@@ -82,12 +92,26 @@ def raise_callup(
     radius_km: float = DEFAULT_RADIUS_KM,
     reserve_type_preference: Sequence[ReserveType] = (),
     note: str = "",
+    incident_record: EmergencyIncident | None = None,
 ) -> CallUp:
-    """Plan the needs and reserve the plan at once; shortfalls stay visible on the order."""
+    """Plan the needs and reserve the plan at once; shortfalls stay visible on the order.
+
+    Raised against an incident record, it joins that incident (and takes its name when none is given).
+    """
     principal = as_principal(actor)
     if principal.role not in RAISING_ROLES:
         raise Forbidden(f"the {principal.role.value} role may not raise call-ups")
+    if incident_record is not None:
+        # Locked, so a close cannot slip in between this check and the new call-up's commit.
+        session.execute(
+            select(EmergencyIncident.id).where(EmergencyIncident.id == incident_record.id).with_for_update()
+        )
+        session.refresh(incident_record, ["status"])
+        if incident_record.status is not IncidentStatus.OPEN:
+            raise Conflict(f"incident {incident_record.code} is closed", field="incident_code")
+        incident_name = incident_name or incident_record.name
     callup = CallUp(
+        incident_id=incident_record.id if incident_record is not None else None,
         code=str(uuid.uuid4())[:32],  # replaced by the readable code once the id is known
         incident_name=check_text(
             incident_name, "incident_name", max_length=text_limit(CallUp.incident_name), required=True
@@ -123,30 +147,81 @@ def raise_callup(
 
 
 def dispatch_line(
-    session: Session, actor: Actor, line_id: int, *, note: str = "", allow_expired: bool = False
+    session: Session,
+    actor: Actor,
+    line_id: int,
+    *,
+    note: str = "",
+    allow_expired: bool = False,
+    details: ShipmentDetails | None = None,
 ) -> CallUpLine:
-    """The source warehouse sends the reserved stock: a ledger issue referencing the order.
+    """The source warehouse sends the reserved stock, alone on a shipment (see ``dispatch_lines``)."""
+    dispatch_lines(session, actor, [line_id], note=note, allow_expired=allow_expired, details=details)
+    return get_callup_line(session, line_id)
+
+
+def dispatch_lines(
+    session: Session,
+    actor: Actor,
+    line_ids: Sequence[int],
+    *,
+    note: str = "",
+    allow_expired: bool = False,
+    details: ShipmentDetails | None = None,
+) -> Shipment:
+    """Send reserved lines of one warehouse as one shipment: each leaves the ledger as ``ship_out``
+    (referencing its order) and is in transit until the requester's side receives it.
 
     A batch that expired while reserved is an issue from an expired batch like any other: refused
-    unless ``allow_expired`` with a note saying why, which the ledger entry records.
+    unless ``allow_expired`` with a note saying why, which the ledger entry records. Call-up rows are
+    locked in id order, then the stock rows in id order.
     """
-    line = _pending_line(session, actor, line_id)
-    code = line_callup(session, line).code
-    room = REASON_LIMIT - len(_dispatch_reason(code, "-")) + 1  # what the ledger reason leaves for the note
-    note = check_text(note, "note", max_length=room).strip()
-    note = expired_issue_reason(line.stock_line, allow_expired, note, field="note", room=room)
-    movement = record_movement(
+    if not line_ids:
+        raise ValidationFailed("a shipment needs at least one call-up line", field="line_ids")
+    if len(set(line_ids)) != len(line_ids):
+        raise ValidationFailed("a call-up line appears twice", field="line_ids")
+    lines = [get_callup_line(session, line_id) for line_id in line_ids]
+    warehouse = lines[0].warehouse
+    if any(line.warehouse_id != warehouse.id for line in lines):
+        raise ValidationFailed("every line of a shipment leaves the same warehouse", field="line_ids")
+    require_stock_change(actor, warehouse)
+    callups = {callup_id: lock_callup(session, callup_id) for callup_id in sorted({line.callup_id for line in lines})}
+    for line in lines:
+        _require_pending(line, callups[line.callup_id])
+    incidents = {callup.incident_id for callup in callups.values()}
+    shipment = open_shipment(
         session,
-        stock_line_id=line.stock_line_id,
-        delta=-line.quantity,
-        kind=MovementKind.ISSUE,
-        actor=actor,
-        reason=_dispatch_reason(code, note),
-        reference=code,
-        release_reserved=line.quantity,
+        actor,
+        ShipmentKind.DISPATCH,
+        details or ShipmentDetails(),
+        source=warehouse,
+        incident_id=incidents.pop() if len(incidents) == 1 else None,
     )
-    _decide(session, actor, line, CallUpLineStatus.DISPATCHED, note or f"ledger entry {movement.id}")
-    return line
+    for line in sorted(lines, key=lambda line: line.stock_line_id):  # stock rows in id order
+        code = callups[line.callup_id].code
+        room = REASON_LIMIT - len(_dispatch_reason(code, "-")) + 1  # what the ledger reason leaves for the note
+        line_note = check_text(note, "note", max_length=room).strip()
+        line_note = expired_issue_reason(line.stock_line, allow_expired, line_note, field="note", room=room)
+        sent = add_line(session, shipment, stock_line=line.stock_line, quantity=line.quantity, callup_line_id=line.id)
+        movement = record_movement(
+            session,
+            stock_line_id=line.stock_line_id,
+            delta=-line.quantity,
+            kind=MovementKind.SHIP_OUT,
+            actor=actor,
+            reason=_dispatch_reason(code, line_note),
+            reference=code,
+            transfer_key=sent.ledger_key,
+            release_reserved=line.quantity,
+        )
+        _decide(
+            session,
+            actor,
+            line,
+            CallUpLineStatus.DISPATCHED,
+            line_note or f"shipment {shipment.code}, ledger entry {movement.id}",
+        )
+    return shipment
 
 
 def _dispatch_reason(code: str, note: str) -> str:
@@ -179,7 +254,7 @@ def cancel_callup(session: Session, actor: Actor, code: str, *, reason: str = ""
     if principal.username != callup.requester and not principal.is_admin:
         raise Forbidden(f"only {callup.requester} or an administrator may cancel {code}")
     callup = lock_callup(session, callup.id)
-    if callup.status is not CallUpStatus.OPEN:
+    if callup.status not in CANCELLABLE:
         raise Conflict(f"call-up {code} is {callup.status.value}", field="code")
     for line in sorted(callup.lines, key=lambda line: line.stock_line_id):  # stock rows locked in id order
         if line.status is CallUpLineStatus.RESERVED:
@@ -228,12 +303,16 @@ def _pending_line(session: Session, actor: Actor, line_id: int) -> CallUpLine:
     """The line, with its call-up locked, if it still awaits a decision; else a 409 naming its status."""
     line = get_callup_line(session, line_id)
     require_stock_change(actor, line.warehouse)
-    callup = lock_callup(session, line.callup_id)
+    _require_pending(line, lock_callup(session, line.callup_id))
+    return line
+
+
+def _require_pending(line: CallUpLine, callup: CallUp) -> None:
+    """Read after the call-up's row lock: a line decided meanwhile is a 409 naming its status."""
     if line.status is not CallUpLineStatus.RESERVED:
-        raise Conflict(f"call-up line {line_id} is already {line.status.value}", field="line_id")
+        raise Conflict(f"call-up line {line.id} is already {line.status.value}", field="line_id")
     if callup.status is not CallUpStatus.OPEN:
         raise Conflict(f"call-up {callup.code} is {callup.status.value}", field="line_id")
-    return line
 
 
 def lock_callup(session: Session, callup_id: int) -> CallUp:
@@ -341,11 +420,16 @@ def _remaining_needs(callup: CallUp) -> list[NeedRequest]:
 
 
 def _settle_status(callup: CallUp) -> None:
-    """Open while any reservation awaits its source; completed when none does (shortfalls stay on the needs)."""
+    """Open while any reservation awaits its source; completed when none does and something was sent
+    (shortfalls stay on the needs); unfilled when nothing is held or sent, which may still be cancelled."""
     if callup.status is CallUpStatus.CANCELLED:
         return
-    pending = any(line.status is CallUpLineStatus.RESERVED for line in callup.lines)
-    callup.status = CallUpStatus.OPEN if pending else CallUpStatus.COMPLETED
+    if any(line.status is CallUpLineStatus.RESERVED for line in callup.lines):
+        callup.status = CallUpStatus.OPEN
+    elif any(line.status is CallUpLineStatus.DISPATCHED for line in callup.lines):
+        callup.status = CallUpStatus.COMPLETED
+    else:
+        callup.status = CallUpStatus.UNFILLED
 
 
 def _event(

@@ -37,11 +37,15 @@ from inventory.reference import (
     Category,
     DeliveryChannel,
     DeliveryStatus,
+    IncidentStatus,
+    IncidentType,
     MovementKind,
     NotificationKind,
     RegionLevel,
     ReserveType,
     Role,
+    ShipmentKind,
+    ShipmentStatus,
     WarehouseLevel,
     WarehouseStatus,
 )
@@ -418,6 +422,9 @@ class CallUp(TimestampMixin, Base):
     requester: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[CallUpStatus] = mapped_column(enum_column(CallUpStatus, "callup_status"), index=True)
     note: Mapped[str] = mapped_column(String(500), default="")
+    # The incident record it was raised against (logistics); older call-ups name their incident only.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident: Mapped[EmergencyIncident | None] = relationship(lazy="joined", back_populates="callups")
 
     needs: Mapped[list[CallUpNeed]] = relationship(lazy="selectin", order_by="CallUpNeed.id")
     lines: Mapped[list[CallUpLine]] = relationship(lazy="selectin", order_by="CallUpLine.id")
@@ -673,3 +680,138 @@ class DeliveryAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(String(500), default="")
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- logistics (branch logistics): incidents, shipments and receipt, consumption, settlement prices ---
+
+
+class EmergencyIncident(TimestampMixin, Base):
+    """An incident record (事件) grouping its call-ups, shipments, consumption and returns."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    incident_type: Mapped[IncidentType] = mapped_column(enum_column(IncidentType, "incident_type"))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    county_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[IncidentStatus] = mapped_column(enum_column(IncidentStatus, "incident_status"), index=True)
+    lead_organisation: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    callups: Mapped[list[CallUp]] = relationship(lazy="selectin", order_by="CallUp.id", back_populates="incident")
+
+
+class Shipment(TimestampMixin, Base):
+    """Stock on the road (发运): from a warehouse to an incident, between warehouses, or back (归还).
+
+    A dispatch has no target warehouse (it goes to the incident's site); a return has no source
+    warehouse (it comes from the site). Each line says what left and, once received, what arrived.
+    """
+
+    __tablename__ = "shipment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[ShipmentKind] = mapped_column(enum_column(ShipmentKind, "shipment_kind"))
+    status: Mapped[ShipmentStatus] = mapped_column(enum_column(ShipmentStatus, "shipment_status"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    source_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse.id"), index=True)
+    target_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouse.id"), index=True)
+    carrier: Mapped[str] = mapped_column(String(200), default="")
+    vehicle: Mapped[str] = mapped_column(String(64), default="")
+    driver: Mapped[str] = mapped_column(String(64), default="")
+    driver_phone: Mapped[str] = mapped_column(String(32), default="")
+    departed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    eta: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    sent_by: Mapped[str] = mapped_column(String(64))
+    received_by: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set once, by the conditional update that first finds it past its ETA (the overdue event's call site).
+    overdue_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    source_warehouse: Mapped[Warehouse | None] = relationship(lazy="joined", foreign_keys=[source_warehouse_id])
+    target_warehouse: Mapped[Warehouse | None] = relationship(lazy="joined", foreign_keys=[target_warehouse_id])
+    incident: Mapped[EmergencyIncident | None] = relationship(lazy="joined")
+    lines: Mapped[list[ShipmentLine]] = relationship(lazy="selectin", order_by="ShipmentLine.id")
+
+
+class ShipmentLine(Base):
+    """One batch on a shipment: sent, then received, short or damaged (short + damaged = lost in transit)."""
+
+    __tablename__ = "shipment_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id"), index=True)
+    # A dispatch: the call-up line sent; a return: the call-up line whose stock comes back.
+    callup_line_id: Mapped[int | None] = mapped_column(ForeignKey("callup_line.id"), index=True)
+    # The batch it left (dispatch, transfer) or came from originally (return: batch and expiry kept).
+    stock_line_id: Mapped[int] = mapped_column(ForeignKey("stock_line.id"), index=True)
+    # The batch line it arrived in at a target warehouse (transfer, return), once received.
+    target_stock_line_id: Mapped[int | None] = mapped_column(ForeignKey("stock_line.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    received: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    short: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    damaged: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    discrepancy_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    stock_line: Mapped[StockLine] = relationship(lazy="joined", foreign_keys=[stock_line_id])
+    item: Mapped[Item] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("received >= 0 AND short >= 0 AND damaged >= 0", name="outcome_not_negative"),
+        CheckConstraint("received + short + damaged <= quantity", name="outcome_within_quantity"),
+    )
+
+    @property
+    def lost(self) -> Decimal:
+        return self.short + self.damaged
+
+    @property
+    def ledger_key(self) -> str:
+        """The ``transfer_key`` of the ledger entries this line wrote (out at the source, in at the target)."""
+        return f"SHL-{self.id}"
+
+
+class Consumption(Base):
+    """Stock used at the incident (消耗), written off against one call-up line (append-only)."""
+
+    __tablename__ = "consumption"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    callup_line_id: Mapped[int] = mapped_column(ForeignKey("callup_line.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class UnitPrice(TimestampMixin, Base):
+    """The agreed price of an item taken from one source warehouse (from its reserve agreement), per unit."""
+
+    __tablename__ = "unit_price"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    price: Mapped[Decimal] = mapped_column(Quantity)
+    agreement: Mapped[str] = mapped_column(String(200), default="")
+    set_by: Mapped[str] = mapped_column(String(64))
+
+    warehouse: Mapped[Warehouse] = relationship(lazy="joined")
+    item: Mapped[Item] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "item_id", name="uq_unit_price_warehouse_item"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+    )

@@ -76,6 +76,10 @@ class MovementKind(LabelledEnum):
     TRANSFER_IN = ("transfer_in", "调入", "Transfer in")
     ADJUSTMENT = ("adjustment", "调整", "Adjustment")
     STOCKTAKE = ("stocktake", "盘点", "Stocktake")
+    # Logistics: stock that left on a shipment is in transit until received (or lost) at the other end.
+    SHIP_OUT = ("ship_out", "发运出库（在途）", "Shipped out (in transit)")
+    SHIP_IN = ("ship_in", "到货入库", "Shipment received")
+    RETURN_IN = ("return_in", "归还入库", "Return received")
 
 
 class Role(LabelledEnum):
@@ -92,6 +96,8 @@ class CallUpStatus(LabelledEnum):
     OPEN = ("open", "调用中", "Open")
     COMPLETED = ("completed", "已完成", "Completed")
     CANCELLED = ("cancelled", "已取消", "Cancelled")
+    # Nothing could be reserved (or every source declined): not completed, and it may still be cancelled.
+    UNFILLED = ("unfilled", "未预留到物资", "Nothing reserved")
 
 
 class CallUpLineStatus(LabelledEnum):
@@ -123,3 +129,31 @@ class DeliveryStatus(LabelledEnum):
     PENDING = ("pending", "待发送", "Pending")
     SENT = ("sent", "已发送", "Sent")
     FAILED = ("failed", "发送失败", "Failed")
+
+
+# --- logistics (branch logistics) ---------------------------------------------------------------
+
+
+class IncidentType(LabelledEnum):
+    WATER = ("water", "水污染", "Water pollution")
+    AIR = ("air", "大气污染", "Air pollution")
+    SOIL = ("soil", "土壤污染", "Soil pollution")
+    CHEMICAL_SPILL = ("chemical_spill", "危化品泄漏", "Hazardous chemical spill")
+    OIL_SPILL = ("oil_spill", "溢油", "Oil spill")
+    OTHER = ("other", "其他", "Other")
+
+
+class IncidentStatus(LabelledEnum):
+    OPEN = ("open", "处置中", "Open")
+    CLOSED = ("closed", "已结束", "Closed")
+
+
+class ShipmentKind(LabelledEnum):
+    DISPATCH = ("dispatch", "调用发运", "Call-up dispatch")
+    TRANSFER = ("transfer", "仓库调拨", "Transfer between warehouses")
+    RETURN = ("return", "归还", "Return")
+
+
+class ShipmentStatus(LabelledEnum):
+    IN_TRANSIT = ("in_transit", "在途", "In transit")
+    DELIVERED = ("delivered", "已接收", "Delivered")

@@ -6,6 +6,7 @@
 //   js/readiness.js expiring stock (stock view) and the coverage-gap map layer (map view)
 //   js/ledgers.js ledger upload with a dry-run report, template, export (provincial staff)
 //   js/inbox.js   the header's unread badge, the inbox and the notification settings (every role)
+//   js/incidents.js incidents: shipments, receipt, consumption, returns, settlement
 
 import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
 import { announce, clearFormErrors, control, showFormErrors } from "./js/dom.js";
@@ -14,17 +15,18 @@ import { initInbox, resetInbox } from "./js/inbox.js";
 
 /** Which views each role gets, the first being where it lands after login. */
 const VIEWS_BY_ROLE = {
-  admin: ["stock", "map", "ledgers"],
-  provincial: ["ledgers", "stock", "map"],
-  manager: ["stock", "map"],
-  responder: ["map", "stock"],
-  viewer: ["stock", "map"],
+  admin: ["stock", "map", "ledgers", "incidents"],
+  provincial: ["ledgers", "stock", "map", "incidents"],
+  manager: ["stock", "map", "incidents"],
+  responder: ["map", "stock", "incidents"],
+  viewer: ["stock", "map", "incidents"],
 };
-const NAV_ORDER = ["stock", "map", "ledgers"];
+const NAV_ORDER = ["stock", "map", "ledgers", "incidents"];
 const loaders = {
   stock: () => import("./js/stock.js"),
   map: () => import("./js/map.js"),
   ledgers: () => import("./js/ledgers.js"),
+  incidents: () => import("./js/incidents.js"),
 };
 
 const context = { user: null, config: null, reference: null, labels: {} };

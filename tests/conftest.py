@@ -28,6 +28,7 @@ from api.extensions import db
 from inventory.accounts import create_token, create_user
 from inventory.catalogue import get_item
 from inventory.db import forget_worker_copies, intends_to_write
+from inventory.logistics_checks import logistics_mismatches
 from inventory.stock import ledger_mismatches, receive_stock, reservation_mismatches
 from inventory.warehouses import create_warehouse
 
@@ -144,13 +145,15 @@ def app(session_app, database_url: str, db_kind: str, request: pytest.FixtureReq
 
 
 def _assert_stock_invariants() -> None:
-    """Every test that wrote stock must leave both invariants true, whatever it asserted itself.
+    """Every test that wrote stock must leave the invariants true, whatever it asserted itself.
 
-    on hand = the sum of the ledger, and reserved = the call-up lines still reserved. A test that
+    on hand = the sum of the ledger, reserved = the call-up lines still reserved, and the logistics
+    totals close (``inventory.logistics_checks``). A test that
     breaks them on purpose says so with ``@pytest.mark.corrupts_ledger``.
     """
     assert ledger_mismatches(db.session) == [], "on hand differs from the ledger after this test"
     assert reservation_mismatches(db.session) == [], "reserved differs from the reserved call-up lines"
+    assert logistics_mismatches(db.session) == [], "shipments, receipts or consumption disagree with the ledger"
 
 
 def _reset_postgresql() -> None:

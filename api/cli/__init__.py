@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.cli import backup, database, ledger, nearest, notify, reports, users
+from api.cli import backup, database, ledger, logistics, nearest, notify, reports, users
 
 
 def register_commands(app: Flask) -> None:
@@ -19,3 +19,4 @@ def register_commands(app: Flask) -> None:
     reports.register(app)
     backup.register(app)
     notify.register(app)
+    logistics.register(app)

@@ -16,6 +16,7 @@ from api.cli.common import one_transaction
 from api.extensions import db
 from inventory.catalogue import seed_catalogue
 from inventory.demo import SCALES, seed_demo
+from inventory.logistics_checks import logistics_mismatches
 from inventory.models import Warehouse
 from inventory.regions import load_regions
 from inventory.stock import ledger_mismatches, reservation_mismatches
@@ -94,9 +95,11 @@ def register(app: Flask) -> None:
 
     @app.cli.command("check-ledger")
     def check_ledger() -> None:
-        """Verify the two stock invariants; exit status 1 if either is broken.
+        """Verify the stock and logistics invariants; exit status 1 if any is broken.
 
-        on hand = the sum of the line's ledger entries; reserved = the sum of its call-up lines still reserved.
+        on hand = the sum of the line's ledger entries; reserved = the sum of its call-up lines still reserved;
+        per shipment line the ledger matches what left and arrived; per call-up line dispatched = in transit +
+        received + lost and received = consumed + returned + on site (nothing on site once the incident closes).
         """
         mismatches = ledger_mismatches(db.session)
         for line_id, quantity, total in mismatches[:50]:
@@ -104,9 +107,15 @@ def register(app: Flask) -> None:
         held_wrong = reservation_mismatches(db.session)
         for line_id, reserved, total in held_wrong[:50]:
             click.echo(f"stock line {line_id}: reserved {reserved} but its reserved call-up lines hold {total}")
-        if mismatches or held_wrong:
+        logistics = logistics_mismatches(db.session)
+        for problem in logistics[:50]:
+            click.echo(problem)
+        if mismatches or held_wrong or logistics:
             raise click.ClickException(
                 f"{len(mismatches)} stock lines disagree with their ledger, "
-                f"{len(held_wrong)} with their call-up reservations"
+                f"{len(held_wrong)} with their call-up reservations; {len(logistics)} logistics totals do not close"
             )
-        click.echo("every stock line agrees with its ledger and its call-up reservations")
+        click.echo(
+            "every stock line agrees with its ledger and its call-up reservations; "
+            "every shipment and call-up line's totals close"
+        )

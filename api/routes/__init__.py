@@ -24,3 +24,7 @@ def register_blueprints(api: Api) -> None:
     from api.routes import notifications  # the inbox, notification settings and the delivery log
 
     api.register_blueprint(notifications.blp, url_prefix="/api/v1")
+    from api.routes import incidents, shipments  # logistics: shipments, receipt, returns, settlement
+
+    for module in (incidents, shipments):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

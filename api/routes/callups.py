@@ -8,8 +8,9 @@ from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
 from api.schemas.callups import CallUpIn, CallUpLineOut, CallUpOut, CallUpQuery, CancelIn, DecisionIn, DeclineIn
-from api.service_calls import incident_from
+from api.service_calls import incident_from, shipment_details
 from inventory.callups import cancel_callup, decline_line, dispatch_line, get_callup, list_callups, raise_callup
+from inventory.incidents import get_incident
 from inventory.nearest import NeedRequest
 from inventory.reference import CallUpStatus, ReserveType
 
@@ -38,10 +39,12 @@ class CallUps(MethodView):
         The order lists one line per warehouse and batch; shortfalls show as needs larger than
         what the lines hold. Managers of each source then dispatch or decline their lines.
         """
+        incident_code = data.get("incident_code")
         return raise_callup(
             db.session,
             current_actor(),
-            incident_name=data["incident_name"],
+            incident_name=data.get("incident_name", ""),
+            incident_record=get_incident(db.session, incident_code) if incident_code else None,
             incident=incident_from(db.session, data),
             needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
             radius_km=data["radius_km"],
@@ -72,9 +75,15 @@ class DispatchLine(MethodView):
     @blp.arguments(DecisionIn)
     @blp.response(200, CallUpLineOut)
     def post(self, data: dict, line_id: int):
-        """The source warehouse sends it: the stock leaves as a ledger issue referencing the order."""
+        """The source warehouse sends it alone on a shipment (optional carrier, driver, ETA…): the stock leaves
+        the ledger as `ship_out` referencing the order and is in transit until the requester receives it."""
         return dispatch_line(
-            db.session, current_actor(), line_id, note=data.get("note", ""), allow_expired=data["allow_expired"]
+            db.session,
+            current_actor(),
+            line_id,
+            note=data.get("note", ""),
+            allow_expired=data["allow_expired"],
+            details=shipment_details({**data, "note": ""}),
         )
 
 

@@ -16,10 +16,14 @@ from inventory.reference import (
     CallUpLineStatus,
     CallUpStatus,
     Category,
+    IncidentStatus,
+    IncidentType,
     MovementKind,
     RegionLevel,
     ReserveType,
     Role,
+    ShipmentKind,
+    ShipmentStatus,
     WarehouseLevel,
     WarehouseStatus,
 )
@@ -73,4 +77,8 @@ def reference() -> dict:
         "roles": Role.describe(),
         "callup_statuses": CallUpStatus.describe(),
         "callup_line_statuses": CallUpLineStatus.describe(),
+        "incident_types": IncidentType.describe(),
+        "incident_statuses": IncidentStatus.describe(),
+        "shipment_kinds": ShipmentKind.describe(),
+        "shipment_statuses": ShipmentStatus.describe(),
     }

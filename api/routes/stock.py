@@ -25,6 +25,7 @@ from api.schemas.registry import (
 from inventory.callups import holdings_of
 from inventory.catalogue import get_item
 from inventory.reference import Category, MovementKind
+from inventory.shipments import in_transit_from
 from inventory.stock import (
     adjust_stock,
     get_stock_line,
@@ -69,16 +70,16 @@ class StockLineById(MethodView):
     @blp.arguments(StockLineDetailQuery, location="query")
     @blp.response(200, StockLineDetailOut)
     def get(self, args: dict, stock_line_id: int):
-        """One stock line: on hand, reserved (and the call-ups holding it), available; with ``as_of`` also its
-        quantity at that moment, summed from the ledger."""
+        """One stock line: on hand, reserved (and the call-ups holding it), available, what left it and is
+        still in transit (not on hand, not consumed); with ``as_of`` also its quantity at that moment."""
         line = get_stock_line(db.session, stock_line_id)
         held_by = holdings_of(db.session, stock_line_id)
+        in_transit = in_transit_from(db.session, stock_line_id)
         if "as_of" not in args:
-            return Augmented(line, held_by=held_by)
+            return Augmented(line, held_by=held_by, in_transit=in_transit)
         moment = args["as_of"]
-        return Augmented(
-            line, held_by=held_by, as_of=moment, quantity_as_of=quantity_as_of(db.session, stock_line_id, moment)
-        )
+        as_of = quantity_as_of(db.session, stock_line_id, moment)
+        return Augmented(line, held_by=held_by, in_transit=in_transit, as_of=moment, quantity_as_of=as_of)
 
 
 @blp.route("/stock-lines/<id:stock_line_id>/movements")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.fields import QuantityField, StrictSchema, choice
+from api.schemas.logistics import ShipmentDetailsFields
 from api.schemas.nearest import PlanIn, RoundedFloat
 from inventory.models import CallUp, CallUpEvent, CallUpLine
 from inventory.reference import CallUpStatus
@@ -12,7 +13,11 @@ from inventory.validation import text_limit
 
 
 class CallUpIn(PlanIn):
-    incident_name = fields.String(required=True, validate=validate.Length(min=1, max=text_limit(CallUp.incident_name)))
+    incident_name = fields.String(
+        validate=validate.Length(min=1, max=text_limit(CallUp.incident_name)),
+        metadata={"description": "required unless incident_code is given (then its name by default)"},
+    )
+    incident_code = fields.String(metadata={"description": "the incident record to raise it against"})
     note = fields.String(validate=validate.Length(max=text_limit(CallUp.note)))
 
 
@@ -22,7 +27,7 @@ class CallUpQuery(Schema):
     warehouse = fields.String(metadata={"description": "warehouse code: call-ups drawing on it"})
 
 
-class DecisionIn(StrictSchema):
+class DecisionIn(StrictSchema, ShipmentDetailsFields):
     note = fields.String(validate=validate.Length(max=text_limit(CallUpLine.reason)))
     allow_expired = fields.Boolean(
         load_default=False,
@@ -74,6 +79,9 @@ class CallUpEventOut(Schema):
 class CallUpOut(Schema):
     code = fields.String()
     incident_name = fields.String()
+    incident_code = fields.Function(
+        lambda callup: callup.incident.code if callup.incident is not None else None, allow_none=True
+    )
     latitude = fields.Float()
     longitude = fields.Float()
     county_code = fields.String(allow_none=True)

@@ -47,6 +47,10 @@ class ReferenceOut(Schema):
     roles = fields.List(fields.Nested(LabelOut))
     callup_statuses = fields.List(fields.Nested(LabelOut))
     callup_line_statuses = fields.List(fields.Nested(LabelOut))
+    incident_types = fields.List(fields.Nested(LabelOut))
+    incident_statuses = fields.List(fields.Nested(LabelOut))
+    shipment_kinds = fields.List(fields.Nested(LabelOut))
+    shipment_statuses = fields.List(fields.Nested(LabelOut))
 
 
 # --- regions ---------------------------------------------------------------------------------
@@ -283,9 +287,22 @@ class HoldingOut(Schema):
     quantity = QuantityField()
 
 
+class OnTheRoadOut(Schema):
+    shipment_code = fields.String()
+    kind = fields.String()
+    target_warehouse_code = fields.String(allow_none=True, metadata={"description": "none: to an incident"})
+    quantity = QuantityField()
+    departed_at = fields.AwareDateTime()
+    eta = fields.AwareDateTime(allow_none=True)
+
+
 class StockLineDetailOut(StockLineOut):
     held_by = fields.List(
         fields.Nested(HoldingOut), metadata={"description": "the call-up lines whose reservations make up `reserved`"}
+    )
+    in_transit = fields.List(
+        fields.Nested(OnTheRoadOut),
+        metadata={"description": "shipped from this line, not yet received: out of on hand, not consumed"},
     )
     as_of = fields.AwareDateTime()
     quantity_as_of = QuantityField()

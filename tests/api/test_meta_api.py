@@ -144,7 +144,7 @@ def test_problem_json_is_also_what_a_browser_gets(client):
 def test_reference_also_lists_roles_and_call_up_statuses(client):
     body = client.get(f"{API}/reference").get_json()
     assert [r["code"] for r in body["roles"]] == ["admin", "provincial", "manager", "responder", "viewer"]
-    assert [s["code"] for s in body["callup_statuses"]] == ["open", "completed", "cancelled"]
+    assert [s["code"] for s in body["callup_statuses"]] == ["open", "completed", "cancelled", "unfilled"]
     assert {s["code"] for s in body["callup_line_statuses"]} == {"reserved", "dispatched", "declined", "cancelled"}
     assert all(s["label_zh"] and s["label_en"] for s in body["callup_line_statuses"])
 

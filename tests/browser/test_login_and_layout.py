@@ -7,11 +7,11 @@ import pytest
 pytestmark = pytest.mark.slow
 
 VIEWS = {
-    "admin": ["stock", "map", "ledgers"],
-    "provincial": ["stock", "map", "ledgers"],
-    "manager": ["stock", "map"],
-    "responder": ["stock", "map"],
-    "viewer": ["stock", "map"],
+    "admin": ["stock", "map", "ledgers", "incidents"],
+    "provincial": ["stock", "map", "ledgers", "incidents"],
+    "manager": ["stock", "map", "incidents"],
+    "responder": ["stock", "map", "incidents"],
+    "viewer": ["stock", "map", "incidents"],
 }
 LANDING = {"admin": "stock", "provincial": "ledgers", "manager": "stock", "responder": "map", "viewer": "stock"}
 ROLE_LABELS_ZH = {"admin": "管理员", "provincial": "省级人员", "manager": "仓库管理员", "responder": "应急响应人员"}

@@ -71,7 +71,7 @@ def test_dispatch_issues_the_reserved_stock_with_the_order_as_reference(session,
     assert (sources["NEAR"].quantity, sources["NEAR"].reserved) == (0, 0)
     assert (sources["MIDDLE"].quantity, sources["MIDDLE"].reserved) == (40, 0)
     issues = list(session.scalars(select(Movement).where(Movement.reference == callup.code)))
-    assert sorted(m.delta for m in issues) == [-20, -10] and {m.kind for m in issues} == {MovementKind.ISSUE}
+    assert sorted(m.delta for m in issues) == [-20, -10] and {m.kind for m in issues} == {MovementKind.SHIP_OUT}
     assert ledger_mismatches(session) == []
 
 

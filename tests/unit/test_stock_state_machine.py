@@ -1,11 +1,14 @@
 """A property-based state machine over every way stock and reservations change, run concurrently.
 
 Each step is a burst of one to four operations (receipts, issues, transfers, stocktakes, call-ups,
-dispatches, declines, cancels) drawn by hypothesis and run at once in threads, each with its own
-connection and transaction. After every step both invariants must hold for every stock line:
+dispatches, declines, cancels, shipped transfers, shipment receipts, consumption and returns) drawn
+by hypothesis and run at once in threads, each with its own connection and transaction. After every
+step the invariants must hold for every stock line:
 
 - on hand = the sum of its ledger entries;
-- reserved = the sum of its call-up lines still reserved (and 0 <= reserved <= on hand).
+- reserved = the sum of its call-up lines still reserved (and 0 <= reserved <= on hand);
+- the logistics totals close (``inventory.logistics_checks``): per call-up line dispatched = in transit +
+  received + lost and received = consumed + returned + on site; the ledger matches every shipment.
 
 Operations may be refused (409/422 in the API: not enough stock, already decided…), never break
 an invariant, and never fail with a database error such as a deadlock. On SQLite the bursts
@@ -26,12 +29,16 @@ from sqlalchemy import select
 
 from api.extensions import db
 from inventory.access import Principal
+from inventory.arrivals import LineReceipt, receive_shipment, record_consumption, return_from_site
 from inventory.callups import cancel_callup, decline_line, dispatch_line, raise_callup
 from inventory.catalogue import get_item
 from inventory.geo import Incident, Point
-from inventory.models import CallUp, CallUpLine, StockLine, Warehouse
+from inventory.incidents import create_incident, get_incident
+from inventory.logistics_checks import logistics_mismatches
+from inventory.models import CallUp, CallUpLine, Shipment, StockLine, Warehouse
 from inventory.nearest import NeedRequest
-from inventory.reference import CallUpLineStatus, CallUpStatus, Role
+from inventory.reference import CallUpLineStatus, CallUpStatus, IncidentType, Role, ShipmentStatus
+from inventory.shipments import ShipmentDetails, ship_transfer
 from inventory.stock import (
     get_stock_line,
     issue_stock,
@@ -70,6 +77,11 @@ operation = st.one_of(
     st.tuples(st.just("dispatch"), picks),
     st.tuples(st.just("decline"), picks),
     st.tuples(st.just("cancel"), picks),
+    # Logistics: shipped transfers, receipts (some short), consumption and returns at the incident.
+    st.tuples(st.just("ship_transfer"), picks, st.sampled_from(WAREHOUSES), quantities),
+    st.tuples(st.just("receive_shipment"), picks, st.integers(min_value=0, max_value=3).map(Decimal)),
+    st.tuples(st.just("consume"), picks, quantities),
+    st.tuples(st.just("return"), picks, quantities),
 )
 
 
@@ -103,7 +115,11 @@ def _perform(session, op: tuple) -> None:
         return
     if kind == "callup":
         needs = [NeedRequest(item=op[1], quantity=op[2])]
-        raise_callup(session, ADMIN, incident_name="状态机", incident=INCIDENT, needs=needs)
+        record = get_incident(session, MACHINE_INCIDENT)
+        raise_callup(session, ADMIN, incident_name="状态机", incident=INCIDENT, needs=needs, incident_record=record)
+        return
+    if kind in LOGISTICS:
+        _perform_logistics(session, op)
         return
     if kind == "cancel":
         open_ids = list(
@@ -127,9 +143,50 @@ def _perform(session, op: tuple) -> None:
         decline_line(session, ADMIN, line_id, reason="truck broken")
 
 
+LOGISTICS = ("ship_transfer", "receive_shipment", "consume", "return")
+MACHINE_INCIDENT = "INC-MACHINE"
+
+
+def _perform_logistics(session, op: tuple) -> None:
+    kind = op[0]
+    if kind == "ship_transfer":
+        line_id = _pick(list(session.scalars(select(StockLine.id).order_by(StockLine.id))), op[1])
+        if line_id is not None:
+            target = session.scalar(select(Warehouse).where(Warehouse.code == op[2]))
+            ship_transfer(session, ADMIN, lines=[(line_id, op[3])], to_warehouse=target, details=ShipmentDetails())
+        return
+    if kind == "receive_shipment":
+        on_road = list(
+            session.scalars(
+                select(Shipment.code).where(Shipment.status == ShipmentStatus.IN_TRANSIT).order_by(Shipment.id)
+            )
+        )
+        code = _pick(on_road, op[1])
+        if code is not None:
+            first = session.scalars(select(Shipment).where(Shipment.code == code)).one().lines[0]
+            short = min(op[2], first.quantity)
+            receipt = LineReceipt(first.id, received=first.quantity - short, reason="drill" if short else "")
+            receive_shipment(session, ADMIN, code, [receipt])
+        return
+    sent = list(
+        session.scalars(
+            select(CallUpLine.id).where(CallUpLine.status == CallUpLineStatus.DISPATCHED).order_by(CallUpLine.id)
+        )
+    )
+    line_id = _pick(sent, op[1])
+    if line_id is None:
+        return
+    if kind == "consume":
+        record_consumption(session, ADMIN, MACHINE_INCIDENT, callup_line_id=line_id, quantity=op[2])
+    else:
+        return_from_site(session, ADMIN, MACHINE_INCIDENT, lines=[(line_id, op[2])], details=ShipmentDetails())
+
+
 def test_stock_and_call_ups_keep_both_invariants_under_concurrent_bursts(app, make_warehouse, db_kind):
     for code, latitude in zip(WAREHOUSES, (39.95, 40.10, 40.40), strict=True):
         make_warehouse(code, latitude=latitude, longitude=116.40)
+    incident = create_incident(db.session, ADMIN, name="状态机", incident_type=IncidentType.OTHER)
+    incident.code = MACHINE_INCIDENT
     db.session.commit()
     db.session.remove()
 
@@ -143,6 +200,9 @@ def test_stock_and_call_ups_keep_both_invariants_under_concurrent_bursts(app, ma
             db.session.remove()
             assert ledger_mismatches(db.session) == []
             assert reservation_mismatches(db.session) == []
+            # per line dispatched = in transit + received + lost, received = consumed + returned + on site,
+            # and every shipment's ledger entries match it (in-transit stock left on hand, so no available).
+            assert logistics_mismatches(db.session) == []
             lines = db.session.execute(select(StockLine.id, StockLine.quantity, StockLine.reserved)).all()
             assert all(0 <= reserved <= quantity for _, quantity, reserved in lines), lines
             db.session.remove()

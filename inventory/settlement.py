@@ -1,0 +1,174 @@
+"""Settlement (结算): what an incident owes each enterprise, third-party and production-capacity source.
+
+Per source warehouse and item: the quantity consumed and lost (on the way out or back) at the agreed
+unit price; government reserves are not paid but replenished (补充储备), so their rows are requests
+to restock the same quantities. The figures come from ``incidents.line_accounts`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from inventory.access import Actor, Principal, as_principal, require_warehouse_management
+from inventory.audit import record_audit
+from inventory.errors import Forbidden, ValidationFailed
+from inventory.incidents import grouped, incident_lines, line_accounts
+from inventory.models import EmergencyIncident, Item, UnitPrice, Warehouse
+from inventory.reference import ReserveType, Role
+from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
+
+CENT = Decimal("0.01")
+
+
+def set_unit_price(
+    session: Session, actor: Actor, *, warehouse: Warehouse, item: Item, price: object, agreement: str = ""
+) -> UnitPrice:
+    """The agreed price of an item from a source (admins; provincial staff in the source's province).
+
+    One atomic upsert: two editors never create two prices for the same source and item.
+    """
+    principal = require_warehouse_management(actor, warehouse.province_code)
+    if warehouse.reserve_type is ReserveType.GOVERNMENT:
+        raise ValidationFailed("government reserves are replenished, not paid: no unit price", field="warehouse_code")
+    price = check_quantity(price, "price", allow_zero=True)
+    if price > MAX_QUANTITY:
+        raise ValidationFailed(f"a price is at most {MAX_QUANTITY}", field="price")
+    agreement = check_text(agreement, "agreement", max_length=text_limit(UnitPrice.agreement))
+    existing = session.scalar(
+        select(UnitPrice).where(UnitPrice.warehouse_id == warehouse.id, UnitPrice.item_id == item.id)
+    )
+    before = {"price": str(existing.price), "agreement": existing.agreement} if existing is not None else None
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    values = {"price": price, "agreement": agreement, "set_by": principal.username}
+    statement = insert(UnitPrice).values(warehouse_id=warehouse.id, item_id=item.id, **values)
+    session.execute(statement.on_conflict_do_update(index_elements=["warehouse_id", "item_id"], set_=values))
+    unit_price = session.scalars(
+        select(UnitPrice)
+        .where(UnitPrice.warehouse_id == warehouse.id, UnitPrice.item_id == item.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    record_audit(
+        session,
+        actor,
+        "settlement.price",
+        object_type="unit_price",
+        object_key=f"{warehouse.code}/{item.code}",
+        province_code=warehouse.province_code,
+        before=before,
+        after={"price": str(price), "agreement": agreement},
+    )
+    return unit_price
+
+
+def list_unit_prices(session: Session, actor: Actor, *, warehouse_code: str | None = None) -> Select:
+    require_settlement_reader(actor)
+    stmt = select(UnitPrice).join(UnitPrice.warehouse).order_by(UnitPrice.id)
+    province = _province_clip(actor)
+    if province is not None:
+        stmt = stmt.where(Warehouse.province_code == province)
+    if warehouse_code:
+        stmt = stmt.where(Warehouse.code == warehouse_code)
+    return stmt
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    warehouse: Warehouse
+    item: Item
+    dispatched: Decimal
+    received: Decimal
+    lost: Decimal  # on the way out and back
+    consumed: Decimal
+    returned: Decimal
+    charged: Decimal  # consumed + lost: what the source does not get back
+    unit_price: Decimal | None
+    amount: Decimal | None
+
+    @property
+    def replenish(self) -> bool:
+        return self.warehouse.reserve_type is ReserveType.GOVERNMENT
+
+
+@dataclass(frozen=True)
+class SettlementSheet:
+    incident: EmergencyIncident
+    rows: list[SettlementRow]  # paid sources (enterprise, third-party, production capacity)
+    replenishment: list[SettlementRow]  # government reserves to restock
+    total_amount: Decimal
+    unpriced: int  # rows charged something without an agreed price
+
+
+def settlement_sheet(
+    session: Session, actor: Actor, incident: EmergencyIncident, *, warehouse_code: str | None = None
+) -> SettlementSheet:
+    """The incident's sheet, per source and item, clipped to the caller's province (or their warehouses)."""
+    require_settlement_reader(actor)
+    principal = as_principal(actor)
+    lines = incident_lines(incident)
+    totals = grouped(line_accounts(session, lines), lines)
+    warehouses = {line.warehouse_id: line.warehouse for line in lines}
+    items = {line.item_id: line.item for line in lines}
+    prices = {
+        (price.warehouse_id, price.item_id): price.price
+        for price in session.scalars(select(UnitPrice).where(UnitPrice.warehouse_id.in_(list(warehouses))))
+    }
+    rows, replenishment = [], []
+    for (warehouse_id, item_id), account in sorted(
+        totals.items(), key=lambda pair: (warehouses[pair[0][0]].code, items[pair[0][1]].code)
+    ):
+        warehouse = warehouses[warehouse_id]
+        if warehouse_code and warehouse.code != warehouse_code:
+            continue
+        if not _may_read(principal, warehouse):
+            if warehouse_code:
+                message = f"{principal.username} may not read the settlement of {warehouse_code}"
+                raise Forbidden(message, field="warehouse")
+            continue
+        government = warehouse.reserve_type is ReserveType.GOVERNMENT
+        price = None if government else prices.get((warehouse_id, item_id))
+        lost = account.lost + account.return_lost
+        row = SettlementRow(
+            warehouse=warehouse,
+            item=items[item_id],
+            dispatched=account.dispatched,
+            received=account.received,
+            lost=lost,
+            consumed=account.consumed,
+            returned=account.returned,
+            charged=account.charged,
+            unit_price=price,
+            amount=(price * account.charged).quantize(CENT) if price is not None else None,
+        )
+        (replenishment if government else rows).append(row)
+    return SettlementSheet(
+        incident=incident,
+        rows=rows,
+        replenishment=replenishment,
+        total_amount=sum((row.amount for row in rows if row.amount is not None), Decimal(0)),
+        unpriced=sum(1 for row in rows if row.amount is None and row.charged),
+    )
+
+
+def _may_read(principal: Principal, warehouse: Warehouse) -> bool:
+    if principal.is_admin or principal.in_province(warehouse.province_code):
+        return True
+    return principal.role is Role.MANAGER and warehouse.id in principal.warehouse_ids
+
+
+def _province_clip(actor: Actor) -> str | None:
+    principal = as_principal(actor)
+    if principal.is_admin or principal.role is not Role.PROVINCIAL:
+        return None
+    return principal.province_code
+
+
+def require_settlement_reader(actor: Actor) -> None:
+    """Settlement is money: administrators, provincial staff (their province) and managers (their sources)."""
+    principal = as_principal(actor)
+    if principal.role not in (Role.ADMIN, Role.PROVINCIAL, Role.MANAGER):
+        raise Forbidden(f"the {principal.role.value} role has no access to settlement")

@@ -1,0 +1,334 @@
+// Incidents on the page: open an incident, raise call-ups against it, ship the reserved lines,
+// receive them (short or damaged with a reason), write off consumption, return what was not used,
+// close it and read the settlement sheet (with its .xlsx). Everything goes through the same API as
+// the other views (/incidents, /callups, /shipments, /unit-prices); the API decides who may do what.
+// Its words live here, in both languages, so the shared dictionary stays untouched.
+
+import { ApiError, apiUrl, get, post } from "./api.js";
+import { announce, announceProblem, clear, clearFormErrors, control, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
+import { lang, onLanguageChange } from "./i18n.js";
+
+const WORDS = {
+  heading: ["事件与物流", "Incidents and logistics"],
+  new_incident: ["新建事件", "New incident"],
+  name: ["事件名称", "Incident name"],
+  type: ["事件类型", "Type"],
+  county: ["区县代码", "County code"],
+  place: ["地点", "Place"],
+  lead: ["牵头单位", "Lead organisation"],
+  create: ["创建", "Create"],
+  list: ["事件列表", "Incidents"],
+  open: ["打开", "Open"],
+  raise: ["发起调用", "Raise call-up"],
+  item: ["物资", "Item"],
+  quantity: ["数量", "Quantity"],
+  reserve_type: ["优先储备类型", "Preferred reserve type"],
+  lat: ["纬度", "Latitude"],
+  lon: ["经度", "Longitude"],
+  pending: ["待发运", "Awaiting dispatch"],
+  ship: ["发运所选", "Ship selected"],
+  carrier: ["承运方/车辆", "Carrier / vehicle"],
+  driver: ["司机", "Driver"],
+  phone: ["电话", "Phone"],
+  eta: ["预计到达", "ETA"],
+  shipments: ["发运单", "Shipments"],
+  receive: ["接收", "Receive"],
+  received: ["实收", "Received"],
+  damaged: ["损坏", "Damaged"],
+  reason: ["差异原因", "Reason"],
+  overdue: ["已超时", "overdue"],
+  lines: ["调用明细", "Lines"],
+  consume: ["消耗", "Consume"],
+  give_back: ["归还", "Return"],
+  close: ["结束事件", "Close incident"],
+  settlement: ["结算", "Settlement"],
+  price: ["单价", "Unit price"],
+  warehouse: ["仓库", "Warehouse"],
+  set_price: ["设置单价", "Set price"],
+  download: ["下载 .xlsx", "Download .xlsx"],
+  total: ["合计金额", "Total amount"],
+  replenish: ["补充储备", "Replenishment"],
+  timeline: ["时间线", "Timeline"],
+  done: ["已保存", "Saved"],
+  call_up: ["调用单", "Call-up"],
+  dispatched: ["调出", "Dispatched"],
+  in_transit: ["在途", "In transit"],
+  lost: ["途损", "Lost"],
+  consumed: ["已消耗", "Consumed"],
+  returned: ["已归还", "Returned"],
+  on_site: ["现场", "On site"],
+  charged: ["结算数量", "Charged"],
+  amount: ["金额", "Amount"],
+  status: ["状态", "Status"],
+};
+const TYPES = ["water", "air", "soil", "chemical_spill", "oil_spill", "other"];
+const PAID_TYPES = ["enterprise", "third_party", "production", "government"];
+
+let ctx = null;
+let root = null;
+let current = null; // the incident code shown
+
+function w(key) {
+  return WORDS[key][lang() === "zh" ? 0 : 1];
+}
+
+function label(group, code) {
+  const entry = ctx.labels[group]?.[code];
+  return entry ? (lang() === "zh" ? entry.label_zh : entry.label_en) : code;
+}
+
+function field(name, text, props = {}) {
+  const id = `incidents-${name}-${Math.random().toString(36).slice(2, 8)}`;
+  const input = props.options
+    ? el("select", { id, name }, props.options.map(([value, words]) => el("option", { value, text: words })))
+    : el("input", { id, name, ...props });
+  return el("div", { class: "field" }, el("label", { for: id, text }), input);
+}
+
+function form(id, children, submitText, onSubmit) {
+  const node = el("form", { id, class: "stacked", novalidate: true }, children, el("p", { class: "form-error", role: "alert", hidden: true }));
+  node.append(el("button", { type: "submit", text: submitText }));
+  node.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearFormErrors(node);
+    try {
+      await onSubmit(node);
+      announce(w("done"), "ok");
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showFormErrors(node, error);
+      announceProblem(error);
+    }
+  });
+  return node;
+}
+
+function value(node, name) {
+  return control(node, name).value.trim();
+}
+
+function number(node, name) {
+  const text = value(node, name);
+  return text === "" ? undefined : Number(text);
+}
+
+export async function init(context) {
+  ctx = context;
+  root = document.getElementById("incidents-root");
+  onLanguageChange(() => ctx.user && render());
+}
+
+export async function show() {
+  await render();
+}
+
+export function reset() {
+  current = null;
+  if (root) clear(root);
+}
+
+async function render() {
+  const incidents = await get("/incidents", { page_size: 20 });
+  const rows = incidents.map((incident) =>
+    el(
+      "tr",
+      {},
+      el("td", { text: incident.code }),
+      el("td", { text: incident.name }),
+      el("td", { text: label("incident_statuses", incident.status) }),
+      el("td", {}, el("button", { type: "button", class: "link", text: w("open"), on: { click: () => openIncident(incident.code) } })),
+    ),
+  );
+  const create = form(
+    "incident-new",
+    [
+      field("name", w("name"), { required: true }),
+      field("incident_type", w("type"), { options: TYPES.map((code) => [code, label("incident_types", code)]) }),
+      field("county_code", w("county"), { inputmode: "numeric" }),
+      field("place", w("place")),
+      field("lead_organisation", w("lead")),
+    ],
+    w("create"),
+    async (node) => {
+      const body = { name: value(node, "name"), incident_type: value(node, "incident_type") };
+      for (const name of ["county_code", "place", "lead_organisation"]) if (value(node, name)) body[name] = value(node, name);
+      const incident = await post("/incidents", body);
+      current = incident.code;
+      await render();
+    },
+  );
+  clear(root).append(
+    el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
+    el("section", { class: "panel" }, el("h3", { text: w("list") }), table(w("list"), ["", w("name"), w("status"), ""], rows)),
+    el("section", { id: "incident-detail", class: "panel", "aria-live": "polite" }),
+  );
+  if (current) await openIncident(current);
+}
+
+async function openIncident(code) {
+  current = code;
+  const incident = await get(`/incidents/${encodeURIComponent(code)}`);
+  const callups = await Promise.all(incident.callup_codes.map((callup) => get(`/callups/${callup}`)));
+  const shipments = await get("/shipments", { incident: code, page_size: 100 });
+  const detail = clear(document.getElementById("incident-detail"));
+  detail.append(
+    el("h3", { id: "incident-title", text: `${incident.code} ${incident.name} — ${label("incident_statuses", incident.status)}` }),
+    raiseForm(incident),
+    pendingForm(callups),
+    shipmentsPart(shipments),
+    linesPart(incident),
+    el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } }),
+    await settlementPart(incident),
+    timelinePart(incident),
+  );
+}
+
+async function act(fn) {
+  try {
+    await fn();
+    announce(w("done"), "ok");
+    await openIncident(current);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    announceProblem(error);
+  }
+}
+
+function raiseForm(incident) {
+  return form(
+    "incident-raise",
+    [
+      field("item", w("item"), { required: true }),
+      field("quantity", w("quantity"), { inputmode: "decimal", required: true }),
+      field("reserve_type", w("reserve_type"), { options: [["", "—"], ...PAID_TYPES.map((code) => [code, label("reserve_types", code)])] }),
+      field("lat", w("lat"), { inputmode: "decimal", value: "39.9" }),
+      field("lon", w("lon"), { inputmode: "decimal", value: "116.4" }),
+    ],
+    w("raise"),
+    async (node) => {
+      const preference = value(node, "reserve_type");
+      await post("/callups", {
+        incident_code: incident.code,
+        lat: number(node, "lat"),
+        lon: number(node, "lon"),
+        needs: [{ item: value(node, "item"), quantity: number(node, "quantity") }],
+        reserve_type_preference: preference ? [preference] : [],
+      });
+      await openIncident(incident.code);
+    },
+  );
+}
+
+function pendingForm(callups) {
+  const pending = callups.flatMap((callup) => callup.lines.filter((line) => line.status === "reserved").map((line) => ({ callup, line })));
+  const boxes = pending.map(({ callup, line }) =>
+    el("label", { class: "check" }, el("input", { type: "checkbox", name: "line_ids", value: String(line.id) }), ` ${callup.code} · ${line.warehouse_code} · ${line.item_code} ${line.batch} · ${formatQuantity(line.quantity)}`),
+  );
+  const node = form(
+    "incident-ship",
+    [
+      el("fieldset", {}, el("legend", { text: w("pending") }), boxes),
+      field("carrier", w("carrier")),
+      field("driver", w("driver")),
+      field("driver_phone", w("phone")),
+      field("eta", w("eta"), { type: "datetime-local" }),
+    ],
+    w("ship"),
+    async (formNode) => {
+      const ids = [...formNode.querySelectorAll("input[name=line_ids]:checked")].map((box) => Number(box.value));
+      const body = { line_ids: ids };
+      for (const name of ["carrier", "driver", "driver_phone"]) if (value(formNode, name)) body[name] = value(formNode, name);
+      if (value(formNode, "eta")) body.eta = new Date(value(formNode, "eta")).toISOString();
+      await post("/shipments", body);
+      await openIncident(current);
+    },
+  );
+  node.hidden = pending.length === 0;
+  return node;
+}
+
+function shipmentsPart(shipments) {
+  const part = el("section", { "aria-label": w("shipments") }, el("h4", { text: w("shipments") }));
+  for (const shipment of shipments) {
+    const state = label("shipment_statuses", shipment.status) + (shipment.overdue ? ` · ${w("overdue")}` : "");
+    const where = `${shipment.source_warehouse_code || "→"} → ${shipment.target_warehouse_code || "→"}`;
+    part.append(el("p", { class: "shipment", dataset: { code: shipment.code } }, `${shipment.code} · ${label("shipment_kinds", shipment.kind)} · ${where} · ${state}`));
+    if (shipment.status !== "in_transit") continue;
+    const inputs = shipment.lines.map((line, index) =>
+      el(
+        "fieldset",
+        { dataset: { line: String(line.id) } },
+        el("legend", { text: `${line.item_code} ${line.batch} · ${formatQuantity(line.quantity)}` }),
+        field(`received_${index}`, w("received"), { inputmode: "decimal", value: String(line.quantity) }),
+        field(`damaged_${index}`, w("damaged"), { inputmode: "decimal", value: "0" }),
+        field(`reason_${index}`, w("reason")),
+      ),
+    );
+    part.append(
+      form(`receive-${shipment.code}`, inputs, `${w("receive")} ${shipment.code}`, async (node) => {
+        const lines = shipment.lines.map((line, index) => {
+          const entry = { id: line.id, received: number(node, `received_${index}`), damaged: number(node, `damaged_${index}`) || 0 };
+          if (value(node, `reason_${index}`)) entry.reason = value(node, `reason_${index}`);
+          return entry;
+        });
+        await post(`/shipments/${shipment.code}/receive`, { lines });
+        await openIncident(current);
+      }),
+    );
+  }
+  return part;
+}
+
+function linesPart(incident) {
+  const rows = incident.lines.map((line) => {
+    const amount = el("input", { type: "text", inputmode: "decimal", size: 6, "aria-label": `${w("quantity")} ${line.line_id}`, dataset: { line: String(line.line_id) } });
+    const quantity = () => Number(amount.value);
+    return el(
+      "tr",
+      { dataset: { line: String(line.line_id) } },
+      el("td", { text: `${line.callup_code} · ${line.warehouse_code} · ${line.item_code}` }),
+      ...["dispatched", "in_transit", "received", "lost", "consumed", "returned", "on_site"].map((key) => el("td", { text: formatQuantity(line[key]) })),
+      el(
+        "td",
+        {},
+        amount,
+        el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() })) } }),
+        el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] })) } }),
+      ),
+    );
+  });
+  const headers = [w("call_up"), w("dispatched"), w("in_transit"), w("received"), w("lost"), w("consumed"), w("returned"), w("on_site"), ""];
+  return el("section", { id: "incident-lines" }, el("h4", { text: w("lines") }), table(w("lines"), headers, rows));
+}
+
+async function settlementPart(incident) {
+  const part = el("section", { id: "incident-settlement" }, el("h4", { text: w("settlement") }));
+  if (!["admin", "provincial", "manager"].includes(ctx.user.role)) return part;
+  const sheet = await get(`/incidents/${incident.code}/settlement`);
+  const rowOf = (row) =>
+    el("tr", {}, el("td", { text: `${row.warehouse_code} ${row.warehouse_name}` }), el("td", { text: `${row.item_code} ${row.item_name}` }), el("td", { text: formatQuantity(row.charged) }), el("td", { text: row.unit_price === null ? "—" : formatQuantity(row.unit_price) }), el("td", { text: row.amount ?? "—" }));
+  const headers = [w("warehouse"), w("item"), w("charged"), w("price"), w("amount")];
+  part.append(
+    table(w("settlement"), headers, sheet.rows.map(rowOf)),
+    el("p", { id: "settlement-total", text: `${w("total")}: ${sheet.total_amount}` }),
+    el("h5", { text: w("replenish") }),
+    table(w("replenish"), headers, sheet.replenishment.map(rowOf)),
+    el("a", { id: "settlement-download", href: apiUrl(`/incidents/${incident.code}/settlement.xlsx`, { lang: lang() }).href, download: "", text: w("download") }),
+  );
+  if (ctx.user.role !== "manager") {
+    part.append(
+      form("unit-price", [field("warehouse_code", w("warehouse")), field("item", w("item")), field("price", w("price"), { inputmode: "decimal" })], w("set_price"), async (node) => {
+        await post("/unit-prices", { warehouse_code: value(node, "warehouse_code"), item: value(node, "item"), price: number(node, "price") });
+        await openIncident(current);
+      }),
+    );
+  }
+  return part;
+}
+
+function timelinePart(incident) {
+  const items = incident.timeline.map((entry) =>
+    el("li", {}, `${formatDateTime(entry.at)} · ${entry.event} · ${entry.actor}${entry.quantity !== null ? ` · ${formatQuantity(entry.quantity)}` : ""}${entry.note ? ` · ${entry.note}` : ""}`),
+  );
+  return el("section", { id: "incident-timeline" }, el("h4", { text: w("timeline") }), el("ol", {}, items));
+}

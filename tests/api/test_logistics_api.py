@@ -1,0 +1,154 @@
+"""Logistics over HTTP: an incident, its shipments, receipt, consumption, return and settlement sheet."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+
+API = "/api/v1"
+
+
+def seed(make_warehouse, stocked_line, session):
+    ent = make_warehouse("ENT", reserve_type="enterprise", latitude=39.95, longitude=116.40, organisation="某化工企业")
+    gov = make_warehouse("GOV", reserve_type="government", latitude=39.97, longitude=116.40)
+    stocked_line(12, warehouse=ent, item_code="PD-001", batch="E1")
+    stocked_line(30, warehouse=ent, item_code="PD-001", batch="E2")
+    stocked_line(40, warehouse=gov, item_code="PD-003", batch="G1")
+    session.commit()
+
+
+def raise_against(client, incident_code: str, item: str, quantity: int, reserve_type: str):
+    body = {
+        "incident_code": incident_code,
+        "lat": 39.90,
+        "lon": 116.40,
+        "needs": [{"item": item, "quantity": quantity}],
+        "reserve_type_preference": [reserve_type],
+    }
+    response = client.post(f"{API}/callups", json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_an_incident_over_http_from_call_up_to_settlement_sheet(client_for, make_warehouse, stocked_line, session):
+    seed(make_warehouse, stocked_line, session)
+    rita = client_for("responder", username="rita")
+    ent_manager = client_for("manager", warehouse_codes=["ENT"])
+    gov_manager = client_for("manager", warehouse_codes=["GOV"])
+    beijing = client_for("provincial", province_code="110000")
+
+    bad = rita.post(f"{API}/incidents", json={"name": "x", "incident_type": "flood"})
+    assert bad.status_code == 422 and "incident_type" in bad.json["errors"]
+    created = rita.post(
+        f"{API}/incidents",
+        json={"name": "苯酚泄漏", "incident_type": "chemical_spill", "county_code": "110101", "place": "京密引水渠"},
+    )
+    assert created.status_code == 201, created.json
+    code = created.json["code"]
+    carbon = raise_against(rita, code, "PD-001", 20, "enterprise")
+    slaked = raise_against(rita, code, "PD-003", 10, "government")
+    assert carbon["incident_code"] == code and carbon["incident_name"] == "苯酚泄漏"
+
+    # The enterprise's two batches as one shipment; the government line alone with its details.
+    lines = [line["id"] for line in carbon["lines"]]
+    assert ent_manager.post(f"{API}/shipments", json={"line_ids": [slaked["lines"][0]["id"]]}).status_code == 403
+    shipped = ent_manager.post(
+        f"{API}/shipments", json={"line_ids": lines, "carrier": "顺丰", "driver": "王", "driver_phone": "138"}
+    )
+    assert shipped.status_code == 201, shipped.json
+    first = shipped.json
+    assert (first["status"], first["source_warehouse_code"], len(first["lines"])) == ("in_transit", "ENT", 2)
+    one = gov_manager.post(
+        f"{API}/callup-lines/{slaked['lines'][0]['id']}/dispatch", json={"vehicle": "京B1", "eta": "2000-01-01T00:00Z"}
+    )
+    assert one.status_code == 422 and "eta" in one.json["errors"]  # before the departure (now)
+    assert gov_manager.post(f"{API}/callup-lines/{slaked['lines'][0]['id']}/dispatch", json={}).status_code == 200
+    second = rita.get(f"{API}/shipments", query_string={"warehouse": "GOV"}).json[0]
+    ledger = rita.get(f"{API}/movements", query_string={"reference": carbon["code"]}).json
+    assert {m["kind"] for m in ledger} == {"ship_out"}
+
+    # Receipt: the enterprise shipment short by 2 on one line, with a reason; only the requester receives.
+    short_line = first["lines"][0]
+    receipt = {"lines": [{"id": short_line["id"], "received": short_line["quantity"] - 2}]}
+    assert ent_manager.post(f"{API}/shipments/{first['code']}/receive", json=receipt).status_code == 403
+    refused = rita.post(f"{API}/shipments/{first['code']}/receive", json=receipt)
+    assert refused.status_code == 422 and "lines[0].reason" in refused.json["errors"]
+    receipt["lines"][0]["reason"] = "两袋破损遗撒"
+    received = rita.post(f"{API}/shipments/{first['code']}/receive", json=receipt)
+    assert received.status_code == 200 and received.json["lines"][0]["short"] == 2.0
+    again = rita.post(f"{API}/shipments/{first['code']}/receive", json={})
+    assert again.status_code == 409
+    assert rita.post(f"{API}/shipments/{second['code']}/receive", json={}).status_code == 200
+
+    # Consumption and a partial return to the government store.
+    for line in carbon["lines"]:
+        used = line["quantity"] - 2 if line["id"] == short_line["id"] else line["quantity"]
+        body = {"callup_line_id": line["id"], "quantity": used}
+        assert rita.post(f"{API}/incidents/{code}/consumption", json=body).status_code == 201
+    gov_line = slaked["lines"][0]["id"]
+    body = {"callup_line_id": gov_line, "quantity": 7}
+    assert rita.post(f"{API}/incidents/{code}/consumption", json=body).status_code == 201
+    returns = f"{API}/incidents/{code}/returns"
+    too_much = rita.post(returns, json={"lines": [{"callup_line_id": gov_line, "quantity": 4}]})
+    assert too_much.status_code == 409 and "lines[0].quantity" in too_much.json["errors"]
+    back = rita.post(returns, json={"lines": [{"callup_line_id": gov_line, "quantity": 3}]})
+    assert back.status_code == 201 and back.json["target_warehouse_code"] == "GOV"
+    assert rita.post(f"{API}/incidents/{code}/close").status_code == 409  # the return is on the road
+    assert gov_manager.post(f"{API}/shipments/{back.json['code']}/receive", json={}).status_code == 200
+    closed = rita.post(f"{API}/incidents/{code}/close")
+    assert closed.status_code == 200 and closed.json["status"] == "closed"
+
+    view = rita.get(f"{API}/incidents/{code}").json
+    for line in view["lines"]:
+        assert line["dispatched"] == line["received"] + line["lost"]
+        assert line["received"] == line["consumed"] + line["returned"] and line["on_site"] == 0
+    events = [entry["event"] for entry in view["timeline"]]
+    assert events[0] == "opened" and events[-1] == "closed" and "returned" in events
+
+    # Settlement: a price set by Beijing's staff, the sheet as JSON and as a workbook.
+    price = {"warehouse_code": "ENT", "item": "活性炭", "price": 1000, "agreement": "储备协议"}
+    assert rita.post(f"{API}/unit-prices", json=price).status_code == 403
+    assert beijing.post(f"{API}/unit-prices", json=price).status_code == 200
+    assert beijing.post(f"{API}/unit-prices", json={**price, "warehouse_code": "GOV"}).status_code == 422
+    assert rita.get(f"{API}/incidents/{code}/settlement").status_code == 403
+    sheet = beijing.get(f"{API}/incidents/{code}/settlement").json
+    assert [(r["warehouse_code"], r["consumed"], r["lost"], r["charged"]) for r in sheet["rows"]] == [
+        ("ENT", 18.0, 2.0, 20.0)
+    ]
+    assert sheet["total_amount"] == "20000.00"
+    assert [(r["warehouse_code"], r["charged"]) for r in sheet["replenishment"]] == [("GOV", 7.0)]
+    download = beijing.get(f"{API}/incidents/{code}/settlement.xlsx")
+    assert download.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(download.data))
+    rows = list(book["结算"].iter_rows(min_row=3, values_only=True))
+    headers = [cell.value for cell in book["结算"][2]]
+    assert rows[-1][0] == "合计" and rows[-1][headers.index("金额（元）")] == 20000
+    assert rows[0][headers.index("结算数量")] == 20
+    assert book["补充储备"]["A3"].value == "GOV"
+
+
+def test_transfer_shipment_is_received_by_the_target(client_for, make_warehouse, stocked_line, session):
+    seed(make_warehouse, stocked_line, session)
+    ent_manager = client_for("manager", warehouse_codes=["ENT"])
+    gov_manager = client_for("manager", warehouse_codes=["GOV"])
+    e1 = ent_manager.get(f"{API}/stock-lines", query_string={"warehouse": "ENT", "batch": "E1"}).json[0]
+    body = {
+        "to_warehouse_code": "GOV",
+        "lines": [{"stock_line_id": e1["id"], "quantity": 5}],
+        "eta": "2199-01-01T00:00Z",
+    }
+    sent = ent_manager.post(f"{API}/shipments/transfers", json=body)
+    assert sent.status_code == 201, sent.json
+    detail = ent_manager.get(f"{API}/stock-lines/{e1['id']}").json
+    assert (detail["quantity"], detail["available"]) == (7.0, 7.0)
+    assert [(t["shipment_code"], t["target_warehouse_code"], t["quantity"]) for t in detail["in_transit"]] == [
+        (sent.json["code"], "GOV", 5.0)
+    ]
+    assert ent_manager.post(f"{API}/shipments/{sent.json['code']}/receive", json={}).status_code == 403
+    assert gov_manager.post(f"{API}/shipments/{sent.json['code']}/receive", json={}).status_code == 200
+    arrived = gov_manager.get(f"{API}/stock-lines", query_string={"warehouse": "GOV", "batch": "E1"}).json
+    assert [line["quantity"] for line in arrived] == [5.0]
+    assert ent_manager.get(f"{API}/stock-lines/{e1['id']}").json["in_transit"] == []
+    unknown = ent_manager.post(f"{API}/shipments/transfers", json={**body, "to_warehouse_code": "NOPE"})
+    assert unknown.status_code == 404 and "to_warehouse_code" in unknown.json["errors"]
