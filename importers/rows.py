@@ -18,12 +18,15 @@ from importers.outcome import ERROR, Issue, IssueLog, Source, json_value
 from importers.row_items import ItemCells
 from importers.values import (
     CellError,
+    china_order,
     is_blank,
+    parse_amount,
     parse_choice,
     parse_code,
+    parse_coordinates,
     parse_date,
+    parse_expiry,
     parse_float,
-    parse_number,
     parse_region_code,
     parse_text,
     unit_factor,
@@ -48,6 +51,8 @@ WAREHOUSE_FIELDS = {
     "contact_phone": "contact_phone",
     "notes": "notes",
 }
+# Ledger fields read into several warehouse fields (a coordinates cell → latitude and longitude).
+COMBINED_FIELDS = ("coordinates",)
 REGION_FIELDS = ("province_name", "province_code", "city_name", "city_code", "county_name", "county_code")
 CHOICES = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
 
@@ -175,7 +180,8 @@ class LedgerReader:
         warehouse_columns = [
             c
             for name, c in columns.items()
-            if (name in WAREHOUSE_FIELDS or name in REGION_FIELDS) and not (is_stock and name == "notes")
+            if (name in WAREHOUSE_FIELDS or name in REGION_FIELDS or name in COMBINED_FIELDS)
+            and not (is_stock and name == "notes")
         ]
         warehouse_columns += [columns[name] for name in ("warehouse_code",) if name in columns]
         identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
@@ -238,12 +244,16 @@ class LedgerReader:
             if is_blank(value):
                 continue
             try:
+                if column.field == "coordinates":
+                    self._coordinates(table, number, column, value, values, sources)
+                    continue
                 values[column.field] = parse_warehouse_field(column.field, value)
             except CellError as error:
                 self.log.cell_error(table.name, number, column, value, str(error))
                 failed = True
                 continue
             sources[column.field] = Source(table.name, number, column, value)
+        self._unswap(values, sources)
         code = str(values.get("warehouse_code", ""))
         name = str(values.get("warehouse_name", ""))
         if not code and not name:
@@ -262,6 +272,34 @@ class LedgerReader:
         if failed and entry.error is None:
             entry.error = f"warehouse {code or name} has errors (see {table.name} row {number})"
         return entry
+
+    def _coordinates(
+        self, table: SheetTable, number: int, column: Column, value: object, values: dict, sources: dict
+    ) -> None:
+        """Both coordinates from one cell; a separate latitude or longitude column still wins."""
+        latitude, longitude, swapped = parse_coordinates(value)
+        source = Source(table.name, number, column, value)
+        for name, coordinate in (("latitude", latitude), ("longitude", longitude)):
+            if name not in values:
+                values[name], sources[name] = coordinate, source
+        if swapped:
+            self.log.warn_at(
+                source, f"坐标“{value}”的经纬度顺序不符合中国范围，已按纬度 {latitude}、经度 {longitude} 读取", value
+            )
+
+    def _unswap(self, values: dict, sources: dict[str, Source]) -> None:
+        """Latitude and longitude columns filled the wrong way round (only the other order lies in China)."""
+        if "latitude" not in values or "longitude" not in values or sources["latitude"] is sources["longitude"]:
+            return
+        latitude, longitude, swapped = china_order(values["latitude"], values["longitude"])
+        if swapped:
+            values["latitude"], values["longitude"] = latitude, longitude
+            self.log.warn_at(
+                sources["latitude"],
+                f"纬度 {longitude} 与经度 {latitude} 填反了（按中国范围判断），"
+                f"已交换：纬度 {latitude}、经度 {longitude}",
+                longitude,
+            )
 
     def _merge(
         self, entry: WarehouseEntry, values: dict, sources: dict[str, Source], table: SheetTable, number: int
@@ -301,8 +339,11 @@ class LedgerReader:
         dates: dict[str, dt.date | None] = {}
         for name in ("production_date", "expiry_date"):
             value = cell(name)
+            # A month alone: its first day for production, its last for expiry; a shelf life counts from production.
             try:
-                dates[name] = parse_date(value)
+                dates[name] = (
+                    parse_date(value) if name == "production_date" else parse_expiry(value, dates["production_date"])
+                )
             except CellError as error:
                 self.log.cell_error(table.name, number, table.columns.get(name), value, str(error))
                 dates[name] = None
@@ -334,9 +375,18 @@ class LedgerReader:
             self.log.cell_error(table.name, number, quantity_column, None, "the quantity is missing (write 0 for none)")
         else:
             try:
-                quantity, written_unit = parse_number(raw_quantity)
+                amount = parse_amount(raw_quantity)
+                quantity, written_unit = amount.number, amount.unit
                 if quantity < 0:
                     raise CellError("a quantity cannot be negative")
+                if amount.approximate:
+                    self.log.warn(
+                        f"数量“{raw_quantity}”是约数，按 {quantity} 导入",
+                        sheet=table.name,
+                        row=number,
+                        column=quantity_column.header,
+                        value=json_value(raw_quantity),
+                    )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
         unit_text = parse_text(cell("unit")) or written_unit or (quantity_column.unit if quantity_column else "")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from inventory.models import Item, StockLine, Warehouse
@@ -46,3 +48,70 @@ def test_typos_variants_and_pinyin_are_matched_with_a_warning_naming_the_item(se
     assert "PD-001 活性炭" in fuzzy[2] and "常见别写" in fuzzy[2]
     assert "PD-002 生石灰" in fuzzy[3]
     assert "SP-001 化学防护服" in fuzzy[4] and "名称相近" in fuzzy[4]
+
+
+def test_numbers_dates_and_coordinates_as_a_county_office_types_them(session, run_import):
+    head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "经纬度", "物资名称", "计量单位", "数量", "批次"]
+    data = sheet_of_rows(
+        [
+            [*head, "生产日期", "有效期至"],
+            ["W-1", "库", "政府", "110101", "116.4°E 39.9°N", "活性炭", None, "五吨", "a", "2024.03", "3年"],
+            ["W-1", None, None, None, None, "生石灰", None, "1,200 千克", "b", "2024年3月", "2025.03"],
+            ["W-1", None, None, None, None, "吸油毡", "张", "约50", "c", 20240315, "长期"],
+            ["W-2", "库二", "企业", "110101", "39.9, 116.4", "围油栏", None, "２００ 米", "d", None, "/"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert stock(session) == {
+        ("W-1", "PD-001", "a"): Decimal(5),
+        ("W-1", "PD-002", "b"): Decimal("1.2"),  # 1,200 千克 → 吨, the unit written in the quantity cell
+        ("W-1", "PL-001", "c"): Decimal(50),
+        ("W-2", "PC-001", "d"): Decimal(200),
+    }
+    dates = dict(session.execute(select(StockLine.batch, StockLine.expiry_date)).all())
+    assert dates == {"a": dt.date(2027, 3, 1), "b": dt.date(2025, 3, 31), "c": None, "d": None}
+    production = session.scalar(select(StockLine.production_date).where(StockLine.batch == "b"))
+    assert production == dt.date(2024, 3, 1)  # a month alone: its first day for production
+    places = dict(session.execute(select(Warehouse.code, Warehouse.latitude)).all())
+    assert places == {"W-1": pytest.approx(39.9), "W-2": pytest.approx(39.9)}
+    warned = {(w.row, w.column): w.message for w in report.warnings}
+    assert "约数" in warned[(4, "数量")]
+    assert "经纬度顺序" in warned[(5, "经纬度")]
+
+
+def test_swapped_latitude_and_longitude_columns_are_turned_round_with_a_warning(session, run_import):
+    data = sheet_of_rows(
+        [
+            ["仓库编码", "仓库名称", "储备类型", "区县代码", "纬度", "经度", "物资名称", "数量"],
+            ["W-1", "库", "政府", "110101", 116.4, 39.9, "活性炭", 1],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    warehouse = session.scalar(select(Warehouse))
+    assert (warehouse.latitude, warehouse.longitude) == (pytest.approx(39.9), pytest.approx(116.4))
+    [warning] = [w for w in report.warnings if w.column == "纬度"]
+    assert "填反" in warning.message
+    assert not [w for w in report.warnings if "outside China" in w.message]
+
+
+def test_unreadable_cells_reject_only_their_row_with_a_chinese_reason(session, run_import):
+    data = sheet_of_rows(
+        [
+            [*HEAD, "生产日期", "有效期至"],
+            ["W-1", "库", "政府", "110101", "活性炭", "吨", "若干", "a", None, None],
+            ["W-1", None, None, None, "生石灰", "吨", 1, "b", None, "3年"],
+            ["W-1", None, None, None, "吸油毡", "张", 2, "c", None, None],
+        ]
+    )
+
+    report = run_import(data, skip_invalid=True)
+
+    assert [(e.row, e.column) for e in report.errors] == [(2, "数量"), (3, "有效期至")]
+    assert "没有写出数目" in report.errors[0].message and "需要生产日期" in report.errors[1].message
+    assert stock(session) == {("W-1", "PL-001", "c"): Decimal(2)}
