@@ -9,7 +9,7 @@ Reading changes nothing: every problem goes to the ``IssueLog`` located by sheet
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from importers.row_items import ItemCells
 from importers.values import (
     CellError,
     china_order,
+    choice_words,
     is_blank,
     parse_amount,
     parse_choice,
@@ -29,13 +30,13 @@ from importers.values import (
     parse_float,
     parse_region_code,
     parse_text,
-    unit_factor,
 )
 from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable
 from inventory.catalogue import ItemNames
 from inventory.models import Item
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.registration import same_value, warehouse_name_key
+from inventory.unit_variants import factor_to_item, open_variant
 
 # Ledger fields → the keyword the warehouse service takes.
 WAREHOUSE_FIELDS = {
@@ -120,8 +121,20 @@ def row_error(log: IssueLog, row: LedgerRow, message: str, field_name: str | Non
 class LedgerReader:
     """Reads a workbook's tables: warehouse entries by code or name, stock rows, items to add."""
 
-    def __init__(self, log: IssueLog, item_names: ItemNames, items: dict[int, Item], tick: Callable[[], None]):
+    def __init__(
+        self,
+        log: IssueLog,
+        item_names: ItemNames,
+        items: dict[int, Item],
+        tick: Callable[[], None],
+        reserve_type_words: Mapping[str, str] | None = None,
+    ):
         self.log = log
+        # Reserve-type words staff added (inventory.vocabulary), folded once for the whole file.
+        self.choices = {name: choice_words(kind) for name, kind in CHOICES.items()}
+        self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
+        # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
+        self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
         self.item_cells = ItemCells(log, item_names, items)
         self.tick = tick  # called once per row read, for progress
         self.entries: dict[str, WarehouseEntry] = {}
@@ -247,7 +260,7 @@ class LedgerReader:
                 if column.field == "coordinates":
                     self._coordinates(table, number, column, value, values, sources)
                     continue
-                values[column.field] = parse_warehouse_field(column.field, value)
+                values[column.field] = parse_warehouse_field(column.field, value, self.choices)
             except CellError as error:
                 self.log.cell_error(table.name, number, column, value, str(error))
                 failed = True
@@ -335,7 +348,15 @@ class LedgerReader:
 
         errors_before = self.log.report.errors_total
         item, new_item_key = self.item_cells.item_for(table, number, cell)
-        quantity = self._quantity(table, number, cell, item)
+        quantity, odd_unit = self._quantity(table, number, cell, item)
+        variant_key = None
+        if item is not None and odd_unit:  # kept in its own unit, as a unit variant of the item: never lost
+            variant = open_variant(item, odd_unit)
+            self._variant_warning(table, number, cell, item, odd_unit, variant)
+            if variant is not None:
+                item = self.item_cells.items.get(variant.id, variant)
+            else:
+                item, variant_key = None, (item.id, odd_unit)
         dates: dict[str, dt.date | None] = {}
         for name in ("production_date", "expiry_date"):
             value = cell(name)
@@ -364,9 +385,28 @@ class LedgerReader:
             entry.rows.append(row)
         if new_item_key is not None:
             self.new_items[new_item_key].rows.append(row)
+        if variant_key is not None:
+            self.unit_variants.setdefault(variant_key, []).append(row)
 
-    def _quantity(self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item | None) -> Decimal:
-        """The row's quantity in the catalogue unit of its item (0 when it cannot be read: the row is rejected)."""
+    def _variant_warning(
+        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item, unit: str, variant: Item | None
+    ) -> None:
+        column = table.columns.get("unit") or table.columns.get("quantity")
+        kept = f"已有的单位变体 {variant.code}" if variant is not None else "新的单位变体"
+        self.log.warn(
+            f"单位“{unit}”换算不到 {item.code} {item.name} 的单位“{item.unit}”：库存按“{unit}”记入{kept}，"
+            f"设置换算系数（1 {unit} = ? {item.unit}）后并入",
+            sheet=table.name,
+            row=number,
+            column=column.header if column else None,
+            value=unit,
+        )
+
+    def _quantity(
+        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item | None
+    ) -> tuple[Decimal, str]:
+        """The row's quantity in the catalogue unit of its item (0 when it cannot be read: the row is rejected),
+        and the unit as written when it converts to nothing the item knows (a unit variant's unit)."""
         quantity = Decimal(0)
         quantity_column = table.columns.get("quantity")
         raw_quantity = cell("quantity")
@@ -391,18 +431,12 @@ class LedgerReader:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
         unit_text = parse_text(cell("unit")) or written_unit or (quantity_column.unit if quantity_column else "")
         if item is not None and unit_text:
-            factor = unit_factor(unit_text, item.unit)
+            factor = factor_to_item(item, unit_text)  # the families, then the item's own pack factors
             if factor is None:
-                self.log.cell_error(
-                    table.name,
-                    number,
-                    table.columns.get("unit") or quantity_column,
-                    unit_text,
-                    f"unit {unit_text!r} does not convert to {item.unit!r}, the catalogue unit of {item.name}",
-                )
-            elif factor != 1:
+                return quantity, unit_text
+            if factor != 1:
                 quantity = quantity * factor
-        return quantity
+        return quantity, ""
 
 
 def first_filled(cells: list, wanted: int = 4) -> list:
@@ -416,11 +450,11 @@ def first_filled(cells: list, wanted: int = 4) -> list:
     return filled
 
 
-def parse_warehouse_field(name: str, value: object) -> object:
+def parse_warehouse_field(name: str, value: object, choices: Mapping[str, Mapping[str, str]] | None = None) -> object:
     if name == "warehouse_code":
         return parse_code(value)
     if name in CHOICES:
-        return parse_choice(value, CHOICES[name])
+        return parse_choice(value, CHOICES[name], (choices or {}).get(name))
     if name in ("latitude", "longitude"):
         return parse_float(value)
     if name in ("county_code", "city_code", "province_code"):

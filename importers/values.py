@@ -9,22 +9,21 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from importers.columns import (
     CHINA_LATITUDE,
     CHINA_LONGITUDE,
-    COUNTED_UNITS,
-    GENERIC_COUNT_UNITS,
     NO_DATE_MARKERS,
-    UNIT_ALIASES,
-    UNIT_SIZES,
     VALUE_VARIANTS,
     fold,
     header_key,
 )
-from inventory.reference import LabelledEnum
+from inventory.reference import LabelledEnum, ReserveType
+from inventory.units import canonical_unit, is_known_unit, unit_factor  # noqa: F401 - the importers read units here
+from inventory.vocabulary import shipped_reserve_type_words
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Characters that make a spreadsheet treat text as a formula; the exporter prefixes them with "'".
@@ -400,7 +399,8 @@ def _vocabulary(enum_class: type[LabelledEnum]) -> dict[str, str]:
     for member in enum_class:
         for text in (member.value, member.label_zh, member.label_en, *member.label_zh.split("/")):
             words.setdefault(header_key(text), member.value)
-    for text, value in VALUE_VARIANTS.get(enum_class, {}).items():
+    variants = shipped_reserve_type_words() if enum_class is ReserveType else VALUE_VARIANTS.get(enum_class, {})
+    for text, value in variants.items():
         words.setdefault(header_key(text), value)
     return words
 
@@ -408,41 +408,27 @@ def _vocabulary(enum_class: type[LabelledEnum]) -> dict[str, str]:
 _VOCABULARIES: dict[type, dict[str, str]] = {}
 
 
-def parse_choice(value: object, enum_class: type[LabelledEnum]) -> str:
-    """The code of a vocabulary word given as code, Chinese or English label, or a usual variant."""
+def choice_words(enum_class: type[LabelledEnum], added: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The folded words of a vocabulary (codes, labels, shipped variants) with ``added`` ones (word → code)."""
     words = _VOCABULARIES.get(enum_class)
     if words is None:
         words = _VOCABULARIES[enum_class] = _vocabulary(enum_class)
+    if not added:
+        return words
+    return {**words, **{header_key(text): code for text, code in added.items() if header_key(text)}}
+
+
+def parse_choice(value: object, enum_class: type[LabelledEnum], words: Mapping[str, str] | None = None) -> str:
+    """The code of a vocabulary word given as code, Chinese or English label, or a usual variant.
+
+    ``words`` is the vocabulary from ``choice_words`` when an import added words of its own (reserve types
+    staff taught it: ``inventory.vocabulary``); by default the shipped one.
+    """
+    if words is None:
+        words = choice_words(enum_class)
     key = header_key(parse_text(value))
     for candidate in (key, key.removesuffix("类"), key.removesuffix("物资").removesuffix("类")):
         if candidate in words:
             return words[candidate]
     allowed = " / ".join(member.label_zh for member in enum_class)
     raise CellError(f"not one of: {allowed}")
-
-
-def canonical_unit(text: str) -> str:
-    """The canonical spelling of a unit ("kg", "公斤" → 千克); unknown units come back folded."""
-    key = fold(text).replace(" ", "").rstrip(".")
-    if key in GENERIC_COUNT_UNITS:
-        return "pcs"
-    return UNIT_ALIASES.get(key, key)
-
-
-def unit_factor(given: str, wanted: str) -> Decimal | None:
-    """How many ``wanted`` units one ``given`` unit is, or None when they do not convert."""
-    source, target = canonical_unit(given), canonical_unit(wanted)
-    if source == target:
-        return Decimal(1)
-    if (source == "pcs" and target in COUNTED_UNITS) or (target == "pcs" and source in COUNTED_UNITS):
-        return Decimal(1)
-    if source in UNIT_SIZES and target in UNIT_SIZES:
-        (source_dimension, source_size), (target_dimension, target_size) = UNIT_SIZES[source], UNIT_SIZES[target]
-        if source_dimension == target_dimension:
-            return source_size / target_size
-    return None
-
-
-def is_known_unit(text: str) -> bool:
-    unit = canonical_unit(text)
-    return unit == "pcs" or unit in COUNTED_UNITS or unit in UNIT_SIZES

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from inventory.models import Item, StockLine, Warehouse
+from inventory.unit_variants import items_to_review, set_pack_factor
+from inventory.vocabulary import add_reserve_type_word
 from tests.importers.conftest import sheet_of_rows
 
 HEAD = ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "计量单位", "数量", "批次"]
@@ -115,3 +117,105 @@ def test_unreadable_cells_reject_only_their_row_with_a_chinese_reason(session, r
     assert [(e.row, e.column) for e in report.errors] == [(2, "数量"), (3, "有效期至")]
     assert "没有写出数目" in report.errors[0].message and "需要生产日期" in report.errors[1].message
     assert stock(session) == {("W-1", "PL-001", "c"): Decimal(2)}
+
+
+def test_reserve_type_words_are_data_staff_extend(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEAD,
+            ["W-1", "库一", "代储", "110101", "活性炭", "吨", 1, "a"],
+            ["W-2", "库二", "企业自储", "110101", "活性炭", "吨", 1, "a"],
+            ["W-3", "库三", "应急联储", "110101", "活性炭", "吨", 1, "a"],
+        ]
+    )
+    refused = run_import(data, dry_run=True)
+    assert [(e.row, e.column) for e in refused.errors if e.field == "reserve_type"] == [(4, "储备类型")]
+
+    add_reserve_type_word(session, "tester", "应急联储", "third_party")
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    kinds = dict(session.execute(select(Warehouse.code, Warehouse.reserve_type)).all())
+    assert {code: kind.value for code, kind in kinds.items()} == {
+        "W-1": "third_party",
+        "W-2": "enterprise",
+        "W-3": "third_party",
+    }
+
+
+def test_an_unknown_item_without_a_category_is_added_with_an_inferred_one_and_flagged(session, run_import):
+    data = sheet_of_rows(
+        [
+            ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "数量"],
+            ["W-1", "库", "政府", "110101", "高效吸油颗粒", "8吨"],  # the unit only inside the quantity cell
+            ["W-1", None, None, None, "酸碱中和剂", "五袋"],
+            ["W-1", None, None, None, "应急帐篷", "3 顶"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    added = {
+        name: (category.value, unit)
+        for name, category, unit in session.execute(
+            select(Item.name, Item.category, Item.unit).where(Item.code.startswith("X-"))
+        )
+    }
+    assert added == {
+        "高效吸油颗粒": ("pollutant_collection", "吨"),
+        "酸碱中和剂": ("pollutant_degradation", "袋"),
+        "应急帐篷": ("other", "顶"),
+    }
+    review = {entry.item_name: entry for entry in items_to_review(session)}
+    assert set(review) == set(added) and {entry.reason for entry in review.values()} == {"new_item"}
+    assert "吸油" in review["高效吸油颗粒"].detail and "暂归其他" in review["应急帐篷"].detail
+
+
+def test_a_unit_that_converts_to_nothing_keeps_the_row_as_a_unit_variant(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEAD,
+            ["W-1", "库", "政府", "110101", "吸油毡", "包", 3, "a"],  # 吸油毡 is counted in 张
+            ["W-1", None, None, None, "吸油毡", "张", 40, "b"],
+            ["W-2", "库二", "政府", "110101", "吸油毡", "包", 2, "a"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    variant_code = variant_of("PL-001", "包")
+    assert stock(session) == {
+        ("W-1", variant_code, "a"): Decimal(3),
+        ("W-1", "PL-001", "b"): Decimal(40),
+        ("W-2", variant_code, "a"): Decimal(2),
+    }
+    warned = [w for w in report.warnings if w.column == "计量单位"]
+    assert [w.row for w in warned] == [2, 4] and "单位变体" in warned[0].message
+    assert [e.reason for e in items_to_review(session)] == ["unit_variant"]
+
+    again = run_import(data)  # the same ledger again: the same variant, nothing new
+    assert again.status == "imported" and again.counts.get("unit_variants_created", 0) == 0
+    assert again.counts["lines_unchanged"] == 3
+
+    merged = set_pack_factor(session, "tester", "PL-001", "包", 10)
+    session.commit()
+    assert (merged.variant_code, merged.lines_moved) == (variant_code, 2)
+    assert stock(session) == {
+        ("W-1", variant_code, "a"): Decimal(0),
+        ("W-1", "PL-001", "a"): Decimal(30),
+        ("W-1", "PL-001", "b"): Decimal(40),
+        ("W-2", variant_code, "a"): Decimal(0),
+        ("W-2", "PL-001", "a"): Decimal(20),
+    }
+    assert items_to_review(session) == []
+    after = run_import(sheet_of_rows([HEAD, ["W-3", "库三", "政府", "110101", "吸油毡", "包", 1, "a"]]))
+    assert after.status == "imported" and ("W-3", "PL-001", "a") in stock(session)  # 包 now converts
+    assert stock(session)[("W-3", "PL-001", "a")] == Decimal(10)
+
+
+def variant_of(code: str, unit: str) -> str:
+    from inventory.units import variant_code
+
+    return variant_code(code, unit)
