@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_catalogue_edit
 from inventory.audit import record_audit
-from inventory.catalogue import create_item, get_item
+from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, create_item, get_item
 from inventory.errors import Conflict, ValidationFailed
 from inventory.models import Item, ItemReview, ItemUnit, ItemVariant, StockLine
 from inventory.stock import adjust_stock, receive_stock
@@ -39,6 +39,17 @@ def pack_factors(item: Item) -> list[tuple[str, Decimal]]:
 def factor_to_item(item: Item, unit: str) -> Decimal | None:
     """How many catalogue units of ``item`` one ``unit`` is (families, then the item's pack factors), or None."""
     return item_unit_factor(unit, item.unit, pack_factors(item))
+
+
+def variant_refs(session: Session, item_id: int) -> list[ItemRef]:
+    """The unmerged unit variants of an item, as plain values (what nearest lists beside the item)."""
+    stmt = (
+        select(*ITEM_REF_COLUMNS)
+        .join(ItemVariant, ItemVariant.item_id == Item.id)
+        .where(ItemVariant.base_item_id == item_id, ItemVariant.merged_at.is_(None))
+        .order_by(Item.code)
+    )
+    return [ItemRef(*row) for row in session.execute(stmt)]
 
 
 def open_variant(item: Item, unit: str) -> Item | None:
