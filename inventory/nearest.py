@@ -142,6 +142,7 @@ class NeedOutcome:
     item: ItemRef
     requested: Decimal
     allocated: Decimal
+    variants: tuple[ItemRef, ...] = ()  # the item's unit variants: never allocated (another unit), only listed
 
     @property
     def shortfall(self) -> Decimal:
@@ -310,7 +311,12 @@ def plan_need(
         radius_km=radius_km,
         reserve_type_preference=preference,
         distance=distance.name,
-        needs=tuple(NeedOutcome(ref, requested[ref.id], requested[ref.id] - remaining[ref.id]) for ref in items),
+        needs=tuple(
+            NeedOutcome(
+                ref, requested[ref.id], requested[ref.id] - remaining[ref.id], tuple(variant_refs(session, ref.id))
+            )
+            for ref in items
+        ),
         warehouses=tuple(
             WarehouseAllocation(summaries[hit.warehouse_id], hit.distance_km, hit.tier, tuple(allocations))
             for hit, allocations in chosen

@@ -13,7 +13,7 @@ from inventory.catalogue import get_item
 from inventory.errors import Conflict, Forbidden, ValidationFailed
 from inventory.geo import Incident, Point
 from inventory.models import Movement, StockLine
-from inventory.nearest import nearest_stock
+from inventory.nearest import NeedRequest, nearest_stock, plan_need
 from inventory.reference import MovementKind
 from inventory.stock import get_stock_line, issue_stock, receive_stock
 from inventory.unit_variants import set_pack_factor, unit_variant_for
@@ -129,3 +129,16 @@ def test_a_merge_racing_an_issue_from_the_variant_conserves_every_unit(app, sess
     )
     issued = 1 if outcomes[0] == "done" else 0
     assert left + (moved or 0) / 10 + issued == 5
+
+
+def test_a_plan_lists_the_items_unit_variants_without_allocating_them(session, make_warehouse):
+    felt, variant, warehouse = variant_with_stock(session, make_warehouse)
+
+    plan = plan_need(
+        session,
+        incident=Incident(Point(warehouse.latitude, warehouse.longitude)),
+        needs=[NeedRequest(item="PL-001", quantity=10)],
+    )
+
+    [need] = plan.needs
+    assert need.allocated == 0 and [(ref.code, ref.unit) for ref in need.variants] == [(variant.code, "包")]
