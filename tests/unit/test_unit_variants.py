@@ -132,7 +132,7 @@ def test_a_merge_racing_an_issue_from_the_variant_conserves_every_unit(app, sess
 
 
 def test_a_plan_lists_the_items_unit_variants_without_allocating_them(session, make_warehouse):
-    felt, variant, warehouse = variant_with_stock(session, make_warehouse)
+    _felt, variant, warehouse = variant_with_stock(session, make_warehouse)
 
     plan = plan_need(
         session,
