@@ -30,6 +30,7 @@ from importers.values import (
     parse_float,
     parse_region_code,
     parse_text,
+    unit_factor,
 )
 from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable
 from inventory.catalogue import ItemNames
@@ -429,7 +430,17 @@ class LedgerReader:
                     )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
-        unit_text = parse_text(cell("unit")) or written_unit or (quantity_column.unit if quantity_column else "")
+        column_unit = parse_text(cell("unit"))
+        # The unit written beside the number is what it counts ("500千克" under 计量单位 吨 is half a tonne).
+        unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
+        if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:
+            self.log.warn(
+                f"数量“{raw_quantity}”写明了单位“{written_unit}”，与计量单位“{column_unit}”不同：按“{written_unit}”读取",
+                sheet=table.name,
+                row=number,
+                column=quantity_column.header if quantity_column else None,
+                value=json_value(raw_quantity),
+            )
         if item is not None and unit_text:
             factor = factor_to_item(item, unit_text)  # the families, then the item's own pack factors
             if factor is None:

@@ -29,6 +29,7 @@ ITEM_VARIANTS_CSV = Path(__file__).parent / "data" / "item_variants.csv"
 SIMILARITY_THRESHOLD = 0.8
 # Two candidates closer than this are a tie: the text is ambiguous, not matched.
 SIMILARITY_MARGIN = 0.05
+MAX_CACHED_GUESSES = 10_000
 MAX_ALIASES = 50
 ITEM_FIELDS = {"name", "category", "specification", "unit", "shelf_life_days", "aliases"}
 
@@ -175,6 +176,8 @@ class ItemNames:
             return []
         cached = self._guesses.get(key)
         if cached is None:
+            if len(self._guesses) >= MAX_CACHED_GUESSES:  # suggestions take any text: keep the copy bounded
+                self._guesses.clear()
             cached = self._guesses[key] = self._guess(key)
         return list(cached[:limit])
 

@@ -219,3 +219,14 @@ def variant_of(code: str, unit: str) -> str:
     from inventory.units import variant_code
 
     return variant_code(code, unit)
+
+
+def test_a_unit_written_in_the_quantity_cell_wins_over_the_unit_column_with_a_warning(session, run_import):
+    data = sheet_of_rows([HEAD, ["W-1", "库", "政府", "110101", "活性炭", "吨", "500千克", "a"]])
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert stock(session) == {("W-1", "PD-001", "a"): Decimal("0.5")}
+    [warning] = [w for w in report.warnings if w.column == "数量"]
+    assert "按“千克”读取" in warning.message
