@@ -84,7 +84,7 @@ _CHINESE_NUMBER = re.compile(
 )
 # "About" words around a count (约50, 50左右, 50余吨): the number is taken as written, with a warning.
 _ABOUT_BEFORE = re.compile(r"^(?:大约|约计|约合|约有|约|近|≈|~|～)")
-_ABOUT_AFTER = re.compile(r"^(?:左右|上下|余|多|以上|来)|(?:左右|上下)$")
+_ABOUT_AFTER = re.compile(r"^(?:左右|上下|余|多|以上|来)|(?:左右|上下|余|多)$")
 _RANGE = re.compile(r"^\d+(?:\.\d+)?\s*[-~～至到/、]\s*\d")
 # Words that say "some" without a number: refused, by name.
 VAGUE_QUANTITIES = ("若干", "一些", "少量", "大量", "一批", "数个", "几")
@@ -130,6 +130,8 @@ def parse_amount(value: object) -> Amount:
     if text.startswith(VAGUE_QUANTITIES):
         raise CellError(f"数量“{value}”没有写出数目：请写具体数字，如 12 或 十二")
     number, unit = _number_and_rest(text)
+    if unit.endswith("半") and len(unit) > 1:  # 两吨半: two and a half tonnes
+        number, unit = number + Decimal("0.5"), unit[:-1]
     rest = _ABOUT_AFTER.sub("", unit)
     approximate = bool(about) or rest != unit
     unit = rest.strip()

@@ -47,6 +47,9 @@ D = Decimal
         ("大约 50 袋", Amount(D(50), "袋", True)),
         ("50余袋", Amount(D(50), "袋", True)),
         ("50吨左右", Amount(D(50), "吨", True)),
+        ("一吨多", Amount(D(1), "吨", True)),
+        ("两吨半", Amount(D("2.5"), "吨")),
+        ("3袋半", Amount(D("3.5"), "袋")),
     ],
 )
 def test_quantities_as_people_type_them(typed, amount):
