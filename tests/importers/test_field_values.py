@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from inventory.catalogue import create_item
 from inventory.models import Item, StockLine, Warehouse
 from inventory.unit_variants import items_to_review, set_pack_factor
 from inventory.vocabulary import add_reserve_type_word
@@ -230,3 +231,18 @@ def test_a_unit_written_in_the_quantity_cell_wins_over_the_unit_column_with_a_wa
     assert stock(session) == {("W-1", "PD-001", "a"): Decimal("0.5")}
     [warning] = [w for w in report.warnings if w.column == "数量"]
     assert "按“千克”读取" in warning.message
+
+
+def test_a_name_equally_like_two_items_is_never_guessed(session, run_import):
+    create_item(session, "tester", code="ZZ-1", name="吸附围栏甲", category="pollutant_control", unit="米")
+    create_item(session, "tester", code="ZZ-2", name="吸附围栏乙", category="pollutant_control", unit="米")
+    session.commit()
+    data = sheet_of_rows([HEAD, ["W-1", "库", "政府", "110101", "吸附围栏丙", "米", 5, "a"]])
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    [(code, name)] = session.execute(select(Item.code, Item.name).join(StockLine, StockLine.item_id == Item.id)).all()
+    assert name == "吸附围栏丙" and code.startswith("X-")  # added, for review: not silently either candidate
+    [tie] = [w for w in report.warnings if "多个目录物资相近" in w.message]
+    assert "ZZ-1" in tie.message and "ZZ-2" in tie.message
