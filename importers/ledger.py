@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE
-from importers.outcome import ImportReport, IssueLog
+from importers.outcome import ImportReport, IssueLog, Source
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
@@ -45,7 +45,9 @@ from inventory.registration import (
     WarehouseWanted,
     find_or_register_warehouses,
 )
+from inventory.unit_variants import NEW_ITEM, flag_for_review, unit_variant_for
 from inventory.validation import check_text, text_limit
+from inventory.vocabulary import reserve_type_words
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2_000
@@ -130,7 +132,9 @@ class _LedgerImport:
         items = {item.id: item for item in self.session.scalars(select(Item))}
         # Held, so the identity map keeps them: the warehouse service then finds each region without a query.
         self.region_objects = list(self.session.scalars(select(Region)).unique())
-        reader = LedgerReader(self.log, item_names(self.session), items, self._row_read)
+        reader = LedgerReader(
+            self.log, item_names(self.session), items, self._row_read, reserve_type_words(self.session)
+        )
         self.total = sum(table.height for table in workbook.tables)
         reader.read(workbook)
         workbook.close()
@@ -276,9 +280,37 @@ class _LedgerImport:
                 for row in new.rows:
                     row_error(self.log, row, message, "item_name")
                 continue
+            if new.review:
+                flag_for_review(self.session, new.item, NEW_ITEM, new.review, self._review_reference(new.source))
             for row in new.rows:
                 row.item = new.item
         self.report.counts["items_created"] = created
+        self._create_unit_variants(reader)
+
+    def _review_reference(self, source: Source) -> str:
+        return f"{source.sheet} 第{source.row}行"
+
+    def _create_unit_variants(self, reader: LedgerReader) -> None:
+        """Stock counted in a unit that converts to nothing goes to the item's unit variant (added if new)."""
+        items = reader.item_cells.items
+        for (item_id, unit), rows in reader.unit_variants.items():
+            first = rows[0]
+            try:
+                with self.session.begin_nested():
+                    variant = unit_variant_for(
+                        self.session,
+                        self.actor,
+                        items[item_id],
+                        unit,
+                        reference=f"{first.table.name} 第{first.row}行",
+                    )
+            except DomainError as error:
+                for row in rows:
+                    row_error(self.log, row, f"单位变体无法新增：{error.message}", "unit")
+                continue
+            self.report.counts["unit_variants_created"] = self.report.counts.get("unit_variants_created", 0) + 1
+            for row in rows:
+                row.item = variant
 
     def _stock_counts(self, rows: list[LedgerRow]) -> tuple[list[StockCount], dict[int, LedgerRow]]:
         """The counts to plan, keyed by row index; a batch counted twice in the file is an error on the second."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.cli import backup, database, ledger, logistics, nearest, notify, reports, users
+from api.cli import backup, database, ledger, logistics, nearest, notify, reports, users, vocabulary
 
 
 def register_commands(app: Flask) -> None:
@@ -20,3 +20,4 @@ def register_commands(app: Flask) -> None:
     backup.register(app)
     notify.register(app)
     logistics.register(app)
+    vocabulary.register(app)

@@ -24,7 +24,12 @@ def register_blueprints(api: Api) -> None:
     from api.routes import notifications  # the inbox, notification settings and the delivery log
 
     api.register_blueprint(notifications.blp, url_prefix="/api/v1")
-    from api.routes import incidents, shipments  # logistics: shipments, receipt, returns, settlement
 
-    for module in (incidents, shipments):
+    from api.routes import (  # logistics: shipments, receipt, returns, settlement
+        incidents,
+        shipments,
+        vocabulary,  # words, units and suggestions for field ledgers
+    )
+
+    for module in (incidents, shipments, vocabulary):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
