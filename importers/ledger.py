@@ -107,6 +107,7 @@ def import_ledger(
         raise
     finally:
         workbook.close()  # the parsing child is stopped whatever happened
+    report.put_in_row_order()
     if report.status == "imported":
         savepoint.commit()
     else:
@@ -190,7 +191,7 @@ class _LedgerImport:
 
     def _resolve_warehouses(self, entries: dict[str, WarehouseEntry]) -> set[int]:
         """Find, update or register every warehouse the file names; the ids of those registered."""
-        wanted = [_wanted(entry) for entry in entries.values() if entry.error is None]
+        wanted = [_wanted(entry) for entry in entries.values() if entry.wanted]
         resolution = find_or_register_warehouses(self.session, self.actor, wanted, region_names(self.session))
         for outcome in resolution.outcomes:
             entry = entries[str(outcome.key)]
@@ -223,9 +224,21 @@ class _LedgerImport:
                 "the code was used",
                 value=county_name,
             )
+        if outcome.generated:
+            self.log.warn(
+                f"warehouse {entry.fields.get('warehouse_name')!r} has no code (仓库编码) and was not registered: "
+                f"registered as {outcome.code} (county code and a sequence)",
+                sheet=entry.first.sheet,
+                row=entry.first.row,
+            )
         for defaulted in outcome.defaulted:
             if defaulted.field == "level":
                 message = f"warehouse {entry.code}: no level (仓库级别) given; registered as county level (县级)"
+            elif defaulted.field == "county":
+                message = (
+                    f"warehouse {entry.code}: no county given and the address names none; placed in "
+                    f"{defaulted.place}, the county seat nearest its coordinates"
+                )
             else:
                 message = f"warehouse {entry.code}: no coordinates given; the centre of {defaulted.place} was used"
             self.log.warn(message, sheet=entry.first.sheet, row=entry.first.row)

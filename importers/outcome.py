@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 ERROR = "error"
 WARNING = "warning"
+NOTE = "note"  # what was skipped on purpose (totals, notes under the table, blank rows): no action needed
 MAX_LISTED_ISSUES = 5_000  # a file with more is wrong from top to bottom: the first few thousand say why
 
 
@@ -67,6 +68,7 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    notes: list[Issue] = field(default_factory=list)
     errors_total: int = 0
     warnings_total: int = 0
     previous_import: dict | None = None
@@ -76,6 +78,10 @@ class ImportReport:
         return self.errors_total > 0
 
     def add(self, issue: Issue) -> None:
+        if issue.severity == NOTE:
+            if len(self.notes) < MAX_LISTED_ISSUES:
+                self.notes.append(issue)
+            return
         if issue.severity == ERROR:
             self.errors_total += 1
             if len(self.errors) < MAX_LISTED_ISSUES:
@@ -84,6 +90,19 @@ class ImportReport:
             self.warnings_total += 1
             if len(self.warnings) < MAX_LISTED_ISSUES:
                 self.warnings.append(issue)
+
+    def put_in_row_order(self) -> None:
+        """Errors, warnings and notes as a person reads the workbook: file-wide first, then by sheet (in the
+        order read) and row; the steps after reading (warehouses, stock) add theirs late."""
+        sheets = {sheet["name"]: position for position, sheet in enumerate(self.sheets)}
+
+        def place(issue: Issue) -> tuple[int, int]:
+            if issue.sheet is None:
+                return (-1, 0)
+            return (sheets.get(issue.sheet, len(sheets)), issue.row or 0)
+
+        for issues in (self.errors, self.warnings, self.notes):
+            issues.sort(key=place)
 
     def issues_by_row(self) -> dict[tuple[str, int], list[Issue]]:
         """Issues grouped by (sheet, row), for the annotated workbook."""
@@ -111,6 +130,7 @@ class ImportReport:
             "warnings_total": self.warnings_total,
             "errors": [issue.to_dict() for issue in self.errors],
             "warnings": [issue.to_dict() for issue in self.warnings],
+            "notes": [issue.to_dict() for issue in self.notes],
             "previous_import": self.previous_import,
         }
 
@@ -149,6 +169,9 @@ class IssueLog:
 
     def warn(self, message: str, **where: object) -> None:
         self.report.add(Issue(WARNING, message, **where))  # type: ignore[arg-type]
+
+    def note(self, message: str, **where: object) -> None:
+        self.report.add(Issue(NOTE, message, **where))  # type: ignore[arg-type]
 
     def warn_at(self, source: Source, message: str, value: object = None) -> None:
         """A warning about the value read at ``source`` (its column, when known)."""

@@ -71,6 +71,19 @@ class SheetTable:
     unknown_headers: list[tuple[int, str]] = field(default_factory=list)
     duplicate_headers: list[tuple[int, str, str]] = field(default_factory=list)
     height: int = 0
+    # The label–value form above an enterprise's table (单位名称：…, 地址 | …): field → what was read, applied to
+    # every row of a table that lacks the field's column.
+    form: dict[str, FormValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FormValue:
+    """A value given once above the table, next to (or after the colon of) its label."""
+
+    value: object
+    row: int  # 1-based
+    index: int  # 0-based column of the value
+    label: str
 
 
 @dataclass
@@ -372,7 +385,41 @@ def find_table(sheet: CalamineSheet) -> SheetTable | None:
     else:
         return None
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
+    best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
     return best
+
+
+_FORM_FIELDS = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.part in ("warehouse", "region")}
+_LABEL_SEPARATORS = re.compile(r"[:：]")
+
+
+def _form_above(head: list[tuple[int, list]]) -> dict[str, FormValue]:
+    """Label–value pairs above the header: ``单位名称：某公司`` in one cell, or a label and the next filled cell.
+
+    Only labels naming a warehouse or region field count (a title or 填报单位 is not one). Without a
+    warehouse name, the unit's name (单位名称) names the site: an enterprise's sheet is one site.
+    """
+    form: dict[str, FormValue] = {}
+    for number, cells in head:
+        index = 0
+        while index < len(cells):
+            text = parse_text(cells[index])
+            label, value, value_index = text, None, index
+            if text and _LABEL_SEPARATORS.search(text):
+                label, value = (part.strip() for part in _LABEL_SEPARATORS.split(text, maxsplit=1))
+            if text and not value:
+                value_index = next((j for j in range(index + 1, len(cells)) if not is_blank(cells[j])), -1)
+                value = cells[value_index] if value_index >= 0 else None
+            field_name = _match_header(label, "") if label else None
+            is_pair = field_name in _FORM_FIELDS and not is_blank(value) and field_name not in form
+            # a label next to another label is a header row's cells, not a form line
+            if is_pair and (value_index == index or _match_header(parse_text(value), "") is None):
+                form[field_name] = FormValue(value, number, value_index, label)
+                index = max(index, value_index)
+            index += 1
+    if "warehouse_name" not in form and "organisation" in form:
+        form["warehouse_name"] = form["organisation"]
+    return form
 
 
 _WAREHOUSE_DETAIL = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.part in ("warehouse", "region")} - {

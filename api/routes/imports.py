@@ -71,6 +71,7 @@ class ImportReportOut(Schema):
     warnings_total = fields.Integer()
     errors = fields.List(fields.Nested(IssueOut))
     warnings = fields.List(fields.Nested(IssueOut))
+    notes = fields.List(fields.Nested(IssueOut), metadata={"description": "rows skipped on purpose (totals, notes)"})
     previous_import = fields.Dict(allow_none=True)
 
 
