@@ -30,13 +30,14 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE
+from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
 from importers.outcome import ImportReport, IssueLog
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
-from importers.workbook import LedgerWorkbook, open_ledger_workbook
+from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import create_item, item_names
 from inventory.errors import DomainError
+from inventory.import_profiles import get_profile, list_profiles, save_profile
 from inventory.imports import StockCount, plan_stock_counts, previous_import, record_import, write_stock_counts
 from inventory.models import Item, LedgerImport, Region, Warehouse
 from inventory.regions import PlaceGiven, region_names
@@ -76,11 +77,18 @@ def import_ledger(
     dry_run: bool = False,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    column_map: dict[str, str] | None = None,
+    profile: str | None = None,
 ) -> ImportReport:
     """Validate a ledger workbook and, unless ``dry_run`` or it has errors, apply it as stocktakes.
 
+    ``column_map`` (header as written → field, or ``ignore``) says what unknown columns hold; with ``profile``
+    it is also saved under that name, and ``profile`` alone applies a saved one. Without either, a saved
+    profile made for a sheet's header row applies by itself.
+
     Raises ``ValidationFailed`` (field ``file``) for a file that is not a safe, readable workbook with a
-    ledger in it; every problem inside the ledger is in the returned report instead.
+    ledger in it (``map`` or ``profile`` for a bad mapping); every problem inside the ledger is in the
+    returned report instead.
     """
     # The name is stored and shown: it obeys the rules of every other text (no control characters).
     file_name = check_text(file_name, "file", max_length=text_limit(LedgerImport.file_name), required=True)
@@ -98,7 +106,11 @@ def import_ledger(
             "imported_at": earlier.imported_at.isoformat(),
             "actor": earlier.actor,
         }
-    workbook = open_ledger_workbook(data)
+    explicit = checked_mapping(column_map or {})
+    if profile and not explicit:
+        explicit = get_profile(session, profile).mapping
+    mapping = HeaderMapping(explicit=explicit, profiles=() if explicit else tuple(list_profiles(session)))
+    workbook = open_ledger_workbook(data, mapping)
     savepoint = session.begin_nested()
     try:
         _LedgerImport(session, actor, report, progress).run(workbook)
@@ -112,6 +124,10 @@ def import_ledger(
         savepoint.commit()
     else:
         savepoint.rollback()
+    if profile and column_map:  # saved whatever became of the rows: the mapping is what the person chose
+        signatures = [sheet["signature"] for sheet in report.sheets]
+        save_profile(session, actor, profile, explicit, signatures)
+        report.profile_saved = profile
     return report
 
 

@@ -28,6 +28,7 @@ class Issue:
     cell: str | None = None  # e.g. "F7"
     field: str | None = None  # the ledger field the column maps to
     value: object = None  # the rejected value, as read
+    suggestion: str | None = None  # for an unknown column: the closest known field
 
     def to_dict(self) -> dict:
         return {key: value for key, value in asdict(self).items() if value is not None}
@@ -72,6 +73,7 @@ class ImportReport:
     errors_total: int = 0
     warnings_total: int = 0
     previous_import: dict | None = None
+    profile_saved: str | None = None  # the column-mapping profile saved with this import
 
     @property
     def has_errors(self) -> bool:
@@ -132,6 +134,7 @@ class ImportReport:
             "warnings": [issue.to_dict() for issue in self.warnings],
             "notes": [issue.to_dict() for issue in self.notes],
             "previous_import": self.previous_import,
+            "profile_saved": self.profile_saved,
         }
 
     def summary(self) -> str:

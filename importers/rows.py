@@ -13,7 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from importers.columns import EXAMPLE_MARKERS, FOOTER_PREFIXES, SKIPPED_SHEETS, TOTAL_MARKERS, fold, header_key
+from importers.columns import (
+    COLUMNS_BY_FIELD,
+    EXAMPLE_MARKERS,
+    FOOTER_PREFIXES,
+    SKIPPED_SHEETS,
+    TOTAL_MARKERS,
+    closest_field,
+    fold,
+    header_key,
+)
 from importers.outcome import ERROR, Issue, IssueLog, Source, json_value
 from importers.row_items import ItemCells
 from importers.values import (
@@ -151,10 +160,23 @@ class LedgerReader:
                 "kind": table.kind,
                 "header_row": table.header_row,
                 "columns": {name: column.header for name, column in table.columns.items()},
+                "unknown_columns": [header for _index, header in table.unknown_headers],
+                "signature": table.signature,
+                "profile": table.profile,
             }
         )
         for index, header in table.unknown_headers:
-            self._header_warning(table, index, header, f"column {header!r} is not a ledger column and was not imported")
+            suggestion = closest_field(header)
+            hint = (
+                f"; the closest known column is {COLUMNS_BY_FIELD[suggestion].zh} ({suggestion})" if suggestion else ""
+            )
+            self._header_warning(
+                table,
+                index,
+                header,
+                f"column {header!r} is not a ledger column and was not imported{hint}; map it to a field or ignore it",
+                suggestion=suggestion,
+            )
         for index, header, first in table.duplicate_headers:
             self._header_warning(
                 table, index, header, f"column {header!r} means the same as column {first!r}; only the first was read"
@@ -170,13 +192,16 @@ class LedgerReader:
                 )
             )
 
-    def _header_warning(self, table: SheetTable, index: int, header: str, message: str) -> None:
+    def _header_warning(
+        self, table: SheetTable, index: int, header: str, message: str, suggestion: str | None = None
+    ) -> None:
         self.log.warn(
             message,
             sheet=table.name,
             row=table.header_row,
             column=header,
             cell=f"{Column(index, header, '').letter}{table.header_row}",
+            suggestion=suggestion,
         )
 
     def _read_table(self, workbook: LedgerWorkbook, table: SheetTable) -> None:

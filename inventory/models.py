@@ -548,3 +548,23 @@ class LedgerImport(Base):
     def reference(self) -> str:
         """The ``reference`` of every ledger entry this import wrote (``GET /movements?reference=…``)."""
         return f"{REFERENCE_PREFIX}{self.id}"
+
+
+# --- fieldsheets: column-mapping profiles for ledgers whose headers no vocabulary foresaw -------------------
+
+
+class ImportProfile(Base):
+    """A saved column mapping (header → ledger field, "" to ignore) and the header rows it was made for.
+
+    ``mapping`` and ``header_signatures`` are JSON text (``inventory.import_profiles`` reads and writes them):
+    a later workbook whose sheet has one of those header rows gets the mapping without being asked.
+    """
+
+    __tablename__ = "import_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    mapping: Mapped[str] = mapped_column(Text)
+    header_signatures: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

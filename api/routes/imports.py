@@ -7,6 +7,7 @@ request's transaction (committed by the app's after-request hook for a 2xx answe
 from __future__ import annotations
 
 import io
+import json
 from pathlib import PurePath
 
 from flask import Response, current_app, request, send_file
@@ -19,10 +20,12 @@ from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
 from importers.annotate import annotate_workbook
+from importers.columns import checked_mapping
 from importers.ledger import import_ledger
 from importers.outcome import ImportReport
 from importers.template import ledger_template
 from importers.xlsx import XLSX
+from inventory.import_profiles import ProfileRule, get_profile, list_profiles, save_profile
 from inventory.imports import get_import, list_imports
 
 blp = Blueprint("imports", __name__, description="Excel ledgers in: import, dry run, error workbook, template")
@@ -37,6 +40,38 @@ class ImportFlags(Schema):
     skip_invalid = fields.Boolean(
         load_default=False, metadata={"description": "import the valid rows, report the others"}
     )
+    profile = fields.String(
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={"description": "apply the saved column mapping of this name"},
+    )
+    map = fields.String(
+        load_default=None,
+        validate=validate.Length(max=20_000),
+        metadata={"description": 'JSON object: header as written → ledger field or "ignore", for this file'},
+    )
+
+
+class ProfileIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    mapping = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=200)),
+        values=fields.String(validate=validate.Length(max=64)),
+        required=True,
+        metadata={"description": 'header as written → ledger field, or "ignore"'},
+    )
+    header_signatures = fields.List(
+        fields.String(validate=validate.Length(equal=32)),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "the `signature` of each sheet of the report it was made for"},
+    )
+
+
+class ProfileOut(Schema):
+    name = fields.String()
+    mapping = fields.Dict(keys=fields.String(), values=fields.String())
+    header_signatures = fields.List(fields.String())
 
 
 class TemplateQuery(Schema):
@@ -52,6 +87,7 @@ class IssueOut(Schema):
     cell = fields.String(metadata={"description": "e.g. F7"})
     field = fields.String()
     value = fields.Raw(metadata={"description": "the rejected value"})
+    suggestion = fields.String(metadata={"description": "an unknown column: the closest known field"})
 
 
 class ImportReportOut(Schema):
@@ -73,6 +109,7 @@ class ImportReportOut(Schema):
     warnings = fields.List(fields.Nested(IssueOut))
     notes = fields.List(fields.Nested(IssueOut), metadata={"description": "rows skipped on purpose (totals, notes)"})
     previous_import = fields.Dict(allow_none=True)
+    profile_saved = fields.String(allow_none=True, metadata={"description": "the column-mapping profile saved"})
 
 
 class LedgerImportOut(Schema):
@@ -109,7 +146,17 @@ def _flags(query: dict) -> dict:
         form = ImportFlags().load(request.form)
     except ValidationError as error:
         abort(422, errors=error.messages)
-    return {name: query[name] or form[name] for name in ("dry_run", "skip_invalid")}
+    flags = {name: query[name] or form[name] for name in ("dry_run", "skip_invalid", "profile")}
+    given = query["map"] or form["map"]
+    if given:
+        try:
+            column_map = json.loads(given)
+        except ValueError:
+            column_map = None
+        if not isinstance(column_map, dict) or not all(isinstance(v, str) for v in column_map.values()):
+            abort(422, errors={"map": ['a JSON object: header → field name or "ignore"']})
+        flags["column_map"] = column_map
+    return flags
 
 
 def _run(files: dict, query: dict, *, dry_run: bool | None = None) -> tuple[ImportReport, bytes]:
@@ -150,6 +197,27 @@ class Imports(MethodView):
     def get(self):
         """Imports recorded, newest first (administrators see all, others their own)."""
         return list_imports(db.session, current_actor())
+
+
+@blp.route("/import-profiles")
+class ImportProfiles(MethodView):
+    @blp.response(200, ProfileOut(many=True))
+    def get(self):
+        """Saved column mappings; one applies by itself to a sheet whose header row it was made for."""
+        current_actor()
+        return [_profile_out(rule) for rule in list_profiles(db.session)]
+
+    @blp.arguments(ProfileIn)
+    @blp.response(201, ProfileOut)
+    def post(self, body: dict):
+        """Save (or replace) a column mapping under a name, for the header rows of a report's sheets."""
+        mapping = checked_mapping(body["mapping"])
+        save_profile(db.session, current_actor(), body["name"], mapping, body["header_signatures"])
+        return _profile_out(get_profile(db.session, body["name"])), 201
+
+
+def _profile_out(rule: ProfileRule) -> dict:
+    return {"name": rule.name, "mapping": rule.mapping, "header_signatures": sorted(rule.header_signatures)}
 
 
 @blp.route("/imports/<id:import_id>")
