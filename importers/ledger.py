@@ -31,13 +31,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
-from importers.outcome import ImportReport, IssueLog
+from importers.outcome import ImportReport, IssueLog, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import create_item, item_names
 from inventory.errors import DomainError
 from inventory.import_profiles import get_profile, list_profiles, save_profile
+from inventory.import_review import DETAIL_CONFLICT, NEW_ITEM, NEW_WAREHOUSE, record_review
 from inventory.imports import StockCount, plan_stock_counts, previous_import, record_import, write_stock_counts
 from inventory.models import Item, LedgerImport, Region, Warehouse
 from inventory.regions import PlaceGiven, region_names
@@ -153,6 +154,7 @@ class _LedgerImport:
         workbook.close()
         self._tick(force=True)
         registered = self._resolve_warehouses(reader.entries)
+        self.registered = registered
         self._create_items(reader)
         counts, by_key = self._stock_counts(reader.rows)
         warehouses = {entry.warehouse.id: entry.warehouse for entry in reader.entries.values() if entry.warehouse}
@@ -191,9 +193,40 @@ class _LedgerImport:
             reference=record.reference,
             reason=f"台账导入 ledger import {report.file_name}",
         )
+        self._gather_review(reader)
+        record_review(self.session, record.id, list(report.review.values()))
         report.status = "imported"
         report.import_id = record.id
         report.reference = record.reference
+
+    def _gather_review(self, reader: LedgerReader) -> None:
+        """The warehouses registered, the items added and the details that differed, with their rows."""
+        for entry in reader.entries.values():
+            warehouse = entry.warehouse
+            if warehouse is None:
+                continue
+            rows = [(row.table.name, row.row) for row in entry.rows if not row.failed] or [
+                (entry.first.sheet, entry.first.row)
+            ]
+            if warehouse.id in self.registered:
+                how = "a generated code" if entry.key.startswith("name:") else "the code given"
+                for sheet, row in rows:
+                    self.log.review(
+                        NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered under {how}", sheet, row
+                    )
+            for name, source in entry.conflicts:
+                first = entry.sources[name]
+                detail = (
+                    f"{warehouse.name} {source.column.header if source.column else name}: "
+                    f"{json_value(first.value)!r} used, {json_value(source.value)!r} also given"
+                )
+                self.log.review(DETAIL_CONFLICT, warehouse.code, detail, source.sheet, source.row)
+        for new in reader.new_items.values():
+            if new.item is not None:
+                detail = f"{new.item.name}: added to the catalogue ({new.item.category.value}, {new.item.unit})"
+                for row in new.rows:
+                    if not row.failed:
+                        self.log.review(NEW_ITEM, new.item.code, detail, row.table.name, row.row)
 
     def _row_read(self) -> None:
         self.done += 1

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from inventory.import_review import MAX_ROWS_KEPT, ReviewEntry
+
 if TYPE_CHECKING:
     from importers.workbook import Column
 
@@ -74,6 +76,8 @@ class ImportReport:
     warnings_total: int = 0
     previous_import: dict | None = None
     profile_saved: str | None = None  # the column-mapping profile saved with this import
+    # What the import decided on its own, for a person to confirm or correct: (kind, subject) → entry.
+    review: dict[tuple[str, str], ReviewEntry] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
@@ -135,6 +139,10 @@ class ImportReport:
             "notes": [issue.to_dict() for issue in self.notes],
             "previous_import": self.previous_import,
             "profile_saved": self.profile_saved,
+            "review": [
+                {"kind": entry.kind, "subject": entry.subject, "detail": entry.detail, "rows": entry.rows[:20]}
+                for entry in self.review.values()
+            ],
         }
 
     def summary(self) -> str:
@@ -172,6 +180,12 @@ class IssueLog:
 
     def warn(self, message: str, **where: object) -> None:
         self.report.add(Issue(WARNING, message, **where))  # type: ignore[arg-type]
+
+    def review(self, kind: str, subject: str, detail: str, sheet: str | None = None, row: int | None = None) -> None:
+        """Put something decided without asking on the import's review list (``inventory.import_review``)."""
+        entry = self.report.review.setdefault((kind, subject), ReviewEntry(kind, subject, detail))
+        if sheet is not None and row is not None and len(entry.rows) < MAX_ROWS_KEPT:
+            entry.rows.append((sheet, row))
 
     def note(self, message: str, **where: object) -> None:
         self.report.add(Issue(NOTE, message, **where))  # type: ignore[arg-type]

@@ -26,6 +26,8 @@ from importers.outcome import ImportReport
 from importers.template import ledger_template
 from importers.xlsx import XLSX
 from inventory.import_profiles import ProfileRule, get_profile, list_profiles, save_profile
+from inventory.import_review import KINDS as REVIEW_KINDS
+from inventory.import_review import confirm_review, correct_review, review_list
 from inventory.imports import get_import, list_imports
 
 blp = Blueprint("imports", __name__, description="Excel ledgers in: import, dry run, error workbook, template")
@@ -218,6 +220,58 @@ class ImportProfiles(MethodView):
 
 def _profile_out(rule: ProfileRule) -> dict:
     return {"name": rule.name, "mapping": rule.mapping, "header_signatures": sorted(rule.header_signatures)}
+
+
+class ReviewEntryOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": list(REVIEW_KINDS)})
+    subject = fields.String(metadata={"description": "the warehouse or item code it is about"})
+    detail = fields.String()
+    rows = fields.Method("_rows", metadata={"description": "[[sheet, row], …] where the file says it"})
+    status = fields.String(metadata={"enum": ["open", "confirmed", "corrected"]})
+    resolution = fields.String(metadata={"description": "the code a correction pointed the stock to"})
+    resolved_by = fields.String()
+
+    def _rows(self, entry) -> list:
+        return json.loads(entry.rows)
+
+
+class ReviewCorrection(Schema):
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the warehouse (new warehouse) or item (new item, fuzzy match) it really is"},
+    )
+
+
+ReviewOut = Schema.from_dict(
+    {kind: fields.List(fields.Nested(ReviewEntryOut)) for kind in REVIEW_KINDS}, name="ReviewOut"
+)
+
+
+@blp.route("/imports/<id:import_id>/review")
+class ImportReview(MethodView):
+    @blp.response(200, ReviewOut)
+    def get(self, import_id: int):
+        """What the import decided on its own, grouped by kind, each entry with the rows it came from."""
+        return review_list(db.session, current_actor(), import_id)
+
+
+@blp.route("/imports/<id:import_id>/review/<id:entry_id>/confirm")
+class ImportReviewConfirm(MethodView):
+    @blp.response(200, ReviewEntryOut)
+    def post(self, import_id: int, entry_id: int):
+        """The import decided well: the entry is closed (409 when it already was)."""
+        return confirm_review(db.session, current_actor(), import_id, entry_id)
+
+
+@blp.route("/imports/<id:import_id>/review/<id:entry_id>/correct")
+class ImportReviewCorrect(MethodView):
+    @blp.arguments(ReviewCorrection)
+    @blp.response(200, ReviewEntryOut)
+    def post(self, body: dict, import_id: int, entry_id: int):
+        """The import decided wrong: its stock moves to the warehouse or item named, by ledger movements."""
+        return correct_review(db.session, current_actor(), import_id, entry_id, body["code"])
 
 
 @blp.route("/imports/<id:import_id>")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -10,9 +12,10 @@ from sqlalchemy import func, select
 from api.extensions import db
 from importers.ledger import import_ledger
 from inventory.errors import NotFound, ValidationFailed
-from inventory.models import ImportProfile, StockLine, Warehouse
+from inventory.models import ImportProfile, Item, Movement, StockLine, Warehouse
 from inventory.regions import region_names
 from inventory.registration import warehouse_name_key
+from inventory.stock import ledger_mismatches
 from tests.importers.conftest import sheet_of_rows, xlsx
 from tests.unit.racing import run_at_once
 
@@ -219,3 +222,58 @@ def test_two_imports_of_one_new_warehouse_at_once_register_it_once(app, db_kind)
     assert outcomes == ["done", "done"]
     with app.app_context():
         assert warehouses(db.session) == [("110115-001", "大兴区储备库", "110115")]
+
+
+def test_the_review_list_groups_what_the_import_decided_and_a_correction_moves_stock_by_movements(
+    session, client, make_warehouse
+):
+    existing = make_warehouse("W-REAL", county_code="110101")
+    rows = [[*NAME_ONLY, "联系电话", "物资类别"]]
+    rows.append(["东城新库", "东城区", "政府储备", "活性炭", "吨", 5, "111", ""])
+    rows.append(["东城新库", "东城区", "政府储备", "新型吸附剂", "千克", 2, "222", "污染物收集"])
+    upload = {"file": (io.BytesIO(sheet_of_rows(rows)), "县台账.xlsx")}
+
+    report = client.post("/api/v1/imports", data=upload, content_type="multipart/form-data").get_json()
+
+    assert report["status"] == "imported", report
+    review = client.get(f"/api/v1/imports/{report['import_id']}/review").get_json()
+    [new_warehouse] = review["new_warehouse"]
+    assert (new_warehouse["subject"], new_warehouse["rows"]) == ("110101-001", [["台账", 2], ["台账", 3]])
+    [conflict] = review["detail_conflict"]
+    assert conflict["rows"] == [["台账", 3]] and "'111' used" in conflict["detail"]
+    added = session.scalar(select(Item.code).where(Item.name == "新型吸附剂"))
+    assert [entry["subject"] for entry in review["new_item"]] == [added]
+    base = f"/api/v1/imports/{report['import_id']}/review"
+    movements_before = session.scalar(select(func.count()).select_from(Movement))
+
+    corrected = client.post(f"{base}/{new_warehouse['id']}/correct", json={"code": "W-REAL"})
+
+    assert corrected.status_code == 200, corrected.get_json()
+    assert corrected.get_json()["status"] == "corrected"
+    held = session.execute(select(Warehouse.code, StockLine.quantity).join(StockLine.warehouse)).all()
+    assert sorted(quantity for code, quantity in held if code == "W-REAL") == [Decimal(2), Decimal(5)]
+    assert all(quantity == 0 for code, quantity in held if code == "110101-001")
+    assert session.scalar(select(func.count()).select_from(Movement)) == movements_before + 4  # two transfers
+    again = client.post(f"{base}/{new_warehouse['id']}/correct", json={"code": existing.code})
+    assert again.status_code == 409
+    confirmed = client.post(f"{base}/{conflict['id']}/confirm")
+    assert confirmed.get_json()["status"] == "confirmed"
+    refused = client.post(f"{base}/{conflict['id']}/correct", json={"code": "W-REAL"})
+    assert refused.status_code in (409, 422)
+
+
+def test_an_item_correction_adjusts_stock_out_of_one_item_into_the_other(session, client):
+    rows = [["仓库名称", "所在区县", "储备类型", "物资名称", "物资类别", "计量单位", "数量", "批次"]]
+    rows.append(["东城库", "东城区", "政府储备", "颗粒炭", "污染物降解", "吨", 3, "B1"])
+    upload = {"file": (io.BytesIO(sheet_of_rows(rows)), "a.xlsx")}
+    report = client.post("/api/v1/imports", data=upload, content_type="multipart/form-data").get_json()
+    base = f"/api/v1/imports/{report['import_id']}/review"
+    [new_item] = client.get(base).get_json()["new_item"]
+
+    corrected = client.post(f"{base}/{new_item['id']}/correct", json={"code": "PD-001"})
+
+    assert corrected.status_code == 200, corrected.get_json()
+    held = session.execute(select(Item.code, StockLine.quantity).join(StockLine.item))
+    lines = {code: quantity for code, quantity in held}
+    assert lines == {new_item["subject"]: 0, "PD-001": 3}
+    assert not ledger_mismatches(session)
