@@ -210,20 +210,20 @@ class _CodeSequence:
     two imports cannot hand out the same code, nor both register one warehouse (SQLite: one writer anyway)."""
 
     def __init__(self, session: Session, counties: list[str]) -> None:
-        self.session = session
         self.following: dict[str, int] = {}
-        for county in counties:  # in code order: every import takes the locks in the same order
-            session.execute(select(Region.code).where(Region.code == county).with_for_update())
+        for chunk in chunks(counties):  # in code order: every import takes the locks in the same order
+            wanted = set(chunk)
+            session.execute(select(Region.code).where(Region.code.in_(chunk)).order_by(Region.code).with_for_update())
+            codes = session.scalars(select(Warehouse.code).where(Warehouse.county_code.in_(chunk)))
+            for code in codes:
+                county, dash, number = code.partition("-")
+                if dash and number.isdigit() and county in wanted:
+                    self.following[county] = max(self.following.get(county, 1), int(number) + 1)
 
     def next(self, county: str) -> str:
-        prefix = f"{county}-"
-        if county not in self.following:
-            taken = self.session.scalars(select(Warehouse.code).where(Warehouse.code.like(prefix + "%")))
-            numbers = [int(code[len(prefix) :]) for code in taken if code[len(prefix) :].isdigit()]
-            self.following[county] = max(numbers, default=0) + 1
-        number = self.following[county]
+        number = self.following.get(county, 1)
         self.following[county] = number + 1
-        return f"{prefix}{number:0{GENERATED_CODE_DIGITS}d}"
+        return f"{county}-{number:0{GENERATED_CODE_DIGITS}d}"
 
 
 @dataclass
