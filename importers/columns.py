@@ -14,10 +14,9 @@ import difflib
 import functools
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 from inventory.errors import ValidationFailed
-from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.reference import Category, WarehouseLevel, WarehouseStatus
 from inventory.validation import fold
 
 
@@ -112,11 +111,25 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "存放地址",
         "存放地点",
         "储备地点",
-        "location",
         part=WAREHOUSE,
     ),
     _spec("latitude", "纬度", "Latitude", "lat", "北纬", part=WAREHOUSE),
     _spec("longitude", "经度", "Longitude", "lon", "lng", "long", "东经", part=WAREHOUSE),
+    # Both coordinates in one cell (118.8,32.0 / 118.8°E 32.0°N): read by importers.values.parse_coordinates.
+    _spec(
+        "coordinates",
+        "经纬度",
+        "Coordinates",
+        "坐标",
+        "经纬度坐标",
+        "地理坐标",
+        "位置坐标",
+        "gps坐标",
+        "gps",
+        "lon/lat",
+        "lat/lon",
+        part=WAREHOUSE,
+    ),
     _spec(
         "contact_person",
         "联系人",
@@ -316,29 +329,6 @@ NO_DATE_MARKERS: frozenset[str] = frozenset(
 # Words people write for the closed vocabularies, beyond the Chinese and English labels in inventory.reference
 # (those are always accepted, as are the codes and each part of a "A/B" label).
 VALUE_VARIANTS: dict[type, dict[str, str]] = {
-    ReserveType: {
-        "政府": "government",
-        "政府储备库": "government",
-        "政府实物储备": "government",
-        "政府物资储备": "government",
-        "企业": "enterprise",
-        "企业自储": "enterprise",
-        "企业储存": "enterprise",
-        "企业实物储备": "enterprise",
-        "企业自储备": "enterprise",
-        "第三方": "third_party",
-        "第三方服务": "third_party",
-        "第三方储备": "third_party",
-        "社会化": "third_party",
-        "社会化储备": "third_party",
-        "协议储备": "third_party",
-        "third party": "third_party",
-        "生产能力": "production",
-        "产能储备": "production",
-        "生产能力储备": "production",
-        "企业生产保障": "production",
-        "production capacity": "production",
-    },
     WarehouseLevel: {
         "国家": "national",
         "国家级储备库": "national",
@@ -383,97 +373,6 @@ VALUE_VARIANTS: dict[type, dict[str, str]] = {
         "监测": "environmental_monitoring",
         "其它": "other",
     },
-}
-
-# Units: every spelling → the canonical unit (the catalogue's own units are the Chinese ones).
-UNIT_ALIASES: dict[str, str] = {
-    "t": "吨",
-    "ton": "吨",
-    "tons": "吨",
-    "tonne": "吨",
-    "tonnes": "吨",
-    "公吨": "吨",
-    "kg": "千克",
-    "kgs": "千克",
-    "公斤": "千克",
-    "kilogram": "千克",
-    "kilograms": "千克",
-    "g": "克",
-    "gram": "克",
-    "grams": "克",
-    "m": "米",
-    "meter": "米",
-    "meters": "米",
-    "metre": "米",
-    "metres": "米",
-    "延米": "米",
-    "km": "千米",
-    "公里": "千米",
-    "cm": "厘米",
-    "mm": "毫米",
-    "m3": "立方米",
-    "m³": "立方米",
-    "方": "立方米",
-    "cubic meter": "立方米",
-    "l": "升",
-    "litre": "升",
-    "liter": "升",
-    "litres": "升",
-    "liters": "升",
-    "公升": "升",
-    "ml": "毫升",
-    "set": "套",
-    "sets": "套",
-    "bag": "袋",
-    "bags": "袋",
-    "sack": "袋",
-    "sacks": "袋",
-    "sheet": "张",
-    "sheets": "张",
-    "pad": "张",
-    "pads": "张",
-    "roll": "卷",
-    "rolls": "卷",
-    "barrel": "桶",
-    "barrels": "桶",
-    "drum": "桶",
-    "drums": "桶",
-    "box": "盒",
-    "boxes": "盒",
-    "kit": "盒",
-    "kits": "盒",
-    "pair": "副",
-    "pairs": "副",
-    "双": "副",
-    "vehicle": "辆",
-    "vehicles": "辆",
-    "truck": "辆",
-    "trucks": "辆",
-    "boat": "艘",
-    "boats": "艘",
-    "bottle": "瓶",
-    "bottles": "瓶",
-    "台套": "台",
-}
-# A plain count ("pcs") goes with any counted unit; these are the spellings of it.
-GENERIC_COUNT_UNITS: frozenset[str] = frozenset(
-    {"pcs", "pc", "piece", "pieces", "ea", "each", "unit", "units", "nos", "number", "item", "items"}
-)
-# Measure words of counted things: a generic count converts to any of them one for one.
-COUNTED_UNITS: frozenset[str] = frozenset("个件只台套张卷桶袋块支副盒辆架艘瓶箱把根条组顶具部片捆包")
-# Measured units: (dimension, size in the dimension's base unit). Converting is base-to-base.
-UNIT_SIZES: dict[str, tuple[str, Decimal]] = {
-    "吨": ("mass", Decimal(1000)),
-    "千克": ("mass", Decimal(1)),
-    "克": ("mass", Decimal("0.001")),
-    "斤": ("mass", Decimal("0.5")),
-    "千米": ("length", Decimal(1000)),
-    "米": ("length", Decimal(1)),
-    "厘米": ("length", Decimal("0.01")),
-    "毫米": ("length", Decimal("0.001")),
-    "立方米": ("volume", Decimal(1)),
-    "升": ("volume", Decimal("0.001")),
-    "毫升": ("volume", Decimal("0.000001")),
 }
 
 # Where a warehouse may sit and still pass without a warning (a generous box around China).

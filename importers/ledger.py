@@ -31,14 +31,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
-from importers.outcome import ImportReport, IssueLog, json_value
+from importers.outcome import ImportReport, IssueLog, Source, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import create_item, item_names
 from inventory.errors import DomainError
 from inventory.import_profiles import get_profile, list_profiles, save_profile
-from inventory.import_review import DETAIL_CONFLICT, NEW_ITEM, NEW_WAREHOUSE, record_review
+from inventory.import_review import DETAIL_CONFLICT, NEW_WAREHOUSE, UNIT_VARIANT, record_review
 from inventory.imports import StockCount, plan_stock_counts, previous_import, record_import, write_stock_counts
 from inventory.models import Item, LedgerImport, Region, Warehouse
 from inventory.regions import PlaceGiven, region_names
@@ -47,7 +47,9 @@ from inventory.registration import (
     WarehouseWanted,
     find_or_register_warehouses,
 )
+from inventory.unit_variants import NEW_ITEM, flag_for_review, unit_variant_for
 from inventory.validation import check_text, text_limit
+from inventory.vocabulary import reserve_type_words
 
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 2_000
@@ -148,7 +150,9 @@ class _LedgerImport:
         items = {item.id: item for item in self.session.scalars(select(Item))}
         # Held, so the identity map keeps them: the warehouse service then finds each region without a query.
         self.region_objects = list(self.session.scalars(select(Region)).unique())
-        reader = LedgerReader(self.log, item_names(self.session), items, self._row_read)
+        reader = LedgerReader(
+            self.log, item_names(self.session), items, self._row_read, reserve_type_words(self.session)
+        )
         self.total = sum(table.height for table in workbook.tables)
         reader.read(workbook)
         workbook.close()
@@ -227,6 +231,11 @@ class _LedgerImport:
                 for row in new.rows:
                     if not row.failed:
                         self.log.review(NEW_ITEM, new.item.code, detail, row.table.name, row.row)
+        for (_item_id, unit), rows in reader.unit_variants.items():
+            for row in rows:
+                if not row.failed and row.item is not None:
+                    detail = f"{row.item.name}: kept in {unit}, which converts to nothing in the catalogue"
+                    self.log.review(UNIT_VARIANT, row.item.code, detail, row.table.name, row.row)
 
     def _row_read(self) -> None:
         self.done += 1
@@ -338,9 +347,37 @@ class _LedgerImport:
                 for row in new.rows:
                     row_error(self.log, row, message, "item_name")
                 continue
+            if new.review:
+                flag_for_review(self.session, new.item, NEW_ITEM, new.review, self._review_reference(new.source))
             for row in new.rows:
                 row.item = new.item
         self.report.counts["items_created"] = created
+        self._create_unit_variants(reader)
+
+    def _review_reference(self, source: Source) -> str:
+        return f"{source.sheet} 第{source.row}行"
+
+    def _create_unit_variants(self, reader: LedgerReader) -> None:
+        """Stock counted in a unit that converts to nothing goes to the item's unit variant (added if new)."""
+        items = reader.item_cells.items
+        for (item_id, unit), rows in reader.unit_variants.items():
+            first = rows[0]
+            try:
+                with self.session.begin_nested():
+                    variant = unit_variant_for(
+                        self.session,
+                        self.actor,
+                        items[item_id],
+                        unit,
+                        reference=f"{first.table.name} 第{first.row}行",
+                    )
+            except DomainError as error:
+                for row in rows:
+                    row_error(self.log, row, f"单位变体无法新增：{error.message}", "unit")
+                continue
+            self.report.counts["unit_variants_created"] = self.report.counts.get("unit_variants_created", 0) + 1
+            for row in rows:
+                row.item = variant
 
     def _stock_counts(self, rows: list[LedgerRow]) -> tuple[list[StockCount], dict[int, LedgerRow]]:
         """The counts to plan, keyed by row index; a batch counted twice in the file is an error on the second."""

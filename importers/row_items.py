@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from importers.outcome import IssueLog, Source
-from importers.values import CellError, canonical_unit, is_blank, parse_choice, parse_code, parse_text
+from importers.values import CellError, canonical_unit, is_blank, parse_amount, parse_choice, parse_code, parse_text
 from importers.workbook import SheetTable
 from inventory.catalogue import ItemNames, ItemRef, item_key
+from inventory.import_review import FUZZY_MATCH
 from inventory.models import Item
 from inventory.reference import Category
+from inventory.vocabulary import infer_category
 
 if TYPE_CHECKING:
     from importers.rows import LedgerRow
@@ -29,6 +31,9 @@ class NewItem:
 
     fields: dict[str, object]
     source: Source
+    review: str | None = (
+        None  # what to confirm (a category inferred from the name): inventory.unit_variants.flag_for_review
+    )
     rows: list[LedgerRow] = field(default_factory=list)
     item: Item | None = None
 
@@ -60,6 +65,8 @@ class ItemCells:
             )
             return None, None
         item = by_code or by_name
+        if item is None and name and not named:
+            item = self._guessed(table, number, name)
         if item is not None:
             if code and name and by_code is not by_name:
                 said = f"the code {code} is {by_code.name}" if by_code else f"the code {code} is not in the catalogue"
@@ -73,6 +80,25 @@ class ItemCells:
             return item, None
         return None, self._new_item(table, number, cell, code, name)
 
+    def _guessed(self, table: SheetTable, number: int, name: str) -> Item | None:
+        """The item a name not in the catalogue is taken for (a variant, a similar name): with a warning."""
+        match, tied = self.item_names.best_match(name)
+        column = table.columns["item_name"].header
+        if match is None:
+            if tied:
+                listed = "、".join(f"{m.item.code} {m.item.name}" for m in tied)
+                self.log.warn(
+                    f"物资名称“{name}”与多个目录物资相近（{listed}），未自动匹配",
+                    sheet=table.name,
+                    row=number,
+                    column=column,
+                    value=name,
+                )
+            return None
+        self.log.warn(f"物资名称“{name}”{match.describe()}", sheet=table.name, row=number, column=column, value=name)
+        self.log.review(FUZZY_MATCH, match.item.code, f"“{name}” → {match.item.name}", table.name, number)
+        return self.items.get(match.item.id)
+
     def _new_item(
         self, table: SheetTable, number: int, cell: Callable[[str], object], code: str, name: str
     ) -> str | None:
@@ -83,8 +109,8 @@ class ItemCells:
                 table.name, number, table.columns.get("item_name") or column, None, "the item is missing"
             )
             return None
-        category, unit = cell("category"), parse_text(cell("unit"))
-        if not name or is_blank(category) or not unit:
+        category, unit = cell("category"), parse_text(cell("unit")) or _unit_in_quantity(cell("quantity"))
+        if not name or not unit:
             self.log.cell_error(
                 table.name,
                 number,
@@ -96,11 +122,21 @@ class ItemCells:
             return None
         key = item_key(name)
         if key not in self.new_items:
-            try:
-                category_code = parse_choice(category, Category)
-            except CellError as error:
-                self.log.cell_error(table.name, number, table.columns.get("category"), category, str(error))
-                return None
+            review = None
+            if is_blank(category):  # no category given: the name's keywords say, else 其他; a person confirms
+                inferred, keyword = infer_category(name)
+                category_code = inferred.value
+                review = (
+                    f"目录中没有“{name}”，已新增；类别按名称中的“{keyword}”推断为{inferred.label_zh}，请确认"
+                    if keyword
+                    else f"目录中没有“{name}”，已新增；名称推断不出类别，暂归其他，请确认"
+                )
+            else:
+                try:
+                    category_code = parse_choice(category, Category)
+                except CellError as error:
+                    self.log.cell_error(table.name, number, table.columns.get("category"), category, str(error))
+                    return None
             canonical = canonical_unit(unit)
             self.new_items[key] = NewItem(
                 fields={
@@ -111,5 +147,14 @@ class ItemCells:
                     "specification": parse_text(cell("specification")),
                 },
                 source=Source(table.name, number, column, code or name),
+                review=review,
             )
         return key
+
+
+def _unit_in_quantity(value: object) -> str:
+    """The unit written inside a quantity cell ("8吨" → 吨), or ""."""
+    try:
+        return parse_amount(value).unit if not is_blank(value) else ""
+    except CellError:
+        return ""

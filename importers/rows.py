@@ -9,7 +9,7 @@ Reading changes nothing: every problem goes to the ``IssueLog`` located by sheet
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -27,15 +27,18 @@ from importers.outcome import ERROR, Issue, IssueLog, Source, json_value
 from importers.row_items import ItemCells
 from importers.values import (
     CellError,
+    china_order,
+    choice_words,
     is_blank,
+    parse_amount,
     parse_choice,
     parse_code,
+    parse_coordinates,
     parse_date,
+    parse_expiry,
     parse_float,
-    parse_number,
     parse_region_code,
     parse_text,
-    unit_factor,
 )
 from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable
 from inventory.catalogue import ItemNames
@@ -43,6 +46,7 @@ from inventory.models import Item
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_keys
 from inventory.registration import same_value, warehouse_name_key
+from inventory.unit_variants import factor_to_item, open_variant
 
 # Ledger fields → the keyword the warehouse service takes.
 WAREHOUSE_FIELDS = {
@@ -58,6 +62,8 @@ WAREHOUSE_FIELDS = {
     "contact_phone": "contact_phone",
     "notes": "notes",
 }
+# Ledger fields read into several warehouse fields (a coordinates cell → latitude and longitude).
+COMBINED_FIELDS = ("coordinates",)
 REGION_FIELDS = ("province_name", "province_code", "city_name", "city_code", "county_name", "county_code")
 CHOICES = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
 
@@ -133,8 +139,20 @@ def row_error(log: IssueLog, row: LedgerRow, message: str, field_name: str | Non
 class LedgerReader:
     """Reads a workbook's tables: warehouse entries by code or name, stock rows, items to add."""
 
-    def __init__(self, log: IssueLog, item_names: ItemNames, items: dict[int, Item], tick: Callable[[], None]):
+    def __init__(
+        self,
+        log: IssueLog,
+        item_names: ItemNames,
+        items: dict[int, Item],
+        tick: Callable[[], None],
+        reserve_type_words: Mapping[str, str] | None = None,
+    ):
         self.log = log
+        # Reserve-type words staff added (inventory.vocabulary), folded once for the whole file.
+        self.choices = {name: choice_words(kind) for name, kind in CHOICES.items()}
+        self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
+        # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
+        self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
         self.item_cells = ItemCells(log, item_names, items)
         self.tick = tick  # called once per row read, for progress
         self.entries: dict[str, WarehouseEntry] = {}
@@ -211,7 +229,8 @@ class LedgerReader:
         warehouse_columns = [
             c
             for name, c in columns.items()
-            if (name in WAREHOUSE_FIELDS or name in REGION_FIELDS) and not (is_stock and name == "notes")
+            if (name in WAREHOUSE_FIELDS or name in REGION_FIELDS or name in COMBINED_FIELDS)
+            and not (is_stock and name == "notes")
         ]
         warehouse_columns += [columns[name] for name in ("warehouse_code",) if name in columns]
         identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
@@ -289,11 +308,15 @@ class LedgerReader:
                 continue
             column = Column(given.index, given.label, name)
             try:
-                values[name] = parse_warehouse_field(name, given.value)
+                if name == "coordinates":
+                    self._coordinates(table, given.row, column, given.value, values, sources)
+                    continue
+                values[name] = parse_warehouse_field(name, given.value, self.choices)
             except CellError as error:
                 self.log.cell_error(table.name, given.row, column, given.value, str(error))
                 continue
             sources[name] = Source(table.name, given.row, column, given.value)
+        self._unswap(values, sources)
         if values:
             self.log.note(
                 "the details above the table apply to every row: "
@@ -311,11 +334,15 @@ class LedgerReader:
             if is_blank(value):
                 continue
             try:
-                values[column.field] = parse_warehouse_field(column.field, value)
+                if column.field == "coordinates":
+                    self._coordinates(table, number, column, value, values, sources)
+                    continue
+                values[column.field] = parse_warehouse_field(column.field, value, self.choices)
             except CellError as error:
                 self.log.cell_error(table.name, number, column, value, str(error))
                 continue
             sources[column.field] = Source(table.name, number, column, value)
+        self._unswap(values, sources)
         code = str(values.get("warehouse_code", ""))
         name = str(values.get("warehouse_name", ""))
         if not code and not name:
@@ -332,6 +359,34 @@ class LedgerReader:
         # A bad cell rejects its own row (reported above); the warehouse and its other rows stand.
         self._merge(entry, values, sources, table, number)
         return entry
+
+    def _coordinates(
+        self, table: SheetTable, number: int, column: Column, value: object, values: dict, sources: dict
+    ) -> None:
+        """Both coordinates from one cell; a separate latitude or longitude column still wins."""
+        latitude, longitude, swapped = parse_coordinates(value)
+        source = Source(table.name, number, column, value)
+        for name, coordinate in (("latitude", latitude), ("longitude", longitude)):
+            if name not in values:
+                values[name], sources[name] = coordinate, source
+        if swapped:
+            self.log.warn_at(
+                source, f"坐标“{value}”的经纬度顺序不符合中国范围，已按纬度 {latitude}、经度 {longitude} 读取", value
+            )
+
+    def _unswap(self, values: dict, sources: dict[str, Source]) -> None:
+        """Latitude and longitude columns filled the wrong way round (only the other order lies in China)."""
+        if "latitude" not in values or "longitude" not in values or sources["latitude"] is sources["longitude"]:
+            return
+        latitude, longitude, swapped = china_order(values["latitude"], values["longitude"])
+        if swapped:
+            values["latitude"], values["longitude"] = latitude, longitude
+            self.log.warn_at(
+                sources["latitude"],
+                f"纬度 {longitude} 与经度 {latitude} 填反了（按中国范围判断），"
+                f"已交换：纬度 {latitude}、经度 {longitude}",
+                longitude,
+            )
 
     def _merge(
         self, entry: WarehouseEntry, values: dict, sources: dict[str, Source], table: SheetTable, number: int
@@ -368,12 +423,23 @@ class LedgerReader:
             return cells[column.index] if column is not None and column.index < width else ""
 
         item, new_item_key = self.item_cells.item_for(table, number, cell)
-        quantity = self._quantity(table, number, cell, item)
+        quantity, odd_unit = self._quantity(table, number, cell, item)
+        variant_key = None
+        if item is not None and odd_unit:  # kept in its own unit, as a unit variant of the item: never lost
+            variant = open_variant(item, odd_unit)
+            self._variant_warning(table, number, cell, item, odd_unit, variant)
+            if variant is not None:
+                item = self.item_cells.items.get(variant.id, variant)
+            else:
+                item, variant_key = None, (item.id, odd_unit)
         dates: dict[str, dt.date | None] = {}
         for name in ("production_date", "expiry_date"):
             value = cell(name)
+            # A month alone: its first day for production, its last for expiry; a shelf life counts from production.
             try:
-                dates[name] = parse_date(value)
+                dates[name] = (
+                    parse_date(value) if name == "production_date" else parse_expiry(value, dates["production_date"])
+                )
             except CellError as error:
                 self.log.cell_error(table.name, number, table.columns.get(name), value, str(error))
                 dates[name] = None
@@ -394,9 +460,28 @@ class LedgerReader:
             entry.rows.append(row)
         if new_item_key is not None:
             self.new_items[new_item_key].rows.append(row)
+        if variant_key is not None:
+            self.unit_variants.setdefault(variant_key, []).append(row)
 
-    def _quantity(self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item | None) -> Decimal:
-        """The row's quantity in the catalogue unit of its item (0 when it cannot be read: the row is rejected)."""
+    def _variant_warning(
+        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item, unit: str, variant: Item | None
+    ) -> None:
+        column = table.columns.get("unit") or table.columns.get("quantity")
+        kept = f"已有的单位变体 {variant.code}" if variant is not None else "新的单位变体"
+        self.log.warn(
+            f"单位“{unit}”换算不到 {item.code} {item.name} 的单位“{item.unit}”：库存按“{unit}”记入{kept}，"
+            f"设置换算系数（1 {unit} = ? {item.unit}）后并入",
+            sheet=table.name,
+            row=number,
+            column=column.header if column else None,
+            value=unit,
+        )
+
+    def _quantity(
+        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item | None
+    ) -> tuple[Decimal, str]:
+        """The row's quantity in the catalogue unit of its item (0 when it cannot be read: the row is rejected),
+        and the unit as written when it converts to nothing the item knows (a unit variant's unit)."""
         quantity = Decimal(0)
         quantity_column = table.columns.get("quantity")
         raw_quantity = cell("quantity")
@@ -405,25 +490,28 @@ class LedgerReader:
             self.log.cell_error(table.name, number, quantity_column, None, "the quantity is missing (write 0 for none)")
         else:
             try:
-                quantity, written_unit = parse_number(raw_quantity)
+                amount = parse_amount(raw_quantity)
+                quantity, written_unit = amount.number, amount.unit
                 if quantity < 0:
                     raise CellError("a quantity cannot be negative")
+                if amount.approximate:
+                    self.log.warn(
+                        f"数量“{raw_quantity}”是约数，按 {quantity} 导入",
+                        sheet=table.name,
+                        row=number,
+                        column=quantity_column.header,
+                        value=json_value(raw_quantity),
+                    )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
         unit_text = parse_text(cell("unit")) or written_unit or (quantity_column.unit if quantity_column else "")
         if item is not None and unit_text:
-            factor = unit_factor(unit_text, item.unit)
+            factor = factor_to_item(item, unit_text)  # the families, then the item's own pack factors
             if factor is None:
-                self.log.cell_error(
-                    table.name,
-                    number,
-                    table.columns.get("unit") or quantity_column,
-                    unit_text,
-                    f"unit {unit_text!r} does not convert to {item.unit!r}, the catalogue unit of {item.name}",
-                )
-            elif factor != 1:
+                return quantity, unit_text
+            if factor != 1:
                 quantity = quantity * factor
-        return quantity
+        return quantity, ""
 
 
 def _county_given(values: dict[str, object]) -> str:
@@ -443,11 +531,11 @@ def first_filled(cells: list, wanted: int = 4) -> list:
     return filled
 
 
-def parse_warehouse_field(name: str, value: object) -> object:
+def parse_warehouse_field(name: str, value: object, choices: Mapping[str, Mapping[str, str]] | None = None) -> object:
     if name == "warehouse_code":
         return parse_code(value)
     if name in CHOICES:
-        return parse_choice(value, CHOICES[name])
+        return parse_choice(value, CHOICES[name], (choices or {}).get(name))
     if name in ("latitude", "longitude"):
         return parse_float(value)
     if name in ("county_code", "city_code", "province_code"):

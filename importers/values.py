@@ -6,21 +6,24 @@ plain value or raises ``CellError`` with a message meant for the person who type
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from importers.columns import (
-    COUNTED_UNITS,
-    GENERIC_COUNT_UNITS,
+    CHINA_LATITUDE,
+    CHINA_LONGITUDE,
     NO_DATE_MARKERS,
-    UNIT_ALIASES,
-    UNIT_SIZES,
     VALUE_VARIANTS,
     fold,
     header_key,
 )
-from inventory.reference import LabelledEnum
+from inventory.reference import LabelledEnum, ReserveType
+from inventory.units import canonical_unit, is_known_unit, unit_factor  # noqa: F401 - the importers read units here
+from inventory.vocabulary import shipped_reserve_type_words
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Characters that make a spreadsheet treat text as a formula; the exporter prefixes them with "'".
@@ -67,10 +70,43 @@ def parse_region_code(value: object) -> str:
 
 
 _NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:e([+-]?\d+))?\s*(万)?\s*([^\d.+-].*)?$", re.IGNORECASE)
+# Chinese numerals as people write counts: 五, 十二, 一百二十, 两千, 一万二千, 三点五, the financial 壹贰叁.
+CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "俩": 2, "三": 3, "叁": 3, "四": 4}
+CHINESE_DIGITS |= {"肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
+CHINESE_MULTIPLIERS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+CHINESE_MAGNITUDES = {"万": 10_000, "亿": 100_000_000}
+_CHINESE_NUMBER = re.compile(
+    "^(["
+    + "".join([*CHINESE_DIGITS, *CHINESE_MULTIPLIERS, *CHINESE_MAGNITUDES])
+    + r"]+(?:点["
+    + "".join(CHINESE_DIGITS)
+    + r"]+)?)(.*)$"
+)
+# "About" words around a count (约50, 50左右, 50余吨): the number is taken as written, with a warning.
+_ABOUT_BEFORE = re.compile(r"^(?:大约|约计|约合|约有|约|近|≈|~|～)")
+_ABOUT_AFTER = re.compile(r"^(?:左右|上下|余|多|以上|来)|(?:左右|上下)$")
+_RANGE = re.compile(r"^\d+(?:\.\d+)?\s*[-~～至到/、]\s*\d")
+# Words that say "some" without a number: refused, by name.
+VAGUE_QUANTITIES = ("若干", "一些", "少量", "大量", "一批", "数个", "几")
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A quantity cell read: the number, the unit written after it ("8吨" → 吨), and whether it said "about"."""
+
+    number: Decimal
+    unit: str = ""
+    approximate: bool = False
 
 
 def parse_number(value: object) -> tuple[Decimal, str]:
-    """A number and the unit written after it, if any: "1,200" → 1200, "１２" → 12, "3.5吨" → (3.5, "吨").
+    """A number and the unit written after it, if any: "1,200" → 1200, "１２" → 12, "3.5吨" → (3.5, "吨")."""
+    amount = parse_amount(value)
+    return amount.number, amount.unit
+
+
+def parse_amount(value: object) -> Amount:
+    """A quantity as people type it: 1,200 / １２ / 3.5吨 / 200 米 / 五吨 / 一百二十 / 约50 / 50余袋 / 1.2万.
 
     Spreadsheet floats carry binary noise (0.1 + 0.2); values are rounded to 9 decimal places, far below
     the ledger's thousandths, so the noise never reaches a rule.
@@ -78,26 +114,66 @@ def parse_number(value: object) -> tuple[Decimal, str]:
     if isinstance(value, bool):
         raise CellError("expected a number, not a yes/no value")
     if isinstance(value, int):
-        return Decimal(value), ""
+        return Amount(Decimal(value))
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise CellError("not a finite number")
-        return _tidy(Decimal(repr(value))), ""
+        return Amount(_tidy(Decimal(repr(value))))
     if isinstance(value, dt.date):
         raise CellError("expected a number, found a date")
     text = fold(str(value)).replace(",", "").replace(" ", "").replace("\u00a0", "").replace("'", "")
+    about = _ABOUT_BEFORE.match(text)
+    if about:
+        text = text[about.end() :]
+    if _RANGE.match(text):
+        raise CellError(f"数量“{value}”不是一个数（像是范围或多个数）：请只写一个数")
+    if text.startswith(VAGUE_QUANTITIES):
+        raise CellError(f"数量“{value}”没有写出数目：请写具体数字，如 12 或 十二")
+    number, unit = _number_and_rest(text)
+    rest = _ABOUT_AFTER.sub("", unit)
+    approximate = bool(about) or rest != unit
+    unit = rest.strip()
+    if any(ch.isdigit() for ch in unit) or unit[:1] in ("-", "~", "至", "到"):
+        raise CellError(f"数量“{value}”不是一个数（像是范围或多个数）：请只写一个数")
+    return Amount(number, unit, approximate)
+
+
+def _number_and_rest(text: str) -> tuple[Decimal, str]:
     match = _NUMBER.match(text)
-    if not match:
-        raise CellError("not a number")
-    try:
-        number = Decimal(match.group(1))
-        if match.group(2):
-            number = number.scaleb(int(match.group(2)))
-    except (InvalidOperation, ValueError) as exc:
-        raise CellError("not a number") from exc
-    if match.group(3):
-        number *= 10_000
-    return _tidy(number), (match.group(4) or "").strip()
+    if match:
+        try:
+            number = Decimal(match.group(1))
+            if match.group(2):
+                number = number.scaleb(int(match.group(2)))
+        except (InvalidOperation, ValueError) as exc:
+            raise CellError("not a number") from exc
+        if match.group(3):
+            number *= 10_000
+        return _tidy(number), (match.group(4) or "").strip()
+    chinese = _CHINESE_NUMBER.match(text)
+    if chinese and (chinese.group(1)[0] in CHINESE_DIGITS or chinese.group(1)[0] in "十拾"):
+        return _tidy(chinese_number(chinese.group(1))), chinese.group(2).strip()
+    raise CellError("not a number")
+
+
+def chinese_number(text: str) -> Decimal:
+    """五 → 5, 十二 → 12, 一百零五 → 105, 一万二千 → 12000, 一二〇 → 120, 三点五 → 3.5."""
+    whole, _, decimals = text.partition("点")
+    total = section = 0
+    digit: int | None = None
+    for char in whole:
+        if char in CHINESE_DIGITS:
+            digit = CHINESE_DIGITS[char] if digit is None else digit * 10 + CHINESE_DIGITS[char]
+        elif char in CHINESE_MULTIPLIERS:
+            section += (1 if digit is None else digit) * CHINESE_MULTIPLIERS[char]
+            digit = None
+        else:
+            total = (total + section + (digit or 0)) * CHINESE_MAGNITUDES[char]
+            section, digit = 0, None
+    number = Decimal(total + section + (digit or 0))
+    if decimals:
+        number += Decimal("0." + "".join(str(CHINESE_DIGITS[char]) for char in decimals))
+    return number
 
 
 def _tidy(number: Decimal) -> Decimal:
@@ -106,22 +182,89 @@ def _tidy(number: Decimal) -> Decimal:
     return number.normalize() if number == number.to_integral_value() else number
 
 
+_DEGREES = r"(\d+(?:\.\d+)?)\s*(?:°|度)\s*(?:(\d+(?:\.\d+)?)\s*(?:['′]|分))?\s*(?:(\d+(?:\.\d+)?)\s*(?:\"|″|''|′′|秒))?"
+_DMS = re.compile(r"^([+-]?)" + _DEGREES + r"([nsew]?)$")
+# One coordinate inside a cell holding both: hemisphere before or after, decimal degrees or degrees-minutes-seconds.
+_ONE_COORDINATE = r"([+-]?)(?:" + _DEGREES + r"|(\d+(?:\.\d+)?))\s*(?:°)?"
+_COORDINATE_LETTER_FIRST = re.compile(r"([nsew])\s*" + _ONE_COORDINATE + "()")
+_COORDINATE = re.compile(r"()" + _ONE_COORDINATE + r"\s*([nsew])?")
+_HEMISPHERE_WORDS = {"东经": "e", "西经": "w", "北纬": "n", "南纬": "s", "经度": "", "纬度": ""}
+
+
 def parse_float(value: object) -> float:
-    """A coordinate: a number, or degrees-minutes-seconds such as 116°23′17″E."""
+    """A coordinate: a number, or degrees-minutes-seconds such as 116°23′17″E or 118度47分30秒."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    text = fold(str(value)).replace(" ", "")
-    dms = re.match(
-        r"^([+-]?\d+(?:\.\d+)?)°(?:(\d+(?:\.\d+)?)['′])?(?:(\d+(?:\.\d+)?)(?:\"|″|''|′′))?([nsewNSEW]?)$", text
-    )
+    text = _hemispheres(fold(str(value))).replace(" ", "")
+    dms = _DMS.match(text)
     if dms:
-        degrees = float(dms.group(1)) + float(dms.group(2) or 0) / 60 + float(dms.group(3) or 0) / 3600
-        return -degrees if dms.group(4).lower() in ("s", "w") else degrees
-    text = re.sub(r"°?[nsewNSEW]?$", "", text)
+        sign, degrees, minutes, seconds, hemisphere = dms.groups()
+        number = float(degrees) + float(minutes or 0) / 60 + float(seconds or 0) / 3600
+        return -number if sign == "-" or hemisphere in ("s", "w") else number
+    text = re.sub(r"^([nsew])(?=[\d.+-])", "", text)
+    text = re.sub(r"°?[nsew]?$", "", text)
     try:
         return float(text)
     except ValueError as exc:
         raise CellError("not a coordinate (use decimal degrees such as 39.9042)") from exc
+
+
+def _hemispheres(text: str) -> str:
+    for word, letter in _HEMISPHERE_WORDS.items():
+        text = text.replace(word, letter)
+    return text
+
+
+def in_china(latitude: float, longitude: float) -> bool:
+    """Inside the generous box around China that a warehouse must sit in to pass without a warning."""
+    return CHINA_LATITUDE[0] <= latitude <= CHINA_LATITUDE[1] and CHINA_LONGITUDE[0] <= longitude <= CHINA_LONGITUDE[1]
+
+
+def china_order(latitude: float, longitude: float) -> tuple[float, float, bool]:
+    """(latitude, longitude, swapped): swapped when only the other order puts the point in China."""
+    if not in_china(latitude, longitude) and in_china(longitude, latitude):
+        return longitude, latitude, True
+    return latitude, longitude, False
+
+
+def parse_coordinates(value: object) -> tuple[float, float, bool]:
+    """Both coordinates from one cell: (latitude, longitude, swapped).
+
+    Reads 118.8,32.0 / 118.8°E 32.0°N / E118.8 N32.0 / 东经118.8° 北纬32.0° / 118°47′30″E, 32°3′N. Hemisphere
+    letters say which is which; without them the order is the header's 经纬度 (longitude first), unless only
+    the other order lies in China. ``swapped`` says the cell's letters or order were turned round to fit China.
+    """
+    if is_blank(value):
+        raise CellError("坐标为空")
+    text = _hemispheres(fold(str(value)))
+    pattern = _COORDINATE_LETTER_FIRST if re.match(r"^\s*[nsew]", text) else _COORDINATE
+    found = [m for m in pattern.finditer(text) if m.group(3) or m.group(6)]
+    if len(found) != 2:
+        raise CellError(f"坐标“{value}”读不出经度和纬度两个数：请写成 118.8,32.0 或 118.8°E 32.0°N")
+    numbers, letters = [], []
+    for match in found:
+        before, sign, degrees, minutes, seconds, plain, after = match.groups()
+        if plain is not None:
+            number = float(plain)
+        else:
+            number = float(degrees) + float(minutes or 0) / 60 + float(seconds or 0) / 3600
+        letter = before or after or ""
+        numbers.append(-number if sign == "-" or letter in ("s", "w") else number)
+        letters.append(letter)
+    if set(letters) in ({"n", "e"}, {"n", "w"}, {"s", "e"}, {"s", "w"}):
+        latitude, longitude = numbers if letters[0] in ("n", "s") else numbers[::-1]
+    elif any(letters):
+        raise CellError(f"坐标“{value}”的方位字母不成对：一个写 N/S（纬度），一个写 E/W（经度）")
+    else:
+        longitude, latitude = numbers  # 经纬度: longitude first
+    swapped = False
+    if not -90 <= latitude <= 90 and -90 <= longitude <= 90:
+        latitude, longitude, swapped = longitude, latitude, True
+    latitude, longitude, turned = china_order(latitude, longitude)
+    swapped = swapped != turned
+    if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
+        raise CellError(f"坐标“{value}”不是经纬度：纬度须在 -90 到 90 之间")
+    return latitude, longitude, swapped
 
 
 _DATE_TEXT = (
@@ -130,10 +273,18 @@ _DATE_TEXT = (
     ),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+# A month alone (2025.03, 2025-3, 2025年3月, 202503) or a year alone (2025, 2025年).
+_MONTH_TEXT = (re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:份)?$"), re.compile(r"^(\d{4})(\d{2})$"))
+_YEAR_TEXT = re.compile(r"^(\d{4})\s*年?(?:度)?$")
 
 
-def parse_date(value: object) -> dt.date | None:
-    """A date from an Excel date, a serial number, or text: 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日, 20240301."""
+def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
+    """A date from an Excel date, a serial number, or text: 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日, 20240301.
+
+    A month alone (2025.03, 2025年3月, 202503) or a year alone (2025年) is the first day of that period, or
+    its last day with ``period_end`` — the rule for expiry dates: a batch "good until 2025.03" is good all
+    of March, while one "made in 2025.03" is dated from the month's start.
+    """
     if is_blank(value):
         return None
     if isinstance(value, dt.datetime):
@@ -148,6 +299,13 @@ def parse_date(value: object) -> dt.date | None:
         number = float(value)
         if number.is_integer() and 19000101 <= number <= 21001231:
             return _date_from_parts(str(int(number))[:4], str(int(number))[4:6], str(int(number))[6:])
+        if number.is_integer() and (190001 <= number <= 210012 or 1900 <= number <= 2100):
+            return _period(str(int(number)), period_end)  # a month or a year typed as a number, not a serial
+        if 1900 < number < 2101:  # 2025.03 typed into a number cell: the spreadsheet kept 2025.03
+            year, _, month = repr(number).partition(".")
+            if month == "1":
+                raise CellError(f"“{value}”可能是{year}年1月，也可能是10月：请写成 {year}-01 或 {year}-10")
+            return _period(f"{year}.{month}", period_end)
         if 1 <= number < 2958466:  # Excel's serial day numbers, 1900-01-01 … 9999-12-31
             return EXCEL_EPOCH + dt.timedelta(days=int(number))
         raise CellError("not a date")
@@ -158,7 +316,22 @@ def parse_date(value: object) -> dt.date | None:
         match = pattern.match(text)
         if match:
             return _date_from_parts(*match.groups())
+    if _MONTH_TEXT[0].match(text) or _MONTH_TEXT[1].match(text) or _YEAR_TEXT.match(text):
+        return _period(text, period_end)
     raise CellError("not a date (write it as 2024-03-01)")
+
+
+def _period(text: str, period_end: bool) -> dt.date:
+    """The first (or last) day of the month or year ``text`` names."""
+    match = _MONTH_TEXT[0].match(text) or _MONTH_TEXT[1].match(text)
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise CellError(f"没有这个月份：{year}年{month}月")
+        day = calendar.monthrange(year, month)[1] if period_end else 1
+        return dt.date(year, month, day)
+    year = int(_YEAR_TEXT.match(text).group(1))  # type: ignore[union-attr]
+    return dt.date(year, 12, 31) if period_end else dt.date(year, 1, 1)
 
 
 def _date_from_parts(year: str, month: str, day: str) -> dt.date:
@@ -168,12 +341,66 @@ def _date_from_parts(year: str, month: str, day: str) -> dt.date:
         raise CellError(f"no such date: {year}-{month}-{day}") from exc
 
 
+# A shelf life written where the expiry date goes: 3年, 36个月, 18月, 180天, 半年, 保质期2年, 两年.
+_SHELF_LIFE = re.compile(r"^(?:保质期|有效期)?(?:为)?(半|[\d.]+|[零〇一二两三四五六七八九十]+)(?:个)?(年|月|天|日|周)$")
+
+
+@dataclass(frozen=True, slots=True)
+class ShelfLife:
+    """A period of years, months or days, counted from a production date."""
+
+    years: int = 0
+    months: int = 0
+    days: int = 0
+
+    def after(self, start: dt.date) -> dt.date:
+        """``start`` plus the period, by the calendar (2024-01-31 + 1 month → 2024-02-29)."""
+        month_index = start.year * 12 + start.month - 1 + self.years * 12 + self.months
+        year, month = divmod(month_index, 12)
+        day = min(start.day, calendar.monthrange(year, month + 1)[1])
+        return dt.date(year, month + 1, day) + dt.timedelta(days=self.days)
+
+
+def parse_shelf_life(value: object) -> ShelfLife | None:
+    """The shelf life a cell writes instead of a date (3年 → 3 years), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    match = _SHELF_LIFE.match(fold(value).replace(" ", ""))
+    if not match:
+        return None
+    amount, unit = match.groups()
+    number = Decimal("0.5") if amount == "半" else _number_and_rest(amount)[0]
+    if unit == "年" and number == number.to_integral_value():
+        return ShelfLife(years=int(number))
+    if unit == "年" and (number * 12) == (number * 12).to_integral_value():
+        return ShelfLife(months=int(number * 12))  # 半年, 1.5年
+    if unit == "月" and number == number.to_integral_value():
+        return ShelfLife(months=int(number))
+    if unit in ("天", "日", "周") and number == number.to_integral_value():
+        return ShelfLife(days=int(number) * (7 if unit == "周" else 1))
+    raise CellError(f"保质期“{value}”读不懂：请写整年、整月或整天数，如 3年、36个月、180天")
+
+
+def parse_expiry(value: object, production_date: dt.date | None) -> dt.date | None:
+    """An expiry cell: a date (a month alone is its last day), a no-expiry word (长期, 无, /, —), or a shelf life.
+
+    A shelf life (3年, 36个月) is counted from the batch's production date; without one it is refused.
+    """
+    life = parse_shelf_life(value)
+    if life is None:
+        return parse_date(value, period_end=True)
+    if production_date is None:
+        raise CellError(f"有效期写的是保质期“{value}”，需要生产日期才能算出到期日：请填写生产日期，或直接写到期日期")
+    return life.after(production_date)
+
+
 def _vocabulary(enum_class: type[LabelledEnum]) -> dict[str, str]:
     words: dict[str, str] = {}
     for member in enum_class:
         for text in (member.value, member.label_zh, member.label_en, *member.label_zh.split("/")):
             words.setdefault(header_key(text), member.value)
-    for text, value in VALUE_VARIANTS.get(enum_class, {}).items():
+    variants = shipped_reserve_type_words() if enum_class is ReserveType else VALUE_VARIANTS.get(enum_class, {})
+    for text, value in variants.items():
         words.setdefault(header_key(text), value)
     return words
 
@@ -181,41 +408,27 @@ def _vocabulary(enum_class: type[LabelledEnum]) -> dict[str, str]:
 _VOCABULARIES: dict[type, dict[str, str]] = {}
 
 
-def parse_choice(value: object, enum_class: type[LabelledEnum]) -> str:
-    """The code of a vocabulary word given as code, Chinese or English label, or a usual variant."""
+def choice_words(enum_class: type[LabelledEnum], added: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The folded words of a vocabulary (codes, labels, shipped variants) with ``added`` ones (word → code)."""
     words = _VOCABULARIES.get(enum_class)
     if words is None:
         words = _VOCABULARIES[enum_class] = _vocabulary(enum_class)
+    if not added:
+        return words
+    return {**words, **{header_key(text): code for text, code in added.items() if header_key(text)}}
+
+
+def parse_choice(value: object, enum_class: type[LabelledEnum], words: Mapping[str, str] | None = None) -> str:
+    """The code of a vocabulary word given as code, Chinese or English label, or a usual variant.
+
+    ``words`` is the vocabulary from ``choice_words`` when an import added words of its own (reserve types
+    staff taught it: ``inventory.vocabulary``); by default the shipped one.
+    """
+    if words is None:
+        words = choice_words(enum_class)
     key = header_key(parse_text(value))
     for candidate in (key, key.removesuffix("类"), key.removesuffix("物资").removesuffix("类")):
         if candidate in words:
             return words[candidate]
     allowed = " / ".join(member.label_zh for member in enum_class)
     raise CellError(f"not one of: {allowed}")
-
-
-def canonical_unit(text: str) -> str:
-    """The canonical spelling of a unit ("kg", "公斤" → 千克); unknown units come back folded."""
-    key = fold(text).replace(" ", "").rstrip(".")
-    if key in GENERIC_COUNT_UNITS:
-        return "pcs"
-    return UNIT_ALIASES.get(key, key)
-
-
-def unit_factor(given: str, wanted: str) -> Decimal | None:
-    """How many ``wanted`` units one ``given`` unit is, or None when they do not convert."""
-    source, target = canonical_unit(given), canonical_unit(wanted)
-    if source == target:
-        return Decimal(1)
-    if (source == "pcs" and target in COUNTED_UNITS) or (target == "pcs" and source in COUNTED_UNITS):
-        return Decimal(1)
-    if source in UNIT_SIZES and target in UNIT_SIZES:
-        (source_dimension, source_size), (target_dimension, target_size) = UNIT_SIZES[source], UNIT_SIZES[target]
-        if source_dimension == target_dimension:
-            return source_size / target_size
-    return None
-
-
-def is_known_unit(text: str) -> bool:
-    unit = canonical_unit(text)
-    return unit == "pcs" or unit in COUNTED_UNITS or unit in UNIT_SIZES

@@ -29,7 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, backref, mapped_column, relationship
 
 from inventory.reference import (
     CallUpLineStatus,
@@ -548,6 +548,84 @@ class LedgerImport(Base):
     def reference(self) -> str:
         """The ``reference`` of every ledger entry this import wrote (``GET /movements?reference=…``)."""
         return f"{REFERENCE_PREFIX}{self.id}"
+
+
+# --- fieldvalues: vocabularies staff extend, an item's pack factors, unit variants, items to review ---------
+
+
+class ReserveTypeWord(Base):
+    """A word a ledger writes for a reserve type (协议储备 → third_party), added by staff beyond the shipped list."""
+
+    __tablename__ = "reserve_type_word"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(64), unique=True)
+    reserve_type: Mapped[ReserveType] = mapped_column(enum_column(ReserveType, "reserve_type"))
+    added_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ItemUnit(Base):
+    """An item's own pack factor: one ``unit`` holds ``factor`` of the item's catalogue unit (1 包 = 10 张)."""
+
+    __tablename__ = "item_unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    unit: Mapped[str] = mapped_column(String(16))
+    factor: Mapped[Decimal] = mapped_column(Quantity)
+    set_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[Item] = relationship(backref=backref("pack_units", lazy="selectin"))
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "unit", name="uq_item_unit_item_unit"),
+        CheckConstraint("factor > 0", name="factor_positive"),
+    )
+
+
+class ItemVariant(Base):
+    """Stock of ``base_item`` counted in a ``unit`` that converts to nothing: kept as its own item, never summed.
+
+    ``item`` is the catalogue item holding that stock (its unit is ``unit``). Setting a pack factor for the
+    unit later moves the variant's stock into the base item by ledger movements and sets ``merged_at``.
+    """
+
+    __tablename__ = "item_variant"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
+    base_item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    unit: Mapped[str] = mapped_column(String(16))
+    merged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    item: Mapped[Item] = relationship(foreign_keys=[item_id])
+    base_item: Mapped[Item] = relationship(
+        foreign_keys=[base_item_id], backref=backref("unit_variants", lazy="selectin")
+    )
+
+    __table_args__ = (UniqueConstraint("base_item_id", "unit", name="uq_item_variant_base_item_unit"),)
+
+
+class ItemReview(Base):
+    """Something an import guessed about an item that a person should confirm: the review list's catalogue part.
+
+    ``reason`` is ``new_item`` (added with a category inferred from its name, or ``other``) or ``unit_variant``.
+    """
+
+    __tablename__ = "item_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    reference: Mapped[str] = mapped_column(String(64), default="")  # where it came from: IMPORT-<id> row …
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+    item: Mapped[Item] = relationship()
+
+    __table_args__ = (UniqueConstraint("item_id", "reason", name="uq_item_review_item_reason"),)
 
 
 # --- fieldsheets: column-mapping profiles for ledgers whose headers no vocabulary foresaw -------------------

@@ -40,6 +40,7 @@ from inventory.geo import (
 )
 from inventory.models import Item, Region, StockLine, Warehouse
 from inventory.reference import Category, ReserveType
+from inventory.unit_variants import variant_refs
 from inventory.validation import check_quantity
 
 DEFAULT_RADIUS_KM = 300
@@ -141,6 +142,7 @@ class NeedOutcome:
     item: ItemRef
     requested: Decimal
     allocated: Decimal
+    variants: tuple[ItemRef, ...] = ()  # the item's unit variants: never allocated (another unit), only listed
 
     @property
     def shortfall(self) -> Decimal:
@@ -254,7 +256,7 @@ def _nearby_results(
     cumulative = Decimal(0)
     for hit in hits:
         lines = tuple(_batch_line(line, items_by_id) for line in sorted(hit.lines, key=_line_order(items)))
-        total = sum((line.available for line in lines), Decimal(0)) if single_item else None
+        total = sum((line.available for line in lines if line.item is items[0]), Decimal(0)) if single_item else None
         if total is not None:
             cumulative += total
         results.append(
@@ -309,7 +311,12 @@ def plan_need(
         radius_km=radius_km,
         reserve_type_preference=preference,
         distance=distance.name,
-        needs=tuple(NeedOutcome(ref, requested[ref.id], requested[ref.id] - remaining[ref.id]) for ref in items),
+        needs=tuple(
+            NeedOutcome(
+                ref, requested[ref.id], requested[ref.id] - remaining[ref.id], tuple(variant_refs(session, ref.id))
+            )
+            for ref in items
+        ),
         warehouses=tuple(
             WarehouseAllocation(summaries[hit.warehouse_id], hit.distance_km, hit.tier, tuple(allocations))
             for hit, allocations in chosen
@@ -472,8 +479,9 @@ def _check_radius(radius_km: float) -> float:
 def _wanted_items(session: Session, item: str | None, category: Category | None) -> list[ItemRef]:
     if item and category is not None:
         raise ValidationFailed("give an item or a category, not both", field="category")
-    if item:
-        return [resolve_item(session, item, "item")]
+    if item:  # the item, then its unit variants: listed in their own units, never added to the item's totals
+        ref = resolve_item(session, item, "item")
+        return [ref, *variant_refs(session, ref.id)]
     if category is None:
         raise ValidationFailed("give an item (code, name or alias) or a category", field="item")
     return [ItemRef(*row) for row in session.connection().execute(_ITEMS_OF_CATEGORY, {"category": category})]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.cli import database, ledger, nearest, reports, users
+from api.cli import database, ledger, nearest, reports, users, vocabulary
 
 
 def register_commands(app: Flask) -> None:
@@ -17,3 +17,4 @@ def register_commands(app: Flask) -> None:
     nearest.register(app)
     ledger.register(app)
     reports.register(app)
+    vocabulary.register(app)

@@ -20,3 +20,8 @@ def register_blueprints(api: Api) -> None:
 
     for module in (quotas, reports):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    from api.routes import vocabulary  # words, units and suggestions for field ledgers
+
+    for module in (vocabulary,):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -244,14 +244,14 @@ class ReviewCorrection(Schema):
     )
 
 
-ReviewOut = Schema.from_dict(
-    {kind: fields.List(fields.Nested(ReviewEntryOut)) for kind in REVIEW_KINDS}, name="ReviewOut"
+ImportReviewOut = Schema.from_dict(
+    {kind: fields.List(fields.Nested(ReviewEntryOut)) for kind in REVIEW_KINDS}, name="ImportReviewOut"
 )
 
 
 @blp.route("/imports/<id:import_id>/review")
 class ImportReview(MethodView):
-    @blp.response(200, ReviewOut)
+    @blp.response(200, ImportReviewOut)
     def get(self, import_id: int):
         """What the import decided on its own, grouped by kind, each entry with the rows it came from."""
         return review_list(db.session, current_actor(), import_id)

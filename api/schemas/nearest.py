@@ -172,6 +172,16 @@ class NeedOutcomeOut(Schema):
     requested = QuantityField()
     allocated = QuantityField()
     shortfall = QuantityField(allow_zero=True, metadata={"description": "what stock within the radius cannot cover"})
+    other_units = fields.Method(
+        "variant_items",
+        metadata={
+            "description": "unit variants of the item (stock counted in a unit that does not convert): "
+            "not allocated, listed so their stock can be asked for in their own unit"
+        },
+    )
+
+    def variant_items(self, need) -> list[dict]:
+        return [{"item_code": ref.code, "item_name": ref.name, "unit": ref.unit} for ref in need.variants]
 
 
 class AllocationOut(BatchLineFields):

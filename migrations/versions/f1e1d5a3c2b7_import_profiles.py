@@ -1,7 +1,7 @@
 """fieldsheets: import profiles (saved column mappings) and the review list of each import
 
 Revision ID: f1e1d5a3c2b7
-Revises: 9d1e4c7a2f30
+Revises: 1e6e27ab2b54
 Create Date: 2026-11-30 08:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f1e1d5a3c2b7'
-down_revision = '9d1e4c7a2f30'
+down_revision = '1e6e27ab2b54'  # re-chained after merging fieldvalues; originally 9d1e4c7a2f30
 branch_labels = None
 depends_on = None
 

@@ -141,7 +141,15 @@ def test_a_plan_covers_needs_and_states_shortfalls(client, depots):
     plan = response.get_json()
     assert plan["covered"] is False
     assert plan["needs"] == [
-        {"item_code": "PD-001", "item_name": "活性炭", "unit": "吨", "requested": 40, "allocated": 40, "shortfall": 0},
+        {
+            "item_code": "PD-001",
+            "item_name": "活性炭",
+            "unit": "吨",
+            "requested": 40,
+            "allocated": 40,
+            "shortfall": 0,
+            "other_units": [],
+        },
         {
             "item_code": "PD-002",
             "item_name": "生石灰",
@@ -149,6 +157,7 @@ def test_a_plan_covers_needs_and_states_shortfalls(client, depots):
             "requested": 2.5,
             "allocated": 0,
             "shortfall": 2.5,
+            "other_units": [],
         },
     ]
     used = [

@@ -2,11 +2,10 @@
 
 Every ``FieldBook`` models one family of real ledgers (no warehouse codes, details repeated and not always
 the same, merged cells, an enterprise's form above its table, notes and totals under the data, several
-layouts in one workbook …) and records, as it writes them, which rows are bad (sheet, Excel row) and what
-the good rows hold: ``tests/importers/test_field_corpus.py`` imports each and checks that exactly the bad
-rows are rejected and every good row is in. ``needs_values`` marks the families that lean on the cell
-parsing of the ``fieldvalues`` branch (Chinese numerals, odd dates, coordinates in one cell, unit
-variants, typos).
+layouts in one workbook, Chinese numerals, odd dates, coordinates in one cell, unit variants, typos …) and
+records, as it writes them, which rows are bad (sheet, Excel row) and what the good rows hold:
+``tests/importers/test_field_corpus.py`` imports each and checks that exactly the bad rows are rejected and
+every good row is in.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ class FieldBook:
     """One workbook of the corpus: its bytes, its bad rows, and what its good rows put in stock."""
 
     name: str
-    needs_values: bool = False
     bad: set[tuple[str, int]] = field(default_factory=set)
     good_rows: int = 0
     total: Decimal = Decimal(0)  # the good rows' quantities, in catalogue units
@@ -80,10 +78,10 @@ def _saved(book: openpyxl.Workbook) -> bytes:
     return out.getvalue()
 
 
-def _new(name: str, *, warehouses: int, needs_values: bool = False) -> tuple[FieldBook, openpyxl.Workbook]:
+def _new(name: str, *, warehouses: int) -> tuple[FieldBook, openpyxl.Workbook]:
     book = openpyxl.Workbook()
     book.remove(book.active)
-    return FieldBook(name=name, needs_values=needs_values, warehouses=warehouses), book
+    return FieldBook(name=name, warehouses=warehouses), book
 
 
 COUNTY_HEADER = ["序号", "储备库名称", "所在区县", "储备类型", "联系人", "联系电话", "物资名称", "规格型号"]
@@ -310,8 +308,8 @@ def template_and_county_mixed() -> FieldBook:
 
 
 def numbers_and_dates_as_typed() -> FieldBook:
-    """Chinese numerals, units inside the quantity, dates as people type them (the fieldvalues branch)."""
-    corpus, book = _new("数字日期写法", warehouses=1, needs_values=True)
+    """Chinese numerals, units inside the quantity, dates as people type them."""
+    corpus, book = _new("数字日期写法", warehouses=1)
     out = SheetWriter(corpus, book.create_sheet("台账"))
     out.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "批次", "生产日期", "有效期至")
     out.good(12, "东城区储备库", "东城区", "政府储备", "活性炭", "吨", "十二", "A", "2025.03", "长期")
@@ -325,7 +323,7 @@ def numbers_and_dates_as_typed() -> FieldBook:
 
 def enterprise_coordinates_in_one_cell() -> FieldBook:
     """An enterprise writing its coordinates in one cell, and materials in units the catalogue lacks."""
-    corpus, book = _new("坐标单元格与单位变体", warehouses=1, needs_values=True)
+    corpus, book = _new("坐标单元格与单位变体", warehouses=1)
     out = SheetWriter(corpus, book.create_sheet("厂区"))
     out.put("单位名称", "某港口公司", None, "储备类型", "企业自储")
     out.put("坐标", "118.8°E 32.0°N")

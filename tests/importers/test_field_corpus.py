@@ -21,12 +21,10 @@ from tests.importers.field_corpus import FAMILIES
 
 # Tables an import of a ledger may change; a second import must leave them as they were.
 STOCK_TABLES = ("warehouse", "item", "stock_line", "movement")
-VALUES_PENDING = pytest.mark.xfail(strict=True, reason="needs fieldvalues (cell values: numerals, units, coordinates)")
 
 
 def _families() -> list:
-    books = [(family.__name__, family()) for family in FAMILIES]
-    return [pytest.param(book, id=name, marks=[VALUES_PENDING] if book.needs_values else []) for name, book in books]
+    return [pytest.param(family(), id=family.__name__) for family in FAMILIES]
 
 
 def _export(session) -> tuple[int, list, list]:

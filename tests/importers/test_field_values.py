@@ -1,0 +1,221 @@
+"""Field ledgers, the values half: cells as county offices type them get in, with a warning saying what was read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from inventory.models import Item, StockLine, Warehouse
+from inventory.unit_variants import items_to_review, set_pack_factor
+from inventory.vocabulary import add_reserve_type_word
+from tests.importers.conftest import sheet_of_rows
+
+HEAD = ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "计量单位", "数量", "批次"]
+
+
+def stock(session) -> dict[tuple[str, str, str], Decimal]:
+    rows = session.execute(
+        select(Warehouse.code, Item.code, StockLine.batch, StockLine.quantity)
+        .join(StockLine.warehouse)
+        .join(StockLine.item)
+    )
+    return {(w, i, b): q for w, i, b, q in rows}
+
+
+def test_typos_variants_and_pinyin_are_matched_with_a_warning_naming_the_item(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEAD,
+            ["W-1", "库", "政府", "110101", "活性碳", "吨", 1, "a"],
+            ["W-1", None, None, None, "石灰", "吨", 2, "b"],
+            ["W-1", None, None, None, "化学防护服装", "套", 3, "c"],
+            ["W-1", None, None, None, "活性炭", "吨", 4, "d"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert stock(session) == {
+        ("W-1", "PD-001", "a"): Decimal(1),
+        ("W-1", "PD-002", "b"): Decimal(2),
+        ("W-1", "SP-001", "c"): Decimal(3),
+        ("W-1", "PD-001", "d"): Decimal(4),
+    }
+    fuzzy = {w.row: w.message for w in report.warnings if w.column == "物资名称"}
+    assert set(fuzzy) == {2, 3, 4}  # the exact name on row 5 is no guess
+    assert "PD-001 活性炭" in fuzzy[2] and "常见别写" in fuzzy[2]
+    assert "PD-002 生石灰" in fuzzy[3]
+    assert "SP-001 化学防护服" in fuzzy[4] and "名称相近" in fuzzy[4]
+
+
+def test_numbers_dates_and_coordinates_as_a_county_office_types_them(session, run_import):
+    head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "经纬度", "物资名称", "计量单位", "数量", "批次"]
+    data = sheet_of_rows(
+        [
+            [*head, "生产日期", "有效期至"],
+            ["W-1", "库", "政府", "110101", "116.4°E 39.9°N", "活性炭", None, "五吨", "a", "2024.03", "3年"],
+            ["W-1", None, None, None, None, "生石灰", None, "1,200 千克", "b", "2024年3月", "2025.03"],
+            ["W-1", None, None, None, None, "吸油毡", "张", "约50", "c", 20240315, "长期"],
+            ["W-2", "库二", "企业", "110101", "39.9, 116.4", "围油栏", None, "２００ 米", "d", None, "/"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert stock(session) == {
+        ("W-1", "PD-001", "a"): Decimal(5),
+        ("W-1", "PD-002", "b"): Decimal("1.2"),  # 1,200 千克 → 吨, the unit written in the quantity cell
+        ("W-1", "PL-001", "c"): Decimal(50),
+        ("W-2", "PC-001", "d"): Decimal(200),
+    }
+    dates = dict(session.execute(select(StockLine.batch, StockLine.expiry_date)).all())
+    assert dates == {"a": dt.date(2027, 3, 1), "b": dt.date(2025, 3, 31), "c": None, "d": None}
+    production = session.scalar(select(StockLine.production_date).where(StockLine.batch == "b"))
+    assert production == dt.date(2024, 3, 1)  # a month alone: its first day for production
+    places = dict(session.execute(select(Warehouse.code, Warehouse.latitude)).all())
+    assert places == {"W-1": pytest.approx(39.9), "W-2": pytest.approx(39.9)}
+    warned = {(w.row, w.column): w.message for w in report.warnings}
+    assert "约数" in warned[(4, "数量")]
+    assert "经纬度顺序" in warned[(5, "经纬度")]
+
+
+def test_swapped_latitude_and_longitude_columns_are_turned_round_with_a_warning(session, run_import):
+    data = sheet_of_rows(
+        [
+            ["仓库编码", "仓库名称", "储备类型", "区县代码", "纬度", "经度", "物资名称", "数量"],
+            ["W-1", "库", "政府", "110101", 116.4, 39.9, "活性炭", 1],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    warehouse = session.scalar(select(Warehouse))
+    assert (warehouse.latitude, warehouse.longitude) == (pytest.approx(39.9), pytest.approx(116.4))
+    [warning] = [w for w in report.warnings if w.column == "纬度"]
+    assert "填反" in warning.message
+    assert not [w for w in report.warnings if "outside China" in w.message]
+
+
+def test_unreadable_cells_reject_only_their_row_with_a_chinese_reason(session, run_import):
+    data = sheet_of_rows(
+        [
+            [*HEAD, "生产日期", "有效期至"],
+            ["W-1", "库", "政府", "110101", "活性炭", "吨", "若干", "a", None, None],
+            ["W-1", None, None, None, "生石灰", "吨", 1, "b", None, "3年"],
+            ["W-1", None, None, None, "吸油毡", "张", 2, "c", None, None],
+        ]
+    )
+
+    report = run_import(data, skip_invalid=True)
+
+    assert [(e.row, e.column) for e in report.errors] == [(2, "数量"), (3, "有效期至")]
+    assert "没有写出数目" in report.errors[0].message and "需要生产日期" in report.errors[1].message
+    assert stock(session) == {("W-1", "PL-001", "c"): Decimal(2)}
+
+
+def test_reserve_type_words_are_data_staff_extend(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEAD,
+            ["W-1", "库一", "代储", "110101", "活性炭", "吨", 1, "a"],
+            ["W-2", "库二", "企业自储", "110101", "活性炭", "吨", 1, "a"],
+            ["W-3", "库三", "应急联储", "110101", "活性炭", "吨", 1, "a"],
+        ]
+    )
+    refused = run_import(data, dry_run=True)
+    assert [(e.row, e.column) for e in refused.errors if e.field == "reserve_type"] == [(4, "储备类型")]
+
+    add_reserve_type_word(session, "tester", "应急联储", "third_party")
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    kinds = dict(session.execute(select(Warehouse.code, Warehouse.reserve_type)).all())
+    assert {code: kind.value for code, kind in kinds.items()} == {
+        "W-1": "third_party",
+        "W-2": "enterprise",
+        "W-3": "third_party",
+    }
+
+
+def test_an_unknown_item_without_a_category_is_added_with_an_inferred_one_and_flagged(session, run_import):
+    data = sheet_of_rows(
+        [
+            ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "数量"],
+            ["W-1", "库", "政府", "110101", "高效吸油颗粒", "8吨"],  # the unit only inside the quantity cell
+            ["W-1", None, None, None, "酸碱中和剂", "五袋"],
+            ["W-1", None, None, None, "应急帐篷", "3 顶"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    added = {
+        name: (category.value, unit)
+        for name, category, unit in session.execute(
+            select(Item.name, Item.category, Item.unit).where(Item.code.startswith("X-"))
+        )
+    }
+    assert added == {
+        "高效吸油颗粒": ("pollutant_collection", "吨"),
+        "酸碱中和剂": ("pollutant_degradation", "袋"),
+        "应急帐篷": ("other", "顶"),
+    }
+    review = {entry.item_name: entry for entry in items_to_review(session)}
+    assert set(review) == set(added) and {entry.reason for entry in review.values()} == {"new_item"}
+    assert "吸油" in review["高效吸油颗粒"].detail and "暂归其他" in review["应急帐篷"].detail
+
+
+def test_a_unit_that_converts_to_nothing_keeps_the_row_as_a_unit_variant(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEAD,
+            ["W-1", "库", "政府", "110101", "吸油毡", "包", 3, "a"],  # 吸油毡 is counted in 张
+            ["W-1", None, None, None, "吸油毡", "张", 40, "b"],
+            ["W-2", "库二", "政府", "110101", "吸油毡", "包", 2, "a"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    variant_code = variant_of("PL-001", "包")
+    assert stock(session) == {
+        ("W-1", variant_code, "a"): Decimal(3),
+        ("W-1", "PL-001", "b"): Decimal(40),
+        ("W-2", variant_code, "a"): Decimal(2),
+    }
+    warned = [w for w in report.warnings if w.column == "计量单位"]
+    assert [w.row for w in warned] == [2, 4] and "单位变体" in warned[0].message
+    assert [e.reason for e in items_to_review(session)] == ["unit_variant"]
+
+    again = run_import(data)  # the same ledger again: the same variant, nothing new
+    assert again.status == "imported" and again.counts.get("unit_variants_created", 0) == 0
+    assert again.counts["lines_unchanged"] == 3
+
+    merged = set_pack_factor(session, "tester", "PL-001", "包", 10)
+    session.commit()
+    assert (merged.variant_code, merged.lines_moved) == (variant_code, 2)
+    assert stock(session) == {
+        ("W-1", variant_code, "a"): Decimal(0),
+        ("W-1", "PL-001", "a"): Decimal(30),
+        ("W-1", "PL-001", "b"): Decimal(40),
+        ("W-2", variant_code, "a"): Decimal(0),
+        ("W-2", "PL-001", "a"): Decimal(20),
+    }
+    assert items_to_review(session) == []
+    after = run_import(sheet_of_rows([HEAD, ["W-3", "库三", "政府", "110101", "吸油毡", "包", 1, "a"]]))
+    assert after.status == "imported" and ("W-3", "PL-001", "a") in stock(session)  # 包 now converts
+    assert stock(session)[("W-3", "PL-001", "a")] == Decimal(10)
+
+
+def variant_of(code: str, unit: str) -> str:
+    from inventory.units import variant_code
+
+    return variant_code(code, unit)

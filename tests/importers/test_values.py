@@ -1,0 +1,185 @@
+"""importers.values: cells as people type them, as tables of real-style inputs, including the refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from importers.values import (
+    Amount,
+    CellError,
+    chinese_number,
+    parse_amount,
+    parse_coordinates,
+    parse_date,
+    parse_expiry,
+    parse_shelf_life,
+)
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [
+        (12, Amount(D(12))),
+        (1.5, Amount(D("1.5"))),
+        ("1,200", Amount(D(1200))),
+        ("1，200", Amount(D(1200))),  # a full-width comma
+        ("１２", Amount(D(12))),
+        ("3.5吨", Amount(D("3.5"), "吨")),
+        ("8吨", Amount(D(8), "吨")),
+        ("200 米", Amount(D(200), "米")),
+        ("五吨", Amount(D(5), "吨")),
+        ("五", Amount(D(5))),
+        ("十二", Amount(D(12))),
+        ("一百二十", Amount(D(120))),
+        ("一百零五", Amount(D(105))),
+        ("两", Amount(D(2))),
+        ("两千", Amount(D(2000))),
+        ("一万二千", Amount(D(12000))),
+        ("壹佰贰拾", Amount(D(120))),
+        ("三点五吨", Amount(D("3.5"), "吨")),
+        ("1.2万", Amount(D(12000))),
+        ("约50", Amount(D(50), "", True)),
+        ("大约 50 袋", Amount(D(50), "袋", True)),
+        ("50余袋", Amount(D(50), "袋", True)),
+        ("50吨左右", Amount(D(50), "吨", True)),
+    ],
+)
+def test_quantities_as_people_type_them(typed, amount):
+    assert parse_amount(typed) == amount
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("若干", "没有写出数目"),
+        ("一批", "没有写出数目"),
+        ("5-10", "范围"),
+        ("5~10吨", "范围"),
+        ("3至5箱", "范围"),
+        ("about ten", "not a number"),
+        ("万吨", "not a number"),
+        (True, "yes/no"),
+    ],
+)
+def test_quantities_that_are_no_number_are_refused_saying_why(typed, message):
+    with pytest.raises(CellError, match=message):
+        parse_amount(typed)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"), [("零", 0), ("十", 10), ("二十五", 25), ("一二〇", 120), ("三千零八", 3008)]
+)
+def test_chinese_numerals(text, number):
+    assert chinese_number(text) == number
+
+
+@pytest.mark.parametrize(
+    ("typed", "start", "end"),
+    [
+        ("2025.3.15", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
+        ("20250315", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
+        (20250315, dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
+        ("2025年3月15日", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
+        (45731, dt.date(2025, 3, 15), dt.date(2025, 3, 15)),  # an Excel serial
+        ("2025.03", dt.date(2025, 3, 1), dt.date(2025, 3, 31)),  # a month alone: first day, or last for expiry
+        ("2025-2", dt.date(2025, 2, 1), dt.date(2025, 2, 28)),
+        ("2025.1", dt.date(2025, 1, 1), dt.date(2025, 1, 31)),  # text keeps "2025.10" apart
+        ("2024年2月", dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+        ("202503", dt.date(2025, 3, 1), dt.date(2025, 3, 31)),
+        (202503, dt.date(2025, 3, 1), dt.date(2025, 3, 31)),
+        (2025.03, dt.date(2025, 3, 1), dt.date(2025, 3, 31)),  # typed into a number cell
+        (2025.12, dt.date(2025, 12, 1), dt.date(2025, 12, 31)),
+        ("2025年", dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
+        (2025, dt.date(2025, 1, 1), dt.date(2025, 12, 31)),  # a year, not the serial day 2025 (1905)
+    ],
+)
+def test_dates_as_people_type_them(typed, start, end):
+    assert parse_date(typed) == start
+    assert parse_date(typed, period_end=True) == end
+
+
+@pytest.mark.parametrize("typed", ["长期", "长期有效", "无", "/", "—", "-", "", None])
+def test_no_expiry_words(typed):
+    assert parse_expiry(typed, dt.date(2024, 1, 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "expiry"),
+    [
+        ("3年", dt.date(2027, 1, 31)),
+        ("36个月", dt.date(2027, 1, 31)),
+        ("18月", dt.date(2025, 7, 31)),
+        ("1个月", dt.date(2024, 2, 29)),  # by the calendar: no 31 February
+        ("两年", dt.date(2026, 1, 31)),
+        ("半年", dt.date(2024, 7, 31)),
+        ("1.5年", dt.date(2025, 7, 31)),
+        ("180天", dt.date(2024, 7, 29)),
+        ("保质期2年", dt.date(2026, 1, 31)),
+        ("2025.03", dt.date(2025, 3, 31)),  # a date is still a date
+    ],
+)
+def test_a_shelf_life_in_the_expiry_column_counts_from_production(typed, expiry):
+    assert parse_expiry(typed, dt.date(2024, 1, 31)) == expiry
+
+
+@pytest.mark.parametrize(
+    ("typed", "production", "message"),
+    [
+        ("3年", None, "需要生产日期"),
+        ("3.5天", dt.date(2024, 1, 1), "整年、整月或整天数"),
+        ("2025.13", None, "没有这个月份"),
+        (2025.1, None, "1月，也可能是10月"),
+        ("2024-02-30", None, "no such date"),
+        ("明年春天", None, "not a date"),
+    ],
+)
+def test_dates_that_cannot_be_read_are_refused_saying_why(typed, production, message):
+    with pytest.raises(CellError, match=message):
+        parse_expiry(typed, production)
+
+
+def test_a_shelf_life_is_only_text():
+    assert parse_shelf_life(3) is None and parse_shelf_life("2025-01-01") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "latitude", "longitude", "swapped"),
+    [
+        ("118.8,32.0", 32.0, 118.8, False),  # 经纬度: longitude first
+        ("118.8，32.0", 32.0, 118.8, False),
+        ("118.8 32.0", 32.0, 118.8, False),
+        ("118.8°E 32.0°N", 32.0, 118.8, False),
+        ("118.8°E, 32.0°N", 32.0, 118.8, False),
+        ("E118.8 N32.0", 32.0, 118.8, False),
+        ("N32.0 E118.8", 32.0, 118.8, False),
+        ("东经118.8° 北纬32.0°", 32.0, 118.8, False),
+        ("118°47′30″E, 32°3′0″N", 32.05, 118.791667, False),
+        ("118度47分30秒,32度3分", 32.05, 118.791667, False),
+        ("32.0, 118.8", 32.0, 118.8, True),  # latitude first: only this order lies in China
+        ("32.0°E 118.8°N", 32.0, 118.8, True),  # letters the wrong way round
+        ("-33.9,151.2", -33.9, 151.2, True),  # outside China: still read, the latitude is the one within ±90
+    ],
+)
+def test_both_coordinates_in_one_cell(typed, latitude, longitude, swapped):
+    read = parse_coordinates(typed)
+    assert read[0] == pytest.approx(latitude) and read[1] == pytest.approx(longitude) and read[2] is swapped
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("118.8", "两个数"),
+        ("南京市", "两个数"),
+        ("118.8,32.0,10", "两个数"),
+        ("118.8N 32.0N", "不成对"),
+        ("200,300", "-90 到 90"),
+    ],
+)
+def test_coordinates_that_cannot_be_read_are_refused_saying_why(typed, message):
+    with pytest.raises(CellError, match=message):
+        parse_coordinates(typed)
