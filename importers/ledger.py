@@ -213,28 +213,26 @@ class _LedgerImport:
                 (entry.first.sheet, entry.first.row)
             ]
             if warehouse.id in self.registered:
-                how = "a generated code" if entry.key.startswith("name:") else "the code given"
+                how = "自动生成的编码" if entry.key.startswith("name:") else "文件中的编码"
                 for sheet, row in rows:
-                    self.log.review(
-                        NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered under {how}", sheet, row
-                    )
+                    self.log.review(NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}：以{how}登记", sheet, row)
             for name, source in entry.conflicts:
                 first = entry.sources[name]
                 detail = (
-                    f"{warehouse.name} {source.column.header if source.column else name}: "
-                    f"{json_value(first.value)!r} used, {json_value(source.value)!r} also given"
+                    f"{warehouse.name} {source.column.header if source.column else name}："
+                    f"采用“{json_value(first.value)}”，另填有“{json_value(source.value)}”"
                 )
                 self.log.review(DETAIL_CONFLICT, warehouse.code, detail, source.sheet, source.row)
         for new in reader.new_items.values():
             if new.item is not None:
-                detail = f"{new.item.name}: added to the catalogue ({new.item.category.value}, {new.item.unit})"
+                detail = f"{new.item.name}：已加入物资目录（{new.item.category.label_zh}，{new.item.unit}）"
                 for row in new.rows:
                     if not row.failed:
                         self.log.review(NEW_ITEM, new.item.code, detail, row.table.name, row.row)
         for (_item_id, unit), rows in reader.unit_variants.items():
             for row in rows:
                 if not row.failed and row.item is not None:
-                    detail = f"{row.item.name}: kept in {unit}, which converts to nothing in the catalogue"
+                    detail = f"{row.item.name}：按“{unit}”记为单位变体（换算不到目录单位）"
                     self.log.review(UNIT_VARIANT, row.item.code, detail, row.table.name, row.row)
 
     def _row_read(self) -> None:
@@ -284,8 +282,8 @@ class _LedgerImport:
             )
         if outcome.generated:
             self.log.warn(
-                f"warehouse {entry.fields.get('warehouse_name')!r} has no code (仓库编码) and was not registered: "
-                f"registered as {outcome.code} (county code and a sequence)",
+                f"仓库“{entry.fields.get('warehouse_name')}”没有仓库编码，也未登记：已登记为 {outcome.code}"
+                "（区县代码加序号）",
                 sheet=entry.first.sheet,
                 row=entry.first.row,
             )
@@ -293,10 +291,7 @@ class _LedgerImport:
             if defaulted.field == "level":
                 message = f"warehouse {entry.code}: no level (仓库级别) given; registered as county level (县级)"
             elif defaulted.field == "county":
-                message = (
-                    f"warehouse {entry.code}: no county given and the address names none; placed in "
-                    f"{defaulted.place}, the county seat nearest its coordinates"
-                )
+                message = f"仓库 {entry.code} 未填区县，地址中也没有区县：按坐标归入县城最近的 {defaulted.place}"
             else:
                 message = f"warehouse {entry.code}: no coordinates given; the centre of {defaulted.place} was used"
             self.log.warn(message, sheet=entry.first.sheet, row=entry.first.row)

@@ -185,14 +185,12 @@ class LedgerReader:
         )
         for index, header in table.unknown_headers:
             suggestion = closest_field(header)
-            hint = (
-                f"; the closest known column is {COLUMNS_BY_FIELD[suggestion].zh} ({suggestion})" if suggestion else ""
-            )
+            hint = f"；最接近的已知列：{COLUMNS_BY_FIELD[suggestion].zh}（{suggestion}）" if suggestion else ""
             self._header_warning(
                 table,
                 index,
                 header,
-                f"column {header!r} is not a ledger column and was not imported{hint}; map it to a field or ignore it",
+                f"列“{header}”不是台账列，未导入{hint}；可指定它对应的字段，或忽略",
                 suggestion=suggestion,
             )
         for index, header, first in table.duplicate_headers:
@@ -270,7 +268,7 @@ class LedgerReader:
             if is_stock:
                 self._stock_row(table, number, cells, entry, errors_before)
         if blank_rows:
-            self.log.note(f"{blank_rows} blank rows were skipped", sheet=table.name)
+            self.log.note(f"跳过空行 {blank_rows} 行", sheet=table.name)
 
     def _skippable(self, table: SheetTable, number: int, filled: list) -> bool:
         """Totals, notes under the table, the template's example and one-cell headings are not ledger rows.
@@ -279,14 +277,14 @@ class LedgerReader:
         """
         texts = [header_key(value) for value in filled[:3] if isinstance(value, str)]
         if any(text in TOTAL_MARKERS or text.startswith(("合计", "总计", "小计")) for text in texts):
-            self.log.note("a totals row (合计/小计/总计): skipped", sheet=table.name, row=number)
+            self.log.note("合计/小计/总计行：已跳过", sheet=table.name, row=number)
             return True
         if texts and texts[0] in EXAMPLE_MARKERS:
-            self.log.note("the template's example row: skipped", sheet=table.name, row=number)
+            self.log.note("模板示例行：已跳过", sheet=table.name, row=number)
             return True
         first = fold(str(filled[0])) if filled else ""
         if len(filled) <= 2 and isinstance(filled[0], str) and first.startswith(FOOTER_PREFIXES):
-            self.log.note("a note under the table (注/说明/填表人 …): skipped", sheet=table.name, row=number)
+            self.log.note("表下的注释（注/说明/填表人 …）：已跳过", sheet=table.name, row=number)
             return True
         if len(filled) == 1:
             self.log.warn(
@@ -319,7 +317,7 @@ class LedgerReader:
         self._unswap(values, sources)
         if values:
             self.log.note(
-                "the details above the table apply to every row: "
+                "表格上方填写的信息适用于下面每一行："
                 + ", ".join(
                     dict.fromkeys(f"{source.column.header} {json_value(source.value)}" for source in sources.values())
                 ),
@@ -402,8 +400,7 @@ class LedgerReader:
                 first = entry.sources[name]
                 entry.conflicts.append((name, sources[name]))
                 self.log.warn(
-                    f"differs from {json_value(first.value)!r} given for this warehouse in {first.sheet} row "
-                    f"{first.row}: that first value was used",
+                    f"与{first.sheet}第{first.row}行为此仓库填写的“{json_value(first.value)}”不同：采用先填的值",
                     sheet=table.name,
                     row=number,
                     column=sources[name].column.header if sources[name].column else None,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.access import Actor, require_import_profile_edit
-from inventory.errors import NotFound, ValidationFailed
+from inventory.errors import ValidationFailed
 from inventory.models import ImportProfile
 from inventory.validation import check_text, text_limit
 
@@ -53,7 +53,7 @@ def save_profile(
 def get_profile(session: Session, name: str) -> ProfileRule:
     profile = session.scalar(select(ImportProfile).where(ImportProfile.name == name))
     if profile is None:
-        raise NotFound(f"no import profile is called {name!r}", field="profile")
+        raise ValidationFailed(f"no import profile is called {name!r}", field="profile")
     return _rule(profile)
 
 

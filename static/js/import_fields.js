@@ -35,8 +35,9 @@ export function resetMapping() {
 
 /** Selects for the report's unknown columns (closest field preselected), a profile name and save. */
 export function mappingPanel(report, recheck) {
-  const unknown = (report.warnings || []).filter((issue) => issue.row && issue.column && issue.message.includes("not a ledger column"));
-  const headers = [...new Map(unknown.map((issue) => [issue.column, issue])).values()];
+  const names = new Set((report.sheets || []).flatMap((sheet) => sheet.unknown_columns || []));
+  const suggestions = new Map((report.warnings || []).filter((issue) => names.has(issue.column)).map((issue) => [issue.column, issue.suggestion]));
+  const headers = [...names].map((column) => ({ column, suggestion: suggestions.get(column) }));
   if (!headers.length) return null;
   const rows = headers.map((issue) => {
     const select = el(
