@@ -8,8 +8,14 @@ needs to read it. Each step runs in a fresh process so its peak memory (max RSS)
 Each import is also timed phase by phase (``PhaseClock``: the import's progress callback marks the end
 of reading; the workbook opening, the count planning and the writing are timed around their calls).
 
+Next to it, a county-style ledger of the same size (``county_style_ledger``: no warehouse codes, warehouses
+by name and county name, warehouse cells merged down over their item rows, quantities typed as text with
+thousands separators or full-width digits, a title and notes) is imported into another empty database,
+twice: the name lookup within each county and the generated codes are what it measures.
+
     .venv/bin/python bench/bench_ledger.py                  # SQLite
     .venv/bin/python bench/bench_ledger.py --db postgresql  # embedded PostgreSQL, as in the tests
+    .venv/bin/python bench/bench_ledger.py --only county    # the county-style ledger alone
 """
 
 from __future__ import annotations
@@ -164,6 +170,59 @@ def import_step(url: str, path: str) -> dict:
     }
 
 
+COUNTY_ROWS = 126_000
+COUNTY_WAREHOUSES = 7_600
+FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+COUNTY_HEADER = ("序号", "储备库名称", "所在区县", "储备类型", "联系人", "联系电话", "物资名称", "计量单位", "数量")
+
+
+def county_style_ledger(path: str, rows: int = COUNTY_ROWS, warehouses: int = COUNTY_WAREHOUSES) -> dict:
+    """Write a county office's ledger the way offices make them (see the module), with xlsxwriter."""
+    import csv
+
+    import xlsxwriter
+
+    data = ROOT / "inventory" / "data"
+    with (data / "regions.csv").open(encoding="utf-8") as handle:
+        counties = [row["name"] for row in csv.DictReader(handle) if row["level"] == "county"]
+    with (data / "catalogue.csv").open(encoding="utf-8") as handle:
+        items = [(row["name"], row["unit"]) for row in csv.DictReader(handle)]
+    counties = [name for name in counties if counties.count(name) == 1]  # a name several counties share needs more
+    started = time.perf_counter()
+    book = xlsxwriter.Workbook(path, {"constant_memory": True})
+    sheet = book.add_worksheet(LEDGER_SHEET)
+    sheet.write_row(0, 0, ["县级环境应急物资储备台账"])
+    sheet.write_row(1, 0, COUNTY_HEADER)
+    row, serial = 2, 0
+    per_warehouse, extra = divmod(rows, warehouses)
+    for number in range(warehouses):
+        county = counties[number % len(counties)]
+        name = f"{county}第{number // len(counties) + 1}储备库"
+        count = per_warehouse + (1 if number < extra else 0)
+        details = [name, county, "政府储备", f"联系人{number % 97}", f"0{number % 9 + 1}00-{number:06d}"]
+        sheet.write_number(row, 0, serial + 1)
+        for column in range(1, 6):  # merged before the rows below are written: constant_memory writes in order
+            if count > 1:
+                sheet.merge_range(row, column, row + count - 1, column, details[column - 1])
+            else:
+                sheet.write_string(row, column, details[column - 1])
+        for position in range(count):
+            serial += 1
+            item, unit = items[(number + position) % len(items)]
+            if position % 3:
+                quantity = f"{(number * 7 + position) % 5000 + 1:,}"  # thousands separators
+            else:
+                quantity = str(position + 1).translate(FULL_WIDTH_DIGITS)
+            if position:
+                sheet.write_number(row + position, 0, serial)
+            sheet.write_row(row + position, 6, [item, unit, quantity])
+        row += count
+    sheet.write_row(row, 0, ["合计"])
+    sheet.write_row(row + 1, 0, ["注：数量以年末盘点为准"])
+    book.close()
+    return {"seconds": time.perf_counter() - started, "rows": rows, "bytes": os.path.getsize(path)}
+
+
 def openpyxl_read_floor(path: str) -> dict:
     import openpyxl
 
@@ -231,31 +290,64 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--scale", default="national")
+    parser.add_argument("--only", choices=("template", "county"), help="run one of the two ledgers")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
     print(f"Excel ledgers: {args.db}, scale {args.scale}, {os.cpu_count()} cores, Python {platform.python_version()}")
     try:
         with databases(args.db, workdir) as (source, target):
-            seeded = _in_child(prepare, source, args.scale)
-            print(f"  seeded the source database in {seeded['seconds']:.0f} s", flush=True)
-            _in_child(prepare, target, None)
-            path = str(workdir / "ledger.xlsx")
-            exported = _in_child(export_step, source, path)
-            rows = exported["rows"]
-            print(f"  exported workbook: {rows:,} stock lines, {exported['bytes'] / 2**20:.1f} MiB", flush=True)
-            print(line("export_ledger (xlsxwriter, 3 sheets)", exported, rows), flush=True)
-            print(line("floor: openpyxl write-only, ledger cells only", _in_child(openpyxl_write_floor, path), rows))
-            imported = _in_child(import_step, target, path)
-            print(line("import_ledger into an empty database", imported, rows), flush=True)
-            print(phase_lines(imported), flush=True)
-            again = _in_child(import_step, target, path)
-            print(line("import_ledger again (nothing changes)", again, rows), flush=True)
-            print(phase_lines(again), flush=True)
-            print(line("floor: openpyxl read-only, ledger sheet", _in_child(openpyxl_read_floor, path), rows))
-            print(line("floor: python-calamine, ledger sheet", _in_child(calamine_read_floor, path), rows))
-            print(f"  first import: {imported['counts']}; second: {again['counts']}")
+            if args.only != "county":
+                template_style(source, target, workdir, args.scale)
+            if args.only != "template":
+                county_style(target if args.only == "county" else source, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def template_style(source: str, target: str, workdir: Path, scale: str) -> None:
+    seeded = _in_child(prepare, source, scale)
+    print(f"  seeded the source database in {seeded['seconds']:.0f} s", flush=True)
+    _in_child(prepare, target, None)
+    path = str(workdir / "ledger.xlsx")
+    exported = _in_child(export_step, source, path)
+    rows = exported["rows"]
+    print(f"  exported workbook: {rows:,} stock lines, {exported['bytes'] / 2**20:.1f} MiB", flush=True)
+    print(line("export_ledger (xlsxwriter, 3 sheets)", exported, rows), flush=True)
+    print(line("floor: openpyxl write-only, ledger cells only", _in_child(openpyxl_write_floor, path), rows))
+    imported = _in_child(import_step, target, path)
+    print(line("import_ledger into an empty database", imported, rows), flush=True)
+    print(phase_lines(imported), flush=True)
+    again = _in_child(import_step, target, path)
+    print(line("import_ledger again (nothing changes)", again, rows), flush=True)
+    print(phase_lines(again), flush=True)
+    print(line("floor: openpyxl read-only, ledger sheet", _in_child(openpyxl_read_floor, path), rows))
+    print(line("floor: python-calamine, ledger sheet", _in_child(calamine_read_floor, path), rows))
+    print(f"  first import: {imported['counts']}; second: {again['counts']}")
+
+
+def county_style(url: str, workdir: Path) -> None:
+    """The county-style ledger into a database that has only regions and the catalogue (``url`` is emptied)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    else:
+        import psycopg
+
+        server_uri, _slash, name = url.rpartition("/")
+        with psycopg.connect(f"{server_uri}/postgres", autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name}")
+            connection.execute(f"CREATE DATABASE {name}")
+    _in_child(prepare, url, None)
+    path = str(workdir / "county-ledger.xlsx")
+    written = _in_child(county_style_ledger, path)
+    rows = written["rows"]
+    print(f"  county-style workbook: {rows:,} rows, {written['bytes'] / 2**20:.1f} MiB, no codes, merged cells")
+    imported = _in_child(import_step, url, path)
+    print(line("import_ledger, county style, empty database", imported, rows), flush=True)
+    print(phase_lines(imported), flush=True)
+    again = _in_child(import_step, url, path)
+    print(line("import_ledger, county style, again", again, rows), flush=True)
+    print(phase_lines(again), flush=True)
+    print(f"  first import: {imported['counts']}; second: {again['counts']}")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@ Over 400 lines because it is data: the header variants, value words and units pe
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from dataclasses import dataclass
 
+from inventory.errors import ValidationFailed
 from inventory.reference import Category, WarehouseLevel, WarehouseStatus
 from inventory.validation import fold
 
@@ -411,3 +413,31 @@ def _header_index() -> dict[str, str]:
 
 # header key → field name ("" for a known column that is not imported)
 HEADER_INDEX: dict[str, str] = _header_index()
+
+IGNORE = "ignore"  # what a person maps a column to when it is not to be imported
+
+
+def closest_field(header: str) -> str | None:
+    """The known field whose header words are most like ``header`` (difflib ratio ≥ 0.5), to suggest."""
+    key = header_key(header)
+    if not key:
+        return None
+    best = difflib.get_close_matches(key, [word for word, name in HEADER_INDEX.items() if name], n=1, cutoff=0.5)
+    return HEADER_INDEX[best[0]] if best else None
+
+
+def checked_mapping(mapping: dict[str, str]) -> dict[str, str]:
+    """A person's column mapping (header as written → field name, or ``ignore``) keyed as headers are compared.
+
+    Raises ``ValidationFailed`` (field ``map``) naming a field that does not exist.
+    """
+    checked: dict[str, str] = {}
+    for header, field_name in mapping.items():
+        key, name = header_key(header), str(field_name).strip()
+        if not key:
+            raise ValidationFailed(f"map: a header is empty ({header!r}={field_name!r})", field="map")
+        if name not in COLUMNS_BY_FIELD and name not in (IGNORE, ""):
+            fields = ", ".join(COLUMNS_BY_FIELD)
+            raise ValidationFailed(f"map: {name!r} is not a ledger field (one of {fields}, or ignore)", field="map")
+        checked[key] = "" if name in (IGNORE, "") else name
+    return checked

@@ -30,13 +30,15 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE
-from importers.outcome import ImportReport, IssueLog, Source
+from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
+from importers.outcome import ImportReport, IssueLog, Source, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
-from importers.workbook import LedgerWorkbook, open_ledger_workbook
+from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import create_item, item_names
 from inventory.errors import DomainError
+from inventory.import_profiles import get_profile, list_profiles, save_profile
+from inventory.import_review import DETAIL_CONFLICT, NEW_WAREHOUSE, UNIT_VARIANT, record_review
 from inventory.imports import StockCount, plan_stock_counts, previous_import, record_import, write_stock_counts
 from inventory.models import Item, LedgerImport, Region, Warehouse
 from inventory.regions import PlaceGiven, region_names
@@ -78,11 +80,18 @@ def import_ledger(
     dry_run: bool = False,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    column_map: dict[str, str] | None = None,
+    profile: str | None = None,
 ) -> ImportReport:
     """Validate a ledger workbook and, unless ``dry_run`` or it has errors, apply it as stocktakes.
 
+    ``column_map`` (header as written → field, or ``ignore``) says what unknown columns hold; with ``profile``
+    it is also saved under that name, and ``profile`` alone applies a saved one. Without either, a saved
+    profile made for a sheet's header row applies by itself.
+
     Raises ``ValidationFailed`` (field ``file``) for a file that is not a safe, readable workbook with a
-    ledger in it; every problem inside the ledger is in the returned report instead.
+    ledger in it (``map`` or ``profile`` for a bad mapping); every problem inside the ledger is in the
+    returned report instead.
     """
     # The name is stored and shown: it obeys the rules of every other text (no control characters).
     file_name = check_text(file_name, "file", max_length=text_limit(LedgerImport.file_name), required=True)
@@ -100,7 +109,11 @@ def import_ledger(
             "imported_at": earlier.imported_at.isoformat(),
             "actor": earlier.actor,
         }
-    workbook = open_ledger_workbook(data)
+    explicit = checked_mapping(column_map or {})
+    if profile and not explicit:
+        explicit = get_profile(session, profile).mapping
+    mapping = HeaderMapping(explicit=explicit, profiles=() if explicit else tuple(list_profiles(session)))
+    workbook = open_ledger_workbook(data, mapping)
     savepoint = session.begin_nested()
     try:
         _LedgerImport(session, actor, report, progress).run(workbook)
@@ -109,10 +122,15 @@ def import_ledger(
         raise
     finally:
         workbook.close()  # the parsing child is stopped whatever happened
+    report.put_in_row_order()
     if report.status == "imported":
         savepoint.commit()
     else:
         savepoint.rollback()
+    if profile and column_map:  # saved whatever became of the rows: the mapping is what the person chose
+        signatures = [sheet["signature"] for sheet in report.sheets]
+        save_profile(session, actor, profile, explicit, signatures)
+        report.profile_saved = profile
     return report
 
 
@@ -140,6 +158,7 @@ class _LedgerImport:
         workbook.close()
         self._tick(force=True)
         registered = self._resolve_warehouses(reader.entries)
+        self.registered = registered
         self._create_items(reader)
         counts, by_key = self._stock_counts(reader.rows)
         warehouses = {entry.warehouse.id: entry.warehouse for entry in reader.entries.values() if entry.warehouse}
@@ -178,9 +197,43 @@ class _LedgerImport:
             reference=record.reference,
             reason=f"台账导入 ledger import {report.file_name}",
         )
+        self._gather_review(reader)
+        record_review(self.session, record.id, list(report.review.values()))
         report.status = "imported"
         report.import_id = record.id
         report.reference = record.reference
+
+    def _gather_review(self, reader: LedgerReader) -> None:
+        """The warehouses registered, the items added and the details that differed, with their rows."""
+        for entry in reader.entries.values():
+            warehouse = entry.warehouse
+            if warehouse is None:
+                continue
+            rows = [(row.table.name, row.row) for row in entry.rows if not row.failed] or [
+                (entry.first.sheet, entry.first.row)
+            ]
+            if warehouse.id in self.registered:
+                how = "自动生成的编码" if entry.key.startswith("name:") else "文件中的编码"
+                for sheet, row in rows:
+                    self.log.review(NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}：以{how}登记", sheet, row)
+            for name, source in entry.conflicts:
+                first = entry.sources[name]
+                detail = (
+                    f"{warehouse.name} {source.column.header if source.column else name}："
+                    f"采用“{json_value(first.value)}”，另填有“{json_value(source.value)}”"
+                )
+                self.log.review(DETAIL_CONFLICT, warehouse.code, detail, source.sheet, source.row)
+        for new in reader.new_items.values():
+            if new.item is not None:
+                detail = f"{new.item.name}：已加入物资目录（{new.item.category.label_zh}，{new.item.unit}）"
+                for row in new.rows:
+                    if not row.failed:
+                        self.log.review(NEW_ITEM, new.item.code, detail, row.table.name, row.row)
+        for (_item_id, unit), rows in reader.unit_variants.items():
+            for row in rows:
+                if not row.failed and row.item is not None:
+                    detail = f"{row.item.name}：按“{unit}”记为单位变体（换算不到目录单位）"
+                    self.log.review(UNIT_VARIANT, row.item.code, detail, row.table.name, row.row)
 
     def _row_read(self) -> None:
         self.done += 1
@@ -194,7 +247,7 @@ class _LedgerImport:
 
     def _resolve_warehouses(self, entries: dict[str, WarehouseEntry]) -> set[int]:
         """Find, update or register every warehouse the file names; the ids of those registered."""
-        wanted = [_wanted(entry) for entry in entries.values() if entry.error is None]
+        wanted = [_wanted(entry) for entry in entries.values() if entry.wanted]
         resolution = find_or_register_warehouses(self.session, self.actor, wanted, region_names(self.session))
         for outcome in resolution.outcomes:
             entry = entries[str(outcome.key)]
@@ -227,9 +280,18 @@ class _LedgerImport:
                 "the code was used",
                 value=county_name,
             )
+        if outcome.generated:
+            self.log.warn(
+                f"仓库“{entry.fields.get('warehouse_name')}”没有仓库编码，也未登记：已登记为 {outcome.code}"
+                "（区县代码加序号）",
+                sheet=entry.first.sheet,
+                row=entry.first.row,
+            )
         for defaulted in outcome.defaulted:
             if defaulted.field == "level":
                 message = f"warehouse {entry.code}: no level (仓库级别) given; registered as county level (县级)"
+            elif defaulted.field == "county":
+                message = f"仓库 {entry.code} 未填区县，地址中也没有区县：按坐标归入县城最近的 {defaulted.place}"
             else:
                 message = f"warehouse {entry.code}: no coordinates given; the centre of {defaulted.place} was used"
             self.log.warn(message, sheet=entry.first.sheet, row=entry.first.row)

@@ -8,11 +8,14 @@ from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from inventory.import_review import MAX_ROWS_KEPT, ReviewEntry
+
 if TYPE_CHECKING:
     from importers.workbook import Column
 
 ERROR = "error"
 WARNING = "warning"
+NOTE = "note"  # what was skipped on purpose (totals, notes under the table, blank rows): no action needed
 MAX_LISTED_ISSUES = 5_000  # a file with more is wrong from top to bottom: the first few thousand say why
 
 
@@ -28,6 +31,7 @@ class Issue:
     cell: str | None = None  # e.g. "F7"
     field: str | None = None  # the ledger field the column maps to
     value: object = None  # the rejected value, as read
+    suggestion: str | None = None  # for an unknown column: the closest known field
 
     def to_dict(self) -> dict:
         return {key: value for key, value in asdict(self).items() if value is not None}
@@ -68,17 +72,25 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    notes: list[Issue] = field(default_factory=list)
     errors_total: int = 0
     warnings_total: int = 0
     previous_import: dict | None = None
     # Set by ``in_language``: the summary already in the reader's language.
     translated_summary: str | None = field(default=None, repr=False)
+    profile_saved: str | None = None  # the column-mapping profile saved with this import
+    # What the import decided on its own, for a person to confirm or correct: (kind, subject) → entry.
+    review: dict[tuple[str, str], ReviewEntry] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
         return self.errors_total > 0
 
     def add(self, issue: Issue) -> None:
+        if issue.severity == NOTE:
+            if len(self.notes) < MAX_LISTED_ISSUES:
+                self.notes.append(issue)
+            return
         if issue.severity == ERROR:
             self.errors_total += 1
             if len(self.errors) < MAX_LISTED_ISSUES:
@@ -87,6 +99,19 @@ class ImportReport:
             self.warnings_total += 1
             if len(self.warnings) < MAX_LISTED_ISSUES:
                 self.warnings.append(issue)
+
+    def put_in_row_order(self) -> None:
+        """Errors, warnings and notes as a person reads the workbook: file-wide first, then by sheet (in the
+        order read) and row; the steps after reading (warehouses, stock) add theirs late."""
+        sheets = {sheet["name"]: position for position, sheet in enumerate(self.sheets)}
+
+        def place(issue: Issue) -> tuple[int, int]:
+            if issue.sheet is None:
+                return (-1, 0)
+            return (sheets.get(issue.sheet, len(sheets)), issue.row or 0)
+
+        for issues in (self.errors, self.warnings, self.notes):
+            issues.sort(key=place)
 
     def issues_by_row(self) -> dict[tuple[str, int], list[Issue]]:
         """Issues grouped by (sheet, row), for the annotated workbook."""
@@ -114,7 +139,13 @@ class ImportReport:
             "warnings_total": self.warnings_total,
             "errors": [issue.to_dict() for issue in self.errors],
             "warnings": [issue.to_dict() for issue in self.warnings],
+            "notes": [issue.to_dict() for issue in self.notes],
             "previous_import": self.previous_import,
+            "profile_saved": self.profile_saved,
+            "review": [
+                {"kind": entry.kind, "subject": entry.subject, "detail": entry.detail, "rows": entry.rows[:20]}
+                for entry in self.review.values()
+            ],
         }
 
     def summary_parts(self) -> list[str]:
@@ -163,6 +194,15 @@ class IssueLog:
 
     def warn(self, message: str, **where: object) -> None:
         self.report.add(Issue(WARNING, message, **where))  # type: ignore[arg-type]
+
+    def review(self, kind: str, subject: str, detail: str, sheet: str | None = None, row: int | None = None) -> None:
+        """Put something decided without asking on the import's review list (``inventory.import_review``)."""
+        entry = self.report.review.setdefault((kind, subject), ReviewEntry(kind, subject, detail))
+        if sheet is not None and row is not None and len(entry.rows) < MAX_ROWS_KEPT:
+            entry.rows.append((sheet, row))
+
+    def note(self, message: str, **where: object) -> None:
+        self.report.add(Issue(NOTE, message, **where))  # type: ignore[arg-type]
 
     def warn_at(self, source: Source, message: str, value: object = None) -> None:
         """A warning about the value read at ``source`` (its column, when known)."""

@@ -16,6 +16,7 @@ from importers.outcome import IssueLog, Source
 from importers.values import CellError, canonical_unit, is_blank, parse_amount, parse_choice, parse_code, parse_text
 from importers.workbook import SheetTable
 from inventory.catalogue import ItemNames, ItemRef, item_key
+from inventory.import_review import FUZZY_MATCH
 from inventory.models import Item
 from inventory.reference import Category
 from inventory.vocabulary import infer_category
@@ -95,6 +96,7 @@ class ItemCells:
                 )
             return None
         self.log.warn(f"物资名称“{name}”{match.describe()}", sheet=table.name, row=number, column=column, value=name)
+        self.log.review(FUZZY_MATCH, match.item.code, f"“{name}” → {match.item.name}", table.name, number)
         return self.items.get(match.item.id)
 
     def _new_item(

@@ -13,7 +13,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from importers.columns import EXAMPLE_MARKERS, FOOTER_PREFIXES, SKIPPED_SHEETS, TOTAL_MARKERS, fold, header_key
+from importers.columns import (
+    COLUMNS_BY_FIELD,
+    EXAMPLE_MARKERS,
+    FOOTER_PREFIXES,
+    SKIPPED_SHEETS,
+    TOTAL_MARKERS,
+    closest_field,
+    fold,
+    header_key,
+)
 from importers.outcome import ERROR, Issue, IssueLog, Source, json_value
 from importers.row_items import ItemCells
 from importers.values import (
@@ -36,6 +45,7 @@ from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable
 from inventory.catalogue import ItemNames
 from inventory.models import Item
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.regions import region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
 
@@ -71,6 +81,14 @@ class WarehouseEntry:
     rows: list[LedgerRow] = field(default_factory=list)
     error: str | None = None
     warehouse: object = None  # the inventory.models.Warehouse, once found or registered
+    conflicts: list[tuple[str, Source]] = field(default_factory=list)  # later values that differed from the first
+    named_rows: int = 0  # rows whose warehouse cells name it
+    bad_rows: int = 0  # of those, rows whose warehouse cells had an error (each rejected on its own)
+
+    @property
+    def wanted(self) -> bool:
+        """Whether to find or register it: not when every row naming it is already rejected for its cells."""
+        return self.error is None and self.bad_rows < self.named_rows
 
     @property
     def label(self) -> str:
@@ -142,6 +160,7 @@ class LedgerReader:
         self.rows: list[LedgerRow] = []
         self.new_items = self.item_cells.new_items
         self.data_rows = 0
+        self.form: tuple[dict[str, object], dict[str, Source]] = ({}, {})  # the current table's form, parsed
 
     def read(self, workbook: LedgerWorkbook) -> None:
         for name in workbook.skipped_sheets:
@@ -160,15 +179,27 @@ class LedgerReader:
                 "kind": table.kind,
                 "header_row": table.header_row,
                 "columns": {name: column.header for name, column in table.columns.items()},
+                "unknown_columns": [header for _index, header in table.unknown_headers],
+                "signature": table.signature,
+                "profile": table.profile,
             }
         )
         for index, header in table.unknown_headers:
-            self._header_warning(table, index, header, f"column {header!r} is not a ledger column and was not imported")
+            suggestion = closest_field(header)
+            hint = f"；最接近的已知列：{COLUMNS_BY_FIELD[suggestion].zh}（{suggestion}）" if suggestion else ""
+            self._header_warning(
+                table,
+                index,
+                header,
+                f"列“{header}”不是台账列，未导入{hint}；可指定它对应的字段，或忽略",
+                suggestion=suggestion,
+            )
         for index, header, first in table.duplicate_headers:
             self._header_warning(
                 table, index, header, f"column {header!r} means the same as column {first!r}; only the first was read"
             )
-        if table.kind == STOCK_SHEET and not ({"warehouse_code", "warehouse_name"} & set(table.columns)):
+        named = {"warehouse_code", "warehouse_name"} & (set(table.columns) | set(table.form))
+        if table.kind == STOCK_SHEET and not named:
             self.log.report.add(
                 Issue(
                     ERROR,
@@ -178,13 +209,16 @@ class LedgerReader:
                 )
             )
 
-    def _header_warning(self, table: SheetTable, index: int, header: str, message: str) -> None:
+    def _header_warning(
+        self, table: SheetTable, index: int, header: str, message: str, suggestion: str | None = None
+    ) -> None:
         self.log.warn(
             message,
             sheet=table.name,
             row=table.header_row,
             column=header,
             cell=f"{Column(index, header, '').letter}{table.header_row}",
+            suggestion=suggestion,
         )
 
     def _read_table(self, workbook: LedgerWorkbook, table: SheetTable) -> None:
@@ -201,29 +235,41 @@ class LedgerReader:
         identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
         warehouse_indexes = [column.index for column in warehouse_columns]
         mapped_indexes = sorted({column.index for column in columns.values()})
-        if is_stock and not identity:
+        self.form = self._form_values(table)
+        if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
         last_raw: tuple | None = None
         last_entry: WarehouseEntry | None = None
+        blank_rows = 0
         for number, cells in workbook.rows(table):
             self.tick()
             width = len(cells)
             filled = first_filled(cells)
             if not filled or not any(not is_blank(cells[i]) for i in mapped_indexes if i < width):
+                blank_rows += 1 if self.data_rows else 0
                 continue
             if self._skippable(table, number, filled):
                 continue
             self.data_rows += 1
+            errors_before = self.log.report.errors_total
             raw = tuple(cells[i] if i < width else "" for i in warehouse_indexes)
-            if raw == last_raw:
+            if raw == last_raw and last_entry is not None:
                 entry = last_entry
+                entry.named_rows += 1
             elif all(is_blank(cells[i]) for i in identity if i < width) and last_entry is not None and is_stock:
                 entry = last_entry  # warehouse cells left blank under the first row of a group: same warehouse
             else:
                 entry = self._warehouse_row(table, number, dict(zip(warehouse_columns, raw, strict=True)))
-                last_raw, last_entry = raw, entry
+                # A row whose warehouse cells failed is not remembered: the next row like it says so itself.
+                failed = self.log.report.errors_total > errors_before
+                if entry is not None:
+                    entry.named_rows += 1
+                    entry.bad_rows += failed
+                last_raw, last_entry = (None, None) if failed else (raw, entry)
             if is_stock:
-                self._stock_row(table, number, cells, entry)
+                self._stock_row(table, number, cells, entry, errors_before)
+        if blank_rows:
+            self.log.note(f"跳过空行 {blank_rows} 行", sheet=table.name)
 
     def _skippable(self, table: SheetTable, number: int, filled: list) -> bool:
         """Totals, notes under the table, the template's example and one-cell headings are not ledger rows.
@@ -232,11 +278,14 @@ class LedgerReader:
         """
         texts = [header_key(value) for value in filled[:3] if isinstance(value, str)]
         if any(text in TOTAL_MARKERS or text.startswith(("合计", "总计", "小计")) for text in texts):
+            self.log.note("合计/小计/总计行：已跳过", sheet=table.name, row=number)
             return True
         if texts and texts[0] in EXAMPLE_MARKERS:
+            self.log.note("模板示例行：已跳过", sheet=table.name, row=number)
             return True
         first = fold(str(filled[0])) if filled else ""
         if len(filled) <= 2 and isinstance(filled[0], str) and first.startswith(FOOTER_PREFIXES):
+            self.log.note("表下的注释（注/说明/填表人 …）：已跳过", sheet=table.name, row=number)
             return True
         if len(filled) == 1:
             self.log.warn(
@@ -249,11 +298,37 @@ class LedgerReader:
 
     # --- warehouse cells ----------------------------------------------------------------------
 
-    def _warehouse_row(self, table: SheetTable, number: int, raw: dict[Column, object]) -> WarehouseEntry | None:
-        """Parse the warehouse cells of a row and merge them into the warehouse's entry."""
+    def _form_values(self, table: SheetTable) -> tuple[dict[str, object], dict[str, Source]]:
+        """The form above the table (fields it has no column for), parsed once; a bad value is located there."""
         values: dict[str, object] = {}
         sources: dict[str, Source] = {}
-        failed = False
+        for name, given in table.form.items():
+            if name in table.columns:
+                continue
+            column = Column(given.index, given.label, name)
+            try:
+                if name == "coordinates":
+                    self._coordinates(table, given.row, column, given.value, values, sources)
+                    continue
+                values[name] = parse_warehouse_field(name, given.value, self.choices)
+            except CellError as error:
+                self.log.cell_error(table.name, given.row, column, given.value, str(error))
+                continue
+            sources[name] = Source(table.name, given.row, column, given.value)
+        self._unswap(values, sources)
+        if values:
+            self.log.note(
+                "表格上方填写的信息适用于下面每一行："
+                + ", ".join(
+                    dict.fromkeys(f"{source.column.header} {json_value(source.value)}" for source in sources.values())
+                ),
+                sheet=table.name,
+            )
+        return values, sources
+
+    def _warehouse_row(self, table: SheetTable, number: int, raw: dict[Column, object]) -> WarehouseEntry | None:
+        """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry."""
+        values, sources = dict(self.form[0]), dict(self.form[1])
         for column, value in raw.items():
             if is_blank(value):
                 continue
@@ -264,7 +339,6 @@ class LedgerReader:
                 values[column.field] = parse_warehouse_field(column.field, value, self.choices)
             except CellError as error:
                 self.log.cell_error(table.name, number, column, value, str(error))
-                failed = True
                 continue
             sources[column.field] = Source(table.name, number, column, value)
         self._unswap(values, sources)
@@ -276,15 +350,13 @@ class LedgerReader:
                 table.name, number, column, None, "the warehouse is not named: give its code (仓库编码)"
             )
             return None
-        key = f"code:{code}" if code else f"name:{warehouse_name_key(name)}"
+        key = f"code:{code}" if code else f"name:{_county_given(values)}:{warehouse_name_key(name)}"
         entry = self.entries.get(key)
         if entry is None:
             entry = WarehouseEntry(key=key, code=code, first=Source(table.name, number))
             self.entries[key] = entry
-        if not self._merge(entry, values, sources, table, number):
-            failed = True
-        if failed and entry.error is None:
-            entry.error = f"warehouse {code or name} has errors (see {table.name} row {number})"
+        # A bad cell rejects its own row (reported above); the warehouse and its other rows stand.
+        self._merge(entry, values, sources, table, number)
         return entry
 
     def _coordinates(
@@ -317,9 +389,9 @@ class LedgerReader:
 
     def _merge(
         self, entry: WarehouseEntry, values: dict, sources: dict[str, Source], table: SheetTable, number: int
-    ) -> bool:
-        """Add a row's warehouse values to its entry; False when one differs from what an earlier row said."""
-        agreed = True
+    ) -> None:
+        """Add a row's warehouse values to its entry: the first non-empty value stands; a different one later is a
+        warning (listed in ``entry.conflicts``), never a reason to reject the row."""
         for name, value in values.items():
             known = entry.fields.get(name)
             if known is None:
@@ -327,27 +399,27 @@ class LedgerReader:
                 entry.sources[name] = sources[name]
             elif not same_value(known, value):
                 first = entry.sources[name]
-                self.log.cell_error(
-                    table.name,
-                    number,
-                    sources[name].column,
-                    sources[name].value,
-                    f"differs from {json_value(first.value)!r} given for this warehouse "
-                    f"in {first.sheet} row {first.row}",
+                entry.conflicts.append((name, sources[name]))
+                self.log.warn(
+                    f"与{first.sheet}第{first.row}行为此仓库填写的“{json_value(first.value)}”不同：采用先填的值",
+                    sheet=table.name,
+                    row=number,
+                    column=sources[name].column.header if sources[name].column else None,
+                    value=json_value(sources[name].value),
                 )
-                agreed = False
-        return agreed
 
     # --- stock cells --------------------------------------------------------------------------
 
-    def _stock_row(self, table: SheetTable, number: int, cells: list, entry: WarehouseEntry | None) -> None:
+    def _stock_row(
+        self, table: SheetTable, number: int, cells: list, entry: WarehouseEntry | None, errors_before: int
+    ) -> None:
+        """Read a stock row; ``errors_before`` counts the errors before its warehouse cells were read."""
         width = len(cells)
 
         def cell(name: str) -> object:
             column = table.columns.get(name)
             return cells[column.index] if column is not None and column.index < width else ""
 
-        errors_before = self.log.report.errors_total
         item, new_item_key = self.item_cells.item_for(table, number, cell)
         quantity, odd_unit = self._quantity(table, number, cell, item)
         variant_key = None
@@ -448,6 +520,12 @@ class LedgerReader:
             if factor != 1:
                 quantity = quantity * factor
         return quantity, ""
+
+
+def _county_given(values: dict[str, object]) -> str:
+    """The county a row names (code, else name without its suffix): a name is one warehouse per county."""
+    code = str(values.get("county_code") or "")
+    return code or region_keys(str(values.get("county_name") or ""))[-1]
 
 
 def first_filled(cells: list, wanted: int = 4) -> list:

@@ -14,6 +14,7 @@ Over 400 lines on purpose: the zip check, the child's scan and the table finder 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -71,6 +72,30 @@ class SheetTable:
     unknown_headers: list[tuple[int, str]] = field(default_factory=list)
     duplicate_headers: list[tuple[int, str, str]] = field(default_factory=list)
     height: int = 0
+    # The label–value form above an enterprise's table (单位名称：…, 地址 | …): field → what was read, applied to
+    # every row of a table that lacks the field's column.
+    form: dict[str, FormValue] = field(default_factory=dict)
+    signature: str = ""  # the header row's words (``header_signature``): how a profile recognises it
+    profile: str | None = None  # the saved profile whose mapping was applied by itself
+
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    """What the person said about headers: ``explicit`` (header key → field, "" to ignore) for this file, or
+    the saved profiles, one of which applies by itself to a sheet whose header row it was made for."""
+
+    explicit: dict[str, str] = field(default_factory=dict)
+    profiles: tuple = ()  # inventory.import_profiles.ProfileRule
+
+
+@dataclass(frozen=True)
+class FormValue:
+    """A value given once above the table, next to (or after the colon of) its label."""
+
+    value: object
+    row: int  # 1-based
+    index: int  # 0-based column of the value
+    label: str
 
 
 @dataclass
@@ -244,10 +269,11 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def open_ledger_workbook(data: bytes) -> LedgerWorkbook:
+def open_ledger_workbook(data: bytes, mapping: HeaderMapping | None = None) -> LedgerWorkbook:
     """Check the file, then read it in a child process: the tables found now, their rows as they are read."""
     check_xlsx(data)
-    child = Child(lambda send: _read_workbook(data, send))
+    mapping = mapping or HeaderMapping()
+    child = Child(lambda send: _read_workbook(data, send, mapping))
     try:
         tables, skipped = child.receive()  # type: ignore[misc]
     except BaseException:
@@ -256,7 +282,7 @@ def open_ledger_workbook(data: bytes) -> LedgerWorkbook:
     return LedgerWorkbook(tables=tables, skipped_sheets=skipped, child=child)
 
 
-def _read_workbook(data: bytes, send: Send) -> None:
+def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
     """In the parsing child: scan, open, find the tables, then send every table's rows in chunks."""
     check_sheets(data)
     try:
@@ -273,7 +299,7 @@ def _read_workbook(data: bytes, send: Send) -> None:
                 sheet = book.get_sheet_by_name(name)
             except (CalamineError, ValueError) as exc:
                 raise ValidationFailed(f"sheet {name!r} cannot be read: {exc}", field="file") from exc
-            table = find_table(sheet)
+            table = find_table(sheet, mapping)
         if table is None:
             skipped.append(name)
         else:
@@ -343,10 +369,15 @@ def _sheet_rows(sheet: CalamineSheet) -> Iterator[tuple[int, list]]:
         yield number + 1, cells
 
 
-def find_table(sheet: CalamineSheet) -> SheetTable | None:
-    """Score the first rows against the known headers; the best row with two or more matches is the header."""
+def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> SheetTable | None:
+    """Score the first rows against the known headers; the best row with two or more matches is the header.
+
+    The person's mapping counts as known headers; without one, a saved profile made for the header row found
+    is applied to it.
+    """
     if sheet.start is None:
         return None
+    mapping = mapping or HeaderMapping()
     name = sheet.name
     head: list[tuple[int, list]] = []
     for number, cells in _sheet_rows(sheet):
@@ -358,10 +389,19 @@ def find_table(sheet: CalamineSheet) -> SheetTable | None:
     best_score = MIN_HEADER_MATCHES - 1
     for position, (number, cells) in enumerate(head):
         above = groups.get(number - 1, {}) if position else {}
-        table = _map_header(name, number, cells, above)
+        table = _map_header(name, number, cells, above, mapping.explicit)
         score = len(table.columns)
         if score > best_score:
             best, best_score = table, score
+            best.signature = header_signature(cells)
+    if best is not None and not mapping.explicit:
+        profile = next((p for p in mapping.profiles if best.signature in p.header_signatures), None)
+        if profile is not None:
+            cells = dict(head)[best.header_row]
+            above = groups.get(best.header_row - 1, {})
+            signature = best.signature
+            best = _map_header(name, best.header_row, cells, above, profile.mapping)
+            best.signature, best.profile = signature, profile.name
     if best is None:
         return None
     fields = set(best.columns)
@@ -372,7 +412,41 @@ def find_table(sheet: CalamineSheet) -> SheetTable | None:
     else:
         return None
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
+    best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
     return best
+
+
+_FORM_FIELDS = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.part in ("warehouse", "region")}
+_LABEL_SEPARATORS = re.compile(r"[:：]")
+
+
+def _form_above(head: list[tuple[int, list]]) -> dict[str, FormValue]:
+    """Label–value pairs above the header: ``单位名称：某公司`` in one cell, or a label and the next filled cell.
+
+    Only labels naming a warehouse or region field count (a title or 填报单位 is not one). Without a
+    warehouse name, the unit's name (单位名称) names the site: an enterprise's sheet is one site.
+    """
+    form: dict[str, FormValue] = {}
+    for number, cells in head:
+        index = 0
+        while index < len(cells):
+            text = parse_text(cells[index])
+            label, value, value_index = text, None, index
+            if text and _LABEL_SEPARATORS.search(text):
+                label, value = (part.strip() for part in _LABEL_SEPARATORS.split(text, maxsplit=1))
+            if text and not value:
+                value_index = next((j for j in range(index + 1, len(cells)) if not is_blank(cells[j])), -1)
+                value = cells[value_index] if value_index >= 0 else None
+            field_name = _match_header(label, "") if label else None
+            is_pair = field_name in _FORM_FIELDS and not is_blank(value) and field_name not in form
+            # a label next to another label is a header row's cells, not a form line
+            if is_pair and (value_index == index or _match_header(parse_text(value), "") is None):
+                form[field_name] = FormValue(value, number, value_index, label)
+                index = max(index, value_index)
+            index += 1
+    if "warehouse_name" not in form and "organisation" in form:
+        form["warehouse_name"] = form["organisation"]
+    return form
 
 
 _WAREHOUSE_DETAIL = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.part in ("warehouse", "region")} - {
@@ -395,7 +469,16 @@ def _group_headers(sheet: CalamineSheet, head: list[tuple[int, list]]) -> dict[i
     return groups
 
 
-def _map_header(sheet: str, number: int, cells: list, above: dict[int, str]) -> SheetTable:
+def header_signature(cells: list) -> str:
+    """The words of a header row, compared as headers are (width, spaces, brackets): a profile's key to it."""
+    words = "\x1f".join(header_key(cell) for cell in cells if not is_blank(cell))
+    return hashlib.sha256(words.encode()).hexdigest()[:32]
+
+
+def _map_header(
+    sheet: str, number: int, cells: list, above: dict[int, str], mapped: dict[str, str] | None = None
+) -> SheetTable:
+    """The columns a header row names; ``mapped`` (header key → field, "" to ignore) is asked first."""
     columns: dict[str, Column] = {}
     unknown: list[tuple[int, str]] = []
     duplicates: list[tuple[int, str, str]] = []
@@ -403,7 +486,8 @@ def _map_header(sheet: str, number: int, cells: list, above: dict[int, str]) -> 
         header = parse_text(cell)
         if not header:
             continue
-        field_name = _match_header(header, above.get(index, ""))
+        key = header_key(header)
+        field_name = mapped[key] if mapped and key in mapped else _match_header(header, above.get(index, ""))
         if field_name is None:
             unknown.append((index, header))
         elif field_name == "":

@@ -68,6 +68,15 @@ def require_warehouse_management(actor: Actor, province_code: str | None) -> Pri
     raise Forbidden(f"{principal.username} may not manage warehouses in province {province_code}")
 
 
+def require_import_profile_edit(actor: Actor) -> Principal:
+    """Saving a column-mapping profile for ledger imports: whoever imports ledgers (admins, provincial staff,
+    warehouse managers)."""
+    principal = as_principal(actor)
+    if principal.is_admin or principal.role in (Role.PROVINCIAL, Role.MANAGER):
+        return principal
+    raise Forbidden(f"{principal.username} may not save import profiles")
+
+
 def require_catalogue_edit(actor: Actor, *, deleting: bool = False) -> Principal:
     """The catalogue is national: admins edit it; provincial staff may add and amend items."""
     principal = as_principal(actor)

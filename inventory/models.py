@@ -893,3 +893,43 @@ class ItemReview(Base):
     item: Mapped[Item] = relationship()
 
     __table_args__ = (UniqueConstraint("item_id", "reason", name="uq_item_review_item_reason"),)
+
+
+# --- fieldsheets: column-mapping profiles for ledgers whose headers no vocabulary foresaw -------------------
+
+
+class ImportProfile(Base):
+    """A saved column mapping (header → ledger field, "" to ignore) and the header rows it was made for.
+
+    ``mapping`` and ``header_signatures`` are JSON text (``inventory.import_profiles`` reads and writes them):
+    a later workbook whose sheet has one of those header rows gets the mapping without being asked.
+    """
+
+    __tablename__ = "import_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    mapping: Mapped[str] = mapped_column(Text)
+    header_signatures: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportReviewItem(Base):
+    """Something an import decided that a person should look at: a new warehouse or item, a fuzzy match, a unit
+    variant, warehouse details that differed between rows. ``rows`` is JSON text: [[sheet, row], …].
+
+    ``status`` moves once, open → confirmed or corrected (a conditional UPDATE in ``inventory.import_review``).
+    """
+
+    __tablename__ = "import_review_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("ledger_import.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))  # the warehouse or item code it is about
+    detail: Mapped[str] = mapped_column(Text, default="")
+    rows: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolution: Mapped[str] = mapped_column(String(64), default="")  # the code a correction pointed to
+    resolved_by: Mapped[str] = mapped_column(String(64), default="")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import math
+import re
 import unicodedata
 import weakref
 from dataclasses import dataclass
@@ -42,6 +44,11 @@ REGION_SUFFIXES = (
     "盟",
     "旗",
 )
+
+
+# One administrative unit at the head of an address (江苏省 南京市 玄武区 …), shortest match first.
+ADDRESS_PART = re.compile(r".+?(?:特别行政区|自治区|自治州|自治县|自治旗|地区|林区|新区|省|市|区|县|旗|盟)")
+ADDRESS_PARTS = 4  # province, city, county, and one more for a district named like a county
 
 
 @dataclass(frozen=True)
@@ -270,12 +277,51 @@ class RegionNames:
         )
         if len(candidates) == 1:
             return candidates[0]
+        if not candidates:  # a path in one cell: 南京市玄武区, 江苏省南京市玄武区
+            in_path = self.county_in_address(province_name + city_name + county_name)
+            if in_path:
+                return in_path
         words = " ".join(filter(None, (province_name, city_name, county_name)))
         problem = "no county-level unit is called" if not candidates else f"{len(candidates)} places are called"
         raise DomainError(
             f"{problem} {words!r}: give the county code (区县代码), or the province and city names",
             field="county_name" if county_name else "city_name",
         )
+
+    def county_in_address(self, address: str) -> str:
+        """The county-level place a Chinese address names (province, city and county in that order), or "".
+
+        The last of its leading units that names county-level places decides; the units before it narrow
+        them (a province or city they must lie in). "" when no unit names one, or several places remain.
+        """
+        text, parts, position = name_key(address), [], 0
+        while len(parts) < ADDRESS_PARTS and (match := ADDRESS_PART.match(text, position)):
+            parts.append(match.group(0))
+            position = match.end()
+        for index in range(len(parts) - 1, -1, -1):
+            candidates = list(dict.fromkeys(self._places.get(parts[index], [])))
+            for earlier in parts[:index]:
+                narrowed = [code for code in candidates if self._lies_in(code, earlier)]
+                candidates = narrowed or candidates
+            if candidates:
+                return candidates[0] if len(candidates) == 1 else ""
+        return ""
+
+    def _lies_in(self, code: str, typed: str) -> bool:
+        """Whether ``typed`` can name the province or the city of county-level place ``code``."""
+        above = [self.by_code.get(self.province_of(code)), self.by_code.get(self.city_of(code))]
+        return any(row is not None and names_agree(typed, row.name) for row in above)
+
+    def nearest_county(self, latitude: float, longitude: float) -> str:
+        """The county-level place whose seat is nearest the point (an equirectangular distance: a guess that a
+        caller reports as one)."""
+        scale = math.cos(math.radians(latitude)) ** 2
+
+        def distance(row: RegionRow) -> float:
+            return (row.latitude - latitude) ** 2 + scale * (row.longitude - longitude) ** 2
+
+        places = [row for row in self.by_code.values() if self.is_county_level(row.code)]
+        return min(places, key=distance).code if places else ""
 
     def misnamed(self, code: str, typed_name: str) -> str | None:
         """The real name of region ``code`` when ``typed_name`` cannot mean it (None when it can, or is blank)."""

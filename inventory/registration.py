@@ -22,16 +22,29 @@ from inventory.access import Actor, require_warehouse_management
 from inventory.audit import record_audit, snapshot
 from inventory.db import chunks, insert_many
 from inventory.errors import Conflict, DomainError, ValidationFailed
-from inventory.models import Warehouse
+from inventory.models import Region, Warehouse
 from inventory.reference import WarehouseLevel, WarehouseStatus
-from inventory.regions import PlaceGiven, RegionNames, resolve_region_path
+from inventory.regions import PlaceGiven, RegionNames, name_key, resolve_region_path
 from inventory.validation import check_code, check_coordinate, check_text, fold
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS, update_warehouse
 
+# Longest first: what people add to or leave off a warehouse's name (东城储备库 = 东城仓库 = 东城应急物资储备仓库).
+WAREHOUSE_NAME_SUFFIXES = ("储备仓库", "储备库", "储备点", "仓库", "库")
+WAREHOUSE_NAME_PURPOSES = ("环境应急物资", "应急物资", "物资")  # said before the suffix, or not
+# Generated codes: the county code, a dash and a sequence within the county (110101-001, 110101-002 …).
+GENERATED_CODE_DIGITS = 3
+
 
 def warehouse_name_key(name: str) -> str:
-    """How a warehouse's name is compared when it stands for its code (``validation.fold``)."""
-    return fold(name)
+    """How a warehouse's name is compared when it stands for its code: width and case folded
+    (``validation.fold``), no spaces, punctuation or brackets, and no 库/仓库/储备库/储备点 suffix."""
+    key = name_key(fold(name))
+    for words in (WAREHOUSE_NAME_SUFFIXES, WAREHOUSE_NAME_PURPOSES):
+        for suffix in words:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key = key[: -len(suffix)]
+                break
+    return key
 
 
 def same_value(current: object, given: object) -> bool:
@@ -62,7 +75,8 @@ class WarehouseWanted:
 
 @dataclass(frozen=True, slots=True)
 class Defaulted:
-    """A value registration filled in: ``level`` (county), or ``coordinates`` (the centre of ``place``)."""
+    """A value registration filled in: ``level`` (county), ``coordinates`` (the centre of ``place``), or
+    ``county`` (``place``, the county seat nearest the coordinates given)."""
 
     field: str
     place: str = ""
@@ -84,6 +98,7 @@ class WarehouseOutcome:
     error: DomainError | None = None
     new: bool = False
     updated: bool = False
+    generated: bool = False  # registered under a generated code (``_CodeSequence``)
     county_named: str | None = None
     defaulted: list[Defaulted] = field(default_factory=list)
 
@@ -106,26 +121,36 @@ def find_or_register_warehouses(
     session: Session, actor: Actor, wanted: list[WarehouseWanted], places: RegionNames
 ) -> WarehouseResolution:
     """Find each wanted warehouse and update what differs, or register it with defaults (see the module)."""
-    found = _WarehouseLookup.load(session, wanted)
+    counties = _counties_of_uncoded(wanted, places)
+    # Locked before the name lookup: two imports naming the same new warehouse wait for each other, and the
+    # second finds what the first registered instead of registering it again under the next code.
+    codes = _CodeSequence(session, sorted(set(counties.values())))
+    found = _WarehouseLookup.load(session, wanted, counties)
     outcomes: list[WarehouseOutcome] = []
     pending: list[NewWarehouse] = []
+    first_named: dict[tuple[str, str], WarehouseOutcome] = {}  # (county, name key) → the first want so named
+    same_as: list[tuple[WarehouseOutcome, WarehouseOutcome]] = []
     for want in wanted:
         outcome = WarehouseOutcome(want.key, want.code)
         outcomes.append(outcome)
+        if not want.code and want.key in counties:
+            named = (counties[want.key], warehouse_name_key(want.name))
+            if named in first_named:  # the same warehouse written another way in the same input
+                same_as.append((outcome, first_named[named]))
+                continue
+            first_named[named] = outcome
         try:
-            warehouse = found.by_code.get(want.code) if want.code else found.named(want.name)
+            warehouse = found.by_code.get(want.code) if want.code else found.named(want.name, counties.get(want.key))
             if warehouse is not None:
                 outcome.code = warehouse.code
             fields = _service_fields(want, outcome, places, new=warehouse is None)
             if warehouse is None:
-                if not want.code:
-                    raise DomainError(
-                        f"warehouse {want.name!r} is not registered: give its code (仓库编码) to register it",
-                        field="code",
-                    )
-                outcome.new = True
-                pending.append(NewWarehouse(key=want.key, code=want.code, fields=fields))
+                code = want.code or _generated_code(want, fields, codes)
+                outcome.code, outcome.generated, outcome.new = code, not want.code, True
+                pending.append(NewWarehouse(key=want.key, code=code, fields=fields))
                 continue
+            if not want.code:
+                fields.pop("name", None)  # found by its name as written here: a variant spelling renames nothing
             outcome.warehouse = _updated(session, actor, warehouse, fields, outcome)
         except DomainError as error:
             outcome.error = error
@@ -135,27 +160,97 @@ def find_or_register_warehouses(
         by_key[key].warehouse = warehouse
     for key, error in refused:
         by_key[key].error = error
+    for outcome, first in same_as:
+        outcome.code, outcome.warehouse, outcome.error = first.code, first.warehouse, first.error
     return WarehouseResolution(outcomes, [by_key[key] for key in registered], [by_key[key] for key, _error in refused])
+
+
+def county_from_details(fields: dict[str, object], places: RegionNames) -> tuple[str, bool]:
+    """Where no county is named: the county the address names, else the nearest county seat to the coordinates
+    (``True``: a guess, to be reported). ``("", False)`` when neither tells."""
+    county = places.county_in_address(str(fields.get("address") or ""))
+    if county:
+        return county, False
+    latitude, longitude = fields.get("latitude"), fields.get("longitude")
+    if isinstance(latitude, int | float) and isinstance(longitude, int | float):
+        county = places.nearest_county(float(latitude), float(longitude))
+        return county, bool(county)
+    return "", False
+
+
+def _counties_of_uncoded(wanted: list[WarehouseWanted], places: RegionNames) -> dict[object, str]:
+    """The county of each warehouse wanted by name only, where its place names one (else it is left out)."""
+    counties: dict[object, str] = {}
+    for want in wanted:
+        if want.code:
+            continue
+        try:
+            county = places.county_for(want.place) or county_from_details(want.fields, places)[0]
+        except DomainError:
+            continue  # reported when the warehouse's fields are worked out
+        if county in places.by_code:
+            counties[want.key] = county
+    return counties
+
+
+def _generated_code(want: WarehouseWanted, fields: dict[str, object], codes: _CodeSequence) -> str:
+    county = str(fields.get("county_code") or "")
+    if not county:
+        raise DomainError(
+            f"warehouse {want.name!r} is not registered and no county is given: give its county (所在区县) "
+            "or its code (仓库编码)",
+            field="county_code",
+        )
+    return codes.next(county)
+
+
+class _CodeSequence:
+    """Codes for warehouses registered without one: ``<county code>-<sequence>``, the sequence counted on
+    from the highest such code in the county. The county's region row is locked first (it always exists), so
+    two imports cannot hand out the same code, nor both register one warehouse (SQLite: one writer anyway)."""
+
+    def __init__(self, session: Session, counties: list[str]) -> None:
+        self.following: dict[str, int] = {}
+        for chunk in chunks(counties):  # in code order: every import takes the locks in the same order
+            wanted = set(chunk)
+            session.execute(select(Region.code).where(Region.code.in_(chunk)).order_by(Region.code).with_for_update())
+            codes = session.scalars(select(Warehouse.code).where(Warehouse.county_code.in_(chunk)))
+            for code in codes:
+                county, dash, number = code.partition("-")
+                if dash and number.isdigit() and county in wanted:
+                    self.following[county] = max(self.following.get(county, 1), int(number) + 1)
+
+    def next(self, county: str) -> str:
+        number = self.following.get(county, 1)
+        self.following[county] = number + 1
+        return f"{county}-{number:0{GENERATED_CODE_DIGITS}d}"
 
 
 @dataclass
 class _WarehouseLookup:
     by_code: dict[str, Warehouse]
-    by_name: dict[str, list[Warehouse]]
+    by_name: dict[str, list[Warehouse]]  # name key → warehouses so called, for names given without a county
+    in_county: dict[tuple[str, str], list[Warehouse]]  # (county, name key) → warehouses
 
     @classmethod
-    def load(cls, session: Session, wanted: list[WarehouseWanted]) -> _WarehouseLookup:
+    def load(cls, session: Session, wanted: list[WarehouseWanted], counties: dict[object, str]) -> _WarehouseLookup:
         by_code: dict[str, Warehouse] = {}
         for chunk in chunks([want.code for want in wanted if want.code]):
             by_code.update((w.code, w) for w in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))))
         by_name: dict[str, list[Warehouse]] = {}
-        for chunk in chunks([want.name for want in wanted if not want.code]):
+        for chunk in chunks([want.name for want in wanted if not want.code and want.key not in counties]):
             for warehouse in session.scalars(select(Warehouse).where(Warehouse.name.in_(chunk))):
                 by_name.setdefault(warehouse_name_key(warehouse.name), []).append(warehouse)
-        return cls(by_code, by_name)
+        in_county: dict[tuple[str, str], list[Warehouse]] = {}
+        for chunk in chunks(sorted(set(counties.values()))):
+            for warehouse in session.scalars(select(Warehouse).where(Warehouse.county_code.in_(chunk))):
+                in_county.setdefault((warehouse.county_code, warehouse_name_key(warehouse.name)), []).append(warehouse)
+        return cls(by_code, by_name, in_county)
 
-    def named(self, name: str) -> Warehouse | None:
-        found = self.by_name.get(warehouse_name_key(name), [])
+    def named(self, name: str, county: str | None) -> Warehouse | None:
+        """The warehouse of that name (compared by ``warehouse_name_key``) in the county, when one is given."""
+        key = warehouse_name_key(name)
+        found = self.in_county.get((county, key), []) if county else self.by_name.get(key, [])
         if len(found) > 1:
             raise DomainError(f"{len(found)} warehouses are called {name!r}: give the code (仓库编码)", field="name")
         return found[0] if found else None
@@ -168,6 +263,10 @@ def _service_fields(
     fields = dict(want.fields)
     place = want.place
     county = places.county_for(place)
+    if not county and new:
+        county, guessed = county_from_details(fields, places)
+        if guessed:
+            outcome.defaulted.append(Defaulted("county", places.by_code[county].name))
     if place.county_code:
         outcome.county_named = places.misnamed(place.county_code, place.county_name)
     if county:

@@ -41,11 +41,32 @@ def register(app: Flask) -> None:
         type=click.Path(dir_okay=False, path_type=Path),
         help="also write the workbook with an issues column here",
     )
+    @click.option(
+        "--map",
+        "maps",
+        multiple=True,
+        metavar="HEADER=FIELD",
+        help="what an unknown column holds (a ledger field, or ignore); repeat for each column",
+    )
+    @click.option("--profile", help="apply the saved column mapping NAME; with --map, save the mapping as NAME")
     @operator_option
     def import_ledger_command(
-        path: Path, dry_run: bool, skip_invalid: bool, as_json: bool, report_path: Path | None, operator: Principal
+        path: Path,
+        dry_run: bool,
+        skip_invalid: bool,
+        as_json: bool,
+        report_path: Path | None,
+        maps: tuple[str, ...],
+        profile: str | None,
+        operator: Principal,
     ) -> None:
         """Import an Excel ledger (.xlsx) as stocktakes: all of it in one transaction, or nothing."""
+        column_map = {}
+        for given in maps:
+            header, separator, field_name = given.rpartition("=")
+            if not separator or not header.strip():
+                raise click.BadParameter(f"{given!r}: write HEADER=FIELD", param_hint="--map")
+            column_map[header] = field_name
         data = path.read_bytes()
         started = time.perf_counter()
         with _Progress() as progress, one_transaction():
@@ -57,6 +78,8 @@ def register(app: Flask) -> None:
                 dry_run=dry_run,
                 skip_invalid=skip_invalid,
                 progress=progress,
+                column_map=column_map,
+                profile=profile,
             )
         if report_path is not None:
             report_path.write_bytes(annotate_workbook(data, report))

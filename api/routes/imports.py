@@ -7,6 +7,7 @@ request's transaction (committed by the app's after-request hook for a 2xx answe
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import PurePath
 
@@ -23,10 +24,14 @@ from api.messages import catalog, language_of
 from api.metrics import record_import
 from api.routes.paging import Blueprint, SelectPage
 from importers.annotate import annotate_workbook
+from importers.columns import checked_mapping
 from importers.ledger import import_ledger
 from importers.outcome import ImportReport
 from importers.template import ledger_template
 from importers.xlsx import XLSX
+from inventory.import_profiles import ProfileRule, get_profile, list_profiles, save_profile
+from inventory.import_review import KINDS as REVIEW_KINDS
+from inventory.import_review import confirm_review, correct_review, review_list
 from inventory.imports import get_import, list_imports
 
 blp = Blueprint("imports", __name__, description="Excel ledgers in: import, dry run, error workbook, template")
@@ -45,6 +50,38 @@ class ImportFlags(Schema):
     skip_invalid = fields.Boolean(
         load_default=False, metadata={"description": "import the valid rows, report the others"}
     )
+    profile = fields.String(
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={"description": "apply the saved column mapping of this name"},
+    )
+    map = fields.String(
+        load_default=None,
+        validate=validate.Length(max=20_000),
+        metadata={"description": 'JSON object: header as written → ledger field or "ignore", for this file'},
+    )
+
+
+class ProfileIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    mapping = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=200)),
+        values=fields.String(validate=validate.Length(max=64)),
+        required=True,
+        metadata={"description": 'header as written → ledger field, or "ignore"'},
+    )
+    header_signatures = fields.List(
+        fields.String(validate=validate.Length(equal=32)),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "the `signature` of each sheet of the report it was made for"},
+    )
+
+
+class ProfileOut(Schema):
+    name = fields.String()
+    mapping = fields.Dict(keys=fields.String(), values=fields.String())
+    header_signatures = fields.List(fields.String())
 
 
 class TemplateQuery(Schema):
@@ -62,6 +99,7 @@ class IssueOut(Schema):
     cell = fields.String(metadata={"description": "e.g. F7"})
     field = fields.String()
     value = fields.Raw(metadata={"description": "the rejected value"})
+    suggestion = fields.String(metadata={"description": "an unknown column: the closest known field"})
 
 
 class ImportReportOut(Schema):
@@ -81,7 +119,9 @@ class ImportReportOut(Schema):
     warnings_total = fields.Integer()
     errors = fields.List(fields.Nested(IssueOut))
     warnings = fields.List(fields.Nested(IssueOut))
+    notes = fields.List(fields.Nested(IssueOut), metadata={"description": "rows skipped on purpose (totals, notes)"})
     previous_import = fields.Dict(allow_none=True)
+    profile_saved = fields.String(allow_none=True, metadata={"description": "the column-mapping profile saved"})
 
 
 class LedgerImportOut(Schema):
@@ -119,7 +159,17 @@ def _flags(query: dict) -> tuple[dict, str | None]:
     except ValidationError as error:
         abort(422, errors=error.messages)
     language = query.get("lang") or form.get("lang")
-    return {name: query[name] or form[name] for name in ("dry_run", "skip_invalid")}, language
+    flags = {name: query[name] or form[name] for name in ("dry_run", "skip_invalid", "profile")}
+    given = query["map"] or form["map"]
+    if given:
+        try:
+            column_map = json.loads(given)
+        except ValueError:
+            column_map = None
+        if not isinstance(column_map, dict) or not all(isinstance(v, str) for v in column_map.values()):
+            abort(422, errors={"map": ['a JSON object: header → field name or "ignore"']})
+        flags["column_map"] = column_map
+    return flags, language
 
 
 def _run(files: dict, query: dict, *, dry_run: bool | None = None) -> tuple[ImportReport, ImportReport, bytes]:
@@ -175,6 +225,79 @@ class Imports(MethodView):
     def get(self):
         """Imports recorded, newest first (administrators see all, others their own)."""
         return list_imports(db.session, current_actor())
+
+
+@blp.route("/import-profiles")
+class ImportProfiles(MethodView):
+    @blp.response(200, ProfileOut(many=True))
+    def get(self):
+        """Saved column mappings; one applies by itself to a sheet whose header row it was made for."""
+        current_actor()
+        return [_profile_out(rule) for rule in list_profiles(db.session)]
+
+    @blp.arguments(ProfileIn)
+    @blp.response(201, ProfileOut)
+    def post(self, body: dict):
+        """Save (or replace) a column mapping under a name, for the header rows of a report's sheets."""
+        mapping = checked_mapping(body["mapping"])
+        save_profile(db.session, current_actor(), body["name"], mapping, body["header_signatures"])
+        return _profile_out(get_profile(db.session, body["name"])), 201
+
+
+def _profile_out(rule: ProfileRule) -> dict:
+    return {"name": rule.name, "mapping": rule.mapping, "header_signatures": sorted(rule.header_signatures)}
+
+
+class ReviewEntryOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"enum": list(REVIEW_KINDS)})
+    subject = fields.String(metadata={"description": "the warehouse or item code it is about"})
+    detail = fields.String()
+    rows = fields.Method("_rows", metadata={"description": "[[sheet, row], …] where the file says it"})
+    status = fields.String(metadata={"enum": ["open", "confirmed", "corrected"]})
+    resolution = fields.String(metadata={"description": "the code a correction pointed the stock to"})
+    resolved_by = fields.String()
+
+    def _rows(self, entry) -> list:
+        return json.loads(entry.rows)
+
+
+class ReviewCorrection(Schema):
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the warehouse (new warehouse) or item (new item, fuzzy match) it really is"},
+    )
+
+
+ImportReviewOut = Schema.from_dict(
+    {kind: fields.List(fields.Nested(ReviewEntryOut)) for kind in REVIEW_KINDS}, name="ImportReviewOut"
+)
+
+
+@blp.route("/imports/<id:import_id>/review")
+class ImportReview(MethodView):
+    @blp.response(200, ImportReviewOut)
+    def get(self, import_id: int):
+        """What the import decided on its own, grouped by kind, each entry with the rows it came from."""
+        return review_list(db.session, current_actor(), import_id)
+
+
+@blp.route("/imports/<id:import_id>/review/<id:entry_id>/confirm")
+class ImportReviewConfirm(MethodView):
+    @blp.response(200, ReviewEntryOut)
+    def post(self, import_id: int, entry_id: int):
+        """The import decided well: the entry is closed (409 when it already was)."""
+        return confirm_review(db.session, current_actor(), import_id, entry_id)
+
+
+@blp.route("/imports/<id:import_id>/review/<id:entry_id>/correct")
+class ImportReviewCorrect(MethodView):
+    @blp.arguments(ReviewCorrection)
+    @blp.response(200, ReviewEntryOut)
+    def post(self, body: dict, import_id: int, entry_id: int):
+        """The import decided wrong: its stock moves to the warehouse or item named, by ledger movements."""
+        return correct_review(db.session, current_actor(), import_id, entry_id, body["code"])
 
 
 @blp.route("/imports/<id:import_id>")

@@ -5,6 +5,7 @@
 import { ApiError, get, request } from "./api.js";
 import { announce, clear, clearFormErrors, control, debounce, el, formatDateTime, runAction, showFormErrors, table } from "./dom.js";
 import { lang, onLanguageChange, t } from "./i18n.js";
+import { mappingFormFields, mappingPanel, resetMapping, reviewPanel } from "./import_fields.js";
 
 const SHOWN_ISSUES = 200;
 const RECENT_IMPORTS = 5;
@@ -34,6 +35,7 @@ export function reset() {
   Object.assign(state, { report: null, checkedFile: null, recent: [] });
   byId("import-form").reset();
   byId("export-form").reset();
+  resetMapping();
   clear(byId("import-report"));
 }
 
@@ -73,6 +75,7 @@ async function upload(dryRun) {
   }
   const data = new FormData();
   data.append("file", file, file.name);
+  for (const [name, value] of Object.entries(mappingFormFields())) data.append(name, value);
   const busy = {
     buttons: form.querySelectorAll("button"),
     region: byId("import-report"),
@@ -145,7 +148,12 @@ function renderReport() {
   if (issues.length > SHOWN_ISSUES) {
     parts.push(el("p", { class: "hint", text: t("ledgers.shown", { shown: SHOWN_ISSUES, total: issues.length }) }));
   }
+  const mapping = mappingPanel(report, () => upload(true));
+  if (mapping) parts.push(mapping);
   container.replaceChildren(...parts);
+  if (report.status === "imported" && report.import_id) {
+    reviewPanel(report.import_id).then((panel) => container.append(panel), () => {});
+  }
   renderRecent();
 }
 

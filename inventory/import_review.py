@@ -1,0 +1,174 @@
+"""The review list of an import: what it decided on its own, for a person to confirm or correct.
+
+The importer records, per import, the warehouses it registered, the items it added, the matches it guessed,
+the unit variants it kept and the warehouse details that differed between rows, each with the rows it came
+from. Confirming closes an entry. Correcting one points the stock elsewhere *by ledger movements*: a new
+warehouse that was really warehouse X has its stock transferred to X; an item that was really item Y has
+its stock adjusted out of the one and into Y (same warehouse, batch and dates). Nothing is edited in place.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from inventory.access import Actor, as_principal
+from inventory.catalogue import get_item
+from inventory.db import insert_many
+from inventory.errors import Conflict, ValidationFailed
+from inventory.imports import get_import
+from inventory.models import ImportReviewItem, Item, LedgerImport, Movement, StockLine, Warehouse
+from inventory.stock import adjust_stock, stock_line_for, transfer_stock
+from inventory.warehouses import get_warehouse
+
+NEW_WAREHOUSE = "new_warehouse"
+NEW_ITEM = "new_item"
+FUZZY_MATCH = "fuzzy_match"
+UNIT_VARIANT = "unit_variant"
+DETAIL_CONFLICT = "detail_conflict"
+KINDS = (NEW_WAREHOUSE, NEW_ITEM, FUZZY_MATCH, UNIT_VARIANT, DETAIL_CONFLICT)
+# What a correction points to: another warehouse, or another item.
+CORRECTS_WAREHOUSE = frozenset({NEW_WAREHOUSE})
+CORRECTS_ITEM = frozenset({NEW_ITEM, FUZZY_MATCH})
+MAX_ROWS_KEPT = 200  # rows listed per entry: enough to find them all in the workbook
+
+
+@dataclass
+class ReviewEntry:
+    """One thing to review, as the importer gathers it."""
+
+    kind: str
+    subject: str
+    detail: str = ""
+    rows: list[tuple[str, int]] = field(default_factory=list)
+
+
+def record_review(session: Session, import_id: int, entries: list[ReviewEntry]) -> None:
+    insert_many(
+        session,
+        ImportReviewItem.__table__,
+        [
+            {
+                "import_id": import_id,
+                "kind": entry.kind,
+                "subject": entry.subject,
+                "detail": entry.detail,
+                "rows": json.dumps(entry.rows[:MAX_ROWS_KEPT], ensure_ascii=False),
+                "status": "open",
+                "resolution": "",
+                "resolved_by": "",
+            }
+            for entry in entries
+        ],
+    )
+
+
+def review_list(session: Session, actor: Actor, import_id: int) -> dict[str, list[ImportReviewItem]]:
+    """An import's review entries grouped by kind (every kind present, in ``KINDS`` order)."""
+    get_import(session, actor, import_id)  # who may see the import may see its review
+    grouped: dict[str, list[ImportReviewItem]] = {kind: [] for kind in KINDS}
+    query = select(ImportReviewItem).where(ImportReviewItem.import_id == import_id).order_by(ImportReviewItem.id)
+    for entry in session.scalars(query):
+        grouped.setdefault(entry.kind, []).append(entry)
+    return grouped
+
+
+def confirm_review(session: Session, actor: Actor, import_id: int, entry_id: int) -> ImportReviewItem:
+    """The import decided well: the entry is closed, nothing moves."""
+    entry = _entry(session, actor, import_id, entry_id)
+    _settle(session, entry, "confirmed", "", as_principal(actor).username)
+    return entry
+
+
+def correct_review(session: Session, actor: Actor, import_id: int, entry_id: int, code: str) -> ImportReviewItem:
+    """The import decided wrong: its stock moves to warehouse or item ``code`` by ledger movements."""
+    entry = _entry(session, actor, import_id, entry_id)
+    record = session.get(LedgerImport, import_id)
+    username = as_principal(actor).username
+    if entry.kind in CORRECTS_WAREHOUSE:
+        target = get_warehouse(session, code)
+        _settle(session, entry, "corrected", target.code, username)  # first: a second correction moves nothing
+        _move_to_warehouse(session, actor, entry.subject, target, record)
+    elif entry.kind in CORRECTS_ITEM:
+        target_item = get_item(session, code)
+        _settle(session, entry, "corrected", target_item.code, username)
+        _move_to_item(session, actor, entry.subject, target_item, record)
+    else:
+        raise ValidationFailed(f"a {entry.kind} entry is confirmed, not corrected", field="code")
+    return entry
+
+
+def _entry(session: Session, actor: Actor, import_id: int, entry_id: int) -> ImportReviewItem:
+    get_import(session, actor, import_id)
+    entry = session.get(ImportReviewItem, entry_id)
+    if entry is None or entry.import_id != import_id:
+        raise ValidationFailed(f"import {import_id} has no review entry {entry_id}", field="entry_id")
+    return entry
+
+
+def _settle(session: Session, entry: ImportReviewItem, status: str, resolution: str, username: str) -> None:
+    """open → ``status``, once: a conditional UPDATE, so two people settling it at once cannot both succeed."""
+    settled = session.execute(
+        update(ImportReviewItem)
+        .where(ImportReviewItem.id == entry.id, ImportReviewItem.status == "open")
+        .values(status=status, resolution=resolution, resolved_by=username)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if settled != 1:
+        raise Conflict(f"review entry {entry.id} is already settled", field="entry_id")
+    session.refresh(entry)
+
+
+def _lines_of_import(session: Session, record: LedgerImport, *conditions) -> list[StockLine]:
+    """Stock lines the import wrote to, narrowed by ``conditions``, in id order (the lock order)."""
+    touched = select(Movement.stock_line_id).where(Movement.reference == record.reference)
+    query = select(StockLine).where(StockLine.id.in_(touched), *conditions).order_by(StockLine.id)
+    return list(session.scalars(query))
+
+
+def _move_to_warehouse(session: Session, actor: Actor, code: str, target: Warehouse, record: LedgerImport) -> None:
+    source = get_warehouse(session, code)
+    if source.id == target.id:
+        raise ValidationFailed("the correction names the same warehouse", field="code")
+    reason = f"导入复核更正 import review: {source.code} is {target.code}"
+    for line in _lines_of_import(session, record, StockLine.warehouse_id == source.id):
+        if line.quantity > 0:
+            transfer_stock(
+                session,
+                line=line,
+                to_warehouse=target,
+                quantity=line.quantity,
+                actor=actor,
+                reason=reason,
+                reference=record.reference,
+            )
+
+
+def _move_to_item(session: Session, actor: Actor, code: str, target: Item, record: LedgerImport) -> None:
+    source = get_item(session, code)
+    if source.id == target.id:
+        raise ValidationFailed("the correction names the same item", field="code")
+    if source.unit != target.unit:
+        raise ValidationFailed(
+            f"{source.name} is counted in {source.unit} and {target.name} in {target.unit}: set a conversion first",
+            field="code",
+        )
+    reason = f"导入复核更正 import review: {source.code} is {target.code}"
+    for line in _lines_of_import(session, record, StockLine.item_id == source.id):
+        quantity = Decimal(line.quantity)
+        if quantity <= 0:
+            continue
+        into = stock_line_for(
+            session,
+            warehouse=line.warehouse,
+            item=target,
+            batch=line.batch,
+            production_date=line.production_date,
+            expiry_date=line.expiry_date,
+        )
+        adjust_stock(session, line=line, delta=-quantity, actor=actor, reason=reason, reference=record.reference)
+        adjust_stock(session, line=into, delta=quantity, actor=actor, reason=reason, reference=record.reference)

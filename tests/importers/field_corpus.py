@@ -1,0 +1,353 @@
+"""Workbooks made the way county offices and enterprises fill them in, each with its known bad rows.
+
+Every ``FieldBook`` models one family of real ledgers (no warehouse codes, details repeated and not always
+the same, merged cells, an enterprise's form above its table, notes and totals under the data, several
+layouts in one workbook, Chinese numerals, odd dates, coordinates in one cell, unit variants, typos …) and
+records, as it writes them, which rows are bad (sheet, Excel row) and what the good rows hold:
+``tests/importers/test_field_corpus.py`` imports each and checks that exactly the bad rows are rejected and
+every good row is in.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import openpyxl
+from openpyxl.worksheet.worksheet import Worksheet
+
+# Catalogue items (inventory/data/catalogue.csv) with their catalogue units.
+UNITS = {"活性炭": "吨", "生石灰": "吨", "吸油毡": "张", "围油栏": "米", "沙袋": "袋", "潜水泵": "台", "氢氧化钠": "吨"}
+
+
+@dataclass
+class FieldBook:
+    """One workbook of the corpus: its bytes, its bad rows, and what its good rows put in stock."""
+
+    name: str
+    bad: set[tuple[str, int]] = field(default_factory=set)
+    good_rows: int = 0
+    total: Decimal = Decimal(0)  # the good rows' quantities, in catalogue units
+    warehouses: int = 0  # distinct warehouses the good rows stock
+    data: bytes = b""
+
+
+class SheetWriter:
+    """Appends rows to a sheet and notes which are bad and what the good ones count."""
+
+    def __init__(self, book: FieldBook, sheet: Worksheet) -> None:
+        self.book = book
+        self.sheet = sheet
+
+    @property
+    def next_row(self) -> int:
+        return self.sheet.max_row + 1 if self.sheet.max_row > 1 or self.sheet["A1"].value is not None else 1
+
+    def put(self, *values: object) -> int:
+        number = self.next_row
+        for column, value in enumerate(values, start=1):
+            if value is not None:
+                self.sheet.cell(row=number, column=column, value=value)
+        return number
+
+    def blank(self) -> None:
+        # openpyxl's max_row ignores an empty row: a space in a far column keeps the row (a blank separator).
+        self.sheet.cell(row=self.next_row, column=30, value=" ")
+
+    def good(self, counted: Decimal | int | str, *values: object) -> int:
+        """A row that must get in; ``counted`` is its quantity in the catalogue unit."""
+        self.book.good_rows += 1
+        self.book.total += Decimal(str(counted))
+        return self.put(*values)
+
+    def bad(self, *values: object) -> int:
+        number = self.put(*values)
+        self.book.bad.add((self.sheet.title, number))
+        return number
+
+    def merge_down(self, columns: str, first: int, last: int) -> None:
+        for column in columns:
+            self.sheet.merge_cells(f"{column}{first}:{column}{last}")
+
+
+def _saved(book: openpyxl.Workbook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _new(name: str, *, warehouses: int) -> tuple[FieldBook, openpyxl.Workbook]:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    return FieldBook(name=name, warehouses=warehouses), book
+
+
+COUNTY_HEADER = ["序号", "储备库名称", "所在区县", "储备类型", "联系人", "联系电话", "物资名称", "规格型号"]
+COUNTY_HEADER += ["计量单位", "数量", "备注"]
+
+
+def county_no_codes() -> FieldBook:
+    """A county office's ledger: titles, no warehouse codes, warehouse cells merged down over the items."""
+    corpus, book = _new("县级台账无编码", warehouses=3)
+    out = SheetWriter(corpus, book.create_sheet("2024年台账"))
+    out.put("东城区环境应急物资储备台账")
+    out.put("填报单位：东城区生态环境局")
+    out.put(*COUNTY_HEADER)
+    groups = [
+        ("东城区应急物资储备库", "东城区", "政府储备", "张三", "010-1111"),
+        ("东城区一号库", "东城区", "政府储备", "李四", "010-2222"),
+        ("和平里储备点", "东城区", "政府储备", "王五", "010-3333"),
+    ]
+    serial = 0
+    for position, details in enumerate(groups):
+        first = out.next_row
+        for item, quantity, counted in (("活性炭", "1,200", 1200), ("生石灰", "１２", 12), ("吸油毡", 500, 500)):
+            serial += 1
+            cells = (serial, *(details if out.next_row == first else (None,) * 5), item, "", UNITS[item])
+            out.good(counted, *cells, quantity, "")
+        serial += 1
+        cells = (serial, None, None, None, None, None)
+        if position == 1:
+            out.bad(*cells, "沙袋", "", "袋", "若干", "数量不清")  # quantity unreadable
+        elif position == 2:
+            out.bad(*cells, None, "", "", 30, "")  # no item
+        else:
+            out.good(40, *cells, "沙袋", "", "袋", 40, "")
+        out.merge_down("BCDEF", first, out.next_row - 1)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def repeated_details_differ() -> FieldBook:
+    """Warehouse details repeated on every row, not always the same: phone differs, address only once."""
+    corpus, book = _new("明细不一致", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("物资台账"))
+    out.put("仓库名称", "区县", "储备类型", "地址", "联系电话", "物资名称", "单位", "数量")
+    out.good(5, "海淀区应急物资库", "海淀区", "政府", "北京市海淀区中关村1号", "13800000001", "活性炭", "吨", 5)
+    out.good(6, "海淀区应急物资库", "海淀区", "政府", None, "13800000002", "生石灰", "吨", 6)
+    out.good(7, "海淀区应急物资库", "海淀区", "政府", None, "13800000001", "围油栏", "米", 7)
+    out.bad("海淀区应急物资库", "海淀区", "政府", None, "13800000001", "沙袋", "袋", -5)  # negative
+    out.good(8, "海淀区 应急物资仓库", "海淀区", "政府", "中关村1号", "13800000003", "沙袋", "袋", 8)
+    out.good(9, "大兴区储备库", "大兴区", "政府", "", "13900000000", "活性炭", "吨", 9)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def one_bad_row_alone() -> FieldBook:
+    """One bad cell among a warehouse's rows (a reserve type nobody knows, a date that is no date)."""
+    corpus, book = _new("坏行不连累", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "批次", "生产日期")
+    out.good(1, "玄武区储备库", "玄武区", "政府储备", "活性炭", "吨", 1, "A", "2025-01-10")
+    out.bad("玄武区储备库", "玄武区", "国家队", "活性炭", "吨", 2, "B", "2025-01-10")
+    out.good(3, "玄武区储备库", "玄武区", "政府储备", "生石灰", "吨", 3, "A", "")
+    out.bad("玄武区储备库", "玄武区", "政府储备", "生石灰", "吨", 4, "B", "2025-13-45")
+    out.good(5, "玄武区储备库", "玄武区", "政府储备", "吸油毡", "张", 5, "A", "")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def enterprise_forms() -> FieldBook:
+    """An enterprise: one sheet per site, the site's details as a form above a table with no warehouse columns."""
+    corpus, book = _new("企业调查表", warehouses=2)
+    first = SheetWriter(corpus, book.create_sheet("江宁厂区"))
+    first.put("南京某化工有限公司江宁厂区环境应急资源调查表")
+    first.put("单位名称", "南京某化工有限公司江宁厂区", None, "储备类型", "企业")
+    first.put("地址：江苏省南京市江宁区秣陵街道1号")
+    first.put("联系人", "王工", None, "联系电话", "025-12345678")
+    first.blank()
+    first.put("序号", "物资名称", "规格型号", "单位", "数量", "备注")
+    first.good(20, 1, "活性炭", "", "吨", 20, "")
+    first.good(300, 2, "吸油毡", "", "张", 300, "")
+    first.bad(3, "围油栏", "", "米", None, "")  # no quantity
+    first.good(2, 4, "潜水泵", "", "台", 2, "")
+    second = SheetWriter(corpus, book.create_sheet("玄武仓库"))
+    second.put("单位名称：南京某化工有限公司玄武仓库")
+    second.put("详细地址", "南京市玄武区龙蟠路2号", None, "储备类型", "企业")
+    second.put("联系人：李工")
+    second.put("序号", "物资名称", "规格型号", "单位", "数量", "备注")
+    second.good(1, 1, "氢氧化钠", "片碱", "吨", 1, "")
+    second.bad(2, "", "", "吨", 4, "")  # no item
+    corpus.data = _saved(book)
+    return corpus
+
+
+def enterprise_coordinates_only() -> FieldBook:
+    """An enterprise form with coordinates and no county or address county: the nearest county seat."""
+    corpus, book = _new("企业仅坐标", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("厂区"))
+    out.put("单位名称", "某石化公司码头", None, "储备类型", "企业")
+    out.put("经度", 118.79, None, "纬度", 32.06)
+    out.put("地址", "码头东侧仓库")
+    out.put("物资名称", "单位", "数量")
+    out.good(100, "围油栏", "米", 100)
+    out.good(50, "吸油毡", "张", 50)
+    out.bad("吸油毡", "张", "很多")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def notes_totals_blanks() -> FieldBook:
+    """Blank separator rows, subtotals, totals, notes and signatures below and between the data."""
+    corpus, book = _new("合计与注释", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("应急物资储备情况统计表")
+    out.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "生产日期")
+    out.good(10, "海淀区储备库", "海淀区", "政府储备", "活性炭", "吨", 10, "2025-03-01")
+    out.good(20, "海淀区储备库", "海淀区", "政府储备", "生石灰", "吨", 20, "")
+    out.put("小计", None, None, None, None, 30)
+    out.blank()
+    out.good(5, "东城区储备库", "东城区", "政府储备", "沙袋", "袋", 5, "")
+    out.bad("东城区储备库", "东城区", "政府储备", "活性炭", "吨", 6, "2025-13-45")
+    out.put("小计", None, None, None, None, 11)
+    out.blank()
+    out.put("合计", None, None, None, None, 41)
+    out.put("注：数量以2024年12月31日盘点为准。")
+    out.put("填表人：张三", None, None, "审核人：李四")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def several_layouts() -> FieldBook:
+    """Two sheets with different layouts: one flat, one with a two-level merged header and merged cells."""
+    corpus, book = _new("多种版式", warehouses=3)
+    flat = SheetWriter(corpus, book.create_sheet("县局"))
+    flat.put("物资名称", "数量", "单位", "仓库名称", "区县", "储备类型")
+    flat.good(3, "活性炭", 3, "吨", "江宁区储备库", "江宁区", "政府储备")
+    flat.bad("活性炭", "abc", "吨", "江宁区储备库", "江宁区", "政府储备")
+    grouped = SheetWriter(corpus, book.create_sheet("乡镇"))
+    grouped.put("序号", "仓库信息", None, None, "物资信息")
+    grouped.put(None, "名称", "所在区县", "储备类型", "名称", "计量单位", "数量")
+    grouped.sheet.merge_cells("B1:D1")
+    grouped.sheet.merge_cells("E1:G1")
+    grouped.good(7, 1, "淳化街道储备点", "江宁区", "政府储备", "沙袋", "袋", 7)
+    grouped.good(8, 2, None, None, None, "活性炭", "吨", 8)
+    grouped.bad(3, None, None, None, "生石灰", "吨", "-1")
+    grouped.merge_down("BCD", 3, 5)
+    grouped.good(2, 4, "秣陵街道储备点", "江宁区", "政府储备", "活性炭", "吨", 2)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def unknown_headers() -> FieldBook:
+    """Columns no vocabulary foresaw: warned about with the closest known field, never a reason to reject."""
+    corpus, book = _new("未知表头", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "负责领导", "存放区域")
+    out.good(4, "大兴区储备库", "大兴区", "政府储备", "活性炭", "吨", 4, "赵", "A区")
+    out.good(5, "大兴区储备库", "大兴区", "政府储备", "生石灰", "吨", 5, "赵", "B区")
+    out.bad("大兴区储备库", "大兴区", "政府储备", "沙袋", "袋", "abc", "赵", "C区")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def same_name_two_counties() -> FieldBook:
+    """The same warehouse name in two counties is two warehouses; a county nobody knows rejects its rows."""
+    corpus, book = _new("同名不同县", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.good(1, "应急物资储备库", "东城区", "政府储备", "活性炭", "吨", 1)
+    out.good(2, "应急物资储备库", "海淀区", "政府储备", "活性炭", "吨", 2)
+    out.bad("应急物资储备库", "不存在区", "政府储备", "活性炭", "吨", 3)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def names_written_differently() -> FieldBook:
+    """One warehouse written several ways (width, spaces, brackets, 库/仓库/储备库): one warehouse."""
+    corpus, book = _new("名称写法不一", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("一季度"))
+    out.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.good(1, "玄武区（１号）应急物资储备库", "玄武区", "政府储备", "活性炭", "吨", 1)
+    out.good(2, "玄武区(1号)仓库", "玄武区", "政府储备", "生石灰", "吨", 2)
+    out.bad("玄武区 (1号) 库", "玄武区", "政府储备", "沙袋", "袋", "未知")
+    more = SheetWriter(corpus, book.create_sheet("二季度"))
+    more.put("储备库名称", "区县", "储备类型", "物资名称", "单位", "数量")
+    more.good(3, "玄武区1号 储备库", "南京市玄武区", "政府", "沙袋", "袋", 3)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def county_and_enterprise_mixed() -> FieldBook:
+    """A county's workbook carrying its own ledger and an enterprise's survey sheet."""
+    corpus, book = _new("县与企业混合", warehouses=2)
+    county = SheetWriter(corpus, book.create_sheet("县储备库"))
+    county.put(*COUNTY_HEADER)
+    county.good(9, 1, "江宁区应急物资储备库", "江宁区", "政府储备", "周", "025-1", "活性炭", "", "吨", 9, "")
+    county.good(8, 2, None, None, None, None, None, "围油栏", "", "米", 8, "")
+    county.bad(3, None, None, None, None, None, "沙袋", "", "袋", "", "")
+    county.merge_down("BCDEF", 1 + 1, 4)
+    enterprise = SheetWriter(corpus, book.create_sheet("某企业"))
+    enterprise.put("单位名称", "江宁某材料厂", None, "储备类型", "企业")
+    enterprise.put("单位地址", "江苏省南京市江宁区东山街道")
+    enterprise.put("地址", "江苏省南京市江宁区东山街道")
+    enterprise.put("物资名称", "规格型号", "计量单位", "数量")
+    enterprise.good(6, "活性炭", "", "吨", 6)
+    enterprise.bad("活性炭", "", "吨", "见附表")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def template_and_county_mixed() -> FieldBook:
+    """Our template (codes) in one sheet, a county's name-only rows for other warehouses in the next."""
+    corpus, book = _new("模板与县表混合", warehouses=3)
+    template = SheetWriter(corpus, book.create_sheet("模板"))
+    template.put("仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "计量单位", "数量", "批次")
+    template.good(10, "W-T1", "东城区模板库", "政府储备", "110101", "活性炭", "吨", 10, "B1")
+    template.good(11, "W-T1", "东城区模板库", "政府储备", "110101", "生石灰", "吨", 11, "B1")
+    template.bad("W-T1", "东城区模板库", "政府储备", "110101", "活性炭", "吨", 12, "B1")  # counted twice
+    county = SheetWriter(corpus, book.create_sheet("县表"))
+    county.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    county.good(1, "海淀区甲库", "海淀区", "政府储备", "活性炭", "吨", 1)
+    county.good(2, "海淀区乙库", "海淀区", "政府储备", "活性炭", "吨", 2)
+    county.bad("海淀区乙库", "海淀区", "政府储备", "不存在的物资", "", 2)  # unknown item, no unit
+    corpus.data = _saved(book)
+    return corpus
+
+
+def numbers_and_dates_as_typed() -> FieldBook:
+    """Chinese numerals, units inside the quantity, dates as people type them."""
+    corpus, book = _new("数字日期写法", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "批次", "生产日期", "有效期至")
+    out.good(12, "东城区储备库", "东城区", "政府储备", "活性炭", "吨", "十二", "A", "2025.03", "长期")
+    out.good(5, "东城区储备库", "东城区", "政府储备", "生石灰", "", "五吨", "A", "2025.3.15", "/")
+    out.good(50, "东城区储备库", "东城区", "政府储备", "沙袋", "袋", "约50", "A", "2025年3月", "无")
+    out.good(200, "东城区储备库", "东城区", "政府储备", "围油栏", "", "200 米", "A", "20250315", "")
+    out.bad("东城区储备库", "东城区", "政府储备", "吸油毡", "张", "若干", "A", "", "")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def enterprise_coordinates_in_one_cell() -> FieldBook:
+    """An enterprise writing its coordinates in one cell, and materials in units the catalogue lacks."""
+    corpus, book = _new("坐标单元格与单位变体", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("厂区"))
+    out.put("单位名称", "某港口公司", None, "储备类型", "企业自储")
+    out.put("坐标", "118.8°E 32.0°N")
+    out.put("物资名称", "单位", "数量")
+    out.good(10, "吸油毡", "包", 10)  # kept as a unit variant of the item
+    out.good(3, "活性碳", "吨", 3)  # a typo of 活性炭
+    out.bad("吸油毡", "包", "很多")
+    corpus.data = _saved(book)
+    return corpus
+
+
+FAMILIES: tuple[Callable[[], FieldBook], ...] = (
+    county_no_codes,
+    repeated_details_differ,
+    one_bad_row_alone,
+    enterprise_forms,
+    enterprise_coordinates_only,
+    notes_totals_blanks,
+    several_layouts,
+    unknown_headers,
+    same_name_two_counties,
+    names_written_differently,
+    county_and_enterprise_mixed,
+    template_and_county_mixed,
+    numbers_and_dates_as_typed,
+    enterprise_coordinates_in_one_cell,
+)
