@@ -70,6 +70,25 @@ class RegionOut(Schema):
     latitude = fields.Float()
     longitude = fields.Float()
     approximate = fields.Boolean(metadata={"description": "coordinate borrowed from the parent unit"})
+    city_name = fields.Method(
+        "_city_name", metadata={"description": "the prefecture-level city above a county (null otherwise)"}
+    )
+    province_name = fields.Method("_province_name", metadata={"description": "the province (null for a province)"})
+
+    # Several counties share a name (鼓楼区 ×4): the units above tell them apart in a suggestion list.
+    @staticmethod
+    def _ancestors(region) -> list:
+        chain, parent = [], region.parent
+        while parent is not None:
+            chain.append(parent)
+            parent = parent.parent
+        return chain
+
+    def _city_name(self, region) -> str | None:
+        return next((r.name for r in self._ancestors(region) if r.level is RegionLevel.CITY), None)
+
+    def _province_name(self, region) -> str | None:
+        return next((r.name for r in self._ancestors(region) if r.level is RegionLevel.PROVINCE), None)
 
 
 # --- warehouses ------------------------------------------------------------------------------

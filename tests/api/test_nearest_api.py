@@ -227,3 +227,14 @@ def test_a_plan_is_read_only_and_does_not_wait_for_the_write_lock(client, db_kin
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+
+
+def test_a_plan_honours_the_reserve_types_the_search_used(client, depots):
+    body = {"lat": INCIDENT[0], "lon": INCIDENT[1], "needs": [{"item": "PD-001", "quantity": 40}]}
+    every = client.post(f"{API}/plans", json=body).get_json()
+    assert [w["warehouse"]["code"] for w in every["warehouses"]] == ["ENT-5", "GOV-20", "THIRD-50"]
+    only = client.post(f"{API}/plans", json={**body, "reserve_types": ["third_party", "government"]}).get_json()
+    assert [w["warehouse"]["code"] for w in only["warehouses"]] == ["GOV-20", "THIRD-50"]
+    assert only["reserve_types"] == ["government", "third_party"]
+    bad = client.post(f"{API}/plans", json={**body, "reserve_types": ["army"]})
+    assert_problem(bad, 422, "reserve_types")
