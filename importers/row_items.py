@@ -60,6 +60,8 @@ class ItemCells:
             )
             return None, None
         item = by_code or by_name
+        if item is None and name and not named:
+            item = self._guessed(table, number, name)
         if item is not None:
             if code and name and by_code is not by_name:
                 said = f"the code {code} is {by_code.name}" if by_code else f"the code {code} is not in the catalogue"
@@ -72,6 +74,24 @@ class ItemCells:
                 )
             return item, None
         return None, self._new_item(table, number, cell, code, name)
+
+    def _guessed(self, table: SheetTable, number: int, name: str) -> Item | None:
+        """The item a name not in the catalogue is taken for (a variant, a similar name): with a warning."""
+        match, tied = self.item_names.best_match(name)
+        column = table.columns["item_name"].header
+        if match is None:
+            if tied:
+                listed = "、".join(f"{m.item.code} {m.item.name}" for m in tied)
+                self.log.warn(
+                    f"物资名称“{name}”与多个目录物资相近（{listed}），未自动匹配",
+                    sheet=table.name,
+                    row=number,
+                    column=column,
+                    value=name,
+                )
+            return None
+        self.log.warn(f"物资名称“{name}”{match.describe()}", sheet=table.name, row=number, column=column, value=name)
+        return self.items.get(match.item.id)
 
     def _new_item(
         self, table: SheetTable, number: int, cell: Callable[[str], object], code: str, name: str

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+import difflib
+import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +23,12 @@ from inventory.reference import Category
 from inventory.validation import check_code, check_text, text_limit
 
 CATALOGUE_CSV = Path(__file__).parent / "data" / "catalogue.csv"
+# Spellings people write for a catalogue name (活性碳 → 活性炭): data, extended by editing the file.
+ITEM_VARIANTS_CSV = Path(__file__).parent / "data" / "item_variants.csv"
+# How alike (difflib ratio of the folded texts) a name must be to a catalogue name to be taken for it.
+SIMILARITY_THRESHOLD = 0.8
+# Two candidates closer than this are a tie: the text is ambiguous, not matched.
+SIMILARITY_MARGIN = 0.05
 MAX_ALIASES = 50
 ITEM_FIELDS = {"name", "category", "specification", "unit", "shelf_life_days", "aliases"}
 
@@ -49,6 +59,51 @@ def item_key(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text or "").casefold().split())
 
 
+EXACT, ALIAS, SIMILAR, PINYIN = "exact", "alias", "similar", "pinyin"
+
+
+@dataclass(frozen=True)
+class ItemMatch:
+    """An item a text was taken for: how (exact, alias, similar, pinyin), how sure (0..1), through which name.
+
+    ``exact`` is a code, name or catalogue alias; ``alias`` a variant spelling of ``item_variants.csv``;
+    ``similar`` a name alike above ``SIMILARITY_THRESHOLD``; ``pinyin`` the initials or the full pinyin
+    of a name (``hxt`` → 活性炭). Anything but exact is a guess the importer reports as a warning.
+    """
+
+    item: ItemRef
+    how: str
+    score: float
+    via: str  # the catalogue code, name or alias the text was matched to
+
+    @property
+    def fuzzy(self) -> bool:
+        return self.how != EXACT
+
+    def describe(self) -> str:
+        """What the importer says of a fuzzy match (Chinese: the people reading it work in Chinese)."""
+        how = {ALIAS: "常见别写", SIMILAR: "名称相近", PINYIN: "拼音"}.get(self.how, "名称")
+        return f"按{how}匹配为 {self.item.code} {self.item.name}（相似度 {self.score:.2f}，依据“{self.via}”）"
+
+
+@functools.cache
+def item_variants(path: Path = ITEM_VARIANTS_CSV) -> tuple[tuple[str, str], ...]:
+    """(written, meant) pairs of ``item_variants.csv``, folded, longest written text first."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        pairs = {(item_key(row["written"]), item_key(row["meant"])) for row in csv.DictReader(handle)}
+    return tuple(sorted((pair for pair in pairs if all(pair)), key=lambda pair: (-len(pair[0]), pair)))
+
+
+_PINYIN_TEXT = re.compile(r"^[a-z]{2,40}$")
+
+
+def pinyin_keys(text: str) -> tuple[str, str]:
+    """The initials and the full pinyin of a name (活性炭 → "hxt", "huoxingtan"); other characters kept."""
+    initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default"))
+    full = "".join(lazy_pinyin(text, errors="default"))
+    return item_key(initials), item_key(full)
+
+
 class ItemNames:
     """Every way the catalogue names an item (code, name, alias): the one home of item matching.
 
@@ -66,6 +121,8 @@ class ItemNames:
         for item in items:
             self.by_code.setdefault(item_key(item.code), []).append(item)
         self.by_name: dict[str, list[ItemRef]] = {}
+        self._guesses: dict[str, tuple[ItemMatch, ...]] = {}  # folded text → guesses, per catalogue version
+        self._pinyin_keys: dict[str, tuple[str, str]] = {}
         named = [(item.id, item.name) for item in items] + aliases
         for item_id, text in sorted(named):
             candidates = self.by_name.setdefault(item_key(text), [])
@@ -101,6 +158,73 @@ class ItemNames:
         listed = ", ".join(f"{item.code} {item.name}" for item in found)
         return f"{text!r} names several items ({listed}): give the item code"
 
+    # --- guesses: variants, similar names, pinyin ------------------------------------------------
+
+    def matches(self, text: str, limit: int = 5) -> list[ItemMatch]:
+        """The items ``text`` may mean, best first: the one matching function of imports and suggestions.
+
+        Exact candidates (code, name, catalogue alias) come alone with score 1. Otherwise the guesses: a
+        variant spelling (``item_variants.csv``), pinyin (initials or full, for Latin letters), then
+        names alike above ``SIMILARITY_THRESHOLD``. One item appears once, with its best guess.
+        """
+        exact = self.candidates(text)
+        if exact:
+            return [ItemMatch(item, EXACT, 1.0, item.name) for item in exact[:limit]]
+        key = item_key(text)
+        if not key:
+            return []
+        cached = self._guesses.get(key)
+        if cached is None:
+            cached = self._guesses[key] = self._guess(key)
+        return list(cached[:limit])
+
+    def best_match(self, text: str) -> tuple[ItemMatch | None, list[ItemMatch]]:
+        """The one item ``text`` is taken for, or None and the tied candidates (none when nothing is alike)."""
+        found = self.matches(text)
+        if not found:
+            return None, []
+        if found[0].how == EXACT:
+            return (found[0], []) if len(found) == 1 else (None, found)
+        tied = [match for match in found if found[0].score - match.score < SIMILARITY_MARGIN]
+        return (found[0], []) if len(tied) == 1 else (None, tied)
+
+    def _guess(self, key: str) -> tuple[ItemMatch, ...]:
+        best: dict[int, ItemMatch] = {}
+
+        def offer(match: ItemMatch) -> None:
+            known = best.get(match.item.id)
+            if known is None or match.score > known.score:
+                best[match.item.id] = match
+
+        for written, meant in item_variants():
+            if written in key:
+                for item in self.by_name.get(key.replace(written, meant), ()):
+                    offer(ItemMatch(item, ALIAS, 1.0, item.name))
+        if _PINYIN_TEXT.match(key):
+            for name_key, items in self.by_name.items():
+                initials, full = self._pinyin(name_key)
+                if key in (initials, full) and initials != name_key:  # a Latin name is no pinyin
+                    for item in items:
+                        offer(ItemMatch(item, PINYIN, 0.9 if key == initials else 0.95, name_key))
+        if not best:
+            matcher = difflib.SequenceMatcher(autojunk=False)
+            matcher.set_seq2(key)
+            for name_key, items in self.by_name.items():
+                matcher.set_seq1(name_key)
+                if matcher.real_quick_ratio() < SIMILARITY_THRESHOLD or matcher.quick_ratio() < SIMILARITY_THRESHOLD:
+                    continue
+                score = round(matcher.ratio(), 3)
+                if score >= SIMILARITY_THRESHOLD:
+                    for item in items:
+                        offer(ItemMatch(item, SIMILAR, score, name_key))
+        return tuple(sorted(best.values(), key=lambda match: (-match.score, match.item.code)))
+
+    def _pinyin(self, name_key: str) -> tuple[str, str]:
+        keys = self._pinyin_keys.get(name_key)
+        if keys is None:
+            keys = self._pinyin_keys[name_key] = pinyin_keys(name_key)
+        return keys
+
 
 ITEM_REF_COLUMNS = (Item.id, Item.code, Item.name, Item.unit, Item.category)
 
@@ -113,6 +237,11 @@ def item_names(session: Session) -> ItemNames:
 def resolve_item(session: Session, text: str, field: str = "item") -> ItemRef:
     """The item a person means by a code, name or alias (as typed), or a 404/422 naming ``field``."""
     return item_names(session).resolve(text, field)
+
+
+def match_items(session: Session, text: str, limit: int = 5) -> list[ItemMatch]:
+    """What ``text`` may mean in the catalogue, best first (``ItemNames.matches``): for suggestions."""
+    return item_names(session).matches(text, limit)
 
 
 def find_item(session: Session, text: str, field: str = "item") -> Item:
