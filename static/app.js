@@ -6,6 +6,7 @@
 //   js/readiness.js expiring stock (stock view) and the coverage-gap map layer (map view)
 //   js/ledgers.js ledger upload with a dry-run report, template, export (provincial staff)
 
+import "./js/page-labels.js"; // first: the labels it adds are there before the page is translated
 import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
 import { announce, clearFormErrors, control, showFormErrors } from "./js/dom.js";
 import { applyTranslations, lang, onLanguageChange, setLanguage, t } from "./js/i18n.js";

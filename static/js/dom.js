@@ -200,7 +200,8 @@ export function table(caption, headers, rows, className = "") {
   }
   return el(
     "div",
-    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+    // "(table)" after the caption: a region named like the section around it is a duplicate landmark.
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("common.table_region", { caption }) },
     el(
       "table",
       { class: className },
