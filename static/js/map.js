@@ -403,7 +403,9 @@ async function addNeed() {
     byId("nearest-quantity").focus();
     return;
   }
-  const known = await checkItemField();
+  // An item just searched for is known already; anything else is asked of the catalogue first.
+  const answered = state.answer?.item?.code === typed ? state.answer.item : null;
+  const known = answered || (await checkItemField());
   if (!known) {
     byId("nearest-item").focus();
     return;
