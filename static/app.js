@@ -5,6 +5,9 @@
 //                 by the source warehouses (stock view)
 //   js/readiness.js expiring stock (stock view) and the coverage-gap map layer (map view)
 //   js/ledgers.js ledger upload with a dry-run report, template, export (provincial staff)
+//   map.js's helpers: js/basemap.js (tiles or our own base layer, label declutter), js/results.js and
+//   js/planview.js (the answer and the plan on screen), js/plandraft.js (the draft kept per account),
+//   js/suggest.js + js/needcheck.js (suggestions, needs checked as typed); js/holdings.js (who holds stock)
 
 import "./js/page-labels.js"; // first: the labels it adds are there before the page is translated
 import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";

@@ -7,11 +7,12 @@
 
 import { get, request } from "./api.js";
 import { declutter, startBackground } from "./basemap.js";
-import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, runAction, showFormErrors, table } from "./dom.js";
+import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, runAction, showFormErrors } from "./dom.js";
 import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { dropDraft, loadDraft, saveDraft } from "./plandraft.js";
 import { initCoverage, resetCoverage } from "./readiness.js";
+import { needsKey, questionKey, renderPlanInto } from "./planview.js";
 import { answeredQuestion, popupFor, renderResults as fillResults } from "./results.js";
 import { checkItem, quantityProblem, suggestCounties as fillCounties, suggestItems as fillItems } from "./suggest.js";
 import { showNeedProblem } from "./needcheck.js";
@@ -515,63 +516,7 @@ async function buildPlan(event) {
 }
 
 function renderPlan() {
-  const container = byId("plan-result");
-  const plan = state.plan;
-  if (!plan) {
-    clear(container);
-    return;
-  }
-  const needRows = plan.needs.map((need) =>
-    el(
-      "tr",
-      { class: need.shortfall > 0 ? "short" : null },
-      el("td", { text: `${need.item_name} (${need.item_code})` }),
-      el("td", { class: "number", text: `${formatQuantity(need.requested)} ${need.unit}` }),
-      el("td", { class: "number", text: formatQuantity(need.allocated) }),
-      el("td", { class: "number", text: formatQuantity(need.shortfall) }),
-    ),
-  );
-  const warehouses = plan.warehouses.map((allocation, index) => {
-    const warehouse = allocation.warehouse;
-    const rows = allocation.lines.map((line) =>
-      el(
-        "tr",
-        {},
-        el("td", { text: line.item_name }),
-        el("td", { text: line.batch || "—" }),
-        el("td", { class: "number", text: `${formatQuantity(line.quantity)} ${line.unit}` }),
-        el("td", { text: line.expiry_date || "" }),
-      ),
-    );
-    return el(
-      "li",
-      {},
-      el("strong", { text: `P${index + 1} · ${warehouse.name} (${warehouse.code})` }),
-      el(
-        "p",
-        { class: "meta" },
-        `${t("map.km", { km: formatQuantity(allocation.distance_km) })} · ${label(ctx.labels.reserve_types[warehouse.reserve_type])} · ${warehouse.contact_person || ""} `,
-        warehouse.contact_phone
-          ? el("a", { href: `tel:${warehouse.contact_phone.replace(/[^\d+]/g, "")}`, text: warehouse.contact_phone })
-          : null,
-      ),
-      table(
-        warehouse.name,
-        [t("plan.col.item"), t("plan.col.batch"), t("plan.col.take"), t("stock.col.expiry")],
-        rows,
-      ),
-    );
-  });
-  container.replaceChildren(
-    el("p", {}, el("span", { class: plan.covered ? "badge ok" : "badge expired", text: t(plan.covered ? "plan.covered" : "plan.not_covered") })),
-    table(
-      t("plan.heading"),
-      ["item", "requested", "allocated", "shortfall"].map((key) => t(`plan.col.${key}`)),
-      needRows,
-      "plan-needs",
-    ),
-    el("ul", { class: "plan-warehouses" }, warehouses),
-  );
+  renderPlanInto(byId("plan-result"), state.plan, ctx.labels.reserve_types);
 }
 
 function drawPlan() {
@@ -653,18 +598,8 @@ async function placeDraftLocation() {
 
 // --- call-ups ------------------------------------------------------------------------------------
 
-function needsKey(needs) {
-  return JSON.stringify(needs.map((need) => [need.item, String(need.quantity)]));
-}
-
 function tickedReserveTypes() {
   return [...byId("nearest-types").querySelectorAll("input:checked")].map((box) => box.value);
-}
-
-/** Where and how far the plan on screen was built for, against what the form says now. */
-function questionKey(body) {
-  const where = body.county ? [body.county] : [body.lat || "", body.lon || ""];
-  return JSON.stringify([...where, body.radius_km || "", [...(body.reserve_types || [])].sort()]);
 }
 
 function currentQuestionKey() {
