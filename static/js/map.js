@@ -225,16 +225,26 @@ function drawRings(center, radiusKm) {
 
 // --- location and item pickers ---------------------------------------------------------------
 
-function placeCounty() {
+async function placeCounty() {
   const value = byId("nearest-county").value.trim();
-  const region = state.regions.get(value);
   if (!value) return;
   byId("nearest-lat").value = "";
   byId("nearest-lon").value = "";
-  if (region && map) {
-    drawIncident([region.latitude, region.longitude], `${region.name}${region.city_name ? ` · ${region.city_name}` : ""}`);
-    map.setView([region.latitude, region.longitude], Math.max(map.getZoom(), 7));
+  if (/^\d{6}$/.test(value) && !state.regions.has(value)) {
+    try {
+      state.regions.set(value, await get(`/regions/${value}`));
+    } catch {
+      // not a region code: the search says so next to the field
+    }
   }
+  const region = state.regions.get(value);
+  if (!map || byId("nearest-county").value.trim() !== value) return;
+  if (!region) {
+    layers.incident.clearLayers(); // never a pin at the last place while the form names another
+    return;
+  }
+  drawIncident([region.latitude, region.longitude], `${region.name}${region.city_name ? ` · ${region.city_name}` : ""}`);
+  map.setView([region.latitude, region.longitude], Math.max(map.getZoom(), 7));
 }
 
 function placeTypedPoint() {
@@ -584,15 +594,7 @@ function restoreDraft() {
 
 /** The draft's place on the map again: its point, or its county (looked up once). */
 async function placeDraftLocation() {
-  const county = byId("nearest-county").value.trim();
-  if (/^\d{6}$/.test(county) && !state.regions.has(county)) {
-    try {
-      state.regions.set(county, await get(`/regions/${county}`));
-    } catch {
-      return; // a code that is no region: the search will say so next to the field
-    }
-  }
-  if (county) placeCounty();
+  if (byId("nearest-county").value.trim()) await placeCounty();
   else placeTypedPoint();
 }
 

@@ -104,6 +104,8 @@ def test_a_plan_for_another_place_cannot_be_raised_and_honours_the_reserve_types
 
     page.fill("#nearest-county", "440305")
     page.dispatch_event("#nearest-county", "change")
+    # The pin moves with the form (a code typed without picking a suggestion too).
+    page.wait_for_function("() => document.querySelector('.incident-label')?.textContent.includes('南山区')")
     assert page.is_disabled("#callup")
     assert "事发地点" in page.text_content("#callup-note")
     assert_accessible(page, "plan stale")
