@@ -30,6 +30,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.Login",
         "page.PageConfig",
         "page.PageSession",
+        "page.BaseMap",
         "api-docs.openapi_json",
         "api-docs.openapi_swagger_ui",
     }

@@ -91,6 +91,7 @@ def raise_callup(
     needs: Sequence[NeedRequest],
     radius_km: float = DEFAULT_RADIUS_KM,
     reserve_type_preference: Sequence[ReserveType] = (),
+    reserve_types: Sequence[ReserveType] = (),
     note: str = "",
     incident_record: EmergencyIncident | None = None,
 ) -> CallUp:
@@ -121,6 +122,7 @@ def raise_callup(
         county_code=incident.county_code,
         radius_km=radius_km,
         reserve_type_preference=",".join(t.value for t in reserve_type_preference),
+        reserve_types=",".join(t.value for t in ReserveType if t in set(reserve_types)),
         requester=principal.username,
         status=CallUpStatus.OPEN,
         note=check_text(note, "note", max_length=text_limit(CallUp.note)),
@@ -361,6 +363,7 @@ def _decide(session: Session, actor: Actor, line: CallUpLine, status: CallUpLine
 def _reserve_plan(session: Session, callup: CallUp, needs: Sequence[NeedRequest], *, excluded: frozenset[int]) -> Plan:
     """Plan and reserve; if a line was taken meanwhile, plan again (it is then no longer available)."""
     preference = tuple(ReserveType(v) for v in callup.reserve_type_preference.split(",") if v)
+    allowed = tuple(ReserveType(v) for v in callup.reserve_types.split(",") if v)
     incident = Incident(Point(callup.latitude, callup.longitude), callup.county_code)
     for _ in range(PLAN_ATTEMPTS):
         plan = plan_need(
@@ -369,6 +372,7 @@ def _reserve_plan(session: Session, callup: CallUp, needs: Sequence[NeedRequest]
             needs=needs,
             radius_km=callup.radius_km,
             reserve_type_preference=preference,
+            reserve_types=allowed,
             exclude_warehouse_ids=excluded,
         )
         held: list[tuple[int, Decimal]] = []

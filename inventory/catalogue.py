@@ -63,6 +63,7 @@ def item_key(text: str) -> str:
 
 
 EXACT, ALIAS, SIMILAR, PINYIN = "exact", "alias", "similar", "pinyin"
+CONTAINS = "contains"  # a suggestion only (suggest_items): the text is part of a code, name or alias
 
 
 @dataclass(frozen=True)
@@ -380,3 +381,22 @@ def seed_catalogue(session: Session, path: Path = CATALOGUE_CSV) -> int:
             )
             added += 1
     return added
+
+
+def suggest_items(session: Session, text: str, limit: int = 10) -> list[ItemMatch]:
+    """What to offer someone typing ``text`` in an item field: the names that contain it (as listed by
+    ``list_items``), then the guesses of ``ItemNames.matches`` (variant spellings, pinyin, similar
+    names) for the items not already offered. A composition of the two, not a third matcher."""
+    if not (text or "").strip():
+        return []
+    names = item_names(session)
+    matched = names.matches(text, limit=limit)
+    if matched and matched[0].how == EXACT:
+        return matched
+    containing = session.scalars(list_items(session, q=text.strip()).with_only_columns(Item.id).limit(limit)).all()
+    # The cache holds committed items only: one added in this very transaction is simply not offered.
+    known = [names.by_id[item_id] for item_id in containing if item_id in names.by_id]
+    offered = [ItemMatch(item, CONTAINS, 1.0, item.name) for item in known]
+    seen = {match.item.id for match in offered}
+    offered += [match for match in matched if match.item.id not in seen]
+    return offered[:limit]

@@ -419,6 +419,9 @@ class CallUp(TimestampMixin, Base):
     county_code: Mapped[str | None] = mapped_column(String(6))
     radius_km: Mapped[float]
     reserve_type_preference: Mapped[str] = mapped_column(String(100), default="")
+    # page branch: the reserve types the order may draw on, comma-separated ("" = all), kept so a
+    # re-plan after a decline honours the same filter the requester chose.
+    reserve_types: Mapped[str] = mapped_column(String(100), default="", server_default="")
     requester: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[CallUpStatus] = mapped_column(enum_column(CallUpStatus, "callup_status"), index=True)
     note: Mapped[str] = mapped_column(String(500), default="")

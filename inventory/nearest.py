@@ -160,6 +160,7 @@ class Plan:
     incident: Incident
     radius_km: float
     reserve_type_preference: tuple[ReserveType, ...]
+    reserve_types: tuple[ReserveType, ...]
     distance: str
     needs: tuple[NeedOutcome, ...]
     warehouses: tuple[WarehouseAllocation, ...]
@@ -285,6 +286,7 @@ def plan_need(
     needs: Sequence[NeedRequest],
     radius_km: float = DEFAULT_RADIUS_KM,
     reserve_type_preference: Sequence[ReserveType] = (),
+    reserve_types: Sequence[ReserveType] = (),
     exclude_warehouse_ids: frozenset[int] = frozenset(),
     today: dt.date | None = None,
     distance: DistanceProvider = GEODESIC,
@@ -294,12 +296,13 @@ def plan_need(
     Warehouses are used tier by tier: every warehouse of the first preferred reserve type (nearest
     first) before any of the second, …, then all the other types together, nearest first. Within a
     warehouse, batches go first-expiry-first-out (no expiry last). Only unexpired available stock
-    within the radius is allocated, never more than a line has. ``exclude_warehouse_ids`` leaves
-    warehouses out (a call-up re-planning around a source that refused).
+    within the radius is allocated, never more than a line has. ``reserve_types`` (empty: all) keeps
+    only warehouses of those types, as the nearest search's filter does. ``exclude_warehouse_ids``
+    leaves warehouses out (a call-up re-planning around a source that refused).
     """
     radius_km = _check_radius(radius_km)
     requested, items = _requested_items(session, needs)
-    preference, tiers = _preference_tiers(reserve_type_preference)
+    preference, tiers = _preference_tiers(reserve_type_preference, reserve_types)
     search = _Search(
         incident.point,
         tuple(requested),
@@ -316,6 +319,7 @@ def plan_need(
         incident=incident,
         radius_km=radius_km,
         reserve_type_preference=preference,
+        reserve_types=_ordered_types(reserve_types),
         distance=distance.name,
         needs=tuple(
             NeedOutcome(
@@ -348,15 +352,22 @@ def _requested_items(session: Session, needs: Sequence[NeedRequest]) -> tuple[di
     return requested, items
 
 
+def _ordered_types(reserve_types: Sequence[ReserveType]) -> tuple[ReserveType, ...]:
+    return tuple(sorted(set(reserve_types), key=list(ReserveType).index))
+
+
 def _preference_tiers(
-    reserve_type_preference: Sequence[ReserveType],
+    reserve_type_preference: Sequence[ReserveType], reserve_types: Sequence[ReserveType] = ()
 ) -> tuple[tuple[ReserveType, ...], list[frozenset[ReserveType]]]:
-    """The preference, and its tiers: one per preferred reserve type, then all the others together."""
+    """The preference, and its tiers: one per preferred reserve type, then all the others together;
+    with ``reserve_types``, only those types (a preferred type outside them has no tier)."""
     preference = tuple(reserve_type_preference)
     if len(set(preference)) != len(preference):
         raise ValidationFailed("a reserve type appears twice in the preference", field="reserve_type_preference")
-    rest = frozenset(ReserveType) - set(preference)
-    return preference, [frozenset({reserve_type}) for reserve_type in preference] + ([rest] if rest else [])
+    allowed = frozenset(reserve_types) or frozenset(ReserveType)
+    rest = allowed - set(preference)
+    tiers = [frozenset({reserve_type}) for reserve_type in preference if reserve_type in allowed]
+    return preference, tiers + ([rest] if rest else [])
 
 
 def _allocate_nearest_first(

@@ -384,3 +384,21 @@ def region_names(session: Session) -> RegionNames:
         if names.by_code:  # an empty table (before init-db) is not worth keeping
             _region_names[engine] = names
     return names
+
+
+def base_map(session: Session) -> dict:
+    """The country drawn from our own data, for a map without tiles: province and city names at their
+    centres, every county-level place as a point (coordinates to 0.01°, about 1 km: a faint dot)."""
+    names = region_names(session)
+    rows = sorted(names.by_code.values(), key=lambda row: row.code)
+
+    def labelled(level: RegionLevel) -> list[list]:
+        return [[row.name, round(row.latitude, 2), round(row.longitude, 2)] for row in rows if row.level is level]
+
+    return {
+        "provinces": labelled(RegionLevel.PROVINCE),
+        "cities": labelled(RegionLevel.CITY),
+        "places": [
+            [round(row.latitude, 2), round(row.longitude, 2)] for row in rows if names.is_county_level(row.code)
+        ],
+    }

@@ -7,7 +7,11 @@
 //   js/ledgers.js ledger upload with a dry-run report, template, export (provincial staff)
 //   js/inbox.js   the header's unread badge, the inbox and the notification settings (every role)
 //   js/incidents.js incidents: shipments, receipt, consumption, returns, settlement
+//   map.js's helpers: js/basemap.js (tiles or our own base layer, label declutter), js/results.js and
+//   js/planview.js (the answer and the plan on screen), js/plandraft.js (the draft kept per account),
+//   js/suggest.js + js/needcheck.js (suggestions, needs checked as typed); js/holdings.js (who holds stock)
 
+import "./js/page-labels.js"; // first: the labels it adds are there before the page is translated
 import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
 import { announce, clearFormErrors, control, showFormErrors } from "./js/dom.js";
 import { applyTranslations, lang, onLanguageChange, setLanguage, t } from "./js/i18n.js";

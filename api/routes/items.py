@@ -8,8 +8,8 @@ from api.etags import require_if_match, with_etag
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
-from api.schemas.registry import ItemCreate, ItemOut, ItemQuery, ItemUpdate
-from inventory.catalogue import create_item, delete_item, get_item, list_items, update_item
+from api.schemas.registry import ItemCreate, ItemOut, ItemQuery, ItemSuggestionOut, ItemSuggestionQuery, ItemUpdate
+from inventory.catalogue import create_item, delete_item, get_item, list_items, suggest_items, update_item
 from inventory.reference import Category
 
 blp = Blueprint("items", __name__, description="Catalogue of emergency materials")
@@ -30,6 +30,16 @@ class Items(MethodView):
     def post(self, data: dict):
         """Add an item to the catalogue."""
         return create_item(db.session, current_actor(), **data)
+
+
+@blp.route("/item-suggestions")
+class ItemSuggestions(MethodView):
+    @blp.arguments(ItemSuggestionQuery, location="query")
+    @blp.response(200, ItemSuggestionOut(many=True))
+    def get(self, args: dict):
+        """Items for what someone is typing: exact code, name or alias alone; else names containing
+        the text, then variant spellings (活性碳 → 活性炭), pinyin initials (``hxt``) and similar names."""
+        return suggest_items(db.session, args["q"], limit=args["limit"])
 
 
 @blp.route("/items/<string:code>")

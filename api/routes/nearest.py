@@ -52,4 +52,5 @@ class Plans(MethodView):
             needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
             radius_km=data["radius_km"],
             reserve_type_preference=[ReserveType(value) for value in data["reserve_type_preference"]],
+            reserve_types=[ReserveType(value) for value in data["reserve_types"]],
         )

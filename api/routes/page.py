@@ -6,7 +6,10 @@ logged in and for the session's token again (a same-origin read: another site ca
 
 from __future__ import annotations
 
-from flask import current_app, g, session
+import hashlib
+import json
+
+from flask import current_app, g, request, session
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -17,6 +20,7 @@ from api.schemas.accounts import PrincipalOut
 from api.schemas.registry import WarehouseOut
 from inventory.accounts import get_user
 from inventory.demo import is_demo
+from inventory.regions import base_map
 
 blp = Blueprint("page", __name__, description="Settings and session state for the web page")
 
@@ -25,6 +29,14 @@ class PageConfigOut(Schema):
     tile_url = fields.String(metadata={"description": "map tile URL template ({z}/{x}/{y}), from MAP_TILE_URL"})
     tile_attribution = fields.String(metadata={"description": "plain-text credit shown on the map"})
     demo = fields.Boolean(metadata={"description": "a demo database (as in /health): the page shows a banner"})
+
+
+class BaseMapOut(Schema):
+    provinces = fields.List(fields.List(fields.Raw()), metadata={"description": "[name, latitude, longitude]"})
+    cities = fields.List(fields.List(fields.Raw()), metadata={"description": "[name, latitude, longitude]"})
+    places = fields.List(
+        fields.List(fields.Float()), metadata={"description": "[latitude, longitude] of every county-level place"}
+    )
 
 
 class PageSessionOut(Schema):
@@ -45,6 +57,27 @@ class PageConfig(MethodView):
             "tile_attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
             "demo": is_demo(db.session),
         }
+
+
+@blp.route("/page/base-map")
+class BaseMap(MethodView):
+    @blp.response(200, BaseMapOut)
+    @blp.doc(security=[])
+    def get(self):
+        """The map without tiles (anonymous, cached a day): province and city names, county-level points.
+
+        Public geography from ``regions.csv``; the page draws it when no tile server answers.
+        """
+        body = json.dumps(base_map(db.session), ensure_ascii=False, separators=(",", ":"))
+        etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+        if request.if_none_match.contains(etag):
+            response = current_app.response_class(status=304)
+        else:
+            response = current_app.response_class(body, mimetype="application/json")
+        response.set_etag(etag)
+        response.cache_control.public = True
+        response.cache_control.max_age = 86400
+        return response
 
 
 @blp.route("/page/session")

@@ -164,6 +164,12 @@ class PlanIn(IncidentLocationFields):
         max_length=len(ReserveType),
         metadata={"description": "reserve types to use first, in order; the others follow together"},
     )
+    reserve_types = BoundedList(
+        choice(ReserveType),
+        load_default=list,
+        max_length=len(ReserveType),
+        metadata={"description": "only warehouses of these reserve types (empty: all), as in the nearest search"},
+    )
 
 
 class NeedOutcomeOut(Schema):
@@ -202,6 +208,7 @@ class PlanOut(Schema):
     incident = fields.Nested(IncidentOut)
     radius_km = fields.Float()
     reserve_type_preference = fields.List(fields.String())
+    reserve_types = fields.List(fields.String(), metadata={"description": "the filter applied; empty: all types"})
     distance = fields.String()
     covered = fields.Boolean(metadata={"description": "every need is covered in full"})
     needs = fields.List(fields.Nested(NeedOutcomeOut))

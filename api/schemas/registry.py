@@ -74,6 +74,25 @@ class RegionOut(Schema):
     latitude = fields.Float()
     longitude = fields.Float()
     approximate = fields.Boolean(metadata={"description": "coordinate borrowed from the parent unit"})
+    city_name = fields.Method(
+        "_city_name", metadata={"description": "the prefecture-level city above a county (null otherwise)"}
+    )
+    province_name = fields.Method("_province_name", metadata={"description": "the province (null for a province)"})
+
+    # Several counties share a name (鼓楼区 ×4): the units above tell them apart in a suggestion list.
+    @staticmethod
+    def _ancestors(region) -> list:
+        chain, parent = [], region.parent
+        while parent is not None:
+            chain.append(parent)
+            parent = parent.parent
+        return chain
+
+    def _city_name(self, region) -> str | None:
+        return next((r.name for r in self._ancestors(region) if r.level is RegionLevel.CITY), None)
+
+    def _province_name(self, region) -> str | None:
+        return next((r.name for r in self._ancestors(region) if r.level is RegionLevel.PROVINCE), None)
 
 
 # --- warehouses ------------------------------------------------------------------------------
@@ -175,6 +194,21 @@ class ItemQuery(Schema):
     q = fields.String(validate=validate.Length(max=100), metadata={"description": "part of code, name or alias"})
 
 
+class ItemSuggestionQuery(Schema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=100), metadata={"description": "as typed"})
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=20))
+
+
+class ItemSuggestionOut(Schema):
+    code = fields.String(attribute="item.code")
+    name = fields.String(attribute="item.name")
+    unit = fields.String(attribute="item.unit")
+    category = fields.String(attribute="item.category")
+    how = fields.String(metadata={"description": "exact, contains, alias (variant spelling), pinyin or similar"})
+    score = fields.Float(metadata={"description": "how sure, 0..1"})
+    via = fields.String(metadata={"description": "the code, name or alias the text was matched to"})
+
+
 class ItemOut(Schema):
     id = fields.Integer()
     code = fields.String()
@@ -201,7 +235,7 @@ class MovementCommon(StrictSchema):
 
 class ReceiptIn(MovementCommon):
     warehouse_code = fields.String(required=True)
-    item_code = fields.String(required=True)
+    item_code = fields.String(required=True, metadata={"description": "item code, name or alias"})
     quantity = QuantityField(required=True)
     batch = fields.String(validate=validate.Length(max=text_limit(StockLine.batch)))
     production_date = DateField()

@@ -86,6 +86,12 @@ export function announce(message, kind = "info") {
   status.dataset.kind = kind;
 }
 
+/** After a success, an error still in the status line is no longer true: clear it (other news stays). */
+export function clearStaleError() {
+  const status = document.getElementById("status");
+  if (status.dataset.kind === "error") announce("");
+}
+
 export function clearFormErrors(form) {
   for (const node of form.querySelectorAll(".field-error")) node.remove();
   for (const node of form.querySelectorAll("[aria-invalid]")) {
@@ -168,7 +174,9 @@ export async function whileBusy({ buttons = [], region = null, settle = null }, 
 export async function runAction({ onProblem = null, ...busy }, action) {
   return whileBusy(busy, async () => {
     try {
-      return await action();
+      const result = await action();
+      clearStaleError();
+      return result;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       announceProblem(error);
@@ -192,7 +200,8 @@ export function table(caption, headers, rows, className = "") {
   }
   return el(
     "div",
-    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+    // "(table)" after the caption: a region named like the section around it is a duplicate landmark.
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("common.table_region", { caption }) },
     el(
       "table",
       { class: className },

@@ -712,6 +712,11 @@ const DICT = {
 
 let current = readStoredLanguage();
 
+/** More labels, from a module of its own (js/page-labels.js), so features do not all edit this file. */
+export function addLabels(labels) {
+  for (const language of Object.keys(DICT)) Object.assign(DICT[language], labels[language] || {});
+}
+
 function readStoredLanguage() {
   try {
     const stored = window.localStorage.getItem(STORAGE_KEY);

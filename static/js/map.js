@@ -6,15 +6,20 @@
 // The coverage-gap layer and its controls are readiness.js's, drawn on this map.
 
 import { get, request } from "./api.js";
-import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, runAction, showFormErrors, table } from "./dom.js";
+import { declutter, startBackground } from "./basemap.js";
+import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, runAction, showFormErrors } from "./dom.js";
 import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
+import { dropDraft, loadDraft, saveDraft } from "./plandraft.js";
 import { initCoverage, resetCoverage } from "./readiness.js";
+import { needsKey, questionKey, renderPlanInto } from "./planview.js";
+import { answeredQuestion, popupFor, renderResults as fillResults } from "./results.js";
+import { checkItem, quantityProblem, suggestCounties as fillCounties, suggestItems as fillItems } from "./suggest.js";
+import { showNeedProblem } from "./needcheck.js";
 
 const LEAFLET = "/static/vendor/leaflet-1.9.4/";
 const CHINA = { center: [35.0, 105.0], zoom: 4 };
 const RING_STEPS_KM = [5, 10, 20, 50, 100, 200, 300, 500, 1000, 2000, 3000];
-const TILE_ERRORS_BEFORE_OFFLINE = 4;
 const RESULT_LIMIT = 20;
 const LOCATION_FIELDS = new Set(["lat", "lon", "county"]);
 
@@ -26,6 +31,7 @@ let layers = null;
 // planBody: the request that produced the plan shown, which "Raise call-up" posts as it is.
 const state = {
   answer: null,
+  askedAt: null,
   plan: null,
   planBody: null,
   raisedCode: null,
@@ -48,12 +54,14 @@ export async function init(context) {
   }
   initResponder(ctx, { onRaised: planUsed, showSources: drawCallup });
   fillChoices();
+  restoreDraft();
   renderResults();
   renderNeeds();
   renderPlan();
   L = await loadLeaflet();
   if (!map) createMap();
   else clearLayers();
+  await placeDraftLocation();
   await initCoverage(ctx, L, map);
 }
 
@@ -73,10 +81,17 @@ export function reset() {
 
 function wire() {
   byId("nearest-form").addEventListener("submit", search);
+  // A list on screen answers the question asked, never a changed one: any change to it clears the
+  // answer, and a plan built for another place cannot be raised.
+  byId("nearest-form").addEventListener("input", questionChanged);
+  byId("nearest-form").addEventListener("change", questionChanged);
+  byId("plan-form").addEventListener("change", keepDraft);
+  byId("nearest-quantity").addEventListener("input", debounce(checkQuantityField, 150));
+  byId("nearest-item").addEventListener("change", checkItemField);
   byId("add-need").addEventListener("click", addNeed);
   byId("plan-form").addEventListener("submit", buildPlan);
   byId("callup").addEventListener("click", () => openRaise(state.planBody));
-  byId("nearest-county").addEventListener("input", debounce(suggestCounties));
+  byId("nearest-county").addEventListener("input", debounce(() => fillCounties(byId("nearest-county").value, byId("county-options"), state.regions)));
   byId("nearest-county").addEventListener("change", placeCounty);
   byId("nearest-item").addEventListener("input", debounce(suggestItems));
   for (const id of ["nearest-lat", "nearest-lon"]) byId(id).addEventListener("change", placeTypedPoint);
@@ -135,11 +150,6 @@ function loadLeaflet() {
   });
 }
 
-function escapeHtml(text) {
-  // Leaflet writes attributions as HTML: the configured credit is shown as plain text.
-  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function createMap() {
   const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   map = L.map("map", {
@@ -151,6 +161,9 @@ function createMap() {
     markerZoomAnimation: !still,
   });
   L.control.scale({ imperial: false }).addTo(map);
+  // The incident's pin sits under the warehouse markers: it never hides a result at the same place.
+  map.createPane("incident").style.zIndex = 390;
+  map.on("moveend", () => declutter(map));
   layers = {
     rings: L.layerGroup().addTo(map),
     results: L.layerGroup().addTo(map),
@@ -158,44 +171,17 @@ function createMap() {
     callup: L.layerGroup().addTo(map),
     incident: L.layerGroup().addTo(map),
   };
-  const config = ctx.config || {};
-  if (config.tile_url) probeTiles(config);
-  else byId("tiles-offline").hidden = false;
+  startBackground(L, map, ctx.config || {}, () => {
+    byId("tiles-offline").hidden = false;
+  });
   map.on("click", (event) => {
     const { lat, lng } = event.latlng.wrap();
     byId("nearest-lat").value = lat.toFixed(5);
     byId("nearest-lon").value = lng.toFixed(5);
     byId("nearest-county").value = "";
     drawIncident([lat, lng], null);
+    questionChanged();
   });
-}
-
-/** One tile first: offline, that is the only request that fails, and the map draws without tiles. */
-function probeTiles(config) {
-  const probe = new Image();
-  probe.addEventListener("load", () => addTiles(config));
-  probe.addEventListener("error", () => {
-    byId("tiles-offline").hidden = false;
-  });
-  probe.src = config.tile_url.replace("{s}", "a").replace("{r}", "").replace(/\{[xyz]\}/g, "0");
-}
-
-function addTiles(config) {
-  const tiles = L.tileLayer(config.tile_url, { attribution: escapeHtml(config.tile_attribution || ""), maxZoom: 18 });
-  let loaded = 0;
-  let failed = 0;
-  tiles.on("tileload", () => {
-    loaded += 1;
-  });
-  tiles.on("tileerror", (event) => {
-    failed += 1;
-    event.tile.style.visibility = "hidden"; // no broken-image boxes over the markers
-    if (!loaded && failed >= TILE_ERRORS_BEFORE_OFFLINE && map.hasLayer(tiles)) {
-      map.removeLayer(tiles); // the tile server went away: stop asking
-      byId("tiles-offline").hidden = false;
-    }
-  });
-  tiles.addTo(map);
 }
 
 function clearLayers() {
@@ -205,7 +191,7 @@ function clearLayers() {
 
 function drawIncident(latlng, name) {
   layers.incident.clearLayers();
-  const marker = L.marker(latlng, { title: t("map.incident"), keyboard: false });
+  const marker = L.marker(latlng, { title: t("map.incident"), keyboard: false, pane: "incident" });
   marker.bindTooltip(el("span", { text: name ? `${t("map.incident")} · ${name}` : t("map.incident") }), {
     permanent: true,
     direction: "top",
@@ -213,6 +199,7 @@ function drawIncident(latlng, name) {
     className: "incident-label",
   });
   layers.incident.addLayer(marker);
+  declutter(map);
 }
 
 function ringRadii(radiusKm) {
@@ -238,26 +225,26 @@ function drawRings(center, radiusKm) {
 
 // --- location and item pickers ---------------------------------------------------------------
 
-async function suggestCounties() {
-  const text = byId("nearest-county").value.trim();
-  if (!text || /^\d{6}$/.test(text)) return;
-  const regions = await get("/regions", { level: "county", name: text, page_size: 15 });
-  for (const region of regions) state.regions.set(region.code, region);
-  byId("county-options").replaceChildren(
-    ...regions.map((region) => el("option", { value: region.code, text: region.name })),
-  );
-}
-
-function placeCounty() {
+async function placeCounty() {
   const value = byId("nearest-county").value.trim();
-  const region = state.regions.get(value);
   if (!value) return;
   byId("nearest-lat").value = "";
   byId("nearest-lon").value = "";
-  if (region && map) {
-    drawIncident([region.latitude, region.longitude], region.name);
-    map.setView([region.latitude, region.longitude], Math.max(map.getZoom(), 7));
+  if (/^\d{6}$/.test(value) && !state.regions.has(value)) {
+    try {
+      state.regions.set(value, await get(`/regions/${value}`));
+    } catch {
+      // not a region code: the search says so next to the field
+    }
   }
+  const region = state.regions.get(value);
+  if (!map || byId("nearest-county").value.trim() !== value) return;
+  if (!region) {
+    layers.incident.clearLayers(); // never a pin at the last place while the form names another
+    return;
+  }
+  drawIncident([region.latitude, region.longitude], `${region.name}${region.city_name ? ` · ${region.city_name}` : ""}`);
+  map.setView([region.latitude, region.longitude], Math.max(map.getZoom(), 7));
 }
 
 function placeTypedPoint() {
@@ -270,13 +257,7 @@ function placeTypedPoint() {
 }
 
 async function suggestItems() {
-  const text = byId("nearest-item").value.trim();
-  if (!text) return;
-  const items = await get("/items", { q: text, page_size: 10 });
-  for (const item of items) state.items.set(item.code, item);
-  byId("item-options").replaceChildren(
-    ...items.map((item) => el("option", { value: item.code, text: `${item.name} · ${item.unit}` })),
-  );
+  for (const item of await fillItems(byId("nearest-item").value, byId("item-options"))) state.items.set(item.code, item);
 }
 
 /** The incident part of a query or body: county, or lat and lon; blank fields are left out. */
@@ -312,17 +293,36 @@ async function search(event) {
     region: byId("nearest-results"),
     onProblem: (error) => showFormErrors(form, error, { reserve_types: "reserve_types" }),
   };
-  await runAction(busy, async () => {
+  forgetAnswer(); // whatever this search gives, the last one's list no longer answers the question
+  byId("nearest-summary").textContent = t("results.searching");
+  const answered = await runAction(busy, async () => {
     const answer = await request("/nearest", { query });
     clearFormErrors(form);
     state.answer = answer.data;
+    state.askedAt = new Date();
     renderResults();
     drawResults();
+    return true;
   });
+  if (!answered) byId("nearest-summary").textContent = t("results.failed");
 }
 
-function unitOf(result) {
-  return state.answer?.item?.unit || result.lines[0]?.unit || "";
+/** The question on the form changed: its last answer (list, markers, rings) is gone, not left standing. */
+function questionChanged() {
+  keepDraft();
+  updateCallupButton();
+  if (!state.answer) return;
+  forgetAnswer();
+  byId("nearest-summary").textContent = t("results.changed");
+}
+
+function forgetAnswer() {
+  state.answer = null;
+  renderResults();
+  if (!layers) return;
+  layers.results.clearLayers();
+  layers.rings.clearLayers();
+  markers.length = 0;
 }
 
 function renderResults() {
@@ -335,85 +335,15 @@ function renderResults() {
     return;
   }
   const radius = formatQuantity(answer.radius_km);
-  summary.textContent = answer.results.length
+  const found = answer.results.length
     ? t("map.summary", { count: answer.results.length, radius })
     : t("map.summary_none", { radius });
-  answer.results.forEach((result, index) => {
-    const warehouse = result.warehouse;
-    const unit = unitOf(result);
-    const details = el(
-      "details",
-      {},
-      el("summary", { text: `${t("plan.col.batch")} (${result.lines.length})` }),
-      el(
-        "ul",
-        { class: "batches" },
-        result.lines.map((line) =>
-          el(
-            "li",
-            {},
-            `${line.item_name} · ${line.batch || "—"} · ${formatQuantity(line.available)} ${line.unit}`,
-            line.expiry_date ? ` · ${t("stock.col.expiry")} ${line.expiry_date}` : "",
-          ),
-        ),
-      ),
-    );
-    list.append(
-      el(
-        "li",
-        { class: result.covers_quantity ? "result covers" : "result", dataset: { code: warehouse.code } },
-        el(
-          "button",
-          {
-            type: "button",
-            class: "link result-title",
-            on: { click: () => focusResult(index) },
-          },
-          `${index + 1}. ${warehouse.name}`,
-        ),
-        el(
-          "p",
-          { class: "meta" },
-          `${t("map.km", { km: formatQuantity(result.distance_km) })} · ${label(ctx.labels.reserve_types[warehouse.reserve_type])} · ${warehouse.county_name} · ${warehouse.code}`,
-        ),
-        el(
-          "p",
-          {},
-          result.total_available !== null && result.total_available !== undefined
-            ? t("map.available", { quantity: formatQuantity(result.total_available), unit })
-            : "",
-          result.covers_quantity ? el("span", { class: "badge ok", text: t("map.covers") }) : null,
-          result.cumulative_available !== null && result.cumulative_available !== undefined
-            ? el("span", { class: "meta", text: ` · ${t("map.cumulative", { quantity: formatQuantity(result.cumulative_available) })}` })
-            : null,
-        ),
-        warehouse.contact_phone
-          ? el(
-              "p",
-              { class: "meta" },
-              `${warehouse.contact_person || ""} `,
-              el("a", { href: `tel:${warehouse.contact_phone.replace(/[^\d+]/g, "")}`, text: warehouse.contact_phone }),
-            )
-          : null,
-        details,
-      ),
-    );
-  });
-}
-
-function popupFor(result, index) {
-  const warehouse = result.warehouse;
-  return el(
-    "div",
-    { class: "popup" },
-    el("strong", { text: `${index + 1}. ${warehouse.name}` }),
+  summary.replaceChildren(
+    el("span", { class: "question", text: answeredQuestion(answer, state.askedAt, ctx.labels) }),
     el("br"),
-    `${t("map.km", { km: formatQuantity(result.distance_km) })} · ${warehouse.code}`,
-    result.total_available !== null && result.total_available !== undefined
-      ? [el("br"), t("map.available", { quantity: formatQuantity(result.total_available), unit: unitOf(result) })]
-      : null,
-    warehouse.contact_phone ? [el("br"), `${t("map.call")}: ${warehouse.contact_phone}`] : null,
+    found,
   );
+  fillResults(list, answer, ctx.labels.reserve_types, focusResult);
 }
 
 const markers = [];
@@ -439,13 +369,14 @@ function drawResults() {
       direction: "center",
       className: "rank-label",
     });
-    marker.bindPopup(popupFor(result, index));
+    marker.bindPopup(popupFor(answer, result, index));
     layers.results.addLayer(marker);
     markers.push(marker);
   });
   const bounds = markers.length ? L.latLngBounds([center]) : ringBounds(center, answer.radius_km);
   for (const marker of markers) bounds.extend(marker.getLatLng());
   map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
+  declutter(map);
 }
 
 /** The box around a ring, computed rather than measured (a circle has no bounds off the map). */
@@ -458,31 +389,71 @@ function ringBounds(center, km) {
 function focusResult(index) {
   const marker = markers[index];
   if (!marker) return;
+  // On a phone the map is off screen under the list: bring it into view, then the popup inside it.
+  const box = map.getContainer().getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) {
+    const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    map.getContainer().scrollIntoView({ block: "center", behavior: still ? "auto" : "smooth" });
+  }
   map.setView(marker.getLatLng(), Math.max(map.getZoom(), 8));
   marker.openPopup();
 }
 
 // --- plans ---------------------------------------------------------------------------------------
 
-function addNeed() {
-  const item = byId("nearest-item").value.trim();
+async function addNeed() {
+  const typed = byId("nearest-item").value.trim();
   const quantity = byId("nearest-quantity").value.trim();
-  if (!item || !quantity) {
+  if (!typed || !quantity) {
     announce(t("map.need_missing"), "error");
-    (item ? byId("nearest-quantity") : byId("nearest-item")).focus();
+    (typed ? byId("nearest-quantity") : byId("nearest-item")).focus();
     return;
   }
-  const known = state.items.get(item) || (state.answer?.item?.code === item ? state.answer.item : null);
-  const existing = state.needs.find((need) => need.item === item);
+  // A plan only takes what it can build: a positive quantity of an item the catalogue knows.
+  if (!checkQuantityField()) {
+    byId("nearest-quantity").focus();
+    return;
+  }
+  // An item just searched for is known already; anything else is asked of the catalogue first.
+  const answered = state.answer?.item?.code === typed ? state.answer.item : null;
+  const known = answered || (await checkItemField());
+  if (!known) {
+    byId("nearest-item").focus();
+    return;
+  }
+  const existing = state.needs.find((need) => need.item === known.code);
   if (existing) existing.quantity = quantity;
-  else state.needs.push({ item, quantity, name: known?.name || item, unit: known?.unit || "" });
+  else state.needs.push({ item: known.code, quantity, name: known.name, unit: known.unit });
   renderNeeds();
-  announce(t("map.need_added", { item: known?.name || item, quantity }), "ok");
+  announce(t("map.need_added", { item: known.name, quantity }), "ok");
+}
+
+/** The quantity field says at once what is wrong with it (−5, "abc"); true when it is fine. */
+function checkQuantityField() {
+  const input = byId("nearest-quantity");
+  const problem = input.value.trim() ? quantityProblem(input.value) : "";
+  showNeedProblem(input, problem ? t(problem) : "");
+  return !problem && Boolean(input.value.trim());
+}
+
+/** The item field, checked when left: the item it names, or null with the closest names offered. */
+async function checkItemField() {
+  const input = byId("nearest-item");
+  if (!input.value.trim()) {
+    showNeedProblem(input, "");
+    return null;
+  }
+  const { item, guesses } = await checkItem(input.value);
+  if (item) state.items.set(item.code, item);
+  const offered = guesses.map((guess) => `${guess.name} (${guess.code})`).join("、");
+  showNeedProblem(input, item ? "" : t(offered ? "check.item_guess" : "check.item_unknown", { names: offered }));
+  return item;
 }
 
 function renderNeeds() {
   const list = byId("plan-needs");
   updateCallupButton();
+  keepDraft();
   if (!state.needs.length) {
     list.replaceChildren(el("li", { class: "hint", text: t("plan.empty") }));
     byId("plan-build").disabled = true;
@@ -523,6 +494,7 @@ async function buildPlan(event) {
     ...locationValues(),
     needs: state.needs.map((need) => ({ item: need.item, quantity: need.quantity })),
     reserve_type_preference: preference,
+    reserve_types: tickedReserveTypes(), // the plan draws on what the search was limited to
   };
   const radius = byId("nearest-radius").value.trim();
   if (radius) body.radius_km = radius;
@@ -554,63 +526,7 @@ async function buildPlan(event) {
 }
 
 function renderPlan() {
-  const container = byId("plan-result");
-  const plan = state.plan;
-  if (!plan) {
-    clear(container);
-    return;
-  }
-  const needRows = plan.needs.map((need) =>
-    el(
-      "tr",
-      { class: need.shortfall > 0 ? "short" : null },
-      el("td", { text: `${need.item_name} (${need.item_code})` }),
-      el("td", { class: "number", text: `${formatQuantity(need.requested)} ${need.unit}` }),
-      el("td", { class: "number", text: formatQuantity(need.allocated) }),
-      el("td", { class: "number", text: formatQuantity(need.shortfall) }),
-    ),
-  );
-  const warehouses = plan.warehouses.map((allocation, index) => {
-    const warehouse = allocation.warehouse;
-    const rows = allocation.lines.map((line) =>
-      el(
-        "tr",
-        {},
-        el("td", { text: line.item_name }),
-        el("td", { text: line.batch || "—" }),
-        el("td", { class: "number", text: `${formatQuantity(line.quantity)} ${line.unit}` }),
-        el("td", { text: line.expiry_date || "" }),
-      ),
-    );
-    return el(
-      "li",
-      {},
-      el("strong", { text: `P${index + 1} · ${warehouse.name} (${warehouse.code})` }),
-      el(
-        "p",
-        { class: "meta" },
-        `${t("map.km", { km: formatQuantity(allocation.distance_km) })} · ${label(ctx.labels.reserve_types[warehouse.reserve_type])} · ${warehouse.contact_person || ""} `,
-        warehouse.contact_phone
-          ? el("a", { href: `tel:${warehouse.contact_phone.replace(/[^\d+]/g, "")}`, text: warehouse.contact_phone })
-          : null,
-      ),
-      table(
-        warehouse.name,
-        [t("plan.col.item"), t("plan.col.batch"), t("plan.col.take"), t("stock.col.expiry")],
-        rows,
-      ),
-    );
-  });
-  container.replaceChildren(
-    el("p", {}, el("span", { class: plan.covered ? "badge ok" : "badge expired", text: t(plan.covered ? "plan.covered" : "plan.not_covered") })),
-    table(
-      t("plan.heading"),
-      ["item", "requested", "allocated", "shortfall"].map((key) => t(`plan.col.${key}`)),
-      needRows,
-      "plan-needs",
-    ),
-    el("ul", { class: "plan-warehouses" }, warehouses),
-  );
+  renderPlanInto(byId("plan-result"), state.plan, ctx.labels.reserve_types);
 }
 
 function drawPlan() {
@@ -628,7 +544,7 @@ function drawPlan() {
     marker.bindTooltip(el("span", { text: `P${index + 1}` }), {
       permanent: true,
       direction: "center",
-      className: "rank-label",
+      className: "rank-label plan",
     });
     marker.bindPopup(
       el(
@@ -643,12 +559,54 @@ function drawPlan() {
     bounds.extend(latlng);
   });
   map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
+  declutter(map);
+}
+
+// --- the draft: the plan being built survives a reload and a new login ------------------------
+
+function keepDraft() {
+  if (!ctx?.user) return;
+  saveDraft(ctx.user.username, {
+    lat: byId("nearest-lat").value.trim(),
+    lon: byId("nearest-lon").value.trim(),
+    county: byId("nearest-county").value.trim(),
+    radius: byId("nearest-radius").value.trim(),
+    prefer1: byId("plan-prefer1").value,
+    prefer2: byId("plan-prefer2").value,
+    reserveTypes: tickedReserveTypes(),
+    needs: state.needs,
+  });
+}
+
+function restoreDraft() {
+  const draft = loadDraft(ctx.user?.username);
+  if (!draft) return;
+  for (const name of ["lat", "lon", "county", "radius"]) {
+    if (draft[name]) byId(`nearest-${name}`).value = draft[name];
+  }
+  for (const name of ["prefer1", "prefer2"]) {
+    const select = byId(`plan-${name}`);
+    if ([...select.options].some((option) => option.value === draft[name])) select.value = draft[name];
+  }
+  for (const box of byId("nearest-types").querySelectorAll("input")) box.checked = draft.reserveTypes.includes(box.value);
+  state.needs = draft.needs;
+}
+
+/** The draft's place on the map again: its point, or its county (looked up once). */
+async function placeDraftLocation() {
+  if (byId("nearest-county").value.trim()) await placeCounty();
+  else placeTypedPoint();
 }
 
 // --- call-ups ------------------------------------------------------------------------------------
 
-function needsKey(needs) {
-  return JSON.stringify(needs.map((need) => [need.item, String(need.quantity)]));
+function tickedReserveTypes() {
+  return [...byId("nearest-types").querySelectorAll("input:checked")].map((box) => box.value);
+}
+
+function currentQuestionKey() {
+  const radius = byId("nearest-radius").value.trim();
+  return questionKey({ ...locationValues(), radius_km: radius, reserve_types: tickedReserveTypes() });
 }
 
 /**
@@ -659,12 +617,16 @@ function updateCallupButton() {
   const button = byId("callup");
   const note = byId("callup-note");
   const allowed = canRaise(ctx?.user);
-  const current = Boolean(state.plan && state.planBody && needsKey(state.planBody.needs) === needsKey(state.needs));
+  const sameNeeds = Boolean(state.planBody && needsKey(state.planBody.needs) === needsKey(state.needs));
+  const samePlace = Boolean(state.planBody && questionKey(state.planBody) === currentQuestionKey());
+  const current = Boolean(state.plan && sameNeeds && samePlace);
   button.disabled = !allowed || !current;
   let key = "plan.callup_note";
   if (!allowed) key = "plan.callup_roles";
   else if (state.plan && state.raisedCode && !state.planBody) key = "plan.callup_done";
-  else if (state.plan && !current) key = "plan.callup_stale";
+  else if (state.plan && !sameNeeds) key = "plan.callup_stale";
+  else if (state.plan && !current) key = "plan.callup_moved";
+  byId("plan-result").classList.toggle("stale", Boolean(state.plan && state.planBody && !current));
   // Static text otherwise: applyTranslations() must not put back a placeholder on language change.
   if (key === "plan.callup_done") delete note.dataset.i18n;
   else note.dataset.i18n = key;
@@ -675,6 +637,7 @@ function updateCallupButton() {
 /** The plan has been raised as a call-up: its stock is reserved now, so it cannot be raised twice. */
 function planUsed(order) {
   state.planBody = null;
+  dropDraft(ctx.user?.username);
   state.raisedCode = order.code;
   updateCallupButton();
 }
@@ -708,7 +671,7 @@ async function drawCallup(order, fit) {
     marker.bindTooltip(el("span", { text: `C${index + 1}` }), {
       permanent: true,
       direction: "center",
-      className: "rank-label",
+      className: "rank-label callup",
     });
     marker.bindPopup(
       el(
@@ -726,4 +689,5 @@ async function drawCallup(order, fit) {
     bounds.extend(latlng);
   });
   if (fit) map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
+  declutter(map);
 }

@@ -7,6 +7,7 @@
 import { apiUrl, get, request } from "./api.js";
 import { announce, clearFormErrors, control, debounce, el, formatQuantity, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
 import { label, lang, onLanguageChange, t } from "./i18n.js";
+import { suggestItems } from "./suggest.js";
 
 const EXPIRING_PAGE_SIZE = 20;
 const EXPIRING_ROLES = new Set(["manager", "provincial", "admin"]);
@@ -154,7 +155,7 @@ export async function initCoverage(context, leaflet, map) {
     coverage.layer = leaflet.layerGroup().addTo(map);
     byId("coverage-form").addEventListener("submit", searchCoverage);
     byId("coverage-show").addEventListener("change", toggleLayer);
-    byId("coverage-item").addEventListener("input", debounce(suggestItems));
+    byId("coverage-item").addEventListener("input", debounce(suggestCoverageItems));
   }
   resetCoverage();
   fillCoverageChoices();
@@ -195,13 +196,8 @@ function fillCoverageChoices() {
   province.value = chosenProvince;
 }
 
-async function suggestItems() {
-  const text = byId("coverage-item").value.trim();
-  if (!text) return;
-  const items = await get("/items", { q: text, page_size: 10 });
-  byId("coverage-item-options").replaceChildren(
-    ...items.map((item) => el("option", { value: item.code, text: `${item.name} · ${item.unit}` })),
-  );
+function suggestCoverageItems() {
+  return suggestItems(byId("coverage-item").value, byId("coverage-item-options"));
 }
 
 function updateCoverageLink() {

@@ -5,9 +5,11 @@
 
 import { get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
+import { reservedCell } from "./holdings.js";
 import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { initExpiring, loadExpiring, resetExpiring } from "./readiness.js";
+import { suggestItems } from "./suggest.js";
 
 const WAREHOUSE_PAGE_SIZE = 20;
 const LINE_PAGE_SIZE = 50;
@@ -92,7 +94,7 @@ function wire() {
       byId("stock-lines").querySelector("button")?.focus();
     });
   }
-  byId("receipt-item").addEventListener("input", debounce(suggestItems));
+  byId("receipt-item").addEventListener("input", debounce(suggestReceiptItems));
   byId("move-to").addEventListener("input", debounce(suggestWarehouses));
   onLanguageChange(() => {
     if (!ctx?.user) return;
@@ -249,6 +251,8 @@ function renderLines() {
       el("td", {}, el("span", { class: "name", text: line.item_name }), el("span", { class: "code", text: line.item_code })),
       el("td", { text: line.batch || "—" }),
       el("td", { class: "number", text: `${formatQuantity(line.quantity)} ${line.unit}` }),
+      reservedCell(line),
+      el("td", { class: "number available", text: formatQuantity(line.available) }),
       el("td", { text: line.production_date || "" }),
       el(
         "td",
@@ -279,7 +283,9 @@ function renderLines() {
       ),
     );
   });
-  const headers = ["item", "batch", "quantity", "production", "expiry", "actions"].map((key) => t(`stock.col.${key}`));
+  const headers = ["item", "batch", "quantity", "reserved", "available", "production", "expiry", "actions"].map((key) =>
+    t(`stock.col.${key}`),
+  );
   container.replaceChildren(
     table(`${t("stock.lines")} · ${state.warehouse.name}`, headers, rows, "lines"),
     pager(state.linePagination, (page) => loadLines(page)),
@@ -303,7 +309,12 @@ function openMovement(line) {
 function renderMoveHeader() {
   const line = state.line;
   byId("move-heading").textContent = t("move.heading", { item: line.item_name, batch: line.batch || "—" });
-  byId("move-on-hand").textContent = t("move.on_hand", { quantity: formatQuantity(line.quantity), unit: line.unit });
+  byId("move-on-hand").textContent = t("move.on_hand_available", {
+    quantity: formatQuantity(line.quantity),
+    reserved: formatQuantity(line.reserved ?? 0),
+    available: formatQuantity(line.available ?? line.quantity),
+    unit: line.unit,
+  });
 }
 
 function showKindFields() {
@@ -358,7 +369,8 @@ async function submitMovement(event) {
       }),
       "ok",
     );
-    state.line = { ...line, quantity: movement.quantity_after };
+    const available = Number(movement.quantity_after) - Number(line.reserved || 0);
+    state.line = { ...line, quantity: movement.quantity_after, available };
     renderMoveHeader();
     await loadLines(state.linePage);
     await openHistory(state.line, false);
@@ -395,13 +407,8 @@ async function submitReceipt(event) {
   });
 }
 
-async function suggestItems() {
-  const text = byId("receipt-item").value.trim();
-  if (text.length < 1) return;
-  const items = await get("/items", { q: text, page_size: 10 });
-  byId("receipt-item-options").replaceChildren(
-    ...items.map((item) => el("option", { value: item.code, text: `${item.name} · ${item.unit}` })),
-  );
+function suggestReceiptItems() {
+  return suggestItems(byId("receipt-item").value, byId("receipt-item-options"));
 }
 
 async function suggestWarehouses() {

@@ -239,3 +239,23 @@ def test_q_and_category_combine(client):
 def test_a_new_items_aliases_are_searchable_at_once(client, new_item):
     new_item("NEW-1", aliases=["便携式应急频闪信号灯"])
     assert codes(client.get(f"{API}/items", query_string={"q": "频闪信号"})) == ["NEW-1"]
+
+
+def test_item_suggestions_follow_typos_and_pinyin_initials(client):
+    def suggested(text):
+        answer = client.get(f"{API}/item-suggestions", query_string={"q": text})
+        assert answer.status_code == 200, answer.get_json()
+        return [(s["code"], s["name"], s["how"]) for s in answer.get_json()]
+
+    assert suggested("活性碳")[0][1:] == ("活性炭", "alias")  # the common typo
+    assert suggested("hxt")[0][1:] == ("活性炭", "pinyin")
+    assert suggested("PD-001") == [("PD-001", "活性炭", "exact")]
+    assert all(how == "contains" for _, _, how in suggested("吸油")[:2])
+    assert client.get(f"{API}/item-suggestions").status_code == 422
+
+
+def test_a_receipt_takes_the_item_by_name(client, new_warehouse):
+    new_warehouse("W-NAME")
+    answer = client.post(f"{API}/receipts", json={"warehouse_code": "W-NAME", "item_code": "活性炭", "quantity": 3})
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["item_code"] == "PD-001"

@@ -262,3 +262,14 @@ def test_the_answer_built_directly_is_the_output_schema_dump(app, client, depots
     assert nearest_answer_dict(answer) == dumped
     assert response.get_json() == dumped
     assert response.data == app.json.response(dumped).get_data()
+
+
+def test_a_plan_honours_the_reserve_types_the_search_used(client, depots):
+    body = {"lat": INCIDENT[0], "lon": INCIDENT[1], "needs": [{"item": "PD-001", "quantity": 40}]}
+    every = client.post(f"{API}/plans", json=body).get_json()
+    assert [w["warehouse"]["code"] for w in every["warehouses"]] == ["ENT-5", "GOV-20", "THIRD-50"]
+    only = client.post(f"{API}/plans", json={**body, "reserve_types": ["third_party", "government"]}).get_json()
+    assert [w["warehouse"]["code"] for w in only["warehouses"]] == ["GOV-20", "THIRD-50"]
+    assert only["reserve_types"] == ["government", "third_party"]
+    bad = client.post(f"{API}/plans", json={**body, "reserve_types": ["army"]})
+    assert_problem(bad, 422, "reserve_types")

@@ -163,7 +163,7 @@ def test_every_operation_but_the_public_ones_refuses_an_anonymous_caller(app):
                 assert response.status_code == 401, (method, path, response.status_code)
                 assert response.mimetype == PROBLEM_JSON
                 refused.add(path)
-    assert public == {"GET /health", "POST /auth/login", "GET /page-config", "GET /page/session"}
+    assert public == {"GET /health", "POST /auth/login", "GET /page-config", "GET /page/session", "GET /page/base-map"}
     assert len(refused) > 40
 
 

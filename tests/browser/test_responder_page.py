@@ -66,7 +66,8 @@ def test_responder_picks_a_county_builds_a_plan_and_may_raise_a_call_up(browsing
     page.click("#add-need")
     page.fill("#nearest-item", "PL-002")
     page.fill("#nearest-quantity", "100")
-    page.click("#add-need")
+    page.click("#add-need")  # the item is checked against the catalogue before it joins the plan
+    page.wait_for_function("() => document.querySelectorAll('#plan-needs li').length === 2")
     assert page.locator("#plan-needs li").count() == 2
     page.select_option("#plan-prefer1", "government")
     page.click("#plan-build")

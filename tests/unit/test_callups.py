@@ -17,7 +17,7 @@ from inventory.errors import Conflict, Forbidden, ValidationFailed
 from inventory.geo import Incident, Point
 from inventory.models import CallUpLine, Movement, StockLine
 from inventory.nearest import NeedRequest
-from inventory.reference import CallUpLineStatus, CallUpStatus, MovementKind, Role
+from inventory.reference import CallUpLineStatus, CallUpStatus, MovementKind, ReserveType, Role
 from inventory.stock import ledger_mismatches
 
 INCIDENT = Incident(Point(39.90, 116.40))  # central Beijing
@@ -101,6 +101,19 @@ def test_decline_releases_and_replans_the_remainder_elsewhere(session, sources):
     active = {line.warehouse.code: line.quantity for line in callup.lines if line.status is CallUpLineStatus.RESERVED}
     assert active == {"NEAR": Decimal(20), "FAR": Decimal(10)}
     assert [e.event for e in callup.events] == ["raised", "declined", "replanned"]
+
+
+def test_a_replan_after_a_decline_keeps_the_reserve_types_the_order_chose(session, make_warehouse, stocked_line):
+    near = stocked_line(20, warehouse=make_warehouse("GOV-NEAR", latitude=39.95, longitude=116.40))
+    stocked_line(50, warehouse=make_warehouse("ENT-MID", reserve_type="enterprise", latitude=40.3, longitude=116.4))
+    stocked_line(50, warehouse=make_warehouse("GOV-FAR", latitude=41.0, longitude=116.40))
+    callup = raise_callup(
+        session, RESPONDER, incident_name="x", incident=INCIDENT, needs=need(10), reserve_types=[ReserveType.GOVERNMENT]
+    )
+    assert callup.reserve_types == "government"
+    decline_line(session, manager_of(near), callup.lines[0].id, reason="no driver")
+    active = {line.warehouse.code for line in callup.lines if line.status is CallUpLineStatus.RESERVED}
+    assert active == {"GOV-FAR"}  # the nearer enterprise store was never allowed
 
 
 def test_cancel_releases_every_pending_reservation(session, sources):

@@ -525,6 +525,27 @@ def test_plan_uses_preferred_reserve_types_first_then_the_rest_by_distance(sessi
     ]
 
 
+def test_plan_draws_only_on_the_reserve_types_the_search_ticked(session, make_warehouse, stock):
+    stock(make_warehouse("ENT-NEAR", reserve_type="enterprise", **place(5)), 5)
+    stock(make_warehouse("GOV-FAR", reserve_type="government", **place(200)), 5)
+    stock(make_warehouse("THIRD-MID", reserve_type="third_party", **place(100)), 5)
+    only = [ReserveType.THIRD_PARTY, ReserveType.GOVERNMENT]
+
+    result = plan(session, [("PD-001", 20)], reserve_types=only)
+    assert [a.warehouse.code for a in result.warehouses] == ["THIRD-MID", "GOV-FAR"]
+    assert result.needs[0].shortfall == 10  # the enterprise stock nearby is not counted
+    assert result.reserve_types == (ReserveType.GOVERNMENT, ReserveType.THIRD_PARTY)
+
+    # A preferred type outside the filter adds nothing; the preference still orders what is allowed.
+    preferred = plan(
+        session,
+        [("PD-001", 20)],
+        reserve_types=only,
+        reserve_type_preference=[ReserveType.ENTERPRISE, ReserveType.GOVERNMENT],
+    )
+    assert [a.warehouse.code for a in preferred.warehouses] == ["GOV-FAR", "THIRD-MID"]
+
+
 def test_plan_can_leave_warehouses_out(session, make_warehouse, stock):
     refused = make_warehouse("REFUSED", **place(5))
     stock(refused, 5)
