@@ -1,7 +1,7 @@
 """field values vocabularies units reviews
 
 Revision ID: 1e6e27ab2b54
-Revises: 9d1e4c7a2f30
+Revises: b7e2c41d9a05
 Create Date: 2026-11-30 08:03:44.977067
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1e6e27ab2b54'
-down_revision = '9d1e4c7a2f30'
+down_revision = 'b7e2c41d9a05'
 branch_labels = None
 depends_on = None
 

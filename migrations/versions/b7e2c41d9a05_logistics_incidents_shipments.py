@@ -1,7 +1,7 @@
 """logistics: incidents, shipments with receipt, consumption, unit prices; new movement kinds and call-up status
 
 Revision ID: b7e2c41d9a05
-Revises: 9d1e4c7a2f30
+Revises: ff15f99f75da
 Create Date: 2026-11-30 08:00:00.000000
 
 Besides the new tables, two CHECK constraints widen: ``movement.kind`` takes ``ship_out``, ``ship_in``
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e2c41d9a05'
-down_revision = '9d1e4c7a2f30'
+down_revision = 'ff15f99f75da'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """call-up reserve-type filter
 
 Revision ID: e4b7c2a91f05
-Revises: 9d1e4c7a2f30
+Revises: f1e1d5a3c2b7
 Create Date: 2026-11-30 08:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e4b7c2a91f05'
-down_revision = '9d1e4c7a2f30'
+down_revision = 'f1e1d5a3c2b7'
 branch_labels = None
 depends_on = None
 

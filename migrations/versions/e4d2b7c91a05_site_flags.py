@@ -1,7 +1,7 @@
 """site flags (a demo database says it is one)
 
 Revision ID: e4d2b7c91a05
-Revises: 9d1e4c7a2f30
+Revises: e4b7c2d9a1f6
 Create Date: 2026-11-30 08:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e4d2b7c91a05'
-down_revision = '9d1e4c7a2f30'
+down_revision = 'e4b7c2d9a1f6'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f1e1d5a3c2b7'
-down_revision = '1e6e27ab2b54'  # re-chained after merging fieldvalues; originally 9d1e4c7a2f30
+down_revision = '1e6e27ab2b54'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 settings and opt-ins, deliveries claimed by workers and their log (notify branch)
 
 Revision ID: ff15f99f75da
-Revises: 9d1e4c7a2f30
+Revises: e4d2b7c91a05
 Create Date: 2026-11-30 07:42:47.145532
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ff15f99f75da'
-down_revision = '9d1e4c7a2f30'
+down_revision = 'e4d2b7c91a05'
 branch_labels = None
 depends_on = None
 
