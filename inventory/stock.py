@@ -22,17 +22,19 @@ from decimal import Decimal
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
+from inventory.catalogue import get_item
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from inventory.models import CallUpLine, Item, Movement, StockLine, Warehouse
 from inventory.reference import CallUpLineStatus, Category, MovementKind
 from inventory.regions import region_filter
 from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, batch_expired, require_active
 from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
+from inventory.warehouses import get_warehouse
 
 REASON_LIMIT = text_limit(Movement.reason)
 REFERENCE_LIMIT = text_limit(Movement.reference)
@@ -250,6 +252,45 @@ def _insert_ignoring_duplicate(session: Session, values: dict) -> None:
     session.execute(insert(StockLine).values(**values).on_conflict_do_nothing())
 
 
+@dataclass(frozen=True)
+class ReceiptTarget:
+    warehouse: Warehouse
+    item: Item
+    line: StockLine | None  # the batch's line when it exists (None: look again when writing)
+
+
+def receipt_target(session: Session, *, warehouse_code: str, item_code: str, batch: str = "") -> ReceiptTarget:
+    """A receipt's three reads in one SELECT: the warehouse, the item and the batch's existing line.
+
+    Unknown codes are refused exactly as ``get_warehouse`` and ``get_item`` refuse them (warehouse
+    first). A batch the text rules refuse finds no line here; ``stock_line_for`` refuses it later,
+    after the permission check, as before.
+    """
+    try:
+        batch_key: str | None = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
+    except ValidationFailed:
+        batch_key = None
+    row = session.execute(
+        select(Warehouse, Item, StockLine)
+        .select_from(Warehouse)
+        .join(Item, Item.code == item_code)
+        .outerjoin(
+            StockLine,
+            (StockLine.warehouse_id == Warehouse.id) & (StockLine.item_id == Item.id) & (StockLine.batch == batch_key),
+        )
+        .where(Warehouse.code == warehouse_code)
+        # The line's warehouse and item are the two rows read here: set on it below, not joined again.
+        .options(lazyload(Item.aliases), lazyload(StockLine.warehouse), lazyload(StockLine.item))
+    ).first()
+    if row is None:  # which one is missing, named as the single lookups name it
+        return ReceiptTarget(get_warehouse(session, warehouse_code), get_item(session, item_code, aliases=False), None)
+    warehouse, item, line = row
+    if line is not None:
+        set_committed_value(line, "warehouse", warehouse)
+        set_committed_value(line, "item", item)
+    return ReceiptTarget(warehouse, item, line)
+
+
 def stock_line_for(
     session: Session,
     *,
@@ -258,11 +299,13 @@ def stock_line_for(
     batch: str = "",
     production_date: dt.date | None = None,
     expiry_date: dt.date | None = None,
+    found: StockLine | None = None,
 ) -> StockLine:
     """The line for (warehouse, item, batch), created empty if missing.
 
     A batch has one production and one expiry date: dates given for an existing batch must agree
     with it (missing ones are filled in). With a shelf life, expiry follows from production.
+    ``found``: the line, when the caller already read it (``receipt_target``).
     """
     batch = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
     production_date, expiry_date = batch_dates(production_date, expiry_date, item.shelf_life_days)
@@ -271,7 +314,7 @@ def stock_line_for(
         .where(StockLine.warehouse_id == warehouse.id, StockLine.item_id == item.id, StockLine.batch == batch)
         .options(*LINE_LOADING)
     )
-    line = session.scalar(find)
+    line = found if found is not None else session.scalar(find)
     if line is None:
         now = dt.datetime.now(dt.UTC)
         _insert_ignoring_duplicate(
@@ -313,7 +356,9 @@ def receive_stock(
     expiry_date: dt.date | None = None,
     reason: str = "",
     reference: str | None = None,
+    line: StockLine | None = None,
 ) -> Movement:
+    """Receive into the (warehouse, item, batch) line; ``line``: that line if the caller already read it."""
     require_stock_change(actor, warehouse)
     quantity = check_quantity(quantity)
     line = stock_line_for(
@@ -323,6 +368,7 @@ def receive_stock(
         batch=batch,
         production_date=production_date,
         expiry_date=expiry_date,
+        found=line,
     )
     return _change_line(session, line, quantity, MovementKind.RECEIPT, actor, reason, reference)
 

@@ -23,7 +23,6 @@ from api.schemas.registry import (
     TransferOut,
 )
 from inventory.callups import holdings_of
-from inventory.catalogue import find_item
 from inventory.reference import Category, MovementKind
 from inventory.shipments import in_transit_from
 from inventory.stock import (
@@ -33,6 +32,7 @@ from inventory.stock import (
     list_movements,
     list_stock_lines,
     quantity_as_of,
+    receipt_target,
     receive_stock,
     take_stock,
     transfer_stock,
@@ -98,10 +98,14 @@ class Receipts(MethodView):
     @blp.response(201, MovementOut)
     def post(self, data: dict):
         """Receive stock into a warehouse; the (item, batch) line is created on first receipt."""
+        target = receipt_target(
+            db.session, warehouse_code=data["warehouse_code"], item_code=data["item_code"], batch=data.get("batch", "")
+        )
         return receive_stock(
             db.session,
-            warehouse=get_warehouse(db.session, data["warehouse_code"]),
-            item=find_item(db.session, data["item_code"], field="item_code"),
+            warehouse=target.warehouse,
+            item=target.item,
+            line=target.line,
             quantity=data["quantity"],
             batch=data.get("batch", ""),
             production_date=data.get("production_date"),
