@@ -7,8 +7,14 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import re
+import signal
 import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -244,3 +250,35 @@ def test_a_line_break_in_a_name_cannot_add_a_mail_header(session, subscriber, sm
     (message,) = smtp.messages
     assert message["Bcc"] is None and smtp.collector.envelopes[0][1] == ["li.ming@example.org"]
     assert "\n" not in str(message["Subject"]) and "SH-9 Bcc: x@evil.example" in str(message["Subject"])
+
+
+def test_deliver_loop_keeps_sending_until_sigterm(session, subscriber, smtp, database_url):
+    smtp.start()
+    user = subscriber()
+    overdue(session, user, "SH-1")
+    settings = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_SECURITY": "none"}
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test", "MAIL_FROM": "n@example.org", **settings}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "deliver", "--loop", "--interval", "0.2"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: len(smtp.messages) == 1)
+        overdue(session, user, "SH-2")  # recorded while the worker runs: the next round takes it
+        wait_for(lambda: len(smtp.messages) == 2)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+    finally:
+        worker.kill()
+    assert sorted(shipment_in(message) for message in smtp.messages) == ["SH-1", "SH-2"]
+    assert "claimed 1: sent 1" in worker.stdout.read().decode()
+
+
+def wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
