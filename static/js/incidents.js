@@ -85,7 +85,7 @@ function field(name, text, props = {}) {
   return el("div", { class: "field" }, el("label", { for: id, text }), input);
 }
 
-function form(id, children, submitText, onSubmit) {
+function form(id, children, submitText, onSubmit, aliases = {}) {
   const node = el("form", { id, class: "stacked", novalidate: true }, children, el("p", { class: "form-error", role: "alert", hidden: true }));
   node.append(el("button", { type: "submit", text: submitText }));
   node.addEventListener("submit", async (event) => {
@@ -96,7 +96,7 @@ function form(id, children, submitText, onSubmit) {
       announce(w("done"), "ok");
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      showFormErrors(node, error);
+      showFormErrors(node, error, aliases);
       announceProblem(error);
     }
   });
@@ -273,10 +273,19 @@ function shipmentsPart(shipments) {
         });
         await post(`/shipments/${shipment.code}/receive`, { lines });
         await openIncident(current);
-      }),
+      }, receiptAliases(shipment.lines.length)),
     );
   }
   return part;
+}
+
+/** The API names receipt fields lines[i].received …; the form calls them received_i …. */
+function receiptAliases(count) {
+  const aliases = {};
+  for (let index = 0; index < count; index += 1) {
+    for (const name of ["received", "damaged", "short", "reason"]) aliases[`lines[${index}].${name}`] = `${name === "short" ? "received" : name}_${index}`;
+  }
+  return aliases;
 }
 
 function linesPart(incident) {
