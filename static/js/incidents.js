@@ -60,6 +60,7 @@ const WORDS = {
   charged: ["结算数量", "Charged"],
   amount: ["金额", "Amount"],
   status: ["状态", "Status"],
+  site: ["事件现场", "incident site"],
 };
 const TYPES = ["water", "air", "soil", "chemical_spill", "oil_spill", "other"];
 const PAID_TYPES = ["enterprise", "third_party", "production", "government"];
@@ -251,7 +252,7 @@ function shipmentsPart(shipments) {
   const part = el("section", { "aria-label": w("shipments") }, el("h4", { text: w("shipments") }));
   for (const shipment of shipments) {
     const state = label("shipment_statuses", shipment.status) + (shipment.overdue ? ` · ${w("overdue")}` : "");
-    const where = `${shipment.source_warehouse_code || "→"} → ${shipment.target_warehouse_code || "→"}`;
+    const where = `${shipment.source_warehouse_code || w("site")} → ${shipment.target_warehouse_code || w("site")}`;
     part.append(el("p", { class: "shipment", dataset: { code: shipment.code } }, `${shipment.code} · ${label("shipment_kinds", shipment.kind)} · ${where} · ${state}`));
     if (shipment.status !== "in_transit") continue;
     const inputs = shipment.lines.map((line, index) =>
