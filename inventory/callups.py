@@ -105,7 +105,9 @@ def raise_callup(
     if incident_record is not None:
         # Locked, so a close cannot slip in between this check and the new call-up's commit.
         session.execute(
-            select(EmergencyIncident.id).where(EmergencyIncident.id == incident_record.id).with_for_update()
+            select(EmergencyIncident.id)
+            .where(EmergencyIncident.id == incident_record.id)
+            .with_for_update(key_share=True)  # as incidents.lock_incident
         )
         session.refresh(incident_record, ["status"])
         if incident_record.status is not IncidentStatus.OPEN:

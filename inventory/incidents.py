@@ -54,7 +54,11 @@ def list_incidents(session: Session, *, status: IncidentStatus | None = None) ->
 def lock_incident(session: Session, incident_id: int) -> EmergencyIncident:
     """Lock the incident row and reload it with its call-ups: the incident comes before its call-ups in
     every lock order (raising a call-up against it, closing it)."""
-    session.execute(select(EmergencyIncident.id).where(EmergencyIncident.id == incident_id).with_for_update())
+    # FOR NO KEY UPDATE: rows that merely refer to the incident (a consumption, a call-up) take KEY SHARE
+    # on it for their foreign key while holding a call-up lock; FOR UPDATE would deadlock with them.
+    session.execute(
+        select(EmergencyIncident.id).where(EmergencyIncident.id == incident_id).with_for_update(key_share=True)
+    )
     incident = session.scalars(
         select(EmergencyIncident).where(EmergencyIncident.id == incident_id).execution_options(populate_existing=True)
     ).one()

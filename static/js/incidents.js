@@ -60,6 +60,7 @@ const WORDS = {
   charged: ["结算数量", "Charged"],
   amount: ["金额", "Amount"],
   status: ["状态", "Status"],
+  site: ["事件现场", "incident site"],
 };
 const TYPES = ["water", "air", "soil", "chemical_spill", "oil_spill", "other"];
 const PAID_TYPES = ["enterprise", "third_party", "production", "government"];
@@ -85,7 +86,7 @@ function field(name, text, props = {}) {
   return el("div", { class: "field" }, el("label", { for: id, text }), input);
 }
 
-function form(id, children, submitText, onSubmit) {
+function form(id, children, submitText, onSubmit, aliases = {}) {
   const node = el("form", { id, class: "stacked", novalidate: true }, children, el("p", { class: "form-error", role: "alert", hidden: true }));
   node.append(el("button", { type: "submit", text: submitText }));
   node.addEventListener("submit", async (event) => {
@@ -96,7 +97,7 @@ function form(id, children, submitText, onSubmit) {
       announce(w("done"), "ok");
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      showFormErrors(node, error);
+      showFormErrors(node, error, aliases);
       announceProblem(error);
     }
   });
@@ -251,7 +252,7 @@ function shipmentsPart(shipments) {
   const part = el("section", { "aria-label": w("shipments") }, el("h4", { text: w("shipments") }));
   for (const shipment of shipments) {
     const state = label("shipment_statuses", shipment.status) + (shipment.overdue ? ` · ${w("overdue")}` : "");
-    const where = `${shipment.source_warehouse_code || "→"} → ${shipment.target_warehouse_code || "→"}`;
+    const where = `${shipment.source_warehouse_code || w("site")} → ${shipment.target_warehouse_code || w("site")}`;
     part.append(el("p", { class: "shipment", dataset: { code: shipment.code } }, `${shipment.code} · ${label("shipment_kinds", shipment.kind)} · ${where} · ${state}`));
     if (shipment.status !== "in_transit") continue;
     const inputs = shipment.lines.map((line, index) =>
@@ -273,10 +274,19 @@ function shipmentsPart(shipments) {
         });
         await post(`/shipments/${shipment.code}/receive`, { lines });
         await openIncident(current);
-      }),
+      }, receiptAliases(shipment.lines.length)),
     );
   }
   return part;
+}
+
+/** The API names receipt fields lines[i].received …; the form calls them received_i …. */
+function receiptAliases(count) {
+  const aliases = {};
+  for (let index = 0; index < count; index += 1) {
+    for (const name of ["received", "damaged", "short", "reason"]) aliases[`lines[${index}].${name}`] = `${name === "short" ? "received" : name}_${index}`;
+  }
+  return aliases;
 }
 
 function linesPart(incident) {

@@ -229,7 +229,7 @@ def test_raise_dispatch_decline_follow_and_cancel_a_call_up(browsing, sources):
     assert "已发运" in page.text_content("#status")
     assert page.evaluate("document.activeElement.id") == "queue-heading"
     newest = cells(page.locator("#history-table tbody tr").last)
-    assert newest[1] == "出库" and newest[2] == "-20" and newest[4] == "demo-manager" and newest[6] == code
+    assert newest[1] == "发运出库（在途）" and newest[2] == "-20" and newest[4] == "demo-manager" and newest[6] == code
     assert page.text_content(f'#stock-lines tr[data-line-id="{far_line}"] td >> nth=2') == "10 件"
     browsing.shot("dispatched")
 

@@ -91,7 +91,7 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     row = page.locator("#incident-lines tbody tr").first
     row.locator("input").fill("5")
     row.locator("button.consume").click()
-    page.wait_for_function("document.querySelector('#incident-lines tbody tr td:nth-child(6)').textContent === '5'")
+    page.wait_for_function("document.querySelector('#incident-lines tbody tr td:nth-child(6)')?.textContent === '5'")
     row = page.locator("#incident-lines tbody tr").first
     row.locator("input").fill("1")
     row.locator("button.give-back").click()
@@ -101,13 +101,13 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     page.wait_for_selector("form[id^=receive-]", state="detached")
 
     page.click("#incident-close")
-    page.wait_for_function(f"document.querySelector('#incident-title').textContent.includes('{'已结束'}')")
+    page.wait_for_function(f"document.querySelector('#incident-title')?.textContent.includes('{'已结束'}')")
     page.fill("#unit-price [name=warehouse_code]", warehouse["code"])
     page.fill("#unit-price [name=item]", item["code"])
     page.fill("#unit-price [name=price]", "250")
     page.click("#unit-price button[type=submit]")
     # Consumed 5 + lost 2 at 250 yuan.
-    page.wait_for_function("document.querySelector('#settlement-total').textContent.endsWith('1750.00')")
+    page.wait_for_function("document.querySelector('#settlement-total')?.textContent.endsWith('1750.00')")
     timeline = page.text_content("#incident-timeline")
     for event in ("raised", "shipped", "received", "consumed", "returned", "closed"):
         assert event in timeline
