@@ -10,7 +10,6 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, lazyload
 
@@ -102,7 +101,13 @@ _PINYIN_TEXT = re.compile(r"^[a-z]{2,40}$")
 
 
 def pinyin_keys(text: str) -> tuple[str, str]:
-    """The initials and the full pinyin of a name (活性炭 → "hxt", "huoxingtan"); other characters kept."""
+    """The initials and the full pinyin of a name (活性炭 → "hxt", "huoxingtan"); other characters kept.
+
+    pypinyin is imported on first use: its phrase dictionary takes a second or two to load, which every
+    worker would otherwise pay at start, though only a Latin-letter query ever needs it.
+    """
+    from pypinyin import Style, lazy_pinyin
+
     initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default"))
     full = "".join(lazy_pinyin(text, errors="default"))
     return item_key(initials), item_key(full)
