@@ -23,7 +23,7 @@ from api.schemas.registry import (
     TransferOut,
 )
 from inventory.callups import holdings_of
-from inventory.catalogue import find_item
+from inventory.catalogue import get_item
 from inventory.reference import Category, MovementKind
 from inventory.stock import (
     adjust_stock,
@@ -100,7 +100,7 @@ class Receipts(MethodView):
         return receive_stock(
             db.session,
             warehouse=get_warehouse(db.session, data["warehouse_code"]),
-            item=find_item(db.session, data["item_code"], field="item_code"),
+            item=get_item(db.session, data["item_code"]),
             quantity=data["quantity"],
             batch=data.get("batch", ""),
             production_date=data.get("production_date"),
