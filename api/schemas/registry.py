@@ -235,7 +235,7 @@ class MovementCommon(StrictSchema):
 
 class ReceiptIn(MovementCommon):
     warehouse_code = fields.String(required=True)
-    item_code = fields.String(required=True, metadata={"description": "item code, name or alias"})
+    item_code = fields.String(required=True)
     quantity = QuantityField(required=True)
     batch = fields.String(validate=validate.Length(max=text_limit(StockLine.batch)))
     production_date = DateField()

@@ -74,6 +74,7 @@ export async function show() {
 export function reset() {
   Object.assign(state, { answer: null, plan: null, planBody: null, raisedCode: null, needs: [] });
   byId("nearest-form").reset();
+  byId("plan-form").reset(); // the next account starts from its own draft, not this one's preferences
   resetResponder();
   clearLayers();
   if (map) resetCoverage();

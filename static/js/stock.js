@@ -9,7 +9,7 @@ import { reservedCell } from "./holdings.js";
 import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { initExpiring, loadExpiring, resetExpiring } from "./readiness.js";
-import { suggestItems } from "./suggest.js";
+import { checkItem, suggestItems } from "./suggest.js";
 
 const WAREHOUSE_PAGE_SIZE = 20;
 const LINE_PAGE_SIZE = 50;
@@ -399,6 +399,8 @@ async function submitReceipt(event) {
   }
   const onProblem = (error) => showFormErrors(form, error);
   await runAction({ buttons: form.querySelector("button[type=submit]"), onProblem }, async () => {
+    // The API takes the item code; the field takes a name or alias too (活性炭): the one item it names.
+    if (body.item_code) body.item_code = (await checkItem(body.item_code)).item?.code || body.item_code;
     const movement = await post("/receipts", body);
     clearFormErrors(form);
     form.reset();
