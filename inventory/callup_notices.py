@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from inventory.models import CallUp, CallUpLine
+from inventory.models import CallUp, CallUpLine, Shipment
 from inventory.outbox import account_named, record_event, warehouse_managers
 from inventory.reference import CallUpLineStatus, NotificationKind
 
@@ -72,3 +72,45 @@ def _callup_facts(callup: CallUp) -> dict:
 
 def _plain(value) -> str:
     return format(value.normalize(), "f")
+
+
+def shipment_noticed(session: Session, shipment: Shipment, event: str) -> None:
+    """A shipment past its ETA (``overdue``) or received short or damaged (``receipt_discrepancy``): told to
+    the requesters of the call-ups it carries and the managers of the warehouses it leaves and reaches."""
+    kind = {"overdue": NotificationKind.SHIPMENT_OVERDUE, "receipt_discrepancy": NotificationKind.RECEIPT_DISCREPANCY}
+    callups = [
+        session.get(CallUp, callup_id)
+        for callup_id in sorted(
+            {
+                session.get(CallUpLine, line.callup_line_id).callup_id
+                for line in shipment.lines
+                if line.callup_line_id is not None
+            }
+        )
+    ]
+    recipients = [user for callup in callups for user in account_named(session, callup.requester)]
+    for warehouse_id in (shipment.source_warehouse_id, shipment.target_warehouse_id):
+        if warehouse_id is not None:
+            recipients += warehouse_managers(session, warehouse_id)
+    source = shipment.source_warehouse
+    payload: dict = {
+        "shipment_code": shipment.code,
+        "callup_code": "、".join(callup.code for callup in callups) or "—",
+        "from_warehouse_name": source.name if source is not None else "—",
+        "eta": shipment.eta.isoformat(timespec="minutes") if shipment.eta else "—",
+        "carrier": shipment.carrier or "—",
+        "driver_phone": shipment.driver_phone,
+    }
+    if event == "receipt_discrepancy":
+        payload["lines"] = [
+            {
+                "item_name": line.item.name,
+                "unit": line.item.unit,
+                "dispatched": _plain(line.quantity),
+                "received": _plain(line.received),
+                "reason": line.discrepancy_reason,
+            }
+            for line in shipment.lines
+            if line.lost
+        ]
+    record_event(session, kind[event], payload, recipients, dedupe_key=f"{kind[event].value}:{shipment.code}")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
+from inventory.callup_notices import shipment_noticed
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import EmergencyIncident, Shipment, ShipmentLine, StockLine, Warehouse
 from inventory.reference import MovementKind, ShipmentKind, ShipmentStatus
@@ -230,9 +231,8 @@ def flag_overdue(session: Session, now: dt.datetime | None = None) -> list[Shipm
 
 
 def shipment_events(session: Session, actor: Actor, shipment: Shipment, event: str) -> None:
-    """Where a shipment turns ``overdue`` or is received with a ``receipt_discrepancy``: the one call site
-    the notifications outbox is wired to (it records the event in this same transaction). Here the event
-    is written to the audit log, which provincial staff read for their province."""
+    """Where a shipment turns ``overdue`` or is received with a ``receipt_discrepancy``: written to the audit
+    log (provincial staff read it for their province) and to the notifications outbox, in this transaction."""
     warehouse = shipment.source_warehouse or shipment.target_warehouse
     record_audit(
         session,
@@ -250,6 +250,7 @@ def shipment_events(session: Session, actor: Actor, shipment: Shipment, event: s
             ],
         },
     )
+    shipment_noticed(session, shipment, event)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,7 @@ from api.schemas.vocabulary import (
     ReserveTypeWordIn,
     ReserveTypeWordOut,
     ReviewOut,
-    SuggestionOut,
-    SuggestionQuery,
 )
-from inventory.catalogue import match_items
 from inventory.unit_variants import items_to_review, set_pack_factor
 from inventory.vocabulary import add_reserve_type_word, list_reserve_type_words, remove_reserve_type_word
 
@@ -54,16 +51,6 @@ class PackFactors(MethodView):
         """Set 1 `unit` = `factor` of the item's unit (1 包 = 10 张); stock kept as a unit variant in that unit
         moves into the item by ledger movements (409 when call-ups hold part of it)."""
         return set_pack_factor(db.session, current_actor(), code, data["unit"], data["factor"])
-
-
-@blp.route("/item-suggestions")
-class ItemSuggestions(MethodView):
-    @blp.arguments(SuggestionQuery, location="query")
-    @blp.response(200, SuggestionOut(many=True))
-    def get(self, args: dict):
-        """What a typed text may mean in the catalogue, best first: code, name, alias, a variant spelling
-        (活性碳), pinyin (hxt) or a similar name, each with how it matched and a score."""
-        return match_items(db.session, args["q"], args["limit"])
 
 
 @blp.route("/catalogue-reviews")

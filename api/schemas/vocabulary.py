@@ -34,20 +34,6 @@ class PackFactorOut(Schema):
     lines_moved = fields.Integer()
 
 
-class SuggestionQuery(StrictSchema):
-    q = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=20))
-
-
-class SuggestionOut(Schema):
-    code = fields.Function(lambda match: match.item.code)
-    name = fields.Function(lambda match: match.item.name)
-    unit = fields.Function(lambda match: match.item.unit)
-    how = fields.String(metadata={"description": "exact, alias (a variant spelling), similar or pinyin"})
-    score = fields.Float()
-    via = fields.String(metadata={"description": "the catalogue name the text was matched through"})
-
-
 class ReviewOut(Schema):
     item_code = fields.String()
     item_name = fields.String()

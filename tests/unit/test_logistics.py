@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ from inventory.errors import Conflict, Forbidden, ValidationFailed
 from inventory.geo import Incident, Point
 from inventory.incidents import close_incident, create_incident, get_incident, incident_timeline, totals_by_line
 from inventory.logistics_checks import logistics_mismatches
-from inventory.models import Movement, StockLine
+from inventory.models import Movement, StockLine, User
 from inventory.nearest import NeedRequest
 from inventory.reference import (
     CallUpStatus,
@@ -330,3 +331,44 @@ def test_closing_and_consuming_at_once_never_close_with_stock_on_site(app, sourc
     incident = get_incident(db.session, code)
     assert (incident.status is IncidentStatus.CLOSED) == (closing == "done"), outcomes
     assert logistics_mismatches(db.session) == []
+
+
+def test_an_overdue_shipment_and_a_short_receipt_are_told_to_the_people_concerned(session, sources):
+    """The outbox hears of both in the same transaction: the managers at each end (and a call-up's requester)."""
+    from inventory.accounts import create_user
+    from inventory.models import Notification, OutboxEvent
+
+    ent, tp = sources["ENT"], sources["TP"]
+    for warehouse in (ent, tp):
+        create_user(session, "tester", username=f"m-{warehouse.code}", role="manager", warehouse_codes=[warehouse.code])
+    create_user(session, "tester", username="m-elsewhere", role="manager", warehouse_codes=[sources["GOV"].code])
+    lime = session.scalars(select(StockLine).where(StockLine.warehouse_id == tp.id)).one()
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    details = ShipmentDetails(carrier="顺丰", departed_at=past - dt.timedelta(hours=1), eta=past)
+    shipment = ship_transfer(session, manager(tp), lines=[(lime.id, 10)], to_warehouse=ent, details=details)
+    flag_overdue(session)
+    flag_overdue(session)
+    receipt = LineReceipt(shipment.lines[0].id, received=9, damaged=1, reason="受潮")
+    receive_shipment(session, manager(ent), shipment.code, [receipt])
+
+    told = session.execute(
+        select(OutboxEvent.kind, OutboxEvent.payload, Notification.user_id)
+        .join(Notification, Notification.event_id == OutboxEvent.id)
+        .order_by(OutboxEvent.id, Notification.user_id)
+    ).all()
+    users = {user.id: user.username for user in session.scalars(select(User))}
+    assert [(kind.value, users[user_id]) for kind, _, user_id in told] == [
+        ("shipment_overdue", "m-ent"),
+        ("shipment_overdue", "m-tp"),
+        ("receipt_discrepancy", "m-ent"),
+        ("receipt_discrepancy", "m-tp"),
+    ]
+    overdue, discrepancy = json.loads(told[0][1]), json.loads(told[2][1])
+    assert (overdue["shipment_code"], overdue["carrier"], overdue["from_warehouse_name"]) == (
+        shipment.code,
+        "顺丰",
+        tp.name,
+    )
+    assert discrepancy["lines"] == [
+        {"item_name": lime.item.name, "unit": lime.item.unit, "dispatched": "10", "received": "9", "reason": "受潮"}
+    ]
