@@ -326,7 +326,7 @@ def test_a_stopped_postgresql_is_a_503_everywhere_logged_once_and_recovers_by_it
     finally:
         server.ensure_postgres_running()
 
-    assert anonymous.get(f"{API}/health").get_json() == {"status": "ok", "database": "postgresql"}
+    assert anonymous.get(f"{API}/health").get_json() == {"status": "ok", "database": "postgresql", "demo": False}
     assert client.get(f"{API}/items/PD-001").status_code == 200
     assert client.post(f"{API}/items", json=item_payload("BACK-1")).status_code == 201
     with app.app_context():

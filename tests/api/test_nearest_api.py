@@ -60,6 +60,7 @@ def test_nearest_lists_warehouses_with_their_batches_by_distance(client, depots)
             "unit": "吨",
             "batch": "G1",
             "expiry_date": "2099-01-01",
+            "expired": False,
             "available": 30,
         }
     ]
@@ -73,6 +74,7 @@ def test_expired_batches_count_only_when_asked(client, depots):
     assert [line["batch"] for line in default["lines"]] == ["E1"]
     everything = nearest(client, item="PD-001", include_expired="true").get_json()["results"][0]
     assert [line["batch"] for line in everything["lines"]] == ["OLD", "E1"]
+    assert [line["expired"] for line in everything["lines"]] == [True, False]
 
 
 def test_reserve_types_repeat_or_come_as_a_comma_list(client, depots):
