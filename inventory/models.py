@@ -847,7 +847,8 @@ class ItemUnit(Base):
     set_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    item: Mapped[Item] = relationship(backref=backref("pack_units", lazy="selectin"))
+    # Loaded on access, not with every Item: a stock write loads an item and must not pay for these.
+    item: Mapped[Item] = relationship(backref=backref("pack_units", lazy="select"))
 
     __table_args__ = (
         UniqueConstraint("item_id", "unit", name="uq_item_unit_item_unit"),
@@ -870,9 +871,7 @@ class ItemVariant(Base):
     merged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     item: Mapped[Item] = relationship(foreign_keys=[item_id])
-    base_item: Mapped[Item] = relationship(
-        foreign_keys=[base_item_id], backref=backref("unit_variants", lazy="selectin")
-    )
+    base_item: Mapped[Item] = relationship(foreign_keys=[base_item_id], backref=backref("unit_variants", lazy="select"))
 
     __table_args__ = (UniqueConstraint("base_item_id", "unit", name="uq_item_variant_base_item_unit"),)
 

@@ -32,6 +32,7 @@ from importers.xlsx import XLSX
 from inventory.arrivals import record_consumption, return_from_site
 from inventory.catalogue import find_item
 from inventory.clock import business_today
+from inventory.demo import demo_note
 from inventory.incidents import (
     close_incident,
     create_incident,
@@ -140,11 +141,15 @@ class SettlementWorkbook(MethodView):
         """The settlement sheet as a workbook in the ledger export's style (per incident, or one source)."""
         incident = get_incident(db.session, code)
         sheet = settlement_sheet(db.session, current_actor(), incident, warehouse_code=args.get("warehouse"))
-        lang, scope, today = args["lang"], args.get("warehouse") or incident.code, business_today()
+        lang, part, today = args["lang"], args.get("warehouse") or incident.code, business_today()
+        scope = part
+        if note := demo_note(db.session, lang):
+            scope += f" — {note}"  # a demo database says so in the title, as every export does
         dump = SettlementOut().dump(sheet)
         return send_workbook(
             lambda out: workbooks.settlement_workbook(out, dump, scope=scope, lang=lang, today=today),
-            workbooks.file_name("结算单", "settlement", scope, lang, today),
+            workbooks.file_name("结算单", "settlement", part, lang, today),
+            "settlement",
         )
 
 

@@ -249,6 +249,7 @@ def _batch_line_dict(line) -> dict:
         "unit": line.item.unit,
         "batch": line.batch,
         "expiry_date": None if line.expiry_date is None else line.expiry_date.isoformat(),
+        "expired": bool(line.expired),
         "available": _quantity(line.available),
     }
 

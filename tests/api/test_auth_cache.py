@@ -69,7 +69,13 @@ def test_a_token_cached_by_another_worker_follows_account_changes_at_once(
     with other_worker(database_url) as worker:
         mia = bearer_client(worker, token)
         before = mia.get("/api/v1/auth/me")
-        assert before.json == {"username": "mia", "role": "manager", "province_code": None, "warehouse_ids": [first.id]}
+        assert before.json == {
+            "username": "mia",
+            "role": "manager",
+            "province_code": None,
+            "warehouse_ids": [first.id],
+            "warehouse_codes": ["W1"],
+        }
         if change == "revoke":
             assert client.delete(f"/api/v1/tokens/{token_id_of(client, 'mia')}").status_code in (200, 204)
         else:
@@ -78,7 +84,7 @@ def test_a_token_cached_by_another_worker_follows_account_changes_at_once(
     if effect == 401:
         assert after.status_code == 401, after.json
     elif effect == "W2":
-        assert after.json["warehouse_ids"] == [second.id]
+        assert (after.json["warehouse_ids"], after.json["warehouse_codes"]) == ([second.id], ["W2"])
     else:
         assert {key: after.json[key] for key in effect} == effect
 
