@@ -325,7 +325,7 @@ class VersionedMemo:
     def __init__(self, tables: tuple[str, ...], max_entries: int = 10_000) -> None:
         self.tables = tables
         self.max_entries = max_entries
-        self._by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, dict]] = weakref.WeakKeyDictionary()
+        self._by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, dict]] = per_engine_cache()
         self._lock = threading.Lock()
 
     def lookup(self, session: Session, key: object, load: Callable[[Session], object]):
