@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from inventory.access import Actor, as_principal, require_stock_change
@@ -284,6 +284,24 @@ def in_transit_from(session: Session, stock_line_id: int) -> list[OnTheRoad]:
         .order_by(ShipmentLine.id)
     )
     return [OnTheRoad(*row) for row in rows]
+
+
+def in_transit_totals(session: Session, stock_line_ids: Sequence[int]) -> dict[int, Decimal]:
+    """How much left each of these batch lines and is still on the road (``in_transit_from``, summed; one query
+    for a page of lines). Lines with nothing on the road are left out."""
+    if not stock_line_ids:
+        return {}
+    rows = session.execute(
+        select(ShipmentLine.stock_line_id, func.sum(ShipmentLine.quantity))
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .where(
+            ShipmentLine.stock_line_id.in_(stock_line_ids),
+            Shipment.status == ShipmentStatus.IN_TRANSIT,
+            Shipment.kind != ShipmentKind.RETURN,  # as in in_transit_from: a return left the site, not this line
+        )
+        .group_by(ShipmentLine.stock_line_id)
+    )
+    return {stock_line_id: Decimal(total) for stock_line_id, total in rows}
 
 
 @dataclass(frozen=True)
