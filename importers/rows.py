@@ -167,11 +167,8 @@ class LedgerReader:
             if header_key(name) not in SKIPPED_SHEETS:
                 self.log.warn(f"sheet {name!r} was not read: no ledger header found in its first rows", sheet=name)
         for name in workbook.in_transit_sheets:
-            self.log.note(
-                f"工作表 {name!r} 是在途物资（已出库、未到达），不作为库存导入。"
-                f"sheet {name!r} lists stock in transit (out of every warehouse, not arrived): not imported",
-                sheet=name,
-            )
+            message = f"sheet {name!r} lists stock in transit (shipped, not yet received): not imported as stock"
+            self.log.note(message, sheet=name)
         for table in workbook.tables:
             self._describe_table(table)
             self._read_table(workbook, table)

@@ -11,6 +11,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select, update
 
+from api.messages import catalog
 from importers.export import export_ledger
 from importers.xlsx import neutralise
 from inventory.access import Principal
@@ -209,7 +210,9 @@ def test_reimporting_an_export_never_reads_the_in_transit_sheet_as_stock(
     assert report.errors == [] and report.status == "validated"
     assert report.counts["lines_unchanged"] == 1 and report.counts["lines_created"] == 0
     assert report.counts["lines_changed"] == 0
-    assert [note.sheet for note in report.notes if "在途" in note.message] == [renamed or "在途"]
+    (note,) = [note for note in report.notes if "stock in transit" in note.message]
+    assert note.sheet == (renamed or "在途")
+    assert catalog().message(note.message, "zh").text.endswith("是在途物资（已发运、未接收），不作为库存导入")
     assert not [warning for warning in report.warnings if warning.sheet == (renamed or "在途")]
     assert database_dump() == before
     imported = run_import(data)
