@@ -321,6 +321,12 @@ SKIPPED_SHEETS: frozenset[str] = frozenset(
     {"汇总", "summary", "说明", "填表说明", "填表说明instructions", "instructions", "readme", "导入检查结果"}
 )
 
+# The ledger export's in-transit sheet (importers.export): stock on the road, out of every warehouse's on hand.
+# An import skips it by its name, or by its shipment-code header under any name: it is never stock.
+IN_TRANSIT_SHEETS: frozenset[str] = frozenset({"在途", "intransit"})
+SHIPMENT_CODE_HEADER = ("发运单号", "Shipment code")
+IN_TRANSIT_HEADERS: frozenset[str] = frozenset({"发运单号", "shipmentcode"})
+
 # Cells that mean "no date" in a date column (an item without expiry).
 NO_DATE_MARKERS: frozenset[str] = frozenset(
     {"长期", "长期有效", "永久", "无", "无期限", "不适用", "/", "-", "—", "--", "n/a", "na", "none", "never"}

@@ -166,6 +166,9 @@ class LedgerReader:
         for name in workbook.skipped_sheets:
             if header_key(name) not in SKIPPED_SHEETS:
                 self.log.warn(f"sheet {name!r} was not read: no ledger header found in its first rows", sheet=name)
+        for name in workbook.in_transit_sheets:
+            message = f"sheet {name!r} lists stock in transit (shipped, not yet received): not imported as stock"
+            self.log.note(message, sheet=name)
         for table in workbook.tables:
             self._describe_table(table)
             self._read_table(workbook, table)

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
-from importers.columns import COLUMNS_BY_FIELD, GROUP_SUFFIXES, HEADER_INDEX, SKIPPED_SHEETS, header_key
+from importers.columns import (
+    COLUMNS_BY_FIELD,
+    GROUP_SUFFIXES,
+    HEADER_INDEX,
+    IN_TRANSIT_HEADERS,
+    IN_TRANSIT_SHEETS,
+    SKIPPED_SHEETS,
+    header_key,
+)
 from importers.limits import (
     MAX_CELL_CHARS,
     MAX_CELLS,
@@ -109,6 +117,7 @@ class LedgerWorkbook:
     tables: list[SheetTable]
     skipped_sheets: list[str]
     child: Child
+    in_transit_sheets: list[str] = field(default_factory=list)  # the export's 在途 sheet: never stock
     position: int = 0  # the table whose rows the child is sending
 
     def close(self) -> None:
@@ -275,11 +284,11 @@ def open_ledger_workbook(data: bytes, mapping: HeaderMapping | None = None) -> L
     mapping = mapping or HeaderMapping()
     child = Child(lambda send: _read_workbook(data, send, mapping))
     try:
-        tables, skipped = child.receive()  # type: ignore[misc]
+        tables, skipped, in_transit = child.receive()  # type: ignore[misc]
     except BaseException:
         child.close()
         raise
-    return LedgerWorkbook(tables=tables, skipped_sheets=skipped, child=child)
+    return LedgerWorkbook(tables=tables, skipped_sheets=skipped, child=child, in_transit_sheets=in_transit)
 
 
 def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
@@ -291,14 +300,21 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
         raise ValidationFailed(f"the workbook cannot be read: {exc}", field="file") from exc
     tables: list[SheetTable] = []
     skipped: list[str] = []
+    in_transit: list[str] = []
     sheets: dict[str, CalamineSheet] = {}
     for name in book.sheet_names:
         table = None
+        if header_key(name) in IN_TRANSIT_SHEETS:
+            in_transit.append(name)
+            continue
         if header_key(name) not in SKIPPED_SHEETS:
             try:
                 sheet = book.get_sheet_by_name(name)
             except (CalamineError, ValueError) as exc:
                 raise ValidationFailed(f"sheet {name!r} cannot be read: {exc}", field="file") from exc
+            if _lists_shipments(sheet):
+                in_transit.append(name)  # the in-transit sheet renamed: its shipment-code column gives it away
+                continue
             table = find_table(sheet, mapping)
         if table is None:
             skipped.append(name)
@@ -318,7 +334,7 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
             f"the workbook has {rows} rows; at most {MAX_ROWS} are imported at once (MAX_ROWS)"
         )
     tables.sort(key=lambda table: table.kind != WAREHOUSE_SHEET)
-    send((tables, skipped))
+    send((tables, skipped, in_transit))
     for position, table in enumerate(tables):
         chunk: list[tuple[int, list]] = []
         for number, cells in _sheet_rows(sheets.pop(table.name)):
@@ -367,6 +383,18 @@ def _sheet_rows(sheet: CalamineSheet) -> Iterator[tuple[int, list]]:
                     cells[column] = value
             active = [entry for entry in active if entry[0] > number]
         yield number + 1, cells
+
+
+def _lists_shipments(sheet: CalamineSheet) -> bool:
+    """A shipment-code header (发运单号) in the first rows: the export's in-transit sheet, whatever its name."""
+    if sheet.start is None:
+        return False
+    for number, (_, cells) in enumerate(_sheet_rows(sheet)):
+        if number >= HEADER_SEARCH_ROWS:
+            return False
+        if any(isinstance(cell, str) and header_key(cell) in IN_TRANSIT_HEADERS for cell in cells):
+            return True
+    return False
 
 
 def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> SheetTable | None:

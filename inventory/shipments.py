@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
 from inventory.callup_notices import shipment_noticed
 from inventory.errors import Conflict, NotFound, ValidationFailed
-from inventory.models import EmergencyIncident, Shipment, ShipmentLine, StockLine, Warehouse
+from inventory.models import EmergencyIncident, Item, Shipment, ShipmentLine, StockLine, Warehouse
 from inventory.reference import MovementKind, ShipmentKind, ShipmentStatus
 from inventory.stock import get_stock_line, record_movement
 from inventory.stock_rules import require_active
@@ -53,8 +53,12 @@ def get_shipment(session: Session, code: str) -> Shipment:
 
 def is_overdue(shipment: Shipment, now: dt.datetime | None = None) -> bool:
     """Still on the road after its estimated arrival."""
+    return shipment.status is ShipmentStatus.IN_TRANSIT and past_eta(shipment.eta, now)
+
+
+def past_eta(eta: dt.datetime | None, now: dt.datetime | None = None) -> bool:
     now = now or dt.datetime.now(dt.UTC)
-    return shipment.status is ShipmentStatus.IN_TRANSIT and shipment.eta is not None and shipment.eta < now
+    return eta is not None and eta < now
 
 
 def list_shipments(
@@ -280,3 +284,86 @@ def in_transit_from(session: Session, stock_line_id: int) -> list[OnTheRoad]:
         .order_by(ShipmentLine.id)
     )
     return [OnTheRoad(*row) for row in rows]
+
+
+def in_transit_totals(session: Session, stock_line_ids: Sequence[int]) -> dict[int, Decimal]:
+    """How much left each of these batch lines and is still on the road (``in_transit_from``, summed; one query
+    for a page of lines). Lines with nothing on the road are left out."""
+    if not stock_line_ids:
+        return {}
+    rows = session.execute(
+        select(ShipmentLine.stock_line_id, func.sum(ShipmentLine.quantity))
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .where(
+            ShipmentLine.stock_line_id.in_(stock_line_ids),
+            Shipment.status == ShipmentStatus.IN_TRANSIT,
+            Shipment.kind != ShipmentKind.RETURN,  # as in in_transit_from: a return left the site, not this line
+        )
+        .group_by(ShipmentLine.stock_line_id)
+    )
+    return {stock_line_id: Decimal(total) for stock_line_id, total in rows}
+
+
+@dataclass(frozen=True)
+class InTransitLine:
+    """One shipment line still on the road, as the ledger export lists it: from a warehouse (or, for a
+    return, an incident) to a warehouse (or, for a dispatch, an incident)."""
+
+    shipment_code: str
+    kind: ShipmentKind
+    origin: str  # a warehouse code, or the incident's code for a return
+    destination: str  # a warehouse code, or the incident's code for a dispatch
+    item_code: str
+    item_name: str
+    unit: str
+    batch: str | None
+    quantity: Decimal
+    departed_at: dt.datetime
+    eta: dt.datetime | None
+    overdue: bool
+
+
+def in_transit_lines(session: Session, warehouses=None, now: dt.datetime | None = None) -> list[InTransitLine]:
+    """Every shipment line on the road, oldest shipment first; ``warehouses`` (a where-clause on ``Warehouse``,
+    e.g. ``inventory.regions.region_filter``) keeps those leaving or reaching a warehouse it matches."""
+    now = now or dt.datetime.now(dt.UTC)
+    source, target = aliased(Warehouse), aliased(Warehouse)
+    stmt = (
+        select(
+            Shipment.code,
+            Shipment.kind,
+            source.code,
+            target.code,
+            EmergencyIncident.code,
+            Item.code,
+            Item.name,
+            Item.unit,
+            StockLine.batch,
+            ShipmentLine.quantity,
+            Shipment.departed_at,
+            Shipment.eta,
+        )
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .join(StockLine, StockLine.id == ShipmentLine.stock_line_id)
+        .join(Item, Item.id == ShipmentLine.item_id)
+        .join(source, source.id == StockLine.warehouse_id)  # a return's line names the batch it goes back to
+        .outerjoin(target, target.id == Shipment.target_warehouse_id)
+        .outerjoin(EmergencyIncident, EmergencyIncident.id == Shipment.incident_id)
+        .where(Shipment.status == ShipmentStatus.IN_TRANSIT)
+        .order_by(Shipment.departed_at, Shipment.id, ShipmentLine.id)
+    )
+    if warehouses is not None:
+        in_scope = select(Warehouse.id).where(warehouses)
+        stmt = stmt.where(
+            or_(
+                (Shipment.kind != ShipmentKind.RETURN) & source.id.in_(in_scope),
+                Shipment.target_warehouse_id.in_(in_scope),
+            )
+        )
+    lines = []
+    for code, kind, source_code, target_code, incident, *rest, departed, eta in session.execute(stmt):
+        returning = kind is ShipmentKind.RETURN
+        origin = (incident or "") if returning else source_code
+        destination = target_code or incident or ""
+        lines.append(InTransitLine(code, kind, origin, destination, *rest, departed, eta, past_eta(eta, now)))
+    return lines

@@ -107,8 +107,8 @@ def register(app: Flask) -> None:
         if output is None:
             target = target.rename(result.file_name)
         click.echo(
-            f"{target}: {result.rows} stock lines, {result.warehouses} warehouses "
-            f"in {time.perf_counter() - started:.1f} s"
+            f"{target}: {result.rows} stock lines, {result.warehouses} warehouses, "
+            f"{result.in_transit} shipment lines in transit in {time.perf_counter() - started:.1f} s"
         )
 
 

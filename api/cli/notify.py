@@ -1,12 +1,15 @@
-"""``flask --app wsgi deliver`` and ``send-digests``: the notification worker and the daily digest (for cron).
+"""``flask --app wsgi deliver``, ``send-digests`` and ``inbox``: the notification worker, the daily digest (for
+cron) and an account's in-page inbox read from the shell.
 
 ``deliver`` sends what the outbox holds (one round, or ``--loop`` as a service); several may run at once on
 one or more hosts: each delivery is claimed by exactly one. ``send-digests`` records today's digests in the
-outbox; the next ``deliver`` round sends them.
+outbox; the next ``deliver`` round sends them. ``inbox --as USER`` lists what ``GET /notifications`` lists
+(``--mark-read`` marks what it showed read, as ``POST /notifications/{id}/read`` does).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -17,11 +20,14 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
-from api.cli.common import one_transaction
+from api.cli.common import account_option, one_transaction
 from api.extensions import db
+from api.schemas.notifications import NotificationOut
+from inventory.access import Principal
 from inventory.db import classify_database_error, intends_to_write
 from inventory.delivery import SMTP_SECURITY, DeliverySettings, MailSettings, RoundReport, deliver_round
 from inventory.digest import send_digests
+from inventory.notifications import list_notifications, mark_read, unread_count
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +93,33 @@ def register(app: Flask) -> None:
         with one_transaction():
             run = send_digests(db.session)
         click.echo(f"digests recorded: {run.recorded}, empty: {run.empty}, already sent today: {run.already_sent}")
+
+    @app.cli.command("inbox")
+    @click.option("--unread", is_flag=True, help="only what is unread")
+    @click.option("--mark-read", "mark", is_flag=True, help="mark the notifications shown read")
+    @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000), help="the newest this many")
+    @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+    @click.option("--json", "as_json", is_flag=True, help="the API's body (GET /notifications)")
+    @account_option()
+    def inbox(unread: bool, mark: bool, limit: int, lang: str, as_json: bool, operator: Principal) -> None:
+        """Your in-page inbox (with --as USERNAME: the shell operator has none), newest first."""
+        with one_transaction():
+            shown = db.session.scalars(list_notifications(operator, unread_only=unread).limit(limit)).all()
+            body = NotificationOut(many=True).dump(shown)
+            if mark:
+                for notification in shown:
+                    mark_read(db.session, operator, notification.id)
+            left = unread_count(db.session, operator)
+        if as_json:
+            click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+            return
+        for entry in body:
+            state = "  " if entry["read_at"] else "* "
+            click.echo(f"{state}#{entry['id']} {entry['created_at'][:16]} {entry[f'title_{lang}']}")
+            for line in entry[f"lines_{lang}"]:
+                click.echo(f"      {line}")
+        marked = f"{sum(1 for entry in body if not entry['read_at'])} marked read; " if mark else ""
+        click.echo(f"{len(body)} shown; {marked}{left} unread")
 
 
 def _summary(report: RoundReport) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask.views import MethodView
 
 from api.extensions import db
@@ -24,7 +26,7 @@ from api.schemas.registry import (
 )
 from inventory.callups import holdings_of
 from inventory.reference import Category, MovementKind
-from inventory.shipments import in_transit_from
+from inventory.shipments import in_transit_from, in_transit_totals
 from inventory.stock import (
     adjust_stock,
     get_stock_line,
@@ -40,6 +42,17 @@ from inventory.stock import (
 from inventory.warehouses import get_warehouse
 
 blp = Blueprint("stock", __name__, description="Stock by batch and the append-only ledger")
+ZERO = Decimal(0)
+
+
+class StockLinePage(SelectPage):
+    """A page of stock lines, each with what left it and is still on the road (one query for the page)."""
+
+    @property
+    def items(self) -> list:
+        lines = super().items
+        on_the_road = in_transit_totals(db.session, [line.id for line in lines])
+        return [Augmented(line, in_transit_quantity=on_the_road.get(line.id, ZERO)) for line in lines]
 
 
 def _movement_args(data: dict) -> dict:
@@ -50,7 +63,7 @@ def _movement_args(data: dict) -> dict:
 class StockLines(MethodView):
     @blp.arguments(StockLineQuery, location="query")
     @blp.response(200, StockLineOut(many=True))
-    @blp.paginate(SelectPage)
+    @blp.paginate(StockLinePage)
     def get(self, args: dict):
         """List stock lines (non-empty unless ``include_empty``), by warehouse, item, category, region, expiry."""
         return list_stock_lines(
@@ -75,11 +88,12 @@ class StockLineById(MethodView):
         line = get_stock_line(db.session, stock_line_id)
         held_by = holdings_of(db.session, stock_line_id)
         in_transit = in_transit_from(db.session, stock_line_id)
+        on_the_road = sum((shipped.quantity for shipped in in_transit), ZERO)
+        extra = {"held_by": held_by, "in_transit": in_transit, "in_transit_quantity": on_the_road}
         if "as_of" not in args:
-            return Augmented(line, held_by=held_by, in_transit=in_transit)
+            return Augmented(line, **extra)
         moment = args["as_of"]
-        as_of = quantity_as_of(db.session, stock_line_id, moment)
-        return Augmented(line, held_by=held_by, in_transit=in_transit, as_of=moment, quantity_as_of=as_of)
+        return Augmented(line, **extra, as_of=moment, quantity_as_of=quantity_as_of(db.session, stock_line_id, moment))
 
 
 @blp.route("/stock-lines/<id:stock_line_id>/movements")

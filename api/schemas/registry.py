@@ -309,6 +309,11 @@ class StockLineOut(Schema):
     quantity = QuantityField(metadata={"description": "on hand"})
     reserved = QuantityField(metadata={"description": "held for call-ups not yet dispatched"})
     available = QuantityField(metadata={"description": "on hand minus reserved: what an issue may take"})
+    in_transit_quantity = QuantityField(
+        allow_zero=True,
+        dump_only=True,
+        metadata={"description": "shipped from this line, not yet received: out of on hand"},
+    )
     production_date = fields.Date(allow_none=True)
     expiry_date = fields.Date(allow_none=True)
     updated_at = fields.AwareDateTime()

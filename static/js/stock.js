@@ -250,7 +250,18 @@ function renderLines() {
       { class: expiry || null, dataset: { lineId: String(line.id) } },
       el("td", {}, el("span", { class: "name", text: line.item_name }), el("span", { class: "code", text: line.item_code })),
       el("td", { text: line.batch || "—" }),
-      el("td", { class: "number", text: `${formatQuantity(line.quantity)} ${line.unit}` }),
+      el(
+        "td",
+        { class: "number" },
+        `${formatQuantity(line.quantity)} ${line.unit}`,
+        // Shipped from this batch and not yet received: out of on hand, shown so it does not seem lost.
+        Number(line.in_transit_quantity) > 0
+          ? el("span", {
+              class: "badge in-transit",
+              text: t("stock.in_transit", { quantity: formatQuantity(line.in_transit_quantity) }),
+            })
+          : null,
+      ),
       reservedCell(line),
       el("td", { class: "number available", text: formatQuantity(line.available) }),
       el("td", { text: line.production_date || "" }),

@@ -145,10 +145,15 @@ def test_transfer_shipment_is_received_by_the_target(client_for, make_warehouse,
     assert [(t["shipment_code"], t["target_warehouse_code"], t["quantity"]) for t in detail["in_transit"]] == [
         (sent.json["code"], "GOV", 5.0)
     ]
+    assert detail["in_transit_quantity"] == 5.0
+    listed = ent_manager.get(f"{API}/stock-lines", query_string={"warehouse": "ENT"}).json
+    assert {line["batch"]: line["in_transit_quantity"] for line in listed} == {"E1": 5.0, "E2": 0.0}
     assert ent_manager.post(f"{API}/shipments/{sent.json['code']}/receive", json={}).status_code == 403
     assert gov_manager.post(f"{API}/shipments/{sent.json['code']}/receive", json={}).status_code == 200
     arrived = gov_manager.get(f"{API}/stock-lines", query_string={"warehouse": "GOV", "batch": "E1"}).json
     assert [line["quantity"] for line in arrived] == [5.0]
     assert ent_manager.get(f"{API}/stock-lines/{e1['id']}").json["in_transit"] == []
+    after = ent_manager.get(f"{API}/stock-lines", query_string={"warehouse": "ENT", "batch": "E1"}).json
+    assert [line["in_transit_quantity"] for line in after] == [0.0]
     unknown = ent_manager.post(f"{API}/shipments/transfers", json={**body, "to_warehouse_code": "NOPE"})
     assert unknown.status_code == 404 and "to_warehouse_code" in unknown.json["errors"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+
+from tests.browser.test_callups_page import Api
 
 pytestmark = pytest.mark.slow
 
@@ -91,3 +95,34 @@ def test_a_viewer_reads_stock_but_gets_no_movement_forms(browsing):
     assert page.locator("#stock-lines button[data-action=move]").count() == 0
     page.click("#stock-lines button[data-action=history] >> nth=0")
     page.wait_for_selector("#history-table table")
+
+
+def test_a_batch_with_stock_on_the_road_says_how_much_is_in_transit(browsing, playwright_api, page_server):
+    admin = Api(playwright_api, page_server, "admin")
+    suffix = uuid.uuid4().hex[:8].upper()
+    place = {
+        "county_code": "110101",
+        "latitude": 39.91,
+        "longitude": 116.41,
+        "level": "county",
+        "reserve_type": "government",
+    }
+    source, target = (
+        admin.post("/warehouses", {"code": f"{prefix}-{suffix}", "name": f"在途测试库 {prefix}", **place})
+        for prefix in ("TRS", "TRT")
+    )
+    received = admin.post("/receipts", {"warehouse_code": source["code"], "item_code": "PD-001", "quantity": 10})
+    admin.post(
+        "/shipments/transfers",
+        {"to_warehouse_code": target["code"], "lines": [{"stock_line_id": received["stock_line_id"], "quantity": 4}]},
+    )
+    admin.close()
+    page = browsing.page
+    browsing.login("admin")
+    page.fill("#warehouse-q", source["code"])
+    page.click("#warehouse-search button[type=submit]")
+    page.click(".warehouse-button >> nth=0")
+    badge = page.locator("#stock-lines .badge.in-transit")
+    badge.wait_for()
+    assert badge.text_content() == "在途 4"
+    assert "6" in page.locator("#stock-lines td.number >> nth=0").text_content()  # on hand: 10 less the 4 shipped

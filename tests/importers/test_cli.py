@@ -83,7 +83,7 @@ def test_export_ledger_writes_the_region(app, session, stocked_line, tmp_path):
     result = invoke(app, "export-ledger", "--region", "110000", "-o", str(path), "--lang", "en")
 
     assert result.exit_code == 0, result.output
-    assert "1 stock lines" in result.output
+    assert "1 stock lines, 1 warehouses, 0 shipment lines in transit" in result.output
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Ledger").to_python()
     assert rows[2][15] == 5.0
 

@@ -11,11 +11,15 @@ import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select, update
 
+from api.messages import catalog
 from importers.export import export_ledger
 from importers.xlsx import neutralise
+from inventory.access import Principal
 from inventory.catalogue import get_item
 from inventory.demo import seed_demo
 from inventory.models import Item, Movement, StockLine, Warehouse
+from inventory.reference import Role
+from inventory.shipments import ShipmentDetails, ship_transfer
 from inventory.stock import receive_stock
 from tests.importers.conftest import database_dump
 
@@ -37,7 +41,7 @@ def test_export_reads_back_with_calamine_with_the_same_values(session, stocked_l
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(exported(session)))
 
-    assert book.sheet_names == ["汇总", "台账", "储备库"]
+    assert book.sheet_names == ["汇总", "台账", "储备库", "在途"]
     rows = book.get_sheet_by_name("台账").to_python()
     assert "环境应急物资储备台账" in rows[0][0]
     header, values = rows[1], rows[2]
@@ -139,6 +143,82 @@ def test_an_export_rebuilds_the_same_stock_in_an_empty_database(session, demo, r
     assert report.counts["warehouses_created"] == len(warehouse_before)
     assert {key: value for key, value in _stock(session).items() if not key[0].startswith("OLD-")} == stock_before
     assert _warehouses(session, prefix_excluded="OLD-") == warehouse_before
+
+
+def _on_the_road(session, make_warehouse, stocked_line):
+    """10 of 100 units on a transfer from 东城区 to 天津 (overdue), 4 still in the Beijing warehouse's batch B1."""
+    beijing, tianjin = make_warehouse("BJ-1"), make_warehouse("TJ-1", county_code="120101")
+    line = stocked_line(14, warehouse=beijing)
+    sender = Principal(username="m", role=Role.MANAGER, warehouse_ids=frozenset({beijing.id}))
+    departed = dt.datetime(2026, 2, 27, 1, 0, tzinfo=dt.UTC)
+    shipment = ship_transfer(
+        session,
+        sender,
+        lines=[(line.id, 10)],
+        to_warehouse=tianjin,
+        details=ShipmentDetails(departed_at=departed, eta=departed + dt.timedelta(hours=6)),
+    )
+    session.commit()
+    return shipment
+
+
+def test_stock_in_transit_has_its_own_sheet_for_both_ends_and_is_out_of_the_ledger(
+    session, make_warehouse, stocked_line
+):
+    shipment = _on_the_road(session, make_warehouse, stocked_line)
+
+    for region in ("110000", "120000", None):
+        book = CalamineWorkbook.from_filelike(io.BytesIO(exported(session, region=region)))
+        rows = book.get_sheet_by_name("在途").to_python()
+        assert "在途" in rows[0][0]
+        record = dict(zip(rows[1], rows[2], strict=True))
+        assert (record["发运单号"], record["类型"], record["发出"], record["到达/事件"]) == (
+            shipment.code,
+            "仓库调拨",
+            "BJ-1",
+            "TJ-1",
+        )
+        assert (record["物资编码"], record["批次"], record["在途数量"]) == ("PD-001", "B1", 10.0)
+        assert (record["出发时间"], record["预计到达"], record["逾期"]) == (
+            "2026-02-27 09:00",
+            "2026-02-27 15:00",
+            "是",
+        )
+    ledger = CalamineWorkbook.from_filelike(io.BytesIO(exported(session, region="110000"))).get_sheet_by_name("台账")
+    assert [row[15] for row in ledger.to_python()[2:]] == [4.0]  # on hand only: the 10 on the road are not here
+    elsewhere = CalamineWorkbook.from_filelike(io.BytesIO(exported(session, region="130000", lang="en")))
+    assert elsewhere.get_sheet_by_name("In transit").to_python()[1][0] == "Shipment code"
+    assert len(elsewhere.get_sheet_by_name("In transit").to_python()) == 2  # title and headers: none from 河北
+
+
+@pytest.mark.parametrize("renamed", [None, "Sheet4"])
+def test_reimporting_an_export_never_reads_the_in_transit_sheet_as_stock(
+    session, make_warehouse, stocked_line, run_import, renamed
+):
+    _on_the_road(session, make_warehouse, stocked_line)
+    data = exported(session)
+    if renamed:  # under any name, its shipment-code column gives it away
+        book = openpyxl.load_workbook(io.BytesIO(data))
+        book["在途"].title = renamed
+        out = io.BytesIO()
+        book.save(out)
+        data = out.getvalue()
+    before, movements = database_dump(), session.scalar(select(func.count()).select_from(Movement))
+
+    report = run_import(data, dry_run=True)
+
+    assert report.errors == [] and report.status == "validated"
+    assert report.counts["lines_unchanged"] == 1 and report.counts["lines_created"] == 0
+    assert report.counts["lines_changed"] == 0
+    (note,) = [note for note in report.notes if "stock in transit" in note.message]
+    assert note.sheet == (renamed or "在途")
+    assert catalog().message(note.message, "zh").text.endswith("是在途物资（已发运、未接收），不作为库存导入")
+    assert not [warning for warning in report.warnings if warning.sheet == (renamed or "在途")]
+    assert database_dump() == before
+    imported = run_import(data)
+    assert imported.counts["lines_changed"] == imported.counts["lines_created"] == 0
+    assert session.scalar(select(func.count()).select_from(Movement)) == movements
+    assert _stock(session) == {("BJ-1", "PD-001", "B1"): (Decimal(4), dt.date(2026, 1, 1), dt.date(2030, 12, 31))}
 
 
 def _stock(session) -> dict:

@@ -142,6 +142,30 @@ def test_the_inbox_is_the_callers_own(session, scene):
         list_notifications("system")
 
 
+def test_the_inbox_from_the_shell_lists_and_marks_read_the_accounts_own(app, session, scene):
+    users = scene["users"]
+    first = record_event(session, NotificationKind.SHIPMENT_OVERDUE, {"shipment_code": "SH-1"}, [users["near"]])
+    second = record_event(session, NotificationKind.SHIPMENT_OVERDUE, {"shipment_code": "SH-2"}, [users["near"]])
+    record_event(session, NotificationKind.SHIPMENT_OVERDUE, {"shipment_code": "SH-9"}, [users["far"]])
+    session.commit()
+    runner = app.test_cli_runner()
+
+    listed = runner.invoke(args=["inbox", "--as", "m-near", "--json"])
+    assert listed.exit_code == 0, listed.output
+    body = json.loads(listed.output)
+    assert [entry["payload"]["shipment_code"] for entry in body] == ["SH-2", "SH-1"]  # newest first, mine only
+    newest = runner.invoke(args=["inbox", "--as", "m-near", "--limit", "1", "--mark-read", "--lang", "en"])
+    assert newest.exit_code == 0 and newest.output.startswith("* #") and "1 marked read; 1 unread" in newest.output
+    mine = principal_for(users["near"])
+    read = {n.event_id: n.read_at is not None for n in session.scalars(list_notifications(mine))}
+    assert read == {second.id: True, first.id: False}
+    unread = runner.invoke(args=["inbox", "--as", "m-near", "--unread", "--json"])
+    assert [entry["payload"]["shipment_code"] for entry in json.loads(unread.output)] == ["SH-1"]
+    assert unread_count(session, principal_for(users["far"])) == 1  # another account's inbox is untouched
+    refused = runner.invoke(args=["inbox"])
+    assert refused.exit_code != 0 and "--as" in refused.output
+
+
 def test_inactive_accounts_and_duplicates_are_not_recipients(session, scene):
     users = scene["users"]
     users["far"].active = False
