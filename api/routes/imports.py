@@ -189,7 +189,7 @@ def _run(files: dict, query: dict, *, dry_run: bool | None = None) -> tuple[Impo
 def _report_body(report: ImportReport, shown: ImportReport) -> dict:
     """The report in the reader's language, each issue with its message's code and parameters."""
     body = shown.to_dict()
-    for kind in ("errors", "warnings"):
+    for kind in ("errors", "warnings", "notes"):
         for issue, out in zip(getattr(report, kind), body[kind], strict=True):
             message = catalog().message(issue.message, "en")
             out["code"], out["params"] = message.code, message.params
