@@ -282,8 +282,8 @@ class _LedgerImport:
             )
         if outcome.generated:
             self.log.warn(
-                f"仓库“{entry.fields.get('warehouse_name')}”没有仓库编码，也未登记：已登记为 {outcome.code}"
-                "（区县代码加序号）",
+                f"warehouse '{entry.fields.get('warehouse_name')}' has no code and is not registered: registered "
+                f"as {outcome.code} (county code and a sequence number)",
                 sheet=entry.first.sheet,
                 row=entry.first.row,
             )
@@ -291,7 +291,10 @@ class _LedgerImport:
             if defaulted.field == "level":
                 message = f"warehouse {entry.code}: no level (仓库级别) given; registered as county level (县级)"
             elif defaulted.field == "county":
-                message = f"仓库 {entry.code} 未填区县，地址中也没有区县：按坐标归入县城最近的 {defaulted.place}"
+                message = (
+                    f"warehouse {entry.code} gives no county and its address names none: placed by its coordinates "
+                    f"in the nearest county, {defaulted.place}"
+                )
             else:
                 message = f"warehouse {entry.code}: no coordinates given; the centre of {defaulted.place} was used"
             self.log.warn(message, sheet=entry.first.sheet, row=entry.first.row)
@@ -368,7 +371,7 @@ class _LedgerImport:
                     )
             except DomainError as error:
                 for row in rows:
-                    row_error(self.log, row, f"单位变体无法新增：{error.message}", "unit")
+                    row_error(self.log, row, f"the unit variant cannot be added: {error.message}", "unit")
                 continue
             self.report.counts["unit_variants_created"] = self.report.counts.get("unit_variants_created", 0) + 1
             for row in rows:

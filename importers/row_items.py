@@ -88,14 +88,14 @@ class ItemCells:
             if tied:
                 listed = "、".join(f"{m.item.code} {m.item.name}" for m in tied)
                 self.log.warn(
-                    f"物资名称“{name}”与多个目录物资相近（{listed}），未自动匹配",
+                    f"item name '{name}' is close to several catalogue items ({listed}): not matched",
                     sheet=table.name,
                     row=number,
                     column=column,
                     value=name,
                 )
             return None
-        self.log.warn(f"物资名称“{name}”{match.describe()}", sheet=table.name, row=number, column=column, value=name)
+        self.log.warn(f"item name '{name}' {match.describe()}", sheet=table.name, row=number, column=column, value=name)
         self.log.review(FUZZY_MATCH, match.item.code, f"“{name}” → {match.item.name}", table.name, number)
         return self.items.get(match.item.id)
 
