@@ -503,7 +503,7 @@ class LedgerReader:
                     raise CellError("a quantity cannot be negative")
                 if amount.approximate:
                     self.log.warn(
-                        f"quantity '{raw_quantity}' is approximate: imported as {quantity}",
+                        f"quantity '{raw_quantity}' is approximate: imported as {quantity:f}",
                         sheet=table.name,
                         row=number,
                         column=quantity_column.header,
