@@ -81,8 +81,8 @@ def unit_variant_for(session: Session, actor: Actor, item: Item, unit: str, *, r
         session,
         variant,
         UNIT_VARIANT,
-        f"“{unit}”换算不到 {item.code} {item.name} 的单位“{item.unit}”：库存按“{unit}”单独保存，"
-        f"设置换算系数（1 {unit} = ? {item.unit}）后并入",
+        f"'{unit}' does not convert to the unit '{item.unit}' of {item.code} {item.name}: the stock is kept "
+        f"apart in '{unit}'; set the factor (1 {unit} = ? {item.unit}) to merge it",
         reference,
     )
     session.flush()

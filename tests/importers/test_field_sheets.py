@@ -241,7 +241,9 @@ def test_the_review_list_groups_what_the_import_decided_and_a_correction_moves_s
     [new_warehouse] = review["new_warehouse"]
     assert (new_warehouse["subject"], new_warehouse["rows"]) == ("110101-001", [["台账", 2], ["台账", 3]])
     [conflict] = review["detail_conflict"]
-    assert conflict["rows"] == [["台账", 3]] and "采用“111”" in conflict["detail"]
+    # The detail comes in the request's language (the tests' default is English); the catalog has the Chinese.
+    assert conflict["rows"] == [["台账", 3]] and "'111' kept" in conflict["detail"]
+    assert "采用“111”" in in_chinese(conflict["detail"])
     added = session.scalar(select(Item.code).where(Item.name == "新型吸附剂"))
     assert [entry["subject"] for entry in review["new_item"]] == [added]
     base = f"/api/v1/imports/{report['import_id']}/review"
