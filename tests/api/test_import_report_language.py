@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from api.messages import UNLISTED
+from api.messages import UNLISTED, catalog
 from tests.api.helpers import API
 from tests.importers.field_corpus import FAMILIES
 
@@ -77,3 +77,30 @@ def test_the_field_corpus_reports_in_one_language_in_row_order(client, lang):
             ]
             assert places == sorted(places), (book.name, kind)
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_review_list_and_the_catalogue_reviews_speak_the_reader_s_language(client):
+    book = FAMILIES[-1]()  # coordinates in one cell and unit variants: a new warehouse, a fuzzy match, a variant
+    response = client.post(
+        f"{API}/imports",
+        query_string={"skip_invalid": "true"},
+        data={"file": (io.BytesIO(book.data), f"{book.name}.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    import_id = response.get_json()["import_id"]
+
+    def details(header: str) -> list[tuple[str, str]]:
+        review = client.get(f"{API}/imports/{import_id}/review", headers={"Accept-Language": header}).get_json()
+        entries = [(entry["kind"], entry["detail"]) for kind in review.values() for entry in kind]
+        items = client.get(f"{API}/catalogue-reviews", headers={"Accept-Language": header}).get_json()
+        return entries + [(entry["reason"], entry["detail"]) for entry in items]
+
+    english, chinese = details("en-GB,en;q=0.9"), details("zh-CN,zh;q=0.9")
+    assert {"new_warehouse", "fuzzy_match", "unit_variant"} <= {kind for kind, _detail in english}
+    assert len(english) == len(chinese)
+    for (_kind, detail), (_same, shown) in zip(english, chinese, strict=True):
+        message = catalog().message(detail, "en")
+        assert message.code != UNLISTED, detail
+        assert not CJK.search(_outside_params({"message": detail, "params": message.params})), detail
+        assert shown == catalog().translate(detail, "zh") and shown != detail, shown
