@@ -96,7 +96,7 @@ class ItemCells:
                 )
             return None
         self.log.warn(f"item name '{name}' {match.describe()}", sheet=table.name, row=number, column=column, value=name)
-        self.log.review(FUZZY_MATCH, match.item.code, f"'{name}' → {match.item.name}", table.name, number)
+        self.log.review(FUZZY_MATCH, match.item.code, f"'{name}' taken for {match.item.name}", table.name, number)
         return self.items.get(match.item.id)
 
     def _new_item(
