@@ -58,7 +58,7 @@ def _annotate(data: bytes, report: ImportReport) -> bytes:
         raise
     except Exception as exc:
         raise ValidationFailed(
-            f"无法写回此工作簿的检查结果。the workbook cannot be written back with its issues: {type(exc).__name__}",
+            f"the workbook cannot be written back with its issues: {type(exc).__name__}",
             field="file",
         ) from exc
 

@@ -213,26 +213,31 @@ class _LedgerImport:
                 (entry.first.sheet, entry.first.row)
             ]
             if warehouse.id in self.registered:
-                how = "自动生成的编码" if entry.key.startswith("name:") else "文件中的编码"
+                how = "a code made for it" if entry.key.startswith("name:") else "the code in the file"
                 for sheet, row in rows:
-                    self.log.review(NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}：以{how}登记", sheet, row)
+                    self.log.review(
+                        NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered with {how}", sheet, row
+                    )
             for name, source in entry.conflicts:
                 first = entry.sources[name]
                 detail = (
-                    f"{warehouse.name} {source.column.header if source.column else name}："
-                    f"采用“{json_value(first.value)}”，另填有“{json_value(source.value)}”"
+                    f"{warehouse.name} {source.column.header if source.column else name}: "
+                    f"'{json_value(first.value)}' kept, '{json_value(source.value)}' also given"
                 )
                 self.log.review(DETAIL_CONFLICT, warehouse.code, detail, source.sheet, source.row)
         for new in reader.new_items.values():
             if new.item is not None:
-                detail = f"{new.item.name}：已加入物资目录（{new.item.category.label_zh}，{new.item.unit}）"
+                detail = f"{new.item.name}: added to the catalogue ({new.item.category.label_zh}, {new.item.unit})"
                 for row in new.rows:
                     if not row.failed:
                         self.log.review(NEW_ITEM, new.item.code, detail, row.table.name, row.row)
         for (_item_id, unit), rows in reader.unit_variants.items():
             for row in rows:
                 if not row.failed and row.item is not None:
-                    detail = f"{row.item.name}：按“{unit}”记为单位变体（换算不到目录单位）"
+                    detail = (
+                        f"{row.item.name}: kept as a unit variant in '{unit}' "
+                        "(it does not convert to the catalogue unit)"
+                    )
                     self.log.review(UNIT_VARIANT, row.item.code, detail, row.table.name, row.row)
 
     def _row_read(self) -> None:
@@ -282,8 +287,8 @@ class _LedgerImport:
             )
         if outcome.generated:
             self.log.warn(
-                f"仓库“{entry.fields.get('warehouse_name')}”没有仓库编码，也未登记：已登记为 {outcome.code}"
-                "（区县代码加序号）",
+                f"warehouse '{entry.fields.get('warehouse_name')}' has no code and is not registered: registered "
+                f"as {outcome.code} (county code and a sequence number)",
                 sheet=entry.first.sheet,
                 row=entry.first.row,
             )
@@ -291,7 +296,10 @@ class _LedgerImport:
             if defaulted.field == "level":
                 message = f"warehouse {entry.code}: no level (仓库级别) given; registered as county level (县级)"
             elif defaulted.field == "county":
-                message = f"仓库 {entry.code} 未填区县，地址中也没有区县：按坐标归入县城最近的 {defaulted.place}"
+                message = (
+                    f"warehouse {entry.code} gives no county and its address names none: placed by its coordinates "
+                    f"in the nearest county, {defaulted.place}"
+                )
             else:
                 message = f"warehouse {entry.code}: no coordinates given; the centre of {defaulted.place} was used"
             self.log.warn(message, sheet=entry.first.sheet, row=entry.first.row)
@@ -368,7 +376,7 @@ class _LedgerImport:
                     )
             except DomainError as error:
                 for row in rows:
-                    row_error(self.log, row, f"单位变体无法新增：{error.message}", "unit")
+                    row_error(self.log, row, f"the unit variant cannot be added: {error.message}", "unit")
                 continue
             self.report.counts["unit_variants_created"] = self.report.counts.get("unit_variants_created", 0) + 1
             for row in rows:

@@ -172,7 +172,13 @@ class ImportReport:
             return [replace(issue, message=translate(issue.message)) for issue in issues]
 
         summary = separator.join(translate(part) for part in self.summary_parts())
-        return replace(self, errors=shown(self.errors), warnings=shown(self.warnings), translated_summary=summary)
+        return replace(
+            self,
+            errors=shown(self.errors),
+            warnings=shown(self.warnings),
+            notes=shown(self.notes),
+            translated_summary=summary,
+        )
 
 
 @dataclass(slots=True)

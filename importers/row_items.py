@@ -88,15 +88,15 @@ class ItemCells:
             if tied:
                 listed = "、".join(f"{m.item.code} {m.item.name}" for m in tied)
                 self.log.warn(
-                    f"物资名称“{name}”与多个目录物资相近（{listed}），未自动匹配",
+                    f"item name '{name}' is close to several catalogue items ({listed}): not matched",
                     sheet=table.name,
                     row=number,
                     column=column,
                     value=name,
                 )
             return None
-        self.log.warn(f"物资名称“{name}”{match.describe()}", sheet=table.name, row=number, column=column, value=name)
-        self.log.review(FUZZY_MATCH, match.item.code, f"“{name}” → {match.item.name}", table.name, number)
+        self.log.warn(f"item name '{name}' {match.describe()}", sheet=table.name, row=number, column=column, value=name)
+        self.log.review(FUZZY_MATCH, match.item.code, f"'{name}' taken for {match.item.name}", table.name, number)
         return self.items.get(match.item.id)
 
     def _new_item(
@@ -127,9 +127,11 @@ class ItemCells:
                 inferred, keyword = infer_category(name)
                 category_code = inferred.value
                 review = (
-                    f"目录中没有“{name}”，已新增；类别按名称中的“{keyword}”推断为{inferred.label_zh}，请确认"
+                    f"'{name}' was not in the catalogue and was added; its category was inferred from "
+                    f"'{keyword}' in the name as {inferred.label_zh}: please confirm"
                     if keyword
-                    else f"目录中没有“{name}”，已新增；名称推断不出类别，暂归其他，请确认"
+                    else f"'{name}' was not in the catalogue and was added; the name gives no category, "
+                    "so it is filed under other for now: please confirm"
                 )
             else:
                 try:

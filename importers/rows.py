@@ -189,12 +189,17 @@ class LedgerReader:
         )
         for index, header in table.unknown_headers:
             suggestion = closest_field(header)
-            hint = f"；最接近的已知列：{COLUMNS_BY_FIELD[suggestion].zh}（{suggestion}）" if suggestion else ""
+            message = (
+                f"column '{header}' is not a ledger column and was not imported; the closest known column: "
+                f"{COLUMNS_BY_FIELD[suggestion].zh} ({suggestion}); map it to a field, or ignore it"
+                if suggestion
+                else f"column '{header}' is not a ledger column and was not imported; map it to a field, or ignore it"
+            )
             self._header_warning(
                 table,
                 index,
                 header,
-                f"列“{header}”不是台账列，未导入{hint}；可指定它对应的字段，或忽略",
+                message,
                 suggestion=suggestion,
             )
         for index, header, first in table.duplicate_headers:
@@ -272,7 +277,7 @@ class LedgerReader:
             if is_stock:
                 self._stock_row(table, number, cells, entry, errors_before)
         if blank_rows:
-            self.log.note(f"跳过空行 {blank_rows} 行", sheet=table.name)
+            self.log.note(f"blank rows skipped: {blank_rows}", sheet=table.name)
 
     def _skippable(self, table: SheetTable, number: int, filled: list) -> bool:
         """Totals, notes under the table, the template's example and one-cell headings are not ledger rows.
@@ -281,14 +286,14 @@ class LedgerReader:
         """
         texts = [header_key(value) for value in filled[:3] if isinstance(value, str)]
         if any(text in TOTAL_MARKERS or text.startswith(("合计", "总计", "小计")) for text in texts):
-            self.log.note("合计/小计/总计行：已跳过", sheet=table.name, row=number)
+            self.log.note("a total or subtotal row: skipped", sheet=table.name, row=number)
             return True
         if texts and texts[0] in EXAMPLE_MARKERS:
-            self.log.note("模板示例行：已跳过", sheet=table.name, row=number)
+            self.log.note("a template example row: skipped", sheet=table.name, row=number)
             return True
         first = fold(str(filled[0])) if filled else ""
         if len(filled) <= 2 and isinstance(filled[0], str) and first.startswith(FOOTER_PREFIXES):
-            self.log.note("表下的注释（注/说明/填表人 …）：已跳过", sheet=table.name, row=number)
+            self.log.note("a note under the table: skipped", sheet=table.name, row=number)
             return True
         if len(filled) == 1:
             self.log.warn(
@@ -321,7 +326,7 @@ class LedgerReader:
         self._unswap(values, sources)
         if values:
             self.log.note(
-                "表格上方填写的信息适用于下面每一行："
+                "the details filled in above the table apply to every row below: "
                 + ", ".join(
                     dict.fromkeys(f"{source.column.header} {json_value(source.value)}" for source in sources.values())
                 ),
@@ -373,7 +378,10 @@ class LedgerReader:
                 values[name], sources[name] = coordinate, source
         if swapped:
             self.log.warn_at(
-                source, f"坐标“{value}”的经纬度顺序不符合中国范围，已按纬度 {latitude}、经度 {longitude} 读取", value
+                source,
+                f"coordinates '{value}': the order does not fit China, "
+                f"read as latitude {latitude}, longitude {longitude}",
+                value,
             )
 
     def _unswap(self, values: dict, sources: dict[str, Source]) -> None:
@@ -385,8 +393,8 @@ class LedgerReader:
             values["latitude"], values["longitude"] = latitude, longitude
             self.log.warn_at(
                 sources["latitude"],
-                f"纬度 {longitude} 与经度 {latitude} 填反了（按中国范围判断），"
-                f"已交换：纬度 {latitude}、经度 {longitude}",
+                f"latitude {longitude} and longitude {latitude} are the wrong way round (judged by China's extent); "
+                f"swapped: latitude {latitude}, longitude {longitude}",
                 longitude,
             )
 
@@ -404,7 +412,8 @@ class LedgerReader:
                 first = entry.sources[name]
                 entry.conflicts.append((name, sources[name]))
                 self.log.warn(
-                    f"与{first.sheet}第{first.row}行为此仓库填写的“{json_value(first.value)}”不同：采用先填的值",
+                    f"differs from '{json_value(first.value)}' given for this warehouse "
+                    f"in {first.sheet} row {first.row}: the first value is kept",
                     sheet=table.name,
                     row=number,
                     column=sources[name].column.header if sources[name].column else None,
@@ -468,10 +477,10 @@ class LedgerReader:
         self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item, unit: str, variant: Item | None
     ) -> None:
         column = table.columns.get("unit") or table.columns.get("quantity")
-        kept = f"已有的单位变体 {variant.code}" if variant is not None else "新的单位变体"
+        kept = f"the existing unit variant {variant.code}" if variant is not None else "a new unit variant"
         self.log.warn(
-            f"单位“{unit}”换算不到 {item.code} {item.name} 的单位“{item.unit}”：库存按“{unit}”记入{kept}，"
-            f"设置换算系数（1 {unit} = ? {item.unit}）后并入",
+            f"unit '{unit}' does not convert to the unit '{item.unit}' of {item.code} {item.name}: the stock is kept "
+            f"in '{unit}' as {kept}; set the factor (1 {unit} = ? {item.unit}) to merge it",
             sheet=table.name,
             row=number,
             column=column.header if column else None,
@@ -497,7 +506,7 @@ class LedgerReader:
                     raise CellError("a quantity cannot be negative")
                 if amount.approximate:
                     self.log.warn(
-                        f"数量“{raw_quantity}”是约数，按 {quantity} 导入",
+                        f"quantity '{raw_quantity}' is approximate: imported as {quantity:f}",
                         sheet=table.name,
                         row=number,
                         column=quantity_column.header,
@@ -510,7 +519,8 @@ class LedgerReader:
         unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
         if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:
             self.log.warn(
-                f"数量“{raw_quantity}”写明了单位“{written_unit}”，与计量单位“{column_unit}”不同：按“{written_unit}”读取",
+                f"quantity '{raw_quantity}' names the unit '{written_unit}', not the unit column's '{column_unit}': "
+                f"read in '{written_unit}'",
                 sheet=table.name,
                 row=number,
                 column=quantity_column.header if quantity_column else None,

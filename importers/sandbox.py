@@ -37,22 +37,16 @@ _MEMORY = "memory"
 
 def memory_refusal() -> WorkbookTooLarge:
     limit = mib(limits.PARSE_MEMORY_BYTES)
-    return WorkbookTooLarge(
-        f"读取此工作簿需要超过 {limit} 内存（上限 {limit}）。"
-        f"Reading this workbook needs more than the {limit} memory limit (PARSE_MEMORY_BYTES)."
-    )
+    return WorkbookTooLarge(f"reading this workbook needs more than the {limit} memory limit (PARSE_MEMORY_BYTES)")
 
 
 def time_refusal() -> WorkbookTooLarge:
     seconds = limits.PARSE_CPU_SECONDS
-    return WorkbookTooLarge(
-        f"读取此工作簿超过 {seconds} 秒的处理时间上限。"
-        f"Reading this workbook took longer than the {seconds} s limit (PARSE_CPU_SECONDS)."
-    )
+    return WorkbookTooLarge(f"reading this workbook took longer than the {seconds} s limit (PARSE_CPU_SECONDS)")
 
 
 def unreadable(reason: str) -> ValidationFailed:
-    return ValidationFailed(f"无法读取此工作簿。the workbook cannot be read: {reason}", field="file")
+    return ValidationFailed(f"the workbook cannot be read: {reason}", field="file")
 
 
 class Child:

@@ -126,9 +126,11 @@ def parse_amount(value: object) -> Amount:
     if about:
         text = text[about.end() :]
     if _RANGE.match(text):
-        raise CellError(f"数量“{value}”不是一个数（像是范围或多个数）：请只写一个数")
+        raise CellError(
+            f"quantity '{value}' is not one number (it looks like a range or several numbers): write one number"
+        )
     if text.startswith(VAGUE_QUANTITIES):
-        raise CellError(f"数量“{value}”没有写出数目：请写具体数字，如 12 或 十二")
+        raise CellError(f"quantity '{value}' gives no number: write the number, e.g. 12")
     number, unit = _number_and_rest(text)
     if unit.endswith("半") and len(unit) > 1:  # 两吨半: two and a half tonnes
         number, unit = number + Decimal("0.5"), unit[:-1]
@@ -136,7 +138,9 @@ def parse_amount(value: object) -> Amount:
     approximate = bool(about) or rest != unit
     unit = rest.strip()
     if any(ch.isdigit() for ch in unit) or unit[:1] in ("-", "~", "至", "到"):
-        raise CellError(f"数量“{value}”不是一个数（像是范围或多个数）：请只写一个数")
+        raise CellError(
+            f"quantity '{value}' is not one number (it looks like a range or several numbers): write one number"
+        )
     return Amount(number, unit, approximate)
 
 
@@ -237,12 +241,14 @@ def parse_coordinates(value: object) -> tuple[float, float, bool]:
     the other order lies in China. ``swapped`` says the cell's letters or order were turned round to fit China.
     """
     if is_blank(value):
-        raise CellError("坐标为空")
+        raise CellError("the coordinates are empty")
     text = _hemispheres(fold(str(value)))
     pattern = _COORDINATE_LETTER_FIRST if re.match(r"^\s*[nsew]", text) else _COORDINATE
     found = [m for m in pattern.finditer(text) if m.group(3) or m.group(6)]
     if len(found) != 2:
-        raise CellError(f"坐标“{value}”读不出经度和纬度两个数：请写成 118.8,32.0 或 118.8°E 32.0°N")
+        raise CellError(
+            f"coordinates '{value}' do not give two numbers, longitude and latitude: write 118.8,32.0 or 118.8°E 32.0°N"
+        )
     numbers, letters = [], []
     for match in found:
         before, sign, degrees, minutes, seconds, plain, after = match.groups()
@@ -256,7 +262,9 @@ def parse_coordinates(value: object) -> tuple[float, float, bool]:
     if set(letters) in ({"n", "e"}, {"n", "w"}, {"s", "e"}, {"s", "w"}):
         latitude, longitude = numbers if letters[0] in ("n", "s") else numbers[::-1]
     elif any(letters):
-        raise CellError(f"坐标“{value}”的方位字母不成对：一个写 N/S（纬度），一个写 E/W（经度）")
+        raise CellError(
+            f"coordinates '{value}': the hemisphere letters do not pair up: one N/S (latitude), one E/W (longitude)"
+        )
     else:
         longitude, latitude = numbers  # 经纬度: longitude first
     swapped = False
@@ -265,7 +273,9 @@ def parse_coordinates(value: object) -> tuple[float, float, bool]:
     latitude, longitude, turned = china_order(latitude, longitude)
     swapped = swapped != turned
     if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
-        raise CellError(f"坐标“{value}”不是经纬度：纬度须在 -90 到 90 之间")
+        raise CellError(
+            f"coordinates '{value}' are not a longitude and latitude: the latitude must be between -90 and 90"
+        )
     return latitude, longitude, swapped
 
 
@@ -306,7 +316,7 @@ def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
         if 1900 < number < 2101:  # 2025.03 typed into a number cell: the spreadsheet kept 2025.03
             year, _, month = repr(number).partition(".")
             if month == "1":
-                raise CellError(f"“{value}”可能是{year}年1月，也可能是10月：请写成 {year}-01 或 {year}-10")
+                raise CellError(f"'{value}' may be January or October {year}: write {year}-01 or {year}-10")
             return _period(f"{year}.{month}", period_end)
         if 1 <= number < 2958466:  # Excel's serial day numbers, 1900-01-01 … 9999-12-31
             return EXCEL_EPOCH + dt.timedelta(days=int(number))
@@ -329,7 +339,7 @@ def _period(text: str, period_end: bool) -> dt.date:
     if match:
         year, month = int(match.group(1)), int(match.group(2))
         if not 1 <= month <= 12:
-            raise CellError(f"没有这个月份：{year}年{month}月")
+            raise CellError(f"no such month: {year}, month {month}")
         day = calendar.monthrange(year, month)[1] if period_end else 1
         return dt.date(year, month, day)
     year = int(_YEAR_TEXT.match(text).group(1))  # type: ignore[union-attr]
@@ -380,7 +390,7 @@ def parse_shelf_life(value: object) -> ShelfLife | None:
         return ShelfLife(months=int(number))
     if unit in ("天", "日", "周") and number == number.to_integral_value():
         return ShelfLife(days=int(number) * (7 if unit == "周" else 1))
-    raise CellError(f"保质期“{value}”读不懂：请写整年、整月或整天数，如 3年、36个月、180天")
+    raise CellError(f"shelf life '{value}' cannot be read: write whole years, months or days")
 
 
 def parse_expiry(value: object, production_date: dt.date | None) -> dt.date | None:
@@ -392,7 +402,10 @@ def parse_expiry(value: object, production_date: dt.date | None) -> dt.date | No
     if life is None:
         return parse_date(value, period_end=True)
     if production_date is None:
-        raise CellError(f"有效期写的是保质期“{value}”，需要生产日期才能算出到期日：请填写生产日期，或直接写到期日期")
+        raise CellError(
+            f"the expiry gives a shelf life '{value}', which needs the production date: "
+            "give the production date, or write the expiry date"
+        )
     return life.after(production_date)
 
 

@@ -203,15 +203,12 @@ def check_sheets(data: bytes) -> None:
                         scan.feed(chunk)
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
                 raise ValidationFailed(
-                    f"工作簿已损坏。the workbook is damaged (part {member.filename}: {exc})", field="file"
+                    f"the workbook is damaged (part {member.filename}: {exc})", field="file"
                 ) from exc
             scan.finish()
             cells += scan.cells
             if cells > MAX_CELLS:
-                raise WorkbookTooLarge(
-                    f"工作簿的单元格超过 {MAX_CELLS:,} 个（上限）。"
-                    f"The workbook has more than {MAX_CELLS:,} cells, the limit (MAX_CELLS)."
-                )
+                raise WorkbookTooLarge(f"the workbook has more than {MAX_CELLS:,} cells, the limit (MAX_CELLS)")
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
@@ -236,7 +233,6 @@ class _PartScan:
         window = self.tail + chunk
         if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
             raise ValidationFailed(
-                f"工作簿含有 DTD（<!DOCTYPE>），Excel 从不写入，已拒绝。"
                 f"part {self.name} declares a DTD, which Excel never writes; refused",
                 field="file",
             )
@@ -266,8 +262,7 @@ class _PartScan:
             return
         said = f"declares the used range {declared}" if declared else f"has cells out to row {rows:,}, column {columns}"
         raise WorkbookTooLarge(
-            f"工作表的使用区域为 {rows:,} 行 × {columns:,} 列，超过 {MAX_SHEET_AREA:,} 个单元格的上限。"
-            f"Sheet part {self.name} {said}: {area:,} cells, over the limit of {MAX_SHEET_AREA:,} (MAX_SHEET_AREA)."
+            f"sheet part {self.name} {said}: {area:,} cells, over the limit of {MAX_SHEET_AREA:,} (MAX_SHEET_AREA)"
         )
 
 
@@ -329,10 +324,7 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
         )
     rows = sum(table.height for table in tables)
     if rows > MAX_ROWS:
-        raise WorkbookTooLarge(
-            f"工作簿有 {rows:,} 行，一次最多导入 {MAX_ROWS:,} 行（上限）。"
-            f"the workbook has {rows} rows; at most {MAX_ROWS} are imported at once (MAX_ROWS)"
-        )
+        raise WorkbookTooLarge(f"the workbook has {rows} rows; at most {MAX_ROWS} are imported at once (MAX_ROWS)")
     tables.sort(key=lambda table: table.kind != WAREHOUSE_SHEET)
     send((tables, skipped, in_transit))
     for position, table in enumerate(tables):

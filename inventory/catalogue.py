@@ -84,9 +84,9 @@ class ItemMatch:
         return self.how != EXACT
 
     def describe(self) -> str:
-        """What the importer says of a fuzzy match (Chinese: the people reading it work in Chinese)."""
-        how = {ALIAS: "常见别写", SIMILAR: "名称相近", PINYIN: "拼音"}.get(self.how, "名称")
-        return f"按{how}匹配为 {self.item.code} {self.item.name}（相似度 {self.score:.2f}，依据“{self.via}”）"
+        """What the importer says of a fuzzy match, in English (the API's message catalog has the Chinese)."""
+        how = {ALIAS: "a common variant spelling", SIMILAR: "a similar name", PINYIN: "pinyin"}.get(self.how, "name")
+        return f"matched to {self.item.code} {self.item.name} by {how} (similarity {self.score:.2f}, via '{self.via}')"
 
 
 @functools.cache

@@ -23,6 +23,7 @@ from api.identity import current_actor
 from api.messages import catalog, language_of
 from api.metrics import record_import
 from api.routes.paging import Blueprint, SelectPage
+from api.schemas.fields import MessageField
 from importers.annotate import annotate_workbook
 from importers.columns import checked_mapping
 from importers.ledger import import_ledger
@@ -189,7 +190,7 @@ def _run(files: dict, query: dict, *, dry_run: bool | None = None) -> tuple[Impo
 def _report_body(report: ImportReport, shown: ImportReport) -> dict:
     """The report in the reader's language, each issue with its message's code and parameters."""
     body = shown.to_dict()
-    for kind in ("errors", "warnings"):
+    for kind in ("errors", "warnings", "notes"):
         for issue, out in zip(getattr(report, kind), body[kind], strict=True):
             message = catalog().message(issue.message, "en")
             out["code"], out["params"] = message.code, message.params
@@ -252,7 +253,7 @@ class ReviewEntryOut(Schema):
     id = fields.Integer()
     kind = fields.String(metadata={"enum": list(REVIEW_KINDS)})
     subject = fields.String(metadata={"description": "the warehouse or item code it is about"})
-    detail = fields.String()
+    detail = MessageField(metadata={"description": "in the request's language"})
     rows = fields.Method("_rows", metadata={"description": "[[sheet, row], …] where the file says it"})
     status = fields.String(metadata={"enum": ["open", "confirmed", "corrected"]})
     resolution = fields.String(metadata={"description": "the code a correction pointed the stock to"})

@@ -12,7 +12,9 @@ from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from api.errors import request_language
 from api.extensions import db
+from api.messages import catalog
 from inventory.errors import DomainError, ValidationFailed
 from inventory.regions import region_names
 from inventory.validation import (
@@ -31,6 +33,16 @@ def choice(enum_class: type, **kwargs) -> fields.String:
     values = [m.value for m in enum_class]
     metadata = {"enum": values, **kwargs.pop("metadata", {})}
     return fields.String(validate=validate.OneOf(values), metadata=metadata, **kwargs)
+
+
+class MessageField(fields.String):
+    """A stored message (an import review's detail) in the request's language, through the message catalog.
+
+    The importer stores English templates; an older row stored in Chinese is not in the catalog and is shown
+    as written."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else catalog().translate(str(value), request_language())
 
 
 class QuantityField(fields.Field):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import QuantityField, StrictSchema, choice
+from api.schemas.fields import MessageField, QuantityField, StrictSchema, choice
 from inventory.models import ItemUnit, ReserveTypeWord
 from inventory.reference import ReserveType
 from inventory.validation import text_limit
@@ -38,6 +38,6 @@ class ReviewOut(Schema):
     item_code = fields.String()
     item_name = fields.String()
     reason = fields.String(metadata={"description": "new_item or unit_variant"})
-    detail = fields.String()
+    detail = MessageField(metadata={"description": "in the request's language"})
     reference = fields.String()
     created_at = fields.AwareDateTime()

@@ -47,5 +47,5 @@ def test_the_cli_adds_words_and_sets_factors(app):
     factor = runner.invoke(args=["vocabulary", "set-factor", "PL-001", "箱", "200"])
     assert factor.exit_code == 0 and "PL-001: 1 箱 = 200" in factor.output
     refused = runner.invoke(args=["vocabulary", "set-factor", "PL-001", "箱", "100"])
-    assert refused.exit_code != 0 and "已有" in refused.output
+    assert refused.exit_code != 0 and "already has a factor for '箱'" in refused.output  # the CLI speaks English
     assert runner.invoke(args=["vocabulary", "review"]).exit_code == 0

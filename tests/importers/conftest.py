@@ -11,10 +11,16 @@ import pytest
 from sqlalchemy import text
 
 from api.extensions import db
+from api.messages import catalog
 from importers.ledger import import_ledger
 from importers.outcome import ImportReport
 from inventory.db import reset_write_intent, set_write_intent
 from inventory.models import Base
+
+
+def in_chinese(text: str) -> str:
+    """An importer message as a Chinese reader gets it: the importer writes English, the API's catalog translates."""
+    return catalog().translate(text, "zh")
 
 
 def xlsx(build: Callable[[openpyxl.Workbook], None]) -> bytes:

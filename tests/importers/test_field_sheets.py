@@ -16,7 +16,7 @@ from inventory.models import ImportProfile, Item, Movement, StockLine, Warehouse
 from inventory.regions import region_names
 from inventory.registration import warehouse_name_key
 from inventory.stock import ledger_mismatches
-from tests.importers.conftest import sheet_of_rows, xlsx
+from tests.importers.conftest import in_chinese, sheet_of_rows, xlsx
 from tests.unit.racing import run_at_once
 
 NAME_ONLY = ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量"]
@@ -68,7 +68,7 @@ def test_warehouses_without_codes_get_county_sequence_codes_and_are_found_again(
         ("110101-001", "东城区应急物资储备库", "110101"),
         ("110101-002", "东城区二号库", "110101"),
     ]
-    assert sum("已登记为 110101-001" in warning.message for warning in report.warnings) == 1
+    assert sum("已登记为 110101-001" in in_chinese(warning.message) for warning in report.warnings) == 1
     again = run_import(data)
     assert again.counts["warehouses_created"] == 0
     assert warehouses(session)[0][1] == "东城区应急物资储备库"  # a variant spelling renames nothing
@@ -99,7 +99,7 @@ def test_a_bad_row_rejects_only_itself_and_differing_details_only_warn(session, 
     report = run_import(data, skip_invalid=True)
 
     assert [(issue.row, issue.column) for issue in report.errors] == [(3, "储备类型")]
-    assert [(w.row, w.column) for w in report.warnings if "不同" in w.message] == [(4, "联系电话")]
+    assert [(w.row, w.column) for w in report.warnings if "不同" in in_chinese(w.message)] == [(4, "联系电话")]
     assert session.scalar(select(func.count()).select_from(StockLine)) == 2
     assert session.scalar(select(Warehouse.contact_phone)) == "111"
 
@@ -128,7 +128,7 @@ def test_an_enterprise_form_above_the_table_applies_to_every_row(session, run_im
     )
     assert (warehouse.contact_person, warehouse.contact_phone) == ("王工", "025-1")
     assert session.scalar(select(func.count()).select_from(StockLine)) == 2
-    assert any("适用于下面每一行" in note.message for note in report.notes)
+    assert any("适用于下面每一行" in in_chinese(note.message) for note in report.notes)
 
 
 def test_totals_notes_and_blank_rows_below_the_data_are_noted_not_imported(session, run_import):
@@ -158,7 +158,7 @@ def test_unknown_headers_are_reported_with_the_closest_field(session, run_import
 
     [unknown] = [warning for warning in report.warnings if warning.column == "数 量 单位"]
     assert unknown.suggestion in {"quantity", "unit"}
-    assert "最接近的已知列" in unknown.message
+    assert "最接近的已知列" in in_chinese(unknown.message)
 
 
 def test_a_mapping_imports_unforeseen_columns_and_a_saved_profile_applies_by_itself(session, run_import):
@@ -241,7 +241,9 @@ def test_the_review_list_groups_what_the_import_decided_and_a_correction_moves_s
     [new_warehouse] = review["new_warehouse"]
     assert (new_warehouse["subject"], new_warehouse["rows"]) == ("110101-001", [["台账", 2], ["台账", 3]])
     [conflict] = review["detail_conflict"]
-    assert conflict["rows"] == [["台账", 3]] and "采用“111”" in conflict["detail"]
+    # The detail comes in the request's language (the tests' default is English); the catalog has the Chinese.
+    assert conflict["rows"] == [["台账", 3]] and "'111' kept" in conflict["detail"]
+    assert "采用“111”" in in_chinese(conflict["detail"])
     added = session.scalar(select(Item.code).where(Item.name == "新型吸附剂"))
     assert [entry["subject"] for entry in review["new_item"]] == [added]
     base = f"/api/v1/imports/{report['import_id']}/review"

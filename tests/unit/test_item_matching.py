@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from api.messages import catalog
 from inventory.catalogue import create_item, item_key, item_names, item_variants, match_items, resolve_item
 from inventory.errors import NotFound, ValidationFailed
 
@@ -115,10 +116,11 @@ def test_pinyin_initials_two_items_share_are_a_tie(session):
     assert match is None and {m.item.code for m in tied} == {"PD-001", "ZZ-8"}
 
 
-def test_suggestions_rank_guesses_and_describe_them_in_chinese(session):
+def test_suggestions_rank_guesses_and_describe_them_in_the_catalog_s_language(session):
     found = match_items(session, "活性碳")
     assert found[0].item.code == "PD-001" and found[0].how == "alias"
-    assert "PD-001 活性炭" in found[0].describe() and "常见别写" in found[0].describe()
+    said = catalog().translate(f"item name '活性碳' {found[0].describe()}", "zh")
+    assert "PD-001 活性炭" in said and "常见别写" in said
     assert [m.how for m in match_items(session, "PD-001")] == ["exact"]
 
 

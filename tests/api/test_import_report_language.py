@@ -1,0 +1,106 @@
+"""Every import report message of the field corpus is in the reader's language, with its code, in row order.
+
+The rule: the importer writes English templates; the catalog (``api/messages.py``) gives each its code and
+Chinese. A template's parameters are text from the workbook (a sheet, a header, a cell value, an item name)
+and are shown as written, so Chinese is allowed in English output only inside a parameter's value or in
+parentheses, where a template names a column header or a value as the workbook writes it ("no level
+(仓库级别) given"); under zh-CN the text around the parameters is Chinese (no English word of the template
+survives).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from api.messages import UNLISTED, catalog
+from tests.api.helpers import API
+from tests.importers.field_corpus import FAMILIES
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+IN_PARENTHESES = re.compile(r"\([^()]*\)")
+ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+# Words the Chinese texts keep as they are (file formats, the spreadsheet program, the template's sheet names).
+KEPT_WORDS = {"Excel", "xlsx", "XLSX", "ZIP", "zip", "XML", "xml"}
+
+
+def _report(client, data: bytes, name: str, lang: str) -> dict:
+    response = client.post(
+        f"{API}/imports",
+        query_string={"lang": lang, "skip_invalid": "true", "dry_run": "true"},
+        data={"file": (io.BytesIO(data), f"{name}.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (200, 422), response.get_json()
+    body = response.get_json()
+    return body.get("report", body)
+
+
+def _outside_params(issue: dict) -> str:
+    """The message without its parameters' values (text from the workbook, shown as written)."""
+    text = issue["message"]
+    for value in sorted(issue.get("params", {}).values(), key=len, reverse=True):
+        text = text.replace(value, " ")
+    return text
+
+
+def _wrong_language(report: dict, lang: str) -> list[str]:
+    wrong = []
+    for kind in ("errors", "warnings", "notes"):
+        for issue in report[kind]:
+            if issue.get("code") in (None, UNLISTED):
+                wrong.append(f"{kind} without a catalog entry: {issue['message']}")
+                continue
+            rest = _outside_params(issue)
+            if lang == "en" and CJK.search(IN_PARENTHESES.sub(" ", rest)):
+                wrong.append(f"{kind} in Chinese: {issue['message']}")
+            if lang == "zh" and set(ENGLISH_WORD.findall(rest)) - KEPT_WORDS:
+                wrong.append(f"{kind} in English: {issue['message']}")
+    return wrong
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_field_corpus_reports_in_one_language_in_row_order(client, lang):
+    wrong = []
+    for family in FAMILIES:
+        book = family()
+        report = _report(client, book.data, book.name, lang)
+        wrong += [f"{book.name}: {text}" for text in _wrong_language(report, lang)]
+        sheets = [sheet["name"] for sheet in report["sheets"]]
+        for kind in ("errors", "warnings", "notes"):
+            places = [
+                (sheets.index(issue["sheet"]) if issue["sheet"] in sheets else len(sheets), issue.get("row") or 0)
+                for issue in report[kind]
+                if issue.get("sheet") is not None
+            ]
+            assert places == sorted(places), (book.name, kind)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_review_list_and_the_catalogue_reviews_speak_the_reader_s_language(client):
+    book = FAMILIES[-1]()  # coordinates in one cell and unit variants: a new warehouse, a fuzzy match, a variant
+    response = client.post(
+        f"{API}/imports",
+        query_string={"skip_invalid": "true"},
+        data={"file": (io.BytesIO(book.data), f"{book.name}.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    import_id = response.get_json()["import_id"]
+
+    def details(header: str) -> list[tuple[str, str]]:
+        review = client.get(f"{API}/imports/{import_id}/review", headers={"Accept-Language": header}).get_json()
+        entries = [(entry["kind"], entry["detail"]) for kind in review.values() for entry in kind]
+        items = client.get(f"{API}/catalogue-reviews", headers={"Accept-Language": header}).get_json()
+        return entries + [(entry["reason"], entry["detail"]) for entry in items]
+
+    english, chinese = details("en-GB,en;q=0.9"), details("zh-CN,zh;q=0.9")
+    assert {"new_warehouse", "fuzzy_match", "unit_variant"} <= {kind for kind, _detail in english}
+    assert len(english) == len(chinese)
+    for (_kind, detail), (_same, shown) in zip(english, chinese, strict=True):
+        message = catalog().message(detail, "en")
+        assert message.code != UNLISTED, detail
+        assert not CJK.search(_outside_params({"message": detail, "params": message.params})), detail
+        assert shown == catalog().translate(detail, "zh") and shown != detail, shown
