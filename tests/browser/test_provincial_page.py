@@ -69,6 +69,8 @@ def test_provincial_exports_then_sees_upload_errors_as_a_table_then_imports_clea
     assert page.is_enabled("#import-commit")
     page.click("#import-commit")
     page.wait_for_function("() => document.querySelector('#import-report').textContent.includes('IMPORT-')")
+    # The report and the status line are updated one after the other: wait for the status, never assume it.
+    page.wait_for_function("() => document.querySelector('#status').textContent === '已导入。'")
     assert page.text_content("#status") == "已导入。"
     assert page.is_disabled("#import-commit")  # a new file must be checked first
     browsing.shot("imported")
