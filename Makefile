@@ -48,10 +48,10 @@ test: $(VENV)/.dev
 	@# after the other left a core idle). The page is the same whatever the database: its browser tests
 	@# run once, in the SQLite pass. Each pass has its own temp root so neither prunes the other's.
 	@tmp=$$(mktemp -d); \
-	$(BIN)/pytest --db postgresql --ignore=tests/browser --basetemp "$$tmp/postgresql" >"$$tmp/postgresql.log" 2>&1 & \
+	$(BIN)/pytest --db postgresql --ignore=tests/browser --durations=15 --basetemp "$$tmp/postgresql" >"$$tmp/postgresql.log" 2>&1 & \
 	pg=$$!; \
 	echo "== SQLite pass (the PostgreSQL pass runs beside it; its output follows)"; \
-	$(BIN)/pytest --db sqlite --basetemp "$$tmp/sqlite"; sqlite_status=$$?; \
+	$(BIN)/pytest --db sqlite --durations=15 --basetemp "$$tmp/sqlite"; sqlite_status=$$?; \
 	wait $$pg; pg_status=$$?; \
 	echo "== PostgreSQL pass"; cat "$$tmp/postgresql.log"; rm -rf "$$tmp"; \
 	echo "SQLite pass: exit $$sqlite_status; PostgreSQL pass: exit $$pg_status"; \
