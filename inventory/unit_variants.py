@@ -120,18 +120,19 @@ def set_pack_factor(session: Session, actor: Actor, item_code: str, unit: str, f
     unit = check_text(unit, "unit", max_length=text_limit(ItemUnit.unit), required=True)
     factor = check_quantity(factor, "factor")
     if factor <= 0:
-        raise ValidationFailed("换算系数必须大于 0", field="factor")
+        raise ValidationFailed("a conversion factor is greater than 0", field="factor")
     family = unit_factor(unit, item.unit)
     if family is not None:
         raise ValidationFailed(
-            f"“{unit}”与“{item.unit}”本来就能换算（1 {unit} = {family.normalize():f} {item.unit}），无需设置",
+            f'"{unit}" already converts to "{item.unit}" '
+            f"(1 {unit} = {family.normalize():f} {item.unit}): nothing to set",
             field="unit",
         )
     try:
         with session.begin_nested():
             session.add(ItemUnit(item_id=item.id, unit=unit, factor=factor, set_by=principal.username))
     except IntegrityError as exc:
-        raise Conflict(f"{item.code} 已有“{unit}”的换算系数", field="unit") from exc
+        raise Conflict(f'{item.code} already has a conversion factor for "{unit}"', field="unit") from exc
     record_audit(
         session,
         actor,
@@ -154,7 +155,7 @@ def _merge_variant(session: Session, actor: Actor, item: Item, variant: Item, fa
         .values(merged_at=dt.datetime.now(dt.UTC))
     ).rowcount
     if claimed != 1:
-        raise Conflict(f"{variant.code} 正在或已经并入 {item.code}", field="unit")
+        raise Conflict(f"{variant.code} is being or has been merged into {item.code}", field="unit")
     reference = f"UNIT-MERGE-{variant.code}"
     reason = f"单位换算并入 {item.code}：1 {variant.unit} = {factor.normalize():f} {item.unit}"
     lines = session.scalars(
