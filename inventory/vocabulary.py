@@ -56,17 +56,17 @@ def add_reserve_type_word(session: Session, actor: Actor, word: str, reserve_typ
         code = ReserveType(reserve_type)
     except ValueError as exc:
         allowed = ", ".join(member.value for member in ReserveType)
-        raise ValidationFailed(f"储备类型应为 {allowed} 之一", field="reserve_type") from exc
+        raise ValidationFailed(f"the reserve type is one of {allowed}", field="reserve_type") from exc
     known = {word_key(text): value for text, value in shipped_reserve_type_words().items()}
     known.update({word_key(member.label_zh): member.value for member in ReserveType})
     if known.get(word_key(word), code.value) != code.value:
-        raise Conflict(f"“{word}”已表示储备类型 {known[word_key(word)]}", field="word")
+        raise Conflict(f'"{word}" already means the reserve type {known[word_key(word)]}', field="word")
     try:
         with session.begin_nested():
             entry = ReserveTypeWord(word=word, reserve_type=code, added_by=principal.username)
             session.add(entry)
     except IntegrityError as exc:
-        raise Conflict(f"“{word}”已在词表中", field="word") from exc
+        raise Conflict(f'"{word}" is already in the word list', field="word") from exc
     record_audit(
         session,
         actor,
