@@ -7,8 +7,8 @@ Without it (the test client, ``flask run``) the counters are this process's.
 
 Counted per worker: requests by endpoint, method and status with a latency histogram, database errors
 by cause, nearest searches and plans, imports (rows, duration), worker cache reloads. Read from the
-database at each scrape (so every worker agrees): call-ups by status, the outbox backlog (when the
-table exists), the replica's lag.
+database at each scrape (so every worker agrees): call-ups by status, the notification deliveries waiting
+(the outbox backlog), the replica's lag.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import Engine, event, func, inspect, select, text
+from sqlalchemy import Engine, event, func, select
 
 from inventory.db import cache_reload_listeners, classify_database_error
-from inventory.models import CallUp
+from inventory.models import CallUp, OutboxDelivery
+from inventory.reference import DeliveryStatus
 
 REQUESTS = Counter(
     "inventory_http_requests_total",
@@ -58,8 +59,6 @@ CACHE_RELOADS = Counter(
 )
 
 NEAREST_ENDPOINTS = {"nearest.Nearest": "nearest", "nearest.Plans": "plan"}
-# Columns that, when the outbox has one, mark a message as delivered: the backlog is the rows without it.
-OUTBOX_DELIVERED_COLUMNS = ("sent_at", "delivered_at", "processed_at", "published_at")
 
 
 def _count_cache_reload(tables: tuple[str, ...]) -> None:
@@ -110,9 +109,9 @@ class DatabaseGauges:
         for status, count in self.session.execute(select(CallUp.status, func.count()).group_by(CallUp.status)):
             callups.add_metric([getattr(status, "value", str(status))], count)
         yield callups
-        backlog = self._outbox_backlog()
-        if backlog is not None:
-            yield GaugeMetricFamily("inventory_outbox_backlog", "Outbox messages not delivered yet", value=backlog)
+        yield GaugeMetricFamily(
+            "inventory_outbox_backlog", "Notification deliveries waiting to be sent", value=self._outbox_backlog()
+        )
         if self.replica_monitor is not None:
             status = self.replica_monitor.current()
             yield GaugeMetricFamily(
@@ -125,16 +124,12 @@ class DatabaseGauges:
                     "inventory_replica_lag_seconds", "Replay lag of the replica", value=status.lag_seconds
                 )
 
-    def _outbox_backlog(self) -> int | None:
-        """Rows of ``outbox`` not yet delivered; None when there is no outbox table (yet)."""
-        connection = self.session.connection()
-        inspector = inspect(connection)
-        if not inspector.has_table("outbox"):
-            return None
-        columns = {column["name"] for column in inspector.get_columns("outbox")}
-        delivered = next((name for name in OUTBOX_DELIVERED_COLUMNS if name in columns), None)
-        where = f" WHERE {delivered} IS NULL" if delivered else ""
-        return int(connection.execute(text(f"SELECT count(*) FROM outbox{where}")).scalar() or 0)
+    def _outbox_backlog(self) -> int:
+        """Deliveries (email, webhook) still waiting to be sent, retries included: what ``deliver`` has to do."""
+        waiting = (
+            select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status == DeliveryStatus.PENDING)
+        )
+        return int(self.session.scalar(waiting) or 0)
 
 
 def exposition(session, replica_monitor=None) -> tuple[bytes, str]:

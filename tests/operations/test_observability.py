@@ -6,11 +6,13 @@ import json
 import logging
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api.config import ConfigurationError, check_environment
 from api.extensions import db
 from api.observability import JsonFormatter
+from inventory.models import OutboxDelivery, OutboxEvent, User
+from inventory.reference import DeliveryChannel, DeliveryStatus, NotificationKind
 
 PRODUCTION = {
     "INVENTORY_ENV": "production",
@@ -107,14 +109,17 @@ def test_metrics_count_requests_searches_cache_reloads_and_read_the_database(
             == 200
         )
     assert client.post("/api/v1/warehouses/MET-1", json={}).status_code == 405
-    with db.engine.begin() as connection:
-        connection.execute(text("CREATE TABLE outbox (id INTEGER PRIMARY KEY, sent_at TIMESTAMP)"))
-        connection.execute(text("INSERT INTO outbox (id, sent_at) VALUES (1, NULL), (2, NULL), (3, CURRENT_TIMESTAMP)"))
-    try:
-        answer = anonymous_client.get("/metrics")
-    finally:
-        with db.engine.begin() as connection:
-            connection.execute(text("DROP TABLE outbox"))
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    event = OutboxEvent(kind=NotificationKind.DAILY_DIGEST, payload="{}")
+    db.session.add(event)
+    db.session.flush()
+    statuses = (DeliveryStatus.PENDING, DeliveryStatus.PENDING, DeliveryStatus.SENT)
+    db.session.add_all(
+        OutboxDelivery(event_id=event.id, user_id=admin.id, channel=DeliveryChannel.EMAIL, status=status)
+        for status in statuses
+    )
+    db.session.commit()
+    answer = anonymous_client.get("/metrics")
     assert answer.status_code == 200 and answer.mimetype == "text/plain"
     after = answer.get_data(as_text=True)
     searches = 'inventory_http_requests_total{endpoint="nearest.Nearest",method="GET",status="200"}'
@@ -127,7 +132,7 @@ def test_metrics_count_requests_searches_cache_reloads_and_read_the_database(
     reloads = 'inventory_worker_cache_reloads_total{tables="warehouse"}'
     assert _sample(after, reloads) > _sample(before, reloads)  # a new warehouse: this worker reloaded its index
     assert "inventory_outbox_backlog 2.0" in after
-    assert "inventory_outbox_backlog" not in before  # no outbox table, no gauge (and no error)
+    assert "inventory_outbox_backlog 0.0" in before  # nothing waiting yet; after: two waiting, one sent
 
 
 def test_metrics_are_for_the_allowed_network_or_the_token(app):
