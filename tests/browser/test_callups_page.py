@@ -230,7 +230,9 @@ def test_raise_dispatch_decline_follow_and_cancel_a_call_up(browsing, sources):
     assert page.evaluate("document.activeElement.id") == "queue-heading"
     newest = cells(page.locator("#history-table tbody tr").last)
     assert newest[1] == "发运出库（在途）" and newest[2] == "-20" and newest[4] == "demo-manager" and newest[6] == code
-    assert page.text_content(f'#stock-lines tr[data-line-id="{far_line}"] td >> nth=2') == "10 件"
+    on_hand = page.locator(f'#stock-lines tr[data-line-id="{far_line}"] td >> nth=2')
+    assert on_hand.locator(".badge.in-transit").text_content() == "在途 20"  # what left is on the road
+    assert on_hand.text_content() == "10 件在途 20"
     browsing.shot("dispatched")
 
     near_row = page.locator(f'#queue-list tr[data-callup="{code}"][data-stock-line-id="{near_line}"]')
