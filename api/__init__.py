@@ -128,9 +128,15 @@ class RowIdConverter(IntegerConverter):
 
 
 def _ensure_sqlite_directory(url: str) -> None:
-    """A fresh checkout has no instance/ folder yet; SQLite will not create it."""
+    """A fresh checkout has no instance/ folder yet; SQLite will not create it. A ``file:`` URI names a file
+    that must exist already (read-only opens): nothing to create, and its text is not a path."""
     database = make_url(url).database
-    if make_url(url).get_backend_name() == "sqlite" and database and database != ":memory:":
+    if (
+        make_url(url).get_backend_name() == "sqlite"
+        and database
+        and database != ":memory:"
+        and not database.startswith("file:")
+    ):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
