@@ -31,14 +31,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
-from importers.outcome import ImportReport, IssueLog, Source, json_value
+from importers.outcome import ImportReport, IssueLog, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import create_item, item_names
 from inventory.errors import DomainError
 from inventory.import_profiles import get_profile, list_profiles, save_profile
-from inventory.import_review import DETAIL_CONFLICT, NEW_WAREHOUSE, UNIT_VARIANT, record_review
+from inventory.import_review import DETAIL_CONFLICT, NEW_ITEM, NEW_WAREHOUSE, UNIT_VARIANT, record_review
 from inventory.imports import StockCount, plan_stock_counts, previous_import, record_import, write_stock_counts
 from inventory.models import Item, LedgerImport, Region, Warehouse
 from inventory.regions import PlaceGiven, region_names
@@ -47,7 +47,7 @@ from inventory.registration import (
     WarehouseWanted,
     find_or_register_warehouses,
 )
-from inventory.unit_variants import NEW_ITEM, flag_for_review, unit_variant_for
+from inventory.unit_variants import unit_variant_for
 from inventory.validation import check_text, text_limit
 from inventory.vocabulary import reserve_type_words
 
@@ -227,16 +227,22 @@ class _LedgerImport:
                 self.log.review(DETAIL_CONFLICT, warehouse.code, detail, source.sheet, source.row)
         for new in reader.new_items.values():
             if new.item is not None:
-                detail = f"{new.item.name}: added to the catalogue ({new.item.category.label_zh}, {new.item.unit})"
+                # a category inferred from the name says what to confirm; else what was added
+                detail = (
+                    new.review
+                    or f"{new.item.name}: added to the catalogue ({new.item.category.label_zh}, {new.item.unit})"
+                )
                 for row in new.rows:
                     if not row.failed:
                         self.log.review(NEW_ITEM, new.item.code, detail, row.table.name, row.row)
-        for (_item_id, unit), rows in reader.unit_variants.items():
+        items = reader.item_cells.items
+        for (item_id, unit), rows in reader.unit_variants.items():
+            base = items[item_id]
             for row in rows:
                 if not row.failed and row.item is not None:
                     detail = (
-                        f"{row.item.name}: kept as a unit variant in '{unit}' "
-                        "(it does not convert to the catalogue unit)"
+                        f"'{unit}' does not convert to the unit '{base.unit}' of {base.code} {base.name}: the stock "
+                        f"is kept apart in '{unit}'; set the factor (1 {unit} = ? {base.unit}) to merge it"
                     )
                     self.log.review(UNIT_VARIANT, row.item.code, detail, row.table.name, row.row)
 
@@ -350,30 +356,18 @@ class _LedgerImport:
                 for row in new.rows:
                     row_error(self.log, row, message, "item_name")
                 continue
-            if new.review:
-                flag_for_review(self.session, new.item, NEW_ITEM, new.review, self._review_reference(new.source))
             for row in new.rows:
                 row.item = new.item
         self.report.counts["items_created"] = created
         self._create_unit_variants(reader)
 
-    def _review_reference(self, source: Source) -> str:
-        return f"{source.sheet} 第{source.row}行"
-
     def _create_unit_variants(self, reader: LedgerReader) -> None:
         """Stock counted in a unit that converts to nothing goes to the item's unit variant (added if new)."""
         items = reader.item_cells.items
         for (item_id, unit), rows in reader.unit_variants.items():
-            first = rows[0]
             try:
                 with self.session.begin_nested():
-                    variant = unit_variant_for(
-                        self.session,
-                        self.actor,
-                        items[item_id],
-                        unit,
-                        reference=f"{first.table.name} 第{first.row}行",
-                    )
+                    variant = unit_variant_for(self.session, self.actor, items[item_id], unit)
             except DomainError as error:
                 for row in rows:
                     row_error(self.log, row, f"the unit variant cannot be added: {error.message}", "unit")

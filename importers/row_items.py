@@ -31,9 +31,7 @@ class NewItem:
 
     fields: dict[str, object]
     source: Source
-    review: str | None = (
-        None  # what to confirm (a category inferred from the name): inventory.unit_variants.flag_for_review
-    )
+    review: str | None = None  # what to confirm (a category inferred from the name): the new-item review entry
     rows: list[LedgerRow] = field(default_factory=list)
     item: Item | None = None
 

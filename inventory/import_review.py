@@ -5,10 +5,16 @@ the unit variants it kept and the warehouse details that differed between rows, 
 from. Confirming closes an entry. Correcting one points the stock elsewhere *by ledger movements*: a new
 warehouse that was really warehouse X has its stock transferred to X; an item that was really item Y has
 its stock adjusted out of the one and into Y (same warehouse, batch and dates). Nothing is edited in place.
+
+It is the one review store: the catalogue review (``GET /catalogue-reviews``, ``vocabulary review``) is
+``catalogue_reviews`` — the open new-item and unit-variant entries, one per item — and settling an item's entry
+settles it for every import that listed the item. Merging a unit variant by its pack factor
+(``inventory.unit_variants``) closes its entries through ``close_item_reviews``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,7 +27,7 @@ from inventory.catalogue import get_item
 from inventory.db import insert_many
 from inventory.errors import Conflict, ValidationFailed
 from inventory.imports import get_import
-from inventory.models import ImportReviewItem, Item, LedgerImport, Movement, StockLine, Warehouse
+from inventory.models import REFERENCE_PREFIX, ImportReviewItem, Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.stock import adjust_stock, stock_line_for, transfer_stock
 from inventory.warehouses import get_warehouse
 
@@ -31,6 +37,8 @@ FUZZY_MATCH = "fuzzy_match"
 UNIT_VARIANT = "unit_variant"
 DETAIL_CONFLICT = "detail_conflict"
 KINDS = (NEW_WAREHOUSE, NEW_ITEM, FUZZY_MATCH, UNIT_VARIANT, DETAIL_CONFLICT)
+# What is about the catalogue rather than the import: listed once per item by ``catalogue_reviews``.
+CATALOGUE_KINDS = (NEW_ITEM, UNIT_VARIANT)
 # What a correction points to: another warehouse, or another item.
 CORRECTS_WAREHOUSE = frozenset({NEW_WAREHOUSE})
 CORRECTS_ITEM = frozenset({NEW_ITEM, FUZZY_MATCH})
@@ -48,6 +56,7 @@ class ReviewEntry:
 
 
 def record_review(session: Session, import_id: int, entries: list[ReviewEntry]) -> None:
+    created_at = dt.datetime.now(dt.UTC)
     insert_many(
         session,
         ImportReviewItem.__table__,
@@ -61,6 +70,7 @@ def record_review(session: Session, import_id: int, entries: list[ReviewEntry]) 
                 "status": "open",
                 "resolution": "",
                 "resolved_by": "",
+                "created_at": created_at,
             }
             for entry in entries
         ],
@@ -80,7 +90,10 @@ def review_list(session: Session, actor: Actor, import_id: int) -> dict[str, lis
 def confirm_review(session: Session, actor: Actor, import_id: int, entry_id: int) -> ImportReviewItem:
     """The import decided well: the entry is closed, nothing moves."""
     entry = _entry(session, actor, import_id, entry_id)
-    _settle(session, entry, "confirmed", "", as_principal(actor).username)
+    username = as_principal(actor).username
+    _settle(session, entry, "confirmed", "", username)
+    if entry.kind in CATALOGUE_KINDS:
+        close_item_reviews(session, entry.kind, entry.subject, "confirmed", "", username)
     return entry
 
 
@@ -96,10 +109,85 @@ def correct_review(session: Session, actor: Actor, import_id: int, entry_id: int
     elif entry.kind in CORRECTS_ITEM:
         target_item = get_item(session, code)
         _settle(session, entry, "corrected", target_item.code, username)
+        if entry.kind in CATALOGUE_KINDS:
+            close_item_reviews(session, entry.kind, entry.subject, "corrected", target_item.code, username)
         _move_to_item(session, actor, entry.subject, target_item, record)
     else:
         raise ValidationFailed(f"a {entry.kind} entry is confirmed, not corrected", field="code")
     return entry
+
+
+def close_item_reviews(session: Session, kind: str, item_code: str, status: str, resolution: str, username: str) -> int:
+    """Settle every open ``kind`` entry about item ``item_code`` (whichever import listed it); how many.
+
+    A conditional UPDATE (``status = 'open'``): an entry someone else settled meanwhile keeps their decision.
+    """
+    return session.execute(
+        update(ImportReviewItem)
+        .where(ImportReviewItem.kind == kind, ImportReviewItem.subject == item_code, ImportReviewItem.status == "open")
+        .values(status=status, resolution=resolution, resolved_by=username)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class CatalogueReview:
+    """One item to confirm, for the catalogue review: which, why, what was guessed, where it came from."""
+
+    item_code: str
+    item_name: str
+    reason: str
+    detail: str
+    reference: str
+    created_at: dt.datetime
+    import_id: int | None
+    entry_id: int
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "created_at": self.created_at.isoformat()}
+
+
+def catalogue_reviews(session: Session, *, import_id: int | None = None) -> list[CatalogueReview]:
+    """The open new-item and unit-variant entries, one per item and kind (the earliest), oldest first.
+
+    ``import_id`` narrows to what one import listed. ``reference`` says where: ``IMPORT-<id> <sheet> 第<n>行``.
+    """
+    query = (
+        select(ImportReviewItem, Item.name)
+        .join(Item, Item.code == ImportReviewItem.subject)
+        .where(ImportReviewItem.kind.in_(CATALOGUE_KINDS), ImportReviewItem.status == "open")
+        .order_by(ImportReviewItem.id)
+    )
+    if import_id is not None:
+        query = query.where(ImportReviewItem.import_id == import_id)
+    seen: set[tuple[str, str]] = set()
+    listed: list[CatalogueReview] = []
+    for entry, item_name in session.execute(query):
+        if (entry.kind, entry.subject) in seen:
+            continue
+        seen.add((entry.kind, entry.subject))
+        listed.append(
+            CatalogueReview(
+                entry.subject,
+                item_name,
+                entry.kind,
+                entry.detail,
+                _where(entry),
+                entry.created_at,
+                entry.import_id,
+                entry.id,
+            )
+        )
+    return listed
+
+
+def _where(entry: ImportReviewItem) -> str:
+    parts = [f"{REFERENCE_PREFIX}{entry.import_id}"] if entry.import_id is not None else []
+    rows = json.loads(entry.rows)
+    if rows:
+        sheet, row = rows[0]
+        parts.append(f"{sheet} 第{row}行")
+    return " ".join(parts)
 
 
 def _entry(session: Session, actor: Actor, import_id: int, entry_id: int) -> ImportReviewItem:

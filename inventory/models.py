@@ -876,27 +876,6 @@ class ItemVariant(Base):
     __table_args__ = (UniqueConstraint("base_item_id", "unit", name="uq_item_variant_base_item_unit"),)
 
 
-class ItemReview(Base):
-    """Something an import guessed about an item that a person should confirm: the review list's catalogue part.
-
-    ``reason`` is ``new_item`` (added with a category inferred from its name, or ``other``) or ``unit_variant``.
-    """
-
-    __tablename__ = "item_review"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[str] = mapped_column(String(500), default="")
-    reference: Mapped[str] = mapped_column(String(64), default="")  # where it came from: IMPORT-<id> row …
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    resolved_by: Mapped[str | None] = mapped_column(String(64))
-
-    item: Mapped[Item] = relationship()
-
-    __table_args__ = (UniqueConstraint("item_id", "reason", name="uq_item_review_item_reason"),)
-
-
 # --- fieldsheets: column-mapping profiles for ledgers whose headers no vocabulary foresaw -------------------
 
 
@@ -921,13 +900,16 @@ class ImportReviewItem(Base):
     """Something an import decided that a person should look at: a new warehouse or item, a fuzzy match, a unit
     variant, warehouse details that differed between rows. ``rows`` is JSON text: [[sheet, row], …].
 
-    ``status`` moves once, open → confirmed or corrected (a conditional UPDATE in ``inventory.import_review``).
+    The one review store: the catalogue review (``GET /catalogue-reviews``) is its open new-item and
+    unit-variant entries. ``status`` moves once, open → confirmed or corrected (a conditional UPDATE in
+    ``inventory.import_review``). ``import_id`` is empty only for catalogue reviews recorded before this table
+    held them whose import could not be found (migration 9c3e5a7b1d42).
     """
 
     __tablename__ = "import_review_item"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("ledger_import.id"), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_import.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(64))  # the warehouse or item code it is about
     detail: Mapped[str] = mapped_column(Text, default="")
@@ -935,3 +917,4 @@ class ImportReviewItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     resolution: Mapped[str] = mapped_column(String(64), default="")  # the code a correction pointed to
     resolved_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

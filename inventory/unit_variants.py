@@ -1,11 +1,11 @@
 """An item's pack factors and unit variants: the services (the unit rules themselves are ``inventory/units.py``).
 
 - ``unit_variant_for`` — the item holding a base item's stock counted in a unit that converts to nothing,
-  created on first use (with a review record), found again on the next import;
+  created on first use, found again on the next import (the importer puts it on the import's review list);
 - ``set_pack_factor`` — 1 ``unit`` = ``factor`` catalogue units of the item; a variant in that unit is then
   merged into the item by ledger movements (an adjustment out of each variant line, a receipt of the converted
-  quantity into the item's line of the same warehouse and batch), all in the caller's transaction;
-- ``items_to_review`` — what imports guessed about the catalogue (new items, inferred categories, variants).
+  quantity into the item's line of the same warehouse and batch), all in the caller's transaction, and the
+  variant's review entries are closed (``inventory.import_review``, the one review store).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from inventory.access import Actor, as_principal, require_catalogue_edit
 from inventory.audit import record_audit
 from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, create_item, get_item
 from inventory.errors import Conflict, ValidationFailed
-from inventory.models import Item, ItemReview, ItemUnit, ItemVariant, StockLine
+from inventory.import_review import UNIT_VARIANT, close_item_reviews
+from inventory.models import Item, ItemUnit, ItemVariant, StockLine
 from inventory.stock import adjust_stock, receive_stock
 from inventory.units import canonical_unit, item_unit_factor, unit_factor, variant_code, variant_name
 from inventory.validation import check_quantity, check_text, text_limit
 
-NEW_ITEM, UNIT_VARIANT = "new_item", "unit_variant"
 THOUSANDTH = Decimal("0.001")
 
 
@@ -61,7 +61,7 @@ def open_variant(item: Item, unit: str) -> Item | None:
     return None
 
 
-def unit_variant_for(session: Session, actor: Actor, item: Item, unit: str, *, reference: str = "") -> Item:
+def unit_variant_for(session: Session, actor: Actor, item: Item, unit: str) -> Item:
     """The item that holds ``item``'s stock counted in ``unit`` (which converts to nothing): found or added."""
     found = open_variant(item, unit)
     if found is not None:
@@ -77,24 +77,9 @@ def unit_variant_for(session: Session, actor: Actor, item: Item, unit: str, *, r
         unit=unit,
     )
     session.add(ItemVariant(item_id=variant.id, base_item_id=item.id, unit=unit))
-    flag_for_review(
-        session,
-        variant,
-        UNIT_VARIANT,
-        f"'{unit}' does not convert to the unit '{item.unit}' of {item.code} {item.name}: the stock is kept "
-        f"apart in '{unit}'; set the factor (1 {unit} = ? {item.unit}) to merge it",
-        reference,
-    )
     session.flush()
     session.expire(item, ["unit_variants"])
     return variant
-
-
-def flag_for_review(session: Session, item: Item, reason: str, detail: str, reference: str = "") -> None:
-    """Record that a person should confirm something guessed about ``item`` (once per item and reason)."""
-    exists = session.scalar(select(ItemReview.id).where(ItemReview.item_id == item.id, ItemReview.reason == reason))
-    if exists is None:
-        session.add(ItemReview(item_id=item.id, reason=reason, detail=detail[:500], reference=reference[:64]))
 
 
 @dataclass(frozen=True)
@@ -176,41 +161,7 @@ def _merge_variant(session: Session, actor: Actor, item: Item, variant: Item, fa
             reason=reason,
             reference=reference,
         )
-    session.execute(
-        update(ItemReview)
-        .where(ItemReview.item_id == variant.id, ItemReview.resolved_by.is_(None))
-        .values(resolved_by=as_principal(actor).username)
-    )
+    # the variant is settled: its review entries, in whichever import listed them, point to the item
+    close_item_reviews(session, UNIT_VARIANT, variant.code, "corrected", item.code, as_principal(actor).username)
     session.expire(item, ["unit_variants"])
     return len(lines)
-
-
-@dataclass(frozen=True)
-class ReviewEntry:
-    """One item to confirm, for the review list: which, why, what was guessed, where it came from."""
-
-    item_code: str
-    item_name: str
-    reason: str
-    detail: str
-    reference: str
-    created_at: dt.datetime
-
-    def to_dict(self) -> dict:
-        return {**self.__dict__, "created_at": self.created_at.isoformat()}
-
-
-def items_to_review(session: Session, *, reference: str | None = None) -> list[ReviewEntry]:
-    """Unresolved catalogue reviews, oldest first; ``reference`` narrows to one import (IMPORT-<id>)."""
-    stmt = (
-        select(ItemReview, Item.code, Item.name)
-        .join(Item, Item.id == ItemReview.item_id)
-        .where(ItemReview.resolved_by.is_(None))
-        .order_by(ItemReview.id)
-    )
-    if reference:
-        stmt = stmt.where(ItemReview.reference == reference)
-    return [
-        ReviewEntry(code, name, review.reason, review.detail, review.reference, review.created_at)
-        for review, code, name in session.execute(stmt)
-    ]

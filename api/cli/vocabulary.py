@@ -13,8 +13,9 @@ from flask.cli import AppGroup
 from api.cli.common import one_transaction, operator_option
 from api.extensions import db
 from inventory.access import Principal
+from inventory.import_review import catalogue_reviews
 from inventory.reference import ReserveType
-from inventory.unit_variants import items_to_review, set_pack_factor
+from inventory.unit_variants import set_pack_factor
 from inventory.vocabulary import add_reserve_type_word, list_reserve_type_words
 
 
@@ -52,7 +53,7 @@ def register(app: Flask) -> None:
     @group.command("review")
     def review() -> None:
         """Items imports added or split off that a person should confirm."""
-        for entry in items_to_review(db.session):
+        for entry in catalogue_reviews(db.session):
             click.echo(f"{entry.item_code}\t{entry.item_name}\t{entry.reason}\t{entry.detail}\t{entry.reference}")
 
     app.cli.add_command(group)

@@ -15,7 +15,8 @@ from api.schemas.vocabulary import (
     ReserveTypeWordOut,
     ReviewOut,
 )
-from inventory.unit_variants import items_to_review, set_pack_factor
+from inventory.import_review import catalogue_reviews
+from inventory.unit_variants import set_pack_factor
 from inventory.vocabulary import add_reserve_type_word, list_reserve_type_words, remove_reserve_type_word
 
 blp = Blueprint("vocabulary", __name__, description="Words and units the importer understands; item suggestions")
@@ -57,5 +58,7 @@ class PackFactors(MethodView):
 class CatalogueReviews(MethodView):
     @blp.response(200, ReviewOut(many=True))
     def get(self):
-        """Items imports added or split off that a person should confirm (inferred category, unit variant)."""
-        return items_to_review(db.session)
+        """Items imports added or split off that a person should confirm (new item, unit variant): the open
+        new-item and unit-variant entries of the imports' review lists, one per item. Confirm or correct one with
+        ``POST /imports/{import_id}/review/{entry_id}/confirm|correct``; that settles it for every import."""
+        return catalogue_reviews(db.session)

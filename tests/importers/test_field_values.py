@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from inventory.catalogue import create_item
+from inventory.import_review import catalogue_reviews
 from inventory.models import Item, StockLine, Warehouse
-from inventory.unit_variants import items_to_review, set_pack_factor
+from inventory.unit_variants import set_pack_factor
 from inventory.vocabulary import add_reserve_type_word
 from tests.importers.conftest import in_chinese, sheet_of_rows
 
@@ -169,7 +170,7 @@ def test_an_unknown_item_without_a_category_is_added_with_an_inferred_one_and_fl
         "酸碱中和剂": ("pollutant_degradation", "袋"),
         "应急帐篷": ("other", "顶"),
     }
-    review = {entry.item_name: entry for entry in items_to_review(session)}
+    review = {entry.item_name: entry for entry in catalogue_reviews(session)}
     assert set(review) == set(added) and {entry.reason for entry in review.values()} == {"new_item"}
     assert "吸油" in in_chinese(review["高效吸油颗粒"].detail) and "暂归其他" in in_chinese(review["应急帐篷"].detail)
 
@@ -195,7 +196,7 @@ def test_a_unit_that_converts_to_nothing_keeps_the_row_as_a_unit_variant(session
     }
     warned = [w for w in report.warnings if w.column == "计量单位"]
     assert [w.row for w in warned] == [2, 4] and "单位变体" in in_chinese(warned[0].message)
-    assert [e.reason for e in items_to_review(session)] == ["unit_variant"]
+    assert [e.reason for e in catalogue_reviews(session)] == ["unit_variant"]
 
     again = run_import(data)  # the same ledger again: the same variant, nothing new
     assert again.status == "imported" and again.counts.get("unit_variants_created", 0) == 0
@@ -211,7 +212,7 @@ def test_a_unit_that_converts_to_nothing_keeps_the_row_as_a_unit_variant(session
         ("W-2", variant_code, "a"): Decimal(0),
         ("W-2", "PL-001", "a"): Decimal(20),
     }
-    assert items_to_review(session) == []
+    assert catalogue_reviews(session) == []
     after = run_import(sheet_of_rows([HEAD, ["W-3", "库三", "政府", "110101", "吸油毡", "包", 1, "a"]]))
     assert after.status == "imported" and ("W-3", "PL-001", "a") in stock(session)  # 包 now converts
     assert stock(session)[("W-3", "PL-001", "a")] == Decimal(10)
