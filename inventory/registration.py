@@ -126,19 +126,23 @@ def find_or_register_warehouses(
     # second finds what the first registered instead of registering it again under the next code.
     codes = _CodeSequence(session, sorted(set(counties.values())))
     found = _WarehouseLookup.load(session, wanted, counties)
-    outcomes: list[WarehouseOutcome] = []
     pending: list[NewWarehouse] = []
     first_named: dict[tuple[str, str], WarehouseOutcome] = {}  # (county, name key) → the first want so named
     same_as: list[tuple[WarehouseOutcome, WarehouseOutcome]] = []
-    for want in wanted:
-        outcome = WarehouseOutcome(want.key, want.code)
-        outcomes.append(outcome)
+    outcomes = [WarehouseOutcome(want.key, want.code) for want in wanted]
+    coded = _coded_by_name(wanted, outcomes, found, places)
+    for want, outcome in zip(wanted, outcomes, strict=True):
         if not want.code and want.key in counties:
             named = (counties[want.key], warehouse_name_key(want.name))
             if named in first_named:  # the same warehouse written another way in the same input
                 same_as.append((outcome, first_named[named]))
                 continue
             first_named[named] = outcome
+            if named in coded and not found.in_county.get(named):
+                # the same input gives this warehouse's code on another row: one warehouse, under that code
+                first_named[named] = coded[named]
+                same_as.append((outcome, coded[named]))
+                continue
         try:
             warehouse = found.by_code.get(want.code) if want.code else found.named(want.name, counties.get(want.key))
             if warehouse is not None:
@@ -163,6 +167,25 @@ def find_or_register_warehouses(
     for outcome, first in same_as:
         outcome.code, outcome.warehouse, outcome.error = first.code, first.warehouse, first.error
     return WarehouseResolution(outcomes, [by_key[key] for key in registered], [by_key[key] for key, _error in refused])
+
+
+def _coded_by_name(
+    wanted: list[WarehouseWanted], outcomes: list[WarehouseOutcome], found: _WarehouseLookup, places: RegionNames
+) -> dict[tuple[str, str], WarehouseOutcome]:
+    """(county, name key) → the first want that gives a code with that name: a row naming the warehouse only
+    by its name and county is the same warehouse (its county: the stored one, else the one the row names)."""
+    coded: dict[tuple[str, str], WarehouseOutcome] = {}
+    for want, outcome in zip(wanted, outcomes, strict=True):
+        if not want.code or not want.name:
+            continue
+        known = found.by_code.get(want.code)
+        try:
+            county = known.county_code if known is not None else places.county_for(want.place)
+        except DomainError:
+            continue  # reported when the warehouse's fields are worked out
+        if county:
+            coded.setdefault((county, warehouse_name_key(want.name)), outcome)
+    return coded
 
 
 def county_from_details(fields: dict[str, object], places: RegionNames) -> tuple[str, bool]:
