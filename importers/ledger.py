@@ -145,6 +145,7 @@ class _LedgerImport:
         self.progress = progress
         self.done = 0
         self.total = 0
+        self.code_made: set[int] = set()  # warehouses registered under a code made for them
 
     def run(self, workbook: LedgerWorkbook) -> None:
         items = {item.id: item for item in self.session.scalars(select(Item))}
@@ -198,6 +199,9 @@ class _LedgerImport:
             reason=f"台账导入 ledger import {report.file_name}",
         )
         self._gather_review(reader)
+        sheets = {name: place for place, name in enumerate(dict.fromkeys(row.table.name for row in reader.rows))}
+        for entry in report.review.values():  # each entry's rows in the file's order, as the report lists them
+            entry.rows.sort(key=lambda where: (sheets.get(where[0], len(sheets)), where[1]))
         record_review(self.session, record.id, list(report.review.values()))
         report.status = "imported"
         report.import_id = record.id
@@ -213,7 +217,8 @@ class _LedgerImport:
                 (entry.first.sheet, entry.first.row)
             ]
             if warehouse.id in self.registered:
-                how = "a code made for it" if entry.key.startswith("name:") else "the code in the file"
+                # by the warehouse, not the entry: rows naming it only by name may share a code another row gives
+                how = "a code made for it" if warehouse.id in self.code_made else "the code in the file"
                 for sheet, row in rows:
                     self.log.review(
                         NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered with {how}", sheet, row
@@ -279,6 +284,7 @@ class _LedgerImport:
             self._entry_error(entries[str(outcome.key)], outcome.error)
         self._reject_rows_of_refused(entries)
         self.report.counts.update(warehouses_created=len(resolution.registered), warehouses_updated=resolution.updated)
+        self.code_made = {outcome.warehouse.id for outcome in resolution.registered if outcome.generated}
         return {outcome.warehouse.id for outcome in resolution.registered}
 
     def _report_defaults(self, entry: WarehouseEntry, outcome: WarehouseOutcome) -> None:

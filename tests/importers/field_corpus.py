@@ -270,6 +270,23 @@ def names_written_differently() -> FieldBook:
     return corpus
 
 
+def code_on_one_row_name_on_another() -> FieldBook:
+    """One warehouse given by name and county on some rows and with its code on another (before or after, in
+    another sheet): one warehouse, under the code the file gives; the second import finds it again."""
+    corpus, book = _new("编码与名称混写", warehouses=1)
+    january = SheetWriter(corpus, book.create_sheet("一月"))  # the name-only rows come first
+    january.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    january.good(4, "东城区应急物资储备库", "东城区", "政府储备", "活性炭", "吨", 4)
+    january.bad("东城区应急物资储备库", "东城区", "政府储备", "生石灰", "吨", "很多")
+    february = SheetWriter(corpus, book.create_sheet("二月"))
+    february.put("仓库编码", "仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    february.good(5, "DC-001", "东城区应急物资储备仓库", "东城区", "政府储备", "生石灰", "吨", 5)
+    february.good(6, None, "东城区储备库", "东城区", "政府储备", "沙袋", "袋", 6)  # the code left blank here
+    february.bad(None, "东城区储备库", "东城区", "政府储备", "活性炭", "吨", 7)  # counted in 一月 already
+    corpus.data = _saved(book)
+    return corpus
+
+
 def county_and_enterprise_mixed() -> FieldBook:
     """A county's workbook carrying its own ledger and an enterprise's survey sheet."""
     corpus, book = _new("县与企业混合", warehouses=2)
@@ -346,6 +363,7 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     unknown_headers,
     same_name_two_counties,
     names_written_differently,
+    code_on_one_row_name_on_another,
     county_and_enterprise_mixed,
     template_and_county_mixed,
     numbers_and_dates_as_typed,

@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 from api.extensions import db
 from importers.ledger import import_ledger
 from inventory.errors import ValidationFailed
+from inventory.import_review import review_list
 from inventory.models import ImportProfile, Item, Movement, StockLine, Warehouse
 from inventory.regions import region_names
 from inventory.registration import warehouse_name_key
 from inventory.stock import ledger_mismatches
 from tests.importers.conftest import in_chinese, sheet_of_rows, xlsx
+from tests.importers.field_corpus import code_on_one_row_name_on_another
 from tests.unit.racing import run_at_once
 
 NAME_ONLY = ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量"]
@@ -83,6 +85,25 @@ def test_the_same_name_in_another_county_is_another_warehouse(session, run_impor
     run_import(sheet_of_rows(rows))
 
     assert [county for _code, _name, county in warehouses(session)] == ["110101", "110108"]
+
+
+def test_a_warehouse_given_by_name_on_some_rows_and_by_code_on_another_is_one_warehouse(session, run_import):
+
+    book = code_on_one_row_name_on_another()  # 一月: name and county only; 二月: the code, then the name again
+
+    report = run_import(book.data, skip_invalid=True)
+
+    assert report.status == "imported" and report.counts["warehouses_created"] == 1
+    assert warehouses(session) == [("DC-001", "东城区应急物资储备仓库", "110101")]  # as the coded row names it
+    [registered] = review_list(session, "tester", report.import_id)["new_warehouse"]
+    assert registered.subject == "DC-001" and "the code in the file" in registered.detail
+    assert json.loads(registered.rows) == [["一月", 2], ["二月", 2], ["二月", 3]]
+    assert not any("110101-" in warning.message for warning in report.warnings)  # no code was made for it
+
+    # Known by its code in the database: a ledger naming it by name and county only finds it.
+    later = run_import(sheet_of_rows([NAME_ONLY, ["东城区应急物资仓库", "东城区", "政府储备", "潜水泵", "台", 1]]))
+    assert later.status == "imported" and later.counts["warehouses_created"] == 0
+    assert [code for code, _name, _county in warehouses(session)] == ["DC-001"]
 
 
 def test_a_bad_row_rejects_only_itself_and_differing_details_only_warn(session, run_import):
