@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 from tests.api.helpers import assert_problem
+from tests.importers.conftest import sheet_of_rows
 
 
 def test_staff_add_a_reserve_type_word_and_it_is_listed(client, client_for):
@@ -49,3 +52,36 @@ def test_the_cli_adds_words_and_sets_factors(app):
     refused = runner.invoke(args=["vocabulary", "set-factor", "PL-001", "箱", "100"])
     assert refused.exit_code != 0 and "already has a factor for '箱'" in refused.output  # the CLI speaks English
     assert runner.invoke(args=["vocabulary", "review"]).exit_code == 0
+
+
+def test_the_catalogue_reviews_are_the_imports_open_item_entries_once_per_item(client):
+    """One review store: /catalogue-reviews lists the new-item and unit-variant entries of the imports' review
+    lists, once per item, each naming the import entry that settles it."""
+    rows = [["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "物资类别", "计量单位", "数量", "批次"]]
+    rows.append(["W-1", "库", "政府", "110101", "新型吸附棉", "", "卷", 2, "a"])  # category inferred
+    rows.append(["W-1", None, None, None, "吸油毡", "", "包", 3, "b"])  # 包 converts to nothing: a unit variant
+    imports = []
+    for name in ("一.xlsx", "二.xlsx"):
+        upload = {"file": (io.BytesIO(sheet_of_rows(rows)), name)}
+        report = client.post("/api/v1/imports", data=upload, content_type="multipart/form-data").get_json()
+        assert report["status"] == "imported", report
+        imports.append(report["import_id"])
+
+    listed = client.get("/api/v1/catalogue-reviews").json
+
+    assert [(entry["reason"], entry["import_id"]) for entry in listed] == [
+        ("new_item", imports[0]),
+        ("unit_variant", imports[0]),
+    ]
+    assert listed[0]["item_name"] == "新型吸附棉" and listed[0]["reference"] == f"IMPORT-{imports[0]} 台账 第2行"
+    review = client.get(f"/api/v1/imports/{imports[0]}/review").json
+    assert [entry["id"] for entry in review["new_item"]] == [listed[0]["entry_id"]]
+    later = client.get(f"/api/v1/imports/{imports[1]}/review").json
+    assert later["new_item"] == later["unit_variant"] == []  # the second import found both: nothing new
+
+    confirmed = client.post(f"/api/v1/imports/{imports[0]}/review/{listed[1]['entry_id']}/confirm")
+
+    assert confirmed.status_code == 200, confirmed.json
+    assert [entry["reason"] for entry in client.get("/api/v1/catalogue-reviews").json] == ["new_item"]
+    [settled] = client.get(f"/api/v1/imports/{imports[0]}/review").json["unit_variant"]
+    assert (settled["status"], settled["resolved_by"]) == ("confirmed", "admin")
