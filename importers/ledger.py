@@ -412,6 +412,7 @@ class _LedgerImport:
                     counted=row.quantity,
                     production_date=row.production_date,
                     expiry_date=row.expiry_date,
+                    no_expiry=row.no_expiry,
                 )
             )
         return counts, by_key

@@ -110,6 +110,7 @@ class LedgerRow:
     production_date: dt.date | None
     expiry_date: dt.date | None
     failed: bool = False
+    no_expiry: bool = False  # the expiry cell says it never expires (长期, 无, /): no shelf life is counted
 
     def column_for(self, field_name: str | None) -> Column | None:
         """The column an error about ``field_name`` points at (a county named, not coded: its name)."""
@@ -464,6 +465,7 @@ class LedgerReader:
             production_date=dates["production_date"],
             expiry_date=dates["expiry_date"],
             failed=self.log.report.errors_total > errors_before or entry is None,
+            no_expiry=dates["expiry_date"] is None and not is_blank(cell("expiry_date")),
         )
         self.rows.append(row)
         if entry is not None:

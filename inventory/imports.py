@@ -46,6 +46,7 @@ class StockCount:
     counted: Decimal
     production_date: dt.date | None = None
     expiry_date: dt.date | None = None
+    no_expiry: bool = False  # said to never expire: the item's shelf life gives it no expiry date
 
 
 @dataclass(slots=True)
@@ -105,7 +106,8 @@ def plan_stock_counts(
             if key in seen:
                 raise Conflict("the same batch of this item in this warehouse is counted twice", field="batch")
             seen.add(key)
-            planned = _plan_one(count, existing.get(key), shelf_life.get(count.item_id), warehouses, registered)
+            life = None if count.no_expiry else shelf_life.get(count.item_id)
+            planned = _plan_one(count, existing.get(key), life, warehouses, registered)
         except DomainError as error:
             plan.errors.append((count.key, error))
             continue

@@ -86,6 +86,40 @@ def test_numbers_dates_and_coordinates_as_a_county_office_types_them(session, ru
     assert "经纬度顺序" in warned[(5, "经纬度")]
 
 
+def test_never_expires_wins_over_the_catalogue_shelf_life_and_common_headers_are_known(session, run_import):
+    # 储备量 and 有效期 are what enterprise survey sheets call the quantity and the expiry; 活性炭 has a
+    # catalogue shelf life (1825 days), which fills a blank expiry but not one the ledger says never comes.
+    head = [
+        "仓库编码",
+        "仓库名称",
+        "储备类型",
+        "区县代码",
+        "物资名称",
+        "计量单位",
+        "储备量",
+        "批次",
+        "生产日期",
+        "有效期",
+    ]
+    data = sheet_of_rows(
+        [
+            head,
+            ["W-1", "库", "企业自储", "110101", "活性炭", "吨", 2, "a", "2024.03", "长期"],
+            ["W-1", None, None, None, "活性炭", "吨", 3, "b", "2024.03", None],
+            ["W-1", None, None, None, "活性炭", "吨", 4, "c", "2024.03", "3年"],
+            ["W-1", None, None, None, "活性炭", "吨", 5, "d", "2024.03", "无"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert not [w for w in report.warnings if w.column in ("储备量", "有效期")]  # both known: no unknown column
+    dates = dict(session.execute(select(StockLine.batch, StockLine.expiry_date)).all())
+    assert dates == {"a": None, "b": dt.date(2029, 2, 28), "c": dt.date(2027, 3, 1), "d": None}
+    assert run_import(data).counts["lines_unchanged"] == 4  # the second import finds the same batches
+
+
 def test_swapped_latitude_and_longitude_columns_are_turned_round_with_a_warning(session, run_import):
     data = sheet_of_rows(
         [
