@@ -301,7 +301,8 @@ TOTAL_MARKERS: frozenset[str] = frozenset(
     {"合计", "总计", "小计", "共计", "总合计", "total", "totals", "subtotal", "sum"}
 )
 
-# A row starting with one of these (and holding little else) is a note under the table: skipped.
+# A row starting with one of these and holding little else, or whose every cell starts with one (a sign-off
+# line: 填表人：… 审核人：… 日期：…), is a note under the table: skipped.
 FOOTER_PREFIXES: tuple[str, ...] = (
     "注",
     "备注",
@@ -316,8 +317,15 @@ FOOTER_PREFIXES: tuple[str, ...] = (
     "填报日期",
     "填表日期",
     "制表日期",
+    "复核人",
+    "审批人",
+    "统计人",
+    "日期",
     "note",
 )
+
+# A cell saying the table ends here (the rest of a printed form left empty): its row is skipped with a note.
+END_MARKERS: frozenset[str] = frozenset({"以下空白", "以下无", "以下为空", "以下无内容", "此页空白", "本页以下空白"})
 
 # The template's example row says so in its first column; it is never imported.
 EXAMPLE_MARKERS: frozenset[str] = frozenset({"示例", "例", "样例", "example", "sample"})

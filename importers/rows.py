@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
+    END_MARKERS,
     EXAMPLE_MARKERS,
     FOOTER_PREFIXES,
     SKIPPED_SHEETS,
@@ -292,8 +293,12 @@ class LedgerReader:
         if texts and texts[0] in EXAMPLE_MARKERS:
             self.log.note("a template example row: skipped", sheet=table.name, row=number)
             return True
+        if any(text in END_MARKERS for text in texts):
+            self.log.note("the table says it ends here (以下空白): skipped", sheet=table.name, row=number)
+            return True
         first = fold(str(filled[0])) if filled else ""
-        if len(filled) <= 2 and isinstance(filled[0], str) and first.startswith(FOOTER_PREFIXES):
+        signed = all(isinstance(value, str) and fold(value).startswith(FOOTER_PREFIXES) for value in filled)
+        if (len(filled) <= 2 and isinstance(filled[0], str) and first.startswith(FOOTER_PREFIXES)) or signed:
             self.log.note("a note under the table: skipped", sheet=table.name, row=number)
             return True
         if len(filled) == 1:

@@ -201,11 +201,13 @@ def notes_totals_blanks() -> FieldBook:
     out.blank()
     out.good(5, "东城区储备库", "东城区", "政府储备", "沙袋", "袋", 5, "")
     out.bad("东城区储备库", "东城区", "政府储备", "活性炭", "吨", 6, "2025-13-45")
+    out.put(None, None, None, "以下空白")  # the printed form's remaining lines left empty
     out.put("小计", None, None, None, None, 11)
     out.blank()
     out.put("合计", None, None, None, None, 41)
     out.put("注：数量以2024年12月31日盘点为准。")
     out.put("填表人：张三", None, None, "审核人：李四")
+    out.put("制表人：王五", None, "复核人：赵六", None, "日期：2025.3.1")  # a sign-off line of three
     corpus.data = _saved(book)
     return corpus
 
