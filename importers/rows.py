@@ -154,6 +154,7 @@ class LedgerReader:
         self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
         # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
         self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
+        self.factors: dict[tuple[int, str], Decimal | None] = {}  # (item id, unit written) → factor_to_item
         self.item_cells = ItemCells(log, item_names, items)
         self.tick = tick  # called once per row read, for progress
         self.entries: dict[str, WarehouseEntry] = {}
@@ -527,7 +528,11 @@ class LedgerReader:
                 value=json_value(raw_quantity),
             )
         if item is not None and unit_text:
-            factor = factor_to_item(item, unit_text)  # the families, then the item's own pack factors
+            factor_key = (item.id, unit_text)
+            if factor_key in self.factors:
+                factor = self.factors[factor_key]
+            else:  # the families, then the item's own pack factors: once per item and unit written
+                factor = self.factors[factor_key] = factor_to_item(item, unit_text)
             if factor is None:
                 return quantity, unit_text
             if factor != 1:
