@@ -292,8 +292,7 @@ class LedgerReader:
         if texts and texts[0] in EXAMPLE_MARKERS:
             self.log.note("a template example row: skipped", sheet=table.name, row=number)
             return True
-        first = fold(str(filled[0])) if filled else ""
-        if len(filled) <= 2 and isinstance(filled[0], str) and first.startswith(FOOTER_PREFIXES):
+        if len(filled) <= 2 and isinstance(filled[0], str) and fold(filled[0]).startswith(FOOTER_PREFIXES):
             self.log.note("a note under the table: skipped", sheet=table.name, row=number)
             return True
         if len(filled) == 1:

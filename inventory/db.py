@@ -426,13 +426,17 @@ def _driver_executemany(session: Session, table: Table, names: list[str], rows: 
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
         f"VALUES ({', '.join('?' for _name in names)})"
     )
-    converters = [_RepeatedValue(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    converted = [(position, _RepeatedValue(process)) for position, process in enumerate(processors) if process]
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     done = 0
     try:
-        batch: list[tuple] = []
+        batch: list[list] = []
         for row in rows:
-            batch.append(tuple([convert(row[name]) for name, convert in zip(names, converters, strict=True)]))
+            values = [row[name] for name in names]
+            for position, convert in converted:
+                values[position] = convert(values[position])
+            batch.append(values)
             if len(batch) == WRITE_CHUNK:
                 cursor.executemany(statement, batch)
                 done, batch = done + len(batch), []
@@ -449,14 +453,12 @@ class _RepeatedValue:
 
     __slots__ = ("converted", "last", "process")
 
-    def __init__(self, process: Callable | None) -> None:
+    def __init__(self, process: Callable) -> None:
         self.process = process
         self.last: object = _NOTHING
         self.converted: object = None
 
     def __call__(self, value: object) -> object:
-        if self.process is None:
-            return value
         if value is not self.last:
             self.last, self.converted = value, self.process(value)
         return self.converted
