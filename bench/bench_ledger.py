@@ -51,9 +51,18 @@ def _in_child(target: Callable[..., dict], *args: object) -> dict:
         return pool.apply(_measured, (target, *args))
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and the children it waited for (the importer's parsing child)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _measured(target: Callable[..., dict], *args: object) -> dict:
+    cpu = _cpu_seconds()
     result = target(*args)
+    result["cpu"] = _cpu_seconds() - cpu  # includes the step's setup (app, reading the file): an upper bound
     result["peak_mb"] = _peak_mb()
+    result["load"] = os.getloadavg()[0]
     return result
 
 
@@ -279,7 +288,10 @@ def databases(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
 
 def line(label: str, result: dict, rows: int) -> str:
     seconds = result["seconds"]
-    return f"  {label:<44} {seconds:7.1f} s  {rows / seconds:9,.0f} rows/s  peak {result['peak_mb']:6,.0f} MB"
+    return (
+        f"  {label:<44} {seconds:7.1f} s  {rows / seconds:9,.0f} rows/s  cpu {result['cpu']:6.1f} s  "
+        f"peak {result['peak_mb']:6,.0f} MB  load {result['load']:4.1f}"
+    )
 
 
 def phase_lines(result: dict) -> str:
@@ -293,7 +305,10 @@ def main() -> None:
     parser.add_argument("--only", choices=("template", "county"), help="run one of the two ledgers")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
-    print(f"Excel ledgers: {args.db}, scale {args.scale}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"Excel ledgers: {args.db}, scale {args.scale}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {' / '.join(f'{load:.1f}' for load in os.getloadavg())} (1 / 5 / 15 min)"
+    )
     try:
         with databases(args.db, workdir) as (source, target):
             if args.only != "county":
@@ -321,8 +336,13 @@ def template_style(source: str, target: str, workdir: Path, scale: str) -> None:
     print(line("import_ledger again (nothing changes)", again, rows), flush=True)
     print(phase_lines(again), flush=True)
     print(line("floor: openpyxl read-only, ledger sheet", _in_child(openpyxl_read_floor, path), rows))
-    print(line("floor: python-calamine, ledger sheet", _in_child(calamine_read_floor, path), rows))
+    calamine = _in_child(calamine_read_floor, path)
+    print(line("floor: python-calamine, ledger sheet", calamine, rows))
     print(f"  first import: {imported['counts']}; second: {again['counts']}")
+    print(
+        f"  first import / calamine read, same run: {imported['seconds'] / calamine['seconds']:.1f} × wall clock, "
+        f"{imported['cpu'] / calamine['cpu']:.1f} × cpu (issue 13: at most 3 ×; peak at most 400 MB)"
+    )
 
 
 def county_style(url: str, workdir: Path) -> None:
@@ -348,6 +368,12 @@ def county_style(url: str, workdir: Path) -> None:
     print(line("import_ledger, county style, again", again, rows), flush=True)
     print(phase_lines(again), flush=True)
     print(f"  first import: {imported['counts']}; second: {again['counts']}")
+    calamine = _in_child(calamine_read_floor, path)
+    print(line("floor: python-calamine, ledger sheet", calamine, rows))
+    print(
+        f"  first import: {imported['seconds']:.1f} s (issue 12: under 20 s); "
+        f"{imported['seconds'] / calamine['seconds']:.1f} × the calamine read of the same sheet"
+    )
 
 
 if __name__ == "__main__":

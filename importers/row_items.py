@@ -44,10 +44,16 @@ class ItemCells:
         self.item_names = item_names
         self.items = items
         self.new_items: dict[str, NewItem] = {}
+        self._found: dict[str, list[ItemRef]] = {}  # per distinct text: the catalogue stays the same while reading
 
     def _candidates(self, text: str | None) -> list[ItemRef]:
         """The catalogue items ``text`` may name (code, name or alias; catalogue.ItemNames decides)."""
-        return self.item_names.candidates(text) if text else []
+        if not text:
+            return []
+        found = self._found.get(text)
+        if found is None:
+            found = self._found[text] = self.item_names.candidates(text)
+        return found
 
     def _one(self, found: list[ItemRef]) -> Item | None:
         return self.items.get(found[0].id) if len(found) == 1 else None

@@ -156,6 +156,7 @@ class LedgerReader:
         self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
         # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
         self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
+        self.factors: dict[tuple[int, str], Decimal | None] = {}  # (item id, unit written) → factor_to_item
         self.item_cells = ItemCells(log, item_names, items)
         self.tick = tick  # called once per row read, for progress
         self.entries: dict[str, WarehouseEntry] = {}
@@ -296,9 +297,10 @@ class LedgerReader:
         if any(text in END_MARKERS for text in texts):
             self.log.note("the table says it ends here (以下空白): skipped", sheet=table.name, row=number)
             return True
-        first = fold(str(filled[0])) if filled else ""
+        # A sign-off line (制表人：… 审核人：…) fills every cell with a footer word; all() stops at the
+        # first cell that is not one, so an ordinary row folds one cell at most.
         signed = all(isinstance(value, str) and fold(value).startswith(FOOTER_PREFIXES) for value in filled)
-        if (len(filled) <= 2 and isinstance(filled[0], str) and first.startswith(FOOTER_PREFIXES)) or signed:
+        if signed or (len(filled) <= 2 and isinstance(filled[0], str) and fold(filled[0]).startswith(FOOTER_PREFIXES)):
             self.log.note("a note under the table: skipped", sheet=table.name, row=number)
             return True
         if len(filled) == 1:
@@ -534,7 +536,11 @@ class LedgerReader:
                 value=json_value(raw_quantity),
             )
         if item is not None and unit_text:
-            factor = factor_to_item(item, unit_text)  # the families, then the item's own pack factors
+            factor_key = (item.id, unit_text)
+            if factor_key in self.factors:
+                factor = self.factors[factor_key]
+            else:  # the families, then the item's own pack factors: once per item and unit written
+                factor = self.factors[factor_key] = factor_to_item(item, unit_text)
             if factor is None:
                 return quantity, unit_text
             if factor != 1:

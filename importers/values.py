@@ -23,6 +23,7 @@ from importers.columns import (
 )
 from inventory.reference import LabelledEnum, ReserveType
 from inventory.units import canonical_unit, is_known_unit, unit_factor  # noqa: F401 - the importers read units here
+from inventory.validation import memoised
 from inventory.vocabulary import shipped_reserve_type_words
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -38,6 +39,7 @@ def is_blank(value: object) -> bool:
     return value is None or value == "" or (isinstance(value, str) and not value.strip())
 
 
+@memoised
 def parse_text(value: object) -> str:
     """Text as typed; whole numbers lose the ".0" a spreadsheet adds; an export's "'" guard is removed."""
     if is_blank(value):
@@ -56,6 +58,7 @@ def parse_text(value: object) -> str:
     return text
 
 
+@memoised
 def parse_code(value: object) -> str:
     """A code: text without inner spaces, in half-width characters (Ａ１ → A1)."""
     return fold(parse_text(value)).upper().replace(" ", "") if not is_blank(value) else ""
@@ -105,6 +108,7 @@ def parse_number(value: object) -> tuple[Decimal, str]:
     return amount.number, amount.unit
 
 
+@memoised
 def parse_amount(value: object) -> Amount:
     """A quantity as people type it: 1,200 / １２ / 3.5吨 / 200 米 / 五吨 / 一百二十 / 约50 / 50余袋 / 1.2万.
 

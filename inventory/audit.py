@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
 
@@ -11,6 +12,7 @@ from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, province_scope
+from inventory.db import insert_many
 from inventory.models import AuditEntry
 
 
@@ -41,19 +43,54 @@ def record_audit(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    principal = as_principal(actor)
-    entry = AuditEntry(
-        actor=principal.username,
-        address=principal.address[:45],
-        action=action,
-        object_type=object_type,
-        object_key=str(object_key)[:64],
-        province_code=province_code,
-        before=json.dumps(before, ensure_ascii=False, default=str) if before is not None else None,
-        after=json.dumps(after, ensure_ascii=False, default=str) if after is not None else None,
-    )
+    entry = AuditEntry(**_audit_values(actor, action, object_type, object_key, province_code, before, after))
     session.add(entry)
     return entry
+
+
+def record_audits(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str,
+    entries: Iterable[tuple[object, str | None, dict | None]],
+) -> int:
+    """Many entries of one action at once, one bulk INSERT (``record_audit``'s values, no ORM object each):
+    ``entries`` gives (object key, province code, state after) per object. Pending objects are flushed
+    first, so the entries follow what was recorded before them."""
+    session.flush()
+    now = dt.datetime.now(dt.UTC)
+    return insert_many(
+        session,
+        AuditEntry.__table__,
+        (
+            {"occurred_at": now, **_audit_values(actor, action, object_type, key, province, None, after)}
+            for key, province, after in entries
+        ),
+    )
+
+
+def _audit_values(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_key: object,
+    province_code: str | None,
+    before: dict | None,
+    after: dict | None,
+) -> dict[str, object]:
+    principal = as_principal(actor)
+    return {
+        "actor": principal.username,
+        "address": principal.address[:45],
+        "action": action,
+        "object_type": object_type,
+        "object_key": str(object_key)[:64],
+        "province_code": province_code,
+        "before": json.dumps(before, ensure_ascii=False, default=str) if before is not None else None,
+        "after": json.dumps(after, ensure_ascii=False, default=str) if after is not None else None,
+    }
 
 
 def list_audit(

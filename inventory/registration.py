@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.access import Actor, require_warehouse_management
-from inventory.audit import record_audit, snapshot
+from inventory.audit import record_audits, snapshot
 from inventory.db import chunks, insert_many
 from inventory.errors import Conflict, DomainError, ValidationFailed
 from inventory.models import Region, Warehouse
@@ -350,11 +350,12 @@ def register_warehouses(
     now = dt.datetime.now(dt.UTC)
     for entry in new:
         try:
-            row = _warehouse_values(session, actor, entry, taken | set(keys))
+            row = _warehouse_values(session, actor, entry, taken)
         except DomainError as error:
             errors.append((entry.key, error))
             continue
         keys[row["code"]] = entry.key
+        taken.add(row["code"])  # the codes in use and those registered so far
         rows.append({**row, "created_at": now, "updated_at": now})
     registered: dict[object, Warehouse] = {}
     if rows:
@@ -362,16 +363,16 @@ def register_warehouses(
         for chunk in chunks(list(keys)):
             for warehouse in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))):
                 registered[keys[warehouse.code]] = warehouse
-                record_audit(
-                    session,
-                    actor,
-                    "warehouse.create",
-                    object_type="warehouse",
-                    object_key=warehouse.code,
-                    province_code=warehouse.province_code,
-                    after=snapshot(warehouse),
-                )
-        session.flush()
+        # In the order the warehouses were loaded, as one entry each (``record_audit``'s values, one INSERT).
+        record_audits(
+            session,
+            actor,
+            "warehouse.create",
+            object_type="warehouse",
+            entries=(
+                (warehouse.code, warehouse.province_code, snapshot(warehouse)) for warehouse in registered.values()
+            ),
+        )
     return registered, errors
 
 

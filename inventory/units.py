@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Iterable
 from decimal import Decimal
 
-from inventory.validation import fold
+from inventory.validation import fold, memoised
 
 # Units: every spelling → the canonical unit (the catalogue's own units are the Chinese ones).
 UNIT_ALIASES: dict[str, str] = {
@@ -111,6 +111,7 @@ UNIT_SIZES: dict[str, tuple[str, Decimal]] = {
 }
 
 
+@memoised
 def canonical_unit(text: str) -> str:
     """The canonical spelling of a unit ("kg", "公斤" → 千克); unknown units come back folded."""
     key = fold(text).replace(" ", "").rstrip(".")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -13,6 +16,7 @@ from inventory.clock import business_today
 from inventory.errors import ValidationFailed
 from inventory.models import QUANTITY_SCALE
 
+R = TypeVar("R")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 # Below 1e12 with three decimals a quantity has at most 15 significant digits, so it survives a
 # JSON number (a double) exactly; more of any unit is a typing error anyway.
@@ -125,6 +129,34 @@ def require_one_of(first: object, second: object, first_field: str, second_field
         raise ValidationFailed(f"give {what}", field=first_field)
 
 
+def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
+    """``function`` of one hashable value, remembered per distinct value (by type and value, so 1, 1.0 and True
+    stay apart): a ledger repeats the same cells on thousands of rows. Only short texts and scalars are kept, and at
+    most ``MEMO_ENTRIES`` of them, so a hostile file cannot grow the cache; what raises is not remembered."""
+    cache: dict[tuple[type, object], R] = {}
+
+    @functools.wraps(function)
+    def call(value: Any) -> R:
+        key = (value.__class__, value)
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: nothing to remember it by
+            return function(value)
+        result = function(value)
+        if len(cache) < MEMO_ENTRIES and not (isinstance(value, str) and len(value) > MEMO_TEXT_CHARS):
+            cache[key] = result
+        return result
+
+    return call
+
+
+MEMO_ENTRIES = 20_000
+MEMO_TEXT_CHARS = 120
+
+
+@memoised
 def fold(text: str) -> str:
     """Text as compared where people type it (names, words in cells): NFKC (full width → half width),
     case folded, trimmed."""
