@@ -1,10 +1,14 @@
-"""Excel ledgers: export and import of the national ledger, next to the bare openpyxl floor.
+"""Excel ledgers: export and import of the national ledger, next to the bare floors.
 
 Seeds a fresh database with ``seed_demo(session, "national")`` (126,000 stock lines), exports it
 (``export_ledger``), imports that workbook into an empty database (``import_ledger``, one transaction),
-imports it again (nothing changes), and measures in the same run what bare openpyxl needs to read the
-same sheet (read-only mode) and to write the same cells (write-only mode), and what python-calamine
-needs to read it. Each step runs in a fresh process so its peak memory (max RSS) is its own.
+imports it again (nothing changes), and measures in the same run the floors on the same file: bare
+xlsxwriter writing the same cells (every non-empty cell of the four sheets, read back with calamine
+beforehand, each written by its typed call in constant-memory mode: no query, no formats, no
+summary to tally) and openpyxl's write-only mode doing the same; what bare openpyxl needs to read the
+ledger sheet (read-only mode) and what python-calamine needs to read it. Each step runs in a fresh
+process so its peak memory (max RSS) is its own; each prints its wall time and its CPU time (the CPU
+figure holds up better on a machine others are loading), and the 1-minute load average when it ended.
 Each import is also timed phase by phase (``PhaseClock``: the import's progress callback marks the end
 of reading; the workbook opening, the count planning and the writing are timed around their calls).
 
@@ -16,6 +20,7 @@ twice: the name lookup within each county and the generated codes are what it me
     .venv/bin/python bench/bench_ledger.py                  # SQLite
     .venv/bin/python bench/bench_ledger.py --db postgresql  # embedded PostgreSQL, as in the tests
     .venv/bin/python bench/bench_ledger.py --only county    # the county-style ledger alone
+    .venv/bin/python bench/bench_ledger.py --only export    # the export and its write floors alone
 """
 
 from __future__ import annotations
@@ -96,10 +101,10 @@ def export_step(url: str, path: str) -> dict:
 
     app = _app(url)
     with app.app_context():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = export_ledger(db.session, path, actor="bench")
-        seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": result.rows, "bytes": os.path.getsize(path)}
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"seconds": seconds, "timed_cpu": cpu, "rows": result.rows, "bytes": os.path.getsize(path)}
 
 
 class PhaseClock:
@@ -251,19 +256,59 @@ def calamine_read_floor(path: str) -> dict:
     return {"seconds": time.perf_counter() - started, "cells": cells}
 
 
-def openpyxl_write_floor(path: str) -> dict:
-    """The same values written by openpyxl's write-only mode: no formats, no summary, no query."""
-    import openpyxl
+def _exported_cells(path: str) -> list[tuple[str, list[list]]]:
+    """Every sheet of the exported workbook as calamine reads it (sheet name, rows)."""
     from python_calamine import CalamineWorkbook
 
-    rows = CalamineWorkbook.from_path(path).get_sheet_by_name(LEDGER_SHEET).to_python()
+    book = CalamineWorkbook.from_path(path)
+    return [(name, book.get_sheet_by_name(name).to_python()) for name in book.sheet_names]
+
+
+def xlsxwriter_write_floor(path: str) -> dict:
+    """The same cells written by bare xlsxwriter (constant memory, as the export): the data already in
+    memory, each non-empty cell by its typed call (text, number, date), no formats, no query, no tallies."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    sheets = _exported_cells(path)
+    started, cpu = time.perf_counter(), time.process_time()
+    book = xlsxwriter.Workbook(
+        io.BytesIO(), {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
+    )
+    cells = 0
+    for name, rows in sheets:
+        sheet = book.add_worksheet(name)
+        text, number, date = sheet.write_string, sheet.write_number, sheet.write_datetime
+        for row, values in enumerate(rows):
+            for column, value in enumerate(values):
+                if value == "":
+                    continue
+                cells += 1
+                if isinstance(value, str):
+                    text(row, column, value)
+                elif isinstance(value, dt.date):
+                    date(row, column, value)
+                else:
+                    number(row, column, value)
+    book.close()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"seconds": seconds, "timed_cpu": cpu, "cells": cells}
+
+
+def openpyxl_write_floor(path: str) -> dict:
+    """The same cells written by openpyxl's write-only mode: no formats, no summary, no query."""
+    import openpyxl
+
+    sheets = _exported_cells(path)
     started = time.perf_counter()
     book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet(LEDGER_SHEET)
-    for row in rows:
-        sheet.append(row)
+    for name, rows in sheets:
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
     book.save(io.BytesIO())
-    return {"seconds": time.perf_counter() - started, "rows": len(rows)}
+    return {"seconds": time.perf_counter() - started}
 
 
 @contextlib.contextmanager
@@ -288,8 +333,9 @@ def databases(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
 
 def line(label: str, result: dict, rows: int) -> str:
     seconds = result["seconds"]
+    cpu = result.get("timed_cpu", result["cpu"])
     return (
-        f"  {label:<44} {seconds:7.1f} s  {rows / seconds:9,.0f} rows/s  cpu {result['cpu']:6.1f} s  "
+        f"  {label:<44} {seconds:7.1f} s  {rows / seconds:9,.0f} rows/s  cpu {cpu:6.1f} s  "
         f"peak {result['peak_mb']:6,.0f} MB  load {result['load']:4.1f}"
     )
 
@@ -302,7 +348,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--scale", default="national")
-    parser.add_argument("--only", choices=("template", "county"), help="run one of the two ledgers")
+    parser.add_argument(
+        "--only", choices=("template", "county", "export"), help="run one of the two ledgers, or the export alone"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
     print(
@@ -312,14 +360,14 @@ def main() -> None:
     try:
         with databases(args.db, workdir) as (source, target):
             if args.only != "county":
-                template_style(source, target, workdir, args.scale)
-            if args.only != "template":
+                template_style(source, target, workdir, args.scale, export_only=args.only == "export")
+            if args.only not in ("template", "export"):
                 county_style(target if args.only == "county" else source, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def template_style(source: str, target: str, workdir: Path, scale: str) -> None:
+def template_style(source: str, target: str, workdir: Path, scale: str, *, export_only: bool = False) -> None:
     seeded = _in_child(prepare, source, scale)
     print(f"  seeded the source database in {seeded['seconds']:.0f} s", flush=True)
     _in_child(prepare, target, None)
@@ -327,8 +375,17 @@ def template_style(source: str, target: str, workdir: Path, scale: str) -> None:
     exported = _in_child(export_step, source, path)
     rows = exported["rows"]
     print(f"  exported workbook: {rows:,} stock lines, {exported['bytes'] / 2**20:.1f} MiB", flush=True)
-    print(line("export_ledger (xlsxwriter, 3 sheets)", exported, rows), flush=True)
-    print(line("floor: openpyxl write-only, ledger cells only", _in_child(openpyxl_write_floor, path), rows))
+    print(line("export_ledger (query, 4 sheets, formats)", exported, rows), flush=True)
+    floor = _in_child(xlsxwriter_write_floor, path)
+    print(line(f"floor: bare xlsxwriter, same {floor['cells']:,} cells", floor, rows), flush=True)
+    print(
+        f"  export / bare xlsxwriter floor: wall {exported['seconds'] / floor['seconds']:.2f}, "
+        f"cpu {exported['timed_cpu'] / floor['timed_cpu']:.2f}",
+        flush=True,
+    )
+    print(line("floor: openpyxl write-only, same cells", _in_child(openpyxl_write_floor, path), rows))
+    if export_only:
+        return
     imported = _in_child(import_step, target, path)
     print(line("import_ledger into an empty database", imported, rows), flush=True)
     print(phase_lines(imported), flush=True)

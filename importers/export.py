@@ -24,7 +24,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from importers.columns import COLUMNS_BY_FIELD, SHIPMENT_CODE_HEADER
-from importers.xlsx import WIDTHS, enum_label, neutralise, streaming_workbook, workbook_styles
+from importers.xlsx import WIDTHS, RowStream, enum_label, neutralise, streaming_workbook, workbook_styles
 from inventory.access import Actor, require_region_in_scope
 from inventory.clock import BUSINESS_TIMEZONE, business_today
 from inventory.demo import demo_note
@@ -204,39 +204,44 @@ def _header(sheet, styles: dict, fields: tuple[str, ...], lang: str, title: str)
 
 def _write_ledger(session, sheet, styles, where, regions, lang, title, tallies: _Tallies) -> int:
     _header(sheet, styles, LEDGER_FIELDS, lang, title)
-    stmt = _ledger_lines(where)
-    text, number, write_date = sheet.write_string, sheet.write_number, sheet.write_datetime
-    integer, decimal, date = styles["integer"], styles["decimal"], styles["date"]
+    stream = RowStream(sheet, 2, len(LEDGER_FIELDS))
+    text, number, date = stream.text, stream.number, stream.date
+    integer, decimal, date_style = styles["integer"], styles["decimal"], styles["date"]
     reserve_labels = {member: enum_label(member, ReserveType, lang) for member in ReserveType}
     category_labels = {member: enum_label(member, Category, lang) for member in Category}
+    place_cells: dict[str, tuple] = {}  # a region code -> its name and code cells
+    write, tally = stream.write, tallies.add
     row = 1
-    for record in session.execute(stmt):
+    for record in session.execute(_ledger_lines(where)):
         (province, city, county, code, name, reserve, item_code, item_name, category, spec, unit) = record[:11]
         batch, quantity, produced, expires = record[11:]
         row += 1
-        text(row, 0, regions.get(province, ""))
-        text(row, 1, province)
-        text(row, 2, regions.get(city, ""))
-        text(row, 3, city)
-        text(row, 4, regions.get(county, ""))
-        text(row, 5, county)
-        text(row, 6, neutralise(code))
-        text(row, 7, neutralise(name))
-        text(row, 8, reserve_labels[reserve])
-        text(row, 9, neutralise(item_code))
-        text(row, 10, neutralise(item_name))
-        text(row, 11, category_labels[category])
-        if spec:
-            text(row, 12, neutralise(spec))
-        text(row, 13, neutralise(unit))
-        if batch:
-            text(row, 14, neutralise(batch))
-        number(row, 15, float(quantity), integer if quantity == quantity.to_integral_value() else decimal)
-        if produced is not None:
-            write_date(row, 16, produced, date)
-        if expires is not None:
-            write_date(row, 17, expires, date)
-        tallies.add((province, city, county), code, reserve, item_code, item_name, unit, category, quantity)
+        places = []
+        for place in (province, city, county):
+            cells = place_cells.get(place)
+            if cells is None:
+                cells = place_cells[place] = (text(regions.get(place, "")), text(place))
+            places += cells
+        write(
+            row,
+            (
+                *places,
+                text(code),
+                text(name),
+                text(reserve_labels[reserve]),
+                text(item_code),
+                text(item_name),
+                text(category_labels[category]),
+                text(spec),
+                text(unit),
+                text(batch),
+                number(float(quantity), integer if quantity == quantity.to_integral_value() else decimal),
+                date(produced, date_style),
+                date(expires, date_style),
+            ),
+        )
+        tally((province, city, county), code, reserve, item_code, item_name, unit, category, quantity)
+    stream.finish()
     sheet.autofilter(1, 0, max(row, 1), len(LEDGER_FIELDS) - 1)
     return row - 1
 
@@ -272,38 +277,61 @@ def _ledger_lines(where) -> Select:
 
 
 def _write_registry(session, sheet, styles, where, regions, lang, title) -> int:
+    """One row per warehouse, in ``WAREHOUSE_FIELDS`` order."""
     _header(sheet, styles, WAREHOUSE_FIELDS, lang, title)
-    stmt = select(Warehouse).order_by(
-        Warehouse.province_code, Warehouse.city_code, Warehouse.county_code, Warehouse.code
-    )
+    stream = RowStream(sheet, 2, len(WAREHOUSE_FIELDS))
+    text, number, coordinate = stream.text, stream.number, styles["coordinate"]
+    reserves = {member: enum_label(member, ReserveType, lang) for member in ReserveType}
+    levels = {member: enum_label(member, WarehouseLevel, lang) for member in WarehouseLevel}
+    statuses = {member: enum_label(member, WarehouseStatus, lang) for member in WarehouseStatus}
+    stmt = select(
+        Warehouse.code,
+        Warehouse.name,
+        Warehouse.reserve_type,
+        Warehouse.level,
+        Warehouse.status,
+        Warehouse.organisation,
+        Warehouse.province_code,
+        Warehouse.city_code,
+        Warehouse.county_code,
+        Warehouse.address,
+        Warehouse.longitude,
+        Warehouse.latitude,
+        Warehouse.contact_person,
+        Warehouse.contact_phone,
+        Warehouse.notes,
+    ).order_by(Warehouse.province_code, Warehouse.city_code, Warehouse.county_code, Warehouse.code)
     if where is not None:
         stmt = stmt.where(where)
     row = 1
-    for warehouse in session.scalars(stmt.execution_options(yield_per=FETCH_ROWS)):
+    for record in session.execute(stmt.execution_options(yield_per=FETCH_ROWS)):
+        (code, name, reserve, level, status, organisation, province, city, county) = record[:9]
+        address, longitude, latitude, person, phone, notes = record[9:]
         row += 1
-        values = {
-            "warehouse_code": warehouse.code,
-            "warehouse_name": warehouse.name,
-            "reserve_type": enum_label(warehouse.reserve_type, ReserveType, lang),
-            "level": enum_label(warehouse.level, WarehouseLevel, lang),
-            "status": enum_label(warehouse.status, WarehouseStatus, lang),
-            "organisation": warehouse.organisation,
-            "province_name": regions.get(warehouse.province_code, ""),
-            "province_code": warehouse.province_code,
-            "city_name": regions.get(warehouse.city_code, ""),
-            "city_code": warehouse.city_code,
-            "county_name": regions.get(warehouse.county_code, ""),
-            "county_code": warehouse.county_code,
-            "address": warehouse.address,
-            "contact_person": warehouse.contact_person,
-            "contact_phone": warehouse.contact_phone,
-            "notes": warehouse.notes,
-        }
-        for column, name in enumerate(WAREHOUSE_FIELDS):
-            if name in ("latitude", "longitude"):
-                sheet.write_number(row, column, getattr(warehouse, name), styles["coordinate"])
-            elif values[name]:
-                sheet.write_string(row, column, neutralise(values[name]))
+        stream.write(
+            row,
+            (
+                text(code),
+                text(name),
+                text(reserves[reserve]),
+                text(levels[level]),
+                text(statuses[status]),
+                text(organisation),
+                text(regions.get(province, "")),
+                text(province),
+                text(regions.get(city, "")),
+                text(city),
+                text(regions.get(county, "")),
+                text(county),
+                text(address),
+                number(longitude, coordinate),
+                number(latitude, coordinate),
+                text(person),
+                text(phone),
+                text(notes),
+            ),
+        )
+    stream.finish()
     sheet.autofilter(1, 0, max(row, 1), len(WAREHOUSE_FIELDS) - 1)
     return row - 1
 
