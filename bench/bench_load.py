@@ -50,7 +50,16 @@ from sqlalchemy import event, select  # noqa: E402
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
-from bench.bench_nearest import Server, database, free_port, machine, seed, worker_cpu, workload  # noqa: E402
+from bench.bench_nearest import (  # noqa: E402
+    Server,
+    database,
+    flask_command,
+    free_port,
+    machine,
+    seed,
+    worker_cpu,
+    workload,
+)
 from inventory.geo import Incident, Point  # noqa: E402
 from inventory.models import Item, StockLine, Warehouse  # noqa: E402
 from inventory.nearest import nearest_stock  # noqa: E402
@@ -66,6 +75,7 @@ class LoadResult:
     requests: int
     seconds: float
     errors: int
+    error_kinds: str  # e.g. "status 3, read 2": which of wrk's counters the errors came from
     p50_ms: float
     p95_ms: float
     p99_ms: float
@@ -77,7 +87,8 @@ class LoadResult:
     def line(self, label: str) -> str:
         return (
             f"  {label:<42} {self.requests / self.seconds:7.0f} req/s  p50 {self.p50_ms:6.2f}  p95 {self.p95_ms:6.2f}  "
-            f"p99 {self.p99_ms:6.2f}  max {self.max_ms:7.1f} ms  errors {self.errors}  "
+            f"p99 {self.p99_ms:6.2f}  max {self.max_ms:7.1f} ms  errors {self.errors}"
+            f"{f' ({self.error_kinds})' if self.errors else ''}  "
             f"server CPU {self.server_cpu_s / max(self.requests, 1) * 1000:5.2f} ms/request  "
             f"load {self.load_before:.2f} -> {self.load_after:.2f}"
         )
@@ -192,11 +203,13 @@ def run_wrk(server: Server, token: str, lines: list[str], connections: int, seco
     load_after = os.getloadavg()[0]
     result_line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     values = {key: int(value) for key, value in (part.split("=") for part in result_line.split()[1:])}
-    errors = sum(values[key] for key in ("connect", "read", "write", "status", "timeout"))
+    kinds = ("connect", "read", "write", "status", "timeout")
+    errors = sum(values[key] for key in kinds)
     return LoadResult(
         requests=values["requests"],
         seconds=values["duration_us"] / 1e6,
         errors=errors,
+        error_kinds=", ".join(f"{key} {values[key]}" for key in kinds if values[key]),
         p50_ms=values["p50"] / 1000,
         p95_ms=values["p95"] / 1000,
         p99_ms=values["p99"] / 1000,
@@ -290,6 +303,8 @@ def main() -> None:
         with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
             if new:
                 seed(url, args.scale)
+            else:  # a database kept from an earlier run gets this tree's migrations (seeding is what takes long)
+                flask_command(url, "db", "upgrade")
             viewer, admin = tokens(url)
             searches = nearest_requests(url, 2000, args.seed)
             trees = [("", ROOT)] + ([(" [baseline]", args.baseline.resolve())] if args.baseline else [])

@@ -7,6 +7,7 @@ import difflib
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from inventory.access import SYSTEM_USERNAME, Actor, require_catalogue_edit
 from inventory.audit import record_audit, snapshot
 from inventory.db import worker_cache
 from inventory.errors import Conflict, NotFound, ValidationFailed
-from inventory.models import Item, ItemAlias, StockLine
+from inventory.models import Item, ItemAlias, ItemVariant, StockLine
 from inventory.reference import Category
 from inventory.validation import check_code, check_text, text_limit
 
@@ -122,9 +123,18 @@ class ItemNames:
     by chance.
     """
 
-    def __init__(self, version: int, items: list[ItemRef], aliases: list[tuple[int, str]]) -> None:
+    def __init__(
+        self,
+        version: int,
+        items: list[ItemRef],
+        aliases: list[tuple[int, str]],
+        variants: Sequence[tuple[int, int]] = (),
+    ) -> None:
         self.version = version
         self.by_id = {item.id: item for item in items}
+        self._variants: dict[int, tuple[ItemRef, ...]] = {}
+        for base_item_id, variant_id in sorted(variants, key=lambda pair: (pair[0], self.by_id[pair[1]].code)):
+            self._variants[base_item_id] = (*self._variants.get(base_item_id, ()), self.by_id[variant_id])
         self.by_exact_code = {item.code: item for item in items}
         self.by_code: dict[str, list[ItemRef]] = {}
         for item in items:
@@ -142,7 +152,17 @@ class ItemNames:
     def load(cls, session: Session, version: int) -> ItemNames:
         items = [ItemRef(*row) for row in session.execute(select(*ITEM_REF_COLUMNS).order_by(Item.code))]
         aliases = [(row[0], row[1]) for row in session.execute(select(ItemAlias.item_id, ItemAlias.alias))]
-        return cls(version, items, aliases)
+        variants = [
+            (row[0], row[1])
+            for row in session.execute(
+                select(ItemVariant.base_item_id, ItemVariant.item_id).where(ItemVariant.merged_at.is_(None))
+            )
+        ]
+        return cls(version, items, aliases, variants)
+
+    def variants_of(self, item_id: int) -> tuple[ItemRef, ...]:
+        """The item's unmerged unit variants (``inventory/unit_variants.py``), by code."""
+        return self._variants.get(item_id, ())
 
     def candidates(self, text: str) -> list[ItemRef]:
         """The items ``text`` may name: one by its exact code, else by folded code, else by name or alias."""
@@ -241,8 +261,8 @@ ITEM_REF_COLUMNS = (Item.id, Item.code, Item.name, Item.unit, Item.category)
 
 
 def item_names(session: Session) -> ItemNames:
-    """This worker's item names, reloaded when an item or alias changed (one integer read per call)."""
-    return worker_cache(session, ("item", "item_alias"), ItemNames.load)
+    """This worker's item names and unit variants, reloaded when an item, alias or variant changed."""
+    return worker_cache(session, ("item", "item_alias", "item_variant"), ItemNames.load)
 
 
 def resolve_item(session: Session, text: str, field: str = "item") -> ItemRef:

@@ -29,11 +29,9 @@ from sqlalchemy import (
     Executable,
     Table,
     TypeDecorator,
-    bindparam,
     create_engine,
     event,
     exc,
-    func,
     insert,
     select,
 )
@@ -84,6 +82,7 @@ def configure_engine(engine: Engine) -> None:
         return
     engine._inventory_configured = True  # type: ignore[attr-defined]
     _ping_idle_connections(engine)
+    _drop_data_versions_when_stale(engine)
     if engine.dialect.name == "postgresql":
 
         @event.listens_for(engine, "do_connect")
@@ -238,21 +237,54 @@ def _is_connection_failure(orig: BaseException | None) -> bool:
     return isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
 
 
-# Built once: the nearest search asks for the warehouse version on every request.
-_DATA_VERSION = select(DataVersion.version).where(DataVersion.name == bindparam("table"))
+# Built once: every request that uses a worker cache reads the versions.
+_DATA_VERSIONS = select(DataVersion.name, DataVersion.version)
+_VERSIONS_KEY = "inventory_data_versions"
 
 
-_DATA_VERSIONS = select(func.sum(DataVersion.version)).where(DataVersion.name.in_(bindparam("tables", expanding=True)))
+def data_versions(session: Session) -> dict[str, int]:
+    """Every table's change counter, read once per transaction: one small SELECT however many caches ask.
+
+    Kept on the connection until it writes (a trigger may have bumped a counter), begins, commits or
+    rolls back: the listeners of ``configure_engine`` drop it; an engine without them reads every time.
+    """
+    connection = session.connection()
+    versions = connection.info.get(_VERSIONS_KEY)
+    if versions is None:
+        versions = dict(connection.execute(_DATA_VERSIONS).all())
+        if getattr(connection.engine, "_inventory_configured", False):
+            connection.info[_VERSIONS_KEY] = versions
+    return versions
 
 
 def data_version(session: Session, *tables: str) -> int:
-    """The change counter of ``tables`` (warehouse, item, item_alias), bumped by database triggers.
+    """The change counter of ``tables`` (warehouse, item, item_alias, …), bumped by database triggers.
 
     Of several tables, the sum: it grows whenever any of them changes, so it versions them together.
     """
-    if len(tables) == 1:
-        return session.scalar(_DATA_VERSION, {"table": tables[0]}) or 0
-    return int(session.scalar(_DATA_VERSIONS, {"tables": list(tables)}) or 0)
+    versions = data_versions(session)
+    return sum(versions.get(table, 0) for table in tables)
+
+
+def _forget_data_versions(connection, *_args) -> None:
+    connection.info.pop(_VERSIONS_KEY, None)
+
+
+def _forget_data_versions_on_write(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        connection.info.pop(_VERSIONS_KEY, None)
+
+
+def _forget_data_versions_on_checkin(_dbapi_connection, record) -> None:
+    record.info.pop(_VERSIONS_KEY, None)
+
+
+def _drop_data_versions_when_stale(engine: Engine) -> None:
+    """The memo of ``data_versions`` lives as long as the transaction that read it, and no write."""
+    for name in ("begin", "commit", "rollback", "rollback_savepoint"):
+        event.listen(engine, name, _forget_data_versions)
+    event.listen(engine, "after_cursor_execute", _forget_data_versions_on_write)
+    event.listen(engine, "checkin", _forget_data_versions_on_checkin)
 
 
 class Versioned(Protocol):
@@ -412,6 +444,7 @@ def insert_many(session: Session, table: Table, rows: Iterable[dict]) -> int:
     converters = [_copy_converter(table.c[name].type, dialect) for name in names]
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     done = 0
+    _forget_data_versions(session.connection())  # COPY bypasses the statement events; triggers still fire
     with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
             copy.write_row([convert(row[name]) for name, convert in zip(names, converters, strict=True)])

@@ -38,8 +38,9 @@ from inventory.geo import (
     WarehouseIndex,
     warehouse_index,
 )
-from inventory.models import Item, Region, StockLine, Warehouse
+from inventory.models import Item, StockLine
 from inventory.reference import Category, ReserveType
+from inventory.regions import region_names
 from inventory.stock_rules import batch_expired
 from inventory.unit_variants import variant_refs
 from inventory.validation import check_quantity
@@ -426,9 +427,9 @@ def _ranked_stock(session: Session, search: _Search, tiers: Sequence[frozenset[R
 class _TierWalk:
     """Walks outward from the incident over one tier's warehouses, yielding those with stock in exact order.
 
-    A heap holds warehouses found holding stock, keyed by a lower bound of their distance until
-    they reach the top, then by their exact distance. The top is final once it is nearer than
-    the lower bound of every warehouse not yet asked about (the next one on the sphere).
+    A heap holds warehouses found holding stock, keyed by their exact distance (measured for a whole
+    chunk at once: in C, a vector costs about what one pair costs in Python). The top is final once it
+    is nearer than the lower bound of every warehouse not yet asked about (the next one on the sphere).
     """
 
     def __init__(
@@ -445,31 +446,26 @@ class _TierWalk:
 
     def __iter__(self) -> Iterator[tuple[int, float, list[_Line]]]:
         positions, sphere_km = self.candidates.positions, self.candidates.sphere_km
-        heap: list[tuple[float, int, str, int, list[_Line]]] = []  # (key, exact?, code, position, lines)
+        index, distance, origin = self.index, self.search.distance, self.search.origin
+        heap: list[tuple[float, str, int, list[_Line]]] = []  # (exact distance, code, position, lines)
         asked, chunk = 0, FIRST_CHUNK
         while True:
-            unasked_bound = (
-                self.search.distance.lower_bound_km(float(sphere_km[asked])) if asked < len(positions) else math.inf
-            )
+            unasked_bound = distance.lower_bound_km(float(sphere_km[asked])) if asked < len(positions) else math.inf
             if heap and heap[0][0] < unasked_bound:
-                key, exact, code, position, lines = heapq.heappop(heap)
-                if not exact:
-                    measured = self.search.distance.distance_km(self.search.origin, self.index.point(position))
-                    heapq.heappush(heap, (measured, 1, code, position, lines))
-                elif key > self.search.radius_km:
+                key, _code, position, lines = heapq.heappop(heap)
+                if key > self.search.radius_km:
                     return  # everything left is farther still
-                else:
-                    yield int(self.index.ids[position]), key, lines
+                yield int(index.ids[position]), key, lines
                 continue
             if asked >= len(positions):
                 return
             batch = positions[asked : asked + chunk]
-            found = self._available_lines(self.index.ids[batch].tolist())
-            for position, sphere in zip(batch.tolist(), sphere_km[asked : asked + chunk].tolist(), strict=True):
-                lines = found.get(int(self.index.ids[position]))
-                if lines:
-                    bound = self.search.distance.lower_bound_km(sphere)
-                    heapq.heappush(heap, (bound, 0, self.index.codes[position], position, lines))
+            found = self._available_lines(index.ids[batch].tolist())
+            holding = [position for position in batch.tolist() if int(index.ids[position]) in found]
+            if holding:  # the exact distance of every warehouse holding stock: one vectorised call per chunk
+                measured = distance.distances_km(origin, index.latitudes[holding], index.longitudes[holding])
+                for position, km in zip(holding, measured.tolist(), strict=True):
+                    heapq.heappush(heap, (km, index.codes[position], position, found[int(index.ids[position])]))
             asked += len(batch)
             chunk = min(chunk * 2, MAX_CHUNK)
 
@@ -515,10 +511,29 @@ def _batch_line(line: _Line, items_by_id: dict[int, ItemRef]) -> BatchLine:
 
 
 def _warehouse_summaries(session: Session, warehouse_ids: list[int]) -> dict[int, WarehouseSummary]:
+    """From this worker's warehouse index and region names: the search's warehouses, no query."""
     if not warehouse_ids:
         return {}
-    rows = session.connection().execute(_WAREHOUSE_SUMMARIES, {"ids": warehouse_ids})
-    return {row[0]: WarehouseSummary(*row) for row in rows}
+    index, regions = warehouse_index(session), region_names(session)
+    summaries = {}
+    for warehouse_id in warehouse_ids:
+        name, reserve_type, county_code, city_code, province_code, person, phone = index.details[warehouse_id]
+        position = index.position(warehouse_id)
+        summaries[warehouse_id] = WarehouseSummary(
+            warehouse_id,
+            index.codes[position],
+            name,
+            reserve_type,
+            county_code,
+            regions.by_code[county_code].name,
+            city_code,
+            province_code,
+            person,
+            phone,
+            float(index.latitudes[position]),
+            float(index.longitudes[position]),
+        )
+    return summaries
 
 
 # The statements of the hot path, built once: building one costs more than running it here
@@ -537,22 +552,4 @@ _AVAILABLE_LINES = select(
     StockLine.item_id.in_(bindparam("item_ids", expanding=True)),
     StockLine.quantity > StockLine.reserved,
     or_(StockLine.expiry_date.is_(None), StockLine.expiry_date >= bindparam("not_expired_on")),
-)
-_WAREHOUSE_SUMMARIES = (
-    select(
-        Warehouse.id,
-        Warehouse.code,
-        Warehouse.name,
-        Warehouse.reserve_type,
-        Warehouse.county_code,
-        Region.name,
-        Warehouse.city_code,
-        Warehouse.province_code,
-        Warehouse.contact_person,
-        Warehouse.contact_phone,
-        Warehouse.latitude,
-        Warehouse.longitude,
-    )
-    .join(Region, Region.code == Warehouse.county_code)
-    .where(Warehouse.id.in_(bindparam("ids", expanding=True)))
 )

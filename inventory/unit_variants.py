@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_catalogue_edit
 from inventory.audit import record_audit
-from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, create_item, get_item
+from inventory.catalogue import ItemRef, create_item, get_item, item_names
 from inventory.errors import Conflict, ValidationFailed
 from inventory.import_review import UNIT_VARIANT, close_item_reviews
 from inventory.models import Item, ItemUnit, ItemVariant, StockLine
@@ -42,14 +42,11 @@ def factor_to_item(item: Item, unit: str) -> Decimal | None:
 
 
 def variant_refs(session: Session, item_id: int) -> list[ItemRef]:
-    """The unmerged unit variants of an item, as plain values (what nearest lists beside the item)."""
-    stmt = (
-        select(*ITEM_REF_COLUMNS)
-        .join(ItemVariant, ItemVariant.item_id == Item.id)
-        .where(ItemVariant.base_item_id == item_id, ItemVariant.merged_at.is_(None))
-        .order_by(Item.code)
-    )
-    return [ItemRef(*row) for row in session.execute(stmt)]
+    """The unmerged unit variants of an item, as plain values (what nearest lists beside the item).
+
+    From this worker's copy of the catalogue (``item_names``), reloaded when item_variant changes.
+    """
+    return list(item_names(session).variants_of(item_id))
 
 
 def open_variant(item: Item, unit: str) -> Item | None:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.extensions import db
-from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut, nearest_answer_dict
+from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut, nearest_answer_dict, plan_answer_dict
 from api.service_calls import find_nearest, incident_from
 from inventory.nearest import NearestAnswer, NeedRequest, Plan, plan_need
 from inventory.reference import ReserveType
@@ -19,7 +19,8 @@ blp = Blueprint("nearest", __name__, description="Nearest stock to an incident a
 
 @blp.route("/nearest")
 class Nearest(MethodView):
-    @blp.arguments(NearestQuery, location="query", unknown=RAISE)
+    # Schema instances, not classes: webargs would build a schema (deep-copying its fields) on every request.
+    @blp.arguments(NearestQuery(), location="query", unknown=RAISE)
     @blp.response(200, NearestOut)
     def get(self, args: dict) -> Response:
         """Active warehouses nearest an incident holding available stock of an item or category.
@@ -30,15 +31,14 @@ class Nearest(MethodView):
         whether it alone holds that much and `cumulative_available` how much the nearer ones hold.
         """
         answer: NearestAnswer = find_nearest(db.session, args)
-        # NearestOut's dump, built directly and encoded by orjson (as Flask would: UTF-8, one line, a newline).
-        return Response(orjson.dumps(nearest_answer_dict(answer)) + b"\n", mimetype="application/json")
+        return _json(nearest_answer_dict(answer))
 
 
 @blp.route("/plans")
 class Plans(MethodView):
-    @blp.arguments(PlanIn)
+    @blp.arguments(PlanIn())
     @blp.response(200, PlanOut)
-    def post(self, data: dict) -> Plan:
+    def post(self, data: dict) -> Response:
         """Plan how to cover needs from the nearest stock; nothing is reserved or stored.
 
         Warehouses are used tier by tier: all of the first type in `reserve_type_preference`
@@ -46,7 +46,7 @@ class Plans(MethodView):
         Within a warehouse, batches go first-expiry-first-out (no expiry last). Only unexpired
         available stock within `radius_km` is allocated; `shortfall` says what it cannot cover.
         """
-        return plan_need(
+        plan: Plan = plan_need(
             db.session,
             incident=incident_from(db.session, data),
             needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
@@ -54,3 +54,9 @@ class Plans(MethodView):
             reserve_type_preference=[ReserveType(value) for value in data["reserve_type_preference"]],
             reserve_types=[ReserveType(value) for value in data["reserve_types"]],
         )
+        return _json(plan_answer_dict(plan))
+
+
+def _json(body: dict) -> Response:
+    """The schema's dump, built directly and encoded by orjson (as Flask would: UTF-8, one line, a newline)."""
+    return Response(orjson.dumps(body) + b"\n", mimetype="application/json")

@@ -215,10 +215,10 @@ class PlanOut(Schema):
     warehouses = fields.List(fields.Nested(WarehouseAllocationOut), metadata={"description": "in order of use"})
 
 
-# --- the nearest answer, built directly ------------------------------------------------------------
-# The busiest read: a marshmallow dump of its nested schemas cost more CPU than the search itself.
-# These build the same dict NearestOut().dump() gives (a test holds them equal on real answers), so
-# NearestOut stays the contract and the OpenAPI document is unchanged.
+# --- the nearest answer and the plan, built directly ------------------------------------------------
+# The busiest reads: a marshmallow dump of their nested schemas cost more CPU than the search itself.
+# These build the same dicts NearestOut().dump() and PlanOut().dump() give (tests hold them equal on
+# real answers), so the schemas stay the contract and the OpenAPI document is unchanged.
 
 
 def _quantity(value) -> float | None:
@@ -256,14 +256,9 @@ def _batch_line_dict(line) -> dict:
 
 def nearest_answer_dict(answer) -> dict:
     """``NearestOut().dump(answer)``, without marshmallow."""
-    incident, item = answer.incident, answer.item
+    item = answer.item
     return {
-        "incident": {
-            "latitude": float(incident.point.latitude),
-            "longitude": float(incident.point.longitude),
-            "county_code": incident.county_code,
-            "county_name": incident.county_name,
-        },
+        "incident": _incident_dict(answer.incident),
         "item": None
         if item is None
         else {"code": item.code, "name": item.name, "unit": item.unit, "category": str(item.category)},
@@ -283,5 +278,63 @@ def nearest_answer_dict(answer) -> dict:
                 "lines": [_batch_line_dict(line) for line in result.lines],
             }
             for result in answer.results
+        ],
+    }
+
+
+def _incident_dict(incident) -> dict:
+    return {
+        "latitude": float(incident.point.latitude),
+        "longitude": float(incident.point.longitude),
+        "county_code": incident.county_code,
+        "county_name": incident.county_name,
+    }
+
+
+def _allocation_dict(line) -> dict:
+    """``AllocationOut``: a plan's line has no ``expired`` (only unexpired stock is allocated), so it is left out."""
+    return {
+        "stock_line_id": line.stock_line_id,
+        "item_code": line.item.code,
+        "item_name": line.item.name,
+        "unit": line.item.unit,
+        "batch": line.batch,
+        "expiry_date": None if line.expiry_date is None else line.expiry_date.isoformat(),
+        "available": _quantity(line.available),
+        "quantity": _quantity(line.quantity),
+    }
+
+
+def plan_answer_dict(plan) -> dict:
+    """``PlanOut().dump(plan)``, without marshmallow (a test holds them equal on real plans)."""
+    return {
+        "incident": _incident_dict(plan.incident),
+        "radius_km": float(plan.radius_km),
+        "reserve_type_preference": [str(value) for value in plan.reserve_type_preference],
+        "reserve_types": [str(value) for value in plan.reserve_types],
+        "distance": plan.distance,
+        "covered": bool(plan.covered),
+        "needs": [
+            {
+                "item_code": need.item.code,
+                "item_name": need.item.name,
+                "unit": need.item.unit,
+                "requested": _quantity(need.requested),
+                "allocated": _quantity(need.allocated),
+                "shortfall": _quantity(need.shortfall),
+                "other_units": [
+                    {"item_code": ref.code, "item_name": ref.name, "unit": ref.unit} for ref in need.variants
+                ],
+            }
+            for need in plan.needs
+        ],
+        "warehouses": [
+            {
+                "distance_km": round(float(allocation.distance_km), 3),
+                "tier": allocation.tier,
+                "warehouse": _warehouse_dict(allocation.warehouse),
+                "lines": [_allocation_dict(line) for line in allocation.lines],
+            }
+            for allocation in plan.warehouses
         ],
     }

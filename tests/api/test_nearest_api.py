@@ -275,3 +275,42 @@ def test_a_plan_honours_the_reserve_types_the_search_used(client, depots):
     assert only["reserve_types"] == ["government", "third_party"]
     bad = client.post(f"{API}/plans", json={**body, "reserve_types": ["army"]})
     assert_problem(bad, 422, "reserve_types")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "county": "110101",
+            "needs": [{"item": "activated carbon", "quantity": 40}, {"item": "PD-002", "quantity": 2.5}],
+        },
+        {"needs": [{"item": "PD-001", "quantity": 12}], "reserve_type_preference": ["government"], "radius_km": 80},
+        {"needs": [{"item": "PD-001", "quantity": 5}], "reserve_types": ["third_party"]},
+    ],
+)
+def test_the_plan_built_directly_is_the_output_schema_dump(app, client, depots, body):
+    """The plan skips marshmallow's dump for speed; PlanOut stays the contract, to the byte."""
+    from api.extensions import db
+    from api.schemas.nearest import PlanIn, PlanOut, plan_answer_dict
+    from api.service_calls import incident_from
+    from inventory.nearest import NeedRequest, plan_need
+    from inventory.reference import ReserveType
+
+    body = body if "county" in body else {"lat": INCIDENT[0], "lon": INCIDENT[1], **body}
+    response = client.post(f"{API}/plans", json=body)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    data = PlanIn().load(body)
+    plan = plan_need(
+        db.session,
+        incident=incident_from(db.session, data),
+        needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
+        radius_km=data["radius_km"],
+        reserve_type_preference=[ReserveType(value) for value in data["reserve_type_preference"]],
+        reserve_types=[ReserveType(value) for value in data["reserve_types"]],
+    )
+    db.session.rollback()
+    dumped = PlanOut().dump(plan)
+    assert dumped["warehouses"], "a plan that allocates nothing would compare little"
+    assert plan_answer_dict(plan) == dumped
+    assert response.get_json() == dumped
+    assert response.data == app.json.response(dumped).get_data()
