@@ -19,6 +19,7 @@ from api.identity import register_authentication
 from api.inputs import register_input_guard
 from api.observability import register_observability
 from api.openapi import ProblemResponsesPlugin
+from api.proxies import register_trusted_proxies
 from api.replica import register_replica_routing
 from inventory.db import classify_database_error, configure_engine, reset_write_intent, set_write_intent
 
@@ -112,6 +113,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_authentication(app)  # after the write-intent hook: one transaction from the first query
     register_replica_routing(app)  # after authentication: logins and sessions are read on the primary
     register_commands(app)
+    register_trusted_proxies(app)  # the client address every hook above reads (api/proxies.py)
 
     @app.get("/")
     def index() -> Response:

@@ -37,6 +37,9 @@ class Config:
         self.METRICS_ALLOW = [
             network.strip() for network in env.get("METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",")
         ]
+        # How many proxies (load balancer, nginx) stand in front of gunicorn and append to X-Forwarded-For.
+        # 0: the header is ignored (anyone can send one); api.proxies then takes the client address from it.
+        self.TRUSTED_PROXY_COUNT = int(env.get("TRUSTED_PROXY_COUNT", "0"))
         self.SECRET_KEY = env.get("SECRET_KEY") or instance_secret_key()
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -150,6 +153,7 @@ def check_environment(env: dict[str, str] | os._Environ) -> None:
         ("SESSION_HOURS", 1, 24 * 30),
         ("MAX_UPLOAD_BYTES", 1024, 1024**3),
         ("GUNICORN_TIMEOUT", 10, 3600),
+        ("TRUSTED_PROXY_COUNT", 0, 10),
     ):
         value = env.get(name, "")
         if value and not (value.isdigit() and low <= int(value) <= high):

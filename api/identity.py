@@ -42,7 +42,7 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 def client_address() -> str:
-    """The caller's address (behind a proxy, configure ProxyFix so this is the real client)."""
+    """The caller's address: the TCP peer, or behind TRUSTED_PROXY_COUNT proxies the client they saw (api.proxies)."""
     return (request.remote_addr or "")[:45]
 
 

@@ -153,6 +153,21 @@ class Client(threading.Thread):
             self.results[kind].append((time.perf_counter() - started, status))
 
 
+def sample_while(clients: list[Client], instances: list, started: float, every: float) -> list[tuple]:
+    """Every `every` seconds until the clients finish: (seconds, load average, total worker RSS, largest worker
+    RSS, requests so far) -- a leak shows as a climb over the samples, not only as end minus start."""
+    samples = []
+    next_sample = started + every
+    while any(client.is_alive() for client in clients):
+        clients[0].join(timeout=max(0.0, min(1.0, next_sample - time.monotonic())))
+        if time.monotonic() >= next_sample:
+            rss = [value for process, _ in instances for value in worker_memory(process).values()]
+            done = sum(len(entries) for entries in clients[0].results.values())
+            samples.append((time.monotonic() - started, os.getloadavg()[0], sum(rss), max(rss), done))
+            next_sample += every
+    return samples
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
@@ -165,6 +180,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers per instance")
     parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
     parser.add_argument("--scale", default="national", help="demo dataset (small, national)")
+    parser.add_argument("--sample-every", type=float, default=60, help="seconds between memory/load samples")
     args = parser.parse_args()
     print(f"soak: {args.instances} instances x {args.workers} workers, {args.clients} clients, {args.duration:.0f} s")
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
@@ -189,8 +205,7 @@ def main() -> None:
             clients = [Client(hosts, token, data, started + args.duration, n, results) for n in range(args.clients)]
             for client in clients:
                 client.start()
-            for client in clients:
-                client.join()
+            samples = sample_while(clients, instances, started, args.sample_every)
             elapsed = time.monotonic() - started
             memory_end = {pid: rss for process, _ in instances for pid, rss in worker_memory(process).items()}
         finally:
@@ -198,7 +213,7 @@ def main() -> None:
                 process.send_signal(signal.SIGTERM)
             for process, _ in instances:
                 process.wait(timeout=60)
-        report(results, elapsed, memory_start, memory_end)
+        report(results, elapsed, memory_start, memory_end, samples)
         ledger = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "check-ledger"],
             cwd=ROOT,
@@ -210,7 +225,7 @@ def main() -> None:
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
-def report(results: dict, elapsed: float, memory_start: dict, memory_end: dict) -> None:
+def report(results: dict, elapsed: float, memory_start: dict, memory_end: dict, samples: list[tuple]) -> None:
     every = [entry for entries in results.values() for entry in entries]
     errors = sum(1 for _, status in every if status == 0 or status >= 500)
     refused = sum(1 for _, status in every if 400 <= status < 500)
@@ -235,6 +250,9 @@ def report(results: dict, elapsed: float, memory_start: dict, memory_end: dict) 
             print(f"  worker {pid}: {memory_start[pid]:.0f} -> {memory_end[pid]:.0f} ({growth:+.1f})")
         else:
             print(f"  worker {pid}: {memory_start[pid]:.0f} -> replaced (a worker restarted)")
+    print("samples: seconds, load average, all workers' RSS MiB, largest worker MiB, requests so far")
+    for seconds, load, total, largest, done in samples:
+        print(f"  {seconds:6.0f} s  load {load:5.1f}  {total:8.0f}  {largest:6.0f}  {done:>8,}")
 
 
 if __name__ == "__main__":

@@ -55,19 +55,27 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         raise click.ClickException(f"{Path(command[0]).name} failed: {done.stderr.strip()[-2000:]}")
 
 
+def private_partial(output: Path) -> Path:
+    """The empty file the copy is written into before it takes the output's name, readable by its owner only
+    whatever the umask: a backup holds every password hash and token digest. pg_dump and SQLite keep the mode."""
+    partial = output.with_name(output.name + ".partial")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return partial
+
+
 def backup_database(output: Path) -> None:
     engine = db.engine
     if engine.dialect.name == "postgresql":
         uri, env = libpq_arguments(engine.url)
-        partial = output.with_name(output.name + ".partial")
+        partial = private_partial(output)
         _run([client_program("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial), uri], env)
         partial.replace(output)  # a finished dump appears whole, or not at all
         return
     source_path = engine.url.database
     if not source_path or source_path == ":memory:":
         raise click.ClickException("an in-memory database has nothing to back up")
-    partial = output.with_name(output.name + ".partial")
-    partial.unlink(missing_ok=True)
+    partial = private_partial(output)  # an empty file is a new SQLite database
     with sqlite3.connect(source_path) as source, sqlite3.connect(partial) as target:
         source.backup(target)  # all pages in one step: one read transaction, one moment
     partial.replace(output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import threading
 import time
 import uuid
@@ -70,6 +71,7 @@ def test_a_backup_taken_during_writes_restores_to_one_moment(
         writer.join()
     assert result.exit_code == 0, result.output
     assert len(written) > after  # the database kept serving writes around the backup
+    assert stat.S_IMODE(backup_file.stat().st_mode) == 0o600  # password hashes inside: the owner's eyes only
 
     restored_app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "TESTING": True, "SECRET_KEY": "test"})
     restored_cli = restored_app.test_cli_runner()

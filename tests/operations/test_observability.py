@@ -23,7 +23,12 @@ PRODUCTION = {
 
 def test_a_complete_production_environment_is_accepted():
     check_environment(
-        {**PRODUCTION, "DATABASE_REPLICA_URL": "postgresql://r@replica/inventory", "BIND": "0.0.0.0:8000"}
+        {
+            **PRODUCTION,
+            "DATABASE_REPLICA_URL": "postgresql://r@replica/inventory",
+            "BIND": "0.0.0.0:8000",
+            "TRUSTED_PROXY_COUNT": "1",
+        }
     )
     check_environment({})  # a laptop: SQLite and a generated key
 
@@ -43,6 +48,8 @@ def test_a_complete_production_environment_is_accepted():
         ({"METRICS_ALLOW": "10.0.0.0/8,everyone"}, "METRICS_ALLOW must list networks"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be 'text' or 'json'"),
         ({"REPLICA_MAX_LAG_SECONDS": "-1"}, "REPLICA_MAX_LAG_SECONDS must be a number"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT must be a whole number from 0 to 10"),
+        ({"TRUSTED_PROXY_COUNT": "all"}, "TRUSTED_PROXY_COUNT must be a whole number from 0 to 10"),
     ],
 )
 def test_a_bad_setting_stops_the_start_naming_it(change, named):
