@@ -2,7 +2,7 @@
 
 The schema is built once per session through the real migrations and ``init-db``; each test
 then gets a clean database: a fresh copy of the SQLite template file, or the PostgreSQL tables
-truncated (and the catalogue re-seeded) after the test.
+emptied (and the catalogue re-seeded if the test changed it) after the test, by ``test_seed.reset()``.
 """
 
 from __future__ import annotations
