@@ -115,6 +115,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {config.getoption('--db')}"
 
 
+_PHASE_SECONDS = {"setup": 0.0, "call": 0.0, "teardown": 0.0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _PHASE_SECONDS[report.when] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Where the run's time went, summed by phase: the fixtures' cost (setup, teardown) against the tests'."""
+    phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in _PHASE_SECONDS.items())
+    terminalreporter.write_line(f"time by phase: {phases}")
+
+
 @pytest.fixture(scope="session")
 def db_kind(request: pytest.FixtureRequest) -> str:
     return request.config.getoption("--db")

@@ -117,8 +117,9 @@ def main() -> int:
 
     print(f"== summary (wall clock {time.monotonic() - started:.0f} s; load average now {load()})")
     for job in done:
-        outcome = job.output.strip().splitlines()[-1] if job.output.strip() else "no output"
-        print(f"  {job.name}: exit {job.status}, {job.seconds:.0f} s: {outcome}")
+        lines = job.output.strip().splitlines() or ["no output"]
+        phases = [line.removeprefix("time by phase: ") for line in lines if line.startswith("time by phase: ")]
+        print(f"  {job.name}: exit {job.status}, {job.seconds:.0f} s: {lines[-1]} ({', '.join(phases)})")
     return 0 if all(job.status == 0 for job in done) else 1
 
 
