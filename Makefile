@@ -44,18 +44,8 @@ test: $(VENV)/.dev
 	fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@# The two databases run side by side, a core each (a pass is one Python process: running them one
-	@# after the other left a core idle). The page is the same whatever the database: its browser tests
-	@# run once, in the SQLite pass. Each pass has its own temp root so neither prunes the other's.
-	@tmp=$$(mktemp -d); \
-	$(BIN)/pytest --db postgresql --ignore=tests/browser --durations=15 --basetemp "$$tmp/postgresql" >"$$tmp/postgresql.log" 2>&1 & \
-	pg=$$!; \
-	echo "== SQLite pass (the PostgreSQL pass runs beside it; its output follows)"; \
-	$(BIN)/pytest --db sqlite --durations=15 --basetemp "$$tmp/sqlite"; sqlite_status=$$?; \
-	wait $$pg; pg_status=$$?; \
-	echo "== PostgreSQL pass"; cat "$$tmp/postgresql.log"; rm -rf "$$tmp"; \
-	echo "SQLite pass: exit $$sqlite_status; PostgreSQL pass: exit $$pg_status"; \
-	test $$sqlite_status = 0 && test $$pg_status = 0
+	@# The suite on both databases as pytest jobs on two slots, a core each (tests/passes.py says how it is cut).
+	$(BIN)/python -m tests.passes
 
 test-sqlite: $(VENV)/.dev
 	$(BIN)/pytest --db sqlite

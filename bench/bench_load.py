@@ -50,20 +50,12 @@ from sqlalchemy import event, select  # noqa: E402
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
-from bench.bench_nearest import (  # noqa: E402
-    Server,
-    database,
-    flask_command,
-    free_port,
-    machine,
-    seed,
-    worker_cpu,
-    workload,
-)
+from bench.bench_nearest import Server, database, flask_command, machine, seed, worker_cpu, workload  # noqa: E402
 from inventory.geo import Incident, Point  # noqa: E402
 from inventory.models import Item, StockLine, Warehouse  # noqa: E402
 from inventory.nearest import nearest_stock  # noqa: E402
 from inventory.reference import WarehouseStatus  # noqa: E402
+from tests.live_server import start_gunicorn  # noqa: E402
 
 LUA = ROOT / "bench" / "load.lua"
 BARE_APP = "bench.bare_wsgi:app"
@@ -150,30 +142,17 @@ def movement_requests(url: str, lines: int, seed_value: int) -> list[str]:
 @contextlib.contextmanager
 def gunicorn(url: str, app: str, workers: int | None, code: Path = ROOT) -> Iterator[Server]:
     """gunicorn with the settings (gunicorn.conf.py) of the source tree ``code``, quiet, on a free port."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "BIND": f"127.0.0.1:{port}"}
+    env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
     env["PYTHONPATH"] = os.pathsep.join([str(code), str(ROOT)])  # the bare app lives in this tree's bench/
     if workers is not None:
         env["WEB_CONCURRENCY"] = str(workers)
-    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null", app]
-    process = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    options = ["--config", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
+    server = start_gunicorn(options, environment=env, app=app, cwd=code)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/api/v1/health")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(process.stderr.read().decode()) from None
-                time.sleep(0.2)
         time.sleep(1)  # every worker booted, not only the one that answered
-        yield Server(port, process)
+        yield Server(server.port, server.process)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def probe(port: int, token: str, line: str) -> bytes:

@@ -23,7 +23,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from inventory.geo import Incident, Point, warehouse_index  # noqa: E402
 from inventory.models import Item, Region  # noqa: E402
 from inventory.nearest import NeedRequest, nearest_stock, plan_need  # noqa: E402
 from inventory.reference import RegionLevel  # noqa: E402
+from tests.live_server import start_gunicorn  # noqa: E402
 
 PLAN_ITEMS = 5
 
@@ -261,12 +261,6 @@ def count_work(session, queries: list[Query], plans: list[PlanQuery]) -> None:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass(frozen=True)
 class Server:
     port: int
@@ -288,26 +282,11 @@ def worker_cpu(server: Server) -> float:
 
 @contextlib.contextmanager
 def gunicorn(url: str) -> Iterator[Server]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = start_gunicorn(["--workers", "1"], environment={"DATABASE_URL": url, "SECRET_KEY": "bench"})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/api/v1/health")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(process.stderr.read().decode()) from None
-                time.sleep(0.2)
-        yield Server(port, process)
+        yield Server(server.port, server.process)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def bench_http(url: str, token: str | None, queries: list[Query], plans: list[PlanQuery]) -> None:

@@ -40,9 +40,10 @@ from sqlalchemy import select  # noqa: E402
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
-from bench.bench_nearest import database, free_port, seed  # noqa: E402
+from bench.bench_nearest import database, seed  # noqa: E402
 from inventory.models import Item, Region, StockLine, Warehouse  # noqa: E402
 from inventory.reference import RegionLevel, WarehouseStatus  # noqa: E402
+from tests.live_server import start_gunicorn  # noqa: E402
 
 MIX = [("nearest", 45), ("stock_lines", 15), ("plan", 5), ("expiring", 5), ("receipt", 15), ("issue", 15)]
 
@@ -83,22 +84,10 @@ def workload_data(url: str) -> dict:
 
 
 def start_instance(url: str, workers: int, metrics_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "soak-" * 8, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--no-control-socket"]
-    command += ["--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "wsgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return process, f"127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
+    env = {"DATABASE_URL": url, "SECRET_KEY": "soak-" * 8, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    options = ["--config", "gunicorn.conf.py", "--no-control-socket", "--workers", str(workers)]
+    server = start_gunicorn([*options, "--access-logfile", "/dev/null"], environment=env, health_path="/health")
+    return server.process, f"127.0.0.1:{server.port}"
 
 
 def worker_memory(process: subprocess.Popen) -> dict[int, float]:

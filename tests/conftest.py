@@ -2,21 +2,14 @@
 
 The schema is built once per session through the real migrations and ``init-db``; each test
 then gets a clean database: a fresh copy of the SQLite template file, or the PostgreSQL tables
-truncated (and the catalogue re-seeded) after the test.
+emptied (and the catalogue re-seeded if the test changed it) after the test, by ``test_seed.reset()``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,15 +24,87 @@ from inventory.db import forget_worker_copies, intends_to_write
 from inventory.logistics_checks import logistics_mismatches
 from inventory.stock import ledger_mismatches, receive_stock, reservation_mismatches
 from inventory.warehouses import create_warehouse
+from tests.live_server import Gunicorn, start_gunicorn
 
 # Reference data that survives between tests; everything else is emptied after each test.
-KEPT_TABLES = {"region", "data_version", "alembic_version"}
-SEEDED_TABLES = ("item", "item_alias")  # restored from a copy taken once, after init-db
-# The append-only tables refuse TRUNCATE (a BEFORE TRUNCATE trigger). Between tests the fixture, which
-# connects as the tables' owner, switches those triggers off inside its own transaction and back on
-# (ENABLE ALWAYS) before committing: no other session ever sees them off. The application's own role
-# does not own the tables and cannot do this (docs/security.md).
-TRUNCATE_GUARDS = {"movement": "movement_no_truncate", "audit_entry": "audit_entry_no_truncate"}
+KEPT_TABLES = ("region", "data_version", "alembic_version")
+SEEDED_TABLES = ("item", "item_alias")  # restored from a copy taken once, after init-db, when a test changed them
+# The PostgreSQL reset between tests, one round trip to a function made once per run. It DELETEs the rows of the
+# tables that have any (a TRUNCATE makes new files for every table and its indexes: ~0.5 s a test on a busy
+# machine), restarts the sequences that moved, and restores the seeded catalogue only when a test changed it.
+# It runs as the tables' owner in replica mode, so foreign keys do not order the deletes; the triggers that fire
+# even then (ENABLE ALWAYS: the append-only ledger and audit log) are switched off inside this transaction and
+# back on before it commits, so no other session ever sees them off. The application's own role does not own
+# the tables and cannot do this (docs/security.md).
+RESET_FUNCTION = """
+CREATE FUNCTION test_seed.reset(kept text[], seeded text[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    name text;
+    trigger_name text;
+    guards text[];
+    found boolean;
+    sequence record;
+    seeded_changed boolean := false;
+BEGIN
+    SET LOCAL session_replication_role = replica;
+    FOR name IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> ALL (kept || seeded)
+    LOOP
+        EXECUTE format('SELECT EXISTS (SELECT FROM public.%I)', name) INTO found;
+        CONTINUE WHEN NOT found;
+        -- row-level DELETE triggers that fire in replica mode too (tgtype bits: 1 row, 8 delete)
+        guards := ARRAY(
+            SELECT tgname FROM pg_trigger
+            WHERE tgrelid = format('public.%I', name)::regclass AND tgenabled = 'A' AND NOT tgisinternal
+              AND tgtype & 9 = 9
+        );
+        FOREACH trigger_name IN ARRAY guards LOOP
+            EXECUTE format('ALTER TABLE public.%I DISABLE TRIGGER %I', name, trigger_name);
+        END LOOP;
+        EXECUTE format('DELETE FROM public.%I', name);
+        FOREACH trigger_name IN ARRAY guards LOOP
+            EXECUTE format('ALTER TABLE public.%I ENABLE ALWAYS TRIGGER %I', name, trigger_name);
+        END LOOP;
+    END LOOP;
+    -- The seeded tables changed when their row count or newest row version differs from the restored copy's.
+    FOR name IN SELECT unnest(seeded) LOOP
+        EXECUTE format(
+            'SELECT (count(*), coalesce(max(xmin::text::bigint), 0)) IS DISTINCT FROM'
+            ' (SELECT (rows, newest) FROM test_seed.fingerprint WHERE name = %L) FROM public.%I', name, name
+        ) INTO found;
+        seeded_changed := seeded_changed OR found;
+    END LOOP;
+    IF seeded_changed THEN
+        DELETE FROM test_seed.fingerprint;
+        FOR name IN SELECT unnest(seeded) LOOP
+            EXECUTE format('DELETE FROM public.%I', name);
+            EXECUTE format('INSERT INTO public.%I SELECT * FROM test_seed.%I', name, name);
+            EXECUTE format(
+                'INSERT INTO test_seed.fingerprint SELECT %L, count(*), coalesce(max(xmin::text::bigint), 0)'
+                ' FROM public.%I', name, name
+            );
+        END LOOP;
+    END IF;
+    -- Sequences are not transactional: a rolled-back insert moves one too. Back to the start, or past the seed.
+    FOR sequence IN
+        SELECT s.schemaname, s.sequencename, s.start_value, t.relname AS table_name, a.attname AS column_name
+        FROM pg_sequences s
+        JOIN pg_depend d ON d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass
+             AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+        JOIN pg_class t ON t.oid = d.refobjid
+        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+        WHERE s.schemaname = 'public' AND s.last_value IS NOT NULL AND t.relname <> ALL (kept)
+    LOOP
+        IF sequence.table_name = ANY (seeded) THEN
+            EXECUTE format(
+                'SELECT setval(%L, (SELECT max(%I) FROM public.%I))',
+                format('%I.%I', sequence.schemaname, sequence.sequencename), sequence.column_name, sequence.table_name
+            );
+        ELSE
+            PERFORM setval(format('%I.%I', sequence.schemaname, sequence.sequencename), sequence.start_value, false);
+        END IF;
+    END LOOP;
+END $$
+"""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,6 +113,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {config.getoption('--db')}"
+
+
+_PHASE_SECONDS = {"setup": 0.0, "call": 0.0, "teardown": 0.0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _PHASE_SECONDS[report.when] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Where the run's time went, summed by phase: the fixtures' cost (setup, teardown) against the tests'."""
+    phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in _PHASE_SECONDS.items())
+    terminalreporter.write_line(f"time by phase: {phases}")
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +159,10 @@ def database_template(db_kind: str, tmp_path_factory: pytest.TempPathFactory):
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as connection:
+        # A throwaway server: no fsync at each commit (on a shared disk that was a few ms a commit). Commits
+        # stay synchronous, so what a test (or a standby) reads is unchanged; only a crash of the machine loses.
+        connection.execute("ALTER SYSTEM SET fsync = off")
+        connection.execute("SELECT pg_reload_conf()")
         connection.execute("DROP DATABASE IF EXISTS inventory_test")
         connection.execute("CREATE DATABASE inventory_test")
     url = server.get_uri(database="inventory_test")
@@ -89,6 +171,9 @@ def database_template(db_kind: str, tmp_path_factory: pytest.TempPathFactory):
         connection.execute("CREATE SCHEMA test_seed")
         for table in SEEDED_TABLES:
             connection.execute(f"CREATE TABLE test_seed.{table} AS TABLE public.{table}")
+        connection.execute("CREATE TABLE test_seed.fingerprint (name text PRIMARY KEY, rows bigint, newest bigint)")
+        connection.execute(RESET_FUNCTION)
+        connection.execute("SELECT test_seed.reset(%s, %s)", (list(KEPT_TABLES), list(SEEDED_TABLES)))
     yield url
     server.cleanup()
 
@@ -159,17 +244,9 @@ def _assert_stock_invariants() -> None:
 def _reset_postgresql() -> None:
     """Empty every table but the reference data and restore the seeded catalogue: one round trip."""
     with db.engine.begin() as connection:
-        tables = connection.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-        emptied = sorted(set(tables) - KEPT_TABLES)
-        guards = [f"ALTER TABLE {table} DISABLE TRIGGER {trigger}" for table, trigger in TRUNCATE_GUARDS.items()]
-        statements = [*guards, f"TRUNCATE {', '.join(emptied)} RESTART IDENTITY CASCADE"]
-        statements += [
-            f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}" for table, trigger in TRUNCATE_GUARDS.items()
-        ]
-        for table in SEEDED_TABLES:
-            statements.append(f"INSERT INTO {table} SELECT * FROM test_seed.{table}")
-            statements.append(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        connection.exec_driver_sql("; ".join(statements))
+        connection.execute(
+            text("SELECT test_seed.reset(:kept, :seeded)"), {"kept": list(KEPT_TABLES), "seeded": list(SEEDED_TABLES)}
+        )
 
 
 @pytest.fixture
@@ -267,46 +344,24 @@ def stocked_line(session, make_warehouse):
     return make
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def gunicorn(database_url):
+def gunicorn(database_url, tmp_path):
     """Start gunicorn on the test database: ``gunicorn(workers=4, MAX_UPLOAD_BYTES="2000")`` → base URL.
 
     Real worker processes, as in production, for what the test client cannot show (several
     workers racing, the server's own handling of oversized bodies).
     """
-    processes: list[subprocess.Popen] = []
+    servers: list[Gunicorn] = []
 
     def start(workers: int = 2, **environment: str) -> str:
-        port = _free_port()
-        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test", **environment}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=Path(__file__).resolve().parents[1],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        server = start_gunicorn(
+            ["--workers", str(workers)],
+            environment={"DATABASE_URL": database_url, "SECRET_KEY": "test", **environment},
+            log=tmp_path / f"gunicorn-{len(servers)}.log",
         )
-        processes.append(process)
-        base = f"http://127.0.0.1:{port}"
-        # Generous: on a loaded machine a worker's first request (imports, first connection) takes seconds.
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=10):
-                    return base
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    process.kill()
-                    raise RuntimeError(process.stderr.read().decode()) from None
-                time.sleep(0.2)
+        servers.append(server)
+        return server.base
 
     yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=30)
+    for server in servers:
+        server.stop()

@@ -6,7 +6,6 @@ for a while and then back, as in production.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import subprocess
 import threading
@@ -17,12 +16,6 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class _Collector:

@@ -13,11 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -28,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from api import create_app
 from api.extensions import db
+from tests.live_server import PROBE_TIMEOUT, start_gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -88,7 +84,7 @@ class LiveServer:
         being registered is a regression. Anonymous, so 401 (or 400) means the endpoint is there."""
         request = urllib.request.Request(self.url(path), method=method, data=b"" if method == "POST" else None)
         try:
-            with urllib.request.urlopen(request, timeout=5):
+            with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT):
                 return
         except urllib.error.HTTPError as error:
             if error.code in (404, 405):
@@ -124,44 +120,19 @@ def _seed(url: str, accounts_file: Path) -> dict[str, str]:
     return dict(re.findall(r"^(demo-\w+)\s.*password=(\S+)", text, re.MULTILINE))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def page_server(playwright_api, db_kind, database_template, tmp_path_factory):
     """gunicorn (two workers) on the browser database, with the tile server set unreachable."""
     directory = tmp_path_factory.mktemp("browser")
     url = _browser_database(db_kind, database_template, directory)
     passwords = _seed(url, directory / "demo-accounts.txt")
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test", "MAP_TILE_URL": TILE_URL, "WEB_CONCURRENCY": "2"}
-    log = (directory / "gunicorn.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    server = start_gunicorn(
+        ["--workers", "2"],
+        environment={"DATABASE_URL": url, "SECRET_KEY": "test", "MAP_TILE_URL": TILE_URL, "WEB_CONCURRENCY": "2"},
+        log=directory / "gunicorn.log",
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
-                break
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                log.close()
-                raise RuntimeError((directory / "gunicorn.log").read_text(errors="replace")) from None
-            time.sleep(0.2)
-    yield LiveServer(base, url, passwords)
-    process.send_signal(signal.SIGINT)  # quick shutdown: the browser's keep-alive connections hold no work
-    process.wait(timeout=30)
-    log.close()
+    yield LiveServer(server.base, url, passwords)
+    server.stop()  # quick shutdown: the browser's keep-alive connections hold no work
 
 
 # --- pages with console watching and screenshots -------------------------------------------------

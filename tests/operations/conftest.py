@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_server import Gunicorn, start_gunicorn
 
 
 @pytest.fixture
 def postgresql_only(db_kind):
     if db_kind != "postgresql":
         pytest.skip("several hosts, replicas and roles are PostgreSQL's")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -36,54 +24,27 @@ def host(tmp_path):
     ``host(database_url, workers=2, DATABASE_REPLICA_URL=…)``. Stopped at the end of the test.
     """
     started: list[subprocess.Popen] = []
+    servers: list[Gunicorn] = []
 
     def start(database_url: str, workers: int = 2, **environment: str) -> str:
-        port = free_port()
-        log = tmp_path / f"host-{port}.log"
-        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-two-hosts", **environment}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each host counts its own workers
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--no-control-socket",
-                "--workers",
-                str(workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("wb"),
+        # Each host counts its own workers: no metrics directory inherited from the test run's environment.
+        env = {"DATABASE_URL": database_url, "SECRET_KEY": "test-two-hosts", "PROMETHEUS_MULTIPROC_DIR": None}
+        server = start_gunicorn(
+            # One machine, several "hosts": each without gunicorn's control socket (one fixed path per user).
+            ["--no-control-socket", "--workers", str(workers)],
+            environment={**env, **environment},
+            log=tmp_path / f"host-{len(servers)}.log",
+            health_path="/health",
         )
-        process.log_path = log  # type: ignore[attr-defined]
-        started.append(process)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90  # workers boot slowly on a loaded machine
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1):
-                    return base
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    process.kill()
-                    raise RuntimeError(log.read_text(errors="replace")[-3000:]) from None
-                time.sleep(0.2)
+        server.process.log_path = server.log  # type: ignore[attr-defined]
+        started.append(server.process)
+        servers.append(server)
+        return server.base
 
-    # One machine, several "hosts": each without gunicorn's control socket (one fixed path per user).
     start.processes = started  # type: ignore[attr-defined]
     yield start
-    for process in started:
-        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no graceful wait for idle workers
-    for process in started:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a starved machine: its workers exit when they see the master gone
-            process.kill()
-            process.wait(timeout=30)
+    for server in servers:
+        server.stop()
 
 
 class Standby:

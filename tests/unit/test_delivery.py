@@ -26,7 +26,8 @@ from inventory.models import DeliveryAttempt, OutboxDelivery
 from inventory.notifications import update_settings
 from inventory.outbox import claim_due, record_event
 from inventory.reference import DeliveryStatus, NotificationKind
-from tests.mail_and_hooks import SmtpServer, WebhookReceiver, free_port, self_signed_certificate
+from tests.live_server import free_port
+from tests.mail_and_hooks import SmtpServer, WebhookReceiver, self_signed_certificate
 from tests.unit.racing import run_at_once
 
 # The worker's clock in these tests: an hour ahead, so every delivery the test records is already due.

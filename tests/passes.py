@@ -1,0 +1,127 @@
+"""`make test`'s runner: the whole suite on SQLite and on PostgreSQL, as a few pytest jobs kept busy on two cores.
+
+One pass per database (as before) left a core idle whenever one pass finished first, and the SQLite pass
+carried the browser tests. So each database's suite is cut into jobs of a few minutes (the API tests in two
+halves, the unit tests, the rest; on SQLite also the browser tests, which need one database only: the page is
+the same whatever the database), and two job slots take the next job as soon as one is free. The jobs
+together run exactly the tests the two passes ran; each job's output is printed whole when it ends.
+
+    python -m tests.passes            # what `make test` runs (after ruff)
+    python -m tests.passes --slots 1  # one job after the other
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / "tests"
+
+
+@dataclass
+class Job:
+    name: str
+    db: str
+    paths: list[str]
+    ignore: list[str] = field(default_factory=list)
+    status: int | None = None
+    seconds: float = 0.0
+    output: str = ""
+
+    def command(self, basetemp: Path) -> list[str]:
+        command = [sys.executable, "-m", "pytest", "--db", self.db, "--durations=15", "--basetemp", str(basetemp)]
+        command += [f"--ignore={path}" for path in self.ignore]
+        return command + self.paths
+
+
+def halves(folder: str) -> tuple[list[str], list[str]]:
+    """The test files of ``folder`` in two halves of about equal size (bytes of test code)."""
+    files = sorted((TESTS / folder).glob("test_*.py"))
+    total, running, first = sum(path.stat().st_size for path in files), 0, []
+    for path in files:
+        if running >= total / 2:
+            break
+        first.append(path)
+        running += path.stat().st_size
+    second = [path for path in files if path not in first]
+    return [str(path.relative_to(ROOT)) for path in first], [str(path.relative_to(ROOT)) for path in second]
+
+
+def jobs() -> list[Job]:
+    """Jobs of a few minutes each, so that the last one to start ends close to the other slot's last."""
+    folders = sorted(path.name for path in TESTS.iterdir() if path.is_dir() and (path / "__init__.py").exists())
+    assert {"api", "browser", "unit"} <= set(folders), folders
+    others = [f"tests/{name}" for name in folders if name not in ("api", "browser", "unit")]
+    # Test files directly in tests/ (none today) run with the unit tests, so nothing is left out.
+    unit = ["tests/unit", *sorted(f"tests/{path.name}" for path in TESTS.glob("test_*.py"))]
+    api_first, api_second = halves("api")
+    groups = [("tests/api, first half", api_first), ("tests/api, second half", api_second)]
+    groups += [("tests/unit", unit), (", ".join(others), others)]
+    queue = [Job("SQLite: tests/browser", "sqlite", ["tests/browser"])]
+    for name, paths in groups:
+        queue += [Job(f"PostgreSQL: {name}", "postgresql", paths), Job(f"SQLite: {name}", "sqlite", paths)]
+    return queue
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--slots", type=int, default=2, help="jobs at a time (default 2: one per core)")
+    args = parser.parse_args()
+    queue = jobs()
+    lock = threading.Lock()
+    started = time.monotonic()
+    print(f"== {len(queue)} pytest jobs on {args.slots} slots; load average {load()}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="make-test-") as scratch:
+
+        def slot() -> None:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    job = queue.pop(0)
+                    number = len(done) - len(queue)
+                    print(f"-- start {job.name} ({time.monotonic() - started:.0f} s)", flush=True)
+                begun = time.monotonic()
+                # Each job its own temp root, so no job prunes another's; output kept whole, printed at the end.
+                result = subprocess.run(
+                    job.command(Path(scratch) / f"job-{number}"),
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    errors="replace",
+                )
+                job.status, job.output, job.seconds = result.returncode, result.stdout, time.monotonic() - begun
+                with lock:
+                    print(f"\n==== {job.name}: exit {job.status} in {job.seconds:.0f} s ====\n{job.output}", flush=True)
+
+        done = list(queue)
+        threads = [threading.Thread(target=slot) for _ in range(max(1, args.slots))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    print(f"== summary (wall clock {time.monotonic() - started:.0f} s; load average now {load()})")
+    for job in done:
+        lines = job.output.strip().splitlines() or ["no output"]
+        phases = [line.removeprefix("time by phase: ") for line in lines if line.startswith("time by phase: ")]
+        print(f"  {job.name}: exit {job.status}, {job.seconds:.0f} s: {lines[-1]} ({', '.join(phases)})")
+    return 0 if all(job.status == 0 for job in done) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
