@@ -1,7 +1,7 @@
 """data version of item_variant, for the per-worker item names that list unit variants
 
 Revision ID: a5d3f7c1b9e2
-Revises: e4b7c2a91f05
+Revises: 9c3e5a7b1d42
 Create Date: 2026-11-30 11:00:00.000000
 
 Each worker keeps an item's unit variants with the item names (the nearest search lists them beside the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "a5d3f7c1b9e2"
-down_revision = "e4b7c2a91f05"
+down_revision = "9c3e5a7b1d42"
 branch_labels = None
 depends_on = None
 
