@@ -98,9 +98,9 @@ class RowStream:
     ``write_datetime`` give (``tests/importers/test_row_stream.py`` compares them), which is why this
     uses xlsxwriter's own escaping helpers and its row-data file handle (requirements pin xlsxwriter).
 
-    Use: ``start(sheet, first_row)`` after the header rows, then ``write(row, fragments)`` with rows in
-    increasing order, one fragment (``text``/``number``/``date``) or None per column, then ``finish``.
-    Nothing else may be written to the sheet's cells in between.
+    Use: ``RowStream(sheet, first_row, columns)`` once the header rows are written, then
+    ``write(row, fragments)`` with rows in increasing order, one fragment (``text``/``number``/``date``)
+    or None per column, then ``finish``. Nothing else may be written to the sheet's cells in between.
     """
 
     CACHE_LIMIT = 200_000  # distinct texts kept escaped; past it the cache starts again (memory stays bounded)
@@ -154,6 +154,8 @@ class RowStream:
 
     def write(self, row: int, fragments: Sequence[str | None]) -> None:
         """Row ``row`` (0-based), its cells from column A on; rows in increasing order."""
+        if row >= self.sheet.xls_rowmax:  # xlsxwriter would drop the cells silently: say so instead
+            raise ValueError(f"a worksheet holds at most {self.sheet.xls_rowmax:,} rows")
         number = row + 1
         cells = [
             f'<c r="{column}{number}"{fragment}'

@@ -139,3 +139,14 @@ def test_a_stream_needs_a_constant_memory_worksheet():
     with pytest.raises(ValueError, match="constant_memory"):
         RowStream(book.add_worksheet(), 0, 1)
     book.close()
+
+
+def test_a_row_past_excels_last_row_is_refused_not_dropped():
+    book = streaming_workbook(io.BytesIO())
+    sheet = book.add_worksheet()
+    stream = RowStream(sheet, 0, 1)
+    stream.write(1_048_575, [stream.text("the last row Excel has")])
+    with pytest.raises(ValueError, match="1,048,576 rows"):
+        stream.write(1_048_576, [stream.text("one too many")])
+    stream.finish()
+    book.close()
