@@ -90,6 +90,12 @@ def start_instance(url: str, workers: int, metrics_dir: Path) -> tuple[subproces
     return server.process, f"127.0.0.1:{server.port}"
 
 
+def worker_private_memory(process: subprocess.Popen) -> list[float]:
+    """USS in MiB of each worker: the pages only it holds. RSS also counts pages shared with the master and
+    the metrics' memory-mapped files, which grow with each new label (endpoint, status) and then stop."""
+    return [child.memory_full_info().uss / 2**20 for child in psutil.Process(process.pid).children()]
+
+
 def worker_memory(process: subprocess.Popen) -> dict[int, float]:
     """RSS in MiB of each worker of a gunicorn master."""
     return {child.pid: child.memory_info().rss / 2**20 for child in psutil.Process(process.pid).children()}
@@ -144,15 +150,17 @@ class Client(threading.Thread):
 
 def sample_while(clients: list[Client], instances: list, started: float, every: float) -> list[tuple]:
     """Every `every` seconds until the clients finish: (seconds, load average, total worker RSS, largest worker
-    RSS, requests so far) -- a leak shows as a climb over the samples, not only as end minus start."""
+    RSS, total worker USS, requests so far) -- a leak shows as a climb over the samples, not only as end minus
+    start."""
     samples = []
     next_sample = started + every
     while any(client.is_alive() for client in clients):
         clients[0].join(timeout=max(0.0, min(1.0, next_sample - time.monotonic())))
         if time.monotonic() >= next_sample:
             rss = [value for process, _ in instances for value in worker_memory(process).values()]
+            private = [value for process, _ in instances for value in worker_private_memory(process)]
             done = sum(len(entries) for entries in clients[0].results.values())
-            samples.append((time.monotonic() - started, os.getloadavg()[0], sum(rss), max(rss), done))
+            samples.append((time.monotonic() - started, os.getloadavg()[0], sum(rss), max(rss), sum(private), done))
             next_sample += every
     return samples
 
@@ -239,9 +247,9 @@ def report(results: dict, elapsed: float, memory_start: dict, memory_end: dict, 
             print(f"  worker {pid}: {memory_start[pid]:.0f} -> {memory_end[pid]:.0f} ({growth:+.1f})")
         else:
             print(f"  worker {pid}: {memory_start[pid]:.0f} -> replaced (a worker restarted)")
-    print("samples: seconds, load average, all workers' RSS MiB, largest worker MiB, requests so far")
-    for seconds, load, total, largest, done in samples:
-        print(f"  {seconds:6.0f} s  load {load:5.1f}  {total:8.0f}  {largest:6.0f}  {done:>8,}")
+    print("samples: seconds, load average, all workers' RSS MiB, largest worker RSS, all workers' USS, requests")
+    for seconds, load, total, largest, private, done in samples:
+        print(f"  {seconds:6.0f} s  load {load:5.1f}  {total:8.1f}  {largest:6.1f}  {private:8.1f}  {done:>8,}")
 
 
 if __name__ == "__main__":
