@@ -158,7 +158,8 @@ def gunicorn(url: str, app: str, workers: int | None, code: Path = ROOT) -> Iter
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null", app]
     process = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
+        # Workers import the app for several seconds each; on a saturated machine well over a minute.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -166,9 +167,11 @@ def gunicorn(url: str, app: str, workers: int | None, code: Path = ROOT) -> Iter
                 if connection.getresponse().status == 200:
                     break
             except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(process.stderr.read().decode()) from None
-                time.sleep(0.2)
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.terminate()  # its stderr ends only when it does
+                raise RuntimeError(process.communicate(timeout=30)[1].decode())
+            time.sleep(0.2)
         time.sleep(1)  # every worker booted, not only the one that answered
         yield Server(port, process)
     finally:
