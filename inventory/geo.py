@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from inventory.db import worker_cache
 from inventory.errors import NotFound, ValidationFailed
-from inventory.models import Warehouse
+from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel, ReserveType, WarehouseStatus
 from inventory.regions import RegionRow, region_names
 
@@ -131,6 +131,7 @@ WAREHOUSE_DETAILS = (
     Warehouse.name,
     Warehouse.reserve_type,
     Warehouse.county_code,
+    Region.name,
     Warehouse.city_code,
     Warehouse.province_code,
     Warehouse.contact_person,
@@ -176,6 +177,7 @@ class WarehouseIndex:
                 Warehouse.longitude,
                 *WAREHOUSE_DETAILS,
             )
+            .outerjoin(Region, Region.code == Warehouse.county_code)
             .where(Warehouse.status == WarehouseStatus.ACTIVE)
             .order_by(Warehouse.id)
         ).all()

@@ -40,7 +40,6 @@ from inventory.geo import (
 )
 from inventory.models import Item, StockLine
 from inventory.reference import Category, ReserveType
-from inventory.regions import region_names
 from inventory.stock_rules import batch_expired
 from inventory.unit_variants import variant_refs
 from inventory.validation import check_quantity
@@ -511,13 +510,15 @@ def _batch_line(line: _Line, items_by_id: dict[int, ItemRef]) -> BatchLine:
 
 
 def _warehouse_summaries(session: Session, warehouse_ids: list[int]) -> dict[int, WarehouseSummary]:
-    """From this worker's warehouse index and region names: the search's warehouses, no query."""
+    """From this worker's warehouse index: the search's warehouses, no query."""
     if not warehouse_ids:
         return {}
-    index, regions = warehouse_index(session), region_names(session)
+    index = warehouse_index(session)
     summaries = {}
     for warehouse_id in warehouse_ids:
-        name, reserve_type, county_code, city_code, province_code, person, phone = index.details[warehouse_id]
+        name, reserve_type, county_code, county_name, city_code, province_code, person, phone = index.details[
+            warehouse_id
+        ]
         position = index.position(warehouse_id)
         summaries[warehouse_id] = WarehouseSummary(
             warehouse_id,
@@ -525,7 +526,7 @@ def _warehouse_summaries(session: Session, warehouse_ids: list[int]) -> dict[int
             name,
             reserve_type,
             county_code,
-            regions.by_code[county_code].name,
+            county_name,
             city_code,
             province_code,
             person,
