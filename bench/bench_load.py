@@ -168,6 +168,9 @@ def probe(port: int, token: str, line: str) -> bytes:
     return data
 
 
+WARM_UP_SECONDS = 3
+
+
 def run_wrk(server: Server, token: str, lines: list[str], connections: int, seconds: int, workdir: Path) -> LoadResult:
     """wrk with 2 threads and ``connections`` keep-alive connections; the server's CPU from /proc."""
     requests_file = workdir / "wrk-requests.tsv"
@@ -197,6 +200,12 @@ def run_wrk(server: Server, token: str, lines: list[str], connections: int, seco
         load_before=load_before,
         load_after=load_after,
     )
+
+
+def warm_up(server: Server, token: str, lines: list[str], connections: int, workdir: Path) -> None:
+    """A few seconds of the same load, not reported: every worker thread builds its caches (the warehouse
+    index, the item names) before the measured run, as on a server that has been up for a while."""
+    run_wrk(server, token, lines, connections, WARM_UP_SECONDS, workdir)
 
 
 def in_process_nearest(url: str, count: int, seed_value: int) -> None:
@@ -292,11 +301,13 @@ def main() -> None:
             for tag, code in trees:
                 with gunicorn(url, "wsgi:app", args.workers, code) as server:
                     sample = sample or probe(server.port, viewer, searches[0])
+                    warm_up(server, viewer, searches, args.connections, workdir)
                     result = run_wrk(server, viewer, searches, args.connections, args.seconds, workdir)
                     print(result.line(f"GET /nearest{tag}"), flush=True)
             (workdir / "bare-answer.json").write_bytes(sample)
             os.environ["BARE_ANSWER"] = str(workdir / "bare-answer.json")
             with gunicorn(url, BARE_APP, args.workers) as server:
+                warm_up(server, viewer, searches, args.connections, workdir)
                 result = run_wrk(server, viewer, searches, args.connections, args.seconds, workdir)
                 print(result.line("floor: bare WSGI app, same answer bytes"), flush=True)
             in_process_nearest(url, 1000, args.seed)
@@ -307,6 +318,7 @@ def main() -> None:
                     with gunicorn(url, "wsgi:app", args.workers, code) as server:
                         for line in movements[:2]:
                             probe(server.port, admin, line)
+                        warm_up(server, admin, movements, args.write_connections, workdir)
                         result = run_wrk(server, admin, movements, args.write_connections, args.seconds, workdir)
                         print(result.line(f"receipts + issues, {args.write_connections} clients{tag}"), flush=True)
     finally:
