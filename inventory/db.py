@@ -461,6 +461,7 @@ def _driver_executemany(session: Session, table: Table, names: list[str], rows: 
     )
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     converted = [(position, _RepeatedValue(process)) for position, process in enumerate(processors) if process]
+    _forget_data_versions(session.connection())  # the raw cursor bypasses the statement events; triggers fire
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     done = 0
     try:
