@@ -121,7 +121,8 @@ def test_a_batch_with_stock_on_the_road_says_how_much_is_in_transit(browsing, pl
     browsing.login("admin")
     page.fill("#warehouse-q", source["code"])
     page.click("#warehouse-search button[type=submit]")
-    page.click(".warehouse-button >> nth=0")
+    # The list shown before the search answers holds other warehouses: click the one searched for.
+    page.click(f".warehouse-button[data-code='{source['code']}']")
     badge = page.locator("#stock-lines .badge.in-transit")
     badge.wait_for()
     assert badge.text_content() == "在途 4"
