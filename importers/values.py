@@ -402,6 +402,8 @@ def parse_expiry(value: object, production_date: dt.date | None) -> dt.date | No
 
     A shelf life (3年, 36个月) is counted from the batch's production date; without one it is refused.
     """
+    if is_blank(value):  # most rows: neither a shelf life nor a date (what both parsers would say, sooner)
+        return None
     life = parse_shelf_life(value)
     if life is None:
         return parse_date(value, period_end=True)

@@ -34,6 +34,31 @@ from inventory.stock import REASON_LIMIT
 from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, require_active
 from inventory.validation import check_quantity
 
+_ZERO = Decimal(0)
+# The columns written by ``insert_many``, in the order of the tuples below.
+_NEW_LINE_COLUMNS = (
+    "warehouse_id",
+    "item_id",
+    "batch",
+    "quantity",
+    "reserved",
+    "production_date",
+    "expiry_date",
+    "created_at",
+    "updated_at",
+)
+_ENTRY_COLUMNS = (
+    "stock_line_id",
+    "kind",
+    "delta",
+    "quantity_after",
+    "actor",
+    "reason",
+    "reference",
+    "transfer_key",
+    "occurred_at",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class StockCount:
@@ -169,7 +194,7 @@ def _plan_one(
         warehouse = warehouses[count.warehouse_id]
         if warehouse.id not in registered:  # registered with this very stock: may be registered inactive
             require_active(warehouse, "warehouse_code")
-        return _PlannedLine(count, None, Decimal(0), *dates, is_new=True)
+        return _PlannedLine(count, None, _ZERO, *dates, is_new=True)
     line_id, quantity, reserved, line_production, line_expiry = line
     dates, fill = agree_batch_dates(BatchDates(line_production, line_expiry), given)
     if counted < reserved:
@@ -217,19 +242,20 @@ def _insert_new_lines(session: Session, new: list[_PlannedLine], now: dt.datetim
         session,
         StockLine.__table__,
         (
-            {
-                "warehouse_id": line.count.warehouse_id,
-                "item_id": line.count.item_id,
-                "batch": line.count.batch,
-                "quantity": line.count.counted,
-                "reserved": Decimal(0),
-                "production_date": line.production_date,
-                "expiry_date": line.expiry_date,
-                "created_at": now,
-                "updated_at": now,
-            }
+            (
+                line.count.warehouse_id,
+                line.count.item_id,
+                line.count.batch,
+                line.count.counted,
+                _ZERO,  # one object: its bind conversion runs once
+                line.production_date,
+                line.expiry_date,
+                now,
+                now,
+            )
             for line in new
         ),
+        _NEW_LINE_COLUMNS,
     )
     if not new:
         return
@@ -279,20 +305,21 @@ def _insert_stocktake_entries(
         session,
         Movement.__table__,
         (
-            {
-                "stock_line_id": line.line_id,
-                "kind": MovementKind.STOCKTAKE,
-                "delta": line.count.counted - line.current,
-                "quantity_after": line.count.counted,
-                "actor": actor,
-                "reason": reason,
-                "reference": reference,
-                "transfer_key": None,
-                "occurred_at": now,
-            }
+            (
+                line.line_id,
+                MovementKind.STOCKTAKE,
+                line.count.counted - line.current,
+                line.count.counted,
+                actor,
+                reason,
+                reference,
+                None,
+                now,
+            )
             for line in lines
             if line.count.counted != line.current
         ),
+        _ENTRY_COLUMNS,
     )
 
 
