@@ -267,7 +267,10 @@ def data_version(session: Session, *tables: str) -> int:
 
 
 def _forget_data_versions(connection, *_args) -> None:
-    connection.info.pop(_VERSIONS_KEY, None)
+    # A connection the database dropped raises when asked for its info (PendingRollbackError): the memo went
+    # with it, since a DBAPI connection's info is cleared when it is invalidated.
+    with contextlib.suppress(exc.SQLAlchemyError):
+        connection.info.pop(_VERSIONS_KEY, None)
 
 
 def _forget_data_versions_on_write(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
