@@ -241,7 +241,8 @@ def _warehouse_dict(w) -> dict:
     }
 
 
-def _batch_line_dict(line) -> dict:
+def _line_fields(line) -> dict:
+    """What a batch line of a search and a plan's allocation both show, in the schemas' field order."""
     return {
         "stock_line_id": line.stock_line_id,
         "item_code": line.item.code,
@@ -249,9 +250,11 @@ def _batch_line_dict(line) -> dict:
         "unit": line.item.unit,
         "batch": line.batch,
         "expiry_date": None if line.expiry_date is None else line.expiry_date.isoformat(),
-        "expired": bool(line.expired),
-        "available": _quantity(line.available),
     }
+
+
+def _batch_line_dict(line) -> dict:
+    return {**_line_fields(line), "expired": bool(line.expired), "available": _quantity(line.available)}
 
 
 def nearest_answer_dict(answer) -> dict:
@@ -293,16 +296,7 @@ def _incident_dict(incident) -> dict:
 
 def _allocation_dict(line) -> dict:
     """``AllocationOut``: a plan's line has no ``expired`` (only unexpired stock is allocated), so it is left out."""
-    return {
-        "stock_line_id": line.stock_line_id,
-        "item_code": line.item.code,
-        "item_name": line.item.name,
-        "unit": line.item.unit,
-        "batch": line.batch,
-        "expiry_date": None if line.expiry_date is None else line.expiry_date.isoformat(),
-        "available": _quantity(line.available),
-        "quantity": _quantity(line.quantity),
-    }
+    return {**_line_fields(line), "available": _quantity(line.available), "quantity": _quantity(line.quantity)}
 
 
 def plan_answer_dict(plan) -> dict:
