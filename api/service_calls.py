@@ -13,7 +13,7 @@ from inventory.access import Actor
 from inventory.geo import Incident, locate_incident
 from inventory.incidents import incident_lines, incident_timeline, totals_by_line
 from inventory.models import EmergencyIncident
-from inventory.nearest import NearestAnswer, nearest_stock
+from inventory.nearest import NearestAnswer, NeedRequest, Plan, nearest_stock, plan_need
 from inventory.reference import Category, ReserveType
 from inventory.reports.common import ReportRows
 from inventory.reports.coverage import CoverageReport, coverage_gaps
@@ -40,6 +40,23 @@ def find_nearest(session: Session, args: dict) -> NearestAnswer:
         limit=args["limit"],
         include_expired=args["include_expired"],
     )
+
+
+def plan_arguments(session: Session, data: dict) -> dict:
+    """A loaded ``PlanIn`` (or ``CallUpIn``) as the planner's keyword arguments: where, what, how far, which
+    reserves; ``plan_need`` and ``raise_callup`` take the same names."""
+    return {
+        "incident": incident_from(session, data),
+        "needs": [NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
+        "radius_km": data["radius_km"],
+        "reserve_type_preference": [ReserveType(value) for value in data["reserve_type_preference"]],
+        "reserve_types": [ReserveType(value) for value in data["reserve_types"]],
+    }
+
+
+def plan_from(session: Session, data: dict) -> Plan:
+    """The plan from a loaded ``PlanIn``."""
+    return plan_need(session, **plan_arguments(session, data))
 
 
 def expiring_from(session: Session, actor: Actor, args: dict) -> ReportRows[ExpiringLine]:

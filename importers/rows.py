@@ -40,6 +40,7 @@ from importers.values import (
     parse_float,
     parse_region_code,
     parse_text,
+    says_no_date,
     unit_factor,
 )
 from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable
@@ -475,7 +476,7 @@ class LedgerReader:
             production_date=dates["production_date"],
             expiry_date=dates["expiry_date"],
             failed=self.log.report.errors_total > errors_before or entry is None,
-            no_expiry=dates["expiry_date"] is None and not is_blank(cell("expiry_date")),
+            no_expiry=says_no_date(cell("expiry_date")),
         )
         self.rows.append(row)
         if entry is not None:

@@ -294,6 +294,11 @@ _MONTH_TEXT = (re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:份)?$"), r
 _YEAR_TEXT = re.compile(r"^(\d{4})\s*年?(?:度)?$")
 
 
+def says_no_date(value: object) -> bool:
+    """A date cell that says there is none (长期, 无, /, —): for an expiry, a batch that never expires."""
+    return isinstance(value, str) and fold(value) in NO_DATE_MARKERS
+
+
 def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
     """A date from an Excel date, a serial number, or text: 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日, 20240301.
 
@@ -325,9 +330,9 @@ def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
         if 1 <= number < 2958466:  # Excel's serial day numbers, 1900-01-01 … 9999-12-31
             return EXCEL_EPOCH + dt.timedelta(days=int(number))
         raise CellError("not a date")
-    text = fold(str(value))
-    if text in NO_DATE_MARKERS:
+    if says_no_date(value):
         return None
+    text = fold(str(value))
     for pattern in _DATE_TEXT:
         match = pattern.match(text)
         if match:

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.pool import NullPool
 
 from inventory.models import DataVersion
+from inventory.validation import memoised
 
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
@@ -430,7 +431,7 @@ def insert_many(
 
     Both bypass SQLAlchemy's per-row parameter handling (on 126,000 rows it costs more than the inserting):
     each value goes through its column type's own bind processing (quantities to integer thousandths,
-    timestamps to naive UTC, enums to their stored value), converted once per run of the same object, so the
+    timestamps to naive UTC, enums to their stored value), converted once per distinct value on SQLite, so the
     rows land exactly as an INSERT would write them. A row leaving out a column with a Python-side default
     goes through SQLAlchemy's executemany, which fills the default in.
 
@@ -473,7 +474,9 @@ def _driver_executemany(
         f"VALUES ({', '.join('?' for _name in names)})"
     )
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    converted = [(position, _RepeatedValue(process)) for position, process in enumerate(processors) if process]
+    # Bind processors are functions of the value alone, and an import repeats its values (one timestamp, one
+    # actor, a few thousand quantities over 126,000 rows): each distinct value is converted once.
+    converted = [(position, memoised(process)) for position, process in enumerate(processors) if process]
     _forget_data_versions(session.connection())  # the raw cursor bypasses the statement events; triggers fire
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     done = 0
@@ -493,42 +496,6 @@ def _driver_executemany(
     finally:
         cursor.close()
     return done
-
-
-class _RepeatedValue:
-    """A column's bind processor, run once for a run of the same object (the import's one timestamp, actor …),
-    and once per distinct value (quantities repeat: 126,000 counts hold a few thousand amounts).
-
-    Bind processors are functions of the value alone; the memo is keyed by type and value (so 1 and 1.0 stay
-    apart, as in ``validation.memoised``), holds at most ``MEMO_VALUES`` entries, and keeps nothing that raised.
-    """
-
-    __slots__ = ("converted", "last", "memo", "process")
-    MEMO_VALUES = 50_000
-
-    def __init__(self, process: Callable) -> None:
-        self.process = process
-        self.last: object = _NOTHING
-        self.converted: object = None
-        self.memo: dict[tuple[type, object], object] = {}
-
-    def __call__(self, value: object) -> object:
-        if value is self.last:
-            return self.converted
-        key = (value.__class__, value)
-        try:
-            converted = self.memo[key]
-        except KeyError:
-            converted = self.process(value)
-            if len(self.memo) < self.MEMO_VALUES:
-                self.memo[key] = converted
-        except TypeError:  # unhashable (or a signalling NaN): converted each time
-            converted = self.process(value)
-        self.last, self.converted = value, converted
-        return converted
-
-
-_NOTHING = object()
 
 
 def _copy_converter(column_type: object, dialect: object):

@@ -126,7 +126,8 @@ class Candidates:
     sphere_km: np.ndarray
 
 
-# What a nearest answer says of a warehouse besides where it is (kept in the index: no query per answer).
+# What a nearest answer says of a warehouse besides its id, code and coordinates (kept in the index: no query
+# per answer).
 WAREHOUSE_DETAILS = (
     Warehouse.name,
     Warehouse.reserve_type,
@@ -150,7 +151,7 @@ class WarehouseIndex:
         reserve_types: np.ndarray,
         latitudes: np.ndarray,
         longitudes: np.ndarray,
-        details: list[tuple] | None = None,
+        summaries: list[tuple],
     ) -> None:
         self.version = version
         self.ids = ids
@@ -159,9 +160,9 @@ class WarehouseIndex:
         self.latitudes = latitudes
         self.longitudes = longitudes
         self.vectors = unit_vectors(latitudes, longitudes)
-        # Warehouse id -> WAREHOUSE_DETAILS values: what an answer says of each warehouse, without a query.
-        self.details = dict(zip(ids.tolist(), details or (), strict=False))
-        self._positions = {warehouse_id: position for position, warehouse_id in enumerate(ids.tolist())}
+        # Warehouse id -> (id, code, *WAREHOUSE_DETAILS, latitude, longitude): the fields of nearest's
+        # WarehouseSummary in its order, so an answer names its warehouses without a query.
+        self.summaries = dict(zip(ids.tolist(), summaries, strict=True))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -188,11 +189,8 @@ class WarehouseIndex:
             reserve_types=np.array([RESERVE_TYPE_CODES[row[2]] for row in rows], dtype=np.int8),
             latitudes=np.array([row[3] for row in rows], dtype=np.float64),
             longitudes=np.array([row[4] for row in rows], dtype=np.float64),
-            details=[tuple(row[5:]) for row in rows],
+            summaries=[(row[0], row[1], *row[5:], float(row[3]), float(row[4])) for row in rows],
         )
-
-    def position(self, warehouse_id: int) -> int:
-        return self._positions[warehouse_id]
 
     def point(self, position: int) -> Point:
         return Point(float(self.latitudes[position]), float(self.longitudes[position]))

@@ -513,28 +513,8 @@ def _warehouse_summaries(session: Session, warehouse_ids: list[int]) -> dict[int
     """From this worker's warehouse index: the search's warehouses, no query."""
     if not warehouse_ids:
         return {}
-    index = warehouse_index(session)
-    summaries = {}
-    for warehouse_id in warehouse_ids:
-        name, reserve_type, county_code, county_name, city_code, province_code, person, phone = index.details[
-            warehouse_id
-        ]
-        position = index.position(warehouse_id)
-        summaries[warehouse_id] = WarehouseSummary(
-            warehouse_id,
-            index.codes[position],
-            name,
-            reserve_type,
-            county_code,
-            county_name,
-            city_code,
-            province_code,
-            person,
-            phone,
-            float(index.latitudes[position]),
-            float(index.longitudes[position]),
-        )
-    return summaries
+    summaries = warehouse_index(session).summaries
+    return {warehouse_id: WarehouseSummary(*summaries[warehouse_id]) for warehouse_id in warehouse_ids}
 
 
 # The statements of the hot path, built once: building one costs more than running it here

@@ -8,11 +8,10 @@ from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint, SelectPage
 from api.schemas.callups import CallUpIn, CallUpLineOut, CallUpOut, CallUpQuery, CancelIn, DecisionIn, DeclineIn
-from api.service_calls import incident_from, shipment_details
+from api.service_calls import plan_arguments, shipment_details
 from inventory.callups import cancel_callup, decline_line, dispatch_line, get_callup, list_callups, raise_callup
 from inventory.incidents import get_incident
-from inventory.nearest import NeedRequest
-from inventory.reference import CallUpStatus, ReserveType
+from inventory.reference import CallUpStatus
 
 blp = Blueprint("callups", __name__, description="Call-up orders that reserve the nearest stock")
 
@@ -45,12 +44,8 @@ class CallUps(MethodView):
             current_actor(),
             incident_name=data.get("incident_name", ""),
             incident_record=get_incident(db.session, incident_code) if incident_code else None,
-            incident=incident_from(db.session, data),
-            needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
-            radius_km=data["radius_km"],
-            reserve_type_preference=[ReserveType(value) for value in data["reserve_type_preference"]],
-            reserve_types=[ReserveType(value) for value in data["reserve_types"]],
             note=data.get("note", ""),
+            **plan_arguments(db.session, data),
         )
 
 

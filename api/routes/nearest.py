@@ -10,9 +10,8 @@ from marshmallow import RAISE
 
 from api.extensions import db
 from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut, nearest_answer_dict, plan_answer_dict
-from api.service_calls import find_nearest, incident_from
-from inventory.nearest import NearestAnswer, NeedRequest, Plan, plan_need
-from inventory.reference import ReserveType
+from api.service_calls import find_nearest, plan_from
+from inventory.nearest import NearestAnswer
 
 blp = Blueprint("nearest", __name__, description="Nearest stock to an incident and plans to cover needs")
 
@@ -46,15 +45,7 @@ class Plans(MethodView):
         Within a warehouse, batches go first-expiry-first-out (no expiry last). Only unexpired
         available stock within `radius_km` is allocated; `shortfall` says what it cannot cover.
         """
-        plan: Plan = plan_need(
-            db.session,
-            incident=incident_from(db.session, data),
-            needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
-            radius_km=data["radius_km"],
-            reserve_type_preference=[ReserveType(value) for value in data["reserve_type_preference"]],
-            reserve_types=[ReserveType(value) for value in data["reserve_types"]],
-        )
-        return _json(plan_answer_dict(plan))
+        return _json(plan_answer_dict(plan_from(db.session, data)))
 
 
 def _json(body: dict) -> Response:

@@ -292,22 +292,13 @@ def test_the_plan_built_directly_is_the_output_schema_dump(app, client, depots, 
     """The plan skips marshmallow's dump for speed; PlanOut stays the contract, to the byte."""
     from api.extensions import db
     from api.schemas.nearest import PlanIn, PlanOut, plan_answer_dict
-    from api.service_calls import incident_from
-    from inventory.nearest import NeedRequest, plan_need
-    from inventory.reference import ReserveType
+    from api.service_calls import plan_from
 
     body = body if "county" in body else {"lat": INCIDENT[0], "lon": INCIDENT[1], **body}
     response = client.post(f"{API}/plans", json=body)
     assert response.status_code == 200 and response.mimetype == "application/json"
     data = PlanIn().load(body)
-    plan = plan_need(
-        db.session,
-        incident=incident_from(db.session, data),
-        needs=[NeedRequest(need["item"], need["quantity"]) for need in data["needs"]],
-        radius_km=data["radius_km"],
-        reserve_type_preference=[ReserveType(value) for value in data["reserve_type_preference"]],
-        reserve_types=[ReserveType(value) for value in data["reserve_types"]],
-    )
+    plan = plan_from(db.session, data)
     db.session.rollback()
     dumped = PlanOut().dump(plan)
     assert dumped["warehouses"], "a plan that allocates nothing would compare little"

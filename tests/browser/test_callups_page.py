@@ -199,6 +199,8 @@ def test_raise_dispatch_decline_follow_and_cancel_a_call_up(browsing, sources):
     need = cells(order_rows(page, "callup-needs").first)
     assert need[1:] == ["50 件", "50", "0", "0"]
     assert cells(order_rows(page, "callup-events").first)[1:3] == ["发起", "demo-responder"]
+    # The map draws the sources after fetching their warehouses (drawCallup awaits them): wait, then count.
+    page.locator("path.callup-marker").nth(1).wait_for(state="attached")
     assert page.locator("path.callup-marker").count() == 2
     assert page.is_disabled("#callup")  # this plan is reserved now: not twice
     assert code in page.text_content("#callup-note")
