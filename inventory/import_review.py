@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal
@@ -150,35 +150,36 @@ class CatalogueReview:
 def catalogue_reviews(session: Session, *, import_id: int | None = None) -> list[CatalogueReview]:
     """The open new-item and unit-variant entries, one per item and kind (the earliest), oldest first.
 
-    ``import_id`` narrows to what one import listed. ``reference`` says where: ``IMPORT-<id> <sheet> 第<n>行``.
+    ``import_id`` narrows to what one import listed. ``reference`` says where, in English as every service
+    text is (``IMPORT-<id> sheet <sheet> row <n>``); the API shows it in the reader's language.
     """
+    # The earliest entry of each item and kind, chosen by the database: other imports' repeats are never read.
+    earliest = (
+        select(func.min(ImportReviewItem.id))
+        .where(ImportReviewItem.kind.in_(CATALOGUE_KINDS), ImportReviewItem.status == "open")
+        .group_by(ImportReviewItem.kind, ImportReviewItem.subject)
+    )
+    if import_id is not None:
+        earliest = earliest.where(ImportReviewItem.import_id == import_id)
     query = (
         select(ImportReviewItem, Item.name)
         .join(Item, Item.code == ImportReviewItem.subject)
-        .where(ImportReviewItem.kind.in_(CATALOGUE_KINDS), ImportReviewItem.status == "open")
+        .where(ImportReviewItem.id.in_(earliest))
         .order_by(ImportReviewItem.id)
     )
-    if import_id is not None:
-        query = query.where(ImportReviewItem.import_id == import_id)
-    seen: set[tuple[str, str]] = set()
-    listed: list[CatalogueReview] = []
-    for entry, item_name in session.execute(query):
-        if (entry.kind, entry.subject) in seen:
-            continue
-        seen.add((entry.kind, entry.subject))
-        listed.append(
-            CatalogueReview(
-                entry.subject,
-                item_name,
-                entry.kind,
-                entry.detail,
-                _where(entry),
-                entry.created_at,
-                entry.import_id,
-                entry.id,
-            )
+    return [
+        CatalogueReview(
+            entry.subject,
+            item_name,
+            entry.kind,
+            entry.detail,
+            _where(entry),
+            entry.created_at,
+            entry.import_id,
+            entry.id,
         )
-    return listed
+        for entry, item_name in session.execute(query)
+    ]
 
 
 def _where(entry: ImportReviewItem) -> str:
@@ -186,7 +187,7 @@ def _where(entry: ImportReviewItem) -> str:
     rows = json.loads(entry.rows)
     if rows:
         sheet, row = rows[0]
-        parts.append(f"{sheet} 第{row}行")
+        parts.append(f"sheet {sheet} row {row}")
     return " ".join(parts)
 
 

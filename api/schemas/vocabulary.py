@@ -39,7 +39,9 @@ class ReviewOut(Schema):
     item_name = fields.String()
     reason = fields.String(metadata={"description": "new_item or unit_variant"})
     detail = MessageField(metadata={"description": "in the request's language"})
-    reference = fields.String(metadata={"description": "IMPORT-<id> and the first row that gave it"})
+    reference = MessageField(
+        metadata={"description": "IMPORT-<id> and the first row that gave it, in the request's language"}
+    )
     created_at = fields.AwareDateTime()
     import_id = fields.Integer(allow_none=True, metadata={"description": "the import whose review lists it"})
     entry_id = fields.Integer(metadata={"description": "its entry there: confirm or correct it by that entry"})

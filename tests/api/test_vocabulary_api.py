@@ -73,7 +73,9 @@ def test_the_catalogue_reviews_are_the_imports_open_item_entries_once_per_item(c
         ("new_item", imports[0]),
         ("unit_variant", imports[0]),
     ]
-    assert listed[0]["item_name"] == "新型吸附棉" and listed[0]["reference"] == f"IMPORT-{imports[0]} 台账 第2行"
+    assert listed[0]["item_name"] == "新型吸附棉" and listed[0]["reference"] == f"IMPORT-{imports[0]} sheet 台账 row 2"
+    chinese = client.get("/api/v1/catalogue-reviews", headers={"Accept-Language": "zh-CN"}).json
+    assert chinese[0]["reference"] == f"IMPORT-{imports[0]} 台账 第2行"  # the reader's language, as the detail
     review = client.get(f"/api/v1/imports/{imports[0]}/review").json
     assert [entry["id"] for entry in review["new_item"]] == [listed[0]["entry_id"]]
     later = client.get(f"/api/v1/imports/{imports[1]}/review").json

@@ -119,5 +119,8 @@ def test_the_catalogue_reviews_survive_the_move_into_the_import_review_list(empt
         with app.test_request_context():
             listed = [(r.item_code, r.reason, r.reference) for r in catalogue_reviews(db.session)]
             db.session.remove()
-        assert listed == [("X-FELT", "new_item", "IMPORT-7 台账 第3行"), ("X-TENT", "new_item", "库存 第9行")]
+        assert listed == [
+            ("X-FELT", "new_item", "IMPORT-7 sheet 台账 row 3"),
+            ("X-TENT", "new_item", "sheet 库存 row 9"),
+        ]
         db.engine.dispose()
