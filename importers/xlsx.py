@@ -13,6 +13,8 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Sequence
+from itertools import compress
+from operator import is_not
 from typing import IO
 
 import xlsxwriter
@@ -211,6 +213,8 @@ class RowStream:
         sheet.row_stream = self
         self.sheet = sheet
         self.columns = [xl_col_to_name(column) for column in range(columns)]
+        self._nones = (None,) * columns
+        self._layouts: dict[tuple[bool, ...], tuple[str | None, int, int]] = {}
         self.last_row: int | None = None
         self.first_column, self.last_column = columns, -1
         self._texts: dict[str, str | None] = {}
@@ -255,24 +259,29 @@ class RowStream:
         """Row ``row`` (0-based), its cells from column A on; rows in increasing order."""
         if row >= self.sheet.xls_rowmax:  # xlsxwriter would drop the cells silently: say so instead
             raise ValueError(f"a worksheet holds at most {self.sheet.xls_rowmax:,} rows")
-        number = row + 1
-        cells = [
-            f'<c r="{column}{number}"{fragment}'
-            for column, fragment in zip(self.columns, fragments, strict=False)
-            if fragment is not None
-        ]
-        if not cells:  # xlsxwriter writes no <row> for a row without cells
+        shape = tuple(map(is_not, fragments, self._nones))  # which columns have a cell
+        layout = self._layouts.get(shape)
+        if layout is None:
+            layout = self._layouts[shape] = self._layout(shape)
+        template, first, last = layout
+        if template is None:  # xlsxwriter writes no <row> for a row without cells
             return
         pending = self._pending
-        pending.append(f'<row r="{number}">{"".join(cells)}</row>')
+        pending.append(template.format(str(row + 1), *compress(fragments, shape)))
         if len(pending) >= self.PENDING_ROWS:
             self.flush()
         self.last_row = row
-        # The sheet's dimension spans the columns written; look only while a row could widen it.
-        if self.first_column > 0 or len(fragments) - 1 > self.last_column:
-            written = [column for column, fragment in enumerate(fragments) if fragment is not None]
-            self.first_column = min(self.first_column, written[0])
-            self.last_column = max(self.last_column, written[-1])
+        self.first_column = min(self.first_column, first)  # the sheet's dimension spans the columns written
+        self.last_column = max(self.last_column, last)
+
+    def _layout(self, shape: tuple[bool, ...]) -> tuple[str | None, int, int]:
+        """The row's XML as a format string (row number first, then the cells' fragments), for the rows
+        with cells in the columns ``shape`` marks; and the first and last of those columns."""
+        present = [column for column, has_cell in enumerate(shape) if has_cell]
+        if not present:
+            return None, self.first_column, self.last_column
+        cells = "".join(f'<c r="{self.columns[column]}{{0}}"{{{place}}}' for place, column in enumerate(present, 1))
+        return f'<row r="{{0}}">{cells}</row>', present[0], present[-1]
 
     def flush(self) -> None:
         """The rows written so far, into the body file (as UTF-8, the encoding of the sheet XML)."""
