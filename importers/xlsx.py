@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-import zipfile
 from collections.abc import Sequence
 from itertools import compress
 from operator import is_not
@@ -23,6 +21,7 @@ from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
 from xlsxwriter.worksheet import Worksheet
 
 from importers.values import FORMULA_TRIGGERS
+from importers.xlsx_zip import DeflatedPart, ZipWriter
 from inventory.reference import LabelledEnum
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,24 +69,21 @@ def streaming_workbook(out: str | IO[bytes]) -> StreamingWorkbook:
 
 
 class StreamingWorkbook(xlsxwriter.Workbook):
-    """xlsxwriter's workbook, packaged faster: the same XML files, deflated at a lower level.
+    """xlsxwriter's workbook, zipped faster (``importers.xlsx_zip``): the same XML files, in the same order.
 
-    xlsxwriter zips at zlib's default level 6, which costs a national ledger (122 MB of sheet XML) about
-    2 s for 16% smaller files; level ``COMPRESS_LEVEL`` deflates it about three times as fast. The rows of a
-    ``RowStream`` are kept as UTF-8 bytes in their own file and go into the sheet's zip member where
-    xlsxwriter's assembled XML has them (after the header rows), instead of being decoded and copied
-    into the sheet file and read back again. Everything else is xlsxwriter 3.3's own ``_store_workbook``.
+    xlsxwriter zips at zlib's default level 6 once every file is written, which costs a national
+    ledger (122 MB of sheet XML) about 2 s; here the rows of a ``RowStream`` are deflated (at ``xlsx_zip.LEVEL``) by
+    a worker thread while they are made, and go into the sheet's member where xlsxwriter's assembled
+    XML has them (after the header rows), instead of being written to a file, copied into the sheet
+    file and read back to be deflated. The rest is xlsxwriter 3.3's own ``_store_workbook``.
     """
-
-    COMPRESS_LEVEL = 1
-    CHUNK = 1 << 20
 
     def __init__(self, filename, options=None) -> None:
         super().__init__(filename, options)
         self.worksheet_class = StreamingWorksheet
 
     def _store_workbook(self) -> None:
-        # As xlsxwriter 3.3.1's Workbook._store_workbook, with the files written by ``_store_member``.
+        # As xlsxwriter 3.3.1's Workbook._store_workbook, with the files zipped by ZipWriter.
         if not self.worksheets():
             self.add_worksheet()
         if self.worksheet_meta.activesheet == 0:
@@ -108,43 +104,34 @@ class StreamingWorkbook(xlsxwriter.Workbook):
         packager._set_tmpdir(self.tmpdir)
         packager._set_in_memory(False)
         xml_files = packager._create_package()
-        # xlsxwriter names the worksheet files by position, charts sheets aside (Packager._write_worksheet_files).
+        # xlsxwriter names the worksheet files by position, chart sheets aside (Packager._write_worksheet_files).
         sheets = [sheet for sheet in self.worksheets() if not sheet.is_chartsheet]
         streams = {f"xl/worksheets/sheet{number}.xml": sheet.row_stream for number, sheet in enumerate(sheets, 1)}
-        with zipfile.ZipFile(
-            self.filename, "w", zipfile.ZIP_DEFLATED, allowZip64=self.allow_zip64, compresslevel=self.COMPRESS_LEVEL
-        ) as archive:
-            try:
+        try:
+            with contextlib.ExitStack() as closing:
+                out = self.filename
+                if isinstance(out, str | os.PathLike):
+                    out = closing.enter_context(open(out, "wb"))
+                archive = ZipWriter(out)
                 for os_filename, xml_filename, _is_binary in xml_files:
-                    self._store_member(archive, os_filename, xml_filename, streams.get(xml_filename))
-            finally:
-                for os_filename, _xml_filename, _is_binary in xml_files:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.remove(os_filename)
-                for sheet in sheets:
-                    if sheet.row_stream is not None:
-                        sheet.row_stream.body.close()
-
-    def _store_member(self, archive: zipfile.ZipFile, os_filename: str, xml_filename: str, stream) -> None:
-        # The date xlsxwriter gives the files it zips from disk (31/1/1980: see its _store_workbook).
-        member = zipfile.ZipInfo(xml_filename, (1980, 1, 31, 0, 0, 0))
-        member.compress_type = zipfile.ZIP_DEFLATED
-        member.external_attr = 0o600 << 16
-        with open(os_filename, "rb") as source, archive.open(member, "w", force_zip64=self.allow_zip64) as target:
-            if stream is not None:
-                stream.flush()
-            if stream is None or not stream.body.tell():
-                while data := source.read(self.CHUNK):
-                    target.write(data)
-                return
-            xml = source.read().decode("utf-8")
-            at = xml.index("<sheetData>") + len("<sheetData>") + stream.header_length
-            target.write(xml[:at].encode("utf-8"))
-            body = stream.body
-            body.seek(0)
-            while data := body.read(self.CHUNK):
-                target.write(data)
-            target.write(xml[at:].encode("utf-8"))
+                    with open(os_filename, "rb") as source:
+                        stream = streams.get(xml_filename)
+                        if stream is None or stream.last_row is None:
+                            archive.add_file(xml_filename, source)
+                        else:
+                            if not stream.finished:  # the sheet's dimension would leave the rows out
+                                raise ValueError("a RowStream's finish() comes before the workbook's close()")
+                            xml = source.read().decode("utf-8")
+                            at = xml.index("<sheetData>") + len("<sheetData>") + stream.header_length
+                            archive.add_around(xml_filename, xml[:at].encode(), stream.body, xml[at:].encode())
+                archive.close()
+        finally:
+            for os_filename, _xml_filename, _is_binary in xml_files:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os_filename)
+            for sheet in sheets:
+                if sheet.row_stream is not None:
+                    sheet.row_stream.body.close()
 
 
 def workbook_styles(book: xlsxwriter.Workbook) -> dict:
@@ -208,8 +195,9 @@ class RowStream:
         fh = sheet.fh
         fh.seek(0)
         self.header_length = len(fh.read())
-        self.body = tempfile.TemporaryFile(dir=sheet.tmpdir)  # noqa: SIM115 (closed by the workbook)
+        self.body = DeflatedPart(sheet.tmpdir)  # closed by the workbook
         self._pending: list[str] = []
+        self.finished = False
         sheet.row_stream = self
         self.sheet = sheet
         self.columns = [xl_col_to_name(column) for column in range(columns)]
@@ -292,6 +280,7 @@ class RowStream:
     def finish(self) -> None:
         """Tell the worksheet how far its data goes (its dimension, the autofilter range are computed from it)."""
         self.flush()
+        self.finished = True
         sheet = self.sheet
         if self.last_row is not None:
             sheet._check_dimensions(self.last_row, self.first_column)

@@ -157,3 +157,11 @@ def test_a_row_past_excels_last_row_is_refused_not_dropped():
         stream.write(1_048_576, [stream.text("one too many")])
     stream.finish()
     book.close()
+
+
+def test_rows_streamed_without_finish_are_refused_at_close_not_left_out():
+    book = streaming_workbook(io.BytesIO())
+    stream = RowStream(book.add_worksheet(), 0, 1)
+    stream.write(0, [stream.text("a row the sheet's dimension would not cover")])
+    with pytest.raises(ValueError, match="finish"):
+        book.close()
