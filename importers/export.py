@@ -221,40 +221,56 @@ def _write_ledger(session, sheet, styles, where, regions, lang, title, tallies: 
     date_cells: dict[dt.date | None, str | None] = {None: None}
     write, tally = stream.write, tallies.add
     row = 1
-    for record in session.connection().execute(_ledger_lines(where)):
-        (province, city, county, code, name, reserve, item_code, item_name, category, spec, unit) = record[:11]
-        batch, stored, produced, expires = record[11:]
-        row += 1
-        place = (province, city, county)
-        places = place_cells.get(place)
-        if places is None:
-            places = place_cells[place] = tuple(
-                cell for code in place for cell in (text(regions.get(code, "")), text(code))
-            )
-        warehouse = warehouse_cells.get(code)
-        if warehouse is None:
-            warehouse = warehouse_cells[code] = (text(code), text(name), text(reserve_labels[reserve]))
-        item = item_cells.get(item_code)
-        if item is None:
-            item = item_cells[item_code] = (
-                text(item_code),
-                text(item_name),
-                text(category_labels[category]),
-                text(spec),
-                text(unit),
-            )
-        quantity = quantity_cells.get(stored)
-        if quantity is None:
-            amount = STORED_QUANTITY.process_result_value(stored, None)
-            quantity = quantity_cells[stored] = number(
-                float(amount), integer if amount == amount.to_integral_value() else decimal
-            )
-        if (produced_cell := date_cells.get(produced)) is None and produced is not None:
-            produced_cell = date_cells[produced] = date(produced, date_style)
-        if (expires_cell := date_cells.get(expires)) is None and expires is not None:
-            expires_cell = date_cells[expires] = date(expires, date_style)
-        write(row, (*places, *warehouse, *item, text(batch), quantity, produced_cell, expires_cell))
-        tally(place, code, reserve, item_code, item_name, unit, category, stored)
+    for records in session.connection().execute(_ledger_lines(where)).partitions():
+        for record in records:
+            (
+                province,
+                city,
+                county,
+                code,
+                name,
+                reserve,
+                item_code,
+                item_name,
+                category,
+                spec,
+                unit,
+                batch,
+                stored,
+                produced,
+                expires,
+            ) = record
+            row += 1
+            place = (province, city, county)
+            places = place_cells.get(place)
+            if places is None:
+                places = place_cells[place] = tuple(
+                    cell for region in place for cell in (text(regions.get(region, "")), text(region))
+                )
+            warehouse = warehouse_cells.get(code)
+            if warehouse is None:
+                warehouse = warehouse_cells[code] = (text(code), text(name), text(reserve_labels[reserve]))
+            item = item_cells.get(item_code)
+            if item is None:
+                item = item_cells[item_code] = (
+                    text(item_code),
+                    text(item_name),
+                    text(category_labels[category]),
+                    text(spec),
+                    text(unit),
+                )
+            quantity = quantity_cells.get(stored)
+            if quantity is None:
+                amount = STORED_QUANTITY.process_result_value(stored, None)
+                quantity = quantity_cells[stored] = number(
+                    float(amount), integer if amount == amount.to_integral_value() else decimal
+                )
+            if (produced_cell := date_cells.get(produced)) is None and produced is not None:
+                produced_cell = date_cells[produced] = date(produced, date_style)
+            if (expires_cell := date_cells.get(expires)) is None and expires is not None:
+                expires_cell = date_cells[expires] = date(expires, date_style)
+            write(row, (*places, *warehouse, *item, text(batch), quantity, produced_cell, expires_cell))
+            tally(place, code, reserve, item_code, item_name, unit, category, stored)
     stream.finish()
     sheet.autofilter(1, 0, max(row, 1), len(LEDGER_FIELDS) - 1)
     return row - 1
@@ -322,7 +338,7 @@ def _write_registry(session, sheet, styles, where, regions, lang, title) -> int:
     if where is not None:
         stmt = stmt.where(where)
     row = 1
-    for record in session.execute(stmt.execution_options(yield_per=FETCH_ROWS)):
+    for record in session.connection().execute(stmt.execution_options(yield_per=FETCH_ROWS)):
         (code, name, reserve, level, status, organisation, province, city, county) = record[:9]
         address, longitude, latitude, person, phone, notes = record[9:]
         row += 1

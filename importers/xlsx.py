@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Sequence
 from itertools import compress
 from operator import is_not
@@ -24,6 +25,9 @@ from importers.values import FORMULA_TRIGGERS
 from importers.xlsx_zip import DeflatedPart, ZipWriter
 from inventory.reference import LabelledEnum
 
+# What xlsxwriter's _escape_control_characters rewrites: its "_xHHHH_" and control-character patterns
+# (xmlwriter.re_control_chars_1 and _2) and the two non-characters.
+_CONTROL_ESCAPES = re.compile(r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Column widths of the ledger's fields, wherever a workbook has such a column.
 WIDTHS = {
@@ -202,7 +206,8 @@ class RowStream:
         self.sheet = sheet
         self.columns = [xl_col_to_name(column) for column in range(columns)]
         self._nones = (None,) * columns
-        self._layouts: dict[tuple[bool, ...], tuple[str | None, int, int]] = {}
+        self._layouts: dict[tuple[bool, ...], str] = {}
+        self._row_limit = sheet.xls_rowmax
         self.last_row: int | None = None
         self.first_column, self.last_column = columns, -1
         self._texts: dict[str, str | None] = {}
@@ -224,7 +229,8 @@ class RowStream:
         limit = self.sheet.xls_strmax  # xlsxwriter truncates longer text the same way
         if len(string) > limit // 2 and _utf16_len(string) > limit:
             string = _utf16_truncate(string, limit)
-        string = self._control(string)
+        if _CONTROL_ESCAPES.search(string):  # most text has nothing xlsxwriter's two substitutions change
+            string = self._control(string)
         space = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
         return f' t="inlineStr"><is><t{space}>{self._escape(string)}</t></is></c>'
 
@@ -245,31 +251,30 @@ class RowStream:
 
     def write(self, row: int, fragments: Sequence[str | None]) -> None:
         """Row ``row`` (0-based), its cells from column A on; rows in increasing order."""
-        if row >= self.sheet.xls_rowmax:  # xlsxwriter would drop the cells silently: say so instead
-            raise ValueError(f"a worksheet holds at most {self.sheet.xls_rowmax:,} rows")
+        if row >= self._row_limit:  # xlsxwriter would drop the cells silently: say so instead
+            raise ValueError(f"a worksheet holds at most {self._row_limit:,} rows")
         shape = tuple(map(is_not, fragments, self._nones))  # which columns have a cell
-        layout = self._layouts.get(shape)
-        if layout is None:
-            layout = self._layouts[shape] = self._layout(shape)
-        template, first, last = layout
-        if template is None:  # xlsxwriter writes no <row> for a row without cells
+        template = self._layouts.get(shape)
+        if template is None:
+            template = self._layouts[shape] = self._layout(shape)
+        if not template:  # xlsxwriter writes no <row> for a row without cells
             return
         pending = self._pending
         pending.append(template.format(str(row + 1), *compress(fragments, shape)))
         if len(pending) >= self.PENDING_ROWS:
             self.flush()
         self.last_row = row
-        self.first_column = min(self.first_column, first)  # the sheet's dimension spans the columns written
-        self.last_column = max(self.last_column, last)
 
-    def _layout(self, shape: tuple[bool, ...]) -> tuple[str | None, int, int]:
-        """The row's XML as a format string (row number first, then the cells' fragments), for the rows
-        with cells in the columns ``shape`` marks; and the first and last of those columns."""
+    def _layout(self, shape: tuple[bool, ...]) -> str:
+        """The XML of the rows with cells in the columns ``shape`` marks, as a format string (the row
+        number, then the cells' fragments); "" for none. The sheet's dimension spans these columns."""
         present = [column for column, has_cell in enumerate(shape) if has_cell]
         if not present:
-            return None, self.first_column, self.last_column
+            return ""
+        self.first_column = min(self.first_column, present[0])
+        self.last_column = max(self.last_column, present[-1])
         cells = "".join(f'<c r="{self.columns[column]}{{0}}"{{{place}}}' for place, column in enumerate(present, 1))
-        return f'<row r="{{0}}">{cells}</row>', present[0], present[-1]
+        return f'<row r="{{0}}">{cells}</row>'
 
     def flush(self) -> None:
         """The rows written so far, into the body file (as UTF-8, the encoding of the sheet XML)."""
