@@ -76,10 +76,10 @@ class StreamingWorkbook(xlsxwriter.Workbook):
     """xlsxwriter's workbook, zipped faster (``importers.xlsx_zip``): the same XML files, in the same order.
 
     xlsxwriter zips at zlib's default level 6 once every file is written, which costs a national
-    ledger (122 MB of sheet XML) about 2 s; here the rows of a ``RowStream`` are deflated (at ``xlsx_zip.LEVEL``) by
-    a worker thread while they are made, and go into the sheet's member where xlsxwriter's assembled
-    XML has them (after the header rows), instead of being written to a file, copied into the sheet
-    file and read back to be deflated. The rest is xlsxwriter 3.3's own ``_store_workbook``.
+    ledger (122 MB of sheet XML) about 2 s; here the rows of a ``RowStream`` are deflated (at
+    ``xlsx_zip.LEVEL``) by a worker thread while they are made, and go into the sheet's member where
+    xlsxwriter's assembled XML has them (after the header rows), instead of being written to a file,
+    copied into the sheet file and read back to be deflated. The rest is xlsxwriter 3.3's own ``_store_workbook``.
     """
 
     def __init__(self, filename, options=None) -> None:
@@ -177,8 +177,8 @@ class RowStream:
     126,000 times. Here each distinct text is neutralised and escaped once (cached), and a row is one
     ``write`` of ready fragments. The output is byte for byte what ``write_string``/``write_number``/
     ``write_datetime`` give (``tests/importers/test_row_stream.py`` compares them), which is why this
-    uses xlsxwriter's own escaping helpers (requirements pin xlsxwriter); the rows go to a file of their own that
-    StreamingWorkbook zips into the sheet.
+    uses xlsxwriter's own escaping helpers (requirements pin xlsxwriter). The rows are deflated as they come
+    (``xlsx_zip.DeflatedPart``) and ``StreamingWorkbook`` puts them into the sheet's zip member.
 
     Use: ``RowStream(sheet, first_row, columns)`` once the header rows are written, then
     ``write(row, fragments)`` with rows in increasing order, one fragment (``text``/``number``/``date``)
