@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO
 
-from sqlalchemy import Select, select
+from sqlalchemy import BigInteger, Select, String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from importers.columns import COLUMNS_BY_FIELD, SHIPMENT_CODE_HEADER
@@ -28,12 +28,13 @@ from importers.xlsx import WIDTHS, RowStream, enum_label, neutralise, streaming_
 from inventory.access import Actor, require_region_in_scope
 from inventory.clock import BUSINESS_TIMEZONE, business_today
 from inventory.demo import demo_note
-from inventory.models import Item, Region, StockLine, Warehouse
+from inventory.models import Item, Quantity, Region, StockLine, Warehouse
 from inventory.reference import Category, ReserveType, ShipmentKind, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_filter
 from inventory.shipments import in_transit_lines
 
 LANGUAGES = ("zh", "en")
+STORED_QUANTITY = Quantity()  # turns the stored thousandths the ledger query reads into quantities
 FETCH_ROWS = 5_000
 
 LEDGER_FIELDS = (
@@ -180,6 +181,7 @@ def export_ledger(
     tallies = _Tallies()
     rows = _write_ledger(session, ledger, styles, where, regions, lang, title, tallies)
     warehouses = _write_registry(session, registry, styles, where, regions, lang, title)
+    tallies.settle()
     _write_summary(summary, styles, tallies, regions, lang, title, words)
     in_transit = _write_in_transit(session, on_the_road, styles, where, lang, f"{words['in_transit']} — {title}")
     book.close()
@@ -203,51 +205,83 @@ def _header(sheet, styles: dict, fields: tuple[str, ...], lang: str, title: str)
 
 
 def _write_ledger(session, sheet, styles, where, regions, lang, title, tallies: _Tallies) -> int:
+    """One row per stock line. The cells of a place, a warehouse, an item and a quantity repeat
+    thousands of times: each is made once (keyed by its codes, unique) and the rows are put together
+    from them; the rows come as plain tuples from the database (``_ledger_lines``)."""
     _header(sheet, styles, LEDGER_FIELDS, lang, title)
     stream = RowStream(sheet, 2, len(LEDGER_FIELDS))
     text, number, date = stream.text, stream.number, stream.date
     integer, decimal, date_style = styles["integer"], styles["decimal"], styles["date"]
-    reserve_labels = {member: enum_label(member, ReserveType, lang) for member in ReserveType}
-    category_labels = {member: enum_label(member, Category, lang) for member in Category}
-    place_cells: dict[str, tuple] = {}  # a region code -> its name and code cells
+    reserve_labels = {member.value: enum_label(member, ReserveType, lang) for member in ReserveType}
+    category_labels = {member.value: enum_label(member, Category, lang) for member in Category}
+    place_cells: dict[tuple[str, str, str], tuple] = {}  # (province, city, county) codes -> their 6 cells
+    warehouse_cells: dict[str, tuple] = {}  # a warehouse code -> its code, name and reserve type cells
+    item_cells: dict[str, tuple] = {}  # an item code -> its code, name, category, specification, unit cells
+    quantity_cells: dict[int, str] = {}  # stored thousandths -> the number cell
+    date_cells: dict[dt.date | None, str | None] = {None: None}
     write, tally = stream.write, tallies.add
     row = 1
-    for record in session.execute(_ledger_lines(where)):
-        (province, city, county, code, name, reserve, item_code, item_name, category, spec, unit) = record[:11]
-        batch, quantity, produced, expires = record[11:]
-        row += 1
-        places = []
-        for place in (province, city, county):
-            cells = place_cells.get(place)
-            if cells is None:
-                cells = place_cells[place] = (text(regions.get(place, "")), text(place))
-            places += cells
-        write(
-            row,
+    for records in session.connection().execute(_ledger_lines(where)).partitions():
+        for record in records:
             (
-                *places,
-                text(code),
-                text(name),
-                text(reserve_labels[reserve]),
-                text(item_code),
-                text(item_name),
-                text(category_labels[category]),
-                text(spec),
-                text(unit),
-                text(batch),
-                number(float(quantity), integer if quantity == quantity.to_integral_value() else decimal),
-                date(produced, date_style),
-                date(expires, date_style),
-            ),
-        )
-        tally((province, city, county), code, reserve, item_code, item_name, unit, category, quantity)
+                province,
+                city,
+                county,
+                code,
+                name,
+                reserve,
+                item_code,
+                item_name,
+                category,
+                spec,
+                unit,
+                batch,
+                stored,
+                produced,
+                expires,
+            ) = record
+            row += 1
+            place = (province, city, county)
+            places = place_cells.get(place)
+            if places is None:
+                places = place_cells[place] = tuple(
+                    cell for region in place for cell in (text(regions.get(region, "")), text(region))
+                )
+            warehouse = warehouse_cells.get(code)
+            if warehouse is None:
+                warehouse = warehouse_cells[code] = (text(code), text(name), text(reserve_labels[reserve]))
+            item = item_cells.get(item_code)
+            if item is None:
+                item = item_cells[item_code] = (
+                    text(item_code),
+                    text(item_name),
+                    text(category_labels[category]),
+                    text(spec),
+                    text(unit),
+                )
+            quantity = quantity_cells.get(stored)
+            if quantity is None:
+                amount = STORED_QUANTITY.process_result_value(stored, None)
+                quantity = quantity_cells[stored] = number(
+                    float(amount), integer if amount == amount.to_integral_value() else decimal
+                )
+            if (produced_cell := date_cells.get(produced)) is None and produced is not None:
+                produced_cell = date_cells[produced] = date(produced, date_style)
+            if (expires_cell := date_cells.get(expires)) is None and expires is not None:
+                expires_cell = date_cells[expires] = date(expires, date_style)
+            write(row, (*places, *warehouse, *item, text(batch), quantity, produced_cell, expires_cell))
+            tally(place, code, reserve, item_code, item_name, unit, category, stored)
     stream.finish()
     sheet.autofilter(1, 0, max(row, 1), len(LEDGER_FIELDS) - 1)
     return row - 1
 
 
 def _ledger_lines(where) -> Select:
-    """Every line holding stock (in ``where``), ordered by place, warehouse, item and batch; streamed."""
+    """Every line holding stock (in ``where``), ordered by place, warehouse, item and batch; streamed.
+
+    Reference codes come as their stored text and quantities as stored thousandths (``Quantity``):
+    converted once per distinct value by the caller instead of once per row.
+    """
     stmt = (
         select(
             Warehouse.province_code,
@@ -255,14 +289,14 @@ def _ledger_lines(where) -> Select:
             Warehouse.county_code,
             Warehouse.code,
             Warehouse.name,
-            Warehouse.reserve_type,
+            type_coerce(Warehouse.reserve_type, String),
             Item.code,
             Item.name,
-            Item.category,
+            type_coerce(Item.category, String),
             Item.specification,
             Item.unit,
             StockLine.batch,
-            StockLine.quantity,
+            type_coerce(StockLine.quantity, BigInteger),
             StockLine.production_date,
             StockLine.expiry_date,
         )
@@ -304,7 +338,7 @@ def _write_registry(session, sheet, styles, where, regions, lang, title) -> int:
     if where is not None:
         stmt = stmt.where(where)
     row = 1
-    for record in session.execute(stmt.execution_options(yield_per=FETCH_ROWS)):
+    for record in session.connection().execute(stmt.execution_options(yield_per=FETCH_ROWS)):
         (code, name, reserve, level, status, organisation, province, city, county) = record[:9]
         address, longitude, latitude, person, phone, notes = record[9:]
         row += 1
@@ -376,19 +410,33 @@ class _Tallies:
     def __init__(self) -> None:
         self.lines_by_category: Counter[tuple[Category, ReserveType]] = Counter()
         self.quantity_by_item: dict[tuple[str, str, str], dict[ReserveType, Decimal]] = defaultdict(
-            lambda: defaultdict(Decimal)
+            lambda: defaultdict(int)
         )
         # keyed by (province, city, county) codes
         self.lines_by_county: Counter[tuple[str, str, str]] = Counter()
         self.warehouses_by_county: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self.items_by_county: dict[tuple[str, str, str], set[str]] = defaultdict(set)
 
-    def add(self, county, warehouse, reserve, item_code, item_name, unit, category, quantity: Decimal) -> None:
+    def add(self, county, warehouse, reserve, item_code, item_name, unit, category, stored: int) -> None:
+        """One stock line: ``reserve`` and ``category`` as stored codes, its quantity in stored thousandths."""
         self.lines_by_category[(category, reserve)] += 1
-        self.quantity_by_item[(item_code, item_name, unit)][reserve] += quantity
+        self.quantity_by_item[(item_code, item_name, unit)][reserve] += stored
         self.lines_by_county[county] += 1
         self.warehouses_by_county[county].add(warehouse)
         self.items_by_county[county].add(item_code)
+
+    def settle(self) -> None:
+        """Once every line is in: the stored codes as their members, the thousandths as quantities."""
+        self.lines_by_category = Counter(
+            {(Category(category), ReserveType(reserve)): n for (category, reserve), n in self.lines_by_category.items()}
+        )
+        self.quantity_by_item = {
+            item: {
+                ReserveType(reserve): STORED_QUANTITY.process_result_value(stored, None)
+                for reserve, stored in by.items()
+            }
+            for item, by in self.quantity_by_item.items()
+        }
 
 
 def _write_summary(sheet, styles, tallies: _Tallies, regions, lang, title, words) -> None:

@@ -53,9 +53,13 @@ def _rows():
     return rows
 
 
-def _workbook(write_rows) -> dict[str, bytes]:
+def _workbook(write_rows, *, book_class=None) -> dict[str, bytes]:
+    """The workbook's files, unzipped: by ``streaming_workbook``, or by ``book_class`` with its options."""
     out = io.BytesIO()
-    book = streaming_workbook(out)
+    if book_class is None:
+        book = streaming_workbook(out)
+    else:
+        book = book_class(out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})
     book.set_properties({"created": dt.datetime(2026, 1, 1)})
     styles = workbook_styles(book)
     sheet = book.add_worksheet("台账")
@@ -110,7 +114,10 @@ def _streamed(sheet, styles) -> int:
 
 
 def test_the_streamed_rows_are_byte_for_byte_what_xlsxwriter_writes_cell_by_cell():
-    reference, streamed = _workbook(_cell_by_cell), _workbook(_streamed)
+    import xlsxwriter
+
+    # The reference is xlsxwriter's own workbook: streaming_workbook zips the same files its own way.
+    reference, streamed = _workbook(_cell_by_cell, book_class=xlsxwriter.Workbook), _workbook(_streamed)
 
     assert streamed.keys() == reference.keys()
     for name in reference:
@@ -150,3 +157,11 @@ def test_a_row_past_excels_last_row_is_refused_not_dropped():
         stream.write(1_048_576, [stream.text("one too many")])
     stream.finish()
     book.close()
+
+
+def test_rows_streamed_without_finish_are_refused_at_close_not_left_out():
+    book = streaming_workbook(io.BytesIO())
+    stream = RowStream(book.add_worksheet(), 0, 1)
+    stream.write(0, [stream.text("a row the sheet's dimension would not cover")])
+    with pytest.raises(ValueError, match="finish"):
+        book.close()
