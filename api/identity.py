@@ -16,6 +16,7 @@ import hmac
 import secrets
 
 from flask import Flask, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from api.extensions import db
 from inventory.access import Principal
@@ -79,7 +80,29 @@ def _session_principal() -> Principal:
     return principal
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed cookie, its serializer built once per key rather than for every request.
+
+    Flask builds the signing serializer (and itsdangerous test-dumps an empty dict) on every request,
+    even one that carries no cookie (every bearer-token call): a cost per request for nothing. The
+    serializer is stateless, so one per key set serves every thread; a changed key builds a new one.
+    """
+
+    _built: tuple[tuple, object] | None = None
+
+    def get_signing_serializer(self, app: Flask):
+        if not app.secret_key:
+            return None
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        built = self._built
+        if built is None or built[0] != keys:
+            built = self._built = (keys, super().get_signing_serializer(app))
+        return built[1]
+
+
 def register_authentication(app: Flask) -> None:
+    app.session_interface = SessionCookies()
+
     @app.before_request
     def authenticate() -> None:
         g.principal = None

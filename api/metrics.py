@@ -84,11 +84,30 @@ def install() -> None:
 
 
 def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(endpoint, method, str(status)).inc()
-    LATENCY.labels(endpoint).observe(seconds)
+    counted = _request_series.get((endpoint, method, status))
+    if counted is None:
+        counted = _request_series[(endpoint, method, status)] = _series_of(endpoint, method, status)
+    requests, latency, searches = counted
+    requests.inc()
+    latency.observe(seconds)
+    if searches is not None:
+        searches.inc()
+
+
+# The labelled series of each (endpoint, method, status) seen, looked up once: ``labels()`` validates and
+# locks on every call, a cost per request. It holds no more than prometheus_client keeps anyway (one
+# series per combination seen); nothing here calls ``clear()`` on these metrics.
+_request_series: dict[tuple[str, str, int], tuple] = {}
+
+
+def _series_of(endpoint: str, method: str, status: int) -> tuple:
     kind = NEAREST_ENDPOINTS.get(endpoint)
-    if kind is not None:
-        NEAREST_SEARCHES.labels(kind, "ok" if status < 400 else "refused" if status < 500 else "failed").inc()
+    outcome = "ok" if status < 400 else "refused" if status < 500 else "failed"
+    return (
+        REQUESTS.labels(endpoint, method, str(status)),
+        LATENCY.labels(endpoint),
+        NEAREST_SEARCHES.labels(kind, outcome) if kind is not None else None,
+    )
 
 
 def record_import(outcome: str, rows: int, seconds: float) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import orjson
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from api.extensions import db
+from api.routes.paging import Blueprint
 from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut, nearest_answer_dict, plan_answer_dict
 from api.service_calls import find_nearest, plan_from
 from inventory.nearest import NearestAnswer

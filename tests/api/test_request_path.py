@@ -1,0 +1,65 @@
+"""The shortcuts of the request path every route shares load, refuse and count exactly as the libraries did."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from marshmallow import RAISE, ValidationError
+from webargs.flaskparser import FlaskParser
+
+from api.identity import SessionCookies
+from api.metrics import REQUESTS, record_request
+from api.routes.paging import ArgumentParser
+from api.schemas.nearest import NearestQuery
+
+QUERIES = [
+    "lat=30.5&lon=114.3&item=SC-001",
+    "lat=30.5&lon=114.3&item=SC-001&reserve_types=government,enterprise&reserve_types=production",  # repeated, comma
+    "lat=30.5&lat=99&lon=114.3&item=SC-001",  # a single-valued field given twice: the first value counts
+    "lat=abc&lon=114.3&limit=0",  # refused: two fields named
+    "lat=30.5&lon=114.3&colour=red",  # an unknown parameter
+    "lat=30.5&lon=114.3&reserve_types=nowhere",
+    "",
+]
+
+
+def _parse(parser: FlaskParser, query: str) -> object:
+    app = Flask(__name__)
+    with app.test_request_context(f"/nearest?{query}"):
+        from flask import request
+
+        try:
+            return parser.parse(NearestQuery(), request, location="query", unknown=RAISE)
+        except ValidationError as error:
+            return ("refused", error.messages)
+        except Exception as error:  # webargs turns a ValidationError into an HTTP error (422)
+            return ("refused", getattr(error, "data", {}).get("messages"))
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_query_parser_loads_and_refuses_as_webargs_does(query):
+    assert _parse(ArgumentParser(), query) == _parse(FlaskParser(), query)
+
+
+def test_the_session_serializer_is_built_once_per_key():
+    app = Flask(__name__)
+    app.secret_key = "first"
+    cookies = SessionCookies()
+    serializer = cookies.get_signing_serializer(app)
+    assert cookies.get_signing_serializer(app) is serializer
+    signed = serializer.dumps({"sid": "x"})
+    app.secret_key = "second"  # a changed key (tests change it on a running app) signs anew
+    assert cookies.get_signing_serializer(app) is not serializer
+    assert cookies.get_signing_serializer(app).dumps({"sid": "x"}) != signed
+    app.config["SECRET_KEY_FALLBACKS"] = ["first"]  # the old key still reads old cookies
+    assert cookies.get_signing_serializer(app).loads(signed) == {"sid": "x"}
+    app.secret_key = ""
+    assert cookies.get_signing_serializer(app) is None
+
+
+def test_the_request_counter_counts_each_request_once():
+    series = REQUESTS.labels("test.Endpoint", "GET", "200")
+    before = series._value.get()
+    for _ in range(3):
+        record_request("test.Endpoint", "GET", 200, 0.001)
+    assert series._value.get() == before + 3
