@@ -69,6 +69,7 @@ WAREHOUSE_FIELDS = {
 COMBINED_FIELDS = ("coordinates",)
 REGION_FIELDS = ("province_name", "province_code", "city_name", "city_code", "county_name", "county_code")
 CHOICES = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
+ORDINARY_STARTS_KEPT = 20_000  # a serial number in the first column makes every row new: stop remembering
 
 
 @dataclass
@@ -166,6 +167,7 @@ class LedgerReader:
         self.data_rows = 0
         self.form: tuple[dict[str, object], dict[str, Source]] = ({}, {})  # the current table's form, parsed
         self.column_indexes: dict[str, int] = {}  # the current table's field → column index
+        self.ordinary_starts: set[tuple] = set()  # first filled cells of rows ``_skippable`` let through
 
     def read(self, workbook: LedgerWorkbook) -> None:
         for name in workbook.skipped_sheets:
@@ -288,8 +290,12 @@ class LedgerReader:
     def _skippable(self, table: SheetTable, number: int, filled: list) -> bool:
         """Totals, notes under the table, the template's example and one-cell headings are not ledger rows.
 
-        ``filled`` holds the row's first few non-blank cells.
+        ``filled`` holds the row's first few non-blank cells. The verdict depends on them alone, so cells seen
+        in an ordinary row before (a ledger's province and city columns) are not examined again.
         """
+        seen = tuple(filled)
+        if seen in self.ordinary_starts:
+            return False
         texts = [header_key(value) for value in filled[:3] if isinstance(value, str)]
         if any(text in TOTAL_MARKERS or text.startswith(("合计", "总计", "小计")) for text in texts):
             self.log.note("a total or subtotal row: skipped", sheet=table.name, row=number)
@@ -313,6 +319,8 @@ class LedgerReader:
                 row=number,
             )
             return True
+        if len(self.ordinary_starts) < ORDINARY_STARTS_KEPT:
+            self.ordinary_starts.add(seen)
         return False
 
     # --- warehouse cells ----------------------------------------------------------------------

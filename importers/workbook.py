@@ -47,6 +47,7 @@ from importers.values import is_blank, is_known_unit, parse_text
 from inventory.errors import ValidationFailed
 
 ROWS_PER_MESSAGE = 1_000  # rows the parsing child sends at a time
+SHARED_TEXTS = 50_000  # distinct texts the parsing child remembers to send as one object (a few MB at most)
 SCAN_CHUNK_BYTES = 1 << 20
 HEADER_SEARCH_ROWS = 30  # titles and notes above the header: people rarely write more than a few rows
 MIN_HEADER_MATCHES = 2
@@ -329,21 +330,29 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
     send((tables, skipped, in_transit))
     for position, table in enumerate(tables):
         chunk: list[tuple[int, list]] = []
+        texts: dict[str, str] = {}
         for number, cells in _sheet_rows(sheets.pop(table.name)):
             if number > table.header_row:
-                chunk.append((number, _bounded(cells)))
+                chunk.append((number, _bounded(cells, texts)))
                 if len(chunk) == ROWS_PER_MESSAGE:
                     send(("rows", position, chunk))
                     chunk = []
+                    if len(texts) > SHARED_TEXTS:
+                        texts.clear()
         send(("rows", position, chunk))
         send(("end", position, []))
 
 
-def _bounded(cells: list) -> list:
-    """A row with text longer than ``MAX_CELL_CHARS`` cut to that plus one (still too long for any field)."""
+def _bounded(cells: list, texts: dict[str, str]) -> list:
+    """A row with text longer than ``MAX_CELL_CHARS`` cut to that plus one (still too long for any field), and
+    each text the very object of the same text in an earlier row (``texts``): a ledger repeats its names and
+    codes on every row, so pickle sends each once per message, and the reader unpickles one object, whose
+    hash its lookups compute once."""
     for index, value in enumerate(cells):
-        if value.__class__ is str and len(value) > MAX_CELL_CHARS:
-            cells[index] = value[: MAX_CELL_CHARS + 1]
+        if value.__class__ is str:
+            if len(value) > MAX_CELL_CHARS:
+                value = value[: MAX_CELL_CHARS + 1]
+            cells[index] = texts.setdefault(value, value)
     return cells
 
 

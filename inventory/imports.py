@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import (
     Select,
@@ -60,9 +61,11 @@ _ENTRY_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class StockCount:
-    """A counted quantity for one batch of one item in one warehouse; ``key`` is the caller's handle."""
+class StockCount(NamedTuple):
+    """A counted quantity for one batch of one item in one warehouse; ``key`` is the caller's handle.
+
+    A named tuple, not a frozen dataclass: as immutable, and built several times faster (an import makes
+    one per stock line)."""
 
     key: object
     warehouse_id: int

@@ -64,6 +64,9 @@ def agree_batch_dates(
     if given.production_date is None and given.expiry_date is None:  # most counts give no dates: nothing to agree
         check_dates(*stored)
         return stored, False
+    if stored.production_date is None and stored.expiry_date is None:  # a new batch takes the dates given
+        check_dates(*given)
+        return given, True
     merged = dict(stored._asdict())
     filled = False
     for name, value in given._asdict().items():

@@ -74,7 +74,8 @@ def check_quantity(
 ) -> Decimal:
     """A Decimal with at most three decimal places, positive unless told otherwise."""
     try:
-        quantity = Decimal(str(value))
+        # a Decimal is taken as it is: str() and back gives the same digits and exponent, slower
+        quantity = value if value.__class__ is Decimal else Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
         raise ValidationFailed(f"{value!r} is not a number", field=field) from exc
     if not quantity.is_finite():
@@ -134,16 +135,17 @@ def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
     stay apart): a ledger repeats the same cells on thousands of rows. Only short texts and scalars are kept, and at
     most ``MEMO_ENTRIES`` of them, so a hostile file cannot grow the cache; what raises is not remembered."""
     cache: dict[tuple[type, object], R] = {}
+    found_in = cache.get
 
     @functools.wraps(function)
     def call(value: Any) -> R:
         key = (value.__class__, value)
         try:
-            return cache[key]
-        except KeyError:
-            pass
+            found = found_in(key, _NOT_KEPT)  # not cache[key]: a KeyError per new value costs more than the lookup
         except TypeError:  # unhashable: nothing to remember it by
             return function(value)
+        if found is not _NOT_KEPT:
+            return found
         result = function(value)
         if len(cache) < MEMO_ENTRIES and not (isinstance(value, str) and len(value) > MEMO_TEXT_CHARS):
             cache[key] = result
@@ -153,6 +155,7 @@ def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
 
 
 MEMO_ENTRIES = 20_000
+_NOT_KEPT = object()
 MEMO_TEXT_CHARS = 120
 
 

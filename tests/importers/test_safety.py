@@ -92,3 +92,12 @@ def test_a_worker_outlives_the_longest_upload_parse(monkeypatch):
     monkeypatch.delenv("GUNICORN_TIMEOUT", raising=False)
     settings = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
     assert settings["timeout"] > limits.PARSE_WAIT_SECONDS + 10
+
+
+def test_the_parsing_child_sends_equal_texts_as_one_object_and_cuts_long_ones():
+    texts: dict[str, str] = {}
+    first = workbook._bounded(["".join(["北京", "市"]), 1.0, "x" * (workbook.MAX_CELL_CHARS + 50)], texts)
+    second = workbook._bounded(["".join(["北京", "市"]), 1.0, "y"], texts)
+    assert first[0] == second[0] == "北京市" and first[0] is second[0]  # built apart, sent as one object
+    assert len(first[2]) == workbook.MAX_CELL_CHARS + 1  # still too long for any field, so still refused
+    assert second[1:] == [1.0, "y"]
