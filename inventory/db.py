@@ -33,7 +33,6 @@ from sqlalchemy import (
     event,
     exc,
     insert,
-    select,
 )
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.pool import NullPool
@@ -238,8 +237,8 @@ def _is_connection_failure(orig: BaseException | None) -> bool:
     return isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
 
 
-# Built once: every request that uses a worker cache reads the versions.
-_DATA_VERSIONS = select(DataVersion.name, DataVersion.version)
+# Every request that uses a worker cache reads the versions: the driver's own SQL, nothing to compile.
+_DATA_VERSIONS = f"SELECT name, version FROM {DataVersion.__tablename__}"
 _VERSIONS_KEY = "inventory_data_versions"
 
 
@@ -252,7 +251,9 @@ def data_versions(session: Session) -> dict[str, int]:
     connection = session.connection()
     versions = connection.info.get(_VERSIONS_KEY)
     if versions is None:
-        versions = dict(connection.execute(_DATA_VERSIONS).all())
+        result = connection.exec_driver_sql(_DATA_VERSIONS)
+        versions = dict(result.cursor.fetchall())  # plain (name, version) tuples
+        result.close()
         if getattr(connection.engine, "_inventory_configured", False):
             connection.info[_VERSIONS_KEY] = versions
     return versions
