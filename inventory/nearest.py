@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, item_names
 from inventory.clock import business_today
+from inventory.db import driver_rows
 from inventory.errors import ValidationFailed
 from inventory.geo import (
     GEODESIC,
@@ -523,11 +524,12 @@ class _AvailableLines:
     """The hot stock query as the driver's own SQL: lines with something available of some items in some
     warehouses, on the unique (warehouse_id, item_id, batch) index.
 
-    Sent with ``exec_driver_sql`` (the engine's events still see it): SQLAlchemy rebuilds an expanding IN
-    list's SQL at every call, which cost more than the query. The text is one per IN-list size, and the
-    sizes are padded to powers of two (repeating a value: IN ignores it), so the driver's statement cache
-    (sqlite3) or prepared statements (psycopg, ``= ANY`` of one array) reuse a few texts. Values come back
-    through the columns' own result processors (``Quantity``: integer thousandths to Decimal, ``Date``).
+    Sent on the connection's DB-API cursor (``db.driver_rows``: the engine's events still see it):
+    SQLAlchemy rebuilds an expanding IN list's SQL at every call, and its execution costs more than the
+    query. One text per IN-list size, the sizes padded to powers of two (repeating a value: IN ignores
+    it), so the driver's statement cache (sqlite3) or prepared statements (psycopg, ``= ANY`` of one
+    array, prepared after its fifth use on a connection) reuse a few texts. Values come back through the
+    columns' own result processors (``Quantity``: integer thousandths to Decimal; ``Date``).
     """
 
     COLUMNS = "id, warehouse_id, item_id, batch, expiry_date, quantity - reserved"
@@ -545,15 +547,15 @@ class _AvailableLines:
         not_expired_on = expiry_bind(not_expired_on) if expiry_bind else not_expired_on
         if dialect.paramstyle == "pyformat":  # psycopg: one text whatever the sizes
             sql = self._text(dialect.name, 0, 0)
-            rows = connection.exec_driver_sql(
-                sql, {"warehouse_ids": warehouse_ids, "item_ids": list(item_ids), "not_expired_on": not_expired_on}
+            fetched = driver_rows(
+                connection,
+                sql,
+                {"warehouse_ids": warehouse_ids, "item_ids": list(item_ids), "not_expired_on": not_expired_on},
             )
         else:
             warehouses, items = _padded(warehouse_ids), _padded(list(item_ids))
             sql = self._text(dialect.name, len(warehouses), len(items))
-            rows = connection.exec_driver_sql(sql, (*warehouses, *items, not_expired_on))
-        fetched = rows.cursor.fetchall()  # plain tuples: no Row objects, the processors below convert
-        rows.close()
+            fetched = driver_rows(connection, sql, (*warehouses, *items, not_expired_on))
         found: dict[int, list[_Line]] = {}
         for line_id, warehouse_id, item_id, batch, expiry, available in fetched:
             if expiry_result is not None and expiry is not None:
