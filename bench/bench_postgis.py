@@ -12,7 +12,9 @@ when loaded from our stock lines), a geography point per row and a GiST index on
 Both answer the same 1,000 random incidents and items that ``bench_nearest.py`` draws (its
 ``workload``, the same seed) on the national demo, in the same run; the script prints p50/p95 of each
 (wall clock: the PostGIS time is a round trip to a local server over a Unix socket, with a prepared
-statement) and their ratio, and how often the two name the same warehouses.
+statement) and their ratio, the mean CPU per query of each (ours: this process; PostGIS: this process
+plus its server backend, from /proc — the figure to judge on a loaded machine), and how often the two
+name the same warehouses.
 
 What differs, by design of each:
   - ordering: PostGIS's ``<->`` on geography orders by distance on a sphere (its KNN index order);
@@ -24,6 +26,9 @@ What differs, by design of each:
     warehouse's batches too;
   - ``nearest_stock`` also loads each warehouse's details (name, county, contact) for the answer;
     the PostGIS query returns codes, quantities and distances only;
+  - transactions: each ``nearest_stock`` call is one request's transaction on a SQLAlchemy session
+    (begin, the data-version read, the stock query, rollback; the script prints what the transaction
+    alone costs), on SQLite; the KNN query runs in autocommit on a psycopg connection;
   - both: active warehouses only, available > 0, within 300 km, 10 warehouses.
 
 Needs Debian's PostgreSQL and PostGIS: when they are missing and we are root, it installs them with
@@ -172,6 +177,12 @@ def load_stock_points(sqlite_path: Path, conninfo: str, today) -> int:
     return len(rows)
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentiles(seconds: list[float]) -> tuple[float, float]:
     p50, p95 = np.percentile(np.array(seconds) * 1000, [50, 95])
     return float(p50), float(p95)
@@ -183,6 +194,7 @@ def compare(sqlite_url: str, conninfo: str, queries: list[Query]) -> None:
 
     from api import create_app
     from api.extensions import db
+    from inventory.db import data_versions
     from inventory.geo import Incident, Point
     from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM, nearest_stock
 
@@ -217,10 +229,17 @@ def compare(sqlite_url: str, conninfo: str, queries: list[Query]) -> None:
 
             return call
 
+        def transaction_only() -> None:  # what every call of ours pays before searching: a request's transaction
+            data_versions(session)
+            session.rollback()
+
         timed([nearest(i, q) for i, q in enumerate(queries[:50])])  # warm-up, both sides
         timed([knn(i, q) for i, q in enumerate(queries[:50])])
         mine = timed([nearest(i, q) for i, q in enumerate(queries)])
+        backend_before = process_cpu(connection.info.backend_pid)
         postgis = timed([knn(i, q) for i, q in enumerate(queries)])
+        backend_cpu = process_cpu(connection.info.backend_pid) - backend_before
+        transactions = timed([transaction_only] * len(queries))
         db.engine.dispose()
 
     (our50, our95), (gis50, gis95) = percentiles(mine.wall), percentiles(postgis.wall)
@@ -230,9 +249,26 @@ def compare(sqlite_url: str, conninfo: str, queries: list[Query]) -> None:
         f"  nearest_stock, in-process        n={n}  p50 {our50:6.2f} ms  p95 {our95:6.2f} ms"
         f"  (CPU p50 {cpu50:5.2f} ms p95 {cpu95:5.2f} ms)"
     )
-    print(f"  PostGIS KNN, prepared, local     n={n}  p50 {gis50:6.2f} ms  p95 {gis95:6.2f} ms")
+    tx50, tx95 = percentiles(transactions.wall)
+    print(
+        f"    of which the session's transaction (begin, data-version read, rollback) alone:"
+        f" p50 {tx50:5.2f} ms p95 {tx95:5.2f} ms"
+    )
+    print(f"  PostGIS KNN, prepared, local     n={n}  p50 {gis50:6.2f} ms  p95 {gis95:6.2f} ms  (autocommit)")
+    # CPU per query holds up on a loaded machine where wall-clock percentiles do not: ours is all in this
+    # process (SQLite is in-process); PostGIS's is the client's plus its server backend's (from /proc).
+    our_cpu = sum(mine.cpu) / n * 1000
+    gis_cpu = (sum(postgis.cpu) + backend_cpu) / n * 1000
+    print(
+        f"  CPU per query, mean: ours {our_cpu:.3f} ms; PostGIS {gis_cpu:.3f} ms"
+        f" (client {sum(postgis.cpu) / n * 1000:.3f} + server backend {backend_cpu / n * 1000:.3f}):"
+        f" ratio {our_cpu / gis_cpu:.2f}"
+    )
     verdict = "met" if our95 <= 2 * gis95 else "NOT met"
-    print(f"  ratio ours / PostGIS: p50 {our50 / gis50:.2f}, p95 {our95 / gis95:.2f} (target p95 ≤ 2: {verdict})")
+    print(
+        f"  ratio ours / PostGIS: p50 {our50 / gis50:.2f}, p95 {our95 / gis95:.2f} (target p95 ≤ 2: {verdict};"
+        " wall clock: judge it only on a quiet machine)"
+    )
     same_order = sum(ours[i] == theirs[i] for i in range(n))
     same_set = sum(set(ours[i]) == set(theirs[i]) for i in range(n))
     print(f"  answers: the same warehouses in the same order {same_order} of {n}, the same set {same_set} of {n}")

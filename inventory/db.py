@@ -19,11 +19,12 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Enum,
     Executable,
@@ -33,7 +34,6 @@ from sqlalchemy import (
     event,
     exc,
     insert,
-    select,
 )
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.pool import NullPool
@@ -112,7 +112,9 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        # Every transaction sends it: on the cursor (events and error handling as exec_driver_sql's, a fraction
+        # of the cost).
+        driver_rows(connection, "BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
 PING_AFTER_IDLE_S = 1.0
@@ -238,8 +240,8 @@ def _is_connection_failure(orig: BaseException | None) -> bool:
     return isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
 
 
-# Built once: every request that uses a worker cache reads the versions.
-_DATA_VERSIONS = select(DataVersion.name, DataVersion.version)
+# Every request that uses a worker cache reads the versions: the driver's own SQL, nothing to compile.
+_DATA_VERSIONS = f"SELECT name, version FROM {DataVersion.__tablename__}"
 _VERSIONS_KEY = "inventory_data_versions"
 
 
@@ -252,10 +254,38 @@ def data_versions(session: Session) -> dict[str, int]:
     connection = session.connection()
     versions = connection.info.get(_VERSIONS_KEY)
     if versions is None:
-        versions = dict(connection.execute(_DATA_VERSIONS).all())
+        versions = dict(driver_rows(connection, _DATA_VERSIONS))
         if getattr(connection.engine, "_inventory_configured", False):
             connection.info[_VERSIONS_KEY] = versions
     return versions
+
+
+def driver_rows(connection: Connection, statement: str, parameters: Sequence | dict | None = None) -> list[tuple]:
+    """The rows of a read, as the driver's plain tuples, from a DB-API cursor of ``connection`` (in its transaction).
+
+    For the reads every search makes (the data versions, the nearest stock query): SQLAlchemy's own execution
+    costs many times such a query (~190 µs against ~10 µs for the data versions on SQLite). The engine's cursor
+    events still see the statement (statement counters, the data-version memo), and a driver error goes through
+    SQLAlchemy's own handling, as ``exec_driver_sql``'s would: wrapped, ``handle_error`` events, a connection the
+    database dropped invalidated. ``statement`` is in the driver's paramstyle; values are not converted.
+    """
+    cursor = connection.connection.cursor()
+    try:
+        dispatch = connection.dispatch
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(connection, cursor, statement, parameters, None, False)
+        if parameters is None:
+            cursor.execute(statement)
+        else:
+            cursor.execute(statement, parameters)
+        rows = cursor.fetchall()
+        if dispatch.after_cursor_execute:
+            dispatch.after_cursor_execute(connection, cursor, statement, parameters, None, False)
+        cursor.close()
+        return rows
+    except Exception as error:
+        connection._handle_dbapi_exception(error, statement, parameters, cursor, None)  # raises, wrapped
+        raise  # not reached: for type checkers
 
 
 def data_version(session: Session, *tables: str) -> int:

@@ -22,12 +22,14 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, item_names, resolve_item
+from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, item_names
 from inventory.clock import business_today
+from inventory.db import driver_rows
 from inventory.errors import ValidationFailed
 from inventory.geo import (
     GEODESIC,
@@ -170,8 +172,7 @@ class Plan:
         return all(need.shortfall == 0 for need in self.needs)
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):  # a tuple: built for every line a search reads, faster than a frozen dataclass
     stock_line_id: int
     item_id: int
     batch: str
@@ -220,8 +221,9 @@ def nearest_stock(
     search = _Search(
         incident.point, tuple(items_by_id), radius_km, today or business_today(), include_expired, distance
     )
-    hits = list(itertools.islice(_ranked_stock(session, search, [allowed]), limit))
-    summaries = _warehouse_summaries(session, [hit.warehouse_id for hit in hits])
+    index = warehouse_index(session)  # once: each look-up of a worker copy costs a version check
+    hits = list(itertools.islice(_ranked_stock(session, index, search, [allowed]), limit))
+    summaries = _warehouse_summaries(index, [hit.warehouse_id for hit in hits])
     return NearestAnswer(
         incident=incident,
         item=items[0] if item else None,
@@ -313,8 +315,9 @@ def plan_need(
         excluded_warehouse_ids=frozenset(exclude_warehouse_ids),
     )
     remaining = dict(requested)
-    chosen = _allocate_nearest_first(_ranked_stock(session, search, tiers), items, remaining)
-    summaries = _warehouse_summaries(session, [hit.warehouse_id for hit, _ in chosen])
+    index = warehouse_index(session)
+    chosen = _allocate_nearest_first(_ranked_stock(session, index, search, tiers), items, remaining)
+    summaries = _warehouse_summaries(index, [hit.warehouse_id for hit, _ in chosen])
     return Plan(
         incident=incident,
         radius_km=radius_km,
@@ -412,12 +415,13 @@ class _Search:
     excluded_warehouse_ids: frozenset[int] = frozenset()
 
 
-def _ranked_stock(session: Session, search: _Search, tiers: Sequence[frozenset[ReserveType] | None]) -> Iterator[_Hit]:
+def _ranked_stock(
+    session: Session, index: WarehouseIndex, search: _Search, tiers: Sequence[frozenset[ReserveType] | None]
+) -> Iterator[_Hit]:
     """Active warehouses within the radius holding available stock of the items, tier by tier,
     each tier in exact (distance, code) order."""
     if not search.item_ids:
         return
-    index = warehouse_index(session)
     for tier_number, reserve_types in enumerate(tiers):
         for warehouse_id, distance_km, lines in _TierWalk(session, index, search, reserve_types):
             yield _Hit(warehouse_id, distance_km, tier_number, lines)
@@ -472,14 +476,7 @@ class _TierWalk:
         """Lines with something available of the items in these warehouses: one query on the unique
         (warehouse_id, item_id, batch) index."""
         not_expired_on = dt.date.min if self.search.include_expired else self.search.today
-        rows = self.session.connection().execute(
-            _AVAILABLE_LINES,
-            {"warehouse_ids": warehouse_ids, "item_ids": list(self.search.item_ids), "not_expired_on": not_expired_on},
-        )
-        found: dict[int, list[_Line]] = {}
-        for line_id, warehouse_id, item_id, batch, expiry, quantity, reserved in rows.all():
-            found.setdefault(warehouse_id, []).append(_Line(line_id, item_id, batch, expiry, quantity - reserved))
-        return found
+        return _AVAILABLE_LINES.run(self.session.connection(), warehouse_ids, self.search.item_ids, not_expired_on)
 
 
 def _check_radius(radius_km: float) -> float:
@@ -492,8 +489,9 @@ def _wanted_items(session: Session, item: str | None, category: Category | None)
     if item and category is not None:
         raise ValidationFailed("give an item or a category, not both", field="category")
     if item:  # the item, then its unit variants: listed in their own units, never added to the item's totals
-        ref = resolve_item(session, item, "item")
-        return [ref, *variant_refs(session, ref.id)]
+        names = item_names(session)  # one worker-copy look-up for the item and its variants
+        ref = names.resolve(item, "item")
+        return [ref, *names.variants_of(ref.id)]
     if category is None:
         raise ValidationFailed("give an item (code, name or alias) or a category", field="item")
     return [ItemRef(*row) for row in session.connection().execute(_ITEMS_OF_CATEGORY, {"category": category})]
@@ -509,28 +507,97 @@ def _batch_line(line: _Line, items_by_id: dict[int, ItemRef]) -> BatchLine:
     return BatchLine(line.stock_line_id, items_by_id[line.item_id], line.batch, line.expiry_date, line.available)
 
 
-def _warehouse_summaries(session: Session, warehouse_ids: list[int]) -> dict[int, WarehouseSummary]:
+def _warehouse_summaries(index: WarehouseIndex, warehouse_ids: list[int]) -> dict[int, WarehouseSummary]:
     """From this worker's warehouse index: the search's warehouses, no query."""
     if not warehouse_ids:
         return {}
-    summaries = warehouse_index(session).summaries
+    summaries = index.summaries
     return {warehouse_id: WarehouseSummary(*summaries[warehouse_id]) for warehouse_id in warehouse_ids}
 
 
 # The statements of the hot path, built once: building one costs more than running it here
 # (~0.2 ms against ~0.03 ms on SQLite); each call only binds its values.
 _ITEMS_OF_CATEGORY = select(*ITEM_REF_COLUMNS).where(Item.category == bindparam("category")).order_by(Item.code)
-_AVAILABLE_LINES = select(
-    StockLine.id,
-    StockLine.warehouse_id,
-    StockLine.item_id,
-    StockLine.batch,
-    StockLine.expiry_date,
-    StockLine.quantity,
-    StockLine.reserved,
-).where(
-    StockLine.warehouse_id.in_(bindparam("warehouse_ids", expanding=True)),
-    StockLine.item_id.in_(bindparam("item_ids", expanding=True)),
-    StockLine.quantity > StockLine.reserved,
-    or_(StockLine.expiry_date.is_(None), StockLine.expiry_date >= bindparam("not_expired_on")),
-)
+
+
+class _AvailableLines:
+    """The hot stock query as the driver's own SQL: lines with something available of some items in some
+    warehouses, on the unique (warehouse_id, item_id, batch) index.
+
+    Sent on the connection's DB-API cursor (``db.driver_rows``: the engine's events still see it):
+    SQLAlchemy rebuilds an expanding IN list's SQL at every call, and its execution costs more than the
+    query. One text per IN-list size, the sizes padded to powers of two (repeating a value: IN ignores
+    it), so the driver's statement cache (sqlite3) or prepared statements (psycopg, ``= ANY`` of one
+    array, prepared after its fifth use on a connection) reuse a few texts. Values come back through the
+    columns' own result processors (``Quantity``: integer thousandths to Decimal; ``Date``).
+    """
+
+    COLUMNS = "id, warehouse_id, item_id, batch, expiry_date, quantity - reserved"
+    WHERE = "quantity > reserved AND (expiry_date IS NULL OR expiry_date >= {not_expired_on})"
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[str, int, int], str] = {}
+        self._processors: dict[str, tuple] = {}
+
+    def run(
+        self, connection: Connection, warehouse_ids: list[int], item_ids: Sequence[int], not_expired_on: dt.date
+    ) -> dict[int, list[_Line]]:
+        dialect = connection.dialect
+        expiry_bind, expiry_result, available_result = self._processors_for(dialect)
+        not_expired_on = expiry_bind(not_expired_on) if expiry_bind else not_expired_on
+        if dialect.paramstyle == "pyformat":  # psycopg: one text whatever the sizes
+            sql = self._text(dialect.name, 0, 0)
+            fetched = driver_rows(
+                connection,
+                sql,
+                {"warehouse_ids": warehouse_ids, "item_ids": list(item_ids), "not_expired_on": not_expired_on},
+            )
+        else:
+            warehouses, items = _padded(warehouse_ids), _padded(list(item_ids))
+            sql = self._text(dialect.name, len(warehouses), len(items))
+            fetched = driver_rows(connection, sql, (*warehouses, *items, not_expired_on))
+        found: dict[int, list[_Line]] = {}
+        for line_id, warehouse_id, item_id, batch, expiry, available in fetched:
+            if expiry_result is not None and expiry is not None:
+                expiry = expiry_result(expiry)
+            line = _Line(line_id, item_id, batch, expiry, available_result(available))
+            found.setdefault(warehouse_id, []).append(line)
+        return found
+
+    def _text(self, dialect_name: str, warehouses: int, items: int) -> str:
+        key = (dialect_name, warehouses, items)
+        text = self._texts.get(key)
+        if text is None:
+            if warehouses == 0:
+                where = "warehouse_id = ANY(%(warehouse_ids)s) AND item_id = ANY(%(item_ids)s) AND " + self.WHERE
+                where = where.format(not_expired_on="%(not_expired_on)s")
+                text = f"SELECT {self.COLUMNS} FROM stock_line WHERE {where}"
+            else:
+                marks = lambda count: ", ".join("?" * count)  # noqa: E731
+                where = f"warehouse_id IN ({marks(warehouses)}) AND item_id IN ({marks(items)}) AND " + self.WHERE
+                text = f"SELECT {self.COLUMNS} FROM stock_line WHERE {where.format(not_expired_on='?')}"
+            self._texts[key] = text
+        return text
+
+    def _processors_for(self, dialect) -> tuple:
+        found = self._processors.get(dialect.name)
+        if found is None:
+            columns = StockLine.__table__.c
+            expiry = columns.expiry_date.type.dialect_impl(dialect)
+            quantity = columns.quantity.type.dialect_impl(dialect)
+            found = (
+                expiry.bind_processor(dialect),
+                expiry.result_processor(dialect, None),
+                quantity.result_processor(dialect, None),
+            )
+            self._processors[dialect.name] = found
+        return found
+
+
+def _padded(values: list[int]) -> list[int]:
+    """``values`` repeated up to the next power of two (at least 1), for the IN list's size."""
+    size = 1 << max(len(values) - 1, 0).bit_length()
+    return values + [values[-1]] * (size - len(values))
+
+
+_AVAILABLE_LINES = _AvailableLines()
