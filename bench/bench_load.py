@@ -14,8 +14,9 @@ and after. In the same run, as floors:
 Then stock movements: 8 connections alternating ``POST /receipts`` of 1 unit and ``POST
 /stock-lines/{id}/issues`` of 1 unit on 200 lines with plenty of unexpired stock, and, counted
 in-process through the Flask test client, the SQL statements one receipt and one issue send (BEGIN,
-COMMIT and ROLLBACK apart). On PostgreSQL the movements' line also gives the database server's CPU per
-request (the postmaster and its backends, from /proc) and where the backends spent the run: a sampler
+COMMIT and ROLLBACK apart) and their CPU per movement there, one at a time. On PostgreSQL the
+movements' line also gives the database server's CPU per request (the postmaster and its backends,
+from /proc) and where the backends spent the run: a sampler
 reads ``pg_stat_activity`` every 5 ms and prints the share of samples per wait event (``CPU`` for an
 active backend waiting on nothing; ``Client:ClientRead`` is a backend idle in a transaction, waiting for
 the application; ``IO:WalSync`` a commit waiting for its WAL flush; ``Lock:transactionid`` a row lock),
@@ -372,7 +373,29 @@ def count_movement_statements(url: str, token: str, lines: list[str]) -> None:
                 print(f"      {statement}")
     finally:
         event.remove(engine, "before_cursor_execute", count)
+    try:
+        in_process_movements(client, headers, lines)
+    finally:
         engine.dispose()
+
+
+def in_process_movements(client, headers: dict, lines: list[str], rounds: int = 3) -> None:
+    """CPU per movement through the Flask test client, one at a time: the request's own work without
+    gunicorn, and far less disturbed by a busy machine than a rate (the best of ``rounds`` passes)."""
+    per_round = []
+    for _ in range(rounds):
+        before = time.process_time()
+        for line in lines:
+            method, path, body = line.split("\t")
+            response = client.open(path, method=method, data=body, headers=headers, content_type="application/json")
+            if response.status_code >= 400:
+                raise RuntimeError(f"{path}: {response.status_code} {response.data[:300]!r}")
+        per_round.append((time.process_time() - before) / len(lines))
+    print(
+        f"  {'receipts + issues in-process, 1 client':<42} CPU {min(per_round) * 1000:5.2f} ms per movement "
+        f"(best of {rounds} passes of {len(lines)}; load {os.getloadavg()[0]:.2f})",
+        flush=True,
+    )
 
 
 def main() -> None:
