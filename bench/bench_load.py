@@ -14,10 +14,17 @@ and after. In the same run, as floors:
 Then stock movements: 8 connections alternating ``POST /receipts`` of 1 unit and ``POST
 /stock-lines/{id}/issues`` of 1 unit on 200 lines with plenty of unexpired stock, and, counted
 in-process through the Flask test client, the SQL statements one receipt and one issue send (BEGIN,
-COMMIT and ROLLBACK apart).
+COMMIT and ROLLBACK apart) and their CPU per movement there, one at a time. On PostgreSQL the
+movements' line also gives the database server's CPU per request (the postmaster and its backends,
+from /proc) and where the backends spent the run: a sampler
+reads ``pg_stat_activity`` every 5 ms and prints the share of samples per wait event (``CPU`` for an
+active backend waiting on nothing; ``Client:ClientRead`` is a backend idle in a transaction, waiting for
+the application; ``IO:WalSync`` a commit waiting for its WAL flush; ``Lock:transactionid`` a row lock),
+and the WAL flushes per commit. ``--writes-only`` skips the searches.
 
     .venv/bin/python bench/bench_load.py --db sqlite --workdir /tmp/load/sq
     .venv/bin/python bench/bench_load.py --db postgresql --workdir /tmp/load/pg
+    .venv/bin/python bench/bench_load.py --db postgresql --workdir /tmp/load/pg --writes-only
 
 The machine's load matters for every wall-clock figure: compare figures only with the load average
 printed next to them, and the CPU-per-request figures before the rates when the machine is shared.
@@ -37,8 +44,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,13 +84,19 @@ class LoadResult:
     server_cpu_s: float
     load_before: float
     load_after: float
+    database_cpu_s: float | None = None  # PostgreSQL's processes, when watched
 
     def line(self, label: str) -> str:
+        database = (
+            f"  database CPU {self.database_cpu_s / max(self.requests, 1) * 1000:5.2f} ms/request"
+            if self.database_cpu_s is not None
+            else ""
+        )
         return (
             f"  {label:<42} {self.requests / self.seconds:7.0f} req/s  p50 {self.p50_ms:6.2f}  p95 {self.p95_ms:6.2f}  "
             f"p99 {self.p99_ms:6.2f}  max {self.max_ms:7.1f} ms  errors {self.errors}"
             f"{f' ({self.error_kinds})' if self.errors else ''}  "
-            f"server CPU {self.server_cpu_s / max(self.requests, 1) * 1000:5.2f} ms/request  "
+            f"server CPU {self.server_cpu_s / max(self.requests, 1) * 1000:5.2f} ms/request{database}  "
             f"load {self.load_before:.2f} -> {self.load_after:.2f}"
         )
 
@@ -171,8 +186,105 @@ def probe(port: int, token: str, line: str) -> bytes:
 WARM_UP_SECONDS = 3
 
 
-def run_wrk(server: Server, token: str, lines: list[str], connections: int, seconds: int, workdir: Path) -> LoadResult:
-    """wrk with 2 threads and ``connections`` keep-alive connections; the server's CPU from /proc."""
+def process_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds of a process (from /proc, Linux), with its exited children's when ``children``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu(postmaster: int, leaving_out: int | None = None) -> float:
+    """CPU seconds of an embedded PostgreSQL: the postmaster, its live processes and those that exited,
+    but for the backend ``leaving_out`` (the wait sampler's)."""
+    total = process_cpu(postmaster, children=True)
+    for child in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
+        with contextlib.suppress(FileNotFoundError):  # a backend that ended meanwhile
+            total += process_cpu(int(child)) if int(child) != leaving_out else 0.0
+    return total
+
+
+def postmaster_pid(url: str) -> int | None:
+    if not url.startswith("postgresql"):
+        return None
+    import psycopg
+
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+        data = connection.execute("SHOW data_directory").fetchone()[0]
+    return int((Path(data) / "postmaster.pid").read_text().split()[0])
+
+
+class WaitSampler:
+    """Where PostgreSQL's client backends of one database are, sampled every 5 ms from ``pg_stat_activity``
+    (read from another database), and the commits and WAL flushes (``pg_stat_io``) over the same time."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        # From the maintenance database: the sampler's own transactions must not count as the bench's commits.
+        watched = make_url(url)
+        self.database = watched.database
+        maintenance = watched.set(drivername="postgresql", database="postgres")
+        self.connection = psycopg.connect(maintenance.render_as_string(hide_password=False), autocommit=True)
+        self.backend = self.connection.info.backend_pid
+        self.samples: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _counters(self) -> tuple[int, int]:
+        commits = self.connection.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (self.database,)
+        ).fetchone()[0]
+        flushes = self.connection.execute("SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE object = 'wal'")
+        return commits, int(flushes.fetchone()[0])
+
+    def _run(self) -> None:
+        query = (
+            "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+            "WHERE datname = %s AND backend_type = 'client backend'"
+        )
+        while not self._stop.wait(0.005):
+            self.connection.execute("SELECT pg_stat_clear_snapshot()")
+            for state, kind, event_name in self.connection.execute(query, (self.database,)).fetchall():
+                if state == "idle":
+                    self.samples["idle (between transactions)"] += 1
+                elif kind is None:
+                    self.samples["CPU"] += 1
+                else:
+                    self.samples[f"{kind}:{event_name}"] += 1
+
+    def __enter__(self) -> WaitSampler:
+        self.before = self._counters()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.connection.execute("SELECT pg_stat_clear_snapshot()")
+        after = self._counters()
+        self.connection.close()
+        self.commits, self.flushes = after[0] - self.before[0], after[1] - self.before[1]
+
+    def report(self) -> str:
+        total = sum(self.samples.values()) or 1
+        shares = ", ".join(f"{name} {count / total:.0%}" for name, count in self.samples.most_common(7))
+        per_commit = self.flushes / max(self.commits, 1)
+        return f"      backends: {shares}; {self.commits} commits, {per_commit:.2f} WAL flushes per commit"
+
+
+def run_wrk(
+    server: Server,
+    token: str,
+    lines: list[str],
+    connections: int,
+    seconds: int,
+    workdir: Path,
+    postmaster: int | None = None,
+    leaving_out: int | None = None,
+) -> LoadResult:
+    """wrk with 2 threads and ``connections`` keep-alive connections; the server's CPU from /proc (and
+    PostgreSQL's, given its postmaster)."""
     requests_file = workdir / "wrk-requests.tsv"
     requests_file.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "WRK_REQUESTS": str(requests_file), "WRK_TOKEN": token}
@@ -180,8 +292,10 @@ def run_wrk(server: Server, token: str, lines: list[str], connections: int, seco
     command.append(f"http://127.0.0.1:{server.port}")
     load_before = os.getloadavg()[0]
     cpu_before = worker_cpu(server)
+    database_before = postgres_cpu(postmaster, leaving_out) if postmaster else 0.0
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     cpu = worker_cpu(server) - cpu_before
+    database_cpu = postgres_cpu(postmaster, leaving_out) - database_before if postmaster else None
     load_after = os.getloadavg()[0]
     result_line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     values = {key: int(value) for key, value in (part.split("=") for part in result_line.split()[1:])}
@@ -199,6 +313,7 @@ def run_wrk(server: Server, token: str, lines: list[str], connections: int, seco
         server_cpu_s=cpu,
         load_before=load_before,
         load_after=load_after,
+        database_cpu_s=database_cpu,
     )
 
 
@@ -258,7 +373,29 @@ def count_movement_statements(url: str, token: str, lines: list[str]) -> None:
                 print(f"      {statement}")
     finally:
         event.remove(engine, "before_cursor_execute", count)
+    try:
+        in_process_movements(client, headers, lines)
+    finally:
         engine.dispose()
+
+
+def in_process_movements(client, headers: dict, lines: list[str], rounds: int = 3) -> None:
+    """CPU per movement through the Flask test client, one at a time: the request's own work without
+    gunicorn, and far less disturbed by a busy machine than a rate (the best of ``rounds`` passes)."""
+    per_round = []
+    for _ in range(rounds):
+        before = time.process_time()
+        for line in lines:
+            method, path, body = line.split("\t")
+            response = client.open(path, method=method, data=body, headers=headers, content_type="application/json")
+            if response.status_code >= 400:
+                raise RuntimeError(f"{path}: {response.status_code} {response.data[:300]!r}")
+        per_round.append((time.process_time() - before) / len(lines))
+    print(
+        f"  {'receipts + issues in-process, 1 client':<42} CPU {min(per_round) * 1000:5.2f} ms per movement "
+        f"(best of {rounds} passes of {len(lines)}; load {os.getloadavg()[0]:.2f})",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -271,6 +408,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--skip-writes", action="store_true")
+    parser.add_argument("--writes-only", action="store_true", help="only the stock movements")
     parser.add_argument("--workdir", type=Path, help="keep the database here and reuse it on the next run")
     parser.add_argument(
         "--baseline",
@@ -294,37 +432,63 @@ def main() -> None:
             else:  # a database kept from an earlier run gets this tree's migrations (seeding is what takes long)
                 flask_command(url, "db", "upgrade")
             viewer, admin = tokens(url)
-            searches = nearest_requests(url, 2000, args.seed)
             trees = [("", ROOT)] + ([(" [baseline]", args.baseline.resolve())] if args.baseline else [])
-            print(wrk_header(args.connections), flush=True)
-            sample = b""
-            for tag, code in trees:
-                with gunicorn(url, "wsgi:app", args.workers, code) as server:
-                    sample = sample or probe(server.port, viewer, searches[0])
-                    warm_up(server, viewer, searches, args.connections, workdir)
-                    result = run_wrk(server, viewer, searches, args.connections, args.seconds, workdir)
-                    print(result.line(f"GET /nearest{tag}"), flush=True)
-            (workdir / "bare-answer.json").write_bytes(sample)
-            os.environ["BARE_ANSWER"] = str(workdir / "bare-answer.json")
-            with gunicorn(url, BARE_APP, args.workers) as server:
-                warm_up(server, viewer, searches, args.connections, workdir)
-                result = run_wrk(server, viewer, searches, args.connections, args.seconds, workdir)
-                print(result.line("floor: bare WSGI app, same answer bytes"), flush=True)
-            in_process_nearest(url, 1000, args.seed)
+            if not args.writes_only:
+                searches(url, viewer, trees, args, workdir)
             if not args.skip_writes:
-                movements = movement_requests(url, 200, args.seed)
-                count_movement_statements(url, admin, movements)
-                for tag, code in trees:
-                    with gunicorn(url, "wsgi:app", args.workers, code) as server:
-                        for line in movements[:2]:
-                            probe(server.port, admin, line)
-                        warm_up(server, admin, movements, args.write_connections, workdir)
-                        result = run_wrk(server, admin, movements, args.write_connections, args.seconds, workdir)
-                        print(result.line(f"receipts + issues, {args.write_connections} clients{tag}"), flush=True)
+                movements(url, admin, trees, args, workdir)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}", flush=True)
+
+
+def searches(url: str, viewer: str, trees: list[tuple[str, Path]], args: argparse.Namespace, workdir: Path) -> None:
+    """Nearest searches through gunicorn, the bare WSGI floor and the in-process floor."""
+    lines = nearest_requests(url, 2000, args.seed)
+    print(wrk_header(args.connections), flush=True)
+    sample = b""
+    for tag, code in trees:
+        with gunicorn(url, "wsgi:app", args.workers, code) as server:
+            sample = sample or probe(server.port, viewer, lines[0])
+            warm_up(server, viewer, lines, args.connections, workdir)
+            result = run_wrk(server, viewer, lines, args.connections, args.seconds, workdir)
+            print(result.line(f"GET /nearest{tag}"), flush=True)
+    (workdir / "bare-answer.json").write_bytes(sample)
+    os.environ["BARE_ANSWER"] = str(workdir / "bare-answer.json")
+    with gunicorn(url, BARE_APP, args.workers) as server:
+        warm_up(server, viewer, lines, args.connections, workdir)
+        result = run_wrk(server, viewer, lines, args.connections, args.seconds, workdir)
+        print(result.line("floor: bare WSGI app, same answer bytes"), flush=True)
+    in_process_nearest(url, 1000, args.seed)
+
+
+def movements(url: str, admin: str, trees: list[tuple[str, Path]], args: argparse.Namespace, workdir: Path) -> None:
+    """Receipts and issues through gunicorn; on PostgreSQL with the database's CPU and its backends' waits."""
+    lines = movement_requests(url, 200, args.seed)
+    count_movement_statements(url, admin, lines)
+    postmaster = postmaster_pid(url)
+    print(wrk_header(args.write_connections), flush=True)
+    for tag, code in trees:
+        with gunicorn(url, "wsgi:app", args.workers, code) as server:
+            for line in lines[:2]:
+                probe(server.port, admin, line)
+            warm_up(server, admin, lines, args.write_connections, workdir)
+            sampler = WaitSampler(url) if postmaster else None
+            with sampler or contextlib.nullcontext():
+                result = run_wrk(
+                    server,
+                    admin,
+                    lines,
+                    args.write_connections,
+                    args.seconds,
+                    workdir,
+                    postmaster,
+                    leaving_out=sampler.backend if sampler else None,
+                )
+            print(result.line(f"receipts + issues, {args.write_connections} clients{tag}"), flush=True)
+            if sampler:
+                print(sampler.report(), flush=True)
 
 
 def wrk_header(connections: int) -> str:

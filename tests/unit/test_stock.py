@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import DatabaseError
 
 from inventory.catalogue import get_item
 from inventory.errors import Conflict, InsufficientStock, ValidationFailed
-from inventory.models import Movement, StockLine
+from inventory.models import AuditEntry, Movement, StockLine
 from inventory.reference import MovementKind
 from inventory.stock import (
     adjust_stock,
@@ -112,6 +113,28 @@ def test_issue_larger_than_stock_is_refused_and_ledger_unchanged(session, stocke
     assert error.value.available == Decimal(10)
     assert session.get(StockLine, line.id).quantity == Decimal(10)
     assert [m.kind for m in movements_of(session, line.id)] == [MovementKind.RECEIPT]
+
+
+def test_the_returned_ledger_entry_is_the_row_written_and_its_audit_entry_names_it(session, stocked_line):
+    """The entry comes back from Core statements (s20-moves): persistent, every column as the database holds it."""
+    line = stocked_line(10)
+    movement = issue_stock(session, line=line, quantity="2.5", actor="bob", reason="flood", reference="R-1")
+    state = inspect(movement)
+    assert state.persistent and not state.modified and not state.unloaded
+    assert movement.stock_line is line and line.quantity == Decimal("7.5")
+    columns = [column.key for column in inspect(Movement).column_attrs]
+    written = {key: getattr(movement, key) for key in columns}
+    line_id = line.id
+    session.commit()
+    session.expunge_all()
+    stored = session.get(Movement, written["id"])
+    assert {key: getattr(stored, key) for key in columns} == written
+    assert (stored.kind, stored.delta, stored.quantity_after) == (MovementKind.ISSUE, Decimal("-2.5"), Decimal("7.5"))
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "stock.issue")).one()
+    assert (audit.actor, audit.object_key) == ("bob", str(line_id))
+    assert json.loads(audit.after)["movements"] == [
+        {"id": written["id"], "stock_line_id": line_id, "delta": "-2.5", "quantity_after": "7.500"}
+    ]
 
 
 def test_decimal_arithmetic_is_exact(session, stocked_line):
