@@ -22,6 +22,7 @@ from inventory.accounts import create_token, create_user
 from inventory.catalogue import get_item
 from inventory.db import forget_worker_copies, intends_to_write
 from inventory.logistics_checks import logistics_mismatches
+from inventory.regions import RegionNames, region_names
 from inventory.stock import ledger_mismatches, receive_stock, reservation_mismatches
 from inventory.warehouses import create_warehouse
 from tests.live_server import Gunicorn, start_gunicorn
@@ -212,6 +213,7 @@ def app(session_app, database_url: str, db_kind: str, request: pytest.FixtureReq
     config = dict(app.config)
     with app.app_context():
         forget_worker_copies(db.engine)
+        _keep_template_region_names(db_kind)
         try:
             yield app
         finally:
@@ -227,6 +229,32 @@ def app(session_app, database_url: str, db_kind: str, request: pytest.FixtureReq
                 forget_worker_copies(db.engine)
                 app.config.clear()
                 app.config.update(config)
+
+
+# The region names, indexed by name for matching (3,200 regions): reference data no test changes, yet
+# ``forget_worker_copies`` drops them with each test's database, and rebuilding them took a third of the CPU
+# of a test that makes a warehouse. Built once from the template, then handed to each test whose regions
+# are still the template's (on PostgreSQL, where the region table is kept between tests, that is checked).
+_TEMPLATE_REGIONS: dict[str, tuple[tuple, RegionNames]] = {}
+_REGION_FINGERPRINT = {
+    "postgresql": "SELECT count(*), coalesce(max(xmin::text::bigint), 0) FROM region",
+    "sqlite": None,  # every test starts on a fresh copy of the template file: its regions are the template's
+}
+
+
+def _keep_template_region_names(db_kind: str) -> None:
+    from inventory import regions
+
+    fingerprint: tuple = ()
+    if _REGION_FINGERPRINT[db_kind] is not None:
+        with db.engine.connect() as connection:
+            fingerprint = tuple(connection.execute(text(_REGION_FINGERPRINT[db_kind])).one())
+    kept = _TEMPLATE_REGIONS.get(db_kind)
+    if kept is None:
+        _TEMPLATE_REGIONS[db_kind] = (fingerprint, region_names(db.session))
+        db.session.remove()
+    elif kept[0] == fingerprint:
+        regions._region_names[db.engine] = kept[1]
 
 
 def _assert_stock_invariants() -> None:
