@@ -51,19 +51,10 @@ def record_audit(
 _AUDIT_INSERT = insert(AuditEntry.__table__)  # built once: the stock movements' path, hundreds a second
 
 
-def insert_audit(
-    session: Session,
-    actor: Actor,
-    action: str,
-    *,
-    object_type: str,
-    object_key: object,
-    province_code: str | None = None,
-    before: dict | None = None,
-    after: dict | None = None,
-) -> None:
-    """``record_audit`` written at once as one Core INSERT, no ORM object: for callers that keep no entry."""
-    values = _audit_values(actor, action, object_type, object_key, province_code, before, after)
+def insert_audit(session: Session, actor: Actor, action: str, **details: object) -> None:
+    """``record_audit`` (the same keyword arguments) written at once as one Core INSERT, no ORM object: for
+    callers that keep no entry."""
+    values = _audit_values(actor, action, **details)
     session.execute(_AUDIT_INSERT, {"occurred_at": dt.datetime.now(dt.UTC), **values})
 
 
@@ -95,9 +86,9 @@ def _audit_values(
     action: str,
     object_type: str,
     object_key: object,
-    province_code: str | None,
-    before: dict | None,
-    after: dict | None,
+    province_code: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
 ) -> dict[str, object]:
     principal = as_principal(actor)
     return {
