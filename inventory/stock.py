@@ -170,12 +170,13 @@ def record_movement(
         "transfer_key": transfer_key,
         "occurred_at": utcnow(),
     }
-    # The entry as the session would hold it after an INSERT and a flush: persistent, every column loaded.
+    # The entry as written, every column loaded, in no session: the ORM did not insert it, so a rollback
+    # would not take it out of the session again, and SQLite would give its id to the next entry (a retried
+    # request then could not add that one). Nobody changes a ledger entry, so nothing needs it attached.
     movement = Movement(id=session.execute(_LEDGER_ENTRY, values).scalar_one(), **values)
     make_transient_to_detached(movement)
-    session.add(movement)
-    if held is not None:
-        set_committed_value(movement, "stock_line", held)  # the answer reads it: no lazy load
+    # The answer reads its line: the one the session holds (no lazy load, which a detached entry cannot do).
+    set_committed_value(movement, "stock_line", held if held is not None else get_stock_line(session, stock_line_id))
     return movement
 
 

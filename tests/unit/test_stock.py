@@ -116,11 +116,12 @@ def test_issue_larger_than_stock_is_refused_and_ledger_unchanged(session, stocke
 
 
 def test_the_returned_ledger_entry_is_the_row_written_and_its_audit_entry_names_it(session, stocked_line):
-    """The entry comes back from Core statements (s20-moves): persistent, every column as the database holds it."""
+    """The entry comes back from Core statements: every column as the database holds it, in no session (a
+    rollback cannot leave it behind there)."""
     line = stocked_line(10)
     movement = issue_stock(session, line=line, quantity="2.5", actor="bob", reason="flood", reference="R-1")
     state = inspect(movement)
-    assert state.persistent and not state.modified and not state.unloaded
+    assert state.detached and not state.modified and not state.unloaded
     assert movement.stock_line is line and line.quantity == Decimal("7.5")
     columns = [column.key for column in inspect(Movement).column_attrs]
     written = {key: getattr(movement, key) for key in columns}
@@ -135,6 +136,20 @@ def test_the_returned_ledger_entry_is_the_row_written_and_its_audit_entry_names_
     assert json.loads(audit.after)["movements"] == [
         {"id": written["id"], "stock_line_id": line_id, "delta": "-2.5", "quantity_after": "7.500"}
     ]
+
+
+def test_a_movement_rolled_back_leaves_nothing_that_stops_the_next_one(session, stocked_line):
+    """A request is retried after a rollback in the same session (``InventoryApp.dispatch_request``): the
+    entry rolled back must not linger there, or SQLite, which gives the freed id again, refuses the retry."""
+    line = stocked_line(10)
+    warehouse, item = line.warehouse, line.item
+    first = receive_stock(session, warehouse=warehouse, item=item, quantity=Decimal(5), batch=line.batch, actor="bob")
+    session.rollback()
+    assert not any(isinstance(held, Movement) for held in session)
+    again = receive_stock(session, warehouse=warehouse, item=item, quantity=Decimal(5), batch=line.batch, actor="bob")
+    session.commit()
+    assert again.quantity_after == Decimal(15) and session.get(Movement, again.id).delta == Decimal(5)
+    assert first.id <= again.id  # SQLite gives the rolled-back id again; PostgreSQL's sequence moves on
 
 
 def test_decimal_arithmetic_is_exact(session, stocked_line):
