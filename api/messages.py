@@ -24,6 +24,9 @@ CATALOG_PATH = Path(__file__).parent / "translations" / "zh_CN" / "LC_MESSAGES" 
 LANGUAGES = ("zh", "en")  # what Accept-Language chooses between: zh-CN (the default) and English
 UNLISTED = "unlisted"  # the code of a text the catalog does not know (it is answered as written)
 NESTED_PARAMS = frozenset({"message", "reason", "problem", "detail", "error"})
+# Parameters that are always a number: matched as digits, so a text around them that holds the same words
+# (a sheet named "Q1 row 5") cannot take the number's place.
+NUMBER_PARAMS = frozenset({"row", "import_id"})
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -56,7 +59,8 @@ def _compile(english: str) -> tuple[re.Pattern, tuple[str, ...]]:
     for match in PLACEHOLDER.finditer(english):
         parts.append(re.escape(english[position : match.start()]))
         name = match.group(1)
-        parts.append(f"(?P={name})" if name in names else f"(?P<{name}>.+?)")
+        value = r"\d+" if name in NUMBER_PARAMS else ".+?"
+        parts.append(f"(?P={name})" if name in names else f"(?P<{name}>{value})")
         if name not in names:
             names.append(name)
         position = match.end()

@@ -167,3 +167,9 @@ def test_import_report_messages_follow_the_language_and_lang_en_keeps_english(cl
     assert english["detail"].startswith("台账.xlsx: checked; 1 rows")
     assert [issue["code"] for issue in english["report"]["errors"]] == [issue["code"] for issue in issues]
     assert all(re.match(r"[a-z]", issue["message"]) for issue in english["report"]["errors"])
+
+
+def test_a_row_number_is_digits_so_a_sheet_name_with_the_same_words_stays_whole():
+    """``{row}`` matches a number only: a sheet named "Q1 row 5" is the sheet, not half a row number."""
+    assert catalog().translate("IMPORT-3 sheet Q1 row 5 row 2", "zh") == "IMPORT-3 Q1 row 5 第2行"
+    assert catalog().translate("sheet 台账 row 12", "zh") == "台账 第12行"
