@@ -44,22 +44,16 @@ def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
 
     if length2 <= 0:
         return crc1
-    odd = [0xEDB88320] + [1 << row for row in range(31)]  # the operator for one zero bit
-    even = square(odd)  # two zero bits
-    odd = square(even)  # four
-    while True:  # apply length2 zero bytes to crc1, a power of two at a time
-        even = square(odd)
+    operator = [0xEDB88320] + [1 << row for row in range(31)]  # appends one zero bit to a CRC
+    for _ in range(3):
+        operator = square(operator)  # two, four, then eight zero bits: one zero byte
+    while True:  # append length2 zero bytes to crc1, a power of two at a time (zlib unrolls this in pairs)
         if length2 & 1:
-            crc1 = times(even, crc1)
+            crc1 = times(operator, crc1)
         length2 >>= 1
         if not length2:
             break
-        odd = square(even)
-        if length2 & 1:
-            crc1 = times(odd, crc1)
-        length2 >>= 1
-        if not length2:
-            break
+        operator = square(operator)
     return crc1 ^ crc2
 
 
