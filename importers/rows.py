@@ -50,6 +50,7 @@ from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
+from inventory.validation import MEMO_ENTRIES, MEMO_TEXT_CHARS
 
 # Ledger fields → the keyword the warehouse service takes.
 WAREHOUSE_FIELDS = {
@@ -69,7 +70,6 @@ WAREHOUSE_FIELDS = {
 COMBINED_FIELDS = ("coordinates",)
 REGION_FIELDS = ("province_name", "province_code", "city_name", "city_code", "county_name", "county_code")
 CHOICES = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
-ORDINARY_STARTS_KEPT = 20_000  # a serial number in the first column makes every row new: stop remembering
 
 
 @dataclass
@@ -319,7 +319,11 @@ class LedgerReader:
                 row=number,
             )
             return True
-        if len(self.ordinary_starts) < ORDINARY_STARTS_KEPT:
+        # Remembered as validation.memoised remembers values: a bounded number, short texts only (a serial
+        # number in the first column makes every row new; long texts would make a hostile file costly).
+        if len(self.ordinary_starts) < MEMO_ENTRIES and all(
+            value.__class__ is not str or len(value) <= MEMO_TEXT_CHARS for value in seen
+        ):
             self.ordinary_starts.add(seen)
         return False
 

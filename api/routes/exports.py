@@ -6,12 +6,12 @@ import io
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.downloads import send_download
 from api.extensions import db
 from api.identity import current_actor
+from api.routes.paging import Blueprint
 from api.schemas.fields import RegionField
 from importers.export import LANGUAGES, export_ledger
 from importers.xlsx import XLSX

@@ -11,11 +11,11 @@ import json
 
 from flask import current_app, g, request, session
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.extensions import db
 from api.identity import current_actor
+from api.routes.paging import Blueprint
 from api.schemas.accounts import PrincipalOut
 from api.schemas.registry import WarehouseOut
 from inventory.accounts import get_user
