@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -249,6 +250,9 @@ class LedgerReader:
         warehouse_columns += [columns[name] for name in ("warehouse_code",) if name in columns]
         identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
         warehouse_indexes = [column.index for column in warehouse_columns]
+        # The warehouse cells of a row as a tuple, taken in C when the row reaches every one of them.
+        take_warehouse_cells = itemgetter(*warehouse_indexes, 0)  # a trailing cell: always a tuple, even of one
+        reach = max(warehouse_indexes, default=None)
         mapped_indexes = sorted({column.index for column in columns.values()})
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
         self.form = self._form_values(table)
@@ -268,7 +272,10 @@ class LedgerReader:
                 continue
             self.data_rows += 1
             errors_before = self.log.report.errors_total
-            raw = tuple(cells[i] if i < width else "" for i in warehouse_indexes)
+            if reach is not None and width > reach:
+                raw = take_warehouse_cells(cells)[:-1]
+            else:
+                raw = tuple(cells[i] if i < width else "" for i in warehouse_indexes)
             if raw == last_raw and last_entry is not None:
                 entry = last_entry
                 entry.named_rows += 1
