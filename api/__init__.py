@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import FunctionType
 
 from flask import Flask, Response, g, request, send_from_directory
 from flask.typing import ResponseReturnValue
@@ -24,12 +25,15 @@ from api.replica import register_replica_routing
 from inventory.db import classify_database_error, configure_engine, reset_write_intent, set_write_intent
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Whether each hook and view function Flask has asked ``ensure_sync`` about is a plain (synchronous) one.
+_SYNC_FUNCTIONS: dict[FunctionType, bool] = {}
 # POSTs that only compute (a structured query in a body): they must not queue for the write lock.
 READ_ONLY_ENDPOINTS = frozenset({"nearest.Plans"})
 
 
 def is_write_request() -> bool:
-    return request.method in WRITE_METHODS and request.endpoint not in READ_ONLY_ENDPOINTS
+    current = request._get_current_object()  # one context look-up, not one per attribute
+    return current.method in WRITE_METHODS and current.endpoint not in READ_ONLY_ENDPOINTS
 
 
 class InventoryApp(Flask):
@@ -40,6 +44,18 @@ class InventoryApp(Flask):
     once, from a clean session (the rollback also undoes the first attempt's ledger and audit
     rows, so nothing is written twice); a second failure reaches the error handler (a 503).
     """
+
+    def ensure_sync(self, func):
+        """Flask's, remembered per function: Flask asks it of every hook and view on every request, and each
+        answer costs an ``inspect.iscoroutinefunction``. Only plain functions and methods are remembered (keyed by
+        their function, so a method of a new view instance hits too); anything else is asked each time."""
+        key = getattr(func, "__func__", func)
+        if type(key) is not FunctionType:
+            return super().ensure_sync(func)
+        synchronous = _SYNC_FUNCTIONS.get(key)
+        if synchronous is None:
+            synchronous = _SYNC_FUNCTIONS[key] = super().ensure_sync(key) is key
+        return func if synchronous else super().ensure_sync(func)
 
     def dispatch_request(self) -> ResponseReturnValue:
         try:
@@ -151,13 +167,35 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
+_SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in SECURITY_HEADERS.items())
+
 
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def add_security_headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        # What ``headers.setdefault`` does for each, with one pass over the headers instead of three per name.
+        headers = response.headers
+        present = {name.lower() for name, _value in headers.items()}
+        for name, lowered, value in _SECURITY_HEADERS:
+            if lowered not in present:
+                headers.add(name, value)
         return response
+
+
+def end_read(session) -> None:
+    """End a request's transaction that wrote nothing, in one step when it can.
+
+    A rollback returns the connection to the pool, which rolls it back once more (its reset on return), and
+    leaves the session for teardown to close. When the session holds no objects (a search, an authentication
+    answered by this worker's caches: their reads are the driver's own rows), ``close()`` leaves it in the state
+    a rollback would and ends the transaction with one rollback, no reset. Objects a later hook or a test may
+    still read are expired by a rollback, as before, rather than detached.
+    """
+    own = session()  # Flask-SQLAlchemy's session is scoped: this request's
+    if own.identity_map or own.new or own.deleted:
+        own.rollback()
+    else:
+        own.close()
 
 
 def _register_transaction_hooks(app: Flask) -> None:
@@ -183,7 +221,7 @@ def _register_transaction_hooks(app: Flask) -> None:
                 db.session.rollback()
                 return database_error_response(error)
         else:
-            db.session.rollback()
+            end_read(db.session)
         return response
 
     @app.teardown_request

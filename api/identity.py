@@ -105,23 +105,25 @@ def register_authentication(app: Flask) -> None:
 
     @app.before_request
     def authenticate() -> None:
-        g.principal = None
-        if request.endpoint in UNIDENTIFIED_ENDPOINTS:
+        context = g._get_current_object()  # looked up once (each proxied attribute costs a context look-up)
+        current = request._get_current_object()
+        context.principal = None
+        if current.endpoint in UNIDENTIFIED_ENDPOINTS:
             return
-        header = request.headers.get("Authorization", "")
+        header = current.headers.get("Authorization", "")
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("use 'Authorization: Bearer <token>'")
-            g.principal = authenticate_token(db.session, token.strip(), client_address())
+            context.principal = authenticate_token(db.session, token.strip(), client_address())
         elif session.get("sid") is not None:
             try:
-                g.principal = _session_principal()
+                context.principal = _session_principal()
             except (Unauthenticated, Forbidden):
-                if request.endpoint not in PUBLIC_ENDPOINTS:
+                if current.endpoint not in PUBLIC_ENDPOINTS:
                     raise
                 session.clear()
         elif session:
             session.clear()  # a cookie from before server-side sessions (or otherwise without a key)
-        if g.principal is None and request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
+        if context.principal is None and current.endpoint not in PUBLIC_ENDPOINTS and current.endpoint is not None:
             raise Unauthenticated("authentication required: a bearer token or a login session")

@@ -91,21 +91,25 @@ def register_observability(app: Flask) -> None:
     configure_logging(app.config.get("LOG_FORMAT", "text"))
     app.register_blueprint(blp)
 
+    # The context's objects are looked up once per hook (each attribute through a proxy costs a context look-up).
     @app.before_request
     def start_request() -> None:
-        offered = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
-        g.request_started = time.perf_counter()
+        context = g._get_current_object()
+        offered = request._get_current_object().headers.get(REQUEST_ID_HEADER, "")
+        context.request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        context.request_started = time.perf_counter()
 
     @app.after_request
     def finish_request(response: Response) -> Response:
-        request_id = g.get("request_id") or uuid.uuid4().hex
+        context = g._get_current_object()
+        current = request._get_current_object()
+        request_id = context.get("request_id") or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
-        seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
-        endpoint = request.endpoint or "unmatched"
-        metrics.record_request(endpoint, request.method, response.status_code, seconds)
+        seconds = time.perf_counter() - context.get("request_started", time.perf_counter())
+        endpoint = current.endpoint or "unmatched"
+        metrics.record_request(endpoint, current.method, response.status_code, seconds)
         if current_app.config.get("LOG_FORMAT") == "json":
-            principal = g.get("principal")
+            principal = context.get("principal")
             request_log.info(
                 "request",
                 extra={
@@ -113,11 +117,11 @@ def register_observability(app: Flask) -> None:
                         "request_id": request_id,
                         "account": principal.username if principal is not None else None,
                         "endpoint": endpoint,
-                        "method": request.method,
-                        "path": request.path,
+                        "method": current.method,
+                        "path": current.path,
                         "status": response.status_code,
                         "duration_ms": round(seconds * 1000, 1),
-                        "client": request.remote_addr,
+                        "client": current.remote_addr,
                     }
                 },
             )

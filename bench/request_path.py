@@ -3,8 +3,10 @@
 What a ``GET /nearest`` costs besides the search and gunicorn: the session cookie's serializer, the request
 metrics, the query-string parse (webargs' own parser and the project's), the hostile-input guard, a
 database transaction's life (checkout, BEGIN, rollback, checkin), the data-version read that the caches
-need, and the bearer-token lookup when this worker knows the token. Each figure is the best of 5 rounds
-of ``--calls`` calls (``time.process_time``), so it holds up on a busy machine better than a rate.
+need, and the bearer-token lookup when this worker knows the token; then whole requests (GET /nearest, GET
+/auth/me) through the app's WSGI callable: their CPU and the Python function calls each costs. Each figure is
+the best of 5 rounds of ``--calls`` calls (``time.process_time``), so it holds up on a busy
+machine better than a rate.
 
     .venv/bin/python bench/request_path.py --url sqlite:////tmp/load/sq/bench.sqlite3
 
@@ -58,7 +60,7 @@ def main() -> None:
 
     token, _ = tokens(args.url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url})
-    path = "/api/v1/nearest?lat=25.49945&lon=110.49412&item=SC-005"
+    path = NEAREST_PATH
     schema = NearestQuery()
     figures = []
     with app.test_request_context(path, headers={"Authorization": f"Bearer {token}"}):
@@ -104,7 +106,43 @@ def main() -> None:
         for label, action in figures:
             action()  # warm: caches, compiled statements
             print(f"  {label:<52} {best_of(args.calls, action):7.1f} us", flush=True)
+    for label, path in (("GET /nearest", NEAREST_PATH), ("GET /auth/me", "/api/v1/auth/me")):
+        cpu_us, calls = whole_request(app, path, token, args.calls // 4)
+        print(f"  whole request through the WSGI app: {label:<14} {cpu_us:7.1f} us  {calls:5.0f} calls", flush=True)
     print(f"  load average: {os.getloadavg()[0]:.2f}", flush=True)
+
+
+NEAREST_PATH = "/api/v1/nearest?lat=25.49945&lon=110.49412&item=SC-005"
+
+
+def whole_request(app, path: str, token: str, calls: int) -> tuple[float, float]:
+    """CPU per request through the app's WSGI callable (no server), and the Python function calls one costs.
+
+    The call count (cProfile's) does not depend on the machine's load: the figure to compare a change of the
+    request path by when the machine is busy.
+    """
+    import cProfile
+    import io
+    import pstats
+
+    from werkzeug.test import EnvironBuilder
+
+    route, _, query = path.partition("?")
+    environ = EnvironBuilder(path=route, query_string=query, headers={"Authorization": f"Bearer {token}"}).get_environ()
+
+    def start_response(status, _headers, _exc_info=None):
+        assert status.startswith("200"), status
+
+    def one() -> None:
+        b"".join(app({**environ, "wsgi.input": io.BytesIO()}, start_response))
+
+    one()
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(20):
+        one()
+    profile.disable()
+    return best_of(calls, one), pstats.Stats(profile).total_calls / 20
 
 
 if __name__ == "__main__":

@@ -74,3 +74,45 @@ def test_every_api_blueprint_reads_its_query_string_through_the_one_parser(app):
     api_blueprints = [bp for bp in app.blueprints.values() if isinstance(bp, flask_smorest.Blueprint)]
     assert len(api_blueprints) >= 19  # every module of api/routes with a blueprint (19 today)
     assert [bp.name for bp in api_blueprints if not isinstance(bp, Blueprint)] == []
+
+
+def test_a_read_ends_its_transaction_and_leaves_loaded_objects_attached(app, client):
+    """``end_read``: a session holding objects is rolled back (they stay attached, expired), an empty one closed."""
+    from sqlalchemy import inspect, select
+
+    from api.extensions import db
+    from inventory.models import User
+
+    user = db.session.scalars(select(User).where(User.username == "admin")).one()
+    assert client.get("/api/v1/auth/me").status_code == 200
+    assert not db.session().in_transaction()
+    assert not inspect(user).detached and inspect(user).expired
+    assert user.username == "admin"  # reloaded in a new transaction
+    db.session.rollback()
+    db.session.expunge_all()
+    assert client.get("/api/v1/auth/me").status_code == 200  # the worker knows the token: nothing loaded
+    assert not db.session().in_transaction()
+
+
+def test_ensure_sync_answers_as_flask_does(app):
+    """Remembered per function: a plain function or method comes back as it is, an ``async def`` is wrapped."""
+
+    def plain() -> None:
+        return None
+
+    async def coroutine() -> None:
+        return None
+
+    class View:
+        def get(self) -> None:
+            return None
+
+    for _ in range(2):
+        assert app.ensure_sync(plain) is plain
+        method = View().get
+        assert app.ensure_sync(method) is method
+        try:
+            wrapped = app.ensure_sync(coroutine)
+        except RuntimeError:  # Flask's async support needs asgiref, which this project does not install
+            continue
+        assert wrapped is not coroutine
