@@ -217,7 +217,7 @@ class WarehouseIndex:
         # cos(angle). Only the few inside get an exact distance, from the chord (exact near zero).
         angle = min(max_sphere_km / EARTH_MEAN_RADIUS_KM, math.pi)
         positions = np.flatnonzero(self.vectors @ centre >= math.cos(angle) - 1e-9)
-        if reserve_types is not None:
+        if reserve_types is not None and len(reserve_types) < len(RESERVE_TYPE_CODES):  # all types: nothing to drop
             wanted = np.array([RESERVE_TYPE_CODES[t] for t in reserve_types], dtype=np.int8)
             positions = positions[np.isin(self.reserve_types[positions], wanted)]
         if excluded_ids:

@@ -27,7 +27,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, item_names
+from inventory.catalogue import ITEM_REF_COLUMNS, ItemNames, ItemRef, item_names
 from inventory.clock import business_today
 from inventory.db import driver_rows
 from inventory.errors import ValidationFailed
@@ -43,7 +43,6 @@ from inventory.geo import (
 from inventory.models import Item, StockLine
 from inventory.reference import Category, ReserveType
 from inventory.stock_rules import batch_expired
-from inventory.unit_variants import variant_refs
 from inventory.validation import check_quantity, memoised
 
 DEFAULT_RADIUS_KM = 300
@@ -309,7 +308,8 @@ def plan_need(
     leaves warehouses out (a call-up re-planning around a source that refused).
     """
     radius_km = _check_radius(radius_km)
-    requested, items = _requested_items(session, needs)
+    names = item_names(session)  # one worker-copy look-up for the needs and their variants
+    requested, items = _requested_items(names, needs)
     preference, tiers = _preference_tiers(reserve_type_preference, reserve_types)
     search = _Search(
         incident.point,
@@ -331,9 +331,7 @@ def plan_need(
         reserve_types=_ordered_types(reserve_types),
         distance=distance.name,
         needs=tuple(
-            NeedOutcome(
-                ref, requested[ref.id], requested[ref.id] - remaining[ref.id], tuple(variant_refs(session, ref.id))
-            )
+            NeedOutcome(ref, requested[ref.id], requested[ref.id] - remaining[ref.id], names.variants_of(ref.id))
             for ref in items
         ),
         warehouses=tuple(
@@ -343,7 +341,7 @@ def plan_need(
     )
 
 
-def _requested_items(session: Session, needs: Sequence[NeedRequest]) -> tuple[dict[int, Decimal], list[ItemRef]]:
+def _requested_items(names: ItemNames, needs: Sequence[NeedRequest]) -> tuple[dict[int, Decimal], list[ItemRef]]:
     """Item id → quantity requested, and the items in the order of the needs; each item once."""
     if not needs:
         raise ValidationFailed("give at least one need", field="needs")
@@ -351,7 +349,6 @@ def _requested_items(session: Session, needs: Sequence[NeedRequest]) -> tuple[di
         raise ValidationFailed(f"at most {MAX_NEEDS} needs in one plan", field="needs")
     requested: dict[int, Decimal] = {}
     items: list[ItemRef] = []
-    names = item_names(session)  # one version read for the whole plan
     for number, need in enumerate(needs):
         ref = names.resolve(need.item, f"needs.{number}.item")
         if ref.id in requested:
@@ -474,7 +471,7 @@ class _TierWalk:
                     heapq.heappop(heap)
                     yield ids[position], key, lines
                 else:
-                    where = [position]
+                    where = slice(position, position + 1)  # a view: no copy
                     exact = float(distance.distances_km(origin, index.latitudes[where], index.longitudes[where])[0])
                     heapq.heapreplace(heap, (exact, True, code, position, lines))
                 continue
