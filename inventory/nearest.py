@@ -184,6 +184,10 @@ class _Line(NamedTuple):  # a tuple: built for every line a search reads, faster
         return (self.expiry_date is None, self.expiry_date or dt.date.max, self.batch, self.stock_line_id)
 
 
+def _fefo_key(line: _Line) -> tuple:
+    return line.fefo_key
+
+
 @dataclass(frozen=True)
 class _Hit:
     warehouse_id: int
@@ -395,8 +399,15 @@ def _allocate_nearest_first(
 def _take_from_warehouse(hit: _Hit, items: list[ItemRef], remaining: dict[int, Decimal]) -> list[Allocation]:
     """What one warehouse gives towards what remains, item by item, batches first-expiry-first-out."""
     allocations = []
+    by_item: dict[int, list[_Line]] = {}
+    for line in hit.lines:  # lines of items already covered are skipped without a pass over them each
+        if remaining[line.item_id] > 0:
+            by_item.setdefault(line.item_id, []).append(line)
     for ref in items:
-        for line in sorted((line for line in hit.lines if line.item_id == ref.id), key=lambda line: line.fefo_key):
+        lines = by_item.get(ref.id)
+        if not lines:
+            continue
+        for line in sorted(lines, key=_fefo_key) if len(lines) > 1 else lines:
             take = min(remaining[ref.id], line.available)
             if take <= 0:
                 break
