@@ -27,7 +27,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from inventory.catalogue import ITEM_REF_COLUMNS, ItemRef, item_names
+from inventory.catalogue import ITEM_REF_COLUMNS, ItemNames, ItemRef, item_names
 from inventory.clock import business_today
 from inventory.db import driver_rows
 from inventory.errors import ValidationFailed
@@ -43,8 +43,7 @@ from inventory.geo import (
 from inventory.models import Item, StockLine
 from inventory.reference import Category, ReserveType
 from inventory.stock_rules import batch_expired
-from inventory.unit_variants import variant_refs
-from inventory.validation import check_quantity
+from inventory.validation import check_quantity, memoised
 
 DEFAULT_RADIUS_KM = 300
 MAX_RADIUS_KM = 3000
@@ -185,6 +184,10 @@ class _Line(NamedTuple):  # a tuple: built for every line a search reads, faster
         return (self.expiry_date is None, self.expiry_date or dt.date.max, self.batch, self.stock_line_id)
 
 
+def _fefo_key(line: _Line) -> tuple:
+    return line.fefo_key
+
+
 @dataclass(frozen=True)
 class _Hit:
     warehouse_id: int
@@ -261,11 +264,17 @@ def _nearby_results(
 ) -> tuple[NearbyStock, ...]:
     """Each warehouse's lines (item by item, FEFO) and, for a single item, its running totals."""
     items_by_id = {ref.id: ref for ref in items}
+    order = _line_order(items)
+    first_item = items[0]
     results = []
     cumulative = Decimal(0)
     for hit in hits:
-        lines = tuple(_batch_line(line, items_by_id) for line in sorted(hit.lines, key=_line_order(items)))
-        total = sum((line.available for line in lines if line.item is items[0]), Decimal(0)) if single_item else None
+        ordered = sorted(hit.lines, key=order) if len(hit.lines) > 1 else hit.lines
+        lines = tuple(
+            BatchLine(line.stock_line_id, items_by_id[line.item_id], line.batch, line.expiry_date, line.available)
+            for line in ordered
+        )
+        total = sum((line.available for line in lines if line.item is first_item), Decimal(0)) if single_item else None
         if total is not None:
             cumulative += total
         results.append(
@@ -303,7 +312,8 @@ def plan_need(
     leaves warehouses out (a call-up re-planning around a source that refused).
     """
     radius_km = _check_radius(radius_km)
-    requested, items = _requested_items(session, needs)
+    names = item_names(session)  # one worker-copy look-up for the needs and their variants
+    requested, items = _requested_items(names, needs)
     preference, tiers = _preference_tiers(reserve_type_preference, reserve_types)
     search = _Search(
         incident.point,
@@ -325,9 +335,7 @@ def plan_need(
         reserve_types=_ordered_types(reserve_types),
         distance=distance.name,
         needs=tuple(
-            NeedOutcome(
-                ref, requested[ref.id], requested[ref.id] - remaining[ref.id], tuple(variant_refs(session, ref.id))
-            )
+            NeedOutcome(ref, requested[ref.id], requested[ref.id] - remaining[ref.id], names.variants_of(ref.id))
             for ref in items
         ),
         warehouses=tuple(
@@ -337,7 +345,7 @@ def plan_need(
     )
 
 
-def _requested_items(session: Session, needs: Sequence[NeedRequest]) -> tuple[dict[int, Decimal], list[ItemRef]]:
+def _requested_items(names: ItemNames, needs: Sequence[NeedRequest]) -> tuple[dict[int, Decimal], list[ItemRef]]:
     """Item id → quantity requested, and the items in the order of the needs; each item once."""
     if not needs:
         raise ValidationFailed("give at least one need", field="needs")
@@ -345,7 +353,6 @@ def _requested_items(session: Session, needs: Sequence[NeedRequest]) -> tuple[di
         raise ValidationFailed(f"at most {MAX_NEEDS} needs in one plan", field="needs")
     requested: dict[int, Decimal] = {}
     items: list[ItemRef] = []
-    names = item_names(session)  # one version read for the whole plan
     for number, need in enumerate(needs):
         ref = names.resolve(need.item, f"needs.{number}.item")
         if ref.id in requested:
@@ -392,8 +399,15 @@ def _allocate_nearest_first(
 def _take_from_warehouse(hit: _Hit, items: list[ItemRef], remaining: dict[int, Decimal]) -> list[Allocation]:
     """What one warehouse gives towards what remains, item by item, batches first-expiry-first-out."""
     allocations = []
+    by_item: dict[int, list[_Line]] = {}
+    for line in hit.lines:  # lines of items already covered are skipped without a pass over them each
+        if remaining[line.item_id] > 0:
+            by_item.setdefault(line.item_id, []).append(line)
     for ref in items:
-        for line in sorted((line for line in hit.lines if line.item_id == ref.id), key=lambda line: line.fefo_key):
+        lines = by_item.get(ref.id)
+        if not lines:
+            continue
+        for line in sorted(lines, key=_fefo_key) if len(lines) > 1 else lines:
             take = min(remaining[ref.id], line.available)
             if take <= 0:
                 break
@@ -430,9 +444,12 @@ def _ranked_stock(
 class _TierWalk:
     """Walks outward from the incident over one tier's warehouses, yielding those with stock in exact order.
 
-    A heap holds warehouses found holding stock, keyed by their exact distance (measured for a whole
-    chunk at once: in C, a vector costs about what one pair costs in Python). The top is final once it
-    is nearer than the lower bound of every warehouse not yet asked about (the next one on the sphere).
+    A heap holds warehouses found holding stock, keyed first by their lower bound from the sphere and,
+    once one of them comes to the top, by its exact distance (measured then: only the warehouses that
+    may still be next are measured, about the limit's number, not every holder of a chunk). The top is
+    final once it is measured and nearer than the lower bound of every warehouse not yet asked about
+    (the next one on the sphere). At equal keys an unmeasured warehouse sorts first, so it is measured
+    before an equal measured one is taken.
     """
 
     def __init__(
@@ -449,34 +466,45 @@ class _TierWalk:
 
     def __iter__(self) -> Iterator[tuple[int, float, list[_Line]]]:
         positions, sphere_km = self.candidates.positions, self.candidates.sphere_km
-        index, distance, origin = self.index, self.search.distance, self.search.origin
-        heap: list[tuple[float, str, int, list[_Line]]] = []  # (exact distance, code, position, lines)
-        asked, chunk = 0, FIRST_CHUNK
+        index, distance, origin, radius_km = self.index, self.search.distance, self.search.origin, self.search.radius_km
+        ids, codes, lower_bound_km = index.id_list, index.codes, distance.lower_bound_km
+        connection = self.session.connection()
+        # (key, measured, code, position, lines): key is the lower bound until measured, then the exact distance
+        heap: list[tuple[float, bool, str, int, list[_Line]]] = []
+        asked, chunk, count = 0, FIRST_CHUNK, len(positions)
+        unasked_bound = lower_bound_km(float(sphere_km[0])) if count else math.inf
         while True:
-            unasked_bound = distance.lower_bound_km(float(sphere_km[asked])) if asked < len(positions) else math.inf
             if heap and heap[0][0] < unasked_bound:
-                key, _code, position, lines = heapq.heappop(heap)
-                if key > self.search.radius_km:
-                    return  # everything left is farther still
-                yield int(index.ids[position]), key, lines
+                key, measured, code, position, lines = heap[0]
+                if key > radius_km:
+                    return  # everything left is farther still (a bound is never above the distance)
+                if measured:
+                    heapq.heappop(heap)
+                    yield ids[position], key, lines
+                else:
+                    where = slice(position, position + 1)  # a view: no copy
+                    exact = float(distance.distances_km(origin, index.latitudes[where], index.longitudes[where])[0])
+                    heapq.heapreplace(heap, (exact, True, code, position, lines))
                 continue
-            if asked >= len(positions):
+            if asked >= count:
                 return
-            batch = positions[asked : asked + chunk]
-            found = self._available_lines(index.ids[batch].tolist())
-            holding = [position for position in batch.tolist() if int(index.ids[position]) in found]
-            if holding:  # the exact distance of every warehouse holding stock: one vectorised call per chunk
-                measured = distance.distances_km(origin, index.latitudes[holding], index.longitudes[holding])
-                for position, km in zip(holding, measured.tolist(), strict=True):
-                    heapq.heappush(heap, (km, index.codes[position], position, found[int(index.ids[position])]))
+            batch = positions[asked : asked + chunk].tolist()
+            found = self._available_lines(connection, [ids[position] for position in batch])
+            if found:
+                bounds = sphere_km[asked : asked + chunk].tolist()
+                for position, sphere in zip(batch, bounds, strict=True):
+                    lines = found.get(ids[position])
+                    if lines is not None:
+                        heapq.heappush(heap, (lower_bound_km(sphere), False, codes[position], position, lines))
             asked += len(batch)
             chunk = min(chunk * 2, MAX_CHUNK)
+            unasked_bound = lower_bound_km(float(sphere_km[asked])) if asked < count else math.inf
 
-    def _available_lines(self, warehouse_ids: list[int]) -> dict[int, list[_Line]]:
+    def _available_lines(self, connection: Connection, warehouse_ids: list[int]) -> dict[int, list[_Line]]:
         """Lines with something available of the items in these warehouses: one query on the unique
         (warehouse_id, item_id, batch) index."""
         not_expired_on = dt.date.min if self.search.include_expired else self.search.today
-        return _AVAILABLE_LINES.run(self.session.connection(), warehouse_ids, self.search.item_ids, not_expired_on)
+        return _AVAILABLE_LINES.run(connection, warehouse_ids, self.search.item_ids, not_expired_on)
 
 
 def _check_radius(radius_km: float) -> float:
@@ -503,16 +531,16 @@ def _line_order(items: list[ItemRef]):
     return lambda line: (rank[line.item_id], *line.fefo_key)
 
 
-def _batch_line(line: _Line, items_by_id: dict[int, ItemRef]) -> BatchLine:
-    return BatchLine(line.stock_line_id, items_by_id[line.item_id], line.batch, line.expiry_date, line.available)
-
-
 def _warehouse_summaries(index: WarehouseIndex, warehouse_ids: list[int]) -> dict[int, WarehouseSummary]:
-    """From this worker's warehouse index: the search's warehouses, no query."""
-    if not warehouse_ids:
-        return {}
-    summaries = index.summaries
-    return {warehouse_id: WarehouseSummary(*summaries[warehouse_id]) for warehouse_id in warehouse_ids}
+    """From this worker's warehouse index: the search's warehouses, no query; each summary built once per index."""
+    built = index.derived.setdefault(WarehouseSummary, {})
+    found = {}
+    for warehouse_id in warehouse_ids:
+        summary = built.get(warehouse_id)
+        if summary is None:
+            summary = built[warehouse_id] = WarehouseSummary(*index.summaries[warehouse_id])
+        found[warehouse_id] = summary
+    return found
 
 
 # The statements of the hot path, built once: building one costs more than running it here
@@ -585,10 +613,14 @@ class _AvailableLines:
             columns = StockLine.__table__.c
             expiry = columns.expiry_date.type.dialect_impl(dialect)
             quantity = columns.quantity.type.dialect_impl(dialect)
+            expiry_result = expiry.result_processor(dialect, None)
+            available_result = quantity.result_processor(dialect, None)
+            # Each distinct stored value converted once per worker (dates and quantities repeat across lines; the
+            # results are immutable, so lines share them).
             found = (
                 expiry.bind_processor(dialect),
-                expiry.result_processor(dialect, None),
-                quantity.result_processor(dialect, None),
+                memoised(expiry_result) if expiry_result else None,
+                memoised(available_result),
             )
             self._processors[dialect.name] = found
         return found

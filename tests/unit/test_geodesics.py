@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from geopy.distance import geodesic
 
-from inventory.geo import GEODESIC, Point
+from inventory.geo import FEW_PAIRS, GEODESIC, Point
 
 # A few nanometres are seen (float rounding of two ports of the same algorithm); the answers are
 # rounded to the metre and the oracle tests compare to 1e-9 km (a micrometre), so 1e-10 km leaves room.
@@ -38,3 +38,14 @@ def test_identical_places_measure_identically():
     measured = GEODESIC.distances_km(origin, np.array([31.2, 31.2, 31.2]), np.array([121.5, 121.5, 121.5]))
     assert len(set(measured.tolist())) == 1
     assert abs(measured[0] - GEODESIC.distance_km(origin, Point(31.2, 121.5))) <= TOLERANCE_KM
+
+
+def test_a_few_pairs_measure_as_many_do():
+    """Up to FEW_PAIRS the pairs go to pyproj one by one (its scalar path): the same C function, the same bits."""
+    origin = Point(30.5, 114.3)
+    rng = np.random.default_rng(7)
+    latitudes, longitudes = rng.uniform(20, 45, 40), rng.uniform(90, 125, 40)
+    many = GEODESIC.distances_km(origin, latitudes, longitudes)
+    for start in range(0, 40, FEW_PAIRS):
+        few = GEODESIC.distances_km(origin, latitudes[start : start + FEW_PAIRS], longitudes[start : start + FEW_PAIRS])
+        assert few.tolist() == many[start : start + FEW_PAIRS].tolist()

@@ -118,6 +118,33 @@ def test_identical_coordinates_are_ordered_by_warehouse_code(session, make_wareh
     assert len({result.distance_km for result in answer.results}) == 1
 
 
+class CountingDistance:
+    """The service's geodesic, counting the exact distances measured."""
+
+    name = GEODESIC.name
+
+    def __init__(self) -> None:
+        self.measured = 0
+
+    def distances_km(self, origin, latitudes, longitudes):
+        self.measured += len(latitudes)
+        return GEODESIC.distances_km(origin, latitudes, longitudes)
+
+    def lower_bound_km(self, sphere_km: float) -> float:
+        return GEODESIC.lower_bound_km(sphere_km)
+
+
+def test_only_the_warehouses_that_may_come_next_are_measured(session, make_warehouse, stock):
+    """Thirty holders in the first chunk, three asked for: the walk measures a few, not all thirty."""
+    for number in range(30):
+        stock(make_warehouse(f"RING-{number:02}", **place(10 + 5 * number, bearing=12 * number)), 1)
+    counting = CountingDistance()
+    answer = search(session, limit=3, distance=counting)
+    assert codes(answer) == ["RING-00", "RING-01", "RING-02"]
+    assert counting.measured <= 6
+    assert [r.distance_km for r in answer.results] == [r.distance_km for r in search(session, limit=3).results]
+
+
 def test_radius_is_a_geodesic_cut_off(session, make_warehouse, stock):
     stock(make_warehouse("INSIDE", **place(299.9)), 1)
     stock(make_warehouse("OUTSIDE", **place(300.1, bearing=180)), 1)
