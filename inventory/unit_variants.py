@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_catalogue_edit
 from inventory.audit import record_audit
-from inventory.catalogue import ItemRef, create_item, get_item, item_names
+from inventory.catalogue import create_item, get_item
 from inventory.errors import Conflict, ValidationFailed
 from inventory.import_review import UNIT_VARIANT, close_item_reviews
 from inventory.models import Item, ItemUnit, ItemVariant, StockLine
@@ -39,14 +39,6 @@ def pack_factors(item: Item) -> list[tuple[str, Decimal]]:
 def factor_to_item(item: Item, unit: str) -> Decimal | None:
     """How many catalogue units of ``item`` one ``unit`` is (families, then the item's pack factors), or None."""
     return item_unit_factor(unit, item.unit, pack_factors(item))
-
-
-def variant_refs(session: Session, item_id: int) -> list[ItemRef]:
-    """The unmerged unit variants of an item, as plain values (what nearest lists beside the item).
-
-    From this worker's copy of the catalogue (``item_names``), reloaded when item_variant changes.
-    """
-    return list(item_names(session).variants_of(item_id))
 
 
 def open_variant(item: Item, unit: str) -> Item | None:
