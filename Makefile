@@ -15,14 +15,17 @@ export UV_LINK_MODE := copy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+# Its own target, so a venv made before uv was used gets it too.
+$(BIN)/uv: | $(BIN)/python
 	$(BIN)/pip install --quiet uv==0.13.8
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
+$(VENV)/.runtime: requirements.txt | $(BIN)/uv
 	$(UV) -r requirements.txt
 	touch $@
 
 # One install for both files (not the runtime's first, then both again): the dev set includes the runtime's.
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/uv
 	$(UV) -r requirements.txt -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
