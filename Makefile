@@ -6,19 +6,27 @@ FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: run run-postgres test test-sqlite test-postgresql lint bench init-db clean
 
+# The venv keeps pip (for `.venv/bin/pip install ...` by hand); the requirements are installed by uv, a pip
+# from PyPI that installs the same pinned files in a few seconds where pip took ~35 s of CPU (s21-tests in
+# docs/benchmarks.md). uv writes no bytecode: `make test` lets the first process that imports a module write
+# it (tests/passes.py), so only what runs is compiled, once.
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+export UV_LINK_MODE := copy
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-# Not --no-compile: it saved pip a third of its CPU, but where PYTHONDONTWRITEBYTECODE is set (as on our
-# shared machine) every process then compiles what it imports afresh (+5 s CPU for each pytest job's imports).
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# Its own target, so a venv made before uv was used gets it too.
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install --quiet uv==0.13.8
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/uv
+	$(UV) -r requirements.txt
 	touch $@
 
-# One pip run for both files (not the runtime's first, then both again): the dev set includes the runtime's.
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+# One install for both files (not the runtime's first, then both again): the dev set includes the runtime's.
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/uv
+	$(UV) -r requirements.txt -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
 ## run: create the SQLite database with the national demo on first start, serve on 127.0.0.1:8000

@@ -3,11 +3,15 @@
 One pass per database (as before) left a core idle whenever one pass finished first, and the SQLite pass
 carried the browser tests. So each database's suite is cut into jobs of a few minutes (the API tests in three
 parts, the unit tests, the rest; on SQLite also the browser tests, which need one database only: the page is
-the same whatever the database), and two job slots take the next job, longest first, as soon as one is free. The jobs
-together run exactly the tests the two passes ran; each job's output is printed whole when it ends.
+the same whatever the database), and two job slots take the next job, longest first, as soon as one is free. The
+browser job runs beside the two slots from the start (``Job.apart``): it waits on chromium and its live server
+most of its time (on main, 218 s of wall clock for 126 s of CPU, chromium's and gunicorn's included), so in a slot
+it held a core it used half of while the other jobs queued. The jobs together run exactly the tests the two passes
+ran; each job's output is printed whole when it ends, with its CPU seconds (and its PostgreSQL server's).
 
     python -m tests.passes            # what `make test` runs (after ruff)
     python -m tests.passes --slots 1  # one job after the other
+    python -m tests.passes --only "SQLite: tests/unit"  # one job (--only again for more)
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ class Job:
     ignore: list[str] = field(default_factory=list)
     status: int | None = None
     seconds: float = 0.0
-    cpu: float = 0.0  # user + system seconds of the job and the processes it waited for (servers, workers)
+    cpu: float = 0.0  # user + system seconds of the job and the processes it waited for (gunicorn, chromium)
+    server_cpu: float = 0.0  # its embedded PostgreSQL server's, which runs detached
+    apart: bool = False  # runs beside the slots, from the start (see APART)
     output: str = ""
 
     def command(self, basetemp: Path) -> list[str]:
@@ -65,7 +71,7 @@ def jobs() -> list[Job]:
     # tests/api is the largest folder: three parts of about as many tests each, so no one job holds the run.
     groups = [(f"tests/api, part {number}", files) for number, files in enumerate(parts("api", 3), start=1)]
     groups += [("tests/unit", unit), (", ".join(others), others)]
-    queue = [Job("SQLite: tests/browser", "sqlite", ["tests/browser"])]
+    queue = [Job("SQLite: tests/browser", "sqlite", ["tests/browser"], apart=True)]
     for name, paths in groups:
         queue += [Job(f"PostgreSQL: {name}", "postgresql", paths), Job(f"SQLite: {name}", "sqlite", paths)]
     # Longest first, so that the short jobs fill the end and neither slot waits long for the other's last job.
@@ -90,15 +96,38 @@ EXPECTED_SECONDS = {
 DEFAULT_EXPECTED_SECONDS = 180
 
 
-def run_counting_cpu(command: list[str], log: Path) -> tuple[int, str, float]:
-    """Run ``command`` with its output in ``log``; its exit status, output and CPU seconds. The CPU is
+# The jobs write bytecode even where PYTHONDONTWRITEBYTECODE is set (as on our shared machine): otherwise every
+# pytest job, gunicorn worker and CLI subprocess compiles the project's modules afresh and pytest rewrites every
+# test module again. The first process to import a module writes its .pyc (``__pycache__`` is ignored by git).
+JOB_ENVIRONMENT = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run_counting_cpu(command: list[str], log: Path) -> tuple[int, str, float, float]:
+    """Run ``command`` with its output in ``log``; its exit status, output, CPU seconds (its own and those of the
+    processes it waited for) and its PostgreSQL server's CPU seconds. The CPU is
     what the machine's other users cannot inflate (wall clock is): it is how a change to the suite is judged.
     """
     with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=JOB_ENVIRONMENT)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, log.read_text(errors="replace"), usage.ru_utime + usage.ru_stime
+    text = log.read_text(errors="replace")
+    # The embedded PostgreSQL server runs detached, so its CPU is not the job's rusage: the conftest prints it.
+    server = [float(line.split()[-2]) for line in text.splitlines() if line.startswith("database server CPU: ")]
+    return process.returncode, text, usage.ru_utime + usage.ru_stime, sum(server)
+
+
+def server_note(job: Job) -> str:
+    return f" + {job.server_cpu:.0f} s its PostgreSQL server's" if job.server_cpu else ""
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """The machine's (idle, total) CPU ticks so far, all cores (Linux); (0, 0) elsewhere."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
 
 
 def load() -> str:
@@ -108,51 +137,69 @@ def load() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slots", type=int, default=2, help="jobs at a time (default 2: one per core)")
+    parser.add_argument("--only", action="append", default=[], help="run only the jobs whose name contains this")
+    parser.add_argument("--no-apart", action="store_true", help="the browser job takes a slot like the others")
     args = parser.parse_args()
-    queue = jobs()
+    queue = [job for job in jobs() if not args.only or any(part in job.name for part in args.only)]
+    apart = [] if args.no_apart else [job for job in queue if job.apart]
+    queue = [job for job in queue if job not in apart]
     lock = threading.Lock()
     started = time.monotonic()
-    print(f"== {len(queue)} pytest jobs on {args.slots} slots; load average {load()}", flush=True)
+    ticks_before = cpu_ticks()
+    print(
+        f"== {len(queue) + len(apart)} pytest jobs on {args.slots} slots"
+        f"{f' and {len(apart)} beside them' if apart else ''}; load average {load()}",
+        flush=True,
+    )
+    numbers = iter(range(1, 1000))
 
     with tempfile.TemporaryDirectory(prefix="make-test-") as scratch:
 
-        def slot() -> None:
+        def slot(alone: Job | None = None) -> None:
             while True:
                 with lock:
-                    if not queue:
+                    if alone is None and not queue:
                         return
-                    job = queue.pop(0)
-                    number = len(done) - len(queue)
+                    job = alone or queue.pop(0)
+                    number = next(numbers)
                     print(f"-- start {job.name} ({time.monotonic() - started:.0f} s)", flush=True)
                 begun = time.monotonic()
                 # Each job its own temp root, so no job prunes another's; output kept whole, printed at the end.
-                job.status, job.output, job.cpu = run_counting_cpu(
+                job.status, job.output, job.cpu, job.server_cpu = run_counting_cpu(
                     job.command(Path(scratch) / f"job-{number}"), Path(scratch) / f"job-{number}.log"
                 )
                 job.seconds = time.monotonic() - begun
                 with lock:
                     print(
-                        f"\n==== {job.name}: exit {job.status} in {job.seconds:.0f} s, {job.cpu:.0f} s CPU ====\n"
+                        f"\n==== {job.name}: exit {job.status} in {job.seconds:.0f} s, {job.cpu:.0f} s CPU"
+                        f"{server_note(job)} ====\n"
                         f"{job.output}",
                         flush=True,
                     )
+                if alone is not None:
+                    return
 
-        done = list(queue)
-        threads = [threading.Thread(target=slot) for _ in range(max(1, args.slots))]
+        done = apart + queue
+        threads = [threading.Thread(target=slot, args=(job,)) for job in apart]
+        threads += [threading.Thread(target=slot) for _ in range(max(1, args.slots))]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
 
     cpu = sum(job.cpu for job in done)
+    idle, total = (after - before for after, before in zip(cpu_ticks(), ticks_before, strict=True))
+    server_cpu = sum(job.server_cpu for job in done)
     print(
-        f"== summary (wall clock {time.monotonic() - started:.0f} s, jobs' CPU {cpu:.0f} s; load average now {load()})"
+        f"== summary (wall clock {time.monotonic() - started:.0f} s, jobs' CPU {cpu:.0f} s and their PostgreSQL"
+        f" servers' {server_cpu:.0f} s; the machine's cores idle {idle / max(total, 1):.0%} of the time;"
+        f" load average now {load()})"
     )
     for job in done:
         lines = job.output.strip().splitlines() or ["no output"]
         phases = [line.removeprefix("time by phase: ") for line in lines if line.startswith("time by phase: ")]
         summary = f"{lines[-1]} ({', '.join(phases)})"
-        print(f"  {job.name}: exit {job.status}, {job.seconds:.0f} s, {job.cpu:.0f} s CPU: {summary}")
+        print(f"  {job.name}: exit {job.status}, {job.seconds:.0f} s, {job.cpu:.0f} s CPU{server_note(job)}: {summary}")
     return 0 if all(job.status == 0 for job in done) else 1
 
 
