@@ -242,18 +242,19 @@ def _write_ledger(session, sheet, styles, where, regions, lang, title, tallies: 
 
     def warehouse_cells(key: tuple) -> bytes:  # the place's names and codes, the warehouse's code, name, reserve
         province, city, county, code, name, reserve = key
-        places = (province, city, county)
-        cells = [
-            text(2 * level + kind, value)
-            for level, place in enumerate(places)
-            for kind, value in enumerate((regions.get(place, ""), place))
-        ]
-        cells += (
-            text(column("warehouse_code"), code),
-            text(column("warehouse_name"), name),
-            text(column("reserve_type"), reserve_labels[reserve]),
+        return b"".join(
+            (
+                text(column("province_name"), regions.get(province, "")),
+                text(column("province_code"), province),
+                text(column("city_name"), regions.get(city, "")),
+                text(column("city_code"), city),
+                text(column("county_name"), regions.get(county, "")),
+                text(column("county_code"), county),
+                text(column("warehouse_code"), code),
+                text(column("warehouse_name"), name),
+                text(column("reserve_type"), reserve_labels[reserve]),
+            )
         )
-        return b"".join(cells)
 
     def item_cells(key: tuple) -> bytes:
         code, name, category, specification, unit = key
@@ -361,7 +362,7 @@ def _ledger_lines(where) -> Select:
         .order_by(Warehouse.province_code, Warehouse.city_code, Warehouse.county_code, Warehouse.code)
         .order_by(Item.code, StockLine.batch)
         .execution_options(yield_per=FETCH_ROWS)
-    )
+    )  # the summary's tallies pick columns by position (``_COUNTY`` and the others)
     return stmt if where is None else stmt.where(where)
 
 
