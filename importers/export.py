@@ -575,7 +575,8 @@ def _summary_by_item(sheet, styles, tallies: _Tallies, lang, words, row: int) ->
 
 
 def _summary_by_county(sheet, styles, tallies: _Tallies, regions, lang, words, row: int) -> None:
-    """Warehouses, lines and items per county."""
+    """Warehouses, lines and items per county: the sheet's last rows, streamed (``RowStream``; a national
+    ledger has some 2,800 counties)."""
     sheet.write_string(row, 0, words["by_county"], styles["section"])
     row += 1
     county_headers = [
@@ -587,18 +588,26 @@ def _summary_by_county(sheet, styles, tallies: _Tallies, regions, lang, words, r
         words["lines"],
         words["items"],
     ]
-    for column, text in enumerate(county_headers):
-        sheet.write_string(row, column, text, styles["header"])
+    for column, header in enumerate(county_headers):
+        sheet.write_string(row, column, header, styles["header"])
+    stream = RowStream(sheet, row + 1, len(county_headers))
+    text, number, integer = stream.text, stream.number, styles["integer"]
     for place in sorted(tallies.lines_by_county):
         province, city, county = place
         row += 1
-        sheet.write_string(row, 0, regions.get(province, ""))
-        sheet.write_string(row, 1, regions.get(city, ""))
-        sheet.write_string(row, 2, regions.get(county, ""))
-        sheet.write_string(row, 3, county)
-        sheet.write_number(row, 4, tallies.warehouses_by_county[place], styles["integer"])
-        sheet.write_number(row, 5, tallies.lines_by_county[place], styles["integer"])
-        sheet.write_number(row, 6, tallies.items_by_county[place], styles["integer"])
+        stream.write(
+            row,
+            (
+                text(0, regions.get(province, "")),
+                text(1, regions.get(city, "")),
+                text(2, regions.get(county, "")),
+                text(3, county),
+                number(4, tallies.warehouses_by_county[place], integer),
+                number(5, tallies.lines_by_county[place], integer),
+                number(6, tallies.items_by_county[place], integer),
+            ),
+        )
+    stream.finish()
 
 
 def _field_header(name: str, lang: str) -> str:
