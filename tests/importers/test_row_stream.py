@@ -26,6 +26,7 @@ AWKWARD_TEXT = [
     "\ufffe and \uffff",
     "x" * 40_000,  # past Excel's 32,767 characters: truncated the same way
     "🚒" * 20_000,  # past the limit in UTF-16 units only
+    "a NUL \x00 inside",  # written as _x0000_: RowStream's row-number marker never comes from text
 ]
 NUMBERS = [0, 1, 12.5, -3.25, 0.1, 1e20, 123456789.123456789, 2.5e-7]
 DATES = [dt.date(2026, 1, 1), dt.date(1900, 2, 28), dt.date(1900, 3, 1), dt.datetime(2026, 3, 1, 12, 30)]
