@@ -134,7 +134,7 @@ def test_summary_by_county_and_by_item_match_the_database(session, demo):
     assert {row[3]: row[4:7] for row in summary[start:]} == {county: list(counts) for county, *counts in counties}
     start = next(index for index, row in enumerate(summary) if row[0] == "按物资和储备类型（数量）") + 2
     item_rows = summary[start : start + len(items)]
-    assert {row[1]: row[-1] for row in item_rows} == {code: total / 1000 for code, total in items}
+    assert {row[1]: row[-1] for row in item_rows} == {code: int(total) / 1000 for code, total in items}
     assert len(counties) > 1 and len(items) > 1
 
 
