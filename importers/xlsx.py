@@ -12,8 +12,6 @@ import contextlib
 import os
 import re
 from collections.abc import Sequence
-from itertools import compress
-from operator import is_not
 from typing import IO
 
 import xlsxwriter
@@ -174,19 +172,25 @@ class RowStream:
 
     xlsxwriter spends most of an export in its per-cell path (argument checks, a cell tuple, a format
     lookup, escaping every string again); a national ledger repeats a few thousand distinct strings
-    126,000 times. Here each distinct text is neutralised and escaped once (cached), and a row is one
-    ``write`` of ready fragments. The output is byte for byte what ``write_string``/``write_number``/
-    ``write_datetime`` give (``tests/importers/test_row_stream.py`` compares them), which is why this
-    uses xlsxwriter's own escaping helpers (requirements pin xlsxwriter). The rows are deflated as they come
-    (``xlsx_zip.DeflatedPart``) and ``StreamingWorkbook`` puts them into the sheet's zip member.
+    126,000 times. Here a cell is made once as UTF-8 bytes (``text``/``number``/``date``: its whole
+    ``<c>`` element, the row number left as a marker) and kept by the caller, and a row is its cells
+    joined, the marker replaced by the row number. The output is byte for byte what ``write_string``/
+    ``write_number``/``write_datetime`` give (``tests/importers/test_row_stream.py`` compares them), which
+    is why this uses xlsxwriter's own escaping helpers (requirements pin xlsxwriter). The rows are
+    deflated as they come (``xlsx_zip.DeflatedPart``) and ``StreamingWorkbook`` puts them into the
+    sheet's zip member.
 
     Use: ``RowStream(sheet, first_row, columns)`` once the header rows are written, then
-    ``write(row, fragments)`` with rows in increasing order, one fragment (``text``/``number``/``date``)
-    or None per column, then ``finish``. Nothing else may be written to the sheet's cells in between.
+    ``write(row, cells)`` with rows in increasing order, a row's cells in column order (b"" for none),
+    then ``finish``. A cell counts towards the sheet's dimension when it is made: make only cells that
+    are written. Nothing else may be written to the sheet's cells in between.
     """
 
-    PENDING_ROWS = 2_000  # rows joined and encoded at once into the body file
+    PENDING_ROWS = 2_000  # rows joined at once into the body file
     CACHE_LIMIT = 200_000  # distinct texts kept escaped; past it the cache starts again (memory stays bounded)
+    ROW_NUMBER = b"\0"  # stands for the row number in a cell until its row is written (text never holds it:
+    # xlsxwriter writes the control character U+0000 as "_x0000_")
+    _EMPTY_ROW = len(b'<row r="\0"></row>')
 
     def __init__(self, sheet: Worksheet, first_row: int, columns: int) -> None:
         if not sheet.constant_memory:
@@ -200,31 +204,33 @@ class RowStream:
         fh.seek(0)
         self.header_length = len(fh.read())
         self.body = DeflatedPart(sheet.tmpdir)  # closed by the workbook
-        self._pending: list[str] = []
+        self._pending: list[bytes] = []
         self.finished = False
         sheet.row_stream = self
         self.sheet = sheet
-        self.columns = [xl_col_to_name(column) for column in range(columns)]
-        self._nones = (None,) * columns
-        self._layouts: dict[tuple[bool, ...], str] = {}
+        self._references = [
+            f'<c r="{xl_col_to_name(column)}'.encode() + self.ROW_NUMBER + b'"' for column in range(columns)
+        ]
+        self._made = [False] * columns  # the columns with a cell (the sheet's dimension)
         self._row_limit = sheet.xls_rowmax
         self.last_row: int | None = None
-        self.first_column, self.last_column = columns, -1
-        self._texts: dict[str, str | None] = {}
-        self._dates: dict[tuple, str] = {}
+        self._texts: dict[str, bytes] = {}
         self._escape = sheet._escape_data
         self._control = sheet._escape_control_characters
 
-    def text(self, value: str | None) -> str | None:
-        """A text cell (neutralised: see ``neutralise``); None (no cell) for None or empty text."""
+    def text(self, column: int, value: str | None) -> bytes:
+        """A text cell (neutralised: see ``neutralise``); b"" (no cell) for None or empty text."""
+        if not value:
+            return b""
         fragment = self._texts.get(value)
-        if fragment is None and value:
+        if fragment is None:
             fragment = self._texts[value] = self._text_fragment(value)
             if len(self._texts) > self.CACHE_LIMIT:
                 self._texts = {}
-        return fragment
+        self._made[column] = True
+        return self._references[column] + fragment
 
-    def _text_fragment(self, value: str) -> str:
+    def _text_fragment(self, value: str) -> bytes:
         string = neutralise(value)
         limit = self.sheet.xls_strmax  # xlsxwriter truncates longer text the same way
         if len(string) > limit // 2 and _utf16_len(string) > limit:
@@ -232,54 +238,36 @@ class RowStream:
         if _CONTROL_ESCAPES.search(string):  # most text has nothing xlsxwriter's two substitutions change
             string = self._control(string)
         space = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
-        return f' t="inlineStr"><is><t{space}>{self._escape(string)}</t></is></c>'
+        return f' t="inlineStr"><is><t{space}>{self._escape(string)}</t></is></c>'.encode()
 
-    @staticmethod
-    def number(value: float, cell_format: Format | None = None) -> str:
+    def number(self, column: int, value: float, cell_format: Format | None = None) -> bytes:
         style = f' s="{cell_format._get_xf_index()}"' if cell_format is not None else ""
-        return f"{style}><v>{value:.16G}</v></c>"
+        self._made[column] = True
+        return self._references[column] + f"{style}><v>{value:.16G}</v></c>".encode()
 
-    def date(self, value, cell_format: Format) -> str | None:
-        """A date or datetime cell with ``cell_format``; None for None."""
+    def date(self, column: int, value, cell_format: Format) -> bytes:
+        """A date or datetime cell with ``cell_format``; b"" for None."""
         if value is None:
-            return None
-        key = (value, cell_format)
-        fragment = self._dates.get(key)
-        if fragment is None:
-            fragment = self._dates[key] = self.number(self.sheet._convert_date_time(value), cell_format)
-        return fragment
+            return b""
+        return self.number(column, self.sheet._convert_date_time(value), cell_format)
 
-    def write(self, row: int, fragments: Sequence[str | None]) -> None:
-        """Row ``row`` (0-based), its cells from column A on; rows in increasing order."""
+    def write(self, row: int, cells: Sequence[bytes]) -> None:
+        """Row ``row`` (0-based): its cells, from this stream, in column order; rows in increasing order."""
         if row >= self._row_limit:  # xlsxwriter would drop the cells silently: say so instead
             raise ValueError(f"a worksheet holds at most {self._row_limit:,} rows")
-        shape = tuple(map(is_not, fragments, self._nones))  # which columns have a cell
-        template = self._layouts.get(shape)
-        if template is None:
-            template = self._layouts[shape] = self._layout(shape)
-        if not template:  # xlsxwriter writes no <row> for a row without cells
+        line = b"".join((b'<row r="\0">', *cells, b"</row>"))
+        if len(line) == self._EMPTY_ROW:  # xlsxwriter writes no <row> for a row without cells
             return
         pending = self._pending
-        pending.append(template.format(str(row + 1), *compress(fragments, shape)))
+        pending.append(line.replace(self.ROW_NUMBER, b"%d" % (row + 1)))
         if len(pending) >= self.PENDING_ROWS:
             self.flush()
         self.last_row = row
 
-    def _layout(self, shape: tuple[bool, ...]) -> str:
-        """The XML of the rows with cells in the columns ``shape`` marks, as a format string (the row
-        number, then the cells' fragments); "" for none. The sheet's dimension spans these columns."""
-        present = [column for column, has_cell in enumerate(shape) if has_cell]
-        if not present:
-            return ""
-        self.first_column = min(self.first_column, present[0])
-        self.last_column = max(self.last_column, present[-1])
-        cells = "".join(f'<c r="{self.columns[column]}{{0}}"{{{place}}}' for place, column in enumerate(present, 1))
-        return f'<row r="{{0}}">{cells}</row>'
-
     def flush(self) -> None:
-        """The rows written so far, into the body file (as UTF-8, the encoding of the sheet XML)."""
+        """The rows written so far, into the body file (UTF-8, the encoding of the sheet XML)."""
         if self._pending:
-            self.body.write("".join(self._pending).encode("utf-8"))
+            self.body.write(b"".join(self._pending))
             self._pending = []
 
     def finish(self) -> None:
@@ -288,7 +276,7 @@ class RowStream:
         self.finished = True
         sheet = self.sheet
         if self.last_row is not None:
-            sheet._check_dimensions(self.last_row, self.first_column)
-            sheet._check_dimensions(self.last_row, self.last_column)
+            sheet._check_dimensions(self.last_row, self._made.index(True))
+            sheet._check_dimensions(self.last_row, len(self._made) - 1 - self._made[::-1].index(True))
             # The rows are written: xlsxwriter must neither write them nor accept cells above them again.
             sheet.previous_row = self.last_row + 1

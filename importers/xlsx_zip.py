@@ -1,26 +1,32 @@
 """The zip of a streamed workbook: members deflated while the rows are still being made.
 
-A worksheet's rows (``RowStream``) are deflated by a worker thread as they come (zlib lets go of the GIL
-while it deflates, so on two cores it costs the row-making thread almost nothing); the sheet's XML
+A worksheet's rows (``RowStream``) are deflated by a worker thread as they come (the deflater lets go of
+the GIL while it works, so on two cores it costs the row-making thread almost nothing); the sheet's XML
 around them (its header, whose dimension is known only at the end, and its footer) is deflated at
 the end. The three deflate streams are joined into one member: each but the last ends with a sync
 flush (complete blocks, none marked final, on a byte boundary), and no stream refers back to data
 before its own start, so the concatenation is one valid deflate stream; its CRC-32 is combined from
 the parts' (``crc32_combine``, zlib's algorithm). ``ZipWriter`` writes each member's header with its
 sizes and CRC known, in one pass, without zip64 (a workbook past 4 GiB raises ``LargeZipFile``).
+
+The deflater is ISA-L's (``isal.isal_zlib``, zlib's interface and its standard deflate streams): on the
+national ledger's sheet XML (122 MB) its level 2 takes 0.12 s of CPU for 12.9 MiB, where zlib's level 2
+took 0.55 s for 12.1 MiB and zlib-ng's 0.37 s for 12.7 MiB (its level 1: 0.22 s, 17 MiB); zlib's Z_RLE
+and Huffman-only strategies are slower still here and 76 MiB (XML has no runs to code).
 """
 
 from __future__ import annotations
 
 import struct
 import tempfile
-import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO
 from zipfile import LargeZipFile
 
-LEVEL = 2  # zlib's level: on sheet XML about 2.5 × as fast as the default 6, for members about 12% larger
+from isal import isal_zlib
+
+LEVEL = 2  # ISA-L's level (0-3; 2 is its default): on sheet XML 14 × as fast as zlib's 6, members 14 % larger
 CHUNK = 1 << 20
 _LIMIT = 0xFFFFFFFF
 # The date xlsxwriter gives the files it zips from disk (31/1/1980, see its _store_workbook), DOS format.
@@ -69,7 +75,7 @@ class DeflatedPart:
         self.file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (closed by close)
         self.crc = 0
         self.size = 0  # bytes before deflating
-        self._deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._deflate = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="xlsx-deflate")
         self._in_flight: Future | None = None
         self.finished = False
@@ -79,7 +85,7 @@ class DeflatedPart:
         self._in_flight = self._worker.submit(self._deflate_chunk, data)
 
     def _deflate_chunk(self, data: bytes) -> None:
-        self.crc = zlib.crc32(data, self.crc)
+        self.crc = isal_zlib.crc32(data, self.crc)
         self.size += len(data)
         self.file.write(self._deflate.compress(data))
 
@@ -91,7 +97,7 @@ class DeflatedPart:
     def finish(self) -> None:
         if not self.finished:
             self._wait()
-            self.file.write(self._deflate.flush(zlib.Z_SYNC_FLUSH))
+            self.file.write(self._deflate.flush(isal_zlib.Z_SYNC_FLUSH))
             self.finished = True
         self._worker.shutdown()
 
@@ -119,10 +125,10 @@ class ZipWriter:
 
     def add_file(self, name: str, source: IO[bytes]) -> None:
         """A member from a file, deflated in chunks (its deflated bytes are held in memory until written)."""
-        deflate = zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        deflate = isal_zlib.compressobj(self.level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
         crc, size, parts = 0, 0, []
         while data := source.read(CHUNK):
-            crc, size = zlib.crc32(data, crc), size + len(data)
+            crc, size = isal_zlib.crc32(data, crc), size + len(data)
             parts.append(deflate.compress(data))
         parts.append(deflate.flush())
         self._add(name, crc, size, sum(map(len, parts)), parts)
@@ -130,12 +136,12 @@ class ZipWriter:
     def add_around(self, name: str, before: bytes, middle: DeflatedPart, after: bytes) -> None:
         """A member of ``before``, the already deflated ``middle`` and ``after``, as one deflate stream."""
         middle.finish()
-        head = zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
-        head = head.compress(before) + head.flush(zlib.Z_SYNC_FLUSH)
-        tail = zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        head = isal_zlib.compressobj(self.level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
+        head = head.compress(before) + head.flush(isal_zlib.Z_SYNC_FLUSH)
+        tail = isal_zlib.compressobj(self.level, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
         tail = tail.compress(after) + tail.flush()
-        crc = crc32_combine(zlib.crc32(before), middle.crc, middle.size)
-        crc = crc32_combine(crc, zlib.crc32(after), len(after))
+        crc = crc32_combine(isal_zlib.crc32(before), middle.crc, middle.size)
+        crc = crc32_combine(crc, isal_zlib.crc32(after), len(after))
         size = len(before) + middle.size + len(after)
         compressed = len(head) + middle.compressed_size() + len(tail)
         self._add(name, crc, size, compressed, [head, *middle.chunks(), tail])

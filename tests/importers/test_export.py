@@ -9,7 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, distinct, func, select, type_coerce, update
 
 from api.messages import catalog
 from importers.export import export_ledger
@@ -109,6 +109,33 @@ def test_summary_totals_match_the_ledger(session, demo):
     assert summary[1][:2] == ["库存条目", lines]
     totals_row = next(row for row in summary if row[0] == "合计")
     assert totals_row[5] == lines
+
+
+def test_summary_by_county_and_by_item_match_the_database(session, demo):
+    summary = CalamineWorkbook.from_filelike(io.BytesIO(exported(session))).get_sheet_by_name("汇总").to_python()
+    in_stock = StockLine.quantity > 0
+    counties = session.execute(
+        select(
+            Warehouse.county_code,
+            func.count(distinct(Warehouse.id)),
+            func.count(),
+            func.count(distinct(StockLine.item_id)),
+        )
+        .join(StockLine.warehouse)
+        .where(in_stock)
+        .group_by(Warehouse.county_code)
+    ).all()
+    stored = type_coerce(StockLine.quantity, BigInteger)
+    items = session.execute(
+        select(Item.code, func.sum(stored)).join(StockLine.item).where(in_stock).group_by(Item.code)
+    ).all()
+
+    start = next(index for index, row in enumerate(summary) if row[0] == "按区县") + 2
+    assert {row[3]: row[4:7] for row in summary[start:]} == {county: list(counts) for county, *counts in counties}
+    start = next(index for index, row in enumerate(summary) if row[0] == "按物资和储备类型（数量）") + 2
+    item_rows = summary[start : start + len(items)]
+    assert {row[1]: row[-1] for row in item_rows} == {code: int(total) / 1000 for code, total in items}
+    assert len(counties) > 1 and len(items) > 1
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

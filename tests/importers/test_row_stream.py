@@ -26,6 +26,7 @@ AWKWARD_TEXT = [
     "\ufffe and \uffff",
     "x" * 40_000,  # past Excel's 32,767 characters: truncated the same way
     "🚒" * 20_000,  # past the limit in UTF-16 units only
+    "a NUL \x00 inside",  # written as _x0000_: RowStream's row-number marker never comes from text
 ]
 NUMBERS = [0, 1, 12.5, -3.25, 0.1, 1e20, 123456789.123456789, 2.5e-7]
 DATES = [dt.date(2026, 1, 1), dt.date(1900, 2, 28), dt.date(1900, 3, 1), dt.datetime(2026, 3, 1, 12, 30)]
@@ -95,20 +96,20 @@ def _streamed(sheet, styles) -> int:
     stream = RowStream(sheet, 2, 7)
     row = 1
     for row, cells in enumerate(_rows(), start=2):
-        fragments = []
-        for cell in cells:
+        made = []
+        for column, cell in enumerate(cells):
             if cell is None:
-                fragments.append(None)
+                made.append(b"")
                 continue
             kind, value, style = cell
             cell_format = styles[style] if style else None
             if kind == "text":
-                fragments.append(stream.text(value))
+                made.append(stream.text(column, value))
             elif kind == "number":
-                fragments.append(stream.number(value, cell_format))
+                made.append(stream.number(column, value, cell_format))
             else:
-                fragments.append(stream.date(value, cell_format))
-        stream.write(row, fragments)
+                made.append(stream.date(column, value, cell_format))
+        stream.write(row, made)
     stream.finish()
     return row
 
@@ -152,9 +153,9 @@ def test_a_row_past_excels_last_row_is_refused_not_dropped():
     book = streaming_workbook(io.BytesIO())
     sheet = book.add_worksheet()
     stream = RowStream(sheet, 0, 1)
-    stream.write(1_048_575, [stream.text("the last row Excel has")])
+    stream.write(1_048_575, [stream.text(0, "the last row Excel has")])
     with pytest.raises(ValueError, match="1,048,576 rows"):
-        stream.write(1_048_576, [stream.text("one too many")])
+        stream.write(1_048_576, [stream.text(0, "one too many")])
     stream.finish()
     book.close()
 
@@ -162,6 +163,6 @@ def test_a_row_past_excels_last_row_is_refused_not_dropped():
 def test_rows_streamed_without_finish_are_refused_at_close_not_left_out():
     book = streaming_workbook(io.BytesIO())
     stream = RowStream(book.add_worksheet(), 0, 1)
-    stream.write(0, [stream.text("a row the sheet's dimension would not cover")])
+    stream.write(0, [stream.text(0, "a row the sheet's dimension would not cover")])
     with pytest.raises(ValueError, match="finish"):
         book.close()
