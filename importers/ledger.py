@@ -134,6 +134,10 @@ def import_ledger(
     return report
 
 
+# From this many warehouses named in a file on, holding every region object pays (see ``_LedgerImport.run``).
+HOLD_REGIONS_FROM = 500
+
+
 class _LedgerImport:
     """One run of the import: rows read, then warehouses, items and stock through the services, then reported."""
 
@@ -149,8 +153,6 @@ class _LedgerImport:
 
     def run(self, workbook: LedgerWorkbook) -> None:
         items = {item.id: item for item in self.session.scalars(select(Item))}
-        # Held, so the identity map keeps them: the warehouse service then finds each region without a query.
-        self.region_objects = list(self.session.scalars(select(Region)).unique())
         reader = LedgerReader(
             self.log, item_names(self.session), items, self._row_read, reserve_type_words(self.session)
         )
@@ -158,6 +160,11 @@ class _LedgerImport:
         reader.read(workbook)
         workbook.close()
         self._tick(force=True)
+        if len(reader.entries) >= HOLD_REGIONS_FROM:
+            # Held, so the identity map keeps them: each warehouse loaded with its county joined in then finds
+            # its region there instead of building it again. Loading all 3,219 costs ~0.1 s, more than a small
+            # file's warehouses save by it (the hostile-file and fuzz tests import hundreds of small files).
+            self.region_objects = list(self.session.scalars(select(Region)).unique())
         registered = self._resolve_warehouses(reader.entries)
         self.registered = registered
         self._create_items(reader)
