@@ -28,8 +28,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import insert_audit
 from inventory.catalogue import get_item
+from inventory.driver_statements import DriverStatement
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from inventory.models import CallUpLine, Item, Movement, Quantity, StockLine, UTCDateTime, Warehouse, utcnow
+from inventory.models import CallUpLine, Item, Movement, Quantity, StockLine, UTCDateTime, Warehouse
 from inventory.reference import CallUpLineStatus, Category, MovementKind
 from inventory.regions import region_filter
 from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, batch_expired, require_active
@@ -72,9 +73,14 @@ _MOVE = (
         reserved=_lines.c.reserved - _release,
         updated_at=bindparam("now", type_=UTCDateTime()),
     )
-    .returning(_lines.c.quantity, _lines.c.reserved, _lines.c.updated_at)
+    .returning(_lines.c.quantity, _lines.c.reserved)  # updated_at is the "now" it was given
 )
-_LEDGER_ENTRY = insert(Movement.__table__).returning(Movement.__table__.c.id)
+_MOVE_ROW = DriverStatement(_MOVE)
+_LEDGER_COLUMNS = (
+    "stock_line_id", "kind", "delta", "quantity_after", "actor", "reason", "reference", "transfer_key", "occurred_at"
+)  # fmt: skip
+_LEDGER_ENTRY = DriverStatement(insert(Movement.__table__).returning(Movement.__table__.c.id), _LEDGER_COLUMNS)
+_as_quantity = Quantity().process_result_value  # the driver's integer thousandths as the Decimal the ORM gives
 
 
 _LINE_BY_ID = select(StockLine).where(StockLine.id == bindparam("line_id")).options(*LINE_LOADING)
@@ -142,38 +148,40 @@ def record_movement(
     lock held across Python code.
     """
     session.flush()  # what the caller added lands first, as the ORM's autoflush did before these Core statements
-    changed = session.execute(
-        _MOVE,
+    now = dt.datetime.now(dt.UTC)
+    changed = _MOVE_ROW.rows(
+        session,
         {
             "line_id": stock_line_id,
             "release": release_reserved,
             "delta": delta,
             "ceiling": MAX_QUANTITY - delta,
-            "now": dt.datetime.now(dt.UTC),
+            "now": now,
         },
-    ).one_or_none()
-    if changed is None:
+    )
+    if not changed:
         line = get_stock_line(session, stock_line_id)
         session.refresh(line)
         if line.quantity + delta > MAX_QUANTITY:
             raise ValidationFailed(f"a stock line holds at most {MAX_QUANTITY}", field=field)
         raise InsufficientStock(stock_line_id, abs(delta), line.available, field=field)
-    held = _refresh_cached(session, stock_line_id, changed)
+    quantity, reserved = _as_quantity(changed[0][0], None), _as_quantity(changed[0][1], None)
+    held = _refresh_cached(session, stock_line_id, (quantity, reserved, now))
     values = {
         "stock_line_id": stock_line_id,
         "kind": kind,
         "delta": delta,
-        "quantity_after": changed.quantity,
+        "quantity_after": quantity,
         "actor": as_principal(actor).username,
         "reason": check_text(reason, "reason", max_length=REASON_LIMIT),
         "reference": check_text(reference, "reference", max_length=REFERENCE_LIMIT) or None,
         "transfer_key": transfer_key,
-        "occurred_at": utcnow(),
+        "occurred_at": now,
     }
     # The entry as written, every column loaded, in no session: the ORM did not insert it, so a rollback
     # would not take it out of the session again, and SQLite would give its id to the next entry (a retried
     # request then could not add that one). Nobody changes a ledger entry, so nothing needs it attached.
-    movement = Movement(id=session.execute(_LEDGER_ENTRY, values).scalar_one(), **values)
+    movement = Movement(id=_LEDGER_ENTRY.rows(session, values)[0][0], **values)
     make_transient_to_detached(movement)
     # The answer reads its line: the one the session holds (no lazy load, which a detached entry cannot do).
     set_committed_value(movement, "stock_line", held if held is not None else get_stock_line(session, stock_line_id))
@@ -263,12 +271,13 @@ def release_reservation(session: Session, *, stock_line_id: int, quantity: Decim
 
 
 def _refresh_cached(session: Session, stock_line_id: int, changed) -> StockLine | None:
-    """Core UPDATEs bypass the identity map: set what they changed (their RETURNING row) on a line the
-    session holds, so callers see the new values without reading the row again. Returns that line."""
+    """Core UPDATEs bypass the identity map: set what they changed (quantity, reserved, updated_at: their
+    RETURNING row) on a line the session holds, so callers see the new values without reading the row again.
+    Returns that line."""
     line = session.identity_map.get(session.identity_key(StockLine, stock_line_id))
     if line is not None:
-        for column in _CHANGED:
-            set_committed_value(line, column.key, getattr(changed, column.key))
+        for column, value in zip(_CHANGED, changed, strict=True):
+            set_committed_value(line, column.key, value)
     return line
 
 
