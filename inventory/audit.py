@@ -95,7 +95,7 @@ def record_audits(
     )
 
 
-def _audit_values(
+def audit_row(
     actor: Actor,
     action: str,
     object_type: str,
@@ -104,6 +104,7 @@ def _audit_values(
     before: dict | None = None,
     after: dict | None = None,
 ) -> dict[str, object]:
+    """An audit entry's columns but ``occurred_at``: for a statement that writes the entry itself."""
     principal = as_principal(actor)
     return {
         "actor": principal.username,
@@ -112,9 +113,17 @@ def _audit_values(
         "object_type": object_type,
         "object_key": str(object_key)[:64],
         "province_code": province_code,
-        "before": json.dumps(before, ensure_ascii=False, default=str) if before is not None else None,
-        "after": json.dumps(after, ensure_ascii=False, default=str) if after is not None else None,
+        "before": audit_json(before) if before is not None else None,
+        "after": audit_json(after) if after is not None else None,
     }
+
+
+_audit_values = audit_row
+
+
+def audit_json(state: dict) -> str:
+    """A state before or after as the audit log stores it."""
+    return json.dumps(state, ensure_ascii=False, default=str)
 
 
 def list_audit(
