@@ -28,18 +28,19 @@ class DriverStatement:
     def __init__(self, statement: ClauseElement, column_keys: tuple[str, ...] | None = None) -> None:
         self.statement = statement
         self.column_keys = column_keys
-        # dialect name → (SQL, parameter names in order, bind processors by name, positional?)
-        self._compiled: dict[str, tuple[str, tuple[str, ...], dict[str, Callable], bool]] = {}
+        # (dialect, driver) → (SQL, parameter names in order, bind processors by name, positional?)
+        self._compiled: dict[tuple[str, str], tuple[str, tuple[str, ...], dict[str, Callable], bool]] = {}
 
     def compiled(self, dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Callable], bool]:
-        found = self._compiled.get(dialect.name)
+        key = (dialect.name, dialect.driver)  # the driver decides the paramstyle
+        found = self._compiled.get(key)
         if found is None:
             keys = list(self.column_keys) if self.column_keys is not None else None
             compiled = self.statement.compile(dialect=dialect, column_keys=keys)
             positional = bool(compiled.positional)
             names = tuple(compiled.positiontup) if positional else tuple(compiled.bind_names.values())
             found = (compiled.string, names, dict(compiled._bind_processors), positional)
-            self._compiled[dialect.name] = found
+            self._compiled[key] = found
         return found
 
     def rows(self, session: Session, values: dict) -> list[tuple]:
