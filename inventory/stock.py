@@ -16,20 +16,48 @@ Over 400 lines because every operation on a line and the ledger's own checks (``
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.access import Actor, as_principal, require_stock_change
-from inventory.audit import insert_audit
+from inventory.audit import audit_json, audit_row, insert_audit
 from inventory.catalogue import get_item
+from inventory.driver_statements import DriverStatement
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
-from inventory.models import CallUpLine, Item, Movement, Quantity, StockLine, UTCDateTime, Warehouse, utcnow
+from inventory.models import (
+    QUANTITY_SCALE,
+    AuditEntry,
+    CallUpLine,
+    Item,
+    Movement,
+    Quantity,
+    StockLine,
+    UTCDateTime,
+    Warehouse,
+)
 from inventory.reference import CallUpLineStatus, Category, MovementKind
 from inventory.regions import region_filter
 from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, batch_expired, require_active
@@ -72,9 +100,71 @@ _MOVE = (
         reserved=_lines.c.reserved - _release,
         updated_at=bindparam("now", type_=UTCDateTime()),
     )
-    .returning(_lines.c.quantity, _lines.c.reserved, _lines.c.updated_at)
+    .returning(_lines.c.quantity, _lines.c.reserved)  # updated_at is the "now" it was given
 )
-_LEDGER_ENTRY = insert(Movement.__table__).returning(Movement.__table__.c.id)
+_MOVE_ROW = DriverStatement(_MOVE)
+_LEDGER_COLUMNS = (
+    "stock_line_id", "kind", "delta", "quantity_after", "actor", "reason", "reference", "transfer_key", "occurred_at"
+)  # fmt: skip
+_LEDGER_ENTRY = DriverStatement(insert(Movement.__table__).returning(Movement.__table__.c.id), _LEDGER_COLUMNS)
+# On PostgreSQL one statement does a stock operation's three writes (data-modifying CTEs): the conditional
+# UPDATE above, unchanged; the ledger entry from its RETURNING row; the audit entry from the ledger entry's,
+# its JSON joined from the text Python wrote around the entry's id and quantity after (``_audit_after_parts``).
+# The UPDATE matching no row writes nothing and returns no row, as the three statements did.
+_moved = _MOVE.cte("moved")
+_entries, _audits = Movement.__table__, AuditEntry.__table__
+_now, _actor = bindparam("now", type_=UTCDateTime()), bindparam("actor", type_=String())
+_entry = (
+    insert(_entries)
+    .from_select(
+        _LEDGER_COLUMNS,
+        select(
+            bindparam("line_id", type_=Integer()),
+            bindparam("kind", type_=_entries.c.kind.type),
+            _delta,
+            _moved.c.quantity,
+            _actor,
+            bindparam("reason", type_=String()),
+            bindparam("reference", type_=String()),
+            bindparam("transfer_key", type_=String()),
+            _now,
+        ),
+    )
+    .returning(_entries.c.id, _entries.c.quantity_after)
+    .cte("entry")
+)
+_quantity_text = func.round(  # thousandths as str(Decimal) writes them: "7.500"
+    cast(type_coerce(_entry.c.quantity_after, BigInteger), Numeric) / literal_column(str(10**QUANTITY_SCALE)),
+    literal_column(str(QUANTITY_SCALE)),
+)
+_audit_text = (
+    bindparam("after_head", type_=Text())
+    + cast(_entry.c.id, Text)
+    + bindparam("after_mid", type_=Text())
+    + cast(_quantity_text, Text)
+    + bindparam("after_tail", type_=Text())
+)
+_audit = (
+    insert(_audits)
+    .from_select(
+        ("occurred_at", "actor", "address", "action", "object_type", "object_key", "province_code", "after"),
+        select(
+            _now,
+            _actor,
+            *(bindparam(name, type_=String()) for name in ("address", "action", "object_type", "object_key")),
+            bindparam("province_code", type_=String()),
+            _audit_text,
+        ),
+    )
+    .cte("audit")
+)
+_MOVE_LOGGED = DriverStatement(
+    select(_moved.c.quantity, _moved.c.reserved, _entry.c.id)
+    .select_from(_moved)
+    .join(_entry, literal_column("true"))
+    .add_cte(_audit)
+)
+_as_quantity = Quantity().process_result_value  # the driver's integer thousandths as the Decimal the ORM gives
 
 
 _LINE_BY_ID = select(StockLine).where(StockLine.id == bindparam("line_id")).options(*LINE_LOADING)
@@ -142,38 +232,57 @@ def record_movement(
     lock held across Python code.
     """
     session.flush()  # what the caller added lands first, as the ORM's autoflush did before these Core statements
-    changed = session.execute(
-        _MOVE,
-        {
-            "line_id": stock_line_id,
-            "release": release_reserved,
-            "delta": delta,
-            "ceiling": MAX_QUANTITY - delta,
-            "now": dt.datetime.now(dt.UTC),
-        },
-    ).one_or_none()
-    if changed is None:
-        line = get_stock_line(session, stock_line_id)
-        session.refresh(line)
-        if line.quantity + delta > MAX_QUANTITY:
-            raise ValidationFailed(f"a stock line holds at most {MAX_QUANTITY}", field=field)
-        raise InsufficientStock(stock_line_id, abs(delta), line.available, field=field)
-    held = _refresh_cached(session, stock_line_id, changed)
-    values = {
+    values = _ledger_values(stock_line_id, delta, kind, actor, reason, reference, transfer_key)
+    move = {"line_id": stock_line_id, "release": release_reserved, "delta": delta, "ceiling": MAX_QUANTITY - delta}
+    changed = _MOVE_ROW.rows(session, {**move, "now": values["occurred_at"]})
+    if not changed:
+        raise _refusal(session, stock_line_id, delta, field)
+    values["quantity_after"] = _as_quantity(changed[0][0], None)
+    return _written_entry(session, _LEDGER_ENTRY.rows(session, values)[0][0], values, changed[0][1])
+
+
+def _ledger_values(
+    stock_line_id: int,
+    delta: Decimal,
+    kind: MovementKind,
+    actor: Actor,
+    reason: str,
+    reference: str | None,
+    transfer_key: str | None,
+) -> dict:
+    """A ledger entry's columns but ``quantity_after`` (the UPDATE's answer), its texts checked."""
+    return {
         "stock_line_id": stock_line_id,
         "kind": kind,
         "delta": delta,
-        "quantity_after": changed.quantity,
         "actor": as_principal(actor).username,
         "reason": check_text(reason, "reason", max_length=REASON_LIMIT),
         "reference": check_text(reference, "reference", max_length=REFERENCE_LIMIT) or None,
         "transfer_key": transfer_key,
-        "occurred_at": utcnow(),
+        "occurred_at": dt.datetime.now(dt.UTC),  # also the line's updated_at
     }
-    # The entry as written, every column loaded, in no session: the ORM did not insert it, so a rollback
-    # would not take it out of the session again, and SQLite would give its id to the next entry (a retried
-    # request then could not add that one). Nobody changes a ledger entry, so nothing needs it attached.
-    movement = Movement(id=session.execute(_LEDGER_ENTRY, values).scalar_one(), **values)
+
+
+def _refusal(session: Session, stock_line_id: int, delta: Decimal, field: str) -> Exception:
+    """Why the conditional UPDATE changed nothing, read from the line as it is now (the request rolls back)."""
+    line = get_stock_line(session, stock_line_id)
+    session.refresh(line)
+    if line.quantity + delta > MAX_QUANTITY:
+        return ValidationFailed(f"a stock line holds at most {MAX_QUANTITY}", field=field)
+    return InsufficientStock(stock_line_id, abs(delta), line.available, field=field)
+
+
+def _written_entry(session: Session, entry_id: int, values: dict, reserved_after: int) -> Movement:
+    """The ledger entry as written, and the line the session holds brought up to date (quantity, reserved,
+    updated_at) without reading it again.
+
+    The entry has every column loaded and is in no session: the ORM did not insert it, so a rollback would
+    not take it out of the session again, and SQLite would give its id to the next entry (a retried request
+    then could not add that one). Nobody changes a ledger entry, so nothing needs it attached."""
+    stock_line_id, now = values["stock_line_id"], values["occurred_at"]
+    changed = (values["quantity_after"], _as_quantity(reserved_after, None), now)
+    held = _refresh_cached(session, stock_line_id, changed)
+    movement = Movement(id=entry_id, **values)
     make_transient_to_detached(movement)
     # The answer reads its line: the one the session holds (no lazy load, which a detached entry cannot do).
     set_committed_value(movement, "stock_line", held if held is not None else get_stock_line(session, stock_line_id))
@@ -190,19 +299,37 @@ def _audit_movements(session: Session, actor: Actor, warehouse: Warehouse, *move
         object_type="stock_line",
         object_key=first.stock_line_id,
         province_code=warehouse.province_code,
-        after={
-            "movements": [
-                {
-                    "id": m.id,
-                    "stock_line_id": m.stock_line_id,
-                    "delta": str(m.delta),
-                    "quantity_after": str(m.quantity_after),
-                }
-                for m in movements
-            ],
-            "reference": first.reference,
-        },
+        after=movements_audited(movements, first.reference),
     )
+
+
+def movements_audited(movements, reference: str | None) -> dict:
+    """What a stock operation's audit entry records as its state after: its ledger entries and reference."""
+    return {
+        "movements": [
+            {
+                "id": m.id,
+                "stock_line_id": m.stock_line_id,
+                "delta": str(m.delta),
+                "quantity_after": str(m.quantity_after),
+            }
+            for m in movements
+        ],
+        "reference": reference,
+    }
+
+
+_ID_SLOT, _QUANTITY_SLOT = 0x1D1D1D1D, "\x00quantity\x00"  # placeholders, split out of the JSON text
+
+
+def _audit_after_parts(stock_line_id: int, delta: Decimal, reference: str | None) -> tuple[str, str, str]:
+    """The audit entry's ``after`` text of one movement, as ``audit_row`` writes it, cut around the two values
+    only the database knows (the entry's id, the quantity after): ``_MOVE_LOGGED`` joins the pieces."""
+    entry = SimpleNamespace(id=_ID_SLOT, stock_line_id=stock_line_id, delta=delta, quantity_after=_QUANTITY_SLOT)
+    text = audit_json(movements_audited([entry], reference))
+    head, rest = text.split(str(_ID_SLOT), 1)
+    mid, tail = rest.split(json.dumps(_QUANTITY_SLOT)[1:-1], 1)
+    return head, mid, tail
 
 
 def _change_line(
@@ -215,7 +342,35 @@ def _change_line(
     reference: str | None,
     field: str = "quantity",
 ) -> Movement:
-    """One checked stock operation on one line: the ledger entry and its audit entry."""
+    """One checked stock operation on one line: the ledger entry and its audit entry.
+
+    On PostgreSQL the three writes are one statement (``_MOVE_LOGGED``): one round trip instead of three.
+    """
+    if session.connection().dialect.name == "postgresql":
+        session.flush()  # as record_movement does
+        values = _ledger_values(line.id, delta, kind, actor, reason, reference, None)
+        principal = as_principal(actor)
+        audit = audit_row(principal, f"stock.{kind.value}", "stock_line", line.id, line.warehouse.province_code)
+        after_head, after_mid, after_tail = _audit_after_parts(line.id, delta, values["reference"])
+        changed = _MOVE_LOGGED.rows(
+            session,
+            {
+                **audit,
+                **values,
+                "line_id": line.id,
+                "release": Decimal(0),
+                "ceiling": MAX_QUANTITY - delta,
+                "now": values["occurred_at"],
+                "after_head": after_head,
+                "after_mid": after_mid,
+                "after_tail": after_tail,
+            },
+        )
+        if not changed:
+            raise _refusal(session, line.id, delta, field)
+        quantity, reserved, entry_id = changed[0]
+        values["quantity_after"] = _as_quantity(quantity, None)
+        return _written_entry(session, entry_id, values, reserved)
     movement = record_movement(
         session,
         stock_line_id=line.id,
@@ -263,12 +418,13 @@ def release_reservation(session: Session, *, stock_line_id: int, quantity: Decim
 
 
 def _refresh_cached(session: Session, stock_line_id: int, changed) -> StockLine | None:
-    """Core UPDATEs bypass the identity map: set what they changed (their RETURNING row) on a line the
-    session holds, so callers see the new values without reading the row again. Returns that line."""
+    """Core UPDATEs bypass the identity map: set what they changed (quantity, reserved, updated_at: their
+    RETURNING row) on a line the session holds, so callers see the new values without reading the row again.
+    Returns that line."""
     line = session.identity_map.get(session.identity_key(StockLine, stock_line_id))
     if line is not None:
-        for column in _CHANGED:
-            set_committed_value(line, column.key, getattr(changed, column.key))
+        for column, value in zip(_CHANGED, changed, strict=True):
+            set_committed_value(line, column.key, value)
     return line
 
 

@@ -366,3 +366,29 @@ class MovementOut(Schema):
 class TransferOut(Schema):
     out = fields.Nested(MovementOut)
     into = fields.Nested(MovementOut)
+
+
+def movement_dict(movement) -> dict:
+    """``MovementOut().dump(movement)`` built directly: the write path answers hundreds of these a second, and
+    marshmallow's dump was a tenth of a movement's view (a test holds the two equal)."""
+    line = movement.stock_line
+    return {
+        "id": movement.id,
+        "stock_line_id": movement.stock_line_id,
+        "warehouse_code": line.warehouse.code,
+        "item_code": line.item.code,
+        "batch": line.batch,
+        "kind": str(movement.kind),
+        "delta": float(movement.delta),
+        "quantity_after": float(movement.quantity_after),
+        "actor": movement.actor,
+        "reason": movement.reason,
+        "reference": movement.reference,
+        "transfer_key": movement.transfer_key,
+        "occurred_at": movement.occurred_at.isoformat(),
+    }
+
+
+def transfer_dict(transfer) -> dict:
+    """``TransferOut().dump(transfer)`` built directly."""
+    return {"out": movement_dict(transfer.out), "into": movement_dict(transfer.into)}

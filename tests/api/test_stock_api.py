@@ -555,3 +555,41 @@ def test_a_stock_line_shows_on_hand_reserved_available_and_the_call_ups_holding_
     assert [(row["reserved"], row["available"]) for row in listed] == [(30.0, 8.8)]
     refused = client.post(f"{API}/stock-lines/{line.id}/issues", json={"quantity": 20})
     assert refused.status_code == 409 and "8.8" in refused.json["detail"]
+
+
+def test_every_movement_answer_built_directly_is_the_output_schema_dump(app, client, stocked, new_warehouse):
+    """The writes skip marshmallow's dump for speed; MovementOut and TransferOut stay the contract, to the byte
+    (a reason in Chinese, a reference and none, a transfer key and none, a fractional quantity)."""
+    from api.extensions import db
+    from api.schemas.registry import MovementOut, TransferOut
+    from inventory.models import Movement
+
+    new_warehouse("WH-B", county_code="440305", latitude=22.52, longitude=113.92)
+    line = f"{API}/stock-lines/{stocked}"
+    answers = [
+        client.post(
+            f"{API}/receipts",
+            json={
+                "warehouse_code": "WH-A",
+                "item_code": "PD-001",
+                "batch": "B1",
+                "quantity": "2.5",
+                "reason": "洪水补充",
+                "reference": "R-1",
+            },
+        ),
+        client.post(f"{line}/issues", json={"quantity": 1}),
+        client.post(f"{line}/adjustments", json={"delta": "-0.5", "reason": "损坏"}),
+        client.post(f"{line}/stocktakes", json={"counted_quantity": 100}),
+        client.post(f"{line}/transfers", json={"to_warehouse_code": "WH-B", "quantity": 3, "reference": "T-1"}),
+    ]
+    for response in answers:
+        assert response.status_code == 201 and response.mimetype == "application/json", response.get_json()
+        body = response.get_json()
+        if "out" in body:
+            movements = {part: db.session.get(Movement, body[part]["id"]) for part in ("out", "into")}
+            dumped = TransferOut().dump(movements)
+        else:
+            dumped = MovementOut().dump(db.session.get(Movement, body["id"]))
+        assert body == dumped
+        assert response.data == app.json.response(dumped).get_data()

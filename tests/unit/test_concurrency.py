@@ -19,8 +19,15 @@ from sqlalchemy import func, select
 from api.extensions import db
 from inventory.db import intends_to_write
 from inventory.errors import InsufficientStock
-from inventory.models import Movement, StockLine
-from inventory.stock import get_stock_line, issue_stock, ledger_mismatches
+from inventory.models import AuditEntry, Movement, StockLine
+from inventory.stock import (
+    adjust_stock,
+    get_stock_line,
+    issue_stock,
+    ledger_mismatches,
+    receipt_target,
+    receive_stock,
+)
 
 WORKERS = 60
 STOCK = 50
@@ -83,4 +90,41 @@ def test_sixty_concurrent_http_issues_across_four_gunicorn_workers(app, stocked_
     assert statuses.count(409) == WORKERS - STOCK, statuses
     line = db.session.get(StockLine, line_id)
     assert line.quantity == Decimal(0)
+    assert ledger_mismatches(db.session) == []
+
+
+def test_racing_receipts_issues_and_adjustments_each_leave_one_entry_and_one_audit_naming_it(app, stocked_line):
+    """A stock operation's three writes (one statement on PostgreSQL): raced on one line, every one that went
+    through left its ledger entry and one audit entry naming it with the quantity after; the refused ones left
+    neither, and the line's quantity is its ledger's sum."""
+    from tests.unit.racing import run_at_once
+
+    line = stocked_line(10)
+    line_id, warehouse_code, item_code, batch = line.id, line.warehouse.code, line.item.code, line.batch
+    db.session.remove()
+
+    def issue() -> None:
+        issue_stock(db.session, line=get_stock_line(db.session, line_id), quantity=2, actor="racer")
+
+    def adjust() -> None:
+        adjust_stock(db.session, line=get_stock_line(db.session, line_id), delta=-3, actor="racer", reason="lost")
+
+    def receive() -> None:
+        target = receipt_target(db.session, warehouse_code=warehouse_code, item_code=item_code, batch=batch)
+        receive_stock(db.session, warehouse=target.warehouse, item=target.item, line=target.line, batch=batch,
+                      quantity=1, actor="racer")  # fmt: skip
+
+    outcomes = run_at_once(app, [issue] * 8 + [adjust] * 4 + [receive] * 4)
+    entries = db.session.scalars(select(Movement).where(Movement.stock_line_id == line_id).order_by(Movement.id)).all()
+    audits = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.object_type == "stock_line", AuditEntry.object_key == str(line_id))
+    ).all()
+    assert len(entries) == outcomes.count("done") + 1 and outcomes.count("done") >= 4  # + the opening receipt
+    audited = sorted(
+        (entry["id"], entry["stock_line_id"], Decimal(entry["delta"]), Decimal(entry["quantity_after"]))
+        for audit in audits
+        for entry in json.loads(audit.after)["movements"]
+    )
+    assert audited == [(m.id, line_id, m.delta, m.quantity_after) for m in entries]
+    assert db.session.get(StockLine, line_id).quantity == sum(m.delta for m in entries) >= 0
     assert ledger_mismatches(db.session) == []

@@ -260,3 +260,19 @@ def test_quantity_arithmetic_in_sql_binds_values_as_thousandths(session, stocked
     assert session.scalar(matches.where(available > Decimal("6.001") - Decimal("0.002"))) == 1
     assert session.scalar(matches.where(available >= Decimal("6.001"))) == 0
     assert session.scalar(select(func.sum(available)).where(StockLine.id == line.id)) == Decimal(6)
+
+
+def test_a_stock_operations_audit_text_is_the_one_python_writes(session, stocked_line):
+    """On PostgreSQL the audit entry's JSON is joined in SQL around the entry's id and quantity after: the same
+    text as ``audit_json`` of the movements, to the character (a quoted, non-ASCII reference; a fraction)."""
+    from inventory.audit import audit_json
+    from inventory.stock import movements_audited
+
+    line = stocked_line("10.5")
+    for reference in ('防汛 "一号"', None):
+        movement = issue_stock(session, line=line, quantity="0.25", actor="bob", reference=reference)
+        audit = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "stock.issue").order_by(AuditEntry.id.desc())
+        ).first()
+        assert audit.after == audit_json(movements_audited([movement], reference))
+        assert json.loads(audit.after)["movements"][0]["quantity_after"] == str(movement.quantity_after)
