@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
 from flask import Response
 from flask.views import MethodView
 from marshmallow import RAISE
 
 from api.extensions import db
-from api.routes.paging import Blueprint
+from api.routes.paging import Blueprint, json_answer
 from api.schemas.nearest import NearestOut, NearestQuery, PlanIn, PlanOut, nearest_answer_dict, plan_answer_dict
 from api.service_calls import find_nearest, plan_from
 from inventory.nearest import NearestAnswer
@@ -30,7 +29,7 @@ class Nearest(MethodView):
         whether it alone holds that much and `cumulative_available` how much the nearer ones hold.
         """
         answer: NearestAnswer = find_nearest(db.session, args)
-        return _json(nearest_answer_dict(answer))
+        return json_answer(nearest_answer_dict(answer))
 
 
 @blp.route("/plans")
@@ -45,9 +44,4 @@ class Plans(MethodView):
         Within a warehouse, batches go first-expiry-first-out (no expiry last). Only unexpired
         available stock within `radius_km` is allocated; `shortfall` says what it cannot cover.
         """
-        return _json(plan_answer_dict(plan_from(db.session, data)))
-
-
-def _json(body: dict) -> Response:
-    """The schema's dump, built directly and encoded by orjson (as Flask would: UTF-8, one line, a newline)."""
-    return Response(orjson.dumps(body) + b"\n", mimetype="application/json")
+        return json_answer(plan_answer_dict(plan_from(db.session, data)))
