@@ -44,7 +44,7 @@ def record_audit(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(**_audit_values(actor, action, object_type, object_key, province_code, before, after))
+    entry = AuditEntry(**audit_row(actor, action, object_type, object_key, province_code, before, after))
     session.add(entry)
     return entry
 
@@ -68,7 +68,7 @@ _AUDIT_INSERT = DriverStatement(insert(AuditEntry.__table__).returning(AuditEntr
 def insert_audit(session: Session, actor: Actor, action: str, **details: object) -> None:
     """``record_audit`` (the same keyword arguments) written at once as one INSERT, no ORM object: for
     callers that keep no entry."""
-    values = _audit_values(actor, action, **details)
+    values = audit_row(actor, action, **details)
     _AUDIT_INSERT.rows(session, {"occurred_at": dt.datetime.now(dt.UTC), **values})
 
 
@@ -89,7 +89,7 @@ def record_audits(
         session,
         AuditEntry.__table__,
         (
-            {"occurred_at": now, **_audit_values(actor, action, object_type, key, province, None, after)}
+            {"occurred_at": now, **audit_row(actor, action, object_type, key, province, None, after)}
             for key, province, after in entries
         ),
     )
@@ -116,9 +116,6 @@ def audit_row(
         "before": audit_json(before) if before is not None else None,
         "after": audit_json(after) if after is not None else None,
     }
-
-
-_audit_values = audit_row
 
 
 def audit_json(state: dict) -> str:

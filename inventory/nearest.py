@@ -265,7 +265,7 @@ def _nearby_results(
     """Each warehouse's lines (item by item, FEFO) and, for a single item, its running totals."""
     items_by_id = {ref.id: ref for ref in items}
     order = _line_order(items)
-    first_item = items[0]
+    first_item = items[0] if single_item else None  # a category may hold no items at all
     results = []
     cumulative = Decimal(0)
     for hit in hits:

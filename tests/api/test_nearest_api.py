@@ -69,6 +69,18 @@ def test_nearest_lists_warehouses_with_their_batches_by_distance(client, depots)
     assert (body["distance"], body["reserve_types"], body["include_expired"]) == ("geodesic", [], False)
 
 
+def test_a_category_that_holds_no_items_finds_nothing(client, depots):
+    # A catalogue editor can move every item out of a category; a search by it is then an empty answer, not a 500.
+    others = client.get(f"{API}/items", query_string={"category": "other", "page_size": 100}).get_json()
+    assert others
+    for item in others:
+        moved = client.patch(f"{API}/items/{item['code']}", json={"category": "pollutant_degradation"})
+        assert moved.status_code == 200, moved.get_json()
+    response = nearest(client, category="other")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["results"] == []
+
+
 def test_expired_batches_count_only_when_asked(client, depots):
     default = nearest(client, item="PD-001").get_json()["results"][0]
     assert [line["batch"] for line in default["lines"]] == ["E1"]
