@@ -11,6 +11,9 @@ FLASK := $(BIN)/flask --app wsgi
 # docs/benchmarks.md). uv writes no bytecode: `make test` lets the first process that imports a module write
 # it (tests/passes.py), so only what runs is compiled, once.
 UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+# uv reads its own settings (UV_INDEX_URL, UV_FIND_LINKS, ...), not pip.conf's mirrors or PIP_* variables: where
+# it cannot install (no route to its index), pip does, with this machine's pip settings.
+PIP := $(BIN)/pip install --quiet
 export UV_LINK_MODE := copy
 
 $(BIN)/python:
@@ -21,12 +24,12 @@ $(BIN)/uv: | $(BIN)/python
 	$(BIN)/pip install --quiet uv==0.13.8
 
 $(VENV)/.runtime: requirements.txt | $(BIN)/uv
-	$(UV) -r requirements.txt
+	$(UV) -r requirements.txt || $(PIP) -r requirements.txt
 	touch $@
 
 # One install for both files (not the runtime's first, then both again): the dev set includes the runtime's.
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/uv
-	$(UV) -r requirements.txt -r requirements-dev.txt
+	$(UV) -r requirements.txt -r requirements-dev.txt || $(PIP) -r requirements.txt -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
 ## run: create the SQLite database with the national demo on first start, serve on 127.0.0.1:8000
