@@ -49,17 +49,7 @@ def record_audit(
     return entry
 
 
-_AUDIT_COLUMNS = (
-    "occurred_at",
-    "actor",
-    "address",
-    "action",
-    "object_type",
-    "object_key",
-    "province_code",
-    "before",
-    "after",
-)
+_AUDIT_COLUMNS = tuple(column.key for column in AuditEntry.__table__.columns if column.key != "id")  # all given
 # Built once and sent as the driver's SQL: the stock movements' path, hundreds a second. RETURNING only because
 # the driver's rows are read back (psycopg has none to give for a bare INSERT).
 _AUDIT_INSERT = DriverStatement(insert(AuditEntry.__table__).returning(AuditEntry.__table__.c.id), _AUDIT_COLUMNS)
