@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from geopy.distance import geodesic
 
-from inventory.geo import FEW_PAIRS, GEODESIC, Point
+from inventory.geo import FEW_PAIRS, GEODESIC, Point, unit_vector, unit_vectors
 
 # A few nanometres are seen (float rounding of two ports of the same algorithm); the answers are
 # rounded to the metre and the oracle tests compare to 1e-9 km (a micrometre), so 1e-10 km leaves room.
@@ -49,3 +49,12 @@ def test_a_few_pairs_measure_as_many_do():
     for start in range(0, 40, FEW_PAIRS):
         few = GEODESIC.distances_km(origin, latitudes[start : start + FEW_PAIRS], longitudes[start : start + FEW_PAIRS])
         assert few.tolist() == many[start : start + FEW_PAIRS].tolist()
+
+
+def test_one_points_unit_vector_is_the_vectorised_one():
+    # geo.unit_vector writes unit_vectors' formula again with the math module (per search, one point): they agree.
+    rng = np.random.default_rng(7)
+    latitudes, longitudes = rng.uniform(-90, 90, 500), rng.uniform(-180, 180, 500)
+    many = unit_vectors(latitudes, longitudes)
+    for at, (latitude, longitude) in enumerate(zip(latitudes.tolist(), longitudes.tolist(), strict=True)):
+        assert np.allclose(unit_vector(Point(latitude, longitude)), many[at], rtol=0, atol=1e-15)
