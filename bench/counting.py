@@ -17,9 +17,9 @@ class CountingGeodesic:
         self.calls += 1
         return GEODESIC.distance_km(origin, target)
 
-    def distances_km(self, origin: Point, latitudes, longitudes):
-        self.calls += len(latitudes)
-        return GEODESIC.distances_km(origin, latitudes, longitudes)
+    def measure_km(self, origin: Point, latitude: float, longitude: float) -> float:
+        self.calls += 1
+        return GEODESIC.measure_km(origin, latitude, longitude)
 
     def lower_bound_km(self, sphere_km: float) -> float:
         return GEODESIC.lower_bound_km(sphere_km)

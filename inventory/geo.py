@@ -59,8 +59,9 @@ class DistanceProvider(Protocol):
 
     def distance_km(self, origin: Point, target: Point) -> float: ...
 
-    def distances_km(self, origin: Point, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
-        """``distance_km`` from ``origin`` to many places at once (what the nearest search measures)."""
+    def measure_km(self, origin: Point, latitude: float, longitude: float) -> float:
+        """``distance_km`` to one place given by its coordinates: what the nearest search asks of each warehouse
+        that may come next, one at a time (the walk measures about the limit's number)."""
         ...
 
     def lower_bound_km(self, sphere_km: float) -> float:
@@ -72,10 +73,10 @@ class GeodesicDistance:
     """The WGS-84 geodesic, computed exactly as ``geopy.distance.geodesic(a, b).km``.
 
     geopy builds two Point objects per call; calling geographiclib with geopy's own ellipsoid (in
-    km) gives bit-identical results in about two thirds of the time. Many at once go to PROJ's C
-    port of the same algorithm (pyproj), ~50 times faster a pair: it agrees with geopy to a few
-    nanometres (tests/unit/test_geodesics.py states the tolerance), far below the metre the answers
-    are rounded to.
+    km) gives bit-identical results in about two thirds of the time. The search's own measurements
+    (``measure_km``) go to PROJ's C port of the same algorithm (pyproj's scalar path, ~2 µs a pair
+    against ~70): it agrees with geopy to a few nanometres (tests/unit/test_geodesics.py states the
+    tolerance), far below the metre the answers are rounded to.
     """
 
     name = "geodesic"
@@ -83,30 +84,21 @@ class GeodesicDistance:
     def __init__(self) -> None:
         major, _minor, flattening = ELLIPSOIDS["WGS-84"]
         self._geodesic = Geodesic(major, flattening)
-        self._vector = Geod(a=major * 1000, f=flattening)
+        self._inverse = Geod(a=major * 1000, f=flattening).inv  # on floats: one C call, no buffers
 
     def distance_km(self, origin: Point, target: Point) -> float:
         return self._geodesic.Inverse(
             origin.latitude, origin.longitude, target.latitude, target.longitude, Geodesic.DISTANCE
         )["s12"]
 
-    def distances_km(self, origin: Point, latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
-        count = len(latitudes)
-        if count <= FEW_PAIRS:  # pyproj's scalar path: no buffers to copy (the same C function, the same results)
-            inverse, lon, lat = self._vector.inv, origin.longitude, origin.latitude
-            pairs = zip(longitudes.tolist(), latitudes.tolist(), strict=True)
-            return np.array([inverse(lon, lat, x, y)[2] / 1000 for x, y in pairs])
-        _forward, _back, metres = self._vector.inv(
-            np.full(count, origin.longitude), np.full(count, origin.latitude), longitudes, latitudes
-        )
-        return np.asarray(metres) / 1000
+    def measure_km(self, origin: Point, latitude: float, longitude: float) -> float:
+        return self._inverse(origin.longitude, origin.latitude, longitude, latitude)[2] / 1000
 
     def lower_bound_km(self, sphere_km: float) -> float:
         # The millimetre absorbs float rounding of the sphere distance near zero.
         return sphere_km * GEODESIC_OVER_SPHERE_MIN - 1e-6
 
 
-FEW_PAIRS = 8  # up to this many pairs, one C call per pair costs less than building pyproj's buffers
 GEODESIC = GeodesicDistance()
 
 
@@ -165,6 +157,9 @@ class WarehouseIndex:
         self.reserve_types = reserve_types
         self.latitudes = latitudes
         self.longitudes = longitudes
+        # The same coordinates as Python floats: what the search's one-pair measurements read, per position.
+        self.latitude_list: list[float] = latitudes.tolist()
+        self.longitude_list: list[float] = longitudes.tolist()
         self.vectors = unit_vectors(latitudes, longitudes)
         # Warehouse id -> (id, code, *WAREHOUSE_DETAILS, latitude, longitude): the fields of nearest's
         # WarehouseSummary in its order, so an answer names its warehouses without a query.
@@ -222,7 +217,7 @@ class WarehouseIndex:
             positions = positions[np.isin(self.reserve_types[positions], wanted)]
         if excluded_ids:
             positions = positions[~np.isin(self.ids[positions], np.fromiter(excluded_ids, dtype=np.int64))]
-        offsets = self.vectors[positions] - centre
+        offsets = self.vectors.take(positions, axis=0) - centre  # take: a fraction of fancy indexing's cost
         squared_chords = np.einsum("ij,ij->i", offsets, offsets)
         order = np.argsort(squared_chords, kind="stable")  # the chord grows with the arc: sort before converting
         return Candidates(positions[order], sphere_km_from_chords(np.sqrt(squared_chords[order])))

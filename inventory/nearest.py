@@ -43,7 +43,7 @@ from inventory.geo import (
 from inventory.models import Item, StockLine
 from inventory.reference import Category, ReserveType
 from inventory.stock_rules import batch_expired
-from inventory.validation import check_quantity, memoised
+from inventory.validation import MEMO_ENTRIES, check_quantity
 
 DEFAULT_RADIUS_KM = 300
 MAX_RADIUS_KM = 3000
@@ -188,8 +188,7 @@ def _fefo_key(line: _Line) -> tuple:
     return line.fefo_key
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):  # a tuple: one per warehouse a search takes, faster to build than a frozen dataclass
     warehouse_id: int
     distance_km: float
     tier: int
@@ -271,11 +270,17 @@ def _nearby_results(
     for hit in hits:
         ordered = sorted(hit.lines, key=order) if len(hit.lines) > 1 else hit.lines
         lines = tuple(
-            BatchLine(line.stock_line_id, items_by_id[line.item_id], line.batch, line.expiry_date, line.available)
-            for line in ordered
+            [
+                BatchLine(line_id, items_by_id[item_id], batch, expiry_date, available)
+                for line_id, item_id, batch, expiry_date, available in ordered
+            ]
         )
-        total = sum((line.available for line in lines if line.item is first_item), Decimal(0)) if single_item else None
-        if total is not None:
+        total = None
+        if single_item:
+            total = Decimal(0)
+            for line in lines:
+                if line.item is first_item:
+                    total += line.available
             cumulative += total
         results.append(
             NearbyStock(
@@ -467,7 +472,8 @@ class _TierWalk:
     def __iter__(self) -> Iterator[tuple[int, float, list[_Line]]]:
         positions, sphere_km = self.candidates.positions, self.candidates.sphere_km
         index, distance, origin, radius_km = self.index, self.search.distance, self.search.origin, self.search.radius_km
-        ids, codes, lower_bound_km = index.id_list, index.codes, distance.lower_bound_km
+        ids, codes, latitudes, longitudes = index.id_list, index.codes, index.latitude_list, index.longitude_list
+        measure_km, lower_bound_km = distance.measure_km, distance.lower_bound_km
         connection = self.session.connection()
         # (key, measured, code, position, lines): key is the lower bound until measured, then the exact distance
         heap: list[tuple[float, bool, str, int, list[_Line]]] = []
@@ -482,20 +488,21 @@ class _TierWalk:
                     heapq.heappop(heap)
                     yield ids[position], key, lines
                 else:
-                    where = slice(position, position + 1)  # a view: no copy
-                    exact = float(distance.distances_km(origin, index.latitudes[where], index.longitudes[where])[0])
+                    exact = measure_km(origin, latitudes[position], longitudes[position])
                     heapq.heapreplace(heap, (exact, True, code, position, lines))
                 continue
             if asked >= count:
                 return
-            batch = positions[asked : asked + chunk].tolist()
-            found = self._available_lines(connection, [ids[position] for position in batch])
+            batch = positions[asked : asked + chunk]
+            batch_ids = index.ids.take(batch).tolist()
+            found = self._available_lines(connection, batch_ids)
             if found:
-                bounds = sphere_km[asked : asked + chunk].tolist()
-                for position, sphere in zip(batch, bounds, strict=True):
-                    lines = found.get(ids[position])
+                batch, bounds = batch.tolist(), sphere_km[asked : asked + chunk].tolist()
+                for at, warehouse_id in enumerate(batch_ids):
+                    lines = found.get(warehouse_id)
                     if lines is not None:
-                        heapq.heappush(heap, (lower_bound_km(sphere), False, codes[position], position, lines))
+                        position = batch[at]
+                        heapq.heappush(heap, (lower_bound_km(bounds[at]), False, codes[position], position, lines))
             asked += len(batch)
             chunk = min(chunk * 2, MAX_CHUNK)
             unasked_bound = lower_bound_km(float(sphere_km[asked])) if asked < count else math.inf
@@ -571,7 +578,7 @@ class _AvailableLines:
         self, connection: Connection, warehouse_ids: list[int], item_ids: Sequence[int], not_expired_on: dt.date
     ) -> dict[int, list[_Line]]:
         dialect = connection.dialect
-        expiry_bind, expiry_result, available_result = self._processors_for(dialect)
+        expiry_bind, to_date, to_available, dates, amounts = self._processors_for(dialect)
         not_expired_on = expiry_bind(not_expired_on) if expiry_bind else not_expired_on
         if dialect.paramstyle == "pyformat":  # psycopg: one text whatever the sizes
             sql = self._text(dialect.name, 0, 0)
@@ -586,10 +593,19 @@ class _AvailableLines:
             fetched = driver_rows(connection, sql, (*warehouses, *items, not_expired_on))
         found: dict[int, list[_Line]] = {}
         for line_id, warehouse_id, item_id, batch, expiry, available in fetched:
-            if expiry_result is not None and expiry is not None:
-                expiry = expiry_result(expiry)
-            line = _Line(line_id, item_id, batch, expiry, available_result(available))
-            found.setdefault(warehouse_id, []).append(line)
+            # The driver's values, each distinct one converted once per worker (dicts looked up inline: a call per
+            # value cost more than the query's rows); the results are immutable, so lines share them.
+            amount = amounts.get(available)
+            if amount is None:
+                amount = _remember(amounts, available, to_available(available))
+            if to_date is not None and expiry is not None:
+                date = dates.get(expiry)
+                expiry = _remember(dates, expiry, to_date(expiry)) if date is None else date
+            lines = found.get(warehouse_id)
+            if lines is None:
+                found[warehouse_id] = [_Line(line_id, item_id, batch, expiry, amount)]
+            else:
+                lines.append(_Line(line_id, item_id, batch, expiry, amount))
         return found
 
     def _text(self, dialect_name: str, warehouses: int, items: int) -> str:
@@ -613,17 +629,24 @@ class _AvailableLines:
             columns = StockLine.__table__.c
             expiry = columns.expiry_date.type.dialect_impl(dialect)
             quantity = columns.quantity.type.dialect_impl(dialect)
-            expiry_result = expiry.result_processor(dialect, None)
-            available_result = quantity.result_processor(dialect, None)
-            # Each distinct stored value converted once per worker (dates and quantities repeat across lines; the
-            # results are immutable, so lines share them).
+            # The driver gives one type per column (integer thousandths; an ISO text on SQLite, a date on psycopg),
+            # so the value alone keys its conversion.
             found = (
                 expiry.bind_processor(dialect),
-                memoised(expiry_result) if expiry_result else None,
-                memoised(available_result),
+                expiry.result_processor(dialect, None),
+                quantity.result_processor(dialect, None),
+                {},
+                {},
             )
             self._processors[dialect.name] = found
         return found
+
+
+def _remember(converted: dict, value: object, result: object) -> object:
+    """``result`` kept as ``value``'s conversion, up to ``MEMO_ENTRIES`` values (then no more are kept)."""
+    if len(converted) < MEMO_ENTRIES:
+        converted[value] = result
+    return result
 
 
 def _padded(values: list[int]) -> list[int]:

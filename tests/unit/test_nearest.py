@@ -126,9 +126,9 @@ class CountingDistance:
     def __init__(self) -> None:
         self.measured = 0
 
-    def distances_km(self, origin, latitudes, longitudes):
-        self.measured += len(latitudes)
-        return GEODESIC.distances_km(origin, latitudes, longitudes)
+    def measure_km(self, origin, latitude, longitude):
+        self.measured += 1
+        return GEODESIC.measure_km(origin, latitude, longitude)
 
     def lower_bound_km(self, sphere_km: float) -> float:
         return GEODESIC.lower_bound_km(sphere_km)
