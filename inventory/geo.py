@@ -138,7 +138,11 @@ WAREHOUSE_DETAILS = (
 
 
 class WarehouseIndex:
-    """Coordinates of the active warehouses as numpy arrays, tagged with the data version they reflect."""
+    """Coordinates of the active warehouses as numpy arrays, tagged with the data version they reflect.
+
+    Positions go by latitude (by id within one latitude): ``near`` screens only the band of latitudes a
+    search can reach, one slice of the arrays.
+    """
 
     def __init__(
         self,
@@ -151,6 +155,10 @@ class WarehouseIndex:
         summaries: list[tuple],
     ) -> None:
         self.version = version
+        order = np.lexsort((ids, latitudes))
+        ids, reserve_types = ids[order], reserve_types[order]
+        latitudes, longitudes = latitudes[order], longitudes[order]
+        codes, summaries = [codes[at] for at in order.tolist()], [summaries[at] for at in order.tolist()]
         self.ids = ids
         self.id_list: list[int] = ids.tolist()  # the same ids as Python ints: per-position reads in the walk
         self.codes = codes
@@ -208,10 +216,15 @@ class WarehouseIndex:
     ) -> Candidates:
         """Warehouses within ``max_sphere_km`` on the sphere (of these reserve types), nearest first."""
         centre = unit_vector(origin)
-        # One matrix-vector product screens every warehouse: for unit vectors the dot product is
+        # One matrix-vector product screens the warehouses: for unit vectors the dot product is
         # cos(angle). Only the few inside get an exact distance, from the chord (exact near zero).
         angle = min(max_sphere_km / EARTH_MEAN_RADIUS_KM, math.pi)
-        positions = np.flatnonzero(self.vectors @ centre >= math.cos(angle) - 1e-9)
+        # No place within the angle differs from the origin by more than the angle in latitude: only that band is
+        # screened (a slice: positions go by latitude). The margin covers the screen's own tolerance below.
+        reach = math.degrees(angle) + BAND_MARGIN_DEGREES
+        start, stop = np.searchsorted(self.latitudes, (origin.latitude - reach, origin.latitude + reach)).tolist()
+        screened = self.vectors[start:stop] @ centre
+        positions = np.flatnonzero(screened >= math.cos(angle) - 1e-9) + start
         if reserve_types is not None and len(reserve_types) < len(RESERVE_TYPE_CODES):  # all types: nothing to drop
             wanted = np.array([RESERVE_TYPE_CODES[t] for t in reserve_types], dtype=np.int8)
             positions = positions[np.isin(self.reserve_types[positions], wanted)]
@@ -221,6 +234,10 @@ class WarehouseIndex:
         squared_chords = np.einsum("ij,ij->i", offsets, offsets)
         order = np.argsort(squared_chords, kind="stable")  # the chord grows with the arc: sort before converting
         return Candidates(positions[order], sphere_km_from_chords(np.sqrt(squared_chords[order])))
+
+
+# More than the 1e-9 tolerance of near()'s screen can admit beyond its angle (at most 0.0026°, for an angle near 0).
+BAND_MARGIN_DEGREES = 0.01
 
 
 def unit_vector(point: Point) -> np.ndarray:
