@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from geopy.distance import geodesic
+from sqlalchemy import event
 
+from api.extensions import db
 from tests.api.helpers import API, assert_problem
 
 INCIDENT = (39.93, 116.42)  # 东城区
@@ -317,3 +319,21 @@ def test_the_plan_built_directly_is_the_output_schema_dump(app, client, depots, 
     assert plan_answer_dict(plan) == dumped
     assert response.get_json() == dumped
     assert response.data == app.json.response(dumped).get_data()
+
+
+def test_a_repeated_search_reads_the_data_versions_once_and_the_stock_once(app, client, depots):
+    """Authentication, the item names and the warehouse index all check their worker copies against the data
+    versions: one read per request serves them all (kept until the transaction ends or writes), then one stock query."""
+    assert nearest(client, item="活性炭").status_code == 200  # fills this worker's copies
+    sent: list[str] = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731 (conn, cursor, statement, …)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert nearest(client, item="活性炭").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    reads = [statement for statement in sent if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    assert len(reads) == 2, sent
+    assert "data_version" in reads[0] and "FROM stock_line" in reads[1], reads
