@@ -11,13 +11,15 @@ requests (process CPU time, so another process's load inflates them less than a 
     .venv/bin/python bench/bench_request_path.py --db sqlite --workdir /tmp/load/sq
     .venv/bin/python bench/bench_request_path.py --db postgresql --workdir /tmp/load/pg
 
-A workdir that ``bench_load.py`` seeded is reused (seeding the national demo takes minutes).
+A workdir that ``bench_load.py`` seeded is reused (seeding the national demo takes minutes); without one (as
+``make bench`` runs it) a national demo is seeded in a temporary folder, removed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -46,12 +48,16 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-request-path-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"GET /nearest in-process: {args.db}, {machine()}", flush=True)
-    with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
-        if new:
-            seed(url, "national")
-        else:
-            flask_command(url, "db", "upgrade")
-        measure(url, args)
+    try:
+        with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
+            if new:
+                seed(url, "national")
+            else:
+                flask_command(url, "db", "upgrade")
+            measure(url, args)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}", flush=True)
 
 
