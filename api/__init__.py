@@ -18,6 +18,7 @@ from api.errors import ProblemApi, database_error_response, log_database_failure
 from api.extensions import db, migrate
 from api.identity import register_authentication
 from api.inputs import register_input_guard
+from api.lean import register_lean_nearest
 from api.observability import register_observability
 from api.openapi import ProblemResponsesPlugin
 from api.proxies import register_trusted_proxies
@@ -129,6 +130,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_authentication(app)  # after the write-intent hook: one transaction from the first query
     register_replica_routing(app)  # after authentication: logins and sessions are read on the primary
     register_commands(app)
+    register_lean_nearest(app)  # in front of Flask for the plain search; inside the proxy layer below
     register_trusted_proxies(app)  # the client address every hook above reads (api/proxies.py)
 
     @app.get("/")
@@ -170,16 +172,18 @@ SECURITY_HEADERS = {
 _SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in SECURITY_HEADERS.items())
 
 
+def add_security_headers(response: Response) -> Response:
+    # What ``headers.setdefault`` does for each, with one pass over the headers instead of three per name.
+    headers = response.headers
+    present = {name.lower() for name, _value in headers.items()}
+    for name, lowered, value in _SECURITY_HEADERS:
+        if lowered not in present:
+            headers.add(name, value)
+    return response
+
+
 def _register_security_headers(app: Flask) -> None:
-    @app.after_request
-    def add_security_headers(response: Response) -> Response:
-        # What ``headers.setdefault`` does for each, with one pass over the headers instead of three per name.
-        headers = response.headers
-        present = {name.lower() for name, _value in headers.items()}
-        for name, lowered, value in _SECURITY_HEADERS:
-            if lowered not in present:
-                headers.add(name, value)
-        return response
+    app.after_request(add_security_headers)
 
 
 def end_read(session) -> None:

@@ -42,9 +42,18 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 
 
-def client_address() -> str:
-    """The caller's address: the TCP peer, or behind TRUSTED_PROXY_COUNT proxies the client they saw (api.proxies)."""
-    return (request.remote_addr or "")[:45]
+def client_address(current=None) -> str:
+    """The caller's address: the TCP peer, or behind TRUSTED_PROXY_COUNT proxies the client they saw (api.proxies).
+    ``current``: a request object other than Flask's current one (the lean search path, api/lean.py)."""
+    return ((request if current is None else current).remote_addr or "")[:45]
+
+
+def bearer_token(header: str) -> str:
+    """The token of an ``Authorization`` header, which must be ``Bearer <token>``."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("use 'Authorization: Bearer <token>'")
+    return token.strip()
 
 
 def current_actor() -> Principal:
@@ -112,10 +121,7 @@ def register_authentication(app: Flask) -> None:
             return
         header = current.headers.get("Authorization", "")
         if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthenticated("use 'Authorization: Bearer <token>'")
-            context.principal = authenticate_token(db.session, token.strip(), client_address())
+            context.principal = authenticate_token(db.session, bearer_token(header), client_address())
         elif session.get("sid") is not None:
             try:
                 context.principal = _session_principal()

@@ -42,12 +42,20 @@ def refuse_hostile_input() -> Response | None:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and (message := invalid_character_message(value)):
             return _bad_text(name, message)
-    for name, values in request.args.lists():
-        for text in (name, *values):
-            if message := invalid_character_message(text):
-                return _bad_text(_printable(name), message)
+    if bad := bad_query_text(request.args):
+        return _bad_text(*bad)
     if request.is_json:
         return _check_json_body()
+    return None
+
+
+def bad_query_text(args) -> tuple[str, str] | None:
+    """The first query parameter (its printable name, the message) whose name or a value no database or UTF-8
+    answer can hold; None when all are acceptable. ``args``: a werkzeug MultiDict (``request.args``)."""
+    for name, values in args.lists():
+        for text in (name, *values):
+            if message := invalid_character_message(text):
+                return _printable(name), message
     return None
 
 

@@ -95,37 +95,53 @@ def register_observability(app: Flask) -> None:
     @app.before_request
     def start_request() -> None:
         context = g._get_current_object()
-        offered = request._get_current_object().headers.get(REQUEST_ID_HEADER, "")
-        context.request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        context.request_id = request_id_for(request._get_current_object())
         context.request_started = time.perf_counter()
 
     @app.after_request
     def finish_request(response: Response) -> Response:
         context = g._get_current_object()
         current = request._get_current_object()
-        request_id = context.get("request_id") or uuid.uuid4().hex
-        response.headers[REQUEST_ID_HEADER] = request_id
-        seconds = time.perf_counter() - context.get("request_started", time.perf_counter())
-        endpoint = current.endpoint or "unmatched"
-        metrics.record_request(endpoint, current.method, response.status_code, seconds)
-        if current_app.config.get("LOG_FORMAT") == "json":
-            principal = context.get("principal")
-            request_log.info(
-                "request",
-                extra={
-                    "request": {
-                        "request_id": request_id,
-                        "account": principal.username if principal is not None else None,
-                        "endpoint": endpoint,
-                        "method": current.method,
-                        "path": current.path,
-                        "status": response.status_code,
-                        "duration_ms": round(seconds * 1000, 1),
-                        "client": current.remote_addr,
-                    }
-                },
-            )
+        finish_answer(
+            current_app,
+            current,
+            response,
+            current.endpoint or "unmatched",
+            context.get("request_id") or uuid.uuid4().hex,
+            context.get("request_started", time.perf_counter()),
+            context.get("principal"),
+        )
         return response
+
+
+def request_id_for(current) -> str:
+    """The request's id: the caller's ``X-Request-ID`` when it is a plain token, else a new one."""
+    offered = current.headers.get(REQUEST_ID_HEADER, "")
+    return offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
+def finish_answer(app: Flask, current, response: Response, endpoint: str, request_id: str, started: float, principal):
+    """What every answer gets on its way out: the request id header, the metrics and, with ``LOG_FORMAT=json``,
+    the request's log line. The Flask hook above and the lean search path (api/lean.py) both call it."""
+    response.headers[REQUEST_ID_HEADER] = request_id
+    seconds = time.perf_counter() - started
+    metrics.record_request(endpoint, current.method, response.status_code, seconds)
+    if app.config.get("LOG_FORMAT") == "json":
+        request_log.info(
+            "request",
+            extra={
+                "request": {
+                    "request_id": request_id,
+                    "account": principal.username if principal is not None else None,
+                    "endpoint": endpoint,
+                    "method": current.method,
+                    "path": current.path,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "client": current.remote_addr,
+                }
+            },
+        )
 
 
 @blp.get("/health")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 from marshmallow import RAISE
+from sqlalchemy.orm import Session
 
 from api.extensions import db
 from api.routes.paging import Blueprint, json_answer
@@ -15,10 +16,21 @@ from inventory.nearest import NearestAnswer
 blp = Blueprint("nearest", __name__, description="Nearest stock to an incident and plans to cover needs")
 
 
+# A schema instance, not the class: webargs would build a schema (deep-copying its fields) on every request.
+# The lean path (api/lean.py) parses with the same instance and arguments, through the same parser.
+NEAREST_QUERY = NearestQuery()
+NEAREST_ARGUMENTS = {"location": "query", "unknown": RAISE}
+
+
+def nearest_response(session: Session, args: dict) -> Response:
+    """The answer to a search from its loaded ``NearestQuery`` arguments (the view's, and the lean path's)."""
+    answer: NearestAnswer = find_nearest(session, args)
+    return json_answer(nearest_answer_dict(answer))
+
+
 @blp.route("/nearest")
 class Nearest(MethodView):
-    # Schema instances, not classes: webargs would build a schema (deep-copying its fields) on every request.
-    @blp.arguments(NearestQuery(), location="query", unknown=RAISE)
+    @blp.arguments(NEAREST_QUERY, **NEAREST_ARGUMENTS)
     @blp.response(200, NearestOut)
     def get(self, args: dict) -> Response:
         """Active warehouses nearest an incident holding available stock of an item or category.
@@ -28,8 +40,7 @@ class Nearest(MethodView):
         warehouse with some available stock is listed; with `quantity`, `covers_quantity` says
         whether it alone holds that much and `cumulative_available` how much the nearer ones hold.
         """
-        answer: NearestAnswer = find_nearest(db.session, args)
-        return json_answer(nearest_answer_dict(answer))
+        return nearest_response(db.session, args)
 
 
 @blp.route("/plans")

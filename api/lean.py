@@ -1,0 +1,127 @@
+"""The lean path: ``GET /api/v1/nearest`` answered without Flask's per-request machinery, when it is plain.
+
+During an incident responders' clients send the same kind of request thousands of times: a search with a
+bearer token and a few query parameters. Through Flask such a request costs about three times the search
+itself (request and app contexts, seven hooks, flask-smorest and webargs wrappers, URL matching, a second
+session close). This WSGI layer sits in front of the Flask app and answers exactly that request itself, by
+calling the very functions the Flask path calls, in the same order, with the same objects:
+
+- the request: ``app.request_class`` (Flask's own Request) over the same WSGI environ;
+- its id: ``api.observability.request_id_for``; hostile query text: ``api.inputs.bad_query_text``;
+- the login: ``api.identity.bearer_token`` and ``inventory.accounts.authenticate_token`` (the worker's memo);
+- the arguments: the blueprint's parser with the route's own schema instance and arguments
+  (``api.routes.nearest.NEAREST_QUERY``, ``NEAREST_ARGUMENTS``);
+- the answer: ``api.routes.nearest.nearest_response`` (the view's body), then ``api.add_security_headers`` and
+  ``api.observability.finish_answer`` (request id header, metrics, the JSON log line), as the after-request
+  hooks do; the session is closed once, with the app context, as Flask-SQLAlchemy's teardown does (Flask's
+  path closes it twice: ``api.end_read``, then the teardown).
+
+Anything else goes to Flask untouched, before or after the lean path tried: another path or method (HEAD
+too), a cookie (a web session, the replica's sticky cookie), no ``Authorization`` header, a request body (a
+``Content-Type`` alone, as load generators send, reads nothing on either path), a conditional header, a
+configured read replica or ``SERVER_NAME``, the test client's preserved contexts, and every refusal or error
+on the way (a bad token, an invalid or unknown parameter, an unknown item, a database error): Flask then runs
+the request from the start and answers as it always did. Nothing is written on this path, so running it twice
+changes nothing but time (a database that does not answer is waited for twice).
+
+``tests/api/test_lean_path.py`` holds the two paths equal to the byte (status, headers but the date and a new
+request id, body), the metrics and the JSON log line, on many searches, on both databases.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, has_app_context
+
+from api.extensions import REPLICA_BIND, db
+from api.identity import bearer_token, client_address
+from api.inputs import bad_query_text
+from api.observability import finish_answer, request_id_for
+from api.routes.nearest import NEAREST_ARGUMENTS, NEAREST_QUERY, blp, nearest_response
+from inventory.accounts import authenticate_token
+from inventory.db import reset_write_intent, set_write_intent
+
+NEAREST_ENDPOINT = "nearest.Nearest"
+# What makes a GET more than a plain search: each sends the request to Flask.
+_FLASK_ONLY = (
+    "HTTP_COOKIE",
+    "HTTP_TRANSFER_ENCODING",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_IF_RANGE",
+    "HTTP_RANGE",
+    "werkzeug.debug.preserve_context",  # the test client keeps Flask's contexts for the test to read
+)
+
+
+class LeanNearest:
+    """WSGI middleware: answers a plain ``GET`` of the search itself, hands every other request to ``fallback``."""
+
+    def __init__(self, app: Flask, fallback) -> None:
+        from api import add_security_headers, end_read  # the app's module, which imports this one
+
+        self.app = app
+        self.fallback = fallback
+        self.add_security_headers = add_security_headers
+        self.end_read = end_read
+        rules = list(app.url_map.iter_rules(NEAREST_ENDPOINT))
+        self.path = rules[0].rule if len(rules) == 1 and not rules[0].arguments else None
+        # Host matching and a replica are Flask's business (the replica's choice needs its cookie and monitor).
+        if app.url_map.host_matching or app.config.get("SERVER_NAME"):
+            self.path = None
+        if REPLICA_BIND in (app.config.get("SQLALCHEMY_BINDS") or {}):
+            self.path = None
+
+    def __call__(self, environ, start_response):
+        if (
+            environ.get("PATH_INFO") != self.path
+            or environ.get("REQUEST_METHOD") != "GET"
+            or "HTTP_AUTHORIZATION" not in environ
+            or environ.get("CONTENT_LENGTH", "0") not in ("", "0")
+            or any(key in environ for key in _FLASK_ONLY)
+        ):
+            return self.fallback(environ, start_response)
+        response = self.answer(environ)
+        if response is None:
+            return self.fallback(environ, start_response)
+        return response(environ, start_response)
+
+    def answer(self, environ):
+        """The search's answer as Flask would give it, or None when Flask must answer (it then runs it afresh)."""
+        started = time.perf_counter()
+        app = self.app
+        current = app.request_class(environ)
+        if bad_query_text(current.args) is not None:
+            return None
+        request_id = request_id_for(current)
+        # As Flask does: a new app context (its own session) unless one of this app is active (a test's).
+        context = None if has_app_context() and current_app._get_current_object() is app else app.app_context()
+        if context is not None:
+            context.push()
+        intent = set_write_intent(False)
+        try:
+            token = bearer_token(current.headers["Authorization"])
+            principal = authenticate_token(db.session, token, client_address(current))
+            args = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, current, **NEAREST_ARGUMENTS)
+            response = nearest_response(db.session, args)
+        except Exception:  # any refusal or failure: Flask answers it, from the start
+            return None
+        finally:
+            reset_write_intent(intent)
+            # The read's transaction ends: as the after-request hook does, or (one close, not two) with the
+            # context pushed here, whose teardown closes the session it discards anyway.
+            if context is None:
+                self.end_read(db.session)
+            else:
+                context.pop()
+        self.add_security_headers(response)
+        finish_answer(app, current, response, NEAREST_ENDPOINT, request_id, started, principal)
+        return response
+
+
+def register_lean_nearest(app: Flask) -> None:
+    """Put the lean path in front of the Flask app (inside the trusted-proxy layer: the same client address)."""
+    app.wsgi_app = app.extensions["lean_nearest"] = LeanNearest(app, app.wsgi_app)

@@ -1,0 +1,254 @@
+"""The lean path of GET /nearest (api/lean.py) answers exactly as Flask's path, and leaves everything else to it.
+
+Each request goes through the app as gunicorn calls it (the trusted-proxy layer, then the lean path) and
+straight to Flask's own WSGI app (the lean path's fallback), on the same database: status, headers (all of
+them, in order; the date and a newly made request id apart), body bytes, the metrics and the JSON log line
+must be the same.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import pytest
+from geopy.distance import geodesic
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from api import metrics
+from api.lean import NEAREST_ENDPOINT
+from tests.api.helpers import API
+
+INCIDENT = (39.93, 116.42)  # 东城区
+NEAREST = f"{API}/nearest"
+
+
+def place(distance_km: float, bearing: float) -> dict:
+    destination = geodesic(kilometers=distance_km).destination(INCIDENT, bearing)
+    return {"latitude": round(destination.latitude, 6), "longitude": round(destination.longitude, 6)}
+
+
+@pytest.fixture
+def depots(new_warehouse, receive):
+    """Six warehouses of three reserve types around the incident, four items, expired and unexpired batches."""
+    layout = [
+        ("GOV-5", "government", 5, 10),
+        ("GOV-40", "government", 40, 200),
+        ("ENT-12", "enterprise", 12, 95),
+        ("ENT-12B", "enterprise", 12, 95),  # the same place: ties go by code
+        ("THIRD-80", "third_party", 80, 300),
+        ("FAR-900", "government", 900, 180),
+    ]
+    for code, reserve_type, distance, bearing in layout:
+        new_warehouse(code, reserve_type=reserve_type, contact_person="王伟", **place(distance, bearing))
+    receive("GOV-5", 4, batch="G1", expiry_date="2099-01-01")
+    receive("GOV-5", 6, batch="OLD", expiry_date="2020-01-01")
+    receive("GOV-40", 30.5, batch="G2")
+    receive("ENT-12", 7, batch="E1", expiry_date="2098-05-01")
+    receive("ENT-12B", 7, batch="E2")
+    receive("THIRD-80", 12, batch="T1")
+    receive("FAR-900", 50, batch="F1")
+    receive("GOV-40", 3, item_code="PD-002", batch="P2")
+    receive("ENT-12", 9, item_code="SC-001", batch="S1", expiry_date="2020-06-01")
+    receive("THIRD-80", 2, item_code="PD-004", batch="P4")
+
+
+def searches() -> list[dict]:
+    """Many well-formed searches: by item code and name, by category, every optional parameter, several forms."""
+    where = [{"lat": INCIDENT[0], "lon": INCIDENT[1]}, {"lat": "39.9", "lon": "116.4"}, {"county": "110101"}]
+    what = [{"item": "PD-001"}, {"item": "活性炭"}, {"item": "SC-001"}, {"category": "pollutant_degradation"}]
+    extras = [
+        {},
+        {"quantity": "10"},
+        {"quantity": "4.5", "radius_km": "50"},
+        {"limit": "1"},
+        {"limit": "3", "include_expired": "true"},
+        {"include_expired": "1"},
+        {"reserve_types": "government,enterprise"},
+        {"reserve_types": ["enterprise", "third_party"]},
+        {"radius_km": "1000", "limit": "50"},
+        {"radius_km": "0.5"},  # nothing that close: an empty list
+    ]
+    return [{**w, **i, **e} for w, i, e in itertools.product(where, what, extras)]
+
+
+@pytest.fixture
+def lean(app):
+    return app.extensions["lean_nearest"]
+
+
+@pytest.fixture
+def fallbacks(lean, monkeypatch):
+    """The requests the lean path handed to Flask (from the test's own requests on: the fixtures' set-up too)."""
+    handed: list[str] = []
+    flask_app = lean.fallback
+
+    def recorded(environ, start_response):
+        handed.append(environ.get("QUERY_STRING", ""))
+        return flask_app(environ, start_response)
+
+    monkeypatch.setattr(lean, "fallback", recorded)
+    return handed
+
+
+def call(wsgi_app, method: str = "GET", path: str = NEAREST, **options) -> tuple[str, list, bytes]:
+    environ = EnvironBuilder(path=path, method=method, **options).get_environ()
+    environ["REMOTE_ADDR"] = "192.0.2.7"
+    body, status, headers = run_wsgi_app(wsgi_app, environ, buffered=True)
+    return status, list(headers.items()), b"".join(body)
+
+
+def comparable(answer: tuple[str, list, bytes], offered_id: bool) -> tuple[str, list, bytes]:
+    """The answer with its date left out and, unless the caller chose it, its new request id masked."""
+    status, headers, body = answer
+    if not offered_id:
+        new_id = dict(headers)["X-Request-ID"]
+        body = body.replace(new_id.encode(), b"<new id>")
+        headers = [(name, "<new id>" if name == "X-Request-ID" else value) for name, value in headers]
+    return status, [(name, value) for name, value in headers if name != "Date"], body
+
+
+def both_paths(app, lean, token: str, **options) -> tuple[tuple, tuple]:
+    headers = {"Authorization": f"Bearer {token}", **options.pop("headers", {})}
+    offered = "X-Request-ID" in headers
+    # As gunicorn calls the app, then Flask's path alone.
+    return tuple(
+        comparable(call(wsgi_app, headers=headers, **options), offered) for wsgi_app in (app.wsgi_app, lean.fallback)
+    )
+
+
+def test_the_lean_path_answers_every_plain_search_exactly_as_flask(app, lean, fallbacks, token_for, depots):
+    token = token_for("responder")
+    found = 0
+    for number, query in enumerate(searches()):
+        headers = {"X-Request-ID": f"lean-{number}"} if number % 3 == 0 else {}
+        if number % 4 == 1:
+            headers["Accept-Language"] = ("zh-CN", "en;q=0.9, zh;q=0.5")[number % 8 == 1]
+        handed_before = len(fallbacks)
+        ours, flasks = both_paths(app, lean, token, query_string=query, headers=headers)
+        assert ours == flasks, query
+        # Flask's reference call is recorded too; a refusal (a quantity with a category) is Flask's to answer.
+        handed = len(fallbacks) - handed_before - 1
+        assert handed == (0 if ours[0] == "200 OK" else 1), (query, ours[0])
+        found += ours[0] == "200 OK" and b'"results":[{' in ours[2]
+    assert found > 60  # most searches find stock: the comparison is not of empty answers
+
+
+def test_the_same_answer_with_a_content_type_and_no_body(app, lean, fallbacks, token_for, depots):
+    # wrk (bench/load.lua) sends Content-Type: application/json on every GET; nothing is read on either path.
+    query = {"lat": INCIDENT[0], "lon": INCIDENT[1], "item": "PD-001"}
+    token = token_for("viewer")
+    fallbacks.clear()
+    ours, flasks = both_paths(app, lean, token, query_string=query, content_type="application/json")
+    assert ours == flasks and ours[0] == "200 OK"
+    assert len(fallbacks) == 1
+
+
+def test_the_lean_path_counts_and_logs_the_request_as_flask_does(app, lean, token_for, depots, caplog):
+    app.config["LOG_FORMAT"] = "json"
+    token = token_for("viewer", username="field-viewer")
+    query = {"lat": INCIDENT[0], "lon": INCIDENT[1], "item": "PD-001"}
+    requests, searches_ok = metrics.REQUESTS.labels(NEAREST_ENDPOINT, "GET", "200"), metrics.NEAREST_SEARCHES
+    lines = []
+    for wsgi_app in (app.wsgi_app, lean.fallback):
+        counted = requests._value.get(), searches_ok.labels("nearest", "ok")._value.get()
+        latency = metrics.LATENCY.labels(NEAREST_ENDPOINT)._sum.get()
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="inventory.requests"):
+            status, _headers, _body = call(
+                wsgi_app, query_string=query, headers={"Authorization": f"Bearer {token}", "X-Request-ID": "r-1"}
+            )
+        assert status == "200 OK"
+        assert requests._value.get() == counted[0] + 1
+        assert searches_ok.labels("nearest", "ok")._value.get() == counted[1] + 1
+        assert metrics.LATENCY.labels(NEAREST_ENDPOINT)._sum.get() > latency
+        [record] = [record for record in caplog.records if record.name == "inventory.requests"]
+        lines.append({key: value for key, value in record.request.items() if key != "duration_ms"})
+    assert lines[0] == lines[1]
+    assert lines[0] == {
+        "request_id": "r-1",
+        "account": "field-viewer",
+        "endpoint": NEAREST_ENDPOINT,
+        "method": "GET",
+        "path": NEAREST,
+        "status": 200,
+        "client": "192.0.2.7",
+    }
+
+
+PLAIN = {"lat": INCIDENT[0], "lon": INCIDENT[1], "item": "PD-001"}
+# (what it is, request options): each must reach Flask, and get Flask's own answer.
+UNUSUAL = [
+    ("HEAD", {"method": "HEAD", "query_string": PLAIN}),
+    ("a cookie", {"query_string": PLAIN, "headers": {"Cookie": "session=x"}}),
+    ("the replica's sticky cookie", {"query_string": PLAIN, "headers": {"Cookie": "primary_reads_until=99999999999"}}),
+    ("If-None-Match", {"query_string": PLAIN, "headers": {"If-None-Match": '"x"'}}),
+    ("a body", {"query_string": PLAIN, "data": '{"a": 1}', "content_type": "application/json"}),
+    ("a deeply nested body", {"query_string": PLAIN, "data": "[" * 500, "content_type": "application/json"}),
+    ("no token", {"query_string": PLAIN, "headers": {"Authorization": ""}}),
+    ("another scheme", {"query_string": PLAIN, "headers": {"Authorization": "Basic dXNlcjpwdw=="}}),
+    ("an unknown token", {"query_string": PLAIN, "headers": {"Authorization": "Bearer emi_unknown"}}),
+    ("an unknown parameter", {"query_string": {**PLAIN, "colour": "red"}}),
+    ("no place", {"query_string": {"item": "PD-001"}}),
+    ("a place twice", {"query_string": {**PLAIN, "county": "110101"}}),
+    ("an item and a category", {"query_string": {**PLAIN, "category": "other"}}),
+    ("an unknown item", {"query_string": {**PLAIN, "item": "无此物资"}}),
+    ("an unknown county", {"query_string": {"county": "999999", "item": "PD-001"}}),
+    ("a latitude out of range", {"query_string": {**PLAIN, "lat": "91"}}),
+    ("not a number", {"query_string": {**PLAIN, "lon": "east"}}),
+    ("NaN", {"query_string": {**PLAIN, "lat": "nan"}}),
+    ("a huge limit", {"query_string": {**PLAIN, "limit": "9" * 400}}),
+    ("a radius of zero", {"query_string": {**PLAIN, "radius_km": "0"}}),
+    ("an unknown reserve type", {"query_string": {**PLAIN, "reserve_types": "army"}}),
+    ("a control character", {"query_string": {**PLAIN, "item": "活性\x00炭"}}),
+    ("a control character in a name", {"query_string": {**PLAIN, "it\x01em": "x"}}),
+    ("an unpaired surrogate", {"query_string": "lat=39.9&lon=116.4&item=%ED%A0%80"}),
+    ("bytes that are not UTF-8", {"query_string": "lat=39.9&lon=116.4&item=%FF%FE"}),
+    ("a 4 KB item", {"query_string": {**PLAIN, "item": "炭" * 4000}}),
+]
+
+
+def test_anything_unusual_reaches_flask_and_gets_its_answer(app, lean, fallbacks, token_for, depots):
+    token = token_for("responder")
+    for what, options in UNUSUAL:
+        options = {**options, "headers": {"Authorization": f"Bearer {token}", **options.get("headers", {})}}
+        if not options["headers"]["Authorization"]:
+            del options["headers"]["Authorization"]
+        fallbacks.clear()
+        ours = call(app.wsgi_app, **options)
+        assert fallbacks, f"{what}: answered by the lean path"
+        flasks = call(lean.fallback, **options)
+        assert comparable(ours, False) == comparable(flasks, False), what
+        assert not ours[0].startswith("5"), (what, ours)
+
+
+def test_other_routes_and_methods_reach_flask(app, lean, fallbacks, token_for, depots):
+    headers = {"Authorization": f"Bearer {token_for('admin')}"}
+    for method, path in [("GET", f"{API}/nearest/"), ("GET", f"{API}/warehouses"), ("POST", NEAREST)]:
+        fallbacks.clear()
+        status, _headers, _body = call(app.wsgi_app, method=method, path=path, headers=headers, query_string=PLAIN)
+        assert fallbacks and not status.startswith("5"), (method, path, status)
+
+
+def test_the_test_clients_preserved_context_reaches_flask(app, fallbacks, token_for, depots):
+    import flask
+
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for('viewer')}"
+    fallbacks.clear()
+    with client:
+        assert client.get(NEAREST, query_string=PLAIN).status_code == 200
+        assert flask.request.endpoint == NEAREST_ENDPOINT  # Flask's request, kept for the test to read
+    assert fallbacks
+
+
+def test_a_revoked_token_is_refused_at_once_on_the_lean_path(app, client, token_for, fallbacks, depots):
+    token = token_for("responder", username="revoked-responder")
+    searcher = app.test_client()
+    searcher.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    fallbacks.clear()
+    assert searcher.get(NEAREST, query_string=PLAIN).status_code == 200
+    assert not fallbacks  # answered by the lean path, its principal now in this worker's memo
+    [listed] = client.get(f"{API}/users/revoked-responder/tokens").get_json()
+    assert client.delete(f"{API}/tokens/{listed['id']}").status_code == 200
+    assert searcher.get(NEAREST, query_string=PLAIN).status_code == 401
