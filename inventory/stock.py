@@ -65,6 +65,7 @@ from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_
 from inventory.warehouses import get_warehouse
 
 REASON_LIMIT = text_limit(Movement.reason)
+BATCH_LIMIT = text_limit(StockLine.batch)
 REFERENCE_LIMIT = text_limit(Movement.reference)
 # How the ledger entry of a deliberate issue from an expired batch begins (then the expiry date and the reason).
 EXPIRED_ISSUE_MARKER = "allow_expired: batch expired"
@@ -534,7 +535,7 @@ def receipt_target(session: Session, *, warehouse_code: str, item_code: str, bat
     after the permission check, as before.
     """
     try:
-        batch_key: str | None = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
+        batch_key: str | None = check_text(batch, "batch", max_length=BATCH_LIMIT)
     except ValidationFailed:
         batch_key = None
     rows = _RECEIPT_TARGET.values(
@@ -546,6 +547,17 @@ def receipt_target(session: Session, *, warehouse_code: str, item_code: str, bat
     warehouse, item = WarehouseFacts(*row[:4]), ItemFacts(*row[4:7])
     line = _line_facts(row[7:11], warehouse, item) if row[7] is not None else None
     return ReceiptTarget(warehouse, item, line)
+
+
+_LINE_OF_BATCH = (  # built once, like _MOVE (building it cost a receipt more than its own read)
+    select(StockLine)
+    .where(
+        StockLine.warehouse_id == bindparam("warehouse_id"),
+        StockLine.item_id == bindparam("item_id"),
+        StockLine.batch == bindparam("batch"),
+    )
+    .options(*LINE_LOADING)
+)
 
 
 def stock_line_for(
@@ -564,14 +576,10 @@ def stock_line_for(
     with it (missing ones are filled in). With a shelf life, expiry follows from production.
     ``found``: the line (or its facts), when the caller already read it (``receipt_target``).
     """
-    batch = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
+    batch = check_text(batch, "batch", max_length=BATCH_LIMIT)
     production_date, expiry_date = batch_dates(production_date, expiry_date, item.shelf_life_days)
-    find = (
-        select(StockLine)
-        .where(StockLine.warehouse_id == warehouse.id, StockLine.item_id == item.id, StockLine.batch == batch)
-        .options(*LINE_LOADING)
-    )
-    line = found if found is not None else session.scalar(find)
+    key = {"warehouse_id": warehouse.id, "item_id": item.id, "batch": batch}
+    line = found if found is not None else session.scalar(_LINE_OF_BATCH, key)
     if line is None:
         now = dt.datetime.now(dt.UTC)
         _insert_ignoring_duplicate(
@@ -587,7 +595,7 @@ def stock_line_for(
                 "updated_at": now,
             },
         )
-        line = session.scalars(find).one()  # ours, or a concurrent receipt's: either way it exists now
+        line = session.scalars(_LINE_OF_BATCH, key).one()  # ours, or a concurrent receipt's: it exists now
 
     def conflict(field: str, current: dt.date, given: dt.date) -> str:
         return f"batch {batch!r} of {item.code} in {warehouse.code} has {field} {current}, not {given}"
