@@ -30,6 +30,8 @@ class DriverStatement:
         self.column_keys = column_keys
         # (dialect, driver) → (SQL, parameter names in order, bind processors by name, positional?)
         self._compiled: dict[tuple[str, str], tuple[str, tuple[str, ...], dict[str, Callable], bool]] = {}
+        # dialect name → each selected column's result processor (None: the driver's value is the answer)
+        self._converters: dict[str, tuple[Callable | None, ...]] = {}
 
     def compiled(self, dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Callable], bool]:
         key = (dialect.name, dialect.driver)  # the driver decides the paramstyle
@@ -45,7 +47,28 @@ class DriverStatement:
 
     def rows(self, session: Session, values: dict) -> list[tuple]:
         """Run in the session's transaction with ``values`` by parameter name; the driver's rows (unconverted)."""
+        return self._run(session.connection(), values)
+
+    def values(self, session: Session, values: dict) -> list[tuple]:
+        """``rows``, each column converted as SQLAlchemy would convert it (a date on SQLite, an enum by its
+        code, thousandths to a quantity): for a read whose answer Python uses, of a ``select`` of columns."""
         connection = session.connection()
+        rows = self._run(connection, values)
+        if not rows:
+            return rows
+        dialect = connection.dialect
+        converters = self._converters.get(dialect.name)
+        if converters is None:
+            converters = self._converters[dialect.name] = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self.statement.selected_columns
+            )
+        return [
+            tuple(value if convert is None else convert(value) for convert, value in zip(converters, row, strict=True))
+            for row in rows
+        ]
+
+    def _run(self, connection, values: dict) -> list[tuple]:
         sql, names, processors, positional = self.compiled(connection.dialect)
         if positional:
             parameters: list | dict = [

@@ -39,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload, lazyload, make_transient_to_detached
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.access import Actor, as_principal, require_stock_change
@@ -58,13 +58,14 @@ from inventory.models import (
     UTCDateTime,
     Warehouse,
 )
-from inventory.reference import CallUpLineStatus, Category, MovementKind
+from inventory.reference import CallUpLineStatus, Category, MovementKind, WarehouseStatus
 from inventory.regions import region_filter
 from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, batch_expired, require_active
 from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
 from inventory.warehouses import get_warehouse
 
 REASON_LIMIT = text_limit(Movement.reason)
+BATCH_LIMIT = text_limit(StockLine.batch)
 REFERENCE_LIMIT = text_limit(Movement.reference)
 # How the ledger entry of a deliberate issue from an expired batch begins (then the expiry date and the reason).
 EXPIRED_ISSUE_MARKER = "allow_expired: batch expired"
@@ -176,8 +177,12 @@ def get_stock_line(session: Session, stock_line_id: int) -> StockLine:
     else:  # a request's first read of the line: one statement built once (like _MOVE)
         line = session.execute(_LINE_BY_ID, {"line_id": stock_line_id}).scalar_one_or_none()
     if line is None:
-        raise NotFound(f"no stock line {stock_line_id}", field="stock_line_id")
+        raise _no_line(stock_line_id)
     return line
+
+
+def _no_line(stock_line_id: int) -> NotFound:
+    return NotFound(f"no stock line {stock_line_id}", field="stock_line_id")
 
 
 def list_stock_lines(
@@ -222,6 +227,7 @@ def record_movement(
     transfer_key: str | None = None,
     release_reserved: Decimal = Decimal(0),
     field: str = "quantity",
+    line: StockLine | LineFacts | None = None,
 ) -> Movement:
     """Apply ``delta`` atomically and append the ledger entry.
 
@@ -229,7 +235,7 @@ def record_movement(
     ``release_reserved`` consumes a reservation in the same statement (a call-up dispatch).
 
     The conditional UPDATE is atomic on SQLite and PostgreSQL: no read-modify-write race and no
-    lock held across Python code.
+    lock held across Python code. ``line``: the line (or its facts) the caller read, for the entry's answer.
     """
     session.flush()  # what the caller added lands first, as the ORM's autoflush did before these Core statements
     values = _ledger_values(stock_line_id, delta, kind, actor, reason, reference, transfer_key)
@@ -238,7 +244,7 @@ def record_movement(
     if not changed:
         raise _refusal(session, stock_line_id, delta, field)
     values["quantity_after"] = _as_quantity(changed[0][0], None)
-    return _written_entry(session, _LEDGER_ENTRY.rows(session, values)[0][0], values, changed[0][1])
+    return _written_entry(session, _LEDGER_ENTRY.rows(session, values)[0][0], values, changed[0][1], line)
 
 
 def _ledger_values(
@@ -272,9 +278,12 @@ def _refusal(session: Session, stock_line_id: int, delta: Decimal, field: str) -
     return InsufficientStock(stock_line_id, abs(delta), line.available, field=field)
 
 
-def _written_entry(session: Session, entry_id: int, values: dict, reserved_after: int) -> Movement:
+def _written_entry(
+    session: Session, entry_id: int, values: dict, reserved_after: int, line: StockLine | LineFacts | None = None
+) -> Movement:
     """The ledger entry as written, and the line the session holds brought up to date (quantity, reserved,
-    updated_at) without reading it again.
+    updated_at) without reading it again. The entry's ``stock_line`` is that line, else ``line`` (the caller's
+    read: an object or plain facts), else the line read now.
 
     The entry has every column loaded and is in no session: the ORM did not insert it, so a rollback would
     not take it out of the session again, and SQLite would give its id to the next entry (a retried request
@@ -285,7 +294,9 @@ def _written_entry(session: Session, entry_id: int, values: dict, reserved_after
     movement = Movement(id=entry_id, **values)
     make_transient_to_detached(movement)
     # The answer reads its line: the one the session holds (no lazy load, which a detached entry cannot do).
-    set_committed_value(movement, "stock_line", held if held is not None else get_stock_line(session, stock_line_id))
+    if held is None:
+        held = line if line is not None else get_stock_line(session, stock_line_id)
+    set_committed_value(movement, "stock_line", held)
     return movement
 
 
@@ -334,7 +345,7 @@ def _audit_after_parts(stock_line_id: int, delta: Decimal, reference: str | None
 
 def _change_line(
     session: Session,
-    line: StockLine,
+    line: StockLine | LineFacts,
     delta: Decimal,
     kind: MovementKind,
     actor: Actor,
@@ -370,7 +381,7 @@ def _change_line(
             raise _refusal(session, line.id, delta, field)
         quantity, reserved, entry_id = changed[0]
         values["quantity_after"] = _as_quantity(quantity, None)
-        return _written_entry(session, entry_id, values, reserved)
+        return _written_entry(session, entry_id, values, reserved, line)
     movement = record_movement(
         session,
         stock_line_id=line.id,
@@ -380,6 +391,7 @@ def _change_line(
         reason=reason,
         reference=reference,
         field=field,
+        line=line,
     )
     _audit_movements(session, actor, line.warehouse, movement)
     return movement
@@ -435,76 +447,139 @@ def _insert_ignoring_duplicate(session: Session, values: dict) -> None:
     session.execute(insert(StockLine).values(**values).on_conflict_do_nothing())
 
 
+# A receipt's or an issue's reads as plain values (one driver-level SELECT each): the ORM's loading of three
+# whole rows cost more CPU than the movement's write. They carry what the services read of a warehouse, an item
+# and a line (the permission, an active warehouse, the batch's dates and shelf life, the answer's codes), under
+# the same attribute names, so ``receive_stock``, ``issue_stock`` and the others take them as they take the rows.
+@dataclass(frozen=True)
+class WarehouseFacts:
+    id: int
+    code: str
+    province_code: str
+    status: WarehouseStatus
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    id: int
+    code: str
+    shelf_life_days: int | None
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    id: int
+    batch: str
+    production_date: dt.date | None
+    expiry_date: dt.date | None
+    warehouse: WarehouseFacts
+    item: ItemFacts
+
+
+_WAREHOUSE_FACTS = (Warehouse.id, Warehouse.code, Warehouse.province_code, Warehouse.status)
+_ITEM_FACTS = (Item.id, Item.code, Item.shelf_life_days)
+_LINE_FACTS = (StockLine.id, StockLine.batch, StockLine.production_date, StockLine.expiry_date)
+
+
+def _line_facts(row: tuple, warehouse: WarehouseFacts, item: ItemFacts) -> LineFacts:
+    return LineFacts(*row, warehouse=warehouse, item=item)
+
+
+_LINE_READ = DriverStatement(
+    select(*_LINE_FACTS, *_WAREHOUSE_FACTS, *_ITEM_FACTS)
+    .join(Warehouse, Warehouse.id == StockLine.warehouse_id)
+    .join(Item, Item.id == StockLine.item_id)
+    .where(StockLine.id == bindparam("line_id"))
+)
+
+
+def stock_line_facts(session: Session, stock_line_id: int) -> StockLine | LineFacts:
+    """The line with its warehouse and item, for one stock operation on it: refused as ``get_stock_line``
+    refuses a missing one. Plain facts (one driver read), or the session's object when it holds the line
+    already (its state may be newer than the row's, as ``get_stock_line`` answers it)."""
+    if session.identity_map.get(session.identity_key(StockLine, stock_line_id)) is not None:
+        return get_stock_line(session, stock_line_id)
+    rows = _LINE_READ.values(session, {"line_id": stock_line_id})
+    if not rows:
+        raise _no_line(stock_line_id)
+    row = rows[0]
+    return _line_facts(row[:4], WarehouseFacts(*row[4:8]), ItemFacts(*row[8:11]))
+
+
 @dataclass(frozen=True)
 class ReceiptTarget:
-    warehouse: Warehouse
-    item: Item
-    line: StockLine | None  # the batch's line when it exists (None: look again when writing)
+    warehouse: Warehouse | WarehouseFacts
+    item: Item | ItemFacts
+    line: StockLine | LineFacts | None  # the batch's line when it exists (None: look again when writing)
 
 
-_RECEIPT_TARGET = (  # built once, like _MOVE
-    select(Warehouse, Item, StockLine)
+_RECEIPT_TARGET = DriverStatement(  # built once, like _MOVE
+    select(*_WAREHOUSE_FACTS, *_ITEM_FACTS, *_LINE_FACTS)
     .select_from(Warehouse)
     .join(Item, Item.code == bindparam("item_code"))
     .outerjoin(
         StockLine,
         (StockLine.warehouse_id == Warehouse.id)
         & (StockLine.item_id == Item.id)
-        & (StockLine.batch == bindparam("batch")),
+        & (StockLine.batch == bindparam("batch", type_=String())),
     )
     .where(Warehouse.code == bindparam("warehouse_code"))
-    # The line's warehouse and item are the two rows read here: set on it below, not joined again.
-    .options(lazyload(Item.aliases), lazyload(StockLine.warehouse), lazyload(StockLine.item))
 )
 
 
 def receipt_target(session: Session, *, warehouse_code: str, item_code: str, batch: str = "") -> ReceiptTarget:
-    """A receipt's three reads in one SELECT: the warehouse, the item and the batch's existing line.
+    """A receipt's three reads in one SELECT: the warehouse, the item and the batch's existing line, as facts.
 
     Unknown codes are refused exactly as ``get_warehouse`` and ``get_item`` refuse them (warehouse
     first). A batch the text rules refuse finds no line here; ``stock_line_for`` refuses it later,
     after the permission check, as before.
     """
     try:
-        batch_key: str | None = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
+        batch_key: str | None = check_text(batch, "batch", max_length=BATCH_LIMIT)
     except ValidationFailed:
         batch_key = None
-    row = session.execute(
-        _RECEIPT_TARGET, {"warehouse_code": warehouse_code, "item_code": item_code, "batch": batch_key}
-    ).first()
-    if row is None:  # which one is missing, named as the single lookups name it
+    rows = _RECEIPT_TARGET.values(
+        session, {"warehouse_code": warehouse_code, "item_code": item_code, "batch": batch_key}
+    )
+    if not rows:  # which one is missing, named as the single lookups name it
         return ReceiptTarget(get_warehouse(session, warehouse_code), get_item(session, item_code, aliases=False), None)
-    warehouse, item, line = row
-    if line is not None:
-        set_committed_value(line, "warehouse", warehouse)
-        set_committed_value(line, "item", item)
+    row = rows[0]
+    warehouse, item = WarehouseFacts(*row[:4]), ItemFacts(*row[4:7])
+    line = _line_facts(row[7:11], warehouse, item) if row[7] is not None else None
     return ReceiptTarget(warehouse, item, line)
+
+
+_LINE_OF_BATCH = (  # built once, like _MOVE (building it cost a receipt more than its own read)
+    select(StockLine)
+    .where(
+        StockLine.warehouse_id == bindparam("warehouse_id"),
+        StockLine.item_id == bindparam("item_id"),
+        StockLine.batch == bindparam("batch"),
+    )
+    .options(*LINE_LOADING)
+)
 
 
 def stock_line_for(
     session: Session,
     *,
-    warehouse: Warehouse,
-    item: Item,
+    warehouse: Warehouse | WarehouseFacts,
+    item: Item | ItemFacts,
     batch: str = "",
     production_date: dt.date | None = None,
     expiry_date: dt.date | None = None,
-    found: StockLine | None = None,
-) -> StockLine:
+    found: StockLine | LineFacts | None = None,
+) -> StockLine | LineFacts:
     """The line for (warehouse, item, batch), created empty if missing.
 
     A batch has one production and one expiry date: dates given for an existing batch must agree
     with it (missing ones are filled in). With a shelf life, expiry follows from production.
-    ``found``: the line, when the caller already read it (``receipt_target``).
+    ``found``: the line (or its facts), when the caller already read it (``receipt_target``).
     """
-    batch = check_text(batch, "batch", max_length=text_limit(StockLine.batch))
+    batch = check_text(batch, "batch", max_length=BATCH_LIMIT)
     production_date, expiry_date = batch_dates(production_date, expiry_date, item.shelf_life_days)
-    find = (
-        select(StockLine)
-        .where(StockLine.warehouse_id == warehouse.id, StockLine.item_id == item.id, StockLine.batch == batch)
-        .options(*LINE_LOADING)
-    )
-    line = found if found is not None else session.scalar(find)
+    key = {"warehouse_id": warehouse.id, "item_id": item.id, "batch": batch}
+    line = found if found is not None else session.scalar(_LINE_OF_BATCH, key)
     if line is None:
         now = dt.datetime.now(dt.UTC)
         _insert_ignoring_duplicate(
@@ -520,7 +595,7 @@ def stock_line_for(
                 "updated_at": now,
             },
         )
-        line = session.scalars(find).one()  # ours, or a concurrent receipt's: either way it exists now
+        line = session.scalars(_LINE_OF_BATCH, key).one()  # ours, or a concurrent receipt's: it exists now
 
     def conflict(field: str, current: dt.date, given: dt.date) -> str:
         return f"batch {batch!r} of {item.code} in {warehouse.code} has {field} {current}, not {given}"
@@ -529,6 +604,8 @@ def stock_line_for(
         BatchDates(line.production_date, line.expiry_date), BatchDates(production_date, expiry_date), conflict
     )
     if filled:
+        if not isinstance(line, StockLine):  # plain facts: the row itself, to write the dates on
+            line = get_stock_line(session, line.id)
         line.production_date, line.expiry_date = dates
     session.flush()
     return line
@@ -537,8 +614,8 @@ def stock_line_for(
 def receive_stock(
     session: Session,
     *,
-    warehouse: Warehouse,
-    item: Item,
+    warehouse: Warehouse | WarehouseFacts,
+    item: Item | ItemFacts,
     quantity: object,
     actor: Actor,
     batch: str = "",
@@ -546,7 +623,7 @@ def receive_stock(
     expiry_date: dt.date | None = None,
     reason: str = "",
     reference: str | None = None,
-    line: StockLine | None = None,
+    line: StockLine | LineFacts | None = None,
 ) -> Movement:
     """Receive into the (warehouse, item, batch) line; ``line``: that line if the caller already read it."""
     require_stock_change(actor, warehouse)
@@ -566,7 +643,7 @@ def receive_stock(
 def issue_stock(
     session: Session,
     *,
-    line: StockLine,
+    line: StockLine | LineFacts,
     quantity: object,
     actor: Actor,
     reason: str = "",
@@ -582,7 +659,7 @@ def issue_stock(
 
 
 def expired_issue_reason(
-    line: StockLine, allow_expired: bool, reason: str, *, field: str = "reason", room: int = REASON_LIMIT
+    line: StockLine | LineFacts, allow_expired: bool, reason: str, *, field: str = "reason", room: int = REASON_LIMIT
 ) -> str:
     """The reason to record for an issue from ``line``: an expired batch is refused unless allowed with a reason.
 
@@ -638,7 +715,13 @@ def transfer_stock(
 
 
 def adjust_stock(
-    session: Session, *, line: StockLine, delta: object, actor: Actor, reason: str, reference: str | None = None
+    session: Session,
+    *,
+    line: StockLine | LineFacts,
+    delta: object,
+    actor: Actor,
+    reason: str,
+    reference: str | None = None,
 ) -> Movement:
     """A correction (damage, loss, a mistaken entry reversed); it must say why."""
     require_stock_change(actor, line.warehouse)
@@ -650,7 +733,7 @@ def adjust_stock(
 def take_stock(
     session: Session,
     *,
-    line: StockLine,
+    line: StockLine | LineFacts,
     counted_quantity: object,
     actor: Actor,
     reason: str = "",

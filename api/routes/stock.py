@@ -38,6 +38,7 @@ from inventory.stock import (
     quantity_as_of,
     receipt_target,
     receive_stock,
+    stock_line_facts,
     take_stock,
     transfer_stock,
 )
@@ -138,7 +139,7 @@ class Issues(MethodView):
     def post(self, data: dict, stock_line_id: int):
         """Issue stock from a line; refused with 409 if the line holds less, or if its batch has expired
         and ``allow_expired`` (with a ``reason``) is not given."""
-        line = get_stock_line(db.session, stock_line_id)
+        line = stock_line_facts(db.session, stock_line_id)
         movement = issue_stock(
             db.session,
             line=line,
@@ -172,7 +173,7 @@ class Adjustments(MethodView):
     @blp.response(201, MovementOut)
     def post(self, data: dict, stock_line_id: int):
         """Correct a line by a signed delta; a reason is required."""
-        line = get_stock_line(db.session, stock_line_id)
+        line = stock_line_facts(db.session, stock_line_id)
         movement = adjust_stock(db.session, line=line, delta=data["delta"], **_movement_args(data))
         return json_answer(movement_dict(movement), 201)
 
@@ -183,7 +184,7 @@ class Stocktakes(MethodView):
     @blp.response(201, MovementOut)
     def post(self, data: dict, stock_line_id: int):
         """Record a count: the line is set to it and the ledger records the difference."""
-        line = get_stock_line(db.session, stock_line_id)
+        line = stock_line_facts(db.session, stock_line_id)
         counted = data["counted_quantity"]
         movement = take_stock(db.session, line=line, counted_quantity=counted, **_movement_args(data))
         return json_answer(movement_dict(movement), 201)
