@@ -378,7 +378,7 @@ class LedgerReader:
                     continue
                 if result is None:
                     result = parse_warehouse_field(column.field, value, self.choices)
-                elif result.__class__ is CellError:
+                elif isinstance(result, CellError):
                     raise result
                 values[column.field] = result
             except CellError as error:
@@ -491,7 +491,7 @@ class LedgerReader:
                 item, variant_key = None, (item.id, odd_unit)
         dates: dict[str, dt.date | None] = {}
         for name, date in (("production_date", production), ("expiry_date", expiry)):
-            if date.__class__ is CellError:
+            if isinstance(date, CellError):
                 self.log.cell_error(table.name, number, table.columns.get(name), cell(name), str(date))
                 date = None
             dates[name] = date
@@ -624,7 +624,7 @@ def stock_cells(cells: list, width: int, indexes: Mapping[str, int]) -> tuple:
     expiry = cell("expiry_date")
     production = _or_error(parse_date, cell("production_date"))
     # A month alone: its first day for production, its last for expiry; a shelf life counts from production.
-    made = None if production.__class__ is CellError else production
+    made = None if isinstance(production, CellError) else production
     return (
         parse_code(cell("item_code")),
         parse_text(cell("item_name")),
