@@ -133,7 +133,9 @@ def require_one_of(first: object, second: object, first_field: str, second_field
 def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
     """``function`` of one hashable value, remembered per distinct value (by type and value, so 1, 1.0 and True
     stay apart): a ledger repeats the same cells on thousands of rows. Only short texts and scalars are kept, and at
-    most ``MEMO_ENTRIES`` of them, so a hostile file cannot grow the cache; what raises is not remembered."""
+    most ``MEMO_ENTRIES`` of them, so a hostile file cannot grow the cache; what raises is not remembered. A full
+    cache starts over rather than stop learning: a national ledger's warehouse sheet alone fills it with names and
+    addresses seen once, after which the stock rows' few repeated cells would never be remembered."""
     cache: dict[tuple[type, object], R] = {}
     found_in = cache.get
 
@@ -147,7 +149,9 @@ def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
         if found is not _NOT_KEPT:
             return found
         result = function(value)
-        if len(cache) < MEMO_ENTRIES and not (isinstance(value, str) and len(value) > MEMO_TEXT_CHARS):
+        if not (isinstance(value, str) and len(value) > MEMO_TEXT_CHARS):
+            if len(cache) >= MEMO_ENTRIES:
+                cache.clear()
             cache[key] = result
         return result
 
