@@ -219,10 +219,13 @@ def _register_transaction_hooks(app: Flask) -> None:
     @app.after_request
     def commit_successful_write(response: Response) -> Response:
         if is_write_request() and response.status_code < 400:
+            own = db.session()
+            if not own.in_transaction() and not (own.new or own.dirty or own.deleted):
+                return response  # the view's commit (``_dispatch_and_commit``) left nothing to commit
             try:
-                db.session.commit()
+                own.commit()
             except Exception as error:
-                db.session.rollback()
+                own.rollback()
                 return database_error_response(error)
         else:
             end_read(db.session)
