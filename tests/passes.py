@@ -1,9 +1,11 @@
 """`make test`'s runner: the whole suite on SQLite and on PostgreSQL, as a few pytest jobs kept busy on two cores.
 
 One pass per database (as before) left a core idle whenever one pass finished first, and the SQLite pass
-carried the browser tests. So each database's suite is cut into jobs of a few minutes (the API tests in three
-parts, the unit tests, the rest; on SQLite also the browser tests, which need one database only: the page is
-the same whatever the database), and two job slots take the next job, longest first, as soon as one is free. The
+carried the browser tests. So each database's suite is cut into jobs of a few minutes (the OpenAPI fuzz test,
+the other API tests in two parts, the unit tests, the rest; on SQLite also the browser tests, which need one
+database only: the page is the same whatever the database), and two job slots take the next job, longest first,
+as soon as one is free (a job with ``Job.after`` waits for that job: the SQLite fuzz job sends the cases the
+PostgreSQL one generated, see ``SHARED_CASES``). The
 browser job runs beside the two slots from the start (``Job.apart``): it waits on chromium and its live server
 most of its time (on main, 218 s of wall clock for 126 s of CPU, chromium's and gunicorn's included), so in a slot
 it held a core it used half of while the other jobs queued. The jobs together run exactly the tests the two passes
@@ -12,6 +14,7 @@ ran; each job's output is printed whole when it ends, with its CPU seconds (and 
     python -m tests.passes            # what `make test` runs (after ruff)
     python -m tests.passes --slots 1  # one job after the other
     python -m tests.passes --only "SQLite: tests/unit"  # one job (--only again for more)
+    python -m tests.passes --durations 40  # each job's 40 slowest setups, calls and teardowns
 """
 
 from __future__ import annotations
