@@ -45,6 +45,7 @@ from inventory.accounts import create_token, create_user
 from inventory.db import intends_to_write
 from tests.api.helpers import API, PROBLEM_JSON
 from tests.api.test_messages import english_leaks
+from tests.conftest import SHARED_DIRECTORY
 
 MAX_EXAMPLES = 10
 SEED = 20260101
@@ -125,7 +126,6 @@ def api_schema(app, seeded):
 
 
 # --- the cases, generated once per `make test` -----------------------------------------------------------------
-SHARED_DIRECTORY = "INVENTORY_TESTS_SHARED"  # a directory the run's pytest jobs share (tests/passes.py)
 
 
 class _CasePickler(pickle.Pickler):
