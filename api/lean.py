@@ -37,12 +37,48 @@ from flask import Flask, current_app, has_app_context
 from api.extensions import REPLICA_BIND, db
 from api.identity import bearer_token, client_address
 from api.inputs import bad_query_text
-from api.observability import finish_answer, request_id_for
+from api.observability import LEAN_STARTED, finish_answer, request_id_for
 from api.routes.nearest import NEAREST_ARGUMENTS, NEAREST_QUERY, blp, nearest_response
 from inventory.accounts import authenticate_token
 from inventory.db import reset_write_intent, set_write_intent
 
 NEAREST_ENDPOINT = "nearest.Nearest"
+# Flask's request hooks (app-wide and the nearest blueprint's), by module.qualname in Flask's order: the lean path
+# runs none of them but does what each does (the comment names how). A hook not listed here (a rate limit, a
+# maintenance switch, CORS) turns the lean path off, so no request skips it; tests/api/test_lean_path.py holds
+# this list equal to the app's, so whoever adds a hook decides what the lean path must do.
+STANDS_IN_FOR = {
+    "before_request": (
+        "api.observability.register_observability.<locals>.start_request",  # request_id_for
+        "api.inputs.refuse_hostile_input",  # bad_query_text
+        "api._register_transaction_hooks.<locals>.declare_write_intent",  # set_write_intent(False)
+        "api.identity.register_authentication.<locals>.authenticate",  # bearer_token, authenticate_token
+    ),
+    "after_request": (
+        "api.observability.register_observability.<locals>.finish_request",  # finish_answer
+        "api.add_security_headers",  # add_security_headers
+        "api._register_transaction_hooks.<locals>.commit_successful_write",  # end_read: a read
+    ),
+    "teardown_request": ("api._register_transaction_hooks.<locals>.forget_write_intent",),  # reset_write_intent
+    "url_value_preprocessor": (),
+}
+
+
+def request_hooks(app: Flask) -> dict[str, tuple[str, ...]]:
+    """The hooks Flask would run for a search, named as in ``STANDS_IN_FOR``."""
+
+    def named(by_blueprint: dict) -> tuple[str, ...]:
+        functions = [*by_blueprint.get(None, ()), *by_blueprint.get(blp.name, ())]
+        return tuple(f"{function.__module__}.{function.__qualname__}" for function in functions)
+
+    return {
+        "before_request": named(app.before_request_funcs),
+        "after_request": named(app.after_request_funcs),
+        "teardown_request": named(app.teardown_request_funcs),
+        "url_value_preprocessor": named(app.url_value_preprocessors),
+    }
+
+
 # What makes a GET more than a plain search: each sends the request to Flask.
 _FLASK_ONLY = (
     "HTTP_COOKIE",
@@ -70,7 +106,9 @@ class LeanNearest:
         rules = list(app.url_map.iter_rules(NEAREST_ENDPOINT))
         self.path = rules[0].rule if len(rules) == 1 and not rules[0].arguments else None
         # Host matching and a replica are Flask's business (the replica's choice needs its cookie and monitor).
-        if app.url_map.host_matching or app.config.get("SERVER_NAME"):
+        if app.url_map.host_matching or app.config.get("SERVER_NAME") or app.config.get("TRUSTED_HOSTS"):
+            self.path = None
+        if request_hooks(app) != STANDS_IN_FOR:
             self.path = None
         if REPLICA_BIND in (app.config.get("SQLALCHEMY_BINDS") or {}):
             self.path = None
@@ -84,14 +122,15 @@ class LeanNearest:
             or any(key in environ for key in _FLASK_ONLY)
         ):
             return self.fallback(environ, start_response)
-        response = self.answer(environ)
+        started = time.perf_counter()
+        response = self.answer(environ, started)
         if response is None:
+            environ[LEAN_STARTED] = started  # the request's duration counts both tries
             return self.fallback(environ, start_response)
         return response(environ, start_response)
 
-    def answer(self, environ):
+    def answer(self, environ, started: float):
         """The search's answer as Flask would give it, or None when Flask must answer (it then runs it afresh)."""
-        started = time.perf_counter()
         app = self.app
         current = app.request_class(environ)
         if bad_query_text(current.args) is not None:

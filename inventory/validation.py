@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -134,8 +135,8 @@ def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
     """``function`` of one hashable value, remembered per distinct value (by type and value, so 1, 1.0 and True
     stay apart): a ledger repeats the same cells on thousands of rows. Only short texts and scalars are kept, and at
     most ``MEMO_ENTRIES`` of them, so a hostile file cannot grow the cache; what raises is not remembered. A full
-    cache starts over rather than stop learning: a national ledger's warehouse sheet alone fills it with names and
-    addresses seen once, after which the stock rows' few repeated cells would never be remembered."""
+    cache forgets its older half rather than stop learning: a national ledger's warehouse sheet alone fills it
+    with names and addresses seen once, after which the stock rows' few repeated cells would never be kept."""
     cache: dict[tuple[type, object], R] = {}
     found_in = cache.get
 
@@ -151,7 +152,8 @@ def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
         result = function(value)
         if not (isinstance(value, str) and len(value) > MEMO_TEXT_CHARS):
             if len(cache) >= MEMO_ENTRIES:
-                cache.clear()
+                for oldest in list(itertools.islice(cache, MEMO_ENTRIES // 2)):  # dicts keep insertion order
+                    del cache[oldest]
             cache[key] = result
         return result
 

@@ -12,11 +12,13 @@ import itertools
 import logging
 
 import pytest
+from flask import g
 from geopy.distance import geodesic
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from api import metrics
-from api.lean import NEAREST_ENDPOINT
+from api.lean import NEAREST_ENDPOINT, STANDS_IN_FOR, LeanNearest, request_hooks
+from api.observability import LEAN_STARTED
 from tests.api.helpers import API
 
 INCIDENT = (39.93, 116.42)  # 东城区
@@ -178,11 +180,21 @@ def test_the_lean_path_counts_and_logs_the_request_as_flask_does(app, lean, toke
 
 PLAIN = {"lat": INCIDENT[0], "lon": INCIDENT[1], "item": "PD-001"}
 # (what it is, request options): each must reach Flask, and get Flask's own answer.
+LONG_AGO = "Sat, 01 Jan 2000 00:00:00 GMT"
 UNUSUAL = [
     ("HEAD", {"method": "HEAD", "query_string": PLAIN}),
     ("a cookie", {"query_string": PLAIN, "headers": {"Cookie": "session=x"}}),
     ("the replica's sticky cookie", {"query_string": PLAIN, "headers": {"Cookie": "primary_reads_until=99999999999"}}),
     ("If-None-Match", {"query_string": PLAIN, "headers": {"If-None-Match": '"x"'}}),
+    ("If-Match", {"query_string": PLAIN, "headers": {"If-Match": '"x"'}}),
+    ("If-Modified-Since", {"query_string": PLAIN, "headers": {"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}}),
+    (
+        "If-Unmodified-Since",
+        {"query_string": PLAIN, "headers": {"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}},
+    ),
+    ("If-Range", {"query_string": PLAIN, "headers": {"If-Range": '"x"', "Range": "bytes=0-10"}}),
+    ("Range", {"query_string": PLAIN, "headers": {"Range": "bytes=0-10"}}),
+    ("chunked", {"query_string": PLAIN, "headers": {"Transfer-Encoding": "chunked"}}),
     ("a body", {"query_string": PLAIN, "data": '{"a": 1}', "content_type": "application/json"}),
     ("a deeply nested body", {"query_string": PLAIN, "data": "[" * 500, "content_type": "application/json"}),
     ("no token", {"query_string": PLAIN, "headers": {"Authorization": ""}}),
@@ -252,3 +264,42 @@ def test_a_revoked_token_is_refused_at_once_on_the_lean_path(app, client, token_
     [listed] = client.get(f"{API}/users/revoked-responder/tokens").get_json()
     assert client.delete(f"{API}/tokens/{listed['id']}").status_code == 200
     assert searcher.get(NEAREST, query_string=PLAIN).status_code == 401
+
+
+def test_a_new_request_hook_must_be_answered_for_on_the_lean_path(app, lean):
+    """A hook added to the app (or the nearest blueprint) would not run for the plainest, most frequent search:
+    this fails until whoever adds one has made the lean path do the same and listed it in STANDS_IN_FOR."""
+    assert request_hooks(app) == STANDS_IN_FOR
+    assert lean.path == NEAREST
+
+
+def test_an_unlisted_hook_or_trusted_hosts_turn_the_lean_path_off(app):
+    def maintenance_switch():  # e.g. a rate limit: it must run for every search
+        return None
+
+    app.before_request_funcs[None].append(maintenance_switch)  # as @app.before_request would, once requests ran
+    assert LeanNearest(app, app.wsgi_app).path is None
+    app.before_request_funcs[None].remove(maintenance_switch)
+    assert LeanNearest(app, app.wsgi_app).path == NEAREST
+    app.config["TRUSTED_HOSTS"] = ["good.example"]
+    try:
+        assert LeanNearest(app, app.wsgi_app).path is None
+    finally:
+        del app.config["TRUSTED_HOSTS"]
+
+
+def test_a_search_handed_to_flask_is_timed_from_the_lean_paths_start(app, lean, monkeypatch, token_for, depots):
+    """A refused search runs on both paths: its duration (metrics, the log line) counts both, not Flask's alone."""
+    handed: list[dict] = []
+    flask_app = lean.fallback
+    monkeypatch.setattr(
+        lean, "fallback", lambda environ, start: handed.append(dict(environ)) or flask_app(environ, start)
+    )
+    headers = {"Authorization": f"Bearer {token_for('responder')}"}
+    call(app.wsgi_app, query_string={**PLAIN, "item": "无此物资"}, headers=headers)  # tried, then handed over
+    call(app.wsgi_app, method="HEAD", query_string=PLAIN, headers=headers)  # never tried
+    assert LEAN_STARTED in handed[0] and LEAN_STARTED not in handed[1]
+    start_request = app.before_request_funcs[None][0]
+    with app.test_request_context(NEAREST, environ_overrides={LEAN_STARTED: 12.5}):
+        start_request()
+        assert g.request_started == 12.5
