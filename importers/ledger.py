@@ -32,16 +32,7 @@ from sqlalchemy.orm import Session
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
 from importers.outcome import ImportReport, IssueLog, json_value
-from importers.rows import (
-    REGION_FIELDS,
-    WAREHOUSE_FIELDS,
-    LedgerReader,
-    LedgerRow,
-    WarehouseEntry,
-    reader_choices,
-    row_error,
-    row_preparer,
-)
+from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import create_item, item_names
@@ -122,12 +113,10 @@ def import_ledger(
     if profile and not explicit:
         explicit = get_profile(session, profile).mapping
     mapping = HeaderMapping(explicit=explicit, profiles=() if explicit else tuple(list_profiles(session)))
-    words = reserve_type_words(session)
-    # The parsing child parses each row's cells with the import's vocabularies while this process reads the rows.
-    workbook = open_ledger_workbook(data, mapping, prepare=row_preparer(reader_choices(words)))
+    workbook = open_ledger_workbook(data, mapping)
     savepoint = session.begin_nested()
     try:
-        _LedgerImport(session, actor, report, progress).run(workbook, words)
+        _LedgerImport(session, actor, report, progress).run(workbook)
     except BaseException:
         savepoint.rollback()
         raise
@@ -162,9 +151,11 @@ class _LedgerImport:
         self.total = 0
         self.code_made: set[int] = set()  # warehouses registered under a code made for them
 
-    def run(self, workbook: LedgerWorkbook, words: dict[str, str]) -> None:
+    def run(self, workbook: LedgerWorkbook) -> None:
         items = {item.id: item for item in self.session.scalars(select(Item))}
-        reader = LedgerReader(self.log, item_names(self.session), items, self._row_read, words)
+        reader = LedgerReader(
+            self.log, item_names(self.session), items, self._row_read, reserve_type_words(self.session)
+        )
         self.total = sum(table.height for table in workbook.tables)
         reader.read(workbook)
         workbook.close()

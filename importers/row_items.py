@@ -58,19 +58,9 @@ class ItemCells:
     def _one(self, found: list[ItemRef]) -> Item | None:
         return self.items.get(found[0].id) if len(found) == 1 else None
 
-    def item_for(
-        self,
-        table: SheetTable,
-        number: int,
-        cell: Callable[[str], object],
-        code_and_name: tuple[str, str] | None = None,
-    ) -> tuple[Item | None, str | None]:
-        """The catalogue item a row names by code, name or alias; or the key of an item to add.
-
-        ``code_and_name``: the item code and name cells already read (``parse_code``, ``parse_text``)."""
-        if code_and_name is None:
-            code_and_name = parse_code(cell("item_code")), parse_text(cell("item_name"))
-        code, name = code_and_name
+    def item_for(self, table: SheetTable, number: int, cell: Callable[[str], object]) -> tuple[Item | None, str | None]:
+        """The catalogue item a row names by code, name or alias; or the key of an item to add."""
+        code, name = parse_code(cell("item_code")), parse_text(cell("item_name"))
         named = self._candidates(name)  # looked up once per cell: this runs for every row of a ledger
         by_code, by_name = self._one(self._candidates(code)), self._one(named)
         if by_code is None and by_name is None and len(named) > 1:  # a name several catalogue items share

@@ -154,7 +154,9 @@ class LedgerReader:
         reserve_type_words: Mapping[str, str] | None = None,
     ):
         self.log = log
-        self.choices = reader_choices(reserve_type_words)
+        # Reserve-type words staff added (inventory.vocabulary), folded once for the whole file.
+        self.choices = {name: choice_words(kind) for name, kind in CHOICES.items()}
+        self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
         # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
         self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
         self.factors: dict[tuple[int, str], Decimal | None] = {}  # (item id, unit written) → factor_to_item
@@ -238,7 +240,14 @@ class LedgerReader:
     def _read_table(self, workbook: LedgerWorkbook, table: SheetTable) -> None:
         columns = table.columns
         is_stock = table.kind == STOCK_SHEET
-        warehouse_columns = warehouse_columns_of(table)
+        # In a stock sheet 备注 is a remark on the line, not the warehouse's notes: not imported.
+        warehouse_columns = [
+            c
+            for name, c in columns.items()
+            if (name in WAREHOUSE_FIELDS or name in REGION_FIELDS or name in COMBINED_FIELDS)
+            and not (is_stock and name == "notes")
+        ]
+        warehouse_columns += [columns[name] for name in ("warehouse_code",) if name in columns]
         identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
         warehouse_indexes = [column.index for column in warehouse_columns]
         # The warehouse cells of a row as a tuple, taken in C when the row reaches every one of them.
@@ -252,16 +261,11 @@ class LedgerReader:
         last_raw: tuple | None = None
         last_entry: WarehouseEntry | None = None
         blank_rows = 0
-        parsed: tuple | None = None  # the warehouse cells as the parsing child parsed them (``row_preparer``)
-        for number, cells, prepared in workbook.rows(table):
+        for number, cells in workbook.rows(table):
             self.tick()
             width = len(cells)
-            if prepared is None:
-                filled, mapped, given = first_filled(cells), _any_filled(cells, mapped_indexes, width), None
-            else:
-                filled, mapped, parsed_now, given = prepared
-                parsed = parsed_now if parsed_now is not None else parsed  # None: the same cells as the row before
-            if not filled or not mapped:
+            filled = first_filled(cells)
+            if not filled or not _any_filled(cells, mapped_indexes, width):
                 blank_rows += 1 if self.data_rows else 0
                 continue
             if self._skippable(table, number, filled):
@@ -278,8 +282,7 @@ class LedgerReader:
             elif all(is_blank(cells[i]) for i in identity if i < width) and last_entry is not None and is_stock:
                 entry = last_entry  # warehouse cells left blank under the first row of a group: same warehouse
             else:
-                cells_by_column = dict(zip(warehouse_columns, raw, strict=True))
-                entry = self._warehouse_row(table, number, cells_by_column, parsed if prepared is not None else None)
+                entry = self._warehouse_row(table, number, dict(zip(warehouse_columns, raw, strict=True)))
                 # A row whose warehouse cells failed is not remembered: the next row like it says so itself.
                 failed = self.log.report.errors_total > errors_before
                 if entry is not None:
@@ -287,7 +290,7 @@ class LedgerReader:
                     entry.bad_rows += failed
                 last_raw, last_entry = (None, None) if failed else (raw, entry)
             if is_stock:
-                self._stock_row(table, number, cells, entry, errors_before, given)
+                self._stock_row(table, number, cells, entry, errors_before)
         if blank_rows:
             self.log.note(f"blank rows skipped: {blank_rows}", sheet=table.name)
 
@@ -361,26 +364,17 @@ class LedgerReader:
             )
         return values, sources
 
-    def _warehouse_row(
-        self, table: SheetTable, number: int, raw: dict[Column, object], parsed: tuple | None = None
-    ) -> WarehouseEntry | None:
-        """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry.
-
-        ``parsed`` holds each cell as the parsing child read it (a ``CellError`` for a bad one; None: read here).
-        """
+    def _warehouse_row(self, table: SheetTable, number: int, raw: dict[Column, object]) -> WarehouseEntry | None:
+        """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry."""
         values, sources = dict(self.form[0]), dict(self.form[1])
-        for (column, value), result in zip(raw.items(), parsed or (None,) * len(raw), strict=True):
+        for column, value in raw.items():
             if is_blank(value):
                 continue
             try:
                 if column.field == "coordinates":
                     self._coordinates(table, number, column, value, values, sources)
                     continue
-                if result is None:
-                    result = parse_warehouse_field(column.field, value, self.choices)
-                elif isinstance(result, CellError):
-                    raise result
-                values[column.field] = result
+                values[column.field] = parse_warehouse_field(column.field, value, self.choices)
             except CellError as error:
                 self.log.cell_error(table.name, number, column, value, str(error))
                 continue
@@ -459,16 +453,9 @@ class LedgerReader:
     # --- stock cells --------------------------------------------------------------------------
 
     def _stock_row(
-        self,
-        table: SheetTable,
-        number: int,
-        cells: list,
-        entry: WarehouseEntry | None,
-        errors_before: int,
-        given: tuple | None = None,
+        self, table: SheetTable, number: int, cells: list, entry: WarehouseEntry | None, errors_before: int
     ) -> None:
-        """Read a stock row; ``errors_before`` counts the errors before its warehouse cells were read; ``given``:
-        its cells as ``stock_cells`` parsed them in the parsing child (None: parsed here)."""
+        """Read a stock row; ``errors_before`` counts the errors before its warehouse cells were read."""
         width = len(cells)
         indexes = self.column_indexes
 
@@ -476,11 +463,8 @@ class LedgerReader:
             index = indexes.get(name, width)  # an unmapped column reads as empty, like one past the row's end
             return cells[index] if index < width else ""
 
-        if given is None:
-            given = stock_cells(cells, width, indexes)
-        code, name, column_unit, production, expiry, batch, no_expiry = given
-        item, new_item_key = self.item_cells.item_for(table, number, cell, (code, name))
-        quantity, odd_unit = self._quantity(table, number, cell, item, column_unit)
+        item, new_item_key = self.item_cells.item_for(table, number, cell)
+        quantity, odd_unit = self._quantity(table, number, cell, item)
         variant_key = None
         if item is not None and odd_unit:  # kept in its own unit, as a unit variant of the item: never lost
             variant = open_variant(item, odd_unit)
@@ -490,11 +474,16 @@ class LedgerReader:
             else:
                 item, variant_key = None, (item.id, odd_unit)
         dates: dict[str, dt.date | None] = {}
-        for name, date in (("production_date", production), ("expiry_date", expiry)):
-            if isinstance(date, CellError):
-                self.log.cell_error(table.name, number, table.columns.get(name), cell(name), str(date))
-                date = None
-            dates[name] = date
+        for name in ("production_date", "expiry_date"):
+            value = cell(name)
+            # A month alone: its first day for production, its last for expiry; a shelf life counts from production.
+            try:
+                dates[name] = (
+                    parse_date(value) if name == "production_date" else parse_expiry(value, dates["production_date"])
+                )
+            except CellError as error:
+                self.log.cell_error(table.name, number, table.columns.get(name), value, str(error))
+                dates[name] = None
         row = LedgerRow(
             table=table,
             row=number,
@@ -502,11 +491,11 @@ class LedgerReader:
             item=item,
             new_item_key=new_item_key,
             quantity=quantity,
-            batch=batch,
+            batch=parse_text(cell("batch")),
             production_date=dates["production_date"],
             expiry_date=dates["expiry_date"],
             failed=self.log.report.errors_total > errors_before or entry is None,
-            no_expiry=no_expiry,
+            no_expiry=says_no_date(cell("expiry_date")),
         )
         self.rows.append(row)
         if entry is not None:
@@ -531,19 +520,10 @@ class LedgerReader:
         )
 
     def _quantity(
-        self,
-        table: SheetTable,
-        number: int,
-        cell: Callable[[str], object],
-        item: Item | None,
-        column_unit: str,
+        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item | None
     ) -> tuple[Decimal, str]:
         """The row's quantity in the catalogue unit of its item (0 when it cannot be read: the row is rejected),
-        and the unit as written when it converts to nothing the item knows (a unit variant's unit); ``column_unit``
-        is the unit column's text.
-
-        Read here, not in the parsing child: an ``Amount`` (a dataclass holding a ``Decimal``) costs more to
-        unpickle than the memoised ``parse_amount`` costs here."""
+        and the unit as written when it converts to nothing the item knows (a unit variant's unit)."""
         quantity = Decimal(0)
         quantity_column = table.columns.get("quantity")
         raw_quantity = cell("quantity")
@@ -566,6 +546,7 @@ class LedgerReader:
                     )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
+        column_unit = parse_text(cell("unit"))
         # The unit written beside the number is what it counts ("500千克" under 计量单位 吨 is half a tonne).
         unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
         if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:
@@ -588,117 +569,6 @@ class LedgerReader:
             if factor != 1:
                 quantity = quantity * factor
         return quantity, ""
-
-
-def reader_choices(reserve_type_words: Mapping[str, str] | None) -> dict[str, Mapping[str, str]]:
-    """The vocabularies of the choice columns, with the reserve-type words staff added (inventory.vocabulary),
-    folded once for the whole file."""
-    choices = {name: choice_words(kind) for name, kind in CHOICES.items()}
-    choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
-    return choices
-
-
-def warehouse_columns_of(table: SheetTable) -> list[Column]:
-    """The columns of a table that describe a row's warehouse, in the order their cells are read."""
-    columns = table.columns
-    is_stock = table.kind == STOCK_SHEET
-    # In a stock sheet 备注 is a remark on the line, not the warehouse's notes: not imported.
-    found = [
-        c
-        for name, c in columns.items()
-        if (name in WAREHOUSE_FIELDS or name in REGION_FIELDS or name in COMBINED_FIELDS)
-        and not (is_stock and name == "notes")
-    ]
-    return found + [columns[name] for name in ("warehouse_code",) if name in columns]
-
-
-def stock_cells(cells: list, width: int, indexes: Mapping[str, int]) -> tuple:
-    """The cells of a stock row read as values: (item code, item name, unit column, production date, expiry date,
-    batch, whether the expiry says none). A date that cannot be read is its ``CellError``, reported where the
-    importer reads the row."""
-
-    def cell(name: str) -> object:
-        index = indexes.get(name, width)  # an unmapped column reads as empty, like one past the row's end
-        return cells[index] if index < width else ""
-
-    expiry = cell("expiry_date")
-    production = _or_error(parse_date, cell("production_date"))
-    # A month alone: its first day for production, its last for expiry; a shelf life counts from production.
-    made = None if isinstance(production, CellError) else production
-    return (
-        parse_code(cell("item_code")),
-        parse_text(cell("item_name")),
-        parse_text(cell("unit")),
-        production,
-        _or_error(parse_expiry, expiry, made),
-        parse_text(cell("batch")),
-        says_no_date(expiry),
-    )
-
-
-def _or_error(parse: Callable[..., object], *values: object) -> object:
-    try:
-        return parse(*values)
-    except CellError as error:
-        return error
-
-
-def row_preparer(choices: Mapping[str, Mapping[str, str]]) -> Callable[[SheetTable], Callable[[list], tuple]]:
-    """What the parsing child works out from each row for ``LedgerReader``, on its own core while the importer
-    reads the rows before (``open_ledger_workbook``'s ``prepare``; made before the child forks, so it holds the
-    import's vocabularies): (its first filled cells, whether a mapped column is filled, its warehouse cells
-    parsed — None when they are the cells of the row before —, its stock cells as ``stock_cells`` reads them).
-    The same functions as the importer's, so the same values and errors; anything else a parser raises leaves
-    the value to the importer (None), which meets it where it always did."""
-
-    def for_table(table: SheetTable) -> Callable[[list], tuple]:
-        warehouse_columns = warehouse_columns_of(table)
-        warehouse_indexes = [column.index for column in warehouse_columns]
-        take_warehouse_cells = itemgetter(*warehouse_indexes, 0)
-        reach = max(warehouse_indexes, default=None)
-        mapped_indexes = sorted({column.index for column in table.columns.values()})
-        indexes = {name: column.index for name, column in table.columns.items()}
-        is_stock = table.kind == STOCK_SHEET
-        before: list = [None, None]  # the row before's warehouse cells and their types (1, 1.0 and True differ)
-
-        def prepare(cells: list) -> tuple:
-            width = len(cells)
-            if reach is not None and width > reach:
-                raw = take_warehouse_cells(cells)[:-1]
-            else:
-                raw = tuple(cells[i] if i < width else "" for i in warehouse_indexes)
-            types = [value.__class__ for value in raw]
-            if raw == before[0] and types == before[1]:
-                warehouse = None
-            else:
-                before[0], before[1] = raw, types
-                warehouse = tuple(
-                    _prepared_warehouse_cell(column.field, value, choices)
-                    for column, value in zip(warehouse_columns, raw, strict=True)
-                )
-            stock = None
-            if is_stock:
-                try:
-                    stock = stock_cells(cells, width, indexes)
-                except Exception:  # the importer reads the row itself and meets the same exception
-                    stock = None
-            return first_filled(cells), _any_filled(cells, mapped_indexes, width), warehouse, stock
-
-        return prepare
-
-    return for_table
-
-
-def _prepared_warehouse_cell(name: str, value: object, choices: Mapping[str, Mapping[str, str]]) -> object:
-    """A warehouse cell parsed in the child: its value, its ``CellError``, or None for the importer to read."""
-    if name == "coordinates" or is_blank(value):
-        return None
-    try:
-        return parse_warehouse_field(name, value, choices)
-    except CellError as error:
-        return error
-    except Exception:  # the importer parses it again and meets the same exception there
-        return None
 
 
 def _county_given(values: dict[str, object]) -> str:

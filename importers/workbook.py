@@ -18,7 +18,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
@@ -54,10 +54,6 @@ MIN_HEADER_MATCHES = 2
 
 WAREHOUSE_SHEET = "warehouses"
 STOCK_SHEET = "stock"
-
-# Made in the parsing child for each table (``open_ledger_workbook``'s ``prepare``): what the importer would
-# otherwise work out from each row's cells, sent beside them, so that work runs on the child's core.
-RowPreparer = Callable[[list], object]
 
 
 @dataclass(frozen=True)
@@ -128,9 +124,8 @@ class LedgerWorkbook:
     def close(self) -> None:
         self.child.close()
 
-    def rows(self, table: SheetTable) -> Iterator[tuple[int, list, object]]:
-        """(Excel row number, cells by absolute column, what the child prepared from them or None) for every row
-        under the header, merges filled."""
+    def rows(self, table: SheetTable) -> Iterator[tuple[int, list]]:
+        """(Excel row number, cells by absolute column) for every row under the header, merges filled."""
         index = next(position for position, known in enumerate(self.tables) if known is table)
         if index < self.position:
             raise RuntimeError(f"the rows of {table.name!r} were already passed: read tables in order")
@@ -279,18 +274,11 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def open_ledger_workbook(
-    data: bytes,
-    mapping: HeaderMapping | None = None,
-    prepare: Callable[[SheetTable], RowPreparer] | None = None,
-) -> LedgerWorkbook:
-    """Check the file, then read it in a child process: the tables found now, their rows as they are read.
-
-    ``prepare(table)``, called in the child, gives a function of a row's cells whose answer is sent with the row.
-    """
+def open_ledger_workbook(data: bytes, mapping: HeaderMapping | None = None) -> LedgerWorkbook:
+    """Check the file, then read it in a child process: the tables found now, their rows as they are read."""
     check_xlsx(data)
     mapping = mapping or HeaderMapping()
-    child = Child(lambda send: _read_workbook(data, send, mapping, prepare))
+    child = Child(lambda send: _read_workbook(data, send, mapping))
     try:
         tables, skipped, in_transit = child.receive()  # type: ignore[misc]
     except BaseException:
@@ -299,9 +287,7 @@ def open_ledger_workbook(
     return LedgerWorkbook(tables=tables, skipped_sheets=skipped, child=child, in_transit_sheets=in_transit)
 
 
-def _read_workbook(
-    data: bytes, send: Send, mapping: HeaderMapping, prepare: Callable[[SheetTable], RowPreparer] | None = None
-) -> None:
+def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
     """In the parsing child: scan, open, find the tables, then send every table's rows in chunks."""
     check_sheets(data)
     try:
@@ -343,13 +329,11 @@ def _read_workbook(
     tables.sort(key=lambda table: table.kind != WAREHOUSE_SHEET)
     send((tables, skipped, in_transit))
     for position, table in enumerate(tables):
-        chunk: list[tuple[int, list, object]] = []
+        chunk: list[tuple[int, list]] = []
         texts: dict[str, str] = {}
-        prepared = prepare(table) if prepare is not None else None
         for number, cells in _sheet_rows(sheets.pop(table.name)):
             if number > table.header_row:
-                cells = _bounded(cells, texts)
-                chunk.append((number, cells, prepared(cells) if prepared is not None else None))
+                chunk.append((number, _bounded(cells, texts)))
                 if len(chunk) == ROWS_PER_MESSAGE:
                     send(("rows", position, chunk))
                     chunk = []
