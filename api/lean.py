@@ -22,7 +22,10 @@ too), a cookie (a web session, the replica's sticky cookie), no ``Authorization`
 configured read replica or ``SERVER_NAME``, the test client's preserved contexts, and every refusal or error
 on the way (a bad token, an invalid or unknown parameter, an unknown item, a database error): Flask then runs
 the request from the start and answers as it always did. Nothing is written on this path, so running it twice
-changes nothing but time (a database that does not answer is waited for twice).
+changes nothing but time: a database that does not answer is waited for twice, and a failing statement is
+counted twice in the database-error metric, as the server's own one retry (``InventoryApp.dispatch_request``)
+counts it. The request's duration, in its metric and log line, runs from the lean path's start
+(``observability.LEAN_STARTED``).
 
 ``tests/api/test_lean_path.py`` holds the two paths equal to the byte (status, headers but the date and a new
 request id, body), the metrics and the JSON log line, on many searches, on both databases.

@@ -27,6 +27,8 @@ from inventory.stock import (
     ledger_mismatches,
     receipt_target,
     receive_stock,
+    stock_line_facts,
+    take_stock,
 )
 
 WORKERS = 60
@@ -93,10 +95,12 @@ def test_sixty_concurrent_http_issues_across_four_gunicorn_workers(app, stocked_
     assert ledger_mismatches(db.session) == []
 
 
-def test_racing_receipts_issues_and_adjustments_each_leave_one_entry_and_one_audit_naming_it(app, stocked_line):
+@pytest.mark.parametrize("read_line", [get_stock_line, stock_line_facts], ids=["rows", "facts"])
+def test_racing_stock_operations_each_leave_one_entry_and_one_audit_naming_it(app, stocked_line, read_line):
     """A stock operation's three writes (one statement on PostgreSQL): raced on one line, every one that went
     through left its ledger entry and one audit entry naming it with the quantity after; the refused ones left
-    neither, and the line's quantity is its ledger's sum."""
+    neither, and the line's quantity is its ledger's sum. The line read as ORM rows or as plain facts (what the
+    HTTP routes read, ``stock_line_facts``)."""
     from tests.unit.racing import run_at_once
 
     line = stocked_line(10)
@@ -104,17 +108,21 @@ def test_racing_receipts_issues_and_adjustments_each_leave_one_entry_and_one_aud
     db.session.remove()
 
     def issue() -> None:
-        issue_stock(db.session, line=get_stock_line(db.session, line_id), quantity=2, actor="racer")
+        issue_stock(db.session, line=read_line(db.session, line_id), quantity=2, actor="racer")
 
     def adjust() -> None:
-        adjust_stock(db.session, line=get_stock_line(db.session, line_id), delta=-3, actor="racer", reason="lost")
+        adjust_stock(db.session, line=read_line(db.session, line_id), delta=-3, actor="racer", reason="lost")
+
+    def count() -> None:
+        take_stock(db.session, line=read_line(db.session, line_id), counted_quantity=4, actor="racer")
 
     def receive() -> None:
         target = receipt_target(db.session, warehouse_code=warehouse_code, item_code=item_code, batch=batch)
         receive_stock(db.session, warehouse=target.warehouse, item=target.item, line=target.line, batch=batch,
                       quantity=1, actor="racer")  # fmt: skip
 
-    outcomes = run_at_once(app, [issue] * 8 + [adjust] * 4 + [receive] * 4)
+    outcomes = run_at_once(app, [issue] * 8 + [adjust] * 4 + [count] * 2 + [receive] * 4)
+    assert all(outcome == "done" or outcome.startswith("refused: ") for outcome in outcomes), outcomes
     entries = db.session.scalars(select(Movement).where(Movement.stock_line_id == line_id).order_by(Movement.id)).all()
     audits = db.session.scalars(
         select(AuditEntry).where(AuditEntry.object_type == "stock_line", AuditEntry.object_key == str(line_id))

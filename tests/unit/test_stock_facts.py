@@ -1,28 +1,21 @@
 """A movement's reads as plain facts (``stock_line_facts``, ``receipt_target``): the same values the rows hold,
-the same refusals, and the same writes under a race as the ORM rows gave."""
+the same refusals (the race with facts is ``test_concurrency``'s stock-operations race, run with both reads)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
-from api.extensions import db
 from inventory.errors import NotFound
-from inventory.models import AuditEntry, Movement, StockLine
+from inventory.models import StockLine
 from inventory.stock import (
     LineFacts,
-    adjust_stock,
     get_stock_line,
-    issue_stock,
     ledger_mismatches,
     receipt_target,
     receive_stock,
     stock_line_facts,
-    take_stock,
 )
 
 
@@ -89,45 +82,3 @@ def test_receipt_of_a_new_batch_and_one_that_fills_dates_from_facts(session, sto
     session.commit()
     assert session.get(StockLine, line_id).production_date == dt.date(2026, 1, 1)
     assert ledger_mismatches(session) == []
-
-
-@pytest.mark.slow
-def test_racing_operations_read_as_facts_each_leave_one_entry_and_one_audit(app, stocked_line):
-    """Issues, adjustments, stocktakes and receipts whose line was read as facts, raced on one line: each that
-    went through left its ledger entry and one audit entry naming it; the refused ones neither; the line's
-    quantity is its ledger's sum."""
-    from tests.unit.racing import run_at_once
-
-    line = stocked_line(10)
-    line_id, warehouse_code, batch = line.id, line.warehouse.code, line.batch
-    db.session.remove()
-
-    def issue() -> None:
-        issue_stock(db.session, line=stock_line_facts(db.session, line_id), quantity=2, actor="racer")
-
-    def adjust() -> None:
-        adjust_stock(db.session, line=stock_line_facts(db.session, line_id), delta=-3, actor="racer", reason="lost")
-
-    def count() -> None:
-        take_stock(db.session, line=stock_line_facts(db.session, line_id), counted_quantity=4, actor="racer")
-
-    def receive() -> None:
-        target = receipt_target(db.session, warehouse_code=warehouse_code, item_code="PD-001", batch=batch)
-        receive_stock(db.session, warehouse=target.warehouse, item=target.item, line=target.line, batch=batch,
-                      quantity=1, actor="racer")  # fmt: skip
-
-    outcomes = run_at_once(app, [issue] * 6 + [adjust] * 3 + [count] * 2 + [receive] * 3)
-    assert all(outcome == "done" or outcome.startswith("refused: ") for outcome in outcomes), outcomes
-    entries = db.session.scalars(select(Movement).where(Movement.stock_line_id == line_id).order_by(Movement.id)).all()
-    audits = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.object_type == "stock_line", AuditEntry.object_key == str(line_id))
-    ).all()
-    assert len(entries) == outcomes.count("done") + 1 and outcomes.count("done") >= 5  # + the opening receipt
-    audited = sorted(
-        (entry["id"], Decimal(entry["delta"]), Decimal(entry["quantity_after"]))
-        for audit in audits
-        for entry in json.loads(audit.after)["movements"]
-    )
-    assert audited == [(m.id, m.delta, m.quantity_after) for m in entries]
-    assert db.session.get(StockLine, line_id).quantity == sum(m.delta for m in entries) >= 0
-    assert ledger_mismatches(db.session) == []
