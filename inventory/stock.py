@@ -479,6 +479,7 @@ class LineFacts:
 _WAREHOUSE_FACTS = (Warehouse.id, Warehouse.code, Warehouse.province_code, Warehouse.status)
 _ITEM_FACTS = (Item.id, Item.code, Item.shelf_life_days)
 _LINE_FACTS = (StockLine.id, StockLine.batch, StockLine.production_date, StockLine.expiry_date)
+_W, _I, _L = len(_WAREHOUSE_FACTS), len(_ITEM_FACTS), len(_LINE_FACTS)  # where each record's columns end in a row
 
 
 def _line_facts(row: tuple, warehouse: WarehouseFacts, item: ItemFacts) -> LineFacts:
@@ -503,7 +504,7 @@ def stock_line_facts(session: Session, stock_line_id: int) -> StockLine | LineFa
     if not rows:
         raise _no_line(stock_line_id)
     row = rows[0]
-    return _line_facts(row[:4], WarehouseFacts(*row[4:8]), ItemFacts(*row[8:11]))
+    return _line_facts(row[:_L], WarehouseFacts(*row[_L : _L + _W]), ItemFacts(*row[_L + _W :]))
 
 
 @dataclass(frozen=True)
@@ -544,8 +545,8 @@ def receipt_target(session: Session, *, warehouse_code: str, item_code: str, bat
     if not rows:  # which one is missing, named as the single lookups name it
         return ReceiptTarget(get_warehouse(session, warehouse_code), get_item(session, item_code, aliases=False), None)
     row = rows[0]
-    warehouse, item = WarehouseFacts(*row[:4]), ItemFacts(*row[4:7])
-    line = _line_facts(row[7:11], warehouse, item) if row[7] is not None else None
+    warehouse, item = WarehouseFacts(*row[:_W]), ItemFacts(*row[_W : _W + _I])
+    line = _line_facts(row[_W + _I :], warehouse, item) if row[_W + _I] is not None else None
     return ReceiptTarget(warehouse, item, line)
 
 
