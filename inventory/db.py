@@ -245,13 +245,59 @@ _DATA_VERSIONS = f"SELECT name, version FROM {DataVersion.__tablename__}"
 _VERSIONS_KEY = "inventory_data_versions"
 
 
+_READ_CONNECTION = "inventory_read_connection"
+
+
+@contextlib.contextmanager
+def reading(session: Session) -> Iterator[Connection]:
+    """A connection for a read-only service call (the nearest search, a plan): the session's own when it is in a
+    transaction (or the database is in memory: one connection in all); else a pooled connection in a read
+    transaction of its own, rolled back when the block ends.
+
+    The own transaction skips the ORM session's (~150–230 µs of CPU for its begin and rollback on SQLite, more
+    than the search's stock query) and is as fresh: a pooled checkout, a plain ``BEGIN`` (deferred on SQLite:
+    one snapshot from the first read; never ``BEGIN IMMEDIATE``, which a caller meaning to write would then
+    wait on), the engine's events as on any connection. Inside the block the session's data-version reads
+    (``data_versions``: the worker caches, ``VersionedMemo``) go to this connection, so one snapshot serves
+    them and the block's own queries; nothing in the block may begin the session's transaction.
+    """
+    own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's is scoped
+    held = own.info.get(_READ_CONNECTION)
+    if held is not None:
+        yield held
+        return
+    engine = own.get_bind()
+    if own.in_transaction() or _in_memory(engine):
+        yield own.connection()
+        return
+    connection = engine.connect()
+    try:
+        token = set_write_intent(False)
+        try:
+            connection.begin()
+        finally:
+            reset_write_intent(token)
+        own.info[_READ_CONNECTION] = connection
+        try:
+            yield connection
+        finally:
+            del own.info[_READ_CONNECTION]
+    finally:
+        connection.close()
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
 def data_versions(session: Session) -> dict[str, int]:
     """Every table's change counter, read once per transaction: one small SELECT however many caches ask.
 
     Kept on the connection until it writes (a trigger may have bumped a counter), begins, commits or
     rolls back: the listeners of ``configure_engine`` drop it; an engine without them reads every time.
+    Within ``reading``'s block, read on its connection.
     """
-    connection = session.connection()
+    connection = session.info.get(_READ_CONNECTION) or session.connection()
     versions = connection.info.get(_VERSIONS_KEY)
     if versions is None:
         versions = dict(driver_rows(connection, _DATA_VERSIONS))
@@ -375,6 +421,10 @@ def worker_cache(session: Session, tables: tuple[str, ...], load: Callable[[Sess
                 listener(tables)
     if cached.version == version:
         return cached  # type: ignore[return-value]
+    read = session.info.get(_READ_CONNECTION)
+    if read is not None:  # within ``reading``: its snapshot, on its connection (not a second one from the pool)
+        with Session(bind=read) as own:
+            return load(own, version)
     return load(session, version)
 
 
@@ -426,7 +476,7 @@ def _load_committed(engine: Engine, session: Session, tables: tuple[str, ...], l
     second one from the same pool can wait for a connection that never frees. The read takes no
     write lock. An in-memory SQLite database exists only on the session's connection: read there.
     """
-    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+    if _in_memory(engine):
         return load(session, data_version(session, *tables))
     own_engine = create_engine(engine.url, poolclass=NullPool)
     configure_engine(own_engine)

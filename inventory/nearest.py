@@ -7,7 +7,8 @@ Both answers walk one ranked stream: warehouses holding available stock, in exac
 (distance, warehouse code) order, per reserve-type tier. The stream orders warehouses on the
 sphere with the in-memory index, asks the database for stock one chunk of warehouses at a time
 (nearest first), and measures the exact distance only of warehouses that can still come next.
-Stock itself is never cached: every chunk is read in the caller's transaction.
+Stock itself is never cached: every chunk is read in the search's one read transaction (the caller's, when it
+holds one: ``db.reading``).
 
 Over 400 lines on purpose: the search and the plan share that stream, its prebuilt hot-path
 statements and its FEFO allocation; split apart, each half would need the other's internals.
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from inventory.catalogue import ITEM_REF_COLUMNS, ItemNames, ItemRef, item_names
 from inventory.clock import business_today
-from inventory.db import driver_rows
+from inventory.db import driver_rows, reading
 from inventory.errors import ValidationFailed
 from inventory.geo import (
     GEODESIC,
@@ -216,15 +217,16 @@ def nearest_stock(
     """
     radius_km = _check_radius(radius_km)
     _check_limit(limit)
-    items = _wanted_items(session, item, category)
-    quantity = _check_wanted_quantity(quantity, category)
-    allowed = frozenset(reserve_types or ()) or None
-    items_by_id = {ref.id: ref for ref in items}
-    search = _Search(
-        incident.point, tuple(items_by_id), radius_km, today or business_today(), include_expired, distance
-    )
-    index = warehouse_index(session)  # once: each look-up of a worker copy costs a version check
-    hits = list(itertools.islice(_ranked_stock(session, index, search, [allowed]), limit))
+    with reading(session) as connection:  # one read transaction: the session's if it has one, else a cheaper own
+        items = _wanted_items(session, connection, item, category)
+        quantity = _check_wanted_quantity(quantity, category)
+        allowed = frozenset(reserve_types or ()) or None
+        items_by_id = {ref.id: ref for ref in items}
+        search = _Search(
+            incident.point, tuple(items_by_id), radius_km, today or business_today(), include_expired, distance
+        )
+        index = warehouse_index(session)  # once: each look-up of a worker copy costs a version check
+        hits = list(itertools.islice(_ranked_stock(connection, index, search, [allowed]), limit))
     summaries = _warehouse_summaries(index, [hit.warehouse_id for hit in hits])
     return NearestAnswer(
         incident=incident,
@@ -317,21 +319,22 @@ def plan_need(
     leaves warehouses out (a call-up re-planning around a source that refused).
     """
     radius_km = _check_radius(radius_km)
-    names = item_names(session)  # one worker-copy look-up for the needs and their variants
-    requested, items = _requested_items(names, needs)
-    preference, tiers = _preference_tiers(reserve_type_preference, reserve_types)
-    search = _Search(
-        incident.point,
-        tuple(requested),
-        radius_km,
-        today or business_today(),
-        include_expired=False,
-        distance=distance,
-        excluded_warehouse_ids=frozenset(exclude_warehouse_ids),
-    )
-    remaining = dict(requested)
-    index = warehouse_index(session)
-    chosen = _allocate_nearest_first(_ranked_stock(session, index, search, tiers), items, remaining)
+    with reading(session) as connection:  # as nearest_stock's
+        names = item_names(session)  # one worker-copy look-up for the needs and their variants
+        requested, items = _requested_items(names, needs)
+        preference, tiers = _preference_tiers(reserve_type_preference, reserve_types)
+        search = _Search(
+            incident.point,
+            tuple(requested),
+            radius_km,
+            today or business_today(),
+            include_expired=False,
+            distance=distance,
+            excluded_warehouse_ids=frozenset(exclude_warehouse_ids),
+        )
+        remaining = dict(requested)
+        index = warehouse_index(session)
+        chosen = _allocate_nearest_first(_ranked_stock(connection, index, search, tiers), items, remaining)
     summaries = _warehouse_summaries(index, [hit.warehouse_id for hit, _ in chosen])
     return Plan(
         incident=incident,
@@ -435,14 +438,14 @@ class _Search:
 
 
 def _ranked_stock(
-    session: Session, index: WarehouseIndex, search: _Search, tiers: Sequence[frozenset[ReserveType] | None]
+    connection: Connection, index: WarehouseIndex, search: _Search, tiers: Sequence[frozenset[ReserveType] | None]
 ) -> Iterator[_Hit]:
     """Active warehouses within the radius holding available stock of the items, tier by tier,
     each tier in exact (distance, code) order."""
     if not search.item_ids:
         return
     for tier_number, reserve_types in enumerate(tiers):
-        for warehouse_id, distance_km, lines in _TierWalk(session, index, search, reserve_types):
+        for warehouse_id, distance_km, lines in _TierWalk(connection, index, search, reserve_types):
             yield _Hit(warehouse_id, distance_km, tier_number, lines)
 
 
@@ -458,9 +461,13 @@ class _TierWalk:
     """
 
     def __init__(
-        self, session: Session, index: WarehouseIndex, search: _Search, reserve_types: frozenset[ReserveType] | None
+        self,
+        connection: Connection,
+        index: WarehouseIndex,
+        search: _Search,
+        reserve_types: frozenset[ReserveType] | None,
     ) -> None:
-        self.session, self.index, self.search = session, index, search
+        self.connection, self.index, self.search = connection, index, search
         # Anything within the radius by the provider is within this much on the sphere (+1 km for rounding).
         self.candidates = index.near(
             search.origin,
@@ -474,7 +481,7 @@ class _TierWalk:
         index, distance, origin, radius_km = self.index, self.search.distance, self.search.origin, self.search.radius_km
         ids, codes, latitudes, longitudes = index.id_list, index.codes, index.latitude_list, index.longitude_list
         measure_km, lower_bound_km = distance.measure_km, distance.lower_bound_km
-        connection = self.session.connection()
+        connection = self.connection
         # (key, measured, code, position, lines): key is the lower bound until measured, then the exact distance
         heap: list[tuple[float, bool, str, int, list[_Line]]] = []
         asked, chunk, count = 0, FIRST_CHUNK, len(positions)
@@ -520,7 +527,9 @@ def _check_radius(radius_km: float) -> float:
     return float(radius_km)
 
 
-def _wanted_items(session: Session, item: str | None, category: Category | None) -> list[ItemRef]:
+def _wanted_items(
+    session: Session, connection: Connection, item: str | None, category: Category | None
+) -> list[ItemRef]:
     if item and category is not None:
         raise ValidationFailed("give an item or a category, not both", field="category")
     if item:  # the item, then its unit variants: listed in their own units, never added to the item's totals
@@ -529,7 +538,7 @@ def _wanted_items(session: Session, item: str | None, category: Category | None)
         return [ref, *names.variants_of(ref.id)]
     if category is None:
         raise ValidationFailed("give an item (code, name or alias) or a category", field="item")
-    return [ItemRef(*row) for row in session.connection().execute(_ITEMS_OF_CATEGORY, {"category": category})]
+    return [ItemRef(*row) for row in connection.execute(_ITEMS_OF_CATEGORY, {"category": category})]
 
 
 def _line_order(items: list[ItemRef]):

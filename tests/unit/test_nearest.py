@@ -16,14 +16,14 @@ import pytest
 from geopy.distance import geodesic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from api import create_app
 from api.extensions import db
 from inventory import nearest
 from inventory.catalogue import get_item
-from inventory.db import intends_to_write
+from inventory.db import data_versions, intends_to_write, reading
 from inventory.demo import seed_demo
 from inventory.errors import NotFound, ValidationFailed
 from inventory.geo import (
@@ -426,6 +426,47 @@ def test_another_worker_changing_stock_or_warehouses_is_seen_by_the_next_search(
     assert codes(answer) == ["RESTOCKED", "MOVING"]
     assert answer.results[1].distance_km == pytest.approx(200, abs=1e-6)
     assert warehouse_index(session) is not first_index
+
+
+def test_a_search_outside_a_transaction_reads_in_one_of_its_own(db_kind, session, make_warehouse, stock):
+    """No session transaction to begin and roll back (db.reading): one pooled connection, a deferred BEGIN even
+    for a caller meaning to write next (the session fixture declares a write), the data versions, the stock."""
+    stock(make_warehouse("NEAR", **place(10)), 1)
+    session.commit()
+    assert codes(search(session)) == ["NEAR"]  # fills this worker's copies
+    sent: list[str] = []
+    listener = lambda _connection, _cursor, statement, *_rest: sent.append(statement)  # noqa: E731
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert codes(search(session)) == ["NEAR"]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert not session().in_transaction()  # nothing left for the caller to end
+    assert engine.pool.checkedout() == 0
+    reads = [statement for statement in sent if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    assert len(reads) == 2 and "data_version" in reads[0] and "FROM stock_line" in reads[1], sent
+    assert sent[0] == ("BEGIN" if db_kind == "sqlite" else reads[0]), sent  # PostgreSQL's BEGIN is the driver's
+
+
+def test_a_cache_reloaded_within_a_read_is_read_on_its_connection(db_kind, database_url, session, make_warehouse):
+    """A warehouse change committed after the read's data versions: the worker copy loads the committed rows,
+    newer than the read, so the read gets a copy of its own, on its own connection (no second one from the pool,
+    no session transaction); on SQLite from the read's snapshot."""
+    make_warehouse("MOVING", **place(10))
+    session.commit()
+    with reading(session) as connection:
+        before = data_versions(session)
+        with another_worker(database_url) as other:
+            other.execute(update(Warehouse).where(Warehouse.code == "MOVING").values(**place(200, bearing=270)))
+        index = warehouse_index(session)
+        assert index.version == before["warehouse"]
+        assert session.get_bind().pool.checkedout() == 1 and not session().in_transaction()
+        assert connection is session.info["inventory_read_connection"]
+    if db_kind == "sqlite":  # one snapshot (PostgreSQL reads committed rows at each statement, as in a session)
+        summary = index.summaries[session.scalars(select(Warehouse.id).where(Warehouse.code == "MOVING")).one()]
+        assert summary[-1] == pytest.approx(place(10)["longitude"])
+    assert warehouse_index(session).version > before["warehouse"]  # the next read: the committed copy
 
 
 def test_a_rolled_back_warehouse_change_is_never_served_from_the_cache(database_url, session, make_warehouse, stock):
