@@ -26,9 +26,9 @@ What differs, by design of each:
     warehouse's batches too;
   - ``nearest_stock`` also loads each warehouse's details (name, county, contact) for the answer;
     the PostGIS query returns codes, quantities and distances only;
-  - transactions: each ``nearest_stock`` call is one request's transaction on a SQLAlchemy session
-    (begin, the data-version read, the stock query, rollback; the script prints what the transaction
-    alone costs), on SQLite; the KNN query runs in autocommit on a psycopg connection;
+  - transactions: each ``nearest_stock`` call is one read transaction on SQLite, its own (``db.reading``:
+    a pooled connection, BEGIN, the data-version read, the stock query, rollback; the script prints what
+    the transaction alone costs); the KNN query runs in autocommit on a psycopg connection;
   - both: active warehouses only, available > 0, within 300 km, 10 warehouses.
 
 Needs Debian's PostgreSQL and PostGIS: when they are missing and we are root, it installs them with
@@ -194,7 +194,7 @@ def compare(sqlite_url: str, conninfo: str, queries: list[Query]) -> None:
 
     from api import create_app
     from api.extensions import db
-    from inventory.db import data_versions
+    from inventory.db import data_versions, reading
     from inventory.geo import Incident, Point
     from inventory.nearest import DEFAULT_LIMIT, DEFAULT_RADIUS_KM, nearest_stock
 
@@ -229,8 +229,9 @@ def compare(sqlite_url: str, conninfo: str, queries: list[Query]) -> None:
 
             return call
 
-        def transaction_only() -> None:  # what every call of ours pays before searching: a request's transaction
-            data_versions(session)
+        def transaction_only() -> None:  # what every call of ours pays before searching: its read transaction
+            with reading(session):
+                data_versions(session)
             session.rollback()
 
         timed([nearest(i, q) for i, q in enumerate(queries[:50])])  # warm-up, both sides
@@ -251,7 +252,7 @@ def compare(sqlite_url: str, conninfo: str, queries: list[Query]) -> None:
     )
     tx50, tx95 = percentiles(transactions.wall)
     print(
-        f"    of which the session's transaction (begin, data-version read, rollback) alone:"
+        f"    of which its read transaction (checkout, BEGIN, data-version read, rollback) alone:"
         f" p50 {tx50:5.2f} ms p95 {tx95:5.2f} ms"
     )
     print(f"  PostGIS KNN, prepared, local     n={n}  p50 {gis50:6.2f} ms  p95 {gis95:6.2f} ms  (autocommit)")

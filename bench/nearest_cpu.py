@@ -54,8 +54,8 @@ def main() -> None:
     count = len(cpu)
     load = Path("/proc/loadavg").read_text().split()[0]
     print(
-        f"{tree}: CPU per call mean {sum(cpu) / count * 1000:.3f} p50 {cpu[count // 2] * 1000:.3f}"
-        f" p95 {cpu[int(count * 0.95)] * 1000:.3f} ms (n={count}, load average {load})"
+        f"{tree} on {args.source.name}: CPU per call mean {sum(cpu) / count * 1000:.3f}"
+        f" p50 {cpu[count // 2] * 1000:.3f} p95 {cpu[int(count * 0.95)] * 1000:.3f} ms (n={count}, load average {load})"
     )
 
 
