@@ -251,15 +251,17 @@ _READ_CONNECTION = "inventory_read_connection"
 @contextlib.contextmanager
 def reading(session: Session) -> Iterator[Connection]:
     """A connection for a read-only service call (the nearest search, a plan): the session's own when it is in a
-    transaction (or the database is in memory: one connection in all); else a pooled connection in a read
-    transaction of its own, rolled back when the block ends.
+    transaction, or its caller declared a write (``intends_to_write``: on SQLite the session's transaction then
+    takes the write lock up front, so what the call read stays true until the caller writes), or the database
+    is in memory (one connection in all); else a pooled connection in a read transaction of its own, rolled
+    back when the block ends.
 
     The own transaction skips the ORM session's (~150–230 µs of CPU for its begin and rollback on SQLite, more
     than the search's stock query) and is as fresh: a pooled checkout, a plain ``BEGIN`` (deferred on SQLite:
-    one snapshot from the first read; never ``BEGIN IMMEDIATE``, which a caller meaning to write would then
-    wait on), the engine's events as on any connection. Inside the block the session's data-version reads
-    (``data_versions``: the worker caches, ``VersionedMemo``) go to this connection, so one snapshot serves
-    them and the block's own queries; nothing in the block may begin the session's transaction.
+    one snapshot from the first read), the engine's events as on any connection. Inside the block the
+    session's data-version reads (``data_versions``: the worker caches, ``VersionedMemo``) go to this
+    connection, so one snapshot serves them and the block's own queries; nothing in the block may begin the
+    session's transaction.
     """
     own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's is scoped
     held = own.info.get(_READ_CONNECTION)
@@ -267,16 +269,12 @@ def reading(session: Session) -> Iterator[Connection]:
         yield held
         return
     engine = own.get_bind()
-    if own.in_transaction() or _in_memory(engine):
+    if own.in_transaction() or _write_intent.get() or _in_memory(engine):
         yield own.connection()
         return
     connection = engine.connect()
     try:
-        token = set_write_intent(False)
-        try:
-            connection.begin()
-        finally:
-            reset_write_intent(token)
+        connection.begin()
         own.info[_READ_CONNECTION] = connection
         try:
             yield connection

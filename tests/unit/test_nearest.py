@@ -23,7 +23,7 @@ from api import create_app
 from api.extensions import db
 from inventory import nearest
 from inventory.catalogue import get_item
-from inventory.db import data_versions, intends_to_write, reading
+from inventory.db import data_versions, intends_to_write, reading, reset_write_intent, set_write_intent
 from inventory.demo import seed_demo
 from inventory.errors import NotFound, ValidationFailed
 from inventory.geo import (
@@ -74,9 +74,21 @@ def stock(session):
     return put
 
 
+@contextlib.contextmanager
+def reading_only() -> Iterator[None]:
+    """As a GET request declares: no write (the session fixture declares one, for the tests' own writes)."""
+    token = set_write_intent(False)
+    try:
+        yield
+    finally:
+        reset_write_intent(token)
+
+
 def search(session, **options):
+    """A search as GET /nearest makes it: a read."""
     options = {"incident": Incident(ORIGIN), "item": "PD-001", "today": TODAY, **options}
-    return nearest_stock(session, **options)
+    with reading_only():
+        return nearest_stock(session, **options)
 
 
 def codes(answer) -> list[str]:
@@ -429,24 +441,29 @@ def test_another_worker_changing_stock_or_warehouses_is_seen_by_the_next_search(
 
 
 def test_a_search_outside_a_transaction_reads_in_one_of_its_own(db_kind, session, make_warehouse, stock):
-    """No session transaction to begin and roll back (db.reading): one pooled connection, a deferred BEGIN even
-    for a caller meaning to write next (the session fixture declares a write), the data versions, the stock."""
+    """No session transaction to begin and roll back (db.reading): one pooled connection, a deferred BEGIN, the
+    data versions, the stock; a caller that declared a write searches in the session's transaction instead
+    (on SQLite it holds the write lock from the search on)."""
     stock(make_warehouse("NEAR", **place(10)), 1)
     session.commit()
     assert codes(search(session)) == ["NEAR"]  # fills this worker's copies
+    engine = session.get_bind()
     sent: list[str] = []
     listener = lambda _connection, _cursor, statement, *_rest: sent.append(statement)  # noqa: E731
-    engine = session.get_bind()
     event.listen(engine, "before_cursor_execute", listener)
     try:
         assert codes(search(session)) == ["NEAR"]
+        read, sent[:] = list(sent), []
+        assert not session().in_transaction() and engine.pool.checkedout() == 0  # nothing left to end
+        with intends_to_write():
+            assert codes(nearest_stock(session, incident=Incident(ORIGIN), item="PD-001", today=TODAY)) == ["NEAR"]
+        assert session().in_transaction()
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    assert not session().in_transaction()  # nothing left for the caller to end
-    assert engine.pool.checkedout() == 0
-    reads = [statement for statement in sent if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
-    assert len(reads) == 2 and "data_version" in reads[0] and "FROM stock_line" in reads[1], sent
-    assert sent[0] == ("BEGIN" if db_kind == "sqlite" else reads[0]), sent  # PostgreSQL's BEGIN is the driver's
+    reads = [statement for statement in read if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    assert len(reads) == 2 and "data_version" in reads[0] and "FROM stock_line" in reads[1], read
+    if db_kind == "sqlite":  # PostgreSQL's BEGIN is the driver's own
+        assert read[0] == "BEGIN" and sent[0] == "BEGIN IMMEDIATE", (read, sent)
 
 
 def test_a_cache_reloaded_within_a_read_is_read_on_its_connection(db_kind, database_url, session, make_warehouse):
@@ -455,7 +472,7 @@ def test_a_cache_reloaded_within_a_read_is_read_on_its_connection(db_kind, datab
     no session transaction); on SQLite from the read's snapshot."""
     make_warehouse("MOVING", **place(10))
     session.commit()
-    with reading(session) as connection:
+    with reading_only(), reading(session) as connection:
         before = data_versions(session)
         with another_worker(database_url) as other:
             other.execute(update(Warehouse).where(Warehouse.code == "MOVING").values(**place(200, bearing=270)))
