@@ -166,13 +166,26 @@ _MOVE_LOGGED = DriverStatement(
     .add_cte(_audit)
 )
 _as_quantity = Quantity().process_result_value  # the driver's integer thousandths as the Decimal the ORM gives
+_new_movement = Movement.__mapper__.class_manager.new_instance  # an instance with its ORM state, no __init__
 
 
 _LINE_BY_ID = select(StockLine).where(StockLine.id == bindparam("line_id")).options(*LINE_LOADING)
 
 
+def _held_line(session: Session, stock_line_id: int) -> StockLine | None:
+    """The line if the session holds it already, else None; a movement's session usually holds nothing, which is
+    answered without building the identity key (a mapper look-up per call)."""
+    identity_map = session.identity_map
+    if not identity_map:
+        return None
+    return identity_map.get(_LINE_MAPPER.identity_key_from_primary_key((stock_line_id,)))
+
+
+_LINE_MAPPER = StockLine.__mapper__
+
+
 def get_stock_line(session: Session, stock_line_id: int) -> StockLine:
-    if session.identity_map.get(session.identity_key(StockLine, stock_line_id)) is not None:
+    if _held_line(session, stock_line_id) is not None:
         line = session.get(StockLine, stock_line_id, options=LINE_LOADING)  # held already: the session's rules
     else:  # a request's first read of the line: one statement built once (like _MOVE)
         line = session.execute(_LINE_BY_ID, {"line_id": stock_line_id}).scalar_one_or_none()
@@ -291,7 +304,10 @@ def _written_entry(
     stock_line_id, now = values["stock_line_id"], values["occurred_at"]
     changed = (values["quantity_after"], _as_quantity(reserved_after, None), now)
     held = _refresh_cached(session, stock_line_id, changed)
-    movement = Movement(id=entry_id, **values)
+    # The entry as the ORM would load it: its columns set as loaded state, not through the constructor's
+    # instrumented attribute events (which cost a receipt more than its ledger INSERT), then detached.
+    movement = _new_movement()
+    movement.__dict__.update(values, id=entry_id)
     make_transient_to_detached(movement)
     # The answer reads its line: the one the session holds (no lazy load, which a detached entry cannot do).
     if held is None:
@@ -433,7 +449,7 @@ def _refresh_cached(session: Session, stock_line_id: int, changed) -> StockLine 
     """Core UPDATEs bypass the identity map: set what they changed (quantity, reserved, updated_at: their
     RETURNING row) on a line the session holds, so callers see the new values without reading the row again.
     Returns that line."""
-    line = session.identity_map.get(session.identity_key(StockLine, stock_line_id))
+    line = _held_line(session, stock_line_id)
     if line is not None:
         for column, value in zip(_CHANGED, changed, strict=True):
             set_committed_value(line, column.key, value)
@@ -498,7 +514,7 @@ def stock_line_facts(session: Session, stock_line_id: int) -> StockLine | LineFa
     """The line with its warehouse and item, for one stock operation on it: refused as ``get_stock_line``
     refuses a missing one. Plain facts (one driver read), or the session's object when it holds the line
     already (its state may be newer than the row's, as ``get_stock_line`` answers it)."""
-    if session.identity_map.get(session.identity_key(StockLine, stock_line_id)) is not None:
+    if _held_line(session, stock_line_id) is not None:
         return get_stock_line(session, stock_line_id)
     rows = _LINE_READ.values(session, {"line_id": stock_line_id})
     if not rows:
