@@ -261,8 +261,7 @@ def reading(session: Session) -> Iterator[Connection]:
     pooled checkout, a plain ``BEGIN`` (deferred on SQLite: one snapshot from the first read), the engine's
     events as on any connection. Inside the block the session's data-version reads (``data_versions``: the
     worker caches, ``VersionedMemo``) go to this connection, so one snapshot serves them and the block's own
-    queries; nothing in the block may begin the
-    session's transaction.
+    queries; nothing in the block may begin the session's transaction.
     """
     own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's is scoped
     held = own.info.get(_READ_CONNECTION)
