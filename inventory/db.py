@@ -256,12 +256,12 @@ def reading(session: Session) -> Iterator[Connection]:
     is in memory (one connection in all); else a pooled connection in a read transaction of its own, rolled
     back when the block ends.
 
-    The own transaction skips the ORM session's (~150–230 µs of CPU for its begin and rollback on SQLite, more
-    than the search's stock query) and is as fresh: a pooled checkout, a plain ``BEGIN`` (deferred on SQLite:
-    one snapshot from the first read), the engine's events as on any connection. Inside the block the
-    session's data-version reads (``data_versions``: the worker caches, ``VersionedMemo``) go to this
-    connection, so one snapshot serves them and the block's own queries; nothing in the block may begin the
-    session's transaction.
+    The own transaction costs less than the ORM session's begin and rollback (on SQLite, with the data-version
+    read: 161–179 against 218–290 µs of CPU at load 11, docs/benchmarks.md "s23: search") and is as fresh: a
+    pooled checkout, a plain ``BEGIN`` (deferred on SQLite: one snapshot from the first read), the engine's
+    events as on any connection. Inside the block the session's data-version reads (``data_versions``: the
+    worker caches, ``VersionedMemo``) go to this connection, so one snapshot serves them and the block's own
+    queries; nothing in the block may begin the session's transaction.
     """
     own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's is scoped
     held = own.info.get(_READ_CONNECTION)
