@@ -1,8 +1,10 @@
-"""gunicorn.conf.py's access logger writes gunicorn's own access-log lines (it only builds fewer atoms)."""
+"""gunicorn.conf.py's serving hooks: the access logger writes gunicorn's own lines (from fewer atoms), and a worker
+freezes what it loaded before serving."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import runpy
 import time
@@ -49,8 +51,23 @@ def _logged(logger_class, path: Path, access_log_format: str | None, now) -> lis
 
 
 @pytest.fixture(scope="module")
-def access_logger():
-    return runpy.run_path(str(CONF))["AccessLogger"]
+def settings():
+    return runpy.run_path(str(CONF))
+
+
+@pytest.fixture(scope="module")
+def access_logger(settings):
+    return settings["AccessLogger"]
+
+
+def test_a_worker_moves_what_it_loaded_out_of_the_collectors_sight(settings):
+    assert settings["logger_class"] is settings["AccessLogger"]
+    frozen = gc.get_freeze_count()
+    try:
+        settings["post_worker_init"](None)
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()  # this test process goes on collecting as before
 
 
 @pytest.mark.parametrize("access_log_format", [None, '%(h)s "%(r)s" %(s)s %(M)s %({x-request-id}o)s %({host}i)s'])
