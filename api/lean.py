@@ -43,7 +43,7 @@ from api.inputs import bad_query_text
 from api.observability import LEAN_STARTED, finish_answer, request_id_for
 from api.routes.nearest import NEAREST_ARGUMENTS, NEAREST_QUERY, blp, nearest_response
 from inventory.accounts import authenticate_token
-from inventory.db import reset_write_intent, set_write_intent
+from inventory.db import reading, reset_write_intent, set_write_intent
 
 NEAREST_ENDPOINT = "nearest.Nearest"
 # Flask's request hooks (app-wide and the nearest blueprint's), by module.qualname in Flask's order: the lean path
@@ -146,9 +146,12 @@ class LeanNearest:
         intent = set_write_intent(False)
         try:
             token = bearer_token(current.headers["Authorization"])
-            principal = authenticate_token(db.session, token, client_address(current))
-            args = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, current, **NEAREST_ARGUMENTS)
-            response = nearest_response(db.session, args)
+            # One read transaction for the login and the search (``reading``): the token's memo and the
+            # search read the same snapshot on one pooled connection, and the ORM session never begins.
+            with reading(db.session):
+                principal = authenticate_token(db.session, token, client_address(current))
+                args = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, current, **NEAREST_ARGUMENTS)
+                response = nearest_response(db.session, args)
         except Exception:  # any refusal or failure: Flask answers it, from the start
             return None
         finally:

@@ -459,7 +459,12 @@ class VersionedMemo:
         found = entries.get(key)
         if found is not None:
             return found
-        found = load(session)
+        read = own.info.get(_READ_CONNECTION)
+        if read is not None:  # within ``reading``: its snapshot, on its connection (the session must not begin)
+            with Session(bind=read) as reader:
+                found = load(reader)
+        else:
+            found = load(session)
         if found is not None:
             if len(entries) >= self.max_entries:
                 entries.clear()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from geopy.distance import geodesic
-from sqlalchemy import event
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session
 
 from api.extensions import db
 from tests.api.helpers import API, assert_problem
@@ -337,3 +338,33 @@ def test_a_repeated_search_reads_the_data_versions_once_and_the_stock_once(app, 
     reads = [statement for statement in sent if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
     assert len(reads) == 2, sent
     assert "data_version" in reads[0] and "FROM stock_line" in reads[1], reads
+
+
+def test_a_first_search_logs_in_and_searches_on_one_connection_without_the_session(app, client_for, depots):
+    """The lean path's login and search share one read transaction (``db.reading``): a token this worker has
+    not seen yet is looked up on the search's pooled connection, so a request checks out one connection and
+    the request's ORM session never begins (its begin and rollback cost more than the stock query)."""
+    fresh = client_for("admin", username="first-search")  # a new token: the worker's memo has not seen it
+    checkouts: list[object] = []
+    begins: list[object] = []
+    with app.app_context():
+        engine = db.engine
+    on_checkout = lambda *args: checkouts.append(args[0])  # noqa: E731 (dbapi_connection, record, proxy)
+
+    def on_begin(session, transaction, connection) -> None:
+        # The memo loads through a session bound to the read's connection; a worker cache's shared reload reads
+        # on an engine of its own. Any other begin is the request's session starting its own transaction.
+        if connection.engine is engine and not isinstance(session.bind, Connection):
+            begins.append(session)
+
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(Session, "after_begin", on_begin)
+    try:
+        response = nearest(fresh, item="活性炭")
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+        event.remove(Session, "after_begin", on_begin)
+    assert response.status_code == 200, response.get_json()
+    assert [r["warehouse"]["code"] for r in response.get_json()["results"]] == ["ENT-5", "GOV-20", "THIRD-50"]
+    assert len(checkouts) == 1, checkouts
+    assert begins == [], "the request's session began a transaction of its own"
