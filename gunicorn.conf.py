@@ -119,7 +119,9 @@ class AccessLogger(Logger):
     the time once a second, and hands gunicorn's handlers the finished line in a record made without looking
     up the caller's file and line (its formatter prints the message alone). Any other format or logging
     set-up gets gunicorn's own ``access``. tests/operations/test_access_log.py holds the
-    lines equal to gunicorn's."""
+    lines equal to gunicorn's. Naming a ``logger_class`` turns off gunicorn's own switch to its statsd logger
+    when ``--statsd-host`` is given; this project exports Prometheus metrics instead: to use statsd, pass
+    ``--logger-class gunicorn.instrument.statsd.Statsd`` too."""
 
     def setup(self, cfg):
         super().setup(cfg)

@@ -31,7 +31,8 @@ class MigrationSettings:
     """What Flask-Migrate's ``init_app`` keeps in ``app.extensions["migrate"]``, without importing Flask-Migrate.
 
     Flask-Migrate brings in alembic, mako, pygments and argparse: ~0.4 s of CPU at every start of the app (each
-    gunicorn worker, pytest job and CLI process), used only by ``init-db`` and ``flask db``. Its ``Migrate``
+    gunicorn worker, pytest job and CLI process), used only by ``init-db``, ``flask db`` and a worker's first
+    ``/ready`` (``observability.migration_heads``, once per process: that answer costs the ~0.4 s). Its ``Migrate``
     is made when a migration asks for it (``upgrade()`` reads ``.migrate``; migrations/env.py ``.db`` and
     ``.configure_args``)."""
 

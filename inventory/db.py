@@ -284,6 +284,19 @@ def reading(session: Session) -> Iterator[Connection]:
         connection.close()
 
 
+@contextlib.contextmanager
+def loading_session(session: Session) -> Iterator[Session]:
+    """The session a worker copy or memo loads through: within ``reading``, one bound to its connection (its
+    snapshot; the request's session must not begin, nor a second pooled connection be taken), else ``session``."""
+    own = session() if isinstance(session, scoped_session) else session
+    read = own.info.get(_READ_CONNECTION)
+    if read is None:
+        yield session
+        return
+    with Session(bind=read) as reader:
+        yield reader
+
+
 def _in_memory(engine: Engine) -> bool:
     return engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:")
 
@@ -419,11 +432,8 @@ def worker_cache(session: Session, tables: tuple[str, ...], load: Callable[[Sess
                 listener(tables)
     if cached.version == version:
         return cached  # type: ignore[return-value]
-    read = session.info.get(_READ_CONNECTION)
-    if read is not None:  # within ``reading``: its snapshot, on its connection (not a second one from the pool)
-        with Session(bind=read) as own:
-            return load(own, version)
-    return load(session, version)
+    with loading_session(session) as reader:
+        return load(reader, version)
 
 
 class VersionedMemo:
@@ -459,12 +469,8 @@ class VersionedMemo:
         found = entries.get(key)
         if found is not None:
             return found
-        read = own.info.get(_READ_CONNECTION)
-        if read is not None:  # within ``reading``: its snapshot, on its connection (the session must not begin)
-            with Session(bind=read) as reader:
-                found = load(reader)
-        else:
-            found = load(session)
+        with loading_session(session) as reader:
+            found = load(reader)
         if found is not None:
             if len(entries) >= self.max_entries:
                 entries.clear()

