@@ -147,7 +147,7 @@ class LeanNearest:
         try:
             token = bearer_token(current.headers["Authorization"])
             # One read transaction for the login and the search (``reading``): the token's memo and the
-            # search read the same snapshot on one pooled connection, and the ORM session never begins.
+            # search read on one pooled connection (one snapshot on SQLite), and the ORM session never begins.
             with reading(db.session):
                 principal = authenticate_token(db.session, token, client_address(current))
                 args = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, current, **NEAREST_ARGUMENTS)

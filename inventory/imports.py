@@ -198,51 +198,41 @@ class _NewBatchVerdicts:
     def __init__(self, warehouses: Mapping[int, Warehouse], registered: frozenset[int]) -> None:
         self.warehouses = warehouses
         self.registered = registered
-        self.counted: dict[tuple[type, str], DomainError | None] = {}
-        self.dates: dict[tuple, BatchDates | DomainError] = {}
-        self.closed: dict[int, DomainError | None] = {}  # warehouse id → why it takes no new batch (None: it does)
+        self.counted: dict[tuple[type, str], object] = {}  # each check's answer, or the DomainError it raised
+        self.dates: dict[tuple, object] = {}
+        self.closed: dict[int, object] = {}
 
     def plan(self, count: StockCount, life: int | None) -> _PlannedLine:
         counted = count.counted
         # By text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent), not 0.
-        key = (counted.__class__, str(counted))
-        refused = self.counted.get(key, _UNKNOWN)
-        if refused is _UNKNOWN:
-            checked = _verdict(check_quantity, counted, "quantity", allow_zero=True)
-            refused = self.counted[key] = checked if isinstance(checked, DomainError) else None
-        if refused is not None:
-            raise refused.with_traceback(None)  # raised again for each count: no traceback piling up
+        _once(self.counted, (counted.__class__, str(counted)), check_quantity, counted, "quantity", allow_zero=True)
         key = (count.production_date, count.expiry_date, life)
-        dates = self.dates.get(key)
-        if dates is None:
-            dates = self.dates[key] = _verdict(_new_batch_dates, *key)
-        if isinstance(dates, DomainError):
-            raise dates.with_traceback(None)
+        dates = _once(self.dates, key, _new_batch_dates, *key)
         warehouse_id = count.warehouse_id
-        refused = self.closed.get(warehouse_id, _UNKNOWN)
-        if refused is _UNKNOWN:
-            refused = None
-            if warehouse_id not in self.registered:  # registered with this very stock: may be registered inactive
-                checked = _verdict(require_active, self.warehouses[warehouse_id], "warehouse_code")
-                refused = checked if isinstance(checked, DomainError) else None
-            self.closed[warehouse_id] = refused
-        if refused is not None:
-            raise refused.with_traceback(None)
+        if warehouse_id not in self.registered:  # registered with this very stock: may be registered inactive
+            _once(self.closed, warehouse_id, require_active, self.warehouses[warehouse_id], "warehouse_code")
         return _PlannedLine(count, None, _ZERO, *dates, is_new=True)
+
+
+def _once(answers: dict, key: object, check: Callable, *args: object, **kwargs: object) -> object:
+    """What ``check`` returns for ``key``, asked once and kept in ``answers``; its ``DomainError`` raised again for
+    each later count of the same input (without its traceback, which would pile up)."""
+    answer = answers.get(key, _UNKNOWN)
+    if answer is _UNKNOWN:
+        try:
+            answer = check(*args, **kwargs)
+        except DomainError as error:
+            answer = error
+        answers[key] = answer
+    if isinstance(answer, DomainError):
+        raise answer.with_traceback(None)
+    return answer
 
 
 def _new_batch_dates(production_date: dt.date | None, expiry_date: dt.date | None, life: int | None) -> BatchDates:
     """The dates a new batch takes from a count (as ``_plan_one`` gives them)."""
     dates, _ = agree_batch_dates(BatchDates(None, None), batch_dates(production_date, expiry_date, life))
     return dates
-
-
-def _verdict(check: Callable, *args: object, **kwargs: object) -> object:
-    """What ``check`` returns, or the ``DomainError`` it raises."""
-    try:
-        return check(*args, **kwargs)
-    except DomainError as error:
-        return error
 
 
 _UNKNOWN = object()

@@ -172,6 +172,9 @@ _new_movement = Movement.__mapper__.class_manager.new_instance  # an instance wi
 _LINE_BY_ID = select(StockLine).where(StockLine.id == bindparam("line_id")).options(*LINE_LOADING)
 
 
+_LINE_MAPPER = StockLine.__mapper__
+
+
 def _held_line(session: Session, stock_line_id: int) -> StockLine | None:
     """The line if the session holds it already, else None; a movement's session usually holds nothing, which is
     answered without building the identity key (a mapper look-up per call)."""
@@ -179,9 +182,6 @@ def _held_line(session: Session, stock_line_id: int) -> StockLine | None:
     if not identity_map:
         return None
     return identity_map.get(_LINE_MAPPER.identity_key_from_primary_key((stock_line_id,)))
-
-
-_LINE_MAPPER = StockLine.__mapper__
 
 
 def get_stock_line(session: Session, stock_line_id: int) -> StockLine:
