@@ -240,7 +240,21 @@ def main() -> int:
         phases = [line.removeprefix("time by phase: ") for line in lines if line.startswith("time by phase: ")]
         summary = f"{lines[-1]} ({', '.join(phases)})"
         print(f"  {job.name}: exit {job.status}, {job.seconds:.0f} s, {job.cpu:.0f} s CPU{server_note(job)}: {summary}")
-    return 0 if all(job.status == 0 for job in done) else 1
+    failed = [job for job in done if job.status != 0]
+    for job in failed:
+        # Again at the very end: a CI log is often read from its tail, where the failing job's own output is long gone.
+        print(f"\n== what failed in {job.name}:\n" + "\n".join(what_failed(job.output)))
+    return 1 if failed else 0
+
+
+def what_failed(output: str, limit: int = 60) -> list[str]:
+    """A failed job's pytest verdicts (the short summary's FAILED/ERROR lines, which ``-ra`` asks for) and each
+    failure's ``E`` lines (the assertion's message), at most ``limit`` lines; its output's tail without them."""
+    lines = output.splitlines()
+    verdicts = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    reasons = [line for line in lines if line.startswith("E ")]
+    chosen = verdicts + reasons if verdicts or reasons else lines[-limit:]
+    return chosen[:limit] or ["no output"]
 
 
 if __name__ == "__main__":
