@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
 TILE_BASE = "http://127.0.0.1:9/"  # nothing listens there (and chromium refuses the port): tiles never come
 TILE_URL = TILE_BASE + "{z}/{x}/{y}.png"
 BROWSER_DATABASE = "inventory_browser"
+SCREENSHOT_TIMEOUT_MS = 60_000
 
 
 def _unavailable(reason: str) -> None:
@@ -181,7 +182,9 @@ class Browsing:
     def shot(self, step: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{self.name}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        # A full page is several megapixels: on a starved machine it can take longer than the 10 s the context gives
+        # each step, and an artefact should not fail a test that passed.
+        self.page.screenshot(path=str(path), full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
         return path
 
     def login(self, role: str) -> None:
