@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from api.extensions import db
+
 ROOT = Path(__file__).resolve().parents[2]
 # Imported only by init-db and `flask db` (api/extensions.py, api/cli/database.py), and by the annotated upload's
 # in-place edit (importers/annotate.py).
@@ -43,3 +45,25 @@ def test_the_flask_db_commands_still_run(app):
     assert "Perform database migrations." in listed.output
     checked = runner.invoke(args=["db", "check"])
     assert checked.exit_code == 0, checked.output
+
+
+def test_the_lazy_migration_settings_are_what_flask_migrate_would_keep(app):
+    """``api.extensions.LazyMigrate`` reproduces Flask-Migrate's ``init_app``: the attributes migrations/env.py and
+    Flask-Migrate's commands read must be the ones Flask-Migrate itself would store, so an upgrade of Flask-Migrate
+    that changes them fails here, not in a migration."""
+    from flask import Flask
+    from flask_migrate import Migrate
+
+    ours = app.extensions["migrate"]
+    theirs_app = Flask("reference")
+    Migrate(theirs_app, db, directory=ours.directory, **ours.configure_args)
+    theirs = theirs_app.extensions["migrate"]
+    assert (ours.db, ours.directory, ours.configure_args, ours.metadata) == (
+        theirs.db,
+        theirs.directory,
+        theirs.configure_args,
+        theirs.metadata,
+    )
+    public = {name for name in dir(theirs) if not name.startswith("_")}
+    assert public <= {name for name in dir(ours) if not name.startswith("_")}
+    assert type(ours.migrate) is type(theirs.migrate) and ours.migrate.directory == theirs.migrate.directory
