@@ -51,7 +51,10 @@ MAX_RADIUS_KM = 3000
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_NEEDS = 50
-FIRST_CHUNK = 64  # warehouses per stock query; doubles each round, up to MAX_CHUNK
+# Warehouses per stock query: the first asks FIRST_CHUNK, each next one as many as all before it (64, 64, 128, …),
+# up to MAX_CHUNK. The second is not doubled: a search that found too few holders in the first chunk is short by a
+# few (s22: the 10th answer is final within 63 candidates at p95, 88 at most), so 64 more suffice, not 128.
+FIRST_CHUNK = 64
 MAX_CHUNK = 2048
 
 
@@ -511,7 +514,7 @@ class _TierWalk:
                         position = batch[at]
                         heapq.heappush(heap, (lower_bound_km(bounds[at]), False, codes[position], position, lines))
             asked += len(batch)
-            chunk = min(chunk * 2, MAX_CHUNK)
+            chunk = min(asked, MAX_CHUNK)
             unasked_bound = lower_bound_km(float(sphere_km[asked])) if asked < count else math.inf
 
     def _available_lines(self, connection: Connection, warehouse_ids: list[int]) -> dict[int, list[_Line]]:
