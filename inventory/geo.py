@@ -110,9 +110,14 @@ def unit_vectors(latitudes: np.ndarray, longitudes: np.ndarray) -> np.ndarray:
     return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
 
 
-def sphere_km_from_chords(chords: np.ndarray) -> np.ndarray:
-    """Great-circle distance on the mean sphere from chord lengths (exact near zero, unlike acos)."""
-    return 2 * EARTH_MEAN_RADIUS_KM * np.arcsin(np.minimum(chords / 2, 1.0))
+def sphere_km_from_chords(chords: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Great-circle distance on the mean sphere from chord lengths (exact near zero, unlike acos); into ``out``
+    (``chords`` itself may be given) rather than a new array."""
+    halves = np.multiply(chords, 0.5, out=out)  # / 2, exactly
+    np.minimum(halves, 1.0, out=halves)
+    np.arcsin(halves, out=halves)
+    halves *= 2 * EARTH_MEAN_RADIUS_KM
+    return halves
 
 
 @dataclass(frozen=True)
@@ -224,16 +229,21 @@ class WarehouseIndex:
         reach = math.degrees(angle) + BAND_MARGIN_DEGREES
         start, stop = np.searchsorted(self.latitudes, (origin.latitude - reach, origin.latitude + reach)).tolist()
         screened = self.vectors[start:stop] @ centre
-        positions = np.flatnonzero(screened >= math.cos(angle) - 1e-9) + start
+        positions = np.flatnonzero(screened >= math.cos(angle) - 1e-9)
+        positions += start
         if reserve_types is not None and len(reserve_types) < len(RESERVE_TYPE_CODES):  # all types: nothing to drop
             wanted = np.array([RESERVE_TYPE_CODES[t] for t in reserve_types], dtype=np.int8)
             positions = positions[np.isin(self.reserve_types[positions], wanted)]
         if excluded_ids:
             positions = positions[~np.isin(self.ids[positions], np.fromiter(excluded_ids, dtype=np.int64))]
-        offsets = self.vectors.take(positions, axis=0) - centre  # take: a fraction of fancy indexing's cost
+        offsets = self.vectors.take(positions, axis=0)  # take: a fraction of fancy indexing's cost
+        offsets -= centre  # in place, as below: a few hundred rows, where numpy's per-call cost is most of it
         squared_chords = np.einsum("ij,ij->i", offsets, offsets)
-        order = np.argsort(squared_chords, kind="stable")  # the chord grows with the arc: sort before converting
-        return Candidates(positions[order], sphere_km_from_chords(np.sqrt(squared_chords[order])))
+        # The chord grows with the arc: sort before converting. Not a stable sort (on these arrays ~3 times the
+        # cost): the order among equal distances is the walk's (by code), not this one's.
+        order = squared_chords.argsort()
+        chords = np.sqrt(squared_chords.take(order))
+        return Candidates(positions.take(order), sphere_km_from_chords(chords, out=chords))
 
 
 # More than the 1e-9 tolerance of near()'s screen can admit beyond its angle (at most 0.0026°, for an angle near 0).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 from collections import defaultdict
@@ -120,6 +121,25 @@ def test_results_are_ordered_by_geodesic_distance_with_batches_and_totals(sessio
     assert [r.cumulative_available for r in answer.results] == [Decimal(6), Decimal(13), Decimal(18)]
     assert first.warehouse.county_name == "东城区" and first.warehouse.province_code == "110000"
     assert answer.distance == "geodesic" and answer.item.code == "PD-001"
+
+
+def test_an_answers_lines_and_warehouses_are_what_their_dataclasses_build(session, make_warehouse, stock):
+    """The answer fills its BatchLine and NearbyStock objects' fields directly (no frozen __init__): the same
+    objects as the classes' own constructors make, with exactly their fields, equal, hashed alike, still frozen."""
+    depot = make_warehouse("DEPOT", **place(8))
+    stock(depot, 3, batch="late", expiry=dt.date(2027, 1, 1))
+    stock(depot, 2, batch="early", expiry=dt.date(2026, 9, 1))
+    answer = search(session, quantity=4)
+    built = [*answer.results, *answer.results[0].lines]
+    assert [type(obj) for obj in built] == [nearest.NearbyStock, nearest.BatchLine, nearest.BatchLine]
+    for obj in built:
+        names = [field.name for field in dataclasses.fields(obj)]
+        assert list(vars(obj)) == names
+        made = type(obj)(*(getattr(obj, name) for name in names))
+        assert made == obj and hash(made) == hash(obj) and repr(made) == repr(obj)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.distance_km = 0  # type: ignore[misc]
+    assert answer.results[0].covers_quantity is True and answer.results[0].lines[0].batch == "early"
 
 
 def test_identical_coordinates_are_ordered_by_warehouse_code(session, make_warehouse, stock):
