@@ -70,7 +70,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
         environ = EnvironBuilder(path=path, headers={"Authorization": f"Bearer {viewer}"}).get_environ()
         environ["REMOTE_ADDR"] = "127.0.0.1"
         environs.append(environ)
-    lean = app.extensions["lean_nearest"]
+    lean = app.extensions["lean_path"]
 
     def answered(status: str, _headers, _exc_info=None) -> None:
         if not status.startswith("200"):
