@@ -43,7 +43,8 @@ class InventoryApp(Flask):
     A deadlock or a serialization failure means the database rolled the transaction back because
     of a concurrent one: running the same request again usually succeeds. The view runs again
     once, from a clean session (the rollback also undoes the first attempt's ledger and audit
-    rows, so nothing is written twice); a second failure reaches the error handler (a 503).
+    rows, so nothing is written twice); a second failure reaches the error handler (a 503). A write the
+    lean path (api/lean.py) attempted and saw fail so arrives with that failure: it is the first attempt.
     """
 
     def ensure_sync(self, func):

@@ -32,12 +32,13 @@ always did. A body the lean path read is handed to Flask as read (``wsgi.input``
 
 Nothing is written twice or half: a write's refusal rolls the lean path's transaction back before Flask runs
 the request again, so what the lean path did is undone and Flask's run is the only one that counts (it may
-now succeed: the request simply came a moment later). A database error, in the view or in the commit, is
+now succeed: the request simply came a moment later). A database error in the view or its commit is
 rolled back and handed to Flask with the request (``LEAN_FAILED_ATTEMPT``): ``InventoryApp.dispatch_request``
 takes it as its own first attempt's, so the request is run again once if the database rolled it back for a
 concurrent one (a deadlock, a serialization failure), and otherwise answered as Flask answers that error,
-without running the view again (a lost connection during COMMIT may have committed). A search's database
-error is counted once more in the database-error metric, as the server's own one retry counts it. The
+without running the view again (a lost connection during COMMIT may have committed). A database error
+before the view (the login) or in a search is Flask's from the start: it is counted once more in the
+database-error metric, as the server's own one retry counts it. The
 request's duration, in its metric and log line, runs from the lean path's start (``observability.LEAN_STARTED``).
 
 ``tests/api/test_lean_path.py`` holds the two paths equal to the byte (status, headers but the date and a new
@@ -246,12 +247,12 @@ class LeanPath:
             answered = (self.write if route.writes else self.read)(route, current, path_values)
         finally:
             reset_write_intent(intent)
-            # The transaction ends: a read's as the after-request hook ends it, or (one close, not two) with the
-            # context pushed here, whose teardown closes the session it discards anyway.
-            if context is None:
-                self.end_read(db.session)
-            else:
+            # The transaction ends: a read's as the after-request hook ends it (a write's was committed or rolled
+            # back), or (one close, not two) with the context pushed here, whose teardown closes the session.
+            if context is not None:
                 context.pop()
+            elif not route.writes:
+                self.end_read(db.session)
         if answered is None:
             return None
         response, principal = answered
@@ -281,12 +282,16 @@ class LeanPath:
                 return None
             token = bearer_token(current.headers["Authorization"])
             g.principal = principal = authenticate_token(session, token, client_address(current))
+        except Exception:  # refused before the view (hooks on Flask's path): Flask runs the request from the start
+            session.rollback()
+            return None
+        try:
             response = route.answer(session, current, path_values)
-        except DBAPIError as error:  # Flask takes it as its own first attempt's (run again once, or answered)
+        except DBAPIError as error:  # the view's attempt: Flask takes it as its own first (run again once, or not)
             session.rollback()
             current.environ[LEAN_FAILED_ATTEMPT] = error
             return None
-        except Exception:  # a refusal before the commit: undone, then Flask answers the request from the start
+        except Exception:  # a refusal: undone, then Flask answers the request from the start
             session.rollback()
             return None
         try:

@@ -499,31 +499,42 @@ class _Orig(Exception):
         self.sqlstate = sqlstate
 
 
+@pytest.mark.parametrize("where", ["commit", "view"])
 @pytest.mark.parametrize(
     ("sqlstate", "status", "views"),
     [
-        ("40P01", "201 CREATED", 2),  # a deadlock at COMMIT: rolled back by the database, run again once by Flask
-        ("57P01", "503 SERVICE UNAVAILABLE", 1),  # the connection lost at COMMIT: maybe committed, never run again
+        ("40P01", "201 CREATED", 2),  # a deadlock: rolled back by the database, run again once by Flask
+        ("57P01", "503 SERVICE UNAVAILABLE", 1),  # the connection lost (at COMMIT maybe committed): never run again
     ],
 )
-def test_a_failed_commit_on_the_lean_path_is_flasks_first_attempt(
-    app, lean, fallbacks, token_for, stocked, monkeypatch, sqlstate, status, views
+def test_a_database_error_on_the_lean_path_is_flasks_first_attempt(
+    app, lean, fallbacks, token_for, stocked, monkeypatch, sqlstate, status, views, where, caplog
 ):
     from sqlalchemy.exc import OperationalError
 
+    from api.errors import log_throttle
     from api.extensions import db
     from api.routes import stock as stock_routes
 
+    log_throttle.reset()
     token = token_for("admin")
+    failures = [OperationalError("COMMIT", {}, _Orig(sqlstate))]
     ran = []
     answer = stock_routes.issue_response
-    monkeypatch.setattr(stock_routes, "issue_response", lambda *args: ran.append(1) or answer(*args))
+
+    def issue_failing_once(*args):
+        ran.append(1)
+        response = answer(*args)
+        if where == "view" and failures:
+            raise failures.pop()
+        return response
+
+    monkeypatch.setattr(stock_routes, "issue_response", issue_failing_once)
     session = db.session()
     commit = session.commit
-    failures = [OperationalError("COMMIT", {}, _Orig(sqlstate))]
 
     def commit_failing_once():
-        if failures:
+        if where == "commit" and failures:
             raise failures.pop()
         commit()
 
@@ -531,9 +542,12 @@ def test_a_failed_commit_on_the_lean_path_is_flasks_first_attempt(
     written = ledger_size()
     fallbacks.clear()
     headers = {"Authorization": f"Bearer {token}"}
-    ours = call(
-        app.wsgi_app, "POST", f"{API}/stock-lines/{stocked['fresh']}/issues", headers=headers, json={"quantity": 1}
-    )
+    with caplog.at_level(logging.INFO, logger="api.errors"):
+        ours = call(
+            app.wsgi_app, "POST", f"{API}/stock-lines/{stocked['fresh']}/issues", headers=headers, json={"quantity": 1}
+        )
     assert ours[0] == status, ours
-    assert len(ran) == views and len(fallbacks) == 1
+    assert len(ran) == views and len(fallbacks) == 1 and not failures
     assert ledger_size() == written + (2 if status.startswith("2") else 0)
+    outcome = "succeeded on its one retry" if status.startswith("2") else "answered 503"
+    assert [outcome in record.getMessage() for record in caplog.records if record.name == "api.errors"] == [True]
