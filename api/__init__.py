@@ -18,7 +18,7 @@ from api.errors import ProblemApi, database_error_response, log_database_failure
 from api.extensions import db, migrate
 from api.identity import register_authentication
 from api.inputs import register_input_guard
-from api.lean import register_lean_nearest
+from api.lean import LEAN_FAILED_ATTEMPT, register_lean_path
 from api.observability import register_observability
 from api.openapi import ProblemResponsesPlugin
 from api.proxies import register_trusted_proxies
@@ -43,7 +43,8 @@ class InventoryApp(Flask):
     A deadlock or a serialization failure means the database rolled the transaction back because
     of a concurrent one: running the same request again usually succeeds. The view runs again
     once, from a clean session (the rollback also undoes the first attempt's ledger and audit
-    rows, so nothing is written twice); a second failure reaches the error handler (a 503).
+    rows, so nothing is written twice); a second failure reaches the error handler (a 503). A write the
+    lean path (api/lean.py) attempted and saw fail so arrives with that failure: it is the first attempt.
     """
 
     def ensure_sync(self, func):
@@ -60,6 +61,10 @@ class InventoryApp(Flask):
 
     def dispatch_request(self) -> ResponseReturnValue:
         try:
+            # A write's attempt on the lean path (api/lean.py) failed so: it is this request's first attempt.
+            failed = request.environ.pop(LEAN_FAILED_ATTEMPT, None)
+            if failed is not None:
+                raise failed
             return self._dispatch_and_commit()
         except DBAPIError as error:
             failure = classify_database_error(error)
@@ -130,7 +135,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_authentication(app)  # after the write-intent hook: one transaction from the first query
     register_replica_routing(app)  # after authentication: logins and sessions are read on the primary
     register_commands(app)
-    register_lean_nearest(app)  # in front of Flask for the plain search; inside the proxy layer below
+    register_lean_path(app)  # in front of Flask for the plain search and movements; inside the proxy layer below
     register_trusted_proxies(app)  # the client address every hook above reads (api/proxies.py)
 
     @app.get("/")

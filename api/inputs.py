@@ -35,17 +35,24 @@ def register_input_guard(app: Flask) -> None:
 
 
 def refuse_hostile_input() -> Response | None:
-    if request.mimetype != "multipart/form-data":
-        request.max_content_length = min(current_app.config["MAX_JSON_BYTES"], _upload_limit())
-    if (request.content_length or 0) > (request.max_content_length or float("inf")):
+    current = request._get_current_object()
+    return hostile_input_answer(current, current.view_args)
+
+
+def hostile_input_answer(current, view_args: dict | None) -> Response | None:
+    """The refusal of hostile input in the request ``current`` (Flask's, or the lean path's, api/lean.py), or None.
+    ``view_args``: the values its URL rule took from the path."""
+    if current.mimetype != "multipart/form-data":
+        current.max_content_length = min(current_app.config["MAX_JSON_BYTES"], _upload_limit())
+    if (current.content_length or 0) > (current.max_content_length or float("inf")):
         raise RequestEntityTooLarge()  # announced too long: refused whether or not a view would read it
-    for name, value in (request.view_args or {}).items():
+    for name, value in (view_args or {}).items():
         if isinstance(value, str) and (message := invalid_character_message(value)):
             return _bad_text(name, message)
-    if bad := bad_query_text(request.args):
+    if bad := bad_query_text(current.args):
         return _bad_text(*bad)
-    if request.is_json:
-        return _check_json_body()
+    if current.is_json:
+        return _check_json_body(current)
     return None
 
 
@@ -64,8 +71,8 @@ def _upload_limit() -> float:
     return float("inf") if limit is None else limit
 
 
-def _check_json_body() -> Response | None:
-    raw = request.get_data(cache=True)  # over the limit: werkzeug's 413
+def _check_json_body(current) -> Response | None:
+    raw = current.get_data(cache=True)  # over the limit: werkzeug's 413
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,77 +1,140 @@
-"""The lean path: ``GET /api/v1/nearest`` answered without Flask's per-request machinery, when it is plain.
+"""The lean path: the most frequent requests answered without Flask's per-request machinery, when they are plain.
 
-During an incident responders' clients send the same kind of request thousands of times: a search with a
-bearer token and a few query parameters. Through Flask such a request costs about three times the search
-itself (request and app contexts, seven hooks, flask-smorest and webargs wrappers, URL matching, a second
-session close). This WSGI layer sits in front of the Flask app and answers exactly that request itself, by
-calling the very functions the Flask path calls, in the same order, with the same objects:
+During an incident responders' clients send the same few requests thousands of times: a search
+(``GET /nearest``), a receipt (``POST /receipts``) and an issue (``POST /stock-lines/{id}/issues``), each with a
+bearer token. Through Flask such a request costs about as much as its own work again (request and app contexts,
+seven hooks, flask-smorest and webargs wrappers, URL matching, a second session close). This WSGI layer sits in
+front of the Flask app and answers exactly those requests itself, one piece of code for all of them (a
+``LeanRoute`` names each: its endpoint, whether it writes, and its view's body as a function), by calling the
+very functions the Flask path calls, in the same order, with the same objects:
 
-- the request: ``app.request_class`` (Flask's own Request) over the same WSGI environ;
-- its id: ``api.observability.request_id_for``; hostile query text: ``api.inputs.bad_query_text``;
-- the login: ``api.identity.bearer_token`` and ``inventory.accounts.authenticate_token`` (the worker's memo);
+- the request: ``app.request_class`` (Flask's own Request) over the same WSGI environ; its rule: the app's own
+  URL map (a path without arguments by a dict look-up);
+- its id: ``api.observability.request_id_for``; hostile input: ``api.inputs.hostile_input_answer``;
+- the transaction: ``set_write_intent`` as the write-intent hook declares it (on SQLite a write takes the
+  write lock from the login's first query on);
+- the login: ``api.identity.bearer_token`` and ``inventory.accounts.authenticate_token`` (the worker's memo),
+  the principal in ``g`` where ``current_actor`` reads it;
 - the arguments: the blueprint's parser with the route's own schema instance and arguments
-  (``api.routes.nearest.NEAREST_QUERY``, ``NEAREST_ARGUMENTS``);
-- the answer: ``api.routes.nearest.nearest_response`` (the view's body), then ``api.add_security_headers`` and
+  (``api.routes.nearest.NEAREST_QUERY``, ``api.routes.stock.RECEIPT_IN``, ``ISSUE_IN`` …);
+- the answer: the view's body (``nearest_response``, ``receipt_response``, ``issue_response``); a write is then
+  committed as ``InventoryApp._dispatch_and_commit`` commits it; then ``api.add_security_headers`` and
   ``api.observability.finish_answer`` (request id header, metrics, the JSON log line), as the after-request
-  hooks do; the session is closed once, with the app context, as Flask-SQLAlchemy's teardown does (Flask's
-  path closes it twice: ``api.end_read``, then the teardown).
+  hooks do; the session is closed once, with the app context, as Flask-SQLAlchemy's teardown does.
 
 Anything else goes to Flask untouched, before or after the lean path tried: another path or method (HEAD
-too), a cookie (a web session, the replica's sticky cookie), no ``Authorization`` header, a request body (a
-``Content-Type`` alone, as load generators send, reads nothing on either path), a conditional header, a
-configured read replica or ``SERVER_NAME``, the test client's preserved contexts, and every refusal or error
-on the way (a bad token, an invalid or unknown parameter, an unknown item, a database error): Flask then runs
-the request from the start and answers as it always did. Nothing is written on this path, so running it twice
-changes nothing but time: a database that does not answer is waited for twice, and a failing statement is
-counted twice in the database-error metric, as the server's own one retry (``InventoryApp.dispatch_request``)
-counts it. The request's duration, in its metric and log line, runs from the lean path's start
-(``observability.LEAN_STARTED``).
+too), a cookie (a web session and its CSRF check, the replica's sticky cookie), no ``Authorization`` header, a
+search with a body (a ``Content-Type`` alone, as load generators send, reads nothing on either path), a chunked
+body, a conditional header, a configured read replica or ``SERVER_NAME``, the test client's preserved
+contexts, and every refusal on the way (hostile input, a bad token, an invalid body or parameter, an unknown
+item, line or warehouse, too little stock): Flask then runs the request from the start and answers as it
+always did. A body the lean path read is handed to Flask as read (``wsgi.input`` again from its bytes).
+
+Nothing is written twice or half: a write's refusal rolls the lean path's transaction back before Flask runs
+the request again, so what the lean path did is undone and Flask's run is the only one that counts (it may
+now succeed: the request simply came a moment later). A database error in the view or its commit is
+rolled back and handed to Flask with the request (``LEAN_FAILED_ATTEMPT``): ``InventoryApp.dispatch_request``
+takes it as its own first attempt's, so the request is run again once if the database rolled it back for a
+concurrent one (a deadlock, a serialization failure), and otherwise answered as Flask answers that error,
+without running the view again (a lost connection during COMMIT may have committed). A database error
+before the view (the login) or in a search is Flask's from the start: it is counted once more in the
+database-error metric, as the server's own one retry counts it. The
+request's duration, in its metric and log line, runs from the lean path's start (``observability.LEAN_STARTED``).
 
 ``tests/api/test_lean_path.py`` holds the two paths equal to the byte (status, headers but the date and a new
-request id, body), the metrics and the JSON log line, on many searches, on both databases.
+request id, body), the metrics and the JSON log line, on many searches, receipts and issues and their
+refusals, on both databases.
 """
 
 from __future__ import annotations
 
+import io
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, Response, current_app, g, has_app_context
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from api.extensions import REPLICA_BIND, db
 from api.identity import bearer_token, client_address
-from api.inputs import bad_query_text
+from api.inputs import hostile_input_answer
 from api.observability import LEAN_STARTED, finish_answer, request_id_for
-from api.routes.nearest import NEAREST_ARGUMENTS, NEAREST_QUERY, blp, nearest_response
+from api.routes import nearest, stock
+from inventory.access import Principal
 from inventory.accounts import authenticate_token
 from inventory.db import reading, reset_write_intent, set_write_intent
 
+# Where a write's lean attempt leaves the database error it met, or its commit's failure, for
+# ``InventoryApp.dispatch_request`` to take as its own first attempt's.
+LEAN_FAILED_ATTEMPT = "inventory.lean_failed_attempt"
+
+
+@dataclass(frozen=True)
+class LeanRoute:
+    """One endpoint the lean path answers: its view's body, from the session, the request and the path's values."""
+
+    endpoint: str
+    method: str
+    blueprint: str
+    writes: bool
+    answer: Callable[[Session, object, dict], Response]
+
+
+def _search(session: Session, current, _path_values: dict) -> Response:
+    args = nearest.blp.ARGUMENTS_PARSER.parse(nearest.NEAREST_QUERY, current, **nearest.NEAREST_ARGUMENTS)
+    return nearest.nearest_response(session, args)
+
+
+def _receipt(session: Session, current, _path_values: dict) -> Response:
+    data = stock.blp.ARGUMENTS_PARSER.parse(stock.RECEIPT_IN, current, **stock.MOVEMENT_ARGUMENTS)
+    return stock.receipt_response(session, data)
+
+
+def _issue(session: Session, current, path_values: dict) -> Response:
+    data = stock.blp.ARGUMENTS_PARSER.parse(stock.ISSUE_IN, current, **stock.MOVEMENT_ARGUMENTS)
+    return stock.issue_response(session, data, **path_values)
+
+
 NEAREST_ENDPOINT = "nearest.Nearest"
-# Flask's request hooks (app-wide and the nearest blueprint's), by module.qualname in Flask's order: the lean path
-# runs none of them but does what each does (the comment names how). A hook not listed here (a rate limit, a
-# maintenance switch, CORS) turns the lean path off, so no request skips it; tests/api/test_lean_path.py holds
-# this list equal to the app's, so whoever adds a hook decides what the lean path must do.
+RECEIPTS_ENDPOINT = "stock.Receipts"
+ISSUES_ENDPOINT = "stock.Issues"
+ROUTES = (
+    LeanRoute(NEAREST_ENDPOINT, "GET", nearest.blp.name, False, _search),
+    LeanRoute(RECEIPTS_ENDPOINT, "POST", stock.blp.name, True, _receipt),
+    LeanRoute(ISSUES_ENDPOINT, "POST", stock.blp.name, True, _issue),
+)
+
+# Flask's request hooks (app-wide and each lean route's blueprint's), by module.qualname in Flask's order: the lean
+# path runs none of them but does what each does (the comment names how). A hook not listed here (a rate limit, a
+# maintenance switch, CORS) turns the lean path off for its routes, so no request skips it;
+# tests/api/test_lean_path.py holds this list equal to the app's, so whoever adds a hook decides what the lean
+# path must do.
 STANDS_IN_FOR = {
     "before_request": (
         "api.observability.register_observability.<locals>.start_request",  # request_id_for
-        "api.inputs.refuse_hostile_input",  # bad_query_text
-        "api._register_transaction_hooks.<locals>.declare_write_intent",  # set_write_intent(False)
+        "api.inputs.refuse_hostile_input",  # hostile_input_answer
+        "api._register_transaction_hooks.<locals>.declare_write_intent",  # set_write_intent(route.writes)
         "api.identity.register_authentication.<locals>.authenticate",  # bearer_token, authenticate_token
     ),
     "after_request": (
         "api.observability.register_observability.<locals>.finish_request",  # finish_answer
         "api.add_security_headers",  # add_security_headers
-        "api._register_transaction_hooks.<locals>.commit_successful_write",  # end_read: a read
+        "api._register_transaction_hooks.<locals>.commit_successful_write",  # a read: end_read; a write: committed
     ),
     "teardown_request": ("api._register_transaction_hooks.<locals>.forget_write_intent",),  # reset_write_intent
     "url_value_preprocessor": (),
 }
 
 
-def request_hooks(app: Flask) -> dict[str, tuple[str, ...]]:
-    """The hooks Flask would run for a search, named as in ``STANDS_IN_FOR``."""
+def request_hooks(app: Flask, blueprint: str = nearest.blp.name) -> dict[str, tuple[str, ...]]:
+    """The hooks Flask would run for a request to ``blueprint``, named as in ``STANDS_IN_FOR``."""
 
     def named(by_blueprint: dict) -> tuple[str, ...]:
-        functions = [*by_blueprint.get(None, ()), *by_blueprint.get(blp.name, ())]
+        functions = [*by_blueprint.get(None, ()), *by_blueprint.get(blueprint, ())]
         return tuple(f"{function.__module__}.{function.__qualname__}" for function in functions)
 
     return {
@@ -82,7 +145,7 @@ def request_hooks(app: Flask) -> dict[str, tuple[str, ...]]:
     }
 
 
-# What makes a GET more than a plain search: each sends the request to Flask.
+# What makes a request more than a plain one: each sends it to Flask.
 _FLASK_ONLY = (
     "HTTP_COOKIE",
     "HTTP_TRANSFER_ENCODING",
@@ -96,77 +159,150 @@ _FLASK_ONLY = (
 )
 
 
-class LeanNearest:
-    """WSGI middleware: answers a plain ``GET`` of the search itself, hands every other request to ``fallback``."""
+class LeanPath:
+    """WSGI middleware: answers a plain request to one of ``routes`` itself, hands every other to ``fallback``."""
 
-    def __init__(self, app: Flask, fallback) -> None:
+    def __init__(self, app: Flask, fallback, routes: tuple[LeanRoute, ...] = ROUTES) -> None:
         from api import add_security_headers, end_read  # the app's module, which imports this one
 
         self.app = app
         self.fallback = fallback
         self.add_security_headers = add_security_headers
         self.end_read = end_read
-        rules = list(app.url_map.iter_rules(NEAREST_ENDPOINT))
-        self.path = rules[0].rule if len(rules) == 1 and not rules[0].arguments else None
+        self.by_path: dict[tuple[str, str], LeanRoute] = {}  # (path, method): the rules without arguments
+        self.by_endpoint: dict[str, LeanRoute] = {}  # the rules with arguments, matched by the app's URL map
+        self.suffixes: tuple[str, ...] = ()  # what such a rule's path ends with: only those are matched
         # Host matching and a replica are Flask's business (the replica's choice needs its cookie and monitor).
-        if app.url_map.host_matching or app.config.get("SERVER_NAME") or app.config.get("TRUSTED_HOSTS"):
-            self.path = None
-        if request_hooks(app) != STANDS_IN_FOR:
-            self.path = None
-        if REPLICA_BIND in (app.config.get("SQLALCHEMY_BINDS") or {}):
-            self.path = None
+        if (
+            app.url_map.host_matching
+            or app.config.get("SERVER_NAME")
+            or app.config.get("TRUSTED_HOSTS")
+            or REPLICA_BIND in (app.config.get("SQLALCHEMY_BINDS") or {})
+        ):
+            return
+        for route in routes:
+            rules = list(app.url_map.iter_rules(route.endpoint))
+            if (
+                len(rules) != 1
+                or route.method not in rules[0].methods
+                or request_hooks(app, route.blueprint) != STANDS_IN_FOR
+            ):
+                continue
+            rule = rules[0]
+            if rule.arguments:
+                self.by_endpoint[route.endpoint] = route
+                self.suffixes += (rule.rule.rpartition(">")[2],)
+            else:
+                self.by_path[rule.rule, route.method] = route
+
+    @property
+    def endpoints(self) -> set[str]:
+        """The endpoints this layer answers (the others, or all when it is off, are Flask's)."""
+        return {route.endpoint for route in (*self.by_path.values(), *self.by_endpoint.values())}
 
     def __call__(self, environ, start_response):
+        route, path_values = self.route_of(environ)
         if (
-            environ.get("PATH_INFO") != self.path
-            or environ.get("REQUEST_METHOD") != "GET"
+            route is None
             or "HTTP_AUTHORIZATION" not in environ
-            or environ.get("CONTENT_LENGTH", "0") not in ("", "0")
+            or (not route.writes and environ.get("CONTENT_LENGTH", "0") not in ("", "0"))
             or any(key in environ for key in _FLASK_ONLY)
         ):
             return self.fallback(environ, start_response)
         started = time.perf_counter()
-        response = self.answer(environ, started)
+        current = self.app.request_class(environ)
+        response = self.answer(route, current, path_values, started)
         if response is None:
             environ[LEAN_STARTED] = started  # the request's duration counts both tries
+            if "stream" in current.__dict__:  # the body was read (or begun): Flask reads the same bytes again
+                environ["wsgi.input"] = io.BytesIO(getattr(current, "_cached_data", None) or b"")
             return self.fallback(environ, start_response)
         return response(environ, start_response)
 
-    def answer(self, environ, started: float):
-        """The search's answer as Flask would give it, or None when Flask must answer (it then runs it afresh)."""
+    def route_of(self, environ) -> tuple[LeanRoute | None, dict]:
+        """The lean route a request is for, and the values its rule takes from the path; (None, {}) if none."""
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        route = self.by_path.get((path, method))
+        if route is not None or not self.suffixes or not path.endswith(self.suffixes):
+            return route, {}
+        # As Flask matches: the app's map, bound as ``Flask.create_url_adapter`` binds it without SERVER_NAME.
+        adapter = self.app.url_map.bind_to_environ(environ, subdomain=self.app.url_map.default_subdomain or "")
+        try:
+            rule, path_values = adapter.match(return_rule=True)
+        except (HTTPException, RequestRedirect):
+            return None, {}
+        route = self.by_endpoint.get(rule.endpoint)
+        return (route, path_values) if route is not None and route.method == method else (None, {})
+
+    def answer(self, route: LeanRoute, current, path_values: dict, started: float) -> Response | None:
+        """The answer as Flask would give it, or None when Flask must answer (it then runs the request afresh)."""
         app = self.app
-        current = app.request_class(environ)
-        if bad_query_text(current.args) is not None:
-            return None
         request_id = request_id_for(current)
         # As Flask does: a new app context (its own session) unless one of this app is active (a test's).
         context = None if has_app_context() and current_app._get_current_object() is app else app.app_context()
         if context is not None:
             context.push()
-        intent = set_write_intent(False)
+        intent = set_write_intent(route.writes)
         try:
-            token = bearer_token(current.headers["Authorization"])
-            # One read transaction for the login and the search (``reading``): the token's memo and the
-            # search read on one pooled connection (one snapshot on SQLite), and the ORM session never begins.
-            with reading(db.session):
-                principal = authenticate_token(db.session, token, client_address(current))
-                args = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, current, **NEAREST_ARGUMENTS)
-                response = nearest_response(db.session, args)
-        except Exception:  # any refusal or failure: Flask answers it, from the start
-            return None
+            answered = (self.write if route.writes else self.read)(route, current, path_values)
         finally:
             reset_write_intent(intent)
-            # The read's transaction ends: as the after-request hook does, or (one close, not two) with the
-            # context pushed here, whose teardown closes the session it discards anyway.
-            if context is None:
-                self.end_read(db.session)
-            else:
+            # The transaction ends: a read's as the after-request hook ends it (a write's was committed or rolled
+            # back), or (one close, not two) with the context pushed here, whose teardown closes the session.
+            if context is not None:
                 context.pop()
+            elif not route.writes:
+                self.end_read(db.session)
+        if answered is None:
+            return None
+        response, principal = answered
         self.add_security_headers(response)
-        finish_answer(app, current, response, NEAREST_ENDPOINT, request_id, started, principal)
+        finish_answer(app, current, response, route.endpoint, request_id, started, principal)
         return response
 
+    @staticmethod
+    def read(route: LeanRoute, current, path_values: dict) -> tuple[Response, Principal] | None:
+        try:
+            if hostile_input_answer(current, path_values) is not None:
+                return None
+            token = bearer_token(current.headers["Authorization"])
+            # One read transaction for the login and the answer (``reading``): the token's memo and the read on
+            # one pooled connection (one snapshot on SQLite), and the ORM session never begins.
+            with reading(db.session):
+                g.principal = principal = authenticate_token(db.session, token, client_address(current))
+                return route.answer(db.session, current, path_values), principal
+        except Exception:  # any refusal or failure: Flask answers it, from the start
+            return None
 
-def register_lean_nearest(app: Flask) -> None:
+    @staticmethod
+    def write(route: LeanRoute, current, path_values: dict) -> tuple[Response, Principal] | None:
+        session = db.session
+        try:
+            if hostile_input_answer(current, path_values) is not None:
+                return None
+            token = bearer_token(current.headers["Authorization"])
+            g.principal = principal = authenticate_token(session, token, client_address(current))
+        except Exception:  # refused before the view (hooks on Flask's path): Flask runs the request from the start
+            session.rollback()
+            return None
+        try:
+            response = route.answer(session, current, path_values)
+        except DBAPIError as error:  # the view's attempt: Flask takes it as its own first (run again once, or not)
+            session.rollback()
+            current.environ[LEAN_FAILED_ATTEMPT] = error
+            return None
+        except Exception:  # a refusal: undone, then Flask answers the request from the start
+            session.rollback()
+            return None
+        try:
+            session.commit()  # as ``InventoryApp._dispatch_and_commit`` commits a successful write
+        except Exception as error:  # maybe committed (a lost connection): Flask runs the view again only if not
+            session.rollback()
+            current.environ[LEAN_FAILED_ATTEMPT] = error
+            return None
+        return response, principal
+
+
+def register_lean_path(app: Flask) -> None:
     """Put the lean path in front of the Flask app (inside the trusted-proxy layer: the same client address)."""
-    app.wsgi_app = app.extensions["lean_nearest"] = LeanNearest(app, app.wsgi_app)
+    app.wsgi_app = app.extensions["lean_path"] = LeanPath(app, app.wsgi_app)

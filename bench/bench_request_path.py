@@ -1,4 +1,7 @@
-"""CPU per ``GET /nearest`` in one process, through the WSGI app as gunicorn calls it: the lean path against Flask's.
+"""CPU per request in one process, through the WSGI app as gunicorn calls it: the lean path against Flask's.
+
+``GET /nearest`` by default; with ``--writes`` the bench's receipts and issues (``bench_load.py``'s, 1 unit each,
+alternating), each written on both paths in turn.
 
 No server and no client: each request is a WSGI environ (built once, outside the timing) handed to the app, and
 its answer read to the end, one at a time. Three figures, each the best of ``--rounds`` passes over the same
@@ -6,10 +9,12 @@ requests (process CPU time, so another process's load inflates them less than a 
 
   - the lean path (``api/lean.py``), as gunicorn calls the app;
   - Flask's path alone (the lean path's fallback): what the same requests cost before it;
-  - the search alone (``api.routes.nearest.nearest_response`` in an app context), the floor of both.
+  - the search alone (``api.routes.nearest.nearest_response`` in an app context), the floor of both; for the
+    writes: the login, the view's body and the commit in an app context (``api.lean.LeanPath.write``).
 
     .venv/bin/python bench/bench_request_path.py --db sqlite --workdir /tmp/load/sq
     .venv/bin/python bench/bench_request_path.py --db postgresql --workdir /tmp/load/pg
+    .venv/bin/python bench/bench_request_path.py --db postgresql --workdir /tmp/load/pg --writes
 
 A workdir that ``bench_load.py`` seeded is reused (seeding the national demo takes minutes); without one (as
 ``make bench`` runs it) a national demo is seeded in a temporary folder, removed at the end.
@@ -18,6 +23,7 @@ A workdir that ``bench_load.py`` seeded is reused (seeding the national demo tak
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import sys
@@ -32,8 +38,9 @@ from werkzeug.test import EnvironBuilder  # noqa: E402
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
+from api.lean import LeanPath  # noqa: E402
 from api.routes.nearest import NEAREST_ARGUMENTS, NEAREST_QUERY, blp, nearest_response  # noqa: E402
-from bench.bench_load import nearest_requests, tokens  # noqa: E402
+from bench.bench_load import movement_requests, nearest_requests, tokens  # noqa: E402
 from bench.bench_nearest import database, flask_command, machine, seed  # noqa: E402
 
 
@@ -44,10 +51,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--writes", action="store_true", help="receipts and issues instead of searches")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-request-path-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"GET /nearest in-process: {args.db}, {machine()}", flush=True)
+    print(f"{'receipts + issues' if args.writes else 'GET /nearest'} in-process: {args.db}, {machine()}", flush=True)
     try:
         with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
             if new:
@@ -62,25 +70,42 @@ def main() -> None:
 
 
 def measure(url: str, args: argparse.Namespace) -> None:
-    viewer, _admin = tokens(url)
-    paths = [line.split("\t")[1] for line in nearest_requests(url, args.requests + 200, args.seed)]
+    viewer, admin = tokens(url)
+    if args.writes:
+        lines = movement_requests(url, (args.requests + 200) // 2, args.seed)
+    else:
+        lines = nearest_requests(url, args.requests + 200, args.seed)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     environs = []
-    for path in paths:
-        environ = EnvironBuilder(path=path, headers={"Authorization": f"Bearer {viewer}"}).get_environ()
+    for line in lines:
+        method, path, body = [*line.split("\t"), ""][:3]
+        options = {"data": body.encode(), "content_type": "application/json"} if method == "POST" else {}
+        token = admin if args.writes else viewer
+        environ = EnvironBuilder(path=path, method=method, headers={"Authorization": f"Bearer {token}"}, **options)
+        environ = environ.get_environ()
         environ["REMOTE_ADDR"] = "127.0.0.1"
         environs.append(environ)
-    lean = app.extensions["lean_nearest"]
+    lean = app.extensions["lean_path"]
 
     def answered(status: str, _headers, _exc_info=None) -> None:
-        if not status.startswith("200"):
-            raise RuntimeError(f"the search answered {status}")
+        if not status.startswith(("200", "201")):
+            raise RuntimeError(f"the request answered {status}")
 
     def through(wsgi_app):
         def run(environ: dict) -> None:
-            b"".join(wsgi_app(dict(environ), answered))
+            environ = dict(environ)
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].getvalue())  # each run reads its own body
+            b"".join(wsgi_app(environ, answered))
 
         return run
+
+    def write_alone(environ: dict) -> None:
+        environ = dict(environ, **{"wsgi.input": io.BytesIO(environ["wsgi.input"].getvalue())})
+        current = app.request_class(environ)
+        route, path_values = lean.route_of(environ)
+        with app.app_context():
+            if LeanPath.write(route, current, path_values) is None:
+                raise RuntimeError("the write was refused")
 
     def search_alone(environ: dict) -> None:
         current = app.request_class(environ)
@@ -94,13 +119,16 @@ def measure(url: str, args: argparse.Namespace) -> None:
         through(app.wsgi_app)(environ)
     lean.fallback = flask_app
     if handed:
-        raise RuntimeError(f"the lean path handed {len(handed)} of 200 plain searches to Flask")
+        raise RuntimeError(f"the lean path handed {len(handed)} of 200 plain requests to Flask")
     timed = environs[200:]
     runs = {
         "lean path (api/lean.py), as gunicorn calls the app": through(app.wsgi_app),
         "Flask's path alone (the lean path's fallback)": through(flask_app),
-        "floor: the search and its encoding alone": search_alone,
     }
+    if args.writes:
+        runs["floor: the login, the view's body and the commit alone"] = write_alone
+    else:
+        runs["floor: the search and its encoding alone"] = search_alone
     best: dict[str, float] = {}
     for _round in range(args.rounds):  # the three alternate, so a change in the machine's load hits each alike
         for label, run in runs.items():

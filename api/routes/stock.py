@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask import Response
 from flask.views import MethodView
+from sqlalchemy.orm import Session
 
 from api.extensions import db
 from api.identity import current_actor
@@ -109,45 +111,63 @@ class StockLineHistory(MethodView):
         return list_movements(db.session, stock_line_id=stock_line_id)
 
 
+# Schema instances, not classes (webargs would build a schema per request); the lean path (api/lean.py) parses
+# the two most frequent writes with the same instances and arguments, through the same parser, and answers with
+# the same functions as the views.
+RECEIPT_IN = ReceiptIn()
+ISSUE_IN = IssueIn()
+MOVEMENT_ARGUMENTS = {"location": "json"}
+
+
+def receipt_response(session: Session, data: dict) -> Response:
+    """A receipt from its loaded ``ReceiptIn`` body, and its answer (the view's body, and the lean path's)."""
+    target = receipt_target(
+        session, warehouse_code=data["warehouse_code"], item_code=data["item_code"], batch=data.get("batch", "")
+    )
+    movement = receive_stock(
+        session,
+        warehouse=target.warehouse,
+        item=target.item,
+        line=target.line,
+        quantity=data["quantity"],
+        batch=data.get("batch", ""),
+        production_date=data.get("production_date"),
+        expiry_date=data.get("expiry_date"),
+        **_movement_args(data),
+    )
+    return json_answer(movement_dict(movement), 201)
+
+
+def issue_response(session: Session, data: dict, stock_line_id: int) -> Response:
+    """An issue from its loaded ``IssueIn`` body, and its answer (the view's body, and the lean path's)."""
+    line = stock_line_facts(session, stock_line_id)
+    movement = issue_stock(
+        session,
+        line=line,
+        quantity=data["quantity"],
+        allow_expired=data["allow_expired"],
+        **_movement_args(data),
+    )
+    return json_answer(movement_dict(movement), 201)
+
+
 @blp.route("/receipts")
 class Receipts(MethodView):
-    @blp.arguments(ReceiptIn())
+    @blp.arguments(RECEIPT_IN, **MOVEMENT_ARGUMENTS)
     @blp.response(201, MovementOut)
     def post(self, data: dict):
         """Receive stock into a warehouse; the (item, batch) line is created on first receipt."""
-        target = receipt_target(
-            db.session, warehouse_code=data["warehouse_code"], item_code=data["item_code"], batch=data.get("batch", "")
-        )
-        movement = receive_stock(
-            db.session,
-            warehouse=target.warehouse,
-            item=target.item,
-            line=target.line,
-            quantity=data["quantity"],
-            batch=data.get("batch", ""),
-            production_date=data.get("production_date"),
-            expiry_date=data.get("expiry_date"),
-            **_movement_args(data),
-        )
-        return json_answer(movement_dict(movement), 201)
+        return receipt_response(db.session, data)
 
 
 @blp.route("/stock-lines/<id:stock_line_id>/issues")
 class Issues(MethodView):
-    @blp.arguments(IssueIn())
+    @blp.arguments(ISSUE_IN, **MOVEMENT_ARGUMENTS)
     @blp.response(201, MovementOut)
     def post(self, data: dict, stock_line_id: int):
         """Issue stock from a line; refused with 409 if the line holds less, or if its batch has expired
         and ``allow_expired`` (with a ``reason``) is not given."""
-        line = stock_line_facts(db.session, stock_line_id)
-        movement = issue_stock(
-            db.session,
-            line=line,
-            quantity=data["quantity"],
-            allow_expired=data["allow_expired"],
-            **_movement_args(data),
-        )
-        return json_answer(movement_dict(movement), 201)
+        return issue_response(db.session, data, stock_line_id)
 
 
 @blp.route("/stock-lines/<id:stock_line_id>/transfers")

@@ -9,7 +9,9 @@ must be the same.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
+import re
 
 import pytest
 from flask import g
@@ -17,7 +19,7 @@ from geopy.distance import geodesic
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from api import metrics
-from api.lean import NEAREST_ENDPOINT, STANDS_IN_FOR, LeanNearest, request_hooks
+from api.lean import ISSUES_ENDPOINT, NEAREST_ENDPOINT, RECEIPTS_ENDPOINT, STANDS_IN_FOR, LeanPath, request_hooks
 from api.observability import LEAN_STARTED
 from tests.api.helpers import API
 
@@ -76,7 +78,7 @@ def searches() -> list[dict]:
 
 @pytest.fixture
 def lean(app):
-    return app.extensions["lean_nearest"]
+    return app.extensions["lean_path"]
 
 
 @pytest.fixture
@@ -269,8 +271,9 @@ def test_a_revoked_token_is_refused_at_once_on_the_lean_path(app, client, token_
 def test_a_new_request_hook_must_be_answered_for_on_the_lean_path(app, lean):
     """A hook added to the app (or the nearest blueprint) would not run for the plainest, most frequent search:
     this fails until whoever adds one has made the lean path do the same and listed it in STANDS_IN_FOR."""
-    assert request_hooks(app) == STANDS_IN_FOR
-    assert lean.path == NEAREST
+    for blueprint in ("nearest", "stock"):
+        assert request_hooks(app, blueprint) == STANDS_IN_FOR
+    assert lean.endpoints == {NEAREST_ENDPOINT, RECEIPTS_ENDPOINT, ISSUES_ENDPOINT}
 
 
 def test_an_unlisted_hook_or_trusted_hosts_turn_the_lean_path_off(app):
@@ -278,12 +281,17 @@ def test_an_unlisted_hook_or_trusted_hosts_turn_the_lean_path_off(app):
         return None
 
     app.before_request_funcs[None].append(maintenance_switch)  # as @app.before_request would, once requests ran
-    assert LeanNearest(app, app.wsgi_app).path is None
+    assert LeanPath(app, app.wsgi_app).endpoints == set()
     app.before_request_funcs[None].remove(maintenance_switch)
-    assert LeanNearest(app, app.wsgi_app).path == NEAREST
+    assert NEAREST_ENDPOINT in LeanPath(app, app.wsgi_app).endpoints
+    app.before_request_funcs.setdefault("stock", []).append(maintenance_switch)  # the stock blueprint's alone
+    try:
+        assert LeanPath(app, app.wsgi_app).endpoints == {NEAREST_ENDPOINT}
+    finally:
+        app.before_request_funcs["stock"].remove(maintenance_switch)
     app.config["TRUSTED_HOSTS"] = ["good.example"]
     try:
-        assert LeanNearest(app, app.wsgi_app).path is None
+        assert LeanPath(app, app.wsgi_app).endpoints == set()
     finally:
         del app.config["TRUSTED_HOSTS"]
 
@@ -303,3 +311,243 @@ def test_a_search_handed_to_flask_is_timed_from_the_lean_paths_start(app, lean, 
     with app.test_request_context(NEAREST, environ_overrides={LEAN_STARTED: 12.5}):
         start_request()
         assert g.request_started == 12.5
+
+
+# The two most frequent writes: a receipt and an issue. Two successive movements differ in their ledger entry's
+# id, time and the line's quantity after; everything else (status, every header, the rest of the body's bytes,
+# the metrics, the log line) must be the same on both paths.
+RECEIPTS, MOVING = f"{API}/receipts", re.compile(rb'"id":\d+|"quantity_after":[0-9.e+-]+|"occurred_at":"[^"]*"')
+
+
+def movement_comparable(answer: tuple[str, list, bytes], offered_id: bool) -> tuple[str, list, bytes]:
+    assert dict(answer[1])["Content-Length"] == str(len(answer[2]))
+    status, headers, body = comparable(answer, offered_id)
+    masked = MOVING.sub(lambda found: found.group().split(b":")[0] + b":<moves>", body)
+    return status, [(name, value) for name, value in headers if name != "Content-Length"], masked
+
+
+def ledger_size() -> int:
+    from sqlalchemy import func, select
+
+    from api.extensions import db
+    from inventory.models import AuditEntry, Movement
+
+    return db.session.scalar(select(func.count()).select_from(Movement)) + db.session.scalar(
+        select(func.count()).select_from(AuditEntry)
+    )
+
+
+def write_both_paths(app, lean, token: str, path: str, body: object, headers: dict | None = None, **options):
+    """The same write as gunicorn calls the app, then on Flask's path alone."""
+    headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+    return tuple(
+        call(app_, "POST", path, headers=headers, json=body, **options) for app_ in (app.wsgi_app, lean.fallback)
+    )
+
+
+def quantity_after(answer) -> float:
+    return json.loads(answer[2])["quantity_after"]
+
+
+@pytest.fixture
+def stocked(new_warehouse, receive):
+    new_warehouse("WH-L", contact_person="王伟")
+    new_warehouse("WH-M")
+    return {
+        "fresh": receive("WH-L", 500, batch="L1", expiry_date="2099-01-01")["stock_line_id"],
+        "expired": receive("WH-L", 50, batch="OLD", expiry_date="2020-01-01")["stock_line_id"],
+        "other": receive("WH-M", 80, item_code="PD-002", batch="M1")["stock_line_id"],
+    }
+
+
+def receipts() -> list[dict]:
+    base = {"warehouse_code": "WH-L", "item_code": "PD-001", "quantity": 3}
+    return [
+        base,
+        {**base, "batch": "L1"},
+        {**base, "batch": "L1", "quantity": 2.5, "reason": "补充", "reference": "调拨-7"},
+        {**base, "batch": "NEW-%d", "production_date": "2026-01-01", "expiry_date": "2028-01-01"},
+        {**base, "warehouse_code": "WH-M", "item_code": "PD-002", "batch": "M1", "quantity": "1.125"},
+        {**base, "batch": "OLD"},
+    ]
+
+
+def issues(lines: dict) -> list[tuple[int, dict]]:
+    return [
+        (lines["fresh"], {"quantity": 1}),
+        (lines["fresh"], {"quantity": 2.75, "reason": "应急", "reference": "R-1"}),
+        (lines["other"], {"quantity": "0.5", "allow_expired": False}),
+        (lines["expired"], {"quantity": 1, "allow_expired": True, "reason": "过期仍可用"}),
+    ]
+
+
+def test_the_lean_path_answers_receipts_and_issues_exactly_as_flask(app, lean, fallbacks, token_for, stocked):
+    token = token_for("admin")
+    writes = [(RECEIPTS, body, +1) for body in receipts()]
+    writes += [(f"{API}/stock-lines/{line}/issues", body, -1) for line, body in issues(stocked)]
+    for number, (path, body, sign) in enumerate(writes):
+        headers = {"X-Request-ID": f"w-{number}"} if number % 2 else {"Accept-Language": "zh-CN"}
+        if isinstance(body.get("batch"), str) and "%d" in body["batch"]:
+            body = {**body, "batch": body["batch"] % number}  # a new line: the Flask path's receipt finds it
+        fallbacks.clear()
+        written = ledger_size()
+        ours, flasks = write_both_paths(app, lean, token, path, body, headers)
+        assert ours[0] == "201 CREATED", (body, ours)
+        assert movement_comparable(ours, "X-Request-ID" in headers) == movement_comparable(
+            flasks, "X-Request-ID" in headers
+        ), body
+        assert len(fallbacks) == 1  # Flask's reference call alone: the lean path answered its own
+        assert ledger_size() == written + 4  # one ledger and one audit entry each: nothing twice, nothing lost
+        delta = float(body["quantity"])
+        assert quantity_after(flasks) == pytest.approx(quantity_after(ours) + sign * delta), body
+
+
+def test_refused_writes_reach_flask_write_nothing_and_get_its_answer(app, lean, fallbacks, token_for, stocked):
+    token = token_for("admin")
+    issue = f"{API}/stock-lines/{stocked['fresh']}/issues"
+    refused = [
+        (RECEIPTS, {"warehouse_code": "WH-L", "item_code": "PD-001"}),  # no quantity
+        (RECEIPTS, {"warehouse_code": "WH-L", "item_code": "PD-001", "quantity": 1, "reference": None}),
+        (RECEIPTS, {"warehouse_code": "WH-L", "item_code": "PD-001", "quantity": -1}),
+        (RECEIPTS, {"warehouse_code": "NOPE", "item_code": "PD-001", "quantity": 1}),
+        (RECEIPTS, {"warehouse_code": "WH-L", "item_code": "无此物资", "quantity": 1}),
+        (RECEIPTS, {"warehouse_code": "WH-L", "item_code": "PD-001", "quantity": 1, "colour": "red"}),
+        (RECEIPTS, {"warehouse_code": "WH-L\x00", "item_code": "PD-001", "quantity": 1}),  # hostile text
+        (RECEIPTS, json.loads("[" * 200 + "1" + "]" * 200)),  # nested too deep
+        (
+            RECEIPTS,
+            {
+                "warehouse_code": "WH-L",
+                "item_code": "PD-001",
+                "quantity": 1,
+                "expiry_date": "2020-01-01",
+                "production_date": "2021-01-01",
+            },
+        ),
+        (issue, {"quantity": 10_000}),  # more than the line holds: the service refuses after its reads
+        (issue, {"quantity": 0}),
+        (f"{API}/stock-lines/{stocked['expired']}/issues", {"quantity": 1}),  # expired, not allowed
+        (f"{API}/stock-lines/999999/issues", {"quantity": 1}),
+        (f"{API}/stock-lines/0/issues", {"quantity": 1}),
+    ]
+    for path, body in refused:
+        fallbacks.clear()
+        written = ledger_size()
+        ours, flasks = write_both_paths(app, lean, token, path, body)
+        assert ours[0][0] in "44", (body, ours)
+        assert comparable(ours, False) == comparable(flasks, False), body
+        assert len(fallbacks) == 2, body  # the lean path handed it over (then Flask's reference call)
+        assert ledger_size() == written, body
+    # A refused token, a body that is not JSON, a cookie: Flask's from the start.
+    for headers, options in [
+        ({"Authorization": "Bearer emi_unknown"}, {}),
+        ({"Cookie": "session=x"}, {}),
+        ({}, {"data": b"quantity=1", "content_type": "application/x-www-form-urlencoded"}),
+    ]:
+        fallbacks.clear()
+        kwargs = options or {"json": {"quantity": 1}}
+        answers = [
+            movement_comparable(
+                call(wsgi_app, "POST", issue, headers={"Authorization": f"Bearer {token}", **headers}, **kwargs), False
+            )
+            for wsgi_app in (app.wsgi_app, lean.fallback)
+        ]
+        assert answers[0] == answers[1], headers  # a cookie beside a token: a write, Flask's
+        assert len(fallbacks) == 2
+
+
+def test_a_write_is_counted_and_logged_as_flask_does(app, lean, token_for, stocked, caplog):
+    app.config["LOG_FORMAT"] = "json"
+    token = token_for("admin", username="field-admin")
+    issue = f"{API}/stock-lines/{stocked['fresh']}/issues"
+    for endpoint, path, body in [
+        (RECEIPTS_ENDPOINT, RECEIPTS, {"warehouse_code": "WH-L", "item_code": "PD-001", "quantity": 1}),
+        (ISSUES_ENDPOINT, issue, {"quantity": 1}),
+    ]:
+        requests = metrics.REQUESTS.labels(endpoint, "POST", "201")
+        lines = []
+        for wsgi_app in (app.wsgi_app, lean.fallback):
+            counted, latency = requests._value.get(), metrics.LATENCY.labels(endpoint)._sum.get()
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="inventory.requests"):
+                status, _headers, _body = call(
+                    wsgi_app, "POST", path, json=body, headers={"Authorization": f"Bearer {token}", "X-Request-ID": "w"}
+                )
+            assert status == "201 CREATED"
+            assert requests._value.get() == counted + 1
+            assert metrics.LATENCY.labels(endpoint)._sum.get() > latency
+            [record] = [record for record in caplog.records if record.name == "inventory.requests"]
+            lines.append({key: value for key, value in record.request.items() if key != "duration_ms"})
+        assert (
+            lines[0]
+            == lines[1]
+            == {
+                "request_id": "w",
+                "account": "field-admin",
+                "endpoint": endpoint,
+                "method": "POST",
+                "path": path,
+                "status": 201,
+                "client": "192.0.2.7",
+            }
+        )
+
+
+class _Orig(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"simulated {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("where", ["commit", "view"])
+@pytest.mark.parametrize(
+    ("sqlstate", "status", "views"),
+    [
+        ("40P01", "201 CREATED", 2),  # a deadlock: rolled back by the database, run again once by Flask
+        ("57P01", "503 SERVICE UNAVAILABLE", 1),  # the connection lost (at COMMIT maybe committed): never run again
+    ],
+)
+def test_a_database_error_on_the_lean_path_is_flasks_first_attempt(
+    app, lean, fallbacks, token_for, stocked, monkeypatch, sqlstate, status, views, where, caplog
+):
+    from sqlalchemy.exc import OperationalError
+
+    from api.errors import log_throttle
+    from api.extensions import db
+    from api.routes import stock as stock_routes
+
+    log_throttle.reset()
+    token = token_for("admin")
+    failures = [OperationalError("COMMIT", {}, _Orig(sqlstate))]
+    ran = []
+    answer = stock_routes.issue_response
+
+    def issue_failing_once(*args):
+        ran.append(1)
+        response = answer(*args)
+        if where == "view" and failures:
+            raise failures.pop()
+        return response
+
+    monkeypatch.setattr(stock_routes, "issue_response", issue_failing_once)
+    session = db.session()
+    commit = session.commit
+
+    def commit_failing_once():
+        if where == "commit" and failures:
+            raise failures.pop()
+        commit()
+
+    monkeypatch.setattr(session, "commit", commit_failing_once)
+    written = ledger_size()
+    fallbacks.clear()
+    headers = {"Authorization": f"Bearer {token}"}
+    with caplog.at_level(logging.INFO, logger="api.errors"):
+        ours = call(
+            app.wsgi_app, "POST", f"{API}/stock-lines/{stocked['fresh']}/issues", headers=headers, json={"quantity": 1}
+        )
+    assert ours[0] == status, ours
+    assert len(ran) == views and len(fallbacks) == 1 and not failures
+    assert ledger_size() == written + (2 if status.startswith("2") else 0)
+    outcome = "succeeded on its one retry" if status.startswith("2") else "answered 503"
+    assert [outcome in record.getMessage() for record in caplog.records if record.name == "api.errors"] == [True]
