@@ -19,9 +19,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
@@ -202,7 +200,7 @@ def check_sheets(data: bytes) -> None:
             scan = _PartScan(member.filename)
             try:
                 with archive.open(member) as part:
-                    for chunk in read_ahead(part, SCAN_CHUNK_BYTES):
+                    while chunk := part.read(SCAN_CHUNK_BYTES):
                         scan.feed(chunk)
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
                 raise ValidationFailed(
@@ -212,21 +210,6 @@ def check_sheets(data: bytes) -> None:
             cells += scan.cells
             if cells > MAX_CELLS:
                 raise WorkbookTooLarge(f"the workbook has more than {MAX_CELLS:,} cells, the limit (MAX_CELLS)")
-
-
-def read_ahead(part: BinaryIO, size: int) -> Iterator[bytes]:
-    """``part.read(size)`` until it is exhausted, each next chunk read in a thread while the caller scans the one
-    before: zlib lets other threads run while it inflates, so the scan and the decompression overlap. A read's
-    error is raised here, where the plain loop would raise it; nothing is read after the caller stops, and the
-    generator leaves only when no read is running (the part may be closed then)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read_ahead") as reader:
-        pending = reader.submit(part.read, size)
-        try:
-            while chunk := pending.result():
-                pending = reader.submit(part.read, size)
-                yield chunk
-        finally:
-            pending.cancel()  # a read already running is waited for as the executor shuts down
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")

@@ -514,12 +514,7 @@ WRITE_CHUNK = 10_000  # parameter sets per executemany
 
 
 def insert_many(
-    session: Session,
-    table: Table,
-    rows: Iterable[dict] | Iterable[tuple],
-    columns: tuple[str, ...] = (),
-    *,
-    overlap: bool = False,
+    session: Session, table: Table, rows: Iterable[dict] | Iterable[tuple], columns: tuple[str, ...] = ()
 ) -> int:
     """Insert many rows: PostgreSQL's COPY (several times faster than batched INSERTs there), else the driver's
     own executemany.
@@ -532,11 +527,6 @@ def insert_many(
 
     With ``columns``, each row is a tuple of those columns' values in that order: no dict per row to build and
     take apart again (the ledger import's 126,000 lines and entries).
-
-    ``overlap`` (SQLite, a file database): the caller's ``rows`` read nothing through the session, so while one
-    chunk is inserted in a writer thread (the driver lets other threads run while SQLite steps) the next is
-    built and converted here; the connection is used by one thread at a time, and nothing returns or raises
-    before the writer is done.
     """
     dialect = session.get_bind().dialect
     rows = iter(rows)
@@ -551,8 +541,7 @@ def insert_many(
             if columns:
                 rows = (dict(zip(names, row, strict=True)) for row in rows)
             return executemany(session, insert(table), rows)
-        threaded = overlap and not _in_memory(session.get_bind())  # an in-memory database is its thread's own
-        return _driver_executemany(session, table, names, rows, dialect, as_tuples=bool(columns), threaded=threaded)
+        return _driver_executemany(session, table, names, rows, dialect, as_tuples=bool(columns))
     converters = [_copy_converter(table.c[name].type, dialect) for name in names]
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     done = 0
@@ -566,17 +555,9 @@ def insert_many(
 
 
 def _driver_executemany(
-    session: Session,
-    table: Table,
-    names: list[str],
-    rows: Iterable,
-    dialect,
-    *,
-    as_tuples: bool = False,
-    threaded: bool = False,
+    session: Session, table: Table, names: list[str], rows: Iterable, dialect, *, as_tuples: bool = False
 ) -> int:
-    """``INSERT … VALUES (?, …)`` through the DB-API cursor, ``WRITE_CHUNK`` rows at a time (with ``threaded``,
-    each chunk inserted by a writer thread while the next is built: ``insert_many``'s ``overlap``)."""
+    """``INSERT … VALUES (?, …)`` through the DB-API cursor, ``WRITE_CHUNK`` rows at a time."""
     quote = dialect.identifier_preparer.quote
     statement = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
@@ -588,65 +569,18 @@ def _driver_executemany(
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     done = 0
     try:
-        with _ChunkWriter(cursor, statement, threaded) as writer:
-            batch: list = []
-            for row in rows:
-                batch.append(row if as_tuples else [row[name] for name in names])
-                if len(batch) == WRITE_CHUNK:
-                    writer.write(_bound(batch, converters))
-                    done, batch = done + len(batch), []
-            if batch:
-                writer.write(_bound(batch, converters))
-                done += len(batch)
+        batch: list = []
+        for row in rows:
+            batch.append(row if as_tuples else [row[name] for name in names])
+            if len(batch) == WRITE_CHUNK:
+                cursor.executemany(statement, _bound(batch, converters))
+                done, batch = done + len(batch), []
+        if batch:
+            cursor.executemany(statement, _bound(batch, converters))
+            done += len(batch)
     finally:
         cursor.close()
     return done
-
-
-class _ChunkWriter:
-    """Runs ``cursor.executemany(statement, chunk)`` for each chunk in turn: at once, or (``threaded``) in one
-    writer thread, ``write`` returning as soon as the chunk before has been inserted. The block ends only when
-    the writer is done; a chunk's error is raised by the next ``write`` or at the end of the block, and no chunk
-    is written after it."""
-
-    def __init__(self, cursor, statement: str, threaded: bool) -> None:
-        self.cursor = cursor
-        self.statement = statement
-        self.threaded = threaded
-        self.thread: threading.Thread | None = None
-        self.error: BaseException | None = None
-
-    def __enter__(self) -> _ChunkWriter:
-        return self
-
-    def write(self, chunk: list) -> None:
-        self._wait()
-        if not self.threaded:
-            self.cursor.executemany(self.statement, chunk)
-            return
-        self.thread = threading.Thread(target=self._insert, args=(chunk,), name="insert_many", daemon=True)
-        self.thread.start()
-
-    def _insert(self, chunk: list) -> None:
-        try:
-            self.cursor.executemany(self.statement, chunk)
-        except BaseException as error:  # raised again in the caller's thread
-            self.error = error
-
-    def _wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-        error, self.error = self.error, None
-        if error is not None:
-            raise error
-
-    def __exit__(self, kind, _value, _traceback) -> None:
-        if kind is None:
-            self._wait()
-        elif self.thread is not None:  # the caller's own error wins; the connection is free again before it leaves
-            self.thread.join()
-            self.thread = None
 
 
 def _bound(batch: list, converters: list[tuple[int, Callable]]) -> list:

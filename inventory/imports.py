@@ -304,7 +304,6 @@ def _insert_new_lines(session: Session, new: list[_PlannedLine], now: dt.datetim
             for line in new
         ),
         _NEW_LINE_COLUMNS,
-        overlap=True,  # the rows are built from the plan alone
     )
     if not new:
         return
@@ -373,7 +372,6 @@ def _insert_stocktake_entries(
             if line.count.counted != line.current
         ),
         _ENTRY_COLUMNS,
-        overlap=True,
     )
 
 
