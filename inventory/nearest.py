@@ -306,7 +306,9 @@ def _nearby_results(
 _new = object.__new__
 
 
-def _batch_line(stock_line_id: int, item: ItemRef, batch: str, expiry_date: dt.date | None, available: Decimal):
+def _batch_line(
+    stock_line_id: int, item: ItemRef, batch: str, expiry_date: dt.date | None, available: Decimal
+) -> BatchLine:
     line = _new(BatchLine)
     line.__dict__.update(
         stock_line_id=stock_line_id, item=item, batch=batch, expiry_date=expiry_date, available=available
