@@ -1,9 +1,11 @@
-"""The lean path of GET /nearest (api/lean.py) answers exactly as Flask's path, and leaves everything else to it.
+"""The lean path (api/lean.py) answers GET /nearest, POST /receipts and POST /stock-lines/{id}/issues exactly as
+Flask's path, and leaves everything else to it.
 
 Each request goes through the app as gunicorn calls it (the trusted-proxy layer, then the lean path) and
 straight to Flask's own WSGI app (the lean path's fallback), on the same database: status, headers (all of
 them, in order; the date and a newly made request id apart), body bytes, the metrics and the JSON log line
-must be the same.
+must be the same. A write refused on the lean path writes nothing there (ledger and audit rows counted); a
+database error on it is Flask's first attempt, never a second write.
 """
 
 from __future__ import annotations
@@ -438,9 +440,10 @@ def test_refused_writes_reach_flask_write_nothing_and_get_its_answer(app, lean, 
         assert comparable(ours, False) == comparable(flasks, False), body
         assert len(fallbacks) == 2, body  # the lean path handed it over (then Flask's reference call)
         assert ledger_size() == written, body
-    # A refused token, a body that is not JSON, a cookie: Flask's from the start.
+    # A refused token, a role that may not write, a body that is not JSON, a cookie: Flask's from the start.
     for headers, options in [
         ({"Authorization": "Bearer emi_unknown"}, {}),
+        ({"Authorization": f"Bearer {token_for('viewer')}"}, {}),  # logged in, not allowed to write: 403
         ({"Cookie": "session=x"}, {}),
         ({}, {"data": b"quantity=1", "content_type": "application/x-www-form-urlencoded"}),
     ]:
