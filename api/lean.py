@@ -13,8 +13,8 @@ calling the very functions the Flask path calls, in the same order, with the sam
   (``api.routes.nearest.NEAREST_QUERY``, ``NEAREST_ARGUMENTS``);
 - the answer: ``api.routes.nearest.nearest_response`` (the view's body), then ``api.add_security_headers`` and
   ``api.observability.finish_answer`` (request id header, metrics, the JSON log line), as the after-request
-  hooks do; the session is closed once, with the app context, as Flask-SQLAlchemy's teardown does (Flask's
-  path closes it twice: ``api.end_read``, then the teardown).
+  hooks do; the app context's session is one this thread's last search left as new, kept for its next one
+  (``LeanNearest.put_back``: one that is not as new is closed, as Flask-SQLAlchemy's teardown does).
 
 Anything else goes to Flask untouched, before or after the lean path tried: another path or method (HEAD
 too), a cookie (a web session, the replica's sticky cookie), no ``Authorization`` header, a request body (a
@@ -33,9 +33,11 @@ request id, body), the metrics and the JSON log line, on many searches, on both 
 
 from __future__ import annotations
 
+import threading
 import time
 
 from flask import Flask, current_app, has_app_context
+from marshmallow import ValidationError, missing
 
 from api.extensions import REPLICA_BIND, db
 from api.identity import bearer_token, client_address
@@ -96,6 +98,55 @@ _FLASK_ONLY = (
 )
 
 
+class PlainQuery:
+    """A plain query string loaded by the schema's own fields, without webargs' and marshmallow's frame around them.
+
+    The blueprint's parser (webargs: the location's loader, the schema's load with its error store and hook
+    look-ups) cost ~6 % of a lean search's CPU in-process (docs/benchmarks.md, "s24: HTTP search"). When every
+    key of the query is one of the schema's fields, given once (a field taking repeated values gets its list, as
+    ``ArgumentParser.load_querystring`` gives it), this calls each load field's ``deserialize`` in the schema's
+    order, as ``Schema._deserialize`` does (a missing field gets its ``load_default``), and returns the dict the
+    parser would. Anything else (an unknown or repeated key, a value a field refuses) gives None: the parser then
+    parses it, and refuses it as before. A schema with hooks (``pre_load``, ``validates``, …) or a field whose
+    ``data_key`` or dotted ``attribute`` renames it is never loaded here. tests/api/test_lean_path.py holds the
+    two equal on many queries, well-formed and not.
+    """
+
+    def __init__(self, schema, repeated: frozenset[str]) -> None:
+        self.repeated = repeated
+        load_fields = schema.load_fields
+        plain = not schema._hooks and all(
+            field.data_key is None and "." not in (field.attribute or "") for field in load_fields.values()
+        )
+        # (key, the result's key, the field) in the schema's order; none when the schema is not plain
+        self.fields = [(name, field.attribute or name, field) for name, field in load_fields.items()] if plain else []
+        self.names = frozenset(name for name, _attribute, _field in self.fields)
+
+    def load(self, args) -> dict | None:
+        """What the parser would return for ``args`` (a werkzeug MultiDict), or None: let the parser decide."""
+        if not self.fields:
+            return None
+        data = {}
+        for key, values in args.lists():
+            if key not in self.names:
+                return None
+            if key in self.repeated:
+                data[key] = values
+            elif len(values) == 1:
+                data[key] = values[0]
+            else:
+                return None
+        loaded = {}
+        try:
+            for name, attribute, field in self.fields:
+                value = field.deserialize(data.get(name, missing), name, data)
+                if value is not missing:
+                    loaded[attribute] = value
+        except ValidationError:
+            return None
+        return loaded
+
+
 class LeanNearest:
     """WSGI middleware: answers a plain ``GET`` of the search itself, hands every other request to ``fallback``."""
 
@@ -115,6 +166,8 @@ class LeanNearest:
             self.path = None
         if REPLICA_BIND in (app.config.get("SQLALCHEMY_BINDS") or {}):
             self.path = None
+        self.query = PlainQuery(NEAREST_QUERY, blp.ARGUMENTS_PARSER.repeated_keys(NEAREST_QUERY))
+        self.idle = threading.local()  # per request thread: a session the last search left as new (``put_back``)
 
     def __call__(self, environ, start_response):
         if (
@@ -143,6 +196,9 @@ class LeanNearest:
         context = None if has_app_context() and current_app._get_current_object() is app else app.app_context()
         if context is not None:
             context.push()
+            # The context's session: this thread's, left as new by its last search (``put_back``), rather than
+            # one made for this context and closed by its teardown (~40 µs a search: docs/benchmarks.md "s24").
+            db.session.registry.set(getattr(self.idle, "session", None) or db.session.session_factory())
         intent = set_write_intent(False)
         try:
             token = bearer_token(current.headers["Authorization"])
@@ -150,21 +206,35 @@ class LeanNearest:
             # search read on one pooled connection (one snapshot on SQLite), and the ORM session never begins.
             with reading(db.session):
                 principal = authenticate_token(db.session, token, client_address(current))
-                args = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, current, **NEAREST_ARGUMENTS)
+                args = self.query.load(current.args)
+                if args is None:
+                    args = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, current, **NEAREST_ARGUMENTS)
                 response = nearest_response(db.session, args)
         except Exception:  # any refusal or failure: Flask answers it, from the start
             return None
         finally:
             reset_write_intent(intent)
-            # The read's transaction ends: as the after-request hook does, or (one close, not two) with the
-            # context pushed here, whose teardown closes the session it discards anyway.
+            # The read's transaction ends: as the after-request hook does, or with the context pushed here,
+            # whose session is put back for this thread's next search (or closed, as the teardown would).
             if context is None:
                 self.end_read(db.session)
             else:
+                self.put_back()
                 context.pop()
         self.add_security_headers(response)
         finish_answer(app, current, response, NEAREST_ENDPOINT, request_id, started, principal)
         return response
+
+    def put_back(self) -> None:
+        """Take the session out of the context before its teardown, and keep it for this thread's next search
+        when it is as a new one is: no transaction, no objects, nothing in ``info``. Else it is closed, as the
+        teardown would have closed it, and the next search makes a new one."""
+        session = db.session()
+        db.session.registry.clear()  # the teardown's ``remove()`` finds no session
+        if session.in_transaction() or session.identity_map or session.new or session.deleted or session.info:
+            session.close()
+            session = None
+        self.idle.session = session
 
 
 def register_lean_nearest(app: Flask) -> None:

@@ -303,3 +303,148 @@ def test_a_search_handed_to_flask_is_timed_from_the_lean_paths_start(app, lean, 
     with app.test_request_context(NEAREST, environ_overrides={LEAN_STARTED: 12.5}):
         start_request()
         assert g.request_started == 12.5
+
+
+def query_strings() -> list:
+    """Queries for the plain loader: the searches above, the unusual ones, and values at each field's edges."""
+    edges = [
+        {**PLAIN, "lat": " 39.9 "},
+        {**PLAIN, "lat": "3.99e1", "lon": "-0"},
+        {**PLAIN, "lon": "1_16.4"},
+        {**PLAIN, "lat": "inf"},
+        {**PLAIN, "lat": "-90", "lon": "180"},
+        {**PLAIN, "lat": "90.0001"},
+        {**PLAIN, "lat": ""},
+        {**PLAIN, "lat": "true"},
+        {**PLAIN, "item": ""},
+        {**PLAIN, "item": " PD-001 "},
+        {**PLAIN, "limit": "1.5"},
+        {**PLAIN, "limit": "0"},
+        {**PLAIN, "limit": " 7"},
+        {**PLAIN, "limit": "50", "radius_km": "1e-3"},
+        {**PLAIN, "radius_km": "100000"},
+        {**PLAIN, "quantity": "1.2345"},
+        {**PLAIN, "quantity": "-1"},
+        {**PLAIN, "quantity": "0"},
+        {**PLAIN, "include_expired": "yes"},
+        {**PLAIN, "include_expired": "off"},
+        {**PLAIN, "include_expired": "maybe"},
+        {**PLAIN, "reserve_types": ""},
+        {**PLAIN, "reserve_types": ["government", "government"]},
+        {**PLAIN, "reserve_types": "government, ,enterprise"},
+        {**PLAIN, "category": "other", "item": None},
+        {"county": "东城区", "item": "PD-001"},
+        {"county": "", "item": "PD-001"},
+        "lat=39.9&lat=40&lon=116.4&item=PD-001",  # a key twice: the parser takes the first
+        "lat=39.9&lon=116.4&item=PD-001&item=SC-001",
+        "lat=39.9&lon=116.4&item",
+        "lat=39.9&lon=116.4&item=PD-001&",
+        "lat=39.9&lon=116.4&item=PD-001&=x",
+        "",
+    ]
+    unusual = [options["query_string"] for _what, options in UNUSUAL if "query_string" in options]
+    return [*searches(), *unusual, *edges]
+
+
+def test_the_plain_query_loads_what_the_parser_loads(app, lean):
+    """api.lean.PlainQuery: for every query it loads, the blueprint's parser returns the same dict (values and
+    their types); for every query the parser refuses, it loads nothing (the parser then refuses it)."""
+    from werkzeug.exceptions import UnprocessableEntity
+
+    from api.routes.nearest import NEAREST_ARGUMENTS, NEAREST_QUERY, blp
+
+    loaded = 0
+    for query in query_strings():
+        if isinstance(query, dict):
+            query = {key: value for key, value in query.items() if value is not None}
+        with app.test_request_context(NEAREST, query_string=query):
+            from flask import request
+
+            plain = lean.query.load(request.args)
+            try:
+                parsed = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, request, **NEAREST_ARGUMENTS)
+            except UnprocessableEntity:
+                assert plain is None, query
+                continue
+        if plain is not None:
+            loaded += 1
+            assert [(key, type(value), value) for key, value in plain.items()] == [
+                (key, type(value), value) for key, value in parsed.items()
+            ], query
+    assert loaded > 100  # the plain searches are loaded here, not by the parser
+
+
+def test_the_lean_path_loads_a_plain_search_without_the_parser(app, lean, fallbacks, token_for, depots, monkeypatch):
+    from api.routes.nearest import blp
+
+    parsed: list = []
+    parser = blp.ARGUMENTS_PARSER
+    monkeypatch.setattr(
+        parser, "parse", lambda *args, **kwargs: parsed.append(args) or type(parser).parse(parser, *args, **kwargs)
+    )
+    headers = {"Authorization": f"Bearer {token_for('viewer')}"}
+    fallbacks.clear()
+    status, _headers, _body = call(app.wsgi_app, query_string=PLAIN, headers=headers)
+    assert status == "200 OK" and not fallbacks
+    assert parsed == []
+    status, _headers, _body = call(app.wsgi_app, query_string={**PLAIN, "lat": "91"}, headers=headers)
+    assert status.startswith("422") and parsed  # a refusal: the parser's own answer (twice: lean path, Flask)
+
+
+def in_a_request_thread(function):
+    """``function()`` in a new thread, as gunicorn's request threads run the app: no app context active."""
+    import threading
+
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(function()))
+    thread.start()
+    thread.join()
+    assert results, "the thread failed"
+    return results[0]
+
+
+def test_a_request_threads_searches_share_one_session_left_as_new(app, lean, fallbacks, token_for, depots, monkeypatch):
+    """With no app context active (gunicorn), the lean path pushes its own; its session is the thread's one, kept
+    between searches while a search leaves it as new (``LeanNearest.put_back``), and closed and made anew when
+    not; the context's teardown finds none to close. The answers stay Flask's."""
+    import api.lean as lean_module
+
+    used: list = []
+    answer = lean_module.nearest_response
+
+    def recorded(session, args):
+        used.append(session())
+        return answer(session, args)
+
+    monkeypatch.setattr(lean_module, "nearest_response", recorded)
+    token = token_for("viewer")
+    queries = [PLAIN, {**PLAIN, "item": "SC-001"}, {**PLAIN, "limit": "2"}]
+
+    def searches_in_this_thread():
+        answers = [
+            comparable(call(app.wsgi_app, query_string=q, headers={"Authorization": f"Bearer {token}"}), False)
+            for q in queries
+        ]
+        return answers, lean.idle.session
+
+    fallbacks.clear()
+    ours, kept = in_a_request_thread(searches_in_this_thread)
+    assert not fallbacks
+    assert len(used) == 3 and used[0] is used[1] is used[2] is kept
+    assert not kept.in_transaction() and not kept.identity_map and not kept.info
+    flasks = [
+        comparable(call(lean.fallback, query_string=q, headers={"Authorization": f"Bearer {token}"}), False)
+        for q in queries
+    ]
+    assert ours == flasks
+
+    def dirtied(session, args):  # a search that leaves its session in a transaction: not kept
+        used.append(session())
+        session().connection()
+        return answer(session, args)
+
+    monkeypatch.setattr(lean_module, "nearest_response", dirtied)
+    used.clear()
+    _answers, kept = in_a_request_thread(searches_in_this_thread)
+    assert kept is None and len({id(session) for session in used}) == 3
+    assert not any(session.in_transaction() for session in used)  # closed, as the teardown would
