@@ -196,9 +196,7 @@ class LeanNearest:
         context = None if has_app_context() and current_app._get_current_object() is app else app.app_context()
         if context is not None:
             context.push()
-            # The context's session: this thread's, left as new by its last search (``put_back``), rather than
-            # one made for this context and closed by its teardown (~40 µs a search: docs/benchmarks.md "s24").
-            db.session.registry.set(getattr(self.idle, "session", None) or db.session.session_factory())
+            self.lend_session()
         intent = set_write_intent(False)
         try:
             token = bearer_token(current.headers["Authorization"])
@@ -224,6 +222,12 @@ class LeanNearest:
         self.add_security_headers(response)
         finish_answer(app, current, response, NEAREST_ENDPOINT, request_id, started, principal)
         return response
+
+    def lend_session(self) -> None:
+        """The pushed context's session: this thread's, left as new by its last search (``put_back``), rather than
+        one made for the context and closed by its teardown (~40 µs a search: docs/benchmarks.md, "s24: HTTP
+        search")."""
+        db.session.registry.set(getattr(self.idle, "session", None) or db.session.session_factory())
 
     def put_back(self) -> None:
         """Take the session out of the context before its teardown, and keep it for this thread's next search
