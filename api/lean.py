@@ -102,7 +102,7 @@ class PlainQuery:
     """A plain query string loaded by the schema's own fields, without webargs' and marshmallow's frame around them.
 
     The blueprint's parser (webargs: the location's loader, the schema's load with its error store and hook
-    look-ups) cost ~6 % of a lean search's CPU in-process (docs/benchmarks.md, "s24: HTTP search"). When every
+    look-ups) cost ~7 % of a lean search's CPU in-process (docs/benchmarks.md, "s24: HTTP search"). When every
     key of the query is one of the schema's fields, given once (a field taking repeated values gets its list, as
     ``ArgumentParser.load_querystring`` gives it), this calls each load field's ``deserialize`` in the schema's
     order, as ``Schema._deserialize`` does (a missing field gets its ``load_default``), and returns the dict the
@@ -115,6 +115,7 @@ class PlainQuery:
     def __init__(self, schema, repeated: frozenset[str]) -> None:
         self.repeated = repeated
         load_fields = schema.load_fields
+        # marshmallow keeps a schema's pre/post-load and validator hooks in ``_hooks``: any of them, and this is off.
         plain = not schema._hooks and all(
             field.data_key is None and "." not in (field.attribute or "") for field in load_fields.values()
         )
@@ -217,15 +218,17 @@ class LeanNearest:
             if context is None:
                 self.end_read(db.session)
             else:
-                self.put_back()
-                context.pop()
+                try:
+                    self.put_back()
+                finally:
+                    context.pop()
         self.add_security_headers(response)
         finish_answer(app, current, response, NEAREST_ENDPOINT, request_id, started, principal)
         return response
 
     def lend_session(self) -> None:
         """The pushed context's session: this thread's, left as new by its last search (``put_back``), rather than
-        one made for the context and closed by its teardown (~40 µs a search: docs/benchmarks.md, "s24: HTTP
+        one made for the context and closed by its teardown (~35 µs a search: docs/benchmarks.md, "s24: HTTP
         search")."""
         db.session.registry.set(getattr(self.idle, "session", None) or db.session.session_factory())
 
@@ -235,10 +238,11 @@ class LeanNearest:
         teardown would have closed it, and the next search makes a new one."""
         session = db.session()
         db.session.registry.clear()  # the teardown's ``remove()`` finds no session
+        self.idle.session = None
         if session.in_transaction() or session.identity_map or session.new or session.deleted or session.info:
             session.close()
-            session = None
-        self.idle.session = session
+        else:
+            self.idle.session = session
 
 
 def register_lean_nearest(app: Flask) -> None:

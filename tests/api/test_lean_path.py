@@ -448,3 +448,27 @@ def test_a_request_threads_searches_share_one_session_left_as_new(app, lean, fal
     _answers, kept = in_a_request_thread(searches_in_this_thread)
     assert kept is None and len({id(session) for session in used}) == 3
     assert not any(session.in_transaction() for session in used)  # closed, as the teardown would
+
+
+def test_the_plain_query_leaves_a_schema_with_hooks_or_renamed_fields_to_the_parser():
+    from marshmallow import Schema, fields, validates_schema
+    from werkzeug.datastructures import MultiDict
+
+    from api.lean import PlainQuery
+
+    class Checked(Schema):
+        lat = fields.Float()
+
+        @validates_schema
+        def check(self, data, **kwargs):  # a rule across fields the loader would skip
+            pass
+
+    class Renamed(Schema):
+        lat = fields.Float(data_key="latitude")
+
+    class Plain(Schema):
+        lat = fields.Float()
+
+    assert PlainQuery(Plain(), frozenset()).load(MultiDict({"lat": "1.5"})) == {"lat": 1.5}
+    assert PlainQuery(Checked(), frozenset()).load(MultiDict({"lat": "1.5"})) is None
+    assert PlainQuery(Renamed(), frozenset()).load(MultiDict({"latitude": "1.5"})) is None
