@@ -16,11 +16,14 @@ very functions the Flask path calls, in the same order, with the same objects:
 - the login: ``api.identity.bearer_token`` and ``inventory.accounts.authenticate_token`` (the worker's memo),
   the principal in ``g`` where ``current_actor`` reads it;
 - the arguments: the blueprint's parser with the route's own schema instance and arguments
-  (``api.routes.nearest.NEAREST_QUERY``, ``api.routes.stock.RECEIPT_IN``, ``ISSUE_IN`` …);
+  (``api.routes.nearest.NEAREST_QUERY``, ``api.routes.stock.RECEIPT_IN``, ``ISSUE_IN`` …); a plain search's
+  query is loaded by the schema's own fields (``PlainQuery``), the parser taking anything else;
 - the answer: the view's body (``nearest_response``, ``receipt_response``, ``issue_response``); a write is then
   committed as ``InventoryApp._dispatch_and_commit`` commits it; then ``api.add_security_headers`` and
   ``api.observability.finish_answer`` (request id header, metrics, the JSON log line), as the after-request
-  hooks do; the session is closed once, with the app context, as Flask-SQLAlchemy's teardown does.
+  hooks do; a write's session is closed once, with the app context, as Flask-SQLAlchemy's teardown does; a
+  read's is one this request thread's last read left as new, kept for its next one (``LeanPath.put_back``: one
+  not as new is closed, as the teardown would close it).
 
 Anything else goes to Flask untouched, before or after the lean path tried: another path or method (HEAD
 too), a cookie (a web session and its CSRF check, the replica's sticky cookie), no ``Authorization`` header, a
@@ -49,11 +52,13 @@ refusals, on both databases.
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, has_app_context
+from marshmallow import ValidationError, missing
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -85,7 +90,9 @@ class LeanRoute:
 
 
 def _search(session: Session, current, _path_values: dict) -> Response:
-    args = nearest.blp.ARGUMENTS_PARSER.parse(nearest.NEAREST_QUERY, current, **nearest.NEAREST_ARGUMENTS)
+    args = PLAIN_SEARCH.load(current.args)
+    if args is None:  # not plain, or refused: the blueprint's parser parses it (and refuses it as Flask's path does)
+        args = nearest.blp.ARGUMENTS_PARSER.parse(nearest.NEAREST_QUERY, current, **nearest.NEAREST_ARGUMENTS)
     return nearest.nearest_response(session, args)
 
 
@@ -159,6 +166,59 @@ _FLASK_ONLY = (
 )
 
 
+class PlainQuery:
+    """A plain query string loaded by the schema's own fields, without webargs' and marshmallow's frame around them.
+
+    The blueprint's parser (webargs: the location's loader, the schema's load with its error store and hook
+    look-ups) cost ~7 % of a lean search's CPU in-process (docs/benchmarks.md, "s24: HTTP search"). When every
+    key of the query is one of the schema's fields, given once (a field taking repeated values gets its list, as
+    ``ArgumentParser.load_querystring`` gives it), this calls each load field's ``deserialize`` in the schema's
+    order, as ``Schema._deserialize`` does (a missing field gets its ``load_default``), and returns the dict the
+    parser would. Anything else (an unknown or repeated key, a value a field refuses) gives None: the parser then
+    parses it, and refuses it as before. A schema with hooks (``pre_load``, ``validates``, …) or a field whose
+    ``data_key`` or dotted ``attribute`` renames it is never loaded here. tests/api/test_lean_path.py holds the
+    two equal on many queries, well-formed and not.
+    """
+
+    def __init__(self, schema, repeated: frozenset[str]) -> None:
+        self.repeated = repeated
+        load_fields = schema.load_fields
+        # marshmallow keeps a schema's pre/post-load and validator hooks in ``_hooks``: any of them, and this is off.
+        plain = not schema._hooks and all(
+            field.data_key is None and "." not in (field.attribute or "") for field in load_fields.values()
+        )
+        # (key, the result's key, the field) in the schema's order; none when the schema is not plain
+        self.fields = [(name, field.attribute or name, field) for name, field in load_fields.items()] if plain else []
+        self.names = frozenset(name for name, _attribute, _field in self.fields)
+
+    def load(self, args) -> dict | None:
+        """What the parser would return for ``args`` (a werkzeug MultiDict), or None: let the parser decide."""
+        if not self.fields:
+            return None
+        data = {}
+        for key, values in args.lists():
+            if key not in self.names:
+                return None
+            if key in self.repeated:
+                data[key] = values
+            elif len(values) == 1:
+                data[key] = values[0]
+            else:
+                return None
+        loaded = {}
+        try:
+            for name, attribute, field in self.fields:
+                value = field.deserialize(data.get(name, missing), name, data)
+                if value is not missing:
+                    loaded[attribute] = value
+        except ValidationError:
+            return None
+        return loaded
+
+
+PLAIN_SEARCH = PlainQuery(nearest.NEAREST_QUERY, nearest.blp.ARGUMENTS_PARSER.repeated_keys(nearest.NEAREST_QUERY))
+
+
 class LeanPath:
     """WSGI middleware: answers a plain request to one of ``routes`` itself, hands every other to ``fallback``."""
 
@@ -172,6 +232,7 @@ class LeanPath:
         self.by_path: dict[tuple[str, str], LeanRoute] = {}  # (path, method): the rules without arguments
         self.by_endpoint: dict[str, LeanRoute] = {}  # the rules with arguments, matched by the app's URL map
         self.suffixes: tuple[str, ...] = ()  # what such a rule's path ends with: only those are matched
+        self.idle = threading.local()  # per request thread: a session its last read left as new (``put_back``)
         # Host matching and a replica are Flask's business (the replica's choice needs its cookie and monitor).
         if (
             app.url_map.host_matching
@@ -240,17 +301,25 @@ class LeanPath:
         request_id = request_id_for(current)
         # As Flask does: a new app context (its own session) unless one of this app is active (a test's).
         context = None if has_app_context() and current_app._get_current_object() is app else app.app_context()
+        lends = context is not None and not route.writes
         if context is not None:
             context.push()
+            if lends:
+                self.lend_session()
         intent = set_write_intent(route.writes)
         try:
             answered = (self.write if route.writes else self.read)(route, current, path_values)
         finally:
             reset_write_intent(intent)
             # The transaction ends: a read's as the after-request hook ends it (a write's was committed or rolled
-            # back), or (one close, not two) with the context pushed here, whose teardown closes the session.
+            # back), or with the context pushed here: a read's session is put back for this thread's next read (or
+            # closed, as the teardown would), a write's is closed by the context's teardown.
             if context is not None:
-                context.pop()
+                try:
+                    if lends:
+                        self.put_back()
+                finally:
+                    context.pop()
             elif not route.writes:
                 self.end_read(db.session)
         if answered is None:
@@ -259,6 +328,24 @@ class LeanPath:
         self.add_security_headers(response)
         finish_answer(app, current, response, route.endpoint, request_id, started, principal)
         return response
+
+    def lend_session(self) -> None:
+        """The pushed context's session: this thread's, left as new by its last read (``put_back``), rather than
+        one made for the context and closed by its teardown (~35 µs a search: docs/benchmarks.md, "s24: HTTP
+        search")."""
+        db.session.registry.set(getattr(self.idle, "session", None) or db.session.session_factory())
+
+    def put_back(self) -> None:
+        """Take the session out of the context before its teardown, and keep it for this thread's next search
+        when it is as a new one is: no transaction, no objects, nothing in ``info``. Else it is closed, as the
+        teardown would have closed it, and the next search makes a new one."""
+        session = db.session()
+        db.session.registry.clear()  # the teardown's ``remove()`` finds no session
+        self.idle.session = None
+        if session.in_transaction() or session.identity_map or session.new or session.deleted or session.info:
+            session.close()
+        else:
+            self.idle.session = session
 
     @staticmethod
     def read(route: LeanRoute, current, path_values: dict) -> tuple[Response, Principal] | None:

@@ -39,11 +39,16 @@ class ArgumentParser(FlaskParser):
 
     _repeated: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
 
-    def load_querystring(self, req, schema):
+    def repeated_keys(self, schema) -> frozenset[str]:
+        """The query keys whose fields take repeated values (a list), as webargs' proxy would find them."""
         repeated = self._repeated.get(schema)
         if repeated is None:
             proxy = MultiDictProxy({}, schema, known_multi_fields=tuple(self.KNOWN_MULTI_FIELDS))
             repeated = self._repeated[schema] = frozenset(proxy.multiple_keys)
+        return repeated
+
+    def load_querystring(self, req, schema):
+        repeated = self.repeated_keys(schema)
         args = req.args
         return {key: args.getlist(key) if key in repeated else args[key] for key in args}
 

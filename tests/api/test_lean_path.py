@@ -21,7 +21,15 @@ from geopy.distance import geodesic
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from api import metrics
-from api.lean import ISSUES_ENDPOINT, NEAREST_ENDPOINT, RECEIPTS_ENDPOINT, STANDS_IN_FOR, LeanPath, request_hooks
+from api.lean import (
+    ISSUES_ENDPOINT,
+    NEAREST_ENDPOINT,
+    PLAIN_SEARCH,
+    RECEIPTS_ENDPOINT,
+    STANDS_IN_FOR,
+    LeanPath,
+    request_hooks,
+)
 from api.observability import LEAN_STARTED
 from tests.api.helpers import API
 
@@ -554,3 +562,172 @@ def test_a_database_error_on_the_lean_path_is_flasks_first_attempt(
     assert ledger_size() == written + (2 if status.startswith("2") else 0)
     outcome = "succeeded on its one retry" if status.startswith("2") else "answered 503"
     assert [outcome in record.getMessage() for record in caplog.records if record.name == "api.errors"] == [True]
+
+
+def query_strings() -> list:
+    """Queries for the plain loader: the searches above, the unusual ones, and values at each field's edges."""
+    edges = [
+        {**PLAIN, "lat": " 39.9 "},
+        {**PLAIN, "lat": "3.99e1", "lon": "-0"},
+        {**PLAIN, "lon": "1_16.4"},
+        {**PLAIN, "lat": "inf"},
+        {**PLAIN, "lat": "-90", "lon": "180"},
+        {**PLAIN, "lat": "90.0001"},
+        {**PLAIN, "lat": ""},
+        {**PLAIN, "lat": "true"},
+        {**PLAIN, "item": ""},
+        {**PLAIN, "item": " PD-001 "},
+        {**PLAIN, "limit": "1.5"},
+        {**PLAIN, "limit": "0"},
+        {**PLAIN, "limit": " 7"},
+        {**PLAIN, "limit": "50", "radius_km": "1e-3"},
+        {**PLAIN, "radius_km": "100000"},
+        {**PLAIN, "quantity": "1.2345"},
+        {**PLAIN, "quantity": "-1"},
+        {**PLAIN, "quantity": "0"},
+        {**PLAIN, "include_expired": "yes"},
+        {**PLAIN, "include_expired": "off"},
+        {**PLAIN, "include_expired": "maybe"},
+        {**PLAIN, "reserve_types": ""},
+        {**PLAIN, "reserve_types": ["government", "government"]},
+        {**PLAIN, "reserve_types": "government, ,enterprise"},
+        {**PLAIN, "category": "other", "item": None},
+        {"county": "东城区", "item": "PD-001"},
+        {"county": "", "item": "PD-001"},
+        "lat=39.9&lat=40&lon=116.4&item=PD-001",  # a key twice: the parser takes the first
+        "lat=39.9&lon=116.4&item=PD-001&item=SC-001",
+        "lat=39.9&lon=116.4&item",
+        "lat=39.9&lon=116.4&item=PD-001&",
+        "lat=39.9&lon=116.4&item=PD-001&=x",
+        "",
+    ]
+    unusual = [options["query_string"] for _what, options in UNUSUAL if "query_string" in options]
+    return [*searches(), *unusual, *edges]
+
+
+def test_the_plain_query_loads_what_the_parser_loads(app, lean):
+    """api.lean.PlainQuery: for every query it loads, the blueprint's parser returns the same dict (values and
+    their types); for every query the parser refuses, it loads nothing (the parser then refuses it)."""
+    from werkzeug.exceptions import UnprocessableEntity
+
+    from api.routes.nearest import NEAREST_ARGUMENTS, NEAREST_QUERY, blp
+
+    loaded = 0
+    for query in query_strings():
+        if isinstance(query, dict):
+            query = {key: value for key, value in query.items() if value is not None}
+        with app.test_request_context(NEAREST, query_string=query):
+            from flask import request
+
+            plain = PLAIN_SEARCH.load(request.args)
+            try:
+                parsed = blp.ARGUMENTS_PARSER.parse(NEAREST_QUERY, request, **NEAREST_ARGUMENTS)
+            except UnprocessableEntity:
+                assert plain is None, query
+                continue
+        if plain is not None:
+            loaded += 1
+            assert [(key, type(value), value) for key, value in plain.items()] == [
+                (key, type(value), value) for key, value in parsed.items()
+            ], query
+    assert loaded > 100  # the plain searches are loaded here, not by the parser
+
+
+def test_the_lean_path_loads_a_plain_search_without_the_parser(app, lean, fallbacks, token_for, depots, monkeypatch):
+    from api.routes.nearest import blp
+
+    parsed: list = []
+    parser = blp.ARGUMENTS_PARSER
+    monkeypatch.setattr(
+        parser, "parse", lambda *args, **kwargs: parsed.append(args) or type(parser).parse(parser, *args, **kwargs)
+    )
+    headers = {"Authorization": f"Bearer {token_for('viewer')}"}
+    fallbacks.clear()
+    status, _headers, _body = call(app.wsgi_app, query_string=PLAIN, headers=headers)
+    assert status == "200 OK" and not fallbacks
+    assert parsed == []
+    status, _headers, _body = call(app.wsgi_app, query_string={**PLAIN, "lat": "91"}, headers=headers)
+    assert status.startswith("422") and parsed  # a refusal: the parser's own answer (twice: lean path, Flask)
+
+
+def in_a_request_thread(function):
+    """``function()`` in a new thread, as gunicorn's request threads run the app: no app context active."""
+    import threading
+
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(function()))
+    thread.start()
+    thread.join()
+    assert results, "the thread failed"
+    return results[0]
+
+
+def test_a_request_threads_searches_share_one_session_left_as_new(app, lean, fallbacks, token_for, depots, monkeypatch):
+    """With no app context active (gunicorn), the lean path pushes its own; its session is the thread's one, kept
+    between searches while a search leaves it as new (``LeanPath.put_back``), and closed and made anew when
+    not; the context's teardown finds none to close. The answers stay Flask's."""
+    import api.routes.nearest as lean_module  # the lean path's search calls its nearest_response
+
+    used: list = []
+    answer = lean_module.nearest_response
+
+    def recorded(session, args):
+        used.append(session())
+        return answer(session, args)
+
+    monkeypatch.setattr(lean_module, "nearest_response", recorded)
+    token = token_for("viewer")
+    queries = [PLAIN, {**PLAIN, "item": "SC-001"}, {**PLAIN, "limit": "2"}]
+
+    def searches_in_this_thread():
+        answers = [
+            comparable(call(app.wsgi_app, query_string=q, headers={"Authorization": f"Bearer {token}"}), False)
+            for q in queries
+        ]
+        return answers, lean.idle.session
+
+    fallbacks.clear()
+    ours, kept = in_a_request_thread(searches_in_this_thread)
+    assert not fallbacks
+    assert len(used) == 3 and used[0] is used[1] is used[2] is kept
+    assert not kept.in_transaction() and not kept.identity_map and not kept.info
+    flasks = [
+        comparable(call(lean.fallback, query_string=q, headers={"Authorization": f"Bearer {token}"}), False)
+        for q in queries
+    ]
+    assert ours == flasks
+
+    def dirtied(session, args):  # a search that leaves its session in a transaction: not kept
+        used.append(session())
+        session().connection()
+        return answer(session, args)
+
+    monkeypatch.setattr(lean_module, "nearest_response", dirtied)
+    used.clear()
+    _answers, kept = in_a_request_thread(searches_in_this_thread)
+    assert kept is None and len({id(session) for session in used}) == 3
+    assert not any(session.in_transaction() for session in used)  # closed, as the teardown would
+
+
+def test_the_plain_query_leaves_a_schema_with_hooks_or_renamed_fields_to_the_parser():
+    from marshmallow import Schema, fields, validates_schema
+    from werkzeug.datastructures import MultiDict
+
+    from api.lean import PlainQuery
+
+    class Checked(Schema):
+        lat = fields.Float()
+
+        @validates_schema
+        def check(self, data, **kwargs):  # a rule across fields the loader would skip
+            pass
+
+    class Renamed(Schema):
+        lat = fields.Float(data_key="latitude")
+
+    class Plain(Schema):
+        lat = fields.Float()
+
+    assert PlainQuery(Plain(), frozenset()).load(MultiDict({"lat": "1.5"})) == {"lat": 1.5}
+    assert PlainQuery(Checked(), frozenset()).load(MultiDict({"lat": "1.5"})) is None
+    assert PlainQuery(Renamed(), frozenset()).load(MultiDict({"latitude": "1.5"})) is None
