@@ -109,6 +109,11 @@ class SessionCookies(SecureCookieSessionInterface):
         return built[1]
 
 
+# Where the lean path (api/lean.py) leaves the database failure its login met, for the ``authenticate`` hook to
+# raise as the login's own: Flask answers it as it would have, without a second login, wait or count.
+LEAN_FAILED_LOGIN = "inventory.lean_failed_login"
+
+
 def register_authentication(app: Flask) -> None:
     app.session_interface = SessionCookies()
 
@@ -117,6 +122,9 @@ def register_authentication(app: Flask) -> None:
         context = g._get_current_object()  # looked up once (each proxied attribute costs a context look-up)
         current = request._get_current_object()
         context.principal = None
+        failed = current.environ.pop(LEAN_FAILED_LOGIN, None)
+        if failed is not None:  # the lean path's login met it (api/lean.py): answered once, not waited out again
+            raise failed
         if current.endpoint in UNIDENTIFIED_ENDPOINTS:
             return
         header = current.headers.get("Authorization", "")

@@ -39,10 +39,12 @@ now succeed: the request simply came a moment later). A database error in the vi
 rolled back and handed to Flask with the request (``LEAN_FAILED_ATTEMPT``): ``InventoryApp.dispatch_request``
 takes it as its own first attempt's, so the request is run again once if the database rolled it back for a
 concurrent one (a deadlock, a serialization failure), and otherwise answered as Flask answers that error,
-without running the view again (a lost connection during COMMIT may have committed). A database error
-before the view (the login) or in a search is Flask's from the start: it is counted once more in the
-database-error metric, as the server's own one retry counts it. The
-request's duration, in its metric and log line, runs from the lean path's start (``observability.LEAN_STARTED``).
+without running the view again (a lost connection during COMMIT may have committed). A search's database
+error is handed over the same way. A database failure in the login (an error, or no pooled connection in time)
+is handed to Flask's ``authenticate`` hook (``api.identity.LEAN_FAILED_LOGIN``), which raises it as the login's
+own: Flask answers it once, without a second login, wait or count (on SQLite a write lock held elsewhere would
+otherwise be waited out twice). The request's duration, in its metric and log line, runs from the lean path's
+start (``observability.LEAN_STARTED``).
 
 ``tests/api/test_lean_path.py`` holds the two paths equal to the byte (status, headers but the date and a new
 request id, body), the metrics and the JSON log line, on many searches, receipts and issues and their
@@ -60,12 +62,13 @@ from dataclasses import dataclass
 from flask import Flask, Response, current_app, g, has_app_context
 from marshmallow import ValidationError, missing
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from api.extensions import REPLICA_BIND, db
-from api.identity import bearer_token, client_address
+from api.identity import LEAN_FAILED_LOGIN, bearer_token, client_address
 from api.inputs import hostile_input_answer
 from api.observability import LEAN_STARTED, finish_answer, request_id_for
 from api.routes import nearest, stock
@@ -76,6 +79,9 @@ from inventory.db import reading, reset_write_intent, set_write_intent
 # Where a write's lean attempt leaves the database error it met, or its commit's failure, for
 # ``InventoryApp.dispatch_request`` to take as its own first attempt's.
 LEAN_FAILED_ATTEMPT = "inventory.lean_failed_attempt"
+# A database's failures (an error it raised; no pooled connection in time): what the login meets of them is handed
+# to Flask's ``authenticate`` hook (``LEAN_FAILED_LOGIN``), a view's to ``InventoryApp.dispatch_request``.
+DATABASE_FAILURES = (DBAPIError, PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -349,6 +355,7 @@ class LeanPath:
 
     @staticmethod
     def read(route: LeanRoute, current, path_values: dict) -> tuple[Response, Principal] | None:
+        failed_in = LEAN_FAILED_LOGIN  # where Flask takes a database failure met here: the login's, then the view's
         try:
             if hostile_input_answer(current, path_values) is not None:
                 return None
@@ -357,8 +364,15 @@ class LeanPath:
             # one pooled connection (one snapshot on SQLite), and the ORM session never begins.
             with reading(db.session):
                 g.principal = principal = authenticate_token(db.session, token, client_address(current))
-                return route.answer(db.session, current, path_values), principal
-        except Exception:  # any refusal or failure: Flask answers it, from the start
+                failed_in = LEAN_FAILED_ATTEMPT
+                response = route.answer(db.session, current, path_values)
+                failed_in = None  # the answer is made: a failure ending the transaction is Flask's to meet afresh
+            return response, principal
+        except DATABASE_FAILURES as error:  # met once: Flask answers it as met (the login's, or its view's attempt)
+            if failed_in is not None:
+                current.environ[failed_in] = error
+            return None
+        except Exception:  # any refusal or other failure: Flask answers it, from the start
             return None
 
     @staticmethod
@@ -369,12 +383,16 @@ class LeanPath:
                 return None
             token = bearer_token(current.headers["Authorization"])
             g.principal = principal = authenticate_token(session, token, client_address(current))
+        except DATABASE_FAILURES as error:  # the login's: Flask's ``authenticate`` hook raises it, as met
+            session.rollback()
+            current.environ[LEAN_FAILED_LOGIN] = error
+            return None
         except Exception:  # refused before the view (hooks on Flask's path): Flask runs the request from the start
             session.rollback()
             return None
         try:
             response = route.answer(session, current, path_values)
-        except DBAPIError as error:  # the view's attempt: Flask takes it as its own first (run again once, or not)
+        except DATABASE_FAILURES as error:  # the view's attempt: Flask takes it as its own first (run again or not)
             session.rollback()
             current.environ[LEAN_FAILED_ATTEMPT] = error
             return None

@@ -731,3 +731,130 @@ def test_the_plain_query_leaves_a_schema_with_hooks_or_renamed_fields_to_the_par
     assert PlainQuery(Plain(), frozenset()).load(MultiDict({"lat": "1.5"})) == {"lat": 1.5}
     assert PlainQuery(Checked(), frozenset()).load(MultiDict({"lat": "1.5"})) is None
     assert PlainQuery(Renamed(), frozenset()).load(MultiDict({"latitude": "1.5"})) is None
+
+
+# Under gunicorn no app context is active: the lean path pushes its own (its session closed by its teardown, a
+# read's put back for the thread). The fixture's app context hides that branch, so these run in a new thread.
+def movement_and_audit_rows() -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from api.extensions import db
+    from inventory.models import AuditEntry, Movement
+
+    db.session.rollback()
+    return (
+        db.session.scalar(select(func.count()).select_from(Movement)),
+        db.session.scalar(select(func.count()).select_from(AuditEntry)),
+    )
+
+
+def test_writes_in_a_request_thread_answer_and_write_as_flask(app, lean, token_for, stocked, monkeypatch):
+    """Each write tried on the lean path (its start in what Flask got, when refused), answered as Flask answers it,
+    and written once: a movement and its audit entry per success, nothing for a refusal."""
+    from api.extensions import db
+
+    handed: list[dict] = []
+    flask_app = lean.fallback
+    monkeypatch.setattr(lean, "fallback", lambda environ, start: handed.append(environ) or flask_app(environ, start))
+    headers = {"Authorization": f"Bearer {token_for('admin')}", "X-Request-ID": "thread"}
+    db.session.commit()
+    issue = f"{API}/stock-lines/{stocked['fresh']}/issues"
+    for path, body in [
+        (RECEIPTS, {"warehouse_code": "WH-L", "item_code": "PD-001", "quantity": 2, "batch": "L1"}),
+        (issue, {"quantity": 1}),
+        (issue, {"quantity": 10_000}),  # too little stock
+        (RECEIPTS, {"warehouse_code": "NOPE", "item_code": "PD-001", "quantity": 1}),  # no such warehouse
+    ]:
+        before = movement_and_audit_rows()
+        handed.clear()
+        ours = in_a_request_thread(lambda p=path, b=body: call(app.wsgi_app, "POST", p, headers=headers, json=b))
+        tried = [LEAN_STARTED in environ for environ in handed]
+        flasks = call(flask_app, "POST", path, headers=headers, json=body)
+        assert movement_comparable(ours, True) == movement_comparable(flasks, True), body
+        succeeded = ours[0].startswith("2")
+        assert tried == ([] if succeeded else [True]), body  # a success never reaches Flask; a refusal was tried
+        after = movement_and_audit_rows()
+        assert after == (before[0] + 2 * succeeded, before[1] + 2 * succeeded), body
+
+
+@pytest.mark.parametrize("target", ["lean", "flask"])
+def test_a_login_that_waits_for_sqlites_write_lock_is_waited_out_once(
+    app, lean, db_kind, database_url, token_for, stocked, monkeypatch, target
+):
+    """Another process holds SQLite's write lock past the busy timeout: the write's login meets ``busy``. Flask
+    answers 503 after one wait and one count; so does the lean path, which hands the failure to Flask's
+    ``authenticate`` hook instead of letting Flask log in, and wait, again."""
+    if db_kind != "sqlite":
+        pytest.skip("SQLite's write lock")
+    import sqlite3
+    import time
+
+    import inventory.db
+    from api.extensions import db
+
+    token = token_for("admin")
+    db.session.remove()
+    db.engine.dispose()  # new connections, with the short busy timeout
+    monkeypatch.setattr(inventory.db, "SQLITE_BUSY_TIMEOUT_MS", 1000)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    busy = metrics.DATABASE_ERRORS.labels("busy")
+    counted = busy._value.get()
+    wsgi = app.wsgi_app if target == "lean" else lean.fallback
+    try:
+        started = time.monotonic()
+        status, _headers, _body = in_a_request_thread(
+            lambda: call(
+                wsgi,
+                "POST",
+                f"{API}/stock-lines/{stocked['fresh']}/issues",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"quantity": 1},
+            )
+        )
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert status.startswith("503")
+    assert busy._value.get() - counted == 1
+    assert waited < 1.8, f"{waited:.2f} s for a 1 s busy timeout"
+
+
+@pytest.mark.parametrize("target", ["lean", "flask"])
+def test_a_write_after_the_database_dropped_its_connections_is_answered_as_flask_answers_it(
+    app, lean, db_kind, database_url, token_for, stocked, target
+):
+    """PostgreSQL restarted or failed over between two writes: the next write's login meets a dead pooled
+    connection. Flask answers 503 (the pool then drops its old connections); the lean path hands that failure to
+    Flask's ``authenticate`` hook, so the answer is the same, and nothing is written."""
+    if db_kind != "postgresql":
+        pytest.skip("PostgreSQL's backends")
+    import time
+
+    import psycopg
+
+    from api.extensions import db
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    headers = {"Authorization": f"Bearer {token_for('admin')}"}
+    db.session.commit()
+    db.session.remove()
+    wsgi = app.wsgi_app if target == "lean" else lean.fallback
+    issue = f"{API}/stock-lines/{stocked['fresh']}/issues"
+    assert in_a_request_thread(lambda: call(wsgi, "POST", issue, headers=headers, json={"quantity": 1}))[0] == (
+        "201 CREATED"
+    )
+    before = movement_and_audit_rows()
+    db.session.remove()
+    with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as killer:
+        killer.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    time.sleep(0.1)
+    status = in_a_request_thread(lambda: call(wsgi, "POST", issue, headers=headers, json={"quantity": 1}))[0]
+    db.session.remove()
+    assert status.startswith("503"), status
+    assert movement_and_audit_rows() == before
