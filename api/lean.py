@@ -189,8 +189,9 @@ class PlainQuery:
     def __init__(self, schema, repeated: frozenset[str]) -> None:
         self.repeated = repeated
         load_fields = schema.load_fields
-        # marshmallow keeps a schema's pre/post-load and validator hooks in ``_hooks``: any of them, and this is off.
-        plain = not schema._hooks and all(
+        # marshmallow keeps a schema's pre/post-load and validator hooks in ``_hooks`` (a load fills it with empty
+        # lists, so its values are what counts): any of them, and this is off.
+        plain = not any(schema._hooks.values()) and all(
             field.data_key is None and "." not in (field.attribute or "") for field in load_fields.values()
         )
         # (key, the result's key, the field) in the schema's order; none when the schema is not plain
@@ -339,7 +340,8 @@ class LeanPath:
         """The pushed context's session: this thread's, left as new by its last read (``put_back``), rather than
         one made for the context and closed by its teardown (~35 µs a search: docs/benchmarks.md, "s24: HTTP
         search")."""
-        db.session.registry.set(getattr(self.idle, "session", None) or db.session.session_factory())
+        kept, self.idle.session = getattr(self.idle, "session", None), None  # lent to one request at a time
+        db.session.registry.set(kept or db.session.session_factory())
 
     def put_back(self) -> None:
         """Take the session out of the context before its teardown, and keep it for this thread's next search

@@ -858,3 +858,18 @@ def test_a_write_after_the_database_dropped_its_connections_is_answered_as_flask
     db.session.remove()
     assert status.startswith("503"), status
     assert movement_and_audit_rows() == before
+
+
+def test_the_plain_query_stays_on_for_a_schema_that_has_loaded_before():
+    """marshmallow fills a schema's hook table with empty lists on its first load: that is not a hook."""
+    from marshmallow import Schema, fields
+    from werkzeug.datastructures import MultiDict
+
+    from api.lean import PlainQuery
+
+    class Plain(Schema):
+        lat = fields.Float()
+
+    schema = Plain()
+    schema.load({"lat": "1"})
+    assert PlainQuery(schema, frozenset()).load(MultiDict({"lat": "1.5"})) == {"lat": 1.5}
