@@ -30,7 +30,7 @@ def test_a_second_migration_is_refused_while_one_runs(app, db_kind, database_url
     finally:
         if db_kind == "postgresql":
             # Released before the next upgrade tries (it does not wait): a closed connection's backend lets its
-            # locks go only when it exits, a moment later (the CI run of 4234065 failed on that moment).
+            # locks go only when it exits, a moment later (likely why a CI run of 4234065 failed here).
             holder.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
         holder.close()
     assert refused.exit_code != 0
