@@ -9,7 +9,8 @@ trees one after the other, alternating, for a before/after:
 
     .venv/bin/python bench/bench_lean.py --db sqlite --workdir /tmp/load/sq
 
-``--workdir`` is ``bench_load.py``'s: its seeded database is reused (seeded here when missing).
+``--workdir`` is ``bench_load.py``'s: its seeded database is reused (seeded here when missing); without it, a
+new folder is seeded (as ``make bench`` runs it).
 
 ``--pieces`` times, in one process and in alternating rounds, the two steps of s24 against what they replaced
 (CPU per search, the best and the median round): the query loaded by ``api.lean.PlainQuery`` against the
@@ -26,6 +27,7 @@ import gc
 import io
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,15 +120,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--scale", default="national")
-    parser.add_argument("--workdir", type=Path, required=True, help="bench_load's folder: its database is reused")
+    parser.add_argument(
+        "--workdir", type=Path, help="bench_load's folder: its database is reused (default: a new one, seeded here)"
+    )
     parser.add_argument("--calls", type=int, default=1000, help="distinct searches, each called --rounds times")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--pieces", action="store_true", help="time s24's two steps against what they replaced")
     args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
+    # `make bench` runs every bench/bench_*.py without arguments: then a folder of its own, seeded here.
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-lean-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     print(f"lean path in-process: {args.db}, scale {args.scale}, {machine()}", flush=True)
-    with database(args.db, args.workdir, reuse=True) as (url, new):
+    with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
         if new:
             seed(url, args.scale)
         viewer, _ = tokens(url)
