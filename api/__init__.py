@@ -32,9 +32,14 @@ _SYNC_FUNCTIONS: dict[FunctionType, bool] = {}
 READ_ONLY_ENDPOINTS = frozenset({"nearest.Plans"})
 
 
+def is_write(method: str, endpoint: str | None) -> bool:
+    """Whether a request of ``method`` to ``endpoint`` writes: the app's one rule (the lean path asks it too)."""
+    return method in WRITE_METHODS and endpoint not in READ_ONLY_ENDPOINTS
+
+
 def is_write_request() -> bool:
     current = request._get_current_object()  # one context look-up, not one per attribute
-    return current.method in WRITE_METHODS and current.endpoint not in READ_ONLY_ENDPOINTS
+    return is_write(current.method, current.endpoint)
 
 
 class InventoryApp(Flask):

@@ -5,8 +5,9 @@ During an incident responders' clients send the same few requests thousands of t
 bearer token. Through Flask such a request costs about as much as its own work again (request and app contexts,
 seven hooks, flask-smorest and webargs wrappers, URL matching, a second session close). This WSGI layer sits in
 front of the Flask app and answers exactly those requests itself, one piece of code for all of them (a
-``LeanRoute`` names each: its endpoint, whether it writes, and its view's body as a function), by calling the
-very functions the Flask path calls, in the same order, with the same objects:
+``LeanRoute`` names each: its endpoint, its method and its view's body as a function; whether it writes is the
+app's own rule, ``api.is_write``), by calling the very functions the Flask path calls, in the same order, with the
+same objects:
 
 - the request: ``app.request_class`` (Flask's own Request) over the same WSGI environ; its rule: the app's own
   URL map (a path without arguments by a dict look-up);
@@ -53,11 +54,12 @@ refusals, on both databases.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import Flask, Response, current_app, g, has_app_context
 from marshmallow import ValidationError, missing
@@ -82,94 +84,22 @@ LEAN_FAILED_ATTEMPT = "inventory.lean_failed_attempt"
 # A database's failures (an error it raised; no pooled connection in time): what the login meets of them is handed
 # to Flask's ``authenticate`` hook (``LEAN_FAILED_LOGIN``), a view's to ``InventoryApp.dispatch_request``.
 DATABASE_FAILURES = (DBAPIError, PoolTimeout)
+_COMMITTING = "committing"  # a write's last step: any failure there is handed over as the view's attempt
 
 
 @dataclass(frozen=True)
 class LeanRoute:
-    """One endpoint the lean path answers: its view's body, from the session, the request and the path's values."""
+    """One endpoint the lean path answers: its view's body, from the session, the request and the path's values.
+    Whether it writes is the app's rule (``api.is_write``), filled in by ``LeanPath`` when it takes the route."""
 
     endpoint: str
     method: str
-    blueprint: str
-    writes: bool
     answer: Callable[[Session, object, dict], Response]
+    writes: bool = False
 
-
-def _search(session: Session, current, _path_values: dict) -> Response:
-    args = PLAIN_SEARCH.load(current.args)
-    if args is None:  # not plain, or refused: the blueprint's parser parses it (and refuses it as Flask's path does)
-        args = nearest.blp.ARGUMENTS_PARSER.parse(nearest.NEAREST_QUERY, current, **nearest.NEAREST_ARGUMENTS)
-    return nearest.nearest_response(session, args)
-
-
-def _receipt(session: Session, current, _path_values: dict) -> Response:
-    data = stock.blp.ARGUMENTS_PARSER.parse(stock.RECEIPT_IN, current, **stock.MOVEMENT_ARGUMENTS)
-    return stock.receipt_response(session, data)
-
-
-def _issue(session: Session, current, path_values: dict) -> Response:
-    data = stock.blp.ARGUMENTS_PARSER.parse(stock.ISSUE_IN, current, **stock.MOVEMENT_ARGUMENTS)
-    return stock.issue_response(session, data, **path_values)
-
-
-NEAREST_ENDPOINT = "nearest.Nearest"
-RECEIPTS_ENDPOINT = "stock.Receipts"
-ISSUES_ENDPOINT = "stock.Issues"
-ROUTES = (
-    LeanRoute(NEAREST_ENDPOINT, "GET", nearest.blp.name, False, _search),
-    LeanRoute(RECEIPTS_ENDPOINT, "POST", stock.blp.name, True, _receipt),
-    LeanRoute(ISSUES_ENDPOINT, "POST", stock.blp.name, True, _issue),
-)
-
-# Flask's request hooks (app-wide and each lean route's blueprint's), by module.qualname in Flask's order: the lean
-# path runs none of them but does what each does (the comment names how). A hook not listed here (a rate limit, a
-# maintenance switch, CORS) turns the lean path off for its routes, so no request skips it;
-# tests/api/test_lean_path.py holds this list equal to the app's, so whoever adds a hook decides what the lean
-# path must do.
-STANDS_IN_FOR = {
-    "before_request": (
-        "api.observability.register_observability.<locals>.start_request",  # request_id_for
-        "api.inputs.refuse_hostile_input",  # hostile_input_answer
-        "api._register_transaction_hooks.<locals>.declare_write_intent",  # set_write_intent(route.writes)
-        "api.identity.register_authentication.<locals>.authenticate",  # bearer_token, authenticate_token
-    ),
-    "after_request": (
-        "api.observability.register_observability.<locals>.finish_request",  # finish_answer
-        "api.add_security_headers",  # add_security_headers
-        "api._register_transaction_hooks.<locals>.commit_successful_write",  # a read: end_read; a write: committed
-    ),
-    "teardown_request": ("api._register_transaction_hooks.<locals>.forget_write_intent",),  # reset_write_intent
-    "url_value_preprocessor": (),
-}
-
-
-def request_hooks(app: Flask, blueprint: str = nearest.blp.name) -> dict[str, tuple[str, ...]]:
-    """The hooks Flask would run for a request to ``blueprint``, named as in ``STANDS_IN_FOR``."""
-
-    def named(by_blueprint: dict) -> tuple[str, ...]:
-        functions = [*by_blueprint.get(None, ()), *by_blueprint.get(blueprint, ())]
-        return tuple(f"{function.__module__}.{function.__qualname__}" for function in functions)
-
-    return {
-        "before_request": named(app.before_request_funcs),
-        "after_request": named(app.after_request_funcs),
-        "teardown_request": named(app.teardown_request_funcs),
-        "url_value_preprocessor": named(app.url_value_preprocessors),
-    }
-
-
-# What makes a request more than a plain one: each sends it to Flask.
-_FLASK_ONLY = (
-    "HTTP_COOKIE",
-    "HTTP_TRANSFER_ENCODING",
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_UNMODIFIED_SINCE",
-    "HTTP_IF_RANGE",
-    "HTTP_RANGE",
-    "werkzeug.debug.preserve_context",  # the test client keeps Flask's contexts for the test to read
-)
+    @property
+    def blueprint(self) -> str:
+        return self.endpoint.partition(".")[0]
 
 
 class PlainQuery:
@@ -226,11 +156,88 @@ class PlainQuery:
 PLAIN_SEARCH = PlainQuery(nearest.NEAREST_QUERY, nearest.blp.ARGUMENTS_PARSER.repeated_keys(nearest.NEAREST_QUERY))
 
 
+def _search(session: Session, current, _path_values: dict) -> Response:
+    args = PLAIN_SEARCH.load(current.args)
+    if args is None:  # not plain, or refused: the blueprint's parser parses it (and refuses it as Flask's path does)
+        args = nearest.blp.ARGUMENTS_PARSER.parse(nearest.NEAREST_QUERY, current, **nearest.NEAREST_ARGUMENTS)
+    return nearest.nearest_response(session, args)
+
+
+def _receipt(session: Session, current, _path_values: dict) -> Response:
+    data = stock.blp.ARGUMENTS_PARSER.parse(stock.RECEIPT_IN, current, **stock.MOVEMENT_ARGUMENTS)
+    return stock.receipt_response(session, data)
+
+
+def _issue(session: Session, current, path_values: dict) -> Response:
+    data = stock.blp.ARGUMENTS_PARSER.parse(stock.ISSUE_IN, current, **stock.MOVEMENT_ARGUMENTS)
+    return stock.issue_response(session, data, **path_values)
+
+
+NEAREST_ENDPOINT = "nearest.Nearest"
+RECEIPTS_ENDPOINT = "stock.Receipts"
+ISSUES_ENDPOINT = "stock.Issues"
+ROUTES = (
+    LeanRoute(NEAREST_ENDPOINT, "GET", _search),
+    LeanRoute(RECEIPTS_ENDPOINT, "POST", _receipt),
+    LeanRoute(ISSUES_ENDPOINT, "POST", _issue),
+)
+
+# Flask's request hooks (app-wide and each lean route's blueprint's), by module.qualname in Flask's order: the lean
+# path runs none of them but does what each does (the comment names how). A hook not listed here (a rate limit, a
+# maintenance switch, CORS) turns the lean path off for its routes, so no request skips it;
+# tests/api/test_lean_path.py holds this list equal to the app's, so whoever adds a hook decides what the lean
+# path must do.
+STANDS_IN_FOR = {
+    "before_request": (
+        "api.observability.register_observability.<locals>.start_request",  # request_id_for
+        "api.inputs.refuse_hostile_input",  # hostile_input_answer
+        "api._register_transaction_hooks.<locals>.declare_write_intent",  # set_write_intent(route.writes)
+        "api.identity.register_authentication.<locals>.authenticate",  # bearer_token, authenticate_token
+    ),
+    "after_request": (
+        "api.observability.register_observability.<locals>.finish_request",  # finish_answer
+        "api.add_security_headers",  # add_security_headers
+        "api._register_transaction_hooks.<locals>.commit_successful_write",  # a read: end_read; a write: committed
+    ),
+    "teardown_request": ("api._register_transaction_hooks.<locals>.forget_write_intent",),  # reset_write_intent
+    "url_value_preprocessor": (),
+}
+
+
+def request_hooks(app: Flask, blueprint: str = nearest.blp.name) -> dict[str, tuple[str, ...]]:
+    """The hooks Flask would run for a request to ``blueprint``, named as in ``STANDS_IN_FOR``."""
+
+    def named(by_blueprint: dict) -> tuple[str, ...]:
+        functions = [*by_blueprint.get(None, ()), *by_blueprint.get(blueprint, ())]
+        return tuple(f"{function.__module__}.{function.__qualname__}" for function in functions)
+
+    return {
+        "before_request": named(app.before_request_funcs),
+        "after_request": named(app.after_request_funcs),
+        "teardown_request": named(app.teardown_request_funcs),
+        "url_value_preprocessor": named(app.url_value_preprocessors),
+    }
+
+
+# What makes a request more than a plain one: each sends it to Flask.
+_FLASK_ONLY = (
+    "HTTP_COOKIE",
+    "HTTP_TRANSFER_ENCODING",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_IF_RANGE",
+    "HTTP_RANGE",
+    "werkzeug.debug.preserve_context",  # the test client keeps Flask's contexts for the test to read
+)
+
+
 class LeanPath:
     """WSGI middleware: answers a plain request to one of ``routes`` itself, hands every other to ``fallback``."""
 
     def __init__(self, app: Flask, fallback, routes: tuple[LeanRoute, ...] = ROUTES) -> None:
-        from api import add_security_headers, end_read  # the app's module, which imports this one
+        from api import add_security_headers, end_read, is_write  # the app's module, which imports this one
 
         self.app = app
         self.fallback = fallback
@@ -257,6 +264,7 @@ class LeanPath:
             ):
                 continue
             rule = rules[0]
+            route = replace(route, writes=is_write(route.method, route.endpoint))
             if rule.arguments:
                 self.by_endpoint[route.endpoint] = route
                 self.suffixes += (rule.rule.rpartition(">")[2],)
@@ -315,7 +323,7 @@ class LeanPath:
                 self.lend_session()
         intent = set_write_intent(route.writes)
         try:
-            answered = (self.write if route.writes else self.read)(route, current, path_values)
+            answered = self.attempt(route, current, path_values)
         finally:
             reset_write_intent(intent)
             # The transaction ends: a read's as the after-request hook ends it (a write's was committed or rolled
@@ -356,58 +364,35 @@ class LeanPath:
             self.idle.session = session
 
     @staticmethod
-    def read(route: LeanRoute, current, path_values: dict) -> tuple[Response, Principal] | None:
-        failed_in = LEAN_FAILED_LOGIN  # where Flask takes a database failure met here: the login's, then the view's
+    def attempt(route: LeanRoute, current, path_values: dict) -> tuple[Response, Principal] | None:
+        """The request's answer and principal, or None: Flask then runs the request from the start, having been
+        left what it must not meet again (a database failure: the login's, or the view's or commit's attempt)."""
+        session, writes = db.session, route.writes
+        failed_in = LEAN_FAILED_LOGIN  # where Flask takes a database failure met here, step by step
         try:
             if hostile_input_answer(current, path_values) is not None:
                 return None
             token = bearer_token(current.headers["Authorization"])
-            # One read transaction for the login and the answer (``reading``): the token's memo and the read on
-            # one pooled connection (one snapshot on SQLite), and the ORM session never begins.
-            with reading(db.session):
-                g.principal = principal = authenticate_token(db.session, token, client_address(current))
+            # A read: the login and the answer in one read transaction (``reading``: the token's memo and the read on
+            # one pooled connection, one snapshot on SQLite; the ORM session never begins). A write: the session's
+            # transaction, committed as ``InventoryApp._dispatch_and_commit`` commits a successful write.
+            with contextlib.nullcontext() if writes else reading(session):
+                g.principal = principal = authenticate_token(session, token, client_address(current))
                 failed_in = LEAN_FAILED_ATTEMPT
-                response = route.answer(db.session, current, path_values)
-                failed_in = None  # the answer is made: a failure ending the transaction is Flask's to meet afresh
+                response = route.answer(session, current, path_values)
+                if writes:
+                    failed_in = _COMMITTING
+                    session.commit()
+                failed_in = None  # answered: a failure ending a read's transaction is Flask's to meet afresh
             return response, principal
-        except DATABASE_FAILURES as error:  # met once: Flask answers it as met (the login's, or its view's attempt)
-            if failed_in is not None:
+        except Exception as error:  # a refusal or a failure: undone, then Flask answers the request
+            if writes:
+                session.rollback()
+            if failed_in is _COMMITTING:  # maybe committed (a lost connection): Flask runs the view again only if not
+                current.environ[LEAN_FAILED_ATTEMPT] = error
+            elif failed_in is not None and isinstance(error, DATABASE_FAILURES):
                 current.environ[failed_in] = error
             return None
-        except Exception:  # any refusal or other failure: Flask answers it, from the start
-            return None
-
-    @staticmethod
-    def write(route: LeanRoute, current, path_values: dict) -> tuple[Response, Principal] | None:
-        session = db.session
-        try:
-            if hostile_input_answer(current, path_values) is not None:
-                return None
-            token = bearer_token(current.headers["Authorization"])
-            g.principal = principal = authenticate_token(session, token, client_address(current))
-        except DATABASE_FAILURES as error:  # the login's: Flask's ``authenticate`` hook raises it, as met
-            session.rollback()
-            current.environ[LEAN_FAILED_LOGIN] = error
-            return None
-        except Exception:  # refused before the view (hooks on Flask's path): Flask runs the request from the start
-            session.rollback()
-            return None
-        try:
-            response = route.answer(session, current, path_values)
-        except DATABASE_FAILURES as error:  # the view's attempt: Flask takes it as its own first (run again or not)
-            session.rollback()
-            current.environ[LEAN_FAILED_ATTEMPT] = error
-            return None
-        except Exception:  # a refusal: undone, then Flask answers the request from the start
-            session.rollback()
-            return None
-        try:
-            session.commit()  # as ``InventoryApp._dispatch_and_commit`` commits a successful write
-        except Exception as error:  # maybe committed (a lost connection): Flask runs the view again only if not
-            session.rollback()
-            current.environ[LEAN_FAILED_ATTEMPT] = error
-            return None
-        return response, principal
 
 
 def register_lean_path(app: Flask) -> None:
