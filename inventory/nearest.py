@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
@@ -276,7 +276,14 @@ def _nearby_results(
         ordered = sorted(hit.lines, key=order) if len(hit.lines) > 1 else hit.lines
         lines = tuple(
             [
-                _batch_line(line_id, items_by_id[item_id], batch, expiry_date, available)
+                _frozen(
+                    BatchLine,
+                    stock_line_id=line_id,
+                    item=items_by_id[item_id],
+                    batch=batch,
+                    expiry_date=expiry_date,
+                    available=available,
+                )
                 for line_id, item_id, batch, expiry_date, available in ordered
             ]
         )
@@ -288,13 +295,14 @@ def _nearby_results(
                     total += line.available
             cumulative += total
         results.append(
-            _nearby_stock(
-                summaries[hit.warehouse_id],
-                hit.distance_km,
-                lines,
-                total,
-                cumulative if single_item else None,
-                None if quantity is None or total is None else total >= quantity,
+            _frozen(
+                NearbyStock,
+                warehouse=summaries[hit.warehouse_id],
+                distance_km=hit.distance_km,
+                lines=lines,
+                total_available=total,
+                cumulative_available=cumulative if single_item else None,
+                covers_quantity=None if quantity is None or total is None else total >= quantity,
             )
         )
     return tuple(results)
@@ -303,37 +311,13 @@ def _nearby_results(
 # An answer's objects, built without a frozen dataclass's __init__ (it sets each field through object.__setattr__,
 # ~1 µs more per object: an answer builds one per line and one per warehouse). The same objects as the classes'
 # own constructors: tests/unit/test_nearest.py holds them equal, field for field.
-_new = object.__new__
+FrozenT = TypeVar("FrozenT")
 
 
-def _batch_line(
-    stock_line_id: int, item: ItemRef, batch: str, expiry_date: dt.date | None, available: Decimal
-) -> BatchLine:
-    line = _new(BatchLine)
-    line.__dict__.update(
-        stock_line_id=stock_line_id, item=item, batch=batch, expiry_date=expiry_date, available=available
-    )
-    return line
-
-
-def _nearby_stock(
-    warehouse: WarehouseSummary,
-    distance_km: float,
-    lines: tuple[BatchLine, ...],
-    total_available: Decimal | None,
-    cumulative_available: Decimal | None,
-    covers_quantity: bool | None,
-) -> NearbyStock:
-    nearby = _new(NearbyStock)
-    nearby.__dict__.update(
-        warehouse=warehouse,
-        distance_km=distance_km,
-        lines=lines,
-        total_available=total_available,
-        cumulative_available=cumulative_available,
-        covers_quantity=covers_quantity,
-    )
-    return nearby
+def _frozen(cls: type[FrozenT], **fields: object) -> FrozenT:
+    built = object.__new__(cls)
+    built.__dict__.update(fields)
+    return built
 
 
 def plan_need(
