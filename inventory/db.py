@@ -251,6 +251,11 @@ _VERSIONS_KEY = "inventory_data_versions"
 _READ_CONNECTION = "inventory_read_connection"
 
 
+def _plain_session(session: Session | scoped_session) -> Session:
+    """The request's own session behind a scoped one (Flask-SQLAlchemy's ``db.session`` is scoped)."""
+    return session() if isinstance(session, scoped_session) else session
+
+
 @contextlib.contextmanager
 def reading(session: Session) -> Iterator[Connection]:
     """A connection for a read-only service call (the nearest search, a plan): the session's own when it is in a
@@ -266,7 +271,7 @@ def reading(session: Session) -> Iterator[Connection]:
     worker caches, ``VersionedMemo``) go to this connection, so one snapshot serves them and the block's own
     queries; nothing in the block may begin the session's transaction.
     """
-    own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's is scoped
+    own = _plain_session(session)
     held = own.info.get(_READ_CONNECTION)
     if held is not None:
         yield held
@@ -291,7 +296,7 @@ def reading(session: Session) -> Iterator[Connection]:
 def loading_session(session: Session) -> Iterator[Session]:
     """The session a worker copy or memo loads through: within ``reading``, one bound to its connection (its
     snapshot; the request's session must not begin, nor a second pooled connection be taken), else ``session``."""
-    own = session() if isinstance(session, scoped_session) else session
+    own = _plain_session(session)
     read = own.info.get(_READ_CONNECTION)
     if read is None:
         yield session
@@ -456,7 +461,7 @@ class VersionedMemo:
         self._lock = threading.Lock()
 
     def lookup(self, session: Session, key: object, load: Callable[[Session], object]):
-        own = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's is scoped
+        own = _plain_session(session)
         if own.in_transaction():
             return load(session)
         engine = session.get_bind()
