@@ -394,19 +394,19 @@ class _LedgerImport:
         counts: list[StockCount] = []
         by_key: dict[int, LedgerRow] = {}
         first_row: dict[tuple[int, int, str], LedgerRow] = {}
-        # Each warehouse's and item's id read once from its ORM object, not on every row (126,000 rows); the
-        # objects live as long as the rows, so their id() stays theirs.
-        ids: dict[int, int] = {}
+        # Each warehouse's and item's id read once from its ORM object (hashed by identity), not through the
+        # instrumented attribute on every row (126,000 rows).
+        ids: dict[Item | Warehouse, int] = {}
         for index, row in enumerate(rows):
             item, entry = row.item, row.entry
-            if row.failed or item is None or entry is None or entry.warehouse is None:
+            if row.failed or item is None or entry is None or (warehouse := entry.warehouse) is None:
                 continue
-            item_id = ids.get(id(item))
+            item_id = ids.get(item)
             if item_id is None:
-                item_id = ids[id(item)] = item.id
-            warehouse_id = ids.get(id(entry))
+                item_id = ids[item] = item.id
+            warehouse_id = ids.get(warehouse)
             if warehouse_id is None:
-                warehouse_id = ids[id(entry)] = entry.warehouse.id
+                warehouse_id = ids[warehouse] = warehouse.id
             key = (warehouse_id, item_id, row.batch)
             if key in first_row:
                 earlier = first_row[key]
