@@ -27,7 +27,6 @@ import gc
 import io
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_load import nearest_requests, tokens  # noqa: E402
-from bench.bench_nearest import database, machine, seed  # noqa: E402
+from bench.bench_nearest import machine, seeded_database  # noqa: E402
 
 
 def environ(line: str, token: str) -> dict:
@@ -128,13 +127,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--pieces", action="store_true", help="time s24's two steps against what they replaced")
     args = parser.parse_args()
-    # `make bench` runs every bench/bench_*.py without arguments: then a folder of its own, seeded here.
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-lean-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     print(f"lean path in-process: {args.db}, scale {args.scale}, {machine()}", flush=True)
-    with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
-        if new:
-            seed(url, args.scale)
+    # Without --workdir (as `make bench` runs every bench/bench_*.py): a database of its own, seeded here.
+    with seeded_database(args.db, args.workdir, args.scale, "lean") as url:
         viewer, _ = tokens(url)
         lines = nearest_requests(url, args.calls, args.seed)
         os.environ.update(DATABASE_URL=url, SECRET_KEY="bench")

@@ -146,6 +146,24 @@ def database(kind: str, workdir: Path, reuse: bool) -> Iterator[tuple[str, bool]
         server.cleanup()
 
 
+@contextlib.contextmanager
+def seeded_database(kind: str, workdir: Path | None, scale: str, name: str) -> Iterator[str]:
+    """A seeded database's URL: the one kept in ``workdir`` (seeded on its first run, this tree's migrations applied
+    on the next), or without ``workdir`` a new one in a temporary folder, removed afterwards."""
+    folder = workdir or Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with database(kind, folder, reuse=workdir is not None) as (url, new):
+            if new:
+                seed(url, scale)
+            else:  # kept from an earlier run, maybe of another tree
+                flask_command(url, "db", "upgrade")
+            yield url
+    finally:
+        if workdir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def flask_command(url: str, *args: str) -> None:
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env, check=True)
@@ -341,20 +359,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep the database here and reuse it on the next run")
     args = parser.parse_args()
 
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-nearest-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     print(f"nearest search and plans: {args.db}, scale {args.scale}, {machine()}", flush=True)
-    try:
-        with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
-            if new:
-                seed(url, args.scale)
-            token = bearer_token(url)
-            queries, plans = workload(url, args.requests, args.seed)
-            bench_service(url, queries, plans)
-            bench_http(url, token, queries, plans)
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with seeded_database(args.db, args.workdir, args.scale, "nearest") as url:
+        token = bearer_token(url)
+        queries, plans = workload(url, args.requests, args.seed)
+        bench_service(url, queries, plans)
+        bench_http(url, token, queries, plans)
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
 
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,7 +39,7 @@ from api.extensions import db  # noqa: E402
 from api.lean import LeanPath  # noqa: E402
 from api.routes.nearest import NEAREST_ARGUMENTS, NEAREST_QUERY, blp, nearest_response  # noqa: E402
 from bench.bench_load import movement_requests, nearest_requests, tokens  # noqa: E402
-from bench.bench_nearest import database, flask_command, machine, seed  # noqa: E402
+from bench.bench_nearest import machine, seeded_database  # noqa: E402
 
 
 def main() -> None:
@@ -53,19 +51,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--writes", action="store_true", help="receipts and issues instead of searches")
     args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-request-path-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     print(f"{'receipts + issues' if args.writes else 'GET /nearest'} in-process: {args.db}, {machine()}", flush=True)
-    try:
-        with database(args.db, workdir, reuse=args.workdir is not None) as (url, new):
-            if new:
-                seed(url, "national")
-            else:
-                flask_command(url, "db", "upgrade")
-            measure(url, args)
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with seeded_database(args.db, args.workdir, "national", "request-path") as url:
+        measure(url, args)
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}", flush=True)
 
 
