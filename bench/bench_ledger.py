@@ -6,9 +6,12 @@ imports it again (nothing changes), and measures in the same run the floors on t
 xlsxwriter writing the same cells (every non-empty cell of the four sheets, read back with calamine
 beforehand, each written by its typed call in constant-memory mode: no query, no formats, no
 summary to tally) and openpyxl's write-only mode doing the same; what bare openpyxl needs to read the
-ledger sheet (read-only mode) and what python-calamine needs to read it. Each step runs in a fresh
-process so its peak memory (max RSS) is its own; each prints its wall time and its CPU time (the CPU
-figure holds up better on a machine others are loading), and the 1-minute load average when it ended.
+ledger sheet (read-only mode) and what python-calamine needs to read it. Two more floors say what no
+importer of this file can avoid, whatever its per-row code: the scan every upload gets before a reader sees
+it (``check_sheets``, docs/security.md), and the database's own cost of the rows the first import wrote
+(``database_floor``: the same rows inserted again into a fresh database with no Python per row). Each step
+runs in a fresh process so its peak memory (max RSS) is its own; each prints its wall time and its CPU time
+(the CPU figure holds up better on a machine others are loading), and the 1-minute load average when it ended.
 Each import is also timed phase by phase (``PhaseClock``: the import's progress callback marks the end
 of reading; the workbook opening, the count planning and the writing are timed around their calls).
 
@@ -259,6 +262,79 @@ def calamine_read_floor(path: str) -> dict:
     return {"seconds": time.perf_counter() - started, "cells": cells}
 
 
+def scan_floor(path: str) -> dict:
+    """The scan every upload gets before any reader sees it (``check_sheets``, docs/security.md), alone."""
+    from importers.workbook import check_sheets
+
+    data = Path(path).read_bytes()
+    started = time.perf_counter()
+    check_sheets(data)
+    return {"seconds": time.perf_counter() - started}
+
+
+def _new_rows(source, floor, table) -> int:
+    """How many of ``table``'s rows the import added: ids above the freshly migrated database's highest."""
+    from sqlalchemy import func, select
+
+    highest = floor.execute(select(func.max(table.c.id))).scalar() or 0
+    return source.execute(select(func.count()).select_from(table).where(table.c.id > highest)).scalar(), highest
+
+
+def database_floor(imported_url: str, floor_url: str) -> dict:
+    """The database's own cost of the rows the import wrote, with no Python per row.
+
+    ``floor_url`` is migrated afresh (regions and catalogue, as the import's target was); then, in one
+    transaction, every row the import added to each table is inserted again: on SQLite with one
+    ``INSERT … SELECT`` per table from the imported database attached, on PostgreSQL with ``COPY … TO
+    STDOUT`` streamed into ``COPY … FROM STDIN``. Same schema, indexes, constraints and triggers, so it is
+    what any importer of these rows pays to SQLite or PostgreSQL.
+    """
+    from sqlalchemy import create_engine
+
+    from inventory.models import Base
+
+    _emptied(floor_url)
+    prepare(floor_url, None)
+    tables = [table for table in Base.metadata.sorted_tables if "id" in table.c and table.c.id.type.python_type is int]
+    with create_engine(imported_url).connect() as source, create_engine(floor_url).connect() as floor:
+        wanted = [(table, *_new_rows(source, floor, table)) for table in tables]
+    wanted = [(table, count, highest) for table, count, highest in wanted if count]
+    rows = sum(count for _table, count, _highest in wanted)
+    if floor_url.startswith("sqlite:///"):
+        import sqlite3
+
+        connection = sqlite3.connect(floor_url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("ATTACH DATABASE ? AS imported", (imported_url.removeprefix("sqlite:///"),))
+        started = time.perf_counter()
+        connection.execute("BEGIN")
+        for table, _count, highest in wanted:
+            connection.execute(
+                f'INSERT INTO main."{table.name}" SELECT * FROM imported."{table.name}" WHERE id > ?', (highest,)
+            )
+        connection.execute("COMMIT")
+        seconds = time.perf_counter() - started
+        connection.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(imported_url) as source, psycopg.connect(floor_url) as floor:
+            started = time.perf_counter()
+            for table, _count, highest in wanted:
+                columns = ", ".join(f'"{column.name}"' for column in table.c)
+                with (
+                    source.cursor().copy(
+                        f'COPY (SELECT {columns} FROM "{table.name}" WHERE id > {highest}) TO STDOUT'
+                    ) as out,
+                    floor.cursor().copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as into,
+                ):
+                    for block in out:
+                        into.write(block)
+            floor.commit()
+            seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": rows, "tables": {table.name: count for table, count, _highest in wanted}}
+
+
 def _exported_cells(path: str) -> list[tuple[str, list[list]]]:
     """Every sheet of the exported workbook as calamine reads it (sheet name, rows)."""
     from python_calamine import CalamineWorkbook
@@ -392,30 +468,60 @@ def template_style(source: str, target: str, workdir: Path, scale: str, *, expor
     imported = _in_child(import_step, target, path)
     print(line("import_ledger into an empty database", imported, rows), flush=True)
     print(phase_lines(imported), flush=True)
+    inserted = _in_child(database_floor, target, _floor_url(target, workdir))
+    print(line(f"floor: the database inserting its {inserted['rows']:,} rows", inserted, rows), flush=True)
     again = _in_child(import_step, target, path)
     print(line("import_ledger again (nothing changes)", again, rows), flush=True)
     print(phase_lines(again), flush=True)
     print(line("floor: openpyxl read-only, ledger sheet", _in_child(openpyxl_read_floor, path), rows))
     calamine = _in_child(calamine_read_floor, path)
     print(line("floor: python-calamine, ledger sheet", calamine, rows))
+    scan = _in_child(scan_floor, path)
+    print(line("floor: the scan before any reader (check_sheets)", scan, rows))
     print(f"  first import: {imported['counts']}; second: {again['counts']}")
     print(
         f"  first import / calamine read, same run: {imported['seconds'] / calamine['seconds']:.1f} × wall clock, "
         f"{imported['cpu'] / calamine['cpu']:.1f} × cpu (issue 13: at most 3 ×; peak at most 400 MB)"
     )
+    serial = scan["seconds"] + calamine["seconds"] + inserted["seconds"]
+    print(
+        f"  in series, before any Python per row: the scan, then calamine, then the database's inserts = "
+        f"{serial:.1f} s = {serial / calamine['seconds']:.1f} × calamine; the import is "
+        f"{imported['seconds'] / serial:.1f} × that ({inserted['tables']})"
+    )
+
+
+def _floor_url(target: str, workdir: Path) -> str:
+    """A third database beside the import's target, for ``database_floor``."""
+    if target.startswith("sqlite:///"):
+        return f"sqlite:///{workdir / 'floor.sqlite3'}"
+    return _on_same_server(target, "ledger_floor")
+
+
+def _on_same_server(url: str, database: str) -> str:
+    """``url`` naming another database (the embedded server's URL keeps its socket in the query string)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def _emptied(url: str) -> None:
+    """The database at ``url`` removed (SQLite) or dropped and created again (PostgreSQL)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    with psycopg.connect(_on_same_server(url, "postgres"), autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        connection.execute(f"CREATE DATABASE {name}")
 
 
 def county_style(url: str, workdir: Path) -> None:
     """The county-style ledger into a database that has only regions and the catalogue (``url`` is emptied)."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    else:
-        import psycopg
-
-        server_uri, _slash, name = url.rpartition("/")
-        with psycopg.connect(f"{server_uri}/postgres", autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {name}")
-            connection.execute(f"CREATE DATABASE {name}")
+    _emptied(url)
     _in_child(prepare, url, None)
     path = str(workdir / "county-ledger.xlsx")
     written = _in_child(county_style_ledger, path)
