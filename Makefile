@@ -79,8 +79,11 @@ bench: $(VENV)/.dev
 		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }; \
 	fi
 	@ls bench/bench_*.py >/dev/null 2>&1 && for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
-	@# The concurrent load benchmark on PostgreSQL too (bench_load.py above ran on SQLite); it needs Debian's wrk.
+	@# On PostgreSQL too (the scripts above ran on SQLite): the concurrent load (Debian's wrk), the searches and
+	@# plans in-process, the ledgers' export and import.
 	$(BIN)/python bench/bench_load.py --db postgresql
+	$(BIN)/python bench/bench_nearest.py --db postgresql
+	$(BIN)/python bench/bench_ledger.py --db postgresql
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
