@@ -13,6 +13,7 @@ connection and runs no handler of the worker's.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import resource
@@ -169,6 +170,9 @@ def _run_child(work: Callable[[Send], None], fd: int) -> None:  # pragma: no cov
         for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGABRT, signal.SIGXCPU, signal.SIGUSR1):
             signal.signal(number, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the worker went away: so does the parse
+        # The worker's objects, copied with the fork, are never garbage here: out of the collector's sight, so
+        # that no full collection walks the whole app again (and copies its pages) while the rows are sent.
+        gc.freeze()
         cpu = limits.PARSE_CPU_SECONDS
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))
         size = _address_space()
