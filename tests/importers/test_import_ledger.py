@@ -361,3 +361,33 @@ def test_item_lookup_by_code_name_or_alias(session, run_import):
     assert {key[1] for key in stock(session)} == {carbon.code}
     [warning] = [w for w in report.warnings if w.row == 5]
     assert "the code PD-001 is 活性炭 but the name says '生石灰'" in warning.message and warning.column == "物资名称"
+
+
+def test_the_cycle_collector_is_back_on_after_an_import_whatever_became_of_it(run_import, monkeypatch):
+    """``import_ledger`` holds the collector off while it runs (``without_cycle_collection``) and switches it
+    back on after an import, a rejected one, and one that raised."""
+    import gc
+
+    import importers.ledger
+
+    seen: list[bool] = []
+    reading = importers.ledger.LedgerReader.read
+
+    def read(self, workbook):
+        seen.append(gc.isenabled())
+        return reading(self, workbook)
+
+    monkeypatch.setattr(importers.ledger.LedgerReader, "read", read)
+    assert run_import(sheet_of_rows([HEADER, ledger_row()])).status == "imported"
+    assert gc.isenabled()
+    assert run_import(sheet_of_rows([HEADER, ledger_row(quantity="lots")])).status == "rejected"
+    assert gc.isenabled()
+
+    def fail(self, workbook):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(importers.ledger.LedgerReader, "read", fail)
+    with pytest.raises(RuntimeError):
+        run_import(sheet_of_rows([HEADER, ledger_row()]))
+    assert gc.isenabled()
+    assert seen == [False, False]
