@@ -19,11 +19,25 @@ from inventory.models import AuditEntry
 
 def snapshot(obj: object, *, exclude: tuple[str, ...] = ("password_hash", "token_hash")) -> dict:
     """The column values of a model instance as JSON-ready data (secrets left out)."""
-    mapper = inspect(obj).mapper
-    return {column.key: _plain(getattr(obj, column.key)) for column in mapper.column_attrs if column.key not in exclude}
+    state = inspect(obj)
+    keys = _SNAPSHOT_KEYS.get((state.mapper, exclude))
+    if keys is None:
+        keys = _SNAPSHOT_KEYS[state.mapper, exclude] = tuple(
+            column.key for column in state.mapper.column_attrs if column.key not in exclude
+        )
+    # A loaded column's value is in the instance's dict, where the attribute would read it (an import audits
+    # thousands of new warehouses); one not loaded (expired, deferred) is read through the attribute.
+    loaded = state.dict
+    return {key: _plain(loaded[key] if key in loaded else getattr(obj, key)) for key in keys}
+
+
+_SNAPSHOT_KEYS: dict[tuple[object, tuple[str, ...]], tuple[str, ...]] = {}  # (mapper, exclude) → column keys
+_AS_IS = frozenset({str, int, float, bool, type(None)})  # exactly these types: an Enum subclassing str is not
 
 
 def _plain(value: object) -> object:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
@@ -110,7 +124,11 @@ def audit_row(
 
 def audit_json(state: dict) -> str:
     """A state before or after as the audit log stores it."""
-    return json.dumps(state, ensure_ascii=False, default=str)
+    return _AUDIT_ENCODER.encode(state)
+
+
+# What ``json.dumps(state, ensure_ascii=False, default=str)`` builds on every call, built once.
+_AUDIT_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def list_audit(
