@@ -13,6 +13,8 @@ report is the caller's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -131,6 +133,8 @@ def find_or_register_warehouses(
     same_as: list[tuple[WarehouseOutcome, WarehouseOutcome]] = []
     outcomes = [WarehouseOutcome(want.key, want.code) for want in wanted]
     coded = _coded_by_name(wanted, outcomes, found, places)
+    # Once per county code and name as written: a national ledger repeats them for each of a county's warehouses.
+    misnamed = functools.cache(places.misnamed)
     for want, outcome in zip(wanted, outcomes, strict=True):
         if not want.code and want.key in counties:
             named = (counties[want.key], warehouse_name_key(want.name))
@@ -147,7 +151,7 @@ def find_or_register_warehouses(
             warehouse = found.by_code.get(want.code) if want.code else found.named(want.name, counties.get(want.key))
             if warehouse is not None:
                 outcome.code = warehouse.code
-            fields = _service_fields(want, outcome, places, new=warehouse is None)
+            fields = _service_fields(want, outcome, places, misnamed, new=warehouse is None)
             if warehouse is None:
                 code = want.code or _generated_code(want, fields, codes)
                 outcome.code, outcome.generated, outcome.new = code, not want.code, True
@@ -280,9 +284,15 @@ class _WarehouseLookup:
 
 
 def _service_fields(
-    want: WarehouseWanted, outcome: WarehouseOutcome, places: RegionNames, *, new: bool
+    want: WarehouseWanted,
+    outcome: WarehouseOutcome,
+    places: RegionNames,
+    misnamed: Callable[[str, str], str | None],
+    *,
+    new: bool,
 ) -> dict[str, object]:
-    """The keywords for create/update_warehouse: the county from codes or names, defaults for a new one."""
+    """The keywords for create/update_warehouse: the county from codes or names, defaults for a new one
+    (``misnamed``: ``places.misnamed``, remembered)."""
     fields = dict(want.fields)
     place = want.place
     county = places.county_for(place)
@@ -291,7 +301,7 @@ def _service_fields(
         if guessed:
             outcome.defaulted.append(Defaulted("county", places.by_code[county].name))
     if place.county_code:
-        outcome.county_named = places.misnamed(place.county_code, place.county_name)
+        outcome.county_named = misnamed(place.county_code, place.county_name)
     if county:
         fields["county_code"] = county
         if county not in places.by_code:  # said first: without it no county centre can stand in for coordinates
