@@ -239,10 +239,7 @@ class _LedgerImport:
             if warehouse.id in self.registered:
                 # by the warehouse, not the entry: rows naming it only by name may share a code another row gives
                 how = "a code made for it" if warehouse.id in self.code_made else "the code in the file"
-                for sheet, row in rows:
-                    self.log.review(
-                        NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered with {how}", sheet, row
-                    )
+                self.log.review_rows(NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered with {how}", rows)
             for name, source in entry.conflicts:
                 first = entry.sources[name]
                 detail = (

@@ -391,3 +391,31 @@ def test_the_cycle_collector_is_back_on_after_an_import_whatever_became_of_it(ru
         run_import(sheet_of_rows([HEADER, ledger_row()]))
     assert gc.isenabled()
     assert seen == [False, False]
+
+
+@pytest.mark.parametrize("already", [0, 1, 199, 200], ids=lambda n: f"{n} rows listed before")
+def test_listing_rows_for_review_at_once_is_listing_them_one_by_one(already):
+    """``IssueLog.review_rows`` (a new warehouse's rows in one call) leaves what ``review`` per row leaves: the
+    first detail, rows in order up to ``MAX_ROWS_KEPT``, none with a blank sheet or row."""
+    from importers.outcome import ImportReport, IssueLog
+    from inventory.import_review import MAX_ROWS_KEPT
+
+    rows = [("台账", n) for n in range(2, 300)]
+    rows[3] = ("台账", None)
+    rows[5] = (None, 9)
+    logs = []
+    for at_once in (False, True):
+        log = IssueLog(ImportReport(file_name="f.xlsx", sha256="", dry_run=False, skip_invalid=False, actor="t"))
+        for n in range(already):
+            log.review("new_warehouse", "W-1", "first", "仓库", n)
+        if at_once:
+            log.review_rows("new_warehouse", "W-1", "second", rows)
+            log.review_rows("new_warehouse", "W-2", "other", rows[:4])
+        else:
+            for sheet, row in rows:
+                log.review("new_warehouse", "W-1", "second", sheet, row)
+            for sheet, row in rows[:4]:
+                log.review("new_warehouse", "W-2", "other", sheet, row)
+        logs.append(list(log.report.review.values()))
+    assert logs[0] == logs[1]
+    assert len(logs[1][0].rows) == MAX_ROWS_KEPT
