@@ -419,3 +419,47 @@ def test_listing_rows_for_review_at_once_is_listing_them_one_by_one(already):
         logs.append(list(log.report.review.values()))
     assert logs[0] == logs[1]
     assert len(logs[1][0].rows) == MAX_ROWS_KEPT
+
+
+def test_lookups_loaded_while_the_file_opens_give_the_same_import(session, make_warehouse, monkeypatch):
+    """A large file's lookups (catalogue, names, words, regions) are loaded while the parsing child opens it
+    (``LOAD_WHILE_OPENING_FROM``); here every file is large, then none: the same report, rows and review."""
+    import importers.ledger
+    from importers.ledger import import_ledger
+    from inventory.models import AuditEntry, ImportReviewItem
+
+    make_warehouse("STORED-1")
+    session.commit()
+    monkeypatch.setattr(importers.ledger, "HOLD_REGIONS_FROM", 1)  # the regions held on both paths
+    opened: list[bool] = []
+    loading = importers.ledger._Lookups.load_while_opening
+
+    def load_while_opening(self):
+        opened.append(True)
+        loading(self)
+        assert self.regions  # the database stores a warehouse
+
+    monkeypatch.setattr(importers.ledger._Lookups, "load_while_opening", load_while_opening)
+    data = xlsx(hand_made_ledger)
+    outcomes = []
+    for threshold in (0, 1 << 60):
+        monkeypatch.setattr(importers.ledger, "LOAD_WHILE_OPENING_FROM", threshold)
+        report = import_ledger(session, data, file_name="a.xlsx", actor="tester").to_dict()
+        assert report["status"] == "imported"
+        del report["import_id"]
+        reference = report.pop("reference")  # PostgreSQL's sequences are not rolled back
+        review = session.execute(
+            select(ImportReviewItem.kind, ImportReviewItem.subject, ImportReviewItem.detail, ImportReviewItem.rows)
+            .where(ImportReviewItem.import_id == select(func.max(LedgerImport.id)).scalar_subquery())
+            .order_by(ImportReviewItem.id)
+        ).all()
+        audit = [
+            (action, "the import" if key == reference else key)
+            for action, key in session.execute(select(AuditEntry.action, AuditEntry.object_key).order_by(AuditEntry.id))
+        ]
+        outcomes.append((report, review, audit, stock(session)))
+        session.rollback()
+    assert opened == [True]
+    for early, late in zip(outcomes[0], outcomes[1], strict=True):
+        assert early == late
+    assert outcomes[0][1]  # something to review
