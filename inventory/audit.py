@@ -88,14 +88,11 @@ def record_audits(
     ``entries`` gives (object key, province code, state after) per object. Pending objects are flushed
     first, so the entries follow what was recorded before them."""
     session.flush()
-    now = dt.datetime.now(dt.UTC)
+    done = {"occurred_at": dt.datetime.now(dt.UTC), **_who_did_what(actor, action, object_type)}  # the same for all
     return insert_many(
         session,
         AuditEntry.__table__,
-        (
-            {"occurred_at": now, **audit_row(actor, action, object_type, key, province, None, after)}
-            for key, province, after in entries
-        ),
+        ({**done, **_to_what(key, province, None, after)} for key, province, after in entries),
     )
 
 
@@ -109,12 +106,26 @@ def audit_row(
     after: dict | None = None,
 ) -> dict[str, object]:
     """An audit entry's columns but ``occurred_at``: for a statement that writes the entry itself."""
+    return {
+        **_who_did_what(actor, action, object_type),
+        **_to_what(object_key, province_code, before, after),
+    }
+
+
+def _who_did_what(actor: Actor, action: str, object_type: str) -> dict[str, object]:
     principal = as_principal(actor)
     return {
         "actor": principal.username,
         "address": principal.address[:45],
         "action": action,
         "object_type": object_type,
+    }
+
+
+def _to_what(
+    object_key: object, province_code: str | None, before: dict | None, after: dict | None
+) -> dict[str, object]:
+    return {
         "object_key": str(object_key)[:64],
         "province_code": province_code,
         "before": audit_json(before) if before is not None else None,

@@ -26,7 +26,7 @@ from inventory.db import chunks, insert_many
 from inventory.errors import Conflict, DomainError, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import WarehouseLevel, WarehouseStatus
-from inventory.regions import PlaceGiven, RegionNames, name_key, resolve_region_path
+from inventory.regions import PlaceGiven, RegionNames, RegionPath, name_key, resolve_region_path
 from inventory.validation import check_code, check_coordinate, check_text, fold
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS, update_warehouse
 
@@ -358,9 +358,13 @@ def register_warehouses(
     for chunk in chunks([entry.code.strip() for entry in new]):
         taken.update(session.scalars(select(Warehouse.code).where(Warehouse.code.in_(chunk))))
     now = dt.datetime.now(dt.UTC)
+    # Asked once per county and per province (a national ledger: 7,600 warehouses in ~2,800 counties); a refusal
+    # is not remembered, so each warehouse it concerns raises its own.
+    region_path = functools.cache(functools.partial(resolve_region_path, session))
+    may_manage = functools.cache(functools.partial(require_warehouse_management, actor))
     for entry in new:
         try:
-            row = _warehouse_values(session, actor, entry, taken)
+            row = _warehouse_values(entry, taken, region_path, may_manage)
         except DomainError as error:
             errors.append((entry.key, error))
             continue
@@ -389,8 +393,14 @@ def register_warehouses(
     return registered, errors
 
 
-def _warehouse_values(session: Session, actor: Actor, entry: NewWarehouse, taken: set[str]) -> dict[str, object]:
-    """The column values of one new warehouse, checked as ``create_warehouse`` checks them."""
+def _warehouse_values(
+    entry: NewWarehouse,
+    taken: set[str],
+    region_path: Callable[[str], RegionPath],
+    may_manage: Callable[[str], object],
+) -> dict[str, object]:
+    """The column values of one new warehouse, checked as ``create_warehouse`` checks them (``region_path``:
+    ``resolve_region_path``, ``may_manage``: ``require_warehouse_management``, both remembered)."""
     code = check_code(entry.code)
     fields = entry.fields
     for name in REQUIRED_FIELDS:
@@ -415,11 +425,11 @@ def _warehouse_values(session: Session, actor: Actor, entry: NewWarehouse, taken
                 allowed = ", ".join(m.value for m in enum_class)
                 raise ValidationFailed(f"{fields[name]!r} is not one of {allowed}", field=name) from exc
     values["latitude"], values["longitude"] = check_coordinate(fields["latitude"], fields["longitude"])  # type: ignore[arg-type]
-    path = resolve_region_path(session, fields["county_code"])  # type: ignore[arg-type]
+    path = region_path(fields["county_code"])  # type: ignore[arg-type]
     values["county_code"], values["city_code"], values["province_code"] = (
         path.county_code,
         path.city_code,
         path.province_code,
     )
-    require_warehouse_management(actor, path.province_code)
+    may_manage(path.province_code)
     return values
