@@ -27,15 +27,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
+from importers.export import without_cycle_collection
 from importers.outcome import ImportReport, IssueLog, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
-from inventory.catalogue import create_item, item_names
+from inventory.catalogue import ItemNames, create_item, item_names
 from inventory.errors import DomainError
 from inventory.import_profiles import get_profile, list_profiles, save_profile
 from inventory.import_review import DETAIL_CONFLICT, NEW_ITEM, NEW_WAREHOUSE, UNIT_VARIANT, record_review
@@ -113,10 +114,15 @@ def import_ledger(
     if profile and not explicit:
         explicit = get_profile(session, profile).mapping
     mapping = HeaderMapping(explicit=explicit, profiles=() if explicit else tuple(list_profiles(session)))
-    workbook = open_ledger_workbook(data, mapping)
+    lookups = _Lookups(session)
+    # A large file's lookups are loaded while the parsing child scans and loads it (the importer only waits
+    # then); a small file opens in less time than they take, and may well be refused.
+    early = lookups.load_while_opening if len(data) >= LOAD_WHILE_OPENING_FROM else None
+    workbook = open_ledger_workbook(data, mapping, meanwhile=early)
     savepoint = session.begin_nested()
     try:
-        _LedgerImport(session, actor, report, progress).run(workbook)
+        with without_cycle_collection():  # after the fork: the parsing child keeps its collector
+            _LedgerImport(session, actor, report, progress, lookups).run(workbook)
     except BaseException:
         savepoint.rollback()
         raise
@@ -134,15 +140,53 @@ def import_ledger(
     return report
 
 
-# From this many warehouses named in a file on, holding every region object pays (see ``_LedgerImport.run``).
+# From this many warehouses named in a file, and stored, on, holding every region object pays (``_Lookups``).
 HOLD_REGIONS_FROM = 500
+# From this size on, a file takes the parsing child longer to open (0.15 s a MiB) than the lookups take to load.
+LOAD_WHILE_OPENING_FROM = 1 << 20
+
+
+class _Lookups:
+    """What reading and registering look up whatever the file holds: the catalogue, its names, the reserve-type
+    words, this worker's region names, and (for many warehouses) every region object."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.loaded = False
+        self.regions: list[Region] | None = None
+        self.stored: int | None = None  # warehouses in the database, once counted
+
+    def load(self) -> None:
+        session = self.session
+        self.items: dict[int, Item] = {item.id: item for item in session.scalars(select(Item))}
+        self.item_names: ItemNames = item_names(session)
+        self.reserve_type_words: dict[str, str] = reserve_type_words(session)
+        region_names(session)  # this worker's copy, read once, for registering
+        self.loaded = True
+
+    def load_while_opening(self) -> None:
+        """``load``, and the regions held if the database has many warehouses (a large file names many)."""
+        self.load()
+        self.hold_regions()
+
+    def hold_regions(self) -> None:
+        """Every region object held, so the identity map keeps them: each stored warehouse loaded with its county
+        joined in then finds its region there instead of building it again. Only where many are stored: loading
+        all 3,219 costs ~0.03-0.1 s, and warehouses registered anew are loaded without their county."""
+        if self.stored is None:
+            self.stored = self.session.scalar(select(func.count()).select_from(Warehouse)) or 0
+            if self.stored >= HOLD_REGIONS_FROM:
+                self.regions = list(self.session.scalars(select(Region)).unique())
 
 
 class _LedgerImport:
     """One run of the import: rows read, then warehouses, items and stock through the services, then reported."""
 
-    def __init__(self, session: Session, actor: Actor, report: ImportReport, progress: Progress | None) -> None:
+    def __init__(
+        self, session: Session, actor: Actor, report: ImportReport, progress: Progress | None, lookups: _Lookups
+    ) -> None:
         self.session = session
+        self.lookups = lookups
         self.actor = actor
         self.report = report
         self.log = IssueLog(report)
@@ -152,19 +196,28 @@ class _LedgerImport:
         self.code_made: set[int] = set()  # warehouses registered under a code made for them
 
     def run(self, workbook: LedgerWorkbook) -> None:
-        items = {item.id: item for item in self.session.scalars(select(Item))}
-        reader = LedgerReader(
-            self.log, item_names(self.session), items, self._row_read, reserve_type_words(self.session)
-        )
+        lookups = self.lookups
+        if not lookups.loaded:
+            lookups.load()
+        reader = LedgerReader(self.log, lookups.item_names, lookups.items, self._row_read, lookups.reserve_type_words)
+        try:
+            self._apply(reader, workbook)
+        finally:
+            # Each warehouse entry lists its rows and each row names its entry: unlinked here, the 126,000 rows,
+            # their entries and sources are freed at once by reference counting, not by a collection walking
+            # them after ``import_ledger`` switches the collector back on (~0.2 s).
+            for entry in reader.entries.values():
+                entry.rows = []
+
+    def _apply(self, reader: LedgerReader, workbook: LedgerWorkbook) -> None:
+        """Read every row, then register, plan, write and record."""
         self.total = sum(table.height for table in workbook.tables)
         reader.read(workbook)
         workbook.close()
         self._tick(force=True)
         if len(reader.entries) >= HOLD_REGIONS_FROM:
-            # Held, so the identity map keeps them: each warehouse loaded with its county joined in then finds
-            # its region there instead of building it again. Loading all 3,219 costs ~0.1 s, more than a small
-            # file's warehouses save by it (the hostile-file and fuzz tests import hundreds of small files).
-            self.region_objects = list(self.session.scalars(select(Region)).unique())
+            # more than a small file's warehouses save (the hostile-file and fuzz tests import hundreds of them)
+            self.lookups.hold_regions()
         registered = self._resolve_warehouses(reader.entries)
         self.registered = registered
         self._create_items(reader)
@@ -226,10 +279,7 @@ class _LedgerImport:
             if warehouse.id in self.registered:
                 # by the warehouse, not the entry: rows naming it only by name may share a code another row gives
                 how = "a code made for it" if warehouse.id in self.code_made else "the code in the file"
-                for sheet, row in rows:
-                    self.log.review(
-                        NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered with {how}", sheet, row
-                    )
+                self.log.review_rows(NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered with {how}", rows)
             for name, source in entry.conflicts:
                 first = entry.sources[name]
                 detail = (

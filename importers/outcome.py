@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from inventory.import_review import MAX_ROWS_KEPT, ReviewEntry
@@ -206,6 +207,15 @@ class IssueLog:
         entry = self.report.review.setdefault((kind, subject), ReviewEntry(kind, subject, detail))
         if sheet is not None and row is not None and len(entry.rows) < MAX_ROWS_KEPT:
             entry.rows.append((sheet, row))
+
+    def review_rows(self, kind: str, subject: str, detail: str, rows: list[tuple[str, int]]) -> None:
+        """``review`` for each (sheet, row) of ``rows`` in turn, at once (a new warehouse's thousands of rows)."""
+        entry = self.report.review.get((kind, subject))
+        if entry is None:
+            entry = self.report.review[kind, subject] = ReviewEntry(kind, subject, detail)
+        room = MAX_ROWS_KEPT - len(entry.rows)
+        if room > 0:
+            entry.rows.extend(islice((where for where in rows if None not in where), room))
 
     def note(self, message: str, **where: object) -> None:
         self.report.add(Issue(NOTE, message, **where))  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ import re
 import threading
 import zipfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
@@ -316,12 +316,19 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def open_ledger_workbook(data: bytes, mapping: HeaderMapping | None = None) -> LedgerWorkbook:
-    """Check the file, then read it in a child process: the tables found now, their rows as they are read."""
+def open_ledger_workbook(
+    data: bytes, mapping: HeaderMapping | None = None, meanwhile: Callable[[], object] | None = None
+) -> LedgerWorkbook:
+    """Check the file, then read it in a child process: the tables found now, their rows as they are read.
+
+    ``meanwhile`` runs here while the child scans and loads the file (seconds for a national ledger): work
+    the caller needs whatever the file holds. It sees nothing of the file."""
     check_xlsx(data)
     mapping = mapping or HeaderMapping()
     child = Child(lambda send: _read_workbook(data, send, mapping))
     try:
+        if meanwhile is not None:
+            meanwhile()
         tables, skipped, in_transit = child.receive()  # type: ignore[misc]
     except BaseException:
         child.close()

@@ -19,11 +19,25 @@ from inventory.models import AuditEntry
 
 def snapshot(obj: object, *, exclude: tuple[str, ...] = ("password_hash", "token_hash")) -> dict:
     """The column values of a model instance as JSON-ready data (secrets left out)."""
-    mapper = inspect(obj).mapper
-    return {column.key: _plain(getattr(obj, column.key)) for column in mapper.column_attrs if column.key not in exclude}
+    state = inspect(obj)
+    keys = _SNAPSHOT_KEYS.get((state.mapper, exclude))
+    if keys is None:
+        keys = _SNAPSHOT_KEYS[state.mapper, exclude] = tuple(
+            column.key for column in state.mapper.column_attrs if column.key not in exclude
+        )
+    # A loaded column's value is in the instance's dict, where the attribute would read it (an import audits
+    # thousands of new warehouses); one not loaded (expired, deferred) is read through the attribute.
+    loaded = state.dict
+    return {key: _plain(loaded[key] if key in loaded else getattr(obj, key)) for key in keys}
+
+
+_SNAPSHOT_KEYS: dict[tuple[object, tuple[str, ...]], tuple[str, ...]] = {}  # (mapper, exclude) → column keys
+_AS_IS = frozenset({str, int, float, bool, type(None)})  # exactly these types: an Enum subclassing str is not
 
 
 def _plain(value: object) -> object:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
@@ -74,14 +88,11 @@ def record_audits(
     ``entries`` gives (object key, province code, state after) per object. Pending objects are flushed
     first, so the entries follow what was recorded before them."""
     session.flush()
-    now = dt.datetime.now(dt.UTC)
+    done = {"occurred_at": dt.datetime.now(dt.UTC), **_who_did_what(actor, action, object_type)}  # the same for all
     return insert_many(
         session,
         AuditEntry.__table__,
-        (
-            {"occurred_at": now, **audit_row(actor, action, object_type, key, province, None, after)}
-            for key, province, after in entries
-        ),
+        ({**done, **_to_what(key, province, None, after)} for key, province, after in entries),
     )
 
 
@@ -95,12 +106,26 @@ def audit_row(
     after: dict | None = None,
 ) -> dict[str, object]:
     """An audit entry's columns but ``occurred_at``: for a statement that writes the entry itself."""
+    return {
+        **_who_did_what(actor, action, object_type),
+        **_to_what(object_key, province_code, before, after),
+    }
+
+
+def _who_did_what(actor: Actor, action: str, object_type: str) -> dict[str, object]:
     principal = as_principal(actor)
     return {
         "actor": principal.username,
         "address": principal.address[:45],
         "action": action,
         "object_type": object_type,
+    }
+
+
+def _to_what(
+    object_key: object, province_code: str | None, before: dict | None, after: dict | None
+) -> dict[str, object]:
+    return {
         "object_key": str(object_key)[:64],
         "province_code": province_code,
         "before": audit_json(before) if before is not None else None,
@@ -110,7 +135,11 @@ def audit_row(
 
 def audit_json(state: dict) -> str:
     """A state before or after as the audit log stores it."""
-    return json.dumps(state, ensure_ascii=False, default=str)
+    return _AUDIT_ENCODER.encode(state)
+
+
+# What ``json.dumps(state, ensure_ascii=False, default=str)`` builds on every call, built once.
+_AUDIT_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def list_audit(

@@ -13,6 +13,8 @@ report is the caller's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -24,7 +26,7 @@ from inventory.db import chunks, insert_many
 from inventory.errors import Conflict, DomainError, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import WarehouseLevel, WarehouseStatus
-from inventory.regions import PlaceGiven, RegionNames, name_key, resolve_region_path
+from inventory.regions import PlaceGiven, RegionNames, RegionPath, name_key, resolve_region_path
 from inventory.validation import check_code, check_coordinate, check_text, fold
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS, update_warehouse
 
@@ -131,6 +133,8 @@ def find_or_register_warehouses(
     same_as: list[tuple[WarehouseOutcome, WarehouseOutcome]] = []
     outcomes = [WarehouseOutcome(want.key, want.code) for want in wanted]
     coded = _coded_by_name(wanted, outcomes, found, places)
+    # Once per county code and name as written: a national ledger repeats them for each of a county's warehouses.
+    misnamed = functools.cache(places.misnamed)
     for want, outcome in zip(wanted, outcomes, strict=True):
         if not want.code and want.key in counties:
             named = (counties[want.key], warehouse_name_key(want.name))
@@ -147,7 +151,7 @@ def find_or_register_warehouses(
             warehouse = found.by_code.get(want.code) if want.code else found.named(want.name, counties.get(want.key))
             if warehouse is not None:
                 outcome.code = warehouse.code
-            fields = _service_fields(want, outcome, places, new=warehouse is None)
+            fields = _service_fields(want, outcome, places, misnamed, new=warehouse is None)
             if warehouse is None:
                 code = want.code or _generated_code(want, fields, codes)
                 outcome.code, outcome.generated, outcome.new = code, not want.code, True
@@ -280,9 +284,15 @@ class _WarehouseLookup:
 
 
 def _service_fields(
-    want: WarehouseWanted, outcome: WarehouseOutcome, places: RegionNames, *, new: bool
+    want: WarehouseWanted,
+    outcome: WarehouseOutcome,
+    places: RegionNames,
+    misnamed: Callable[[str, str], str | None],
+    *,
+    new: bool,
 ) -> dict[str, object]:
-    """The keywords for create/update_warehouse: the county from codes or names, defaults for a new one."""
+    """The keywords for create/update_warehouse: the county from codes or names, defaults for a new one
+    (``misnamed``: ``places.misnamed``, remembered)."""
     fields = dict(want.fields)
     place = want.place
     county = places.county_for(place)
@@ -291,7 +301,7 @@ def _service_fields(
         if guessed:
             outcome.defaulted.append(Defaulted("county", places.by_code[county].name))
     if place.county_code:
-        outcome.county_named = places.misnamed(place.county_code, place.county_name)
+        outcome.county_named = misnamed(place.county_code, place.county_name)
     if county:
         fields["county_code"] = county
         if county not in places.by_code:  # said first: without it no county centre can stand in for coordinates
@@ -348,9 +358,13 @@ def register_warehouses(
     for chunk in chunks([entry.code.strip() for entry in new]):
         taken.update(session.scalars(select(Warehouse.code).where(Warehouse.code.in_(chunk))))
     now = dt.datetime.now(dt.UTC)
+    # Asked once per county and per province (a national ledger: 7,600 warehouses in ~2,800 counties); a refusal
+    # is not remembered, so each warehouse it concerns raises its own.
+    region_path = functools.cache(functools.partial(resolve_region_path, session))
+    may_manage = functools.cache(functools.partial(require_warehouse_management, actor))
     for entry in new:
         try:
-            row = _warehouse_values(session, actor, entry, taken)
+            row = _warehouse_values(entry, taken, region_path, may_manage)
         except DomainError as error:
             errors.append((entry.key, error))
             continue
@@ -379,8 +393,14 @@ def register_warehouses(
     return registered, errors
 
 
-def _warehouse_values(session: Session, actor: Actor, entry: NewWarehouse, taken: set[str]) -> dict[str, object]:
-    """The column values of one new warehouse, checked as ``create_warehouse`` checks them."""
+def _warehouse_values(
+    entry: NewWarehouse,
+    taken: set[str],
+    region_path: Callable[[str], RegionPath],
+    may_manage: Callable[[str], object],
+) -> dict[str, object]:
+    """The column values of one new warehouse, checked as ``create_warehouse`` checks them (``region_path``:
+    ``resolve_region_path``, ``may_manage``: ``require_warehouse_management``, both remembered)."""
     code = check_code(entry.code)
     fields = entry.fields
     for name in REQUIRED_FIELDS:
@@ -405,11 +425,11 @@ def _warehouse_values(session: Session, actor: Actor, entry: NewWarehouse, taken
                 allowed = ", ".join(m.value for m in enum_class)
                 raise ValidationFailed(f"{fields[name]!r} is not one of {allowed}", field=name) from exc
     values["latitude"], values["longitude"] = check_coordinate(fields["latitude"], fields["longitude"])  # type: ignore[arg-type]
-    path = resolve_region_path(session, fields["county_code"])  # type: ignore[arg-type]
+    path = region_path(fields["county_code"])  # type: ignore[arg-type]
     values["county_code"], values["city_code"], values["province_code"] = (
         path.county_code,
         path.city_code,
         path.province_code,
     )
-    require_warehouse_management(actor, path.province_code)
+    may_manage(path.province_code)
     return values

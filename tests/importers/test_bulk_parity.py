@@ -9,17 +9,20 @@ field named (per-row ``counted_quantity`` is the ledger's ``quantity``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from inventory.access import Principal
+from inventory.audit import _plain, audit_row, snapshot
 from inventory.callups import raise_callup
 from inventory.catalogue import get_item
 from inventory.geo import Incident, Point
 from inventory.imports import StockCount, plan_stock_counts
-from inventory.models import StockLine
+from inventory.models import AuditEntry, StockLine
 from inventory.nearest import NeedRequest
 from inventory.reference import Role
 from inventory.registration import NewWarehouse, register_warehouses
@@ -99,6 +102,42 @@ def test_refused_registrations_say_the_same_thing(session):
     with pytest.raises(type(bulk_error)) as single:
         create_warehouse(session, "tester", code="P-1", **fields)
     assert str(single.value) == str(bulk_error)
+
+
+AUDIT_COLUMNS = ("actor", "address", "action", "object_type", "object_key", "province_code", "before", "after")
+
+
+def _audit_as_before(obj) -> str:
+    """An object's state as the audit log wrote it before ``snapshot`` read loaded values from the instance's
+    dict and ``audit_json`` kept one encoder: every column attribute read through its descriptor, then
+    ``json.dumps``."""
+    state = {
+        column.key: _plain(getattr(obj, column.key))
+        for column in sa_inspect(obj).mapper.column_attrs
+        if column.key not in ("password_hash", "token_hash")
+    }
+    return json.dumps(state, ensure_ascii=False, default=str)
+
+
+def test_a_bulk_registration_s_audit_entries_are_what_the_column_values_give(session):
+    """``register_warehouses``' entries, byte for byte, against each warehouse read afresh the old way."""
+    fields = {"reserve_type": "government", "county_code": "110101", "level": "county", "address": "东城区“一号”"}
+    new = [
+        NewWarehouse(n, f"AUD-{n}", {**fields, "name": f"审计仓库 {n}", "latitude": 39.9 + n / 7, "longitude": 116.4})
+        for n in range(3)
+    ]
+    registered, errors = register_warehouses(session, "tester", new)
+    assert not errors
+    codes = [warehouse.code for warehouse in registered.values()]
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.object_key.in_(codes)).order_by(AuditEntry.id))
+    written = {entry.object_key: {column: getattr(entry, column) for column in AUDIT_COLUMNS} for entry in entries}
+    session.expire_all()
+    for warehouse in registered.values():
+        after = written[warehouse.code]["after"]
+        assert snapshot(warehouse) == json.loads(after)  # expired: read through the attributes
+        assert after == _audit_as_before(warehouse)
+        one = audit_row("tester", "warehouse.create", "warehouse", warehouse.code, warehouse.province_code, None, {})
+        assert written[warehouse.code] == {**one, "after": after}  # the columns record_audit writes
 
 
 # --- stock lines: plan_stock_counts against stock_line_for + take_stock --------------------------------

@@ -361,3 +361,105 @@ def test_item_lookup_by_code_name_or_alias(session, run_import):
     assert {key[1] for key in stock(session)} == {carbon.code}
     [warning] = [w for w in report.warnings if w.row == 5]
     assert "the code PD-001 is 活性炭 but the name says '生石灰'" in warning.message and warning.column == "物资名称"
+
+
+def test_the_cycle_collector_is_back_on_after_an_import_whatever_became_of_it(run_import, monkeypatch):
+    """``import_ledger`` holds the collector off while it runs (``without_cycle_collection``) and switches it
+    back on after an import, a rejected one, and one that raised."""
+    import gc
+
+    import importers.ledger
+
+    seen: list[bool] = []
+    reading = importers.ledger.LedgerReader.read
+
+    def read(self, workbook):
+        seen.append(gc.isenabled())
+        return reading(self, workbook)
+
+    monkeypatch.setattr(importers.ledger.LedgerReader, "read", read)
+    assert run_import(sheet_of_rows([HEADER, ledger_row()])).status == "imported"
+    assert gc.isenabled()
+    assert run_import(sheet_of_rows([HEADER, ledger_row(quantity="lots")])).status == "rejected"
+    assert gc.isenabled()
+
+    def fail(self, workbook):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(importers.ledger.LedgerReader, "read", fail)
+    with pytest.raises(RuntimeError):
+        run_import(sheet_of_rows([HEADER, ledger_row()]))
+    assert gc.isenabled()
+    assert seen == [False, False]
+
+
+@pytest.mark.parametrize("already", [0, 1, 199, 200], ids=lambda n: f"{n} rows listed before")
+def test_listing_rows_for_review_at_once_is_listing_them_one_by_one(already):
+    """``IssueLog.review_rows`` (a new warehouse's rows in one call) leaves what ``review`` per row leaves: the
+    first detail, rows in order up to ``MAX_ROWS_KEPT``, none with a blank sheet or row."""
+    from importers.outcome import ImportReport, IssueLog
+    from inventory.import_review import MAX_ROWS_KEPT
+
+    rows = [("台账", n) for n in range(2, 300)]
+    rows[3] = ("台账", None)
+    rows[5] = (None, 9)
+    logs = []
+    for at_once in (False, True):
+        log = IssueLog(ImportReport(file_name="f.xlsx", sha256="", dry_run=False, skip_invalid=False, actor="t"))
+        for n in range(already):
+            log.review("new_warehouse", "W-1", "first", "仓库", n)
+        if at_once:
+            log.review_rows("new_warehouse", "W-1", "second", rows)
+            log.review_rows("new_warehouse", "W-2", "other", rows[:4])
+        else:
+            for sheet, row in rows:
+                log.review("new_warehouse", "W-1", "second", sheet, row)
+            for sheet, row in rows[:4]:
+                log.review("new_warehouse", "W-2", "other", sheet, row)
+        logs.append(list(log.report.review.values()))
+    assert logs[0] == logs[1]
+    assert len(logs[1][0].rows) == MAX_ROWS_KEPT
+
+
+def test_lookups_loaded_while_the_file_opens_give_the_same_import(session, make_warehouse, monkeypatch):
+    """A large file's lookups (catalogue, names, words, regions) are loaded while the parsing child opens it
+    (``LOAD_WHILE_OPENING_FROM``); here every file is large, then none: the same report, rows and review."""
+    import importers.ledger
+    from importers.ledger import import_ledger
+    from inventory.models import AuditEntry, ImportReviewItem
+
+    make_warehouse("STORED-1")
+    session.commit()
+    monkeypatch.setattr(importers.ledger, "HOLD_REGIONS_FROM", 1)  # the regions held on both paths
+    opened: list[bool] = []
+    loading = importers.ledger._Lookups.load_while_opening
+
+    def load_while_opening(self):
+        opened.append(True)
+        loading(self)
+        assert self.regions  # the database stores a warehouse
+
+    monkeypatch.setattr(importers.ledger._Lookups, "load_while_opening", load_while_opening)
+    data = xlsx(hand_made_ledger)
+    outcomes = []
+    for threshold in (0, 1 << 60):
+        monkeypatch.setattr(importers.ledger, "LOAD_WHILE_OPENING_FROM", threshold)
+        report = import_ledger(session, data, file_name="a.xlsx", actor="tester").to_dict()
+        assert report["status"] == "imported"
+        del report["import_id"]
+        reference = report.pop("reference")  # PostgreSQL's sequences are not rolled back
+        review = session.execute(
+            select(ImportReviewItem.kind, ImportReviewItem.subject, ImportReviewItem.detail, ImportReviewItem.rows)
+            .where(ImportReviewItem.import_id == select(func.max(LedgerImport.id)).scalar_subquery())
+            .order_by(ImportReviewItem.id)
+        ).all()
+        audit = [
+            (action, "the import" if key == reference else key)
+            for action, key in session.execute(select(AuditEntry.action, AuditEntry.object_key).order_by(AuditEntry.id))
+        ]
+        outcomes.append((report, review, audit, stock(session)))
+        session.rollback()
+    assert opened == [True]
+    for early, late in zip(outcomes[0], outcomes[1], strict=True):
+        assert early == late
+    assert outcomes[0][1]  # something to review
