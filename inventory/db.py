@@ -27,10 +27,8 @@ from typing import Protocol, TypeVar
 from sqlalchemy import (
     Connection,
     Engine,
-    Enum,
     Executable,
     Table,
-    TypeDecorator,
     create_engine,
     event,
     exc,
@@ -547,9 +545,9 @@ def insert_many(
 
     Both bypass SQLAlchemy's per-row parameter handling (on 126,000 rows it costs more than the inserting):
     each value goes through its column type's own bind processing (quantities to integer thousandths,
-    timestamps to naive UTC, enums to their stored value), converted once per distinct value on SQLite, so the
-    rows land exactly as an INSERT would write them. A row leaving out a column with a Python-side default
-    goes through SQLAlchemy's executemany, which fills the default in.
+    timestamps to naive UTC, enums to their stored value), converted once per distinct value of a batch
+    (``_bound``), so the rows land exactly as an INSERT would write them. A row leaving out a column with a
+    Python-side default goes through SQLAlchemy's executemany, which fills the default in (SQLite only).
 
     With ``columns``, each row is a tuple of those columns' values in that order: no dict per row to build and
     take apart again (the ledger import's 126,000 lines and entries).
@@ -568,16 +566,59 @@ def insert_many(
                 rows = (dict(zip(names, row, strict=True)) for row in rows)
             return executemany(session, insert(table), rows)
         return _driver_executemany(session, table, names, rows, dialect, as_tuples=bool(columns))
-    converters = [_copy_converter(table.c[name].type, dialect) for name in names]
-    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    return _copy(session, table, names, rows, dialect, as_tuples=bool(columns))
+
+
+def _copy(session: Session, table: Table, names: list[str], rows: Iterable, dialect, *, as_tuples: bool) -> int:
+    """``COPY … FROM STDIN`` through psycopg, ``WRITE_CHUNK`` rows at a time converted as ``_bound`` converts them.
+
+    In binary when every column's type is one ``_COPY_BINARY_TYPES`` knows (the values are dumped by the column's
+    own type, not guessed from each value's Python type, and the server parses no text): on the national import's
+    126,000 stock lines 0.05 s of CPU against 0.33 s for text, and less for the server to do.
+    """
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    converters = [(position, process) for position, process in enumerate(processors) if process]
+    types = [_COPY_BINARY_TYPES.get(_type_name(table.c[name].type, dialect)) for name in names]
+    binary = all(types)
+    statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN{' (FORMAT BINARY)' if binary else ''}"
     done = 0
     _forget_data_versions(session.connection())  # COPY bypasses the statement events; triggers still fire
     with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        if binary:
+            copy.set_types(types)
+        write_row = copy.write_row
+        batch: list = []
         for row in rows:
-            values = row if columns else [row[name] for name in names]
-            copy.write_row([convert(value) for value, convert in zip(values, converters, strict=True)])
-            done += 1
+            batch.append(row if as_tuples else [row[name] for name in names])
+            if len(batch) == WRITE_CHUNK:
+                for values in _bound(batch, converters):
+                    write_row(values)
+                done, batch = done + len(batch), []
+        if batch:
+            for values in _bound(batch, converters):
+                write_row(values)
+            done += len(batch)
     return done
+
+
+# PostgreSQL types (as the dialect spells a column's type, length aside) that binary COPY may dump by the column's
+# type: psycopg's binary dumpers for these take what the bind processors give (int, str, date, naive datetime,
+# bool). Any other column (JSON, numeric, an array…) keeps the table to text COPY, where psycopg dumps each value by
+# its Python type and the server parses it.
+_COPY_BINARY_TYPES = {
+    "SMALLINT": "int2",
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "BOOLEAN": "bool",
+    "VARCHAR": "varchar",
+    "TEXT": "text",
+    "DATE": "date",
+    "TIMESTAMP WITHOUT TIME ZONE": "timestamp",
+}
+
+
+def _type_name(column_type, dialect) -> str:
+    return column_type.compile(dialect=dialect).partition("(")[0]
 
 
 def _driver_executemany(
@@ -633,14 +674,6 @@ def _bound(batch: list, converters: list[tuple[int, Callable]]) -> list:
             continue
         columns[position] = list(map(results.__getitem__, values))
     return list(zip(*columns, strict=True))
-
-
-def _copy_converter(column_type: object, dialect: object):
-    if isinstance(column_type, TypeDecorator):
-        return lambda value: column_type.process_bind_param(value, dialect)
-    if isinstance(column_type, Enum):
-        return lambda value: value.value if hasattr(value, "value") else value
-    return lambda value: value
 
 
 def executemany(session: Session, statement: Executable, rows: Iterable[dict], size: int = WRITE_CHUNK) -> int:
