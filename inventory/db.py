@@ -621,6 +621,32 @@ def _type_name(column_type, dialect) -> str:
     return column_type.compile(dialect=dialect).partition("(")[0]
 
 
+def next_ids(session: Session, table: Table, count: int) -> Sequence[int]:
+    """The ids the next ``count`` rows inserted into ``table`` take, ascending, for the caller to insert them with
+    (no reading them back by key afterwards).
+
+    PostgreSQL: drawn from the id column's own sequence, as its default would draw them (COPY takes ``nextval``
+    row by row: the same numbers, uncontended). SQLite: the ones after the largest id, which is what SQLite gives
+    an ``INTEGER PRIMARY KEY`` without AUTOINCREMENT; the caller's write transaction keeps them (BEGIN IMMEDIATE:
+    no other writer until it ends).
+    """
+    if count <= 0:
+        return []
+    connection = session.connection()
+    (key,) = table.primary_key.columns
+    if connection.dialect.name == "postgresql":
+        rows = driver_rows(
+            connection,
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
+            (table.name, key.name, count),
+        )
+        return [row[0] for row in rows]
+    quote = connection.dialect.identifier_preparer.quote
+    ((last,),) = driver_rows(connection, f"SELECT max({quote(key.name)}) FROM {quote(table.name)}")
+    first = (last or 0) + 1
+    return range(first, first + count)
+
+
 def _driver_executemany(
     session: Session, table: Table, names: list[str], rows: Iterable, dialect, *, as_tuples: bool = False
 ) -> int:
