@@ -201,17 +201,26 @@ class _NewBatchVerdicts:
         self.counted: dict[tuple[type, str], object] = {}  # each check's answer, or the DomainError it raised
         self.dates: dict[tuple, object] = {}
         self.closed: dict[int, object] = {}
+        self.counts_passed: set[tuple[type, str]] = set()
+        self.dates_passed: dict[tuple, BatchDates] = {}
 
     def plan(self, count: StockCount, life: int | None) -> _PlannedLine:
+        # Inputs already passed are looked up inline (no call: 126,000 counts); the first time, and every refused
+        # input, go through ``_once``, which asks or raises the refusal again.
         counted = count.counted
         # By text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent), not 0.
-        _once(self.counted, (counted.__class__, str(counted)), check_quantity, counted, "quantity", allow_zero=True)
+        counted_key = (counted.__class__, str(counted))
+        if counted_key not in self.counts_passed:
+            _once(self.counted, counted_key, check_quantity, counted, "quantity", allow_zero=True)
+            self.counts_passed.add(counted_key)
         key = (count.production_date, count.expiry_date, life)
-        dates = _once(self.dates, key, _new_batch_dates, *key)
+        dates = self.dates_passed.get(key)
+        if dates is None:
+            dates = self.dates_passed[key] = _once(self.dates, key, _new_batch_dates, *key)
         warehouse_id = count.warehouse_id
         if warehouse_id not in self.registered:  # registered with this very stock: may be registered inactive
             _once(self.closed, warehouse_id, require_active, self.warehouses[warehouse_id], "warehouse_code")
-        return _PlannedLine(count, None, _ZERO, *dates, is_new=True)
+        return _PlannedLine(count, None, _ZERO, dates[0], dates[1], False, True)
 
 
 def _once(answers: dict, key: object, check: Callable, *args: object, **kwargs: object) -> object:
