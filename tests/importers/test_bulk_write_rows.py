@@ -12,6 +12,7 @@ import datetime as dt
 import types
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import insert, update
 
 import inventory.imports
@@ -105,20 +106,25 @@ def _shifted(rows: list[tuple], by: int, *, line_by: int | None = None) -> list[
     return shifted
 
 
+@pytest.mark.parametrize("copied_run", [1_000, 2], ids=["entries bound row by row", "runs of new lines copied"])
 def test_the_bulk_write_stores_what_one_statement_a_row_stores(
-    session, db_kind, make_warehouse, stocked_line, monkeypatch
+    session, db_kind, make_warehouse, stocked_line, monkeypatch, copied_run
 ):
     existing = stocked_line(100)
-    warehouse, other = existing.warehouse, make_warehouse()
+    warehouse = existing.warehouse
+    other = stocked_line(100, warehouse=make_warehouse()).warehouse
     carbon, second = get_item(session, "PD-001"), get_item(session, "PD-002")
     counts = [
         StockCount(1, warehouse.id, carbon.id, "B1", Decimal(90)),  # an existing line counted anew
         StockCount(2, warehouse.id, carbon.id, "N1", Decimal(5), dt.date(2025, 3, 1)),
         StockCount(3, warehouse.id, second.id, "新批次", Decimal("1.5")),
-        StockCount(4, other.id, carbon.id, "N3", Decimal(0)),  # a new line of nothing: no ledger entry
-        StockCount(5, other.id, second.id, "N4", Decimal("12.345"), None, dt.date(2030, 12, 31)),
-        StockCount(6, other.id, carbon.id, "N5", Decimal("1E+6")),
+        StockCount(4, other.id, carbon.id, "B1", Decimal(70)),  # another, between two runs of new lines
+        StockCount(5, other.id, carbon.id, "N3", Decimal(0)),  # a new line of nothing: no ledger entry
+        StockCount(6, other.id, second.id, "N4", Decimal("12.345"), None, dt.date(2030, 12, 31)),
+        StockCount(7, other.id, carbon.id, "N5", Decimal("1E+6")),
     ]
+    # a run of at least this many new lines gets its ledger entries by INSERT … SELECT from the lines
+    monkeypatch.setattr(inventory.imports, "_COPIED_RUN", copied_run)
     warehouses = {warehouse.id: warehouse, other.id: other}
     monkeypatch.setattr(inventory.imports, "dt", types.SimpleNamespace(datetime=_FixedDatetime, UTC=dt.UTC))
 
@@ -131,11 +137,11 @@ def test_the_bulk_write_stores_what_one_statement_a_row_stores(
     expected_lines, expected_entries = _written(
         session, lambda: _one_statement_a_row(session, plan_stock_counts(session, "tester", counts, warehouses))
     )
-    assert len(lines) == 5 and len(entries) == 5
+    assert len(lines) == 5 and len(entries) == 6
     # SQLite gives the next rows the same ids again after a rollback; a PostgreSQL sequence moves on past the ones
     # the first write drew, so the second write's ids are the first's moved by as many rows.
     line_shift = 0 if db_kind == "sqlite" else len(lines)
     entry_shift = 0 if db_kind == "sqlite" else len(entries)
     assert expected_lines == _shifted(lines, line_shift)
-    last_old_line = existing.id
+    last_old_line = max(line[0] for line in lines) - len(lines)
     assert expected_entries == _shifted(entries, entry_shift, line_by=(last_old_line, line_shift))
