@@ -14,11 +14,9 @@ rows are written); each sheet has its own functions.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -32,6 +30,7 @@ from importers.columns import COLUMNS_BY_FIELD, SHIPMENT_CODE_HEADER
 from importers.xlsx import WIDTHS, RowStream, enum_label, neutralise, streaming_workbook, workbook_styles
 from inventory.access import Actor, require_region_in_scope
 from inventory.clock import BUSINESS_TIMEZONE, business_today
+from inventory.db import without_cycle_collection
 from inventory.demo import demo_note
 from inventory.models import Item, Quantity, Region, StockLine, Warehouse
 from inventory.reference import Category, ReserveType, ShipmentKind, WarehouseLevel, WarehouseStatus
@@ -198,24 +197,6 @@ def export_ledger(
         file_name=export_file_name(region, lang, today),
         in_transit=in_transit,
     )
-
-
-@contextlib.contextmanager
-def without_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector held off while a ledger streams out or in (it is switched back on after).
-
-    The rows make hundreds of thousands of tuples (database rows, cache keys, tallies), and each batch of
-    them sets off another collection, every few a pass over the whole heap (the app, SQLAlchemy's
-    caches, the sets the tallies keep) that finds nothing: reference counting frees every row. Measured
-    on the national ledger: 0.8-1.4 s of CPU of about 5 for the export, ~2 s of about 8 for the import
-    (``import_ledger``). If two overlap, the collector is back on once both are done at the latest."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _header(sheet, styles: dict, fields: tuple[str, ...], lang: str, title: str) -> None:

@@ -31,12 +31,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
-from importers.export import without_cycle_collection
 from importers.outcome import ImportReport, IssueLog, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import ItemNames, create_item, item_names
+from inventory.db import without_cycle_collection
 from inventory.errors import DomainError
 from inventory.import_profiles import get_profile, list_profiles, save_profile
 from inventory.import_review import DETAIL_CONFLICT, NEW_ITEM, NEW_WAREHOUSE, UNIT_VARIANT, record_review

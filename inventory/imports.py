@@ -11,15 +11,20 @@ writes nothing, so importing the same ledger twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from typing import NamedTuple
 
 from sqlalchemy import (
+    Insert,
     Select,
     bindparam,
-    func,
+    insert,
+    literal,
+    null,
     select,
     update,
 )
@@ -27,8 +32,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
-from inventory.db import chunks, executemany, insert_many
-from inventory.driver_statements import DriverStatement
+from inventory.db import chunks, executemany, insert_many, next_ids, without_cycle_collection
 from inventory.errors import Conflict, DomainError, NotFound
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.reference import MovementKind, Role
@@ -39,6 +43,7 @@ from inventory.validation import check_quantity
 _ZERO = Decimal(0)
 # The columns written by ``insert_many``, in the order of the tuples below.
 _NEW_LINE_COLUMNS = (
+    "id",
     "warehouse_id",
     "item_id",
     "batch",
@@ -107,6 +112,7 @@ class StockCountPlan:
         return sum(1 for line in self.lines if not line.is_new)
 
 
+@without_cycle_collection()  # 126,000 planned lines: a full pass over the heap would find nothing to free
 def plan_stock_counts(
     session: Session,
     actor: Actor,
@@ -201,17 +207,26 @@ class _NewBatchVerdicts:
         self.counted: dict[tuple[type, str], object] = {}  # each check's answer, or the DomainError it raised
         self.dates: dict[tuple, object] = {}
         self.closed: dict[int, object] = {}
+        self.counts_passed: set[tuple[type, str]] = set()
+        self.dates_passed: dict[tuple, BatchDates] = {}
 
     def plan(self, count: StockCount, life: int | None) -> _PlannedLine:
+        # Inputs already passed are looked up inline (no call: 126,000 counts); the first time, and every refused
+        # input, go through ``_once``, which asks or raises the refusal again.
         counted = count.counted
         # By text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent), not 0.
-        _once(self.counted, (counted.__class__, str(counted)), check_quantity, counted, "quantity", allow_zero=True)
+        counted_key = (counted.__class__, str(counted))
+        if counted_key not in self.counts_passed:
+            _once(self.counted, counted_key, check_quantity, counted, "quantity", allow_zero=True)
+            self.counts_passed.add(counted_key)
         key = (count.production_date, count.expiry_date, life)
-        dates = _once(self.dates, key, _new_batch_dates, *key)
+        dates = self.dates_passed.get(key)
+        if dates is None:
+            dates = self.dates_passed[key] = _once(self.dates, key, _new_batch_dates, *key)
         warehouse_id = count.warehouse_id
         if warehouse_id not in self.registered:  # registered with this very stock: may be registered inactive
             _once(self.closed, warehouse_id, require_active, self.warehouses[warehouse_id], "warehouse_code")
-        return _PlannedLine(count, None, _ZERO, *dates, is_new=True)
+        return _PlannedLine(count, None, _ZERO, dates[0], dates[1], False, True)
 
 
 def _once(answers: dict, key: object, check: Callable, *args: object, **kwargs: object) -> object:
@@ -258,6 +273,7 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+@without_cycle_collection()  # the same: 126,000 rows of each table built as tuples
 def write_stock_counts(
     session: Session, plan: StockCountPlan, *, actor: Actor, reference: str, reason: str
 ) -> dict[str, int]:
@@ -281,16 +297,20 @@ def write_stock_counts(
 def _insert_new_lines(session: Session, new: list[_PlannedLine], now: dt.datetime) -> None:
     """Insert the new batch lines and give each planned line its id.
 
-    Core executemany in chunks of ``db.WRITE_CHUNK``: no ORM bookkeeping, and never 126,000 parameter dicts
-    at once. The ids are read back by key: INSERT … RETURNING over many rows is far slower here
-    (SQLAlchemy re-sorts the returned rows batch by batch to match the parameters).
+    ``insert_many`` (COPY, or executemany in chunks of ``db.WRITE_CHUNK``): no ORM bookkeeping, and never 126,000
+    parameter dicts at once. Each line is inserted with the id the database would have given it (``next_ids``):
+    nothing to read back by key afterwards (0.1-0.2 s on the national ledger), and INSERT … RETURNING over many
+    rows is far slower here (SQLAlchemy re-sorts the returned rows batch by batch to match the parameters).
     """
-    last_id_before = session.scalar(select(func.max(StockLine.id))) or 0
+    ids = next_ids(session, StockLine.__table__, len(new))
+    for line, line_id in zip(new, ids, strict=True):
+        line.line_id = line_id
     insert_many(
         session,
         StockLine.__table__,
         (
             (
+                line.line_id,
                 line.count.warehouse_id,
                 line.count.item_id,
                 line.count.batch,
@@ -305,21 +325,6 @@ def _insert_new_lines(session: Session, new: list[_PlannedLine], now: dt.datetim
         ),
         _NEW_LINE_COLUMNS,
     )
-    if not new:
-        return
-    # Only the rows just inserted (a primary-key range), not every line of their warehouses; as the driver's
-    # tuples (ids and texts need no conversion): SQLAlchemy's rows cost more than the read.
-    rows = _NEW_LINE_IDS.rows(session, {"after": last_id_before})
-    ids = {(w, i, b): line_id for w, i, b, line_id in rows}
-    for line in new:
-        line.line_id = ids[(line.count.warehouse_id, line.count.item_id, line.count.batch)]
-
-
-_NEW_LINE_IDS = DriverStatement(
-    select(StockLine.warehouse_id, StockLine.item_id, StockLine.batch, StockLine.id).where(
-        StockLine.id > bindparam("after")
-    )
-)
 
 
 def _update_counted_lines(session: Session, lines: list[_PlannedLine], now: dt.datetime) -> None:
@@ -352,7 +357,36 @@ def _update_counted_lines(session: Session, lines: list[_PlannedLine], now: dt.d
 def _insert_stocktake_entries(
     session: Session, lines: list[_PlannedLine], now: dt.datetime, *, actor: str, reason: str, reference: str
 ) -> int:
-    """One stocktake entry in the append-only ledger per line whose quantity changed; returns how many."""
+    """One stocktake entry in the append-only ledger per line whose quantity changed, in the lines' order; returns
+    how many.
+
+    A new line's entry is its count (the delta and the quantity after), which the line just inserted holds: a run
+    of at least ``_COPIED_RUN`` new lines with consecutive ids gets its entries by one INSERT … SELECT from those
+    lines, the database copying the values (SQLite: 0.40 s of CPU for the national ledger's 126,000 entries against
+    1.1 s bound row by row; PostgreSQL: nothing to send). Entries are written in the lines' order either way, so
+    they take the ids they always took.
+    """
+    written = 0
+    by_row: list[_PlannedLine] = []
+    for is_new, run in itertools.groupby(lines, key=attrgetter("is_new")):
+        run = list(run)
+        first, last = run[0].line_id, run[-1].line_id
+        if is_new and len(run) >= _COPIED_RUN and last - first == len(run) - 1:  # type: ignore[operator]
+            written += _insert_entries_by_row(session, by_row, now, actor=actor, reason=reason, reference=reference)
+            by_row = []
+            values = {"actor": actor, "reason": reason, "reference": reference, "now": now}
+            written += session.execute(_ENTRIES_OF_NEW_LINES, {**values, "first": first, "last": last}).rowcount
+        else:
+            by_row.extend(run)
+    return written + _insert_entries_by_row(session, by_row, now, actor=actor, reason=reason, reference=reference)
+
+
+_COPIED_RUN = 1_000  # below that many new lines in a row, one more statement costs more than it saves
+
+
+def _insert_entries_by_row(
+    session: Session, lines: list[_PlannedLine], now: dt.datetime, *, actor: str, reason: str, reference: str
+) -> int:
     return insert_many(
         session,
         Movement.__table__,
@@ -373,6 +407,30 @@ def _insert_stocktake_entries(
         ),
         _ENTRY_COLUMNS,
     )
+
+
+def _entries_of_new_lines() -> Insert:
+    """The stocktake entries of the new lines with ids ``first`` to ``last`` (a line counted 0 changed nothing)."""
+    lines, entries = StockLine.__table__, Movement.__table__
+    return insert(entries).from_select(
+        list(_ENTRY_COLUMNS),
+        select(
+            lines.c.id,
+            literal(MovementKind.STOCKTAKE, entries.c.kind.type),
+            lines.c.quantity,
+            lines.c.quantity,
+            bindparam("actor", type_=entries.c.actor.type),
+            bindparam("reason", type_=entries.c.reason.type),
+            bindparam("reference", type_=entries.c.reference.type),
+            null(),
+            bindparam("now", type_=entries.c.occurred_at.type),
+        )
+        .where(lines.c.id.between(bindparam("first"), bindparam("last")), lines.c.quantity != 0)
+        .order_by(lines.c.id),  # the ids of the entries in the lines' order
+    )
+
+
+_ENTRIES_OF_NEW_LINES = _entries_of_new_lines()
 
 
 def _audit_by_province(session: Session, actor: Actor, plan: StockCountPlan, reference: str) -> None:

@@ -32,6 +32,9 @@ def alone(text: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("texts", [["0", "0E+13"], ["0E+13", "0"], ["5", "5.000", "5.0001", "5"]])
+@pytest.mark.parametrize(
+    "texts",
+    [["0", "0E+13"], ["0E+13", "0"], ["5", "5.000", "5.0001", "5"], ["5.0001", "5.0001", "5", "5", "-1", "-1"]],
+)
 def test_each_count_gets_the_verdict_it_gets_alone(texts):
     assert verdicts(texts) == [alone(text) for text in texts]
