@@ -51,7 +51,7 @@ from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
-from inventory.validation import MEMO_ENTRIES, MEMO_TEXT_CHARS
+from inventory.validation import room_for
 
 # Ledger fields → the keyword the warehouse service takes.
 WAREHOUSE_FIELDS = {
@@ -169,6 +169,10 @@ class LedgerReader:
         self.form: tuple[dict[str, object], dict[str, Source]] = ({}, {})  # the current table's form, parsed
         self.column_indexes: dict[str, int] = {}  # the current table's field → column index
         self.ordinary_starts: set[tuple] = set()  # first filled cells of rows ``_skippable`` let through
+        self.stock_cells = cells_at([None] * len(STOCK_CELLS))  # the current table's ``STOCK_CELLS`` of a row
+        # What cells read as without an error or a warning, per distinct cells: a ledger repeats them.
+        self.known_dates: dict[tuple, tuple[dt.date | None, dt.date | None, bool]] = {}
+        self.known_quantities: dict[tuple, tuple[Decimal, str]] = {}
 
     def read(self, workbook: LedgerWorkbook) -> None:
         for name in workbook.skipped_sheets:
@@ -255,23 +259,33 @@ class LedgerReader:
         reach = max(warehouse_indexes, default=None)
         mapped_indexes = sorted({column.index for column in columns.values()})
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
+        self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
         self.form = self._form_values(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
         last_raw: tuple | None = None
         last_entry: WarehouseEntry | None = None
         blank_rows = 0
+        ordinary_starts = self.ordinary_starts
+        report = self.log.report
+        tick = self.tick
+        # An ordinary row's first cells seen again, with a mapped column among them: the row is filled and
+        # ``_skippable`` lets it through (its cells are all filled, so they are ``first_filled``'s, and its verdict
+        # depends on them alone); it needs no looking at.
+        first_mapped = mapped_indexes[0] if mapped_indexes else FIRST_CELLS
         for number, cells in workbook.rows(table):
-            self.tick()
+            tick()
             width = len(cells)
-            filled = first_filled(cells)
-            if not filled or not _any_filled(cells, mapped_indexes, width):
-                blank_rows += 1 if self.data_rows else 0
-                continue
-            if self._skippable(table, number, filled):
-                continue
+            start = tuple(cells[:FIRST_CELLS])
+            if start not in ordinary_starts or first_mapped >= len(start):
+                filled = first_filled(cells)
+                if not filled or not _any_filled(cells, mapped_indexes, width):
+                    blank_rows += 1 if self.data_rows else 0
+                    continue
+                if self._skippable(table, number, filled):
+                    continue
             self.data_rows += 1
-            errors_before = self.log.report.errors_total
+            errors_before = report.errors_total
             if reach is not None and width > reach:
                 raw = take_warehouse_cells(cells)[:-1]
             else:
@@ -284,7 +298,7 @@ class LedgerReader:
             else:
                 entry = self._warehouse_row(table, number, dict(zip(warehouse_columns, raw, strict=True)))
                 # A row whose warehouse cells failed is not remembered: the next row like it says so itself.
-                failed = self.log.report.errors_total > errors_before
+                failed = report.errors_total > errors_before
                 if entry is not None:
                     entry.named_rows += 1
                     entry.bad_rows += failed
@@ -328,9 +342,7 @@ class LedgerReader:
             return True
         # Remembered as validation.memoised remembers values: a bounded number, short texts only (a serial
         # number in the first column makes every row new; long texts would make a hostile file costly).
-        if len(self.ordinary_starts) < MEMO_ENTRIES and all(
-            value.__class__ is not str or len(value) <= MEMO_TEXT_CHARS for value in seen
-        ):
+        if room_for(self.ordinary_starts, *seen):
             self.ordinary_starts.add(seen)
         return False
 
@@ -456,46 +468,35 @@ class LedgerReader:
         self, table: SheetTable, number: int, cells: list, entry: WarehouseEntry | None, errors_before: int
     ) -> None:
         """Read a stock row; ``errors_before`` counts the errors before its warehouse cells were read."""
-        width = len(cells)
-        indexes = self.column_indexes
-
-        def cell(name: str) -> object:
-            index = indexes.get(name, width)  # an unmapped column reads as empty, like one past the row's end
-            return cells[index] if index < width else ""
-
-        item, new_item_key = self.item_cells.item_for(table, number, cell)
-        quantity, odd_unit = self._quantity(table, number, cell, item)
+        code, name, raw_quantity, unit, batch, produced, expires = self.stock_cells(cells)
+        cell = None  # the row's cells by field, for the rarer paths (a new item, a unit variant)
+        item = self.item_cells.known(code, name)
+        new_item_key = None
+        if item is None:
+            cell = _cell_reader(cells, self.column_indexes)
+            item, new_item_key = self.item_cells.item_for(table, number, cell)
+        quantity, odd_unit = self._quantity(table, number, raw_quantity, unit, item)
         variant_key = None
         if item is not None and odd_unit:  # kept in its own unit, as a unit variant of the item: never lost
             variant = open_variant(item, odd_unit)
-            self._variant_warning(table, number, cell, item, odd_unit, variant)
+            self._variant_warning(table, number, item, odd_unit, variant)
             if variant is not None:
                 item = self.item_cells.items.get(variant.id, variant)
             else:
                 item, variant_key = None, (item.id, odd_unit)
-        dates: dict[str, dt.date | None] = {}
-        for name in ("production_date", "expiry_date"):
-            value = cell(name)
-            # A month alone: its first day for production, its last for expiry; a shelf life counts from production.
-            try:
-                dates[name] = (
-                    parse_date(value) if name == "production_date" else parse_expiry(value, dates["production_date"])
-                )
-            except CellError as error:
-                self.log.cell_error(table.name, number, table.columns.get(name), value, str(error))
-                dates[name] = None
+        production_date, expiry_date, no_expiry = self._dates(table, number, produced, expires)
         row = LedgerRow(
-            table=table,
-            row=number,
-            entry=entry,
-            item=item,
-            new_item_key=new_item_key,
-            quantity=quantity,
-            batch=parse_text(cell("batch")),
-            production_date=dates["production_date"],
-            expiry_date=dates["expiry_date"],
-            failed=self.log.report.errors_total > errors_before or entry is None,
-            no_expiry=says_no_date(cell("expiry_date")),
+            table,
+            number,
+            entry,
+            item,
+            new_item_key,
+            quantity,
+            parse_text(batch),
+            production_date,
+            expiry_date,
+            self.log.report.errors_total > errors_before or entry is None,
+            no_expiry,
         )
         self.rows.append(row)
         if entry is not None:
@@ -505,9 +506,33 @@ class LedgerReader:
         if variant_key is not None:
             self.unit_variants.setdefault(variant_key, []).append(row)
 
-    def _variant_warning(
-        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item, unit: str, variant: Item | None
-    ) -> None:
+    def _dates(self, table: SheetTable, number: int, produced: object, expires: object) -> tuple:
+        """The production and expiry dates of a row's two date cells, and whether the expiry says none.
+
+        A month alone: its first day for production, its last for expiry; a shelf life counts from production.
+        What two cells read as without an error is remembered (``known_dates``): a ledger repeats its dates.
+        """
+        keyed = produced.__class__ in _KEYED_CELLS and expires.__class__ in _KEYED_CELLS
+        if keyed:
+            known = self.known_dates.get((produced, expires))
+            if known is not None:
+                return known
+        errors_before = self.log.report.errors_total
+        production_date = expiry_date = None
+        try:
+            production_date = parse_date(produced)
+        except CellError as error:
+            self.log.cell_error(table.name, number, table.columns.get("production_date"), produced, str(error))
+        try:
+            expiry_date = parse_expiry(expires, production_date)
+        except CellError as error:
+            self.log.cell_error(table.name, number, table.columns.get("expiry_date"), expires, str(error))
+        dates = (production_date, expiry_date, says_no_date(expires))
+        if keyed and self.log.report.errors_total == errors_before and room_for(self.known_dates, produced, expires):
+            self.known_dates[(produced, expires)] = dates
+        return dates
+
+    def _variant_warning(self, table: SheetTable, number: int, item: Item, unit: str, variant: Item | None) -> None:
         column = table.columns.get("unit") or table.columns.get("quantity")
         kept = f"the existing unit variant {variant.code}" if variant is not None else "a new unit variant"
         self.log.warn(
@@ -520,13 +545,37 @@ class LedgerReader:
         )
 
     def _quantity(
-        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item | None
+        self, table: SheetTable, number: int, raw_quantity: object, raw_unit: object, item: Item | None
     ) -> tuple[Decimal, str]:
         """The row's quantity in the catalogue unit of its item (0 when it cannot be read: the row is rejected),
-        and the unit as written when it converts to nothing the item knows (a unit variant's unit)."""
+        and the unit as written when it converts to nothing the item knows (a unit variant's unit).
+
+        What a quantity cell, a unit cell and an item read as without an error or a warning is remembered
+        (``known_quantities``). Floats and texts only: 1 == 1.0 == True and 0.0 == -0.0 would share a key.
+        """
+        keyed = raw_unit.__class__ is str and (
+            raw_quantity.__class__ is str or (raw_quantity.__class__ is float and raw_quantity)
+        )
+        if keyed:
+            known = self.known_quantities.get((raw_quantity, raw_unit, item))
+            if known is not None:
+                return known
+        report = self.log.report
+        issues_before = report.errors_total + report.warnings_total
+        read = self._read_quantity(table, number, raw_quantity, raw_unit, item)
+        if (
+            keyed
+            and report.errors_total + report.warnings_total == issues_before
+            and room_for(self.known_quantities, raw_quantity, raw_unit)
+        ):
+            self.known_quantities[(raw_quantity, raw_unit, item)] = read
+        return read
+
+    def _read_quantity(
+        self, table: SheetTable, number: int, raw_quantity: object, raw_unit: object, item: Item | None
+    ) -> tuple[Decimal, str]:
         quantity = Decimal(0)
         quantity_column = table.columns.get("quantity")
-        raw_quantity = cell("quantity")
         written_unit = ""
         if is_blank(raw_quantity):
             self.log.cell_error(table.name, number, quantity_column, None, "the quantity is missing (write 0 for none)")
@@ -546,7 +595,7 @@ class LedgerReader:
                     )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
-        column_unit = parse_text(cell("unit"))
+        column_unit = parse_text(raw_unit)
         # The unit written beside the number is what it counts ("500千克" under 计量单位 吨 is half a tonne).
         unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
         if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:
@@ -577,6 +626,39 @@ def _county_given(values: dict[str, object]) -> str:
     return code or region_keys(str(values.get("county_name") or ""))[-1]
 
 
+FIRST_CELLS = 4  # a row's first filled cells: enough to tell totals, notes and headings apart
+# Cell types whose equal values read the same (1 == 1.0 == True: bool is left out), for the reader's memos.
+_KEYED_CELLS = frozenset({str, float, int, dt.date, dt.datetime})
+STOCK_CELLS = ("item_code", "item_name", "quantity", "unit", "batch", "production_date", "expiry_date")
+
+
+def _cell_reader(cells: list, indexes: Mapping[str, int]) -> Callable[[str], object]:
+    """A row's cell by field name; an unmapped column reads as empty, like one past the row's end."""
+    width = len(cells)
+
+    def cell(name: str) -> object:
+        index = indexes.get(name, width)
+        return cells[index] if index < width else ""
+
+    return cell
+
+
+def cells_at(indexes: list[int | None]) -> Callable[[list], tuple]:
+    """A function giving a row's cells at ``indexes`` (two or more) as a tuple, "" for a None index (an unmapped
+    column) or one past the row's end: taken in C, the row padded only when it is too short or a column is unmapped."""
+    reach = max((index for index in indexes if index is not None), default=-1)
+    take = itemgetter(*(-1 if index is None else index for index in indexes))  # -1: the padding ""
+    complete = None not in indexes
+
+    def taken(cells: list) -> tuple:
+        width = len(cells)
+        if complete and width > reach:
+            return take(cells)
+        return take(cells + [""] * max(1, reach + 2 - width))
+
+    return taken
+
+
 def _any_filled(cells: list, indexes: list[int], width: int) -> bool:
     """Whether any of the cells at ``indexes`` holds something (a loop: this runs for every row)."""
     for index in indexes:  # noqa: SIM110 - any() over a generator costs more, 126,000 times
@@ -585,7 +667,7 @@ def _any_filled(cells: list, indexes: list[int], width: int) -> bool:
     return False
 
 
-def first_filled(cells: list, wanted: int = 4) -> list:
+def first_filled(cells: list, wanted: int = FIRST_CELLS) -> list:
     """The first ``wanted`` non-blank cells of a row: enough to tell totals, notes and headings apart."""
     filled = []
     for value in cells:

@@ -165,6 +165,16 @@ _NOT_KEPT = object()
 MEMO_TEXT_CHARS = 120
 
 
+def room_for(memo: dict | set, *values: object) -> bool:
+    """Whether a memo of cells (not ``memoised``'s: one that keeps what a row's cells said, without forgetting)
+    may keep one more entry for ``values``: as ``memoised`` keeps, short texts only and at most ``MEMO_ENTRIES``
+    (a hostile file must not make it costly)."""
+    return len(memo) < MEMO_ENTRIES and all(
+        value.__class__ is not str or len(value) <= MEMO_TEXT_CHARS  # type: ignore[arg-type]
+        for value in values
+    )
+
+
 @memoised
 def fold(text: str) -> str:
     """Text as compared where people type it (names, words in cells): NFKC (full width → half width),
