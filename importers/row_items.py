@@ -19,7 +19,7 @@ from inventory.catalogue import ItemNames, ItemRef, item_key
 from inventory.import_review import FUZZY_MATCH
 from inventory.models import Item
 from inventory.reference import Category
-from inventory.validation import room_for
+from inventory.validation import remember
 from inventory.vocabulary import infer_category
 
 if TYPE_CHECKING:
@@ -91,13 +91,8 @@ class ItemCells:
                     column=table.columns["item_name"].header,
                     value=name,
                 )
-            elif (
-                (item is by_code or item is by_name)
-                and code_cell.__class__ is str
-                and name_cell.__class__ is str
-                and room_for(self._known, code_cell, name_cell)
-            ):
-                self._known[(code_cell, name_cell)] = item  # type: ignore[index]
+            elif (item is by_code or item is by_name) and code_cell.__class__ is str and name_cell.__class__ is str:
+                remember(self._known, (code_cell, name_cell), item, code_cell, name_cell)
             return item, None
         return None, self._new_item(table, number, cell, code, name)
 

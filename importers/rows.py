@@ -9,6 +9,7 @@ Reading changes nothing: every problem goes to the ``IssueLog`` located by sheet
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,7 +52,7 @@ from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
-from inventory.validation import room_for
+from inventory.validation import remember
 
 # Ledger fields → the keyword the warehouse service takes.
 WAREHOUSE_FIELDS = {
@@ -157,6 +158,12 @@ class LedgerReader:
         # Reserve-type words staff added (inventory.vocabulary), folded once for the whole file.
         self.choices = {name: choice_words(kind) for name, kind in CHOICES.items()}
         self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
+        # How each warehouse column is read; a vocabulary word once per distinct cell (a few words, many rows).
+        self.field_parsers = {
+            name: _remembered(parser) if name in CHOICES else parser
+            for name in (*WAREHOUSE_FIELDS, *REGION_FIELDS, "warehouse_code")
+            for parser in [warehouse_field_parser(name, self.choices)]
+        }
         # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
         self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
         self.factors: dict[tuple[int, str], Decimal | None] = {}  # (item id, unit written) → factor_to_item
@@ -168,7 +175,7 @@ class LedgerReader:
         self.data_rows = 0
         self.form: tuple[dict[str, object], dict[str, Source]] = ({}, {})  # the current table's form, parsed
         self.column_indexes: dict[str, int] = {}  # the current table's field → column index
-        self.ordinary_starts: set[tuple] = set()  # first filled cells of rows ``_skippable`` let through
+        self.ordinary_starts: dict[tuple, bool] = {}  # first filled cells of rows ``_skippable`` let through
         self.stock_cells = cells_at([None] * len(STOCK_CELLS))  # the current table's ``STOCK_CELLS`` of a row
         # What cells read as without an error or a warning, per distinct cells: a ledger repeats them.
         self.known_dates: dict[tuple, tuple[dt.date | None, dt.date | None, bool]] = {}
@@ -342,8 +349,7 @@ class LedgerReader:
             return True
         # Remembered as validation.memoised remembers values: a bounded number, short texts only (a serial
         # number in the first column makes every row new; long texts would make a hostile file costly).
-        if room_for(self.ordinary_starts, *seen):
-            self.ordinary_starts.add(seen)
+        remember(self.ordinary_starts, seen, True, *seen)
         return False
 
     # --- warehouse cells ----------------------------------------------------------------------
@@ -386,7 +392,7 @@ class LedgerReader:
                 if column.field == "coordinates":
                     self._coordinates(table, number, column, value, values, sources)
                     continue
-                values[column.field] = parse_warehouse_field(column.field, value, self.choices)
+                values[column.field] = self.field_parsers[column.field](value)
             except CellError as error:
                 self.log.cell_error(table.name, number, column, value, str(error))
                 continue
@@ -528,8 +534,8 @@ class LedgerReader:
         except CellError as error:
             self.log.cell_error(table.name, number, table.columns.get("expiry_date"), expires, str(error))
         dates = (production_date, expiry_date, says_no_date(expires))
-        if keyed and self.log.report.errors_total == errors_before and room_for(self.known_dates, produced, expires):
-            self.known_dates[(produced, expires)] = dates
+        if keyed and self.log.report.errors_total == errors_before:
+            remember(self.known_dates, (produced, expires), dates, produced, expires)
         return dates
 
     def _variant_warning(self, table: SheetTable, number: int, item: Item, unit: str, variant: Item | None) -> None:
@@ -563,12 +569,8 @@ class LedgerReader:
         report = self.log.report
         issues_before = report.errors_total + report.warnings_total
         read = self._read_quantity(table, number, raw_quantity, raw_unit, item)
-        if (
-            keyed
-            and report.errors_total + report.warnings_total == issues_before
-            and room_for(self.known_quantities, raw_quantity, raw_unit)
-        ):
-            self.known_quantities[(raw_quantity, raw_unit, item)] = read
+        if keyed and report.errors_total + report.warnings_total == issues_before:
+            remember(self.known_quantities, (raw_quantity, raw_unit, item), read, raw_quantity, raw_unit)
         return read
 
     def _read_quantity(
@@ -627,6 +629,7 @@ def _county_given(values: dict[str, object]) -> str:
 
 
 FIRST_CELLS = 4  # a row's first filled cells: enough to tell totals, notes and headings apart
+_NOT_READ = object()
 # Cell types whose equal values read the same (1 == 1.0 == True: bool is left out), for the reader's memos.
 _KEYED_CELLS = frozenset({str, float, int, dt.date, dt.datetime})
 STOCK_CELLS = ("item_code", "item_name", "quantity", "unit", "batch", "production_date", "expiry_date")
@@ -679,12 +682,35 @@ def first_filled(cells: list, wanted: int = FIRST_CELLS) -> list:
 
 
 def parse_warehouse_field(name: str, value: object, choices: Mapping[str, Mapping[str, str]] | None = None) -> object:
+    return warehouse_field_parser(name, choices)(value)
+
+
+def warehouse_field_parser(
+    name: str, choices: Mapping[str, Mapping[str, str]] | None = None
+) -> Callable[[object], object]:
+    """How a warehouse field's cell is read (``choices``: the import's words for the vocabularies)."""
     if name == "warehouse_code":
-        return parse_code(value)
+        return parse_code
     if name in CHOICES:
-        return parse_choice(value, CHOICES[name], (choices or {}).get(name))
+        return functools.partial(parse_choice, enum_class=CHOICES[name], words=(choices or {}).get(name))
     if name in ("latitude", "longitude"):
-        return parse_float(value)
+        return parse_float
     if name in ("county_code", "city_code", "province_code"):
-        return parse_region_code(value)
-    return parse_text(value)
+        return parse_region_code
+    return parse_text
+
+
+def _remembered(parse: Callable[[object], object]) -> Callable[[object], object]:
+    """``parse`` remembering what each cell read as without an error (``_KEYED_CELLS`` only; ``remember``'s bounds)."""
+    known: dict[object, object] = {}
+
+    def read(value: object) -> object:
+        if value.__class__ not in _KEYED_CELLS:
+            return parse(value)
+        found = known.get(value, _NOT_READ)
+        if found is _NOT_READ:
+            found = parse(value)  # a CellError leaves nothing behind: each row says it
+            remember(known, value, found, value)
+        return found
+
+    return read

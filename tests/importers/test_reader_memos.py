@@ -31,7 +31,8 @@ def row(batch: str, item: str = "活性炭", quantity: object = 10, **cells: obj
 def repeated_awkward_rows() -> bytes:
     """Every kind of cell the memos keep or must not keep, each on two rows or more: bad dates, a shelf life
     without a production date, approximate and unit-naming quantities, a guessed name, a code the name
-    contradicts, a unit variant, a new item, yes/no cells beside equal numbers, zero and minus zero."""
+    contradicts, a unit variant, a new item, yes/no cells beside equal numbers, zero and minus zero, a reserve type
+    that is no word of the vocabulary."""
     rows = [["某县应急物资台账"], HEAD]
     for twice in ("a", "b"):
         rows += [
@@ -63,6 +64,10 @@ def repeated_awkward_rows() -> bytes:
             row(f"new{twice}", item="某种新物资"),
             row(f"newbare{twice}", item="另一种新物资", 计量单位=None),
             row(f"nothing{twice}", item=None),
+            row(f"reserve{twice}", 仓库编码="W-2", 储备类型="不是一种储备"),
+            row(f"reserve{twice}", 仓库编码="W-3", 储备类型="企业"),
+            row(f"reserve{twice}", 仓库编码="W-4", 储备类型=True),
+            row(f"reserve{twice}", 仓库编码="W-5", 储备类型=1),
             [None] * len(HEAD),
             ["合计", None, None, None, None, None, None, 120],
             ["W-1"],
@@ -112,10 +117,11 @@ def read(session, data: bytes, monkeypatch, *, memos: bool) -> tuple[tuple, Coun
 
     with monkeypatch.context() as patch:
         if not memos:  # no memo ever keeps anything: every row is read cell by cell
-            patch.setattr(importers.rows, "room_for", lambda memo, *cells: False)
-            patch.setattr(importers.row_items, "room_for", lambda memo, *cells: False)
+            patch.setattr(importers.rows, "remember", lambda memo, key, value, *cells: None)
+            patch.setattr(importers.row_items, "remember", lambda memo, key, value, *cells: None)
         patch.setattr(importers.rows, "first_filled", counted("first cells", importers.rows.first_filled))
         patch.setattr(importers.rows, "parse_expiry", counted("dates", importers.rows.parse_expiry))
+        patch.setattr(importers.rows, "parse_choice", counted("words", importers.rows.parse_choice))
         patch.setattr(ItemCells, "item_for", counted("items", ItemCells.item_for))
         patch.setattr(LedgerReader, "_read_quantity", counted("quantities", LedgerReader._read_quantity))
         report = import_ledger(session, data, file_name="a.xlsx", actor="tester", dry_run=True)
@@ -130,7 +136,7 @@ def test_repeated_awkward_cells_are_reported_on_every_row_as_without_the_memos(s
     assert len([issue for issue in report if issue[0] == "error"]) > 20  # the file does exercise the errors
     assert len([issue for issue in report if issue[0] == "warning"]) > 10
     assert remembered == itself
-    for kind in ("first cells", "dates", "items", "quantities"):  # the memos were used
+    for kind in ("first cells", "dates", "items", "quantities", "words"):  # the memos were used
         assert fewer[kind] < every[kind], kind
 
 
