@@ -14,11 +14,9 @@ rows are written); each sheet has its own functions.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -29,6 +27,7 @@ from sqlalchemy import BigInteger, Select, String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from importers.columns import COLUMNS_BY_FIELD, SHIPMENT_CODE_HEADER
+from importers.heap import cycle_collection_paused
 from importers.xlsx import WIDTHS, RowStream, enum_label, neutralise, streaming_workbook, workbook_styles
 from inventory.access import Actor, require_region_in_scope
 from inventory.clock import BUSINESS_TIMEZONE, business_today
@@ -184,7 +183,7 @@ def export_ledger(
         title += f" — {note}"
 
     tallies = _Tallies()
-    with _without_cycle_collection():
+    with cycle_collection_paused():
         rows = _write_ledger(session, ledger, styles, where, regions, lang, title, tallies)
         warehouses = _write_registry(session, registry, styles, where, regions, lang, title)
         tallies.settle()
@@ -198,24 +197,6 @@ def export_ledger(
         file_name=export_file_name(region, lang, today),
         in_transit=in_transit,
     )
-
-
-@contextlib.contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector held off while the ledger streams (it is switched back on after).
-
-    The rows make hundreds of thousands of tuples (database rows, cache keys, tallies), and each batch of
-    them sets off another collection, every few a pass over the whole heap (the app, SQLAlchemy's
-    caches, the sets the tallies keep) that finds nothing: reference counting frees every row. Measured
-    on the national ledger: 0.8-1.4 s of CPU of about 5. If two exports overlap, the collector is back on
-    once both are done at the latest."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _header(sheet, styles: dict, fields: tuple[str, ...], lang: str, title: str) -> None:

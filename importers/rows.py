@@ -26,6 +26,7 @@ from importers.columns import (
     fold,
     header_key,
 )
+from importers.heap import cycle_collection_paused
 from importers.outcome import ERROR, Issue, IssueLog, Source, json_value
 from importers.row_items import ItemCells
 from importers.values import (
@@ -188,9 +189,10 @@ class LedgerReader:
         for name in workbook.in_transit_sheets:
             message = f"sheet {name!r} lists stock in transit (shipped, not yet received): not imported as stock"
             self.log.note(message, sheet=name)
-        for table in workbook.tables:
-            self._describe_table(table)
-            self._read_table(workbook, table)
+        with cycle_collection_paused():  # 0.8 s of the national ledger's 2.3 s went to walking the heap
+            for table in workbook.tables:
+                self._describe_table(table)
+                self._read_table(workbook, table)
 
     # --- tables -------------------------------------------------------------------------------
 
