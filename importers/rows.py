@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
@@ -262,10 +262,7 @@ class LedgerReader:
         ]
         warehouse_columns += [columns[name] for name in ("warehouse_code",) if name in columns]
         identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
-        warehouse_indexes = [column.index for column in warehouse_columns]
-        # The warehouse cells of a row as a tuple, taken in C when the row reaches every one of them.
-        take_warehouse_cells = itemgetter(*warehouse_indexes, 0)  # a trailing cell: always a tuple, even of one
-        reach = max(warehouse_indexes, default=None)
+        warehouse_cells = cells_at([column.index for column in warehouse_columns])  # a row's, as a tuple
         mapped_indexes = sorted({column.index for column in columns.values()})
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
         self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
@@ -284,28 +281,24 @@ class LedgerReader:
         first_mapped = mapped_indexes[0] if mapped_indexes else FIRST_CELLS
         for number, cells in workbook.rows(table):
             tick()
-            width = len(cells)
             start = tuple(cells[:FIRST_CELLS])
             if start not in ordinary_starts or first_mapped >= len(start):
                 filled = first_filled(cells)
-                if not filled or not _any_filled(cells, mapped_indexes, width):
+                if not filled or not _any_filled(cells, mapped_indexes, len(cells)):
                     blank_rows += 1 if self.data_rows else 0
                     continue
                 if self._skippable(table, number, filled):
                     continue
             self.data_rows += 1
             errors_before = report.errors_total
-            if reach is not None and width > reach:
-                raw = take_warehouse_cells(cells)[:-1]
-            else:
-                raw = tuple(cells[i] if i < width else "" for i in warehouse_indexes)
+            raw = warehouse_cells(cells)
             if raw == last_raw and last_entry is not None:
                 entry = last_entry
                 entry.named_rows += 1
-            elif all(is_blank(cells[i]) for i in identity if i < width) and last_entry is not None and is_stock:
+            elif all(is_blank(cells[i]) for i in identity if i < len(cells)) and last_entry is not None and is_stock:
                 entry = last_entry  # warehouse cells left blank under the first row of a group: same warehouse
             else:
-                entry = self._warehouse_row(table, number, dict(zip(warehouse_columns, raw, strict=True)))
+                entry = self._warehouse_row(table, number, zip(warehouse_columns, raw, strict=True))
                 # A row whose warehouse cells failed is not remembered: the next row like it says so itself.
                 failed = report.errors_total > errors_before
                 if entry is not None:
@@ -384,10 +377,12 @@ class LedgerReader:
             )
         return values, sources
 
-    def _warehouse_row(self, table: SheetTable, number: int, raw: dict[Column, object]) -> WarehouseEntry | None:
+    def _warehouse_row(
+        self, table: SheetTable, number: int, raw: Iterable[tuple[Column, object]]
+    ) -> WarehouseEntry | None:
         """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry."""
         values, sources = dict(self.form[0]), dict(self.form[1])
-        for column, value in raw.items():
+        for column, value in raw:
             if is_blank(value):
                 continue
             try:
@@ -649,19 +644,32 @@ def _cell_reader(cells: list, indexes: Mapping[str, int]) -> Callable[[str], obj
 
 
 def cells_at(indexes: list[int | None]) -> Callable[[list], tuple]:
-    """A function giving a row's cells at ``indexes`` (two or more) as a tuple, "" for a None index (an unmapped
-    column) or one past the row's end: taken in C, the row padded only when it is too short or a column is unmapped."""
+    """A function giving a row's cells at ``indexes`` as a tuple, "" for a None index (an unmapped column) or one
+    past the row's end: taken in C, the row padded only when it is too short or a column is unmapped."""
+    if not indexes:
+        return lambda cells: ()
     reach = max((index for index in indexes if index is not None), default=-1)
-    take = itemgetter(*(-1 if index is None else index for index in indexes))  # -1: the padding ""
+    # -1: the padding ""; a trailing cell, dropped, so that even one index gives a tuple
+    take = itemgetter(*(-1 if index is None else index for index in indexes), 0)
     complete = None not in indexes
 
     def taken(cells: list) -> tuple:
         width = len(cells)
         if complete and width > reach:
-            return take(cells)
-        return take(cells + [""] * max(1, reach + 2 - width))
+            return take(cells)[:-1]
+        return take(cells + [""] * max(1, reach + 2 - width))[:-1]
 
-    return taken
+    if len(indexes) < 2:
+        return taken
+    take_many = itemgetter(*(-1 if index is None else index for index in indexes))
+
+    def taken_many(cells: list) -> tuple:  # two or more: itemgetter gives a tuple itself
+        width = len(cells)
+        if complete and width > reach:
+            return take_many(cells)
+        return take_many(cells + [""] * max(1, reach + 2 - width))
+
+    return taken_many
 
 
 def _any_filled(cells: list, indexes: list[int], width: int) -> bool:

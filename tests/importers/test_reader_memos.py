@@ -151,3 +151,10 @@ def test_first_cells_seen_before_do_not_make_a_row_of_unmapped_columns_a_ledger_
     remembered, _ = read(session, data, monkeypatch, memos=True)
     assert remembered == read(session, data, monkeypatch, memos=False)[0]
     assert ("note", "blank rows skipped: 1") in [issue[:2] for issue in remembered[1]]
+
+
+def test_cells_at_reads_as_one_cell_at_a_time_would():
+    for row in (["a", 1.0, None, "d"], ["a", 1.0], []):
+        for indexes in ([0], [3, 1], [None, 2], [5], [0, 5, None, 3], [], [None]):
+            expected = tuple(row[i] if i is not None and i < len(row) else "" for i in indexes)
+            assert importers.rows.cells_at(indexes)(row) == expected, (row, indexes)
