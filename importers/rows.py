@@ -266,6 +266,7 @@ class LedgerReader:
         mapped_indexes = sorted({column.index for column in columns.values()})
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
         self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
+        self.known_quantities = {}  # a table's own: its quantity header may name a unit (数量（千克）)
         self.form = self._form_values(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
@@ -472,7 +473,7 @@ class LedgerReader:
     ) -> None:
         """Read a stock row; ``errors_before`` counts the errors before its warehouse cells were read."""
         code, name, raw_quantity, unit, batch, produced, expires = self.stock_cells(cells)
-        cell = None  # the row's cells by field, for the rarer paths (a new item, a unit variant)
+        cell = None  # the row's cells by field, for item cells read afresh (a new item's category, unit …)
         item = self.item_cells.known(code, name)
         new_item_key = None
         if item is None:

@@ -14,7 +14,7 @@ import importers.rows
 from importers.ledger import import_ledger
 from importers.row_items import ItemCells
 from importers.rows import LedgerReader
-from tests.importers.conftest import sheet_of_rows
+from tests.importers.conftest import sheet_of_rows, xlsx
 from tests.importers.field_corpus import FAMILIES
 
 HEAD = ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资编码", "物资名称", "计量单位", "数量", "批次", "生产日期"]
@@ -84,6 +84,20 @@ def leading_unmapped_columns() -> bytes:
     rows += [[*spare, *row("a")], [*spare, *row("b")], [*spare, *[None] * len(HEAD)], [*spare, *row("c")]]
     rows += [[*spare, None, None, "合计"], [*spare, *row("d")]]
     return sheet_of_rows(rows)
+
+
+def two_tables_two_header_units() -> bytes:
+    """The same quantity and unit cells under 数量（吨） on one sheet and 数量（千克） on the next."""
+
+    def build(book) -> None:
+        for index, unit in enumerate(("吨", "千克")):
+            sheet = book.active if index == 0 else book.create_sheet()
+            sheet.title = f"台账{index + 1}"
+            sheet.append(["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", f"数量（{unit}）", "批次"])
+            for batch in ("a", "b"):
+                sheet.append(["W-1", "东城区储备库", "政府储备", "110101", "活性炭", 2.5, f"{unit}{batch}"])
+
+    return xlsx(build)
 
 
 def issues(report) -> list[tuple]:
@@ -158,3 +172,9 @@ def test_cells_at_reads_as_one_cell_at_a_time_would():
         for indexes in ([0], [3, 1], [None, 2], [5], [0, 5, None, 3], [], [None]):
             expected = tuple(row[i] if i is not None and i < len(row) else "" for i in indexes)
             assert importers.rows.cells_at(indexes)(row) == expected, (row, indexes)
+
+
+def test_a_quantity_is_read_in_its_own_tables_header_unit(session, monkeypatch):
+    data = two_tables_two_header_units()
+    remembered, _ = read(session, data, monkeypatch, memos=True)
+    assert remembered == read(session, data, monkeypatch, memos=False)[0]  # 2.5 千克 is not 2.5 吨
