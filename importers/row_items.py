@@ -19,6 +19,7 @@ from inventory.catalogue import ItemNames, ItemRef, item_key
 from inventory.import_review import FUZZY_MATCH
 from inventory.models import Item
 from inventory.reference import Category
+from inventory.validation import remember
 from inventory.vocabulary import infer_category
 
 if TYPE_CHECKING:
@@ -45,6 +46,14 @@ class ItemCells:
         self.items = items
         self.new_items: dict[str, NewItem] = {}
         self._found: dict[str, list[ItemRef]] = {}  # per distinct text: the catalogue stays the same while reading
+        # (item code cell, item name cell) → the one item they name without a word to say (no warning, no error).
+        self._known: dict[tuple[str, str], Item] = {}
+
+    def known(self, code_cell: object, name_cell: object) -> Item | None:
+        """The item of two text cells seen before that named it plainly; None: read them with ``item_for``."""
+        if code_cell.__class__ is str and name_cell.__class__ is str:
+            return self._known.get((code_cell, name_cell))
+        return None
 
     def _candidates(self, text: str | None) -> list[ItemRef]:
         """The catalogue items ``text`` may name (code, name or alias; catalogue.ItemNames decides)."""
@@ -60,7 +69,8 @@ class ItemCells:
 
     def item_for(self, table: SheetTable, number: int, cell: Callable[[str], object]) -> tuple[Item | None, str | None]:
         """The catalogue item a row names by code, name or alias; or the key of an item to add."""
-        code, name = parse_code(cell("item_code")), parse_text(cell("item_name"))
+        code_cell, name_cell = cell("item_code"), cell("item_name")
+        code, name = parse_code(code_cell), parse_text(name_cell)
         named = self._candidates(name)  # looked up once per cell: this runs for every row of a ledger
         by_code, by_name = self._one(self._candidates(code)), self._one(named)
         if by_code is None and by_name is None and len(named) > 1:  # a name several catalogue items share
@@ -81,6 +91,8 @@ class ItemCells:
                     column=table.columns["item_name"].header,
                     value=name,
                 )
+            elif (item is by_code or item is by_name) and code_cell.__class__ is str and name_cell.__class__ is str:
+                remember(self._known, (code_cell, name_cell), item, code_cell, name_cell)
             return item, None
         return None, self._new_item(table, number, cell, code, name)
 

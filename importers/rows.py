@@ -9,7 +9,8 @@ Reading changes nothing: every problem goes to the ``IssueLog`` located by sheet
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
@@ -51,7 +52,7 @@ from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
-from inventory.validation import MEMO_ENTRIES, MEMO_TEXT_CHARS
+from inventory.validation import remember
 
 # Ledger fields → the keyword the warehouse service takes.
 WAREHOUSE_FIELDS = {
@@ -157,6 +158,12 @@ class LedgerReader:
         # Reserve-type words staff added (inventory.vocabulary), folded once for the whole file.
         self.choices = {name: choice_words(kind) for name, kind in CHOICES.items()}
         self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
+        # How each warehouse column is read; a vocabulary word once per distinct cell (a few words, many rows).
+        self.field_parsers = {
+            name: _remembered(parser) if name in CHOICES else parser
+            for name in (*WAREHOUSE_FIELDS, *REGION_FIELDS, "warehouse_code")
+            for parser in [warehouse_field_parser(name, self.choices)]
+        }
         # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
         self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
         self.factors: dict[tuple[int, str], Decimal | None] = {}  # (item id, unit written) → factor_to_item
@@ -168,7 +175,11 @@ class LedgerReader:
         self.data_rows = 0
         self.form: tuple[dict[str, object], dict[str, Source]] = ({}, {})  # the current table's form, parsed
         self.column_indexes: dict[str, int] = {}  # the current table's field → column index
-        self.ordinary_starts: set[tuple] = set()  # first filled cells of rows ``_skippable`` let through
+        self.ordinary_starts: dict[tuple, bool] = {}  # first filled cells of rows ``_skippable`` let through
+        self.stock_cells = cells_at([None] * len(STOCK_CELLS))  # the current table's ``STOCK_CELLS`` of a row
+        # What cells read as without an error or a warning, per distinct cells: a ledger repeats them.
+        self.known_dates: dict[tuple, tuple[dt.date | None, dt.date | None, bool]] = {}
+        self.known_quantities: dict[tuple, tuple[Decimal, str]] = {}
 
     def read(self, workbook: LedgerWorkbook) -> None:
         for name in workbook.skipped_sheets:
@@ -177,7 +188,7 @@ class LedgerReader:
         for name in workbook.in_transit_sheets:
             message = f"sheet {name!r} lists stock in transit (shipped, not yet received): not imported as stock"
             self.log.note(message, sheet=name)
-        for table in workbook.tables:
+        for table in workbook.tables:  # import_ledger holds the cycle collector off (0.8 s of 2.3 s went to it)
             self._describe_table(table)
             self._read_table(workbook, table)
 
@@ -249,42 +260,46 @@ class LedgerReader:
         ]
         warehouse_columns += [columns[name] for name in ("warehouse_code",) if name in columns]
         identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
-        warehouse_indexes = [column.index for column in warehouse_columns]
-        # The warehouse cells of a row as a tuple, taken in C when the row reaches every one of them.
-        take_warehouse_cells = itemgetter(*warehouse_indexes, 0)  # a trailing cell: always a tuple, even of one
-        reach = max(warehouse_indexes, default=None)
+        warehouse_cells = cells_at([column.index for column in warehouse_columns])  # a row's, as a tuple
         mapped_indexes = sorted({column.index for column in columns.values()})
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
+        self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
+        self.known_quantities = {}  # a table's own: its quantity header may name a unit (数量（千克）)
         self.form = self._form_values(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
         last_raw: tuple | None = None
         last_entry: WarehouseEntry | None = None
         blank_rows = 0
+        ordinary_starts = self.ordinary_starts
+        report = self.log.report
+        tick = self.tick
+        # An ordinary row's first cells seen again, with a mapped column among them: the row is filled and
+        # ``_skippable`` lets it through (its cells are all filled, so they are ``first_filled``'s, and its verdict
+        # depends on them alone); it needs no looking at.
+        first_mapped = mapped_indexes[0] if mapped_indexes else FIRST_CELLS
         for number, cells in workbook.rows(table):
-            self.tick()
-            width = len(cells)
-            filled = first_filled(cells)
-            if not filled or not _any_filled(cells, mapped_indexes, width):
-                blank_rows += 1 if self.data_rows else 0
-                continue
-            if self._skippable(table, number, filled):
-                continue
+            tick()
+            start = tuple(cells[:FIRST_CELLS])
+            if start not in ordinary_starts or first_mapped >= len(start):
+                filled = first_filled(cells)
+                if not filled or not _any_filled(cells, mapped_indexes, len(cells)):
+                    blank_rows += 1 if self.data_rows else 0
+                    continue
+                if self._skippable(table, number, filled):
+                    continue
             self.data_rows += 1
-            errors_before = self.log.report.errors_total
-            if reach is not None and width > reach:
-                raw = take_warehouse_cells(cells)[:-1]
-            else:
-                raw = tuple(cells[i] if i < width else "" for i in warehouse_indexes)
+            errors_before = report.errors_total
+            raw = warehouse_cells(cells)
             if raw == last_raw and last_entry is not None:
                 entry = last_entry
                 entry.named_rows += 1
-            elif all(is_blank(cells[i]) for i in identity if i < width) and last_entry is not None and is_stock:
+            elif all(is_blank(cells[i]) for i in identity if i < len(cells)) and last_entry is not None and is_stock:
                 entry = last_entry  # warehouse cells left blank under the first row of a group: same warehouse
             else:
-                entry = self._warehouse_row(table, number, dict(zip(warehouse_columns, raw, strict=True)))
+                entry = self._warehouse_row(table, number, zip(warehouse_columns, raw, strict=True))
                 # A row whose warehouse cells failed is not remembered: the next row like it says so itself.
-                failed = self.log.report.errors_total > errors_before
+                failed = report.errors_total > errors_before
                 if entry is not None:
                     entry.named_rows += 1
                     entry.bad_rows += failed
@@ -328,10 +343,7 @@ class LedgerReader:
             return True
         # Remembered as validation.memoised remembers values: a bounded number, short texts only (a serial
         # number in the first column makes every row new; long texts would make a hostile file costly).
-        if len(self.ordinary_starts) < MEMO_ENTRIES and all(
-            value.__class__ is not str or len(value) <= MEMO_TEXT_CHARS for value in seen
-        ):
-            self.ordinary_starts.add(seen)
+        remember(self.ordinary_starts, seen, True, *seen)
         return False
 
     # --- warehouse cells ----------------------------------------------------------------------
@@ -364,17 +376,19 @@ class LedgerReader:
             )
         return values, sources
 
-    def _warehouse_row(self, table: SheetTable, number: int, raw: dict[Column, object]) -> WarehouseEntry | None:
+    def _warehouse_row(
+        self, table: SheetTable, number: int, raw: Iterable[tuple[Column, object]]
+    ) -> WarehouseEntry | None:
         """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry."""
         values, sources = dict(self.form[0]), dict(self.form[1])
-        for column, value in raw.items():
+        for column, value in raw:
             if is_blank(value):
                 continue
             try:
                 if column.field == "coordinates":
                     self._coordinates(table, number, column, value, values, sources)
                     continue
-                values[column.field] = parse_warehouse_field(column.field, value, self.choices)
+                values[column.field] = self.field_parsers[column.field](value)
             except CellError as error:
                 self.log.cell_error(table.name, number, column, value, str(error))
                 continue
@@ -456,46 +470,35 @@ class LedgerReader:
         self, table: SheetTable, number: int, cells: list, entry: WarehouseEntry | None, errors_before: int
     ) -> None:
         """Read a stock row; ``errors_before`` counts the errors before its warehouse cells were read."""
-        width = len(cells)
-        indexes = self.column_indexes
-
-        def cell(name: str) -> object:
-            index = indexes.get(name, width)  # an unmapped column reads as empty, like one past the row's end
-            return cells[index] if index < width else ""
-
-        item, new_item_key = self.item_cells.item_for(table, number, cell)
-        quantity, odd_unit = self._quantity(table, number, cell, item)
+        code, name, raw_quantity, unit, batch, produced, expires = self.stock_cells(cells)
+        cell = None  # the row's cells by field, for item cells read afresh (a new item's category, unit …)
+        item = self.item_cells.known(code, name)
+        new_item_key = None
+        if item is None:
+            cell = _cell_reader(cells, self.column_indexes)
+            item, new_item_key = self.item_cells.item_for(table, number, cell)
+        quantity, odd_unit = self._quantity(table, number, raw_quantity, unit, item)
         variant_key = None
         if item is not None and odd_unit:  # kept in its own unit, as a unit variant of the item: never lost
             variant = open_variant(item, odd_unit)
-            self._variant_warning(table, number, cell, item, odd_unit, variant)
+            self._variant_warning(table, number, item, odd_unit, variant)
             if variant is not None:
                 item = self.item_cells.items.get(variant.id, variant)
             else:
                 item, variant_key = None, (item.id, odd_unit)
-        dates: dict[str, dt.date | None] = {}
-        for name in ("production_date", "expiry_date"):
-            value = cell(name)
-            # A month alone: its first day for production, its last for expiry; a shelf life counts from production.
-            try:
-                dates[name] = (
-                    parse_date(value) if name == "production_date" else parse_expiry(value, dates["production_date"])
-                )
-            except CellError as error:
-                self.log.cell_error(table.name, number, table.columns.get(name), value, str(error))
-                dates[name] = None
+        production_date, expiry_date, no_expiry = self._dates(table, number, produced, expires)
         row = LedgerRow(
-            table=table,
-            row=number,
-            entry=entry,
-            item=item,
-            new_item_key=new_item_key,
-            quantity=quantity,
-            batch=parse_text(cell("batch")),
-            production_date=dates["production_date"],
-            expiry_date=dates["expiry_date"],
-            failed=self.log.report.errors_total > errors_before or entry is None,
-            no_expiry=says_no_date(cell("expiry_date")),
+            table,
+            number,
+            entry,
+            item,
+            new_item_key,
+            quantity,
+            parse_text(batch),
+            production_date,
+            expiry_date,
+            self.log.report.errors_total > errors_before or entry is None,
+            no_expiry,
         )
         self.rows.append(row)
         if entry is not None:
@@ -505,9 +508,33 @@ class LedgerReader:
         if variant_key is not None:
             self.unit_variants.setdefault(variant_key, []).append(row)
 
-    def _variant_warning(
-        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item, unit: str, variant: Item | None
-    ) -> None:
+    def _dates(self, table: SheetTable, number: int, produced: object, expires: object) -> tuple:
+        """The production and expiry dates of a row's two date cells, and whether the expiry says none.
+
+        A month alone: its first day for production, its last for expiry; a shelf life counts from production.
+        What two cells read as without an error is remembered (``known_dates``): a ledger repeats its dates.
+        """
+        keyed = produced.__class__ in _KEYED_CELLS and expires.__class__ in _KEYED_CELLS
+        if keyed:
+            known = self.known_dates.get((produced, expires))
+            if known is not None:
+                return known
+        errors_before = self.log.report.errors_total
+        production_date = expiry_date = None
+        try:
+            production_date = parse_date(produced)
+        except CellError as error:
+            self.log.cell_error(table.name, number, table.columns.get("production_date"), produced, str(error))
+        try:
+            expiry_date = parse_expiry(expires, production_date)
+        except CellError as error:
+            self.log.cell_error(table.name, number, table.columns.get("expiry_date"), expires, str(error))
+        dates = (production_date, expiry_date, says_no_date(expires))
+        if keyed and self.log.report.errors_total == errors_before:
+            remember(self.known_dates, (produced, expires), dates, produced, expires)
+        return dates
+
+    def _variant_warning(self, table: SheetTable, number: int, item: Item, unit: str, variant: Item | None) -> None:
         column = table.columns.get("unit") or table.columns.get("quantity")
         kept = f"the existing unit variant {variant.code}" if variant is not None else "a new unit variant"
         self.log.warn(
@@ -520,13 +547,33 @@ class LedgerReader:
         )
 
     def _quantity(
-        self, table: SheetTable, number: int, cell: Callable[[str], object], item: Item | None
+        self, table: SheetTable, number: int, raw_quantity: object, raw_unit: object, item: Item | None
     ) -> tuple[Decimal, str]:
         """The row's quantity in the catalogue unit of its item (0 when it cannot be read: the row is rejected),
-        and the unit as written when it converts to nothing the item knows (a unit variant's unit)."""
+        and the unit as written when it converts to nothing the item knows (a unit variant's unit).
+
+        What a quantity cell, a unit cell and an item read as without an error or a warning is remembered
+        (``known_quantities``). Floats and texts only: 1 == 1.0 == True and 0.0 == -0.0 would share a key.
+        """
+        keyed = raw_unit.__class__ is str and (
+            raw_quantity.__class__ is str or (raw_quantity.__class__ is float and raw_quantity)
+        )
+        if keyed:
+            known = self.known_quantities.get((raw_quantity, raw_unit, item))
+            if known is not None:
+                return known
+        report = self.log.report
+        issues_before = report.errors_total + report.warnings_total
+        read = self._read_quantity(table, number, raw_quantity, raw_unit, item)
+        if keyed and report.errors_total + report.warnings_total == issues_before:
+            remember(self.known_quantities, (raw_quantity, raw_unit, item), read, raw_quantity, raw_unit)
+        return read
+
+    def _read_quantity(
+        self, table: SheetTable, number: int, raw_quantity: object, raw_unit: object, item: Item | None
+    ) -> tuple[Decimal, str]:
         quantity = Decimal(0)
         quantity_column = table.columns.get("quantity")
-        raw_quantity = cell("quantity")
         written_unit = ""
         if is_blank(raw_quantity):
             self.log.cell_error(table.name, number, quantity_column, None, "the quantity is missing (write 0 for none)")
@@ -546,7 +593,7 @@ class LedgerReader:
                     )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
-        column_unit = parse_text(cell("unit"))
+        column_unit = parse_text(raw_unit)
         # The unit written beside the number is what it counts ("500千克" under 计量单位 吨 is half a tonne).
         unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
         if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:
@@ -577,6 +624,53 @@ def _county_given(values: dict[str, object]) -> str:
     return code or region_keys(str(values.get("county_name") or ""))[-1]
 
 
+FIRST_CELLS = 4  # a row's first filled cells: enough to tell totals, notes and headings apart
+_NOT_READ = object()
+# Cell types whose equal values read the same (1 == 1.0 == True: bool is left out), for the reader's memos.
+_KEYED_CELLS = frozenset({str, float, int, dt.date, dt.datetime})
+STOCK_CELLS = ("item_code", "item_name", "quantity", "unit", "batch", "production_date", "expiry_date")
+
+
+def _cell_reader(cells: list, indexes: Mapping[str, int]) -> Callable[[str], object]:
+    """A row's cell by field name; an unmapped column reads as empty, like one past the row's end."""
+    width = len(cells)
+
+    def cell(name: str) -> object:
+        index = indexes.get(name, width)
+        return cells[index] if index < width else ""
+
+    return cell
+
+
+def cells_at(indexes: list[int | None]) -> Callable[[list], tuple]:
+    """A function giving a row's cells at ``indexes`` as a tuple, "" for a None index (an unmapped column) or one
+    past the row's end: taken in C, the row padded only when it is too short or a column is unmapped."""
+    if not indexes:
+        return lambda cells: ()
+    reach = max((index for index in indexes if index is not None), default=-1)
+    # -1: the padding ""; a trailing cell, dropped, so that even one index gives a tuple
+    take = itemgetter(*(-1 if index is None else index for index in indexes), 0)
+    complete = None not in indexes
+
+    def taken(cells: list) -> tuple:
+        width = len(cells)
+        if complete and width > reach:
+            return take(cells)[:-1]
+        return take(cells + [""] * max(1, reach + 2 - width))[:-1]
+
+    if len(indexes) < 2:
+        return taken
+    take_many = itemgetter(*(-1 if index is None else index for index in indexes))
+
+    def taken_many(cells: list) -> tuple:  # two or more: itemgetter gives a tuple itself
+        width = len(cells)
+        if complete and width > reach:
+            return take_many(cells)
+        return take_many(cells + [""] * max(1, reach + 2 - width))
+
+    return taken_many
+
+
 def _any_filled(cells: list, indexes: list[int], width: int) -> bool:
     """Whether any of the cells at ``indexes`` holds something (a loop: this runs for every row)."""
     for index in indexes:  # noqa: SIM110 - any() over a generator costs more, 126,000 times
@@ -585,7 +679,7 @@ def _any_filled(cells: list, indexes: list[int], width: int) -> bool:
     return False
 
 
-def first_filled(cells: list, wanted: int = 4) -> list:
+def first_filled(cells: list, wanted: int = FIRST_CELLS) -> list:
     """The first ``wanted`` non-blank cells of a row: enough to tell totals, notes and headings apart."""
     filled = []
     for value in cells:
@@ -597,12 +691,35 @@ def first_filled(cells: list, wanted: int = 4) -> list:
 
 
 def parse_warehouse_field(name: str, value: object, choices: Mapping[str, Mapping[str, str]] | None = None) -> object:
+    return warehouse_field_parser(name, choices)(value)
+
+
+def warehouse_field_parser(
+    name: str, choices: Mapping[str, Mapping[str, str]] | None = None
+) -> Callable[[object], object]:
+    """How a warehouse field's cell is read (``choices``: the import's words for the vocabularies)."""
     if name == "warehouse_code":
-        return parse_code(value)
+        return parse_code
     if name in CHOICES:
-        return parse_choice(value, CHOICES[name], (choices or {}).get(name))
+        return functools.partial(parse_choice, enum_class=CHOICES[name], words=(choices or {}).get(name))
     if name in ("latitude", "longitude"):
-        return parse_float(value)
+        return parse_float
     if name in ("county_code", "city_code", "province_code"):
-        return parse_region_code(value)
-    return parse_text(value)
+        return parse_region_code
+    return parse_text
+
+
+def _remembered(parse: Callable[[object], object]) -> Callable[[object], object]:
+    """``parse`` remembering what each cell read as without an error (``_KEYED_CELLS`` only; ``remember``'s bounds)."""
+    known: dict[object, object] = {}
+
+    def read(value: object) -> object:
+        if value.__class__ not in _KEYED_CELLS:
+            return parse(value)
+        found = known.get(value, _NOT_READ)
+        if found is _NOT_READ:
+            found = parse(value)  # a CellError leaves nothing behind: each row says it
+            remember(known, value, found, value)
+        return found
+
+    return read

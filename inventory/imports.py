@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
-from inventory.db import chunks, executemany, insert_many, next_ids, without_cycle_collection
+from inventory.db import chunks, executemany, insert_many, next_ids
 from inventory.errors import Conflict, DomainError, NotFound
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.reference import MovementKind, Role
@@ -112,7 +112,6 @@ class StockCountPlan:
         return sum(1 for line in self.lines if not line.is_new)
 
 
-@without_cycle_collection()  # 126,000 planned lines: a full pass over the heap would find nothing to free
 def plan_stock_counts(
     session: Session,
     actor: Actor,
@@ -273,7 +272,6 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-@without_cycle_collection()  # the same: 126,000 rows of each table built as tuples
 def write_stock_counts(
     session: Session, plan: StockCountPlan, *, actor: Actor, reference: str, reason: str
 ) -> dict[str, int]:

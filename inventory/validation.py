@@ -150,11 +150,7 @@ def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
         if found is not _NOT_KEPT:
             return found
         result = function(value)
-        if not (isinstance(value, str) and len(value) > MEMO_TEXT_CHARS):
-            if len(cache) >= MEMO_ENTRIES:
-                for oldest in list(itertools.islice(cache, MEMO_ENTRIES // 2)):  # dicts keep insertion order
-                    del cache[oldest]
-            cache[key] = result
+        remember(cache, key, result, value)
         return result
 
     return call
@@ -163,6 +159,19 @@ def memoised(function: Callable[[Any], R]) -> Callable[[Any], R]:
 MEMO_ENTRIES = 20_000
 _NOT_KEPT = object()
 MEMO_TEXT_CHARS = 120
+
+
+def remember(memo: dict, key: object, value: object, *cells: object) -> None:
+    """Keep ``value`` under ``key`` in a memo of what ``cells`` read as, as ``memoised`` keeps: nothing for a long
+    text, at most ``MEMO_ENTRIES`` entries, the older half forgotten when full (a hostile file must not make a memo
+    costly, and a long file must not stop it learning)."""
+    for cell in cells:
+        if isinstance(cell, str) and len(cell) > MEMO_TEXT_CHARS:
+            return
+    if len(memo) >= MEMO_ENTRIES:
+        for oldest in list(itertools.islice(memo, MEMO_ENTRIES // 2)):  # dicts keep insertion order
+            del memo[oldest]
+    memo[key] = value
 
 
 @memoised
