@@ -173,6 +173,7 @@ def _run_child(work: Callable[[Send], None], fd: int) -> None:  # pragma: no cov
         # The worker's objects, copied with the fork, are never garbage here: out of the collector's sight, so
         # that no full collection walks the whole app again (and copies its pages) while the rows are sent.
         gc.freeze()
+        gc.enable()  # the worker's may be off (an import or export in another thread held it): the child's is on
         cpu = limits.PARSE_CPU_SECONDS
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))
         size = _address_space()

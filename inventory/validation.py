@@ -170,7 +170,9 @@ def remember(memo: dict, key: object, value: object, *cells: object) -> None:
             return
     if len(memo) >= MEMO_ENTRIES:
         for oldest in list(itertools.islice(memo, MEMO_ENTRIES // 2)):  # dicts keep insertion order
-            del memo[oldest]
+            # pop, not del: the cell parsers' memos are shared by a worker's threads, and another import's
+            # thread may be forgetting the same half at the same moment (a KeyError then failed its import)
+            memo.pop(oldest, None)
     memo[key] = value
 
 

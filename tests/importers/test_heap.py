@@ -9,6 +9,7 @@ import pytest
 
 from importers.ledger import import_ledger
 from importers.rows import LedgerReader
+from importers.sandbox import Child
 from inventory.db import without_cycle_collection
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
 
@@ -41,3 +42,14 @@ def test_a_ledger_is_read_with_the_collector_off(session, monkeypatch):
     report = import_ledger(session, data, file_name="a.xlsx", actor="tester", dry_run=True)
     assert report.rows == 5 and seen == [False] * 5
     assert gc.isenabled()
+
+
+def test_a_parsing_child_forked_while_the_collector_is_off_has_its_own_on():
+    """Another thread's import holds the worker's collector off; a parse forked meanwhile must not inherit that."""
+    with without_cycle_collection():
+        child = Child(lambda send: send(gc.isenabled()))
+        try:
+            said = child.receive()
+        finally:
+            child.close()
+    assert said is True

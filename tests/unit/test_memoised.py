@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from inventory.validation import MEMO_ENTRIES, MEMO_TEXT_CHARS, memoised
+import threading
+
+from inventory.validation import MEMO_ENTRIES, MEMO_TEXT_CHARS, memoised, remember
 
 
 def counting(calls: list):
@@ -64,3 +66,39 @@ def test_a_full_memory_forgets_its_older_half_and_goes_on_learning():
     assert calls == ["名称0"]  # the oldest were forgotten: the memory is bounded
     cache = next(cell.cell_contents for cell in kept if isinstance(cell.cell_contents, dict))
     assert len(cache) <= MEMO_ENTRIES
+
+
+class _EvictedMeanwhile(dict):
+    """A full memo whose oldest entry another thread forgets while this one is about to forget it too."""
+
+    def __iter__(self):
+        keys = list(dict.__iter__(self))
+        dict.__delitem__(self, keys[0])
+        return iter(keys)
+
+
+def test_forgetting_an_entry_another_thread_forgot_first_is_no_error():
+    memo = _EvictedMeanwhile((number, number) for number in range(MEMO_ENTRIES))
+    remember(memo, "new", "value")
+    assert memo["new"] == "value" and len(memo) == MEMO_ENTRIES - MEMO_ENTRIES // 2 + 1
+
+
+def test_threads_sharing_a_memo_past_its_size_raise_nothing():
+    """A worker's threads share the cell parsers' memos: two imports at once each fill them past ``MEMO_ENTRIES``."""
+    calls: list = []
+    parse = counting(calls)
+    failures: list[BaseException] = []
+
+    def fill(offset: int) -> None:
+        try:
+            for number in range(3 * MEMO_ENTRIES):
+                parse(f"{offset}-{number}")
+        except BaseException as error:  # any failure in the thread fails the test
+            failures.append(error)
+
+    threads = [threading.Thread(target=fill, args=(offset,)) for offset in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
