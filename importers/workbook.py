@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import threading
 import zipfile
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -339,9 +337,10 @@ def open_ledger_workbook(
 def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
     """In the parsing child: scan, open, find the tables, then send every table's rows in chunks."""
     check_sheets(data)
-    book = _open_book(data)
-    read = [name for name in book.sheet_names if header_key(name) not in IN_TRANSIT_SHEETS | SKIPPED_SHEETS]
-    loaded = _load_sheets(data, book, read)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except (CalamineError, ValueError, OSError) as exc:
+        raise ValidationFailed(f"the workbook cannot be read: {exc}", field="file") from exc
     tables: list[SheetTable] = []
     skipped: list[str] = []
     in_transit: list[str] = []
@@ -352,11 +351,10 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
             in_transit.append(name)
             continue
         if header_key(name) not in SKIPPED_SHEETS:
-            sheet = loaded[name]
-            if isinstance(sheet, (CalamineError, ValueError)):
-                raise ValidationFailed(f"sheet {name!r} cannot be read: {sheet}", field="file") from sheet
-            if isinstance(sheet, BaseException):
-                raise sheet
+            try:
+                sheet = book.get_sheet_by_name(name)
+            except (CalamineError, ValueError) as exc:
+                raise ValidationFailed(f"sheet {name!r} cannot be read: {exc}", field="file") from exc
             if _lists_shipments(sheet):
                 in_transit.append(name)  # the in-transit sheet renamed: its shipment-code column gives it away
                 continue
@@ -390,46 +388,6 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
                         texts.clear()
         send(("rows", position, chunk))
         send(("end", position, []))
-
-
-def _open_book(data: bytes) -> CalamineWorkbook:
-    try:
-        return CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except (CalamineError, ValueError, OSError) as exc:
-        raise ValidationFailed(f"the workbook cannot be read: {exc}", field="file") from exc
-
-
-def _load_sheets(data: bytes, book: CalamineWorkbook, names: list[str]) -> dict[str, CalamineSheet | BaseException]:
-    """Each sheet named, or what loading it raised (the caller raises it in the workbook's order).
-
-    calamine lets go of the GIL while it loads a sheet, so with two sheets or more a thread loads them from
-    ``book`` while this one loads them from a second workbook over the same bytes, taking names in turn:
-    the template's warehouses load on the other core while its stock sheet does (the parent only waits).
-    """
-    queue = deque(names)
-    loaded: dict[str, CalamineSheet | BaseException] = {}
-
-    def load_from(source: CalamineWorkbook) -> None:
-        while queue:
-            try:
-                name = queue.popleft()
-            except IndexError:  # the other one took the last
-                return
-            try:
-                loaded[name] = source.get_sheet_by_name(name)
-            except BaseException as exc:  # raised by the caller in its turn, as if loaded one after the other
-                loaded[name] = exc
-
-    if len(names) < 2:
-        load_from(book)
-        return loaded
-    helper = threading.Thread(target=load_from, args=(book,), name="sheet-loader", daemon=True)
-    helper.start()
-    try:
-        load_from(_open_book(data))
-    finally:
-        helper.join()
-    return loaded
 
 
 def _bounded(cells: list, texts: dict[str, str]) -> list:
