@@ -37,7 +37,7 @@ from inventory.errors import Conflict, DomainError, NotFound
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.reference import MovementKind, Role
 from inventory.stock import REASON_LIMIT
-from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, require_active
+from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, checked_batch, require_active
 from inventory.validation import check_quantity
 
 _ZERO = Decimal(0)
@@ -193,11 +193,11 @@ def _locked_lines(session: Session, warehouse_ids: list[int]) -> dict[tuple[int,
 class _NewBatchVerdicts:
     """``_plan_one``'s checks for counts of new batches, each kept per distinct input.
 
-    For a batch not yet in the warehouse the checks are: the count (``check_quantity``), then the dates
-    given with the item's shelf life (``batch_dates``, ``agree_batch_dates``), then whether the warehouse may
-    take a new batch (``require_active``). Each depends on its own inputs alone, and a national ledger repeats
-    them (126,000 lines: 28,000 distinct counts, 4,500 pairs of dates), so each runs once per distinct input,
-    in the same order; a refusal is the error that input raised.
+    For a batch not yet in the warehouse the checks are: the count (``check_quantity``), the batch's text
+    (``checked_batch``), then the dates given with the item's shelf life (``batch_dates``, ``agree_batch_dates``),
+    then whether the warehouse may take a new batch (``require_active``). Each depends on its own inputs alone,
+    and a national ledger repeats them (126,000 lines: 28,000 distinct counts, 4,500 pairs of dates), so each
+    runs once per distinct input, in the same order; a refusal is the error that input raised.
     """
 
     def __init__(self, warehouses: Mapping[int, Warehouse], registered: frozenset[int]) -> None:
@@ -206,7 +206,9 @@ class _NewBatchVerdicts:
         self.counted: dict[tuple[type, str], object] = {}  # each check's answer, or the DomainError it raised
         self.dates: dict[tuple, object] = {}
         self.closed: dict[int, object] = {}
+        self.batches: dict[str, object] = {}
         self.counts_passed: set[tuple[type, str]] = set()
+        self.batches_passed: set[str] = set()
         self.dates_passed: dict[tuple, BatchDates] = {}
 
     def plan(self, count: StockCount, life: int | None) -> _PlannedLine:
@@ -218,6 +220,10 @@ class _NewBatchVerdicts:
         if counted_key not in self.counts_passed:
             _once(self.counted, counted_key, check_quantity, counted, "quantity", allow_zero=True)
             self.counts_passed.add(counted_key)
+        batch = count.batch
+        if batch not in self.batches_passed:  # the text a new line keeps, as stock_line_for checks it
+            _once(self.batches, batch, checked_batch, batch)
+            self.batches_passed.add(batch)
         key = (count.production_date, count.expiry_date, life)
         dates = self.dates_passed.get(key)
         if dates is None:

@@ -60,12 +60,18 @@ from inventory.models import (
 )
 from inventory.reference import CallUpLineStatus, Category, MovementKind, WarehouseStatus
 from inventory.regions import region_filter
-from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, batch_expired, require_active
+from inventory.stock_rules import (
+    BatchDates,
+    agree_batch_dates,
+    batch_dates,
+    batch_expired,
+    checked_batch,
+    require_active,
+)
 from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
 from inventory.warehouses import get_warehouse
 
 REASON_LIMIT = text_limit(Movement.reason)
-BATCH_LIMIT = text_limit(StockLine.batch)
 REFERENCE_LIMIT = text_limit(Movement.reference)
 # How the ledger entry of a deliberate issue from an expired batch begins (then the expiry date and the reason).
 EXPIRED_ISSUE_MARKER = "allow_expired: batch expired"
@@ -552,7 +558,7 @@ def receipt_target(session: Session, *, warehouse_code: str, item_code: str, bat
     after the permission check, as before.
     """
     try:
-        batch_key: str | None = check_text(batch, "batch", max_length=BATCH_LIMIT)
+        batch_key: str | None = checked_batch(batch)
     except ValidationFailed:
         batch_key = None
     rows = _RECEIPT_TARGET.values(
@@ -593,7 +599,7 @@ def stock_line_for(
     with it (missing ones are filled in). With a shelf life, expiry follows from production.
     ``found``: the line (or its facts), when the caller already read it (``receipt_target``).
     """
-    batch = check_text(batch, "batch", max_length=BATCH_LIMIT)
+    batch = checked_batch(batch)
     production_date, expiry_date = batch_dates(production_date, expiry_date, item.shelf_life_days)
     key = {"warehouse_id": warehouse.id, "item_id": item.id, "batch": batch}
     line = found if found is not None else session.scalar(_LINE_OF_BATCH, key)

@@ -14,9 +14,11 @@ from typing import NamedTuple
 
 from inventory.clock import business_today
 from inventory.errors import Conflict
-from inventory.models import Warehouse
+from inventory.models import StockLine, Warehouse
 from inventory.reference import WarehouseStatus
-from inventory.validation import check_dates
+from inventory.validation import check_dates, check_text, text_limit
+
+BATCH_LIMIT = text_limit(StockLine.batch)
 
 
 class BatchDates(NamedTuple):
@@ -28,6 +30,11 @@ class BatchDates(NamedTuple):
 
 # How a disagreement over a batch date is worded: (field, date the batch has, date given) → message.
 DateConflictMessage = Callable[[str, dt.date, dt.date], str]
+
+
+def checked_batch(batch: str | None) -> str:
+    """A batch as a line keeps it: trimmed, no control characters, at most ``BATCH_LIMIT`` characters."""
+    return check_text(batch, "batch", max_length=BATCH_LIMIT)
 
 
 def expiry_from_shelf_life(

@@ -167,6 +167,8 @@ LINE_CASES = {
     "new batch, produced in the future": {"batch": "NEW", "counted": 5, "production": FAR_FUTURE},
     "new batch, expiry past the last date": {"batch": "NEW", "counted": 5, "expiry": dt.date(2300, 1, 1)},
     "new batch in an inactive warehouse": {"warehouse": "inactive", "batch": "NEW", "counted": 5},
+    "new batch longer than a line keeps": {"batch": "N" * 65, "counted": 5},
+    "new batch with a control character": {"batch": "N\x07EW", "counted": 5},  # NUL: PostgreSQL refuses the lookup
     "existing batch in an inactive warehouse": {"warehouse": "inactive", "counted": 50},
     "another province's warehouse": {
         "counted": 90,
