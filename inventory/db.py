@@ -334,7 +334,7 @@ def driver_rows(connection: Connection, statement: str, parameters: Sequence | d
     database dropped invalidated. ``statement`` is in the driver's paramstyle; values are not converted.
     """
     cursor = connection.connection.cursor()
-    try:
+    with driver_errors_raised_as_sqlalchemy_s(connection, statement, cursor, parameters):
         dispatch = connection.dispatch
         if dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(connection, cursor, statement, parameters, None, False)
@@ -347,6 +347,18 @@ def driver_rows(connection: Connection, statement: str, parameters: Sequence | d
             dispatch.after_cursor_execute(connection, cursor, statement, parameters, None, False)
         cursor.close()
         return rows
+
+
+@contextlib.contextmanager
+def driver_errors_raised_as_sqlalchemy_s(
+    connection: Connection, statement: str, cursor=None, parameters: Sequence | dict | None = None
+) -> Iterator[None]:
+    """A driver error met on a DB-API cursor of ``connection`` (a read, an executemany, a COPY) raised as
+    SQLAlchemy raises it from ``execute``: wrapped (a constraint's ``IntegrityError`` answers 409, a bad value's
+    ``DataError`` 422, an unavailable database 503), ``handle_error`` events run, a dropped connection
+    invalidated. Unwrapped, a unique violation an import met racing a receipt was a 500."""
+    try:
+        yield
     except Exception as error:
         connection._handle_dbapi_exception(error, statement, parameters, cursor, None)  # raises, wrapped
         raise  # not reached: for type checkers
@@ -583,8 +595,13 @@ def _copy(session: Session, table: Table, names: list[str], rows: Iterable, dial
     binary = all(types)
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN{' (FORMAT BINARY)' if binary else ''}"
     done = 0
-    _forget_data_versions(session.connection())  # COPY bypasses the statement events; triggers still fire
-    with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+    connection = session.connection()
+    _forget_data_versions(connection)  # COPY bypasses the statement events; triggers still fire
+    with (
+        driver_errors_raised_as_sqlalchemy_s(connection, statement),
+        connection.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(statement) as copy,
+    ):
         if binary:
             copy.set_types(types)
         write_row = copy.write_row
@@ -659,19 +676,21 @@ def _driver_executemany(
     )
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     converters = [(position, process) for position, process in enumerate(processors) if process]
-    _forget_data_versions(session.connection())  # the raw cursor bypasses the statement events; triggers fire
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    connection = session.connection()
+    _forget_data_versions(connection)  # the raw cursor bypasses the statement events; triggers fire
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     done = 0
     try:
-        batch: list = []
-        for row in rows:
-            batch.append(row if as_tuples else [row[name] for name in names])
-            if len(batch) == WRITE_CHUNK:
+        with driver_errors_raised_as_sqlalchemy_s(connection, statement, cursor):
+            batch: list = []
+            for row in rows:
+                batch.append(row if as_tuples else [row[name] for name in names])
+                if len(batch) == WRITE_CHUNK:
+                    cursor.executemany(statement, _bound(batch, converters))
+                    done, batch = done + len(batch), []
+            if batch:
                 cursor.executemany(statement, _bound(batch, converters))
-                done, batch = done + len(batch), []
-        if batch:
-            cursor.executemany(statement, _bound(batch, converters))
-            done += len(batch)
+                done += len(batch)
     finally:
         cursor.close()
     return done
