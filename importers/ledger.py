@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
+from importers.limits import MAX_NEW_ITEMS
 from importers.outcome import ImportReport, IssueLog, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
@@ -406,7 +407,15 @@ class _LedgerImport:
 
     def _create_items(self, reader: LedgerReader) -> None:
         created = 0
-        for new in reader.new_items.values():
+        for tried, new in enumerate(reader.new_items.values()):
+            if tried >= MAX_NEW_ITEMS:
+                message = (
+                    f"item {new.fields['name']!r} is not in the catalogue, and one import adds at most {MAX_NEW_ITEMS} "
+                    "items (MAX_NEW_ITEMS): check the item column, or add the items to the catalogue first"
+                )
+                for row in new.rows:
+                    row_error(self.log, row, message, "item_name")
+                continue
             try:
                 with self.session.begin_nested():
                     new.item = create_item(self.session, self.actor, **new.fields)

@@ -19,6 +19,9 @@ MAX_SHEET_AREA = 16_000_000  # rows × columns of one sheet's used range (e.g. 2
 MAX_CELLS = 8_000_000  # cells written in the whole workbook
 MAX_ROWS = 200_000  # ledger rows in one file
 MAX_CELL_CHARS = 4_000  # text kept per cell (Excel allows 32,767); longer text is cut to this plus one
+# Items one file may add to the catalogue (each ~1 ms of the worker's own time, outside the parse's limits): a
+# national catalogue holds a few hundred items, so a file naming thousands of new ones has its item column wrong.
+MAX_NEW_ITEMS = 500
 
 # The child process that parses the upload: a file past these is refused, and the worker never notices.
 PARSE_MEMORY_BYTES = 2 * 1024 * 1024 * 1024  # address space the parse may add to the worker's own

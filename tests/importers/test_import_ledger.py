@@ -465,3 +465,31 @@ def test_lookups_loaded_while_the_file_opens_give_the_same_import(session, make_
     for early, late in zip(outcomes[0], outcomes[1], strict=True):
         assert early == late
     assert outcomes[0][1]  # something to review
+
+
+def test_one_import_adds_at_most_max_new_items_to_the_catalogue(session, run_import, monkeypatch):
+    """Each new item costs the worker ~1 ms outside the parse's limits: a file naming 100,000 unknown items held a
+    worker for minutes. Past the limit, the rows of further new items are errors naming their item cell."""
+    import importers.ledger
+
+    monkeypatch.setattr(importers.ledger, "MAX_NEW_ITEMS", 2)
+    data = sheet_of_rows(
+        [
+            HEADER,
+            ledger_row("W-1", "新物资甲", 1),
+            ledger_row("W-1", "新物资乙", 1),
+            ledger_row("W-1", "新物资丙", 1),
+            ledger_row("W-1", "新物资丙", 2, 批次="B2"),
+            ledger_row("W-1", "活性炭", 3),
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "rejected"
+    assert [(error.row, error.column) for error in report.errors] == [(4, "物资名称"), (5, "物资名称")]
+    assert report.errors[0].message == (
+        "item '新物资丙' is not in the catalogue, and one import adds at most 2 items (MAX_NEW_ITEMS): check the "
+        "item column, or add the items to the catalogue first"
+    )
+    assert session.scalar(select(func.count()).select_from(Item).where(Item.name == "新物资丙")) == 0
