@@ -203,13 +203,12 @@ class _NewBatchVerdicts:
     def __init__(self, warehouses: Mapping[int, Warehouse], registered: frozenset[int]) -> None:
         self.warehouses = warehouses
         self.registered = registered
-        self.counted: dict[tuple[type, str], object] = {}  # each check's answer, or the DomainError it raised
-        self.dates: dict[tuple, object] = {}
-        self.closed: dict[int, object] = {}
+        # What each check answered for an input that passed it; the refusals of all four, by (check, input).
+        self.counts: dict[tuple[type, str], object] = {}
         self.batches: dict[str, object] = {}
-        self.counts_passed: set[tuple[type, str]] = set()
-        self.batches_passed: set[str] = set()
-        self.dates_passed: dict[tuple, BatchDates] = {}
+        self.dates: dict[tuple, BatchDates] = {}
+        self.active: dict[int, object] = {}
+        self.refused: dict[tuple[Callable, object], DomainError] = {}
 
     def plan(self, count: StockCount, life: int | None) -> _PlannedLine:
         # Inputs already passed are looked up inline (no call: 126,000 counts); the first time, and every refused
@@ -217,45 +216,41 @@ class _NewBatchVerdicts:
         counted = count.counted
         # By text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent), not 0.
         counted_key = (counted.__class__, str(counted))
-        if counted_key not in self.counts_passed:
-            _once(self.counted, counted_key, check_quantity, counted, "quantity", allow_zero=True)
-            self.counts_passed.add(counted_key)
+        if counted_key not in self.counts:
+            _once(self.counts, self.refused, counted_key, check_quantity, counted, "quantity", allow_zero=True)
         batch = count.batch
-        if batch not in self.batches_passed:  # the text a new line keeps, as stock_line_for checks it
-            _once(self.batches, batch, checked_batch, batch)
-            self.batches_passed.add(batch)
+        if batch not in self.batches:  # the text a new line keeps, as stock_line_for checks it
+            _once(self.batches, self.refused, batch, checked_batch, batch)
         key = (count.production_date, count.expiry_date, life)
-        dates = self.dates_passed.get(key)
+        dates = self.dates.get(key)
         if dates is None:
-            dates = self.dates_passed[key] = _once(self.dates, key, _new_batch_dates, *key)
+            dates = _once(self.dates, self.refused, key, _new_batch_dates, *key)
         warehouse_id = count.warehouse_id
-        if warehouse_id not in self.registered:  # registered with this very stock: may be registered inactive
-            _once(self.closed, warehouse_id, require_active, self.warehouses[warehouse_id], "warehouse_code")
+        # registered with this very stock: may be registered inactive
+        if warehouse_id not in self.registered and warehouse_id not in self.active:
+            warehouse = self.warehouses[warehouse_id]
+            _once(self.active, self.refused, warehouse_id, require_active, warehouse, "warehouse_code")
         return _PlannedLine(count, None, _ZERO, dates[0], dates[1], False, True)
 
 
-def _once(answers: dict, key: object, check: Callable, *args: object, **kwargs: object) -> object:
-    """What ``check`` returns for ``key``, asked once and kept in ``answers``; its ``DomainError`` raised again for
-    each later count of the same input (without its traceback, which would pile up)."""
-    answer = answers.get(key, _UNKNOWN)
-    if answer is _UNKNOWN:
+def _once(passed: dict, refused: dict, key: object, check: Callable, *args: object, **kwargs: object) -> object:
+    """What ``check`` returns for ``key``, asked once: kept in ``passed``, or its ``DomainError`` kept in ``refused``
+    (by ``(check, key)``) and raised again for each later count of the same input (without its traceback, which
+    would pile up)."""
+    error = refused.get((check, key))
+    if error is None:
         try:
-            answer = check(*args, **kwargs)
-        except DomainError as error:
-            answer = error
-        answers[key] = answer
-    if isinstance(answer, DomainError):
-        raise answer.with_traceback(None)
-    return answer
+            answer = passed[key] = check(*args, **kwargs)
+            return answer
+        except DomainError as raised:
+            error = refused[check, key] = raised
+    raise error.with_traceback(None)
 
 
 def _new_batch_dates(production_date: dt.date | None, expiry_date: dt.date | None, life: int | None) -> BatchDates:
     """The dates a new batch takes from a count (as ``_plan_one`` gives them)."""
     dates, _ = agree_batch_dates(BatchDates(None, None), batch_dates(production_date, expiry_date, life))
     return dates
-
-
-_UNKNOWN = object()
 
 
 def _plan_one(count: StockCount, line: tuple, shelf_life_days: int | None) -> _PlannedLine | None:
