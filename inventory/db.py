@@ -544,8 +544,8 @@ def without_cycle_collection() -> Iterator[None]:
     and every so many of them set off a collection, every few a pass over the whole heap (the app, SQLAlchemy's
     caches, the import's rows) that finds nothing: reference counting frees them. On the national ledger: the export
     0.8–1.4 s of CPU of about 5; the import (``import_ledger``, which holds it around the whole run) ≈ 2 s of about
-    8.5, its planning and writing alone 0.25–0.3 s each (a full pass each). If two such
-    steps overlap, the collector is back on once both are done at the latest."""
+    8.5, its planning and writing alone 0.25–0.3 s each (a full pass each). If two such steps overlap, the collector
+    is back on once both are done at the latest."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -594,8 +594,6 @@ def _copy(session: Session, table: Table, names: list[str], rows: Iterable, dial
     own type, not guessed from each value's Python type, and the server parses no text): on the national import's
     126,000 stock lines 0.05 s of CPU against 0.33 s for text, and less for the server to do.
     """
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    converters = [(position, process) for position, process in enumerate(processors) if process]
     types = [_COPY_BINARY_TYPES.get(_type_name(table.c[name].type, dialect)) for name in names]
     binary = all(types)
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN{' (FORMAT BINARY)' if binary else ''}"
@@ -610,15 +608,8 @@ def _copy(session: Session, table: Table, names: list[str], rows: Iterable, dial
         if binary:
             copy.set_types(types)
         write_row = copy.write_row
-        batch: list = []
-        for row in rows:
-            batch.append(row if as_tuples else [row[name] for name in names])
-            if len(batch) == WRITE_CHUNK:
-                for values in _bound(batch, converters):
-                    write_row(values)
-                done, batch = done + len(batch), []
-        if batch:
-            for values in _bound(batch, converters):
+        for batch in _bound_batches(table, names, rows, dialect, as_tuples=as_tuples):
+            for values in batch:
                 write_row(values)
             done += len(batch)
     return done
@@ -679,26 +670,33 @@ def _driver_executemany(
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
         f"VALUES ({', '.join('?' for _name in names)})"
     )
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    converters = [(position, process) for position, process in enumerate(processors) if process]
     connection = session.connection()
     _forget_data_versions(connection)  # the raw cursor bypasses the statement events; triggers fire
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     done = 0
     try:
         with driver_errors_raised_as_sqlalchemy_s(connection, statement, cursor):
-            batch: list = []
-            for row in rows:
-                batch.append(row if as_tuples else [row[name] for name in names])
-                if len(batch) == WRITE_CHUNK:
-                    cursor.executemany(statement, _bound(batch, converters))
-                    done, batch = done + len(batch), []
-            if batch:
-                cursor.executemany(statement, _bound(batch, converters))
+            for batch in _bound_batches(table, names, rows, dialect, as_tuples=as_tuples):
+                cursor.executemany(statement, batch)
                 done += len(batch)
     finally:
         cursor.close()
     return done
+
+
+def _bound_batches(table: Table, names: list[str], rows: Iterable, dialect, *, as_tuples: bool) -> Iterator[list]:
+    """``rows`` (tuples of ``names``' values, or dicts) in batches of ``WRITE_CHUNK``, each value converted by its
+    column's bind processor (``_bound``): what COPY and executemany send."""
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    converters = [(position, process) for position, process in enumerate(processors) if process]
+    batch: list = []
+    for row in rows:
+        batch.append(row if as_tuples else [row[name] for name in names])
+        if len(batch) == WRITE_CHUNK:
+            yield _bound(batch, converters)
+            batch = []
+    if batch:
+        yield _bound(batch, converters)
 
 
 def _bound(batch: list, converters: list[tuple[int, Callable]]) -> list:
