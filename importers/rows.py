@@ -648,27 +648,17 @@ def cells_at(indexes: list[int | None]) -> Callable[[list], tuple]:
     if not indexes:
         return lambda cells: ()
     reach = max((index for index in indexes if index is not None), default=-1)
-    # -1: the padding ""; a trailing cell, dropped, so that even one index gives a tuple
-    take = itemgetter(*(-1 if index is None else index for index in indexes), 0)
+    take = itemgetter(*(-1 if index is None else index for index in indexes))  # -1: the padding ""
     complete = None not in indexes
+    single = len(indexes) == 1  # itemgetter of one index gives the cell, not a tuple
 
     def taken(cells: list) -> tuple:
         width = len(cells)
-        if complete and width > reach:
-            return take(cells)[:-1]
-        return take(cells + [""] * max(1, reach + 2 - width))[:-1]
+        if not (complete and width > reach):
+            cells = cells + [""] * max(1, reach + 2 - width)
+        return (take(cells),) if single else take(cells)
 
-    if len(indexes) < 2:
-        return taken
-    take_many = itemgetter(*(-1 if index is None else index for index in indexes))
-
-    def taken_many(cells: list) -> tuple:  # two or more: itemgetter gives a tuple itself
-        width = len(cells)
-        if complete and width > reach:
-            return take_many(cells)
-        return take_many(cells + [""] * max(1, reach + 2 - width))
-
-    return taken_many
+    return taken
 
 
 def _any_filled(cells: list, indexes: list[int], width: int) -> bool:
