@@ -204,12 +204,11 @@ class IssueLog:
 
     def review(self, kind: str, subject: str, detail: str, sheet: str | None = None, row: int | None = None) -> None:
         """Put something decided without asking on the import's review list (``inventory.import_review``)."""
-        entry = self.report.review.setdefault((kind, subject), ReviewEntry(kind, subject, detail))
-        if sheet is not None and row is not None and len(entry.rows) < MAX_ROWS_KEPT:
-            entry.rows.append((sheet, row))
+        self.review_rows(kind, subject, detail, [(sheet, row)])
 
-    def review_rows(self, kind: str, subject: str, detail: str, rows: list[tuple[str, int]]) -> None:
-        """``review`` for each (sheet, row) of ``rows`` in turn, at once (a new warehouse's thousands of rows)."""
+    def review_rows(self, kind: str, subject: str, detail: str, rows: list[tuple[str | None, int | None]]) -> None:
+        """``review`` for each (sheet, row) of ``rows`` in turn, at once (a new warehouse's thousands of rows); a
+        place without its sheet or row puts the entry on the list without it."""
         entry = self.report.review.get((kind, subject))
         if entry is None:
             entry = self.report.review[kind, subject] = ReviewEntry(kind, subject, detail)
