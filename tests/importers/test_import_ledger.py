@@ -493,3 +493,52 @@ def test_one_import_adds_at_most_max_new_items_to_the_catalogue(session, run_imp
         "item column, or add the items to the catalogue first"
     )
     assert session.scalar(select(func.count()).select_from(Item).where(Item.name == "新物资丙")) == 0
+
+
+def test_an_import_counting_a_line_raced_by_issues_leaves_the_line_its_ledger_s_sum(
+    app, session, stocked_line, monkeypatch
+):
+    """The import counts existing lines from rows it locked (FOR UPDATE on PostgreSQL, SQLite's one writer): issues
+    of the same line sent while it holds them wait for its commit and come after the count, and the line's quantity
+    stays the sum of its ledger entries. Without the lock they would slip in between the read and the write."""
+    import threading
+    import time
+
+    import inventory.imports
+    from api.extensions import db
+    from importers.ledger import import_ledger
+    from inventory.stock import get_stock_line, issue_stock
+    from tests.unit.racing import run_at_once
+
+    line = stocked_line(100)
+    line_id = line.id
+    data = sheet_of_rows([HEADER, ledger_row("T0001", "活性炭", 40, 批次="B1")])
+    session.commit()
+    db.session.remove()
+    lines_read = threading.Event()
+    read_lines = inventory.imports._locked_lines
+
+    def read_then_linger(*args):
+        lines = read_lines(*args)
+        lines_read.set()
+        time.sleep(0.5)  # the issues run now: they must wait for the import's commit
+        return lines
+
+    monkeypatch.setattr(inventory.imports, "_locked_lines", read_then_linger)
+
+    def count() -> None:
+        report = import_ledger(db.session, data, file_name="count.xlsx", actor="tester")
+        assert report.status == "imported", report.errors
+
+    def issue() -> None:
+        assert lines_read.wait(30)
+        issue_stock(db.session, line=get_stock_line(db.session, line_id), quantity=Decimal(3), actor="racer")
+
+    outcomes = run_at_once(app, [count] + [issue] * 4)
+
+    assert outcomes == ["done"] * 5, outcomes
+    with app.app_context():
+        entries = db.session.scalars(select(Movement).where(Movement.stock_line_id == line_id)).all()
+        assert len(entries) == 6  # the opening receipt, the count, the four issues
+        assert db.session.get(StockLine, line_id).quantity == sum(entry.delta for entry in entries) == 40 - 12
+        assert ledger_mismatches(db.session) == []
