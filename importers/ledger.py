@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
 from importers.limits import MAX_NEW_ITEMS
-from importers.outcome import ImportReport, IssueLog, json_value
+from importers.outcome import MAX_LISTED_ISSUES, ImportReport, IssueLog, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
-from importers.workbook import HeaderMapping, LedgerWorkbook, open_ledger_workbook
+from importers.workbook import AheadUndone, HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
 from inventory.catalogue import ItemNames, create_item, item_names
 from inventory.db import without_cycle_collection
@@ -46,6 +47,7 @@ from inventory.models import Item, LedgerImport, Region, Warehouse
 from inventory.regions import PlaceGiven, region_names
 from inventory.registration import (
     WarehouseOutcome,
+    WarehouseResolution,
     WarehouseWanted,
     find_or_register_warehouses,
 )
@@ -97,38 +99,52 @@ def import_ledger(
     """
     # The name is stored and shown: it obeys the rules of every other text (no control characters).
     file_name = check_text(file_name, "file", max_length=text_limit(LedgerImport.file_name), required=True)
-    report = ImportReport(
-        file_name=file_name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        dry_run=dry_run,
-        skip_invalid=skip_invalid,
-        actor=as_principal(actor).username,
-    )
-    earlier = previous_import(session, report.sha256)
-    if earlier is not None:
-        report.previous_import = {
-            "import_id": earlier.id,
-            "imported_at": earlier.imported_at.isoformat(),
-            "actor": earlier.actor,
-        }
+    sha256 = hashlib.sha256(data).hexdigest()
+    earlier = previous_import(session, sha256)
     explicit = checked_mapping(column_map or {})
     if profile and not explicit:
         explicit = get_profile(session, profile).mapping
     mapping = HeaderMapping(explicit=explicit, profiles=() if explicit else tuple(list_profiles(session)))
     lookups = _Lookups(session)
     # A large file's lookups are loaded while the parsing child scans and loads it (the importer only waits
-    # then); a small file opens in less time than they take, and may well be refused.
-    early = lookups.load_while_opening if len(data) >= LOAD_WHILE_OPENING_FROM else None
-    workbook = open_ledger_workbook(data, mapping, meanwhile=early)
-    savepoint = session.begin_nested()
-    try:
-        with without_cycle_collection():  # after the fork: the parsing child keeps its collector
-            _LedgerImport(session, actor, report, progress, lookups).run(workbook)
-    except BaseException:
-        savepoint.rollback()
-        raise
-    finally:
-        workbook.close()  # the parsing child is stopped whatever happened
+    # then), and its warehouses are read and registered ahead while the child loads the stock sheet; a small
+    # file opens in less time than they take, and may well be refused.
+    large = len(data) >= LOAD_WHILE_OPENING_FROM
+    waited = 0.0
+    for warehouses_ahead in (large, False):
+        report = ImportReport(
+            file_name=file_name,
+            sha256=sha256,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            actor=as_principal(actor).username,
+        )
+        if earlier is not None:
+            report.previous_import = {
+                "import_id": earlier.id,
+                "imported_at": earlier.imported_at.isoformat(),
+                "actor": earlier.actor,
+            }
+        early = lookups.load_while_opening if large and not lookups.loaded else None
+        workbook = open_ledger_workbook(
+            data, mapping, meanwhile=early, warehouses_ahead=warehouses_ahead, waited=waited
+        )
+        savepoint = session.begin_nested()
+        try:
+            with without_cycle_collection():  # after the fork: the parsing child keeps its collector
+                _LedgerImport(session, actor, report, progress, lookups).run(workbook)
+        except AheadUndone:
+            savepoint.rollback()
+            waited = workbook.child.waited
+            continue  # read again from the start, in the workbook's order
+        except BaseException:
+            savepoint.rollback()
+            raise
+        finally:
+            workbook.close()  # the parsing child is stopped whatever happened
+        break
+    else:  # not reached: a workbook opened without reading ahead is never undone
+        raise RuntimeError("the import was read ahead twice")
     report.put_in_row_order()
     if report.status == "imported":
         savepoint.commit()
@@ -212,14 +228,15 @@ class _LedgerImport:
 
     def _apply(self, reader: LedgerReader, workbook: LedgerWorkbook) -> None:
         """Read every row, then register, plan, write and record."""
+        ahead = self._register_ahead(reader, workbook) if workbook.ahead is not None else None
         self.total = sum(table.height for table in workbook.tables)
-        reader.read(workbook)
+        reader.read(workbook, ahead_read=ahead is not None)
         workbook.close()
         self._tick(force=True)
         if len(reader.entries) >= HOLD_REGIONS_FROM:
             # more than a small file's warehouses save (the hostile-file and fuzz tests import hundreds of them)
             self.lookups.hold_regions()
-        registered = self._resolve_warehouses(reader.entries)
+        registered = self._resolve_warehouses(reader.entries, ahead)
         self.registered = registered
         self._create_items(reader)
         counts, by_key = self._stock_counts(reader.rows)
@@ -319,10 +336,51 @@ class _LedgerImport:
 
     # --- warehouses ---------------------------------------------------------------------------
 
-    def _resolve_warehouses(self, entries: dict[str, WarehouseEntry]) -> set[int]:
-        """Find, update or register every warehouse the file names; the ids of those registered."""
-        wanted = [_wanted(entry) for entry in entries.values() if entry.wanted]
+    def _register_ahead(self, reader: LedgerReader, workbook: LedgerWorkbook) -> _RegisteredAhead:
+        """The warehouse table read ahead (``open_ledger_workbook``): its rows read, and its warehouses found or
+        registered in a savepoint, while the parsing child loads the other sheets; then every table received.
+
+        Kept only if the whole file wants exactly these warehouses (``_resolve_warehouses``): the registration
+        is then the one reading every row first would have made. Raises ``AheadUndone`` where the report
+        could differ: the table is not the first after all, or the issues listed are full before the sheets
+        skipped are noted (they are noted first otherwise)."""
+        progress, self.progress = self.progress, None  # no tick before the total is known: a bar takes the first
+        try:
+            reader.read_table(workbook, workbook.ahead)
+        finally:
+            self.progress = progress
+        if len(reader.entries) >= HOLD_REGIONS_FROM:
+            self.lookups.hold_regions()
+        wanted = _all_wanted(reader.entries)
+        savepoint = self.session.begin_nested()
         resolution = find_or_register_warehouses(self.session, self.actor, wanted, region_names(self.session))
+        described = [(entry, entry.code, dict(entry.fields)) for entry in reader.entries.values() if entry.wanted]
+        workbook.receive_tables()
+        report = self.report
+        # Read in order, the sheets skipped and in transit are noted before any table's issues: the lists kept
+        # (``MAX_LISTED_ISSUES``) differ as soon as the two together overflow one.
+        if (
+            len(report.warnings) + len(workbook.sheets_without_table()) > MAX_LISTED_ISSUES
+            or len(report.notes) + len(workbook.in_transit_sheets) > MAX_LISTED_ISSUES
+        ):
+            raise AheadUndone(workbook.ahead.name if workbook.ahead else "")
+        return _RegisteredAhead(described, resolution, savepoint)
+
+    def _resolve_warehouses(self, entries: dict[str, WarehouseEntry], ahead: _RegisteredAhead | None) -> set[int]:
+        """Find, update or register every warehouse the file names; the ids of those registered."""
+        if ahead is not None and ahead.still_wanted(entries):
+            ahead.savepoint.commit()
+            resolution = ahead.resolution
+        else:
+            if ahead is not None:  # the stock rows named more warehouses, or said more of them: register anew
+                ahead.savepoint.rollback()
+                # Registered by a Core insert and loaded, they are not expired by the rollback; SQLite gives
+                # their ids again, and the new registration's load would find them with the values read ahead.
+                for outcome in ahead.resolution.registered:
+                    if outcome.warehouse in self.session:
+                        self.session.expunge(outcome.warehouse)
+            wanted = _all_wanted(entries)
+            resolution = find_or_register_warehouses(self.session, self.actor, wanted, region_names(self.session))
         for outcome in resolution.outcomes:
             entry = entries[str(outcome.key)]
             entry.code = outcome.code
@@ -483,6 +541,28 @@ class _LedgerImport:
                 StockCount(index, *key, row.quantity, row.production_date, row.expiry_date, row.no_expiry)
             )
         return counts, by_key
+
+
+@dataclass
+class _RegisteredAhead:
+    """The warehouses of the table read ahead, registered in ``savepoint`` as ``described`` then: each entry
+    wanted, with its code and fields (what ``_wanted`` reads besides the entry's key)."""
+
+    described: list[tuple[WarehouseEntry, str, dict[str, object]]]
+    resolution: WarehouseResolution
+    savepoint: SessionTransaction
+
+    def still_wanted(self, entries: dict[str, WarehouseEntry]) -> bool:
+        """Whether the whole file wants exactly the warehouses registered ahead, described the same."""
+        wanted = [entry for entry in entries.values() if entry.wanted]
+        return len(wanted) == len(self.described) and all(
+            entry is then and entry.code == code and entry.fields == fields
+            for entry, (then, code, fields) in zip(wanted, self.described, strict=True)
+        )
+
+
+def _all_wanted(entries: dict[str, WarehouseEntry]) -> list[WarehouseWanted]:
+    return [_wanted(entry) for entry in entries.values() if entry.wanted]
 
 
 def _wanted(entry: WarehouseEntry) -> WarehouseWanted:

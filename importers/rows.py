@@ -20,7 +20,6 @@ from importers.columns import (
     END_MARKERS,
     EXAMPLE_MARKERS,
     FOOTER_PREFIXES,
-    SKIPPED_SHEETS,
     TOTAL_MARKERS,
     closest_field,
     fold,
@@ -181,16 +180,20 @@ class LedgerReader:
         self.known_dates: dict[tuple, tuple[dt.date | None, dt.date | None, bool]] = {}
         self.known_quantities: dict[tuple, tuple[Decimal, str]] = {}
 
-    def read(self, workbook: LedgerWorkbook) -> None:
-        for name in workbook.skipped_sheets:
-            if header_key(name) not in SKIPPED_SHEETS:
-                self.log.warn(f"sheet {name!r} was not read: no ledger header found in its first rows", sheet=name)
+    def read(self, workbook: LedgerWorkbook, ahead_read: bool = False) -> None:
+        """Every table's rows, in order; with ``ahead_read``, all but the one ``read_table`` read ahead."""
+        for name in workbook.sheets_without_table():
+            self.log.warn(f"sheet {name!r} was not read: no ledger header found in its first rows", sheet=name)
         for name in workbook.in_transit_sheets:
             message = f"sheet {name!r} lists stock in transit (shipped, not yet received): not imported as stock"
             self.log.note(message, sheet=name)
         for table in workbook.tables:  # import_ledger holds the cycle collector off (0.8 s of 2.3 s went to it)
-            self._describe_table(table)
-            self._read_table(workbook, table)
+            if not (ahead_read and table is workbook.ahead):
+                self.read_table(workbook, table)
+
+    def read_table(self, workbook: LedgerWorkbook, table: SheetTable) -> None:
+        self._describe_table(table)
+        self._read_table(workbook, table)
 
     # --- tables -------------------------------------------------------------------------------
 

@@ -53,7 +53,9 @@ def unreadable(reason: str) -> ValidationFailed:
 class Child:
     """One forked parse; iterate ``receive()`` until it returns ``None`` (the child is done), then ``close()``."""
 
-    def __init__(self, work: Callable[[Send], None]) -> None:
+    def __init__(self, work: Callable[[Send], None], waited: float = 0.0) -> None:
+        """Fork ``work``; ``waited`` is what an earlier parse of the same upload already took of the wait
+        (``PARSE_WAIT_SECONDS`` holds for the upload, not for each child)."""
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
@@ -62,7 +64,7 @@ class Child:
         os.close(write_end)
         self.pid: int | None = pid
         self.fd: int | None = read_end
-        self.waited = 0.0
+        self.waited = waited
         self.done = False
 
     def receive(self) -> object | None:

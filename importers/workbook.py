@@ -120,9 +120,31 @@ class LedgerWorkbook:
     child: Child
     in_transit_sheets: list[str] = field(default_factory=list)  # the export's 在途 sheet: never stock
     position: int = 0  # the table whose rows the child is sending
+    # The warehouse table read ahead (``open_ledger_workbook``): ``tables`` holds it alone until
+    # ``receive_tables``.
+    ahead: SheetTable | None = None
 
     def close(self) -> None:
         self.child.close()
+
+    def sheets_without_table(self) -> list[str]:
+        """The sheets skipped for having no ledger header (not those skipped by name, a summary or a note)."""
+        return [name for name in self.skipped_sheets if header_key(name) not in SKIPPED_SHEETS]
+
+    def receive_tables(self) -> None:
+        """After the table read ahead: every table (that one first), and the sheets skipped; ``AheadUndone``
+        if that table is not the first after all. Rows of it left unread are passed over."""
+        while True:
+            message = self.child.receive()
+            if message is None:
+                raise RuntimeError("the parsing child ended without sending the tables")
+            if message[0] == "undone":
+                raise AheadUndone(self.ahead.name if self.ahead else "")
+            if message[0] == "tables":
+                break
+        _kind, tables, self.skipped_sheets, self.in_transit_sheets = message  # type: ignore[misc]
+        self.tables = [self.ahead, *tables[1:]]  # the very object the reader knows, as ``rows`` finds it by
+        self.position = max(self.position, 1)
 
     def rows(self, table: SheetTable) -> Iterator[tuple[int, list]]:
         """(Excel row number, cells by absolute column) for every row under the header, merges filled."""
@@ -315,55 +337,78 @@ def _column_number(letters: bytes) -> int:
 
 
 def open_ledger_workbook(
-    data: bytes, mapping: HeaderMapping | None = None, meanwhile: Callable[[], object] | None = None
+    data: bytes,
+    mapping: HeaderMapping | None = None,
+    meanwhile: Callable[[], object] | None = None,
+    warehouses_ahead: bool = False,
+    waited: float = 0.0,
 ) -> LedgerWorkbook:
     """Check the file, then read it in a child process: the tables found now, their rows as they are read.
 
     ``meanwhile`` runs here while the child scans and loads the file (seconds for a national ledger): work
-    the caller needs whatever the file holds. It sees nothing of the file."""
+    the caller needs whatever the file holds. It sees nothing of the file.
+
+    With ``warehouses_ahead``, a sheet named as a warehouse list (``WAREHOUSES_AHEAD_NAMES``) is loaded before
+    the others, and if it holds the workbook's first table, a warehouse table, the workbook opens with that
+    table alone (``ahead``): its rows can be read, and its warehouses registered, while the child loads the
+    rest (a national ledger's stock sheet: ~1.5 s). ``receive_tables`` then gives the others. ``waited``: the
+    seconds an earlier opening of the same upload waited (``Child``)."""
     check_xlsx(data)
     mapping = mapping or HeaderMapping()
-    child = Child(lambda send: _read_workbook(data, send, mapping))
+    child = Child(lambda send: _read_workbook(data, send, mapping, warehouses_ahead), waited)
     try:
         if meanwhile is not None:
             meanwhile()
-        tables, skipped, in_transit = child.receive()  # type: ignore[misc]
+        message = child.receive()
     except BaseException:
         child.close()
         raise
+    kind, *found = message  # type: ignore[misc]
+    if kind == "ahead":
+        return LedgerWorkbook(tables=found, skipped_sheets=[], child=child, ahead=found[0])
+    tables, skipped, in_transit = found
     return LedgerWorkbook(tables=tables, skipped_sheets=skipped, child=child, in_transit_sheets=in_transit)
 
 
-def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
-    """In the parsing child: scan, open, find the tables, then send every table's rows in chunks."""
+# Sheet names (``header_key``) that say a sheet lists warehouses (the export's 储备库, the template's 储备库表):
+# loaded first when the caller reads warehouses ahead. Only an order: what a sheet holds is still its header's.
+WAREHOUSES_AHEAD_NAMES = ("储备库", "仓库", "warehouse")
+# The most rows a warehouse table read ahead may have: a national ledger lists ~7,600 warehouses.
+MAX_WAREHOUSES_AHEAD = 20_000
+
+
+class AheadUndone(Exception):
+    """The warehouse table read ahead is not the workbook's first table after all: open it again without."""
+
+
+def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_ahead: bool = False) -> None:
+    """In the parsing child: scan, open, find the tables, then send every table's rows in chunks.
+
+    Reading warehouses ahead (``open_ledger_workbook``), a warehouse table found in a sheet named as one is
+    sent, then its rows, before the other sheets are loaded; then the tables (the same as without) or, if that
+    table is not the first of them, ``undone``."""
     check_sheets(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
         raise ValidationFailed(f"the workbook cannot be read: {exc}", field="file") from exc
+    # a workbook naming two sheets alike is refused as it would be read in order (calamine finds neither)
+    warehouses_ahead = warehouses_ahead and len(set(book.sheet_names)) == len(book.sheet_names)
+    ahead, found = _send_warehouses_ahead(book, send, mapping) if warehouses_ahead else (None, {})
     tables: list[SheetTable] = []
     skipped: list[str] = []
     in_transit: list[str] = []
     sheets: dict[str, CalamineSheet] = {}
     for name in book.sheet_names:
-        table = None
-        if header_key(name) in IN_TRANSIT_SHEETS:
+        shipments, sheet, table = found.pop(name, None) or _what_sheet_holds(book, name, mapping)
+        if shipments:
             in_transit.append(name)
-            continue
-        if header_key(name) not in SKIPPED_SHEETS:
-            try:
-                sheet = book.get_sheet_by_name(name)
-            except (CalamineError, ValueError) as exc:
-                raise ValidationFailed(f"sheet {name!r} cannot be read: {exc}", field="file") from exc
-            if _lists_shipments(sheet):
-                in_transit.append(name)  # the in-transit sheet renamed: its shipment-code column gives it away
-                continue
-            table = find_table(sheet, mapping)
-        if table is None:
+        elif table is None:
             skipped.append(name)
         else:
             tables.append(table)
-            sheets[name] = sheet
+            if sheet is not None:  # else its rows are sent (the table read ahead)
+                sheets[name] = sheet
     if not tables:
         raise ValidationFailed(
             "no sheet has a ledger header: a row naming at least the item (物资名称 or 物资编码) and the "
@@ -374,20 +419,73 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping) -> None:
     if rows > MAX_ROWS:
         raise WorkbookTooLarge(f"the workbook has {rows} rows; at most {MAX_ROWS} are imported at once (MAX_ROWS)")
     tables.sort(key=lambda table: table.kind != WAREHOUSE_SHEET)
-    send((tables, skipped, in_transit))
+    if ahead is not None and tables[0] is not ahead:
+        send(("undone",))
+        return
+    send(("tables", tables, skipped, in_transit))
     for position, table in enumerate(tables):
-        chunk: list[tuple[int, list]] = []
-        texts: dict[str, str] = {}
-        for number, cells in _sheet_rows(sheets.pop(table.name)):
-            if number > table.header_row:
-                chunk.append((number, _bounded(cells, texts)))
-                if len(chunk) == ROWS_PER_MESSAGE:
-                    send(("rows", position, chunk))
-                    chunk = []
-                    if len(texts) > SHARED_TEXTS:
-                        texts.clear()
-        send(("rows", position, chunk))
-        send(("end", position, []))
+        if table is not ahead:
+            _send_rows(sheets.pop(table.name), table, position, send)
+
+
+SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
+
+
+def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping) -> SheetHolds:
+    """(whether it lists stock in transit, the sheet loaded if it holds a table, the table): a sheet named as
+    skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table."""
+    key = header_key(name)
+    if key in IN_TRANSIT_SHEETS:
+        return True, None, None
+    if key in SKIPPED_SHEETS:
+        return False, None, None
+    try:
+        sheet = book.get_sheet_by_name(name)
+    except (CalamineError, ValueError) as exc:
+        raise ValidationFailed(f"sheet {name!r} cannot be read: {exc}", field="file") from exc
+    if _lists_shipments(sheet):
+        return True, None, None  # the in-transit sheet renamed: its shipment-code column gives it away
+    table = find_table(sheet, mapping)
+    return False, (sheet if table is not None else None), table
+
+
+def _send_warehouses_ahead(
+    book: CalamineWorkbook, send: Send, mapping: HeaderMapping
+) -> tuple[SheetTable | None, dict[str, SheetHolds]]:
+    """The first sheet named as a warehouse list, read: if it holds a warehouse table of at most
+    ``MAX_WAREHOUSES_AHEAD`` rows, that table is sent as ``ahead``, then its rows. Also what it holds, so it is
+    not loaded again (a table is kept, as the reading in order keeps every table until it is sent). A sheet that
+    cannot be read is left to the reading in order, which says so where it would have."""
+    for name in book.sheet_names:
+        if not any(word in header_key(name) for word in WAREHOUSES_AHEAD_NAMES):
+            continue
+        try:
+            holds = _what_sheet_holds(book, name, mapping)
+        except ValidationFailed:
+            return None, {}
+        sheet, table = holds[1], holds[2]
+        if sheet is None or table is None or table.kind != WAREHOUSE_SHEET or table.height > MAX_WAREHOUSES_AHEAD:
+            return None, {name: holds}
+        send(("ahead", table))
+        _send_rows(sheet, table, 0, send)
+        return table, {name: (False, None, table)}
+    return None, {}
+
+
+def _send_rows(sheet: CalamineSheet, table: SheetTable, position: int, send: Send) -> None:
+    """A table's rows under its header, in chunks, then its end."""
+    chunk: list[tuple[int, list]] = []
+    texts: dict[str, str] = {}
+    for number, cells in _sheet_rows(sheet):
+        if number > table.header_row:
+            chunk.append((number, _bounded(cells, texts)))
+            if len(chunk) == ROWS_PER_MESSAGE:
+                send(("rows", position, chunk))
+                chunk = []
+                if len(texts) > SHARED_TEXTS:
+                    texts.clear()
+    send(("rows", position, chunk))
+    send(("end", position, []))
 
 
 def _bounded(cells: list, texts: dict[str, str]) -> list:

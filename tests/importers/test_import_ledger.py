@@ -375,9 +375,9 @@ def test_the_cycle_collector_is_back_on_after_an_import_whatever_became_of_it(ru
     seen: list[bool] = []
     reading = importers.ledger.LedgerReader.read
 
-    def read(self, workbook):
+    def read(self, workbook, **how):
         seen.append(gc.isenabled())
-        return reading(self, workbook)
+        return reading(self, workbook, **how)
 
     monkeypatch.setattr(importers.ledger.LedgerReader, "read", read)
     assert run_import(sheet_of_rows([HEADER, ledger_row()])).status == "imported"
@@ -385,7 +385,7 @@ def test_the_cycle_collector_is_back_on_after_an_import_whatever_became_of_it(ru
     assert run_import(sheet_of_rows([HEADER, ledger_row(quantity="lots")])).status == "rejected"
     assert gc.isenabled()
 
-    def fail(self, workbook):
+    def fail(self, workbook, **how):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(importers.ledger.LedgerReader, "read", fail)
