@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, update
 
+import inventory.db
 import inventory.imports
 from inventory.catalogue import get_item
 from inventory.imports import StockCount, plan_stock_counts, write_stock_counts
@@ -145,3 +146,40 @@ def test_the_bulk_write_stores_what_one_statement_a_row_stores(
     assert expected_lines == _shifted(lines, line_shift)
     last_old_line = max(line[0] for line in lines) - len(lines)
     assert expected_entries == _shifted(entries, entry_shift, line_by=(last_old_line, line_shift))
+
+
+def test_rows_given_column_by_column_are_stored_as_the_same_rows_given_row_by_row(
+    session, db_kind, make_warehouse, monkeypatch
+):
+    """``db.insert_columns`` (each column converted once over all its rows, rows zipped from the columns) stores
+    what ``db.insert_many`` stores of the same rows, across batches (``WRITE_CHUNK`` of 2 here)."""
+    monkeypatch.setattr(inventory.db, "WRITE_CHUNK", 2)
+    warehouse, other = make_warehouse(), make_warehouse()
+    carbon, second = get_item(session, "PD-001"), get_item(session, "PD-002")
+    names = ("id", "warehouse_id", "item_id", "batch", "quantity", "reserved", "production_date", "expiry_date",
+             "created_at", "updated_at")  # fmt: skip
+    first = _last_id(session, "stock_line") + 1
+    rows = [
+        (first, warehouse.id, carbon.id, "B1", Decimal("1.5"), Decimal(0), None, None, NOW, NOW),
+        (first + 1, warehouse.id, second.id, "新批次", Decimal("1.500"), Decimal(0), dt.date(2025, 3, 1), None, NOW,
+         NOW),
+        (first + 2, other.id, carbon.id, "", Decimal("1E+6"), Decimal(0), None, dt.date(2030, 12, 31), NOW, NOW),
+        (first + 3, other.id, second.id, "B1", Decimal("12.345"), Decimal("0.000"), dt.date(2025, 3, 1),
+         dt.date(2030, 12, 31), NOW, NOW),
+        (first + 4, warehouse.id, carbon.id, "B2", Decimal("1.5"), Decimal(0), None, None, NOW, NOW),
+    ]  # fmt: skip
+    table = StockLine.__table__
+
+    def by_rows():
+        assert inventory.db.insert_many(session, table, rows, names) == len(rows)
+
+    def by_columns():
+        columns = {name: [row[position] for row in rows] for position, name in enumerate(names)}
+        assert inventory.db.insert_columns(session, table, columns) == len(rows)
+
+    stored, _ = _written(session, by_rows)
+    assert len(stored) == len(rows)
+    assert _written(session, by_columns)[0] == stored
+    with pytest.raises(ValueError, match="lengths"):
+        inventory.db.insert_columns(session, table, {"id": [1, 2], "batch": ["a"]})
+    assert inventory.db.insert_columns(session, table, {"id": [], "batch": []}) == 0
