@@ -704,24 +704,47 @@ def next_ids(session: Session, table: Table, count: int) -> Sequence[int]:
 
 
 def _driver_executemany(session: Session, table: Table, names: list[str], batches: Iterable[list], dialect) -> int:
-    """``INSERT … VALUES (?, …)`` through the DB-API cursor, a batch of bound rows at a time."""
+    """``INSERT … VALUES (?, …), (?, …), …`` through the DB-API cursor, many rows a statement (``_rows_per_insert``).
+
+    The same rows in the same order as one INSERT a row (ids given or drawn in that order, triggers and checks
+    per row), but SQLite steps and resets one statement per few thousand rows instead of one per row: the
+    national import's 126,000 stock lines 0.39-0.40 s of CPU against 0.48-0.50 s by ``executemany``.
+    """
     quote = dialect.identifier_preparer.quote
-    statement = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
-        f"VALUES ({', '.join('?' for _name in names)})"
-    )
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) VALUES "
+    one = f"({', '.join('?' for _name in names)})"
     connection = session.connection()
     _forget_data_versions(connection)  # the raw cursor bypasses the statement events; triggers fire
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection
+    most = _rows_per_insert(driver, len(head), len(one), len(names))
+    statements: dict[int, str] = {}  # rows in a statement → its text (a batch's last statement may hold fewer)
+    cursor = driver.cursor()  # type: ignore[union-attr]
     done = 0
     try:
-        with driver_errors_raised_as_sqlalchemy_s(connection, statement, cursor):
+        with driver_errors_raised_as_sqlalchemy_s(connection, head + one, cursor):
             for batch in batches:
-                cursor.executemany(statement, batch)
+                for start in range(0, len(batch), most):
+                    rows = batch[start : start + most]
+                    statement = statements.get(len(rows))
+                    if statement is None:
+                        statement = statements[len(rows)] = head + ", ".join([one] * len(rows))
+                    cursor.execute(statement, list(itertools.chain.from_iterable(rows)))
                 done += len(batch)
     finally:
         cursor.close()
     return done
+
+
+def _rows_per_insert(driver, head_length: int, row_length: int, width: int) -> int:
+    """How many rows of ``width`` values one INSERT may hold: within the connection's limits on parameters and
+    on statement length, and at most ``INSERT_PARAMETERS`` parameters (SQLite's default limit: beyond it a
+    statement is no cheaper per row, and its text takes longer to compile)."""
+    parameters = min(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), INSERT_PARAMETERS)
+    length = driver.getlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH) - head_length
+    return max(1, min(parameters // width, length // (row_length + 2)))
+
+
+INSERT_PARAMETERS = 32_766
 
 
 def _bound_batches(table: Table, names: list[str], rows: Iterable, dialect, *, as_tuples: bool) -> Iterator[list]:

@@ -1,7 +1,8 @@
 """``write_stock_counts`` stores what SQLAlchemy's own INSERT and UPDATE statements would store, row by row.
 
-The bulk path inserts with ids it draws first (``db.next_ids``) and, on PostgreSQL, by binary COPY with values
-converted once per distinct value (``db._bound``). Here the same plan is written both ways on the same state, each
+The bulk path inserts with ids it draws first (``db.next_ids``), on SQLite by INSERTs of many rows each
+(``db._driver_executemany``), on PostgreSQL by binary COPY, with values converted once per distinct value
+(``db._bound``). Here the same plan is written both ways on the same state, each
 in a savepoint rolled back, and the rows are compared as the driver reads them back: the same ids (those the
 database gives the next rows), quantities, dates, timestamps, texts and ledger entries.
 """
@@ -108,8 +109,11 @@ def _shifted(rows: list[tuple], by: int, *, line_by: int | None = None) -> list[
 
 
 @pytest.mark.parametrize("copied_run", [1_000, 2], ids=["entries bound row by row", "runs of new lines copied"])
+@pytest.mark.parametrize(
+    "insert_parameters", [None, 25], ids=["rows a statement by the limits", "two rows a statement"]
+)
 def test_the_bulk_write_stores_what_one_statement_a_row_stores(
-    session, db_kind, make_warehouse, stocked_line, monkeypatch, copied_run
+    session, db_kind, make_warehouse, stocked_line, monkeypatch, copied_run, insert_parameters
 ):
     existing = stocked_line(100)
     warehouse = existing.warehouse
@@ -126,6 +130,8 @@ def test_the_bulk_write_stores_what_one_statement_a_row_stores(
     ]
     # a run of at least this many new lines gets its ledger entries by INSERT … SELECT from the lines
     monkeypatch.setattr(inventory.imports, "_COPIED_RUN", copied_run)
+    if insert_parameters:  # SQLite: several INSERTs of two rows and one of the last row (PostgreSQL: COPY)
+        monkeypatch.setattr(inventory.db, "INSERT_PARAMETERS", insert_parameters)
     warehouses = {warehouse.id: warehouse, other.id: other}
     monkeypatch.setattr(inventory.imports, "dt", types.SimpleNamespace(datetime=_FixedDatetime, UTC=dt.UTC))
 
