@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -577,60 +577,18 @@ def insert_many(
         return 0
     names = list(columns or first)
     rows = itertools.chain((first,), rows)
-    if not _sent_raw(table, names, dialect):
-        if columns:
-            rows = (dict(zip(names, row, strict=True)) for row in rows)
-        return executemany(session, insert(table), rows)
-    return _send(session, table, names, _bound_batches(table, names, rows, dialect, as_tuples=bool(columns)), dialect)
+    if dialect.name != "postgresql":
+        defaults_left_out = any(column.default is not None and column.name not in names for column in table.columns)
+        if dialect.paramstyle != "qmark" or defaults_left_out:
+            if columns:
+                rows = (dict(zip(names, row, strict=True)) for row in rows)
+            return executemany(session, insert(table), rows)
+        return _driver_executemany(session, table, names, rows, dialect, as_tuples=bool(columns))
+    return _copy(session, table, names, rows, dialect, as_tuples=bool(columns))
 
 
-def insert_columns(session: Session, table: Table, columns: Mapping[str, Sequence]) -> int:
-    """``insert_many`` for values held column by column (name → the column's values in row order, all as long):
-    each column is converted once over all its rows (``_converted``: a distinct value once per insert, not once
-    per batch), and the rows are made by zipping the converted columns in C, not built as tuples only to be taken
-    apart again (the ledger import's 126,000 new stock lines). The same statement, values and batches as
-    ``insert_many`` with the same rows."""
-    names = list(columns)
-    values = list(columns.values())
-    count = len(values[0]) if values else 0
-    if any(len(column) != count for column in values):
-        raise ValueError("columns of different lengths")
-    if count == 0:
-        return 0
-    dialect = session.get_bind().dialect
-    if not _sent_raw(table, names, dialect):
-        return insert_many(session, table, zip(*values, strict=True), tuple(names))
-    processors = _bind_processors(table, names, dialect)
-
-    def batches() -> Iterator[list]:  # converted as the first batch is sent: a bind error is raised as there
-        converted = [
-            column if process is None else _converted(column, process)
-            for column, process in zip(values, processors, strict=True)
-        ]
-        for start in range(0, count, WRITE_CHUNK):
-            yield list(zip(*(column[start : start + WRITE_CHUNK] for column in converted), strict=True))
-
-    return _send(session, table, names, batches(), dialect)
-
-
-def _sent_raw(table: Table, names: list[str], dialect) -> bool:
-    """Whether rows of ``names`` go through the driver itself (COPY, or the DB-API executemany with qmark
-    parameters), not through SQLAlchemy's executemany, which fills in a Python-side default left out (SQLite)."""
-    if dialect.name == "postgresql":
-        return True
-    defaults_left_out = any(column.default is not None and column.name not in names for column in table.columns)
-    return dialect.paramstyle == "qmark" and not defaults_left_out
-
-
-def _send(session: Session, table: Table, names: list[str], batches: Iterable[list], dialect) -> int:
-    """Bound batches of rows sent by COPY (PostgreSQL) or the driver's executemany."""
-    if dialect.name == "postgresql":
-        return _copy(session, table, names, batches, dialect)
-    return _driver_executemany(session, table, names, batches, dialect)
-
-
-def _copy(session: Session, table: Table, names: list[str], batches: Iterable[list], dialect) -> int:
-    """``COPY … FROM STDIN`` through psycopg, of rows in batches converted by ``_bound_batches`` or ``insert_columns``.
+def _copy(session: Session, table: Table, names: list[str], rows: Iterable, dialect, *, as_tuples: bool) -> int:
+    """``COPY … FROM STDIN`` through psycopg, ``WRITE_CHUNK`` rows at a time converted as ``_bound`` converts them.
 
     In binary when every column's type is one ``_COPY_BINARY_TYPES`` knows (the values are dumped by the column's
     own type, not guessed from each value's Python type, and the server parses no text): on the national import's
@@ -650,7 +608,7 @@ def _copy(session: Session, table: Table, names: list[str], batches: Iterable[li
         if binary:
             copy.set_types(types)
         write_row = copy.write_row
-        for batch in batches:
+        for batch in _bound_batches(table, names, rows, dialect, as_tuples=as_tuples):
             for values in batch:
                 write_row(values)
             done += len(batch)
@@ -703,12 +661,18 @@ def next_ids(session: Session, table: Table, count: int) -> Sequence[int]:
     return range(first, first + count)
 
 
-def _driver_executemany(session: Session, table: Table, names: list[str], batches: Iterable[list], dialect) -> int:
-    """``INSERT … VALUES (?, …), (?, …), …`` through the DB-API cursor, many rows a statement (``_rows_per_insert``).
+def _driver_executemany(
+    session: Session, table: Table, names: list[str], rows: Iterable, dialect, *, as_tuples: bool = False
+) -> int:
+    """``INSERT … VALUES (?, …), (?, …), …`` through the DB-API cursor, ``_rows_per_insert`` rows a statement; the
+    rows of a ``WRITE_CHUNK`` batch left over, and a batch smaller than that, by ``executemany`` of the one-row
+    statement.
 
     The same rows in the same order as one INSERT a row (ids given or drawn in that order, triggers and checks
-    per row), but SQLite steps and resets one statement per few thousand rows instead of one per row: the
-    national import's 126,000 stock lines 0.39-0.40 s of CPU against 0.48-0.50 s by ``executemany``.
+    per row), but SQLite steps and resets one statement per two thousand rows instead of one per row: the
+    national import's 126,000 stock lines 0.39-0.40 s of CPU against 0.48-0.50 s by ``executemany``. The driver
+    keeps each statement text it ran compiled, about 100 bytes a parameter (``INSERT_PARAMETERS``): one
+    many-row text per table and columns, not one per length.
     """
     quote = dialect.identifier_preparer.quote
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) VALUES "
@@ -717,18 +681,18 @@ def _driver_executemany(session: Session, table: Table, names: list[str], batche
     _forget_data_versions(connection)  # the raw cursor bypasses the statement events; triggers fire
     driver = connection.connection.driver_connection
     most = _rows_per_insert(driver, len(head), len(one), len(names))
-    statements: dict[int, str] = {}  # rows in a statement → its text (a batch's last statement may hold fewer)
+    many = None
     cursor = driver.cursor()  # type: ignore[union-attr]
     done = 0
     try:
         with driver_errors_raised_as_sqlalchemy_s(connection, head + one, cursor):
-            for batch in batches:
-                for start in range(0, len(batch), most):
-                    rows = batch[start : start + most]
-                    statement = statements.get(len(rows))
-                    if statement is None:
-                        statement = statements[len(rows)] = head + ", ".join([one] * len(rows))
-                    cursor.execute(statement, list(itertools.chain.from_iterable(rows)))
+            for batch in _bound_batches(table, names, rows, dialect, as_tuples=as_tuples):
+                whole = len(batch) - len(batch) % most
+                for start in range(0, whole, most):
+                    many = many or head + ", ".join([one] * most)
+                    cursor.execute(many, list(itertools.chain.from_iterable(batch[start : start + most])))
+                if whole < len(batch):
+                    cursor.executemany(head + one, batch[whole:])
                 done += len(batch)
     finally:
         cursor.close()
@@ -737,63 +701,60 @@ def _driver_executemany(session: Session, table: Table, names: list[str], batche
 
 def _rows_per_insert(driver, head_length: int, row_length: int, width: int) -> int:
     """How many rows of ``width`` values one INSERT may hold: within the connection's limits on parameters and
-    on statement length, and at most ``INSERT_PARAMETERS`` parameters (SQLite's default limit: beyond it a
-    statement is no cheaper per row, and its text takes longer to compile)."""
+    on statement length, and at most ``INSERT_PARAMETERS`` parameters."""
     parameters = min(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), INSERT_PARAMETERS)
     length = driver.getlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH) - head_length
     return max(1, min(parameters // width, length // (row_length + 2)))
 
 
-INSERT_PARAMETERS = 32_766
+# Parameters in one many-row INSERT: 2,000 stock lines. Larger is no cheaper per row (3,276 lines: the same CPU),
+# and the compiled statement the driver keeps grows with it (about 100 bytes a parameter).
+INSERT_PARAMETERS = 20_000
 
 
 def _bound_batches(table: Table, names: list[str], rows: Iterable, dialect, *, as_tuples: bool) -> Iterator[list]:
     """``rows`` (tuples of ``names``' values, or dicts) in batches of ``WRITE_CHUNK``, each value converted by its
     column's bind processor (``_bound``): what COPY and executemany send."""
-    processors = _bind_processors(table, names, dialect)
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     converters = [(position, process) for position, process in enumerate(processors) if process]
+    known: list[dict] = [{} for _converter in converters]  # what values converted to, kept from batch to batch
     batch: list = []
     for row in rows:
         batch.append(row if as_tuples else [row[name] for name in names])
         if len(batch) == WRITE_CHUNK:
-            yield _bound(batch, converters)
+            yield _bound(batch, converters, known)
             batch = []
     if batch:
-        yield _bound(batch, converters)
+        yield _bound(batch, converters, known)
 
 
-def _bind_processors(table: Table, names: list[str], dialect) -> list[Callable | None]:
-    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-
-
-def _bound(batch: list, converters: list[tuple[int, Callable]]) -> list:
-    """The rows of ``batch`` with each converted column through its bind processor, column by column
-    (``_converted``)."""
-    if not converters:
-        return batch
-    columns = list(zip(*batch, strict=True))
-    for position, process in converters:
-        columns[position] = _converted(columns[position], process)
-    return list(zip(*columns, strict=True))
-
-
-def _converted(values: Sequence, process: Callable) -> list:
-    """``values`` through a bind processor, each distinct value converted once.
+def _bound(batch: list, converters: list[tuple[int, Callable]], known: list[dict] | None = None) -> list:
+    """The rows of ``batch`` with each converted column through its bind processor, column by column.
 
     Bind processors are functions of the value alone, and an import repeats its values (one timestamp, one
     actor, a few thousand quantities over 126,000 rows): each distinct value of a column is converted once
     (by type and value, as ``validation.memoised`` remembers them: a column of one type, None aside, is
-    keyed by value alone), and the column is mapped through the table of results in C.
+    keyed by value alone), and the column is mapped through the table of results in C. ``known`` holds, per
+    converter and type, the tables of the batches before: a value is converted once per insert, not per batch.
     """
-    kinds = set(map(type, values))
-    kinds.discard(type(None))
-    try:
-        if len(kinds) > 1:
-            raise TypeError("several types: keyed by type and value")
-        results = {value: process(value) for value in set(values)}
-    except TypeError:  # unhashable values, or several types whose equal values must stay apart
-        return list(map(memoised(process), values))
-    return list(map(results.__getitem__, values))
+    if not converters:
+        return batch
+    columns = list(zip(*batch, strict=True))
+    for index, (position, process) in enumerate(converters):
+        values = columns[position]
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        try:
+            if len(kinds) > 1:
+                raise TypeError("several types: keyed by type and value")
+            results = {} if known is None else known[index].setdefault(next(iter(kinds), None), {})
+            for value in set(values).difference(results):
+                results[value] = process(value)
+        except TypeError:  # unhashable values, or several types whose equal values must stay apart
+            columns[position] = list(map(memoised(process), values))
+            continue
+        columns[position] = list(map(results.__getitem__, values))
+    return list(zip(*columns, strict=True))
 
 
 def executemany(session: Session, statement: Executable, rows: Iterable[dict], size: int = WRITE_CHUNK) -> int:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
-from inventory.db import chunks, executemany, insert_columns, insert_many, next_ids
+from inventory.db import chunks, executemany, insert_many, next_ids
 from inventory.errors import Conflict, DomainError, NotFound
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.reference import MovementKind, Role
@@ -42,6 +42,18 @@ from inventory.validation import check_quantity
 
 _ZERO = Decimal(0)
 # The columns written by ``insert_many``, in the order of the tuples below.
+_NEW_LINE_COLUMNS = (
+    "id",
+    "warehouse_id",
+    "item_id",
+    "batch",
+    "quantity",
+    "reserved",
+    "production_date",
+    "expiry_date",
+    "created_at",
+    "updated_at",
+)
 _ENTRY_COLUMNS = (
     "stock_line_id",
     "kind",
@@ -288,40 +300,34 @@ def write_stock_counts(
 def _insert_new_lines(session: Session, new: list[_PlannedLine], now: dt.datetime) -> None:
     """Insert the new batch lines and give each planned line its id.
 
-    ``insert_columns`` (COPY, or executemany in chunks of ``db.WRITE_CHUNK``): no ORM bookkeeping, never 126,000
-    parameter dicts at once, and the values taken column by column (no row tuple built per line). Each line is
-    inserted with the id the database would have given it (``next_ids``): nothing to read back by key afterwards
-    (0.1-0.2 s on the national ledger), and INSERT … RETURNING over many rows is far slower here (SQLAlchemy
-    re-sorts the returned rows batch by batch to match the parameters).
+    ``insert_many`` (COPY, or executemany in chunks of ``db.WRITE_CHUNK``): no ORM bookkeeping, and never 126,000
+    parameter dicts at once. Each line is inserted with the id the database would have given it (``next_ids``):
+    nothing to read back by key afterwards (0.1-0.2 s on the national ledger), and INSERT … RETURNING over many
+    rows is far slower here (SQLAlchemy re-sorts the returned rows batch by batch to match the parameters).
     """
     ids = next_ids(session, StockLine.__table__, len(new))
     for line, line_id in zip(new, ids, strict=True):
         line.line_id = line_id
-    counts = [line.count for line in new]
-    many = len(new)
-    insert_columns(
+    insert_many(
         session,
         StockLine.__table__,
-        {
-            "id": ids,
-            "warehouse_id": list(map(_WAREHOUSE_ID, counts)),
-            "item_id": list(map(_ITEM_ID, counts)),
-            "batch": list(map(_BATCH, counts)),
-            "quantity": list(map(_COUNTED, counts)),
-            "reserved": [_ZERO] * many,
-            "production_date": list(map(_PRODUCTION_DATE, new)),
-            "expiry_date": list(map(_EXPIRY_DATE, new)),
-            "created_at": [now] * many,
-            "updated_at": [now] * many,
-        },
+        (
+            (
+                line.line_id,
+                line.count.warehouse_id,
+                line.count.item_id,
+                line.count.batch,
+                line.count.counted,
+                _ZERO,  # one object: its bind conversion runs once
+                line.production_date,
+                line.expiry_date,
+                now,
+                now,
+            )
+            for line in new
+        ),
+        _NEW_LINE_COLUMNS,
     )
-
-
-# A new line's values, column by column (taken in C).
-_WAREHOUSE_ID, _ITEM_ID, _BATCH, _COUNTED = (
-    attrgetter(name) for name in ("warehouse_id", "item_id", "batch", "counted")
-)
-_PRODUCTION_DATE, _EXPIRY_DATE = attrgetter("production_date"), attrgetter("expiry_date")
 
 
 def _update_counted_lines(session: Session, lines: list[_PlannedLine], now: dt.datetime) -> None:
