@@ -274,10 +274,10 @@ class _LedgerImport:
             warehouse = entry.warehouse
             if warehouse is None:
                 continue
-            rows = [(row.table.name, row.row) for row in entry.rows if not row.failed] or [
-                (entry.first.sheet, entry.first.row)
-            ]
-            if warehouse.id in self.registered:
+            if warehouse.id in self.registered:  # its rows listed only then (a re-import registers none)
+                rows = [(row.table.name, row.row) for row in entry.rows if not row.failed] or [
+                    (entry.first.sheet, entry.first.row)
+                ]
                 # by the warehouse, not the entry: rows naming it only by name may share a code another row gives
                 how = "a code made for it" if warehouse.id in self.code_made else "the code in the file"
                 self.log.review_rows(NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered with {how}", rows)
