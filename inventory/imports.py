@@ -135,7 +135,8 @@ def plan_stock_counts(
     seen: set[tuple[int, int, str]] = set()
     # Looked up once, not per count (126,000 counts): each is a local name in the loop.
     add_seen, line_of, life_of = seen.add, existing.get, shelf_life.get
-    plan_new = _NewBatchVerdicts(warehouses, registered).plan
+    verdicts = _CountVerdicts(warehouses, registered)
+    plan_new, plan_existing = verdicts.new_batch, verdicts.existing
     lines, errors = plan.lines, plan.errors
     for count in counts:
         key = count[1:4]  # (warehouse_id, item_id, batch), a plain tuple
@@ -147,7 +148,7 @@ def plan_stock_counts(
             add_seen(key)
             life = None if count.no_expiry else life_of(key[1])
             line = line_of(key)
-            planned = plan_new(count, life) if line is None else _plan_one(count, line, life)
+            planned = plan_new(count, life) if line is None else plan_existing(count, line, life)
         except DomainError as error:
             errors.append((count.key, error))
             continue
@@ -224,34 +225,39 @@ def _results(values: tuple, process: Callable | None) -> Sequence:
     return list(map(table.__getitem__, values))
 
 
-class _NewBatchVerdicts:
-    """``_plan_one``'s checks for counts of new batches, each kept per distinct input.
+class _CountVerdicts:
+    """The checks of a count, each kept per distinct input.
 
-    For a batch not yet in the warehouse the checks are: the count (``check_quantity``), the batch's text
-    (``checked_batch``), then the dates given with the item's shelf life (``batch_dates``, ``agree_batch_dates``),
-    then whether the warehouse may take a new batch (``require_active``). Each depends on its own inputs alone,
-    and a national ledger repeats them (126,000 lines: 28,000 distinct counts, 4,500 pairs of dates), so each
-    runs once per distinct input, in the same order; a refusal is the error that input raised.
+    For a batch not yet in the warehouse (``new_batch``) the checks are: the count (``check_quantity``), the
+    batch's text (``checked_batch``), then the dates given with the item's shelf life (``batch_dates``,
+    ``agree_batch_dates``), then whether the warehouse may take a new batch (``require_active``); for a batch it
+    holds (``existing``): the count, the dates given, then their agreement with the line's (``agree_batch_dates``).
+    Each depends on its own inputs alone, and a national ledger repeats them (126,000 lines: 28,000 distinct
+    counts, 4,500 pairs of dates), so each runs once per distinct input, in the same order; a refusal is the
+    error that input raised.
     """
 
     def __init__(self, warehouses: Mapping[int, Warehouse], registered: frozenset[int]) -> None:
         self.warehouses = warehouses
         self.registered = registered
-        # What each check answered for an input that passed it; the refusals of all four, by (check, input).
-        self.counts: dict[tuple[type, str], object] = {}
+        # What each check answered for an input that passed it; the refusals of all of them, by (check, input).
+        # Counts by text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent).
+        self.counts: dict[tuple[type, str], Decimal] = {}
         self.batches: dict[str, object] = {}
         self.dates: dict[tuple, BatchDates] = {}
+        self.given: dict[tuple, BatchDates] = {}
+        self.agreed: dict[tuple, tuple[BatchDates, bool]] = {}
         self.active: dict[int, object] = {}
         self.refused: dict[tuple[Callable, object], DomainError] = {}
 
-    def plan(self, count: StockCount, life: int | None) -> _PlannedLine:
+    def new_batch(self, count: StockCount, life: int | None) -> _PlannedLine:
+        """A count of a batch the warehouse does not hold: its new line."""
         # Inputs already passed are looked up inline (no call: 126,000 counts); the first time, and every refused
         # input, go through ``_once``, which asks or raises the refusal again.
         counted = count.counted
-        # By text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent), not 0.
-        counted_key = (counted.__class__, str(counted))
-        if counted_key not in self.counts:
-            _once(self.counts, self.refused, counted_key, check_quantity, counted, "quantity", allow_zero=True)
+        key = (counted.__class__, str(counted))  # by text: ``counts``
+        if key not in self.counts:
+            _once(self.counts, self.refused, key, check_quantity, counted, "quantity", allow_zero=True)
         batch = count.batch
         if batch not in self.batches:  # the text a new line keeps, as stock_line_for checks it
             _once(self.batches, self.refused, batch, checked_batch, batch)
@@ -265,6 +271,30 @@ class _NewBatchVerdicts:
             warehouse = self.warehouses[warehouse_id]
             _once(self.active, self.refused, warehouse_id, require_active, warehouse, "warehouse_code")
         return _PlannedLine(count, None, _ZERO, dates[0], dates[1], False, True)
+
+    def existing(self, count: StockCount, line: tuple, life: int | None) -> _PlannedLine | None:
+        """A count against its existing line: the planned change, None when nothing changes."""
+        key = (count.counted.__class__, str(count.counted))  # by text: ``counts``
+        counted = self.counts.get(key)  # check_quantity's answer (a Decimal, never None)
+        if counted is None:
+            counted = _once(self.counts, self.refused, key, check_quantity, count.counted, "quantity", allow_zero=True)
+        key = (count.production_date, count.expiry_date, life)
+        given = self.given.get(key)
+        if given is None:
+            given = _once(self.given, self.refused, key, batch_dates, *key)
+        line_id, quantity, reserved, line_production, line_expiry = line
+        key = (line_production, line_expiry, given)
+        agreed = self.agreed.get(key)
+        if agreed is None:
+            agreed = _once(self.agreed, self.refused, key, _agreed_dates, *key)
+        dates, fill = agreed
+        if counted < reserved:
+            raise Conflict(
+                f"the count {_plain(counted)} is below the {_plain(reserved)} reserved for call-ups", field="quantity"
+            )
+        if counted == quantity and not fill:
+            return None
+        return _PlannedLine(count, line_id, quantity, dates.production_date, dates.expiry_date, fill)
 
 
 def _once(passed: dict, refused: dict, key: object, check: Callable, *args: object, **kwargs: object) -> object:
@@ -282,25 +312,16 @@ def _once(passed: dict, refused: dict, key: object, check: Callable, *args: obje
 
 
 def _new_batch_dates(production_date: dt.date | None, expiry_date: dt.date | None, life: int | None) -> BatchDates:
-    """The dates a new batch takes from a count (as ``_plan_one`` gives them)."""
+    """The dates a new batch takes from a count (as an existing line's are agreed, from none)."""
     dates, _ = agree_batch_dates(BatchDates(None, None), batch_dates(production_date, expiry_date, life))
     return dates
 
 
-def _plan_one(count: StockCount, line: tuple, shelf_life_days: int | None) -> _PlannedLine | None:
-    """One count against its existing line: the planned change, None when nothing changes (a new batch:
-    ``_NewBatchVerdicts``)."""
-    counted = check_quantity(count.counted, "quantity", allow_zero=True)
-    given = batch_dates(count.production_date, count.expiry_date, shelf_life_days)
-    line_id, quantity, reserved, line_production, line_expiry = line
-    dates, fill = agree_batch_dates(BatchDates(line_production, line_expiry), given)
-    if counted < reserved:
-        raise Conflict(
-            f"the count {_plain(counted)} is below the {_plain(reserved)} reserved for call-ups", field="quantity"
-        )
-    if counted == quantity and not fill:
-        return None
-    return _PlannedLine(count, line_id, quantity, dates.production_date, dates.expiry_date, fill)
+def _agreed_dates(
+    production_date: dt.date | None, expiry_date: dt.date | None, given: BatchDates
+) -> tuple[BatchDates, bool]:
+    """An existing line's dates with those a count gives (``agree_batch_dates``), and whether any was filled in."""
+    return agree_batch_dates(BatchDates(production_date, expiry_date), given)
 
 
 def _plain(value: Decimal) -> str:
