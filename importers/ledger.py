@@ -25,7 +25,7 @@ row's item code, or ``X-`` and a hash of its name); otherwise the row is reporte
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -291,10 +291,10 @@ class _LedgerImport:
             warehouse = entry.warehouse
             if warehouse is None:
                 continue
-            rows = [(row.table.name, row.row) for row in entry.rows if not row.failed] or [
-                (entry.first.sheet, entry.first.row)
-            ]
-            if warehouse.id in self.registered:
+            if warehouse.id in self.registered:  # its rows listed only then (a re-import registers none)
+                rows = [(row.table.name, row.row) for row in entry.rows if not row.failed] or [
+                    (entry.first.sheet, entry.first.row)
+                ]
                 # by the warehouse, not the entry: rows naming it only by name may share a code another row gives
                 how = "a code made for it" if warehouse.id in self.code_made else "the code in the file"
                 self.log.review_rows(NEW_WAREHOUSE, warehouse.code, f"{warehouse.name}: registered with {how}", rows)
@@ -506,27 +506,28 @@ class _LedgerImport:
             for row in rows:
                 row.item = variant
 
-    def _stock_counts(self, rows: list[LedgerRow]) -> tuple[list[StockCount], dict[int, LedgerRow]]:
-        """The counts to plan, keyed by row index; a batch counted twice in the file is an error on the second."""
+    def _stock_counts(self, rows: list[LedgerRow]) -> tuple[list[StockCount], Sequence[LedgerRow]]:
+        """The counts to plan, keyed by their row's index in ``rows`` (returned as what a key gives the row by); a
+        batch counted twice in the file is an error on the second."""
         counts: list[StockCount] = []
-        by_key: dict[int, LedgerRow] = {}
         first_row: dict[tuple[int, int, str], LedgerRow] = {}
-        # Each warehouse's and item's id read once from its ORM object (hashed by identity), not through the
-        # instrumented attribute on every row (126,000 rows).
-        ids: dict[Item | Warehouse, int] = {}
+        first = first_row.setdefault
+        # Each item's id read once from its ORM object (hashed by identity), and each warehouse's once per run of
+        # its rows, not through the instrumented attribute on every row (126,000 rows).
+        item_ids: dict[Item, int] = {}
+        last_entry = warehouse_id = None
         for index, row in enumerate(rows):
             item, entry = row.item, row.entry
             if row.failed or item is None or entry is None or (warehouse := entry.warehouse) is None:
                 continue
-            item_id = ids.get(item)
+            if entry is not last_entry:
+                last_entry, warehouse_id = entry, warehouse.id
+            item_id = item_ids.get(item)
             if item_id is None:
-                item_id = ids[item] = item.id
-            warehouse_id = ids.get(warehouse)
-            if warehouse_id is None:
-                warehouse_id = ids[warehouse] = warehouse.id
+                item_id = item_ids[item] = item.id
             key = (warehouse_id, item_id, row.batch)
-            if key in first_row:
-                earlier = first_row[key]
+            earlier = first(key, row)
+            if earlier is not row:
                 row_error(
                     self.log,
                     row,
@@ -535,12 +536,21 @@ class _LedgerImport:
                     "batch" if "batch" in row.table.columns else "item_name",
                 )
                 continue
-            first_row[key] = row
-            by_key[index] = row
-            counts.append(  # positional (key, warehouse, item, batch, counted, dates, no expiry): built faster
-                StockCount(index, *key, row.quantity, row.production_date, row.expiry_date, row.no_expiry)
+            counts.append(  # ``_make`` of a tuple: no keyword-taking ``__new__`` (built faster)
+                StockCount._make(
+                    (
+                        index,
+                        warehouse_id,
+                        item_id,
+                        row.batch,
+                        row.quantity,
+                        row.production_date,
+                        row.expiry_date,
+                        row.no_expiry,
+                    )
+                )
             )
-        return counts, by_key
+        return counts, rows
 
 
 @dataclass

@@ -165,7 +165,7 @@ class LedgerReader:
         }
         # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
         self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
-        self.factors: dict[tuple[int, str], Decimal | None] = {}  # (item id, unit written) → factor_to_item
+        self.factors: dict[tuple[Item, str], Decimal | None] = {}  # (item, unit written) → factor_to_item
         self.item_cells = ItemCells(log, item_names, items)
         self.tick = tick  # called once per row read, for progress
         self.entries: dict[str, WarehouseEntry] = {}
@@ -609,10 +609,9 @@ class LedgerReader:
                 value=json_value(raw_quantity),
             )
         if item is not None and unit_text:
-            factor_key = (item.id, unit_text)
-            if factor_key in self.factors:
-                factor = self.factors[factor_key]
-            else:  # the families, then the item's own pack factors: once per item and unit written
+            factor_key = (item, unit_text)  # the item itself, hashed by identity: no ORM attribute read per row
+            factor = self.factors.get(factor_key, _NOT_READ)
+            if factor is _NOT_READ:  # the families, then the item's own pack factors: once per item and unit written
                 factor = self.factors[factor_key] = factor_to_item(item, unit_text)
             if factor is None:
                 return quantity, unit_text

@@ -60,21 +60,37 @@ def record_review(session: Session, import_id: int, entries: list[ReviewEntry]) 
     insert_many(
         session,
         ImportReviewItem.__table__,
-        [
-            {
-                "import_id": import_id,
-                "kind": entry.kind,
-                "subject": entry.subject,
-                "detail": entry.detail,
-                "rows": json.dumps(entry.rows[:MAX_ROWS_KEPT], ensure_ascii=False),
-                "status": "open",
-                "resolution": "",
-                "resolved_by": "",
-                "created_at": created_at,
-            }
+        (  # a tuple of the columns below per entry, no dict (a national ledger: 7,600 entries)
+            (
+                import_id,
+                entry.kind,
+                entry.subject,
+                entry.detail,
+                _rows_json(entry.rows[:MAX_ROWS_KEPT]),
+                "open",
+                "",
+                "",
+                created_at,
+            )
             for entry in entries
-        ],
+        ),
+        _REVIEW_COLUMNS,
     )
+
+
+_REVIEW_COLUMNS = (
+    "import_id",
+    "kind",
+    "subject",
+    "detail",
+    "rows",
+    "status",
+    "resolution",
+    "resolved_by",
+    "created_at",
+)
+# ``json.dumps(rows, ensure_ascii=False)``, its encoder made once rather than once per entry.
+_rows_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def review_list(session: Session, actor: Actor, import_id: int) -> dict[str, list[ImportReviewItem]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import record_audit
-from inventory.db import chunks, executemany, insert_many, next_ids
+from inventory.db import chunks, driver_rows, executemany, insert_many, next_ids
 from inventory.errors import Conflict, DomainError, NotFound
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.reference import MovementKind, Role
@@ -131,26 +131,31 @@ def plan_stock_counts(
     refusals = _stock_change_refusals(actor, warehouses)
     plan.province_by_warehouse.update((key, warehouse.province_code) for key, warehouse in warehouses.items())
     existing = _locked_lines(session, sorted({count.warehouse_id for count in counts}))
+    refused = {warehouse_id: error for warehouse_id, error in refusals.items() if error is not None}
     seen: set[tuple[int, int, str]] = set()
-    new_batch = _NewBatchVerdicts(warehouses, registered)
+    # Looked up once, not per count (126,000 counts): each is a local name in the loop.
+    add_seen, line_of, life_of = seen.add, existing.get, shelf_life.get
+    verdicts = _CountVerdicts(warehouses, registered)
+    plan_new, plan_existing = verdicts.new_batch, verdicts.existing
+    lines, errors = plan.lines, plan.errors
     for count in counts:
-        key = (count.warehouse_id, count.item_id, count.batch)
+        key = count[1:4]  # (warehouse_id, item_id, batch), a plain tuple
         try:
-            if refusals.get(count.warehouse_id) is not None:
-                raise refusals[count.warehouse_id]  # type: ignore[misc]
+            if refused and key[0] in refused:
+                raise refused[key[0]]
             if key in seen:
                 raise Conflict("the same batch of this item in this warehouse is counted twice", field="batch")
-            seen.add(key)
-            life = None if count.no_expiry else shelf_life.get(count.item_id)
-            line = existing.get(key)
-            planned = new_batch.plan(count, life) if line is None else _plan_one(count, line, life)
+            add_seen(key)
+            life = None if count.no_expiry else life_of(key[1])
+            line = line_of(key)
+            planned = plan_new(count, life) if line is None else plan_existing(count, line, life)
         except DomainError as error:
-            plan.errors.append((count.key, error))
+            errors.append((count.key, error))
             continue
         if planned is None:
             plan.unchanged += 1
         else:
-            plan.lines.append(planned)
+            lines.append(planned)
     return plan
 
 
@@ -167,57 +172,92 @@ def _stock_change_refusals(actor: Actor, warehouses: Mapping[int, Warehouse]) ->
 
 
 def _locked_lines(session: Session, warehouse_ids: list[int]) -> dict[tuple[int, int, str], tuple]:
-    """The current lines of these warehouses by (warehouse, item, batch), locked for the write (PostgreSQL)."""
+    """The current lines of these warehouses by (warehouse, item, batch), locked for the write (PostgreSQL).
+
+    Read as the driver's rows (``db.driver_rows``) and converted column by column, each distinct quantity and date
+    once, by the columns' own result processors: a re-import's 126,000 lines in 0.1 s, where SQLAlchemy's result
+    rows took 0.45 s. The values are the ones ``select(StockLine…)`` gives (``test_bulk_write_rows`` compares them).
+    """
     existing: dict[tuple[int, int, str], tuple] = {}
+    if not warehouse_ids:
+        return existing
+    session.flush()  # what the session holds pending is written first, as a query's autoflush would
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = StockLine.__table__.c
+    quantity = columns.quantity.type.dialect_impl(dialect).result_processor(dialect, None)
+    date = columns.expiry_date.type.dialect_impl(dialect).result_processor(dialect, None)
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
     for chunk in chunks(warehouse_ids):
-        rows = session.execute(
-            select(
-                StockLine.warehouse_id,
-                StockLine.item_id,
-                StockLine.batch,
-                StockLine.id,
-                StockLine.quantity,
-                StockLine.reserved,
-                StockLine.production_date,
-                StockLine.expiry_date,
-            )
-            .where(StockLine.warehouse_id.in_(chunk))
-            .order_by(StockLine.id)  # rows locked in id order, as everywhere (no deadlock with other writers)
-            .with_for_update()
+        statement = (
+            "SELECT warehouse_id, item_id, batch, id, quantity, reserved, production_date, expiry_date FROM stock_line"
+            f" WHERE warehouse_id IN ({', '.join([placeholder] * len(chunk))})"
+            " ORDER BY id"  # rows locked in id order, as everywhere (no deadlock with other writers)
+            + (" FOR UPDATE" if dialect.name == "postgresql" else "")
         )
-        for row in rows:
-            existing[(row[0], row[1], row[2])] = row[3:]
+        rows = driver_rows(connection, statement, chunk)
+        if not rows:
+            continue
+        warehouses, items, batches, ids, quantities, reserved, produced, expires = zip(*rows, strict=True)
+        existing.update(
+            zip(
+                zip(warehouses, items, batches, strict=True),
+                zip(
+                    ids,
+                    _results(quantities, quantity),
+                    _results(reserved, quantity),
+                    _results(produced, date),
+                    _results(expires, date),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        )
     return existing
 
 
-class _NewBatchVerdicts:
-    """``_plan_one``'s checks for counts of new batches, each kept per distinct input.
+def _results(values: tuple, process: Callable | None) -> Sequence:
+    """A column as the driver gave it, through its type's result processor once per distinct value (the driver
+    gives one type per column, None aside: the value alone keys it)."""
+    if process is None:
+        return values
+    table = {value: process(value) for value in set(values)}
+    return list(map(table.__getitem__, values))
 
-    For a batch not yet in the warehouse the checks are: the count (``check_quantity``), the batch's text
-    (``checked_batch``), then the dates given with the item's shelf life (``batch_dates``, ``agree_batch_dates``),
-    then whether the warehouse may take a new batch (``require_active``). Each depends on its own inputs alone,
-    and a national ledger repeats them (126,000 lines: 28,000 distinct counts, 4,500 pairs of dates), so each
-    runs once per distinct input, in the same order; a refusal is the error that input raised.
+
+class _CountVerdicts:
+    """The checks of a count, each kept per distinct input.
+
+    For a batch not yet in the warehouse (``new_batch``) the checks are: the count (``check_quantity``), the
+    batch's text (``checked_batch``), then the dates given with the item's shelf life (``batch_dates``,
+    ``agree_batch_dates``), then whether the warehouse may take a new batch (``require_active``); for a batch it
+    holds (``existing``): the count, the dates given, then their agreement with the line's (``agree_batch_dates``).
+    Each depends on its own inputs alone, and a national ledger repeats them (126,000 lines: 28,000 distinct
+    counts, 4,500 pairs of dates), so each runs once per distinct input, in the same order; a refusal is the
+    error that input raised.
     """
 
     def __init__(self, warehouses: Mapping[int, Warehouse], registered: frozenset[int]) -> None:
         self.warehouses = warehouses
         self.registered = registered
-        # What each check answered for an input that passed it; the refusals of all four, by (check, input).
-        self.counts: dict[tuple[type, str], object] = {}
+        # What each check answered for an input that passed it; the refusals of all of them, by (check, input).
+        # Counts by text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent).
+        self.counts: dict[tuple[type, str], Decimal] = {}
         self.batches: dict[str, object] = {}
         self.dates: dict[tuple, BatchDates] = {}
+        self.given: dict[tuple, BatchDates] = {}
+        self.agreed: dict[tuple, tuple[BatchDates, bool]] = {}
         self.active: dict[int, object] = {}
         self.refused: dict[tuple[Callable, object], DomainError] = {}
 
-    def plan(self, count: StockCount, life: int | None) -> _PlannedLine:
+    def new_batch(self, count: StockCount, life: int | None) -> _PlannedLine:
+        """A count of a batch the warehouse does not hold: its new line."""
         # Inputs already passed are looked up inline (no call: 126,000 counts); the first time, and every refused
         # input, go through ``_once``, which asks or raises the refusal again.
         counted = count.counted
-        # By text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent), not 0.
-        counted_key = (counted.__class__, str(counted))
-        if counted_key not in self.counts:
-            _once(self.counts, self.refused, counted_key, check_quantity, counted, "quantity", allow_zero=True)
+        key = (counted.__class__, str(counted))  # by text: ``counts``
+        if key not in self.counts:
+            _once(self.counts, self.refused, key, check_quantity, counted, "quantity", allow_zero=True)
         batch = count.batch
         if batch not in self.batches:  # the text a new line keeps, as stock_line_for checks it
             _once(self.batches, self.refused, batch, checked_batch, batch)
@@ -231,6 +271,30 @@ class _NewBatchVerdicts:
             warehouse = self.warehouses[warehouse_id]
             _once(self.active, self.refused, warehouse_id, require_active, warehouse, "warehouse_code")
         return _PlannedLine(count, None, _ZERO, dates[0], dates[1], False, True)
+
+    def existing(self, count: StockCount, line: tuple, life: int | None) -> _PlannedLine | None:
+        """A count against its existing line: the planned change, None when nothing changes."""
+        key = (count.counted.__class__, str(count.counted))  # by text: ``counts``
+        counted = self.counts.get(key)  # check_quantity's answer (a Decimal, never None)
+        if counted is None:
+            counted = _once(self.counts, self.refused, key, check_quantity, count.counted, "quantity", allow_zero=True)
+        key = (count.production_date, count.expiry_date, life)
+        given = self.given.get(key)
+        if given is None:
+            given = _once(self.given, self.refused, key, batch_dates, *key)
+        line_id, quantity, reserved, line_production, line_expiry = line
+        key = (line_production, line_expiry, given)
+        agreed = self.agreed.get(key)
+        if agreed is None:
+            agreed = _once(self.agreed, self.refused, key, _agreed_dates, *key)
+        dates, fill = agreed
+        if counted < reserved:
+            raise Conflict(
+                f"the count {_plain(counted)} is below the {_plain(reserved)} reserved for call-ups", field="quantity"
+            )
+        if counted == quantity and not fill:
+            return None
+        return _PlannedLine(count, line_id, quantity, dates.production_date, dates.expiry_date, fill)
 
 
 def _once(passed: dict, refused: dict, key: object, check: Callable, *args: object, **kwargs: object) -> object:
@@ -248,25 +312,16 @@ def _once(passed: dict, refused: dict, key: object, check: Callable, *args: obje
 
 
 def _new_batch_dates(production_date: dt.date | None, expiry_date: dt.date | None, life: int | None) -> BatchDates:
-    """The dates a new batch takes from a count (as ``_plan_one`` gives them)."""
+    """The dates a new batch takes from a count (as an existing line's are agreed, from none)."""
     dates, _ = agree_batch_dates(BatchDates(None, None), batch_dates(production_date, expiry_date, life))
     return dates
 
 
-def _plan_one(count: StockCount, line: tuple, shelf_life_days: int | None) -> _PlannedLine | None:
-    """One count against its existing line: the planned change, None when nothing changes (a new batch:
-    ``_NewBatchVerdicts``)."""
-    counted = check_quantity(count.counted, "quantity", allow_zero=True)
-    given = batch_dates(count.production_date, count.expiry_date, shelf_life_days)
-    line_id, quantity, reserved, line_production, line_expiry = line
-    dates, fill = agree_batch_dates(BatchDates(line_production, line_expiry), given)
-    if counted < reserved:
-        raise Conflict(
-            f"the count {_plain(counted)} is below the {_plain(reserved)} reserved for call-ups", field="quantity"
-        )
-    if counted == quantity and not fill:
-        return None
-    return _PlannedLine(count, line_id, quantity, dates.production_date, dates.expiry_date, fill)
+def _agreed_dates(
+    production_date: dt.date | None, expiry_date: dt.date | None, given: BatchDates
+) -> tuple[BatchDates, bool]:
+    """An existing line's dates with those a count gives (``agree_batch_dates``), and whether any was filled in."""
+    return agree_batch_dates(BatchDates(production_date, expiry_date), given)
 
 
 def _plain(value: Decimal) -> str:

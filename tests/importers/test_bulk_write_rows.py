@@ -1,7 +1,8 @@
 """``write_stock_counts`` stores what SQLAlchemy's own INSERT and UPDATE statements would store, row by row.
 
-The bulk path inserts with ids it draws first (``db.next_ids``) and, on PostgreSQL, by binary COPY with values
-converted once per distinct value (``db._bound``). Here the same plan is written both ways on the same state, each
+The bulk path inserts with ids it draws first (``db.next_ids``), on SQLite by INSERTs of many rows each
+(``db._driver_executemany``), on PostgreSQL by binary COPY, with values converted once per distinct value
+(``db._bound``). Here the same plan is written both ways on the same state, each
 in a savepoint rolled back, and the rows are compared as the driver reads them back: the same ids (those the
 database gives the next rows), quantities, dates, timestamps, texts and ledger entries.
 """
@@ -15,6 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, update
 
+import inventory.db
 import inventory.imports
 from inventory.catalogue import get_item
 from inventory.imports import StockCount, plan_stock_counts, write_stock_counts
@@ -107,8 +109,11 @@ def _shifted(rows: list[tuple], by: int, *, line_by: int | None = None) -> list[
 
 
 @pytest.mark.parametrize("copied_run", [1_000, 2], ids=["entries bound row by row", "runs of new lines copied"])
+@pytest.mark.parametrize(
+    "insert_parameters", [None, 25], ids=["rows a statement by the limits", "two rows a statement"]
+)
 def test_the_bulk_write_stores_what_one_statement_a_row_stores(
-    session, db_kind, make_warehouse, stocked_line, monkeypatch, copied_run
+    session, db_kind, make_warehouse, stocked_line, monkeypatch, copied_run, insert_parameters
 ):
     existing = stocked_line(100)
     warehouse = existing.warehouse
@@ -125,6 +130,8 @@ def test_the_bulk_write_stores_what_one_statement_a_row_stores(
     ]
     # a run of at least this many new lines gets its ledger entries by INSERT … SELECT from the lines
     monkeypatch.setattr(inventory.imports, "_COPIED_RUN", copied_run)
+    if insert_parameters:  # SQLite: several INSERTs of two rows and one of the last row (PostgreSQL: COPY)
+        monkeypatch.setattr(inventory.db, "INSERT_PARAMETERS", insert_parameters)
     warehouses = {warehouse.id: warehouse, other.id: other}
     monkeypatch.setattr(inventory.imports, "dt", types.SimpleNamespace(datetime=_FixedDatetime, UTC=dt.UTC))
 
@@ -145,3 +152,42 @@ def test_the_bulk_write_stores_what_one_statement_a_row_stores(
     assert expected_lines == _shifted(lines, line_shift)
     last_old_line = max(line[0] for line in lines) - len(lines)
     assert expected_entries == _shifted(entries, entry_shift, line_by=(last_old_line, line_shift))
+
+
+def test_the_lines_read_for_the_plan_are_what_sqlalchemy_reads(session, make_warehouse, stocked_line):
+    """``_locked_lines`` reads the driver's rows and converts them itself (each distinct value once): the same
+    lines, ids, quantities and dates as SQLAlchemy's own select, None dates included."""
+    from sqlalchemy import select
+
+    warehouse, other = make_warehouse(), make_warehouse()
+    lines = [
+        stocked_line(100, warehouse=warehouse),
+        stocked_line("1.5", warehouse=warehouse, batch="新批次"),
+        stocked_line("1.5", warehouse=other, item_code="PD-002", batch=""),
+        stocked_line("12.345", warehouse=other),
+    ]
+    lines[1].expiry_date, lines[2].production_date, lines[3].reserved = dt.date(2030, 12, 31), None, Decimal("2.5")
+    session.flush()
+    columns = StockLine.__table__.c
+    expected = {
+        (row.warehouse_id, row.item_id, row.batch): (
+            row.id, row.quantity, row.reserved, row.production_date, row.expiry_date
+        )
+        for row in session.execute(
+            select(
+                columns.warehouse_id, columns.item_id, columns.batch, columns.id, columns.quantity, columns.reserved,
+                columns.production_date, columns.expiry_date,
+            ).where(columns.warehouse_id.in_([warehouse.id, other.id]))
+        )
+    }  # fmt: skip
+    read = inventory.imports._locked_lines(session, [warehouse.id, other.id])
+    assert read == expected and len(read) == 4
+    assert [type(value) for value in read[(other.id, lines[3].item_id, "B1")]] == [
+        int,
+        Decimal,
+        Decimal,
+        dt.date,
+        dt.date,
+    ]
+    assert read[(other.id, lines[2].item_id, "")][3] is None
+    assert inventory.imports._locked_lines(session, []) == {}

@@ -1,4 +1,5 @@
-"""``db._bound``: a batch's columns converted by their bind processors once per distinct value, as each value alone."""
+"""``db._bound``: a batch's columns converted by their bind processors once per distinct value, as each value alone
+(and once per insert, across its batches)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,25 @@ def test_unhashable_values_are_bound_one_by_one():
 def test_no_converters_leaves_the_batch_as_it_is():
     batch = [(1, "x")]
     assert _bound(batch, []) is batch
+
+
+def test_values_known_from_earlier_batches_are_bound_as_alone_by_type():
+    """The tables kept from batch to batch (``known``) keep equal values of other types apart, and convert a value
+    seen before in an earlier batch no more."""
+    calls: list[object] = []
+
+    def tagged(value: object) -> str:
+        calls.append(value)
+        return _tagged(value)
+
+    converters = [(0, tagged)]
+    known = [{}]
+    batches = [[(True,), (None,)], [(1,), (1,)], [(1.0,), (None,)], [(Decimal("1.50"),)], [(1,), (True,)], [(True,)]]
+    bound = [[row[0] for row in _bound(batch, converters, known)] for batch in batches]
+    assert bound == [[_tagged(value) for (value,) in batch] for batch in batches]
+    assert bound[:3] == [["bool:True", "NoneType:None"], ["int:1", "int:1"], ["float:1.0", "NoneType:None"]]
+    # each value once per type's table (None once in each); the batch mixing int and bool value by value; the last
+    # batch's True from the table of the first
+    assert sorted(map(_tagged, calls)) == sorted(
+        ["bool:True", "NoneType:None", "int:1", "float:1.0", "NoneType:None", "Decimal:1.50", "int:1", "bool:True"]
+    )
