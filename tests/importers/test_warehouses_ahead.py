@@ -7,6 +7,7 @@ import starts again without it when the table read ahead is not the workbook's f
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
 import pytest
@@ -305,3 +306,13 @@ def test_a_stock_sheet_named_as_a_warehouse_list_is_loaded_once(session, monkeyp
     assert run.report["status"] == "validated", run.report["errors"]
     seen = looked_at.read_text(encoding="utf-8").split()
     assert seen == ["玄武仓库", "江宁厂区"] * 2  # read ahead or not, each sheet once
+
+
+def test_a_large_file_hashed_while_it_opens_is_known_when_imported_again(session, monkeypatch):
+    monkeypatch.setattr(importers.ledger, "LOAD_WHILE_OPENING_FROM", 0)
+    data = national_layout()
+    first = import_ledger(session, data, file_name="a.xlsx", actor="tester")
+    session.commit()
+    again = import_ledger(session, data, file_name="a.xlsx", actor="tester", dry_run=True)
+    assert first.sha256 == again.sha256 == hashlib.sha256(data).hexdigest()
+    assert first.previous_import is None and again.previous_import["import_id"] == first.import_id
