@@ -495,8 +495,9 @@ def template_style(source: str, target: str, workdir: Path, scale: str, *, expor
     print(line("floor: the scan before any reader (check_sheets)", scan, rows))
     print(f"  first import: {imported['counts']}; second: {again['counts']}")
     print(
-        f"  first import / calamine read, same run: {imported['seconds'] / calamine['seconds']:.1f} × wall clock, "
-        f"{imported['cpu'] / calamine['cpu']:.1f} × cpu (issue 13: at most 3 ×; peak at most 400 MB)"
+        f"  first import / calamine read, same run: {imported['seconds']:.2f} s / {calamine['seconds']:.2f} s = "
+        f"{imported['seconds'] / calamine['seconds']:.2f} × wall clock, {imported['cpu'] / calamine['cpu']:.2f} × cpu "
+        "(issue 13: at most 3 ×; peak at most 400 MB)"
     )
     serial = scan["seconds"] + calamine["seconds"] + inserted["seconds"]
     print(
