@@ -142,7 +142,7 @@ def plan_stock_counts(
         key = count[1:4]  # (warehouse_id, item_id, batch), a plain tuple
         try:
             if refused and key[0] in refused:
-                raise refused[key[0]]
+                raise refused[key[0]].with_traceback(None)  # one error for all its counts: no traceback piling up
             if key in seen:
                 raise Conflict("the same batch of this item in this warehouse is counted twice", field="batch")
             add_seen(key)
