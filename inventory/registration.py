@@ -27,7 +27,14 @@ from inventory.errors import Conflict, DomainError, ValidationFailed
 from inventory.models import Region, Warehouse
 from inventory.reference import WarehouseLevel, WarehouseStatus
 from inventory.regions import PlaceGiven, RegionNames, RegionPath, name_key, resolve_region_path
-from inventory.validation import check_code, check_coordinate, check_text, fold
+from inventory.validation import (
+    CODE_PATTERN,
+    check_code,
+    check_coordinate,
+    check_text,
+    fold,
+    invalid_character_message,
+)
 from inventory.warehouses import ENUM_FIELDS, REQUIRED_FIELDS, TEXT_LIMITS, WAREHOUSE_FIELDS, update_warehouse
 
 # Longest first: what people add to or leave off a warehouse's name (东城储备库 = 东城仓库 = 东城应急物资储备仓库).
@@ -261,11 +268,14 @@ class _WarehouseLookup:
 
     @classmethod
     def load(cls, session: Session, wanted: list[WarehouseWanted], counties: dict[object, str]) -> _WarehouseLookup:
+        # A code or name no stored warehouse can have (``check_code`` and ``check_text`` keep them out) is not
+        # looked up: PostgreSQL refuses a NUL in a parameter outright; registering it then refuses it per warehouse.
         by_code: dict[str, Warehouse] = {}
-        for chunk in chunks([want.code for want in wanted if want.code]):
+        for chunk in chunks([want.code for want in wanted if want.code and CODE_PATTERN.match(want.code)]):
             by_code.update((w.code, w) for w in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))))
         by_name: dict[str, list[Warehouse]] = {}
-        for chunk in chunks([want.name for want in wanted if not want.code and want.key not in counties]):
+        names = [want.name for want in wanted if not want.code and want.key not in counties]
+        for chunk in chunks([name for name in names if invalid_character_message(name) is None]):
             for warehouse in session.scalars(select(Warehouse).where(Warehouse.name.in_(chunk))):
                 by_name.setdefault(warehouse_name_key(warehouse.name), []).append(warehouse)
         in_county: dict[tuple[str, str], list[Warehouse]] = {}
@@ -355,7 +365,8 @@ def register_warehouses(
     rows: list[dict] = []
     keys: dict[str, object] = {}
     taken: set[str] = set()
-    for chunk in chunks([entry.code.strip() for entry in new]):
+    codes = [entry.code.strip() for entry in new]
+    for chunk in chunks([code for code in codes if CODE_PATTERN.match(code)]):  # others: refused by check_code
         taken.update(session.scalars(select(Warehouse.code).where(Warehouse.code.in_(chunk))))
     now = dt.datetime.now(dt.UTC)
     # Asked once per county and per province (a national ledger: 7,600 warehouses in ~2,800 counties); a refusal

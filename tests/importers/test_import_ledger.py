@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -17,7 +19,7 @@ from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.nearest import NeedRequest
 from inventory.reference import MovementKind, Role
 from inventory.stock import ledger_mismatches
-from tests.importers.conftest import HEADER, database_dump, ledger_row, sheet_of_rows, xlsx
+from tests.importers.conftest import HEADER, database_dump, ledger_row, sheet_of_rows, xlsx, zipped
 
 
 def stock(session) -> dict[tuple[str, str, str], Decimal]:
@@ -542,3 +544,29 @@ def test_an_import_counting_a_line_raced_by_issues_leaves_the_line_its_ledger_s_
         assert len(entries) == 6  # the opening receipt, the count, the four issues
         assert db.session.get(StockLine, line_id).quantity == sum(entry.delta for entry in entries) == 40 - 12
         assert ledger_mismatches(db.session) == []
+
+
+@pytest.mark.parametrize(
+    ("head", "cells", "column"),
+    [
+        pytest.param(HEADER, {"仓库编码": "W\0-1"}, "仓库编码", id="code"),
+        # no code, no county: the name alone is looked up, then refused as any unknown one without a county is
+        pytest.param(
+            [h for h in HEADER if h not in ("仓库编码", "区县代码")], {"仓库名称": "东城\0库"}, None, id="name"
+        ),
+    ],
+)
+def test_a_nul_in_a_warehouse_s_code_or_name_is_reported_in_the_report(session, run_import, head, cells, column):
+    """A NUL (written ``_x0000_`` in the sheet) reaches no query: PostgreSQL refuses one in a parameter outright,
+    so looking such a warehouse up was a 422 for the whole file, naming no cell, on PostgreSQL only."""
+    row = dict(zip(HEADER, ledger_row("W-1", "活性炭", 5), strict=True)) | {
+        name: value.replace("\0", "ZZNULZZ") for name, value in cells.items()
+    }
+    data = sheet_of_rows([head, [row[name] for name in head]])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {name: archive.read(name).replace(b"ZZNULZZ", b"_x0000_") for name in archive.namelist()}
+
+    report = run_import(zipped(members), dry_run=True)
+
+    assert report.status == "validated"
+    assert [issue.column for issue in report.errors] == [column], [issue.message for issue in report.errors]
