@@ -100,6 +100,7 @@ def import_ledger(
     # The name is stored and shown: it obeys the rules of every other text (no control characters).
     file_name = check_text(file_name, "file", max_length=text_limit(LedgerImport.file_name), required=True)
     fingerprint = _Fingerprint(session, data)
+    username = as_principal(actor).username  # before the child starts: nothing raises between it and its ``try``
     explicit = checked_mapping(column_map or {})
     if profile and not explicit:
         explicit = get_profile(session, profile).mapping
@@ -127,7 +128,7 @@ def import_ledger(
             sha256=fingerprint.sha256,
             dry_run=dry_run,
             skip_invalid=skip_invalid,
-            actor=as_principal(actor).username,
+            actor=username,
         )
         if (earlier := fingerprint.earlier) is not None:
             report.previous_import = {
