@@ -25,7 +25,7 @@ row's item code, or ``X-`` and a hash of its name); otherwise the row is reporte
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -262,11 +262,13 @@ class _LedgerImport:
         registered = self._resolve_warehouses(reader.entries, ahead)
         self.registered = registered
         self._create_items(reader)
-        counts, by_key = self._stock_counts(reader.rows)
+        counts = self._stock_counts(reader.rows)
         warehouses = {entry.warehouse.id: entry.warehouse for entry in reader.entries.values() if entry.warehouse}
         plan = plan_stock_counts(self.session, self.actor, counts, warehouses, registered=frozenset(registered))
         for key, error in plan.errors:
-            row_error(self.log, by_key[key], error.message, SERVICE_FIELD_COLUMNS.get(error.field or "", error.field))
+            row_error(
+                self.log, reader.rows[key], error.message, SERVICE_FIELD_COLUMNS.get(error.field or "", error.field)
+            )
         report = self.report
         report.rows = reader.data_rows
         report.rows_rejected = len(self.log.rejected)
@@ -529,9 +531,9 @@ class _LedgerImport:
             for row in rows:
                 row.item = variant
 
-    def _stock_counts(self, rows: list[LedgerRow]) -> tuple[list[StockCount], Sequence[LedgerRow]]:
-        """The counts to plan, keyed by their row's index in ``rows`` (returned as what a key gives the row by); a
-        batch counted twice in the file is an error on the second."""
+    def _stock_counts(self, rows: list[LedgerRow]) -> list[StockCount]:
+        """The counts to plan, keyed by their row's index in ``rows``; a batch counted twice in the file is an
+        error on the second."""
         counts: list[StockCount] = []
         first_row: dict[tuple[int, int, str], LedgerRow] = {}
         first = first_row.setdefault
@@ -573,7 +575,7 @@ class _LedgerImport:
                     )
                 )
             )
-        return counts, rows
+        return counts
 
 
 @dataclass

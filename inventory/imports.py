@@ -244,7 +244,6 @@ class _CountVerdicts:
         # Counts by text, not equality: Decimal("0E+13") == 0, but check_quantity refuses the one (its exponent).
         self.counts: dict[tuple[type, str], Decimal] = {}
         self.batches: dict[str, object] = {}
-        self.dates: dict[tuple, BatchDates] = {}
         self.given: dict[tuple, BatchDates] = {}
         self.agreed: dict[tuple, tuple[BatchDates, bool]] = {}
         self.active: dict[int, object] = {}
@@ -261,10 +260,7 @@ class _CountVerdicts:
         batch = count.batch
         if batch not in self.batches:  # the text a new line keeps, as stock_line_for checks it
             _once(self.batches, self.refused, batch, checked_batch, batch)
-        key = (count.production_date, count.expiry_date, life)
-        dates = self.dates.get(key)
-        if dates is None:
-            dates = _once(self.dates, self.refused, key, _new_batch_dates, *key)
+        dates, _ = self.dates(count, life, None, None)  # a new batch has no dates of its own to agree with
         warehouse_id = count.warehouse_id
         # registered with this very stock: may be registered inactive
         if warehouse_id not in self.registered and warehouse_id not in self.active:
@@ -278,16 +274,8 @@ class _CountVerdicts:
         counted = self.counts.get(key)  # check_quantity's answer (a Decimal, never None)
         if counted is None:
             counted = _once(self.counts, self.refused, key, check_quantity, count.counted, "quantity", allow_zero=True)
-        key = (count.production_date, count.expiry_date, life)
-        given = self.given.get(key)
-        if given is None:
-            given = _once(self.given, self.refused, key, batch_dates, *key)
         line_id, quantity, reserved, line_production, line_expiry = line
-        key = (line_production, line_expiry, given)
-        agreed = self.agreed.get(key)
-        if agreed is None:
-            agreed = _once(self.agreed, self.refused, key, _agreed_dates, *key)
-        dates, fill = agreed
+        dates, fill = self.dates(count, life, line_production, line_expiry)
         if counted < reserved:
             raise Conflict(
                 f"the count {_plain(counted)} is below the {_plain(reserved)} reserved for call-ups", field="quantity"
@@ -295,6 +283,21 @@ class _CountVerdicts:
         if counted == quantity and not fill:
             return None
         return _PlannedLine(count, line_id, quantity, dates.production_date, dates.expiry_date, fill)
+
+    def dates(
+        self, count: StockCount, life: int | None, production_date: dt.date | None, expiry_date: dt.date | None
+    ) -> tuple[BatchDates, bool]:
+        """The dates a count gives (``batch_dates``) agreed with its line's (``agree_batch_dates``), and whether
+        any was filled in; each step once per distinct input."""
+        key = (count.production_date, count.expiry_date, life)
+        given = self.given.get(key)
+        if given is None:
+            given = _once(self.given, self.refused, key, batch_dates, *key)
+        key = (production_date, expiry_date, given)
+        agreed = self.agreed.get(key)
+        if agreed is None:
+            agreed = _once(self.agreed, self.refused, key, _agreed_dates, *key)
+        return agreed
 
 
 def _once(passed: dict, refused: dict, key: object, check: Callable, *args: object, **kwargs: object) -> object:
@@ -309,12 +312,6 @@ def _once(passed: dict, refused: dict, key: object, check: Callable, *args: obje
         except DomainError as raised:
             error = refused[check, key] = raised
     raise error.with_traceback(None)
-
-
-def _new_batch_dates(production_date: dt.date | None, expiry_date: dt.date | None, life: int | None) -> BatchDates:
-    """The dates a new batch takes from a count (as an existing line's are agreed, from none)."""
-    dates, _ = agree_batch_dates(BatchDates(None, None), batch_dates(production_date, expiry_date, life))
-    return dates
 
 
 def _agreed_dates(
