@@ -118,40 +118,40 @@ def import_ledger(
         if not lookups.loaded:
             lookups.load_while_opening()
 
-    waited = 0.0
-    for warehouses_ahead in (large, False):
-        workbook = open_ledger_workbook(
-            data, mapping, meanwhile=while_opening if large else None, warehouses_ahead=warehouses_ahead, waited=waited
-        )
-        report = ImportReport(
-            file_name=file_name,
-            sha256=fingerprint.sha256,
-            dry_run=dry_run,
-            skip_invalid=skip_invalid,
-            actor=username,
-        )
-        if (earlier := fingerprint.earlier) is not None:
-            report.previous_import = {
-                "import_id": earlier.id,
-                "imported_at": earlier.imported_at.isoformat(),
-                "actor": earlier.actor,
-            }
-        savepoint = session.begin_nested()
-        try:
-            with without_cycle_collection():  # after the fork: the parsing child keeps its collector
-                _LedgerImport(session, actor, report, progress, lookups).run(workbook)
-        except AheadUndone:
-            savepoint.rollback()
-            waited = workbook.child.waited
-            continue  # read again from the start, in the workbook's order
-        except BaseException:
-            savepoint.rollback()
-            raise
-        finally:
-            workbook.close()  # the parsing child is stopped whatever happened
-        break
-    else:  # not reached: a workbook opened without reading ahead is never undone
-        raise RuntimeError("the import was read ahead twice")
+    workbook = open_ledger_workbook(data, mapping, meanwhile=while_opening if large else None, warehouses_ahead=large)
+    try:
+        while True:  # twice at most: a workbook read in order is never undone
+            report = ImportReport(
+                file_name=file_name,
+                sha256=fingerprint.sha256,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                actor=username,
+            )
+            if (earlier := fingerprint.earlier) is not None:
+                report.previous_import = {
+                    "import_id": earlier.id,
+                    "imported_at": earlier.imported_at.isoformat(),
+                    "actor": earlier.actor,
+                }
+            savepoint = session.begin_nested()
+            try:
+                with without_cycle_collection():  # after the fork: the parsing child keeps its collector
+                    _LedgerImport(session, actor, report, progress, lookups).run(workbook)
+            except AheadUndone:
+                savepoint.rollback()
+                # read again from the start, in the workbook's order: from the same parse if the child undid
+                # the reading ahead, else (the importer did) from the file opened again, in what is left of the wait
+                if not workbook.read_in_order():
+                    workbook.close()
+                    workbook = open_ledger_workbook(data, mapping, waited=workbook.child.waited)
+                continue
+            except BaseException:
+                savepoint.rollback()
+                raise
+            break
+    finally:
+        workbook.close()  # the parsing child is stopped whatever happened
     report.put_in_row_order()
     if report.status == "imported":
         savepoint.commit()

@@ -46,6 +46,15 @@ def time_refusal() -> WorkbookTooLarge:
     return WorkbookTooLarge(f"reading this workbook took longer than the {seconds} s limit (PARSE_CPU_SECONDS)")
 
 
+def wait_refusal() -> WorkbookTooLarge:
+    """The worker stopped waiting: the parse took more wall time than it may (a busy machine, not the file's CPU)."""
+    seconds = limits.PARSE_WAIT_SECONDS
+    return WorkbookTooLarge(
+        f"reading this workbook took longer than the {seconds} s the server waits for it (PARSE_WAIT_SECONDS); "
+        "try again when the server is less busy"
+    )
+
+
 def unreadable(reason: str) -> ValidationFailed:
     return ValidationFailed(f"the workbook cannot be read: {reason}", field="file")
 
@@ -118,7 +127,7 @@ class Child:
             if not ready:
                 self.done = True
                 self.close()
-                raise time_refusal()
+                raise wait_refusal()
             chunk = os.read(self.fd, min(size, 1 << 20))
             if not chunk:
                 return None

@@ -123,6 +123,7 @@ class LedgerWorkbook:
     # The warehouse table read ahead (``open_ledger_workbook``): ``tables`` holds it alone until
     # ``receive_tables``.
     ahead: SheetTable | None = None
+    undone: bool = False  # the child said the table read ahead is not the first: it sends every table again
 
     def close(self) -> None:
         self.child.close()
@@ -133,18 +134,35 @@ class LedgerWorkbook:
 
     def receive_tables(self) -> None:
         """After the table read ahead: every table (that one first), and the sheets skipped; ``AheadUndone``
-        if that table is not the first after all. Rows of it left unread are passed over."""
+        if that table is not the first after all (then ``read_in_order``). Rows of it left unread are passed
+        over."""
         while True:
-            message = self.child.receive()
-            if message is None:
-                raise RuntimeError("the parsing child ended without sending the tables")
+            message = self._received()
             if message[0] == "undone":
+                self.undone = True
                 raise AheadUndone(self.ahead.name if self.ahead else "")
             if message[0] == "tables":
                 break
         _kind, tables, self.skipped_sheets, self.in_transit_sheets = message  # type: ignore[misc]
         self.tables = [self.ahead, *tables[1:]]  # the very object the reader knows, as ``rows`` finds it by
         self.position = max(self.position, 1)
+
+    def read_in_order(self) -> bool:
+        """After ``AheadUndone``: if the child undid the reading ahead itself, this workbook becomes the one
+        opened without reading ahead (every table, each one's rows to come from the first row; the same parse,
+        so the same wait) and True; False if the child has gone on (the importer undid it: open the file
+        again)."""
+        if not self.undone:
+            return False
+        _kind, self.tables, self.skipped_sheets, self.in_transit_sheets = self._received()  # type: ignore[misc]
+        self.ahead, self.position, self.undone = None, 0, False
+        return True
+
+    def _received(self) -> tuple:
+        message = self.child.receive()
+        if message is None:
+            raise RuntimeError("the parsing child ended without sending the tables")
+        return message  # type: ignore[return-value]
 
     def rows(self, table: SheetTable) -> Iterator[tuple[int, list]]:
         """(Excel row number, cells by absolute column) for every row under the header, merges filled."""
@@ -385,8 +403,9 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     """In the parsing child: scan, open, find the tables, then send every table's rows in chunks.
 
     Reading warehouses ahead (``open_ledger_workbook``), a warehouse table found in a sheet named as one is
-    sent, then its rows, before the other sheets are loaded; then the tables (the same as without) or, if that
-    table is not the first of them, ``undone``."""
+    sent, then its rows, before the other sheets are loaded; then the tables (the same as without) and the
+    others' rows. If that table is not the first of them, ``undone`` comes before the tables, and every table's
+    rows follow them, that one's again: what the reading in order is sent."""
     check_sheets(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -407,7 +426,7 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
             skipped.append(name)
         else:
             tables.append(table)
-            if sheet is not None:  # else its rows are sent (the table read ahead)
+            if sheet is not None:
                 sheets[name] = sheet
     if not tables:
         raise ValidationFailed(
@@ -420,8 +439,11 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
         raise WorkbookTooLarge(f"the workbook has {rows} rows; at most {MAX_ROWS} are imported at once (MAX_ROWS)")
     tables.sort(key=lambda table: table.kind != WAREHOUSE_SHEET)
     if ahead is not None and tables[0] is not ahead:
+        # Read in order after all, by this same parse (one parse, one wait): every table, its rows again.
         send(("undone",))
-        return
+        ahead = None
+    elif ahead is not None:
+        del sheets[ahead.name]  # its rows were sent
     send(("tables", tables, skipped, in_transit))
     for position, table in enumerate(tables):
         if table is not ahead:
@@ -468,7 +490,7 @@ def _send_warehouses_ahead(
             return None, {name: holds}
         send(("ahead", table))
         _send_rows(sheet, table, 0, send)
-        return table, {name: (False, None, table)}
+        return table, {name: holds}  # the sheet kept: its rows are sent again if the reading is undone
     return None, {}
 
 
