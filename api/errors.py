@@ -62,11 +62,14 @@ def problem(
     errors: dict | None = None,
     headers: dict | None = None,
     extra: dict | None = None,
+    shown_detail: str | None = None,
 ):
     """A problem body in the request's language: ``detail=None`` with ``errors`` lists the field errors.
 
     ``code`` and ``params`` say what happened for a program (the catalog in api/messages.py has every code);
-    ``error_codes`` mirrors ``errors`` with each message's code and parameters.
+    ``error_codes`` mirrors ``errors`` with each message's code and parameters. ``shown_detail``: a detail
+    already in the reader's language, of several messages (an import's summary), shown as it is under the
+    title's code (looked up, its tail could pass for one message of the catalog).
     """
     lang = request_language()
     messages = catalog()
@@ -80,7 +83,9 @@ def problem(
     }
     if errors:
         body["errors"], body["error_codes"] = _translate_errors(errors, lang)
-    if detail is None and errors:
+    if shown_detail is not None:
+        body["detail"] = shown_detail
+    elif detail is None and errors:
         separator = "；" if lang == "zh" else "; "
         body["detail"] = separator.join(f"{field}: {' '.join(msgs)}" for field, msgs in _leaves(body["errors"]))
         body["code"] = FIELD_ERRORS

@@ -343,7 +343,7 @@ def _rejected(report: ImportReport, shown: ImportReport) -> Response:
     for issue in report.errors:
         place = f"{issue.sheet}!{issue.cell or issue.row or ''}" if issue.sheet else "file"
         errors.setdefault(place, []).append(issue.message)
-    response = problem(422, "Invalid ledger", shown.summary(), errors)
+    response = problem(422, "Invalid ledger", errors=errors, shown_detail=shown.summary())
     body = response.get_json()
     body["report"] = ImportReportOut().dump(_report_body(report, shown))
     response.set_data(current_app.json.dumps(body))

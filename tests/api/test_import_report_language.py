@@ -17,6 +17,7 @@ import pytest
 
 from api.messages import UNLISTED, catalog
 from tests.api.helpers import API
+from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
 from tests.importers.field_corpus import FAMILIES
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -104,3 +105,22 @@ def test_the_review_list_and_the_catalogue_reviews_speak_the_reader_s_language(c
         assert message.code != UNLISTED, detail
         assert not CJK.search(_outside_params({"message": detail, "params": message.params})), detail
         assert shown == catalog().translate(detail, "zh") and shown != detail, shown
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_refused_ledger_s_problem_code_is_the_refusal_s_whatever_its_summary_ends_with(client, lang):
+    """The 422's ``detail`` is the summary already in the reader's language: its ``code`` is the problem's own
+    (``invalid_ledger``), never the code of a summary piece that happened to match (``{count} warnings``)."""
+    rows = [HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "lots"), ["合计"]]
+    response = client.post(
+        f"{API}/imports",
+        query_string={"lang": lang, "dry_run": "true"},
+        data={"file": (io.BytesIO(sheet_of_rows(rows)), "ledger.xlsx")},
+        content_type="multipart/form-data",
+    )
+
+    body = response.get_json()
+    assert response.status_code == 422, body
+    assert body["report"]["errors"] and body["report"]["warnings_total"]  # the summary ends "… 2 warnings"
+    assert body["code"] == "invalid_ledger" and body["params"] == {}, (body["code"], body["detail"])
+    assert ("warnings" in body["detail"]) == (lang == "en") and ("警告" in body["detail"]) == (lang == "zh")
