@@ -209,9 +209,6 @@ class WarehouseIndex:
             summaries=[(row[0], row[1], *row[5:], float(row[3]), float(row[4])) for row in rows],
         )
 
-    def point(self, position: int) -> Point:
-        return Point(float(self.latitudes[position]), float(self.longitudes[position]))
-
     def near(
         self,
         origin: Point,
