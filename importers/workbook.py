@@ -194,10 +194,24 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def check_xlsx(data: bytes) -> None:
-    """Refuse anything that is not a plain .xlsx zip, before a single XML byte is parsed."""
+# An Excel 97-2003 workbook (.xls), as many county offices still save their ledgers: an OLE2 compound file of
+# BIFF records, which python-calamine reads as it reads .xlsx. Nothing in it is compressed and there is no XML for
+# the scan to look at; the parsing child's limits hold it as they hold any reader, and each sheet it loads is
+# held to MAX_SHEET_AREA before a row is read (``_within_area``).
+XLS_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def is_xls(data: bytes) -> bool:
+    return data.startswith(XLS_SIGNATURE)
+
+
+def check_workbook(data: bytes) -> None:
+    """Refuse anything that is not a plain .xlsx zip or an .xls compound file, before a single byte of a sheet is
+    parsed (whether an .xls holds a workbook, the parsing child finds out)."""
+    if is_xls(data):
+        return
     if not data.startswith(b"PK\x03\x04"):
-        raise ValidationFailed("the file is not an .xlsx workbook (save it as Excel Workbook *.xlsx)", field="file")
+        raise ValidationFailed("the file is not an Excel workbook (save it as Excel Workbook *.xlsx)", field="file")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
@@ -334,13 +348,24 @@ class _PartScan:
                 self._check(rows, columns, match.group(0).split(b"ref=")[1].decode("ascii", "replace"))
 
     def _check(self, rows: int, columns: int, declared: str) -> None:
-        area = max(rows, 0) * max(columns, 0)
-        if area <= MAX_SHEET_AREA:
-            return
-        said = f"declares the used range {declared}" if declared else f"has cells out to row {rows:,}, column {columns}"
-        raise WorkbookTooLarge(
-            f"sheet part {self.name} {said}: {area:,} cells, over the limit of {MAX_SHEET_AREA:,} (MAX_SHEET_AREA)"
-        )
+        _check_area(self.name, rows, columns, declared)
+
+
+def _check_area(part: str, rows: int, columns: int, declared: str = "") -> None:
+    """A sheet's used range (declared, or its cells' extent) held to ``MAX_SHEET_AREA``."""
+    area = max(rows, 0) * max(columns, 0)
+    if area <= MAX_SHEET_AREA:
+        return
+    said = f"declares the used range {declared}" if declared else f"has cells out to row {rows:,}, column {columns}"
+    raise WorkbookTooLarge(
+        f"sheet part {part} {said}: {area:,} cells, over the limit of {MAX_SHEET_AREA:,} (MAX_SHEET_AREA)"
+    )
+
+
+def _within_area(sheet: CalamineSheet) -> None:
+    """A sheet loaded without the scan (an .xls) held to the scan's area limit, by the extent of its cells."""
+    if sheet.end is not None:  # the last cell's row and column, from 0
+        _check_area(sheet.name, sheet.end[0] + 1, sheet.end[1] + 1)
 
 
 def _declares_dtd(window: bytes) -> bool:
@@ -371,7 +396,7 @@ def open_ledger_workbook(
     table alone (``ahead``): its rows can be read, and its warehouses registered, while the child loads the
     rest (a national ledger's stock sheet: ~1.5 s). ``receive_tables`` then gives the others. ``waited``: the
     seconds an earlier opening of the same upload waited (``Child``)."""
-    check_xlsx(data)
+    check_workbook(data)
     mapping = mapping or HeaderMapping()
     child = Child(lambda send: _read_workbook(data, send, mapping, warehouses_ahead), waited)
     try:
@@ -406,20 +431,22 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     sent, then its rows, before the other sheets are loaded; then the tables (the same as without) and the
     others' rows. If that table is not the first of them, ``undone`` comes before the tables, and every table's
     rows follow them, that one's again: what the reading in order is sent."""
-    check_sheets(data)
+    scanned = not is_xls(data)
+    if scanned:
+        check_sheets(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
         raise ValidationFailed(f"the workbook cannot be read: {exc}", field="file") from exc
     # a workbook naming two sheets alike is refused as it would be read in order (calamine finds neither)
     warehouses_ahead = warehouses_ahead and len(set(book.sheet_names)) == len(book.sheet_names)
-    ahead, found = _send_warehouses_ahead(book, send, mapping) if warehouses_ahead else (None, {})
+    ahead, found = _send_warehouses_ahead(book, send, mapping, scanned) if warehouses_ahead else (None, {})
     tables: list[SheetTable] = []
     skipped: list[str] = []
     in_transit: list[str] = []
     sheets: dict[str, CalamineSheet] = {}
     for name in book.sheet_names:
-        shipments, sheet, table = found.pop(name, None) or _what_sheet_holds(book, name, mapping)
+        shipments, sheet, table = found.pop(name, None) or _what_sheet_holds(book, name, mapping, scanned)
         if shipments:
             in_transit.append(name)
         elif table is None:
@@ -453,9 +480,10 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
 
 
-def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping) -> SheetHolds:
+def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool = True) -> SheetHolds:
     """(whether it lists stock in transit, the sheet loaded if it holds a table, the table): a sheet named as
-    skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table."""
+    skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table. A sheet
+    the scan did not see (``scanned``: an .xls) is held to the scan's area limit once loaded."""
     key = header_key(name)
     if key in IN_TRANSIT_SHEETS:
         return True, None, None
@@ -465,6 +493,8 @@ def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping)
         sheet = book.get_sheet_by_name(name)
     except (CalamineError, ValueError) as exc:
         raise ValidationFailed(f"sheet {name!r} cannot be read: {exc}", field="file") from exc
+    if not scanned:
+        _within_area(sheet)
     if _lists_shipments(sheet):
         return True, None, None  # the in-transit sheet renamed: its shipment-code column gives it away
     table = find_table(sheet, mapping)
@@ -472,7 +502,7 @@ def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping)
 
 
 def _send_warehouses_ahead(
-    book: CalamineWorkbook, send: Send, mapping: HeaderMapping
+    book: CalamineWorkbook, send: Send, mapping: HeaderMapping, scanned: bool = True
 ) -> tuple[SheetTable | None, dict[str, SheetHolds]]:
     """The first sheet named as a warehouse list, read: if it holds a warehouse table of at most
     ``MAX_WAREHOUSES_AHEAD`` rows, that table is sent as ``ahead``, then its rows. Also what it holds, so it is
@@ -482,7 +512,7 @@ def _send_warehouses_ahead(
         if not any(word in header_key(name) for word in WAREHOUSES_AHEAD_NAMES):
             continue
         try:
-            holds = _what_sheet_holds(book, name, mapping)
+            holds = _what_sheet_holds(book, name, mapping, scanned)
         except ValidationFailed:
             return None, {}
         sheet, table = holds[1], holds[2]

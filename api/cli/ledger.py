@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
         profile: str | None,
         operator: Principal,
     ) -> None:
-        """Import an Excel ledger (.xlsx) as stocktakes: all of it in one transaction, or nothing."""
+        """Import an Excel ledger (.xlsx or .xls) as stocktakes: all of it in one transaction, or nothing."""
         column_map = {}
         for given in maps:
             header, separator, field_name = given.rpartition("=")

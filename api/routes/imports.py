@@ -39,7 +39,14 @@ blp = Blueprint("imports", __name__, description="Excel ledgers in: import, dry 
 
 
 class ImportUpload(Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the .xlsx"})
+    file = fields.Raw(
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "the ledger workbook: .xlsx, or .xls (Excel 97-2003)",
+        },
+    )
 
 
 class ImportFlags(Schema):

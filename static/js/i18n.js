@@ -247,7 +247,7 @@ const DICT = {
     // ledgers view
     "ledgers.heading": "台账导入导出",
     "ledgers.import": "导入台账",
-    "ledgers.file": "台账文件（.xlsx）",
+    "ledgers.file": "台账文件（.xlsx 或 .xls）",
     "ledgers.check": "检查文件（试导入）",
     "ledgers.do_import": "正式导入",
     "ledgers.template": "下载台账模板",
@@ -597,7 +597,7 @@ const DICT = {
     "queue.col.actions": "Actions",
     "ledgers.heading": "Ledger import and export",
     "ledgers.import": "Import a ledger",
-    "ledgers.file": "Ledger file (.xlsx)",
+    "ledgers.file": "Ledger file (.xlsx or .xls)",
     "ledgers.check": "Check file (dry run)",
     "ledgers.do_import": "Import",
     "ledgers.template": "Download the ledger template",

@@ -10,6 +10,7 @@ from python_calamine import CalamineWorkbook
 
 from tests.api.helpers import API, PROBLEM_JSON, table_snapshot
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
+from tests.importers.xls_corpus import xls_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -93,6 +94,21 @@ def test_the_error_workbook_is_the_upload_with_an_issues_column(client):
     assert sheet["K3"].fill.start_color.rgb.endswith("FFC7CE")  # errors shaded red
     assert book["导入检查结果"]["G3"].value.startswith("not a number")
     assert table_snapshot() == before
+
+
+def test_an_xls_ledger_imports_and_gets_its_error_workbook_as_xlsx(client):
+    """Excel 97-2003 (.xls), as county offices still send: imported as its .xlsx would be (tests/importers/
+    test_field_corpus), and checked into an .xlsx with its issues beside the rows."""
+    xls = xls_of("county_no_codes")
+
+    response = upload(client, xls, name="县台账.xls", skip_invalid="true")
+
+    report = response.get_json()
+    assert response.status_code == 201, report
+    assert report["status"] == "imported" and report["file_name"] == "县台账.xls" and report["counts"]["lines_created"]
+    checked = upload(client, xls, path="/imports/report.xlsx", name="县台账.xls")
+    assert checked.status_code == 200 and checked.mimetype == XLSX
+    assert "导入检查结果" in openpyxl.load_workbook(io.BytesIO(checked.data)).sheetnames
 
 
 @pytest.mark.parametrize(

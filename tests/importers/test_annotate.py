@@ -50,3 +50,23 @@ def test_progress_is_reported_while_reading(session, run_import):
     run_import(BAD, dry_run=True, progress=lambda done, total: seen.append((done, total)))
 
     assert seen and seen[-1][0] == seen[-1][1] == 2
+
+
+def test_an_xls_comes_back_as_an_xlsx_rebuilt_from_its_values_with_its_issues(session, run_import):
+    """openpyxl cannot edit an Excel 97-2003 file: it is rebuilt as .xlsx, as any file openpyxl cannot edit."""
+    from tests.importers.field_corpus import one_bad_row_alone
+    from tests.importers.xls_corpus import xls_of
+
+    book, xls = one_bad_row_alone(), xls_of("one_bad_row_alone")
+    report = run_import(xls, file_name="ledger.xls", dry_run=True, skip_invalid=True)
+    assert {(issue.sheet, issue.row) for issue in report.errors} == book.bad
+
+    annotated = openpyxl.load_workbook(io.BytesIO(annotate_workbook(xls, report)))
+
+    for sheet_name, row in book.bad:
+        sheet = annotated[sheet_name]
+        [check] = [cell for line in sheet.iter_rows() for cell in line if cell.value == CHECK_HEADER]
+        assert sheet.cell(row=row, column=check.column).value.startswith("错误"), (sheet_name, row)
+    listing = annotated[ISSUES_SHEET]
+    listed = {(listing.cell(row=row, column=2).value, listing.cell(row=row, column=3).value) for row in range(3, 60)}
+    assert book.bad <= listed

@@ -18,6 +18,7 @@ from importers.export import export_ledger
 from inventory.models import Movement, StockLine, Warehouse
 from tests.importers.conftest import database_dump
 from tests.importers.field_corpus import FAMILIES
+from tests.importers.xls_corpus import xls_of
 
 # Tables an import of a ledger may change; a second import must leave them as they were.
 STOCK_TABLES = ("warehouse", "item", "stock_line", "movement")
@@ -66,3 +67,22 @@ def test_the_corpus_holds_a_dozen_families_each_with_bad_rows():
     books = [family() for family in FAMILIES]
     assert len(books) >= 12
     assert all(book.bad and book.good_rows for book in books)
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=[family.__name__ for family in FAMILIES])
+def test_the_field_workbook_saved_as_xls_gets_in_as_its_xlsx_does(session, run_import, family):
+    """Many county offices still save Excel 97-2003 workbooks (.xls): the same cells, the same import."""
+    book, xls = family(), xls_of(family.__name__)
+    assert xls is not None, "tests/importers/xls lacks this family: regenerate it (tests/importers/xls_corpus.py)"
+    as_xlsx = run_import(book.data, file_name=f"{book.name}.xlsx", skip_invalid=True, dry_run=True)
+
+    report = run_import(xls, file_name=f"{book.name}.xls", skip_invalid=True)
+
+    assert report.status == "imported"
+    assert sorted({(issue.sheet, issue.row) for issue in report.errors}) == sorted(book.bad)
+    assert session.scalar(select(func.count()).select_from(StockLine)) == book.good_rows
+    assert sum(session.scalars(select(StockLine.quantity)), Decimal(0)) == book.total
+    assert session.scalar(select(func.count()).select_from(Warehouse)) == book.warehouses
+    for kind in ("errors", "warnings", "notes"):  # every issue said alike, at the same cell
+        said = [(issue.sheet, issue.cell, issue.message) for issue in getattr(report, kind)]
+        assert said == [(issue.sheet, issue.cell, issue.message) for issue in getattr(as_xlsx, kind)], kind

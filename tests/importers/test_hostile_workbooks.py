@@ -19,9 +19,10 @@ import openpyxl
 import pytest
 
 from api.messages import catalog
-from importers.workbook import column_letter
+from importers.workbook import XLS_SIGNATURE, column_letter
 from tests.api.helpers import API, PROBLEM_JSON
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
+from tests.importers.xls_corpus import XLS_DIRECTORY
 
 SHEET = "xl/worksheets/sheet1.xml"
 VALID = sheet_of_rows([["东城区台账"], HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "1,500")])
@@ -117,8 +118,13 @@ HOSTILE = {
     "not-a-zip": lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
     "truncated-zip": lambda: VALID[: len(VALID) // 2],
     "zip-without-directory-end": lambda: VALID[:-22],
+    # .xls (an OLE2 compound file): no scan sees it; the child loads it under its limits, then holds each sheet
+    # to MAX_SHEET_AREA (a cell at the last row and column of BIFF8's grid: 65,536 x 256)
+    "xls-far-corner": lambda: (XLS_DIRECTORY / "hostile_far_corner.xls").read_bytes(),
+    "xls-truncated": lambda: (XLS_DIRECTORY / "county_no_codes.xls").read_bytes()[:3000],
+    "xls-not-a-workbook": lambda: XLS_SIGNATURE + bytes(range(256)) * 8,
 }
-TOO_LARGE = {"far-corner", "far-corner-undeclared", "ZZ150000", "sparse-150000-rows"}
+TOO_LARGE = {"far-corner", "far-corner-undeclared", "ZZ150000", "sparse-150000-rows", "xls-far-corner"}
 LIMIT_CODES = {
     "workbook_too_many_cells",
     "sheet_area_too_large",

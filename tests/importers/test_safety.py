@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from importers import workbook
-from importers.workbook import check_xlsx, open_ledger_workbook
+from importers.workbook import check_workbook, open_ledger_workbook
 from inventory.errors import ValidationFailed
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 
@@ -16,8 +16,8 @@ from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"code,name\nW-1,x\n", "not an .xlsx"),
-        (b"%PDF-1.7 ...", "not an .xlsx"),
+        (b"code,name\nW-1,x\n", "not an Excel workbook"),
+        (b"%PDF-1.7 ...", "not an Excel workbook"),
         (b"PK\x03\x04 truncated", "damaged"),
         (zipped({"word/document.xml": b"<w/>"}), "not an Excel workbook"),
         (zipped({"xl/workbook.bin": b"\0"}), "xlsb"),
@@ -26,7 +26,7 @@ from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 )
 def test_files_that_are_not_xlsx_are_refused_naming_the_file(data, message):
     with pytest.raises(ValidationFailed) as refused:
-        check_xlsx(data)
+        check_workbook(data)
     assert refused.value.field == "file" and message in refused.value.message
 
 
@@ -35,7 +35,7 @@ def test_a_decompression_bomb_is_refused_from_its_declared_sizes():
     assert len(bomb) < 200_000
 
     with pytest.raises(ValidationFailed, match="decompression bomb"):
-        check_xlsx(bomb)
+        check_workbook(bomb)
 
 
 def test_too_many_rows_are_refused(monkeypatch):

@@ -298,10 +298,10 @@ def test_a_stock_sheet_named_as_a_warehouse_list_is_loaded_once(session, monkeyp
     looked_at = tmp_path / "sheets"
     holds = importers.workbook._what_sheet_holds
 
-    def noted(book, name, mapping):  # runs in the parsing child: noted in a file the test reads
+    def noted(book, name, *args):  # runs in the parsing child: noted in a file the test reads
         with looked_at.open("a", encoding="utf-8") as out:
             out.write(name + "\n")
-        return holds(book, name, mapping)
+        return holds(book, name, *args)
 
     def build(book) -> None:
         for title in ("玄武仓库", "江宁厂区"):
