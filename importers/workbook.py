@@ -205,10 +205,19 @@ def is_xls(data: bytes) -> bool:
     return data.startswith(XLS_SIGNATURE)
 
 
+# A workbook with a password to open is a compound file too, whatever it was: its stream of this name holds the
+# encrypted .xlsx (MS-OFFCRYPTO), which no reader here opens.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
 def check_workbook(data: bytes) -> None:
     """Refuse anything that is not a plain .xlsx zip or an .xls compound file, before a single byte of a sheet is
     parsed (whether an .xls holds a workbook, the parsing child finds out)."""
     if is_xls(data):
+        if _ENCRYPTED_PACKAGE in data:
+            raise ValidationFailed(
+                "the workbook has a password to open: remove the password, save it, and upload it again", field="file"
+            )
         return
     if not data.startswith(b"PK\x03\x04"):
         raise ValidationFailed("the file is not an Excel workbook (save it as Excel Workbook *.xlsx)", field="file")

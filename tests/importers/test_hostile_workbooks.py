@@ -123,6 +123,8 @@ HOSTILE = {
     "xls-far-corner": lambda: (XLS_DIRECTORY / "hostile_far_corner.xls").read_bytes(),
     "xls-truncated": lambda: (XLS_DIRECTORY / "county_no_codes.xls").read_bytes()[:3000],
     "xls-not-a-workbook": lambda: XLS_SIGNATURE + bytes(range(256)) * 8,
+    # an .xlsx with a password to open (MS-OFFCRYPTO: a compound file holding the encrypted package)
+    "password-to-open": lambda: (XLS_DIRECTORY / "encrypted.xlsx").read_bytes(),
 }
 TOO_LARGE = {"far-corner", "far-corner-undeclared", "ZZ150000", "sparse-150000-rows", "xls-far-corner"}
 LIMIT_CODES = {

@@ -11,6 +11,7 @@ from importers import workbook
 from importers.workbook import check_workbook, open_ledger_workbook
 from inventory.errors import ValidationFailed
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
+from tests.importers.xls_corpus import XLS_DIRECTORY
 
 
 @pytest.mark.parametrize(
@@ -21,8 +22,9 @@ from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
         (b"PK\x03\x04 truncated", "damaged"),
         (zipped({"word/document.xml": b"<w/>"}), "not an Excel workbook"),
         (zipped({"xl/workbook.bin": b"\0"}), "xlsb"),
+        ((XLS_DIRECTORY / "encrypted.xlsx").read_bytes(), "password to open"),
     ],
-    ids=["csv", "pdf", "broken-zip", "docx", "xlsb"],
+    ids=["csv", "pdf", "broken-zip", "docx", "xlsb", "password-to-open"],
 )
 def test_files_that_are_not_xlsx_are_refused_naming_the_file(data, message):
     with pytest.raises(ValidationFailed) as refused:

@@ -7,7 +7,9 @@ the corpus with
     pip install --target /tmp/xlwt xlwt==1.3.0
     PYTHONPATH=/tmp/xlwt .venv/bin/python -m tests.importers.xls_corpus
 
-``test_field_corpus`` imports each one next to its .xlsx and expects exactly the same of both.
+``test_field_corpus`` imports each one next to its .xlsx and expects exactly the same of both. Beside them,
+two hostile files: ``hostile_far_corner.xls`` (a cell at BIFF8's last row and column, written by xlwt) and
+``encrypted.xlsx`` (a one-row ledger with a password to open, written by msoffcrypto-tool's ``OOXMLFile.encrypt``).
 """
 
 from __future__ import annotations
