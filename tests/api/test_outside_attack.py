@@ -53,3 +53,27 @@ def test_a_receipt_listing_one_shipment_line_twice_is_refused(client_for, make_w
     assert table_snapshot(("shipment", "shipment_line", "movement")) == before
     received = responder.post(f"{API}/shipments/{shipment['code']}/receive", json={"lines": both[:1]})
     assert received.status_code == 200 and received.json["lines"][0]["received"] == 10.0
+
+
+def test_a_receipt_naming_other_dates_for_a_batch_is_refused_in_chinese(client, stocked_line):
+    line = stocked_line(5, batch="B1")  # produced 2026-01-01; activated carbon has no shelf life
+    body = {"warehouse_code": line.warehouse.code, "item_code": "PD-001", "quantity": 1, "batch": "B1"}
+    before = table_snapshot()
+    refused = client.post(f"{API}/receipts", json={**body, "production_date": "2026-02-01"})
+    problem = assert_problem(refused, 409, "production_date")
+    assert problem["code"] == "batch_production_differs", problem
+    assert "生产日期为 2026-01-01，不是 2026-02-01" in chinese_only(problem)
+    assert table_snapshot() == before
+    english = client.post(
+        f"{API}/receipts", json={**body, "production_date": "2026-02-01"}, headers={"Accept-Language": "en"}
+    )
+    assert "has production_date 2026-01-01, not 2026-02-01" in english.json["detail"]
+
+
+def test_give_one_of_two_names_the_alternatives_in_chinese(client):
+    quota = client.post(f"{API}/quotas", json={"region": "110101", "warehouse": "X", "category": "other", "minimum": 1})
+    assert chinese_only(assert_problem(quota, 422, "region")) == "定额对象请给出仓库或行政区之一，不要同时给出"
+    quota = client.post(f"{API}/quotas", json={"region": "110101", "minimum": 1})
+    assert chinese_only(assert_problem(quota, 422, "item")) == "请给出定额物资：物资或类别"
+    coverage = client.get(f"{API}/reports/coverage", query_string={"item": "PD-001", "category": "other"})
+    assert "之一" in chinese_only(assert_problem(coverage, 422, "category"))
