@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.api.helpers import API, assert_problem, table_snapshot
+from tests.api.helpers import API, PROBLEM_JSON, assert_problem, table_snapshot
 
 LATIN_WORD = re.compile(r"[A-Za-z_]{4,}")  # a Chinese text may quote codes (CU-…, PD-001), never English words
 
@@ -77,3 +77,27 @@ def test_give_one_of_two_names_the_alternatives_in_chinese(client):
     assert chinese_only(assert_problem(quota, 422, "item")) == "请给出定额物资：物资或类别"
     coverage = client.get(f"{API}/reports/coverage", query_string={"item": "PD-001", "category": "other"})
     assert "之一" in chinese_only(assert_problem(coverage, 422, "category"))
+
+
+def test_status_and_level_codes_are_named_in_chinese(client_for, make_warehouse, stocked_line, session):
+    stocked_line(20, warehouse=make_warehouse("SRC", latitude=39.95, longitude=116.40))
+    responder = client_for("responder", username="rita")
+    order = responder.post(
+        f"{API}/callups",
+        json={"incident_name": "泄漏", "lat": 39.90, "lon": 116.40, "needs": [{"item": "PD-001", "quantity": 10}]},
+    ).json
+    manager = client_for("manager", warehouse_codes=["SRC"])
+    line = order["lines"][0]["id"]
+    assert manager.post(f"{API}/callup-lines/{line}/dispatch", json={}).status_code == 200
+    again = manager.post(f"{API}/callup-lines/{line}/dispatch", json={})
+    problem = assert_problem(again, 409, "line_id")
+    assert chinese_only(problem) == f"调用单明细 {line} 已是“已发运”状态"
+    assert problem["params"]["status"] == "dispatched"  # programs keep the code
+    cancel = responder.post(f"{API}/callups/{order['code']}/cancel", json={"reason": "x"})
+    assert chinese_only(assert_problem(cancel, 409)).endswith("的状态为“已完成”")
+    city = responder.post(f"{API}/incidents", json={"name": "x", "incident_type": "water", "county_code": "110100"})
+    assert (
+        chinese_only(assert_problem(city, 422, "county_code")) == "行政区 110100（北京市）是地级行政区；请给出县级单位"
+    )
+    english = manager.post(f"{API}/callup-lines/{line}/dispatch", json={}, headers={"Accept-Language": "en"})
+    assert english.mimetype == PROBLEM_JSON and english.json["detail"] == f"call-up line {line} is already dispatched"
