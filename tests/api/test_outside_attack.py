@@ -79,7 +79,7 @@ def test_give_one_of_two_names_the_alternatives_in_chinese(client):
     assert "之一" in chinese_only(assert_problem(coverage, 422, "category"))
 
 
-def test_status_and_level_codes_are_named_in_chinese(client_for, make_warehouse, stocked_line, session):
+def test_status_level_and_role_codes_are_named_in_chinese(client_for, make_warehouse, stocked_line, session):
     stocked_line(20, warehouse=make_warehouse("SRC", latitude=39.95, longitude=116.40))
     responder = client_for("responder", username="rita")
     order = responder.post(
@@ -99,5 +99,9 @@ def test_status_and_level_codes_are_named_in_chinese(client_for, make_warehouse,
     assert (
         chinese_only(assert_problem(city, 422, "county_code")) == "行政区 110100（北京市）是地级行政区；请给出县级单位"
     )
+    viewer = client_for("viewer")
+    settlement = viewer.get(f"{API}/unit-prices")
+    assert chinese_only(assert_problem(settlement, 403)) == "“只读用户”角色无权查看结算"
+    assert chinese_only(assert_problem(viewer.get(f"{API}/audit"), 403)) == "“只读用户”角色无权访问此内容"
     english = manager.post(f"{API}/callup-lines/{line}/dispatch", json={}, headers={"Accept-Language": "en"})
     assert english.mimetype == PROBLEM_JSON and english.json["detail"] == f"call-up line {line} is already dispatched"
