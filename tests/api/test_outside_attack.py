@@ -105,3 +105,12 @@ def test_status_level_and_role_codes_are_named_in_chinese(client_for, make_wareh
     assert chinese_only(assert_problem(viewer.get(f"{API}/audit"), 403)) == "“只读用户”角色无权访问此内容"
     english = manager.post(f"{API}/callup-lines/{line}/dispatch", json={}, headers={"Accept-Language": "en"})
     assert english.mimetype == PROBLEM_JSON and english.json["detail"] == f"call-up line {line} is already dispatched"
+
+
+def test_a_stale_if_match_is_refused_in_chinese(client, make_warehouse, session):
+    make_warehouse("WH-A")
+    session.commit()
+    refused = client.patch(f"{API}/warehouses/WH-A", json={"notes": "x"}, headers={"If-Match": '"stale"'})
+    problem = assert_problem(refused, 412, "If-Match")
+    assert problem["error_codes"]["If-Match"][0]["code"] == "stale_if_match"
+    assert problem["errors"]["If-Match"] == ["已过期：与当前的 ETag 不符"]
