@@ -114,3 +114,26 @@ def test_a_stale_if_match_is_refused_in_chinese(client, make_warehouse, session)
     problem = assert_problem(refused, 412, "If-Match")
     assert problem["error_codes"]["If-Match"][0]["code"] == "stale_if_match"
     assert problem["errors"]["If-Match"] == ["已过期：与当前的 ETag 不符"]
+
+
+def test_unit_prices_are_read_within_the_readers_scope(client, client_for, make_warehouse, session):
+    """Agreed prices are money, read as the settlement sheet is: a manager their sources, provincial staff their
+    province; a manager used to read every price in the country."""
+    make_warehouse("BJ-ENT", reserve_type="enterprise")  # 东城区, Beijing
+    make_warehouse("HN-ENT", reserve_type="enterprise", county_code="410103", latitude=34.73, longitude=113.64)
+    session.commit()
+    for code in ("BJ-ENT", "HN-ENT"):
+        set_price = client.post(f"{API}/unit-prices", json={"warehouse_code": code, "item": "PD-001", "price": 8})
+        assert set_price.status_code == 200, set_price.json
+    readers = {
+        "admin": client,
+        "Beijing manager": client_for("manager", warehouse_codes=["BJ-ENT"]),
+        "Henan staff": client_for("provincial", province_code="410000"),
+    }
+    seen = {
+        name: sorted(price["warehouse_code"] for price in reader.get(f"{API}/unit-prices").json)
+        for name, reader in readers.items()
+    }
+    assert seen == {"admin": ["BJ-ENT", "HN-ENT"], "Beijing manager": ["BJ-ENT"], "Henan staff": ["HN-ENT"]}
+    asked = readers["Beijing manager"].get(f"{API}/unit-prices", query_string={"warehouse": "HN-ENT"})
+    assert asked.status_code == 200 and asked.json == []
