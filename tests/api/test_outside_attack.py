@@ -137,3 +137,19 @@ def test_unit_prices_are_read_within_the_readers_scope(client, client_for, make_
     assert seen == {"admin": ["BJ-ENT", "HN-ENT"], "Beijing manager": ["BJ-ENT"], "Henan staff": ["HN-ENT"]}
     asked = readers["Beijing manager"].get(f"{API}/unit-prices", query_string={"warehouse": "HN-ENT"})
     assert asked.status_code == 200 and asked.json == []
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://hooks example.org/emi", "不是有效的网址：含有空白字符"),  # was saved: a host no worker can reach
+        ("http://hooks.example.org:99999/", "不是有效的网址：端口须在 0 到 65535 之间"),
+        ("http://hooks.example.org:web/", "不是有效的网址：端口 'web' 不是整数"),
+        ("http://[::1/emi", "不是有效的网址：IPv6 地址格式无效"),
+    ],
+    ids=["space", "port-range", "port-text", "ipv6"],
+)
+def test_a_webhook_url_that_is_no_url_is_refused_in_chinese(client, url, why):
+    refused = client.put(f"{API}/notifications/settings", json={"webhook_url": url})
+    assert assert_problem(refused, 422, "webhook_url")["errors"]["webhook_url"] == [why]
+    assert client.get(f"{API}/notifications/settings").json["webhook_url"] == ""
