@@ -153,3 +153,26 @@ def test_a_webhook_url_that_is_no_url_is_refused_in_chinese(client, url, why):
     refused = client.put(f"{API}/notifications/settings", json={"webhook_url": url})
     assert assert_problem(refused, 422, "webhook_url")["errors"]["webhook_url"] == [why]
     assert client.get(f"{API}/notifications/settings").json["webhook_url"] == ""
+
+
+@pytest.mark.parametrize(
+    ("county", "code"),
+    [
+        ("北京市海淀区", "110108"),
+        ("江苏省南京市鼓楼区", "320106"),
+        ("福州市鼓楼区", "350102"),
+        ("广东省东莞市", "441900"),
+    ],
+    ids=["haidian", "nanjing-gulou", "fuzhou-gulou", "dongguan"],
+)
+def test_an_incident_place_written_with_its_province_or_city_is_found(client, county, code):
+    """The way people write a place (北京市海淀区) used to be "no county or city named …", even for the
+    南京市鼓楼区 that the refusal of a bare 鼓楼区 asks for."""
+    found = client.get(f"{API}/nearest", query_string={"county": county, "item": "PD-001"})
+    assert found.status_code == 200, found.json
+    assert found.json["incident"]["county_code"] == code
+
+
+def test_a_bare_shared_place_name_is_still_refused_with_the_candidates(client):
+    refused = client.get(f"{API}/nearest", query_string={"county": "鼓楼区", "item": "PD-001"})
+    assert assert_problem(refused, 422, "county")["code"] == "ambiguous_place"
