@@ -225,6 +225,10 @@ def create_token(
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(f"a token lives 1 to {MAX_TOKEN_DAYS} days", field="days")
     user = get_user(session, username)
+    if not user.active:  # it would be shown once and refused at every use, until a reactivation woke it up
+        raise Conflict(
+            f"account {user.username} is deactivated: reactivate it before giving it a token", field="username"
+        )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,

@@ -176,3 +176,17 @@ def test_an_incident_place_written_with_its_province_or_city_is_found(client, co
 def test_a_bare_shared_place_name_is_still_refused_with_the_candidates(client):
     refused = client.get(f"{API}/nearest", query_string={"county": "鼓楼区", "item": "PD-001"})
     assert assert_problem(refused, 422, "county")["code"] == "ambiguous_place"
+
+
+def test_no_token_is_made_for_a_deactivated_account(client, client_for):
+    """It was shown once, refused at every use, and woke up with a later reactivation (which is meant to bring
+    no old token back)."""
+    client_for("viewer", username="vera")  # the account (and a token of its own)
+    assert client.patch(f"{API}/users/vera", json={"active": False}).status_code == 200
+    refused = client.post(f"{API}/users/vera/tokens", json={"name": "laptop", "days": 30})
+    problem = assert_problem(refused, 409, "username")
+    assert (problem["code"], problem["detail"]) == (
+        "token_for_deactivated",
+        "账号 vera 已停用：请先启用，再为其创建令牌",
+    )
+    assert all(token["revoked_at"] for token in client.get(f"{API}/users/vera/tokens").json)  # none made
