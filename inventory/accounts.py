@@ -114,6 +114,8 @@ def _apply_user_fields(session: Session, user: User, fields: dict) -> None:
     if user.role is Role.PROVINCIAL and not user.province_code:
         raise ValidationFailed("provincial staff need a province_code", field="province_code")
     if user.role is not Role.PROVINCIAL:
+        if fields.get("province_code"):  # a scope the role cannot hold: dropped, it left e.g. a national admin
+            raise ValidationFailed("only provincial staff have a province_code", field="province_code")
         user.province_code = None  # only provincial staff are scoped to a province
     if fields.get("password") is not None:
         password = fields["password"]

@@ -190,3 +190,31 @@ def test_no_token_is_made_for_a_deactivated_account(client, client_for):
         "账号 vera 已停用：请先启用，再为其创建令牌",
     )
     assert all(token["revoked_at"] for token in client.get(f"{API}/users/vera/tokens").json)  # none made
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "responder", "viewer"])
+def test_a_province_for_a_role_without_one_is_refused_not_dropped(client, role):
+    """{"role": "admin", "province_code": "110000"} made a national administrator without a word (a
+    warehouse for a role without warehouses is refused the same way)."""
+    created = client.post(
+        f"{API}/users",
+        json={"username": "li.wei", "role": role, "province_code": "110000", "password": "correct horse battery"},
+    )
+    problem = assert_problem(created, 422, "province_code")
+    assert problem["errors"]["province_code"] == ["只有省级用户可以指定 province_code"]
+    assert client.get(f"{API}/users/li.wei").status_code == 404
+    made = client.post(
+        f"{API}/users",
+        json={
+            "username": "li.wei",
+            "role": "provincial",
+            "province_code": "110000",
+            "password": "correct horse battery",
+        },
+    )
+    assert made.status_code == 201
+    assert_problem(
+        client.patch(f"{API}/users/li.wei", json={"role": role, "province_code": "110000"}), 422, "province_code"
+    )
+    demoted = client.patch(f"{API}/users/li.wei", json={"role": role})  # a role change alone drops the province
+    assert demoted.status_code == 200 and demoted.json["province_code"] is None
