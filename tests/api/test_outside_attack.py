@@ -218,3 +218,13 @@ def test_a_province_for_a_role_without_one_is_refused_not_dropped(client, role):
     )
     demoted = client.patch(f"{API}/users/li.wei", json={"role": role})  # a role change alone drops the province
     assert demoted.status_code == 200 and demoted.json["province_code"] is None
+
+
+def test_a_name_several_items_answer_to_is_refused_in_chinese(client):
+    """Two items may share a name (here a second 活性炭): the search then lists them, in Chinese too."""
+    created = client.post(f"{API}/items", json={"code": "AC-2", "name": "活性炭", "category": "other", "unit": "袋"})
+    assert created.status_code == 201, created.json
+    refused = client.get(f"{API}/nearest", query_string={"county": "海淀区", "item": "活性炭"})
+    problem = assert_problem(refused, 422, "item")
+    assert problem["code"] == "item_ambiguous"
+    assert problem["detail"] == "'活性炭' 对应多个物资（PD-001 活性炭, AC-2 活性炭）：请给出物资编码"
