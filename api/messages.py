@@ -20,6 +20,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from inventory.reference import CallUpLineStatus, CallUpStatus, LabelledEnum, RegionLevel, Role
+
 CATALOG_PATH = Path(__file__).parent / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 LANGUAGES = ("zh", "en")  # what Accept-Language chooses between: zh-CN (the default) and English
 UNLISTED = "unlisted"  # the code of a text the catalog does not know (it is answered as written)
@@ -28,6 +30,23 @@ NESTED_PARAMS = frozenset({"message", "reason", "problem", "detail", "error"})
 # (a sheet named "Q1 row 5") cannot take the number's place.
 NUMBER_PARAMS = frozenset({"row", "import_id"})
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# Parameters that hold a code of a closed vocabulary, per message code: a Chinese text names the value by its
+# Chinese label ("已是已发运状态", not "已是 dispatched 状态"); ``params`` keep the code for programs.
+VOCABULARY_PARAMS: dict[tuple[str, str], type[LabelledEnum]] = {
+    ("callup_status", "status"): CallUpStatus,
+    ("callup_line_already", "status"): CallUpLineStatus,
+    ("region_not_county", "level"): RegionLevel,
+    **{
+        (code, "role"): Role
+        for code in (
+            "role_no_access",
+            "role_may_not_raise",
+            "incident_open_role_refused",
+            "incident_close_role_refused",
+            "settlement_role_refused",
+        )
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -102,10 +121,18 @@ class MessageCatalog:
         if template is None:
             return Message(text, UNLISTED, {})
         params = dict(found)
-        shown = {
-            name: self.message(value, lang).text if name in NESTED_PARAMS else value for name, value in params.items()
-        }
+        shown = {name: self._shown(template.code, name, value, lang) for name, value in params.items()}
         return Message(template.render(lang, shown), template.code, params)
+
+    def _shown(self, code: str, name: str, value: str, lang: str) -> str:
+        """A parameter as the text shows it: a nested message translated, a vocabulary code by its label."""
+        if name in NESTED_PARAMS:
+            return self.message(value, lang).text
+        vocabulary = VOCABULARY_PARAMS.get((code, name))
+        if vocabulary is not None and lang == "zh":
+            member = next((member for member in vocabulary if member.value == value), None)
+            return member.label_zh if member is not None else value
+        return value
 
     def translate(self, text: str, lang: str) -> str:
         return self.message(text, lang).text

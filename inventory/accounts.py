@@ -114,6 +114,8 @@ def _apply_user_fields(session: Session, user: User, fields: dict) -> None:
     if user.role is Role.PROVINCIAL and not user.province_code:
         raise ValidationFailed("provincial staff need a province_code", field="province_code")
     if user.role is not Role.PROVINCIAL:
+        if fields.get("province_code"):  # a scope the role cannot hold: dropped, it left e.g. a national admin
+            raise ValidationFailed("only provincial staff have a province_code", field="province_code")
         user.province_code = None  # only provincial staff are scoped to a province
     if fields.get("password") is not None:
         password = fields["password"]
@@ -225,6 +227,10 @@ def create_token(
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(f"a token lives 1 to {MAX_TOKEN_DAYS} days", field="days")
     user = get_user(session, username)
+    if not user.active:  # it would be shown once and refused at every use, until a reactivation woke it up
+        raise Conflict(
+            f"account {user.username} is deactivated: reactivate it before giving it a token", field="username"
+        )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,

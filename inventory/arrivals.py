@@ -102,10 +102,14 @@ def _outcomes(shipment: Shipment, receipts: Sequence[LineReceipt]) -> dict[int, 
     """(received, short, damaged, reason) per line; they add up to what was sent, and a loss says why."""
     outcomes = {line.id: (line.quantity, ZERO, ZERO, "") for line in shipment.lines}
     sent = {line.id: line.quantity for line in shipment.lines}
+    listed: set[int] = set()
     for number, receipt in enumerate(receipts):
         where = f"lines[{number}]"
         if receipt.line_id not in sent:
             raise ValidationFailed(f"line {receipt.line_id} is not on shipment {shipment.code}", field=f"{where}.id")
+        if receipt.line_id in listed:  # two outcomes for one line: which one is true cannot be guessed
+            raise ValidationFailed(f"line {receipt.line_id} is listed twice", field=f"{where}.id")
+        listed.add(receipt.line_id)
         received = check_quantity(receipt.received, f"{where}.received", allow_zero=True)
         damaged = check_quantity(receipt.damaged, f"{where}.damaged", allow_zero=True)
         rest = sent[receipt.line_id] - received - damaged

@@ -289,7 +289,8 @@ def locate_incident(
 
 
 def _find_region(session: Session, text: str) -> RegionRow:
-    """A county-level place or city by code or name (海淀 = 海淀区, regions.RegionNames); ambiguity is refused."""
+    """A county-level place or city by code or name (海淀 = 海淀区, 北京市海淀区; regions.RegionNames); ambiguity
+    is refused."""
     names = region_names(session)
     if text.isdigit():
         region = names.by_code.get(text)
@@ -301,6 +302,9 @@ def _find_region(session: Session, text: str) -> RegionRow:
     matches = [names.by_code[code] for code in names.county_or_city_named(text)]
     if len(matches) == 1:
         return matches[0]
+    in_address = names.county_in_address(text)  # written with its province or city: 北京市海淀区, 南京市鼓楼区
+    if in_address:
+        return names.by_code[in_address]
     if len(matches) > 1:
         listed = ", ".join(
             f"{r.code} {r.name} ({names.by_code[r.parent_code].name if r.parent_code else ''})" for r in matches[:8]

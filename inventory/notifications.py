@@ -194,6 +194,8 @@ def check_webhook_url(value: str) -> str:
     value = check_text(value, "webhook_url", max_length=text_limit(NotificationSetting.webhook_url)).strip()
     if not value:
         return value
+    if any(character.isspace() for character in value):  # urlsplit keeps "http://a b/" as host "a b"
+        raise ValidationFailed("not a URL: it contains a space", field="webhook_url")
     try:
         parts = urllib.parse.urlsplit(value)
         parts.port  # noqa: B018 - parsing the port is what refuses "http://host:port-that-is-no-number"

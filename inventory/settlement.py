@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from inventory.access import Actor, Principal, as_principal, require_warehouse_management
+from inventory.access import Actor, Principal, as_principal, readable_warehouses, require_warehouse_management
 from inventory.audit import record_audit
 from inventory.errors import Forbidden, ValidationFailed
 from inventory.incidents import grouped, incident_lines, line_accounts
@@ -68,9 +68,8 @@ def set_unit_price(
 def list_unit_prices(session: Session, actor: Actor, *, warehouse_code: str | None = None) -> Select:
     require_settlement_reader(actor)
     stmt = select(UnitPrice).join(UnitPrice.warehouse).order_by(UnitPrice.id)
-    province = _province_clip(actor)
-    if province is not None:
-        stmt = stmt.where(Warehouse.province_code == province)
+    # Provincial staff their province, managers their own sources: as the settlement sheet (``_may_read``).
+    stmt = stmt.where(*readable_warehouses(session, actor, None))
     if warehouse_code:
         stmt = stmt.where(Warehouse.code == warehouse_code)
     return stmt
@@ -158,13 +157,6 @@ def _may_read(principal: Principal, warehouse: Warehouse) -> bool:
     if principal.is_admin or principal.in_province(warehouse.province_code):
         return True
     return principal.role is Role.MANAGER and warehouse.id in principal.warehouse_ids
-
-
-def _province_clip(actor: Actor) -> str | None:
-    principal = as_principal(actor)
-    if principal.is_admin or principal.role is not Role.PROVINCIAL:
-        return None
-    return principal.province_code
 
 
 def require_settlement_reader(actor: Actor) -> None:
