@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from inventory.errors import plain_number
 from inventory.models import CallUp, CallUpLine, Shipment
 from inventory.outbox import account_named, record_event, warehouse_managers
 from inventory.reference import CallUpLineStatus, NotificationKind
@@ -33,7 +34,7 @@ def lines_waiting(session: Session, callup: CallUp, lines: Iterable[CallUpLine])
                     "item_name": line.item.name,
                     "unit": line.item.unit,
                     "batch": line.stock_line.batch,
-                    "quantity": _plain(line.quantity),
+                    "quantity": plain_number(line.quantity),
                 }
                 for line in waiting
             ],
@@ -59,7 +60,7 @@ def line_decided(session: Session, callup: CallUp, line: CallUpLine) -> None:
         "item_name": line.item.name,
         "unit": line.item.unit,
         "batch": line.stock_line.batch,
-        "quantity": _plain(line.quantity),
+        "quantity": plain_number(line.quantity),
         "decided_by": line.decided_by,
         "note" if kind is NotificationKind.CALLUP_LINE_DISPATCHED else "reason": line.reason,
     }
@@ -68,10 +69,6 @@ def line_decided(session: Session, callup: CallUp, line: CallUpLine) -> None:
 
 def _callup_facts(callup: CallUp) -> dict:
     return {"callup_code": callup.code, "incident_name": callup.incident_name, "requester": callup.requester}
-
-
-def _plain(value) -> str:
-    return format(value.normalize(), "f")
 
 
 def shipment_noticed(session: Session, shipment: Shipment, event: str) -> None:
@@ -106,8 +103,8 @@ def shipment_noticed(session: Session, shipment: Shipment, event: str) -> None:
             {
                 "item_name": line.item.name,
                 "unit": line.item.unit,
-                "dispatched": _plain(line.quantity),
-                "received": _plain(line.received),
+                "dispatched": plain_number(line.quantity),
+                "received": plain_number(line.received),
                 "reason": line.discrepancy_reason,
             }
             for line in shipment.lines

@@ -19,6 +19,7 @@ from inventory.access import Principal
 from inventory.accounts import principal_for
 from inventory.callups import list_callups
 from inventory.clock import business_today
+from inventory.errors import plain_number
 from inventory.models import CallUp, CallUpLine, NotificationSubscription, OutboxEvent, User, Warehouse
 from inventory.outbox import record_event
 from inventory.reference import CallUpLineStatus, CallUpStatus, Category, NotificationKind, Role
@@ -87,7 +88,7 @@ def _expiring(session: Session, principal: Principal, today: dt.date) -> dict:
     count = session.scalar(select(func.count()).select_from(report.statement.order_by(None).subquery()))
     rows = [
         f"{line.expiry_date} · {line.warehouse_code} {line.warehouse_name} · {line.item_name} {line.batch} · "
-        f"{_plain(line.quantity)} {line.unit} · {line.days_left:+d} d"
+        f"{plain_number(line.quantity)} {line.unit} · {line.days_left:+d} d"
         for line in map(report.record, session.execute(report.statement.limit(ROWS_PER_SECTION)))
     ]
     return {"count": count, "rows": rows}
@@ -100,8 +101,8 @@ def _shortfalls(session: Session, principal: Principal, today: dt.date) -> dict:
         quota = status.quota
         material = quota.item.name if quota.item is not None else Category(quota.category).label_zh
         rows.append(
-            f"{quota.target_code} · {material} · {_plain(status.held)} / {_plain(quota.minimum)} · "
-            f"-{_plain(status.shortfall)}"
+            f"{quota.target_code} · {material} · {plain_number(status.held)} / {plain_number(quota.minimum)} · "
+            f"-{plain_number(status.shortfall)}"
         )
     return {"count": len(short), "rows": rows}
 
@@ -129,7 +130,3 @@ def _open_callups(session: Session, principal: Principal) -> dict:
         for callup in session.scalars(statement.limit(ROWS_PER_SECTION))
     ]
     return {"count": count, "rows": rows}
-
-
-def _plain(value) -> str:
-    return format(value.normalize(), "f")

@@ -38,7 +38,8 @@ class InsufficientStock(DomainError):
 
     def __init__(self, stock_line_id: int, requested: object, available: object, *, field: str = "quantity") -> None:
         super().__init__(
-            f"stock line {stock_line_id} has {_plain(available)} available, cannot remove {_plain(requested)}",
+            f"stock line {stock_line_id} has {plain_number(available)} available, "
+            f"cannot remove {plain_number(requested)}",
             field=field,
         )
         self.stock_line_id = stock_line_id
@@ -46,7 +47,7 @@ class InsufficientStock(DomainError):
         self.available = available
 
 
-def _plain(value: object) -> str:
+def plain_number(value: object) -> str:
     """12.500 → 12.5 and 1E+2 → 100, for messages people read."""
     from decimal import Decimal
 

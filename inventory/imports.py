@@ -37,7 +37,14 @@ from inventory.errors import Conflict, DomainError, NotFound
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.reference import MovementKind, Role
 from inventory.stock import REASON_LIMIT
-from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, checked_batch, require_active
+from inventory.stock_rules import (
+    BatchDates,
+    agree_batch_dates,
+    batch_dates,
+    checked_batch,
+    require_active,
+    require_count_covers_reserved,
+)
 from inventory.validation import check_quantity
 
 _ZERO = Decimal(0)
@@ -276,10 +283,7 @@ class _CountVerdicts:
             counted = _once(self.counts, self.refused, key, check_quantity, count.counted, "quantity", allow_zero=True)
         line_id, quantity, reserved, line_production, line_expiry = line
         dates, fill = self.dates(count, life, line_production, line_expiry)
-        if counted < reserved:
-            raise Conflict(
-                f"the count {_plain(counted)} is below the {_plain(reserved)} reserved for call-ups", field="quantity"
-            )
+        require_count_covers_reserved(counted, reserved, "quantity")
         if counted == quantity and not fill:
             return None
         return _PlannedLine(count, line_id, quantity, dates.production_date, dates.expiry_date, fill)
@@ -319,10 +323,6 @@ def _agreed_dates(
 ) -> tuple[BatchDates, bool]:
     """An existing line's dates with those a count gives (``agree_batch_dates``), and whether any was filled in."""
     return agree_batch_dates(BatchDates(production_date, expiry_date), given)
-
-
-def _plain(value: Decimal) -> str:
-    return format(value.normalize(), "f")
 
 
 def write_stock_counts(

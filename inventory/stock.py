@@ -67,6 +67,7 @@ from inventory.stock_rules import (
     batch_expired,
     checked_batch,
     require_active,
+    require_count_covers_reserved,
 )
 from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
 from inventory.warehouses import get_warehouse
@@ -769,7 +770,10 @@ def take_stock(
     """
     require_stock_change(actor, line.warehouse)
     counted = check_quantity(counted_quantity, "counted_quantity", allow_zero=True)
-    current = session.execute(select(StockLine.quantity).where(StockLine.id == line.id).with_for_update()).scalar_one()
+    current, reserved = session.execute(
+        select(StockLine.quantity, StockLine.reserved).where(StockLine.id == line.id).with_for_update()
+    ).one()
+    require_count_covers_reserved(counted, reserved, "counted_quantity")  # read under the lock: nothing slips in
     delta = counted - current
     return _change_line(session, line, delta, MovementKind.STOCKTAKE, actor, reason, reference, "counted_quantity")
 

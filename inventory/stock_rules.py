@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import NamedTuple
 
 from inventory.clock import business_today
-from inventory.errors import Conflict
+from inventory.errors import Conflict, plain_number
 from inventory.models import StockLine, Warehouse
 from inventory.reference import WarehouseStatus
 from inventory.validation import check_dates, check_text, text_limit
@@ -92,6 +93,16 @@ def require_active(warehouse: Warehouse, field: str) -> Warehouse:
     if warehouse.status is not WarehouseStatus.ACTIVE:
         raise Conflict(f"warehouse {warehouse.code} is inactive and cannot receive stock", field=field)
     return warehouse
+
+
+def require_count_covers_reserved(counted: Decimal, reserved: Decimal, field: str) -> None:
+    """A count may not go below what confirmed call-ups hold of the line: the stock they reserved would vanish
+    under them (decline or dispatch those lines first)."""
+    if counted < reserved:
+        raise Conflict(
+            f"the count {plain_number(counted)} is below the {plain_number(reserved)} reserved for call-ups",
+            field=field,
+        )
 
 
 def batch_expired(expiry_date: dt.date | None, today: dt.date | None = None) -> bool:

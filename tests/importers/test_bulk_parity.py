@@ -235,3 +235,25 @@ def test_counting_in_bulk_gives_the_per_row_services_verdicts(session, ledger_st
         return (plan.lines[0].production_date, plan.lines[0].expiry_date)
 
     assert verdict(session, bulk) == verdict(session, per_row)
+
+
+def test_a_count_below_the_reserved_quantity_is_refused_saying_so_on_both_paths(session, ledger_state):
+    """A stocktake that would leave less than call-ups hold names the reservation, not "0 available"."""
+    warehouse, item = ledger_state["active"], get_item(session, "PD-001")
+    line = session.scalar(select(StockLine).where(StockLine.warehouse_id == warehouse.id))
+    said = []
+    for call in (
+        lambda: take_stock(session, line=line, counted_quantity=Decimal(20), actor="tester"),
+        lambda: plan_stock_counts(
+            session, "tester", [StockCount("k", warehouse.id, item.id, "B1", Decimal(20))], {warehouse.id: warehouse}
+        ).errors[0][1],
+    ):
+        savepoint = session.begin_nested()
+        try:
+            error = call()
+        except Exception as raised:  # the per-row service raises, the plan lists
+            error = raised
+        finally:
+            savepoint.rollback()
+        said.append((type(error).__name__, error.message))
+    assert said[0] == said[1] == ("Conflict", "the count 20 is below the 30 reserved for call-ups")

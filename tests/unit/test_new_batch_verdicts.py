@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from inventory.errors import DomainError
-from inventory.imports import StockCount, _CountVerdicts, _plain
-from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates
+from inventory.imports import StockCount, _CountVerdicts
+from inventory.stock_rules import BatchDates, agree_batch_dates, batch_dates, require_count_covers_reserved
 from inventory.validation import check_quantity
 
 
@@ -50,8 +50,7 @@ def _alone_against_line(count: StockCount, line: tuple, life: int | None) -> obj
         given = batch_dates(count.production_date, count.expiry_date, life)
         line_id, quantity, reserved, production, expiry = line
         dates, fill = agree_batch_dates(BatchDates(production, expiry), given)
-        if counted < reserved:
-            return ("refused", f"the count {_plain(counted)} is below the {_plain(reserved)} reserved for call-ups")
+        require_count_covers_reserved(counted, reserved, "quantity")
         if counted == quantity and not fill:
             return None
         return (line_id, quantity, dates.production_date, dates.expiry_date, fill)
