@@ -345,13 +345,14 @@ class RegionNames:
         )
         if not candidates:
             raise NotFound(f"no region named {text!r}", field=field)
-        outer = [code for code in candidates if all(self._within(other, code) for other in candidates)]
+        outer = [code for code in candidates if all(self.within(other, code) for other in candidates)]
         if outer:
             return outer[0]
         listed = ", ".join(f"{code} {self._path(code)}" for code in candidates[:8])
         raise ValidationFailed(f"{text!r} names several regions: {listed}; give the code", field=field)
 
-    def _within(self, code: str, outer: str) -> bool:
+    def within(self, code: str, outer: str) -> bool:
+        """Whether region ``code`` is ``outer`` or lies inside it."""
         while code:
             if code == outer:
                 return True
@@ -364,6 +365,13 @@ class RegionNames:
             names.append(self.by_code[code].name)
             code = self.by_code[code].parent_code or ""
         return "".join(reversed(names))
+
+    def province_named(self, text: str) -> RegionRow | None:
+        """The province a name means as typed, whole or without its suffix (海南, 海南省), if any."""
+        for code in self._any.get(name_key(text), []):
+            if self.by_code[code].level is RegionLevel.PROVINCE:
+                return self.by_code[code]
+        return None
 
     def county_or_city_named(self, text: str) -> list[str]:
         """Where an incident is, by name: county-level places first, else prefecture-level cities."""

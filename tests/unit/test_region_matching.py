@@ -34,6 +34,23 @@ def test_a_city_without_counties_is_a_county_level_place(session):
     assert (path.county_code, path.city_code, path.province_code) == ("441900", "441900", "440000")
 
 
+@pytest.mark.parametrize("typed", ["海南", "海南省", "河北", "吉林省"])
+def test_an_incident_place_named_as_a_province_is_refused_not_taken_for_a_county_elsewhere(session, typed):
+    """海南 is the province, not 海南区 in Inner Mongolia (河北: not 河北区 in Tianjin): a responder would get
+    distances from the wrong end of the country."""
+    with pytest.raises(ValidationFailed, match="is a province; give a county or city") as refused:
+        locate_incident(session, county=typed)
+    assert refused.value.field == "county"
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("海南区", "150303"), ("河北区", "120105"), ("吉林", "220200"), ("北京", "110100"), ("重庆", "500100")],
+)
+def test_a_place_named_in_full_or_a_city_inside_the_province_of_its_name_is_found(session, typed, code):
+    assert locate_incident(session, county=typed).county_code == code
+
+
 def test_an_incident_place_name_that_several_places_share_is_refused_with_them(session):
     with pytest.raises(ValidationFailed) as refused:
         locate_incident(session, county="朝阳区")
