@@ -44,7 +44,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.access import Actor, as_principal, require_stock_change
 from inventory.audit import audit_json, audit_row, insert_audit
-from inventory.catalogue import get_item
+from inventory.catalogue import get_item, resolve_item
 from inventory.driver_statements import DriverStatement
 from inventory.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from inventory.models import (
@@ -220,8 +220,8 @@ def list_stock_lines(
     stmt = select(StockLine).join(StockLine.warehouse).join(StockLine.item).order_by(StockLine.id)
     if warehouse_code:
         stmt = stmt.where(Warehouse.code == warehouse_code)
-    if item_code:
-        stmt = stmt.where(Item.code == item_code)
+    if item_code:  # a code, name or alias, as everywhere a person names an item (an unknown one: 404)
+        stmt = stmt.where(StockLine.item_id == resolve_item(session, item_code, "item").id)
     if category is not None:
         stmt = stmt.where(Item.category == category)
     if region:
@@ -796,7 +796,7 @@ def list_movements(
     if warehouse_code:
         stmt = stmt.join(StockLine.warehouse).where(Warehouse.code == warehouse_code)
     if item_code:
-        stmt = stmt.join(StockLine.item).where(Item.code == item_code)
+        stmt = stmt.where(StockLine.item_id == resolve_item(session, item_code, "item").id)
     if kind is not None:
         stmt = stmt.where(Movement.kind == kind)
     if reference:

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, require_warehouse_management
 from inventory.audit import record_audit, snapshot
+from inventory.catalogue import resolve_item
 from inventory.errors import Conflict, NotFound, ValidationFailed
-from inventory.models import Item, StockLine, Warehouse
+from inventory.models import StockLine, Warehouse
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_filter, resolve_region_path
 from inventory.validation import check_code, check_coordinate, check_text
@@ -66,7 +67,7 @@ def list_warehouses(
         stmt = stmt.where(
             exists()
             .where(StockLine.warehouse_id == Warehouse.id, StockLine.quantity > 0)
-            .where(StockLine.item_id == select(Item.id).where(Item.code == item_code).scalar_subquery())
+            .where(StockLine.item_id == resolve_item(session, item_code, "item").id)
         )
     if q:
         stmt = stmt.where(Warehouse.name.icontains(q, autoescape=True) | Warehouse.code.icontains(q, autoescape=True))

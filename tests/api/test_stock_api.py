@@ -338,6 +338,8 @@ STOCK_LINE_FILTERS = [
     ({"warehouse": "WH-B"}, ["B-carbon"]),
     ({"warehouse": "WH-B", "include_empty": "true"}, ["B-carbon", "B-soda"]),
     ({"item": "PD-001"}, ["A-carbon", "B-carbon"]),
+    ({"item": "活性炭"}, ["A-carbon", "B-carbon"]),  # a name or alias, as everywhere an item is named
+    ({"item": "activated carbon"}, ["A-carbon", "B-carbon"]),
     ({"category": "pollutant_degradation"}, ["A-carbon", "A-lime", "B-carbon"]),
     ({"category": "source_cutoff"}, ["A-airbag"]),
     ({"region": "110000"}, ["A-carbon", "A-lime", "A-airbag"]),
@@ -348,7 +350,6 @@ STOCK_LINE_FILTERS = [
     ({"expiring_before": "2027-06-01"}, ["A-lime"]),
     ({"expiring_before": "2031-01-01"}, ["A-carbon", "A-lime", "B-carbon"]),
     ({"expiring_before": "2027-01-01"}, []),  # strictly before
-    ({"item": "NO-SUCH"}, []),
 ]
 
 
@@ -356,6 +357,16 @@ def test_stock_lines_list_filters(client, lines, subtests):
     for query, expected in STOCK_LINE_FILTERS:
         with subtests.test(**query):
             assert ids(client.get(f"{API}/stock-lines", query_string=query)) == [lines[name] for name in expected]
+
+
+@pytest.mark.parametrize("path", ["/stock-lines", "/warehouses", "/movements"])
+def test_an_item_filter_naming_no_item_is_404_not_an_empty_list(client, lines, path):
+    """An empty list would say the item is nowhere; the filter names an item the catalogue does not know."""
+    response = client.get(f"{API}{path}", query_string={"item": "NO-SUCH"})
+    assert response.status_code == 404 and "item" in response.get_json()["errors"], response.get_json()
+    by_name = client.get(f"{API}{path}", query_string={"item": "生石灰"})
+    assert by_name.status_code == 200 and by_name.get_json()
+    assert by_name.get_json() == client.get(f"{API}{path}", query_string={"item": "PD-002"}).get_json()
 
 
 def test_stock_lines_list_rows_carry_the_warehouse_and_item(client, lines):
