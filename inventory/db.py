@@ -11,6 +11,7 @@ versions and per-worker caches, IN-list chunks, and bulk writes (COPY on Postgre
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import gc
@@ -214,6 +215,15 @@ def _checkpoint(path: str) -> None:
 
 _CHECKPOINTS = _Checkpoints()
 os.register_at_fork(after_in_child=_CHECKPOINTS._after_fork)
+
+
+def settle_checkpoints(timeout: float = 30.0) -> bool:
+    """Wait for the checkpoints asked of the checkpointing thread (a process about to exit, a benchmark between
+    steps); False if they did not end within ``timeout``."""
+    return _CHECKPOINTS.settle(timeout)
+
+
+atexit.register(settle_checkpoints, 10.0)  # a CLI import leaves its file checkpointed (daemon threads just stop)
 
 
 def _ping_idle_connections(engine: Engine) -> None:
