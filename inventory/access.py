@@ -134,6 +134,8 @@ def readable_warehouses(session: Session, actor: Actor, region: str | None) -> l
     conditions = [region_filter(session, region)] if region else []
     if principal.role is Role.MANAGER:
         conditions.append(Warehouse.id.in_(sorted(principal.warehouse_ids)))
+        if region and session.scalar(select(Warehouse.id).where(*conditions).limit(1)) is None:
+            raise Forbidden(f"region {region} holds none of the warehouses {principal.username} reads", field="region")
     return conditions
 
 

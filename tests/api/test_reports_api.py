@@ -110,6 +110,8 @@ def test_asking_outside_ones_scope_is_403_naming_the_field(client_for, world):
     assert_problem(provincial.get(f"{API}/reports/expiring?region=440000"), 403, "region")
     assert_problem(provincial.get(f"{API}/reports/expiring.xlsx?warehouse=GD"), 403, "warehouse")
     assert_problem(manager.get(f"{API}/reports/expiring?warehouse=NEIGHBOUR"), 403, "warehouse")
+    assert_problem(manager.get(f"{API}/reports/expiring?region=440000"), 403, "region")  # none of theirs there
+    assert manager.get(f"{API}/reports/expiring?region=110000").status_code == 200
     assert_problem(provincial.get(f"{API}/reports/quotas?region=440300"), 403, "region")
     assert_problem(provincial.get(f"{API}/quotas?region=440300"), 403, "region")
 
