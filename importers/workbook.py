@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -446,7 +447,7 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
-        raise ValidationFailed(f"the workbook cannot be read: {exc}", field="file") from exc
+        raise _unopened(data, exc) from exc
     # a workbook naming two sheets alike is refused as it would be read in order (calamine finds neither)
     warehouses_ahead = warehouses_ahead and len(set(book.sheet_names)) == len(book.sheet_names)
     ahead, found = _send_warehouses_ahead(book, send, mapping, scanned) if warehouses_ahead else (None, {})
@@ -484,6 +485,37 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     for position, table in enumerate(tables):
         if table is not ahead:
             _send_rows(sheets.pop(table.name), table, position, send)
+
+
+# A workbook saved with a password to open is a compound file: an .xlsx encrypted whole (its ``EncryptedPackage``
+# stream) or an .xls whose records are (its FILEPASS record). Read from memory, python-calamine says only "Cannot
+# detect file format" of either (it tries each format and keeps no reason); read from a file named .xls, it says why.
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
+def _unopened(data: bytes, error: Exception) -> ValidationFailed:
+    """Why python-calamine could not open ``data``, in words the person can act on."""
+    if is_xls(data):
+        if ENCRYPTED_PACKAGE in data:
+            return _password_refusal()
+        with tempfile.NamedTemporaryFile(suffix=".xls") as copy:
+            copy.write(data)
+            copy.flush()
+            try:
+                CalamineWorkbook.from_path(copy.name).close()
+            except PasswordError:
+                return _password_refusal()
+            except (CalamineError, ValueError, OSError) as exc:
+                error = exc  # the .xls reader's own reason (a broken sector chain, no workbook stream …)
+    return ValidationFailed(f"the workbook cannot be read: {error}", field="file")
+
+
+def _password_refusal() -> ValidationFailed:
+    return ValidationFailed(
+        "the workbook has a password to open: save it without one (File > Info > Protect Workbook > Encrypt with "
+        "Password, the password cleared) and upload it again",
+        field="file",
+    )
 
 
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]

@@ -176,6 +176,36 @@ def test_a_date_cell_formatted_as_a_time_is_reported_not_a_500(client):
     assert upload(client, time_formatted_date(), "/imports/report.xlsx").status_code == 200
 
 
+def xls_with_a_password() -> bytes:
+    """An .xls of the corpus whose globals carry a FILEPASS record (what Excel writes for a password to open), in
+    place of its CODEPAGE record (same length: the compound file around it stays whole)."""
+    data = bytearray((XLS_DIRECTORY / "county_no_codes.xls").read_bytes())
+    codepage = data.index(b"\x42\x00\x02\x00", data.index(b"\x09\x08\x10\x00"))
+    data[codepage : codepage + 6] = b"\x2f\x00\x02\x00\x01\x00"  # FILEPASS, RC4
+    return bytes(data)
+
+
+def xlsx_with_a_password() -> bytes:
+    """What Excel saves for an .xlsx with a password to open: a compound file holding ``EncryptedPackage`` (here
+    the corpus .xls with its workbook stream renamed so)."""
+    data = bytearray((XLS_DIRECTORY / "county_no_codes.xls").read_bytes())
+    entry = data.index("Workbook".encode("utf-16-le"))
+    name = "EncryptedPackage".encode("utf-16-le")
+    data[entry : entry + 64] = name.ljust(64, b"\x00")
+    data[entry + 64 : entry + 66] = struct.pack("<H", len(name) + 2)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("protected", [xls_with_a_password, xlsx_with_a_password], ids=["xls", "xlsx"])
+def test_a_workbook_with_a_password_to_open_is_refused_saying_so(client, protected):
+    response = upload(client, protected())
+
+    assert response.status_code == 422 and response.mimetype == PROBLEM_JSON
+    body = response.get_json()
+    assert "password" in body["detail"] and body["code"] == "workbook_password", body
+    assert "密码" in catalog().translate(body["detail"], "zh")
+
+
 def test_a_dry_run_with_errors_is_422_with_the_full_report(client):
     bad = sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "lots")])
 
