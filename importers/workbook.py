@@ -448,8 +448,11 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
         raise _unopened(data, exc) from exc
-    # a workbook naming two sheets alike is refused as it would be read in order (calamine finds neither)
-    warehouses_ahead = warehouses_ahead and len(set(book.sheet_names)) == len(book.sheet_names)
+    # Excel never names two sheets alike; calamine gives one sheet's cells for both names (an .xls: the last's)
+    names = book.sheet_names
+    if len(set(names)) != len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValidationFailed(f"the workbook cannot be read: two sheets are named {twice!r}", field="file")
     ahead, found = _send_warehouses_ahead(book, send, mapping, scanned) if warehouses_ahead else (None, {})
     tables: list[SheetTable] = []
     skipped: list[str] = []

@@ -206,6 +206,40 @@ def test_a_workbook_with_a_password_to_open_is_refused_saying_so(client, protect
     assert "密码" in catalog().translate(body["detail"], "zh")
 
 
+def xls_naming_two_sheets_alike() -> bytes:
+    """The corpus's 一月 and 二月 ledgers, both named 一月 (Excel never writes that; a crafted file can)."""
+    data = (XLS_DIRECTORY / "code_on_one_row_name_on_another.xls").read_bytes()
+    return data.replace("二月".encode("utf-16-le"), "一月".encode("utf-16-le"))
+
+
+def xlsx_naming_two_sheets_alike() -> bytes:
+    members = members_of(sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7)], title="一月"))
+    members["xl/worksheets/sheet2.xml"] = members[SHEET]
+    book = members["xl/workbook.xml"].decode()
+    twin = '<sheet name="一月" sheetId="2" r:id="rIdTwo"/></sheets>'
+    members["xl/workbook.xml"] = book.replace("</sheets>", twin).encode()
+    relations = members["xl/_rels/workbook.xml.rels"].decode()
+    kind = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+    second = f'<Relationship Id="rIdTwo" Type="{kind}" Target="worksheets/sheet2.xml"/></Relationships>'
+    members["xl/_rels/workbook.xml.rels"] = relations.replace("</Relationships>", second).encode()
+    types = members["[Content_Types].xml"].decode()
+    sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+    members["[Content_Types].xml"] = types.replace(
+        "</Types>", f'<Override PartName="/xl/worksheets/sheet2.xml" ContentType="{sheet_type}"/></Types>'
+    ).encode()
+    return zipped(members)
+
+
+@pytest.mark.parametrize("named", [xls_naming_two_sheets_alike, xlsx_naming_two_sheets_alike], ids=["xls", "xlsx"])
+def test_a_workbook_naming_two_sheets_alike_is_refused_saying_so(client, named):
+    response = upload(client, named())
+
+    assert response.status_code == 422 and response.mimetype == PROBLEM_JSON
+    body = response.get_json()
+    assert body["detail"] == "the workbook cannot be read: two sheets are named '一月'", body
+    assert "两个工作表都名为" in catalog().translate(body["detail"], "zh")
+
+
 def test_a_dry_run_with_errors_is_422_with_the_full_report(client):
     bad = sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "lots")])
 
