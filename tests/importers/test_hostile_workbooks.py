@@ -19,7 +19,10 @@ import openpyxl
 import pytest
 
 from api.messages import catalog
-from importers.workbook import XLS_SIGNATURE, column_letter
+from importers import limits
+from importers import workbook as workbook_module
+from importers.values import is_blank
+from importers.workbook import XLS_SIGNATURE, column_letter, open_ledger_workbook
 from tests.api.helpers import API, PROBLEM_JSON
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 from tests.importers.xls_corpus import XLS_DIRECTORY
@@ -238,6 +241,77 @@ def test_a_workbook_naming_two_sheets_alike_is_refused_saying_so(client, named):
     body = response.get_json()
     assert body["detail"] == "the workbook cannot be read: two sheets are named '一月'", body
     assert "两个工作表都名为" in catalog().translate(body["detail"], "zh")
+
+
+def overlapping_merges(ranges: int) -> bytes:
+    """A ledger whose warehouse cell A2 is merged down to row ~20,000 by ``ranges`` ranges over one another."""
+    members = members_of(sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7)]))
+    last = '<row r="20005"><c r="G20005"><v>1</v></c></row></sheetData>'
+    merged = "".join(f'<mergeCell ref="A2:A{20000 + number % 5}"/>' for number in range(ranges))
+    sheet = members[SHEET].decode().replace("</sheetData>", last)
+    members[SHEET] = sheet.replace(
+        "</worksheet>", f'<mergeCells count="{ranges}">{merged}</mergeCells></worksheet>'
+    ).encode()
+    return zipped(members)
+
+
+def test_merged_ranges_over_one_another_cost_the_rows_not_rows_times_ranges(monkeypatch):
+    """20,000 ranges over one column in a 7 KB file: each row went through every range (~200 s of CPU, refused at
+    PARSE_CPU_SECONDS after holding a core that long); by column, the rows cost their cells."""
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS", 3)
+    workbook = open_ledger_workbook(overlapping_merges(20_000))
+    try:
+        [table] = workbook.tables
+        codes = [cells[0] for _number, cells in workbook.rows(table)]
+    finally:
+        workbook.close()
+    assert len(codes) == 20_004 and set(codes[:19_999]) == {"W-1"} and codes[-1] == ""
+
+
+class _Sheet:
+    """What ``_sheet_rows`` reads of a python-calamine sheet."""
+
+    def __init__(self, rows: list[list], merged: list) -> None:
+        self.rows, self.merged_cell_ranges, self.start = rows, merged, (0, 0)
+
+    def iter_rows(self):
+        return iter([list(row) for row in self.rows])
+
+
+def _plain_sheet_rows(sheet: _Sheet):
+    """The merge filling ``_sheet_rows`` replaced: every range still running looked at on every row."""
+    merges: dict = {}
+    for (top, left), (bottom, right) in sheet.merged_cell_ranges:
+        if bottom > top:
+            merges.setdefault(top, []).append((bottom, left, right))
+    active: list = []
+    for number, cells in enumerate(sheet.iter_rows()):
+        for bottom, left, _right in merges.pop(number, []):
+            if left < len(cells):
+                active.append((bottom, left, cells[left]))
+        for _bottom, column, value in active:
+            if column < len(cells) and is_blank(cells[column]):
+                cells[column] = value
+        active = [entry for entry in active if entry[0] > number]
+        yield number + 1, cells
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_merged_cells_fill_as_the_plain_filling_did(seed):
+    """Random sheets with random (even overlapping) vertical and horizontal ranges, some over blank top cells: the
+    same rows, blanks read as blanks."""
+    chance = random.Random(seed)
+    rows = [[chance.choice(["", "", " ", None, "W-1", "W-2", 3]) for _ in range(6)] for _ in range(30)]
+    merged = []
+    for _ in range(chance.randrange(0, 25)):
+        top, left = chance.randrange(30), chance.randrange(7)  # a column past the row's end too
+        merged.append(((top, left), (min(top + chance.randrange(0, 12), 29), left + chance.randrange(0, 2))))
+
+    def blanks_alike(sheet_rows):
+        return [(number, ["" if is_blank(cell) else cell for cell in cells]) for number, cells in sheet_rows]
+
+    got = blanks_alike(workbook_module._sheet_rows(_Sheet(rows, merged)))
+    assert got == blanks_alike(_plain_sheet_rows(_Sheet(rows, merged)))
 
 
 def test_a_dry_run_with_errors_is_422_with_the_full_report(client):
