@@ -21,7 +21,7 @@ import pytest
 from api.messages import catalog
 from importers import limits
 from importers import workbook as workbook_module
-from importers.values import is_blank
+from importers.values import is_blank, parse_text
 from importers.workbook import XLS_SIGNATURE, column_letter, open_ledger_workbook
 from tests.api.helpers import API, PROBLEM_JSON
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
@@ -312,6 +312,55 @@ def test_merged_cells_fill_as_the_plain_filling_did(seed):
 
     got = blanks_alike(workbook_module._sheet_rows(_Sheet(rows, merged)))
     assert got == blanks_alike(_plain_sheet_rows(_Sheet(rows, merged)))
+
+
+def merged_across_the_header(ranges: int) -> bytes:
+    """A ledger whose first header cell is merged across ~16,000 columns by ``ranges`` ranges over one another
+    (a header row under a group header, as 仓库信息 over its columns, gone wild)."""
+    members = members_of(sheet_of_rows([["仓库信息"], HEADER, ledger_row("W-1", "活性炭", 7)]))
+    merged = "".join(f'<mergeCell ref="A1:XF{chr(65 + number % 26)}1"/>' for number in range(ranges))
+    sheet = members[SHEET].decode()
+    members[SHEET] = sheet.replace(
+        "</worksheet>", f'<mergeCells count="{ranges}">{merged}</mergeCells></worksheet>'
+    ).encode()
+    return zipped(members)
+
+
+def test_merged_ranges_across_a_header_cost_the_columns_not_columns_times_ranges(monkeypatch):
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS", 3)
+    workbook = open_ledger_workbook(merged_across_the_header(20_000))
+    try:
+        [table] = workbook.tables
+        assert (table.header_row, table.columns["quantity"].index) == (2, HEADER.index("数量"))
+    finally:
+        workbook.close()
+
+
+def _plain_group_headers(sheet: _Sheet, head: list) -> dict:
+    """The group headers ``_group_headers`` gave when it wrote every column of every range."""
+    by_row = dict(head)
+    groups: dict = {}
+    for (top, left), (bottom, right) in sheet.merged_cell_ranges:
+        if right > left and top == bottom and top + 1 in by_row:
+            cells = by_row[top + 1]
+            text = parse_text(cells[left]) if left < len(cells) else ""
+            if text:
+                for column in range(left, right + 1):
+                    groups.setdefault(top + 1, {})[column] = text
+    return groups
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_group_headers_are_the_plain_ones(seed):
+    chance = random.Random(seed)
+    rows = [[chance.choice(["", "仓库信息", "物资信息", None, 3]) for _ in range(8)] for _ in range(6)]
+    merged = []
+    for _ in range(chance.randrange(0, 30)):
+        top, left = chance.randrange(6), chance.randrange(10)
+        merged.append(((top, left), (top + chance.choice([0, 0, 1]), left + chance.randrange(0, 6))))
+    sheet = _Sheet(rows, merged)
+    head = list(workbook_module._sheet_rows(sheet))
+    assert workbook_module._group_headers(sheet, head) == _plain_group_headers(sheet, head)
 
 
 def test_a_dry_run_with_errors_is_422_with_the_full_report(client):
