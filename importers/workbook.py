@@ -502,15 +502,17 @@ def _unopened(data: bytes, error: Exception) -> ValidationFailed:
     if is_xls(data):
         if ENCRYPTED_PACKAGE in data:
             return _password_refusal()
-        with tempfile.NamedTemporaryFile(suffix=".xls") as copy:
-            copy.write(data)
-            copy.flush()
-            try:
+        try:
+            with tempfile.NamedTemporaryFile(suffix=".xls") as copy:
+                copy.write(data)
+                copy.flush()
                 CalamineWorkbook.from_path(copy.name).close()
-            except PasswordError:
-                return _password_refusal()
-            except (CalamineError, ValueError, OSError) as exc:
-                error = exc  # the .xls reader's own reason (a broken sector chain, no workbook stream …)
+        except PasswordError:
+            return _password_refusal()
+        except (CalamineError, ValueError) as exc:
+            error = exc  # the .xls reader's own reason (a broken sector chain, no workbook stream …)
+        except OSError:
+            pass  # no room for the copy: the reason given is the first one
     return ValidationFailed(f"the workbook cannot be read: {error}", field="file")
 
 

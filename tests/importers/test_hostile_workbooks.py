@@ -209,6 +209,17 @@ def test_a_workbook_with_a_password_to_open_is_refused_saying_so(client, protect
     assert "密码" in catalog().translate(body["detail"], "zh")
 
 
+def test_an_unreadable_xls_without_room_for_its_copy_still_says_it_cannot_be_read(client, monkeypatch):
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(workbook_module.tempfile, "NamedTemporaryFile", no_room)
+    response = upload(client, (XLS_DIRECTORY / "county_no_codes.xls").read_bytes()[:3000])
+
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == "the workbook cannot be read: Cannot detect file format"
+
+
 def xls_naming_two_sheets_alike() -> bytes:
     """The corpus's 一月 and 二月 ledgers, both named 一月 (Excel never writes that; a crafted file can)."""
     data = (XLS_DIRECTORY / "code_on_one_row_name_on_another.xls").read_bytes()
