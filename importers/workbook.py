@@ -212,6 +212,10 @@ def is_xls(data: bytes) -> bool:
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 
+def not_a_workbook() -> ValidationFailed:
+    return ValidationFailed("the file is not an Excel workbook (save it as Excel Workbook *.xlsx)", field="file")
+
+
 def check_workbook(data: bytes) -> None:
     """Refuse anything that is not a plain .xlsx zip or an .xls compound file, before a single byte of a sheet is
     parsed (whether an .xls holds a workbook, the parsing child finds out)."""
@@ -222,7 +226,7 @@ def check_workbook(data: bytes) -> None:
             )
         return
     if not data.startswith(b"PK\x03\x04"):
-        raise ValidationFailed("the file is not an Excel workbook (save it as Excel Workbook *.xlsx)", field="file")
+        raise not_a_workbook()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
@@ -510,7 +514,9 @@ def _unopened(data: bytes, error: Exception) -> ValidationFailed:
         except PasswordError:
             return _password_refusal()
         except (CalamineError, ValueError) as exc:
-            error = exc  # the .xls reader's own reason (a broken sector chain, no workbook stream …)
+            if "Cannot find Workbook stream" in str(exc):  # a Word document, an Outlook message …
+                return not_a_workbook()
+            error = exc  # the .xls reader's own reason (a broken sector chain, a record cut short …)
         except OSError:
             pass  # no room for the copy: the reason given is the first one
     return ValidationFailed(f"the workbook cannot be read: {error}", field="file")
