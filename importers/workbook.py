@@ -216,14 +216,20 @@ def not_a_workbook() -> ValidationFailed:
     return ValidationFailed("the file is not an Excel workbook (save it as Excel Workbook *.xlsx)", field="file")
 
 
+def password_refusal() -> ValidationFailed:
+    """An .xlsx encrypted whole (``_ENCRYPTED_PACKAGE``) or an .xls whose records are (FILEPASS: the parsing child
+    finds it, ``_unopened``)."""
+    return ValidationFailed(
+        "the workbook has a password to open: remove the password, save it, and upload it again", field="file"
+    )
+
+
 def check_workbook(data: bytes) -> None:
     """Refuse anything that is not a plain .xlsx zip or an .xls compound file, before a single byte of a sheet is
     parsed (whether an .xls holds a workbook, the parsing child finds out)."""
     if is_xls(data):
         if _ENCRYPTED_PACKAGE in data:
-            raise ValidationFailed(
-                "the workbook has a password to open: remove the password, save it, and upload it again", field="file"
-            )
+            raise password_refusal()
         return
     if not data.startswith(b"PK\x03\x04"):
         raise not_a_workbook()
@@ -495,24 +501,19 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
             _send_rows(sheets.pop(table.name), table, position, send)
 
 
-# A workbook saved with a password to open is a compound file: an .xlsx encrypted whole (its ``EncryptedPackage``
-# stream) or an .xls whose records are (its FILEPASS record). Read from memory, python-calamine says only "Cannot
-# detect file format" of either (it tries each format and keeps no reason); read from a file named .xls, it says why.
-ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-
-
+# An .xls with a password to open (its FILEPASS record: its records are encrypted): read from memory, python-calamine
+# says only "Cannot detect file format" of it, as of any .xls it cannot open (it tries each format and keeps no
+# reason); read from a file named .xls, it says why.
 def _unopened(data: bytes, error: Exception) -> ValidationFailed:
     """Why python-calamine could not open ``data``, in words the person can act on."""
     if is_xls(data):
-        if ENCRYPTED_PACKAGE in data:
-            return _password_refusal()
         try:
             with tempfile.NamedTemporaryFile(suffix=".xls") as copy:
                 copy.write(data)
                 copy.flush()
                 CalamineWorkbook.from_path(copy.name).close()
         except PasswordError:
-            return _password_refusal()
+            return password_refusal()
         except (CalamineError, ValueError) as exc:
             if "Cannot find Workbook stream" in str(exc):  # a Word document, an Outlook message …
                 return not_a_workbook()
@@ -520,14 +521,6 @@ def _unopened(data: bytes, error: Exception) -> ValidationFailed:
         except OSError:
             pass  # no room for the copy: the reason given is the first one
     return ValidationFailed(f"the workbook cannot be read: {error}", field="file")
-
-
-def _password_refusal() -> ValidationFailed:
-    return ValidationFailed(
-        "the workbook has a password to open: save it without one (File > Info > Protect Workbook > Encrypt with "
-        "Password, the password cleared) and upload it again",
-        field="file",
-    )
 
 
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
