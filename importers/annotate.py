@@ -19,6 +19,9 @@ from importers.xlsx import neutralise, streaming_workbook
 from inventory.errors import ValidationFailed
 
 EDIT_IN_PLACE_MAX_BYTES = 3 * 1024 * 1024  # ~40,000 rows: openpyxl edits faster than a person reads
+# openpyxl makes an object of every cell a merged range covers: a ledger's merges cover thousands, while a few KB
+# of crafted ranges over one another covered 33 million and held the edit to its CPU limit. Past this, rebuilt.
+EDIT_IN_PLACE_MAX_MERGED_CELLS = 1_000_000
 CHECK_HEADER = "导入检查 Import check"
 ISSUES_SHEET = "导入检查结果"
 ERROR_FILL = "FFC7CE"
@@ -43,7 +46,7 @@ def annotate_workbook(data: bytes, report: ImportReport) -> bytes:
 
 
 def _annotate(data: bytes, report: ImportReport) -> bytes:
-    if len(data) <= EDIT_IN_PLACE_MAX_BYTES:
+    if len(data) <= EDIT_IN_PLACE_MAX_BYTES and _merged_cells(data) <= EDIT_IN_PLACE_MAX_MERGED_CELLS:
         try:
             return _edit_in_place(data, report)
         except MemoryError:
@@ -59,6 +62,19 @@ def _annotate(data: bytes, report: ImportReport) -> bytes:
             f"the workbook cannot be written back with its issues: {type(exc).__name__}",
             field="file",
         ) from exc
+
+
+def _merged_cells(data: bytes) -> float:
+    """The cells the workbook's merged ranges cover, all sheets (what openpyxl would make objects of); infinite
+    for a workbook python-calamine cannot read that far (openpyxl is not asked to try)."""
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        ranges = [
+            merged for name in book.sheet_names for merged in book.get_sheet_by_name(name).merged_cell_ranges or []
+        ]
+    except Exception:  # any reader error: the rebuild says what it can
+        return float("inf")
+    return sum((bottom - top + 1) * (right - left + 1) for (top, left), (bottom, right) in ranges)
 
 
 def _note(issues: list[Issue]) -> str:

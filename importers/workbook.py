@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -210,17 +212,27 @@ def is_xls(data: bytes) -> bool:
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 
+def not_a_workbook() -> ValidationFailed:
+    return ValidationFailed("the file is not an Excel workbook (save it as Excel Workbook *.xlsx)", field="file")
+
+
+def password_refusal() -> ValidationFailed:
+    """An .xlsx encrypted whole (``_ENCRYPTED_PACKAGE``) or an .xls whose records are (FILEPASS: the parsing child
+    finds it, ``_unopened``)."""
+    return ValidationFailed(
+        "the workbook has a password to open: remove the password, save it, and upload it again", field="file"
+    )
+
+
 def check_workbook(data: bytes) -> None:
     """Refuse anything that is not a plain .xlsx zip or an .xls compound file, before a single byte of a sheet is
     parsed (whether an .xls holds a workbook, the parsing child finds out)."""
     if is_xls(data):
         if _ENCRYPTED_PACKAGE in data:
-            raise ValidationFailed(
-                "the workbook has a password to open: remove the password, save it, and upload it again", field="file"
-            )
+            raise password_refusal()
         return
     if not data.startswith(b"PK\x03\x04"):
-        raise ValidationFailed("the file is not an Excel workbook (save it as Excel Workbook *.xlsx)", field="file")
+        raise not_a_workbook()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
@@ -446,9 +458,12 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
-        raise ValidationFailed(f"the workbook cannot be read: {exc}", field="file") from exc
-    # a workbook naming two sheets alike is refused as it would be read in order (calamine finds neither)
-    warehouses_ahead = warehouses_ahead and len(set(book.sheet_names)) == len(book.sheet_names)
+        raise _unopened(data, exc) from exc
+    # Excel never names two sheets alike; calamine gives one sheet's cells for both names (an .xls: the last's)
+    names = book.sheet_names
+    if len(set(names)) != len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValidationFailed(f"the workbook cannot be read: two sheets are named {twice!r}", field="file")
     ahead, found = _send_warehouses_ahead(book, send, mapping, scanned) if warehouses_ahead else (None, {})
     tables: list[SheetTable] = []
     skipped: list[str] = []
@@ -484,6 +499,28 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     for position, table in enumerate(tables):
         if table is not ahead:
             _send_rows(sheets.pop(table.name), table, position, send)
+
+
+# An .xls with a password to open (its FILEPASS record: its records are encrypted): read from memory, python-calamine
+# says only "Cannot detect file format" of it, as of any .xls it cannot open (it tries each format and keeps no
+# reason); read from a file named .xls, it says why.
+def _unopened(data: bytes, error: Exception) -> ValidationFailed:
+    """Why python-calamine could not open ``data``, in words the person can act on."""
+    if is_xls(data):
+        try:
+            with tempfile.NamedTemporaryFile(suffix=".xls") as copy:
+                copy.write(data)
+                copy.flush()
+                CalamineWorkbook.from_path(copy.name).close()
+        except PasswordError:
+            return password_refusal()
+        except (CalamineError, ValueError) as exc:
+            if "Cannot find Workbook stream" in str(exc):  # a Word document, an Outlook message …
+                return not_a_workbook()
+            error = exc  # the .xls reader's own reason (a broken sector chain, a record cut short …)
+        except OSError:
+            pass  # no room for the copy: the reason given is the first one
+    return ValidationFailed(f"the workbook cannot be read: {error}", field="file")
 
 
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
@@ -576,19 +613,26 @@ def _sheet_rows(sheet: CalamineSheet) -> Iterator[tuple[int, list]]:
     for (top, left), (bottom, right) in sheet.merged_cell_ranges or []:
         if bottom > top:
             merges.setdefault(top, []).append((bottom, left, right))
-    active: list[tuple[int, int, object]] = []  # (last row, column, value)
+    # Column → the ranges over it still to fill, (last row, value) in the order they began: the first one still
+    # running fills a blank cell. A range whose top cell is blank fills nothing and is not kept. By column, so
+    # that a row costs its own cells however many ranges overlap (Excel never overlaps them; a crafted sheet
+    # with 20,000 over one column held the parse to its CPU limit).
+    active: dict[int, deque[tuple[int, object]]] = {}
     # python-calamine 0.9 yields rows from row 1 but columns from the first used one (pinned; tested).
     for number, values in enumerate(sheet.iter_rows()):
         cells = [""] * first_column + values if first_column else values
         if number in merges:
             for bottom, left, _right in merges.pop(number):
-                if left < len(cells):
-                    active.append((bottom, left, cells[left]))
+                if left < len(cells) and not is_blank(cells[left]):
+                    active.setdefault(left, deque()).append((bottom, cells[left]))
         if active:
-            for _bottom, column, value in active:
-                if column < len(cells) and is_blank(cells[column]):
-                    cells[column] = value
-            active = [entry for entry in active if entry[0] > number]
+            for column, running in list(active.items()):
+                while running and running[0][0] < number:
+                    running.popleft()  # ended on an earlier row
+                if not running:
+                    del active[column]
+                elif column < len(cells) and is_blank(cells[column]):
+                    cells[column] = running[0][1]
         yield number + 1, cells
 
 
@@ -693,15 +737,38 @@ _WAREHOUSE_DETAIL = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.pa
 def _group_headers(sheet: CalamineSheet, head: list[tuple[int, list]]) -> dict[int, dict[int, str]]:
     """Text of horizontally merged cells (group headers such as 仓库信息) by row and covered column."""
     by_row = {number: cells for number, cells in head}
-    groups: dict[int, dict[int, str]] = {}
+    spans: dict[int, list[tuple[int, int, str]]] = {}
     for (top, left), (bottom, right) in sheet.merged_cell_ranges or []:
         if right > left and top == bottom and top + 1 in by_row:
             cells = by_row[top + 1]
             text = parse_text(cells[left]) if left < len(cells) else ""
             if text:
-                for column in range(left, right + 1):
-                    groups.setdefault(top + 1, {})[column] = text
-    return groups
+                spans.setdefault(top + 1, []).append((left, right, text))
+    return {number: _painted(row_spans) for number, row_spans in spans.items()}
+
+
+def _painted(spans: list[tuple[int, int, str]]) -> dict[int, str]:
+    """Column → the text of the last span (left, right, text) over it. Painted last span first, each column once:
+    ``following`` skips the columns painted already (Excel never overlaps merged ranges; 20,000 crafted ones
+    across 16,384 columns each cost minutes painted one by one)."""
+    painted: dict[int, str] = {}
+    following: dict[int, int] = {}  # a painted column → a column after it, maybe unpainted
+
+    def unpainted_from(column: int) -> int:
+        start = column
+        while column in following:
+            column = following[column]
+        while start in following and following[start] != column:  # shorten the way for the next search
+            following[start], start = column, following[start]
+        return column
+
+    for left, right, text in reversed(spans):
+        column = unpainted_from(left)
+        while column <= right:
+            painted[column] = text
+            following[column] = column + 1
+            column = unpainted_from(column + 1)
+    return painted
 
 
 def header_signature(cells: list) -> str:

@@ -70,3 +70,29 @@ def test_an_xls_comes_back_as_an_xlsx_rebuilt_from_its_values_with_its_issues(se
     listing = annotated[ISSUES_SHEET]
     listed = {(listing.cell(row=row, column=2).value, listing.cell(row=row, column=3).value) for row in range(3, 60)}
     assert book.bad <= listed
+
+
+def test_a_workbook_whose_merged_ranges_cover_millions_of_cells_is_rebuilt_not_edited(session, run_import, monkeypatch):
+    """openpyxl makes an object of every cell a merged range covers: 2,000 ranges over one another across a
+    header row (a 6 KB file, 33 million cells covered) held the edit to its CPU limit (413). Such a file is
+    rebuilt from its values, as a large one is; a file with ordinary merges is still edited in place."""
+    from importers import limits
+    from tests.importers.test_hostile_workbooks import merged_across_the_header
+
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS", 3)
+    data = merged_across_the_header(2_000)
+    report = run_import(data, dry_run=True)
+
+    annotated = openpyxl.load_workbook(io.BytesIO(annotate_workbook(data, report)))
+
+    assert not annotated["台账"].merged_cells.ranges  # rebuilt from the values
+    assert ISSUES_SHEET in annotated.sheetnames and annotated["台账"]["B2"].value == HEADER[1]
+    merged = sheet_of_rows([["仓库信息"], HEADER, ledger_row("W-1", "活性炭", 7)])
+    book = openpyxl.load_workbook(io.BytesIO(merged))
+    book.active.merge_cells("A1:D1")
+    edited = io.BytesIO()
+    book.save(edited)
+    again = openpyxl.load_workbook(
+        io.BytesIO(annotate_workbook(edited.getvalue(), run_import(edited.getvalue(), dry_run=True)))
+    )
+    assert [str(cells) for cells in again["台账"].merged_cells.ranges] == ["A1:D1"]  # edited in place

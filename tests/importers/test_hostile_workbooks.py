@@ -19,7 +19,10 @@ import openpyxl
 import pytest
 
 from api.messages import catalog
-from importers.workbook import XLS_SIGNATURE, column_letter
+from importers import limits
+from importers import workbook as workbook_module
+from importers.values import is_blank, parse_text
+from importers.workbook import XLS_SIGNATURE, column_letter, open_ledger_workbook
 from tests.api.helpers import API, PROBLEM_JSON
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 from tests.importers.xls_corpus import XLS_DIRECTORY
@@ -174,6 +177,191 @@ def test_a_date_cell_formatted_as_a_time_is_reported_not_a_500(client):
     [error] = response.get_json()["report"]["errors"]
     assert (error["cell"], error["value"]) == ("I3", "06:00:00") and "time" in error["message"]
     assert upload(client, time_formatted_date(), "/imports/report.xlsx").status_code == 200
+
+
+def xls_with_a_password() -> bytes:
+    """An .xls of the corpus whose globals carry a FILEPASS record (what Excel writes for a password to open), in
+    place of its CODEPAGE record (same length: the compound file around it stays whole)."""
+    data = bytearray((XLS_DIRECTORY / "county_no_codes.xls").read_bytes())
+    codepage = data.index(b"\x42\x00\x02\x00", data.index(b"\x09\x08\x10\x00"))
+    data[codepage : codepage + 6] = b"\x2f\x00\x02\x00\x01\x00"  # FILEPASS, RC4
+    return bytes(data)
+
+
+@pytest.mark.parametrize("path", ["/imports", "/imports/report.xlsx"])
+def test_an_xls_with_a_password_to_open_is_refused_saying_so(client, path):
+    """As an .xlsx with one is (``password-to-open`` above): not 'cannot be read: Cannot detect file format'."""
+    response = upload(client, xls_with_a_password(), path)
+
+    assert response.status_code == 422 and response.mimetype == PROBLEM_JSON
+    body = response.get_json()
+    assert "password" in body["detail"] and body["code"] == "workbook_encrypted", body
+    assert "密码" in catalog().translate(body["detail"], "zh")
+
+
+def test_an_unreadable_xls_without_room_for_its_copy_still_says_it_cannot_be_read(client, monkeypatch):
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(workbook_module.tempfile, "NamedTemporaryFile", no_room)
+    response = upload(client, (XLS_DIRECTORY / "county_no_codes.xls").read_bytes()[:3000])
+
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == "the workbook cannot be read: Cannot detect file format"
+
+
+def xls_naming_two_sheets_alike() -> bytes:
+    """The corpus's 一月 and 二月 ledgers, both named 一月 (Excel never writes that; a crafted file can)."""
+    data = (XLS_DIRECTORY / "code_on_one_row_name_on_another.xls").read_bytes()
+    return data.replace("二月".encode("utf-16-le"), "一月".encode("utf-16-le"))
+
+
+def xlsx_naming_two_sheets_alike() -> bytes:
+    members = members_of(sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7)], title="一月"))
+    members["xl/worksheets/sheet2.xml"] = members[SHEET]
+    book = members["xl/workbook.xml"].decode()
+    twin = '<sheet name="一月" sheetId="2" r:id="rIdTwo"/></sheets>'
+    members["xl/workbook.xml"] = book.replace("</sheets>", twin).encode()
+    relations = members["xl/_rels/workbook.xml.rels"].decode()
+    kind = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+    second = f'<Relationship Id="rIdTwo" Type="{kind}" Target="worksheets/sheet2.xml"/></Relationships>'
+    members["xl/_rels/workbook.xml.rels"] = relations.replace("</Relationships>", second).encode()
+    types = members["[Content_Types].xml"].decode()
+    sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+    members["[Content_Types].xml"] = types.replace(
+        "</Types>", f'<Override PartName="/xl/worksheets/sheet2.xml" ContentType="{sheet_type}"/></Types>'
+    ).encode()
+    return zipped(members)
+
+
+@pytest.mark.parametrize("named", [xls_naming_two_sheets_alike, xlsx_naming_two_sheets_alike], ids=["xls", "xlsx"])
+def test_a_workbook_naming_two_sheets_alike_is_refused_saying_so(client, named):
+    response = upload(client, named())
+
+    assert response.status_code == 422 and response.mimetype == PROBLEM_JSON
+    body = response.get_json()
+    assert body["detail"] == "the workbook cannot be read: two sheets are named '一月'", body
+    assert "两个工作表都名为" in catalog().translate(body["detail"], "zh")
+
+
+def overlapping_merges(ranges: int) -> bytes:
+    """A ledger whose warehouse cell A2 is merged down to row ~20,000 by ``ranges`` ranges over one another."""
+    members = members_of(sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", 7)]))
+    last = '<row r="20005"><c r="G20005"><v>1</v></c></row></sheetData>'
+    merged = "".join(f'<mergeCell ref="A2:A{20000 + number % 5}"/>' for number in range(ranges))
+    sheet = members[SHEET].decode().replace("</sheetData>", last)
+    members[SHEET] = sheet.replace(
+        "</worksheet>", f'<mergeCells count="{ranges}">{merged}</mergeCells></worksheet>'
+    ).encode()
+    return zipped(members)
+
+
+def test_merged_ranges_over_one_another_cost_the_rows_not_rows_times_ranges(monkeypatch):
+    """20,000 ranges over one column in a 7 KB file: each row went through every range (~200 s of CPU, refused at
+    PARSE_CPU_SECONDS after holding a core that long); by column, the rows cost their cells."""
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS", 3)
+    workbook = open_ledger_workbook(overlapping_merges(20_000))
+    try:
+        [table] = workbook.tables
+        codes = [cells[0] for _number, cells in workbook.rows(table)]
+    finally:
+        workbook.close()
+    assert len(codes) == 20_004 and set(codes[:19_999]) == {"W-1"} and codes[-1] == ""
+
+
+class _Sheet:
+    """What ``_sheet_rows`` reads of a python-calamine sheet."""
+
+    def __init__(self, rows: list[list], merged: list) -> None:
+        self.rows, self.merged_cell_ranges, self.start = rows, merged, (0, 0)
+
+    def iter_rows(self):
+        return iter([list(row) for row in self.rows])
+
+
+def _plain_sheet_rows(sheet: _Sheet):
+    """The merge filling ``_sheet_rows`` replaced: every range still running looked at on every row."""
+    merges: dict = {}
+    for (top, left), (bottom, right) in sheet.merged_cell_ranges:
+        if bottom > top:
+            merges.setdefault(top, []).append((bottom, left, right))
+    active: list = []
+    for number, cells in enumerate(sheet.iter_rows()):
+        for bottom, left, _right in merges.pop(number, []):
+            if left < len(cells):
+                active.append((bottom, left, cells[left]))
+        for _bottom, column, value in active:
+            if column < len(cells) and is_blank(cells[column]):
+                cells[column] = value
+        active = [entry for entry in active if entry[0] > number]
+        yield number + 1, cells
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_merged_cells_fill_as_the_plain_filling_did(seed):
+    """Random sheets with random (even overlapping) vertical and horizontal ranges, some over blank top cells: the
+    same rows, blanks read as blanks."""
+    chance = random.Random(seed)
+    rows = [[chance.choice(["", "", " ", None, "W-1", "W-2", 3]) for _ in range(6)] for _ in range(30)]
+    merged = []
+    for _ in range(chance.randrange(0, 25)):
+        top, left = chance.randrange(30), chance.randrange(7)  # a column past the row's end too
+        merged.append(((top, left), (min(top + chance.randrange(0, 12), 29), left + chance.randrange(0, 2))))
+
+    def blanks_alike(sheet_rows):
+        return [(number, ["" if is_blank(cell) else cell for cell in cells]) for number, cells in sheet_rows]
+
+    got = blanks_alike(workbook_module._sheet_rows(_Sheet(rows, merged)))
+    assert got == blanks_alike(_plain_sheet_rows(_Sheet(rows, merged)))
+
+
+def merged_across_the_header(ranges: int) -> bytes:
+    """A ledger whose first header cell is merged across ~16,000 columns by ``ranges`` ranges over one another
+    (a header row under a group header, as 仓库信息 over its columns, gone wild)."""
+    members = members_of(sheet_of_rows([["仓库信息"], HEADER, ledger_row("W-1", "活性炭", 7)]))
+    merged = "".join(f'<mergeCell ref="A1:XF{chr(65 + number % 26)}1"/>' for number in range(ranges))
+    sheet = members[SHEET].decode()
+    members[SHEET] = sheet.replace(
+        "</worksheet>", f'<mergeCells count="{ranges}">{merged}</mergeCells></worksheet>'
+    ).encode()
+    return zipped(members)
+
+
+def test_merged_ranges_across_a_header_cost_the_columns_not_columns_times_ranges(monkeypatch):
+    monkeypatch.setattr(limits, "PARSE_CPU_SECONDS", 3)
+    workbook = open_ledger_workbook(merged_across_the_header(20_000))
+    try:
+        [table] = workbook.tables
+        assert (table.header_row, table.columns["quantity"].index) == (2, HEADER.index("数量"))
+    finally:
+        workbook.close()
+
+
+def _plain_group_headers(sheet: _Sheet, head: list) -> dict:
+    """The group headers ``_group_headers`` gave when it wrote every column of every range."""
+    by_row = dict(head)
+    groups: dict = {}
+    for (top, left), (bottom, right) in sheet.merged_cell_ranges:
+        if right > left and top == bottom and top + 1 in by_row:
+            cells = by_row[top + 1]
+            text = parse_text(cells[left]) if left < len(cells) else ""
+            if text:
+                for column in range(left, right + 1):
+                    groups.setdefault(top + 1, {})[column] = text
+    return groups
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_group_headers_are_the_plain_ones(seed):
+    chance = random.Random(seed)
+    rows = [[chance.choice(["", "仓库信息", "物资信息", None, 3]) for _ in range(8)] for _ in range(6)]
+    merged = []
+    for _ in range(chance.randrange(0, 30)):
+        top, left = chance.randrange(6), chance.randrange(10)
+        merged.append(((top, left), (top + chance.choice([0, 0, 1]), left + chance.randrange(0, 6))))
+    sheet = _Sheet(rows, merged)
+    head = list(workbook_module._sheet_rows(sheet))
+    assert workbook_module._group_headers(sheet, head) == _plain_group_headers(sheet, head)
 
 
 def test_a_dry_run_with_errors_is_422_with_the_full_report(client):

@@ -32,6 +32,19 @@ def test_files_that_are_not_xlsx_are_refused_naming_the_file(data, message):
     assert refused.value.field == "file" and message in refused.value.message
 
 
+def test_a_compound_file_that_is_no_workbook_is_refused_as_not_an_excel_workbook():
+    """A Word 97 document or an Outlook message renamed .xls: an OLE2 compound file like an .xls, without its
+    Workbook stream. Told plainly, not with the reader's 'Cfb error: Cannot find Workbook stream'."""
+    from tests.importers.xls_corpus import XLS_DIRECTORY
+
+    data = (XLS_DIRECTORY / "county_no_codes.xls").read_bytes()
+    document = data.replace("Workbook".encode("utf-16-le"), "WordDocu".encode("utf-16-le"), 1)
+
+    with pytest.raises(ValidationFailed) as refused:
+        open_ledger_workbook(document)
+    assert refused.value.message == "the file is not an Excel workbook (save it as Excel Workbook *.xlsx)"
+
+
 def test_a_decompression_bomb_is_refused_from_its_declared_sizes():
     bomb = zipped({"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b"0" * 60_000_000})
     assert len(bomb) < 200_000
