@@ -365,7 +365,12 @@ async function submitMovement(event) {
   }
   // "Insufficient stock" names `quantity` whatever the movement: point it at the field this form shows.
   const shown = { adjustment: "delta", stocktake: "counted_quantity" }[kind];
-  const onProblem = (error) => showFormErrors(form, error, shown ? { quantity: shown } : {});
+  const onProblem = async (error) => {
+    showFormErrors(form, error, shown ? { quantity: shown } : {});
+    // A conflict means the line changed elsewhere (another user or tab): show what is true now, so
+    // the table and the header above the form do not contradict the message under the field.
+    if (error.status === 409) await reloadLine(line.id);
+  };
   await runAction({ buttons: form.querySelector("button[type=submit]"), onProblem }, async () => {
     const result = await post(`/stock-lines/${line.id}/${MOVEMENT_PATHS[kind]}`, body);
     const movement = result.out || result;
@@ -380,12 +385,19 @@ async function submitMovement(event) {
       }),
       "ok",
     );
-    const available = Number(movement.quantity_after) - Number(line.reserved || 0);
-    state.line = { ...line, quantity: movement.quantity_after, available };
-    renderMoveHeader();
-    await loadLines(state.linePage);
+    await reloadLine(line.id);
     await openHistory(state.line, false);
   });
+}
+
+/** The lines table and the open movement form's line as the server has them now. */
+async function reloadLine(id) {
+  await loadLines(state.linePage);
+  if (state.line?.id !== id) return; // closed or another line opened meanwhile
+  const line = state.lines.find((one) => one.id === id) || (await get(`/stock-lines/${id}`));
+  if (state.line?.id !== id) return;
+  state.line = line;
+  renderMoveHeader();
 }
 
 // --- receipts --------------------------------------------------------------------------------
