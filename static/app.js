@@ -13,7 +13,7 @@
 
 import "./js/page-labels.js"; // first: the labels it adds are there before the page is translated
 import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
-import { announce, clearFormErrors, control, showFormErrors } from "./js/dom.js";
+import { announce, announceProblem, clearFormErrors, control, showFormErrors } from "./js/dom.js";
 import { applyTranslations, lang, onLanguageChange, setLanguage, t } from "./js/i18n.js";
 import { initInbox, resetInbox } from "./js/inbox.js";
 
@@ -198,7 +198,7 @@ window.addEventListener("unhandledrejection", (event) => {
     event.preventDefault(); // a view still loading when the user logged out: nothing to say
   } else if (event.reason instanceof ApiError) {
     event.preventDefault();
-    announce(`${event.reason.problem.title || t("common.error")}: ${event.reason.message}`, "error");
+    announceProblem(event.reason);
   }
 });
 

@@ -1,7 +1,7 @@
 // One door to the JSON API: same-origin cookie session, the CSRF token (kept in memory only) on
 // every write, problem JSON turned into ApiError with a flat field → messages map.
 
-import { locale } from "./i18n.js";
+import { locale, t } from "./i18n.js";
 
 const BASE = "/api/v1";
 const SAFE = new Set(["GET", "HEAD"]);
@@ -22,6 +22,9 @@ export function setCsrfToken(token) {
 export function setUnauthenticatedHandler(handler) {
   onUnauthenticated = handler;
 }
+
+/** The code of a problem whose detail lists its field errors by the API's field names (api/errors.py). */
+export const FIELD_ERRORS = "field_errors";
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -89,7 +92,8 @@ export async function request(path, { method = "GET", query, body, form, raw = f
     response = await fetch(apiUrl(path, query), { method, headers, body: payload, credentials: "same-origin" });
   } catch (error) {
     if (path === "/auth/logout") signingOut = false;
-    throw new ApiError(0, { title: "Network error", detail: error.message });
+    // The browser's own words ("Failed to fetch") are English whatever the page's language.
+    throw new ApiError(0, { title: t("status.network_title"), detail: t("status.network_detail") });
   }
   if (!response.ok) {
     if (path === "/auth/logout" && response.status !== 401) signingOut = false; // still logged in
@@ -97,7 +101,8 @@ export async function request(path, { method = "GET", query, body, form, raw = f
     try {
       problem = await response.json();
     } catch {
-      problem = { title: response.statusText || `HTTP ${response.status}` };
+      // Not the API's problem JSON (a proxy's error page): say so in the page's language.
+      problem = { title: t("common.error"), detail: t("status.http_error", { status: response.status }) };
     }
     const error = new ApiError(response.status, problem);
     if (response.status === 401 && path !== "/auth/login") onUnauthenticated(error);
