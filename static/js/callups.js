@@ -6,7 +6,7 @@
 //   waiting for their warehouses, each dispatched (a ledger issue referencing the order) or
 //   declined with a reason. Used by stock.js.
 
-import { get, post, request } from "./api.js";
+import { ApiError, get, post, request } from "./api.js";
 import {
   announce,
   clear,
@@ -22,6 +22,7 @@ import {
   whileBusy,
 } from "./dom.js";
 import { onLanguageChange, t } from "./i18n.js";
+import { onInboxNews } from "./inbox.js";
 
 const RAISING_ROLES = new Set(["responder", "provincial", "admin"]);
 const HELD = new Set(["reserved", "dispatched"]);
@@ -134,6 +135,11 @@ function wireResponder() {
   });
   byId("callup-cancel-form").addEventListener("submit", submitCancel);
   byId("mine-refresh").addEventListener("click", () => loadMine(mine.page));
+  // A new notification may be a line of my call-up dispatched or declined: show the order as it is now.
+  onInboxNews(() => {
+    if (!canRaise(mine.ctx?.user)) return;
+    quietly(() => (mine.order ? refreshOrder(false) : loadMine(mine.page)));
+  });
   onLanguageChange(() => {
     if (!mine.ctx?.user) return;
     if (mine.order) renderOrder();
@@ -499,6 +505,8 @@ export function resetQueue() {
 
 function wireQueue() {
   byId("queue-refresh").addEventListener("click", () => reloadQueue(true));
+  // A new notification may be a line waiting here: the list must not keep saying there is none.
+  onInboxNews(() => quietly(reloadQueueInPlace));
   byId("decision-form").addEventListener("submit", submitDecision);
   byId("decision-close").addEventListener("click", () => {
     const active = queue.active;
@@ -568,6 +576,24 @@ async function reloadQueue(spoken) {
   });
   renderQueue();
   if (spoken) announce(t("queue.summary", { count: queue.rows.length }));
+}
+
+/** Reload the queue, keeping the keyboard on the row button it was on. */
+async function reloadQueueInPlace() {
+  if (!queue.ctx?.user || !queue.codes.length) return;
+  const focused = document.activeElement?.closest("#queue-list tr[data-line-id]");
+  const action = document.activeElement?.dataset.action;
+  await reloadQueue(false);
+  if (focused) focusRowButton(focused.dataset.lineId, action);
+}
+
+/** A refresh nobody asked for: a failure waits for the next one instead of filling the status line. */
+async function quietly(refresh) {
+  try {
+    await refresh();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+  }
 }
 
 function renderQueueHeading() {
