@@ -240,7 +240,7 @@ async function refreshOrder(spoken) {
 }
 
 /** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
-function eventNote(entry) {
+export function eventNote(entry) {
   const note = entry.note || "";
   if (entry.event !== "raised" && entry.event !== "replanned") return note;
   if (note === "all needs covered") return t("callup.all_covered");
