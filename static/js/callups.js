@@ -390,7 +390,15 @@ async function submitCancel(event) {
     return;
   }
   const submit = form.querySelector("button[type=submit]");
-  await runAction({ buttons: submit, onProblem: (error) => showFormErrors(form, error) }, async () => {
+  const onProblem = async (error) => {
+    showFormErrors(form, error);
+    if (error.status !== 409) return;
+    // Decided or cancelled elsewhere meanwhile: show the order as it is now (no longer open, it
+    // cannot be cancelled: the form goes, the status line keeps the reason).
+    await refreshOrder(false);
+    if (!mayCancel(mine.order)) form.hidden = true;
+  };
+  await runAction({ buttons: submit, onProblem }, async () => {
     const cancelled = await post(`/callups/${encodeURIComponent(order.code)}/cancel`, { reason });
     clearFormErrors(form);
     form.hidden = true;

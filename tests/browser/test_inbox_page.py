@@ -142,3 +142,25 @@ def test_a_responders_open_call_up_shows_the_dispatch_with_the_next_poll(browsin
     page.locator("#callup-body .badge", has_text="已发运").wait_for()
     assert badge.count() == 0
     assert code in page.text_content("#status")  # said in the status line too
+
+
+def test_cancelling_a_call_up_dispatched_meanwhile_shows_it_as_it_is_now(browsing, page_server):
+    """The 409 was shown under the cancel form while the order above still said 调用中 and 已预留."""
+    page = browsing.page
+    browsing.console.expect(409, "/cancel")
+    raised, _ = raise_at_the_managers_warehouse(page_server)
+    code = raised["order"]["code"]
+    browsing.login("responder")
+    page.click(f"#mine-list [data-code='{code}'] button")
+    page.wait_for_selector('#callup-state[data-status="open"]')
+    page.click("#callup-cancel-open")
+    page.fill("#callup-cancel-reason", "事件已处置")
+
+    for line in raised["order"]["lines"]:  # meanwhile the warehouse sends everything
+        ApiSession(page_server, "manager").call("POST", f"/callup-lines/{line['id']}/dispatch", {})
+    page.click("#callup-cancel-form button[type=submit]")
+    page.wait_for_selector('#callup-state[data-status="completed"]')
+    assert page.locator("#callup-body .badge", has_text="已预留").count() == 0
+    assert page.is_hidden("#callup-cancel-form") and page.is_hidden("#callup-cancel-open")
+    assert "已完成" in page.text_content("#status")  # what happened instead, in the status line
+    browsing.shot("completed-meanwhile")
