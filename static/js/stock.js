@@ -8,7 +8,7 @@ import { initQueue, loadQueue, resetQueue } from "./callups.js";
 import { reservedCell } from "./holdings.js";
 import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
 import { label, onLanguageChange, t } from "./i18n.js";
-import { initExpiring, loadExpiring, resetExpiring } from "./readiness.js";
+import { initExpiring, loadExpiring, reloadExpiring, resetExpiring } from "./readiness.js";
 import { checkItem, suggestItems } from "./suggest.js";
 
 const WAREHOUSE_PAGE_SIZE = 20;
@@ -390,9 +390,9 @@ async function submitMovement(event) {
   });
 }
 
-/** The lines table and the open movement form's line as the server has them now. */
+/** The lines table, the expiring list and the open movement form's line as the server has them now. */
 async function reloadLine(id) {
-  await loadLines(state.linePage);
+  await Promise.all([loadLines(state.linePage), reloadExpiring()]);
   if (state.line?.id !== id) return; // closed or another line opened meanwhile
   const line = state.lines.find((one) => one.id === id) || (await get(`/stock-lines/${id}`));
   if (state.line?.id !== id) return;
@@ -428,7 +428,7 @@ async function submitReceipt(event) {
     clearFormErrors(form);
     form.reset();
     announce(t("receipt.done", { item: movement.item_code, quantity: formatSigned(movement.delta) }), "ok");
-    await loadLines(state.linePage);
+    await Promise.all([loadLines(state.linePage), reloadExpiring()]); // a batch expiring soon joins that list
   });
 }
 
@@ -525,6 +525,7 @@ async function showDecided(callupLine, kind) {
     await loadLines(state.linePage);
   }
   if (kind !== "dispatch") return;
+  await reloadExpiring(); // the dispatch issued from a batch that list may show
   const id = callupLine.stock_line_id;
   const line = state.lines.find((one) => one.id === id) || (await get(`/stock-lines/${id}`));
   await openHistory(line, false);
