@@ -135,7 +135,7 @@ function leave() {
 }
 
 async function enter(user, csrfToken, moveFocus = false) {
-  setCsrfToken(csrfToken);
+  setCsrfToken(csrfToken, user.username);
   context.user = user;
   if (!context.reference) {
     context.reference = await get("/reference");

@@ -203,3 +203,39 @@ def test_the_chinese_page_shows_no_english_on_the_map_the_stock_or_the_tab(brows
     assert page.title() == "Emergency materials inventory"
     assert page.get_attribute(".leaflet-control-zoom-in", "title") == "Zoom in"
     page.click("#lang-toggle")
+
+
+def _log_in_again_in_another_tab(browsing, role: str) -> None:
+    tab = browsing.page.context.new_page()
+    tab.goto(browsing.server.url("/"))
+    tab.click("#logout")
+    tab.wait_for_selector("#view-login:not([hidden])")
+    tab.fill("#login-username", f"demo-{role}")
+    tab.fill("#login-password", browsing.server.passwords[f"demo-{role}"])
+    tab.click("#login-form button[type=submit]")
+    tab.wait_for_selector("#who:not([hidden])")
+    tab.close()
+
+
+def test_a_login_again_in_another_tab_keeps_this_tab_writing_or_ends_it_for_another_user(browsing):
+    """Every write of the first tab was refused with "使用登录会话修改数据时缺少或填错 X-CSRF-Token 请求头" once
+    the user had logged in again in another tab (a new session, a token this tab never saw), until a reload;
+    after another user's login there, the tab still showed the first user while it read as the second."""
+    page = browsing.page
+    browsing.console.expect(403, "/issues")  # each tab's first write with the old token, as the browser logs it
+    browsing.login("manager")
+    page.click(".warehouse-button >> nth=0")
+    page.click("#stock-lines tbody tr >> nth=0 >> button[data-action=move]")
+
+    _log_in_again_in_another_tab(browsing, "manager")
+    page.fill("#move-quantity", "1")
+    page.fill("#move-reason", "另一标签页重新登录之后")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_selector("#history-table td:has-text('另一标签页重新登录之后')")
+    assert page.text_content("#status").startswith("已记录")
+
+    _log_in_again_in_another_tab(browsing, "viewer")
+    page.fill("#move-quantity", "1")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_selector("#view-login:not([hidden])")
+    assert page.text_content("#status") == "登录已过期，请重新登录"
