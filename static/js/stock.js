@@ -59,11 +59,18 @@ export async function init(context) {
   await Promise.all([loadWarehouses(1), loadExpiring(1)]);
 }
 
-/** Each time the view shows: the call-ups waiting now; on a return, what has expired or soon will. */
+/**
+ * Each time the view shows: the call-ups waiting now; on a return, what has expired or soon will and
+ * the open warehouse's stock (changed meanwhile by another view, user or tab).
+ */
 export async function show() {
   const again = shownBefore;
   shownBefore = true;
-  await Promise.all([refreshQueue(), again ? loadExpiring(1) : null]);
+  await Promise.all([refreshQueue(), again ? loadExpiring(1) : null, again ? reloadOpenLines() : null]);
+}
+
+async function reloadOpenLines() {
+  if (state.warehouse) await reloadLines(state.line?.id);
 }
 
 export function reset() {
@@ -392,8 +399,13 @@ async function submitMovement(event) {
 
 /** The lines table, the expiring list and the open movement form's line as the server has them now. */
 async function reloadLine(id) {
-  await Promise.all([loadLines(state.linePage), reloadExpiring()]);
-  if (state.line?.id !== id) return; // closed or another line opened meanwhile
+  await Promise.all([reloadLines(id), reloadExpiring()]);
+}
+
+/** The lines table, and the movement form's header when line `id` is still the one open. */
+async function reloadLines(id) {
+  await loadLines(state.linePage);
+  if (id === undefined || state.line?.id !== id) return; // none, closed or another line opened meanwhile
   const line = state.lines.find((one) => one.id === id) || (await get(`/stock-lines/${id}`));
   if (state.line?.id !== id) return;
   state.line = line;

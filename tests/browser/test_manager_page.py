@@ -172,3 +172,41 @@ def test_a_movement_refused_because_the_line_changed_elsewhere_shows_the_line_as
     assert "结存 2 吨" in page.text_content("#move-on-hand") and "可用 2 吨" in page.text_content("#move-on-hand")
     assert page.evaluate("document.activeElement.id") == "move-quantity"  # still where the message is
     browsing.shot("conflict")
+
+
+def test_returning_to_the_stock_view_shows_the_open_warehouses_stock_as_it_is_now(
+    browsing, playwright_api, page_server
+):
+    """Back from another view, the expiring list and the call-ups were read again but the open warehouse's
+    table (and the open movement form's header) still showed the quantities from before."""
+    admin = Api(playwright_api, page_server, "admin")
+    code = f"RET-{uuid.uuid4().hex[:8].upper()}"
+    admin.post(
+        "/warehouses",
+        {
+            "code": code,
+            "name": f"返回测试库 {code}",
+            "county_code": "110101",
+            "latitude": 39.91,
+            "longitude": 116.41,
+            "level": "county",
+            "reserve_type": "government",
+        },
+    )
+    line_id = admin.post("/receipts", {"warehouse_code": code, "item_code": "PD-001", "quantity": 10})["stock_line_id"]
+    page = browsing.page
+    browsing.login("admin")
+    page.fill("#warehouse-q", code)
+    page.click("#warehouse-search button[type=submit]")
+    page.click(f".warehouse-button[data-code='{code}']")
+    page.locator(f'#stock-lines tr[data-line-id="{line_id}"] button[data-action=move]').click()
+
+    admin.post(f"/stock-lines/{line_id}/issues", {"quantity": 4})  # elsewhere, while the map is open
+    admin.close()
+    page.click('#views-nav button[data-view="map"]')
+    page.click('#views-nav button[data-view="stock"]')
+    page.wait_for_function(
+        "id => document.querySelector(`#stock-lines tr[data-line-id='${id}'] td.available`)?.textContent === '6'",
+        arg=line_id,
+    )
+    assert "可用 6 吨" in page.text_content("#move-on-hand")
