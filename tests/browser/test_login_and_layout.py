@@ -239,3 +239,20 @@ def test_a_login_again_in_another_tab_keeps_this_tab_writing_or_ends_it_for_anot
     page.click("#move-form button[type=submit]")
     page.wait_for_selector("#view-login:not([hidden])")
     assert page.text_content("#status") == "登录已过期，请重新登录"
+
+
+def test_back_on_a_tab_after_another_users_login_elsewhere_it_shows_the_login(browsing):
+    """The tab kept the first user's name, views and buttons while its reads went out as the second user."""
+    page = browsing.page
+    browsing.login("manager")
+    page.wait_for_selector(".warehouse-button")
+    _log_in_again_in_another_tab(browsing, "manager")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
+    page.wait_for_timeout(300)
+    assert page.is_visible("#views-nav") and page.text_content("#who-name") == "demo-manager"
+
+    _log_in_again_in_another_tab(browsing, "viewer")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_selector("#view-login:not([hidden])")
+    assert page.is_hidden("#views-nav")
+    assert page.text_content("#status") == "此浏览器已在其他页面以另一用户登录，请重新登录"
