@@ -102,8 +102,11 @@ class MessageCatalog:
         literal = lambda template: len(PLACEHOLDER.sub("", template.english))  # noqa: E731
         self.templates = sorted(templates, key=literal, reverse=True)
         self.by_code = {template.code: template for template in templates}
-        # A template that starts with literal text is tried only on texts starting with it.
-        self._prefixes = [(template.english.split("{", 1)[0], template) for template in self.templates]
+        # A template that starts with literal text is tried only on texts starting with it, and before every
+        # template that starts with a placeholder: that placeholder would take a wrapper's words as its value
+        # ("warehouse W1: demo may not manage …" read as username "warehouse W1: demo", half left in English).
+        prefixed = [(template.english.split("{", 1)[0], template) for template in self.templates]
+        self._prefixes = sorted(prefixed, key=lambda entry: entry[0] == "")
         self._lookup = lru_cache(maxsize=4096)(self._find)
 
     def _find(self, text: str) -> tuple[Template | None, tuple[tuple[str, str], ...]]:

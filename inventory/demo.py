@@ -139,7 +139,7 @@ def seed_demo(
                 StockLine.quantity,
                 StockLine.quantity,
                 literal(DEMO_ACTOR),
-                literal("demo dataset opening balance"),
+                literal("演示数据期初结存"),  # shown in the page's ledger: in the users' language
                 literal("DEMO"),
                 StockLine.created_at,
             ).where(StockLine.id > last_line),

@@ -13,7 +13,7 @@
 
 import "./js/page-labels.js"; // first: the labels it adds are there before the page is translated
 import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
-import { announce, clearFormErrors, control, showFormErrors } from "./js/dom.js";
+import { announce, announceProblem, clearFormErrors, control, showFormErrors } from "./js/dom.js";
 import { applyTranslations, lang, onLanguageChange, setLanguage, t } from "./js/i18n.js";
 import { initInbox, resetInbox } from "./js/inbox.js";
 
@@ -63,6 +63,11 @@ async function boot() {
       announce(t("status.session_expired"), "error");
     }
   });
+  // Back on this tab: the browser's session may have changed in another one (a logout, another user's
+  // login), and reads would go out as whoever is logged in now under this page's name and buttons.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && context.user) checkSession();
+  });
   try {
     const [config, state] = await Promise.all([get("/page-config"), get("/page/session")]);
     context.config = config;
@@ -74,6 +79,24 @@ async function boot() {
     showLogin();
     announce(t("status.network", { message: error.message }), "error");
   }
+}
+
+/** The session the cookie names now: still this page's user (take its token), or this login is over. */
+async function checkSession() {
+  let state;
+  try {
+    state = await get("/page/session");
+  } catch (error) {
+    if (error instanceof ApiError) return; // unreachable now: the next request will tell
+    throw error;
+  }
+  if (!context.user) return;
+  if (state.user?.username === context.user.username && state.csrf_token) {
+    setCsrfToken(state.csrf_token, state.user.username);
+    return;
+  }
+  leave();
+  announce(t(state.user ? "status.session_changed" : "status.session_expired"), "error");
 }
 
 /** The toggle names the other language in that language: say so, for screen readers. */
@@ -135,7 +158,7 @@ function leave() {
 }
 
 async function enter(user, csrfToken, moveFocus = false) {
-  setCsrfToken(csrfToken);
+  setCsrfToken(csrfToken, user.username);
   context.user = user;
   if (!context.reference) {
     context.reference = await get("/reference");
@@ -198,7 +221,7 @@ window.addEventListener("unhandledrejection", (event) => {
     event.preventDefault(); // a view still loading when the user logged out: nothing to say
   } else if (event.reason instanceof ApiError) {
     event.preventDefault();
-    announce(`${event.reason.problem.title || t("common.error")}: ${event.reason.message}`, "error");
+    announceProblem(event.reason);
   }
 });
 

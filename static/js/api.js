@@ -1,7 +1,7 @@
 // One door to the JSON API: same-origin cookie session, the CSRF token (kept in memory only) on
 // every write, problem JSON turned into ApiError with a flat field → messages map.
 
-import { locale } from "./i18n.js";
+import { locale, t } from "./i18n.js";
 
 const BASE = "/api/v1";
 const SAFE = new Set(["GET", "HEAD"]);
@@ -9,12 +9,17 @@ const SAFE = new Set(["GET", "HEAD"]);
 // What the page may call without a login; anything else needs the session (and its CSRF token).
 const ANONYMOUS = new Set(["/auth/login", "/page/session", "/page-config", "/health"]);
 
+// The problem code of a write whose CSRF token is not the session's (api/identity.py).
+const CSRF_REFUSED = "csrf_missing";
+
 let csrfToken = null;
+let sessionUser = null; // whose session the token belongs to
 let signingOut = false;
 let onUnauthenticated = () => {};
 
-export function setCsrfToken(token) {
+export function setCsrfToken(token, username = null) {
   csrfToken = token || null;
+  sessionUser = csrfToken ? username : null;
   signingOut = false;
 }
 
@@ -22,6 +27,9 @@ export function setCsrfToken(token) {
 export function setUnauthenticatedHandler(handler) {
   onUnauthenticated = handler;
 }
+
+/** The code of a problem whose detail lists its field errors by the API's field names (api/errors.py). */
+export const FIELD_ERRORS = "field_errors";
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -70,7 +78,8 @@ export function apiUrl(path, query = {}) {
  * Call the API. Returns {data, pagination, response}; `raw: true` leaves the body unread
  * (downloads). `body` is sent as JSON, `form` (FormData) as multipart.
  */
-export async function request(path, { method = "GET", query, body, form, raw = false } = {}) {
+export async function request(path, options = {}) {
+  const { method = "GET", query, body, form, raw = false, renewed = false } = options;
   if ((signingOut || !csrfToken) && !ANONYMOUS.has(path)) throw new SessionEnded();
   // The server answers problems (titles, details, field messages) in the page's language.
   const headers = { Accept: "application/json", "Accept-Language": locale() };
@@ -89,7 +98,8 @@ export async function request(path, { method = "GET", query, body, form, raw = f
     response = await fetch(apiUrl(path, query), { method, headers, body: payload, credentials: "same-origin" });
   } catch (error) {
     if (path === "/auth/logout") signingOut = false;
-    throw new ApiError(0, { title: "Network error", detail: error.message });
+    // The browser's own words ("Failed to fetch") are English whatever the page's language.
+    throw new ApiError(0, { title: t("status.network_title"), detail: t("status.network_detail") });
   }
   if (!response.ok) {
     if (path === "/auth/logout" && response.status !== 401) signingOut = false; // still logged in
@@ -97,10 +107,19 @@ export async function request(path, { method = "GET", query, body, form, raw = f
     try {
       problem = await response.json();
     } catch {
-      problem = { title: response.statusText || `HTTP ${response.status}` };
+      // Not the API's problem JSON (a proxy's error page): say so in the page's language.
+      problem = { title: t("common.error"), detail: t("status.http_error", { status: response.status }) };
     }
     const error = new ApiError(response.status, problem);
     if (response.status === 401 && path !== "/auth/login") onUnauthenticated(error);
+    if (response.status === 403 && problem.code === CSRF_REFUSED && !renewed) {
+      // Logged in again in another tab: the cookie now names a new session, whose token this page
+      // never saw. The same user: take that token and send the write again. Anyone else: this
+      // page's login is over.
+      if (await renewToken()) return request(path, { ...options, renewed: true });
+      onUnauthenticated(error);
+      throw new SessionEnded();
+    }
     throw error;
   }
   const header = response.headers.get("X-Pagination");
@@ -108,6 +127,21 @@ export async function request(path, { method = "GET", query, body, form, raw = f
   if (raw) return { data: null, pagination, response };
   const data = response.status === 204 ? null : await response.json();
   return { data, pagination, response };
+}
+
+/** The session the cookie names now, if it is still this page's user's: its token replaces ours. */
+async function renewToken() {
+  const user = sessionUser;
+  let state;
+  try {
+    state = (await request("/page/session")).data;
+  } catch (error) {
+    if (error instanceof ApiError) return false;
+    throw error;
+  }
+  if (!user || state.user?.username !== user || !state.csrf_token) return false;
+  setCsrfToken(state.csrf_token, user);
+  return true;
 }
 
 export async function get(path, query) {

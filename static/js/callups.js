@@ -6,7 +6,7 @@
 //   waiting for their warehouses, each dispatched (a ledger issue referencing the order) or
 //   declined with a reason. Used by stock.js.
 
-import { get, post, request } from "./api.js";
+import { ApiError, get, post, request } from "./api.js";
 import {
   announce,
   clear,
@@ -22,6 +22,7 @@ import {
   whileBusy,
 } from "./dom.js";
 import { onLanguageChange, t } from "./i18n.js";
+import { onInboxNews } from "./inbox.js";
 
 const RAISING_ROLES = new Set(["responder", "provincial", "admin"]);
 const HELD = new Set(["reserved", "dispatched"]);
@@ -134,6 +135,11 @@ function wireResponder() {
   });
   byId("callup-cancel-form").addEventListener("submit", submitCancel);
   byId("mine-refresh").addEventListener("click", () => loadMine(mine.page));
+  // A new notification may be a line of my call-up dispatched or declined: show the order as it is now.
+  onInboxNews(() => {
+    if (!canRaise(mine.ctx?.user)) return;
+    quietly(() => (mine.order ? refreshOrder(false) : loadMine(mine.page)));
+  });
   onLanguageChange(() => {
     if (!mine.ctx?.user) return;
     if (mine.order) renderOrder();
@@ -234,7 +240,7 @@ async function refreshOrder(spoken) {
 }
 
 /** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
-function eventNote(entry) {
+export function eventNote(entry) {
   const note = entry.note || "";
   if (entry.event !== "raised" && entry.event !== "replanned") return note;
   if (note === "all needs covered") return t("callup.all_covered");
@@ -384,7 +390,15 @@ async function submitCancel(event) {
     return;
   }
   const submit = form.querySelector("button[type=submit]");
-  await runAction({ buttons: submit, onProblem: (error) => showFormErrors(form, error) }, async () => {
+  const onProblem = async (error) => {
+    showFormErrors(form, error);
+    if (error.status !== 409) return;
+    // Decided or cancelled elsewhere meanwhile: show the order as it is now (no longer open, it
+    // cannot be cancelled: the form goes, the status line keeps the reason).
+    await refreshOrder(false);
+    if (!mayCancel(mine.order)) form.hidden = true;
+  };
+  await runAction({ buttons: submit, onProblem }, async () => {
     const cancelled = await post(`/callups/${encodeURIComponent(order.code)}/cancel`, { reason });
     clearFormErrors(form);
     form.hidden = true;
@@ -499,6 +513,8 @@ export function resetQueue() {
 
 function wireQueue() {
   byId("queue-refresh").addEventListener("click", () => reloadQueue(true));
+  // A new notification may be a line waiting here: the list must not keep saying there is none.
+  onInboxNews(() => quietly(reloadQueueInPlace));
   byId("decision-form").addEventListener("submit", submitDecision);
   byId("decision-close").addEventListener("click", () => {
     const active = queue.active;
@@ -568,6 +584,24 @@ async function reloadQueue(spoken) {
   });
   renderQueue();
   if (spoken) announce(t("queue.summary", { count: queue.rows.length }));
+}
+
+/** Reload the queue, keeping the keyboard on the row button it was on. */
+async function reloadQueueInPlace() {
+  if (!queue.ctx?.user || !queue.codes.length) return;
+  const focused = document.activeElement?.closest("#queue-list tr[data-line-id]");
+  const action = document.activeElement?.dataset.action;
+  await reloadQueue(false);
+  if (focused) focusRowButton(focused.dataset.lineId, action);
+}
+
+/** A refresh nobody asked for: a failure waits for the next one instead of filling the status line. */
+async function quietly(refresh) {
+  try {
+    await refresh();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+  }
 }
 
 function renderQueueHeading() {

@@ -1,6 +1,6 @@
 // Small DOM helpers. Text always goes in through textContent: nothing from the API is parsed as HTML.
 
-import { ApiError } from "./api.js";
+import { ApiError, FIELD_ERRORS } from "./api.js";
 import { locale, t } from "./i18n.js";
 
 /** el("button", {type: "button", class: "link", on: {click}}, "text", child…) */
@@ -77,7 +77,13 @@ export function expiryState(expiry) {
 
 /** Announce an API problem (its title and detail) in the status line. */
 export function announceProblem(error) {
-  announce(`${error.problem.title || t("common.error")}: ${error.message}`, "error");
+  // A 401 ended the session: the page is back at the login form and has said so in its own words.
+  if (error.status === 401) return;
+  // A field_errors detail names the API's fields ("radius_km: …"): the form marks each field, so
+  // the status line gives the messages alone.
+  const messages = Object.values(error.fields).flat();
+  const detail = error.problem.code === FIELD_ERRORS && messages.length ? messages.join(" ") : error.message;
+  announce(`${error.problem.title || t("common.error")}: ${detail}`, "error");
 }
 
 export function announce(message, kind = "info") {

@@ -34,7 +34,11 @@ const DICT = {
     "status.logged_in": "已登录：{name}（{role}）",
     "status.logged_out": "已退出",
     "status.session_expired": "登录已过期，请重新登录",
+    "status.session_changed": "此浏览器已在其他页面以另一用户登录，请重新登录",
     "status.network": "无法连接服务器：{message}",
+    "status.network_title": "无法连接服务器",
+    "status.network_detail": "请检查网络连接后重试",
+    "status.http_error": "服务器暂时无法处理请求（HTTP {status}），请稍后重试",
     "common.previous": "上一页",
     "common.next": "下一页",
     "common.page": "第 {page} / {pages} 页，共 {total} 条",
@@ -127,6 +131,8 @@ const DICT = {
     "map.map_label": "地图：事发地点、仓库和距离圈",
     "map.tiles_offline": "底图不可用（离线）：标记、距离圈和比例尺照常显示。",
     "map.incident": "事发地点",
+    "map.zoom_in": "放大",
+    "map.zoom_out": "缩小",
     "map.km": "{km} 公里",
     "map.available": "可用 {quantity} {unit}",
     "map.covers": "单库可满足",
@@ -389,7 +395,11 @@ const DICT = {
     "status.logged_in": "Logged in as {name} ({role})",
     "status.logged_out": "Logged out",
     "status.session_expired": "Your session has ended; please log in again",
+    "status.session_changed": "This browser has logged in as another user on another page; please log in again",
     "status.network": "Cannot reach the server: {message}",
+    "status.network_title": "Cannot reach the server",
+    "status.network_detail": "check the network connection and try again",
+    "status.http_error": "The server could not handle the request (HTTP {status}); try again later",
     "common.previous": "Previous",
     "common.next": "Next",
     "common.page": "Page {page} of {pages}, {total} in all",
@@ -479,6 +489,8 @@ const DICT = {
     "map.map_label": "Map: incident, warehouses and distance rings",
     "map.tiles_offline": "Map background unavailable (offline): markers, rings and the scale still show.",
     "map.incident": "Incident",
+    "map.zoom_in": "Zoom in",
+    "map.zoom_out": "Zoom out",
     "map.km": "{km} km",
     "map.available": "{quantity} {unit} available",
     "map.covers": "covers the need alone",
@@ -768,6 +780,7 @@ export function setLanguage(next) {
 /** Fill every data-i18n* element under `root` with the current language's labels. */
 export function applyTranslations(root) {
   document.documentElement.lang = locale();
+  document.title = t("app.title"); // index.html's title has both languages for the moment before this runs
   for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   for (const node of root.querySelectorAll("[data-i18n-placeholder]")) {
     node.placeholder = t(node.dataset.i18nPlaceholder);

@@ -11,15 +11,25 @@ const POLL_MS = 60_000;
 const PAGE_SIZE = 20;
 const CHANNELS = ["email", "webhook"];
 
-const state = { user: null, timer: null, page: 1, items: [], pagination: null, settings: null, wired: false };
+const state = { user: null, timer: null, unread: null, page: 1, items: [], pagination: null, settings: null, wired: false };
+const newsListeners = new Set();
 
 function byId(id) {
   return document.getElementById(id);
 }
 
+/**
+ * `listener` is called when the unread count grows: something changed for this user elsewhere (a call-up
+ * line waiting at their warehouse, a line of their call-up decided), so a list on screen may be stale.
+ */
+export function onInboxNews(listener) {
+  newsListeners.add(listener);
+}
+
 /** After login: show the badge and start counting. */
 export function initInbox(context) {
   state.user = context.user;
+  state.unread = null;
   if (!state.wired) wire();
   byId("inbox-toggle").hidden = false;
   refreshCount();
@@ -30,7 +40,7 @@ export function initInbox(context) {
 /** At logout: forget everything and stop polling. */
 export function resetInbox() {
   window.clearInterval(state.timer);
-  Object.assign(state, { user: null, timer: null, page: 1, items: [], pagination: null, settings: null });
+  Object.assign(state, { user: null, timer: null, unread: null, page: 1, items: [], pagination: null, settings: null });
   byId("inbox-toggle").hidden = true;
   byId("inbox-toggle").setAttribute("aria-expanded", "false");
   byId("inbox-panel").hidden = true;
@@ -56,7 +66,11 @@ function wire() {
 async function refreshCount() {
   if (!state.user) return;
   try {
-    setBadge((await get("/notifications/unread-count")).unread);
+    const { unread } = await get("/notifications/unread-count");
+    const grew = state.unread !== null && unread > state.unread;
+    state.unread = unread;
+    setBadge(unread);
+    if (grew) newsListeners.forEach((listener) => listener());
   } catch (error) {
     if (!(error instanceof ApiError)) throw error; // a failed poll waits for the next one
   }
@@ -148,6 +162,8 @@ async function loadSettings() {
   await runAction({}, async () => {
     state.settings = await get("/notifications/settings");
     renderSettings();
+    // The list names each kind by the settings' labels: one drawn before they came showed the codes.
+    if (state.items.length) renderList();
   });
 }
 

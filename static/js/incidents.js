@@ -6,6 +6,7 @@
 
 import { ApiError, apiUrl, get, post } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
+import { eventNote } from "./callups.js";
 import { lang, onLanguageChange } from "./i18n.js";
 
 const WORDS = {
@@ -35,6 +36,7 @@ const WORDS = {
   receive: ["接收", "Receive"],
   received: ["实收", "Received"],
   damaged: ["损坏", "Damaged"],
+  short: ["短少", "Short"],
   reason: ["差异原因", "Reason"],
   overdue: ["已超时", "overdue"],
   lines: ["调用明细", "Lines"],
@@ -62,6 +64,22 @@ const WORDS = {
   status: ["状态", "Status"],
   site: ["事件现场", "incident site"],
 };
+// What happened, as the timeline's `event` names it (inventory/incidents.py and the call-ups' events).
+const TIMELINE_EVENTS = {
+  opened: ["创建事件", "Opened"],
+  raised: ["发起调用", "Call-up raised"],
+  replanned: ["重新安排", "Planned again"],
+  dispatched: ["仓库发运", "Dispatched"],
+  declined: ["仓库拒绝", "Declined"],
+  cancelled: ["取消调用", "Cancelled"],
+  shipped: ["发出", "Shipped"],
+  returned: ["退回", "Returned"],
+  received: ["接收", "Received"],
+  consumed: ["消耗", "Consumed"],
+  closed: ["结束事件", "Closed"],
+};
+// A receipt's difference as the API writes it: "short 2; damaged 1: reason" (inventory/incidents.py).
+const DISCREPANCY = /^((?:short|damaged) [\d.]+(?:; (?:short|damaged) [\d.]+)*)(?:: ([\s\S]*))?$/;
 const TYPES = ["water", "air", "soil", "chemical_spill", "oil_spill", "other"];
 const PAID_TYPES = ["enterprise", "third_party", "production", "government"];
 
@@ -280,6 +298,19 @@ function shipmentsPart(shipments) {
   return part;
 }
 
+/** The timeline's note in the page's language: plan outcomes as call-ups say them, a receipt's difference. */
+function timelineNote(entry) {
+  const note = entry.note || "";
+  const difference = entry.event === "received" && note.match(DISCREPANCY);
+  if (!difference) return eventNote(entry);
+  const parts = difference[1].split("; ").map((part) => {
+    const [kind, amount] = part.split(" ");
+    return `${w(kind)} ${formatQuantity(Number(amount))}`;
+  });
+  const [and, because] = lang() === "zh" ? ["；", "："] : ["; ", ": "];
+  return parts.join(and) + (difference[2] ? `${because}${difference[2]}` : "");
+}
+
 /** The API names receipt fields lines[i].received …; the form calls them received_i …. */
 function receiptAliases(count) {
   const aliases = {};
@@ -337,8 +368,10 @@ async function settlementPart(incident) {
 }
 
 function timelinePart(incident) {
-  const items = incident.timeline.map((entry) =>
-    el("li", {}, `${formatDateTime(entry.at)} · ${entry.event} · ${entry.actor}${entry.quantity !== null ? ` · ${formatQuantity(entry.quantity)}` : ""}${entry.note ? ` · ${entry.note}` : ""}`),
-  );
+  const items = incident.timeline.map((entry) => {
+    const event = TIMELINE_EVENTS[entry.event]?.[lang() === "zh" ? 0 : 1] ?? entry.event;
+    const note = timelineNote(entry);
+    return el("li", {}, `${formatDateTime(entry.at)} · ${event} · ${entry.actor}${entry.quantity !== null ? ` · ${formatQuantity(entry.quantity)}` : ""}${note ? ` · ${note}` : ""}`);
+  });
   return el("section", { id: "incident-timeline" }, el("h4", { text: w("timeline") }), el("ol", {}, items));
 }

@@ -27,6 +27,7 @@ let ctx = null;
 let wired = false;
 let L = null;
 let map = null;
+let zoomControl = null;
 let layers = null;
 // planBody: the request that produced the plan shown, which "Raise call-up" posts as it is.
 const state = {
@@ -98,6 +99,7 @@ function wire() {
   for (const id of ["nearest-lat", "nearest-lon"]) byId(id).addEventListener("change", placeTypedPoint);
   onLanguageChange(() => {
     if (!ctx?.user) return;
+    if (map) addZoomControl();
     fillChoices();
     renderResults();
     renderNeeds();
@@ -160,7 +162,11 @@ function createMap() {
     zoomAnimation: !still,
     fadeAnimation: !still,
     markerZoomAnimation: !still,
+    zoomControl: false, // Leaflet's own says "Zoom in" in English: addZoomControl labels it
   });
+  addZoomControl();
+  // Leaflet's default credit links to its website with an English title: its name alone, as text.
+  map.attributionControl.setPrefix("Leaflet");
   L.control.scale({ imperial: false }).addTo(map);
   // The incident's pin sits under the warehouse markers: it never hides a result at the same place.
   map.createPane("incident").style.zIndex = 390;
@@ -183,6 +189,12 @@ function createMap() {
     drawIncident([lat, lng], null);
     questionChanged();
   });
+}
+
+/** The zoom buttons, titled (tooltip and screen reader) in the page's language. */
+function addZoomControl() {
+  zoomControl?.remove();
+  zoomControl = L.control.zoom({ zoomInTitle: t("map.zoom_in"), zoomOutTitle: t("map.zoom_out") }).addTo(map);
 }
 
 function clearLayers() {

@@ -89,6 +89,13 @@ export async function loadExpiring(page = 1) {
   renderExpiring();
 }
 
+/** After a change to stock on this page: the list again, on the page shown (or the last one left). */
+export async function reloadExpiring() {
+  await loadExpiring(expiring.page);
+  const last = expiring.pagination?.total_pages || 1;
+  if (!expiring.rows.length && expiring.page > last) await loadExpiring(last);
+}
+
 /** Days left in words: negative is expired (so many days ago), 0 expires today, else days to go. */
 function daysLeftText(days) {
   if (days < 0) return t("expiring.expired_ago", { days: -days });

@@ -8,7 +8,7 @@ import { initQueue, loadQueue, resetQueue } from "./callups.js";
 import { reservedCell } from "./holdings.js";
 import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
 import { label, onLanguageChange, t } from "./i18n.js";
-import { initExpiring, loadExpiring, resetExpiring } from "./readiness.js";
+import { initExpiring, loadExpiring, reloadExpiring, resetExpiring } from "./readiness.js";
 import { checkItem, suggestItems } from "./suggest.js";
 
 const WAREHOUSE_PAGE_SIZE = 20;
@@ -59,11 +59,18 @@ export async function init(context) {
   await Promise.all([loadWarehouses(1), loadExpiring(1)]);
 }
 
-/** Each time the view shows: the call-ups waiting now; on a return, what has expired or soon will. */
+/**
+ * Each time the view shows: the call-ups waiting now; on a return, what has expired or soon will and
+ * the open warehouse's stock (changed meanwhile by another view, user or tab).
+ */
 export async function show() {
   const again = shownBefore;
   shownBefore = true;
-  await Promise.all([refreshQueue(), again ? loadExpiring(1) : null]);
+  await Promise.all([refreshQueue(), again ? loadExpiring(1) : null, again ? reloadOpenLines() : null]);
+}
+
+async function reloadOpenLines() {
+  if (state.warehouse) await reloadLines(state.line?.id);
 }
 
 export function reset() {
@@ -365,7 +372,12 @@ async function submitMovement(event) {
   }
   // "Insufficient stock" names `quantity` whatever the movement: point it at the field this form shows.
   const shown = { adjustment: "delta", stocktake: "counted_quantity" }[kind];
-  const onProblem = (error) => showFormErrors(form, error, shown ? { quantity: shown } : {});
+  const onProblem = async (error) => {
+    showFormErrors(form, error, shown ? { quantity: shown } : {});
+    // A conflict means the line changed elsewhere (another user or tab): show what is true now, so
+    // the table and the header above the form do not contradict the message under the field.
+    if (error.status === 409) await reloadLine(line.id);
+  };
   await runAction({ buttons: form.querySelector("button[type=submit]"), onProblem }, async () => {
     const result = await post(`/stock-lines/${line.id}/${MOVEMENT_PATHS[kind]}`, body);
     const movement = result.out || result;
@@ -380,12 +392,24 @@ async function submitMovement(event) {
       }),
       "ok",
     );
-    const available = Number(movement.quantity_after) - Number(line.reserved || 0);
-    state.line = { ...line, quantity: movement.quantity_after, available };
-    renderMoveHeader();
-    await loadLines(state.linePage);
+    await reloadLine(line.id);
     await openHistory(state.line, false);
   });
+}
+
+/** The lines table, the expiring list and the open movement form's line as the server has them now. */
+async function reloadLine(id) {
+  await Promise.all([reloadLines(id), reloadExpiring()]);
+}
+
+/** The lines table, and the movement form's header when line `id` is still the one open. */
+async function reloadLines(id) {
+  await loadLines(state.linePage);
+  if (id === undefined || state.line?.id !== id) return; // none, closed or another line opened meanwhile
+  const line = state.lines.find((one) => one.id === id) || (await get(`/stock-lines/${id}`));
+  if (state.line?.id !== id) return;
+  state.line = line;
+  renderMoveHeader();
 }
 
 // --- receipts --------------------------------------------------------------------------------
@@ -416,7 +440,7 @@ async function submitReceipt(event) {
     clearFormErrors(form);
     form.reset();
     announce(t("receipt.done", { item: movement.item_code, quantity: formatSigned(movement.delta) }), "ok");
-    await loadLines(state.linePage);
+    await Promise.all([loadLines(state.linePage), reloadExpiring()]); // a batch expiring soon joins that list
   });
 }
 
@@ -513,6 +537,7 @@ async function showDecided(callupLine, kind) {
     await loadLines(state.linePage);
   }
   if (kind !== "dispatch") return;
+  await reloadExpiring(); // the dispatch issued from a batch that list may show
   const id = callupLine.stock_line_id;
   const line = state.lines.find((one) => one.id === id) || (await get(`/stock-lines/${id}`));
   await openHistory(line, false);

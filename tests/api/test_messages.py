@@ -173,3 +173,15 @@ def test_a_row_number_is_digits_so_a_sheet_name_with_the_same_words_stays_whole(
     """``{row}`` matches a number only: a sheet named "Q1 row 5" is the sheet, not half a row number."""
     assert catalog().translate("IMPORT-3 sheet Q1 row 5 row 2", "zh") == "IMPORT-3 Q1 row 5 第2行"
     assert catalog().translate("sheet 台账 row 12", "zh") == "台账 第12行"
+
+
+def test_a_wrapped_message_that_starts_with_a_placeholder_is_read_inside_its_wrapper():
+    """The import report said "warehouse WH7: demo-provincial 无权管理省份 120000 的仓库": the inner template, longer
+    in literal text, won and its ``{username}`` took "warehouse WH7: demo-provincial" (code and params wrong too)."""
+    found = catalog().message("warehouse WH7: demo-provincial may not manage warehouses in province 120000", "zh")
+    assert found.code == "warehouse_row_error" and found.params["label"] == "WH7"
+    assert found.text == "仓库 WH7：demo-provincial 无权管理省份 120000 的仓库"
+    # every template, filled in, is still read back as itself
+    for template in catalog().templates:
+        text = PLACEHOLDER.sub(lambda match: "7" if match.group(1) in ("row", "import_id") else "X", template.english)
+        assert catalog().message(text, "en").code == template.code, template.english

@@ -6,6 +6,7 @@ closes the incident, prices the material and reads (and downloads) the settlemen
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -108,9 +109,12 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     page.click("#unit-price button[type=submit]")
     # Consumed 5 + lost 2 at 250 yuan.
     page.wait_for_function("document.querySelector('#settlement-total')?.textContent.endsWith('1750.00')")
+    # Each event in words, not the API's codes ("raised", "short 2: …" were shown as they came).
     timeline = page.text_content("#incident-timeline")
-    for event in ("raised", "shipped", "received", "consumed", "returned", "closed"):
+    for event in ("创建事件", "发起调用", "发出", "接收", "消耗", "退回", "结束事件"):
         assert event in timeline
+    assert "短少 2：两件落水" in timeline and "全部需求已安排" in timeline
+    assert not re.search(r"\b(opened|raised|shipped|received|consumed|returned|closed|short|damaged)\b", timeline)
     with page.expect_download() as download:
         page.click("#settlement-download")
     assert download.value.suggested_filename.endswith(".xlsx")

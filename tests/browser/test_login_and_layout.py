@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -147,3 +149,110 @@ def test_the_page_loads_in_under_a_second_and_fetches_no_big_list(browsing):
     page.wait_for_selector(".warehouse-button")
     listed = [url for url in api_calls if "/api/v1/warehouses" in url]
     assert listed and all("page_size=20" in url for url in listed)
+
+
+# Text a Chinese page may show in Latin letters: the switch to English (in English on purpose), account
+# names, Leaflet's name, file types, and codes and acronyms in capitals (WH000001, LOG-1A2B, VOC); any other
+# word is a leftover.
+LATIN_WORDS = """() => {
+  const found = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    if (node.parentElement.checkVisibility() && /[A-Za-z]{3,}/.test(text)) found.add(text);
+  }
+  for (const node of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
+    for (const name of ['aria-label', 'title', 'placeholder']) {
+      const value = node.getAttribute(name);
+      if (value && /[A-Za-z]{3,}/.test(value)) found.add(`${name}=${value}`);
+    }
+  }
+  return [...found];
+}"""
+NOT_A_LEFTOVER = re.compile(
+    r"^(aria-label|title|placeholder)=|Switch to English|English|Leaflet|demo-\w+|\.xlsx"
+    r"|(?<![A-Za-z0-9])[A-Z0-9][A-Z0-9-]+(?![A-Za-z0-9])"
+)
+
+
+def english_leftovers(page) -> list[str]:
+    return [text for text in page.evaluate(LATIN_WORDS) if re.search("[A-Za-z]{3,}", NOT_A_LEFTOVER.sub("", text))]
+
+
+def test_the_chinese_page_shows_no_english_on_the_map_the_stock_or_the_tab(browsing):
+    """Leaflet's zoom buttons said "Zoom in"/"Zoom out" (tooltip and screen reader), its credit linked to its
+    website titled in English, the demo's ledger said "demo dataset opening balance", and the tab's title
+    kept its English half."""
+    page = browsing.page
+    browsing.login("admin")
+    page.fill("#warehouse-q", "WH000001")  # a demo warehouse no other test writes to
+    page.click("#warehouse-search button[type=submit]")
+    page.click(".warehouse-button[data-code='WH000001']")
+    page.click("#stock-lines button[data-action=history] >> nth=0")
+    page.wait_for_selector("#history-table table")
+    page.click('#views-nav button[data-view="map"]')
+    page.wait_for_selector("#map .leaflet-control-zoom-in")
+    assert page.title() == "环境应急物资库存"
+    assert page.get_attribute(".leaflet-control-zoom-in", "aria-label") == "放大"
+    assert page.get_attribute(".leaflet-control-zoom-out", "title") == "缩小"
+    assert page.locator(".leaflet-control-attribution a").count() == 0
+    for view in ("map", "stock"):
+        page.click(f'#views-nav button[data-view="{view}"]')
+        assert english_leftovers(page) == [], view
+    page.click("#lang-toggle")
+    assert page.title() == "Emergency materials inventory"
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "Zoom in"
+    page.click("#lang-toggle")
+
+
+def _log_in_again_in_another_tab(browsing, role: str) -> None:
+    tab = browsing.page.context.new_page()
+    tab.goto(browsing.server.url("/"))
+    tab.click("#logout")
+    tab.wait_for_selector("#view-login:not([hidden])")
+    tab.fill("#login-username", f"demo-{role}")
+    tab.fill("#login-password", browsing.server.passwords[f"demo-{role}"])
+    tab.click("#login-form button[type=submit]")
+    tab.wait_for_selector("#who:not([hidden])")
+    tab.close()
+
+
+def test_a_login_again_in_another_tab_keeps_this_tab_writing_or_ends_it_for_another_user(browsing):
+    """Every write of the first tab was refused with "使用登录会话修改数据时缺少或填错 X-CSRF-Token 请求头" once
+    the user had logged in again in another tab (a new session, a token this tab never saw), until a reload;
+    after another user's login there, the tab still showed the first user while it read as the second."""
+    page = browsing.page
+    browsing.console.expect(403, "/issues")  # each tab's first write with the old token, as the browser logs it
+    browsing.login("manager")
+    page.click(".warehouse-button >> nth=0")
+    page.click("#stock-lines tbody tr >> nth=0 >> button[data-action=move]")
+
+    _log_in_again_in_another_tab(browsing, "manager")
+    page.fill("#move-quantity", "1")
+    page.fill("#move-reason", "另一标签页重新登录之后")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_selector("#history-table td:has-text('另一标签页重新登录之后')")
+    assert page.text_content("#status").startswith("已记录")
+
+    _log_in_again_in_another_tab(browsing, "viewer")
+    page.fill("#move-quantity", "1")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_selector("#view-login:not([hidden])")
+    assert page.text_content("#status") == "登录已过期，请重新登录"
+
+
+def test_back_on_a_tab_after_another_users_login_elsewhere_it_shows_the_login(browsing):
+    """The tab kept the first user's name, views and buttons while its reads went out as the second user."""
+    page = browsing.page
+    browsing.login("manager")
+    page.wait_for_selector(".warehouse-button")
+    _log_in_again_in_another_tab(browsing, "manager")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
+    page.wait_for_timeout(300)
+    assert page.is_visible("#views-nav") and page.text_content("#who-name") == "demo-manager"
+
+    _log_in_again_in_another_tab(browsing, "viewer")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_selector("#view-login:not([hidden])")
+    assert page.is_hidden("#views-nav")
+    assert page.text_content("#status") == "此浏览器已在其他页面以另一用户登录，请重新登录"

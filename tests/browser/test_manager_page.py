@@ -127,3 +127,86 @@ def test_a_batch_with_stock_on_the_road_says_how_much_is_in_transit(browsing, pl
     badge.wait_for()
     assert badge.text_content() == "在途 4"
     assert "6" in page.locator("#stock-lines td.number >> nth=0").text_content()  # on hand: 10 less the 4 shipped
+
+
+def test_a_movement_refused_because_the_line_changed_elsewhere_shows_the_line_as_it_is_now(
+    browsing, playwright_api, page_server
+):
+    """Another user issues from the batch while the form is open: the 409's "available 2" must not sit
+    under a table and a header that still say 10 (they stayed stale until the next success)."""
+    browsing.console.expect(409, "/issues")
+    admin = Api(playwright_api, page_server, "admin")
+    code = f"CHG-{uuid.uuid4().hex[:8].upper()}"
+    admin.post(
+        "/warehouses",
+        {
+            "code": code,
+            "name": f"并发测试库 {code}",
+            "county_code": "110101",
+            "latitude": 39.91,
+            "longitude": 116.41,
+            "level": "county",
+            "reserve_type": "government",
+        },
+    )
+    line_id = admin.post("/receipts", {"warehouse_code": code, "item_code": "PD-001", "quantity": 10})["stock_line_id"]
+    page = browsing.page
+    browsing.login("admin")
+    page.fill("#warehouse-q", code)
+    page.click("#warehouse-search button[type=submit]")
+    page.click(f".warehouse-button[data-code='{code}']")
+    row = page.locator(f'#stock-lines tr[data-line-id="{line_id}"]')
+    row.locator("button[data-action=move]").click()
+    assert "可用 10 吨" in page.text_content("#move-on-hand")
+
+    admin.post(f"/stock-lines/{line_id}/issues", {"quantity": 8, "reason": "另一位用户"})  # meanwhile, elsewhere
+    admin.close()
+    page.fill("#move-quantity", "5")
+    page.click("#move-form button[type=submit]")
+    error = page.wait_for_selector("#move-form .field-error")
+    assert "可用 2" in error.text_content()
+    page.wait_for_function(
+        "id => document.querySelector(`#stock-lines tr[data-line-id='${id}'] td.available`)?.textContent === '2'",
+        arg=line_id,
+    )
+    assert "结存 2 吨" in page.text_content("#move-on-hand") and "可用 2 吨" in page.text_content("#move-on-hand")
+    assert page.evaluate("document.activeElement.id") == "move-quantity"  # still where the message is
+    browsing.shot("conflict")
+
+
+def test_returning_to_the_stock_view_shows_the_open_warehouses_stock_as_it_is_now(
+    browsing, playwright_api, page_server
+):
+    """Back from another view, the expiring list and the call-ups were read again but the open warehouse's
+    table (and the open movement form's header) still showed the quantities from before."""
+    admin = Api(playwright_api, page_server, "admin")
+    code = f"RET-{uuid.uuid4().hex[:8].upper()}"
+    admin.post(
+        "/warehouses",
+        {
+            "code": code,
+            "name": f"返回测试库 {code}",
+            "county_code": "110101",
+            "latitude": 39.91,
+            "longitude": 116.41,
+            "level": "county",
+            "reserve_type": "government",
+        },
+    )
+    line_id = admin.post("/receipts", {"warehouse_code": code, "item_code": "PD-001", "quantity": 10})["stock_line_id"]
+    page = browsing.page
+    browsing.login("admin")
+    page.fill("#warehouse-q", code)
+    page.click("#warehouse-search button[type=submit]")
+    page.click(f".warehouse-button[data-code='{code}']")
+    page.locator(f'#stock-lines tr[data-line-id="{line_id}"] button[data-action=move]').click()
+
+    admin.post(f"/stock-lines/{line_id}/issues", {"quantity": 4})  # elsewhere, while the map is open
+    admin.close()
+    page.click('#views-nav button[data-view="map"]')
+    page.click('#views-nav button[data-view="stock"]')
+    page.wait_for_function(
+        "id => document.querySelector(`#stock-lines tr[data-line-id='${id}'] td.available`)?.textContent === '6'",
+        arg=line_id,
+    )
+    assert "可用 6 吨" in page.text_content("#move-on-hand")

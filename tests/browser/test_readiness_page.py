@@ -193,3 +193,29 @@ def test_a_coverage_query_without_item_or_category_shows_the_api_message(browsin
     page.click("#coverage-form button[type=submit]")
     page.wait_for_selector("#coverage-form .field-error, #coverage-form .form-error:not([hidden])")
     assert page.locator("path.coverage-marker").count() == 0
+
+
+def test_the_expiring_list_follows_the_managers_own_receipt_and_issue(browsing, soon_expiring_batch):
+    """A receipt of a batch expiring in days, or an issue emptying one, left the list above as it was until
+    刷新: the batch received was missing, the one issued out still listed with its old quantity."""
+    page = browsing.page
+    batch, warehouse = soon_expiring_batch["batch"], soon_expiring_batch["warehouse"]
+    browsing.login("manager")
+    listed = page.locator("#expiring-list tbody tr", has_text=batch)
+    listed.wait_for()
+    page.click(f".warehouse-button[data-code='{warehouse['code']}']")
+    row = page.locator("#stock-lines tbody tr", has_text=batch)
+    row.locator("button[data-action=move]").click()
+    page.fill("#move-quantity", "7")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_selector("#history-panel:not([hidden]) table")
+    listed.wait_for(state="detached")  # nothing of it left on hand
+
+    received = f"EXP-{uuid.uuid4().hex[:8]}"
+    page.click("#receipt-open")
+    page.fill("#receipt-item", "PD-001")
+    page.fill("#receipt-quantity", "2")
+    page.fill("#receipt-batch", received)
+    page.fill("#receipt-expiry", (dt.date.today() + dt.timedelta(days=6)).isoformat())
+    page.click("#receipt-form button[type=submit]")
+    page.locator("#expiring-list tbody tr", has_text=received).wait_for()

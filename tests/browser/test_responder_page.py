@@ -88,3 +88,57 @@ def test_a_search_without_a_location_shows_the_api_message(browsing, nearest_api
     page.click("#nearest-form button[type=submit]")
     page.wait_for_selector("#nearest-form .field-error, #nearest-form .form-error:not([hidden])")
     assert page.text_content("#status")
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.mark.parametrize("browsing", [PHONE], indirect=True)
+def test_a_responders_failures_read_in_chinese_without_the_apis_field_names(browsing, nearest_api):
+    """The status line said "Network error: Failed to fetch" offline, "Bad Gateway: Bad Gateway" behind a
+    failing proxy, "输入有误: radius_km: …" for a bad radius and, once the session had ended elsewhere, the
+    API's "需要登录：请提供 Bearer 令牌或登录会话" over the page's own "登录已过期，请重新登录"."""
+    page = browsing.page
+    for status in (401, 422, 502):
+        browsing.console.expect(status, "/api/v1/")
+    browsing.login("responder")
+    page.wait_for_selector("#map .leaflet-control-scale")
+    page.fill("#nearest-lat", "39.9")
+    page.fill("#nearest-lon", "116.4")
+    page.fill("#nearest-item", "PD-001")
+    page.fill("#nearest-radius", "1000")
+    search = "#nearest-form button[type=submit]"
+
+    def status_after_search() -> str:
+        page.evaluate("document.querySelector('#status').textContent = ''")
+        page.click(search)
+        page.wait_for_function("() => document.querySelector('#status').textContent !== ''")
+        return page.text_content("#status")
+
+    page.route("**/api/v1/nearest?**", lambda route: route.abort("internetdisconnected"))
+    assert status_after_search() == "无法连接服务器: 请检查网络连接后重试"
+    browsing.console.errors = [error for error in browsing.console.errors if "ERR_INTERNET_DISCONNECTED" not in error]
+    page.unroute("**/api/v1/nearest?**")
+    page.route(
+        "**/api/v1/nearest?**",
+        lambda route: route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>"),
+    )
+    assert status_after_search() == "出错了: 服务器暂时无法处理请求（HTTP 502），请稍后重试"
+    page.unroute("**/api/v1/nearest?**")
+
+    page.fill("#nearest-radius", "-5")
+    assert status_after_search() == "输入有误: 须大于 0 且小于等于 3000。"
+    assert page.text_content("#nearest-form .field-error") == "须大于 0 且小于等于 3000。"
+    page.fill("#nearest-radius", "1000")
+    browsing.shot("field-error")
+
+    other_tab = page.context.new_page()  # the same browser logs out in another tab
+    other_tab.goto(browsing.server.url("/"))
+    other_tab.click("#logout")
+    other_tab.wait_for_selector("#view-login:not([hidden])")
+    other_tab.close()
+    assert status_after_search() == "登录已过期，请重新登录"
+    page.wait_for_timeout(300)  # the search's own failure comes after the page said so: it must not replace it
+    assert page.text_content("#status") == "登录已过期，请重新登录"
+    assert page.is_visible("#view-login")
+    browsing.shot("session-ended")

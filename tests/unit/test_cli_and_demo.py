@@ -30,6 +30,8 @@ def test_seed_demo_small_creates_a_consistent_dataset(app):
     assert count(Warehouse) == 80
     assert count(StockLine) == 1300
     assert count(Movement) == 1300
+    # The opening receipts' reason is read on the Chinese page's ledger: no English phrase there.
+    assert set(db.session.scalars(select(Movement.reason).distinct())) == {"演示数据期初结存"}
     assert ledger_mismatches(db.session) == []
     reserve_types = set(db.session.scalars(select(Warehouse.reserve_type).distinct()))
     assert reserve_types == set(ReserveType)
