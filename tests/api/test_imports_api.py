@@ -216,10 +216,13 @@ def test_an_oversized_upload_is_refused_by_the_real_server(gunicorn, token_for):
         body=body,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=x"},
     )
-    response = connection.getresponse()
-    assert response.status == 413
-    assert response.getheader("Content-Type") == "application/problem+json"
-    assert json.loads(response.read())["status"] == 413
+    try:
+        response = connection.getresponse()
+        assert response.status == 413
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert json.loads(response.read())["status"] == 413
+    finally:
+        connection.close()  # else the worker may hold the connection open through its graceful shutdown (30 s)
 
 
 @pytest.mark.parametrize("name", ["a\x00b.xlsx", "\x1b[31mred.xlsx"])
