@@ -26,8 +26,8 @@ def chinese_only(problem: dict) -> str:
     return detail
 
 
-def dispatched_shipment(client_for, make_warehouse, stocked_line, session):
-    """A call-up line of 10 dispatched as one shipment to the incident site: the requester and the shipment."""
+def raised_callup(client_for, make_warehouse, stocked_line) -> tuple:
+    """A call-up for 10 of the 20 held at warehouse SRC, reserved: its requester, SRC's manager and the order."""
     stocked_line(20, warehouse=make_warehouse("SRC", latitude=39.95, longitude=116.40))
     responder = client_for("responder", username="rita")
     order = responder.post(
@@ -35,8 +35,13 @@ def dispatched_shipment(client_for, make_warehouse, stocked_line, session):
         json={"incident_name": "泄漏", "lat": 39.90, "lon": 116.40, "needs": [{"item": "PD-001", "quantity": 10}]},
     )
     assert order.status_code == 201, order.json
-    manager = client_for("manager", warehouse_codes=["SRC"])
-    shipped = manager.post(f"{API}/shipments", json={"line_ids": [order.json["lines"][0]["id"]]})
+    return responder, client_for("manager", warehouse_codes=["SRC"]), order.json
+
+
+def dispatched_shipment(client_for, make_warehouse, stocked_line, session):
+    """A call-up line of 10 dispatched as one shipment to the incident site: the requester and the shipment."""
+    responder, manager, order = raised_callup(client_for, make_warehouse, stocked_line)
+    shipped = manager.post(f"{API}/shipments", json={"line_ids": [order["lines"][0]["id"]]})
     assert shipped.status_code == 201, shipped.json
     return responder, shipped.json
 
@@ -80,13 +85,7 @@ def test_give_one_of_two_names_the_alternatives_in_chinese(client):
 
 
 def test_status_level_and_role_codes_are_named_in_chinese(client_for, make_warehouse, stocked_line, session):
-    stocked_line(20, warehouse=make_warehouse("SRC", latitude=39.95, longitude=116.40))
-    responder = client_for("responder", username="rita")
-    order = responder.post(
-        f"{API}/callups",
-        json={"incident_name": "泄漏", "lat": 39.90, "lon": 116.40, "needs": [{"item": "PD-001", "quantity": 10}]},
-    ).json
-    manager = client_for("manager", warehouse_codes=["SRC"])
+    responder, manager, order = raised_callup(client_for, make_warehouse, stocked_line)
     line = order["lines"][0]["id"]
     assert manager.post(f"{API}/callup-lines/{line}/dispatch", json={}).status_code == 200
     again = manager.post(f"{API}/callup-lines/{line}/dispatch", json={})

@@ -195,6 +195,16 @@ class Browsing:
         page.click("#login-form button[type=submit]")
         page.wait_for_selector("#who:not([hidden])")
 
+    def responder_at_the_map(self, item: str = "PD-001", radius_km: str = "1000") -> None:
+        """Logged in as the responder, the map drawn, the nearest search filled in for Beijing (not sent)."""
+        page = self.page
+        self.login("responder")
+        page.wait_for_selector("#map .leaflet-control-scale")
+        page.fill("#nearest-lat", "39.9")
+        page.fill("#nearest-lon", "116.4")
+        page.fill("#nearest-item", item)
+        page.fill("#nearest-radius", radius_km)
+
 
 def _open_context(browser, server: LiveServer, **options):
     # Reduced motion: the map jumps instead of animating, so screenshots never catch a zoom halfway.

@@ -123,12 +123,7 @@ def test_the_page_runs_under_a_strict_content_security_policy(browsing):
         route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
 
     page.route(browsing.server.url("/"), with_csp)
-    browsing.login("responder")
-    page.wait_for_selector("#map .leaflet-control-scale")
-    page.fill("#nearest-lat", "39.9")
-    page.fill("#nearest-lon", "116.4")
-    page.fill("#nearest-item", "PD-001")
-    page.fill("#nearest-radius", "1000")
+    browsing.responder_at_the_map()
     page.click("#nearest-form button[type=submit]")
     page.wait_for_selector("#nearest-results li")
     page.wait_for_selector("path.stock-marker")

@@ -129,19 +129,16 @@ def test_a_batch_with_stock_on_the_road_says_how_much_is_in_transit(browsing, pl
     assert "6" in page.locator("#stock-lines td.number >> nth=0").text_content()  # on hand: 10 less the 4 shipped
 
 
-def test_a_movement_refused_because_the_line_changed_elsewhere_shows_the_line_as_it_is_now(
-    browsing, playwright_api, page_server
-):
-    """Another user issues from the batch while the form is open: the 409's "available 2" must not sit
-    under a table and a header that still say 10 (they stayed stale until the next success)."""
-    browsing.console.expect(409, "/issues")
+def _movement_form_open(browsing, playwright_api, page_server, prefix: str, name: str) -> tuple[Api, int]:
+    """A new warehouse holding 10 t of activated carbon, its stock open as admin with the line's movement form
+    shown; the admin's API client (to change the line elsewhere) and the line's id."""
     admin = Api(playwright_api, page_server, "admin")
-    code = f"CHG-{uuid.uuid4().hex[:8].upper()}"
+    code = f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
     admin.post(
         "/warehouses",
         {
             "code": code,
-            "name": f"并发测试库 {code}",
+            "name": f"{name} {code}",
             "county_code": "110101",
             "latitude": 39.91,
             "longitude": 116.41,
@@ -155,8 +152,18 @@ def test_a_movement_refused_because_the_line_changed_elsewhere_shows_the_line_as
     page.fill("#warehouse-q", code)
     page.click("#warehouse-search button[type=submit]")
     page.click(f".warehouse-button[data-code='{code}']")
-    row = page.locator(f'#stock-lines tr[data-line-id="{line_id}"]')
-    row.locator("button[data-action=move]").click()
+    page.locator(f'#stock-lines tr[data-line-id="{line_id}"] button[data-action=move]').click()
+    return admin, line_id
+
+
+def test_a_movement_refused_because_the_line_changed_elsewhere_shows_the_line_as_it_is_now(
+    browsing, playwright_api, page_server
+):
+    """Another user issues from the batch while the form is open: the 409's "available 2" must not sit
+    under a table and a header that still say 10 (they stayed stale until the next success)."""
+    browsing.console.expect(409, "/issues")
+    admin, line_id = _movement_form_open(browsing, playwright_api, page_server, "CHG", "并发测试库")
+    page = browsing.page
     assert "可用 10 吨" in page.text_content("#move-on-hand")
 
     admin.post(f"/stock-lines/{line_id}/issues", {"quantity": 8, "reason": "另一位用户"})  # meanwhile, elsewhere
@@ -179,27 +186,8 @@ def test_returning_to_the_stock_view_shows_the_open_warehouses_stock_as_it_is_no
 ):
     """Back from another view, the expiring list and the call-ups were read again but the open warehouse's
     table (and the open movement form's header) still showed the quantities from before."""
-    admin = Api(playwright_api, page_server, "admin")
-    code = f"RET-{uuid.uuid4().hex[:8].upper()}"
-    admin.post(
-        "/warehouses",
-        {
-            "code": code,
-            "name": f"返回测试库 {code}",
-            "county_code": "110101",
-            "latitude": 39.91,
-            "longitude": 116.41,
-            "level": "county",
-            "reserve_type": "government",
-        },
-    )
-    line_id = admin.post("/receipts", {"warehouse_code": code, "item_code": "PD-001", "quantity": 10})["stock_line_id"]
+    admin, line_id = _movement_form_open(browsing, playwright_api, page_server, "RET", "返回测试库")
     page = browsing.page
-    browsing.login("admin")
-    page.fill("#warehouse-q", code)
-    page.click("#warehouse-search button[type=submit]")
-    page.click(f".warehouse-button[data-code='{code}']")
-    page.locator(f'#stock-lines tr[data-line-id="{line_id}"] button[data-action=move]').click()
 
     admin.post(f"/stock-lines/{line_id}/issues", {"quantity": 4})  # elsewhere, while the map is open
     admin.close()

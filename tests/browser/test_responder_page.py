@@ -101,12 +101,7 @@ def test_a_responders_failures_read_in_chinese_without_the_apis_field_names(brow
     page = browsing.page
     for status in (401, 422, 502):
         browsing.console.expect(status, "/api/v1/")
-    browsing.login("responder")
-    page.wait_for_selector("#map .leaflet-control-scale")
-    page.fill("#nearest-lat", "39.9")
-    page.fill("#nearest-lon", "116.4")
-    page.fill("#nearest-item", "PD-001")
-    page.fill("#nearest-radius", "1000")
+    browsing.responder_at_the_map()
     search = "#nearest-form button[type=submit]"
 
     def status_after_search() -> str:
