@@ -7,7 +7,7 @@ import { get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
 import { reservedCell } from "./holdings.js";
 import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
-import { label, onLanguageChange, t } from "./i18n.js";
+import { label, onLanguageChange, systemText, t } from "./i18n.js";
 import { initExpiring, loadExpiring, reloadExpiring, resetExpiring } from "./readiness.js";
 import { checkItem, suggestItems } from "./suggest.js";
 
@@ -494,7 +494,7 @@ function renderHistory() {
       el("td", { class: "number", text: formatSigned(movement.delta) }),
       el("td", { class: "number", text: formatQuantity(movement.quantity_after) }),
       el("td", { text: movement.actor }),
-      el("td", { text: movement.reason || "" }),
+      el("td", { text: systemText(movement.reason) }),
       el("td", { text: movement.reference || "" }),
     ),
   );

@@ -232,6 +232,7 @@ def test_raise_dispatch_decline_follow_and_cancel_a_call_up(browsing, sources):
     assert page.evaluate("document.activeElement.id") == "queue-heading"
     newest = cells(page.locator("#history-table tbody tr").last)
     assert newest[1] == "发运出库（在途）" and newest[2] == "-20" and newest[4] == "demo-manager" and newest[6] == code
+    assert newest[5] == f"调用单 {code}：车辆 京A-12345"  # the server's "call-up …: note", said in Chinese
     on_hand = page.locator(f'#stock-lines tr[data-line-id="{far_line}"] td >> nth=2')
     assert on_hand.locator(".badge.in-transit").text_content() == "在途 20"  # what left is on the road
     assert on_hand.text_content() == "10 件在途 20"
@@ -349,3 +350,31 @@ def test_a_call_up_reads_at_phone_width_in_english_from_the_keyboard(browsing, s
     assert "Call-up" in page.text_content("#status") and "cancelled" in page.text_content("#status")
     assert page.evaluate(overflow) <= 0
     browsing.shot("cancelled")
+
+
+def test_what_the_server_writes_in_reasons_and_notes_is_said_in_the_page_s_language(browsing):
+    """Ledger reasons and decision notes the server writes itself are English templates (inventory/callups.py,
+    arrivals.py, shipments.py); the page says them in its language, and leaves a person's own words alone."""
+    browsing.login("responder")
+    said = browsing.page.evaluate(
+        """async () => {
+            const { systemText, setLanguage } = await import("/static/js/i18n.js");
+            const texts = ["call-up CU-7", "call-up CU-7: 车辆 京A-1", "shipment SH-2 received",
+                           "shipment SH-2 to WH-9", "shipment SH-2, ledger entry 1309", "盘点差异", ""];
+            const zh = texts.map(systemText);
+            setLanguage("en");
+            const en = texts.map(systemText);
+            setLanguage("zh");
+            return { zh, en, texts };
+        }"""
+    )
+    assert said["zh"] == [
+        "调用单 CU-7",
+        "调用单 CU-7：车辆 京A-1",
+        "发运单 SH-2 已接收",
+        "发运单 SH-2 发往 WH-9",
+        "发运单 SH-2，台账记录 1309",
+        "盘点差异",
+        "",
+    ]
+    assert said["en"] == said["texts"]
