@@ -177,6 +177,13 @@ def test_a_bare_shared_place_name_is_still_refused_with_the_candidates(client):
     assert assert_problem(refused, 422, "county")["code"] == "ambiguous_place"
 
 
+@pytest.mark.parametrize("county", ["上海市海淀区", "河北省海淀区", "广东省鼓楼区"])
+def test_an_incident_place_written_with_a_province_or_city_it_is_not_in_is_no_place(client, county):
+    """上海市海淀区 answered distances from Beijing's 海淀区: the province a responder wrote was dropped."""
+    refused = client.get(f"{API}/nearest", query_string={"county": county, "item": "PD-001"})
+    assert assert_problem(refused, 404, "county")["code"] == "no_place_named"
+
+
 def test_no_token_is_made_for_a_deactivated_account(client, client_for):
     """It was shown once, refused at every use, and woke up with a later reactivation (which is meant to bring
     no old token back)."""
