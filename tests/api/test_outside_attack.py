@@ -134,8 +134,15 @@ def test_unit_prices_are_read_within_the_readers_scope(client, client_for, make_
         for name, reader in readers.items()
     }
     assert seen == {"admin": ["BJ-ENT", "HN-ENT"], "Beijing manager": ["BJ-ENT"], "Henan staff": ["HN-ENT"]}
+    # Another's source asked for by code is refused, not answered "no price" (as the settlement sheet does)
     asked = readers["Beijing manager"].get(f"{API}/unit-prices", query_string={"warehouse": "HN-ENT"})
-    assert asked.status_code == 200 and asked.json == []
+    assert assert_problem(asked, 403, "warehouse")["code"] == "warehouse_outside_scope"
+    asked = readers["Henan staff"].get(f"{API}/unit-prices", query_string={"warehouse": "BJ-ENT"})
+    assert assert_problem(asked, 403, "warehouse")["code"] == "warehouse_outside_scope"
+    asked = readers["Beijing manager"].get(f"{API}/unit-prices", query_string={"warehouse": "NO-SUCH"})
+    assert assert_problem(asked, 404, "warehouse")["code"] == "no_warehouse"
+    mine = readers["Beijing manager"].get(f"{API}/unit-prices", query_string={"warehouse": "BJ-ENT"})
+    assert [price["warehouse_code"] for price in mine.json] == ["BJ-ENT"]
 
 
 @pytest.mark.parametrize(
