@@ -303,10 +303,14 @@ def _find_region(session: Session, text: str) -> RegionRow:
     province = names.province_named(text)
     if province is not None and not any(names.within(match.code, province.code) for match in matches):
         # 海南 is the province, not 海南区 in Inner Mongolia that shares its stem (北京, 吉林: their cities lie inside)
-        raise ValidationFailed(f"{text} ({province.name}) is a province; give a county or city", field="county")
+        raise ValidationFailed(
+            f"{province.code} ({province.name}) is a province; give a county or city", field="county"
+        )
     if len(matches) == 1:
         return matches[0]
-    in_address = names.county_in_address(text)  # written with its province or city: 北京市海淀区, 南京市鼓楼区
+    # Written with its province or city (北京市海淀区, 南京市鼓楼区); one it does not lie in is no place:
+    # 上海市海淀区 would answer distances from Beijing to a responder in Shanghai.
+    in_address = names.county_in_address(text, strict=True)
     if in_address:
         return names.by_code[in_address]
     if len(matches) > 1:

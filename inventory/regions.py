@@ -288,11 +288,13 @@ class RegionNames:
             field="county_name" if county_name else "city_name",
         )
 
-    def county_in_address(self, address: str) -> str:
+    def county_in_address(self, address: str, *, strict: bool = False) -> str:
         """The county-level place a Chinese address names (province, city and county in that order), or "".
 
         The last of its leading units that names county-level places decides; the units before it narrow
         them (a province or city they must lie in). "" when no unit names one, or several places remain.
+        ``strict``: "" too when a unit before names a province or city the place does not lie in (上海市海淀区
+        is no place, where an address read leniently takes 海淀区 and lets the typo be).
         """
         text, parts, position = name_key(address), [], 0
         while len(parts) < ADDRESS_PARTS and (match := ADDRESS_PART.match(text, position)):
@@ -302,10 +304,16 @@ class RegionNames:
             candidates = list(dict.fromkeys(self._places.get(parts[index], [])))
             for earlier in parts[:index]:
                 narrowed = [code for code in candidates if self._lies_in(code, earlier)]
+                if strict and not narrowed and self._names_province_or_city(earlier):
+                    return ""
                 candidates = narrowed or candidates
             if candidates:
                 return candidates[0] if len(candidates) == 1 else ""
         return ""
+
+    def _names_province_or_city(self, typed: str) -> bool:
+        levels = (RegionLevel.PROVINCE, RegionLevel.CITY)
+        return any(self.by_code[code].level in levels for code in self._any.get(name_key(typed), []))
 
     def _lies_in(self, code: str, typed: str) -> bool:
         """Whether ``typed`` can name the province or the city of county-level place ``code``."""

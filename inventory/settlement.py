@@ -14,13 +14,21 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from inventory.access import Actor, Principal, as_principal, readable_warehouses, require_warehouse_management
+from inventory.access import (
+    Actor,
+    Principal,
+    as_principal,
+    readable_warehouses,
+    require_warehouse_management,
+    require_warehouse_read,
+)
 from inventory.audit import record_audit
 from inventory.errors import Forbidden, ValidationFailed
 from inventory.incidents import grouped, incident_lines, line_accounts
 from inventory.models import EmergencyIncident, Item, UnitPrice, Warehouse
 from inventory.reference import ReserveType, Role
 from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
+from inventory.warehouses import get_warehouse
 
 CENT = Decimal("0.01")
 
@@ -70,8 +78,10 @@ def list_unit_prices(session: Session, actor: Actor, *, warehouse_code: str | No
     stmt = select(UnitPrice).join(UnitPrice.warehouse).order_by(UnitPrice.id)
     # Provincial staff their province, managers their own sources: as the settlement sheet (``_may_read``).
     stmt = stmt.where(*readable_warehouses(session, actor, None))
-    if warehouse_code:
-        stmt = stmt.where(Warehouse.code == warehouse_code)
+    if warehouse_code:  # one outside the caller's sources is refused (403), never answered with no prices
+        warehouse = get_warehouse(session, warehouse_code, field="warehouse")
+        require_warehouse_read(actor, warehouse)
+        stmt = stmt.where(UnitPrice.warehouse_id == warehouse.id)
     return stmt
 
 

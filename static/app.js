@@ -12,7 +12,7 @@
 //   js/suggest.js + js/needcheck.js (suggestions, needs checked as typed); js/holdings.js (who holds stock)
 
 import "./js/page-labels.js"; // first: the labels it adds are there before the page is translated
-import { ApiError, SessionEnded, get, request, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
+import { ApiError, SessionEnded, get, request, sessionOwner, setCsrfToken, setUnauthenticatedHandler } from "./js/api.js";
 import { announce, announceProblem, clearFormErrors, control, showFormErrors } from "./js/dom.js";
 import { applyTranslations, lang, onLanguageChange, setLanguage, t } from "./js/i18n.js";
 import { initInbox, resetInbox } from "./js/inbox.js";
@@ -57,10 +57,10 @@ async function boot() {
   for (const button of byId("views-nav").querySelectorAll("button[data-view]")) {
     button.addEventListener("click", () => showView(button.dataset.view, true));
   }
-  setUnauthenticatedHandler(() => {
+  setUnauthenticatedHandler((error, otherUser = false) => {
     if (context.user) {
       leave();
-      announce(t("status.session_expired"), "error");
+      announce(t(otherUser ? "status.session_changed" : "status.session_expired"), "error");
     }
   });
   // Back on this tab: the browser's session may have changed in another one (a logout, another user's
@@ -81,22 +81,13 @@ async function boot() {
   }
 }
 
-/** The session the cookie names now: still this page's user (take its token), or this login is over. */
+/** The session the cookie names now: still this page's user (its token taken), or this login is over. */
 async function checkSession() {
-  let state;
-  try {
-    state = await get("/page/session");
-  } catch (error) {
-    if (error instanceof ApiError) return; // unreachable now: the next request will tell
-    throw error;
-  }
-  if (!context.user) return;
-  if (state.user?.username === context.user.username && state.csrf_token) {
-    setCsrfToken(state.csrf_token, state.user.username);
-    return;
-  }
+  const owner = await sessionOwner();
+  // "same": its token taken; "unreachable": the next request will tell; "left": logged out meanwhile
+  if ((owner !== "other" && owner !== "none") || !context.user) return;
   leave();
-  announce(t(state.user ? "status.session_changed" : "status.session_expired"), "error");
+  announce(t(owner === "other" ? "status.session_changed" : "status.session_expired"), "error");
 }
 
 /** The toggle names the other language in that language: say so, for screen readers. */

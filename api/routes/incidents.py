@@ -159,7 +159,8 @@ class UnitPrices(MethodView):
     @blp.response(200, UnitPriceOut(many=True))
     @blp.paginate(SelectPage)
     def get(self, args: dict):
-        """Agreed unit prices per source warehouse and item (provincial staff: their province)."""
+        """Agreed unit prices per source warehouse and item (provincial staff: their province; managers: their
+        warehouses)."""
         return list_unit_prices(db.session, current_actor(), warehouse_code=args.get("warehouse"))
 
     @blp.arguments(UnitPriceIn)

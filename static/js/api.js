@@ -116,8 +116,9 @@ export async function request(path, options = {}) {
       // Logged in again in another tab: the cookie now names a new session, whose token this page
       // never saw. The same user: take that token and send the write again. Anyone else: this
       // page's login is over.
-      if (await renewToken()) return request(path, { ...options, renewed: true });
-      onUnauthenticated(error);
+      const owner = await sessionOwner();
+      if (owner === "same") return request(path, { ...options, renewed: true });
+      if (owner !== "left") onUnauthenticated(error, owner === "other");
       throw new SessionEnded();
     }
     throw error;
@@ -129,19 +130,26 @@ export async function request(path, options = {}) {
   return { data, pagination, response };
 }
 
-/** The session the cookie names now, if it is still this page's user's: its token replaces ours. */
-async function renewToken() {
+/**
+ * Whose session the browser's cookie names now, for this page's login: "same" (a login again in another
+ * tab: its token replaces ours), "other" (another user's login there), "none" (logged out there),
+ * "left" (this page logged out while the question was out: the answer is about a login that is gone) or
+ * "unreachable" (the question did not get through; nothing changes).
+ */
+export async function sessionOwner() {
   const user = sessionUser;
   let state;
   try {
     state = (await request("/page/session")).data;
   } catch (error) {
-    if (error instanceof ApiError) return false;
+    if (error instanceof ApiError) return "unreachable";
     throw error;
   }
-  if (!user || state.user?.username !== user || !state.csrf_token) return false;
+  if (user && (sessionUser !== user || signingOut)) return "left";
+  if (!user || !state.user || !state.csrf_token) return "none";
+  if (state.user.username !== user) return "other";
   setCsrfToken(state.csrf_token, user);
-  return true;
+  return "same";
 }
 
 export async function get(path, query) {

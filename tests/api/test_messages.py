@@ -8,7 +8,16 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
-from api.messages import CATALOG_PATH, PLACEHOLDER, UNLISTED, MessageCatalog, catalog, language_of
+from api.messages import (
+    CATALOG_PATH,
+    NESTED_PARAMS,
+    NUMBER_PARAMS,
+    PLACEHOLDER,
+    UNLISTED,
+    MessageCatalog,
+    catalog,
+    language_of,
+)
 from tests.api.helpers import API, PROBLEM_JSON, item_payload, warehouse_payload
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -185,3 +194,22 @@ def test_a_wrapped_message_that_starts_with_a_placeholder_is_read_inside_its_wra
     for template in catalog().templates:
         text = PLACEHOLDER.sub(lambda match: "7" if match.group(1) in ("row", "import_id") else "X", template.english)
         assert catalog().message(text, "en").code == template.code, template.english
+
+
+# A message that starts with a placeholder, as a wrapper's {message} often holds (4939ca7)
+INNER = "demo-provincial may not manage warehouses in province 120000"
+
+
+@pytest.mark.parametrize("value", ["X", "'活性炭 A'", "北京: 仓库 1", "demo-provincial"])
+def test_every_template_filled_in_as_services_fill_it_reads_back_as_itself_and_english_is_unchanged(value):
+    """A quoted name ({text!r}), Chinese, a value holding ': ', a nested message starting with a placeholder:
+    the message is read as the template it was made from, and its English answer is the text itself."""
+
+    def filled(match: re.Match) -> str:
+        name = match.group(1)
+        return "7" if name in NUMBER_PARAMS else INNER if name in NESTED_PARAMS else value
+
+    for template in catalog().templates:
+        text = PLACEHOLDER.sub(filled, template.english)
+        found = catalog().message(text, "en")
+        assert (found.code, found.text) == (template.code, text), template.english

@@ -134,8 +134,15 @@ def test_unit_prices_are_read_within_the_readers_scope(client, client_for, make_
         for name, reader in readers.items()
     }
     assert seen == {"admin": ["BJ-ENT", "HN-ENT"], "Beijing manager": ["BJ-ENT"], "Henan staff": ["HN-ENT"]}
+    # Another's source asked for by code is refused, not answered "no price" (as the settlement sheet does)
     asked = readers["Beijing manager"].get(f"{API}/unit-prices", query_string={"warehouse": "HN-ENT"})
-    assert asked.status_code == 200 and asked.json == []
+    assert assert_problem(asked, 403, "warehouse")["code"] == "warehouse_outside_scope"
+    asked = readers["Henan staff"].get(f"{API}/unit-prices", query_string={"warehouse": "BJ-ENT"})
+    assert assert_problem(asked, 403, "warehouse")["code"] == "warehouse_outside_scope"
+    asked = readers["Beijing manager"].get(f"{API}/unit-prices", query_string={"warehouse": "NO-SUCH"})
+    assert assert_problem(asked, 404, "warehouse")["code"] == "no_warehouse"
+    mine = readers["Beijing manager"].get(f"{API}/unit-prices", query_string={"warehouse": "BJ-ENT"})
+    assert [price["warehouse_code"] for price in mine.json] == ["BJ-ENT"]
 
 
 @pytest.mark.parametrize(
@@ -175,6 +182,13 @@ def test_an_incident_place_written_with_its_province_or_city_is_found(client, co
 def test_a_bare_shared_place_name_is_still_refused_with_the_candidates(client):
     refused = client.get(f"{API}/nearest", query_string={"county": "鼓楼区", "item": "PD-001"})
     assert assert_problem(refused, 422, "county")["code"] == "ambiguous_place"
+
+
+@pytest.mark.parametrize("county", ["上海市海淀区", "河北省海淀区", "广东省鼓楼区"])
+def test_an_incident_place_written_with_a_province_or_city_it_is_not_in_is_no_place(client, county):
+    """上海市海淀区 answered distances from Beijing's 海淀区: the province a responder wrote was dropped."""
+    refused = client.get(f"{API}/nearest", query_string={"county": county, "item": "PD-001"})
+    assert assert_problem(refused, 404, "county")["code"] == "no_place_named"
 
 
 def test_no_token_is_made_for_a_deactivated_account(client, client_for):

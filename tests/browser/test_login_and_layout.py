@@ -233,7 +233,8 @@ def test_a_login_again_in_another_tab_keeps_this_tab_writing_or_ends_it_for_anot
     page.fill("#move-quantity", "1")
     page.click("#move-form button[type=submit]")
     page.wait_for_selector("#view-login:not([hidden])")
-    assert page.text_content("#status") == "登录已过期，请重新登录"
+    # not 登录已过期: the login did not expire, another user's took its place (as when back on the tab)
+    assert page.text_content("#status") == "此浏览器已在其他页面以另一用户登录，请重新登录"
 
 
 def test_back_on_a_tab_after_another_users_login_elsewhere_it_shows_the_login(browsing):

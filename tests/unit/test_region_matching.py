@@ -41,6 +41,8 @@ def test_an_incident_place_named_as_a_province_is_refused_not_taken_for_a_county
     with pytest.raises(ValidationFailed, match="is a province; give a county or city") as refused:
         locate_incident(session, county=typed)
     assert refused.value.field == "county"
+    # The message's {code} is the province's code, as for a province given by its code (params.code: 460000)
+    assert str(refused.value).startswith(("460000 (海南省)", "130000 (河北省)", "220000 (吉林省)")), str(refused.value)
 
 
 @pytest.mark.parametrize(
