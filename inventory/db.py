@@ -177,7 +177,7 @@ class _Checkpoints:
         with self.condition:
             self.pending.add(path)
             self.condition.notify()
-            if self.thread is None:
+            if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
                 self.thread.start()
 
@@ -211,6 +211,8 @@ def _checkpoint(path: str) -> None:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     except sqlite3.Error as error:  # gone, replaced, not in WAL mode: the next automatic checkpoint does it
         log.debug("SQLite checkpoint of %s left to the next: %s", path, error)
+    except Exception:  # whatever it is, the thread lives on for the other files
+        log.exception("SQLite checkpoint of %s failed", path)
 
 
 _CHECKPOINTS = _Checkpoints()

@@ -69,3 +69,11 @@ def test_a_checkpoint_of_a_file_gone_meanwhile_does_not_create_it(tmp_path: Path
     database._CHECKPOINTS.request(str(gone))
     assert database._CHECKPOINTS.settle(10)
     assert not gone.exists()
+
+
+def test_a_checkpoint_that_fails_leaves_the_thread_checkpointing_the_others(tmp_path: Path):
+    before = database._CHECKPOINTS.checkpointed
+    database._CHECKPOINTS.request("no\x00such")  # sqlite3.connect refuses the path outright (ValueError)
+    database._CHECKPOINTS.request(str(tmp_path / "absent.sqlite3"))
+    assert database._CHECKPOINTS.settle(10)
+    assert database._CHECKPOINTS.checkpointed == before + 2 and database._CHECKPOINTS.thread.is_alive()
