@@ -78,8 +78,12 @@ def principal_for(user: User, address: str = "") -> Principal:
     )
 
 
-def get_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+def get_user(session: Session, username: str, *, lock: bool = False) -> User:
+    """The account; with ``lock``, its row locked for the transaction (PostgreSQL; SQLite's writes are serial)."""
+    statement = select(User).where(User.username == username)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    user = session.scalar(statement)
     if user is None:
         raise NotFound(f"no user {username!r}", field="username")
     return user
@@ -226,7 +230,9 @@ def create_token(
     principal = require_admin(actor)
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(f"a token lives 1 to {MAX_TOKEN_DAYS} days", field="days")
-    user = get_user(session, username)
+    # Locked: a deactivation running now revokes the account's tokens; without the lock it could miss this one,
+    # committed just after its revocation, which a reactivation would then wake up.
+    user = get_user(session, username, lock=True)
     if not user.active:  # it would be shown once and refused at every use, until a reactivation woke it up
         raise Conflict(
             f"account {user.username} is deactivated: reactivate it before giving it a token", field="username"

@@ -261,3 +261,29 @@ def test_user_and_token_responses_have_exactly_their_keys_and_no_hash(client, ap
     for name, response in responses.items():
         body = response.get_data(as_text=True)
         assert "hash" not in body and stored not in body and "scrypt$" not in body, name
+
+
+def test_a_token_made_while_its_account_is_deactivated_is_revoked_or_refused(app):
+    """Racing on PostgreSQL (real threads, one connection each): ``create_token`` locks the account's row, so a
+    deactivation either refuses the token (it came first) or revokes it with the others (it came second); a live
+    token of a deactivated account would wake up at reactivation."""
+    from tests.unit.racing import run_at_once
+
+    make_user("tina")
+    for _round in range(8):
+        with intends_to_write():
+            update_user(db.session, "tester", "tina", active=True)
+            db.session.commit()
+        answers = run_at_once(
+            app,
+            [
+                lambda: create_token(db.session, "tester", username="tina"),
+                lambda: update_user(db.session, "tester", "tina", active=False),
+            ],
+        )
+        assert answers[1] == "done", answers
+        live = db.session.scalars(
+            select(ApiToken.id).where(ApiToken.revoked_at.is_(None), ApiToken.user.has(username="tina"))
+        ).all()
+        assert live == [], answers
+        db.session.remove()
