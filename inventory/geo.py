@@ -313,6 +313,8 @@ def _find_region(session: Session, text: str) -> RegionRow:
     in_address = names.county_in_address(text, strict=True)
     if in_address:
         return names.by_code[in_address]
+    if not matches and (city := names.city_in_address(text)):  # 海南省三亚市: a city written with its province
+        return names.by_code[city]
     if len(matches) > 1:
         listed = ", ".join(
             f"{r.code} {r.name} ({names.by_code[r.parent_code].name if r.parent_code else ''})" for r in matches[:8]

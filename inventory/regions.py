@@ -311,6 +311,19 @@ class RegionNames:
                 return candidates[0] if len(candidates) == 1 else ""
         return ""
 
+    def city_in_address(self, address: str) -> str:
+        """The prefecture-level city an address names after its province (海南省三亚市), or "": the province must
+        be written and hold the city (an incident placed at a city that has counties: its centre)."""
+        text = name_key(address)
+        first = ADDRESS_PART.match(text)
+        if first is None or first.end() == len(text):
+            return ""
+        province = self.province_named(first.group(0))
+        cities = [
+            code for code in self._cities.get(text[first.end() :], []) if province and code[:2] == province.code[:2]
+        ]
+        return cities[0] if len(cities) == 1 else ""
+
     def _names_province_or_city(self, typed: str) -> bool:
         levels = (RegionLevel.PROVINCE, RegionLevel.CITY)
         return any(self.by_code[code].level in levels for code in self._any.get(name_key(typed), []))

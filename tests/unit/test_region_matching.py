@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.errors import ValidationFailed
+from inventory.errors import NotFound, ValidationFailed
 from inventory.geo import locate_incident
 from inventory.regions import name_key, names_agree, region_names, resolve_region_path
 
@@ -47,7 +47,15 @@ def test_an_incident_place_named_as_a_province_is_refused_not_taken_for_a_county
 
 @pytest.mark.parametrize(
     ("typed", "code"),
-    [("海南区", "150303"), ("河北区", "120105"), ("吉林", "220200"), ("北京", "110100"), ("重庆", "500100")],
+    [
+        ("海南区", "150303"),
+        ("河北区", "120105"),
+        ("吉林", "220200"),
+        ("北京", "110100"),
+        ("重庆", "500100"),
+        ("海南省三亚市", "460200"),  # a city that has counties, written with its province: the city
+        ("广东省深圳市", "440300"),
+    ],
 )
 def test_a_place_named_in_full_or_a_city_inside_the_province_of_its_name_is_found(session, typed, code):
     assert locate_incident(session, county=typed).county_code == code
@@ -58,3 +66,8 @@ def test_an_incident_place_name_that_several_places_share_is_refused_with_them(s
         locate_incident(session, county="朝阳区")
     assert "110105" in refused.value.message and "220104" in refused.value.message
     assert locate_incident(session, county="海淀").county_code == "110108"
+
+
+def test_a_city_written_with_a_province_it_is_not_in_is_no_place(session):
+    with pytest.raises(NotFound):
+        locate_incident(session, county="河北省三亚市")
