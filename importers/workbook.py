@@ -526,7 +526,7 @@ def _unopened(data: bytes, error: Exception) -> ValidationFailed:
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
 
 
-def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool = True) -> SheetHolds:
+def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool) -> SheetHolds:
     """(whether it lists stock in transit, the sheet loaded if it holds a table, the table): a sheet named as
     skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table. A sheet
     the scan did not see (``scanned``: an .xls) is held to the scan's area limit once loaded."""
@@ -548,7 +548,7 @@ def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping,
 
 
 def _send_warehouses_ahead(
-    book: CalamineWorkbook, send: Send, mapping: HeaderMapping, scanned: bool = True
+    book: CalamineWorkbook, send: Send, mapping: HeaderMapping, scanned: bool
 ) -> tuple[SheetTable | None, dict[str, SheetHolds]]:
     """The first sheet named as a warehouse list, read: if it holds a warehouse table of at most
     ``MAX_WAREHOUSES_AHEAD`` rows, that table is sent as ``ahead``, then its rows. Also what it holds, so it is

@@ -288,6 +288,11 @@ def locate_incident(
     return Incident(Point(latitude, longitude))
 
 
+def _a_province(province: RegionRow) -> ValidationFailed:
+    """An incident placed at a whole province, by its code or its name: no point to measure from."""
+    return ValidationFailed(f"{province.code} ({province.name}) is a province; give a county or city", field="county")
+
+
 def _find_region(session: Session, text: str) -> RegionRow:
     """A county-level place or city by code or name (海淀 = 海淀区, 北京市海淀区; regions.RegionNames); ambiguity
     is refused."""
@@ -297,15 +302,13 @@ def _find_region(session: Session, text: str) -> RegionRow:
         if region is None:
             raise NotFound(f"no region with code {text!r}", field="county")
         if region.level is RegionLevel.PROVINCE:
-            raise ValidationFailed(f"{text} ({region.name}) is a province; give a county or city", field="county")
+            raise _a_province(region)
         return region
     matches = [names.by_code[code] for code in names.county_or_city_named(text)]
     province = names.province_named(text)
     if province is not None and not any(names.within(match.code, province.code) for match in matches):
         # 海南 is the province, not 海南区 in Inner Mongolia that shares its stem (北京, 吉林: their cities lie inside)
-        raise ValidationFailed(
-            f"{province.code} ({province.name}) is a province; give a county or city", field="county"
-        )
+        raise _a_province(province)
     if len(matches) == 1:
         return matches[0]
     # Written with its province or city (北京市海淀区, 南京市鼓楼区); one it does not lie in is no place:

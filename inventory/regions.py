@@ -320,7 +320,7 @@ class RegionNames:
             return ""
         province = self.province_named(first.group(0))
         cities = [
-            code for code in self._cities.get(text[first.end() :], []) if province and code[:2] == province.code[:2]
+            code for code in self._cities.get(text[first.end() :], []) if province and self.within(code, province.code)
         ]
         return cities[0] if len(cities) == 1 else ""
 
