@@ -23,7 +23,7 @@ from importers.columns import (
 )
 from inventory.reference import LabelledEnum, ReserveType
 from inventory.units import canonical_unit, is_known_unit, unit_factor  # noqa: F401 - the importers read units here
-from inventory.validation import memoised
+from inventory.validation import memoised, plain_text
 from inventory.vocabulary import shipped_reserve_type_words
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -36,7 +36,7 @@ class CellError(ValueError):
 
 
 def is_blank(value: object) -> bool:
-    return value is None or value == "" or (isinstance(value, str) and not value.strip())
+    return value is None or value == "" or (isinstance(value, str) and not plain_text(value))
 
 
 @memoised
@@ -52,7 +52,7 @@ def parse_text(value: object) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value).strip()
+    text = plain_text(str(value))
     if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_TRIGGERS:
         text = text[1:]
     return text

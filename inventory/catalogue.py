@@ -6,7 +6,6 @@ import csv
 import difflib
 import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from inventory.db import worker_cache
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import Item, ItemAlias, ItemVariant, StockLine
 from inventory.reference import Category
-from inventory.validation import check_code, check_text, text_limit
+from inventory.validation import check_code, check_text, fold, text_limit
 
 CATALOGUE_CSV = Path(__file__).parent / "data" / "catalogue.csv"
 # Spellings people write for a catalogue name (活性碳 → 活性炭): data, extended by editing the file.
@@ -57,9 +56,10 @@ class ItemRef:
 def item_key(text: str) -> str:
     """How an item's code, name or alias is compared: NFKC, case folded, no white space.
 
-    So ``ＰＤ－００１``, ``pd-001`` and ``PD-001`` are one code, and ``活性 炭`` is ``活性炭``.
+    So ``ＰＤ－００１``, ``pd-001`` and ``PD-001`` are one code, and ``活性 炭`` is ``活性炭`` (``fold``, then no
+    white space).
     """
-    return "".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+    return "".join(fold(text).split())
 
 
 EXACT, ALIAS, SIMILAR, PINYIN = "exact", "alias", "similar", "pinyin"

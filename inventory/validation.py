@@ -23,8 +23,16 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 # JSON number (a double) exactly; more of any unit is a typing error anyway.
 MAX_QUANTITY = Decimal("999999999999.999")
 # Control characters (tab and line breaks are text) and unpaired UTF-16 surrogates, which JSON's \\ud800 escapes
-# can smuggle into a str but no database or UTF-8 response can hold.
-INVALID_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# can smuggle into a str but no database or UTF-8 response can hold; and the text-direction controls (embeddings,
+# overrides, isolates, the marks), which no Chinese name needs and which make text display as other text
+# ("仓库\u202e321" shows as "仓库123").
+_DIRECTION_CONTROLS = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+INVALID_CHARACTERS = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff{_DIRECTION_CONTROLS}]")
+_DIRECTION_CONTROL = re.compile(f"[{_DIRECTION_CONTROLS}]")
+# Characters that show nothing (zero-width space, joiners, word joiner, byte-order mark, soft hyphen): text pasted
+# from a web page or a Word file carries them, and "活性\u200b炭" would be a second item that looks like 活性炭.
+# Removed wherever text is taken (``plain_text``), not refused: a ledger copied from the web must still get in.
+INVISIBLE_CHARACTERS = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
 # Every date a client or a ledger gives (production, expiry, as_of, since, until, expiring_before) lies in this
 # range: an Excel date serial is positive from 1900, and ±14 h of time zone never leaves the datetime range.
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -50,7 +58,14 @@ def invalid_character_message(value: str) -> str | None:
         return None
     if "\ud800" <= match.group() <= "\udfff":
         return "contains an unpaired surrogate (not valid Unicode text)"
+    if _DIRECTION_CONTROL.match(match.group()):
+        return "contains a text-direction control character"
     return "contains a control character"
+
+
+def plain_text(value: str) -> str:
+    """Text as it is kept and compared: without the characters that show nothing, trimmed."""
+    return INVISIBLE_CHARACTERS.sub("", value).strip()
 
 
 def text_limit(column: InstrumentedAttribute) -> int:
@@ -59,7 +74,7 @@ def text_limit(column: InstrumentedAttribute) -> int:
 
 
 def check_text(value: str | None, field: str, *, max_length: int, required: bool = False) -> str:
-    value = (value or "").strip()
+    value = plain_text(value or "")
     problem = invalid_character_message(value)
     if problem:
         raise ValidationFailed(f"{field} {problem}", field=field)
@@ -180,4 +195,4 @@ def remember(memo: dict, key: object, value: object, *cells: object) -> None:
 def fold(text: str) -> str:
     """Text as compared where people type it (names, words in cells): NFKC (full width → half width),
     case folded, trimmed."""
-    return unicodedata.normalize("NFKC", text or "").casefold().strip()
+    return plain_text(unicodedata.normalize("NFKC", text or "").casefold())

@@ -122,7 +122,12 @@ def with_text(body: dict, dotted: str, text: str) -> dict:
 def text_cases() -> list[Case]:
     rows = []
     for method, path, body, dotted, field in TEXT_FIELDS:
-        for name, char in (("lone surrogate", SURROGATE), ("NUL", NUL), ("escape character", "\x1b")):
+        for name, char in (
+            ("lone surrogate", SURROGATE),
+            ("NUL", NUL),
+            ("escape character", "\x1b"),
+            ("right-to-left override", "\u202e"),  # shows "仓库\u202e321" as "仓库123"
+        ):
             rows.append(Case(f"{name} in {dotted}", method, path, encoded(with_text(body, dotted, char)), 422, field))
     rows += [
         Case(

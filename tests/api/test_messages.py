@@ -104,6 +104,7 @@ def _error_paths(client, stocked_line):
     yield "wrong password", anonymous.post(f"{API}/auth/login", json={"username": "x", "password": "y"}, headers=ZH)
     yield "bad json", client.post(f"{API}/items", data="{", content_type="application/json", headers=ZH)
     yield "control character", client.get(f"{API}/warehouses?q=a%01b", headers=ZH)
+    yield "text-direction control", client.post(f"{API}/items", json={"code": "X2", "name": "a\u2066b"}, headers=ZH)
     yield "ambiguous county", client.get(f"{API}/nearest?county=朝阳区&item=PD-001", headers=ZH)
     yield "date", client.get(f"{API}/stock-lines/{line.id}?as_of=yesterday", headers=ZH)
 

@@ -367,6 +367,33 @@ def test_item_lookup_by_code_name_or_alias(session, run_import):
     assert "the code PD-001 is 活性炭 but the name says '生石灰'" in warning.message and warning.column == "物资名称"
 
 
+def test_characters_that_show_nothing_are_not_part_of_what_a_cell_says(session, run_import):
+    """Text pasted from a web page or a Word file carries zero-width spaces, byte-order marks and soft hyphens: the
+    item is still 活性炭, the warehouse and batch are kept without them, and a cell of nothing but them is blank."""
+    data = sheet_of_rows(
+        [
+            ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "批次", "数量", "备注"],
+            ["\ufeffW-1", "东城\u200b库", "政府", "110101", "活性\u200b炭\u00ad", "B\u20601", 1, "\u200b"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert stock(session) == {("W-1", "PD-001", "B1"): Decimal(1)}
+    assert session.scalar(select(Warehouse.name).where(Warehouse.code == "W-1")) == "东城库"
+
+
+def test_a_text_direction_control_in_a_cell_is_refused_at_its_cell(session, run_import):
+    data = sheet_of_rows([HEADER, ledger_row(item="活性炭", 批次="B\u202e1")])
+
+    report = run_import(data)
+
+    assert report.status == "rejected"
+    [error] = report.errors
+    assert (error.row, error.column) == (2, "批次") and "text-direction control" in error.message
+
+
 def test_the_cycle_collector_is_back_on_after_an_import_whatever_became_of_it(run_import, monkeypatch):
     """``import_ledger`` holds the collector off while it runs (``without_cycle_collection``) and switches it
     back on after an import, a rejected one, and one that raised."""

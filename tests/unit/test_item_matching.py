@@ -16,6 +16,7 @@ from inventory.errors import NotFound, ValidationFailed
         ("  PD-001 ", "pd-001"),
         ("活性 炭", "活性炭"),
         ("Activated  Carbon", "activatedcarbon"),
+        ("\ufeff活性\u200b炭\u00ad", "活性炭"),  # pasted from the web: characters that show nothing
     ],
 )
 def test_item_key_folds_width_case_and_spaces(typed, canonical):
