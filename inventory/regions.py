@@ -309,7 +309,27 @@ class RegionNames:
                 candidates = narrowed or candidates
             if candidates:
                 return candidates[0] if len(candidates) == 1 else ""
-        return ""
+        return self._run_on_county(text)
+
+    def _run_on_county(self, text: str) -> str:
+        """The county-level place a run of names without their suffixes means (北京海淀, 江苏南京鼓楼, 北京市海淀),
+        or "": each name before the last a province or city the rest lies in, the last a county-level place
+        there; one place, or none when the run can be read as several."""
+        found: set[str] = set()
+        levels = (RegionLevel.PROVINCE, RegionLevel.CITY)
+
+        def read(rest: str, outer: str, depth: int) -> None:
+            for cut in range(1, len(rest)):
+                for code in self._any.get(rest[:cut], []):
+                    if self.by_code[code].level not in levels or (outer and not self.within(code, outer)):
+                        continue
+                    tail = rest[cut:]
+                    found.update(place for place in self._places.get(tail, []) if self.within(place, code))
+                    if depth < ADDRESS_PARTS - 2:
+                        read(tail, code, depth + 1)
+
+        read(text, "", 0)
+        return found.pop() if len(found) == 1 else ""
 
     def city_in_address(self, address: str) -> str:
         """The prefecture-level city an address names after its province (海南省三亚市), or "": the province must

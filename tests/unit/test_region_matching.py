@@ -71,3 +71,24 @@ def test_an_incident_place_name_that_several_places_share_is_refused_with_them(s
 def test_a_city_written_with_a_province_it_is_not_in_is_no_place(session):
     with pytest.raises(NotFound):
         locate_incident(session, county="河北省三亚市")
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("北京海淀", "110108"),  # typed at 3 a.m. on a phone: no suffixes
+        ("北京市海淀", "110108"),
+        ("吉林朝阳", "220104"),  # a shared county name, narrowed by the province written before it
+        ("北京朝阳区", "110105"),
+        ("江苏南京鼓楼", "320106"),  # province, city and county, none with its suffix
+        ("南京鼓楼", "320106"),
+    ],
+)
+def test_a_place_written_as_names_without_their_suffixes_is_found(session, typed, code):
+    assert locate_incident(session, county=typed).county_code == code
+
+
+@pytest.mark.parametrize("typed", ["上海海淀", "河北海淀", "北京鼓楼"])
+def test_names_without_suffixes_that_do_not_nest_are_no_place(session, typed):
+    with pytest.raises(NotFound):
+        locate_incident(session, county=typed)
