@@ -158,3 +158,42 @@ def test_parallel_http_dispatches_across_gunicorn_workers_one_wins(
     assert all((body["code"], body["params"]["status"]) == ("callup_line_already", "dispatched") for body in losers)
     assert db.session.get(StockLine, stock_line_id).quantity == Decimal(95)
     _assert_invariants()
+
+
+def test_stocktakes_racing_reservations_never_count_below_what_is_reserved(app, make_warehouse, stocked_line):
+    """Stocktakes counting a line and call-ups reserving on it, at once: each either goes through or is refused
+    (a 409 at the edge), none meets the database's reserved <= quantity constraint (a 500), each stocktake
+    that went through left the line at its count (not at a count applied to a quantity read before another
+    changed it), and what is reserved at the end is what the open call-up lines hold, within the line."""
+    from inventory.stock import take_stock
+
+    warehouse = make_warehouse("ONLY-PD-001", latitude=39.95, longitude=116.40)
+    line_id = stocked_line(100, warehouse=warehouse, item_code="PD-001").id
+    db.session.remove()
+
+    def reserve() -> None:
+        raise_callup(
+            db.session,
+            RESPONDER,
+            incident_name="竞争",
+            incident=INCIDENT,
+            needs=[NeedRequest(item="PD-001", quantity=Decimal(30))],
+        )
+
+    def count(counted: int) -> None:
+        take_stock(db.session, line=db.session.get(StockLine, line_id), counted_quantity=counted, actor=ADMIN)
+
+    counts = (70, 50, 40, 100)
+    for _ in range(3):  # the order the threads reach the line differs from round to round
+        outcomes = run_at_once(app, [reserve] * 4 + [functools.partial(count, counted) for counted in counts])
+        assert all(outcome == "done" or outcome.startswith("refused: ") for outcome in outcomes), outcomes
+        counted_to = db.session.scalars(
+            select(Movement.quantity_after).where(
+                Movement.stock_line_id == line_id, Movement.kind == MovementKind.STOCKTAKE
+            )
+        ).all()
+        assert {Decimal(after) for after in counted_to} <= {Decimal(c) for c in counts}, counted_to
+        line = db.session.get(StockLine, line_id)
+        assert line.reserved <= line.quantity
+        _assert_invariants()
+        db.session.remove()
