@@ -5,7 +5,7 @@
 // configuration and the page keeps working without them (markers, rings, labels, scale).
 // The coverage-gap layer and its controls are readiness.js's, drawn on this map.
 
-import { get, request } from "./api.js";
+import { ApiError, get, request } from "./api.js";
 import { declutter, startBackground } from "./basemap.js";
 import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, runAction, showFormErrors } from "./dom.js";
 import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
@@ -21,6 +21,9 @@ const LEAFLET = "/static/vendor/leaflet-1.9.4/";
 const CHINA = { center: [35.0, 105.0], zoom: 4 };
 const RING_STEPS_KM = [5, 10, 20, 50, 100, 200, 300, 500, 1000, 2000, 3000];
 const RESULT_LIMIT = 20;
+// An answer on screen is asked again every minute while the map view is shown, and when the tab is shown
+// again: stock issued, counted or dispatched elsewhere must not go on looking available to a responder.
+const ANSWER_REFRESH_MS = 60_000;
 const LOCATION_FIELDS = new Set(["lat", "lon", "county"]);
 
 let ctx = null;
@@ -33,6 +36,8 @@ let layers = null;
 const state = {
   answer: null,
   askedAt: null,
+  query: null, // the question the answer on screen answers, asked again as it is (refreshAnswer)
+  refreshing: false,
   plan: null,
   planBody: null,
   raisedCode: null,
@@ -48,7 +53,7 @@ function byId(id) {
 
 export async function init(context) {
   ctx = context;
-  Object.assign(state, { answer: null, plan: null, planBody: null, raisedCode: null, needs: [] });
+  Object.assign(state, { answer: null, query: null, plan: null, planBody: null, raisedCode: null, needs: [] });
   if (!wired) {
     wire();
     wired = true;
@@ -73,7 +78,7 @@ export async function show() {
 }
 
 export function reset() {
-  Object.assign(state, { answer: null, plan: null, planBody: null, raisedCode: null, needs: [] });
+  Object.assign(state, { answer: null, query: null, plan: null, planBody: null, raisedCode: null, needs: [] });
   byId("nearest-form").reset();
   byId("plan-form").reset(); // the next account starts from its own draft, not this one's preferences
   resetResponder();
@@ -96,6 +101,8 @@ function wire() {
   byId("nearest-county").addEventListener("input", debounce(() => fillCounties(byId("nearest-county").value, byId("county-options"), state.regions)));
   byId("nearest-county").addEventListener("change", placeCounty);
   byId("nearest-item").addEventListener("input", debounce(suggestItems));
+  window.setInterval(refreshAnswer, ANSWER_REFRESH_MS);
+  document.addEventListener("visibilitychange", refreshAnswer);
   for (const id of ["nearest-lat", "nearest-lon"]) byId(id).addEventListener("change", placeTypedPoint);
   onLanguageChange(() => {
     if (!ctx?.user) return;
@@ -313,11 +320,39 @@ async function search(event) {
     clearFormErrors(form);
     state.answer = answer.data;
     state.askedAt = new Date();
+    state.query = query;
     renderResults();
     drawResults();
     return true;
   });
   if (!answered) byId("nearest-summary").textContent = t("results.failed");
+}
+
+/** The answer on screen asked again (``ANSWER_REFRESH_MS``): redrawn where the stock changed, its time moved on
+ * where nothing did. Nothing moves under a finger otherwise (the map keeps its view, a plan drawn stays); a
+ * failed re-ask leaves the answer saying the time it was true. */
+async function refreshAnswer() {
+  const query = state.query;
+  if (!state.answer || !query || state.refreshing || document.visibilityState !== "visible") return;
+  if (byId("view-map").hidden) return;
+  state.refreshing = true;
+  try {
+    const answer = await request("/nearest", { query });
+    if (state.query !== query) return; // the question changed, or was asked again, meanwhile
+    const changed = JSON.stringify(answer.data) !== JSON.stringify(state.answer);
+    state.answer = answer.data;
+    state.askedAt = new Date();
+    if (!changed) {
+      renderSummary();
+      return;
+    }
+    renderResults();
+    drawResults({ again: true });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error; // the next minute asks again
+  } finally {
+    state.refreshing = false;
+  }
 }
 
 /** The question on the form changed: its last answer (list, markers, rings) is gone, not left standing. */
@@ -331,6 +366,7 @@ function questionChanged() {
 
 function forgetAnswer() {
   state.answer = null;
+  state.query = null;
   renderResults();
   if (!layers) return;
   layers.results.clearLayers();
@@ -340,8 +376,14 @@ function forgetAnswer() {
 
 function renderResults() {
   const list = byId("nearest-results");
-  const summary = byId("nearest-summary");
   clear(list);
+  renderSummary();
+  if (state.answer) fillResults(list, state.answer, ctx.labels.reserve_types, focusResult);
+}
+
+/** The line above the list: what it answers, when it was asked, and how many warehouses it found. */
+function renderSummary() {
+  const summary = byId("nearest-summary");
   const answer = state.answer;
   if (!answer) {
     summary.textContent = "";
@@ -356,16 +398,16 @@ function renderResults() {
     el("br"),
     found,
   );
-  fillResults(list, answer, ctx.labels.reserve_types, focusResult);
 }
 
 const markers = [];
 
-function drawResults() {
+/** The answer's markers; ``again``: the same question asked again, so the plan drawn and the map's view stay. */
+function drawResults({ again = false } = {}) {
   if (!map) return;
   const answer = state.answer;
   layers.results.clearLayers();
-  layers.plan.clearLayers();
+  if (!again) layers.plan.clearLayers();
   markers.length = 0;
   const center = [answer.incident.latitude, answer.incident.longitude];
   drawIncident(center, answer.incident.county_name);
@@ -386,9 +428,11 @@ function drawResults() {
     layers.results.addLayer(marker);
     markers.push(marker);
   });
-  const bounds = markers.length ? L.latLngBounds([center]) : ringBounds(center, answer.radius_km);
-  for (const marker of markers) bounds.extend(marker.getLatLng());
-  map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
+  if (!again) {
+    const bounds = markers.length ? L.latLngBounds([center]) : ringBounds(center, answer.radius_km);
+    for (const marker of markers) bounds.extend(marker.getLatLng());
+    map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
+  }
   declutter(map);
 }
 

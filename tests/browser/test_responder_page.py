@@ -137,3 +137,48 @@ def test_a_responders_failures_read_in_chinese_without_the_apis_field_names(brow
     assert page.text_content("#status") == "登录已过期，请重新登录"
     assert page.is_visible("#view-login")
     browsing.shot("session-ended")
+
+
+def test_an_answer_on_screen_follows_the_stock_taken_elsewhere(browsing, nearest_api, page_server):
+    """A list answered at 03:00 went on saying the stock was there after a manager issued it: the page asks the
+    same question again every minute while it is shown, and when the tab is shown again."""
+    import uuid
+
+    from tests.browser.test_readiness_page import ApiSession
+
+    manager = ApiSession(page_server, "manager")
+    warehouse = manager.call("GET", "/page/my-warehouses")[0]
+    batch = f"NOW-{uuid.uuid4().hex[:8]}"
+    receipt = {"warehouse_code": warehouse["code"], "item_code": "PD-001", "quantity": "7", "batch": batch}
+    manager.call("POST", "/receipts", {**receipt, "reason": "browser test: taken elsewhere"})
+    [line] = manager.call("GET", "/stock-lines", warehouse=warehouse["code"], batch=batch)
+    page = browsing.page
+    page.clock.install()
+    browsing.login("responder")
+    page.wait_for_selector("#map .leaflet-control-scale")
+    page.fill("#nearest-lat", str(warehouse["latitude"]))
+    page.fill("#nearest-lon", str(warehouse["longitude"]))
+    page.fill("#nearest-item", "PD-001")
+    page.fill("#nearest-radius", "1")
+    page.click("#nearest-form button[type=submit]")
+    result = page.locator(f"#nearest-results li.result[data-code='{warehouse['code']}']")
+    result.wait_for()
+    assert f"{batch} · 7 " in result.text_content()
+    asked = page.text_content("#nearest-summary .question")
+
+    manager.call("POST", f"/stock-lines/{line['id']}/issues", {"quantity": "3", "reason": "browser test"})
+    page.clock.run_for(61_000)  # a minute on screen
+    page.wait_for_function(
+        "([code, text]) => document.querySelector(`#nearest-results li.result[data-code='${code}']`)"
+        "?.textContent.includes(text)",
+        arg=[warehouse["code"], f"{batch} · 4 "],
+    )
+    assert page.text_content("#nearest-summary .question") != asked  # says when it was asked again
+
+    manager.call("POST", f"/stock-lines/{line['id']}/issues", {"quantity": "4", "reason": "browser test"})
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
+    page.wait_for_function(
+        "([code, batch]) => !document.querySelector(`#nearest-results li.result[data-code='${code}']`)"
+        "?.textContent.includes(batch)",
+        arg=[warehouse["code"], batch],
+    )
