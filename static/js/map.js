@@ -101,8 +101,8 @@ function wire() {
   byId("nearest-county").addEventListener("input", debounce(() => fillCounties(byId("nearest-county").value, byId("county-options"), state.regions)));
   byId("nearest-county").addEventListener("change", placeCounty);
   byId("nearest-item").addEventListener("input", debounce(suggestItems));
-  window.setInterval(refreshAnswer, ANSWER_REFRESH_MS);
-  document.addEventListener("visibilitychange", refreshAnswer);
+  window.setInterval(refreshShown, ANSWER_REFRESH_MS);
+  document.addEventListener("visibilitychange", refreshShown);
   for (const id of ["nearest-lat", "nearest-lon"]) byId(id).addEventListener("change", placeTypedPoint);
   onLanguageChange(() => {
     if (!ctx?.user) return;
@@ -328,31 +328,47 @@ async function search(event) {
   if (!answered) byId("nearest-summary").textContent = t("results.failed");
 }
 
-/** The answer on screen asked again (``ANSWER_REFRESH_MS``): redrawn where the stock changed, its time moved on
- * where nothing did. Nothing moves under a finger otherwise (the map keeps its view, a plan drawn stays); a
- * failed re-ask leaves the answer saying the time it was true. */
-async function refreshAnswer() {
-  const query = state.query;
-  if (!state.answer || !query || state.refreshing || document.visibilityState !== "visible") return;
-  if (byId("view-map").hidden) return;
+/** What the map view shows asked again (``ANSWER_REFRESH_MS``, and when the tab is shown again): the answer,
+ * and the plan while it is the one *Raise call-up* would raise. Each is redrawn where it changed, else only
+ * the answer's time moves on; nothing else moves under a finger (the map keeps its view). A failed re-ask
+ * leaves the answer saying the time it was true, and the next minute asks again. */
+async function refreshShown() {
+  if (state.refreshing || document.visibilityState !== "visible" || byId("view-map").hidden) return;
   state.refreshing = true;
   try {
-    const answer = await request("/nearest", { query });
-    if (state.query !== query) return; // the question changed, or was asked again, meanwhile
-    const changed = JSON.stringify(answer.data) !== JSON.stringify(state.answer);
-    state.answer = answer.data;
-    state.askedAt = new Date();
-    if (!changed) {
-      renderSummary();
-      return;
-    }
-    renderResults();
-    drawResults({ again: true });
+    await refreshAnswer();
+    await refreshPlan();
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error; // the next minute asks again
+    if (!(error instanceof ApiError)) throw error;
   } finally {
     state.refreshing = false;
   }
+}
+
+async function refreshAnswer() {
+  const query = state.query;
+  if (!state.answer || !query) return;
+  const answer = (await request("/nearest", { query })).data;
+  if (state.query !== query) return; // the question changed, or was asked again, meanwhile
+  const changed = JSON.stringify(answer) !== JSON.stringify(state.answer);
+  state.answer = answer;
+  state.askedAt = new Date();
+  if (!changed) {
+    renderSummary();
+    return;
+  }
+  renderResults();
+  drawResults({ again: true });
+}
+
+async function refreshPlan() {
+  const body = state.planBody;
+  if (!planIsCurrent().current) return; // no plan, raised, or built for another question: marked so
+  const plan = (await request("/plans", { method: "POST", body })).data;
+  if (state.planBody !== body || JSON.stringify(plan) === JSON.stringify(state.plan)) return;
+  state.plan = plan;
+  renderPlan();
+  drawPlan({ again: true });
 }
 
 /** The question on the form changed: its last answer (list, markers, rings) is gone, not left standing. */
@@ -586,7 +602,8 @@ function renderPlan() {
   renderPlanInto(byId("plan-result"), state.plan, ctx.labels.reserve_types);
 }
 
-function drawPlan() {
+/** The plan's markers; ``again``: the same plan asked again, so the map keeps its view. */
+function drawPlan({ again = false } = {}) {
   if (!map) return;
   const plan = state.plan;
   layers.plan.clearLayers();
@@ -615,7 +632,7 @@ function drawPlan() {
     layers.plan.addLayer(marker);
     bounds.extend(latlng);
   });
-  map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
+  if (!again) map.fitBounds(bounds.pad(0.15), { maxZoom: 10 });
   declutter(map);
 }
 
@@ -670,13 +687,18 @@ function currentQuestionKey() {
  * "Raise call-up" works on the plan shown, for the roles that may raise one; once the needs
  * change the plan no longer says what would be reserved, so it must be built again.
  */
+/** The plan shown was built for the needs and the question on the form now (and not raised yet). */
+function planIsCurrent() {
+  const sameNeeds = Boolean(state.planBody && needsKey(state.planBody.needs) === needsKey(state.needs));
+  const samePlace = Boolean(state.planBody && questionKey(state.planBody) === currentQuestionKey());
+  return { sameNeeds, current: Boolean(state.plan && sameNeeds && samePlace) };
+}
+
 function updateCallupButton() {
   const button = byId("callup");
   const note = byId("callup-note");
   const allowed = canRaise(ctx?.user);
-  const sameNeeds = Boolean(state.planBody && needsKey(state.planBody.needs) === needsKey(state.needs));
-  const samePlace = Boolean(state.planBody && questionKey(state.planBody) === currentQuestionKey());
-  const current = Boolean(state.plan && sameNeeds && samePlace);
+  const { sameNeeds, current } = planIsCurrent();
   button.disabled = !allowed || !current;
   let key = "plan.callup_note";
   if (!allowed) key = "plan.callup_roles";

@@ -141,7 +141,8 @@ def test_a_responders_failures_read_in_chinese_without_the_apis_field_names(brow
 
 def test_an_answer_on_screen_follows_the_stock_taken_elsewhere(browsing, nearest_api, page_server):
     """A list answered at 03:00 went on saying the stock was there after a manager issued it: the page asks the
-    same question again every minute while it is shown, and when the tab is shown again."""
+    same question (and the plan *Raise call-up* would raise) again every minute while it is shown, and when the
+    tab is shown again."""
     import uuid
 
     from tests.browser.test_readiness_page import ApiSession
@@ -159,12 +160,18 @@ def test_an_answer_on_screen_follows_the_stock_taken_elsewhere(browsing, nearest
     page.fill("#nearest-lat", str(warehouse["latitude"]))
     page.fill("#nearest-lon", str(warehouse["longitude"]))
     page.fill("#nearest-item", "PD-001")
+    page.fill("#nearest-quantity", "1000000")  # more than the warehouse holds: the plan draws on every batch
     page.fill("#nearest-radius", "1")
     page.click("#nearest-form button[type=submit]")
     result = page.locator(f"#nearest-results li.result[data-code='{warehouse['code']}']")
     result.wait_for()
     assert f"{batch} · 7 " in result.text_content()
     asked = page.text_content("#nearest-summary .question")
+    page.click("#add-need")
+    page.wait_for_selector("#plan-needs li")
+    page.click("#plan-build")
+    page.wait_for_selector("#plan-result table")
+    planned = page.text_content("#plan-result")
 
     manager.call("POST", f"/stock-lines/{line['id']}/issues", {"quantity": "3", "reason": "browser test"})
     page.clock.run_for(61_000)  # a minute on screen
@@ -174,6 +181,8 @@ def test_an_answer_on_screen_follows_the_stock_taken_elsewhere(browsing, nearest
         arg=[warehouse["code"], f"{batch} · 4 "],
     )
     assert page.text_content("#nearest-summary .question") != asked  # says when it was asked again
+    page.wait_for_function("(before) => document.querySelector('#plan-result').textContent !== before", arg=planned)
+    assert page.is_enabled("#callup")
 
     manager.call("POST", f"/stock-lines/{line['id']}/issues", {"quantity": "4", "reason": "browser test"})
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
