@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from api.extensions import db
 from importers.ledger import import_ledger
 from inventory.errors import ValidationFailed
-from inventory.import_review import review_list
+from inventory.import_review import confirm_review, correct_review, review_list
 from inventory.models import ImportProfile, Item, Movement, StockLine, Warehouse
 from inventory.regions import region_names
 from inventory.registration import warehouse_name_key
@@ -244,6 +244,42 @@ def test_two_imports_of_one_new_warehouse_at_once_register_it_once(app, db_kind)
     assert outcomes == ["done", "done"]
     with app.app_context():
         assert warehouses(db.session) == [("110115-001", "大兴区储备库", "110115")]
+
+
+def test_corrections_and_confirmations_of_one_review_entry_at_once_settle_it_once(app, db_kind, make_warehouse):
+    """Two provincial officers settling the same "new warehouse" entry at once (PostgreSQL, real threads and
+    connections): exactly one decision wins, the others are refused, and the stock moved at most once."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    with app.app_context():
+        make_warehouse("W-REAL", county_code="110101")
+        data = sheet_of_rows([NAME_ONLY, ["东城新库", "东城区", "政府储备", "活性炭", "吨", 5]])
+        report = import_ledger(db.session, data, file_name="a.xlsx", actor="tester")
+        db.session.commit()
+        [entry] = review_list(db.session, "tester", report.import_id)["new_warehouse"]
+        import_id, entry_id = report.import_id, entry.id
+        movements_before = db.session.scalar(select(func.count()).select_from(Movement))
+        db.session.remove()
+
+    def correct() -> None:
+        correct_review(db.session, "tester", import_id, entry_id, "W-REAL")
+
+    def confirm() -> None:
+        confirm_review(db.session, "tester", import_id, entry_id)
+
+    outcomes = run_at_once(app, [correct] * 4 + [confirm] * 2)
+
+    assert outcomes.count("done") == 1, outcomes
+    assert all(o == "done" or "already settled" in o for o in outcomes), outcomes
+    with app.app_context():
+        held = dict(db.session.execute(select(Warehouse.code, func.sum(StockLine.quantity)).join(StockLine.warehouse)
+                                       .group_by(Warehouse.code)).all())  # fmt: skip
+        moved = db.session.scalar(select(func.count()).select_from(Movement)) - movements_before
+        if outcomes.index("done") < 4:  # a correction won: the 5 t moved once, by a transfer out and in
+            assert (held.get("W-REAL"), held.get("110101-001"), moved) == (Decimal(5), Decimal(0), 2)
+        else:
+            assert (held.get("W-REAL"), held.get("110101-001"), moved) == (None, Decimal(5), 0)
+        assert ledger_mismatches(db.session) == []
 
 
 def test_the_review_list_groups_what_the_import_decided_and_a_correction_moves_stock_by_movements(
