@@ -38,19 +38,24 @@ ADMIN = Principal(username="root", role=Role.ADMIN)
 RACERS = 8
 
 
+def _raise(item_code: str, quantity: int, incident_name: str = "竞争"):
+    """A responder's call-up for ``quantity`` of one item near ``INCIDENT`` (not committed)."""
+    return raise_callup(
+        db.session,
+        RESPONDER,
+        incident_name=incident_name,
+        incident=INCIDENT,
+        needs=[NeedRequest(item=item_code, quantity=Decimal(quantity))],
+    )
+
+
 def _raise_one_line_callup(
     app, make_warehouse, stocked_line, quantity: int = 5, item_code: str = "PD-001"
 ) -> tuple[str, int, int]:
     """A call-up for ``quantity`` units held as one line on the only stock line of the item, committed."""
     warehouse = make_warehouse(f"ONLY-{item_code}", latitude=39.95, longitude=116.40)
     line = stocked_line(100, warehouse=warehouse, item_code=item_code)
-    callup = raise_callup(
-        db.session,
-        RESPONDER,
-        incident_name="竞争",
-        incident=INCIDENT,
-        needs=[NeedRequest(item=item_code, quantity=Decimal(quantity))],
-    )
+    callup = _raise(item_code, quantity)
     db.session.commit()
     (callup_line,) = callup.lines
     result = callup.code, callup_line.id, line.id
@@ -106,13 +111,7 @@ def test_parallel_cancels_release_the_reservation_once(app, make_warehouse, stoc
     code, _, stock_line_id = _raise_one_line_callup(app, make_warehouse, stocked_line)
     # A second open call-up holds 10 more units of the same line: a double release would steal from it.
     with intends_to_write():
-        raise_callup(
-            db.session,
-            RESPONDER,
-            incident_name="另一事件",
-            incident=INCIDENT,
-            needs=[NeedRequest(item="PD-001", quantity=Decimal(10))],
-        )
+        _raise("PD-001", 10, "另一事件")
         db.session.commit()
     db.session.remove()
 
@@ -172,13 +171,7 @@ def test_stocktakes_racing_reservations_never_count_below_what_is_reserved(app, 
     db.session.remove()
 
     def reserve() -> None:
-        raise_callup(
-            db.session,
-            RESPONDER,
-            incident_name="竞争",
-            incident=INCIDENT,
-            needs=[NeedRequest(item="PD-001", quantity=Decimal(30))],
-        )
+        _raise("PD-001", 30)
 
     def count(counted: int) -> None:
         take_stock(db.session, line=db.session.get(StockLine, line_id), counted_quantity=counted, actor=ADMIN)
