@@ -339,6 +339,7 @@ async function refreshShown() {
     await refreshAnswer();
     await refreshPlan();
   } catch (error) {
+    // the next minute asks again (a session ended meanwhile, SessionEnded, is an ApiError: the login view says it)
     if (!(error instanceof ApiError)) throw error;
   } finally {
     state.refreshing = false;
