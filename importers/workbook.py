@@ -49,6 +49,7 @@ from importers.sandbox import Child, Send
 from importers.values import is_blank, is_known_unit, parse_text
 from importers.xls_records import Damaged, Encrypted, NoWorkbookStream, declared_area, xls_sheets
 from inventory.errors import ValidationFailed
+from inventory.validation import printable
 
 ROWS_PER_MESSAGE = 1_000  # rows the parsing child sends at a time
 SHARED_TEXTS = 50_000  # distinct texts the parsing child remembers to send as one object (a few MB at most)
@@ -321,14 +322,15 @@ def check_xls_sheets(data: bytes) -> None:
     except Encrypted:
         raise password_refusal() from None
     except Damaged as damage:
-        raise damaged(damage.part, damage.reason) from damage
+        raise damaged(printable(damage.part), damage.reason) from damage
     cells = area = 0
     for sheet in sheets:
+        name = printable(sheet.name)
         if sheet.declared is not None:
             first_row, end_row, first_column, end_column = sheet.declared
             declared = f"{column_letter(first_column)}{first_row + 1}:{column_letter(end_column - 1)}{end_row}"
-            _check_area(sheet.name, end_row - first_row, end_column - first_column, declared)
-        _check_area(sheet.name, sheet.rows, max(sheet.columns, 1))
+            _check_area(name, end_row - first_row, end_column - first_column, declared)
+        _check_area(name, sheet.rows, max(sheet.columns, 1))
         cells += sheet.cells
         if cells > MAX_CELLS:
             raise too_many_cells()
@@ -426,7 +428,7 @@ def _check_area(part: str, rows: int, columns: int, declared: str = "") -> None:
 def _within_area(sheet: CalamineSheet) -> None:
     """A sheet loaded without the scan (an .xls) held to the scan's area limit, by the extent of its cells."""
     if sheet.end is not None:  # the last cell's row and column, from 0
-        _check_area(sheet.name, sheet.end[0] + 1, sheet.end[1] + 1)
+        _check_area(printable(sheet.name), sheet.end[0] + 1, sheet.end[1] + 1)
 
 
 def _declares_dtd(window: bytes) -> bool:
@@ -501,8 +503,10 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
         raise _unopened(data, exc) from exc
-    # Excel never names two sheets alike; calamine gives one sheet's cells for both names (an .xls: the last's)
-    names = book.sheet_names
+    # Excel never names two sheets alike; calamine gives one sheet's cells for both names (an .xls: the last's).
+    # A sheet is named in the report as ``printable`` shows its name (an .xls's may hold control characters):
+    # two names shown alike are two names alike.
+    names = [printable(name) for name in book.sheet_names]
     if len(set(names)) != len(names):
         twice = next(name for name in names if names.count(name) > 1)
         raise ValidationFailed(f"the workbook cannot be read: two sheets are named {twice!r}", field="file")
@@ -514,13 +518,13 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     for name in book.sheet_names:
         shipments, sheet, table = found.pop(name, None) or _what_sheet_holds(book, name, mapping, scanned)
         if shipments:
-            in_transit.append(name)
+            in_transit.append(printable(name))
         elif table is None:
-            skipped.append(name)
+            skipped.append(printable(name))
         else:
             tables.append(table)
             if sheet is not None:
-                sheets[name] = sheet
+                sheets[table.name] = sheet
     if not tables:
         raise ValidationFailed(
             "no sheet has a ledger header: a row naming at least the item (物资名称 or 物资编码) and the "
@@ -699,7 +703,7 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
     if sheet.start is None:
         return None
     mapping = mapping or HeaderMapping()
-    name = sheet.name
+    name = printable(sheet.name)
     head: list[tuple[int, list]] = []
     for number, cells in _sheet_rows(sheet):
         head.append((number, cells))

@@ -23,6 +23,7 @@ from importers import limits
 from importers import workbook as workbook_module
 from importers.values import is_blank, parse_text
 from importers.workbook import XLS_SIGNATURE, column_letter, open_ledger_workbook
+from inventory.validation import INVALID_CHARACTERS
 from tests.api.helpers import API, PROBLEM_JSON
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 from tests.importers.xls_corpus import (
@@ -613,3 +614,34 @@ def test_hostile_workbooks_do_not_kill_a_gunicorn_worker(gunicorn, token_for):
     assert status == 201 and report["status"] == "imported"
     assert sorted(child.pid for child in master.children()) == workers  # no worker died and was replaced
     assert all(psutil.Process(pid).memory_info().rss < 600 * 2**20 for pid in workers)
+
+
+def test_control_characters_in_an_xls_sheet_name_are_shown_escaped(client):
+    """An .xls's sheet names are BIFF strings, control characters and all (an .xlsx's XML cannot hold them): the
+    report names such a sheet as the API echoes a bad field name (``inventory.validation.printable``), in its
+    errors, its sheets, its warnings and the error workbook, never the raw characters (an ESC sequence reaches
+    the terminal of whoever reads the CLI's report)."""
+    ledger = b"".join(label(0, column, header) for column, header in enumerate(HEADER))
+    row = ["W-1", "东城库", "政府储备", "110101", "活性炭", "吨", "lots"]
+    ledger += b"".join(label(1, column, value) for column, value in enumerate(row))
+    data = compound_file(biff_workbook([("台账\x1b\x07", ledger), ("说明\x08", label(0, 0, "填表说明"))]))
+
+    response = upload(client, data, dry_run="1")
+
+    body = response.get_json()
+    assert response.status_code == 422 and list(body["errors"]) == ["台账\\x1b\\x07!G2"], body
+    report = body["report"]
+    assert [sheet["name"] for sheet in report["sheets"]] == ["台账\\x1b\\x07"]
+    assert {issue["sheet"] for issue in report["errors"] + report["warnings"]} == {"台账\\x1b\\x07", "说明\\x08"}
+
+    def texts(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [text for key, item in value.items() for text in [key, *texts(item)]]
+        return [text for item in value for text in texts(item)] if isinstance(value, list) else [str(value)]
+
+    assert not any(INVALID_CHARACTERS.search(text) for text in texts(body))
+
+    annotated = upload(client, data, "/imports/report.xlsx")
+    assert annotated.status_code == 200, annotated.get_json()
+    book = openpyxl.load_workbook(io.BytesIO(annotated.data))
+    assert book.sheetnames[0] == "台账＼x1b＼x07" and book.worksheets[0]["G2"].value == "lots"

@@ -182,3 +182,10 @@ def test_a_broken_sector_chain_is_damage_before_calamine_follows_it(fat_edits, m
 
     with pytest.raises(Damaged, match=reason):
         xls_sheets(compound_file(stream, fat_edits=fat_edits, mini=mini))
+
+
+def test_a_refusal_names_a_sheet_as_the_report_does():
+    data = compound_file(biff_workbook([("台账\x1b", dimensions(0, 0xFFFF_FFFF, 0, 256))]))
+
+    with pytest.raises(WorkbookTooLarge, match=r"sheet part 台账\\x1b declares"):
+        check_xls_sheets(data)
