@@ -16,7 +16,10 @@ records apart, from its BOF to its EOF) are refused rather than walked once per 
 
 from __future__ import annotations
 
+import codecs
 import struct
+import sys
+from array import array
 from dataclasses import dataclass
 
 ENDOFCHAIN = 0xFFFF_FFFE
@@ -28,6 +31,9 @@ HEADER_DIFAT = 109  # FAT sector ids held by the header itself
 COMPOUND_FILE = "compound file"  # the "part" named when the container itself is damaged
 
 EOF = 0x000A
+BOF = 0x0809
+OLDER_BIFF = {0x0200, 0x0002, 0x0007, 0x0300, 0x0400, 0x0500}  # BOF versions before BIFF8
+CODEPAGE = 0x0042
 BOUNDSHEET = 0x0085
 FILEPASS = 0x002F
 DIMENSIONS = 0x0200
@@ -125,7 +131,7 @@ def workbook_stream(data: bytes) -> bytes:
             raise Damaged(COMPOUND_FILE, "a sector lies past the end of the file")
         return data[header + number * size : header + (number + 1) * size]
 
-    def chain(start: int, table: list[int], length: int, read=sector, count: int = present) -> bytes:
+    def chain(start: int, table: array, length: int, read=sector, count: int = present) -> bytes:
         """The sectors from ``start`` to the end of its chain, cut to ``length`` when that is not 0."""
         if length > len(data):  # calamine makes room for it first
             raise Damaged(COMPOUND_FILE, "a stream is declared longer than the file")
@@ -139,7 +145,7 @@ def workbook_stream(data: bytes) -> bytes:
         joined = b"".join(parts)
         return joined[:length] if length else joined
 
-    difat = list(struct.unpack_from(f"<{HEADER_DIFAT}I", data, 76))
+    difat = _u32s(data[76:512])  # the header's 109
     number, steps = difat_start, 0
     while number < MARKERS:  # each DIFAT sector ends with the id of the next
         if steps >= present:
@@ -147,7 +153,7 @@ def workbook_stream(data: bytes) -> bytes:
         difat.extend(_u32s(sector(number)))
         number = difat.pop()
         steps += 1
-    fat: list[int] = []
+    fat = _u32s(b"")
     for number in difat:
         if number < DIFSECT:
             fat.extend(_u32s(sector(number)))
@@ -162,7 +168,7 @@ def workbook_stream(data: bytes) -> bytes:
     if len(directory) % 128 or not entries or (version != 3 and entries[0][1] == ENDOFCHAIN):
         raise Damaged(COMPOUND_FILE, "its directory is broken")
 
-    mini_stream, mini_fat = b"", []
+    mini_stream, mini_fat = b"", _u32s(b"")
     if mini_fat_len:  # calamine reads the mini stream whenever the header says there is one
         mini_stream = chain(entries[0][1], fat, entries[0][2])
         mini_fat = _u32s(chain(mini_fat_start, fat, mini_fat_len * size))
@@ -183,8 +189,12 @@ def workbook_stream(data: bytes) -> bytes:
     return chain(start, mini_fat, length, mini_sector, len(mini_stream) // MINI_SECTOR)
 
 
-def _u32s(chunk: bytes) -> list[int]:
-    return list(struct.unpack_from(f"<{len(chunk) // 4}I", chunk))
+def _u32s(chunk: bytes) -> array:
+    """Little-endian 32-bit numbers, 4 bytes each in memory (a FAT may have millions)."""
+    numbers = array("I", chunk[: len(chunk) - len(chunk) % 4])
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    return numbers
 
 
 # The records.
@@ -194,6 +204,7 @@ def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int]:
     """The sheets the globals list (where each one's records begin, its name) up to their EOF, and where the
     globals end."""
     listed: list[tuple[int, str]] = []
+    biff8, codepage = True, "latin-1"
     at, end = 0, len(stream)
     while at < end:
         kind, length, data = _record(stream, at, "Workbook")
@@ -202,16 +213,35 @@ def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int]:
             break
         if kind == FILEPASS and length >= 2 and _U16.unpack_from(stream, data)[0]:
             raise Encrypted()
+        if kind == BOF and length >= 2:  # which BIFF: calamine takes any version it does not know for BIFF8
+            version = _U16.unpack_from(stream, data)[0]
+            substream = _U16.unpack_from(stream, data + 2)[0] if length >= 4 else 0
+            biff8 = version not in OLDER_BIFF and (version, substream) != (0, 0x1000)
+        if kind == CODEPAGE and length >= 2:
+            codepage = _codec(_U16.unpack_from(stream, data)[0])
         if kind == BOUNDSHEET:
             if length < 8:
                 raise Damaged("Workbook", "a record is too short for its type")
-            listed.append((_U32.unpack_from(stream, data)[0], _sheet_name(stream[data + 6 : data + length])))
+            name = _sheet_name(stream[data + 6 : data + length], biff8, codepage)
+            listed.append((_U32.unpack_from(stream, data)[0], name))
     return listed, at
 
 
-def _sheet_name(record: bytes) -> str:
-    """A BOUNDSHEET's name (ShortXLUnicodeString): UTF-16 or its low bytes alone; NULs dropped, as calamine does."""
-    count, wide = record[0], record[1] & 1
+def _codec(codepage: int) -> str:
+    """Python's codec of a Windows code page (BIFF5 and older write names in it), latin-1 if it has none."""
+    try:
+        return codecs.lookup(f"cp{codepage}").name
+    except LookupError:
+        return "latin-1"
+
+
+def _sheet_name(record: bytes, biff8: bool, codepage: str) -> str:
+    """A BOUNDSHEET's name: BIFF8's ShortXLUnicodeString (UTF-16, or its low bytes alone), an older BIFF's bytes
+    in the workbook's code page; NULs dropped, as calamine does. Only ever shown, in refusals."""
+    count = record[0]
+    if not biff8:
+        return record[1 : 1 + count].decode(codepage, "replace").replace("\0", "")
+    wide = record[1] & 1
     text = record[2 : 2 + count * (2 if wide else 1)]
     name = text.decode("utf-16-le", "replace") if wide else text.decode("latin-1")
     return name.replace("\0", "")

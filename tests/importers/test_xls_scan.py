@@ -189,3 +189,23 @@ def test_a_refusal_names_a_sheet_as_the_report_does():
 
     with pytest.raises(WorkbookTooLarge, match=r"sheet part 台账\\x1b declares"):
         check_xls_sheets(data)
+
+
+def test_a_biff5_workbook_is_walked_as_calamine_walks_it():
+    """Excel 5.0/95 files: a Book stream, BOF version 0x0500, names in the code page without a flags byte."""
+
+    def biff5_bof(kind: int) -> bytes:
+        return record(0x0809, struct.pack("<HHHH", 0x0500, kind, 0x0DBB, 0x07CC))
+
+    sheet = biff5_bof(0x0010) + record(0x0200, struct.pack("<HHHHH", 0, 3, 0, 2, 0)) + number_cell(2, 1, 5.0)
+    sheet += record(0x000A)
+    head = biff5_bof(0x0005) + record(0x0042, struct.pack("<H", 1252))
+    boundsheet_size = 4 + 6 + 1 + len("Ledger")
+    position = len(head) + boundsheet_size + 4
+    head += record(0x0085, struct.pack("<IHB", position, 0, len("Ledger")) + b"Ledger") + record(0x000A)
+    data = compound_file(head + sheet, name="Book")
+
+    [scanned] = xls_sheets(data)
+    assert (scanned.name, scanned.rows, scanned.columns, scanned.declared) == ("Ledger", 3, 2, (0, 3, 0, 2))
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert book.sheet_names == ["Ledger"] and book.get_sheet_by_name("Ledger").end == (2, 1)

@@ -139,11 +139,14 @@ def biff_workbook(sheets: list[tuple[str, bytes]], positions: list[int | None] |
 ENDOFCHAIN, FREESECT, FATSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
 
 
-def compound_file(stream: bytes, fat_edits: dict[int, int] | None = None, mini: bool = False) -> bytes:
-    """An OLE2 compound file (version 3, 512-byte sectors) holding ``stream`` as its Workbook stream: in regular
-    sectors (a shorter stream padded out to 4,096 bytes with empty records), or with ``mini`` in the mini stream
-    (a stream under 4,096 bytes, as it is). ``fat_edits`` overwrite FAT entries (sector → next), for broken
-    chains. Sectors in order: the stream's (or the mini stream's and the mini FAT's), the directory, the FAT."""
+def compound_file(
+    stream: bytes, fat_edits: dict[int, int] | None = None, mini: bool = False, name: str = "Workbook"
+) -> bytes:
+    """An OLE2 compound file (version 3, 512-byte sectors) holding ``stream`` as its Workbook stream (``name``: Book
+    for a BIFF5 workbook): in regular sectors (a shorter stream padded out to 4,096 bytes with empty records), or
+    with ``mini`` in the mini stream (a stream under 4,096 bytes, as it is). ``fat_edits`` overwrite FAT entries
+    (sector → next), for broken chains. Sectors in order: the stream's (or the mini stream's and the mini FAT's),
+    the directory, the FAT."""
     if not mini:
         stream += bytes(max(0, 4096 - len(stream)))
     small = -(-len(stream) // 64)
@@ -173,7 +176,7 @@ def compound_file(stream: bytes, fat_edits: dict[int, int] | None = None, mini: 
         )
 
     root = entry("Root Entry", 5, 1, 0, len(held)) if mini else entry("Root Entry", 5, 1, ENDOFCHAIN, 0)
-    directory = (root + entry("Workbook", 2, FREESECT, 0, len(stream))).ljust(512, b"\0")
+    directory = (root + entry(name, 2, FREESECT, 0, len(stream))).ljust(512, b"\0")
     header = struct.pack(
         "<8s16sHHHHH6sIIIIIIIII",
         bytes.fromhex("d0cf11e0a1b11ae1"),
