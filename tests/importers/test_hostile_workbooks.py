@@ -645,3 +645,17 @@ def test_control_characters_in_an_xls_sheet_name_are_shown_escaped(client):
     assert annotated.status_code == 200, annotated.get_json()
     book = openpyxl.load_workbook(io.BytesIO(annotated.data))
     assert book.sheetnames[0] == "台账＼x1b＼x07" and book.worksheets[0]["G2"].value == "lots"
+
+
+def test_a_control_character_reference_in_an_xlsx_sheet_name_is_shown_escaped_too(client):
+    """An .xlsx cannot hold the character, but python-calamine reads the reference &#x7; in its name as one."""
+    members = members_of(sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", "lots")]))
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace('name="台账"'.encode(), 'name="台账&#x7;"'.encode())
+
+    response = upload(client, zipped(members), dry_run="1")
+
+    assert list(response.get_json()["errors"]) == ["台账\\x07!G2"], response.get_json()
+    annotated = upload(client, zipped(members), "/imports/report.xlsx")
+    assert (
+        annotated.status_code == 200 and openpyxl.load_workbook(io.BytesIO(annotated.data)).sheetnames[0] == "台账＼x07"
+    )
