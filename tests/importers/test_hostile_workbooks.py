@@ -617,7 +617,7 @@ def test_hostile_workbooks_do_not_kill_a_gunicorn_worker(gunicorn, token_for):
 
 
 def test_control_characters_in_an_xls_sheet_name_are_shown_escaped(client):
-    """An .xls's sheet names are BIFF strings, control characters and all (an .xlsx's XML cannot hold them): the
+    """An .xls's sheet names are BIFF strings, control characters and all: the
     report names such a sheet as the API echoes a bad field name (``inventory.validation.printable``), in its
     errors, its sheets, its warnings and the error workbook, never the raw characters (an ESC sequence reaches
     the terminal of whoever reads the CLI's report)."""
