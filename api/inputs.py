@@ -23,7 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.config import MAX_JSON_DEPTH
 from api.errors import problem
-from inventory.validation import invalid_character_message
+from inventory.validation import invalid_character_message, printable
 
 # A JSON string, escapes included (unrolled, so it runs in linear time), and the brackets outside strings.
 JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -62,7 +62,7 @@ def bad_query_text(args) -> tuple[str, str] | None:
     for name, values in args.lists():
         for text in (name, *values):
             if message := invalid_character_message(text):
-                return _printable(name), message
+                return printable(name), message
     return None
 
 
@@ -118,16 +118,11 @@ def _invalid_strings(value: object, path: tuple) -> Iterator[tuple[tuple, str]]:
     elif isinstance(value, dict):
         for key, item in value.items():
             if message := invalid_character_message(key):
-                yield (*path, _printable(key)), f"the name {message}"
+                yield (*path, printable(key)), f"the name {message}"
             yield from _invalid_strings(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _invalid_strings(item, (*path, index))
-
-
-def _printable(name: str) -> str:
-    """A field name safe to echo in a UTF-8 response (its bad characters escaped)."""
-    return name if invalid_character_message(name) is None else name.encode("unicode_escape").decode("ascii")
 
 
 def _bad_text(path: str | tuple, message: str) -> Response:

@@ -15,8 +15,9 @@ from python_calamine import CalamineWorkbook
 
 from importers.outcome import ERROR, ImportReport, Issue
 from importers.sandbox import Child
-from importers.xlsx import neutralise, streaming_workbook
+from importers.xlsx import neutralise, sheet_title, streaming_workbook
 from inventory.errors import ValidationFailed
+from inventory.validation import printable
 
 EDIT_IN_PLACE_MAX_BYTES = 3 * 1024 * 1024  # ~40,000 rows: openpyxl edits faster than a person reads
 # openpyxl makes an object of every cell a merged range covers: a ledger's merges cover thousands, while a few KB
@@ -149,10 +150,11 @@ def _rebuild(data: bytes, report: ImportReport) -> bytes:
         "warning": book.add_format({"bg_color": f"#{WARNING_FILL}", "text_wrap": True}),
         "header": book.add_format({"bold": True, "font_color": "#9C0006"}),
     }
+    named = {printable(name): name for name in source.sheet_names}  # the report shows names as ``printable`` does
     for sheet_info in report.sheets:
         name = sheet_info["name"]
-        sheet = book.add_worksheet(name[:31])
-        values = source.get_sheet_by_name(name)
+        sheet = book.add_worksheet(sheet_title(name))
+        values = source.get_sheet_by_name(named[name])
         start_column = values.start[1] if values.start else 0
         width = (values.width or 0) + start_column
         sheet.set_column(width, width, 60)

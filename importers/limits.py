@@ -17,6 +17,11 @@ MAX_COMPRESSION_RATIO = 200  # XML compresses ~10-50x; a bomb compresses thousan
 # The sheets, from their XML before a reader loads them (the reader holds every cell of the used range).
 MAX_SHEET_AREA = 16_000_000  # rows × columns of one sheet's used range (e.g. 200,000 rows × 80 columns)
 MAX_CELLS = 8_000_000  # cells written in the whole workbook
+# The used ranges of all sheets of an .xls together: calamine loads every sheet of an .xls when it opens the file,
+# each as a grid of its used range (~32 bytes a cell, ~56 with formulas), where an .xlsx's sheets load one at a
+# time. 8 million keeps an open .xls near what one .xlsx sheet of MAX_SHEET_AREA costs (~0.5 GB); a county's .xls
+# ledger is at most 65,536 rows (BIFF8's grid) × a few dozen columns, ~2.6 million, several sheets of it fit.
+MAX_XLS_AREA = 8_000_000
 MAX_ROWS = 200_000  # ledger rows in one file
 MAX_CELL_CHARS = 4_000  # text kept per cell (Excel allows 32,767); longer text is cut to this plus one
 # Items one file may add to the catalogue (each ~1 ms of the worker's own time, outside the parse's limits): a

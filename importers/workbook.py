@@ -41,12 +41,15 @@ from importers.limits import (
     MAX_ROWS,
     MAX_SHEET_AREA,
     MAX_UNCOMPRESSED_BYTES,
+    MAX_XLS_AREA,
     MAX_ZIP_MEMBERS,
     WorkbookTooLarge,
 )
 from importers.sandbox import Child, Send
 from importers.values import is_blank, is_known_unit, parse_text
+from importers.xls_records import Damaged, Encrypted, NoWorkbookStream, declared_area, xls_sheets
 from inventory.errors import ValidationFailed
+from inventory.validation import printable
 
 ROWS_PER_MESSAGE = 1_000  # rows the parsing child sends at a time
 SHARED_TEXTS = 50_000  # distinct texts the parsing child remembers to send as one object (a few MB at most)
@@ -197,9 +200,9 @@ def column_letter(index: int) -> str:
 
 
 # An Excel 97-2003 workbook (.xls), as many county offices still save their ledgers: an OLE2 compound file of
-# BIFF records, which python-calamine reads as it reads .xlsx. Nothing in it is compressed and there is no XML for
-# the scan to look at; the parsing child's limits hold it as they hold any reader, and each sheet it loads is
-# held to MAX_SHEET_AREA before a row is read (``_within_area``).
+# BIFF records, which python-calamine reads as it reads .xlsx. Nothing in it is compressed and there is no XML:
+# the parsing child scans its records instead (``check_xls_sheets``), before calamine loads every sheet of it at
+# once; each sheet it loads is also held to MAX_SHEET_AREA before a row is read (``_within_area``).
 XLS_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -288,16 +291,55 @@ def _scan_parts(data: bytes, exact_cells: bool) -> bool:
                     while chunk := part.read(SCAN_CHUNK_BYTES):
                         scan.feed(chunk)
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-                raise ValidationFailed(
-                    f"the workbook is damaged (part {member.filename}: {exc})", field="file"
-                ) from exc
+                raise damaged(member.filename, str(exc)) from exc
             scan.finish()
             cells += scan.cells
             if cells > MAX_CELLS:
                 if not exact_cells:
                     return False
-                raise WorkbookTooLarge(f"the workbook has more than {MAX_CELLS:,} cells, the limit (MAX_CELLS)")
+                raise too_many_cells()
     return True
+
+
+def damaged(part: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(f"the workbook is damaged (part {part}: {reason})", field="file")
+
+
+def too_many_cells() -> WorkbookTooLarge:
+    return WorkbookTooLarge(f"the workbook has more than {MAX_CELLS:,} cells, the limit (MAX_CELLS)")
+
+
+def check_xls_sheets(data: bytes) -> None:
+    """An .xls's records scanned before calamine loads them (``importers.xls_records``), with the limits and
+    the words of ``check_sheets``: each sheet's declared (DIMENSIONS) and actual used range under
+    ``MAX_SHEET_AREA``, the cells written under ``MAX_CELLS``; and, because calamine holds every sheet of an .xls
+    at once, all sheets' used ranges together under ``MAX_XLS_AREA``. Broken records or sector chains (which
+    calamine would trip on, or go round forever) are a damaged workbook."""
+    try:
+        sheets = xls_sheets(data)
+    except NoWorkbookStream:
+        raise not_a_workbook() from None
+    except Encrypted:
+        raise password_refusal() from None
+    except Damaged as damage:
+        raise damaged(printable(damage.part), damage.reason) from damage
+    cells = area = 0
+    for sheet in sheets:
+        name = printable(sheet.name)
+        if sheet.declared is not None:
+            first_row, end_row, first_column, end_column = sheet.declared
+            declared = f"{column_letter(first_column)}{first_row + 1}:{column_letter(end_column - 1)}{end_row}"
+            _check_area(name, end_row - first_row, end_column - first_column, declared)
+        _check_area(name, sheet.rows, max(sheet.columns, 1))
+        cells += sheet.cells
+        if cells > MAX_CELLS:
+            raise too_many_cells()
+        area += max(declared_area(sheet), sheet.rows * sheet.columns)
+    if area > MAX_XLS_AREA:
+        raise WorkbookTooLarge(
+            f"the sheets of this .xls workbook have used ranges of {area:,} cells together, over the limit of "
+            f"{MAX_XLS_AREA:,} (MAX_XLS_AREA)"
+        )
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
@@ -386,7 +428,7 @@ def _check_area(part: str, rows: int, columns: int, declared: str = "") -> None:
 def _within_area(sheet: CalamineSheet) -> None:
     """A sheet loaded without the scan (an .xls) held to the scan's area limit, by the extent of its cells."""
     if sheet.end is not None:  # the last cell's row and column, from 0
-        _check_area(sheet.name, sheet.end[0] + 1, sheet.end[1] + 1)
+        _check_area(printable(sheet.name), sheet.end[0] + 1, sheet.end[1] + 1)
 
 
 def _declares_dtd(window: bytes) -> bool:
@@ -455,12 +497,16 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     scanned = not is_xls(data)
     if scanned:
         check_sheets(data)
+    else:
+        check_xls_sheets(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
         raise _unopened(data, exc) from exc
-    # Excel never names two sheets alike; calamine gives one sheet's cells for both names (an .xls: the last's)
-    names = book.sheet_names
+    # Excel never names two sheets alike; calamine gives one sheet's cells for both names (an .xls: the last's).
+    # A sheet is named in the report as ``printable`` shows its name (an .xls's may hold control characters):
+    # two names shown alike are two names alike.
+    names = [printable(name) for name in book.sheet_names]
     if len(set(names)) != len(names):
         twice = next(name for name in names if names.count(name) > 1)
         raise ValidationFailed(f"the workbook cannot be read: two sheets are named {twice!r}", field="file")
@@ -472,13 +518,13 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     for name in book.sheet_names:
         shipments, sheet, table = found.pop(name, None) or _what_sheet_holds(book, name, mapping, scanned)
         if shipments:
-            in_transit.append(name)
+            in_transit.append(printable(name))
         elif table is None:
-            skipped.append(name)
+            skipped.append(printable(name))
         else:
             tables.append(table)
             if sheet is not None:
-                sheets[name] = sheet
+                sheets[table.name] = sheet
     if not tables:
         raise ValidationFailed(
             "no sheet has a ledger header: a row naming at least the item (物资名称 or 物资编码) and the "
@@ -657,7 +703,7 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
     if sheet.start is None:
         return None
     mapping = mapping or HeaderMapping()
-    name = sheet.name
+    name = printable(sheet.name)
     head: list[tuple[int, list]] = []
     for number, cells in _sheet_rows(sheet):
         head.append((number, cells))

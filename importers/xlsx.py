@@ -27,6 +27,21 @@ from inventory.reference import LabelledEnum
 # (xmlwriter.re_control_chars_1 and _2) and the two non-characters.
 _CONTROL_ESCAPES = re.compile(r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The characters Excel refuses in a sheet's title, each as its full-width twin, which reads the same.
+_TITLE_FORBIDDEN = str.maketrans("[]:*?/\\", "［］：＊？／＼")
+
+
+def sheet_title(name: str) -> str:
+    """A sheet name (as the report shows it: ``inventory.validation.printable``) as a title Excel and xlsxwriter
+    accept: forbidden characters full-width, no apostrophe at either end, at most 31 characters."""
+    title = name.translate(_TITLE_FORBIDDEN)[:31]
+    if title.startswith("'"):
+        title = "’" + title[1:]
+    if title.endswith("'"):
+        title = title[:-1] + "’"
+    return title
+
+
 # Column widths of the ledger's fields, wherever a workbook has such a column.
 WIDTHS = {
     "province_name": 10,

@@ -68,6 +68,14 @@ def plain_text(value: str) -> str:
     return INVISIBLE_CHARACTERS.sub("", value).strip()
 
 
+def printable(text: str) -> str:
+    """``text`` safe to echo or show (a UTF-8 response, a page, a terminal): each character
+    ``invalid_character_message`` objects to written as its escape (``\\x07``, ``\\ud800``), the rest as it is."""
+    if INVALID_CHARACTERS.search(text) is None:
+        return text
+    return INVALID_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def text_limit(column: InstrumentedAttribute) -> int:
     """The most characters a model's ``String(n)`` column holds: the one limit services and schemas check."""
     return column.type.length

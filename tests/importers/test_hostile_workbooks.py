@@ -23,9 +23,18 @@ from importers import limits
 from importers import workbook as workbook_module
 from importers.values import is_blank, parse_text
 from importers.workbook import XLS_SIGNATURE, column_letter, open_ledger_workbook
+from inventory.validation import INVALID_CHARACTERS
 from tests.api.helpers import API, PROBLEM_JSON
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
-from tests.importers.xls_corpus import XLS_DIRECTORY
+from tests.importers.xls_corpus import (
+    XLS_DIRECTORY,
+    biff_workbook,
+    compound_file,
+    dimensions,
+    label,
+    number_cell,
+    record,
+)
 
 SHEET = "xl/worksheets/sheet1.xml"
 VALID = sheet_of_rows([["东城区台账"], HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", "1,500")])
@@ -107,6 +116,40 @@ def time_formatted_date() -> bytes:
     return out.getvalue()
 
 
+def corpus_stream() -> bytes:
+    from importers.xls_records import workbook_stream
+
+    return workbook_stream((XLS_DIRECTORY / "county_no_codes.xls").read_bytes())
+
+
+def xls_record_past_the_end() -> bytes:
+    """The corpus ledger whose last record says it is 4,000 bytes long: its stream ends first."""
+    stream = bytearray(corpus_stream())
+    last = stream.rindex(b"\x0a\x00\x00\x00")  # the last sheet's EOF
+    stream[last + 2 : last + 4] = struct.pack("<H", 4_000)
+    return compound_file(bytes(stream[: last + 4]))
+
+
+def xls_stream_cut_short() -> bytes:
+    """The corpus ledger's Workbook stream cut in the middle of a record, in a whole compound file."""
+    stream = corpus_stream()
+    return compound_file(stream[: stream.rindex(b"\x0a\x00\x00\x00") - 3])
+
+
+def xls_many_sheets(count: int = 300) -> bytes:
+    """``count`` sheets of one column each, down to BIFF8's last row: 65,536 cells of grid each, 20 million in all."""
+    return compound_file(biff_workbook([(f"S{n}", label(0, 0, "x") + number_cell(65_535, 0, n)) for n in range(count)]))
+
+
+def xls_sheets_sharing_records(count: int = 50) -> bytes:
+    """``count`` sheets listed at the records of the first, one cell far down: calamine loads it once per name."""
+    sheet = label(0, 0, "x") + number_cell(65_535, 100, 1)
+    first = len(biff_workbook([(f"S{n}", b"") for n in range(count)]))  # where the first sheet's records begin
+    first -= count * len(record(0x0809, bytes(16)) + record(0x000A))
+    sheets = [(f"S{n}", sheet if n == 0 else b"") for n in range(count)]
+    return compound_file(biff_workbook(sheets, positions=[None] + [first] * (count - 1)))
+
+
 HOSTILE = {
     "far-corner": lambda: cell_at("XFD1048576"),
     "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
@@ -126,13 +169,33 @@ HOSTILE = {
     "xls-far-corner": lambda: (XLS_DIRECTORY / "hostile_far_corner.xls").read_bytes(),
     "xls-truncated": lambda: (XLS_DIRECTORY / "county_no_codes.xls").read_bytes()[:3000],
     "xls-not-a-workbook": lambda: XLS_SIGNATURE + bytes(range(256)) * 8,
+    # .xls files a spreadsheet program never writes, refused from their records before calamine loads any sheet
+    "xls-far-apart-sheets": lambda: (XLS_DIRECTORY / "hostile_far_apart_sheets.xls").read_bytes(),
+    "xls-huge-dimensions": lambda: compound_file(
+        biff_workbook([("台账", dimensions(0, 0xFFFF_FFFF, 0, 256) + label(0, 0, "x"))])
+    ),
+    "xls-many-sheets": xls_many_sheets,
+    "xls-sheets-sharing-records": xls_sheets_sharing_records,
+    "xls-record-past-the-end": xls_record_past_the_end,
+    "xls-stream-cut-short": xls_stream_cut_short,
+    "xls-sector-chain-cycle": lambda: compound_file(corpus_stream(), fat_edits={7: 0}),
     # an .xlsx with a password to open (MS-OFFCRYPTO: a compound file holding the encrypted package)
     "password-to-open": lambda: (XLS_DIRECTORY / "encrypted.xlsx").read_bytes(),
 }
-TOO_LARGE = {"far-corner", "far-corner-undeclared", "ZZ150000", "sparse-150000-rows", "xls-far-corner"}
+TOO_LARGE = {
+    "far-corner",
+    "far-corner-undeclared",
+    "ZZ150000",
+    "sparse-150000-rows",
+    "xls-far-corner",
+    "xls-far-apart-sheets",
+    "xls-huge-dimensions",
+    "xls-many-sheets",
+}
 LIMIT_CODES = {
     "workbook_too_many_cells",
     "sheet_area_too_large",
+    "xls_area_too_large",
     "workbook_too_many_rows",
     "parse_memory_limit",
     "parse_time_limit",
@@ -170,6 +233,56 @@ def test_a_hostile_workbook_is_a_4xx_problem_and_the_worker_stays_small(client, 
     assert time.monotonic() - started < 30
 
 
+class NoCalamine:
+    """Stands in for python-calamine: a file the scan lets through would make the parse fail saying so."""
+
+    @staticmethod
+    def from_filelike(*args, **kwargs):
+        raise AssertionError("python-calamine was asked to open a file the scan should have refused")
+
+    from_path = from_filelike
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "code", "detail"),
+    [
+        ("xls-far-corner", 413, "sheet_area_too_large", "sheet part 台账 declares the used range A1:IV65536"),
+        ("xls-far-apart-sheets", 413, "xls_area_too_large", "used ranges of 63,176,704 cells together"),
+        ("xls-huge-dimensions", 413, "sheet_area_too_large", "declares the used range A1:IV4294967295"),
+        ("xls-many-sheets", 413, "xls_area_too_large", "used ranges of 19,660,800 cells together"),
+        ("xls-sheets-sharing-records", 422, "workbook_damaged", "(part S0: two sheets share records)"),
+        ("xls-record-past-the-end", 422, "workbook_damaged", "a record runs past the end of the stream"),
+        ("xls-stream-cut-short", 422, "workbook_damaged", "a record runs past the end of the stream"),
+        ("xls-sector-chain-cycle", 422, "workbook_damaged", "(part compound file: a sector chain is broken)"),
+        ("xls-truncated", 422, "workbook_damaged", "a sector lies past the end of the file"),
+    ],
+)
+def test_a_hostile_xls_is_refused_from_its_records_before_calamine_opens_it(
+    client, monkeypatch, name, status, code, detail
+):
+    """calamine loads every sheet of an .xls when it opens it (the four far-apart sheets: ~1.9 GB; a sector chain
+    going round: memory until the child's limit): each of these is refused by the scan, calamine never asked."""
+    monkeypatch.setattr(workbook_module, "CalamineWorkbook", NoCalamine)
+    started = time.monotonic()
+
+    response = upload(client, HOSTILE[name]())
+
+    body = response.get_json()
+    assert (response.status_code, body["code"]) == (status, code), body
+    assert detail in body["detail"], body
+    assert ("上限" if status == 413 else "已损坏") in catalog().translate(body["detail"], "zh"), body
+    assert time.monotonic() - started < 5
+
+
+def test_the_corpus_xls_still_goes_to_calamine(client, monkeypatch):
+    """The stand-in is asked for a file the scan lets through (so the test above shows the scan refused)."""
+    monkeypatch.setattr(workbook_module, "CalamineWorkbook", NoCalamine)
+
+    response = upload(client, (XLS_DIRECTORY / "county_no_codes.xls").read_bytes())
+
+    assert response.status_code == 422 and "python-calamine was asked" in response.get_json()["detail"]
+
+
 def test_a_date_cell_formatted_as_a_time_is_reported_not_a_500(client):
     response = upload(client, time_formatted_date(), dry_run="1")
 
@@ -199,12 +312,28 @@ def test_an_xls_with_a_password_to_open_is_refused_saying_so(client, path):
     assert "密码" in catalog().translate(body["detail"], "zh")
 
 
+def xls_of_an_unknown_codepage() -> bytes:
+    """An .xls of the corpus whose CODEPAGE record names no code page: whole records, which python-calamine
+    cannot open ("Cannot detect file format" from memory, "Codepage 1234 not found" from a file)."""
+    data = bytearray((XLS_DIRECTORY / "county_no_codes.xls").read_bytes())
+    codepage = data.index(b"\x42\x00\x02\x00", data.index(b"\x09\x08\x10\x00"))
+    data[codepage + 4 : codepage + 6] = b"\x34\x12"
+    return bytes(data)
+
+
+def test_an_unreadable_xls_says_the_reader_s_reason(client):
+    response = upload(client, xls_of_an_unknown_codepage())
+
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == "the workbook cannot be read: Cfb error: Codepage 1234 not found"
+
+
 def test_an_unreadable_xls_without_room_for_its_copy_still_says_it_cannot_be_read(client, monkeypatch):
     def no_room(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(workbook_module.tempfile, "NamedTemporaryFile", no_room)
-    response = upload(client, (XLS_DIRECTORY / "county_no_codes.xls").read_bytes()[:3000])
+    response = upload(client, xls_of_an_unknown_codepage())
 
     assert response.status_code == 422
     assert response.get_json()["detail"] == "the workbook cannot be read: Cannot detect file format"
@@ -485,3 +614,48 @@ def test_hostile_workbooks_do_not_kill_a_gunicorn_worker(gunicorn, token_for):
     assert status == 201 and report["status"] == "imported"
     assert sorted(child.pid for child in master.children()) == workers  # no worker died and was replaced
     assert all(psutil.Process(pid).memory_info().rss < 600 * 2**20 for pid in workers)
+
+
+def test_control_characters_in_an_xls_sheet_name_are_shown_escaped(client):
+    """An .xls's sheet names are BIFF strings, control characters and all: the
+    report names such a sheet as the API echoes a bad field name (``inventory.validation.printable``), in its
+    errors, its sheets, its warnings and the error workbook, never the raw characters (an ESC sequence reaches
+    the terminal of whoever reads the CLI's report)."""
+    ledger = b"".join(label(0, column, header) for column, header in enumerate(HEADER))
+    row = ["W-1", "东城库", "政府储备", "110101", "活性炭", "吨", "lots"]
+    ledger += b"".join(label(1, column, value) for column, value in enumerate(row))
+    data = compound_file(biff_workbook([("台账\x1b\x07", ledger), ("说明\x08", label(0, 0, "填表说明"))]))
+
+    response = upload(client, data, dry_run="1")
+
+    body = response.get_json()
+    assert response.status_code == 422 and list(body["errors"]) == ["台账\\x1b\\x07!G2"], body
+    report = body["report"]
+    assert [sheet["name"] for sheet in report["sheets"]] == ["台账\\x1b\\x07"]
+    assert {issue["sheet"] for issue in report["errors"] + report["warnings"]} == {"台账\\x1b\\x07", "说明\\x08"}
+
+    def texts(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [text for key, item in value.items() for text in [key, *texts(item)]]
+        return [text for item in value for text in texts(item)] if isinstance(value, list) else [str(value)]
+
+    assert not any(INVALID_CHARACTERS.search(text) for text in texts(body))
+
+    annotated = upload(client, data, "/imports/report.xlsx")
+    assert annotated.status_code == 200, annotated.get_json()
+    book = openpyxl.load_workbook(io.BytesIO(annotated.data))
+    assert book.sheetnames[0] == "台账＼x1b＼x07" and book.worksheets[0]["G2"].value == "lots"
+
+
+def test_a_control_character_reference_in_an_xlsx_sheet_name_is_shown_escaped_too(client):
+    """An .xlsx cannot hold the character, but python-calamine reads the reference &#x7; in its name as one."""
+    members = members_of(sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", "lots")]))
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace('name="台账"'.encode(), 'name="台账&#x7;"'.encode())
+
+    response = upload(client, zipped(members), dry_run="1")
+
+    assert list(response.get_json()["errors"]) == ["台账\\x07!G2"], response.get_json()
+    annotated = upload(client, zipped(members), "/imports/report.xlsx")
+    assert (
+        annotated.status_code == 200 and openpyxl.load_workbook(io.BytesIO(annotated.data)).sheetnames[0] == "台账＼x07"
+    )

@@ -1,0 +1,211 @@
+"""The scan of an .xls's records (``importers.xls_records``) sees what python-calamine will load, cheaply."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import struct
+import time
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from importers import workbook as workbook_module
+from importers.limits import WorkbookTooLarge
+from importers.workbook import check_xls_sheets, open_ledger_workbook
+from importers.xls_records import Damaged, Encrypted, NoWorkbookStream, workbook_stream, xls_sheets
+from inventory.errors import ValidationFailed
+from tests.importers.conftest import sheet_of_rows
+from tests.importers.xls_corpus import (
+    XLS_DIRECTORY,
+    biff_workbook,
+    compound_file,
+    dimensions,
+    label,
+    number_cell,
+    record,
+)
+
+CORPUS = sorted(path for path in XLS_DIRECTORY.glob("*.xls") if not path.name.startswith("hostile_"))
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[path.stem for path in CORPUS])
+def test_the_scan_reaches_every_cell_calamine_loads_and_lets_the_corpus_through(path):
+    data = path.read_bytes()
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    scanned = {sheet.name: sheet for sheet in xls_sheets(data)}
+
+    assert list(scanned) == book.sheet_names
+    for name in book.sheet_names:
+        end = book.get_sheet_by_name(name).end
+        assert end is not None and (end[0] < scanned[name].rows and end[1] < scanned[name].columns)
+    check_xls_sheets(data)
+    # the compound file written here holds the same stream as xlwt's: calamine reads it alike
+    again = CalamineWorkbook.from_filelike(io.BytesIO(compound_file(workbook_stream(data))))
+    for name in book.sheet_names:
+        assert again.get_sheet_by_name(name).to_python() == book.get_sheet_by_name(name).to_python()
+
+
+def sheet_of(records: bytes):
+    [sheet] = xls_sheets(compound_file(biff_workbook([("台账", records)])))
+    return sheet
+
+
+def test_every_kind_of_cell_record_and_merged_ranges_count_toward_the_used_range():
+    mulrk = record(0x00BD, struct.pack("<HH", 4, 2) + bytes(6 * 3) + struct.pack("<H", 4))  # C5:E5
+    mulblank = record(0x00BE, struct.pack("<HH", 6, 1) + bytes(2 * 10) + struct.pack("<H", 10))  # B7:K7
+    merged = record(0x00E5, struct.pack("<HHHHH", 1, 20, 30, 0, 3))  # A21:D31
+    blank = record(0x0201, struct.pack("<HHH", 40, 0, 0))
+
+    sheet = sheet_of(label(0, 0, "x") + mulrk + mulblank + merged + number_cell(2, 12, 1) + blank)
+
+    assert (sheet.rows, sheet.columns, sheet.cells) == (41, 13, 1 + 3 + 10 + 1 + 1)
+
+
+@pytest.mark.parametrize(
+    ("records", "reason"),
+    [
+        (dimensions(10, 5, 0, 3), "a used range ends before it starts"),
+        (record(0x0200, bytes(6)), "a record is too short for its type"),
+        (record(0x0203, struct.pack("<HHH", 1, 1, 0)), "a record is too short for its type"),
+        (record(0x00BD, struct.pack("<HH", 4, 2) + bytes(6) + struct.pack("<H", 9)), "a record is too short"),
+    ],
+    ids=["inverted-dimensions", "short-dimensions", "short-number", "mulrk-of-the-wrong-width"],
+)
+def test_records_calamine_would_trip_on_are_damage(records, reason):
+    with pytest.raises(Damaged, match=reason):
+        sheet_of(label(0, 0, "x") + records)
+
+
+def test_a_sheet_listed_inside_the_globals_or_past_the_stream_is_damage():
+    for position in (0, 10**6):
+        data = compound_file(biff_workbook([("台账", label(0, 0, "x"))], positions=[position]))
+        with pytest.raises(Damaged, match="a sheet starts outside the sheets' records"):
+            xls_sheets(data)
+
+
+def test_a_sheet_without_its_eof_running_into_the_next_is_damage():
+    stream = biff_workbook([("一", label(0, 0, "x")), ("二", label(0, 0, "y"))])
+    first_eof = stream.index(record(0x000A), stream.index(label(0, 0, "x")))
+    stream = stream[:first_eof] + record(0x0012, b"\0\0") + stream[first_eof + 4 :]  # EOF made a PROTECT
+
+    with pytest.raises(Damaged, match="two sheets share records"):
+        xls_sheets(compound_file(stream))
+
+
+def test_a_password_to_open_and_a_compound_file_without_a_workbook_are_said_so():
+    encrypted = biff_workbook([("台账", label(0, 0, "x"))]).replace(
+        record(0x0042, struct.pack("<H", 1200)), record(0x002F, struct.pack("<H", 1)), 1
+    )
+    with pytest.raises(Encrypted):
+        xls_sheets(compound_file(encrypted))
+    document = compound_file(biff_workbook([])).replace("Workbook".encode("utf-16-le"), "WordDocu".encode("utf-16-le"))
+    with pytest.raises(NoWorkbookStream):
+        xls_sheets(document)
+
+
+def test_thousands_of_sheets_or_a_sheet_of_many_records_cost_one_pass():
+    """Sheets are walked once each, their records apart: 20,000 sheets, and a sheet of 300,000 records, in well
+    under a second each."""
+    many = compound_file(biff_workbook([(f"S{n}", number_cell(0, 0, n)) for n in range(20_000)]))
+    started = time.process_time()
+    assert len(xls_sheets(many)) == 20_000
+    assert time.process_time() - started < 1.5
+    long = compound_file(biff_workbook([("台账", record(0x0012, b"\0\0") * 300_000)]))
+    started = time.process_time()
+    xls_sheets(long)
+    assert time.process_time() - started < 1.5
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_mutated_xls_is_refused_or_read_never_a_crash(seed):
+    """Random bytes changed in the compound file, or in its records: the scan answers with its own refusals only,
+    fast (a chain that goes round, a sector or a record past the end, a count out of range), and what it lets
+    through python-calamine opens within the parse's limits."""
+    chance = random.Random(seed)
+    source = chance.choice(CORPUS).read_bytes()
+    data = bytearray(source if seed % 2 else workbook_stream(source))
+    for _ in range(chance.randint(1, 12)):
+        at = chance.choice([chance.randrange(min(512, len(data))), chance.randrange(len(data))])
+        data[at] = chance.choice([0, 0xFF, 0xFE, chance.randrange(256)])
+    mutated = bytes(data) if seed % 2 else compound_file(bytes(data))
+    started = time.process_time()
+    try:
+        check_xls_sheets(mutated)
+    except ValidationFailed:
+        return
+    finally:
+        assert time.process_time() - started < 1
+    with contextlib.suppress(ValidationFailed):
+        open_ledger_workbook(mutated).close()
+
+
+def test_an_xls_past_the_cell_limit_is_refused_in_the_words_of_the_xlsx_scan(monkeypatch):
+    monkeypatch.setattr(workbook_module, "MAX_CELLS", 10)
+    xlsx = sheet_of_rows([list(range(11))])
+    xls = compound_file(biff_workbook([("台账", b"".join(number_cell(0, n, n) for n in range(11)))]))
+
+    with pytest.raises(WorkbookTooLarge) as from_xlsx:
+        workbook_module.check_sheets(xlsx)
+    with pytest.raises(WorkbookTooLarge) as from_xls:
+        check_xls_sheets(xls)
+    assert (
+        from_xls.value.message
+        == from_xlsx.value.message
+        == "the workbook has more than 10 cells, the limit (MAX_CELLS)"
+    )
+
+
+def test_a_workbook_stream_in_the_mini_stream_is_read_as_calamine_reads_it():
+    """A Workbook stream under 4,096 bytes lives in the mini stream (64-byte sectors in a stream of their own)."""
+    stream = biff_workbook([("台账", label(0, 0, "物资名称") + label(0, 1, "数量") + number_cell(1, 1, 7))])
+    data = compound_file(stream, mini=True)
+
+    [sheet] = xls_sheets(data)
+    assert (sheet.name, sheet.rows, sheet.columns, sheet.cells) == ("台账", 2, 2, 3)
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert book.get_sheet_by_name("台账").to_python() == [["物资名称", "数量"], ["", 7.0]]
+
+
+@pytest.mark.parametrize(
+    ("fat_edits", "mini", "reason"),
+    [
+        ({0: 0}, True, "a sector chain is broken"),  # the mini stream's chain goes round: calamine reads it first
+        ({1: 100}, False, "a sector lies past the end of the file"),  # within the FAT, past the file
+        ({1: 0xFFFF_FFFF}, False, "a sector lies past the end of the file"),  # a free sector inside a chain
+    ],
+    ids=["mini-stream-cycle", "sector-past-the-end", "free-sector-in-a-chain"],
+)
+def test_a_broken_sector_chain_is_damage_before_calamine_follows_it(fat_edits, mini, reason):
+    stream = biff_workbook([("台账", label(0, 0, "x"))])
+
+    with pytest.raises(Damaged, match=reason):
+        xls_sheets(compound_file(stream, fat_edits=fat_edits, mini=mini))
+
+
+def test_a_refusal_names_a_sheet_as_the_report_does():
+    data = compound_file(biff_workbook([("台账\x1b", dimensions(0, 0xFFFF_FFFF, 0, 256))]))
+
+    with pytest.raises(WorkbookTooLarge, match=r"sheet part 台账\\x1b declares"):
+        check_xls_sheets(data)
+
+
+def test_a_biff5_workbook_is_walked_as_calamine_walks_it():
+    """Excel 5.0/95 files: a Book stream, BOF version 0x0500, names in the code page without a flags byte."""
+
+    def biff5_bof(kind: int) -> bytes:
+        return record(0x0809, struct.pack("<HHHH", 0x0500, kind, 0x0DBB, 0x07CC))
+
+    sheet = biff5_bof(0x0010) + record(0x0200, struct.pack("<HHHHH", 0, 3, 0, 2, 0)) + number_cell(2, 1, 5.0)
+    sheet += record(0x000A)
+    head = biff5_bof(0x0005) + record(0x0042, struct.pack("<H", 1252))
+    boundsheet_size = 4 + 6 + 1 + len("Ledger")
+    position = len(head) + boundsheet_size + 4
+    head += record(0x0085, struct.pack("<IHB", position, 0, len("Ledger")) + b"Ledger") + record(0x000A)
+    data = compound_file(head + sheet, name="Book")
+
+    [scanned] = xls_sheets(data)
+    assert (scanned.name, scanned.rows, scanned.columns, scanned.declared) == ("Ledger", 3, 2, (0, 3, 0, 2))
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert book.sheet_names == ["Ledger"] and book.get_sheet_by_name("Ledger").end == (2, 1)
