@@ -183,7 +183,7 @@ class LedgerReader:
     def read(self, workbook: LedgerWorkbook, ahead_read: bool = False) -> None:
         """Every table's rows, in order; with ``ahead_read``, all but the one ``read_table`` read ahead."""
         for name in workbook.sheets_without_table():
-            self.log.warn(f"sheet {name!r} was not read: no ledger header found in its first rows", sheet=name)
+            self.log.warn(f"sheet '{name}' was not read: no ledger header found in its first rows", sheet=name)
         for name in workbook.in_transit_sheets:
             message = f"sheet {name!r} lists stock in transit (shipped, not yet received): not imported as stock"
             self.log.note(message, sheet=name)
