@@ -23,7 +23,7 @@ from importers.columns import (
 )
 from inventory.reference import LabelledEnum, ReserveType
 from inventory.units import canonical_unit, is_known_unit, unit_factor  # noqa: F401 - the importers read units here
-from inventory.validation import memoised, plain_text
+from inventory.validation import INVISIBLE, memoised, plain_text
 from inventory.vocabulary import shipped_reserve_type_words
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -36,7 +36,13 @@ class CellError(ValueError):
 
 
 def is_blank(value: object) -> bool:
-    return value is None or value == "" or (isinstance(value, str) and not plain_text(value))
+    if value is None or value == "":
+        return True
+    if not isinstance(value, str):
+        return False
+    # Per cell: a text whose first character after the spaces shows is not blank, with no pattern to run.
+    stripped = value.strip()
+    return not stripped or (stripped[0] in INVISIBLE and not plain_text(stripped))
 
 
 @memoised

@@ -32,7 +32,8 @@ _DIRECTION_CONTROL = re.compile(f"[{_DIRECTION_CONTROLS}]")
 # Characters that show nothing (zero-width space, joiners, word joiner, byte-order mark, soft hyphen): text pasted
 # from a web page or a Word file carries them, and "活性\u200b炭" would be a second item that looks like 活性炭.
 # Removed wherever text is taken (``plain_text``), not refused: a ledger copied from the web must still get in.
-INVISIBLE_CHARACTERS = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+INVISIBLE_CHARACTERS = re.compile(f"[{''.join(sorted(INVISIBLE))}]")
 # Every date a client or a ledger gives (production, expiry, as_of, since, until, expiring_before) lies in this
 # range: an Excel date serial is positive from 1900, and ±14 h of time zone never leaves the datetime range.
 EARLIEST_DATE = dt.date(1900, 1, 1)
