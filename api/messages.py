@@ -20,7 +20,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from inventory.reference import CallUpLineStatus, CallUpStatus, LabelledEnum, RegionLevel, Role
+from inventory.reference import CallUpLineStatus, CallUpStatus, Category, LabelledEnum, RegionLevel, Role
 
 CATALOG_PATH = Path(__file__).parent / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 LANGUAGES = ("zh", "en")  # what Accept-Language chooses between: zh-CN (the default) and English
@@ -36,6 +36,7 @@ VOCABULARY_PARAMS: dict[tuple[str, str], type[LabelledEnum]] = {
     ("callup_status", "status"): CallUpStatus,
     ("callup_line_already", "status"): CallUpLineStatus,
     ("region_not_county", "level"): RegionLevel,
+    ("quota_exists", "material"): Category,  # an item's code is no category: it stays as written
     **{
         (code, "role"): Role
         for code in (
