@@ -215,9 +215,10 @@ def test_every_template_filled_in_as_services_fill_it_reads_back_as_itself_and_e
         assert (found.code, found.text) == (template.code, text), template.english
 
 
-def test_a_chinese_message_names_a_quota_category_and_a_missing_batch_in_chinese(client, stocked_line):
-    """A Chinese reader once got "440300 已有 pollutant_degradation 的定额" and "活性炭 批次 (none) 已在…计入":
-    a parameter is shown as written, so a category code or an English "(none)" stayed English in the sentence."""
+def test_a_chinese_message_names_a_vocabulary_code_and_a_missing_batch_in_chinese(client, stocked_line):
+    """A Chinese reader once got "440300 已有 pollutant_degradation 的定额", "“政府”已表示储备类型 government",
+    "请先设置 email 地址" and "活性炭 批次 (none) 已在…计入": a parameter is shown as written, so a code of a
+    closed vocabulary or an English "(none)" stayed English in the sentence."""
     from openpyxl import Workbook
 
     quota = {"region": "440300", "category": "pollutant_degradation", "minimum": 50}
@@ -225,6 +226,11 @@ def test_a_chinese_message_names_a_quota_category_and_a_missing_batch_in_chinese
     again = client.post(f"{API}/quotas", json=quota, headers=ZH).get_json()
     assert again["code"] == "quota_exists" and again["params"]["material"] == "pollutant_degradation"
     assert "已有 污染物降解 的定额" in again["detail"] and "pollutant" not in again["detail"]
+    word = client.post(f"{API}/reserve-type-words", json={"word": "政府", "reserve_type": "enterprise"}, headers=ZH)
+    assert word.get_json()["detail"] == "“政府”已表示储备类型 政府储备"
+    channel = {"subscriptions": {"callup_line_waiting": ["email"]}}
+    unset = client.put(f"{API}/notifications/settings", json=channel, headers=ZH).get_json()
+    assert unset["errors"]["subscriptions"] == ["请先设置 电子邮件 地址，再订阅该渠道"]
     english = client.post(f"{API}/quotas", json=quota, headers=EN).get_json()
     assert "already has a quota for pollutant_degradation" in english["detail"]
 
