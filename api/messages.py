@@ -20,7 +20,16 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from inventory.reference import CallUpLineStatus, CallUpStatus, LabelledEnum, RegionLevel, Role
+from inventory.reference import (
+    CallUpLineStatus,
+    CallUpStatus,
+    Category,
+    DeliveryChannel,
+    LabelledEnum,
+    RegionLevel,
+    ReserveType,
+    Role,
+)
 
 CATALOG_PATH = Path(__file__).parent / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 LANGUAGES = ("zh", "en")  # what Accept-Language chooses between: zh-CN (the default) and English
@@ -36,6 +45,9 @@ VOCABULARY_PARAMS: dict[tuple[str, str], type[LabelledEnum]] = {
     ("callup_status", "status"): CallUpStatus,
     ("callup_line_already", "status"): CallUpLineStatus,
     ("region_not_county", "level"): RegionLevel,
+    ("quota_exists", "material"): Category,  # an item's code is no category: it stays as written
+    ("reserve_type_word_means_other", "reserve_type"): ReserveType,
+    ("notification_channel_unset", "channel"): DeliveryChannel,
     **{
         (code, "role"): Role
         for code in (

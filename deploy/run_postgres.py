@@ -24,6 +24,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "instance" / "postgres"
 DATABASE = "inventory"
+# Not `make run`'s instance/demo-accounts.txt: both demos share instance/, and each database has accounts of its
+# own, so writing one file would lose the other database's passwords and tokens for good.
+ACCOUNTS = ROOT / "instance" / "demo-accounts-postgres.txt"
+# The steps before serving: the production ones of docs/deployment.md, then the demo's data and accounts.
+STEPS = (["init-db"], ["seed-demo", "--scale", "national", "--if-empty"], ["demo-accounts", "--file", str(ACCOUNTS)])
 
 
 def main() -> int:
@@ -37,7 +42,7 @@ def main() -> int:
             connection.execute(f"CREATE DATABASE {DATABASE}")
     env = {**os.environ, "DATABASE_URL": server.get_uri(database=DATABASE)}
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for step in (["init-db"], ["seed-demo", "--scale", "national", "--if-empty"], ["demo-accounts"]):
+    for step in STEPS:
         subprocess.run([*flask, *step], cwd=ROOT, env=env, check=True)
     print(f"PostgreSQL: {env['DATABASE_URL']}  (data in {DATA}; stops with this command)", flush=True)
     return serve([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env)

@@ -553,10 +553,12 @@ class _LedgerImport:
             key = (warehouse_id, item_id, row.batch)
             earlier = first(key, row)
             if earlier is not row:
+                # Two messages, not "batch (none)": a parameter is shown as written, in English too under zh.
+                which = f"batch {row.batch} of" if row.batch else "with no batch at"
                 row_error(
                     self.log,
                     row,
-                    f"{row.item.name} batch {row.batch or '(none)'} of {row.entry.warehouse.code} is already counted "
+                    f"{row.item.name} {which} {row.entry.warehouse.code} is already counted "
                     f"in {earlier.table.name} row {earlier.row}",
                     "batch" if "batch" in row.table.columns else "item_name",
                 )

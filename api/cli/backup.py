@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 
+from api.cli.common import OutputFile
 from api.extensions import db
 
 
@@ -104,7 +105,7 @@ def restore_database(backup: Path) -> None:
 
 def register(app: Flask) -> None:
     @app.cli.command("backup")
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("-o", "--output", required=True, type=OutputFile())
     def backup(output: Path) -> None:
         """Write a consistent copy of the whole database to OUTPUT, while it keeps serving.
 

@@ -6,7 +6,9 @@ Each command is one transaction: it commits at the end or, on any error, writes 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
@@ -30,6 +32,23 @@ def one_transaction() -> Iterator[None]:
         except BaseException:
             db.session.rollback()
             raise
+
+
+class OutputFile(click.Path):
+    """A file a command writes (``-o``, ``--report``): refused before any work when its directory is missing or
+    read-only, naming the option; else the command did its work and then died with a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, writable=True, path_type=Path)
+
+    def convert(self, value, param, ctx) -> Path:
+        path = super().convert(value, param, ctx)
+        directory = path.absolute().parent
+        if not directory.is_dir():
+            self.fail(f"directory {str(directory)!r} does not exist", param, ctx)
+        if not os.access(directory, os.W_OK):
+            self.fail(f"directory {str(directory)!r} is not writable", param, ctx)
+        return path
 
 
 def account_option(*, dest: str = "operator"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from api.cli.common import one_transaction, operator_option
+from api.cli.common import OutputFile, one_transaction, operator_option
 from api.extensions import db
 from importers.annotate import annotate_workbook
 from importers.export import LANGUAGES, export_ledger
@@ -38,7 +38,7 @@ def register(app: Flask) -> None:
     @click.option(
         "--report",
         "report_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=OutputFile(),
         help="also write the workbook with an issues column here",
     )
     @click.option(
@@ -94,7 +94,7 @@ def register(app: Flask) -> None:
 
     @app.cli.command("export-ledger")
     @click.option("--region", help="province, city or county code or name, e.g. 北京市 (default: everything)")
-    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="default: a dated name")
+    @click.option("-o", "--output", type=OutputFile(), help="default: a dated name")
     @click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True)
     @operator_option
     def export_ledger_command(region: str | None, output: Path | None, lang: str, operator: Principal) -> None:

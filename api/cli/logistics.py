@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from api.cli.common import account_option, one_transaction, operator_option
+from api.cli.common import OutputFile, account_option, one_transaction, operator_option
 from api.extensions import db
 from api.schemas.logistics import IncidentRecordOut, SettlementOut, ShipmentOut
 from api.service_calls import incident_view
@@ -80,7 +80,7 @@ def register(app: Flask) -> None:
     @app.cli.command("settlement")
     @click.argument("incident_code")
     @click.option("--warehouse", help="one source warehouse")
-    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="write the .xlsx here")
+    @click.option("-o", "--output", type=OutputFile(), help="write the .xlsx here")
     @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
     @operator_option
     def settlement(incident_code: str, warehouse: str | None, output: Path | None, lang: str, operator: Principal):

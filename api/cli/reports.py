@@ -25,6 +25,7 @@ from api.service_calls import coverage_from, dashboard_from, expiring_from, quot
 from inventory.access import Principal
 from inventory.errors import DomainError
 from inventory.reference import Category, ReserveType
+from inventory.regions import region_names
 from inventory.reports.coverage import DEFAULT_COVERAGE_RADIUS_KM
 from inventory.reports.expiry import DEFAULT_EXPIRY_WINDOW_DAYS
 
@@ -50,6 +51,14 @@ def _report() -> Iterator[None]:
         db.session.rollback()
 
 
+def _named_regions(args: dict) -> dict:
+    """``--region`` and ``--province`` as the API takes them: a code, or a name (北京, 海淀区) made its code."""
+    for option in ("region", "province"):
+        if args.get(option):
+            args[option] = region_names(db.session).region_named(args[option], field=option)
+    return args
+
+
 def _echo_json(data: object) -> None:
     click.echo(current_app.json.response(data).get_data(as_text=True), nl=False)
 
@@ -65,7 +74,7 @@ def register(app: Flask) -> None:
 
     @report.command("expiring")
     @click.option("--within-days", type=int, default=DEFAULT_EXPIRY_WINDOW_DAYS, show_default=True)
-    @click.option("--region", help="province, city or county code")
+    @click.option("--region", help="province, city or county code or name")
     @click.option("--warehouse", help="warehouse code")
     @click.option("--category", type=click.Choice([c.value for c in Category]))
     @click.option("--item", help="item code, name or alias")
@@ -74,7 +83,8 @@ def register(app: Flask) -> None:
     def expiring(reader: Principal, as_json: bool, **args: object) -> None:
         """Stock lines expired or expiring within N days, first expiry first."""
         with _report():
-            data = ExpiringLineOut(many=True).dump(list(expiring_from(db.session, reader, args).stream(db.session)))
+            lines = expiring_from(db.session, reader, _named_regions(args)).stream(db.session)
+            data = ExpiringLineOut(many=True).dump(list(lines))
         if as_json:
             _echo_json(data)
             return
@@ -95,14 +105,14 @@ def register(app: Flask) -> None:
         )
 
     @report.command("quotas")
-    @click.option("--region", help="province, city or county code")
+    @click.option("--region", help="province, city or county code or name")
     @click.option("--below-only", is_flag=True, help="only quotas not met")
     @reader_option
     @json_option
     def quotas(reader: Principal, as_json: bool, **args: object) -> None:
         """Reserve quotas against what is held (on hand in unexpired batches of active warehouses)."""
         with _report():
-            data = QuotaStatusOut(many=True).dump(quotas_from(db.session, reader, args))
+            data = QuotaStatusOut(many=True).dump(quotas_from(db.session, reader, _named_regions(args)))
         if as_json:
             _echo_json(data)
             return
@@ -129,12 +139,12 @@ def register(app: Flask) -> None:
     @click.option("--category", type=click.Choice([c.value for c in Category]), help="instead of --item")
     @click.option("--radius", "radius_km", type=float, default=DEFAULT_COVERAGE_RADIUS_KM, show_default=True)
     @click.option("--min-quantity", help="with --item: only warehouses holding at least this much count")
-    @click.option("--province", help="only this province's counties (holders anywhere count)")
+    @click.option("--province", help="only this province's counties, code or name (holders anywhere count)")
     @json_option
     def coverage(as_json: bool, **args: object) -> None:
         """County-level places with no usable stock within the radius, and counties per province."""
         with _report():
-            data = CoverageOut().dump(coverage_from(db.session, args))
+            data = CoverageOut().dump(coverage_from(db.session, _named_regions(args)))
         if as_json:
             _echo_json(data)
             return
@@ -162,12 +172,12 @@ def register(app: Flask) -> None:
         )
 
     @report.command("dashboard")
-    @click.option("--region", help="a province (its cities) or a city (its counties); default the provinces")
+    @click.option("--region", help="a province (its cities) or a city (its counties), code or name; default: provinces")
     @json_option
     def dashboard(as_json: bool, **args: object) -> None:
         """Active warehouses by reserve type and stock lines per child region, with the totals."""
         with _report():
-            data = DashboardOut().dump(dashboard_from(db.session, args))
+            data = DashboardOut().dump(dashboard_from(db.session, _named_regions(args)))
         if as_json:
             _echo_json(data)
             return

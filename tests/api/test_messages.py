@@ -214,3 +214,38 @@ def test_every_template_filled_in_as_services_fill_it_reads_back_as_itself_and_e
         text = PLACEHOLDER.sub(filled, template.english)
         found = catalog().message(text, "en")
         assert (found.code, found.text) == (template.code, text), template.english
+
+
+def test_a_chinese_message_names_a_vocabulary_code_and_a_missing_batch_in_chinese(client, stocked_line):
+    """A Chinese reader once got "440300 已有 pollutant_degradation 的定额", "“政府”已表示储备类型 government",
+    "请先设置 email 地址" and "活性炭 批次 (none) 已在…计入": a parameter is shown as written, so a code of a
+    closed vocabulary or an English "(none)" stayed English in the sentence."""
+    from openpyxl import Workbook
+
+    quota = {"region": "440300", "category": "pollutant_degradation", "minimum": 50}
+    assert client.post(f"{API}/quotas", json=quota).status_code == 201
+    again = client.post(f"{API}/quotas", json=quota, headers=ZH).get_json()
+    assert again["code"] == "quota_exists" and again["params"]["material"] == "pollutant_degradation"
+    assert "已有 污染物降解 的定额" in again["detail"] and "pollutant" not in again["detail"]
+    word = client.post(f"{API}/reserve-type-words", json={"word": "政府", "reserve_type": "enterprise"}, headers=ZH)
+    assert word.get_json()["detail"] == "“政府”已表示储备类型 政府储备"
+    channel = {"subscriptions": {"callup_line_waiting": ["email"]}}
+    unset = client.put(f"{API}/notifications/settings", json=channel, headers=ZH).get_json()
+    assert unset["errors"]["subscriptions"] == ["请先设置 电子邮件 地址，再订阅该渠道"]
+    english = client.post(f"{API}/quotas", json=quota, headers=EN).get_json()
+    assert "already has a quota for pollutant_degradation" in english["detail"]
+
+    line = stocked_line()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["仓库编码", "物资编码", "数量"])
+    sheet.append([line.warehouse.code, line.item.code, 3])
+    sheet.append([line.warehouse.code, line.item.code, 4])
+    data = io.BytesIO()
+    book.save(data)
+    files = {"file": (io.BytesIO(data.getvalue()), "台账.xlsx")}
+    report = client.post(
+        f"{API}/imports?dry_run=true", data=files, content_type="multipart/form-data", headers=ZH
+    ).get_json()["report"]
+    [twice] = [issue for issue in report["errors"] if issue["code"] == "unbatched_already_counted"]
+    assert "（无批次）已在" in twice["message"] and "none" not in twice["message"]

@@ -479,6 +479,22 @@ def test_cli_json_is_the_apis_rows(app, client, world):
     assert [line.split()[0] for line in dashboard.output.splitlines()[1:]] == ["110100", "110000"]
 
 
+def test_cli_reports_take_regions_by_name_as_the_api_does(app, client, world):
+    """`region=北京` works over HTTP (README: reports take a code or a name); the CLI once said
+    "unknown region code '北京'"."""
+    for args, query in (
+        (["expiring", "--region", "北京"], "expiring?region=110000&page_size=500"),
+        (["quotas", "--region", "北京市"], "quotas?region=110000"),
+        (["dashboard", "--region", "广东"], "dashboard?region=440000"),
+        (["coverage", "--item", "PD-001", "--province", "广东省"], "coverage?item=PD-001&province=440000"),
+    ):
+        result = run(app, *args, "--json")
+        assert result.exit_code == 0, (args, result.output)
+        assert json.loads(result.output) == client.get(f"{API}/reports/{query}").get_json(), args
+    ambiguous = run(app, "expiring", "--region", "鼓楼区")
+    assert ambiguous.exit_code != 0 and "--region: '鼓楼区' names several regions" in ambiguous.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

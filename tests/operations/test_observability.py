@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -14,6 +18,7 @@ from api.observability import JsonFormatter
 from inventory.models import OutboxDelivery, OutboxEvent, User
 from inventory.reference import DeliveryChannel, DeliveryStatus, NotificationKind
 
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "INVENTORY_ENV": "production",
     "DATABASE_URL": "postgresql://inventory_app:secret@db.internal:5432/inventory",
@@ -55,6 +60,24 @@ def test_a_complete_production_environment_is_accepted():
 def test_a_bad_setting_stops_the_start_naming_it(change, named):
     with pytest.raises(ConfigurationError, match=named):
         check_environment({**PRODUCTION, **change})
+
+
+def test_a_flask_command_with_a_bad_setting_stops_with_one_line_naming_it(tmp_path):
+    """README: "gunicorn and every `flask` command stop with one line naming each bad one"; a flask command
+    once printed the whole traceback of the app's import around that line."""
+    env = {**os.environ, "BIND": "nonsense", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "check-ledger"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "cannot start: BIND must be HOST:PORT (127.0.0.1:8000, 0.0.0.0:8000) or unix:PATH, not 'nonsense'"
+    ]
 
 
 def test_every_answer_carries_a_request_id_and_problems_quote_it(anonymous_client):

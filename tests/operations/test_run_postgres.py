@@ -8,6 +8,7 @@ it, and the group gets the signal Ctrl-C sends.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -68,3 +69,17 @@ def test_ctrl_c_or_sigterm_stops_the_server_with_one_sigterm(tmp_path, how):
         if launcher.poll() is None:
             launcher.kill()
     assert log.read_text().split() == ["ready", "SIGTERM"]  # one graceful stop, no SIGINT, no SIGKILL
+
+
+def test_the_postgresql_demo_writes_its_accounts_beside_make_runs_not_over_them():
+    """Both demos keep their files in instance/; `make run-postgres` once wrote its database's passwords and
+    tokens into `make run`'s instance/demo-accounts.txt, and the SQLite demo's were lost for good (its next start
+    says the accounts exist and points at that file, whose logins it refuses)."""
+    from api.cli.users import DEMO_ACCOUNTS_FILE
+
+    spec = importlib.util.spec_from_file_location("run_postgres", ROOT / "deploy" / "run_postgres.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    [accounts] = [step for step in module.STEPS if step[0] == "demo-accounts"]
+    written = Path(accounts[accounts.index("--file") + 1])
+    assert written.parent == DEMO_ACCOUNTS_FILE.parent and written != DEMO_ACCOUNTS_FILE

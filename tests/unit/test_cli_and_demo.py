@@ -84,3 +84,24 @@ def test_check_ledger_fails_with_status_1_on_either_invariant(app, stocked_line,
     result = app.test_cli_runner().invoke(args=["check-ledger"])
     assert result.exit_code == 1, result.output
     assert expected in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export-ledger", "-o", "{missing}/ledger.xlsx"],
+        ["backup", "-o", "{missing}/copy.db"],
+        ["settlement", "INC-NONE", "-o", "{missing}/sheet.xlsx"],
+        ["import-ledger", "{ledger}", "--dry-run", "--report", "{missing}/report.xlsx"],
+    ],
+)
+def test_an_output_file_in_a_missing_directory_is_refused_naming_the_option(app, tmp_path, args):
+    """These commands once did their work and then died with a traceback (FileNotFoundError, FileCreateError)."""
+    ledger = tmp_path / "ledger.xlsx"
+    ledger.write_bytes(b"")
+    missing = tmp_path / "no-such-directory"
+    filled = [arg.format(missing=missing, ledger=ledger) for arg in args]
+    result = app.test_cli_runner().invoke(args=filled)
+    assert result.exit_code == 2, result.output
+    assert f"directory '{missing}' does not exist" in result.output and "Traceback" not in result.output
+    assert not missing.exists()
