@@ -285,7 +285,7 @@ def parse_coordinates(value: object) -> tuple[float, float, bool]:
 
 _DATE_TEXT = (
     re.compile(
-        r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+        r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
     ),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
@@ -332,7 +332,7 @@ def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
         raise CellError("not a date")
     if says_no_date(value):
         return None
-    text = fold(str(value))
+    text = fold(str(value)).strip().rstrip(".。")  # 2024.3.5. / 2024年3月5日。: the sentence's full stop
     for pattern in _DATE_TEXT:
         match = pattern.match(text)
         if match:
@@ -390,6 +390,8 @@ def parse_shelf_life(value: object) -> ShelfLife | None:
     if not match:
         return None
     amount, unit = match.groups()
+    if unit == "年" and len(amount) == 4 and amount.isdigit():
+        return None  # 2027年: a year alone (the expiry is that year's last day), not a shelf life of 2027 years
     number = Decimal("0.5") if amount == "半" else _number_and_rest(amount)[0]
     if unit == "年" and number == number.to_integral_value():
         return ShelfLife(years=int(number))

@@ -96,6 +96,9 @@ def test_chinese_numerals(text, number):
         ("20250315", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
         (20250315, dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
         ("2025年3月15日", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
+        ("2025年3月15号", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),  # 号, as the day is said
+        ("2025.3.15.", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),  # a full stop after the date
+        ("2025年3月15日。", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
         (45731, dt.date(2025, 3, 15), dt.date(2025, 3, 15)),  # an Excel serial
         ("2025.03", dt.date(2025, 3, 1), dt.date(2025, 3, 31)),  # a month alone: first day, or last for expiry
         ("2025-2", dt.date(2025, 2, 1), dt.date(2025, 2, 28)),
@@ -132,6 +135,7 @@ def test_no_expiry_words(typed):
         ("180天", dt.date(2024, 7, 29)),
         ("保质期2年", dt.date(2026, 1, 31)),
         ("2025.03", dt.date(2025, 3, 31)),  # a date is still a date
+        ("2027年", dt.date(2027, 12, 31)),  # a year alone, not a shelf life of 2027 years
     ],
 )
 def test_a_shelf_life_in_the_expiry_column_counts_from_production(typed, expiry):
