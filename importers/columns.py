@@ -302,7 +302,7 @@ TOTAL_MARKERS: frozenset[str] = frozenset(
 )
 
 # A row starting with one of these and holding little else, or whose every cell starts with one (a sign-off
-# line: 填表人：… 审核人：… 日期：…), is a note under the table: skipped.
+# line: 填表人：… 审核人：… 联系电话：… 日期：…), is a note under the table: skipped.
 FOOTER_PREFIXES: tuple[str, ...] = (
     "注",
     "备注",
@@ -320,7 +320,19 @@ FOOTER_PREFIXES: tuple[str, ...] = (
     "复核人",
     "审批人",
     "统计人",
+    "单位负责人",
+    "主要负责人",
+    "分管领导",
+    "联系人",
+    "联系电话",
+    "电话",
+    "手机",
+    "填报时间",
+    "填表时间",
+    "制表时间",
     "日期",
+    "签字",
+    "盖章",
     "note",
 )
 

@@ -354,6 +354,26 @@ def enterprise_coordinates_in_one_cell() -> FieldBook:
     return corpus
 
 
+def county_form_as_filled() -> FieldBook:
+    """A county bureau's printed form: 数量 merged over the number and its unit, dates as typed, a sign-off line."""
+    corpus, book = _new("县局填报表", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("应急物资"))
+    out.put("青秀区环境应急物资储备情况表")
+    out.put("填报单位：南宁市青秀生态环境局", None, None, None, None, None, "填报日期：2025年3月5号")
+    out.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "数量", None, "生产日期", "有效期至")
+    out.sheet.merge_cells("F3:G3")  # one 数量 header over the number and its unit
+    first = out.next_row
+    out.good("0.5", 1, "青秀区应急物资储备库", "青秀区", "政府储备", "活性炭", 500, "公斤", "2025年3月5号", "2027年")
+    out.good(2000, 2, None, None, None, "围油栏", 2, "公里", "2024.3.5.", "长期")
+    out.bad(3, None, None, None, "沙袋", "若干", "袋", "", "")
+    out.merge_down("BCD", first, out.next_row - 1)
+    out.good(40, 4, "长塘镇储备点", "青秀区", "政府储备", "沙袋", 40, "袋", "", "")
+    out.put("合计", None, None, None, None, 2040.5)
+    out.put("填表人：黄工", None, "审核人：韦科长", None, "联系电话：0771-5551234")  # a sign-off line
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -369,5 +389,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_and_enterprise_mixed,
     template_and_county_mixed,
     numbers_and_dates_as_typed,
-    enterprise_coordinates_in_one_cell,
+    county_form_as_filled,
+    enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )
