@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
+from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, COLUMNS_BY_FIELD, checked_mapping
 from importers.limits import MAX_NEW_ITEMS
 from importers.outcome import MAX_LISTED_ISSUES, ImportReport, IssueLog, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
@@ -447,14 +447,14 @@ class _LedgerImport:
             )
         for defaulted in outcome.defaulted:
             if defaulted.field == "level":
-                message = f"warehouse {entry.code}: no level (仓库级别) given; registered as county level (县级)"
+                message = f"warehouse {entry.label}: no level (仓库级别) given; registered as county level (县级)"
             elif defaulted.field == "county":
                 message = (
-                    f"warehouse {entry.code} gives no county and its address names none: placed by its coordinates "
+                    f"warehouse {entry.label} gives no county and its address names none: placed by its coordinates "
                     f"in the nearest county, {defaulted.place}"
                 )
             else:
-                message = f"warehouse {entry.code}: no coordinates given; the centre of {defaulted.place} was used"
+                message = f"warehouse {entry.label}: no coordinates given; the centre of {defaulted.place} was used"
             self.log.warn(message, sheet=entry.first.sheet, row=entry.first.row)
 
     def _check_coordinate(self, entry: WarehouseEntry, warehouse: Warehouse) -> None:
@@ -473,8 +473,12 @@ class _LedgerImport:
         if field_name == "county_code" and "county_code" not in entry.sources:
             field_name = "county_name" if "county_name" in entry.sources else "city_name"
         source = entry.sources.get(field_name) or entry.sources.get("warehouse_code") or entry.first
-        self.log.source_error(source, field_name, f"warehouse {entry.label}: {error.message}")
-        entry.error = f"warehouse {entry.label} was refused: {error.message}"
+        message = error.message
+        spec = COLUMNS_BY_FIELD.get(field_name)
+        if spec is not None and message == f"{error.field} is required":  # the service's words name no column
+            message = f"nothing given for {spec.zh}: fill in its column, or write {spec.zh}：… above the table"
+        self.log.source_error(source, field_name, f"warehouse {entry.label}: {message}")
+        entry.error = f"warehouse {entry.label} was refused: {message}"
 
     def _reject_rows_of_refused(self, entries: dict[str, WarehouseEntry]) -> None:
         """A refused warehouse takes its stock rows with it (each rejected once)."""

@@ -374,6 +374,23 @@ def county_form_as_filled() -> FieldBook:
     return corpus
 
 
+def county_without_reserve_type() -> FieldBook:
+    """A county's sheet without a 储备类型 column: a warehouse already registered is found, a new one is refused
+    with its rows (saying which column to fill in), and one without a county is refused saying so."""
+    corpus, book = _new("无储备类型列", warehouses=1)
+    known = SheetWriter(corpus, book.create_sheet("登记"))
+    known.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    known.good(1, "宾阳县应急物资储备库", "宾阳县", "政府储备", "活性炭", "吨", 1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("仓库名称", "所在区县", "联系人", "物资名称", "计量单位", "数量")
+    out.good(2, "宾阳县应急物资储备库", "宾阳县", "覃", "沙袋", "袋", 2)  # found by name: its type is known
+    out.bad("宾阳县新建储备点", "宾阳县", "韦", "活性炭", "吨", 3)  # new, and no reserve type
+    out.bad("宾阳县新建储备点", "宾阳县", "韦", "沙袋", "袋", 4)
+    out.bad("无县储备点", None, "李", "活性炭", "吨", 5)  # new, and no county
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -390,5 +407,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     template_and_county_mixed,
     numbers_and_dates_as_typed,
     county_form_as_filled,
+    county_without_reserve_type,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )
