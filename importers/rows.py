@@ -300,7 +300,8 @@ class LedgerReader:
             elif all(is_blank(cells[i]) for i in identity if i < len(cells)) and last_entry is not None and is_stock:
                 entry = last_entry  # warehouse cells left blank under the first row of a group: same warehouse
             else:
-                entry = self._warehouse_row(table, number, zip(warehouse_columns, raw, strict=True))
+                cells_read = zip(warehouse_columns, raw, strict=True)
+                entry = self._warehouse_row(table, number, cells_read, last_entry if is_stock else None)
                 # A row whose warehouse cells failed is not remembered: the next row like it says so itself.
                 failed = report.errors_total > errors_before
                 if entry is not None:
@@ -380,9 +381,17 @@ class LedgerReader:
         return values, sources
 
     def _warehouse_row(
-        self, table: SheetTable, number: int, raw: Iterable[tuple[Column, object]]
+        self,
+        table: SheetTable,
+        number: int,
+        raw: Iterable[tuple[Column, object]],
+        previous: WarehouseEntry | None = None,
     ) -> WarehouseEntry | None:
-        """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry."""
+        """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry.
+
+        A row naming the warehouse of the row above by name alone, without its county (the name repeated or
+        merged down, the county and contact given on the group's first row only), is that warehouse.
+        """
         values, sources = dict(self.form[0]), dict(self.form[1])
         for column, value in raw:
             if is_blank(value):
@@ -406,6 +415,13 @@ class LedgerReader:
             )
             return None
         key = f"code:{code}" if code else f"name:{_county_given(values)}:{warehouse_name_key(name)}"
+        if (
+            not code
+            and previous is not None
+            and not _county_given(values)
+            and warehouse_name_key(name) == warehouse_name_key(str(previous.fields.get("warehouse_name") or ""))
+        ):
+            key = previous.key
         entry = self.entries.get(key)
         if entry is None:
             entry = WarehouseEntry(key=key, code=code, first=Source(table.name, number))

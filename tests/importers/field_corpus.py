@@ -391,6 +391,23 @@ def county_without_reserve_type() -> FieldBook:
     return corpus
 
 
+def details_on_the_first_row_only() -> FieldBook:
+    """The warehouse name merged down (or repeated) on every row, its county, type and contact on the group's
+    first row only: each row is the warehouse above, not a warehouse without a county."""
+    corpus, book = _new("明细只填首行", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "仓库名称", "区县", "储备类型", "联系人", "联系电话", "物资名称", "计量单位", "数量")
+    out.good(2, 1, "隆安县那桐镇储备点", "隆安县", "政府储备", "韦", "138 0000 0000", "活性炭", "吨", 2)
+    out.good(200, None, None, None, None, None, None, "沙袋", "袋", 200)
+    out.bad(None, None, None, None, None, None, "围油栏", "米", "50-60")  # a range
+    out.merge_down("AB", 2, 4)  # only the serial number and the name are merged
+    out.good(3, 2, "隆安县乔建镇储备点", "隆安县", "政府储备", "黄", "0771-6521234", "活性炭", "吨", 3)
+    out.good(30, 3, "隆安县乔建镇储备点", None, None, None, None, "沙袋", "袋", 30)  # the name repeated
+    out.good(40, 4, "隆安县乔建镇储备点", None, None, "黄", None, "围油栏", "米", 40)
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -408,5 +425,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     numbers_and_dates_as_typed,
     county_form_as_filled,
     county_without_reserve_type,
+    details_on_the_first_row_only,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )
