@@ -26,6 +26,13 @@ from inventory.reference import Category, ReserveType
         ("有效期至：", "expiry_date"),
         ("仓库编码 / Warehouse code", "warehouse_code"),
         ("区县（市、区）", "county_name"),
+        ("所在县区", "county_name"),  # headers of real county ledgers
+        ("所属区县", "county_name"),
+        ("储备库点名称", "warehouse_name"),
+        ("实物数量", "quantity"),
+        ("库存数(袋)", "quantity"),
+        ("物资规格", "specification"),
+        ("有效期限", "expiry_date"),
         ("序号", ""),
         ("领导签字", None),
     ],
