@@ -385,6 +385,9 @@ NO_DATE_MARKERS: frozenset[str] = frozenset(
     {"长期", "长期有效", "永久", "无", "无期限", "不适用", "/", "-", "—", "--", "n/a", "na", "none", "never"}
 )
 
+# Cells that say "none" in a quantity column: refused, asking for 0 (a count of none is a number too).
+NO_QUANTITY_MARKERS: frozenset[str] = frozenset({"无", "没有", "暂无", "空", "/", "-", "—", "——", "--", "n/a", "none"})
+
 # Words people write for the closed vocabularies, beyond the Chinese and English labels in inventory.reference
 # (those are always accepted, as are the codes and each part of a "A/B" label).
 VALUE_VARIANTS: dict[type, dict[str, str]] = {

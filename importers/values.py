@@ -17,6 +17,7 @@ from importers.columns import (
     CHINA_LATITUDE,
     CHINA_LONGITUDE,
     NO_DATE_MARKERS,
+    NO_QUANTITY_MARKERS,
     VALUE_VARIANTS,
     fold,
     header_key,
@@ -133,6 +134,8 @@ def parse_amount(value: object) -> Amount:
         raise CellError(
             f"quantity '{value}' is not one number (it looks like a range or several numbers): write one number"
         )
+    if text in NO_QUANTITY_MARKERS:
+        raise CellError(f"quantity '{value}' gives no number: write 0 if there is none")
     if text.startswith(VAGUE_QUANTITIES):
         raise CellError(f"quantity '{value}' gives no number: write the number, e.g. 12")
     number, unit = _number_and_rest(text)

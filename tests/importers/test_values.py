@@ -68,6 +68,10 @@ def test_quantities_as_people_type_them(typed, amount):
     [
         ("若干", "没有写出数目"),
         ("一批", "没有写出数目"),
+        ("无", "没有库存请填 0"),  # none, written as a word or a dash: ask for 0
+        ("/", "没有库存请填 0"),
+        ("—", "没有库存请填 0"),
+        (" 无 ", "没有库存请填 0"),
         ("5-10", "范围"),
         ("5~10吨", "范围"),
         ("3至5箱", "范围"),
