@@ -378,7 +378,23 @@ class LedgerReader:
                 ),
                 sheet=table.name,
             )
+        reserve_type = self._reserve_type_of_sheet(table) if "reserve_type" not in values else None
+        if reserve_type is not None:
+            values["reserve_type"] = reserve_type
+            sources["reserve_type"] = Source(table.name, table.header_row, None, table.name)
         return values, sources
+
+    def _reserve_type_of_sheet(self, table: SheetTable) -> str | None:
+        """The reserve type a sheet's name is (政府储备, 企业储备 …: one sheet per type), for a table with no
+        储备类型 column; None for any other name."""
+        if "reserve_type" in table.columns:
+            return None
+        try:
+            reserve_type = parse_choice(table.name, ReserveType, self.choices["reserve_type"])
+        except CellError:
+            return None
+        self.log.note(f"the sheet's name gives the reserve type (储备类型) of its rows: {table.name}", sheet=table.name)
+        return reserve_type
 
     def _warehouse_row(
         self,

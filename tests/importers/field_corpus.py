@@ -408,6 +408,26 @@ def details_on_the_first_row_only() -> FieldBook:
     return corpus
 
 
+def one_sheet_per_reserve_type() -> FieldBook:
+    """A county's workbook with one sheet per reserve type (政府储备, 企业储备, 社会化储备) and no 储备类型
+    column: the sheet's name is the type; a sheet with another name still needs the column."""
+    corpus, book = _new("按储备类型分表", warehouses=3)
+    for title, name in (
+        ("政府储备", "西乡塘区应急物资库"),
+        ("企业储备", "西乡塘区某化工厂"),
+        ("社会化储备", "西乡塘区某物流公司"),
+    ):
+        out = SheetWriter(corpus, book.create_sheet(title))
+        out.put("仓库名称", "所在区县", "物资名称", "计量单位", "数量")
+        out.good(2, name, "西乡塘区", "活性炭", "吨", 2)
+        out.good(20, name, "西乡塘区", "沙袋", "袋", 20)
+    other = SheetWriter(corpus, book.create_sheet("补充"))
+    other.put("仓库名称", "所在区县", "物资名称", "计量单位", "数量")
+    other.bad("西乡塘区新仓库", "西乡塘区", "活性炭", "吨", 1)  # no reserve type anywhere
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -426,5 +446,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_form_as_filled,
     county_without_reserve_type,
     details_on_the_first_row_only,
+    one_sheet_per_reserve_type,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )
