@@ -406,10 +406,13 @@ class _LedgerImport:
                         self.session.expunge(outcome.warehouse)
             wanted = _all_wanted(entries)
             resolution = find_or_register_warehouses(self.session, self.actor, wanted, region_names(self.session))
+        refused = {str(outcome.key) for outcome in resolution.refused}
         for outcome in resolution.outcomes:
             entry = entries[str(outcome.key)]
-            entry.code = outcome.code
-            self._report_defaults(entry, outcome)
+            failed = str(outcome.key) in refused or outcome.error is not None
+            if not (failed and outcome.generated):  # a code generated for a warehouse never registered names nothing
+                entry.code = outcome.code
+            self._report_defaults(entry, outcome, refused=failed)
             if outcome.new:
                 continue  # registered or refused below, in bulk
             if outcome.error is not None:
@@ -428,8 +431,9 @@ class _LedgerImport:
         self.code_made = {outcome.warehouse.id for outcome in resolution.registered if outcome.generated}
         return {outcome.warehouse.id for outcome in resolution.registered}
 
-    def _report_defaults(self, entry: WarehouseEntry, outcome: WarehouseOutcome) -> None:
-        """Warn about a county name the code contradicts, and about what registration filled in."""
+    def _report_defaults(self, entry: WarehouseEntry, outcome: WarehouseOutcome, refused: bool = False) -> None:
+        """Warn about a county name the code contradicts, and (unless it was ``refused``) about what registration
+        filled in."""
         if outcome.county_named is not None:
             county_name = entry.fields["county_name"]
             self.log.warn_at(
@@ -438,6 +442,8 @@ class _LedgerImport:
                 "the code was used",
                 value=county_name,
             )
+        if refused:
+            return
         if outcome.generated:
             self.log.warn(
                 f"warehouse '{entry.fields.get('warehouse_name')}' has no code and is not registered: registered "

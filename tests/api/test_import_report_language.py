@@ -128,7 +128,8 @@ def test_a_refused_ledger_s_problem_code_is_the_refusal_s_whatever_its_summary_e
 
 def test_a_refused_warehouse_is_explained_in_chinese_down_to_its_values(client):
     """Its parameters too: a warehouse with no reserve type names the column to fill in (not the service's
-    field ``reserve_type``), its other rows say it was refused, and one with no county says so, in Chinese."""
+    field ``reserve_type``), its other rows say it was refused, and one with no county says so, in Chinese;
+    neither is said to be registered."""
     book = county_without_reserve_type()
 
     report = _report(client, book.data, book.name, "zh")
@@ -139,3 +140,7 @@ def test_a_refused_warehouse_is_explained_in_chinese_down_to_its_values(client):
     assert any("未填储备类型：请填写“储备类型”列" in text for text in errors), errors
     assert any("未能登记" in text for text in errors), errors
     assert any("没有填写所在区县" in text for text in errors), errors
+    # Never registered: named by its name, not by a code generated for it, and no 'registered as' warnings.
+    assert any(text.startswith("仓库 宾阳县新建储备点：未填储备类型") for text in errors), errors
+    warnings = [issue["message"] for issue in report["warnings"]]
+    assert not [text for text in warnings if "新建储备点" in text or "无县储备点" in text], warnings
