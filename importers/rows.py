@@ -39,6 +39,7 @@ from importers.values import (
     parse_date,
     parse_expiry,
     parse_float,
+    parse_line,
     parse_region_code,
     parse_text,
     says_no_date,
@@ -730,7 +731,7 @@ def warehouse_field_parser(
         return parse_float
     if name in ("county_code", "city_code", "province_code"):
         return parse_region_code
-    return parse_text
+    return parse_line
 
 
 def _remembered(parse: Callable[[object], object]) -> Callable[[object], object]:

@@ -59,6 +59,21 @@ def parse_text(value: object) -> str:
     return text
 
 
+_LINE_BREAK = re.compile(r"[ \t\u3000]*[\r\n]+[ \t\u3000]*")
+
+
+@memoised
+def parse_line(value: object) -> str:
+    """A name or detail typed on one line: a wrapped cell's line breaks (Alt+Enter) joined, without a space
+    between Chinese characters (良庆区⏎储备库 → 良庆区储备库), with one elsewhere (0771-1234567⏎138… → two phones)."""
+    text = parse_text(value)
+    if "\n" not in text and "\r" not in text:
+        return text
+    return _LINE_BREAK.sub(
+        lambda match: "" if not (text[match.start() - 1].isascii() or text[match.end()].isascii()) else " ", text
+    )
+
+
 @memoised
 def parse_code(value: object) -> str:
     """A code: text without inner spaces, in half-width characters (Ａ１ → A1)."""
