@@ -30,6 +30,9 @@ from inventory.reference import Category, ReserveType
         ("所属区县", "county_name"),
         ("储备库点名称", "warehouse_name"),
         ("实物数量", "quantity"),
+        ("实储数量", "quantity"),
+        ("实际储备数量（吨）", "quantity"),
+        ("应储数量", None),  # what should be held, not what is
         ("库存数(袋)", "quantity"),
         ("物资规格", "specification"),
         ("有效期限", "expiry_date"),
