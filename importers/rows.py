@@ -230,7 +230,17 @@ class LedgerReader:
                 table, index, header, f"column {header!r} means the same as column {first!r}; only the first was read"
             )
         named = {"warehouse_code", "warehouse_name"} & (set(table.columns) | set(table.form))
-        if table.kind == STOCK_SHEET and not named:
+        if table.kind == STOCK_SHEET and "quantity" not in table.columns:
+            self.log.report.add(
+                Issue(
+                    ERROR,
+                    "this sheet lists items but has no quantity column (数量): its stock cannot be counted; "
+                    "name the column 数量, or map it to quantity",
+                    sheet=table.name,
+                    row=table.header_row,
+                )
+            )
+        elif table.kind == STOCK_SHEET and not named:
             self.log.report.add(
                 Issue(
                     ERROR,
@@ -271,6 +281,8 @@ class LedgerReader:
         self.known_quantities = {}  # a table's own: its quantity header may name a unit (数量（千克）)
         self.form = self._form_values(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
+            return
+        if is_stock and "quantity" not in columns:  # refused in _describe_table, as a whole
             return
         last_raw: tuple | None = None
         last_entry: WarehouseEntry | None = None

@@ -684,9 +684,10 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
     if best is None:
         return None
     fields = set(best.columns)
-    if "quantity" in fields and fields & {"item_code", "item_name"}:
+    items, named = fields & {"item_code", "item_name"}, fields & {"warehouse_code", "warehouse_name"}
+    if items and ("quantity" in fields or named):  # items without a quantity: refused as such, never a registry
         best.kind = STOCK_SHEET
-    elif fields & {"warehouse_code", "warehouse_name"} and len(fields & _WAREHOUSE_DETAIL) >= 1:
+    elif named and len(fields & _WAREHOUSE_DETAIL) >= 1:
         best.kind = WAREHOUSE_SHEET
     else:
         return None

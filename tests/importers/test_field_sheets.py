@@ -182,6 +182,29 @@ def test_unknown_headers_are_reported_with_the_closest_field(session, run_import
     assert "最接近的已知列" in in_chinese(unknown.message)
 
 
+def test_a_sheet_of_items_whose_quantity_header_is_unknown_is_refused_not_read_as_a_warehouse_list(session, run_import):
+    """盘点结果 is no quantity header the importer knows: the sheet is refused saying so (before, it was read as
+    a warehouse registry: the warehouse registered, every item and count dropped, the import 'clean')."""
+    rows = [
+        ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "盘点结果"],
+        ["东城区储备库", "东城区", "政府", "活性炭", "吨", 5],
+    ]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "rejected"
+    assert [(error.sheet, error.row) for error in report.errors] == [("台账", 1)]
+    assert "没有数量列" in in_chinese(report.errors[0].message)
+    assert session.scalar(select(func.count()).select_from(Warehouse)) == 0
+    mapped = run_import(sheet_of_rows(rows), column_map={"盘点结果": "quantity"})
+    assert mapped.status == "imported", mapped.errors
+    assert session.scalar(select(StockLine.quantity)) == 5
+    unplaced = run_import(sheet_of_rows([["存放地点", "物资名称", "单位", "数量"], ["三塘镇仓库", "活性炭", "吨", 2]]))
+    assert [in_chinese(error.message) for error in unplaced.errors] == [
+        "此工作表没有仓库列（仓库编码或仓库名称）：其库存无法归入仓库"
+    ]
+
+
 def test_a_mapping_imports_unforeseen_columns_and_a_saved_profile_applies_by_itself(session, run_import):
     data = sheet_of_rows(unforeseen_rows())
     mapping = {"存放库名": "warehouse_name", "品名": "item_name", "库存量": "quantity", "负责领导": "ignore"}
