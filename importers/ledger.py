@@ -65,6 +65,23 @@ SERVICE_FIELD_COLUMNS = {
     "counted_quantity": "quantity",
     "county_code": "county_code",
 }
+# The catalogue service's fields, by the ledger column that gives them.
+ITEM_FIELD_COLUMNS = {"code": "item_code", "name": "item_name", "specification": "specification", "unit": "unit"}
+
+
+def _in_column_words(error: DomainError, field_name: str) -> str:
+    """A service's message about one of its fields, in the ledger's words: the field named by its column header
+    (``name is longer than 200 characters`` → ``仓库名称 is longer …``), a required one with where to give it."""
+    spec = COLUMNS_BY_FIELD.get(field_name)
+    if spec is None or not error.field:
+        return error.message
+    if error.message == f"{error.field} is required":
+        return f"nothing given for {spec.zh}: fill in its column, or write {spec.zh}：… above the table"
+    if error.message.startswith(f"{error.field} "):
+        return spec.zh + error.message[len(error.field) :]
+    return error.message
+
+
 _RECORDED_COUNTS = (
     "warehouses_created",
     "warehouses_updated",
@@ -479,10 +496,7 @@ class _LedgerImport:
         if field_name == "county_code" and "county_code" not in entry.sources:
             field_name = "county_name" if "county_name" in entry.sources else "city_name"
         source = entry.sources.get(field_name) or entry.sources.get("warehouse_code") or entry.first
-        message = error.message
-        spec = COLUMNS_BY_FIELD.get(field_name)
-        if spec is not None and message == f"{error.field} is required":  # the service's words name no column
-            message = f"nothing given for {spec.zh}: fill in its column, or write {spec.zh}：… above the table"
+        message = _in_column_words(error, field_name)
         self.log.source_error(source, field_name, f"warehouse {entry.label}: {message}")
         entry.error = f"warehouse {entry.label} was refused: {message}"
 
@@ -517,7 +531,8 @@ class _LedgerImport:
                     new.source, f"item {new.fields['name']!r} was not in the catalogue: added as {new.fields['code']}"
                 )
             except DomainError as error:
-                message = f"item {new.fields['name']!r} cannot be added to the catalogue: {error.message}"
+                said = _in_column_words(error, ITEM_FIELD_COLUMNS.get(error.field or "", ""))
+                message = f"item {new.fields['name']!r} cannot be added to the catalogue: {said}"
                 for row in new.rows:
                     row_error(self.log, row, message, "item_name")
                 continue

@@ -324,3 +324,15 @@ def test_an_item_correction_adjusts_stock_out_of_one_item_into_the_other(session
     lines = {code: quantity for code, quantity in held}
     assert lines == {new_item["subject"]: 0, "PD-001": 3}
     assert not ledger_mismatches(session)
+
+
+def test_a_service_s_refusal_names_the_column_not_the_service_s_field(session, run_import):
+    """A warehouse or an item refused for a too long name says 仓库名称 / 物资名称, the headers the person filled."""
+    head = ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "物资类别", "数量"]
+    rows = [head, ["东城区" + "储备库" * 70, "东城区", "政府", "活性炭", "吨", "", 1]]
+    rows.append(["东城区储备库", "东城区", "政府", "新型吸附材料" * 20, "张", "污染物收集", 1])
+
+    report = run_import(sheet_of_rows(rows))
+
+    said = [in_chinese(error.message) for error in report.errors]
+    assert len(said) == 2 and "：仓库名称 超过 200 个字符" in said[0] and "：物资名称 超过 100 个字符" in said[1], said
