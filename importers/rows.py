@@ -72,6 +72,12 @@ WAREHOUSE_FIELDS = {
 COMBINED_FIELDS = ("coordinates",)
 REGION_FIELDS = ("province_name", "province_code", "city_name", "city_code", "county_name", "county_code")
 CHOICES = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
+# What the form above a table says of one site: an enterprise's sheet is that site; above a table that lists its
+# warehouses in columns they are the details of whoever filled it in (填报人 … 联系电话), not of each warehouse.
+ONE_SITE_FIELDS = frozenset(
+    {"warehouse_code", "warehouse_name", "address", "latitude", "longitude", "coordinates"}
+    | {"contact_person", "contact_phone"}
+)
 
 
 @dataclass
@@ -369,8 +375,13 @@ class LedgerReader:
         """The form above the table (fields it has no column for), parsed once; a bad value is located there."""
         values: dict[str, object] = {}
         sources: dict[str, Source] = {}
+        lists_warehouses = bool({"warehouse_code", "warehouse_name"} & set(table.columns))
+        not_applied: list[str] = []
         for name, given in table.form.items():
             if name in table.columns:
+                continue
+            if lists_warehouses and name in ONE_SITE_FIELDS:
+                not_applied.append(f"{given.label} {json_value(given.value)}")
                 continue
             column = Column(given.index, given.label, name)
             try:
@@ -389,6 +400,12 @@ class LedgerReader:
                 + ", ".join(
                     dict.fromkeys(f"{source.column.header} {json_value(source.value)}" for source in sources.values())
                 ),
+                sheet=table.name,
+            )
+        if not_applied:
+            self.log.note(
+                "the details above the table describe one site, and this table lists its warehouses: not applied: "
+                + ", ".join(not_applied),
                 sheet=table.name,
             )
         reserve_type = self._reserve_type_of_sheet(table) if "reserve_type" not in values else None

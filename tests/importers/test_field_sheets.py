@@ -336,3 +336,23 @@ def test_a_service_s_refusal_names_the_column_not_the_service_s_field(session, r
 
     said = [in_chinese(error.message) for error in report.errors]
     assert len(said) == 2 and "：仓库名称 超过 200 个字符" in said[0] and "：物资名称 超过 100 个字符" in said[1], said
+
+
+def test_the_filler_s_phone_above_a_county_s_table_is_no_warehouse_s_phone(session, run_import):
+    """填报人 … 联系电话 above a table listing warehouses is whoever filled it in: not every warehouse's contact.
+    What all its rows share (储备类型, the county) still applies."""
+    rows = [
+        ["上林县环境应急物资储备台账"],
+        ["填报单位：上林县生态环境局", None, "填报人：张三", None, "联系电话：0771-5555555"],
+        ["储备类型：政府储备", None, "区县：上林县"],
+        ["仓库名称", "联系人", "物资名称", "计量单位", "数量"],
+        ["上林县西燕镇储备点", "韦", "活性炭", "吨", 1],
+        ["上林县巷贤镇储备点", None, "活性炭", "吨", 2],
+    ]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported", report.errors
+    found = session.execute(select(Warehouse.contact_person, Warehouse.contact_phone, Warehouse.reserve_type))
+    assert sorted(found) == [("", "", "government"), ("韦", "", "government")]
+    assert any("联系电话 0771-5555555" in note.message for note in report.notes)
