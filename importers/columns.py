@@ -71,6 +71,9 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "储备库点",
         "储备库点名称",
         "库房名称",
+        "储备地点名称",  # 名称 under a 储备地点 / 存放地点 group header: the place is the warehouse
+        "存放地点名称",
+        "存放点名称",
         "warehouse",
         "depot name",
         "depot",

@@ -428,6 +428,23 @@ def one_sheet_per_reserve_type() -> FieldBook:
     return corpus
 
 
+def place_group_over_name_and_address() -> FieldBook:
+    """A two-row header whose 储备地点 group stands over 名称 | 地址, every other header merged down both rows:
+    that 名称 is the warehouse's, not the item's."""
+    corpus, book = _new("储备地点分组表头", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "储备地点", None, "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.put(None, "名称", "地址")
+    out.sheet.merge_cells("B1:C1")
+    for column in "ADEFGH":
+        out.sheet.merge_cells(f"{column}1:{column}2")
+    out.good(1, 1, "上林县大丰镇储备点", "大丰镇政府院内", "上林县", "政府储备", "活性炭", "吨", 1)
+    out.good(20, 2, "上林县明亮镇储备点", "明亮镇", "上林县", "政府储备", "沙袋", "袋", 20)
+    out.bad(3, "上林县明亮镇储备点", "明亮镇", "上林县", "政府储备", "沙袋", "袋", "若干")
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -447,5 +464,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_without_reserve_type,
     details_on_the_first_row_only,
     one_sheet_per_reserve_type,
+    place_group_over_name_and_address,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )

@@ -46,6 +46,9 @@ def test_headers_are_recognised_in_their_usual_variants(header, field):
 
 def test_a_group_header_prefixes_generic_sub_headers():
     assert _match_header("名称", "仓库信息") == "warehouse_name"
+    assert _match_header("名称", "储备地点") == "warehouse_name"  # not the item's 名称
+    assert _match_header("名称", "存放地点") == "warehouse_name"
+    assert _match_header("地址", "储备地点") == "address"
     assert _match_header("名称", "物资信息") == "item_name"
     assert _match_header("数量", "物资信息") == "quantity"
 
