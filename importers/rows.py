@@ -300,6 +300,7 @@ class LedgerReader:
         # ``_skippable`` lets it through (its cells are all filled, so they are ``first_filled``'s, and its verdict
         # depends on them alone); it needs no looking at.
         first_mapped = mapped_indexes[0] if mapped_indexes else FIRST_CELLS
+        item_index = self.column_indexes.get("item_name") if is_stock else None
         for number, cells in workbook.rows(table):
             tick()
             start = tuple(cells[:FIRST_CELLS])
@@ -310,6 +311,9 @@ class LedgerReader:
                     continue
                 if self._skippable(table, number, filled):
                     continue
+            if item_index is not None and _says_total_at(cells, item_index):  # 小计 in the item column
+                self.log.note("a total or subtotal row: skipped", sheet=table.name, row=number)
+                continue
             self.data_rows += 1
             errors_before = report.errors_total
             raw = warehouse_cells(cells)
@@ -342,7 +346,7 @@ class LedgerReader:
         if seen in self.ordinary_starts:
             return False
         texts = [header_key(value) for value in filled[:3] if isinstance(value, str)]
-        if any(text in TOTAL_MARKERS or text.startswith(("合计", "总计", "小计")) for text in texts):
+        if any(_says_total(text) for text in texts):
             self.log.note("a total or subtotal row: skipped", sheet=table.name, row=number)
             return True
         if texts and texts[0] in EXAMPLE_MARKERS:
@@ -680,6 +684,16 @@ class LedgerReader:
             if factor != 1:
                 quantity = quantity * factor
         return quantity, ""
+
+
+def _says_total(key: str) -> bool:
+    """A cell (as ``header_key`` folds it) that says its row is a total or subtotal: 合计, 小计：, total …"""
+    return key in TOTAL_MARKERS or key.startswith(("合计", "总计", "小计"))
+
+
+def _says_total_at(cells: list, index: int) -> bool:
+    """Whether the row's cell at ``index`` is a total's word (小计 under a warehouse's merged cells)."""
+    return index < len(cells) and cells[index].__class__ is str and _says_total(header_key(cells[index]))
 
 
 def _county_given(values: dict[str, object]) -> str:

@@ -355,7 +355,8 @@ def enterprise_coordinates_in_one_cell() -> FieldBook:
 
 
 def county_form_as_filled() -> FieldBook:
-    """A county bureau's printed form: 数量 merged over the number and its unit, dates as typed, a sign-off line."""
+    """A county bureau's printed form: 数量 merged over the number and its unit, dates as typed, a subtotal under
+    a warehouse's merged cells, a sign-off line."""
     corpus, book = _new("县局填报表", warehouses=2)
     out = SheetWriter(corpus, book.create_sheet("应急物资"))
     out.put("青秀区环境应急物资储备情况表")
@@ -366,6 +367,7 @@ def county_form_as_filled() -> FieldBook:
     out.good("0.5", 1, "青秀区应急物资储备库", "青秀区", "政府储备", "活性炭", 500, "公斤", "2025年3月5号", "2027年")
     out.good(2000, 2, None, None, None, "围油栏", 2, "公里", "2024.3.5.", "长期")
     out.bad(3, None, None, None, "沙袋", "若干", "袋", "", "")
+    out.put(None, None, None, None, "小计", 2000.5)  # in the item column, under the warehouse's merged cells
     out.merge_down("BCD", first, out.next_row - 1)
     out.good(40, 4, "长塘镇储备点", "青秀区", "政府储备", "沙袋", 40, "袋", "", "")
     out.put("合计", None, None, None, None, 2040.5)
