@@ -109,6 +109,10 @@ _RANGE = re.compile(r"^\d+(?:\.\d+)?\s*[-~～至到/、]\s*\d")
 VAGUE_QUANTITIES = ("若干", "一些", "少量", "大量", "一批", "数个", "几")
 
 
+# A unit written in brackets after the number, 50（袋）: the unit inside (the cell is folded: （） are ()).
+_BRACKETED = re.compile(r"^[(\[【〔]\s*([^()\[\]【】〔〕]*?)\s*[)\]】〕]$")
+
+
 @dataclass(frozen=True, slots=True)
 class Amount:
     """A quantity cell read: the number, the unit written after it ("8吨" → 吨), and whether it said "about"."""
@@ -158,7 +162,7 @@ def parse_amount(value: object) -> Amount:
         number, unit = number + Decimal("0.5"), unit[:-1]
     rest = _ABOUT_AFTER.sub("", unit)
     approximate = bool(about) or rest != unit
-    unit = rest.strip()
+    unit = _BRACKETED.sub(r"\1", rest.strip())
     if any(ch.isdigit() for ch in unit) or unit[:1] in ("-", "~", "至", "到"):
         raise CellError(
             f"quantity '{value}' is not one number (it looks like a range or several numbers): write one number"
@@ -177,7 +181,12 @@ def _number_and_rest(text: str) -> tuple[Decimal, str]:
             raise CellError("not a number") from exc
         if match.group(3):
             number *= 10_000
-        return _tidy(number), (match.group(4) or "").strip()
+        rest = (match.group(4) or "").strip()
+        if rest.startswith("千") and not is_known_unit(rest):  # 1千, 1.2千袋: thousands (千克, 千米 are units)
+            after = rest[1:].strip()
+            if not after or is_known_unit(after) or _ABOUT_AFTER.match(after):
+                number, rest = number * 1000, after
+        return _tidy(number), rest
     chinese = _CHINESE_NUMBER.match(text)
     if chinese and (chinese.group(1)[0] in CHINESE_DIGITS or chinese.group(1)[0] in "十拾"):
         return _tidy(chinese_number(chinese.group(1))), chinese.group(2).strip()

@@ -50,6 +50,13 @@ def said(error: Exception, expected: str) -> str:
         ("壹佰贰拾", Amount(D(120))),
         ("三点五吨", Amount(D("3.5"), "吨")),
         ("1.2万", Amount(D(12000))),
+        ("1千", Amount(D(1000))),
+        ("1.2千袋", Amount(D(1200), "袋")),
+        ("1千克", Amount(D(1), "千克")),  # 千克, 千米 are units, not thousands
+        ("3千米", Amount(D(3), "千米")),
+        ("50（袋）", Amount(D(50), "袋")),  # the unit in brackets
+        ("1.5(吨)", Amount(D("1.5"), "吨")),
+        ("50（袋）左右", Amount(D(50), "袋", True)),
         ("约50", Amount(D(50), "", True)),
         ("大约 50 袋", Amount(D(50), "袋", True)),
         ("50余袋", Amount(D(50), "袋", True)),
