@@ -21,7 +21,7 @@ from importers.values import (
     parse_choice,
     parse_code,
     parse_line,
-    parse_text,
+    parse_unit,
 )
 from importers.workbook import SheetTable
 from inventory.catalogue import ItemNames, ItemRef, item_key
@@ -134,7 +134,7 @@ class ItemCells:
                 table.name, number, table.columns.get("item_name") or column, None, "the item is missing"
             )
             return None
-        category, unit = cell("category"), parse_text(cell("unit")) or _unit_in_quantity(cell("quantity"))
+        category, unit = cell("category"), parse_unit(cell("unit")) or _unit_in_quantity(cell("quantity"))
         if not name or not unit:
             self.log.cell_error(
                 table.name,

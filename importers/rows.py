@@ -42,6 +42,7 @@ from importers.values import (
     parse_line,
     parse_region_code,
     parse_text,
+    parse_unit,
     says_no_date,
     unit_factor,
 )
@@ -662,7 +663,7 @@ class LedgerReader:
                     )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
-        column_unit = parse_text(raw_unit)
+        column_unit = parse_unit(raw_unit)
         # The unit written beside the number is what it counts ("500千克" under 计量单位 吨 is half a tonne).
         unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
         if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:

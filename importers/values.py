@@ -111,6 +111,23 @@ VAGUE_QUANTITIES = ("若干", "一些", "少量", "大量", "一批", "数个", 
 
 # A unit written in brackets after the number, 50（袋）: the unit inside (the cell is folded: （） are ()).
 _BRACKETED = re.compile(r"^[(\[【〔]\s*([^()\[\]【】〔〕]*?)\s*[)\]】〕]$")
+_BRACKET_NOTE = re.compile(r"[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]")
+
+
+@memoised
+def parse_unit(value: object) -> str:
+    """A unit cell as typed; when that is no unit, the one its brackets hold or leave: （袋） → 袋, 公斤(kg) → 公斤,
+    袋(25kg) → 袋."""
+    text = parse_text(value)
+    if not text or is_known_unit(text):
+        return text
+    folded = fold(text)
+    inner = _BRACKETED.match(folded)
+    outside = _BRACKET_NOTE.sub("", folded).strip()
+    for unit in (inner.group(1) if inner else "", outside):
+        if unit and is_known_unit(unit):
+            return unit
+    return text
 
 
 @dataclass(frozen=True, slots=True)

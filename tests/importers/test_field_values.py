@@ -304,3 +304,22 @@ def test_a_wrapped_cell_is_one_line_of_text(session, run_import):
     added = session.scalars(select(Item).where(Item.code.like("X-%"))).one()
     assert (added.name, added.specification) == ("新型吸附棉", "PP 500mm")
     assert {code for _w, code, _b in stock(session)} == {"PD-002", added.code}
+
+
+def test_a_unit_or_a_quantity_with_its_unit_in_brackets_counts_in_that_unit(session, run_import):
+    """（袋）, 公斤(kg) in the unit column and 50（袋） in the quantity are 袋 and 公斤, not units of their own."""
+    rows = [HEAD, ["W-1", "库", "政府", "110101", "沙袋", "（袋）", 30, "a"]]
+    rows += [
+        ["W-1", None, None, None, "活性炭", "公斤(kg)", 500, "a"],
+        ["W-1", None, None, None, "沙袋", "", "50（袋）", "b"],
+    ]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported", report.errors
+    assert stock(session) == {
+        ("W-1", "SC-005", "a"): Decimal(30),
+        ("W-1", "PD-001", "a"): Decimal("0.5"),
+        ("W-1", "SC-005", "b"): Decimal(50),
+    }
+    assert not [w.message for w in report.warnings if w.column in ("计量单位", "数量")]

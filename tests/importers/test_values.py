@@ -17,6 +17,7 @@ from importers.values import (
     parse_date,
     parse_expiry,
     parse_shelf_life,
+    parse_unit,
 )
 from tests.importers.conftest import in_chinese
 
@@ -211,3 +212,19 @@ def test_coordinates_that_cannot_be_read_are_refused_saying_why(typed, message):
     with pytest.raises(CellError) as refused:
         parse_coordinates(typed)
     assert re.search(message, said(refused.value, message)), str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("typed", "unit"),
+    [
+        ("袋", "袋"),
+        ("（袋）", "袋"),
+        ("公斤(kg)", "公斤"),
+        ("袋(25kg)", "袋"),
+        ("台（套）", "台"),
+        ("纸箱", "纸箱"),
+        ("", ""),
+    ],
+)
+def test_a_unit_cell_is_the_unit_its_brackets_hold_or_leave(typed, unit):
+    assert parse_unit(typed) == unit
