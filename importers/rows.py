@@ -20,6 +20,7 @@ from importers.columns import (
     END_MARKERS,
     EXAMPLE_MARKERS,
     FOOTER_PREFIXES,
+    HEADER_INDEX,
     TOTAL_MARKERS,
     closest_field,
     fold,
@@ -352,6 +353,9 @@ class LedgerReader:
             return True
         if texts and texts[0] in EXAMPLE_MARKERS:
             self.log.note("a template example row: skipped", sheet=table.name, row=number)
+            return True
+        if len(filled) >= 2 and all(value.__class__ is str and header_key(value) in HEADER_INDEX for value in filled):
+            self.log.note("the header row again (a second table, or a new page): skipped", sheet=table.name, row=number)
             return True
         if any(text in END_MARKERS for text in texts):
             self.log.note("the table says it ends here (以下空白): skipped", sheet=table.name, row=number)

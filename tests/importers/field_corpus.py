@@ -447,6 +447,24 @@ def place_group_over_name_and_address() -> FieldBook:
     return corpus
 
 
+def two_tables_in_one_sheet() -> FieldBook:
+    """One sheet holding two tables, each under its heading (一、政府储备 / 二、企业储备) and its own copy of the
+    header row: the second header is no stock row (and adds no item 物资名称 to the catalogue)."""
+    corpus, book = _new("一表两段", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    header = ("序号", "仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.put("一、政府储备")
+    out.put(*header)
+    out.good(1, 1, "横州市一号库", "横州市", "政府储备", "活性炭", "吨", 1)
+    out.bad(2, "横州市一号库", "横州市", "政府储备", "新型吸附剂", "吨", "很多")  # its new item is not added
+    out.blank()
+    out.put("二、企业储备")
+    out.put(*header)
+    out.good(2, 1, "横州市某糖厂", "横州市", "企业储备", "活性炭", "吨", 2)
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -467,5 +485,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     details_on_the_first_row_only,
     one_sheet_per_reserve_type,
     place_group_over_name_and_address,
+    two_tables_in_one_sheet,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )
