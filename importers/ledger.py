@@ -514,7 +514,10 @@ class _LedgerImport:
 
     def _create_items(self, reader: LedgerReader) -> None:
         created = 0
-        for tried, new in enumerate(reader.new_items.values()):
+        # An item named only on rows already refused is not added: the catalogue keeps no word of a refused row
+        # (a header repeated further down would add 物资名称, counted in 计量单位).
+        wanted = [new for new in reader.new_items.values() if not all(row.failed for row in new.rows)]
+        for tried, new in enumerate(wanted):
             if tried >= MAX_NEW_ITEMS:
                 message = (
                     f"item {new.fields['name']!r} is not in the catalogue, and one import adds at most {MAX_NEW_ITEMS} "
@@ -545,6 +548,8 @@ class _LedgerImport:
         """Stock counted in a unit that converts to nothing goes to the item's unit variant (added if new)."""
         items = reader.item_cells.items
         for (item_id, unit), rows in reader.unit_variants.items():
+            if all(row.failed for row in rows):
+                continue
             try:
                 with self.session.begin_nested():
                     variant = unit_variant_for(self.session, self.actor, items[item_id], unit)

@@ -356,3 +356,21 @@ def test_the_filler_s_phone_above_a_county_s_table_is_no_warehouse_s_phone(sessi
     found = session.execute(select(Warehouse.contact_person, Warehouse.contact_phone, Warehouse.reserve_type))
     assert sorted(found) == [("", "", "government"), ("韦", "", "government")]
     assert any("联系电话 0771-5555555" in note.message for note in report.notes)
+
+
+def test_an_item_named_only_on_refused_rows_is_not_added_to_the_catalogue(session, run_import):
+    """The catalogue keeps nothing of a refused row: not its new item, nor a unit variant only it wanted."""
+    head = ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量"]
+    rows = [
+        head,
+        ["东城区储备库", "东城区", "政府", "新型吸附剂", "吨", "很多"],
+        ["东城区储备库", "东城区", "政府", "沙袋", "箱", "-3"],
+    ]
+    rows.append(["东城区储备库", "东城区", "政府", "活性炭", "吨", 1])
+    items_before = session.scalar(select(func.count()).select_from(Item))
+
+    report = run_import(sheet_of_rows(rows), skip_invalid=True)
+
+    assert report.status == "imported" and sorted(error.row for error in report.errors) == [2, 3]
+    assert session.scalar(select(func.count()).select_from(Item)) == items_before
+    assert not report.counts.get("items_created") and not report.counts.get("unit_variants_created")
