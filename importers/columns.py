@@ -68,6 +68,12 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "储备点名称",
         "储备点",
         "储备仓库",
+        "储备库点",
+        "储备库点名称",
+        "库房名称",
+        "储备地点名称",  # 名称 under a 储备地点 / 存放地点 group header: the place is the warehouse
+        "存放地点名称",
+        "存放点名称",
         "warehouse",
         "depot name",
         "depot",
@@ -173,6 +179,10 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "县区",
         "县市区",
         "所在区县",
+        "所在县区",
+        "所属区县",
+        "所属县区",
+        "所在县",
         "县级行政区",
         "county name",
         "district",
@@ -209,8 +219,21 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "material name",
         part=STOCK,
     ),
-    _spec("category", "物资类别", "Category", "类别", "物资类型", "物资分类", "分类", "品类", part=STOCK),
-    _spec("specification", "规格型号", "Specification", "规格", "型号", "规格参数", "spec", "model", part=STOCK),
+    _spec("category", "物资类别", "Category", "类别", "物资类型", "物资分类", "分类", "品类", "物资种类", part=STOCK),
+    _spec(
+        "specification",
+        "规格型号",
+        "Specification",
+        "规格",
+        "型号",
+        "规格参数",
+        "物资规格",
+        "规格及型号",
+        "型号规格",
+        "spec",
+        "model",
+        part=STOCK,
+    ),
     _spec("unit", "计量单位", "Unit", "单位", "uom", "unit of measure", part=STOCK),
     _spec(
         "quantity",
@@ -223,6 +246,19 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "实存数量",
         "在库数量",
         "现存数量",
+        "实物数量",
+        "实储数量",  # beside 应储数量 (what should be held), left unknown: not stock
+        "实储",
+        "实存",
+        "实际数量",
+        "实际库存",
+        "实际库存数量",
+        "实际储备量",
+        "实际储备数量",
+        "现有库存",
+        "物资数量",
+        "库存数",
+        "现库存",
         "库存",
         "存量",
         "储备量",
@@ -260,6 +296,9 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "过期日期",
         "有效期截止",
         "有效期截止日期",
+        "有效期限",
+        "失效期",
+        "过期时间",
         "保质期至",
         "有效日期",
         "expiry",
@@ -302,7 +341,7 @@ TOTAL_MARKERS: frozenset[str] = frozenset(
 )
 
 # A row starting with one of these and holding little else, or whose every cell starts with one (a sign-off
-# line: 填表人：… 审核人：… 日期：…), is a note under the table: skipped.
+# line: 填表人：… 审核人：… 联系电话：… 日期：…), is a note under the table: skipped.
 FOOTER_PREFIXES: tuple[str, ...] = (
     "注",
     "备注",
@@ -320,7 +359,19 @@ FOOTER_PREFIXES: tuple[str, ...] = (
     "复核人",
     "审批人",
     "统计人",
+    "单位负责人",
+    "主要负责人",
+    "分管领导",
+    "联系人",
+    "联系电话",
+    "电话",
+    "手机",
+    "填报时间",
+    "填表时间",
+    "制表时间",
     "日期",
+    "签字",
+    "盖章",
     "note",
 )
 
@@ -345,6 +396,9 @@ IN_TRANSIT_HEADERS: frozenset[str] = frozenset({"发运单号", "shipmentcode"})
 NO_DATE_MARKERS: frozenset[str] = frozenset(
     {"长期", "长期有效", "永久", "无", "无期限", "不适用", "/", "-", "—", "--", "n/a", "na", "none", "never"}
 )
+
+# Cells that say "none" in a quantity column: refused, asking for 0 (a count of none is a number too).
+NO_QUANTITY_MARKERS: frozenset[str] = frozenset({"无", "没有", "暂无", "空", "/", "-", "—", "——", "--", "n/a", "none"})
 
 # Words people write for the closed vocabularies, beyond the Chinese and English labels in inventory.reference
 # (those are always accepted, as are the codes and each part of a "A/B" label).

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, checked_mapping
+from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, COLUMNS_BY_FIELD, checked_mapping
 from importers.limits import MAX_NEW_ITEMS
 from importers.outcome import MAX_LISTED_ISSUES, ImportReport, IssueLog, json_value
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
@@ -65,6 +65,23 @@ SERVICE_FIELD_COLUMNS = {
     "counted_quantity": "quantity",
     "county_code": "county_code",
 }
+# The catalogue service's fields, by the ledger column that gives them.
+ITEM_FIELD_COLUMNS = {"code": "item_code", "name": "item_name", "specification": "specification", "unit": "unit"}
+
+
+def _in_column_words(error: DomainError, field_name: str) -> str:
+    """A service's message about one of its fields, in the ledger's words: the field named by its column header
+    (``name is longer than 200 characters`` → ``仓库名称 is longer …``), a required one with where to give it."""
+    spec = COLUMNS_BY_FIELD.get(field_name)
+    if spec is None or not error.field:
+        return error.message
+    if error.message == f"{error.field} is required":
+        return f"nothing given for {spec.zh}: fill in its column, or write {spec.zh}：… above the table"
+    if error.message.startswith(f"{error.field} "):
+        return spec.zh + error.message[len(error.field) :]
+    return error.message
+
+
 _RECORDED_COUNTS = (
     "warehouses_created",
     "warehouses_updated",
@@ -406,10 +423,13 @@ class _LedgerImport:
                         self.session.expunge(outcome.warehouse)
             wanted = _all_wanted(entries)
             resolution = find_or_register_warehouses(self.session, self.actor, wanted, region_names(self.session))
+        refused = {str(outcome.key) for outcome in resolution.refused}
         for outcome in resolution.outcomes:
             entry = entries[str(outcome.key)]
-            entry.code = outcome.code
-            self._report_defaults(entry, outcome)
+            failed = str(outcome.key) in refused or outcome.error is not None
+            if not (failed and outcome.generated):  # a code generated for a warehouse never registered names nothing
+                entry.code = outcome.code
+            self._report_defaults(entry, outcome, refused=failed)
             if outcome.new:
                 continue  # registered or refused below, in bulk
             if outcome.error is not None:
@@ -428,8 +448,9 @@ class _LedgerImport:
         self.code_made = {outcome.warehouse.id for outcome in resolution.registered if outcome.generated}
         return {outcome.warehouse.id for outcome in resolution.registered}
 
-    def _report_defaults(self, entry: WarehouseEntry, outcome: WarehouseOutcome) -> None:
-        """Warn about a county name the code contradicts, and about what registration filled in."""
+    def _report_defaults(self, entry: WarehouseEntry, outcome: WarehouseOutcome, refused: bool = False) -> None:
+        """Warn about a county name the code contradicts, and (unless it was ``refused``) about what registration
+        filled in."""
         if outcome.county_named is not None:
             county_name = entry.fields["county_name"]
             self.log.warn_at(
@@ -438,6 +459,8 @@ class _LedgerImport:
                 "the code was used",
                 value=county_name,
             )
+        if refused:
+            return
         if outcome.generated:
             self.log.warn(
                 f"warehouse '{entry.fields.get('warehouse_name')}' has no code and is not registered: registered "
@@ -447,14 +470,14 @@ class _LedgerImport:
             )
         for defaulted in outcome.defaulted:
             if defaulted.field == "level":
-                message = f"warehouse {entry.code}: no level (仓库级别) given; registered as county level (县级)"
+                message = f"warehouse {entry.label}: no level (仓库级别) given; registered as county level (县级)"
             elif defaulted.field == "county":
                 message = (
-                    f"warehouse {entry.code} gives no county and its address names none: placed by its coordinates "
+                    f"warehouse {entry.label} gives no county and its address names none: placed by its coordinates "
                     f"in the nearest county, {defaulted.place}"
                 )
             else:
-                message = f"warehouse {entry.code}: no coordinates given; the centre of {defaulted.place} was used"
+                message = f"warehouse {entry.label}: no coordinates given; the centre of {defaulted.place} was used"
             self.log.warn(message, sheet=entry.first.sheet, row=entry.first.row)
 
     def _check_coordinate(self, entry: WarehouseEntry, warehouse: Warehouse) -> None:
@@ -473,8 +496,9 @@ class _LedgerImport:
         if field_name == "county_code" and "county_code" not in entry.sources:
             field_name = "county_name" if "county_name" in entry.sources else "city_name"
         source = entry.sources.get(field_name) or entry.sources.get("warehouse_code") or entry.first
-        self.log.source_error(source, field_name, f"warehouse {entry.label}: {error.message}")
-        entry.error = f"warehouse {entry.label} was refused: {error.message}"
+        message = _in_column_words(error, field_name)
+        self.log.source_error(source, field_name, f"warehouse {entry.label}: {message}")
+        entry.error = f"warehouse {entry.label} was refused: {message}"
 
     def _reject_rows_of_refused(self, entries: dict[str, WarehouseEntry]) -> None:
         """A refused warehouse takes its stock rows with it (each rejected once)."""
@@ -490,7 +514,10 @@ class _LedgerImport:
 
     def _create_items(self, reader: LedgerReader) -> None:
         created = 0
-        for tried, new in enumerate(reader.new_items.values()):
+        # An item named only on rows already refused is not added: the catalogue keeps no word of a refused row
+        # (a header repeated further down would add 物资名称, counted in 计量单位).
+        wanted = [new for new in reader.new_items.values() if not all(row.failed for row in new.rows)]
+        for tried, new in enumerate(wanted):
             if tried >= MAX_NEW_ITEMS:
                 message = (
                     f"item {new.fields['name']!r} is not in the catalogue, and one import adds at most {MAX_NEW_ITEMS} "
@@ -507,7 +534,8 @@ class _LedgerImport:
                     new.source, f"item {new.fields['name']!r} was not in the catalogue: added as {new.fields['code']}"
                 )
             except DomainError as error:
-                message = f"item {new.fields['name']!r} cannot be added to the catalogue: {error.message}"
+                said = _in_column_words(error, ITEM_FIELD_COLUMNS.get(error.field or "", ""))
+                message = f"item {new.fields['name']!r} cannot be added to the catalogue: {said}"
                 for row in new.rows:
                     row_error(self.log, row, message, "item_name")
                 continue
@@ -520,6 +548,8 @@ class _LedgerImport:
         """Stock counted in a unit that converts to nothing goes to the item's unit variant (added if new)."""
         items = reader.item_cells.items
         for (item_id, unit), rows in reader.unit_variants.items():
+            if all(row.failed for row in rows):
+                continue
             try:
                 with self.session.begin_nested():
                     variant = unit_variant_for(self.session, self.actor, items[item_id], unit)

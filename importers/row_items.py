@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from importers.outcome import IssueLog, Source
-from importers.values import CellError, canonical_unit, is_blank, parse_amount, parse_choice, parse_code, parse_text
+from importers.values import (
+    CellError,
+    canonical_unit,
+    is_blank,
+    parse_amount,
+    parse_choice,
+    parse_code,
+    parse_line,
+    parse_unit,
+)
 from importers.workbook import SheetTable
 from inventory.catalogue import ItemNames, ItemRef, item_key
 from inventory.import_review import FUZZY_MATCH
@@ -70,7 +79,7 @@ class ItemCells:
     def item_for(self, table: SheetTable, number: int, cell: Callable[[str], object]) -> tuple[Item | None, str | None]:
         """The catalogue item a row names by code, name or alias; or the key of an item to add."""
         code_cell, name_cell = cell("item_code"), cell("item_name")
-        code, name = parse_code(code_cell), parse_text(name_cell)
+        code, name = parse_code(code_cell), parse_line(name_cell)
         named = self._candidates(name)  # looked up once per cell: this runs for every row of a ledger
         by_code, by_name = self._one(self._candidates(code)), self._one(named)
         if by_code is None and by_name is None and len(named) > 1:  # a name several catalogue items share
@@ -125,7 +134,7 @@ class ItemCells:
                 table.name, number, table.columns.get("item_name") or column, None, "the item is missing"
             )
             return None
-        category, unit = cell("category"), parse_text(cell("unit")) or _unit_in_quantity(cell("quantity"))
+        category, unit = cell("category"), parse_unit(cell("unit")) or _unit_in_quantity(cell("quantity"))
         if not name or not unit:
             self.log.cell_error(
                 table.name,
@@ -162,7 +171,7 @@ class ItemCells:
                     "name": name,
                     "category": category_code,
                     "unit": "个" if canonical == "pcs" else canonical,
-                    "specification": parse_text(cell("specification")),
+                    "specification": parse_line(cell("specification")),
                 },
                 source=Source(table.name, number, column, code or name),
                 review=review,

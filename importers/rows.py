@@ -20,6 +20,7 @@ from importers.columns import (
     END_MARKERS,
     EXAMPLE_MARKERS,
     FOOTER_PREFIXES,
+    HEADER_INDEX,
     TOTAL_MARKERS,
     closest_field,
     fold,
@@ -39,8 +40,10 @@ from importers.values import (
     parse_date,
     parse_expiry,
     parse_float,
+    parse_line,
     parse_region_code,
     parse_text,
+    parse_unit,
     says_no_date,
     unit_factor,
 )
@@ -71,6 +74,12 @@ WAREHOUSE_FIELDS = {
 COMBINED_FIELDS = ("coordinates",)
 REGION_FIELDS = ("province_name", "province_code", "city_name", "city_code", "county_name", "county_code")
 CHOICES = {"reserve_type": ReserveType, "level": WarehouseLevel, "status": WarehouseStatus}
+# What the form above a table says of one site: an enterprise's sheet is that site; above a table that lists its
+# warehouses in columns they are the details of whoever filled it in (填报人 … 联系电话), not of each warehouse.
+ONE_SITE_FIELDS = frozenset(
+    {"warehouse_code", "warehouse_name", "address", "latitude", "longitude", "coordinates"}
+    | {"contact_person", "contact_phone"}
+)
 
 
 @dataclass
@@ -229,7 +238,17 @@ class LedgerReader:
                 table, index, header, f"column {header!r} means the same as column {first!r}; only the first was read"
             )
         named = {"warehouse_code", "warehouse_name"} & (set(table.columns) | set(table.form))
-        if table.kind == STOCK_SHEET and not named:
+        if table.kind == STOCK_SHEET and "quantity" not in table.columns:
+            self.log.report.add(
+                Issue(
+                    ERROR,
+                    "this sheet lists items but has no quantity column (数量): its stock cannot be counted; "
+                    "name the column 数量, or map it to quantity",
+                    sheet=table.name,
+                    row=table.header_row,
+                )
+            )
+        elif table.kind == STOCK_SHEET and not named:
             self.log.report.add(
                 Issue(
                     ERROR,
@@ -271,6 +290,8 @@ class LedgerReader:
         self.form = self._form_values(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
+        if is_stock and "quantity" not in columns:  # refused in _describe_table, as a whole
+            return
         last_raw: tuple | None = None
         last_entry: WarehouseEntry | None = None
         blank_rows = 0
@@ -281,6 +302,7 @@ class LedgerReader:
         # ``_skippable`` lets it through (its cells are all filled, so they are ``first_filled``'s, and its verdict
         # depends on them alone); it needs no looking at.
         first_mapped = mapped_indexes[0] if mapped_indexes else FIRST_CELLS
+        item_index = self.column_indexes.get("item_name") if is_stock else None
         for number, cells in workbook.rows(table):
             tick()
             start = tuple(cells[:FIRST_CELLS])
@@ -291,6 +313,9 @@ class LedgerReader:
                     continue
                 if self._skippable(table, number, filled):
                     continue
+            if item_index is not None and _says_total_at(cells, item_index):  # 小计 in the item column
+                self.log.note("a total or subtotal row: skipped", sheet=table.name, row=number)
+                continue
             self.data_rows += 1
             errors_before = report.errors_total
             raw = warehouse_cells(cells)
@@ -300,7 +325,8 @@ class LedgerReader:
             elif all(is_blank(cells[i]) for i in identity if i < len(cells)) and last_entry is not None and is_stock:
                 entry = last_entry  # warehouse cells left blank under the first row of a group: same warehouse
             else:
-                entry = self._warehouse_row(table, number, zip(warehouse_columns, raw, strict=True))
+                cells_read = zip(warehouse_columns, raw, strict=True)
+                entry = self._warehouse_row(table, number, cells_read, last_entry if is_stock else None)
                 # A row whose warehouse cells failed is not remembered: the next row like it says so itself.
                 failed = report.errors_total > errors_before
                 if entry is not None:
@@ -322,11 +348,14 @@ class LedgerReader:
         if seen in self.ordinary_starts:
             return False
         texts = [header_key(value) for value in filled[:3] if isinstance(value, str)]
-        if any(text in TOTAL_MARKERS or text.startswith(("合计", "总计", "小计")) for text in texts):
+        if any(_says_total(text) for text in texts):
             self.log.note("a total or subtotal row: skipped", sheet=table.name, row=number)
             return True
         if texts and texts[0] in EXAMPLE_MARKERS:
             self.log.note("a template example row: skipped", sheet=table.name, row=number)
+            return True
+        if len(filled) >= 2 and all(value.__class__ is str and header_key(value) in HEADER_INDEX for value in filled):
+            self.log.note("the header row again (a second table, or a new page): skipped", sheet=table.name, row=number)
             return True
         if any(text in END_MARKERS for text in texts):
             self.log.note("the table says it ends here (以下空白): skipped", sheet=table.name, row=number)
@@ -355,8 +384,13 @@ class LedgerReader:
         """The form above the table (fields it has no column for), parsed once; a bad value is located there."""
         values: dict[str, object] = {}
         sources: dict[str, Source] = {}
+        lists_warehouses = bool({"warehouse_code", "warehouse_name"} & set(table.columns))
+        not_applied: list[str] = []
         for name, given in table.form.items():
             if name in table.columns:
+                continue
+            if lists_warehouses and name in ONE_SITE_FIELDS:
+                not_applied.append(f"{given.label} {json_value(given.value)}")
                 continue
             column = Column(given.index, given.label, name)
             try:
@@ -377,12 +411,42 @@ class LedgerReader:
                 ),
                 sheet=table.name,
             )
+        if not_applied:
+            self.log.note(
+                "the details above the table describe one site, and this table lists its warehouses: not applied: "
+                + ", ".join(not_applied),
+                sheet=table.name,
+            )
+        reserve_type = self._reserve_type_of_sheet(table) if "reserve_type" not in values else None
+        if reserve_type is not None:
+            values["reserve_type"] = reserve_type
+            sources["reserve_type"] = Source(table.name, table.header_row, None, table.name)
         return values, sources
 
+    def _reserve_type_of_sheet(self, table: SheetTable) -> str | None:
+        """The reserve type a sheet's name is (政府储备, 企业储备 …: one sheet per type), for a table with no
+        储备类型 column; None for any other name."""
+        if "reserve_type" in table.columns:
+            return None
+        try:
+            reserve_type = parse_choice(table.name, ReserveType, self.choices["reserve_type"])
+        except CellError:
+            return None
+        self.log.note(f"the sheet's name gives the reserve type (储备类型) of its rows: {table.name}", sheet=table.name)
+        return reserve_type
+
     def _warehouse_row(
-        self, table: SheetTable, number: int, raw: Iterable[tuple[Column, object]]
+        self,
+        table: SheetTable,
+        number: int,
+        raw: Iterable[tuple[Column, object]],
+        previous: WarehouseEntry | None = None,
     ) -> WarehouseEntry | None:
-        """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry."""
+        """Parse the warehouse cells of a row (with the form's above the table) and merge them into its entry.
+
+        A row naming the warehouse of the row above by name alone, without its county (the name repeated or
+        merged down, the county and contact given on the group's first row only), is that warehouse.
+        """
         values, sources = dict(self.form[0]), dict(self.form[1])
         for column, value in raw:
             if is_blank(value):
@@ -406,6 +470,13 @@ class LedgerReader:
             )
             return None
         key = f"code:{code}" if code else f"name:{_county_given(values)}:{warehouse_name_key(name)}"
+        if (
+            not code
+            and previous is not None
+            and not _county_given(values)
+            and warehouse_name_key(name) == warehouse_name_key(str(previous.fields.get("warehouse_name") or ""))
+        ):
+            key = previous.key
         entry = self.entries.get(key)
         if entry is None:
             entry = WarehouseEntry(key=key, code=code, first=Source(table.name, number))
@@ -596,7 +667,7 @@ class LedgerReader:
                     )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
-        column_unit = parse_text(raw_unit)
+        column_unit = parse_unit(raw_unit)
         # The unit written beside the number is what it counts ("500千克" under 计量单位 吨 is half a tonne).
         unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
         if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:
@@ -618,6 +689,16 @@ class LedgerReader:
             if factor != 1:
                 quantity = quantity * factor
         return quantity, ""
+
+
+def _says_total(key: str) -> bool:
+    """A cell (as ``header_key`` folds it) that says its row is a total or subtotal: 合计, 小计：, total …"""
+    return key in TOTAL_MARKERS or key.startswith(("合计", "总计", "小计"))
+
+
+def _says_total_at(cells: list, index: int) -> bool:
+    """Whether the row's cell at ``index`` is a total's word (小计 under a warehouse's merged cells)."""
+    return index < len(cells) and cells[index].__class__ is str and _says_total(header_key(cells[index]))
 
 
 def _county_given(values: dict[str, object]) -> str:
@@ -698,7 +779,7 @@ def warehouse_field_parser(
         return parse_float
     if name in ("county_code", "city_code", "province_code"):
         return parse_region_code
-    return parse_text
+    return parse_line
 
 
 def _remembered(parse: Callable[[object], object]) -> Callable[[object], object]:

@@ -17,6 +17,7 @@ from importers.columns import (
     CHINA_LATITUDE,
     CHINA_LONGITUDE,
     NO_DATE_MARKERS,
+    NO_QUANTITY_MARKERS,
     VALUE_VARIANTS,
     fold,
     header_key,
@@ -64,6 +65,21 @@ def parse_text(value: object) -> str:
     return text
 
 
+_LINE_BREAK = re.compile(r"[ \t\u3000]*[\r\n]+[ \t\u3000]*")
+
+
+@memoised
+def parse_line(value: object) -> str:
+    """A name or detail typed on one line: a wrapped cell's line breaks (Alt+Enter) joined, without a space
+    between Chinese characters (良庆区⏎储备库 → 良庆区储备库), with one elsewhere (0771-1234567⏎138… → two phones)."""
+    text = parse_text(value)
+    if "\n" not in text and "\r" not in text:
+        return text
+    return _LINE_BREAK.sub(
+        lambda match: "" if not (text[match.start() - 1].isascii() or text[match.end()].isascii()) else " ", text
+    )
+
+
 @memoised
 def parse_code(value: object) -> str:
     """A code: text without inner spaces, in half-width characters (Ａ１ → A1)."""
@@ -97,6 +113,27 @@ _ABOUT_AFTER = re.compile(r"^(?:左右|上下|余|多|以上|来)|(?:左右|上�
 _RANGE = re.compile(r"^\d+(?:\.\d+)?\s*[-~～至到/、]\s*\d")
 # Words that say "some" without a number: refused, by name.
 VAGUE_QUANTITIES = ("若干", "一些", "少量", "大量", "一批", "数个", "几")
+
+
+# A unit written in brackets after the number, 50（袋）: the unit inside (the cell is folded: （） are ()).
+_BRACKETED = re.compile(r"^[(\[【〔]\s*([^()\[\]【】〔〕]*?)\s*[)\]】〕]$")
+_BRACKET_NOTE = re.compile(r"[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]")
+
+
+@memoised
+def parse_unit(value: object) -> str:
+    """A unit cell as typed; when that is no unit, the one its brackets hold or leave: （袋） → 袋, 公斤(kg) → 公斤,
+    袋(25kg) → 袋."""
+    text = parse_text(value)
+    if not text or is_known_unit(text):
+        return text
+    folded = fold(text)
+    inner = _BRACKETED.match(folded)
+    outside = _BRACKET_NOTE.sub("", folded).strip()
+    for unit in (inner.group(1) if inner else "", outside):
+        if unit and is_known_unit(unit):
+            return unit
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +176,8 @@ def parse_amount(value: object) -> Amount:
         raise CellError(
             f"quantity '{value}' is not one number (it looks like a range or several numbers): write one number"
         )
+    if text in NO_QUANTITY_MARKERS:
+        raise CellError(f"quantity '{value}' gives no number: write 0 if there is none")
     if text.startswith(VAGUE_QUANTITIES):
         raise CellError(f"quantity '{value}' gives no number: write the number, e.g. 12")
     number, unit = _number_and_rest(text)
@@ -146,7 +185,7 @@ def parse_amount(value: object) -> Amount:
         number, unit = number + Decimal("0.5"), unit[:-1]
     rest = _ABOUT_AFTER.sub("", unit)
     approximate = bool(about) or rest != unit
-    unit = rest.strip()
+    unit = _BRACKETED.sub(r"\1", rest.strip())
     if any(ch.isdigit() for ch in unit) or unit[:1] in ("-", "~", "至", "到"):
         raise CellError(
             f"quantity '{value}' is not one number (it looks like a range or several numbers): write one number"
@@ -165,7 +204,12 @@ def _number_and_rest(text: str) -> tuple[Decimal, str]:
             raise CellError("not a number") from exc
         if match.group(3):
             number *= 10_000
-        return _tidy(number), (match.group(4) or "").strip()
+        rest = (match.group(4) or "").strip()
+        if rest.startswith("千") and not is_known_unit(rest):  # 1千, 1.2千袋: thousands (千克, 千米 are units)
+            after = rest[1:].strip()
+            if not after or is_known_unit(after) or _ABOUT_AFTER.match(after):
+                number, rest = number * 1000, after
+        return _tidy(number), rest
     chinese = _CHINESE_NUMBER.match(text)
     if chinese and (chinese.group(1)[0] in CHINESE_DIGITS or chinese.group(1)[0] in "十拾"):
         return _tidy(chinese_number(chinese.group(1))), chinese.group(2).strip()
@@ -291,7 +335,7 @@ def parse_coordinates(value: object) -> tuple[float, float, bool]:
 
 _DATE_TEXT = (
     re.compile(
-        r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+        r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
     ),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
@@ -338,7 +382,7 @@ def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
         raise CellError("not a date")
     if says_no_date(value):
         return None
-    text = fold(str(value))
+    text = fold(str(value)).strip().rstrip(".。")  # 2024.3.5. / 2024年3月5日。: the sentence's full stop
     for pattern in _DATE_TEXT:
         match = pattern.match(text)
         if match:
@@ -396,6 +440,8 @@ def parse_shelf_life(value: object) -> ShelfLife | None:
     if not match:
         return None
     amount, unit = match.groups()
+    if unit == "年" and len(amount) == 4 and amount.isdigit():
+        return None  # 2027年: a year alone (the expiry is that year's last day), not a shelf life of 2027 years
     number = Decimal("0.5") if amount == "半" else _number_and_rest(amount)[0]
     if unit == "年" and number == number.to_integral_value():
         return ShelfLife(years=int(number))

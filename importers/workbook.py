@@ -730,15 +730,32 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
     if best is None:
         return None
     fields = set(best.columns)
-    if "quantity" in fields and fields & {"item_code", "item_name"}:
+    items, named = fields & {"item_code", "item_name"}, fields & {"warehouse_code", "warehouse_name"}
+    if items and ("quantity" in fields or named):  # items without a quantity: refused as such, never a registry
         best.kind = STOCK_SHEET
-    elif fields & {"warehouse_code", "warehouse_name"} and len(fields & _WAREHOUSE_DETAIL) >= 1:
+    elif named and len(fields & _WAREHOUSE_DETAIL) >= 1:
         best.kind = WAREHOUSE_SHEET
     else:
         return None
+    _unit_under_quantity_header(sheet, best)
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
     best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
     return best
+
+
+def _unit_under_quantity_header(sheet: CalamineSheet, table: SheetTable) -> None:
+    """数量 merged over two columns, the number and then its unit (200 | 袋): the second column is the unit.
+
+    The unit column has no header of its own there; unread, 500 | 公斤 of an item counted in 吨 would be 500 吨.
+    """
+    quantity = table.columns.get("quantity")
+    if quantity is None or "unit" in table.columns:
+        return
+    row = table.header_row - 1  # calamine counts rows from 0
+    for (top, left), (bottom, right) in sheet.merged_cell_ranges or []:
+        if left == quantity.index and right == left + 1 and top <= row <= bottom:
+            table.columns["unit"] = Column(index=right, header=quantity.header, field="unit")
+            return
 
 
 _FORM_FIELDS = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.part in ("warehouse", "region")}

@@ -18,7 +18,7 @@ import pytest
 from api.messages import UNLISTED, catalog
 from tests.api.helpers import API
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
-from tests.importers.field_corpus import FAMILIES
+from tests.importers.field_corpus import FAMILIES, county_without_reserve_type
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 IN_PARENTHESES = re.compile(r"\([^()]*\)")
@@ -124,3 +124,23 @@ def test_a_refused_ledger_s_problem_code_is_the_refusal_s_whatever_its_summary_e
     assert body["report"]["errors"] and body["report"]["warnings_total"]  # the summary ends "… 2 warnings"
     assert body["code"] == "invalid_ledger" and body["params"] == {}, (body["code"], body["detail"])
     assert ("warnings" in body["detail"]) == (lang == "en") and ("警告" in body["detail"]) == (lang == "zh")
+
+
+def test_a_refused_warehouse_is_explained_in_chinese_down_to_its_values(client):
+    """Its parameters too: a warehouse with no reserve type names the column to fill in (not the service's
+    field ``reserve_type``), its other rows say it was refused, and one with no county says so, in Chinese;
+    neither is said to be registered."""
+    book = county_without_reserve_type()
+
+    report = _report(client, book.data, book.name, "zh")
+
+    said = [issue["message"] for kind in ("errors", "warnings") for issue in report[kind]]
+    assert not [text for text in said if set(ENGLISH_WORD.findall(text)) - KEPT_WORDS], said
+    errors = [issue["message"] for issue in report["errors"]]
+    assert any("未填储备类型：请填写“储备类型”列" in text for text in errors), errors
+    assert any("未能登记" in text for text in errors), errors
+    assert any("没有填写所在区县" in text for text in errors), errors
+    # Never registered: named by its name, not by a code generated for it, and no 'registered as' warnings.
+    assert any(text.startswith("仓库 宾阳县新建储备点：未填储备类型") for text in errors), errors
+    warnings = [issue["message"] for issue in report["warnings"]]
+    assert not [text for text in warnings if "新建储备点" in text or "无县储备点" in text], warnings

@@ -354,6 +354,117 @@ def enterprise_coordinates_in_one_cell() -> FieldBook:
     return corpus
 
 
+def county_form_as_filled() -> FieldBook:
+    """A county bureau's printed form: 数量 merged over the number and its unit, dates as typed, a subtotal under
+    a warehouse's merged cells, a sign-off line."""
+    corpus, book = _new("县局填报表", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("应急物资"))
+    out.put("青秀区环境应急物资储备情况表")
+    out.put("填报单位：南宁市青秀生态环境局", None, None, None, None, None, "填报日期：2025年3月5号")
+    out.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "数量", None, "生产日期", "有效期至")
+    out.sheet.merge_cells("F3:G3")  # one 数量 header over the number and its unit
+    first = out.next_row
+    out.good("0.5", 1, "青秀区应急物资储备库", "青秀区", "政府储备", "活性炭", 500, "公斤", "2025年3月5号", "2027年")
+    out.good(2000, 2, None, None, None, "围油栏", 2, "公里", "2024.3.5.", "长期")
+    out.bad(3, None, None, None, "沙袋", "若干", "袋", "", "")
+    out.put(None, None, None, None, "小计", 2000.5)  # in the item column, under the warehouse's merged cells
+    out.merge_down("BCD", first, out.next_row - 1)
+    out.good(40, 4, "长塘镇储备点", "青秀区", "政府储备", "沙袋", 40, "袋", "", "")
+    out.put("合计", None, None, None, None, 2040.5)
+    out.put("填表人：黄工", None, "审核人：韦科长", None, "联系电话：0771-5551234")  # a sign-off line
+    corpus.data = _saved(book)
+    return corpus
+
+
+def county_without_reserve_type() -> FieldBook:
+    """A county's sheet without a 储备类型 column: a warehouse already registered is found, a new one is refused
+    with its rows (saying which column to fill in), and one without a county is refused saying so."""
+    corpus, book = _new("无储备类型列", warehouses=1)
+    known = SheetWriter(corpus, book.create_sheet("登记"))
+    known.put("仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    known.good(1, "宾阳县应急物资储备库", "宾阳县", "政府储备", "活性炭", "吨", 1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("仓库名称", "所在区县", "联系人", "物资名称", "计量单位", "数量")
+    out.good(2, "宾阳县应急物资储备库", "宾阳县", "覃", "沙袋", "袋", 2)  # found by name: its type is known
+    out.bad("宾阳县新建储备点", "宾阳县", "韦", "活性炭", "吨", 3)  # new, and no reserve type
+    out.bad("宾阳县新建储备点", "宾阳县", "韦", "沙袋", "袋", 4)
+    out.bad("无县储备点", None, "李", "活性炭", "吨", 5)  # new, and no county
+    corpus.data = _saved(book)
+    return corpus
+
+
+def details_on_the_first_row_only() -> FieldBook:
+    """The warehouse name merged down (or repeated) on every row, its county, type and contact on the group's
+    first row only: each row is the warehouse above, not a warehouse without a county."""
+    corpus, book = _new("明细只填首行", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "仓库名称", "区县", "储备类型", "联系人", "联系电话", "物资名称", "计量单位", "数量")
+    out.good(2, 1, "隆安县那桐镇储备点", "隆安县", "政府储备", "韦", "138 0000 0000", "活性炭", "吨", 2)
+    out.good(200, None, None, None, None, None, None, "沙袋", "袋", 200)
+    out.bad(None, None, None, None, None, None, "围油栏", "米", "50-60")  # a range
+    out.merge_down("AB", 2, 4)  # only the serial number and the name are merged
+    out.good(3, 2, "隆安县乔建镇储备点", "隆安县", "政府储备", "黄", "0771-6521234", "活性炭", "吨", 3)
+    out.good(30, 3, "隆安县乔建镇储备点", None, None, None, None, "沙袋", "袋", 30)  # the name repeated
+    out.good(40, 4, "隆安县乔建镇储备点", None, None, "黄", None, "围油栏", "米", 40)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def one_sheet_per_reserve_type() -> FieldBook:
+    """A county's workbook with one sheet per reserve type (政府储备, 企业储备, 社会化储备) and no 储备类型
+    column: the sheet's name is the type; a sheet with another name still needs the column."""
+    corpus, book = _new("按储备类型分表", warehouses=3)
+    for title, name in (
+        ("政府储备", "西乡塘区应急物资库"),
+        ("企业储备", "西乡塘区某化工厂"),
+        ("社会化储备", "西乡塘区某物流公司"),
+    ):
+        out = SheetWriter(corpus, book.create_sheet(title))
+        out.put("仓库名称", "所在区县", "物资名称", "计量单位", "数量")
+        out.good(2, name, "西乡塘区", "活性炭", "吨", 2)
+        out.good(20, name, "西乡塘区", "沙袋", "袋", 20)
+    other = SheetWriter(corpus, book.create_sheet("补充"))
+    other.put("仓库名称", "所在区县", "物资名称", "计量单位", "数量")
+    other.bad("西乡塘区新仓库", "西乡塘区", "活性炭", "吨", 1)  # no reserve type anywhere
+    corpus.data = _saved(book)
+    return corpus
+
+
+def place_group_over_name_and_address() -> FieldBook:
+    """A two-row header whose 储备地点 group stands over 名称 | 地址, every other header merged down both rows:
+    that 名称 is the warehouse's, not the item's."""
+    corpus, book = _new("储备地点分组表头", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "储备地点", None, "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.put(None, "名称", "地址")
+    out.sheet.merge_cells("B1:C1")
+    for column in "ADEFGH":
+        out.sheet.merge_cells(f"{column}1:{column}2")
+    out.good(1, 1, "上林县大丰镇储备点", "大丰镇政府院内", "上林县", "政府储备", "活性炭", "吨", 1)
+    out.good(20, 2, "上林县明亮镇储备点", "明亮镇", "上林县", "政府储备", "沙袋", "袋", 20)
+    out.bad(3, "上林县明亮镇储备点", "明亮镇", "上林县", "政府储备", "沙袋", "袋", "若干")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def two_tables_in_one_sheet() -> FieldBook:
+    """One sheet holding two tables, each under its heading (一、政府储备 / 二、企业储备) and its own copy of the
+    header row: the second header is no stock row (and adds no item 物资名称 to the catalogue)."""
+    corpus, book = _new("一表两段", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    header = ("序号", "仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.put("一、政府储备")
+    out.put(*header)
+    out.good(1, 1, "横州市一号库", "横州市", "政府储备", "活性炭", "吨", 1)
+    out.bad(2, "横州市一号库", "横州市", "政府储备", "新型吸附剂", "吨", "很多")  # its new item is not added
+    out.blank()
+    out.put("二、企业储备")
+    out.put(*header)
+    out.good(2, 1, "横州市某糖厂", "横州市", "企业储备", "活性炭", "吨", 2)
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -369,5 +480,11 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_and_enterprise_mixed,
     template_and_county_mixed,
     numbers_and_dates_as_typed,
-    enterprise_coordinates_in_one_cell,
+    county_form_as_filled,
+    county_without_reserve_type,
+    details_on_the_first_row_only,
+    one_sheet_per_reserve_type,
+    place_group_over_name_and_address,
+    two_tables_in_one_sheet,
+    enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )

@@ -182,6 +182,29 @@ def test_unknown_headers_are_reported_with_the_closest_field(session, run_import
     assert "最接近的已知列" in in_chinese(unknown.message)
 
 
+def test_a_sheet_of_items_whose_quantity_header_is_unknown_is_refused_not_read_as_a_warehouse_list(session, run_import):
+    """盘点结果 is no quantity header the importer knows: the sheet is refused saying so (before, it was read as
+    a warehouse registry: the warehouse registered, every item and count dropped, the import 'clean')."""
+    rows = [
+        ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "盘点结果"],
+        ["东城区储备库", "东城区", "政府", "活性炭", "吨", 5],
+    ]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "rejected"
+    assert [(error.sheet, error.row) for error in report.errors] == [("台账", 1)]
+    assert "没有数量列" in in_chinese(report.errors[0].message)
+    assert session.scalar(select(func.count()).select_from(Warehouse)) == 0
+    mapped = run_import(sheet_of_rows(rows), column_map={"盘点结果": "quantity"})
+    assert mapped.status == "imported", mapped.errors
+    assert session.scalar(select(StockLine.quantity)) == 5
+    unplaced = run_import(sheet_of_rows([["存放地点", "物资名称", "单位", "数量"], ["三塘镇仓库", "活性炭", "吨", 2]]))
+    assert [in_chinese(error.message) for error in unplaced.errors] == [
+        "此工作表没有仓库列（仓库编码或仓库名称）：其库存无法归入仓库"
+    ]
+
+
 def test_a_mapping_imports_unforeseen_columns_and_a_saved_profile_applies_by_itself(session, run_import):
     data = sheet_of_rows(unforeseen_rows())
     mapping = {"存放库名": "warehouse_name", "品名": "item_name", "库存量": "quantity", "负责领导": "ignore"}
@@ -337,3 +360,53 @@ def test_an_item_correction_adjusts_stock_out_of_one_item_into_the_other(session
     lines = {code: quantity for code, quantity in held}
     assert lines == {new_item["subject"]: 0, "PD-001": 3}
     assert not ledger_mismatches(session)
+
+
+def test_a_service_s_refusal_names_the_column_not_the_service_s_field(session, run_import):
+    """A warehouse or an item refused for a too long name says 仓库名称 / 物资名称, the headers the person filled."""
+    head = ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "物资类别", "数量"]
+    rows = [head, ["东城区" + "储备库" * 70, "东城区", "政府", "活性炭", "吨", "", 1]]
+    rows.append(["东城区储备库", "东城区", "政府", "新型吸附材料" * 20, "张", "污染物收集", 1])
+
+    report = run_import(sheet_of_rows(rows))
+
+    said = [in_chinese(error.message) for error in report.errors]
+    assert len(said) == 2 and "：仓库名称 超过 200 个字符" in said[0] and "：物资名称 超过 100 个字符" in said[1], said
+
+
+def test_the_filler_s_phone_above_a_county_s_table_is_no_warehouse_s_phone(session, run_import):
+    """填报人 … 联系电话 above a table listing warehouses is whoever filled it in: not every warehouse's contact.
+    What all its rows share (储备类型, the county) still applies."""
+    rows = [
+        ["上林县环境应急物资储备台账"],
+        ["填报单位：上林县生态环境局", None, "填报人：张三", None, "联系电话：0771-5555555"],
+        ["储备类型：政府储备", None, "区县：上林县"],
+        ["仓库名称", "联系人", "物资名称", "计量单位", "数量"],
+        ["上林县西燕镇储备点", "韦", "活性炭", "吨", 1],
+        ["上林县巷贤镇储备点", None, "活性炭", "吨", 2],
+    ]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported", report.errors
+    found = session.execute(select(Warehouse.contact_person, Warehouse.contact_phone, Warehouse.reserve_type))
+    assert sorted(found) == [("", "", "government"), ("韦", "", "government")]
+    assert any("联系电话 0771-5555555" in note.message for note in report.notes)
+
+
+def test_an_item_named_only_on_refused_rows_is_not_added_to_the_catalogue(session, run_import):
+    """The catalogue keeps nothing of a refused row: not its new item, nor a unit variant only it wanted."""
+    head = ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量"]
+    rows = [
+        head,
+        ["东城区储备库", "东城区", "政府", "新型吸附剂", "吨", "很多"],
+        ["东城区储备库", "东城区", "政府", "沙袋", "箱", "-3"],
+    ]
+    rows.append(["东城区储备库", "东城区", "政府", "活性炭", "吨", 1])
+    items_before = session.scalar(select(func.count()).select_from(Item))
+
+    report = run_import(sheet_of_rows(rows), skip_invalid=True)
+
+    assert report.status == "imported" and sorted(error.row for error in report.errors) == [2, 3]
+    assert session.scalar(select(func.count()).select_from(Item)) == items_before
+    assert not report.counts.get("items_created") and not report.counts.get("unit_variants_created")

@@ -282,3 +282,44 @@ def test_a_name_equally_like_two_items_is_never_guessed(session, run_import):
     assert name == "吸附围栏丙" and code.startswith("X-")  # added, for review: not silently either candidate
     [tie] = [w for w in report.warnings if "多个目录物资相近" in in_chinese(w.message)]
     assert "ZZ-1" in tie.message and "ZZ-2" in tie.message
+
+
+def test_a_wrapped_cell_is_one_line_of_text(session, run_import):
+    """Alt+Enter in a name, a specification or a phone is the cell's wrapping, not part of what it says."""
+    head = ["仓库名称", "所在区县", "储备类型", "联系电话", "物资名称", "规格型号", "物资类别", "计量单位", "数量"]
+    data = sheet_of_rows(
+        [
+            head,
+            ["良庆区\n储备库", "良庆区", "政府储备", "0771-1234567\n13800000000", "生石\n灰", "", "", "吨", 1],
+            ["良庆区储备库", "良庆区", "政府储备", None, "新型\n吸附棉", "PP\n500mm", "污染物收集", "张", 2],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert not [w.message for w in report.warnings if w.column in ("仓库名称", "联系电话")]  # no 'differs' warning
+    warehouse = session.scalars(select(Warehouse)).one()
+    assert (warehouse.name, warehouse.contact_phone) == ("良庆区储备库", "0771-1234567 13800000000")
+    added = session.scalars(select(Item).where(Item.code.like("X-%"))).one()
+    assert (added.name, added.specification) == ("新型吸附棉", "PP 500mm")
+    assert {code for _w, code, _b in stock(session)} == {"PD-002", added.code}
+
+
+def test_a_unit_or_a_quantity_with_its_unit_in_brackets_counts_in_that_unit(session, run_import):
+    """（袋）, 公斤(kg) in the unit column and 50（袋） in the quantity are 袋 and 公斤, not units of their own."""
+    rows = [HEAD, ["W-1", "库", "政府", "110101", "沙袋", "（袋）", 30, "a"]]
+    rows += [
+        ["W-1", None, None, None, "活性炭", "公斤(kg)", 500, "a"],
+        ["W-1", None, None, None, "沙袋", "", "50（袋）", "b"],
+    ]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported", report.errors
+    assert stock(session) == {
+        ("W-1", "SC-005", "a"): Decimal(30),
+        ("W-1", "PD-001", "a"): Decimal("0.5"),
+        ("W-1", "SC-005", "b"): Decimal(50),
+    }
+    assert not [w.message for w in report.warnings if w.column in ("计量单位", "数量")]

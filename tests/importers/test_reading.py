@@ -26,6 +26,16 @@ from inventory.reference import Category, ReserveType
         ("有效期至：", "expiry_date"),
         ("仓库编码 / Warehouse code", "warehouse_code"),
         ("区县（市、区）", "county_name"),
+        ("所在县区", "county_name"),  # headers of real county ledgers
+        ("所属区县", "county_name"),
+        ("储备库点名称", "warehouse_name"),
+        ("实物数量", "quantity"),
+        ("实储数量", "quantity"),
+        ("实际储备数量（吨）", "quantity"),
+        ("应储数量", None),  # what should be held, not what is
+        ("库存数(袋)", "quantity"),
+        ("物资规格", "specification"),
+        ("有效期限", "expiry_date"),
         ("序号", ""),
         ("领导签字", None),
     ],
@@ -36,6 +46,9 @@ def test_headers_are_recognised_in_their_usual_variants(header, field):
 
 def test_a_group_header_prefixes_generic_sub_headers():
     assert _match_header("名称", "仓库信息") == "warehouse_name"
+    assert _match_header("名称", "储备地点") == "warehouse_name"  # not the item's 名称
+    assert _match_header("名称", "存放地点") == "warehouse_name"
+    assert _match_header("地址", "储备地点") == "address"
     assert _match_header("名称", "物资信息") == "item_name"
     assert _match_header("数量", "物资信息") == "quantity"
 

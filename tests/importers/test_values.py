@@ -17,6 +17,7 @@ from importers.values import (
     parse_date,
     parse_expiry,
     parse_shelf_life,
+    parse_unit,
 )
 from tests.importers.conftest import in_chinese
 
@@ -50,6 +51,13 @@ def said(error: Exception, expected: str) -> str:
         ("壹佰贰拾", Amount(D(120))),
         ("三点五吨", Amount(D("3.5"), "吨")),
         ("1.2万", Amount(D(12000))),
+        ("1千", Amount(D(1000))),
+        ("1.2千袋", Amount(D(1200), "袋")),
+        ("1千克", Amount(D(1), "千克")),  # 千克, 千米 are units, not thousands
+        ("3千米", Amount(D(3), "千米")),
+        ("50（袋）", Amount(D(50), "袋")),  # the unit in brackets
+        ("1.5(吨)", Amount(D("1.5"), "吨")),
+        ("50（袋）左右", Amount(D(50), "袋", True)),
         ("约50", Amount(D(50), "", True)),
         ("大约 50 袋", Amount(D(50), "袋", True)),
         ("50余袋", Amount(D(50), "袋", True)),
@@ -68,6 +76,10 @@ def test_quantities_as_people_type_them(typed, amount):
     [
         ("若干", "没有写出数目"),
         ("一批", "没有写出数目"),
+        ("无", "没有库存请填 0"),  # none, written as a word or a dash: ask for 0
+        ("/", "没有库存请填 0"),
+        ("—", "没有库存请填 0"),
+        (" 无 ", "没有库存请填 0"),
         ("5-10", "范围"),
         ("5~10吨", "范围"),
         ("3至5箱", "范围"),
@@ -96,6 +108,9 @@ def test_chinese_numerals(text, number):
         ("20250315", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
         (20250315, dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
         ("2025年3月15日", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
+        ("2025年3月15号", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),  # 号, as the day is said
+        ("2025.3.15.", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),  # a full stop after the date
+        ("2025年3月15日。", dt.date(2025, 3, 15), dt.date(2025, 3, 15)),
         (45731, dt.date(2025, 3, 15), dt.date(2025, 3, 15)),  # an Excel serial
         ("2025.03", dt.date(2025, 3, 1), dt.date(2025, 3, 31)),  # a month alone: first day, or last for expiry
         ("2025-2", dt.date(2025, 2, 1), dt.date(2025, 2, 28)),
@@ -132,6 +147,7 @@ def test_no_expiry_words(typed):
         ("180天", dt.date(2024, 7, 29)),
         ("保质期2年", dt.date(2026, 1, 31)),
         ("2025.03", dt.date(2025, 3, 31)),  # a date is still a date
+        ("2027年", dt.date(2027, 12, 31)),  # a year alone, not a shelf life of 2027 years
     ],
 )
 def test_a_shelf_life_in_the_expiry_column_counts_from_production(typed, expiry):
@@ -196,3 +212,19 @@ def test_coordinates_that_cannot_be_read_are_refused_saying_why(typed, message):
     with pytest.raises(CellError) as refused:
         parse_coordinates(typed)
     assert re.search(message, said(refused.value, message)), str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("typed", "unit"),
+    [
+        ("袋", "袋"),
+        ("（袋）", "袋"),
+        ("公斤(kg)", "公斤"),
+        ("袋(25kg)", "袋"),
+        ("台（套）", "台"),
+        ("纸箱", "纸箱"),
+        ("", ""),
+    ],
+)
+def test_a_unit_cell_is_the_unit_its_brackets_hold_or_leave(typed, unit):
+    assert parse_unit(typed) == unit
