@@ -173,8 +173,9 @@ class ItemNames:
         return list(self.by_code.get(key) or self.by_name.get(key, ()))
 
     def resolve(self, text: str, field: str = "item") -> ItemRef:
-        """The one item ``text`` names; a 404 if none does, a 422 listing the candidates if several do."""
-        found = self.candidates(text)
+        """The one item ``text`` names, or means by a known variant spelling (活性碳: 活性炭); a 404 if none
+        does, a 422 listing the candidates if several do."""
+        found = self.candidates(text) or self._spelled_as(item_key(text))
         if not found:
             raise NotFound(f"no item with code, name or alias {text!r}", field=field)
         if len(found) > 1:
@@ -227,10 +228,8 @@ class ItemNames:
             if known is None or match.score > known.score:
                 best[match.item.id] = match
 
-        for written, meant in item_variants():
-            if written in key:
-                for item in self.by_name.get(key.replace(written, meant), ()):
-                    offer(ItemMatch(item, ALIAS, 1.0, item.name))
+        for item in self._spelled_as(key):
+            offer(ItemMatch(item, ALIAS, 1.0, item.name))
         if _PINYIN_TEXT.match(key):
             for name_key, items in self.by_name.items():
                 initials, full = self._pinyin(name_key)
@@ -249,6 +248,14 @@ class ItemNames:
                     for item in items:
                         offer(ItemMatch(item, SIMILAR, score, name_key))
         return tuple(sorted(best.values(), key=lambda match: (-match.score, match.item.code)))
+
+    def _spelled_as(self, key: str) -> list[ItemRef]:
+        """The items whose name ``key`` writes with a known variant spelling (``item_variants.csv``), by code."""
+        found: dict[int, ItemRef] = {}
+        for written, meant in item_variants():
+            if written in key:
+                found.update((item.id, item) for item in self.by_name.get(key.replace(written, meant), ()))
+        return sorted(found.values(), key=lambda item: item.code)
 
     def _pinyin(self, name_key: str) -> tuple[str, str]:
         keys = self._pinyin_keys.get(name_key)

@@ -73,6 +73,14 @@ def test_nearest_lists_warehouses_with_their_batches_by_distance(client, depots)
     assert (body["distance"], body["reserve_types"], body["include_expired"]) == ("geodesic", [], False)
 
 
+def test_an_item_written_with_a_known_variant_spelling_is_searched_for(client, depots):
+    """活性碳 (碳 for 炭, the commonest slip) answered 404 while the suggestions offered 活性炭 for it."""
+    typed = nearest(client, item="活性碳", quantity=10)
+    assert typed.status_code == 200, typed.get_json()
+    assert typed.get_json()["item"]["code"] == nearest(client, item="活性炭").get_json()["item"]["code"]
+    assert typed.get_json()["results"] == nearest(client, item="活性炭", quantity=10).get_json()["results"]
+
+
 def test_a_category_that_holds_no_items_finds_nothing(client, depots):
     # A catalogue editor can move every item out of a category; a search by it is then an empty answer, not a 500.
     others = client.get(f"{API}/items", query_string={"category": "other", "page_size": 100}).get_json()

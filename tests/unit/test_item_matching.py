@@ -23,7 +23,9 @@ def test_item_key_folds_width_case_and_spaces(typed, canonical):
     assert item_key(typed) == canonical
 
 
-@pytest.mark.parametrize("typed", ["PD-001", "pd-001", "ＰＤ－００１", "活性炭", "颗粒活性炭", "activated carbon"])
+@pytest.mark.parametrize(
+    "typed", ["PD-001", "pd-001", "ＰＤ－００１", "活性炭", "颗粒活性炭", "activated carbon", "活性碳", "颗粒活性碳"]
+)
 def test_a_code_name_or_alias_as_typed_resolves_to_its_item(session, typed):
     assert resolve_item(session, typed).code == "PD-001"
 
