@@ -698,7 +698,12 @@ def _says_total(key: str) -> bool:
 
 def _says_total_at(cells: list, index: int) -> bool:
     """Whether the row's cell at ``index`` is a total's word (小计 under a warehouse's merged cells)."""
-    return index < len(cells) and cells[index].__class__ is str and _says_total(header_key(cells[index]))
+    return index < len(cells) and cells[index].__class__ is str and _is_total_word(cells[index])
+
+
+@functools.lru_cache(maxsize=4096)  # asked of every stock row's item cell: the names repeat
+def _is_total_word(text: str) -> bool:
+    return _says_total(header_key(text))
 
 
 def _county_given(values: dict[str, object]) -> str:
