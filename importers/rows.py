@@ -313,7 +313,12 @@ class LedgerReader:
                     continue
                 if self._skippable(table, number, filled):
                     continue
-            if item_index is not None and _says_total_at(cells, item_index):  # 小计 in the item column
+            if (  # 小计 in the item column (inline: asked of every stock row)
+                item_index is not None
+                and item_index < len(cells)
+                and (item := cells[item_index]).__class__ is str
+                and _is_total_word(item)
+            ):
                 self.log.note("a total or subtotal row: skipped", sheet=table.name, row=number)
                 continue
             self.data_rows += 1
@@ -696,13 +701,9 @@ def _says_total(key: str) -> bool:
     return key in TOTAL_MARKERS or key.startswith(("合计", "总计", "小计"))
 
 
-def _says_total_at(cells: list, index: int) -> bool:
-    """Whether the row's cell at ``index`` is a total's word (小计 under a warehouse's merged cells)."""
-    return index < len(cells) and cells[index].__class__ is str and _is_total_word(cells[index])
-
-
 @functools.lru_cache(maxsize=4096)  # asked of every stock row's item cell: the names repeat
 def _is_total_word(text: str) -> bool:
+    """Whether an item cell is a total's word (小计 under a warehouse's merged cells)."""
     return _says_total(header_key(text))
 
 

@@ -68,10 +68,11 @@ def parse_text(value: object) -> str:
 _LINE_BREAK = re.compile(r"[ \t\u3000]*[\r\n]+[ \t\u3000]*")
 
 
-@memoised
 def parse_line(value: object) -> str:
     """A name or detail typed on one line: a wrapped cell's line breaks (Alt+Enter) joined, without a space
-    between Chinese characters (良庆区⏎储备库 → 良庆区储备库), with one elsewhere (0771-1234567⏎138… → two phones)."""
+    between Chinese characters (良庆区⏎储备库 → 良庆区储备库), with one elsewhere (0771-1234567⏎138… → two phones).
+
+    Not memoised itself: ``parse_text`` is, and what this adds is one ``in`` test where no line breaks."""
     text = parse_text(value)
     if "\n" not in text and "\r" not in text:
         return text

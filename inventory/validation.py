@@ -66,6 +66,8 @@ def invalid_character_message(value: str) -> str | None:
 
 def plain_text(value: str) -> str:
     """Text as it is kept and compared: without the characters that show nothing, trimmed."""
+    if value.isascii():  # none of them is ASCII: codes, numbers and phones skip the pattern
+        return value.strip()
     return INVISIBLE_CHARACTERS.sub("", value).strip()
 
 
