@@ -42,15 +42,19 @@ ROW = 0x0208
 MULRK = 0x00BD
 MULBLANK = 0x00BE
 BLANK = 0x0201
+LABEL = 0x0204
+FORMULA = 0x0006
+STRING = 0x0207  # the text a formula last gave: calamine makes it a cell at that FORMULA's place
+NAME = 0x0018  # a defined name (Lbl), which a formula may show by its name
 # The records of one cell, and the fewest bytes calamine reads of each (a shorter one stops it): row and column
 # are their first four bytes.
 ONE_CELL = {
     0x0203: 14,  # NUMBER
     0x027E: 10,  # RK
     0x00FD: 10,  # LABELSST
-    0x0204: 10,  # LABEL (6, then a string of at least 4)
+    LABEL: 10,  # LABEL (6, then a string of at least 4)
     0x0205: 8,  # BOOLERR
-    0x0006: 20,  # FORMULA
+    FORMULA: 20,
     BLANK: 6,  # never loaded by calamine, but part of the used range Excel declares
 }
 
@@ -86,24 +90,35 @@ class XlsSheet:
     rows: int = 0  # last row its cells (and merged ranges) reach, from 1
     columns: int = 0
     cells: int = 0
+    # Characters its LABEL and STRING records declare: calamine makes room for each as declared, whatever follows
+    text: int = 0
+    # At most the bytes calamine moves writing its formulas out as text (``formula_work``)
+    formula_work: int = 0
 
 
 def xls_sheets(data: bytes) -> list[XlsSheet]:
     """Every sheet the workbook lists, in the order of its BOUNDSHEET records."""
     stream = workbook_stream(data)
-    listed, globals_end = _globals(stream)
+    listed, globals_end, longest_name = _globals(stream)
     names: dict[int, list[str]] = {}
     for position, name in listed:
         names.setdefault(position, []).append(name)
     starts = sorted(names)
     walked: dict[int, XlsSheet] = {}
+    text = 0
     for index, start in enumerate(starts):
         name = names[start][0]
         if start > len(stream) or start < globals_end:
             raise Damaged(name, "a sheet starts outside the sheets' records")
         if len(names[start]) > 1:
             raise Damaged(name, "two sheets share records")
-        walked[start] = _sheet(stream, start, starts[index + 1] if index + 1 < len(starts) else len(stream), name)
+        following = starts[index + 1] if index + 1 < len(starts) else len(stream)
+        walked[start] = sheet = _sheet(stream, start, following, name, longest_name)
+        # Each character a text holds takes at least a byte of the stream: more declared is room asked for nothing
+        # (a 14-byte LABEL declaring 65,535 characters: 64 KiB; 40,000 of them in 560 KB, 2.6 GB)
+        text += sheet.text
+        if text > len(stream):
+            raise Damaged(name, "a text is declared longer than the file holds")
     return [walked[position] for position, _name in listed]
 
 
@@ -200,10 +215,11 @@ def _u32s(chunk: bytes) -> array:
 # The records.
 
 
-def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int]:
-    """The sheets the globals list (where each one's records begin, its name) up to their EOF, and where the
-    globals end."""
+def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int, int]:
+    """The sheets the globals list (where each one's records begin, its name) up to their EOF, where the globals
+    end, and the most bytes a sheet's or a defined name's text may take in a formula (``formula_work``)."""
     listed: list[tuple[int, str]] = []
+    longest = 0  # characters of the longest name: 3 bytes each at most once calamine has made them UTF-8
     biff8, codepage = True, "latin-1"
     at, end = 0, len(stream)
     while at < end:
@@ -224,7 +240,10 @@ def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int]:
                 raise Damaged("Workbook", "a record is too short for its type")
             name = _sheet_name(stream[data + 6 : data + length], biff8, codepage)
             listed.append((_U32.unpack_from(stream, data)[0], name))
-    return listed, at
+            longest = max(longest, stream[data + 6])
+        if kind == NAME and length >= 4:
+            longest = max(longest, stream[data + 3])
+    return listed, at, max(3 * longest, len("#REF!"))
 
 
 def _codec(codepage: int) -> str:
@@ -257,12 +276,12 @@ def _record(stream: bytes, at: int, part: str) -> tuple[int, int, int]:
     return kind, length, at + 4
 
 
-def _sheet(stream: bytes, start: int, following: int, name: str) -> XlsSheet:
+def _sheet(stream: bytes, start: int, following: int, name: str, longest_name: int) -> XlsSheet:
     """One sheet's records from ``start`` to its first EOF (or the stream's end), as calamine walks them; they
     may not run past ``following``, where the next sheet's begin."""
     sheet = XlsSheet(name)
     last_row = last_column = -1
-    cells = 0
+    cells = text = work = 0
     pair = _PAIR.unpack_from
     at, end = start, len(stream)
     while at < end:
@@ -283,6 +302,15 @@ def _sheet(stream: bytes, start: int, following: int, name: str) -> XlsSheet:
                 raise Damaged(name, "a record is too short for its type")
             row, column = pair(stream, data)
             cells += 1
+            if kind == LABEL:
+                text += _U16.unpack_from(stream, data + 6)[0]
+            elif kind == FORMULA:
+                work += formula_work(stream, data + 20, at, longest_name)
+        elif kind == STRING:
+            if length < 4:
+                raise Damaged(name, "a record is too short for its type")
+            text += _U16.unpack_from(stream, data)[0]
+            continue
         elif kind in (MULRK, MULBLANK):
             if length < 6:
                 if kind == MULBLANK:
@@ -319,7 +347,94 @@ def _sheet(stream: bytes, start: int, following: int, name: str) -> XlsSheet:
     if at > following:
         raise Damaged(name, "two sheets share records")
     sheet.rows, sheet.columns, sheet.cells = last_row + 1, last_column + 1, cells
+    sheet.text, sheet.formula_work = text, work
     return sheet
+
+
+# A formula's tokens (MS-XLS 2.5.198, Ptg), as calamine's parse_formula writes them out as text when it opens the
+# file. Most are written after what is there: (bytes after the token's type, most bytes of text it adds; NAMED:
+# plus a sheet's or a defined name's). The others move what is written (``formula_work``). A token calamine does
+# not know ends its reading of the formula. (Sizes as python-calamine 0.9.1 reads them: a formula of spaces after each
+# token, padded to its size, costs it the spaces; after any other byte, or padded otherwise, nothing.)
+NAMED = 1 << 20
+_APPENDED = {
+    **dict.fromkeys((0x3A, 0x5A, 0x7A), (6, NAMED + 12)),  # a cell on another sheet: Sheet!$A$1
+    **dict.fromkeys((0x3B, 0x5B, 0x7B), (10, NAMED + 26)),  # a range on another sheet
+    **dict.fromkeys((0x3C, 0x5C, 0x7C), (6, NAMED + 6)),  # Sheet!#REF!
+    **dict.fromkeys((0x3D, 0x5D, 0x7D), (10, NAMED + 6)),
+    0x01: (4, 0),  # part of a shared or array formula
+    0x14: (0, 1),  # %
+    0x16: (0, 0),  # a missing argument
+    0x18: (5, 0),
+    0x1C: (1, len("#GETTING_DATA")),
+    0x1D: (1, len("FALSE")),
+    0x1E: (2, len("65535")),
+    0x1F: (8, 350),  # a number, written out in full: 1e308 is 309 digits
+    **dict.fromkeys((0x20, 0x40, 0x60), (7, len("{PtgArray}"))),
+    **dict.fromkeys((0x23, 0x43, 0x63), (4, NAMED)),  # a defined name
+    **dict.fromkeys((0x24, 0x44, 0x64), (4, len("$XFD$65536"))),
+    **dict.fromkeys((0x25, 0x45, 0x65), (8, len("$XFD$65536:$XFD$65536"))),
+    **dict.fromkeys((0x2A, 0x4A, 0x6A), (4, len("#REF!"))),
+    **dict.fromkeys((0x2B, 0x4B, 0x6B), (8, len("#REF!"))),
+    **dict.fromkeys((0x39, 0x59), (6, len("[PtgNameX]"))),
+}
+_FUNCTION_NAME = 34  # the longest function name calamine knows, with its parentheses
+_ATTR_SKIPS = {0x01: 2, 0x02: 2, 0x08: 2, 0x20: 2, 0x21: 2}  # PtgAttr kinds that write nothing
+
+
+def formula_work(stream: bytes, at: int, end: int, longest_name: int) -> int:
+    """At most the bytes calamine moves writing out the formula whose CellParsedFormula (its token bytes' count,
+    then the tokens) lies at ``at``, before ``end``. Each operator, parenthesis, sign and function cuts off or
+    inserts before what is written so far, and a PtgAttrSpace inserts up to 255 spaces one at a time: each
+    costs the text written so far. Linear in the tokens; what calamine does with them is quadratic (one 8 KB
+    FORMULA record of spaces: 2 s of its CPU; one of 64 KB: past the parse's CPU limit)."""
+    if at + 2 > end:
+        return 0
+    end = min(end, at + 2 + _U16.unpack_from(stream, at)[0])
+    at += 2
+    written = work = 0
+    while at < end:
+        token = stream[at]
+        at += 1
+        appended = _APPENDED.get(token)
+        if appended is not None:
+            size, text = appended
+            at += size
+            written += text - NAMED + longest_name if text >= NAMED else text
+        elif token == 0x17:  # a string: its characters, 3 bytes each at most in UTF-8, in quotes
+            characters = stream[at] if at < end else 0
+            at += 2 + characters
+            written += 3 * characters + 2
+        elif 0x03 <= token <= 0x13 or token == 0x15:  # operators, signs, parentheses
+            work += written
+            written += 2
+        elif token in (0x21, 0x41, 0x61, 0x22, 0x42, 0x62):  # a function, its arguments cut off and written back
+            variable = token & 0x1F == 0x02
+            arguments = (stream[at] if at < end else 0) if variable else 255
+            at += 3 if variable else 2
+            work += 2 * written
+            written += _FUNCTION_NAME + arguments
+        elif token == 0x19 and at < end:  # PtgAttr
+            kind = stream[at]
+            at += 1
+            if kind in _ATTR_SKIPS:
+                at += 2
+            elif kind == 0x04:  # CHOOSE's jump table
+                at += 4 + 2 * (_U16.unpack_from(stream, at)[0] if at + 2 <= end else 0)
+            elif kind == 0x10:  # SUM(…)
+                at += 2
+                work += written
+                written += len("SUM()")
+            elif kind in (0x40, 0x41):  # spaces, inserted one by one
+                spaces = stream[at + 1] if at + 1 < end else 0
+                at += 2
+                work += spaces * written + spaces * spaces
+                written += spaces
+            else:
+                break
+        else:
+            break
+    return work
 
 
 def _declared(sheet: XlsSheet, record: bytes) -> None:

@@ -31,6 +31,7 @@ from tests.importers.xls_corpus import (
     biff_workbook,
     compound_file,
     dimensions,
+    formula,
     label,
     number_cell,
     record,
@@ -150,6 +151,21 @@ def xls_sheets_sharing_records(count: int = 50) -> bytes:
     return compound_file(biff_workbook(sheets, positions=[None] + [first] * (count - 1)))
 
 
+def xls_formula_of_spaces() -> bytes:
+    """One 64 KB formula: a number, then PtgAttrSpace tokens of 255 spaces each, which calamine inserts one by one
+    before the number as it writes the formula out (67 KB: the parse's whole 40 s of CPU, 46 s of waiting)."""
+    return compound_file(
+        biff_workbook([("台账", formula(0, 0, bytes([0x1E, 1, 0]) + bytes([0x19, 0x40, 0, 0xFF]) * 16_000))])
+    )
+
+
+def xls_labels_declaring_64k(count: int = 40_000) -> bytes:
+    """LABEL records of 14 bytes declaring 65,535 characters each: calamine makes room for each (560 KB: 2.6 GB)."""
+    return compound_file(
+        biff_workbook([("台账", record(0x0204, struct.pack("<HHHHB", 0, 0, 0, 0xFFFF, 0) + b"x") * count)])
+    )
+
+
 HOSTILE = {
     "far-corner": lambda: cell_at("XFD1048576"),
     "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
@@ -179,6 +195,8 @@ HOSTILE = {
     "xls-record-past-the-end": xls_record_past_the_end,
     "xls-stream-cut-short": xls_stream_cut_short,
     "xls-sector-chain-cycle": lambda: compound_file(corpus_stream(), fat_edits={7: 0}),
+    "xls-formula-of-spaces": xls_formula_of_spaces,
+    "xls-labels-declaring-64k": xls_labels_declaring_64k,
     # an .xlsx with a password to open (MS-OFFCRYPTO: a compound file holding the encrypted package)
     "password-to-open": lambda: (XLS_DIRECTORY / "encrypted.xlsx").read_bytes(),
 }
@@ -191,11 +209,13 @@ TOO_LARGE = {
     "xls-far-apart-sheets",
     "xls-huge-dimensions",
     "xls-many-sheets",
+    "xls-formula-of-spaces",
 }
 LIMIT_CODES = {
     "workbook_too_many_cells",
     "sheet_area_too_large",
     "xls_area_too_large",
+    "xls_formulas_too_costly",
     "workbook_too_many_rows",
     "parse_memory_limit",
     "parse_time_limit",
@@ -255,6 +275,8 @@ class NoCalamine:
         ("xls-stream-cut-short", 422, "workbook_damaged", "a record runs past the end of the stream"),
         ("xls-sector-chain-cycle", 422, "workbook_damaged", "(part compound file: a sector chain is broken)"),
         ("xls-truncated", 422, "workbook_damaged", "a sector lies past the end of the file"),
+        ("xls-formula-of-spaces", 413, "xls_formulas_too_costly", "(MAX_XLS_FORMULA_WORK)"),
+        ("xls-labels-declaring-64k", 422, "workbook_damaged", "a text is declared longer than the file holds"),
     ],
 )
 def test_a_hostile_xls_is_refused_from_its_records_before_calamine_opens_it(

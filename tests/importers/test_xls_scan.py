@@ -22,6 +22,7 @@ from tests.importers.xls_corpus import (
     biff_workbook,
     compound_file,
     dimensions,
+    formula,
     label,
     number_cell,
     record,
@@ -92,6 +93,45 @@ def test_a_sheet_without_its_eof_running_into_the_next_is_damage():
 
     with pytest.raises(Damaged, match="two sheets share records"):
         xls_sheets(compound_file(stream))
+
+
+def spaces_formula(size: int) -> bytes:
+    """A formula of one number followed by PtgAttrSpace tokens of 255 spaces each: calamine inserts each space
+    before the number, moving all it has written (an 8 KB record: 2 s of its CPU; 64 KB: past the parse's limit)."""
+    return formula(0, 0, bytes([0x1E, 1, 0]) + bytes([0x19, 0x40, 0x00, 0xFF]) * ((size - 3) // 4))
+
+
+def test_formulas_calamine_would_spend_seconds_writing_out_are_refused_and_real_ones_cost_little():
+    refs = bytes([0x24]) + struct.pack("<HH", 1, 1) + bytes([0x24]) + struct.pack("<HH", 1, 2)  # B2, C2
+    product = formula(1, 3, refs + bytes([0x05]))  # =B2*C2
+    lookup = (  # =IF(ISERROR(VLOOKUP(A2,目录!$A$1:$B$200,2,FALSE)),"",…), as xlwt writes it, twice over
+        bytes([0x24]) + struct.pack("<HH", 1, 0) + bytes([0x3B]) + struct.pack("<HHHHH", 0, 0, 199, 0, 1)
+    ) + bytes([0x1E, 2, 0, 0x1D, 0, 0x42, 4, 102, 0, 0x41, 3, 0, 0x17, 0, 0, 0x42, 3, 1, 0])
+    sheet = sheet_of(label(0, 0, "金额") + product * 1000 + formula(1, 4, lookup) * 1000)
+    assert 0 < sheet.formula_work < 2_000_000
+    check_xls_sheets(compound_file(biff_workbook([("台账", product * 1000 + formula(1, 4, lookup) * 1000)])))
+
+    data = compound_file(biff_workbook([("台账", spaces_formula(8200))]))
+    started = time.process_time()
+    with pytest.raises(WorkbookTooLarge, match=r"formulas of this \.xls workbook .* \(MAX_XLS_FORMULA_WORK\)"):
+        check_xls_sheets(data)
+    assert time.process_time() - started < 0.1
+    # spread over many formulas and sheets, the cost is the same: counted over the workbook
+    small = [(f"S{n}", spaces_formula(2000)) for n in range(8)]
+    with pytest.raises(WorkbookTooLarge, match="MAX_XLS_FORMULA_WORK"):
+        check_xls_sheets(compound_file(biff_workbook(small)))
+
+
+def test_text_declared_longer_than_the_file_is_damage():
+    """calamine makes room for the characters a LABEL or STRING record declares, whatever it holds: 40,000 LABELs
+    of 14 bytes declaring 65,535 characters each took it past 2.6 GB of address space."""
+    empty_label = record(0x0204, struct.pack("<HHHHB", 0, 0, 0, 0xFFFF, 0) + b"x")
+    with pytest.raises(Damaged, match="a text is declared longer than the file holds"):
+        xls_sheets(compound_file(biff_workbook([("一", empty_label * 20), ("二", empty_label * 20)])))
+    empty_string = record(0x0207, struct.pack("<HB", 0xFFFF, 0) + b"x")
+    with pytest.raises(Damaged, match="a text is declared longer than the file holds"):
+        xls_sheets(compound_file(biff_workbook([("台账", formula(0, 0, b"") + empty_string * 40)])))
+    assert sheet_of(label(0, 0, "物资名称") + label(0, 1, "数量")).text == 6
 
 
 def test_a_password_to_open_and_a_compound_file_without_a_workbook_are_said_so():

@@ -113,6 +113,11 @@ def number_cell(row: int, column: int, value: float) -> bytes:
     return record(0x0203, struct.pack("<HHHd", row, column, 0, value))
 
 
+def formula(row: int, column: int, tokens: bytes, value: float = 0.0) -> bytes:
+    """A FORMULA record: its cached number, then its parsed formula (the tokens' byte count, the tokens)."""
+    return record(0x0006, struct.pack("<HHHdHIH", row, column, 0, value, 0, 0, len(tokens)) + tokens)
+
+
 def dimensions(first_row: int, end_row: int, first_column: int, end_column: int) -> bytes:
     """The used range: first row, last row + 1, first column, last column + 1 (from 0)."""
     return record(0x0200, struct.pack("<IIHHH", first_row, end_row, first_column, end_column, 0))
