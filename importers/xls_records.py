@@ -43,6 +43,7 @@ MULRK = 0x00BD
 MULBLANK = 0x00BE
 BLANK = 0x0201
 LABEL = 0x0204
+RSTRING = 0x00D6  # a label with rich text, which calamine loads as it loads a LABEL
 FORMULA = 0x0006
 STRING = 0x0207  # the text a formula last gave: calamine makes it a cell at that FORMULA's place
 NAME = 0x0018  # a defined name (Lbl), which a formula may show by its name
@@ -52,7 +53,8 @@ ONE_CELL = {
     0x0203: 14,  # NUMBER
     0x027E: 10,  # RK
     0x00FD: 10,  # LABELSST
-    LABEL: 10,  # LABEL (6, then a string of at least 4)
+    LABEL: 8,  # 6, then the string's character count (an empty BIFF5 string has nothing after it)
+    RSTRING: 8,
     0x0205: 8,  # BOOLERR
     FORMULA: 20,
     BLANK: 6,  # never loaded by calamine, but part of the used range Excel declares
@@ -90,7 +92,7 @@ class XlsSheet:
     rows: int = 0  # last row its cells (and merged ranges) reach, from 1
     columns: int = 0
     cells: int = 0
-    # Characters its LABEL and STRING records declare: calamine makes room for each as declared, whatever follows
+    # Characters its LABEL, RSTRING and STRING records declare: calamine makes room for each as declared
     text: int = 0
     # At most the bytes calamine moves writing its formulas out as text (``formula_work``)
     formula_work: int = 0
@@ -302,12 +304,12 @@ def _sheet(stream: bytes, start: int, following: int, name: str, longest_name: i
                 raise Damaged(name, "a record is too short for its type")
             row, column = pair(stream, data)
             cells += 1
-            if kind == LABEL:
+            if kind in (LABEL, RSTRING):
                 text += _U16.unpack_from(stream, data + 6)[0]
             elif kind == FORMULA:
                 work += formula_work(stream, data + 20, at, longest_name)
         elif kind == STRING:
-            if length < 4:
+            if length < 2:
                 raise Damaged(name, "a record is too short for its type")
             text += _U16.unpack_from(stream, data)[0]
             continue

@@ -35,6 +35,7 @@ from tests.importers.xls_corpus import (
     label,
     number_cell,
     record,
+    rich_label,
 )
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -197,6 +198,10 @@ HOSTILE = {
     "xls-sector-chain-cycle": lambda: compound_file(corpus_stream(), fat_edits={7: 0}),
     "xls-formula-of-spaces": xls_formula_of_spaces,
     "xls-labels-declaring-64k": xls_labels_declaring_64k,
+    # rich-text labels (RSTRING), which calamine loads as cells, far down four sheets
+    "xls-far-apart-rich-labels": lambda: compound_file(
+        biff_workbook([(f"S{n}", label(0, 0, "x") + rich_label(65_535, 100, "y")) for n in range(4)])
+    ),
     # an .xlsx with a password to open (MS-OFFCRYPTO: a compound file holding the encrypted package)
     "password-to-open": lambda: (XLS_DIRECTORY / "encrypted.xlsx").read_bytes(),
 }
@@ -210,6 +215,7 @@ TOO_LARGE = {
     "xls-huge-dimensions",
     "xls-many-sheets",
     "xls-formula-of-spaces",
+    "xls-far-apart-rich-labels",
 }
 LIMIT_CODES = {
     "workbook_too_many_cells",
@@ -276,6 +282,7 @@ class NoCalamine:
         ("xls-sector-chain-cycle", 422, "workbook_damaged", "(part compound file: a sector chain is broken)"),
         ("xls-truncated", 422, "workbook_damaged", "a sector lies past the end of the file"),
         ("xls-formula-of-spaces", 413, "xls_formulas_too_costly", "(MAX_XLS_FORMULA_WORK)"),
+        ("xls-far-apart-rich-labels", 413, "xls_area_too_large", "used ranges of 26,476,544 cells together"),
         ("xls-labels-declaring-64k", 422, "workbook_damaged", "a text is declared longer than the file holds"),
     ],
 )

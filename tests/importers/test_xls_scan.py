@@ -26,6 +26,7 @@ from tests.importers.xls_corpus import (
     label,
     number_cell,
     record,
+    rich_label,
 )
 
 CORPUS = sorted(path for path in XLS_DIRECTORY.glob("*.xls") if not path.name.startswith("hostile_"))
@@ -93,6 +94,34 @@ def test_a_sheet_without_its_eof_running_into_the_next_is_damage():
 
     with pytest.raises(Damaged, match="two sheets share records"):
         xls_sheets(compound_file(stream))
+
+
+def test_a_rich_text_label_counts_as_calamine_loads_it(monkeypatch):
+    """python-calamine loads an RSTRING as a cell: one at IV65536 makes its sheet a grid of 16.7 million cells (here
+    K65536, under a lower limit)."""
+    monkeypatch.setattr(workbook_module, "MAX_SHEET_AREA", 500_000)
+    data = compound_file(biff_workbook([("台账", label(0, 0, "x") + rich_label(65_535, 10, "y"))]))
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    [sheet] = xls_sheets(data)
+
+    assert book.get_sheet_by_name("台账").end == (65_535, 10)
+    assert (sheet.rows, sheet.columns, sheet.cells, sheet.text) == (65_536, 11, 2, 2)
+    with pytest.raises(WorkbookTooLarge, match="has cells out to row 65,536, column 11"):
+        check_xls_sheets(data)
+
+
+def test_empty_strings_calamine_reads_are_read():
+    """An empty LABEL of BIFF5 (8 bytes: no flags byte) and an empty STRING after a formula (2 or 3 bytes)."""
+    empty_label = record(0x0204, struct.pack("<HHHH", 2, 0, 0, 0))
+    text_formula = record(
+        0x0006, struct.pack("<HHH", 1, 0, 0) + bytes(6) + b"\xff\xff" + bytes(6) + b"\x03\x00\x1e\x01\x00"
+    )
+    data = compound_file(
+        biff_workbook([("台账", label(0, 0, "x") + text_formula + record(0x0207, bytes(3)) + empty_label)])
+    )
+    CalamineWorkbook.from_filelike(io.BytesIO(data))
+    check_xls_sheets(data)
+    assert sheet_of(label(0, 0, "x") + text_formula + record(0x0207, bytes(2)) + empty_label).rows == 3
 
 
 def spaces_formula(size: int) -> bytes:

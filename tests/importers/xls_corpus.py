@@ -109,6 +109,11 @@ def label(row: int, column: int, text: str) -> bytes:
     return record(0x0204, struct.pack("<HHHHB", row, column, 0, len(text), 1) + text.encode("utf-16-le"))
 
 
+def rich_label(row: int, column: int, text: str) -> bytes:
+    """An RSTRING: a LABEL with rich-text runs after its string (none here)."""
+    return record(0x00D6, struct.pack("<HHHHB", row, column, 0, len(text), 0) + text.encode("latin-1") + b"\0\0")
+
+
 def number_cell(row: int, column: int, value: float) -> bytes:
     return record(0x0203, struct.pack("<HHHd", row, column, 0, value))
 
