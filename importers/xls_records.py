@@ -47,12 +47,15 @@ RSTRING = 0x00D6  # a label with rich text, which calamine loads as it loads a L
 FORMULA = 0x0006
 STRING = 0x0207  # the text a formula last gave: calamine makes it a cell at that FORMULA's place
 NAME = 0x0018  # a defined name (Lbl), which a formula may show by its name
+SST = 0x00FC  # the shared strings, which each LABELSST cell gets a copy of
+LABELSST = 0x00FD
+CONTINUE = 0x003C
 # The records of one cell, and the fewest bytes calamine reads of each (a shorter one stops it): row and column
 # are their first four bytes.
 ONE_CELL = {
     0x0203: 14,  # NUMBER
     0x027E: 10,  # RK
-    0x00FD: 10,  # LABELSST
+    LABELSST: 10,
     LABEL: 8,  # 6, then the string's character count (an empty BIFF5 string has nothing after it)
     RSTRING: 8,
     0x0205: 8,  # BOOLERR
@@ -96,12 +99,15 @@ class XlsSheet:
     text: int = 0
     # At most the bytes calamine moves writing its formulas out as text (``formula_work``)
     formula_work: int = 0
+    # Characters of the shared strings its LABELSST cells show: calamine gives each cell a copy of its string
+    shared_text: int = 0
 
 
 def xls_sheets(data: bytes) -> list[XlsSheet]:
     """Every sheet the workbook lists, in the order of its BOUNDSHEET records."""
     stream = workbook_stream(data)
-    listed, globals_end, longest_name = _globals(stream)
+    workbook = _globals(stream)
+    listed, globals_end = workbook.sheets, workbook.end
     names: dict[int, list[str]] = {}
     for position, name in listed:
         names.setdefault(position, []).append(name)
@@ -115,7 +121,7 @@ def xls_sheets(data: bytes) -> list[XlsSheet]:
         if len(names[start]) > 1:
             raise Damaged(name, "two sheets share records")
         following = starts[index + 1] if index + 1 < len(starts) else len(stream)
-        walked[start] = sheet = _sheet(stream, start, following, name, longest_name)
+        walked[start] = sheet = _sheet(stream, start, following, name, workbook)
         # Each character a text holds takes at least a byte of the stream: more declared is room asked for nothing
         # (a 14-byte LABEL declaring 65,535 characters: 64 KiB; 40,000 of them in 560 KB, 2.6 GB)
         text += sheet.text
@@ -217,11 +223,21 @@ def _u32s(chunk: bytes) -> array:
 # The records.
 
 
-def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int, int]:
-    """The sheets the globals list (where each one's records begin, its name) up to their EOF, where the globals
-    end, and the most bytes a sheet's or a defined name's text may take in a formula (``formula_work``)."""
+@dataclass
+class _Globals:
+    """What the globals say that the sheets' records are read with."""
+
+    sheets: list[tuple[int, str]]  # where each sheet's records begin, its name
+    end: int  # where the globals end
+    longest_name: int  # most bytes a sheet's or a defined name's text may take in a formula (``formula_work``)
+    shared_strings: array  # characters of each shared string (the last SST's, as calamine keeps it)
+
+
+def _globals(stream: bytes) -> _Globals:
+    """The globals, read up to their EOF."""
     listed: list[tuple[int, str]] = []
     longest = 0  # characters of the longest name: 3 bytes each at most once calamine has made them UTF-8
+    shared = array("I")
     biff8, codepage = True, "latin-1"
     at, end = 0, len(stream)
     while at < end:
@@ -245,7 +261,79 @@ def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int, int]:
             longest = max(longest, stream[data + 6])
         if kind == NAME and length >= 4:
             longest = max(longest, stream[data + 3])
-    return listed, at, max(3 * longest, len("#REF!"))
+        if kind == SST:
+            shared = _shared_strings(stream, data, at)
+    return _Globals(listed, at, max(3 * longest, len("#REF!")), shared)
+
+
+def _shared_strings(stream: bytes, data: int, end: int) -> array:
+    """The characters of each string of the SST record whose data lies between ``data`` and ``end``, and of the
+    CONTINUE records after it, read as calamine reads them (XLUnicodeRichExtendedString: its characters, which
+    go on in the next CONTINUE after a byte of flags, then its rich-text runs and extension, skipped). Where
+    calamine would stop reading, so does this: the strings read so far."""
+    parts = [(data + 8, end)]  # the count of references and of strings first
+    at = end
+    while at + 4 < len(stream) and _U16.unpack_from(stream, at)[0] == CONTINUE:
+        length = _U16.unpack_from(stream, at + 2)[0]
+        if at + 4 + length > len(stream):
+            break
+        parts.append((at + 4, at + 4 + length))
+        at += 4 + length
+    lengths = array("I")
+    if end - data < 8:
+        return lengths
+    count = _U32.unpack_from(stream, data + 4)[0]
+    part = 0
+    at, end = parts[0]
+
+    def following() -> bool:
+        nonlocal part, at, end
+        part += 1
+        if part >= len(parts):
+            return False
+        at, end = parts[part]
+        return True
+
+    def skip(size: int) -> bool:
+        nonlocal at
+        while size:
+            if at >= end and not following():
+                return False
+            step = min(size, end - at)
+            at += step
+            size -= step
+        return True
+
+    while len(lengths) < count:
+        if (at >= end and not following()) or end - at < 3:
+            break
+        characters, flags = _U16.unpack_from(stream, at)[0], stream[at + 2]
+        at += 3
+        runs = extension = 0
+        if flags & 0x8:
+            if end - at < 2:
+                break
+            runs = _U16.unpack_from(stream, at)[0]
+            at += 2
+        if flags & 0x4:
+            if end - at < 4:
+                break
+            extension = _U32.unpack_from(stream, at)[0]
+            at += 4
+        left, wide = characters, flags & 1
+        while left:
+            taken = min(left, (end - at) // (2 if wide else 1))
+            at += taken * (2 if wide else 1)
+            left -= taken
+            if left:
+                if not following() or at >= end:
+                    break
+                wide = stream[at] & 1
+                at += 1
+        if left or not skip(4 * runs) or not skip(extension):
+            break
+        lengths.append(characters)
+    return lengths
 
 
 def _codec(codepage: int) -> str:
@@ -278,12 +366,13 @@ def _record(stream: bytes, at: int, part: str) -> tuple[int, int, int]:
     return kind, length, at + 4
 
 
-def _sheet(stream: bytes, start: int, following: int, name: str, longest_name: int) -> XlsSheet:
+def _sheet(stream: bytes, start: int, following: int, name: str, workbook: _Globals) -> XlsSheet:
     """One sheet's records from ``start`` to its first EOF (or the stream's end), as calamine walks them; they
     may not run past ``following``, where the next sheet's begin."""
     sheet = XlsSheet(name)
     last_row = last_column = -1
-    cells = text = work = 0
+    cells = text = work = shared_text = 0
+    shared = workbook.shared_strings
     pair = _PAIR.unpack_from
     at, end = start, len(stream)
     while at < end:
@@ -307,7 +396,11 @@ def _sheet(stream: bytes, start: int, following: int, name: str, longest_name: i
             if kind in (LABEL, RSTRING):
                 text += _U16.unpack_from(stream, data + 6)[0]
             elif kind == FORMULA:
-                work += formula_work(stream, data + 20, at, longest_name)
+                work += formula_work(stream, data + 20, at, workbook.longest_name)
+            elif kind == LABELSST:
+                index = _U32.unpack_from(stream, data + 6)[0]
+                if index < len(shared):
+                    shared_text += shared[index]
         elif kind == STRING:
             if length < 2:
                 raise Damaged(name, "a record is too short for its type")
@@ -349,7 +442,7 @@ def _sheet(stream: bytes, start: int, following: int, name: str, longest_name: i
     if at > following:
         raise Damaged(name, "two sheets share records")
     sheet.rows, sheet.columns, sheet.cells = last_row + 1, last_column + 1, cells
-    sheet.text, sheet.formula_work = text, work
+    sheet.text, sheet.formula_work, sheet.shared_text = text, work, shared_text
     return sheet
 
 
@@ -375,7 +468,7 @@ _APPENDED = {
     **dict.fromkeys((0x20, 0x40, 0x60), (7, len("{PtgArray}"))),
     **dict.fromkeys((0x23, 0x43, 0x63), (4, NAMED)),  # a defined name
     **dict.fromkeys((0x24, 0x44, 0x64), (4, len("$XFD$65536"))),
-    **dict.fromkeys((0x25, 0x45, 0x65), (8, len("$XFD$65536:$XFD$65536"))),
+    **dict.fromkeys((0x25, 0x45, 0x65), (8, len("$CRXP$65536:$CRXP$65536"))),  # its columns are not masked
     **dict.fromkeys((0x2A, 0x4A, 0x6A), (4, len("#REF!"))),
     **dict.fromkeys((0x2B, 0x4B, 0x6B), (8, len("#REF!"))),
     **dict.fromkeys((0x39, 0x59), (6, len("[PtgNameX]"))),

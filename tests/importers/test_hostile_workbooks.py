@@ -36,6 +36,7 @@ from tests.importers.xls_corpus import (
     number_cell,
     record,
     rich_label,
+    shared_label,
 )
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -167,6 +168,13 @@ def xls_labels_declaring_64k(count: int = 40_000) -> bytes:
     )
 
 
+def xls_one_string_many_cells(count: int = 40_000) -> bytes:
+    """One shared string of 30,000 characters shown by ``count`` cells (560 KB): calamine copies it into each,
+    1.2 GB."""
+    cells = b"".join(shared_label(row, 0, 0) for row in range(count))
+    return compound_file(biff_workbook([("台账", cells)], strings=["x" * 30_000]))
+
+
 HOSTILE = {
     "far-corner": lambda: cell_at("XFD1048576"),
     "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
@@ -198,6 +206,7 @@ HOSTILE = {
     "xls-sector-chain-cycle": lambda: compound_file(corpus_stream(), fat_edits={7: 0}),
     "xls-formula-of-spaces": xls_formula_of_spaces,
     "xls-labels-declaring-64k": xls_labels_declaring_64k,
+    "xls-one-string-many-cells": xls_one_string_many_cells,
     # rich-text labels (RSTRING), which calamine loads as cells, far down four sheets
     "xls-far-apart-rich-labels": lambda: compound_file(
         biff_workbook([(f"S{n}", label(0, 0, "x") + rich_label(65_535, 100, "y")) for n in range(4)])
@@ -216,12 +225,14 @@ TOO_LARGE = {
     "xls-many-sheets",
     "xls-formula-of-spaces",
     "xls-far-apart-rich-labels",
+    "xls-one-string-many-cells",
 }
 LIMIT_CODES = {
     "workbook_too_many_cells",
     "sheet_area_too_large",
     "xls_area_too_large",
     "xls_formulas_too_costly",
+    "xls_text_too_long",
     "workbook_too_many_rows",
     "parse_memory_limit",
     "parse_time_limit",
@@ -283,6 +294,7 @@ class NoCalamine:
         ("xls-truncated", 422, "workbook_damaged", "a sector lies past the end of the file"),
         ("xls-formula-of-spaces", 413, "xls_formulas_too_costly", "(MAX_XLS_FORMULA_WORK)"),
         ("xls-far-apart-rich-labels", 413, "xls_area_too_large", "used ranges of 26,476,544 cells together"),
+        ("xls-one-string-many-cells", 413, "xls_text_too_long", "show 1,200,000,000 characters of text"),
         ("xls-labels-declaring-64k", 422, "workbook_damaged", "a text is declared longer than the file holds"),
     ],
 )

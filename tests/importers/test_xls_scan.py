@@ -27,6 +27,7 @@ from tests.importers.xls_corpus import (
     number_cell,
     record,
     rich_label,
+    shared_label,
 )
 
 CORPUS = sorted(path for path in XLS_DIRECTORY.glob("*.xls") if not path.name.startswith("hostile_"))
@@ -107,6 +108,24 @@ def test_a_rich_text_label_counts_as_calamine_loads_it(monkeypatch):
     assert book.get_sheet_by_name("台账").end == (65_535, 10)
     assert (sheet.rows, sheet.columns, sheet.cells, sheet.text) == (65_536, 11, 2, 2)
     with pytest.raises(WorkbookTooLarge, match="has cells out to row 65,536, column 11"):
+        check_xls_sheets(data)
+
+
+def test_the_text_cells_show_is_counted_a_copy_each_as_calamine_loads_it(monkeypatch):
+    """Each LABELSST cell gets its own copy of its shared string: 10,000 cells showing one of 60,000 characters (a
+    200 KB file) took calamine to 1.2 GB. The count is that of the strings calamine loads, sheet by sheet."""
+    monkeypatch.setattr(workbook_module, "MAX_XLS_TEXT", 1_000)
+    shared = ["物资名称", "数量", "x" * 600]
+    records = shared_label(0, 0, 0) + shared_label(0, 1, 1) + shared_label(1, 0, 2) + shared_label(1, 1, 7)
+    data = compound_file(biff_workbook([("台账", records), ("备注", shared_label(0, 0, 2))], strings=shared))
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+
+    scanned = [sheet.shared_text for sheet in xls_sheets(data)]
+    loaded = [sum(len(v) for row in book.get_sheet_by_name(n).to_python() for v in row) for n in book.sheet_names]
+    assert scanned == loaded == [606, 600]
+    with pytest.raises(
+        WorkbookTooLarge, match=r"show 1,206 characters of text, over the limit of 1,000 \(MAX_XLS_TEXT\)"
+    ):
         check_xls_sheets(data)
 
 
