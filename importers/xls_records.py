@@ -28,6 +28,7 @@ DIFSECT = 0xFFFF_FFFC
 MINI_SECTOR = 64
 MINI_CUTOFF = 4096  # a stream shorter than this lives in the mini stream
 HEADER_DIFAT = 109  # FAT sector ids held by the header itself
+WORKBOOK_STREAMS = ("Workbook", "WORKBOOK", "Book", "BOOK")  # BIFF8's, then BIFF5's, as calamine looks for them
 COMPOUND_FILE = "compound file"  # the "part" named when the container itself is damaged
 
 EOF = 0x000A
@@ -196,8 +197,11 @@ def workbook_stream(data: bytes) -> bytes:
         mini_stream = chain(entries[0][1], fat, entries[0][2])
         mini_fat = _u32s(chain(mini_fat_start, fat, mini_fat_len * size))
 
-    found = next((entry for entry in entries if entry[0] == "Workbook"), None)
-    found = found or next((entry for entry in entries if entry[0] == "Book"), None)
+    # calamine looks for each name as written, then in capitals (some programs write WORKBOOK), the first entry so named
+    by_name: dict[str, tuple[str, int, int]] = {}
+    for entry in entries:
+        by_name.setdefault(entry[0], entry)
+    found = next((by_name[name] for name in WORKBOOK_STREAMS if name in by_name), None)
     if found is None:
         raise NoWorkbookStream()
     _name, start, length = found

@@ -9,7 +9,7 @@ import struct
 import time
 
 import pytest
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineError, CalamineWorkbook
 
 from importers import workbook as workbook_module
 from importers.limits import WorkbookTooLarge
@@ -180,6 +180,21 @@ def test_text_declared_longer_than_the_file_is_damage():
     with pytest.raises(Damaged, match="a text is declared longer than the file holds"):
         xls_sheets(compound_file(biff_workbook([("台账", formula(0, 0, b"") + empty_string * 40)])))
     assert sheet_of(label(0, 0, "物资名称") + label(0, 1, "数量")).text == 6
+
+
+@pytest.mark.parametrize("name", ["Workbook", "WORKBOOK", "Book", "BOOK", "workbook", "WorkBook"])
+def test_the_workbook_stream_is_found_by_the_names_calamine_looks_for(name):
+    """calamine looks for Workbook, then Book, each as written and then in capitals (some programs write WORKBOOK)."""
+    data = compound_file(biff_workbook([("台账", label(0, 0, "x"))]), name=name)
+    try:
+        opened = CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names
+    except CalamineError:
+        opened = None
+    try:
+        scanned = [sheet.name for sheet in xls_sheets(data)]
+    except NoWorkbookStream:
+        scanned = None
+    assert scanned == opened == (["台账"] if name.upper() == name or name in ("Workbook", "Book") else None)
 
 
 def test_a_password_to_open_and_a_compound_file_without_a_workbook_are_said_so():
