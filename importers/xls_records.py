@@ -7,7 +7,9 @@ cells, ~32 bytes each, formulas another grid beside it), so a few cells far apar
 file cost it over a gigabyte. ``xls_sheets`` reads the stream as calamine will: the compound file's sector
 chains as its ``Cfb::new`` and ``get_stream`` follow them, each sheet's records from its BOUNDSHEET position
 to the first EOF record; and says, per sheet, the used range declared (DIMENSIONS), the one its cells reach,
-and the cells written. ``importers.workbook.check_xls_sheets`` holds those to the limits.
+the cells written, the text its cells show (each LABELSST its own copy of a shared string, in calamine) and what
+writing out its formulas costs calamine (``formula_work``). ``importers.workbook.check_xls_sheets`` holds those
+to the limits.
 
 Linear in the file, and nothing read twice: a chain longer than the file has sectors is a cycle, a sector past
 the end is refused before it is read, and sheets whose records run into each other (Excel writes each sheet's
