@@ -42,6 +42,8 @@ from importers.limits import (
     MAX_SHEET_AREA,
     MAX_UNCOMPRESSED_BYTES,
     MAX_XLS_AREA,
+    MAX_XLS_FORMULA_WORK,
+    MAX_XLS_TEXT,
     MAX_ZIP_MEMBERS,
     WorkbookTooLarge,
 )
@@ -313,8 +315,9 @@ def check_xls_sheets(data: bytes) -> None:
     """An .xls's records scanned before calamine loads them (``importers.xls_records``), with the limits and
     the words of ``check_sheets``: each sheet's declared (DIMENSIONS) and actual used range under
     ``MAX_SHEET_AREA``, the cells written under ``MAX_CELLS``; and, because calamine holds every sheet of an .xls
-    at once, all sheets' used ranges together under ``MAX_XLS_AREA``. Broken records or sector chains (which
-    calamine would trip on, or go round forever) are a damaged workbook."""
+    at once, all sheets' used ranges together under ``MAX_XLS_AREA``, what writing out their formulas costs it
+    under ``MAX_XLS_FORMULA_WORK`` and the text their cells hold under ``MAX_XLS_TEXT``. Broken records or sector
+    chains (which calamine would trip on, or go round forever) are a damaged workbook."""
     try:
         sheets = xls_sheets(data)
     except NoWorkbookStream:
@@ -323,7 +326,7 @@ def check_xls_sheets(data: bytes) -> None:
         raise password_refusal() from None
     except Damaged as damage:
         raise damaged(printable(damage.part), damage.reason) from damage
-    cells = area = 0
+    cells = area = work = text = 0
     for sheet in sheets:
         name = printable(sheet.name)
         if sheet.declared is not None:
@@ -335,6 +338,18 @@ def check_xls_sheets(data: bytes) -> None:
         if cells > MAX_CELLS:
             raise too_many_cells()
         area += max(declared_area(sheet), sheet.rows * sheet.columns)
+        work += sheet.formula_work
+        text += sheet.shared_text
+    if text > MAX_XLS_TEXT:
+        raise WorkbookTooLarge(
+            f"the cells of this .xls workbook show {text:,} characters of text, over the limit of {MAX_XLS_TEXT:,} "
+            "(MAX_XLS_TEXT)"
+        )
+    if work > MAX_XLS_FORMULA_WORK:
+        raise WorkbookTooLarge(
+            f"the formulas of this .xls workbook would take {work:,} bytes of text moved to read, over the limit of "
+            f"{MAX_XLS_FORMULA_WORK:,} (MAX_XLS_FORMULA_WORK)"
+        )
     if area > MAX_XLS_AREA:
         raise WorkbookTooLarge(
             f"the sheets of this .xls workbook have used ranges of {area:,} cells together, over the limit of "

@@ -7,7 +7,9 @@ cells, ~32 bytes each, formulas another grid beside it), so a few cells far apar
 file cost it over a gigabyte. ``xls_sheets`` reads the stream as calamine will: the compound file's sector
 chains as its ``Cfb::new`` and ``get_stream`` follow them, each sheet's records from its BOUNDSHEET position
 to the first EOF record; and says, per sheet, the used range declared (DIMENSIONS), the one its cells reach,
-and the cells written. ``importers.workbook.check_xls_sheets`` holds those to the limits.
+the cells written, the text its cells show (each LABELSST its own copy of a shared string, in calamine) and what
+writing out its formulas costs calamine (``formula_work``). ``importers.workbook.check_xls_sheets`` holds those
+to the limits.
 
 Linear in the file, and nothing read twice: a chain longer than the file has sectors is a cycle, a sector past
 the end is refused before it is read, and sheets whose records run into each other (Excel writes each sheet's
@@ -28,6 +30,7 @@ DIFSECT = 0xFFFF_FFFC
 MINI_SECTOR = 64
 MINI_CUTOFF = 4096  # a stream shorter than this lives in the mini stream
 HEADER_DIFAT = 109  # FAT sector ids held by the header itself
+WORKBOOK_STREAMS = ("Workbook", "WORKBOOK", "Book", "BOOK")  # BIFF8's, then BIFF5's, as calamine looks for them
 COMPOUND_FILE = "compound file"  # the "part" named when the container itself is damaged
 
 EOF = 0x000A
@@ -42,15 +45,24 @@ ROW = 0x0208
 MULRK = 0x00BD
 MULBLANK = 0x00BE
 BLANK = 0x0201
+LABEL = 0x0204
+RSTRING = 0x00D6  # a label with rich text, which calamine loads as it loads a LABEL
+FORMULA = 0x0006
+STRING = 0x0207  # the text a formula last gave: calamine makes it a cell at that FORMULA's place
+NAME = 0x0018  # a defined name (Lbl), which a formula may show by its name
+SST = 0x00FC  # the shared strings, which each LABELSST cell gets a copy of
+LABELSST = 0x00FD
+CONTINUE = 0x003C
 # The records of one cell, and the fewest bytes calamine reads of each (a shorter one stops it): row and column
 # are their first four bytes.
 ONE_CELL = {
     0x0203: 14,  # NUMBER
     0x027E: 10,  # RK
-    0x00FD: 10,  # LABELSST
-    0x0204: 10,  # LABEL (6, then a string of at least 4)
+    LABELSST: 10,
+    LABEL: 8,  # 6, then the string's character count (an empty BIFF5 string has nothing after it)
+    RSTRING: 8,
     0x0205: 8,  # BOOLERR
-    0x0006: 20,  # FORMULA
+    FORMULA: 20,
     BLANK: 6,  # never loaded by calamine, but part of the used range Excel declares
 }
 
@@ -86,24 +98,38 @@ class XlsSheet:
     rows: int = 0  # last row its cells (and merged ranges) reach, from 1
     columns: int = 0
     cells: int = 0
+    # Characters its LABEL, RSTRING and STRING records declare: calamine makes room for each as declared
+    text: int = 0
+    # At most the bytes calamine moves writing its formulas out as text (``formula_work``)
+    formula_work: int = 0
+    # Characters of the shared strings its LABELSST cells show: calamine gives each cell a copy of its string
+    shared_text: int = 0
 
 
 def xls_sheets(data: bytes) -> list[XlsSheet]:
     """Every sheet the workbook lists, in the order of its BOUNDSHEET records."""
     stream = workbook_stream(data)
-    listed, globals_end = _globals(stream)
+    workbook = _globals(stream)
+    listed, globals_end = workbook.sheets, workbook.end
     names: dict[int, list[str]] = {}
     for position, name in listed:
         names.setdefault(position, []).append(name)
     starts = sorted(names)
     walked: dict[int, XlsSheet] = {}
+    text = 0
     for index, start in enumerate(starts):
         name = names[start][0]
         if start > len(stream) or start < globals_end:
             raise Damaged(name, "a sheet starts outside the sheets' records")
         if len(names[start]) > 1:
             raise Damaged(name, "two sheets share records")
-        walked[start] = _sheet(stream, start, starts[index + 1] if index + 1 < len(starts) else len(stream), name)
+        following = starts[index + 1] if index + 1 < len(starts) else len(stream)
+        walked[start] = sheet = _sheet(stream, start, following, name, workbook)
+        # Each character a text holds takes at least a byte of the stream: more declared is room asked for nothing
+        # (a 14-byte LABEL declaring 65,535 characters: 64 KiB; 40,000 of them in 560 KB, 2.6 GB)
+        text += sheet.text
+        if text > len(stream):
+            raise Damaged(name, "a text is declared longer than the file holds")
     return [walked[position] for position, _name in listed]
 
 
@@ -173,8 +199,11 @@ def workbook_stream(data: bytes) -> bytes:
         mini_stream = chain(entries[0][1], fat, entries[0][2])
         mini_fat = _u32s(chain(mini_fat_start, fat, mini_fat_len * size))
 
-    found = next((entry for entry in entries if entry[0] == "Workbook"), None)
-    found = found or next((entry for entry in entries if entry[0] == "Book"), None)
+    # calamine looks for each name as written, then in capitals (some programs write WORKBOOK), the first entry so named
+    by_name: dict[str, tuple[str, int, int]] = {}
+    for entry in entries:
+        by_name.setdefault(entry[0], entry)
+    found = next((by_name[name] for name in WORKBOOK_STREAMS if name in by_name), None)
     if found is None:
         raise NoWorkbookStream()
     _name, start, length = found
@@ -200,10 +229,21 @@ def _u32s(chunk: bytes) -> array:
 # The records.
 
 
-def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int]:
-    """The sheets the globals list (where each one's records begin, its name) up to their EOF, and where the
-    globals end."""
+@dataclass
+class _Globals:
+    """What the globals say that the sheets' records are read with."""
+
+    sheets: list[tuple[int, str]]  # where each sheet's records begin, its name
+    end: int  # where the globals end
+    longest_name: int  # most bytes a sheet's or a defined name's text may take in a formula (``formula_work``)
+    shared_strings: array  # characters of each shared string (the last SST's, as calamine keeps it)
+
+
+def _globals(stream: bytes) -> _Globals:
+    """The globals, read up to their EOF."""
     listed: list[tuple[int, str]] = []
+    longest = 0  # characters of the longest name: 3 bytes each at most once calamine has made them UTF-8
+    shared = array("I")
     biff8, codepage = True, "latin-1"
     at, end = 0, len(stream)
     while at < end:
@@ -224,7 +264,82 @@ def _globals(stream: bytes) -> tuple[list[tuple[int, str]], int]:
                 raise Damaged("Workbook", "a record is too short for its type")
             name = _sheet_name(stream[data + 6 : data + length], biff8, codepage)
             listed.append((_U32.unpack_from(stream, data)[0], name))
-    return listed, at
+            longest = max(longest, stream[data + 6])
+        if kind == NAME and length >= 4:
+            longest = max(longest, stream[data + 3])
+        if kind == SST:
+            shared = _shared_strings(stream, data, at)
+    return _Globals(listed, at, max(3 * longest, len("#REF!")), shared)
+
+
+def _shared_strings(stream: bytes, data: int, end: int) -> array:
+    """The characters of each string of the SST record whose data lies between ``data`` and ``end``, and of the
+    CONTINUE records after it, read as calamine reads them (XLUnicodeRichExtendedString: its characters, which
+    go on in the next CONTINUE after a byte of flags, then its rich-text runs and extension, skipped). Where
+    calamine would stop reading, so does this: the strings read so far."""
+    parts = [(data + 8, end)]  # the count of references and of strings first
+    at = end
+    while at + 4 < len(stream) and _U16.unpack_from(stream, at)[0] == CONTINUE:
+        length = _U16.unpack_from(stream, at + 2)[0]
+        if at + 4 + length > len(stream):
+            break
+        parts.append((at + 4, at + 4 + length))
+        at += 4 + length
+    lengths = array("I")
+    if end - data < 8:
+        return lengths
+    count = _U32.unpack_from(stream, data + 4)[0]
+    part = 0
+    at, end = parts[0]
+
+    def following() -> bool:
+        nonlocal part, at, end
+        part += 1
+        if part >= len(parts):
+            return False
+        at, end = parts[part]
+        return True
+
+    def skip(size: int) -> bool:
+        nonlocal at
+        while size:
+            if at >= end and not following():
+                return False
+            step = min(size, end - at)
+            at += step
+            size -= step
+        return True
+
+    while len(lengths) < count:
+        if (at >= end and not following()) or end - at < 3:
+            break
+        characters, flags = _U16.unpack_from(stream, at)[0], stream[at + 2]
+        at += 3
+        runs = extension = 0
+        if flags & 0x8:
+            if end - at < 2:
+                break
+            runs = _U16.unpack_from(stream, at)[0]
+            at += 2
+        if flags & 0x4:
+            if end - at < 4:
+                break
+            extension = _U32.unpack_from(stream, at)[0]
+            at += 4
+        left, wide = characters, flags & 1
+        while left:
+            taken = min(left, (end - at) // (2 if wide else 1))
+            at += taken * (2 if wide else 1)
+            left -= taken
+            if left:
+                if not following() or at >= end:
+                    break
+                wide = stream[at] & 1
+                at += 1
+        if left or not skip(4 * runs) or not skip(extension):
+            break
+        lengths.append(characters)
+    return lengths
 
 
 def _codec(codepage: int) -> str:
@@ -257,12 +372,13 @@ def _record(stream: bytes, at: int, part: str) -> tuple[int, int, int]:
     return kind, length, at + 4
 
 
-def _sheet(stream: bytes, start: int, following: int, name: str) -> XlsSheet:
+def _sheet(stream: bytes, start: int, following: int, name: str, workbook: _Globals) -> XlsSheet:
     """One sheet's records from ``start`` to its first EOF (or the stream's end), as calamine walks them; they
     may not run past ``following``, where the next sheet's begin."""
     sheet = XlsSheet(name)
     last_row = last_column = -1
-    cells = 0
+    cells = text = work = shared_text = 0
+    shared = workbook.shared_strings
     pair = _PAIR.unpack_from
     at, end = start, len(stream)
     while at < end:
@@ -283,6 +399,19 @@ def _sheet(stream: bytes, start: int, following: int, name: str) -> XlsSheet:
                 raise Damaged(name, "a record is too short for its type")
             row, column = pair(stream, data)
             cells += 1
+            if kind in (LABEL, RSTRING):
+                text += _U16.unpack_from(stream, data + 6)[0]
+            elif kind == FORMULA:
+                work += formula_work(stream, data + 20, at, workbook.longest_name)
+            elif kind == LABELSST:
+                index = _U32.unpack_from(stream, data + 6)[0]
+                if index < len(shared):
+                    shared_text += shared[index]
+        elif kind == STRING:
+            if length < 2:
+                raise Damaged(name, "a record is too short for its type")
+            text += _U16.unpack_from(stream, data)[0]
+            continue
         elif kind in (MULRK, MULBLANK):
             if length < 6:
                 if kind == MULBLANK:
@@ -319,7 +448,94 @@ def _sheet(stream: bytes, start: int, following: int, name: str) -> XlsSheet:
     if at > following:
         raise Damaged(name, "two sheets share records")
     sheet.rows, sheet.columns, sheet.cells = last_row + 1, last_column + 1, cells
+    sheet.text, sheet.formula_work, sheet.shared_text = text, work, shared_text
     return sheet
+
+
+# A formula's tokens (MS-XLS 2.5.198, Ptg), as calamine's parse_formula writes them out as text when it opens the
+# file. Most are written after what is there: (bytes after the token's type, most bytes of text it adds; NAMED:
+# plus a sheet's or a defined name's). The others move what is written (``formula_work``). A token calamine does
+# not know ends its reading of the formula. (Sizes as python-calamine 0.9.1 reads them: a formula of spaces after each
+# token, padded to its size, costs it the spaces; after any other byte, or padded otherwise, nothing.)
+NAMED = 1 << 20
+_APPENDED = {
+    **dict.fromkeys((0x3A, 0x5A, 0x7A), (6, NAMED + 12)),  # a cell on another sheet: Sheet!$A$1
+    **dict.fromkeys((0x3B, 0x5B, 0x7B), (10, NAMED + 26)),  # a range on another sheet
+    **dict.fromkeys((0x3C, 0x5C, 0x7C), (6, NAMED + 6)),  # Sheet!#REF!
+    **dict.fromkeys((0x3D, 0x5D, 0x7D), (10, NAMED + 6)),
+    0x01: (4, 0),  # part of a shared or array formula
+    0x14: (0, 1),  # %
+    0x16: (0, 0),  # a missing argument
+    0x18: (5, 0),
+    0x1C: (1, len("#GETTING_DATA")),
+    0x1D: (1, len("FALSE")),
+    0x1E: (2, len("65535")),
+    0x1F: (8, 350),  # a number, written out in full: 1e308 is 309 digits
+    **dict.fromkeys((0x20, 0x40, 0x60), (7, len("{PtgArray}"))),
+    **dict.fromkeys((0x23, 0x43, 0x63), (4, NAMED)),  # a defined name
+    **dict.fromkeys((0x24, 0x44, 0x64), (4, len("$XFD$65536"))),
+    **dict.fromkeys((0x25, 0x45, 0x65), (8, len("$CRXP$65536:$CRXP$65536"))),  # its columns are not masked
+    **dict.fromkeys((0x2A, 0x4A, 0x6A), (4, len("#REF!"))),
+    **dict.fromkeys((0x2B, 0x4B, 0x6B), (8, len("#REF!"))),
+    **dict.fromkeys((0x39, 0x59), (6, len("[PtgNameX]"))),
+}
+_FUNCTION_NAME = 34  # the longest function name calamine knows, with its parentheses
+_ATTR_SKIPS = {0x01: 2, 0x02: 2, 0x08: 2, 0x20: 2, 0x21: 2}  # PtgAttr kinds that write nothing
+
+
+def formula_work(stream: bytes, at: int, end: int, longest_name: int) -> int:
+    """At most the bytes calamine moves writing out the formula whose CellParsedFormula (its token bytes' count,
+    then the tokens) lies at ``at``, before ``end``. Each operator, parenthesis, sign and function cuts off or
+    inserts before what is written so far, and a PtgAttrSpace inserts up to 255 spaces one at a time: each
+    costs the text written so far. Linear in the tokens; what calamine does with them is quadratic (one 8 KB
+    FORMULA record of spaces: 2 s of its CPU; one of 64 KB: past the parse's CPU limit)."""
+    if at + 2 > end:
+        return 0
+    end = min(end, at + 2 + _U16.unpack_from(stream, at)[0])
+    at += 2
+    written = work = 0
+    while at < end:
+        token = stream[at]
+        at += 1
+        appended = _APPENDED.get(token)
+        if appended is not None:
+            size, text = appended
+            at += size
+            written += text - NAMED + longest_name if text >= NAMED else text
+        elif token == 0x17:  # a string: its characters, 3 bytes each at most in UTF-8, in quotes
+            characters = stream[at] if at < end else 0
+            at += 2 + characters
+            written += 3 * characters + 2
+        elif 0x03 <= token <= 0x13 or token == 0x15:  # operators, signs, parentheses
+            work += written
+            written += 2
+        elif token in (0x21, 0x41, 0x61, 0x22, 0x42, 0x62):  # a function, its arguments cut off and written back
+            variable = token & 0x1F == 0x02
+            arguments = (stream[at] if at < end else 0) if variable else 255
+            at += 3 if variable else 2
+            work += 2 * written
+            written += _FUNCTION_NAME + arguments
+        elif token == 0x19 and at < end:  # PtgAttr
+            kind = stream[at]
+            at += 1
+            if kind in _ATTR_SKIPS:
+                at += 2
+            elif kind == 0x04:  # CHOOSE's jump table
+                at += 4 + 2 * (_U16.unpack_from(stream, at)[0] if at + 2 <= end else 0)
+            elif kind == 0x10:  # SUM(…)
+                at += 2
+                work += written
+                written += len("SUM()")
+            elif kind in (0x40, 0x41):  # spaces, inserted one by one
+                spaces = stream[at + 1] if at + 1 < end else 0
+                at += 2
+                work += spaces * written + spaces * spaces
+                written += spaces
+            else:
+                break
+        else:
+            break
+    return work
 
 
 def _declared(sheet: XlsSheet, record: bytes) -> None:

@@ -31,9 +31,12 @@ from tests.importers.xls_corpus import (
     biff_workbook,
     compound_file,
     dimensions,
+    formula,
     label,
     number_cell,
     record,
+    rich_label,
+    shared_label,
 )
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -150,6 +153,28 @@ def xls_sheets_sharing_records(count: int = 50) -> bytes:
     return compound_file(biff_workbook(sheets, positions=[None] + [first] * (count - 1)))
 
 
+def xls_formula_of_spaces() -> bytes:
+    """One 64 KB formula: a number, then PtgAttrSpace tokens of 255 spaces each, which calamine inserts one by one
+    before the number as it writes the formula out (67 KB: the parse's whole 40 s of CPU, 46 s of waiting)."""
+    return compound_file(
+        biff_workbook([("台账", formula(0, 0, bytes([0x1E, 1, 0]) + bytes([0x19, 0x40, 0, 0xFF]) * 16_000))])
+    )
+
+
+def xls_labels_declaring_64k(count: int = 40_000) -> bytes:
+    """LABEL records of 14 bytes declaring 65,535 characters each: calamine makes room for each (560 KB: 2.6 GB)."""
+    return compound_file(
+        biff_workbook([("台账", record(0x0204, struct.pack("<HHHHB", 0, 0, 0, 0xFFFF, 0) + b"x") * count)])
+    )
+
+
+def xls_one_string_many_cells(count: int = 40_000) -> bytes:
+    """One shared string of 30,000 characters shown by ``count`` cells (560 KB): calamine copies it into each,
+    1.2 GB."""
+    cells = b"".join(shared_label(row, 0, 0) for row in range(count))
+    return compound_file(biff_workbook([("台账", cells)], strings=["x" * 30_000]))
+
+
 HOSTILE = {
     "far-corner": lambda: cell_at("XFD1048576"),
     "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
@@ -179,6 +204,13 @@ HOSTILE = {
     "xls-record-past-the-end": xls_record_past_the_end,
     "xls-stream-cut-short": xls_stream_cut_short,
     "xls-sector-chain-cycle": lambda: compound_file(corpus_stream(), fat_edits={7: 0}),
+    "xls-formula-of-spaces": xls_formula_of_spaces,
+    "xls-labels-declaring-64k": xls_labels_declaring_64k,
+    "xls-one-string-many-cells": xls_one_string_many_cells,
+    # rich-text labels (RSTRING), which calamine loads as cells, far down four sheets
+    "xls-far-apart-rich-labels": lambda: compound_file(
+        biff_workbook([(f"S{n}", label(0, 0, "x") + rich_label(65_535, 100, "y")) for n in range(4)])
+    ),
     # an .xlsx with a password to open (MS-OFFCRYPTO: a compound file holding the encrypted package)
     "password-to-open": lambda: (XLS_DIRECTORY / "encrypted.xlsx").read_bytes(),
 }
@@ -191,11 +223,16 @@ TOO_LARGE = {
     "xls-far-apart-sheets",
     "xls-huge-dimensions",
     "xls-many-sheets",
+    "xls-formula-of-spaces",
+    "xls-far-apart-rich-labels",
+    "xls-one-string-many-cells",
 }
 LIMIT_CODES = {
     "workbook_too_many_cells",
     "sheet_area_too_large",
     "xls_area_too_large",
+    "xls_formulas_too_costly",
+    "xls_text_too_long",
     "workbook_too_many_rows",
     "parse_memory_limit",
     "parse_time_limit",
@@ -255,6 +292,10 @@ class NoCalamine:
         ("xls-stream-cut-short", 422, "workbook_damaged", "a record runs past the end of the stream"),
         ("xls-sector-chain-cycle", 422, "workbook_damaged", "(part compound file: a sector chain is broken)"),
         ("xls-truncated", 422, "workbook_damaged", "a sector lies past the end of the file"),
+        ("xls-formula-of-spaces", 413, "xls_formulas_too_costly", "(MAX_XLS_FORMULA_WORK)"),
+        ("xls-far-apart-rich-labels", 413, "xls_area_too_large", "used ranges of 26,476,544 cells together"),
+        ("xls-one-string-many-cells", 413, "xls_text_too_long", "show 1,200,000,000 characters of text"),
+        ("xls-labels-declaring-64k", 422, "workbook_damaged", "a text is declared longer than the file holds"),
     ],
 )
 def test_a_hostile_xls_is_refused_from_its_records_before_calamine_opens_it(

@@ -9,7 +9,7 @@ import struct
 import time
 
 import pytest
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineError, CalamineWorkbook
 
 from importers import workbook as workbook_module
 from importers.limits import WorkbookTooLarge
@@ -22,9 +22,12 @@ from tests.importers.xls_corpus import (
     biff_workbook,
     compound_file,
     dimensions,
+    formula,
     label,
     number_cell,
     record,
+    rich_label,
+    shared_label,
 )
 
 CORPUS = sorted(path for path in XLS_DIRECTORY.glob("*.xls") if not path.name.startswith("hostile_"))
@@ -92,6 +95,106 @@ def test_a_sheet_without_its_eof_running_into_the_next_is_damage():
 
     with pytest.raises(Damaged, match="two sheets share records"):
         xls_sheets(compound_file(stream))
+
+
+def test_a_rich_text_label_counts_as_calamine_loads_it(monkeypatch):
+    """python-calamine loads an RSTRING as a cell: one at IV65536 makes its sheet a grid of 16.7 million cells (here
+    K65536, under a lower limit)."""
+    monkeypatch.setattr(workbook_module, "MAX_SHEET_AREA", 500_000)
+    data = compound_file(biff_workbook([("台账", label(0, 0, "x") + rich_label(65_535, 10, "y"))]))
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    [sheet] = xls_sheets(data)
+
+    assert book.get_sheet_by_name("台账").end == (65_535, 10)
+    assert (sheet.rows, sheet.columns, sheet.cells, sheet.text) == (65_536, 11, 2, 2)
+    with pytest.raises(WorkbookTooLarge, match="has cells out to row 65,536, column 11"):
+        check_xls_sheets(data)
+
+
+def test_the_text_cells_show_is_counted_a_copy_each_as_calamine_loads_it(monkeypatch):
+    """Each LABELSST cell gets its own copy of its shared string: 10,000 cells showing one of 60,000 characters (a
+    200 KB file) took calamine to 1.2 GB. The count is that of the strings calamine loads, sheet by sheet."""
+    monkeypatch.setattr(workbook_module, "MAX_XLS_TEXT", 1_000)
+    shared = ["物资名称", "数量", "x" * 600]
+    records = shared_label(0, 0, 0) + shared_label(0, 1, 1) + shared_label(1, 0, 2) + shared_label(1, 1, 7)
+    data = compound_file(biff_workbook([("台账", records), ("备注", shared_label(0, 0, 2))], strings=shared))
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+
+    scanned = [sheet.shared_text for sheet in xls_sheets(data)]
+    loaded = [sum(len(v) for row in book.get_sheet_by_name(n).to_python() for v in row) for n in book.sheet_names]
+    assert scanned == loaded == [606, 600]
+    with pytest.raises(
+        WorkbookTooLarge, match=r"show 1,206 characters of text, over the limit of 1,000 \(MAX_XLS_TEXT\)"
+    ):
+        check_xls_sheets(data)
+
+
+def test_empty_strings_calamine_reads_are_read():
+    """An empty LABEL of BIFF5 (8 bytes: no flags byte) and an empty STRING after a formula (2 or 3 bytes)."""
+    empty_label = record(0x0204, struct.pack("<HHHH", 2, 0, 0, 0))
+    text_formula = record(
+        0x0006, struct.pack("<HHH", 1, 0, 0) + bytes(6) + b"\xff\xff" + bytes(6) + b"\x03\x00\x1e\x01\x00"
+    )
+    data = compound_file(
+        biff_workbook([("台账", label(0, 0, "x") + text_formula + record(0x0207, bytes(3)) + empty_label)])
+    )
+    CalamineWorkbook.from_filelike(io.BytesIO(data))
+    check_xls_sheets(data)
+    assert sheet_of(label(0, 0, "x") + text_formula + record(0x0207, bytes(2)) + empty_label).rows == 3
+
+
+def spaces_formula(size: int) -> bytes:
+    """A formula of one number followed by PtgAttrSpace tokens of 255 spaces each: calamine inserts each space
+    before the number, moving all it has written (an 8 KB record: 2 s of its CPU; 64 KB: past the parse's limit)."""
+    return formula(0, 0, bytes([0x1E, 1, 0]) + bytes([0x19, 0x40, 0x00, 0xFF]) * ((size - 3) // 4))
+
+
+def test_formulas_calamine_would_spend_seconds_writing_out_are_refused_and_real_ones_cost_little():
+    refs = bytes([0x24]) + struct.pack("<HH", 1, 1) + bytes([0x24]) + struct.pack("<HH", 1, 2)  # B2, C2
+    product = formula(1, 3, refs + bytes([0x05]))  # =B2*C2
+    lookup = (  # =IF(ISERROR(VLOOKUP(A2,目录!$A$1:$B$200,2,FALSE)),"",…), as xlwt writes it, twice over
+        bytes([0x24]) + struct.pack("<HH", 1, 0) + bytes([0x3B]) + struct.pack("<HHHHH", 0, 0, 199, 0, 1)
+    ) + bytes([0x1E, 2, 0, 0x1D, 0, 0x42, 4, 102, 0, 0x41, 3, 0, 0x17, 0, 0, 0x42, 3, 1, 0])
+    sheet = sheet_of(label(0, 0, "金额") + product * 1000 + formula(1, 4, lookup) * 1000)
+    assert 0 < sheet.formula_work < 2_000_000
+    check_xls_sheets(compound_file(biff_workbook([("台账", product * 1000 + formula(1, 4, lookup) * 1000)])))
+
+    data = compound_file(biff_workbook([("台账", spaces_formula(8200))]))
+    started = time.process_time()
+    with pytest.raises(WorkbookTooLarge, match=r"formulas of this \.xls workbook .* \(MAX_XLS_FORMULA_WORK\)"):
+        check_xls_sheets(data)
+    assert time.process_time() - started < 0.1
+    # spread over many formulas and sheets, the cost is the same: counted over the workbook
+    small = [(f"S{n}", spaces_formula(2000)) for n in range(8)]
+    with pytest.raises(WorkbookTooLarge, match="MAX_XLS_FORMULA_WORK"):
+        check_xls_sheets(compound_file(biff_workbook(small)))
+
+
+def test_text_declared_longer_than_the_file_is_damage():
+    """calamine makes room for the characters a LABEL or STRING record declares, whatever it holds: 40,000 LABELs
+    of 14 bytes declaring 65,535 characters each took it past 2.6 GB of address space."""
+    empty_label = record(0x0204, struct.pack("<HHHHB", 0, 0, 0, 0xFFFF, 0) + b"x")
+    with pytest.raises(Damaged, match="a text is declared longer than the file holds"):
+        xls_sheets(compound_file(biff_workbook([("一", empty_label * 20), ("二", empty_label * 20)])))
+    empty_string = record(0x0207, struct.pack("<HB", 0xFFFF, 0) + b"x")
+    with pytest.raises(Damaged, match="a text is declared longer than the file holds"):
+        xls_sheets(compound_file(biff_workbook([("台账", formula(0, 0, b"") + empty_string * 40)])))
+    assert sheet_of(label(0, 0, "物资名称") + label(0, 1, "数量")).text == 6
+
+
+@pytest.mark.parametrize("name", ["Workbook", "WORKBOOK", "Book", "BOOK", "workbook", "WorkBook"])
+def test_the_workbook_stream_is_found_by_the_names_calamine_looks_for(name):
+    """calamine looks for Workbook, then Book, each as written and then in capitals (some programs write WORKBOOK)."""
+    data = compound_file(biff_workbook([("台账", label(0, 0, "x"))]), name=name)
+    try:
+        opened = CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names
+    except CalamineError:
+        opened = None
+    try:
+        scanned = [sheet.name for sheet in xls_sheets(data)]
+    except NoWorkbookStream:
+        scanned = None
+    assert scanned == opened == (["台账"] if name.upper() == name or name in ("Workbook", "Book") else None)
 
 
 def test_a_password_to_open_and_a_compound_file_without_a_workbook_are_said_so():

@@ -109,8 +109,23 @@ def label(row: int, column: int, text: str) -> bytes:
     return record(0x0204, struct.pack("<HHHHB", row, column, 0, len(text), 1) + text.encode("utf-16-le"))
 
 
+def rich_label(row: int, column: int, text: str) -> bytes:
+    """An RSTRING: a LABEL with rich-text runs after its string (none here)."""
+    return record(0x00D6, struct.pack("<HHHHB", row, column, 0, len(text), 0) + text.encode("latin-1") + b"\0\0")
+
+
+def shared_label(row: int, column: int, index: int) -> bytes:
+    """A LABELSST: the cell shows the SST's string ``index``."""
+    return record(0x00FD, struct.pack("<HHHI", row, column, 0, index))
+
+
 def number_cell(row: int, column: int, value: float) -> bytes:
     return record(0x0203, struct.pack("<HHHd", row, column, 0, value))
+
+
+def formula(row: int, column: int, tokens: bytes, value: float = 0.0) -> bytes:
+    """A FORMULA record: its cached number, then its parsed formula (the tokens' byte count, the tokens)."""
+    return record(0x0006, struct.pack("<HHHdHIH", row, column, 0, value, 0, 0, len(tokens)) + tokens)
 
 
 def dimensions(first_row: int, end_row: int, first_column: int, end_column: int) -> bytes:
@@ -118,14 +133,20 @@ def dimensions(first_row: int, end_row: int, first_column: int, end_column: int)
     return record(0x0200, struct.pack("<IIHHH", first_row, end_row, first_column, end_column, 0))
 
 
-def biff_workbook(sheets: list[tuple[str, bytes]], positions: list[int | None] | None = None) -> bytes:
+def biff_workbook(
+    sheets: list[tuple[str, bytes]], positions: list[int | None] | None = None, strings: list[str] | None = None
+) -> bytes:
     """A Workbook stream: the globals (a BOUNDSHEET per sheet), then each sheet's records between BOF and EOF.
-    ``positions`` puts a sheet's BOUNDSHEET elsewhere than at its records (None: where they are)."""
+    ``positions`` puts a sheet's BOUNDSHEET elsewhere than at its records (None: where they are); ``strings``, an
+    SST of those (one record: at most 8 KB of them, as Excel writes one before a CONTINUE)."""
 
     def boundsheet(position: int, name: str) -> bytes:
         return record(0x0085, struct.pack("<IBBBB", position, 0, 0, len(name), 1) + name.encode("utf-16-le"))
 
     head = bof(0x0005) + record(0x0042, struct.pack("<H", 1200))
+    if strings is not None:
+        encoded = b"".join(struct.pack("<HB", len(text), 1) + text.encode("utf-16-le") for text in strings)
+        head += record(0x00FC, struct.pack("<II", len(strings), len(strings)) + encoded)
     globals_size = len(head) + sum(len(boundsheet(0, name)) for name, _ in sheets) + len(EOF_RECORD)
     bodies = [bof(0x0010) + records + EOF_RECORD for _, records in sheets]
     starts = list(itertools.accumulate((len(body) for body in bodies), initial=globals_size))[:-1]
