@@ -175,6 +175,18 @@ def _address_space() -> int:
     return 0
 
 
+# What a person is told when the Rust reader itself gave up (a pyo3 PanicException: its words are the reader's
+# internals, "range end index 2 out of range …"); the catalog has it in Chinese.
+READER_GAVE_UP = "the reader failed on it (it may be damaged): open it in Excel or WPS and save it again as .xlsx"
+
+
+def _reader_failure(error: BaseException) -> str:
+    """Why the reading failed, as the refusal says it: a reader's panic in words a person can act on."""
+    if type(error).__name__ == "PanicException":
+        return READER_GAVE_UP
+    return f"{type(error).__name__}: {error}"[:300]
+
+
 def _run_child(work: Callable[[Send], None], fd: int) -> None:  # pragma: no cover - runs in the child
     code = 0
     try:
@@ -206,7 +218,7 @@ def _run_child(work: Callable[[Send], None], fd: int) -> None:  # pragma: no cov
         except ValidationFailed as refused:
             write(_REFUSED, (isinstance(refused, WorkbookTooLarge), refused.message, refused.field))
         except BaseException as error:  # anything a reader raises (pyo3 panics are BaseException)
-            write(_FAILED, f"{type(error).__name__}: {error}"[:300])
+            write(_FAILED, _reader_failure(error))
     except BaseException:
         code = 1
     finally:

@@ -11,6 +11,7 @@ from api.messages import catalog
 from importers import limits
 from importers.limits import WorkbookTooLarge
 from importers.sandbox import Child
+from inventory.errors import ValidationFailed
 
 
 def test_a_parse_the_worker_stops_waiting_for_is_refused_for_the_wait(monkeypatch):
@@ -40,3 +41,24 @@ def test_a_parse_past_its_cpu_time_is_refused_for_the_cpu_limit(monkeypatch):
     message = str(refused.value)
     assert "PARSE_CPU_SECONDS" in message and "PARSE_WAIT_SECONDS" not in message
     assert "处理时间上限" in catalog().translate(message, "zh")
+
+
+def test_a_reader_s_panic_is_refused_in_words_a_person_can_act_on():
+    """calamine's own panics reached the 422 as Rust's words: "PanicException: range end index 2 out of range"."""
+
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic (not importable by name)
+        pass
+
+    def panic(_send) -> None:
+        raise PanicException("range end index 2 out of range for slice of length 1")
+
+    with pytest.raises(ValidationFailed) as refused:
+        Child(panic).receive()
+
+    message = str(refused.value)
+    assert "range end index" not in message and "PanicException" not in message
+    assert "save it again as .xlsx" in message
+    assert (
+        catalog().translate(message, "zh")
+        == "无法读取工作簿：读取程序无法处理该文件（文件可能已损坏）：请用 Excel 或 WPS 打开后另存为 .xlsx"
+    )
