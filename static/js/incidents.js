@@ -20,6 +20,8 @@ const WORDS = {
   create: ["创建", "Create"],
   list: ["事件列表", "Incidents"],
   open: ["打开", "Open"],
+  code: ["编号", "Code"],
+  actions: ["操作", "Actions"],
   raise: ["发起调用", "Raise call-up"],
   item: ["物资", "Item"],
   quantity: ["数量", "Quantity"],
@@ -178,7 +180,7 @@ async function render() {
   );
   clear(root).append(
     el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
-    el("section", { class: "panel" }, el("h3", { text: w("list") }), table(w("list"), ["", w("name"), w("status"), ""], rows)),
+    el("section", { class: "panel" }, el("h3", { text: w("list") }), table(w("list"), [w("code"), w("name"), w("status"), w("actions")], rows)),
     el("section", { id: "incident-detail", class: "panel", "aria-live": "polite" }),
   );
   if (current) await openIncident(current);
@@ -189,14 +191,16 @@ async function openIncident(code) {
   const incident = await get(`/incidents/${encodeURIComponent(code)}`);
   const callups = await Promise.all(incident.callup_codes.map((callup) => get(`/callups/${callup}`)));
   const shipments = await get("/shipments", { incident: code, page_size: 100 });
+  // A closed incident takes no more call-ups, consumption, returns or closing (the API refuses them with
+  // 409): it offers none of them, only its settlement and timeline.
+  const open = incident.status === "open";
   const detail = clear(document.getElementById("incident-detail"));
   detail.append(
     el("h3", { id: "incident-title", text: `${incident.code} ${incident.name} — ${label("incident_statuses", incident.status)}` }),
-    raiseForm(incident),
-    pendingForm(callups),
+    ...(open ? [raiseForm(incident), pendingForm(callups)] : []),
     shipmentsPart(shipments),
-    linesPart(incident),
-    el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } }),
+    linesPart(incident, open),
+    ...(open ? [el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } })] : []),
     await settlementPart(incident),
     timelinePart(incident),
   );
@@ -320,25 +324,26 @@ function receiptAliases(count) {
   return aliases;
 }
 
-function linesPart(incident) {
+function linesPart(incident, open) {
   const rows = incident.lines.map((line) => {
     const amount = el("input", { type: "text", inputmode: "decimal", size: 6, "aria-label": `${w("quantity")} ${line.line_id}`, dataset: { line: String(line.line_id) } });
     const quantity = () => Number(amount.value);
+    const actions = el(
+      "td",
+      {},
+      amount,
+      el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() })) } }),
+      el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] })) } }),
+    );
     return el(
       "tr",
       { dataset: { line: String(line.line_id) } },
       el("td", { text: `${line.callup_code} · ${line.warehouse_code} · ${line.item_code}` }),
       ...["dispatched", "in_transit", "received", "lost", "consumed", "returned", "on_site"].map((key) => el("td", { text: formatQuantity(line[key]) })),
-      el(
-        "td",
-        {},
-        amount,
-        el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() })) } }),
-        el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] })) } }),
-      ),
+      open ? actions : null,
     );
   });
-  const headers = [w("call_up"), w("dispatched"), w("in_transit"), w("received"), w("lost"), w("consumed"), w("returned"), w("on_site"), ""];
+  const headers = [w("call_up"), w("dispatched"), w("in_transit"), w("received"), w("lost"), w("consumed"), w("returned"), w("on_site"), ...(open ? [w("actions")] : [])];
   return el("section", { id: "incident-lines" }, el("h4", { text: w("lines") }), table(w("lines"), headers, rows));
 }
 
