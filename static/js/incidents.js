@@ -5,16 +5,17 @@
 // Its words live here, in both languages, so the shared dictionary stays untouched.
 
 import { ApiError, apiUrl, get, post } from "./api.js";
-import { announce, announceProblem, clear, clearFormErrors, control, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
+import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
 import { eventNote } from "./callups.js";
 import { lang, onLanguageChange } from "./i18n.js";
+import { suggestCounties } from "./suggest.js";
 
 const WORDS = {
   heading: ["事件与物流", "Incidents and logistics"],
   new_incident: ["新建事件", "New incident"],
   name: ["事件名称", "Incident name"],
   type: ["事件类型", "Type"],
-  county: ["区县代码", "County code"],
+  county: ["区县（名称或代码）", "County (name or code)"],
   place: ["地点", "Place"],
   lead: ["牵头单位", "Lead organisation"],
   create: ["创建", "Create"],
@@ -165,19 +166,23 @@ async function render() {
     [
       field("name", w("name"), { required: true }),
       field("incident_type", w("type"), { options: TYPES.map((code) => [code, label("incident_types", code)]) }),
-      field("county_code", w("county"), { inputmode: "numeric" }),
+      // A code or a name (东城, 北京市东城区): the API finds it as the nearest search does.
+      field("county", w("county"), { list: "incident-county-options", autocomplete: "off", maxlength: 64 }),
+      el("datalist", { id: "incident-county-options" }),
       field("place", w("place")),
       field("lead_organisation", w("lead")),
     ],
     w("create"),
     async (node) => {
       const body = { name: value(node, "name"), incident_type: value(node, "incident_type") };
-      for (const name of ["county_code", "place", "lead_organisation"]) if (value(node, name)) body[name] = value(node, name);
+      for (const name of ["county", "place", "lead_organisation"]) if (value(node, name)) body[name] = value(node, name);
       const incident = await post("/incidents", body);
       current = incident.code;
       await render();
     },
   );
+  const county = control(create, "county");
+  county.addEventListener("input", debounce(() => suggestCounties(county.value, create.querySelector("#incident-county-options"), new Map())));
   clear(root).append(
     el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
     el("section", { class: "panel" }, el("h3", { text: w("list") }), table(w("list"), [w("code"), w("name"), w("status"), w("actions")], rows)),

@@ -181,3 +181,19 @@ def test_a_dispatch_note_stays_on_its_shipment(client_for, make_warehouse, stock
     ledger = rita.get(f"{API}/movements", query_string={"reference": carbon["code"]}).json
     assert {m["reason"] for m in ledger} == {f"call-up {carbon['code']}: 走京港澳高速"}
     assert {line["reason"] for line in rita.get(f"{API}/callups/{carbon['code']}").json["lines"]} == {"走京港澳高速"}
+
+
+def test_an_incident_takes_its_county_by_name_as_the_nearest_search_does(client_for):
+    """`county` is a code or a name, found as `/nearest?county=` finds it; the record keeps the code."""
+    rita = client_for("responder", username="rita")
+    body = {"name": "苯酚泄漏", "incident_type": "chemical_spill"}
+    for county in ("东城区", "东城", "北京市东城区", "110101"):
+        created = rita.post(f"{API}/incidents", json={**body, "county": county})
+        assert created.status_code == 201, (county, created.json)
+        assert created.json["county_code"] == "110101"
+    for county, status in (("北京", 422), ("上海市东城区", 404), ("没有这个地方", 404)):
+        refused = rita.post(f"{API}/incidents", json={**body, "county": county})
+        assert refused.status_code == status and "county" in refused.json["errors"], (county, refused.json)
+    both = {**body, "county": "东城", "county_code": "110101"}
+    refused = rita.post(f"{API}/incidents", json=both, headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 422 and "不要同时给出" in refused.json["errors"]["county"][0]

@@ -62,11 +62,12 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     name = f"页面演练 {item['code']}"
     page.fill("#incident-new [name=name]", name)
     page.select_option("#incident-new [name=incident_type]", "oil_spill")
-    page.fill("#incident-new [name=county_code]", "110101")
+    page.fill("#incident-new [name=county]", "北京市东城区")  # a name, as the nearest search takes it
     page.click("#incident-new button[type=submit]")
     page.wait_for_selector("#incident-title")
     assert name in page.text_content("#incident-title")
     code = page.text_content("#incident-title").split()[0]
+    assert admin.get(f"/incidents/{code}")["county_code"] == "110101"
 
     page.fill("#incident-raise [name=item]", item["code"])
     page.fill("#incident-raise [name=quantity]", "8")
