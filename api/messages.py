@@ -28,6 +28,7 @@ from inventory.reference import (
     LabelledEnum,
     RegionLevel,
     ReserveType,
+    ReviewKind,
     Role,
 )
 
@@ -48,6 +49,7 @@ VOCABULARY_PARAMS: dict[tuple[str, str], type[LabelledEnum]] = {
     ("quota_exists", "material"): Category,  # an item's code is no category: it stays as written
     ("reserve_type_word_means_other", "reserve_type"): ReserveType,
     ("notification_channel_unset", "channel"): DeliveryChannel,
+    ("import_review_confirm_only", "kind"): ReviewKind,
     **{
         (code, "role"): Role
         for code in (
