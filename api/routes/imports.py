@@ -219,12 +219,12 @@ class Imports(MethodView):
         """Import a ledger workbook (multipart field ``file``) as stocktakes, in one transaction.
 
         With any error the answer is 422, problem JSON carrying the report, and nothing is written unless
-        ``skip_invalid``; ``dry_run`` checks the same way and writes nothing (200 when clean). Each error
-        names the sheet, the Excel row, the column header and the rejected value. Re-importing the same
-        ledger writes no ledger entries.
+        ``skip_invalid`` and some row is left to import; ``dry_run`` checks the same way and writes nothing
+        (200 when clean). Each error names the sheet, the Excel row, the column header and the rejected value.
+        Re-importing the same ledger writes no ledger entries.
         """
         report, shown, _data = _run(files, query)
-        if report.status == "rejected" or (report.dry_run and report.has_errors and not report.skip_invalid):
+        if report.status == "rejected" or (report.dry_run and report.refused):
             return _rejected(report, shown)
         return _report_body(report, shown), 200 if report.dry_run else 201
 
