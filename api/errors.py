@@ -12,8 +12,9 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from api.config import language_of
 from api.extensions import db
-from api.messages import UNLISTED, catalog, language_of
+from api.messages import UNLISTED, catalog
 from api.openapi import ProblemSchema, document_pagination_header
 from importers.limits import WorkbookTooLarge
 from inventory.db import DatabaseFailure, classify_database_error

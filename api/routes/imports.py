@@ -16,11 +16,12 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.config import language_of
 from api.downloads import send_download
 from api.errors import problem, request_language
 from api.extensions import db
 from api.identity import current_actor
-from api.messages import catalog, language_of
+from api.messages import catalog
 from api.metrics import record_import
 from api.routes.paging import Blueprint, SelectPage
 from api.schemas.fields import MessageField
