@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api.config import language_of
 from api.downloads import send_download
-from api.errors import problem, request_language
+from api.errors import INVALID_LEDGER, problem, request_language
 from api.extensions import db
 from api.identity import current_actor
 from api.messages import catalog
@@ -351,7 +351,7 @@ def _rejected(report: ImportReport, shown: ImportReport) -> Response:
     for issue in report.errors:
         place = f"{issue.sheet}!{issue.cell or issue.row or ''}" if issue.sheet else "file"
         errors.setdefault(place, []).append(issue.message)
-    response = problem(422, "Invalid ledger", errors=errors, shown_detail=shown.summary())
+    response = problem(422, INVALID_LEDGER, errors=errors, shown_detail=shown.summary())
     body = response.get_json()
     body["report"] = ImportReportOut().dump(_report_body(report, shown))
     response.set_data(current_app.json.dumps(body))
