@@ -79,10 +79,25 @@ if os.environ.get("LOG_FORMAT") == "json":
     accesslog = None  # the app writes one JSON line per request (api/observability.py)
 
 
+def control_socket_only_when_given(cfg) -> None:
+    """gunicorn (25.1 on; 27.0.1 here) opens a control socket for ``gunicornc`` at one path per user unless told
+    otherwise: ``$XDG_RUNTIME_DIR/gunicorn.ctl`` or ``~/.gunicorn/gunicorn.ctl``. Every server that user runs on
+    the host then takes the same file: each new master unlinks the last one's socket and binds its own, and the
+    first to stop deletes the file under the others (three demo servers running, and the socket was gone), so
+    ``gunicornc`` reaches whichever started last, or none. Nothing here needs the socket: it stays off unless a
+    path of its own is given (``--control-socket /run/inventory/gunicorn.ctl``, as deploy/inventory.service
+    does), which scopes it to that one server."""
+    setting = cfg.settings.get("control_socket")
+    if setting is not None and cfg.control_socket == setting.default:
+        cfg.set("control_socket_disable", True)
+
+
 def on_starting(server):
     """prometheus_client adds up the workers' counters from files in PROMETHEUS_MULTIPROC_DIR (api/metrics.py):
-    set before any worker imports prometheus_client, and empty (an earlier run's files would count as live)."""
+    set before any worker imports prometheus_client, and empty (an earlier run's files would count as live).
+    The control socket is decided here too, before the master opens it (``control_socket_only_when_given``)."""
     global _own_metrics_directory
+    control_socket_only_when_given(server.cfg)
     _own_metrics_directory = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
     if _own_metrics_directory:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inventory-metrics-")

@@ -18,6 +18,15 @@ DEFAULT_DATABASE = PROJECT_ROOT / "instance" / "inventory.sqlite3"
 MAX_JSON_BYTES = 1024 * 1024
 # Arrays and objects nest at most this deep; the deepest legitimate body (a plan's needs) nests 3 levels.
 MAX_JSON_DEPTH = 32
+# The languages the API answers in (api/messages.py): what Accept-Language and DEFAULT_LANGUAGE choose between.
+# Here, beside the settings, because gunicorn.conf.py checks DEFAULT_LANGUAGE with this file alone.
+LANGUAGES = ("zh", "en")
+
+
+def language_of(tag: str | None, default: str = "zh") -> str:
+    """``zh`` or ``en`` for a language tag or a ``lang=`` value (zh-CN, zh_CN, en-GB, en…)."""
+    primary = (tag or "").replace("_", "-").split("-", 1)[0].strip().lower()
+    return primary if primary in LANGUAGES else default
 
 
 class Config:
@@ -165,6 +174,9 @@ def check_environment(env: dict[str, str] | os._Environ) -> None:
                 raise ValueError
         except ValueError:
             problems.append(f"REPLICA_MAX_LAG_SECONDS must be a number of seconds, 0 or more, not {lag!r}")
+    language = env.get("DEFAULT_LANGUAGE", "")
+    if language and not language_of(language, default=""):
+        problems.append(f"DEFAULT_LANGUAGE must be a language the API answers in (zh-CN or en), not {language!r}")
     if env.get("LOG_FORMAT", "text") not in ("text", "json"):
         problems.append("LOG_FORMAT must be 'text' or 'json'")
     for network in env.get("METRICS_ALLOW", "").split(","):

@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
+from api.config import language_of
 from api.extensions import db
-from api.messages import UNLISTED, catalog, language_of
+from api.messages import UNLISTED, catalog
 from api.openapi import ProblemSchema, document_pagination_header
 from importers.limits import WorkbookTooLarge
 from inventory.db import DatabaseFailure, classify_database_error
@@ -40,7 +43,51 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Forbidden: 403,
     TooManyAttempts: 429,
 }
+# A problem's ``type``: its anchor on the API documents page, which lists every one (``problem_types``).
 PROBLEM_TYPE = "/api/v1/docs#problem-"
+# The titles the API gives problems of its own, besides the HTTP reason phrases and the domain errors' titles.
+INVALID_LEDGER = "Invalid ledger"
+OWN_TITLES = {INVALID_LEDGER: 422}
+
+
+def problem_anchor(title: str) -> str:
+    """The anchor of a problem type on the documents page, from its English title: "Not Found" → not-found."""
+    return title.lower().replace(" ", "-")
+
+
+@dataclass
+class ProblemType:
+    anchor: str
+    status: int
+    title: str  # in English
+    title_zh: str
+    codes: list[str]  # the title's code; a domain error and werkzeug may share an anchor (Not found, Not Found)
+
+
+def problem_types() -> list[ProblemType]:
+    """Every kind of problem the API answers with, once per anchor, by status: the HTTP reason phrases the
+    message catalog translates (tests/api/test_messages.py: no other reaches a reader), each domain error's
+    title, and the API's own titles (``OWN_TITLES``)."""
+    titles: list[tuple[int, str]] = [(status, phrase) for status, phrase in HTTP_STATUS_CODES.items() if status >= 400]
+    errors, found = [DomainError], []
+    while errors:
+        error = errors.pop()
+        found.append(error)
+        errors.extend(error.__subclasses__())
+    titles += [(STATUS_BY_ERROR.get(error, 400), error.title) for error in found]
+    titles += [(status, title) for title, status in OWN_TITLES.items()]
+    messages = catalog()
+    kinds: dict[str, ProblemType] = {}
+    for status, title in titles:
+        shown = messages.message(title, "zh")
+        if shown.code == UNLISTED:
+            continue
+        kind = kinds.setdefault(
+            problem_anchor(title), ProblemType(problem_anchor(title), status, title, shown.text, [])
+        )
+        if shown.code not in kind.codes:
+            kind.codes.append(shown.code)
+    return sorted(kinds.values(), key=lambda kind: (kind.status, kind.anchor))
 
 
 def request_language() -> str:
@@ -75,7 +122,7 @@ def problem(
     messages = catalog()
     shown_title = messages.message(title, lang)
     body: dict = {
-        "type": PROBLEM_TYPE + title.lower().replace(" ", "-"),
+        "type": PROBLEM_TYPE + problem_anchor(title),
         "title": shown_title.text,
         "status": status,
         "code": shown_title.code,
@@ -270,6 +317,7 @@ def database_error_response(error: Exception) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
+    app.jinja_env.globals["problem_types"] = problem_types  # api/templates/swagger_ui.html lists them
     app.register_error_handler(DomainError, domain_error_response)
     # Every driver error (OperationalError, InterfaceError, InternalError…) and an exhausted pool.
     app.register_error_handler(DBAPIError, database_error_response)

@@ -28,11 +28,11 @@ from inventory.reference import (
     LabelledEnum,
     RegionLevel,
     ReserveType,
+    ReviewKind,
     Role,
 )
 
 CATALOG_PATH = Path(__file__).parent / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
-LANGUAGES = ("zh", "en")  # what Accept-Language chooses between: zh-CN (the default) and English
 UNLISTED = "unlisted"  # the code of a text the catalog does not know (it is answered as written)
 NESTED_PARAMS = frozenset({"message", "reason", "problem", "detail", "error"})
 # Parameters that are always a number: matched as digits, so a text around them that holds the same words
@@ -48,6 +48,7 @@ VOCABULARY_PARAMS: dict[tuple[str, str], type[LabelledEnum]] = {
     ("quota_exists", "material"): Category,  # an item's code is no category: it stays as written
     ("reserve_type_word_means_other", "reserve_type"): ReserveType,
     ("notification_channel_unset", "channel"): DeliveryChannel,
+    ("import_review_confirm_only", "kind"): ReviewKind,
     **{
         (code, "role"): Role
         for code in (
@@ -156,9 +157,3 @@ class MessageCatalog:
 @lru_cache(maxsize=1)
 def catalog() -> MessageCatalog:
     return MessageCatalog()
-
-
-def language_of(tag: str | None, default: str = "zh") -> str:
-    """``zh`` or ``en`` for a language tag or a ``lang=`` value (zh-CN, zh_CN, en-GB, en…)."""
-    primary = (tag or "").replace("_", "-").split("-", 1)[0].strip().lower()
-    return primary if primary in LANGUAGES else default

@@ -297,7 +297,7 @@ class _LedgerImport:
         if report.dry_run:
             report.status = "validated"
             return
-        if report.has_errors and not report.skip_invalid:
+        if report.refused:
             report.status = "rejected"
             return
         record = record_import(

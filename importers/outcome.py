@@ -87,6 +87,13 @@ class ImportReport:
     def has_errors(self) -> bool:
         return self.errors_total > 0
 
+    @property
+    def refused(self) -> bool:
+        """Errors refuse the file unless ``skip_invalid`` and some row is left to import: a file whose every
+        row was refused, or whose only sheet could not be read (no warehouse column), applies nothing because
+        of its errors, and is rejected rather than recorded as an import of nothing."""
+        return self.has_errors and (not self.skip_invalid or self.rows_rejected >= self.rows)
+
     def add(self, issue: Issue) -> None:
         if issue.severity == NOTE:
             if len(self.notes) < MAX_LISTED_ISSUES:

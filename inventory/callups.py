@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import Select, select
@@ -177,8 +177,9 @@ def dispatch_lines(
     (referencing its order) and is in transit until the requester's side receives it.
 
     A batch that expired while reserved is an issue from an expired batch like any other: refused
-    unless ``allow_expired`` with a note saying why, which the ledger entry records. Call-up rows are
-    locked in id order, then the stock rows in id order.
+    unless ``allow_expired`` with a note saying why, which the ledger entry records. ``note`` is the shipment's
+    note, and each line's ledger reason (after the order's code) and decision reason: it replaces any note in
+    ``details``. Call-up rows are locked in id order, then the stock rows in id order.
     """
     if not line_ids:
         raise ValidationFailed("a shipment needs at least one call-up line", field="line_ids")
@@ -197,7 +198,7 @@ def dispatch_lines(
         session,
         actor,
         ShipmentKind.DISPATCH,
-        details or ShipmentDetails(),
+        replace(details or ShipmentDetails(), note=note),
         source=warehouse,
         incident_id=incidents.pop() if len(incidents) == 1 else None,
     )

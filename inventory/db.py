@@ -305,6 +305,14 @@ _SQLITE_CODES = {
 }
 
 
+def is_missing_table(error: BaseException) -> bool:
+    """A statement named a table the database does not have: its schema was never created (or is behind)."""
+    orig = error.orig if isinstance(error, exc.DBAPIError) else error
+    if isinstance(orig, sqlite3.OperationalError):
+        return str(orig).startswith("no such table")
+    return getattr(orig, "sqlstate", None) == "42P01"  # PostgreSQL's undefined_table
+
+
 def classify_database_error(error: BaseException) -> DatabaseFailure | None:
     """What kind of unavailability ``error`` is, from driver error codes; None for anything else.
 

@@ -92,7 +92,9 @@ def seed_demo(
     size = SCALES[scale]
     existing = session.scalar(select(func.count()).select_from(Warehouse)) or 0
     if existing and not force:
-        raise Conflict(f"the database already holds {existing} warehouses; pass force to add the demo anyway")
+        raise Conflict(
+            f"the database already holds {existing} warehouses; add --force to seed-demo to add the demo anyway"
+        )
     items = list(session.scalars(select(Item).order_by(Item.code)))
     if not items:
         raise Conflict("the catalogue is empty: run init-db first")

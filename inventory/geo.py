@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inventory.db import worker_cache
-from inventory.errors import NotFound, ValidationFailed
+from inventory.errors import ValidationFailed
 from inventory.models import Region, Warehouse
-from inventory.reference import RegionLevel, ReserveType, WarehouseStatus
-from inventory.regions import RegionRow, region_names
+from inventory.reference import ReserveType, WarehouseStatus
+from inventory.regions import find_region
 
 EARTH_MEAN_RADIUS_KM = 6371.0088  # IUGG mean radius R1 of WGS-84
 # The WGS-84 geodesic is at least 99.44 % of the great-circle distance on the mean sphere (the
@@ -272,7 +272,7 @@ def locate_incident(
     if has_coordinate and county:
         raise ValidationFailed("give the incident location as lat/lon or as county, not both", field="county")
     if county:
-        region = _find_region(session, county)
+        region = find_region(session, county)
         return Incident(Point(region.latitude, region.longitude), region.code, region.name)
     if not has_coordinate:
         raise ValidationFailed("give the incident location: lat and lon, or county", field="lat")
@@ -286,41 +286,3 @@ def locate_incident(
     if not -180 <= longitude <= 180:
         raise ValidationFailed("lon must be between -180 and 180", field="lon")
     return Incident(Point(latitude, longitude))
-
-
-def _a_province(province: RegionRow) -> ValidationFailed:
-    """An incident placed at a whole province, by its code or its name: no point to measure from."""
-    return ValidationFailed(f"{province.code} ({province.name}) is a province; give a county or city", field="county")
-
-
-def _find_region(session: Session, text: str) -> RegionRow:
-    """A county-level place or city by code or name (海淀 = 海淀区, 北京市海淀区; regions.RegionNames); ambiguity
-    is refused."""
-    names = region_names(session)
-    if text.isdigit():
-        region = names.by_code.get(text)
-        if region is None:
-            raise NotFound(f"no region with code {text!r}", field="county")
-        if region.level is RegionLevel.PROVINCE:
-            raise _a_province(region)
-        return region
-    matches = [names.by_code[code] for code in names.county_or_city_named(text)]
-    province = names.province_named(text)
-    if province is not None and not any(names.within(match.code, province.code) for match in matches):
-        # 海南 is the province, not 海南区 in Inner Mongolia that shares its stem (北京, 吉林: their cities lie inside)
-        raise _a_province(province)
-    if len(matches) == 1:
-        return matches[0]
-    # Written with its province or city (北京市海淀区, 南京市鼓楼区); one it does not lie in is no place:
-    # 上海市海淀区 would answer distances from Beijing to a responder in Shanghai.
-    in_address = names.county_in_address(text, strict=True)
-    if in_address:
-        return names.by_code[in_address]
-    if not matches and (city := names.city_in_address(text)):  # 海南省三亚市: a city written with its province
-        return names.by_code[city]
-    if len(matches) > 1:
-        listed = ", ".join(
-            f"{r.code} {r.name} ({names.by_code[r.parent_code].name if r.parent_code else ''})" for r in matches[:8]
-        )
-        raise ValidationFailed(f"{text!r} names several places: {listed}; give the code", field="county")
-    raise NotFound(f"no county or city named {text!r}", field="county")

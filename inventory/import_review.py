@@ -28,15 +28,17 @@ from inventory.db import insert_many
 from inventory.errors import Conflict, ValidationFailed
 from inventory.imports import get_import
 from inventory.models import REFERENCE_PREFIX, ImportReviewItem, Item, LedgerImport, Movement, StockLine, Warehouse
+from inventory.reference import ReviewKind
 from inventory.stock import adjust_stock, stock_line_for, transfer_stock
 from inventory.warehouses import get_warehouse
 
-NEW_WAREHOUSE = "new_warehouse"
-NEW_ITEM = "new_item"
-FUZZY_MATCH = "fuzzy_match"
-UNIT_VARIANT = "unit_variant"
-DETAIL_CONFLICT = "detail_conflict"
-KINDS = (NEW_WAREHOUSE, NEW_ITEM, FUZZY_MATCH, UNIT_VARIANT, DETAIL_CONFLICT)
+# The kinds as the stored codes (ReviewKind labels them for people).
+NEW_WAREHOUSE = ReviewKind.NEW_WAREHOUSE.value
+NEW_ITEM = ReviewKind.NEW_ITEM.value
+FUZZY_MATCH = ReviewKind.FUZZY_MATCH.value
+UNIT_VARIANT = ReviewKind.UNIT_VARIANT.value
+DETAIL_CONFLICT = ReviewKind.DETAIL_CONFLICT.value
+KINDS = tuple(kind.value for kind in ReviewKind)
 # What is about the catalogue rather than the import: listed once per item by ``catalogue_reviews``.
 CATALOGUE_KINDS = (NEW_ITEM, UNIT_VARIANT)
 # What a correction points to: another warehouse, or another item.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal
 from inventory.audit import record_audit
-from inventory.errors import Conflict, Forbidden, NotFound
+from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.models import CallUp, CallUpLine, Consumption, EmergencyIncident, Shipment, ShipmentLine
 from inventory.reference import (
     CallUpLineStatus,
@@ -30,7 +30,7 @@ from inventory.reference import (
     ShipmentKind,
     ShipmentStatus,
 )
-from inventory.regions import resolve_region_path
+from inventory.regions import find_region, resolve_region_path
 from inventory.validation import check_text, text_limit
 
 MANAGING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
@@ -76,14 +76,25 @@ def create_incident(
     incident_type: IncidentType,
     place: str = "",
     county_code: str | None = None,
+    county: str | None = None,
     started_at: dt.datetime | None = None,
     lead_organisation: str = "",
 ) -> EmergencyIncident:
-    """Open an incident record (responders, provincial staff, admins: those who raise call-ups)."""
+    """Open an incident record (responders, provincial staff, admins: those who raise call-ups).
+
+    Its county is ``county_code``, or ``county``: a code or a name as the nearest search takes it (海淀,
+    北京市海淀区), found the same way; either way a county-level place.
+    """
     principal = as_principal(actor)
     if principal.role not in MANAGING_ROLES:
         raise Forbidden(f"the {principal.role.value} role may not open incidents")
-    if county_code:
+    county = (county or "").strip()
+    if county and county_code:
+        raise ValidationFailed("give the incident's county as county or county_code, not both", field="county")
+    if county:
+        county_code = find_region(session, county).code
+        resolve_region_path(session, county_code, field="county")
+    elif county_code:
         resolve_region_path(session, county_code, field="county_code")
     incident = EmergencyIncident(
         code=str(uuid.uuid4())[:32],

@@ -107,6 +107,16 @@ class CallUpLineStatus(LabelledEnum):
     CANCELLED = ("cancelled", "已取消", "Cancelled")
 
 
+class ReviewKind(LabelledEnum):
+    """What an import decided on its own and lists for review (``inventory/import_review.py``)."""
+
+    NEW_WAREHOUSE = ("new_warehouse", "新登记的仓库", "Warehouse registered")
+    NEW_ITEM = ("new_item", "新增的物资", "Item added")
+    FUZZY_MATCH = ("fuzzy_match", "近似匹配的物资", "Item matched by similarity")
+    UNIT_VARIANT = ("unit_variant", "单位变体", "Unit variant")
+    DETAIL_CONFLICT = ("detail_conflict", "仓库信息不一致", "Warehouse details that differed")
+
+
 class NotificationKind(LabelledEnum):
     """What an account can be told about (inbox, email, webhook); the digest is the daily summary."""
 

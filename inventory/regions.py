@@ -452,3 +452,41 @@ def base_map(session: Session) -> dict:
             [round(row.latitude, 2), round(row.longitude, 2)] for row in rows if names.is_county_level(row.code)
         ],
     }
+
+
+def _a_province(province: RegionRow) -> ValidationFailed:
+    """An incident placed at a whole province, by its code or its name: no point to measure from."""
+    return ValidationFailed(f"{province.code} ({province.name}) is a province; give a county or city", field="county")
+
+
+def find_region(session: Session, text: str) -> RegionRow:
+    """A county-level place or city by code or name (海淀 = 海淀区, 北京市海淀区; ``RegionNames``); ambiguity
+    is refused. The incident's place in the nearest search, a call-up and an incident record."""
+    names = region_names(session)
+    if text.isdigit():
+        region = names.by_code.get(text)
+        if region is None:
+            raise NotFound(f"no region with code {text!r}", field="county")
+        if region.level is RegionLevel.PROVINCE:
+            raise _a_province(region)
+        return region
+    matches = [names.by_code[code] for code in names.county_or_city_named(text)]
+    province = names.province_named(text)
+    if province is not None and not any(names.within(match.code, province.code) for match in matches):
+        # 海南 is the province, not 海南区 in Inner Mongolia that shares its stem (北京, 吉林: their cities lie inside)
+        raise _a_province(province)
+    if len(matches) == 1:
+        return matches[0]
+    # Written with its province or city (北京市海淀区, 南京市鼓楼区); one it does not lie in is no place:
+    # 上海市海淀区 would answer distances from Beijing to a responder in Shanghai.
+    in_address = names.county_in_address(text, strict=True)
+    if in_address:
+        return names.by_code[in_address]
+    if not matches and (city := names.city_in_address(text)):  # 海南省三亚市: a city written with its province
+        return names.by_code[city]
+    if len(matches) > 1:
+        listed = ", ".join(
+            f"{r.code} {r.name} ({names.by_code[r.parent_code].name if r.parent_code else ''})" for r in matches[:8]
+        )
+        raise ValidationFailed(f"{text!r} names several places: {listed}; give the code", field="county")
+    raise NotFound(f"no county or city named {text!r}", field="county")

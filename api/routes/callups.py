@@ -79,7 +79,7 @@ class DispatchLine(MethodView):
             line_id,
             note=data.get("note", ""),
             allow_expired=data["allow_expired"],
-            details=shipment_details({**data, "note": ""}),
+            details=shipment_details(data),
         )
 
 

@@ -16,11 +16,12 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.config import language_of
 from api.downloads import send_download
-from api.errors import problem, request_language
+from api.errors import INVALID_LEDGER, problem, request_language
 from api.extensions import db
 from api.identity import current_actor
-from api.messages import catalog, language_of
+from api.messages import catalog
 from api.metrics import record_import
 from api.routes.paging import Blueprint, SelectPage
 from api.schemas.fields import MessageField
@@ -219,12 +220,12 @@ class Imports(MethodView):
         """Import a ledger workbook (multipart field ``file``) as stocktakes, in one transaction.
 
         With any error the answer is 422, problem JSON carrying the report, and nothing is written unless
-        ``skip_invalid``; ``dry_run`` checks the same way and writes nothing (200 when clean). Each error
-        names the sheet, the Excel row, the column header and the rejected value. Re-importing the same
-        ledger writes no ledger entries.
+        ``skip_invalid`` and some row is left to import; ``dry_run`` checks the same way and writes nothing
+        (200 when clean). Each error names the sheet, the Excel row, the column header and the rejected value.
+        Re-importing the same ledger writes no ledger entries.
         """
         report, shown, _data = _run(files, query)
-        if report.status == "rejected" or (report.dry_run and report.has_errors and not report.skip_invalid):
+        if report.status == "rejected" or (report.dry_run and report.refused):
             return _rejected(report, shown)
         return _report_body(report, shown), 200 if report.dry_run else 201
 
@@ -350,7 +351,7 @@ def _rejected(report: ImportReport, shown: ImportReport) -> Response:
     for issue in report.errors:
         place = f"{issue.sheet}!{issue.cell or issue.row or ''}" if issue.sheet else "file"
         errors.setdefault(place, []).append(issue.message)
-    response = problem(422, "Invalid ledger", errors=errors, shown_detail=shown.summary())
+    response = problem(422, INVALID_LEDGER, errors=errors, shown_detail=shown.summary())
     body = response.get_json()
     body["report"] = ImportReportOut().dump(_report_body(report, shown))
     response.set_data(current_app.json.dumps(body))

@@ -66,6 +66,7 @@ class Incidents(MethodView):
             incident_type=IncidentType(data["incident_type"]),
             place=data.get("place", ""),
             county_code=data.get("county_code"),
+            county=data.get("county"),
             started_at=data.get("started_at"),
             lead_organisation=data.get("lead_organisation", ""),
         )

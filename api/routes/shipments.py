@@ -45,7 +45,7 @@ class Shipments(MethodView):
             data["line_ids"],
             note=data.get("note", ""),
             allow_expired=data["allow_expired"],
-            details=shipment_details({**data, "note": ""}),
+            details=shipment_details(data),
         )
 
 

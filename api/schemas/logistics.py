@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.fields import BoundedList, MomentField, QuantityField, StrictSchema, choice
-from inventory.models import Consumption, EmergencyIncident, Shipment, ShipmentLine, UnitPrice
+from inventory.models import Consumption, EmergencyIncident, Region, Shipment, ShipmentLine, UnitPrice
 from inventory.reference import IncidentStatus, IncidentType, ShipmentKind, ShipmentStatus
 from inventory.shipments import MAX_SHIPMENT_LINES, is_overdue
 from inventory.validation import text_limit
@@ -31,6 +31,10 @@ class IncidentIn(StrictSchema):
     incident_type = choice(IncidentType, required=True)
     place = _text(EmergencyIncident.place)
     county_code = fields.String(validate=validate.Length(equal=6), metadata={"description": "county-level code"})
+    county = fields.String(
+        validate=validate.Length(min=1, max=text_limit(Region.name)),
+        metadata={"description": "instead of county_code: its code or name, as `/nearest?county=` takes it (海淀)"},
+    )
     started_at = MomentField()
     lead_organisation = _text(EmergencyIncident.lead_organisation)
 

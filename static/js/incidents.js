@@ -5,21 +5,24 @@
 // Its words live here, in both languages, so the shared dictionary stays untouched.
 
 import { ApiError, apiUrl, get, post } from "./api.js";
-import { announce, announceProblem, clear, clearFormErrors, control, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
+import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
 import { eventNote } from "./callups.js";
 import { lang, onLanguageChange } from "./i18n.js";
+import { suggestCounties } from "./suggest.js";
 
 const WORDS = {
   heading: ["事件与物流", "Incidents and logistics"],
   new_incident: ["新建事件", "New incident"],
   name: ["事件名称", "Incident name"],
   type: ["事件类型", "Type"],
-  county: ["区县代码", "County code"],
+  county: ["区县（名称或代码）", "County (name or code)"],
   place: ["地点", "Place"],
   lead: ["牵头单位", "Lead organisation"],
   create: ["创建", "Create"],
   list: ["事件列表", "Incidents"],
   open: ["打开", "Open"],
+  code: ["编号", "Code"],
+  actions: ["操作", "Actions"],
   raise: ["发起调用", "Raise call-up"],
   item: ["物资", "Item"],
   quantity: ["数量", "Quantity"],
@@ -163,22 +166,26 @@ async function render() {
     [
       field("name", w("name"), { required: true }),
       field("incident_type", w("type"), { options: TYPES.map((code) => [code, label("incident_types", code)]) }),
-      field("county_code", w("county"), { inputmode: "numeric" }),
+      // A code or a name (东城, 北京市东城区): the API finds it as the nearest search does.
+      field("county", w("county"), { list: "incident-county-options", autocomplete: "off", maxlength: 64 }),
+      el("datalist", { id: "incident-county-options" }),
       field("place", w("place")),
       field("lead_organisation", w("lead")),
     ],
     w("create"),
     async (node) => {
       const body = { name: value(node, "name"), incident_type: value(node, "incident_type") };
-      for (const name of ["county_code", "place", "lead_organisation"]) if (value(node, name)) body[name] = value(node, name);
+      for (const name of ["county", "place", "lead_organisation"]) if (value(node, name)) body[name] = value(node, name);
       const incident = await post("/incidents", body);
       current = incident.code;
       await render();
     },
   );
+  const county = control(create, "county");
+  county.addEventListener("input", debounce(() => suggestCounties(county.value, create.querySelector("#incident-county-options"), new Map())));
   clear(root).append(
     el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
-    el("section", { class: "panel" }, el("h3", { text: w("list") }), table(w("list"), ["", w("name"), w("status"), ""], rows)),
+    el("section", { class: "panel" }, el("h3", { text: w("list") }), table(w("list"), [w("code"), w("name"), w("status"), w("actions")], rows)),
     el("section", { id: "incident-detail", class: "panel", "aria-live": "polite" }),
   );
   if (current) await openIncident(current);
@@ -189,14 +196,16 @@ async function openIncident(code) {
   const incident = await get(`/incidents/${encodeURIComponent(code)}`);
   const callups = await Promise.all(incident.callup_codes.map((callup) => get(`/callups/${callup}`)));
   const shipments = await get("/shipments", { incident: code, page_size: 100 });
+  // A closed incident takes no more call-ups, consumption, returns or closing (the API refuses them with
+  // 409): it offers none of them, only its settlement and timeline.
+  const open = incident.status === "open";
   const detail = clear(document.getElementById("incident-detail"));
   detail.append(
     el("h3", { id: "incident-title", text: `${incident.code} ${incident.name} — ${label("incident_statuses", incident.status)}` }),
-    raiseForm(incident),
-    pendingForm(callups),
+    ...(open ? [raiseForm(incident), pendingForm(callups)] : []),
     shipmentsPart(shipments),
-    linesPart(incident),
-    el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } }),
+    linesPart(incident, open),
+    ...(open ? [el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } })] : []),
     await settlementPart(incident),
     timelinePart(incident),
   );
@@ -320,25 +329,26 @@ function receiptAliases(count) {
   return aliases;
 }
 
-function linesPart(incident) {
+function linesPart(incident, open) {
   const rows = incident.lines.map((line) => {
     const amount = el("input", { type: "text", inputmode: "decimal", size: 6, "aria-label": `${w("quantity")} ${line.line_id}`, dataset: { line: String(line.line_id) } });
     const quantity = () => Number(amount.value);
+    const actions = el(
+      "td",
+      {},
+      amount,
+      el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() })) } }),
+      el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] })) } }),
+    );
     return el(
       "tr",
       { dataset: { line: String(line.line_id) } },
       el("td", { text: `${line.callup_code} · ${line.warehouse_code} · ${line.item_code}` }),
       ...["dispatched", "in_transit", "received", "lost", "consumed", "returned", "on_site"].map((key) => el("td", { text: formatQuantity(line[key]) })),
-      el(
-        "td",
-        {},
-        amount,
-        el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() })) } }),
-        el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] })) } }),
-      ),
+      open ? actions : null,
     );
   });
-  const headers = [w("call_up"), w("dispatched"), w("in_transit"), w("received"), w("lost"), w("consumed"), w("returned"), w("on_site"), ""];
+  const headers = [w("call_up"), w("dispatched"), w("in_transit"), w("received"), w("lost"), w("consumed"), w("returned"), w("on_site"), ...(open ? [w("actions")] : [])];
   return el("section", { id: "incident-lines" }, el("h4", { text: w("lines") }), table(w("lines"), headers, rows));
 }
 

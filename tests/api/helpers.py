@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from werkzeug.test import TestResponse
 
+from api.errors import problem_types
 from api.extensions import db
 from inventory.db import reset_write_intent, set_write_intent
 
@@ -66,6 +68,8 @@ def assert_problem(response: TestResponse, status: int, field: str | None = None
     assert problem["status"] == status
     assert problem["title"]
     assert problem["type"].startswith("/api/v1/docs#problem-")
+    # …and the API documents page has that anchor (api/templates/swagger_ui.html lists every problem type).
+    assert problem["type"].removeprefix("/api/v1/docs#problem-") in documented_problems(), problem["type"]
     if field is not None:
         assert field in problem.get("errors", {}), problem
         assert _messages(problem["errors"][field]), problem
@@ -97,3 +101,9 @@ def table_snapshot(tables: tuple[str, ...] = WRITTEN_TABLES) -> dict[str, Any]:
     finally:
         reset_write_intent(token)
     return {"counts": {table: len(table_rows) for table, table_rows in rows.items()}, "quantities": quantities, **rows}
+
+
+@cache
+def documented_problems() -> frozenset[str]:
+    """The anchors of the problem types the API documents page lists."""
+    return frozenset(kind.anchor for kind in problem_types())

@@ -80,6 +80,22 @@ def test_skip_invalid_imports_the_rest(client):
     assert (report["rows_rejected"], report["counts"]["lines_created"]) == (1, 1)
 
 
+def test_skip_invalid_with_nothing_left_to_import_is_rejected_not_an_empty_import(client):
+    """Every row refused, or the only sheet without a warehouse column: nothing could be applied because of the
+    errors, so the answer is 422 and nothing is recorded (it was 201 "imported" with 0 rows, like a success)."""
+    before = table_snapshot()
+    every_row_bad = sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", "lots"), ledger_row("W-1", "生石灰", "x")])
+    kept = [column for column, name in enumerate(HEADER) if name not in ("仓库编码", "仓库名称")]
+    no_warehouse = sheet_of_rows([[row[column] for column in kept] for row in (HEADER, ledger_row("W-1", "活性炭", 7))])
+    for data in (every_row_bad, no_warehouse):
+        for flags in ({"skip_invalid": "1"}, {"skip_invalid": "1", "dry_run": "1"}):
+            response = upload(client, data, **flags)
+            assert response.status_code == 422, (flags, response.get_json())
+            assert response.get_json()["report"]["status"] in ("rejected", "validated")
+    assert table_snapshot() == before
+    assert client.get(f"{API}/imports").get_json() == []
+
+
 def test_the_error_workbook_is_the_upload_with_an_issues_column(client):
     before = table_snapshot()
 

@@ -157,3 +157,43 @@ def test_transfer_shipment_is_received_by_the_target(client_for, make_warehouse,
     assert [line["in_transit_quantity"] for line in after] == [0.0]
     unknown = ent_manager.post(f"{API}/shipments/transfers", json={**body, "to_warehouse_code": "NOPE"})
     assert unknown.status_code == 404 and "to_warehouse_code" in unknown.json["errors"]
+
+
+def test_a_dispatch_note_stays_on_its_shipment(client_for, make_warehouse, stocked_line, session):
+    """The note given at dispatch is the shipment's note (README: `POST /shipments {…, "note"}`), the ledger
+    reason after the order code and each line's reason, whether lines leave together or one alone."""
+    seed(make_warehouse, stocked_line, session)
+    rita = client_for("responder", username="rita")
+    ent_manager = client_for("manager", warehouse_codes=["ENT"])
+    gov_manager = client_for("manager", warehouse_codes=["GOV"])
+    code = rita.post(f"{API}/incidents", json={"name": "苯酚泄漏", "incident_type": "chemical_spill"}).json["code"]
+    carbon = raise_against(rita, code, "PD-001", 20, "enterprise")
+    slaked = raise_against(rita, code, "PD-003", 10, "government")
+    lines = [line["id"] for line in carbon["lines"]]
+    shipped = ent_manager.post(f"{API}/shipments", json={"line_ids": lines, "note": "走京港澳高速"})
+    assert shipped.status_code == 201, shipped.json
+    assert ent_manager.get(f"{API}/shipments/{shipped.json['code']}").json["note"] == "走京港澳高速"
+    one = gov_manager.post(f"{API}/callup-lines/{slaked['lines'][0]['id']}/dispatch", json={"note": "夜间到达"})
+    assert one.status_code == 200, one.json
+    assert one.json["reason"] == "夜间到达"
+    alone = rita.get(f"{API}/shipments", query_string={"warehouse": "GOV"}).json[0]
+    assert alone["note"] == "夜间到达"
+    ledger = rita.get(f"{API}/movements", query_string={"reference": carbon["code"]}).json
+    assert {m["reason"] for m in ledger} == {f"call-up {carbon['code']}: 走京港澳高速"}
+    assert {line["reason"] for line in rita.get(f"{API}/callups/{carbon['code']}").json["lines"]} == {"走京港澳高速"}
+
+
+def test_an_incident_takes_its_county_by_name_as_the_nearest_search_does(client_for):
+    """`county` is a code or a name, found as `/nearest?county=` finds it; the record keeps the code."""
+    rita = client_for("responder", username="rita")
+    body = {"name": "苯酚泄漏", "incident_type": "chemical_spill"}
+    for county in ("东城区", "东城", "北京市东城区", "110101"):
+        created = rita.post(f"{API}/incidents", json={**body, "county": county})
+        assert created.status_code == 201, (county, created.json)
+        assert created.json["county_code"] == "110101"
+    for county, status in (("北京", 422), ("上海市东城区", 404), ("没有这个地方", 404)):
+        refused = rita.post(f"{API}/incidents", json={**body, "county": county})
+        assert refused.status_code == status and "county" in refused.json["errors"], (county, refused.json)
+    both = {**body, "county": "东城", "county_code": "110101"}
+    refused = rita.post(f"{API}/incidents", json=both, headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 422 and "不要同时给出" in refused.json["errors"]["county"][0]

@@ -8,6 +8,7 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
+from api.config import language_of
 from api.messages import (
     CATALOG_PATH,
     NESTED_PARAMS,
@@ -16,7 +17,6 @@ from api.messages import (
     UNLISTED,
     MessageCatalog,
     catalog,
-    language_of,
 )
 from tests.api.helpers import API, PROBLEM_JSON, item_payload, warehouse_payload
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.errors import OWN_TITLES, STATUS_BY_ERROR, problem_anchor, problem_types
+from inventory.errors import DomainError
 from inventory.reference import Category, ReserveType
 from tests.api.helpers import API, assert_problem
 
@@ -110,6 +112,21 @@ def test_docs_serve_the_swagger_page_pointing_at_the_openapi_document(app):
     assert "cdn" not in page.lower()
     stylesheet = page.split('href="', 1)[1].split('"', 1)[0]
     assert client.get(stylesheet).status_code == 200
+
+
+def test_every_problem_type_has_its_anchor_on_the_documents_page(app):
+    """A problem's `type` (/api/v1/docs#problem-not-found) pointed at anchors the page did not have."""
+    page = app.test_client().get(f"{API}/docs").get_data(as_text=True)
+    kinds = problem_types()
+    for kind in kinds:
+        assert f'id="problem-{kind.anchor}"' in page, kind
+    anchors = {kind.anchor for kind in kinds}
+    assert {"not-found", "insufficient-stock", "invalid-ledger", "service-unavailable"} <= anchors
+    # Each domain error's title is in the catalog (listed, and shown in Chinese): 413's was English.
+    for error in (DomainError, *STATUS_BY_ERROR):
+        assert problem_anchor(error.title) in anchors, error
+    for title in OWN_TITLES:
+        assert problem_anchor(title) in anchors, title
 
 
 @pytest.mark.parametrize("path", [f"{API}/no-such-resource", f"{API}/warehouses/WH-A/nothing-here", "/no-such-page"])

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.test_callups_page import Api
 
 pytestmark = pytest.mark.slow
@@ -61,11 +62,12 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     name = f"页面演练 {item['code']}"
     page.fill("#incident-new [name=name]", name)
     page.select_option("#incident-new [name=incident_type]", "oil_spill")
-    page.fill("#incident-new [name=county_code]", "110101")
+    page.fill("#incident-new [name=county]", "北京市东城区")  # a name, as the nearest search takes it
     page.click("#incident-new button[type=submit]")
     page.wait_for_selector("#incident-title")
     assert name in page.text_content("#incident-title")
     code = page.text_content("#incident-title").split()[0]
+    assert admin.get(f"/incidents/{code}")["county_code"] == "110101"
 
     page.fill("#incident-raise [name=item]", item["code"])
     page.fill("#incident-raise [name=quantity]", "8")
@@ -103,6 +105,13 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
 
     page.click("#incident-close")
     page.wait_for_function(f"document.querySelector('#incident-title')?.textContent.includes('{'已结束'}')")
+    # Closed: nothing more may be raised, shipped, consumed, returned or closed, so nothing offers it.
+    for closed_action in ("#incident-raise", "#incident-ship", "#incident-close", "button.consume", "button.give-back"):
+        assert page.locator(closed_action).count() == 0, closed_action
+    # Every column of the incidents list is named (the code and the open buttons had empty headers).
+    headers = page.locator("#incidents-root table").first.locator("th").all_text_contents()
+    assert headers == ["编号", "事件名称", "状态", "操作"]
+    assert_accessible(page, "a closed incident")
     page.fill("#unit-price [name=warehouse_code]", warehouse["code"])
     page.fill("#unit-price [name=item]", item["code"])
     page.fill("#unit-price [name=price]", "250")

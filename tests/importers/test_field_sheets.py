@@ -339,6 +339,11 @@ def test_the_review_list_groups_what_the_import_decided_and_a_correction_moves_s
     assert session.scalar(select(func.count()).select_from(Movement)) == movements_before + 4  # two transfers
     again = client.post(f"{base}/{new_warehouse['id']}/correct", json={"code": existing.code})
     assert again.status_code == 409
+    zh = {"Accept-Language": "zh-CN"}
+    not_corrected = client.post(f"{base}/{conflict['id']}/correct", json={"code": "W-REAL"}, headers=zh)
+    # The kind in words, not its code (it read "detail_conflict 类条目只能确认…").
+    assert not_corrected.status_code == 422
+    assert not_corrected.get_json()["errors"]["code"] == ["“仓库信息不一致”条目只能确认，不能更正"]
     confirmed = client.post(f"{base}/{conflict['id']}/confirm")
     assert confirmed.get_json()["status"] == "confirmed"
     refused = client.post(f"{base}/{conflict['id']}/correct", json={"code": "W-REAL"})

@@ -36,6 +36,8 @@ def test_a_complete_production_environment_is_accepted():
         }
     )
     check_environment({})  # a laptop: SQLite and a generated key
+    for language in ("zh-CN", "zh_CN", "zh", "en", "en-GB"):
+        check_environment({"DEFAULT_LANGUAGE": language})
 
 
 @pytest.mark.parametrize(
@@ -52,6 +54,7 @@ def test_a_complete_production_environment_is_accepted():
         ({"SMTP_PORT": "70000"}, "SMTP_PORT must be a whole number from 1 to 65535"),
         ({"METRICS_ALLOW": "10.0.0.0/8,everyone"}, "METRICS_ALLOW must list networks"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be 'text' or 'json'"),
+        ({"DEFAULT_LANGUAGE": "fr"}, "DEFAULT_LANGUAGE must be a language the API answers in"),
         ({"REPLICA_MAX_LAG_SECONDS": "-1"}, "REPLICA_MAX_LAG_SECONDS must be a number"),
         ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT must be a whole number from 0 to 10"),
         ({"TRUSTED_PROXY_COUNT": "all"}, "TRUSTED_PROXY_COUNT must be a whole number from 0 to 10"),

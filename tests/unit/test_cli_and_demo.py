@@ -51,7 +51,7 @@ def test_seed_demo_refuses_a_non_empty_database_unless_forced(app):
     assert runner.invoke(args=["seed-demo", "--scale", "small"]).exit_code == 0
     refused = runner.invoke(args=["seed-demo", "--scale", "small"])
     assert refused.exit_code != 0
-    assert "already holds 80 warehouses" in refused.output
+    assert "already holds 80 warehouses" in refused.output and "add --force to seed-demo" in refused.output
     assert count(Warehouse) == 80
     skipped = runner.invoke(args=["seed-demo", "--scale", "small", "--if-empty"])
     assert skipped.exit_code == 0 and count(Warehouse) == 80
