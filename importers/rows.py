@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -311,7 +312,8 @@ class LedgerReader:
                 if not filled or not _any_filled(cells, mapped_indexes, len(cells)):
                     blank_rows += 1 if self.data_rows else 0
                     continue
-                if self._skippable(table, number, filled):
+                item_cell = cells[item_index] if item_index is not None and item_index < len(cells) else None
+                if self._skippable(table, number, filled, item_cell):
                     continue
             if (  # 小计 in the item column (inline: asked of every stock row)
                 item_index is not None
@@ -343,11 +345,13 @@ class LedgerReader:
         if blank_rows:
             self.log.note(f"blank rows skipped: {blank_rows}", sheet=table.name)
 
-    def _skippable(self, table: SheetTable, number: int, filled: list) -> bool:
+    def _skippable(self, table: SheetTable, number: int, filled: list, item_cell: object = None) -> bool:
         """Totals, notes under the table, the template's example and one-cell headings are not ledger rows.
 
         ``filled`` holds the row's first few non-blank cells. The verdict depends on them alone, so cells seen
-        in an ordinary row before (a ledger's province and city columns) are not examined again.
+        in an ordinary row before (a ledger's province and city columns) are not examined again. ``item_cell``
+        is the row's item cell (stock sheets): a note's word there (手机, 电话机, 注射器) names an item unless it
+        is written as a label (注：…, 手机：…).
         """
         seen = tuple(filled)
         if seen in self.ordinary_starts:
@@ -368,7 +372,13 @@ class LedgerReader:
         # A sign-off line (制表人：… 审核人：…) fills every cell with a footer word; all() stops at the
         # first cell that is not one, so an ordinary row folds one cell at most.
         signed = all(isinstance(value, str) and fold(value).startswith(FOOTER_PREFIXES) for value in filled)
-        if signed or (len(filled) <= 2 and isinstance(filled[0], str) and fold(filled[0]).startswith(FOOTER_PREFIXES)):
+        first = filled[0]
+        if signed or (
+            len(filled) <= 2
+            and isinstance(first, str)
+            and fold(first).startswith(FOOTER_PREFIXES)
+            and (first is not item_cell or _FOOTER_LABEL.match(fold(first)))
+        ):
             self.log.note("a note under the table: skipped", sheet=table.name, row=number)
             return True
         if len(filled) == 1:
@@ -694,6 +704,10 @@ class LedgerReader:
             if factor != 1:
                 quantity = quantity * factor
         return quantity, ""
+
+
+# A note's word written as a label, followed by what it says: 注：…, 填表人 张三, 联系电话:0771-… (folded: ： is :).
+_FOOTER_LABEL = re.compile("(?:" + "|".join(map(re.escape, FOOTER_PREFIXES)) + r")\s*[:\s]")
 
 
 def _says_total(key: str) -> bool:

@@ -167,6 +167,30 @@ def test_totals_notes_and_blank_rows_below_the_data_are_noted_not_imported(sessi
     assert [note.row for note in report.notes if note.row] == [4, 5]
 
 
+def test_an_item_named_with_a_note_s_word_is_stock_where_a_label_in_its_column_is_a_note(session, run_import):
+    """手机, 电话机, 注射器 start like a sign-off's 手机：/电话：/注： and, under a warehouse merged down, fill two
+    cells as a note does: in the item column they are items, counted; written as a label there, a note."""
+    rows = [
+        [*NAME_ONLY[:4], "数量"],
+        ["东城区储备库", "东城区", "政府储备", "活性炭", "1吨"],
+        ["", "", "", "手机", "3部"],
+        ["", "", "", "电话机", "2台"],
+        ["", "", "", "注射器", "20个"],
+        ["", "", "", "联系电话：0771-5551234"],
+        ["注：以盘点为准", "", "", "", "填表人：张三"],
+        ["", "", "", "手机 13800000000", "盖章"],
+    ]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported" and report.rows == 4, report.errors
+    held = dict(
+        session.execute(select(Item.name, StockLine.quantity).join(StockLine, StockLine.item_id == Item.id)).all()
+    )
+    assert held == {"活性炭": 1, "手机": 3, "电话机": 2, "注射器": 20}
+    assert [note.row for note in report.notes if note.row] == [6, 7, 8]
+
+
 UNFORESEEN = ["存放库名", "区县", "储备类型", "品名", "计量单位", "库存量", "负责领导"]
 
 
