@@ -684,10 +684,6 @@ function currentQuestionKey() {
   return questionKey({ ...locationValues(), radius_km: radius, reserve_types: tickedReserveTypes() });
 }
 
-/**
- * "Raise call-up" works on the plan shown, for the roles that may raise one; once the needs
- * change the plan no longer says what would be reserved, so it must be built again.
- */
 /** The plan shown was built for the needs and the question on the form now (and not raised yet). */
 function planIsCurrent() {
   const sameNeeds = Boolean(state.planBody && needsKey(state.planBody.needs) === needsKey(state.needs));
@@ -695,6 +691,10 @@ function planIsCurrent() {
   return { sameNeeds, current: Boolean(state.plan && sameNeeds && samePlace) };
 }
 
+/**
+ * "Raise call-up" works on the plan shown, for the roles that may raise one; once the needs
+ * change the plan no longer says what would be reserved, so it must be built again.
+ */
 function updateCallupButton() {
   const button = byId("callup");
   const note = byId("callup-note");
