@@ -195,7 +195,7 @@ class LedgerReader:
         for name in workbook.sheets_without_table():
             self.log.warn(f"sheet '{name}' was not read: no ledger header found in its first rows", sheet=name)
         for name in workbook.in_transit_sheets:
-            message = f"sheet {name!r} lists stock in transit (shipped, not yet received): not imported as stock"
+            message = f"sheet '{name}' lists stock in transit (shipped, not yet received): not imported as stock"
             self.log.note(message, sheet=name)
         for table in workbook.tables:  # import_ledger holds the cycle collector off (0.8 s of 2.3 s went to it)
             if not (ahead_read and table is workbook.ahead):

@@ -524,7 +524,7 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     names = [printable(name) for name in book.sheet_names]
     if len(set(names)) != len(names):
         twice = next(name for name in names if names.count(name) > 1)
-        raise ValidationFailed(f"the workbook cannot be read: two sheets are named {twice!r}", field="file")
+        raise ValidationFailed(f"the workbook cannot be read: two sheets are named '{twice}'", field="file")
     ahead, found = _send_warehouses_ahead(book, send, mapping, scanned) if warehouses_ahead else (None, {})
     tables: list[SheetTable] = []
     skipped: list[str] = []
@@ -599,7 +599,7 @@ def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping,
     try:
         sheet = book.get_sheet_by_name(name)
     except (CalamineError, ValueError) as exc:
-        raise ValidationFailed(f"sheet {name!r} cannot be read: {exc}", field="file") from exc
+        raise ValidationFailed(f"sheet '{printable(name)}' cannot be read: {exc}", field="file") from exc
     if not scanned:
         _within_area(sheet)
     if _lists_shipments(sheet):

@@ -690,6 +690,27 @@ def test_control_characters_in_an_xls_sheet_name_are_shown_escaped(client):
     assert book.sheetnames[0] == "台账＼x1b＼x07" and book.worksheets[0]["G2"].value == "lots"
 
 
+def test_every_message_naming_a_sheet_names_it_escaped_once(client):
+    """A sheet in transit (在途) and two sheets whose names show alike are named as the report names sheets
+    (``printable``), not as the repr of that, which doubled every backslash ('在途\\\\x1f')."""
+    ledger = b"".join(label(0, column, header) for column, header in enumerate(HEADER))
+    row = ["W-1", "东城库", "政府储备", "110101", "活性炭", "吨", "1"]
+    ledger += b"".join(label(1, column, value) for column, value in enumerate(row))
+    in_transit = compound_file(biff_workbook([("台账", ledger), ("在途\x1f", label(0, 0, "发运单号"))]))
+
+    body = upload(client, in_transit, dry_run="1").get_json()
+
+    [note] = [issue["message"] for issue in body["notes"] if issue["sheet"] == "在途\\x1f"]
+    assert "'在途\\x1f'" in note and "\\\\" not in note, note
+
+    twice = compound_file(biff_workbook([("台账\x07", ledger), ("台账\\x07", ledger)]))
+    response = upload(client, twice, dry_run="1")
+
+    assert response.status_code == 422
+    [said] = response.get_json()["errors"]["file"]
+    assert said.endswith("'台账\\x07'") and "\\\\" not in said, said
+
+
 def test_a_control_character_reference_in_an_xlsx_sheet_name_is_shown_escaped_too(client):
     """An .xlsx cannot hold the character, but python-calamine reads the reference &#x7; in its name as one."""
     members = members_of(sheet_of_rows([HEADER, ledger_row("W-1", "活性炭", "lots")]))
