@@ -48,7 +48,7 @@ from importers.values import (
     says_no_date,
     unit_factor,
 )
-from importers.workbook import STOCK_SHEET, Column, LedgerWorkbook, SheetTable
+from importers.workbook import STOCK_SHEET, WAREHOUSE_SHEET, Column, LedgerWorkbook, SheetTable
 from inventory.catalogue import ItemNames
 from inventory.models import Item
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
@@ -248,6 +248,13 @@ class LedgerReader:
                     sheet=table.name,
                     row=table.header_row,
                 )
+            )
+        elif table.kind == WAREHOUSE_SHEET and {"item_code", "item_name"} & set(table.columns):
+            self.log.warn(
+                "this sheet names items but has no quantity column (数量): it is read as a list of warehouses and "
+                "its items are not counted; to count them, name the column 数量, or map it to quantity",
+                sheet=table.name,
+                row=table.header_row,
             )
         elif table.kind == STOCK_SHEET and not named:
             self.log.report.add(

@@ -746,10 +746,11 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         return None
     fields = set(best.columns)
     items, named = fields & {"item_code", "item_name"}, fields & {"warehouse_code", "warehouse_name"}
-    if items and ("quantity" in fields or named):  # items without a quantity: refused as such, never a registry
+    if items and ("quantity" in fields or (named and (fields & _STOCK_ONLY or not fields & _WAREHOUSE_DETAIL))):
+        # items with a unit, batch or dates but no quantity (a count under a header not known): refused as such
         best.kind = STOCK_SHEET
     elif named and len(fields & _WAREHOUSE_DETAIL) >= 1:
-        best.kind = WAREHOUSE_SHEET
+        best.kind = WAREHOUSE_SHEET  # a directory of warehouses; a column of what they hold is warned about
     else:
         return None
     _unit_under_quantity_header(sheet, best)
@@ -806,6 +807,8 @@ def _form_above(head: list[tuple[int, list]]) -> dict[str, FormValue]:
     return form
 
 
+# Columns only a stock ledger has: with items and no quantity, the sheet is a ledger whose count is unnamed.
+_STOCK_ONLY = frozenset({"unit", "batch", "production_date", "expiry_date"})
 _WAREHOUSE_DETAIL = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.part in ("warehouse", "region")} - {
     "warehouse_code",
     "warehouse_name",

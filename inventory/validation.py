@@ -24,15 +24,16 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 MAX_QUANTITY = Decimal("999999999999.999")
 # Control characters (tab and line breaks are text) and unpaired UTF-16 surrogates, which JSON's \\ud800 escapes
 # can smuggle into a str but no database or UTF-8 response can hold; and the text-direction controls (embeddings,
-# overrides, isolates, the marks), which no Chinese name needs and which make text display as other text
-# ("仓库\u202e321" shows as "仓库123").
-_DIRECTION_CONTROLS = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# overrides, isolates), which no Chinese name needs and which make text display as other text ("仓库\u202e321"
+# shows as "仓库123").
+_DIRECTION_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
 INVALID_CHARACTERS = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff{_DIRECTION_CONTROLS}]")
 _DIRECTION_CONTROL = re.compile(f"[{_DIRECTION_CONTROLS}]")
-# Characters that show nothing (zero-width space, joiners, word joiner, byte-order mark, soft hyphen): text pasted
-# from a web page or a Word file carries them, and "活性\u200b炭" would be a second item that looks like 活性炭.
-# Removed wherever text is taken (``plain_text``), not refused: a ledger copied from the web must still get in.
-INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+# Characters that show nothing (zero-width space, joiners, word joiner, byte-order mark, soft hyphen, the
+# left-to-right, right-to-left and Arabic letter marks): text pasted from a web page, Word or Windows carries them,
+# and "活性\u200b炭" would be a second item that looks like 活性炭. Removed wherever text is taken
+# (``plain_text``), not refused: a ledger copied from the web must still get in.
+INVISIBLE = frozenset("\u00ad\u061c\u200b\u200c\u200d\u200e\u200f\u2060\ufeff")
 INVISIBLE_CHARACTERS = re.compile(f"[{''.join(sorted(INVISIBLE))}]")
 # Every date a client or a ledger gives (production, expiry, as_of, since, until, expiring_before) lies in this
 # range: an Excel date serial is positive from 1900, and ±14 h of time zone never leaves the datetime range.

@@ -206,6 +206,23 @@ def test_unknown_headers_are_reported_with_the_closest_field(session, run_import
     assert "最接近的已知列" in in_chinese(unknown.message)
 
 
+def test_a_directory_of_warehouses_with_a_column_of_what_they_hold_is_still_a_directory(session, run_import):
+    """A warehouse directory (no unit, batch or dates) with a column naming what each holds registers its
+    warehouses, as before; the column is warned about: its items are not counted."""
+    rows = [
+        ["仓库名称", "所在区县", "储备类型", "联系人", "联系电话", "物资"],
+        ["东城区储备库", "东城区", "政府", "王伟", "010-1", "活性炭、生石灰"],
+    ]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported", report.errors
+    assert session.scalar(select(Warehouse.name)) == "东城区储备库"
+    assert session.scalar(select(func.count()).select_from(StockLine)) == 0
+    [warning] = [w for w in report.warnings if w.row == 1 and "items" in w.message]
+    assert "不计入库存" in in_chinese(warning.message)
+
+
 def test_a_sheet_of_items_whose_quantity_header_is_unknown_is_refused_not_read_as_a_warehouse_list(session, run_import):
     """盘点结果 is no quantity header the importer knows: the sheet is refused saying so (before, it was read as
     a warehouse registry: the warehouse registered, every item and count dropped, the import 'clean')."""

@@ -368,12 +368,13 @@ def test_item_lookup_by_code_name_or_alias(session, run_import):
 
 
 def test_characters_that_show_nothing_are_not_part_of_what_a_cell_says(session, run_import):
-    """Text pasted from a web page or a Word file carries zero-width spaces, byte-order marks and soft hyphens: the
-    item is still 活性炭, the warehouse and batch are kept without them, and a cell of nothing but them is blank."""
+    """Text pasted from a web page, Word or Windows carries zero-width spaces, byte-order marks, soft hyphens and
+    direction marks: the item is still 活性炭, the warehouse and batch are kept without them, and a cell of nothing
+    but them is blank."""
     data = sheet_of_rows(
         [
             ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "批次", "数量", "备注"],
-            ["\ufeffW-1", "东城\u200b库", "政府", "110101", "活性\u200b炭\u00ad", "B\u20601", 1, "\u200b"],
+            ["\ufeffW-1", "东城\u200b库\u200e", "政府", "110101", "活性\u200b炭\u00ad", "B\u20601", 1, "\u200f"],
         ]
     )
 
