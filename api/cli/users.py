@@ -144,7 +144,9 @@ def register(app: Flask) -> None:
                 detail = scope.get("province_code") or ",".join(scope.get("warehouse_codes", [])) or "-"
                 lines.append(f"{user.username:18} role={role.value:10} scope={detail:26} password={password}")
                 lines.append(f"{'':18} token={token}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        path.chmod(0o600)
+            # written before the accounts commit: a file that cannot be written leaves no account whose
+            # password nobody was ever told
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            path.chmod(0o600)
         click.echo(f"demo accounts for every role written to {path}")

@@ -105,3 +105,22 @@ def test_an_output_file_in_a_missing_directory_is_refused_naming_the_option(app,
     assert result.exit_code == 2, result.output
     assert f"directory '{missing}' does not exist" in result.output and "Traceback" not in result.output
     assert not missing.exists()
+
+
+def test_demo_accounts_whose_file_cannot_be_written_are_not_created(app, tmp_path):
+    """The accounts were committed before their file was written: a file that failed left accounts whose
+    passwords and tokens nobody had, and the next run said they existed."""
+    from sqlalchemy import select
+
+    from api.extensions import db
+    from inventory.models import User
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = app.test_cli_runner().invoke(args=["demo-accounts", "--file", str(blocker / "accounts.txt")])
+    assert result.exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(select(User.id).where(User.username.like("demo-%"))) is None
+    written = tmp_path / "accounts.txt"
+    assert app.test_cli_runner().invoke(args=["demo-accounts", "--file", str(written)]).exit_code == 0
+    assert "demo-admin" in written.read_text()
