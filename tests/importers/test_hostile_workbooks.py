@@ -175,6 +175,16 @@ def xls_one_string_many_cells(count: int = 40_000) -> bytes:
     return compound_file(biff_workbook([("台账", cells)], strings=["x" * 30_000]))
 
 
+def one_string_many_cells(count: int = 40_000) -> bytes:
+    """One shared string of 30,000 characters shown by ``count`` cells (210 KB): python-calamine copies it into each
+    (1.2 GB), as it does an .xls's LABELSST."""
+    sheet = members_of(VALID)[SHEET]
+    rows = "".join(f'<row r="{row}"><c r="A{row}" t="s"><v>0</v></c></row>' for row in range(1, count + 1))
+    sheet = sheet[: sheet.index(b"<sheetData")] + b"<sheetData>" + rows.encode() + b"</sheetData></worksheet>"
+    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
+    return with_sheet(sheet, xl__sharedStrings_xml=strings + b"x" * 30_000 + b"</t></si></sst>")
+
+
 HOSTILE = {
     "far-corner": lambda: cell_at("XFD1048576"),
     "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
@@ -207,6 +217,7 @@ HOSTILE = {
     "xls-formula-of-spaces": xls_formula_of_spaces,
     "xls-labels-declaring-64k": xls_labels_declaring_64k,
     "xls-one-string-many-cells": xls_one_string_many_cells,
+    "one-string-many-cells": one_string_many_cells,
     # rich-text labels (RSTRING), which calamine loads as cells, far down four sheets
     "xls-far-apart-rich-labels": lambda: compound_file(
         biff_workbook([(f"S{n}", label(0, 0, "x") + rich_label(65_535, 100, "y")) for n in range(4)])
@@ -226,13 +237,14 @@ TOO_LARGE = {
     "xls-formula-of-spaces",
     "xls-far-apart-rich-labels",
     "xls-one-string-many-cells",
+    "one-string-many-cells",
 }
 LIMIT_CODES = {
     "workbook_too_many_cells",
     "sheet_area_too_large",
     "xls_area_too_large",
     "xls_formulas_too_costly",
-    "xls_text_too_long",
+    "workbook_text_too_long",
     "workbook_too_many_rows",
     "parse_memory_limit",
     "parse_time_limit",
@@ -294,15 +306,17 @@ class NoCalamine:
         ("xls-truncated", 422, "workbook_damaged", "a sector lies past the end of the file"),
         ("xls-formula-of-spaces", 413, "xls_formulas_too_costly", "(MAX_XLS_FORMULA_WORK)"),
         ("xls-far-apart-rich-labels", 413, "xls_area_too_large", "used ranges of 26,476,544 cells together"),
-        ("xls-one-string-many-cells", 413, "xls_text_too_long", "show 1,200,000,000 characters of text"),
+        ("xls-one-string-many-cells", 413, "workbook_text_too_long", "show 1,200,000,000 characters of text"),
+        ("one-string-many-cells", 413, "workbook_text_too_long", "show 1,200,000,000 characters of text"),
         ("xls-labels-declaring-64k", 422, "workbook_damaged", "a text is declared longer than the file holds"),
     ],
 )
-def test_a_hostile_xls_is_refused_from_its_records_before_calamine_opens_it(
+def test_a_hostile_file_is_refused_by_its_scan_before_calamine_opens_it(
     client, monkeypatch, name, status, code, detail
 ):
     """calamine loads every sheet of an .xls when it opens it (the four far-apart sheets: ~1.9 GB; a sector chain
-    going round: memory until the child's limit): each of these is refused by the scan, calamine never asked."""
+    going round: memory until the child's limit), and copies a shared string into each cell showing it (.xls and
+    .xlsx alike): each of these is refused by the scan, calamine never asked."""
     monkeypatch.setattr(workbook_module, "CalamineWorkbook", NoCalamine)
     started = time.monotonic()
 
