@@ -55,6 +55,7 @@ from importers.xlsx_strings import (
     StringLengths,
     StringsReader,
     is_shared_strings,
+    part_name,
     shared_marks,
     shown_text,
     string_lengths,
@@ -303,7 +304,7 @@ def _scan_parts(data: bytes, exact_cells: bool) -> int | None:
     None, without a verdict, once cells counted from above pass ``MAX_CELLS``."""
     cells = marks = text = 0
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = [m for m in archive.infolist() if m.filename.endswith((".xml", ".rels", ".vml"))]
+        members = xml_parts(archive)
         members.sort(key=lambda member: not is_shared_strings(member.filename))  # the strings first
         written = sum(member.file_size for member in members if not is_shared_strings(member.filename))
         lengths: StringLengths | None = None
@@ -342,10 +343,41 @@ def _scan_parts(data: bytes, exact_cells: bool) -> int | None:
     return marks * lengths.longest if lengths is not None else 0
 
 
+_RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
+_TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+MAX_RELATIONSHIPS_BYTES = 16 << 20  # a workbook's relationships: a few KB; past this every part is scanned
+
+
+def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The parts python-calamine may read as XML: each .xml, .rels or .vml part, its name in any case (calamine
+    finds a part by its name in any case, and a backslash as a slash), and each part the workbook's relationships
+    name, whatever its name (calamine opens a sheet at the path its relationship gives: a sheet named
+    sheet1.XML or sheet1.dat was read unscanned)."""
+    members = archive.infolist()
+    named: set[str] = set()
+    for member in members:
+        if part_name(member.filename) != _RELATIONSHIPS:
+            continue
+        if member.file_size > MAX_RELATIONSHIPS_BYTES:
+            return members
+        try:
+            relationships = archive.read(member)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise damaged(member.filename, str(exc)) from exc
+        for quoted, single in _TARGET.findall(relationships):
+            target = part_name((quoted or single).decode("utf-8", "replace"))
+            named.update((target.lstrip("/"), "xl/" + target))
+    return [
+        m
+        for m in members
+        if part_name(m.filename).endswith((".xml", ".rels", ".vml")) or part_name(m.filename) in named
+    ]
+
+
 def shared_text(data: bytes) -> int:
     """The characters the shared-string cells of an .xlsx show, each its string's (``importers.xlsx_strings``)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = [m for m in archive.infolist() if m.filename.endswith((".xml", ".rels", ".vml"))]
+        members = xml_parts(archive)
         lengths = None
         for member in members:
             if is_shared_strings(member.filename):

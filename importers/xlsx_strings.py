@@ -41,8 +41,13 @@ _CELL_OR_VALUE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)?>|<(?:[\w.-]+:)?v(?:\s[^
 _SHARED_TYPE = re.compile(rb"""\st\s*=\s*(["'])s\1""")
 
 
+def part_name(name: str) -> str:
+    """A zip member's name as calamine matches it: in any case, a backslash read as a slash."""
+    return name.replace("\\", "/").lower()
+
+
 def is_shared_strings(name: str) -> bool:
-    return name.lower() == SHARED_STRINGS
+    return part_name(name) == SHARED_STRINGS
 
 
 def shared_marks(tail: bytes, chunk: bytes) -> int:

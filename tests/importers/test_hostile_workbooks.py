@@ -185,6 +185,16 @@ def one_string_many_cells(count: int = 40_000) -> bytes:
     return with_sheet(sheet, xl__sharedStrings_xml=strings + b"x" * 30_000 + b"</t></si></sst>")
 
 
+def renamed(data: bytes, part: str, name: str, target: bytes | None = None) -> bytes:
+    """``data`` with its ``part`` under another ``name``, and the relationship to it saying ``target``."""
+    members = members_of(data)
+    members[name] = members.pop(part)
+    if target is not None:
+        rels = "xl/_rels/workbook.xml.rels"
+        members[rels] = members[rels].replace(b'Target="/' + part.encode() + b'"', b'Target="' + target + b'"')
+    return zipped(members)
+
+
 HOSTILE = {
     "far-corner": lambda: cell_at("XFD1048576"),
     "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
@@ -218,6 +228,15 @@ HOSTILE = {
     "xls-labels-declaring-64k": xls_labels_declaring_64k,
     "xls-one-string-many-cells": xls_one_string_many_cells,
     "one-string-many-cells": one_string_many_cells,
+    # calamine finds a part by its name in any case (a backslash as a slash), and a sheet wherever its relationship
+    # says: parts named so were read unscanned
+    "strings-named-otherwise": lambda: renamed(
+        one_string_many_cells(), "xl/sharedStrings.xml", "xl\\SharedStrings.XML"
+    ),
+    "sheet-named-in-capitals": lambda: renamed(cell_at("ZZ150000"), SHEET, "xl/worksheets/sheet1.XML"),
+    "sheet-named-dat": lambda: renamed(
+        cell_at("ZZ150000"), SHEET, "xl/worksheets/sheet1.dat", b"worksheets/sheet1.dat"
+    ),
     # rich-text labels (RSTRING), which calamine loads as cells, far down four sheets
     "xls-far-apart-rich-labels": lambda: compound_file(
         biff_workbook([(f"S{n}", label(0, 0, "x") + rich_label(65_535, 100, "y")) for n in range(4)])
@@ -238,6 +257,9 @@ TOO_LARGE = {
     "xls-far-apart-rich-labels",
     "xls-one-string-many-cells",
     "one-string-many-cells",
+    "strings-named-otherwise",
+    "sheet-named-in-capitals",
+    "sheet-named-dat",
 }
 LIMIT_CODES = {
     "workbook_too_many_cells",
@@ -308,6 +330,19 @@ class NoCalamine:
         ("xls-far-apart-rich-labels", 413, "xls_area_too_large", "used ranges of 26,476,544 cells together"),
         ("xls-one-string-many-cells", 413, "workbook_text_too_long", "show 1,200,000,000 characters of text"),
         ("one-string-many-cells", 413, "workbook_text_too_long", "show 1,200,000,000 characters of text"),
+        ("strings-named-otherwise", 413, "workbook_text_too_long", "show 1,200,000,000 characters of text"),
+        (
+            "sheet-named-in-capitals",
+            413,
+            "sheet_area_too_large",
+            "sheet part xl/worksheets/sheet1.XML has cells out to row 150,000",
+        ),
+        (
+            "sheet-named-dat",
+            413,
+            "sheet_area_too_large",
+            "sheet part xl/worksheets/sheet1.dat has cells out to row 150,000",
+        ),
         ("xls-labels-declaring-64k", 422, "workbook_damaged", "a text is declared longer than the file holds"),
     ],
 )
