@@ -18,9 +18,11 @@ bytes, as every other cell's value is, and needs no count of its own.
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 SHARED_STRINGS = "xl/sharedstrings.xml"  # the part calamine reads them from, by this name (compared in any case)
 _MARK = b'"s"'
@@ -75,7 +77,7 @@ class StringLengths:
     Excel writes them, from the first; past the first one written otherwise, calamine's strings may no longer
     line up with the <si> elements, and each is bounded by all the bytes from there on (``rest``)."""
 
-    known: list[int] = field(default_factory=list)
+    known: array = field(default_factory=lambda: array("I"))  # 4 bytes a string (a part is at most 1 GiB)
     rest: int | None = None
 
     def of(self, index: int) -> int:
@@ -83,8 +85,9 @@ class StringLengths:
             return self.known[index]
         return self.rest or 0  # past the strings: calamine refuses the cell
 
-    @property
+    @cached_property
     def longest(self) -> int:
+        """Asked once the strings are read (a value that is no index counts it: not a pass over them each)."""
         return max(max(self.known, default=0), self.rest or 0)
 
     def merged(self, other: StringLengths) -> StringLengths:
