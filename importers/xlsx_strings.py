@@ -30,7 +30,10 @@ _MARK_QUOTED = b"'s'"
 _SI_END = b"</si>"
 # Excel's opening of a string: the text, or a run of rich text; calamine keeps a string for each such <si> (an
 # <si> holding neither is dropped, and the strings after it move up one).
-_PLAIN_STARTS = (b"<si><t>", b'<si><t xml:space="preserve">', b"<si><r>")
+_PLAIN_START = re.compile(rb'<si>\s*<(?:t|t xml:space="preserve"|r)>')
+# The namespace prefix some writers give every element (<x:sst>, <x:worksheet>, as the Open XML SDK does): taken
+# off the tags of the part before it is read, so its XML reads as Excel's (calamine reads elements by local name).
+_ROOT = re.compile(rb"<(?:([\w.-]+):)?(?:sst|worksheet)[\s>]")
 _SI_START = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
 _SI_TAGS = re.compile(rb"</?si>")
 _OTHER_TAG = re.compile(rb"<(?!/?si>)[^>]*>")
@@ -46,6 +49,27 @@ _SHARED_TYPE = re.compile(rb"""\st\s*=\s*(["'])s\1""")
 def part_name(name: str) -> str:
     """A zip member's name as calamine matches it: in any case, a backslash read as a slash."""
     return name.replace("\\", "/").lower()
+
+
+class _Unprefixed:
+    """A part's chunks joined to what was left of the one before, its root's prefix taken off every tag."""
+
+    def __init__(self) -> None:
+        self.carry = b""
+        self.prefix: bytes | None = None  # known once the root element is read
+
+    def window(self, chunk: bytes, last: bool = False) -> bytes | None:
+        """The next window to read, or None while the root is still to come."""
+        window = self.carry + chunk
+        if self.prefix is None:
+            root = _ROOT.search(window, 0, 8192)
+            if root is None and len(window) < 8192 and not last:
+                self.carry = window
+                return None
+            self.prefix = (root.group(1) or b"") if root else b""
+        if self.prefix:
+            window = window.replace(b"<" + self.prefix + b":", b"<").replace(b"</" + self.prefix + b":", b"</")
+        return window
 
 
 def is_shared_strings(name: str) -> bool:
@@ -96,12 +120,12 @@ class StringLengths:
         return StringLengths(rest=max(self.longest, other.longest))
 
 
-class StringsReader:
+class StringsReader(_Unprefixed):
     """The shared strings' lengths (``StringLengths``), from the part's chunks (``feed``, then ``finish``)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.lengths = StringLengths()
-        self.carry = b""
         self.first = True
 
     def feed(self, chunk: bytes) -> None:
@@ -109,7 +133,9 @@ class StringsReader:
         if lengths.rest is not None:
             lengths.rest += len(chunk)
             return
-        window = self.carry + chunk
+        window = self.window(chunk)
+        if window is None:
+            return
         cut = window.rfind(_SI_END)
         if cut < 0 and len(window) < _CUT_AFTER:
             self.carry = window
@@ -120,6 +146,8 @@ class StringsReader:
         self.first = False
 
     def finish(self) -> StringLengths:
+        if self.lengths.rest is None and self.prefix is None:  # no root in the part: its strings from above
+            self.carry = self.window(b"", last=True) or b""
         if self.lengths.rest is None and _SI_START.search(self.carry):
             self.lengths.rest = len(self.carry)  # a string after the last </si>: closed otherwise, if at all
         return self.lengths
@@ -134,9 +162,9 @@ def string_lengths(chunks: Iterable[bytes]) -> StringLengths:
 
 def _read_plain(scan: bytes, lengths: StringLengths, first: bool) -> bool:
     """The strings of ``scan`` (ending before an ``</si>``) appended to ``lengths`` if each is written as Excel
-    writes it, an <si> opening as one of ``_PLAIN_STARTS`` and closed before the next opens; else False."""
+    writes it, an <si> opening with its text (``_PLAIN_START``) and closed before the next opens; else False."""
     opened = scan.count(b"<si>")
-    plain = sum(scan.count(start) for start in _PLAIN_STARTS)
+    plain = len(_PLAIN_START.findall(scan))
     if opened != scan.count(_SI_END) + 1 or plain != opened or len(_SI_START.findall(scan)) != opened:
         return False
     if not first and scan[: scan.find(b"<si>")].strip():
@@ -149,19 +177,21 @@ def _read_plain(scan: bytes, lengths: StringLengths, first: bool) -> bool:
     return True
 
 
-class ShownText:
+class ShownText(_Unprefixed):
     """The characters shared-string cells show in one sheet part, from its chunks (``feed``, then ``finish``)."""
 
     def __init__(self, lengths: StringLengths) -> None:
+        super().__init__()
         self.lengths = lengths
         self.total = 0
-        self.carry = b""
         self.first = True
         self.shared = False  # the cell being read is a shared-string cell
         self.markup = False  # once seen, every value in the part is counted as a shared string's
 
     def feed(self, chunk: bytes, last: bool = False) -> None:
-        window = self.carry + chunk
+        window = self.window(chunk, last)
+        if window is None:
+            return
         cut = len(window) if last else window.rfind(b"</c>")
         at_cell_end = cut >= 0
         if cut < 0:

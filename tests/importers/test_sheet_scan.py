@@ -278,3 +278,22 @@ def test_values_that_are_no_index_cost_one_look_at_the_strings_not_one_each():
 
     assert workbook.shared_text(data) == 50_000 * 5
     assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("size", [1, 7, 100, 1 << 20])
+def test_xml_with_a_prefix_or_laid_out_over_lines_is_counted_as_excels(monkeypatch, size):
+    """The Open XML SDK writes every element with a prefix (<x:sst>, <x:worksheet>), some writers lay the strings
+    out over lines: read as Excel's XML, each string counted once, cut into chunks anywhere."""
+    strings = "".join(f"<x:si>\n  <x:t>{'物资' * n}</x:t>\n</x:si>\n" for n in range(1, 30))
+    cells = rows_of([n % 29 for n in range(500)], '<x:c r="A{row}" s="1" t="s"><x:v>{index}</x:v></x:c>')
+    members = members_of(
+        shared_book(cells.replace("<row", "<x:row").replace("</row>", "</x:row>"), strings, sheet_tag="x:worksheet")
+    )
+    members["xl/sharedStrings.xml"] = (
+        members["xl/sharedStrings.xml"].replace(b"<sst ", b"<x:sst ").replace(b"</sst>", b"</x:sst>")
+    )
+    data = zipped(members)
+    monkeypatch.setattr(workbook, "SCAN_CHUNK_BYTES", size)
+
+    # the layout's spaces and line ends inside each <si> are counted as its text: 4 characters a string
+    assert workbook.shared_text(data) == loaded_text(data) + 4 * 500 > 10_000
