@@ -30,7 +30,7 @@ _MARK_QUOTED = b"'s'"
 _SI_END = b"</si>"
 # Excel's opening of a string: the text, or a run of rich text; calamine keeps a string for each such <si> (an
 # <si> holding neither is dropped, and the strings after it move up one).
-_PLAIN_START = re.compile(rb'<si>\s*<(?:t|t xml:space="preserve"|r)>')
+_PLAIN_START = re.compile(rb'<si>\s*<(?:t(?: xml:space="preserve")?/?|r)>')  # <t/>: an empty string
 # The namespace prefix some writers give every element (<x:sst>, <x:worksheet>, as the Open XML SDK does): taken
 # off the tags of the part before it is read, so its XML reads as Excel's (calamine reads elements by local name).
 _ROOT = re.compile(rb"<(?:([\w.-]+):)?(?:sst|worksheet)[\s>]")
