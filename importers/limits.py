@@ -27,10 +27,11 @@ MAX_XLS_AREA = 8_000_000
 # limit. Counted from above (``xls_records.formula_work``), in bytes moved: ~1 s of its CPU at most; a ledger of
 # 65,536 rows with three formula columns (lookups on another sheet) counts ~150 million.
 MAX_XLS_FORMULA_WORK = 50_000_000_000
-# The text an .xls's cells hold, as calamine loads them: each LABELSST cell gets its own copy of its shared string,
-# so one string of 60,000 characters shown by 10,000 cells of a 200 KB file took it to 1.2 GB. In characters (up to
-# 3 bytes each): ~300 MB at most; a county's ledger of 65,536 rows shows ~2-3 million.
-MAX_XLS_TEXT = 100_000_000
+# The text shared-string cells show, as calamine loads them: each cell gets its own copy of its string (an .xlsx's
+# ``t="s"`` cells, an .xls's LABELSST), so one string of 30,000 characters shown by 40,000 cells of a 210 KB .xlsx
+# took it to 1.2 GB (an .xls: 60,000 characters, 10,000 cells). In characters (up to 3 bytes each): ~300 MB at
+# most; a county's ledger of 65,536 rows shows ~2-3 million, a national one of 126,000 rows ~12 million.
+MAX_WORKBOOK_TEXT = 100_000_000
 MAX_ROWS = 200_000  # ledger rows in one file
 MAX_CELL_CHARS = 4_000  # text kept per cell (Excel allows 32,767); longer text is cut to this plus one
 # Items one file may add to the catalogue (each ~1 ms of the worker's own time, outside the parse's limits): a

@@ -175,6 +175,26 @@ def xls_one_string_many_cells(count: int = 40_000) -> bytes:
     return compound_file(biff_workbook([("台账", cells)], strings=["x" * 30_000]))
 
 
+def one_string_many_cells(count: int = 40_000) -> bytes:
+    """One shared string of 30,000 characters shown by ``count`` cells (210 KB): python-calamine copies it into each
+    (1.2 GB), as it does an .xls's LABELSST."""
+    sheet = members_of(VALID)[SHEET]
+    rows = "".join(f'<row r="{row}"><c r="A{row}" t="s"><v>0</v></c></row>' for row in range(1, count + 1))
+    sheet = sheet[: sheet.index(b"<sheetData")] + b"<sheetData>" + rows.encode() + b"</sheetData></worksheet>"
+    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
+    return with_sheet(sheet, xl__sharedStrings_xml=strings + b"x" * 30_000 + b"</t></si></sst>")
+
+
+def renamed(data: bytes, part: str, name: str, target: bytes | None = None) -> bytes:
+    """``data`` with its ``part`` under another ``name``, and the relationship to it saying ``target``."""
+    members = members_of(data)
+    members[name] = members.pop(part)
+    if target is not None:
+        rels = "xl/_rels/workbook.xml.rels"
+        members[rels] = members[rels].replace(b'Target="/' + part.encode() + b'"', b'Target="' + target + b'"')
+    return zipped(members)
+
+
 HOSTILE = {
     "far-corner": lambda: cell_at("XFD1048576"),
     "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
@@ -207,6 +227,16 @@ HOSTILE = {
     "xls-formula-of-spaces": xls_formula_of_spaces,
     "xls-labels-declaring-64k": xls_labels_declaring_64k,
     "xls-one-string-many-cells": xls_one_string_many_cells,
+    "one-string-many-cells": one_string_many_cells,
+    # calamine finds a part by its name in any case (a backslash as a slash), and a sheet wherever its relationship
+    # says: parts named so were read unscanned
+    "strings-named-otherwise": lambda: renamed(
+        one_string_many_cells(), "xl/sharedStrings.xml", "xl\\SharedStrings.XML"
+    ),
+    "sheet-named-in-capitals": lambda: renamed(cell_at("ZZ150000"), SHEET, "xl/worksheets/sheet1.XML"),
+    "sheet-named-dat": lambda: renamed(
+        cell_at("ZZ150000"), SHEET, "xl/worksheets/sheet1.dat", b"worksheets/sheet1.dat"
+    ),
     # rich-text labels (RSTRING), which calamine loads as cells, far down four sheets
     "xls-far-apart-rich-labels": lambda: compound_file(
         biff_workbook([(f"S{n}", label(0, 0, "x") + rich_label(65_535, 100, "y")) for n in range(4)])
@@ -226,13 +256,17 @@ TOO_LARGE = {
     "xls-formula-of-spaces",
     "xls-far-apart-rich-labels",
     "xls-one-string-many-cells",
+    "one-string-many-cells",
+    "strings-named-otherwise",
+    "sheet-named-in-capitals",
+    "sheet-named-dat",
 }
 LIMIT_CODES = {
     "workbook_too_many_cells",
     "sheet_area_too_large",
     "xls_area_too_large",
     "xls_formulas_too_costly",
-    "xls_text_too_long",
+    "workbook_text_too_long",
     "workbook_too_many_rows",
     "parse_memory_limit",
     "parse_time_limit",
@@ -294,15 +328,30 @@ class NoCalamine:
         ("xls-truncated", 422, "workbook_damaged", "a sector lies past the end of the file"),
         ("xls-formula-of-spaces", 413, "xls_formulas_too_costly", "(MAX_XLS_FORMULA_WORK)"),
         ("xls-far-apart-rich-labels", 413, "xls_area_too_large", "used ranges of 26,476,544 cells together"),
-        ("xls-one-string-many-cells", 413, "xls_text_too_long", "show 1,200,000,000 characters of text"),
+        ("xls-one-string-many-cells", 413, "workbook_text_too_long", "show 1,200,000,000 characters of text"),
+        ("one-string-many-cells", 413, "workbook_text_too_long", "show 1,200,000,000 characters of text"),
+        ("strings-named-otherwise", 413, "workbook_text_too_long", "show 1,200,000,000 characters of text"),
+        (
+            "sheet-named-in-capitals",
+            413,
+            "sheet_area_too_large",
+            "sheet part xl/worksheets/sheet1.XML has cells out to row 150,000",
+        ),
+        (
+            "sheet-named-dat",
+            413,
+            "sheet_area_too_large",
+            "sheet part xl/worksheets/sheet1.dat has cells out to row 150,000",
+        ),
         ("xls-labels-declaring-64k", 422, "workbook_damaged", "a text is declared longer than the file holds"),
     ],
 )
-def test_a_hostile_xls_is_refused_from_its_records_before_calamine_opens_it(
+def test_a_hostile_file_is_refused_by_its_scan_before_calamine_opens_it(
     client, monkeypatch, name, status, code, detail
 ):
     """calamine loads every sheet of an .xls when it opens it (the four far-apart sheets: ~1.9 GB; a sector chain
-    going round: memory until the child's limit): each of these is refused by the scan, calamine never asked."""
+    going round: memory until the child's limit), and copies a shared string into each cell showing it (.xls and
+    .xlsx alike): each of these is refused by the scan, calamine never asked."""
     monkeypatch.setattr(workbook_module, "CalamineWorkbook", NoCalamine)
     started = time.monotonic()
 

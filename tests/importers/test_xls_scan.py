@@ -114,7 +114,7 @@ def test_a_rich_text_label_counts_as_calamine_loads_it(monkeypatch):
 def test_the_text_cells_show_is_counted_a_copy_each_as_calamine_loads_it(monkeypatch):
     """Each LABELSST cell gets its own copy of its shared string: 10,000 cells showing one of 60,000 characters (a
     200 KB file) took calamine to 1.2 GB. The count is that of the strings calamine loads, sheet by sheet."""
-    monkeypatch.setattr(workbook_module, "MAX_XLS_TEXT", 1_000)
+    monkeypatch.setattr(workbook_module, "MAX_WORKBOOK_TEXT", 1_000)
     shared = ["物资名称", "数量", "x" * 600]
     records = shared_label(0, 0, 0) + shared_label(0, 1, 1) + shared_label(1, 0, 2) + shared_label(1, 1, 7)
     data = compound_file(biff_workbook([("台账", records), ("备注", shared_label(0, 0, 2))], strings=shared))
@@ -124,7 +124,7 @@ def test_the_text_cells_show_is_counted_a_copy_each_as_calamine_loads_it(monkeyp
     loaded = [sum(len(v) for row in book.get_sheet_by_name(n).to_python() for v in row) for n in book.sheet_names]
     assert scanned == loaded == [606, 600]
     with pytest.raises(
-        WorkbookTooLarge, match=r"show 1,206 characters of text, over the limit of 1,000 \(MAX_XLS_TEXT\)"
+        WorkbookTooLarge, match=r"show 1,206 characters of text, over the limit of 1,000 \(MAX_WORKBOOK_TEXT\)"
     ):
         check_xls_sheets(data)
 
