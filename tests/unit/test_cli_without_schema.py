@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from api import create_app
 from api.cli import NO_SCHEMA
 from api.extensions import db
+from tests.empty_database import empty_database
 
 
 @pytest.fixture
 def database_without_schema(db_kind, database_template, tmp_path):
     """A database nobody ran init-db on: a new file, or a new PostgreSQL database."""
-    if db_kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'no-schema.sqlite3'}"
-        return
-    url = make_url(database_template)
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text("DROP DATABASE IF EXISTS cli_no_schema"))
-        connection.execute(sa.text("CREATE DATABASE cli_no_schema"))
-    yield url.set(database="cli_no_schema").render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text("DROP DATABASE IF EXISTS cli_no_schema WITH (FORCE)"))
-    admin.dispose()
+    with empty_database(db_kind, database_template, tmp_path, "cli_no_schema") as url:
+        yield url
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ import json
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from api import create_app
 from api.extensions import db
+from tests.empty_database import empty_database
 
 BEFORE, AFTER = "e4b7c2a91f05", "9c3e5a7b1d42"
 
@@ -19,18 +19,8 @@ BEFORE, AFTER = "e4b7c2a91f05", "9c3e5a7b1d42"
 @pytest.fixture
 def empty_database_url(db_kind, database_template, tmp_path):
     """A database of its own (the test migrates it step by step): a new file, or a new PostgreSQL database."""
-    if db_kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'review-migration.sqlite3'}"
-        return
-    url = make_url(database_template)
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text("DROP DATABASE IF EXISTS review_migration"))
-        connection.execute(sa.text("CREATE DATABASE review_migration"))
-    yield url.set(database="review_migration").render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text("DROP DATABASE IF EXISTS review_migration WITH (FORCE)"))
-    admin.dispose()
+    with empty_database(db_kind, database_template, tmp_path, "review_migration") as url:
+        yield url
 
 
 def test_the_catalogue_reviews_survive_the_move_into_the_import_review_list(empty_database_url):
