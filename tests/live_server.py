@@ -8,6 +8,7 @@ then reads as "not up" although the server is nearly there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,9 +56,13 @@ class Gunicorn:
             self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:  # a starved machine: its workers exit when they see the master gone
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=STOP_TIMEOUT)
+        # A worker left behind (its master killed, or gone before it): the server runs in a process group of its
+        # own, so none outlives the test (one was found still serving minutes after a test run).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def start_gunicorn(
@@ -87,7 +92,9 @@ def start_gunicorn(
             env[name] = value
     command = [sys.executable, "-m", "gunicorn", *options, "--bind", f"127.0.0.1:{port}", app]
     with log.open("wb") as output:  # the child keeps its own descriptor; a pipe nobody reads could fill
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Gunicorn(process, port, log)
     deadline = time.monotonic() + timeout
     while True:
@@ -97,7 +104,8 @@ def start_gunicorn(
         except (urllib.error.URLError, OSError):
             exited = process.poll() is not None
             if exited or time.monotonic() > deadline:
-                process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # the master and any worker it started
                 process.wait()
                 why = "exited" if exited else f"did not answer {health_path} within {timeout:.0f} s"
                 raise RuntimeError(f"gunicorn {why}; its log ends:\n{server.log_tail()}") from None
