@@ -206,5 +206,5 @@ def remember(memo: dict, key: object, value: object, *cells: object) -> None:
 @memoised
 def fold(text: str) -> str:
     """Text as compared where people type it (names, words in cells): NFKC (full width → half width),
-    case folded, trimmed."""
+    case folded, without the characters that show nothing (``plain_text``), trimmed."""
     return plain_text(unicodedata.normalize("NFKC", text or "").casefold())
