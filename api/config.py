@@ -18,7 +18,8 @@ DEFAULT_DATABASE = PROJECT_ROOT / "instance" / "inventory.sqlite3"
 MAX_JSON_BYTES = 1024 * 1024
 # Arrays and objects nest at most this deep; the deepest legitimate body (a plan's needs) nests 3 levels.
 MAX_JSON_DEPTH = 32
-# The languages the API answers in (api/messages.py): what Accept-Language and DEFAULT_LANGUAGE choose between.
+# The languages the API and the CLI answer in (the catalog: api/messages.py): what Accept-Language, DEFAULT_LANGUAGE
+# and the CLI's --lang choose between.
 # Here, beside the settings, because gunicorn.conf.py checks DEFAULT_LANGUAGE with this file alone.
 LANGUAGES = ("zh", "en")
 

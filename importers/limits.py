@@ -17,6 +17,7 @@ MAX_COMPRESSION_RATIO = 200  # XML compresses ~10-50x; a bomb compresses thousan
 # The sheets, from their XML before a reader loads them (the reader holds every cell of the used range).
 MAX_SHEET_AREA = 16_000_000  # rows × columns of one sheet's used range (e.g. 200,000 rows × 80 columns)
 MAX_CELLS = 8_000_000  # cells written in the whole workbook
+MAX_RELATIONSHIPS_BYTES = 16 << 20  # a workbook's relationships part: a few KB; past this every part is scanned
 # The used ranges of all sheets of an .xls together: calamine loads every sheet of an .xls when it opens the file,
 # each as a grid of its used range (~32 bytes a cell, ~56 with formulas), where an .xlsx's sheets load one at a
 # time. 8 million keeps an open .xls near what one .xlsx sheet of MAX_SHEET_AREA costs (~0.5 GB); a county's .xls

@@ -491,14 +491,17 @@ class LedgerReader:
                 table.name, number, column, None, "the warehouse is not named: give its code (仓库编码)"
             )
             return None
-        key = f"code:{code}" if code else f"name:{_county_given(values)}:{warehouse_name_key(name)}"
-        if (
-            not code
-            and previous is not None
-            and not _county_given(values)
-            and warehouse_name_key(name) == warehouse_name_key(str(previous.fields.get("warehouse_name") or ""))
-        ):
-            key = previous.key
+        if code:
+            key = f"code:{code}"
+        else:
+            county, name_key = _county_given(values), warehouse_name_key(name)
+            key = f"name:{county}:{name_key}"
+            if (
+                previous is not None
+                and not county
+                and name_key == warehouse_name_key(str(previous.fields.get("warehouse_name") or ""))
+            ):
+                key = previous.key
         entry = self.entries.get(key)
         if entry is None:
             entry = WarehouseEntry(key=key, code=code, first=Source(table.name, number))

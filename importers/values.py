@@ -383,7 +383,7 @@ def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
         raise CellError("not a date")
     if says_no_date(value):
         return None
-    text = fold(str(value)).strip().rstrip(".。")  # 2024.3.5. / 2024年3月5日。: the sentence's full stop
+    text = fold(str(value)).rstrip(".。")  # 2024.3.5. / 2024年3月5日。: the sentence's full stop (fold trims)
     for pattern in _DATE_TEXT:
         match = pattern.match(text)
         if match:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -38,6 +38,7 @@ from importers.limits import (
     MAX_CELL_CHARS,
     MAX_CELLS,
     MAX_COMPRESSION_RATIO,
+    MAX_RELATIONSHIPS_BYTES,
     MAX_ROWS,
     MAX_SHEET_AREA,
     MAX_UNCOMPRESSED_BYTES,
@@ -47,7 +48,7 @@ from importers.limits import (
     MAX_ZIP_MEMBERS,
     WorkbookTooLarge,
 )
-from importers.sandbox import Child, Send
+from importers.sandbox import Child, Send, unreadable
 from importers.values import is_blank, is_known_unit, parse_text
 from importers.xls_records import Damaged, Encrypted, NoWorkbookStream, declared_area, xls_sheets
 from importers.xlsx_strings import (
@@ -232,8 +233,8 @@ def not_a_workbook() -> ValidationFailed:
 
 
 def password_refusal() -> ValidationFailed:
-    """An .xlsx encrypted whole (``_ENCRYPTED_PACKAGE``) or an .xls whose records are (FILEPASS: the parsing child
-    finds it, ``_unopened``)."""
+    """An .xlsx encrypted whole (``_ENCRYPTED_PACKAGE``) or an .xls whose records are (FILEPASS: the record scan
+    finds it, ``check_xls_sheets``)."""
     return ValidationFailed(
         "the workbook has a password to open: remove the password, save it, and upload it again", field="file"
     )
@@ -346,7 +347,6 @@ def _scan_parts(data: bytes, exact_cells: bool) -> int | None:
 
 _RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
 _TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-MAX_RELATIONSHIPS_BYTES = 16 << 20  # a workbook's relationships: a few KB; past this every part is scanned
 
 
 def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -533,7 +533,7 @@ class _PartScan:
                 columns = _column_number(last_column or b"XFD") - _column_number(first_column or b"A") + 1
                 self._check(rows, columns, match.group(0).split(b"ref=")[1].decode("ascii", "replace"))
 
-    def _check(self, rows: int, columns: int, declared: str) -> None:
+    def _check(self, rows: int, columns: int, declared: str) -> None:  # the plain scan of the tests calls it too
         _check_area(self.name, rows, columns, declared)
 
 
@@ -632,7 +632,7 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     names = [printable(name) for name in book.sheet_names]
     if len(set(names)) != len(names):
         twice = next(name for name in names if names.count(name) > 1)
-        raise ValidationFailed(f"the workbook cannot be read: two sheets are named '{twice}'", field="file")
+        raise unreadable(f"two sheets are named '{twice}'")
     ahead, found = _send_warehouses_ahead(book, send, mapping, scanned) if warehouses_ahead else (None, {})
     tables: list[SheetTable] = []
     skipped: list[str] = []
@@ -670,9 +670,9 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
             _send_rows(sheets.pop(table.name), table, position, send)
 
 
-# An .xls with a password to open (its FILEPASS record: its records are encrypted): read from memory, python-calamine
-# says only "Cannot detect file format" of it, as of any .xls it cannot open (it tries each format and keeps no
-# reason); read from a file named .xls, it says why.
+# Read from memory, python-calamine says only "Cannot detect file format" of an .xls it cannot open (it tries each
+# format and keeps no reason); read from a file named .xls, it says why. A password (FILEPASS) and a compound file
+# with no Workbook stream never reach it: the record scan refused them (``check_xls_sheets``).
 def _unopened(data: bytes, error: Exception) -> ValidationFailed:
     """Why python-calamine could not open ``data``, in words the person can act on."""
     if is_xls(data):
@@ -681,15 +681,11 @@ def _unopened(data: bytes, error: Exception) -> ValidationFailed:
                 copy.write(data)
                 copy.flush()
                 CalamineWorkbook.from_path(copy.name).close()
-        except PasswordError:
-            return password_refusal()
         except (CalamineError, ValueError) as exc:
-            if "Cannot find Workbook stream" in str(exc):  # a Word document, an Outlook message …
-                return not_a_workbook()
             error = exc  # the .xls reader's own reason (a broken sector chain, a record cut short …)
         except OSError:
             pass  # no room for the copy: the reason given is the first one
-    return ValidationFailed(f"the workbook cannot be read: {error}", field="file")
+    return unreadable(str(error))
 
 
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]

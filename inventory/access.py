@@ -139,12 +139,19 @@ def readable_warehouses(session: Session, actor: Actor, region: str | None) -> l
     return conditions
 
 
+def reads_warehouse(principal: Principal, warehouse: Warehouse) -> bool:
+    """Whether the caller's scope holds the warehouse: provincial staff their province, managers their own."""
+    if principal.role is Role.PROVINCIAL:
+        return principal.in_province(warehouse.province_code)
+    if principal.role is Role.MANAGER:
+        return warehouse.id in principal.warehouse_ids
+    return True
+
+
 def require_warehouse_read(actor: Actor, warehouse: Warehouse) -> Principal:
     """A warehouse asked for by name must be one the caller reads (403 otherwise, never an empty report)."""
     principal = as_principal(actor)
-    if (principal.role is Role.PROVINCIAL and not principal.in_province(warehouse.province_code)) or (
-        principal.role is Role.MANAGER and warehouse.id not in principal.warehouse_ids
-    ):
+    if not reads_warehouse(principal, warehouse):
         raise Forbidden(f"warehouse {warehouse.code} is outside what {principal.username} reads", field="warehouse")
     return principal
 

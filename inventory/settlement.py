@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from inventory.access import (
     Actor,
-    Principal,
     as_principal,
     readable_warehouses,
+    reads_warehouse,
     require_warehouse_management,
     require_warehouse_read,
 )
@@ -76,7 +76,7 @@ def set_unit_price(
 def list_unit_prices(session: Session, actor: Actor, *, warehouse_code: str | None = None) -> Select:
     require_settlement_reader(actor)
     stmt = select(UnitPrice).join(UnitPrice.warehouse).order_by(UnitPrice.id)
-    # Provincial staff their province, managers their own sources: as the settlement sheet (``_may_read``).
+    # Provincial staff their province, managers their own sources: as the settlement sheet (``reads_warehouse``).
     stmt = stmt.where(*readable_warehouses(session, actor, None))
     if warehouse_code:  # one outside the caller's sources is refused (403), never answered with no prices
         warehouse = get_warehouse(session, warehouse_code, field="warehouse")
@@ -133,7 +133,7 @@ def settlement_sheet(
         warehouse = warehouses[warehouse_id]
         if warehouse_code and warehouse.code != warehouse_code:
             continue
-        if not _may_read(principal, warehouse):
+        if not reads_warehouse(principal, warehouse):  # the roles require_settlement_reader lets in
             if warehouse_code:
                 message = f"{principal.username} may not read the settlement of {warehouse_code}"
                 raise Forbidden(message, field="warehouse")
@@ -161,12 +161,6 @@ def settlement_sheet(
         total_amount=sum((row.amount for row in rows if row.amount is not None), Decimal(0)),
         unpriced=sum(1 for row in rows if row.amount is None and row.charged),
     )
-
-
-def _may_read(principal: Principal, warehouse: Warehouse) -> bool:
-    if principal.is_admin or principal.in_province(warehouse.province_code):
-        return True
-    return principal.role is Role.MANAGER and warehouse.id in principal.warehouse_ids
 
 
 def require_settlement_reader(actor: Actor) -> None:

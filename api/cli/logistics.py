@@ -14,6 +14,7 @@ import click
 from flask import Flask
 
 from api.cli.common import OutputFile, account_option, one_transaction, operator_option
+from api.config import LANGUAGES
 from api.extensions import db
 from api.schemas.logistics import IncidentRecordOut, SettlementOut, ShipmentOut
 from api.service_calls import incident_view
@@ -81,7 +82,7 @@ def register(app: Flask) -> None:
     @click.argument("incident_code")
     @click.option("--warehouse", help="one source warehouse")
     @click.option("-o", "--output", type=OutputFile(), help="write the .xlsx here")
-    @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+    @click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True)
     @operator_option
     def settlement(incident_code: str, warehouse: str | None, output: Path | None, lang: str, operator: Principal):
         """The settlement sheet of an incident: JSON on stdout, or the workbook with -o."""

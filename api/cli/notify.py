@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
 from api.cli.common import account_option, one_transaction
+from api.config import LANGUAGES
 from api.extensions import db
 from api.schemas.notifications import NotificationOut
 from inventory.access import Principal
@@ -98,7 +99,7 @@ def register(app: Flask) -> None:
     @click.option("--unread", is_flag=True, help="only what is unread")
     @click.option("--mark-read", "mark", is_flag=True, help="mark the notifications shown read")
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000), help="the newest this many")
-    @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+    @click.option("--lang", type=click.Choice(LANGUAGES), default="zh", show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="the API's body (GET /notifications)")
     @account_option()
     def inbox(unread: bool, mark: bool, limit: int, lang: str, as_json: bool, operator: Principal) -> None:

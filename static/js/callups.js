@@ -6,7 +6,7 @@
 //   waiting for their warehouses, each dispatched (a ledger issue referencing the order) or
 //   declined with a reason. Used by stock.js.
 
-import { ApiError, get, post, request } from "./api.js";
+import { get, post, request } from "./api.js";
 import {
   announce,
   clear,
@@ -16,6 +16,7 @@ import {
   formatDateTime,
   formatQuantity,
   pager,
+  quietly,
   runAction,
   showFormErrors,
   table,
@@ -593,15 +594,6 @@ async function reloadQueueInPlace() {
   const action = document.activeElement?.dataset.action;
   await reloadQueue(false);
   if (focused) focusRowButton(focused.dataset.lineId, action);
-}
-
-/** A refresh nobody asked for: a failure waits for the next one instead of filling the status line. */
-async function quietly(refresh) {
-  try {
-    await refresh();
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-  }
 }
 
 function renderQueueHeading() {

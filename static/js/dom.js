@@ -177,6 +177,16 @@ export async function whileBusy({ buttons = [], region = null, settle = null }, 
  * `onProblem(error)` (show it on the form); any other error is thrown on. Returns what `action`
  * returns, or undefined after an ApiError.
  */
+/** A refresh nobody asked for: a failure (an ApiError, a session ended meanwhile among them) waits for the
+ * next one instead of filling the status line. */
+export async function quietly(refresh) {
+  try {
+    await refresh();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+  }
+}
+
 export async function runAction({ onProblem = null, ...busy }, action) {
   return whileBusy(busy, async () => {
     try {

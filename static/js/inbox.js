@@ -3,8 +3,8 @@
 // address, webhook URL and secret, and which events go by email or webhook (PUT /notifications/settings).
 // Every account has an inbox; the API only ever shows the caller's own.
 
-import { ApiError, get, post, request } from "./api.js";
-import { announce, clearFormErrors, control, el, formatDateTime, pager, runAction, showFormErrors } from "./dom.js";
+import { get, post, request } from "./api.js";
+import { announce, clearFormErrors, control, el, formatDateTime, pager, quietly, runAction, showFormErrors } from "./dom.js";
 import { label, lang, onLanguageChange, t } from "./i18n.js";
 
 const POLL_MS = 60_000;
@@ -65,15 +65,13 @@ function wire() {
 
 async function refreshCount() {
   if (!state.user) return;
-  try {
+  await quietly(async () => {
     const { unread } = await get("/notifications/unread-count");
     const grew = state.unread !== null && unread > state.unread;
     state.unread = unread;
     setBadge(unread);
     if (grew) newsListeners.forEach((listener) => listener());
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error; // a failed poll waits for the next one
-  }
+  });
 }
 
 function setBadge(count) {

@@ -5,9 +5,9 @@
 // configuration and the page keeps working without them (markers, rings, labels, scale).
 // The coverage-gap layer and its controls are readiness.js's, drawn on this map.
 
-import { ApiError, get, request } from "./api.js";
+import { get, request } from "./api.js";
 import { declutter, startBackground } from "./basemap.js";
-import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, runAction, showFormErrors } from "./dom.js";
+import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, quietly, runAction, showFormErrors } from "./dom.js";
 import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { dropDraft, loadDraft, saveDraft } from "./plandraft.js";
@@ -47,13 +47,18 @@ const state = {
 };
 const sourceWarehouses = new Map(); // code → warehouse, for the call-up's markers
 
+/** What a new login, or a logout, starts the view from: no answer, no plan, no needs. */
+function blankQuestion() {
+  return { answer: null, query: null, plan: null, planBody: null, raisedCode: null, needs: [] };
+}
+
 function byId(id) {
   return document.getElementById(id);
 }
 
 export async function init(context) {
   ctx = context;
-  Object.assign(state, { answer: null, query: null, plan: null, planBody: null, raisedCode: null, needs: [] });
+  Object.assign(state, blankQuestion());
   if (!wired) {
     wire();
     wired = true;
@@ -78,7 +83,7 @@ export async function show() {
 }
 
 export function reset() {
-  Object.assign(state, { answer: null, query: null, plan: null, planBody: null, raisedCode: null, needs: [] });
+  Object.assign(state, blankQuestion());
   byId("nearest-form").reset();
   byId("plan-form").reset(); // the next account starts from its own draft, not this one's preferences
   resetResponder();
@@ -336,11 +341,10 @@ async function refreshShown() {
   if (state.refreshing || document.visibilityState !== "visible" || byId("view-map").hidden) return;
   state.refreshing = true;
   try {
-    await refreshAnswer();
-    await refreshPlan();
-  } catch (error) {
-    // the next minute asks again (a session ended meanwhile, SessionEnded, is an ApiError: the login view says it)
-    if (!(error instanceof ApiError)) throw error;
+    await quietly(async () => {
+      await refreshAnswer();
+      await refreshPlan();
+    });
   } finally {
     state.refreshing = false;
   }
