@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, backref, mapped_column, relationship
 
@@ -277,14 +278,23 @@ class Movement(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(500), default="")
     reference: Mapped[str | None] = mapped_column(String(100), index=True)
-    # The two entries of one transfer share this key.
-    transfer_key: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The two entries of one transfer share this key; most entries have none (partial index below).
+    transfer_key: Mapped[str | None] = mapped_column(String(36))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     stock_line: Mapped[StockLine] = relationship(lazy="joined")
 
     __table_args__ = (
         Index("ix_movement_stock_line_id_id", "stock_line_id", "id"),
+        # Only transfers carry a key: an index of every entry's NULL cost each receipt, issue and imported
+        # line an index insert for nothing (0.13 s of the national import's 126,000 entries on PostgreSQL).
+        # "transfer_key = :k" implies IS NOT NULL, so both databases still use it for a transfer's lookup.
+        Index(
+            "ix_movement_transfer_key",
+            "transfer_key",
+            postgresql_where=text("transfer_key IS NOT NULL"),
+            sqlite_where=text("transfer_key IS NOT NULL"),
+        ),
         CheckConstraint("quantity_after >= 0", name="quantity_after_not_negative"),
         CheckConstraint("delta <> 0 OR kind = 'stocktake'", name="delta_not_zero"),
     )
