@@ -6,6 +6,7 @@ Each command is one transaction: it commits at the end or, on any error, writes 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,3 +89,12 @@ def account_option(*, dest: str = "operator"):
 
 
 operator_option = account_option()
+
+
+def utc_minute(moment: dt.datetime | str) -> str:
+    """A moment for a terminal: to the minute, in UTC, saying so (the API's ISO text or a datetime)."""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    if moment.tzinfo is None:  # the database's UTC, as stored
+        moment = moment.replace(tzinfo=dt.UTC)
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from api.cli.common import OutputFile, account_option, one_transaction, operator_option
+from api.cli.common import OutputFile, account_option, one_transaction, operator_option, utc_minute
 from api.config import LANGUAGES
 from api.extensions import db
 from api.schemas.logistics import IncidentRecordOut, SettlementOut, ShipmentOut
@@ -51,7 +51,8 @@ def register(app: Flask) -> None:
             )
         for entry in body["timeline"]:
             quantity = f" {entry['quantity']}" if entry["quantity"] is not None else ""
-            click.echo(f"  {entry['at']} {entry['event']}{quantity} by {entry['actor']} {entry['note']}".rstrip())
+            at = utc_minute(entry["at"])
+            click.echo(f"  {at} {entry['event']}{quantity} by {entry['actor']} {entry['note']}".rstrip())
 
     @app.cli.group("shipments")
     def shipments_group() -> None:
@@ -64,7 +65,7 @@ def register(app: Flask) -> None:
             flagged = {shipment.code for shipment in flag_overdue(db.session)}
             overdue = db.session.scalars(list_shipments(db.session, overdue=True)).all()
             lines = [
-                f"{s.code} {s.kind.value} ETA {s.eta:%Y-%m-%d %H:%M}Z{' (newly flagged)' if s.code in flagged else ''}"
+                f"{s.code} {s.kind.value} ETA {utc_minute(s.eta)}{' (newly flagged)' if s.code in flagged else ''}"
                 for s in overdue
             ]
         click.echo("\n".join(lines) if lines else "no shipment is overdue")

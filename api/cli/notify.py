@@ -20,7 +20,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import DBAPIError
 
-from api.cli.common import account_option, one_transaction
+from api.cli.common import account_option, one_transaction, utc_minute
 from api.config import LANGUAGES
 from api.extensions import db
 from api.schemas.notifications import NotificationOut
@@ -116,7 +116,7 @@ def register(app: Flask) -> None:
             return
         for entry in body:
             state = "  " if entry["read_at"] else "* "
-            click.echo(f"{state}#{entry['id']} {entry['created_at'][:16]} {entry[f'title_{lang}']}")
+            click.echo(f"{state}#{entry['id']} {utc_minute(entry['created_at'])} {entry[f'title_{lang}']}")
             for line in entry[f"lines_{lang}"]:
                 click.echo(f"      {line}")
         marked = f"{sum(1 for entry in body if not entry['read_at'])} marked read; " if mark else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -289,10 +290,13 @@ def test_the_shell_flags_overdue_shipments_receives_and_writes_the_settlement(ap
     runner = app.test_cli_runner()
     flagged = runner.invoke(args=["shipments", "flag-overdue"])
     assert flagged.exit_code == 0 and f"{code} dispatch" in flagged.output and "newly flagged" in flagged.output
+    assert f"ETA {late.eta:%Y-%m-%d %H:%M} UTC" in flagged.output  # a terminal's moments say their zone
     assert "newly flagged" not in runner.invoke(args=["shipments", "flag-overdue"]).output
     assert runner.invoke(args=["shipments", "receive", code]).exit_code == 0
     shown = runner.invoke(args=["incident", "show", incident.code, "--json"])
     assert shown.exit_code == 0 and '"event": "received"' in shown.output
+    timeline = runner.invoke(args=["incident", "show", incident.code]).output.splitlines()[-1]
+    assert re.match(r"  \d{4}-\d\d-\d\d \d\d:\d\d UTC received", timeline), timeline
     workbook = tmp_path / "settlement.xlsx"
     written = runner.invoke(args=["settlement", incident.code, "-o", str(workbook)])
     assert written.exit_code == 0 and workbook.stat().st_size > 0, written.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -156,6 +157,7 @@ def test_the_inbox_from_the_shell_lists_and_marks_read_the_accounts_own(app, ses
     assert [entry["payload"]["shipment_code"] for entry in body] == ["SH-2", "SH-1"]  # newest first, mine only
     newest = runner.invoke(args=["inbox", "--as", "m-near", "--limit", "1", "--mark-read", "--lang", "en"])
     assert newest.exit_code == 0 and newest.output.startswith("* #") and "1 marked read; 1 unread" in newest.output
+    assert re.match(r"\* #\d+ \d{4}-\d\d-\d\d \d\d:\d\d UTC ", newest.output), newest.output  # says its zone
     mine = principal_for(users["near"])
     read = {n.event_id: n.read_at is not None for n in session.scalars(list_notifications(mine))}
     assert read == {second.id: True, first.id: False}
