@@ -223,18 +223,13 @@ def is_xls(data: bytes) -> bool:
     return data.startswith(XLS_SIGNATURE)
 
 
-# A workbook with a password to open is a compound file too, whatever it was: its stream of this name holds the
-# encrypted .xlsx (MS-OFFCRYPTO), which no reader here opens.
-_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-
-
 def not_a_workbook() -> ValidationFailed:
     return ValidationFailed("the file is not an Excel workbook (save it as Excel Workbook *.xlsx)", field="file")
 
 
 def password_refusal() -> ValidationFailed:
-    """An .xlsx encrypted whole (``_ENCRYPTED_PACKAGE``) or an .xls whose records are (FILEPASS: the record scan
-    finds it, ``check_xls_sheets``)."""
+    """A workbook with a password to open, which the record scan finds (``check_xls_sheets``): an .xlsx encrypted
+    whole is a compound file holding it as its ``EncryptedPackage`` stream, an .xls's records are (FILEPASS)."""
     return ValidationFailed(
         "the workbook has a password to open: remove the password, save it, and upload it again", field="file"
     )
@@ -242,11 +237,9 @@ def password_refusal() -> ValidationFailed:
 
 def check_workbook(data: bytes) -> None:
     """Refuse anything that is not a plain .xlsx zip or an .xls compound file, before a single byte of a sheet is
-    parsed (whether an .xls holds a workbook, the parsing child finds out)."""
+    parsed (whether an .xls holds a workbook, or one with a password to open, the parsing child finds out)."""
     if is_xls(data):
-        if _ENCRYPTED_PACKAGE in data:
-            raise password_refusal()
-        return
+        return  # a compound file: its directory and records are read by the parsing child (a password there too)
     if not data.startswith(b"PK\x03\x04"):
         raise not_a_workbook()
     try:

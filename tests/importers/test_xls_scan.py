@@ -206,6 +206,12 @@ def test_a_password_to_open_and_a_compound_file_without_a_workbook_are_said_so()
     document = compound_file(biff_workbook([])).replace("Workbook".encode("utf-16-le"), "WordDocu".encode("utf-16-le"))
     with pytest.raises(NoWorkbookStream):
         xls_sheets(document)
+    # an .xlsx with a password to open: a stream of this name (in any case) and no workbook
+    for name in ("EncryptedPackage", "ENCRYPTEDPACKAGE"):
+        with pytest.raises(Encrypted):
+            xls_sheets(compound_file(bytes(4096), name=name))
+    # the word in a cell's text is no stream
+    xls_sheets(compound_file(biff_workbook([("台账", label(0, 0, "EncryptedPackage 说明"))])))
 
 
 def test_thousands_of_sheets_or_a_sheet_of_many_records_cost_one_pass():
