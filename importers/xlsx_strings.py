@@ -64,6 +64,7 @@ _LOW_NIBBLES, _HIGH_NIBBLES, _SIXES, _ZEROS = (
     _word(b"\x06" * 8),
     _word(b"0" * 8),
 )
+_SHORTEST_CELL_END = len(b' t="s"><v>0</v></c>')
 _PAD = 8  # zero bytes before and after a window: every word read around an "s" lies within it
 _CELL_OR_VALUE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)?>|<(?:[\w.-]+:)?v(?:\s[^>]*)?>([^<]*)")
 _SHARED_TYPE = re.compile(rb"""\st\s*=\s*(["'])s\1""")
@@ -279,8 +280,10 @@ def _plain_text(scan: bytes, table: np.ndarray) -> int | None:
     data = np.frombuffer(padded, np.uint8)
     words = np.ndarray((len(padded) - 7,), "<u8", padded, strides=(1,))  # the eight bytes from each byte on
     pairs = np.ndarray((len(padded) - 1,), "<u2", padded, strides=(1,))
-    esses = np.flatnonzero(data == ord("s"))
-    marks = esses[(data[esses - 1] == ord('"')) & (data[esses + 1] == ord('"'))]
+    quote = data == ord('"')
+    marks = np.flatnonzero((data[1:-1] == ord("s")) & quote[:-2] & quote[2:]) + 1  # whatever the bytes, 5 passes
+    if len(marks) * _SHORTEST_CELL_END > len(scan):
+        return None  # more "s" than such cells could hold: none of them is looked at
     if not ((words[marks - 4] == _BEFORE_INDEX) & (pairs[marks + 4] == _VALUE_OPEN)).all():
         return None
     at = marks + 6  # the index's first byte
