@@ -31,6 +31,9 @@ MINI_SECTOR = 64
 MINI_CUTOFF = 4096  # a stream shorter than this lives in the mini stream
 HEADER_DIFAT = 109  # FAT sector ids held by the header itself
 WORKBOOK_STREAMS = ("Workbook", "WORKBOOK", "Book", "BOOK")  # BIFF8's, then BIFF5's, as calamine looks for them
+# The stream a workbook with a password to open is kept in, whatever it was (names in a compound file's directory
+# are compared in any case)
+ENCRYPTED_PACKAGE = "EncryptedPackage"
 COMPOUND_FILE = "compound file"  # the "part" named when the container itself is damaged
 
 EOF = 0x000A
@@ -84,7 +87,8 @@ class NoWorkbookStream(Exception):
 
 
 class Encrypted(Exception):
-    """The globals carry a FILEPASS record: the records after it are encrypted (a password to open)."""
+    """A password to open: the globals carry a FILEPASS record (the records after it are encrypted), or the compound
+    file holds no workbook but an encrypted .xlsx (MS-OFFCRYPTO: a stream named ``EncryptedPackage``)."""
 
 
 @dataclass
@@ -205,6 +209,9 @@ def workbook_stream(data: bytes) -> bytes:
         by_name.setdefault(entry[0], entry)
     found = next((by_name[name] for name in WORKBOOK_STREAMS if name in by_name), None)
     if found is None:
+        # the directory's names, not the file's bytes: a cell of an .xls may say EncryptedPackage too
+        if any(name.upper() == ENCRYPTED_PACKAGE.upper() for name in by_name):
+            raise Encrypted()
         raise NoWorkbookStream()
     _name, start, length = found
     if length >= MINI_CUTOFF:

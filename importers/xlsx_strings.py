@@ -9,6 +9,11 @@ Only when the sheets' sizes times the longest string could pass the limit: other
 sheets write (each shared-string cell writes one, its ``t="s"``: ``shared_marks``) times the longest string, and
 has them counted again exactly only if that passes (a zip can hold more than its directory declares).
 
+A window of cells written as Excel writes them is counted with numpy, all its cells at once (``_plain_text``: the
+``"s"`` found, each checked to end such a cell, its index read eight bytes at a time and looked up in one gather):
+on a national ledger saved with shared strings (1.9 million such cells, 74 MB of sheet XML) 0.12 s, where a
+pattern finding each index and a Counter of them took 0.34 s.
+
 The count is exact for XML written as Excel writes it (``<si><t>…</t></si>``; ``<c r=… s=… t="s"><v>7</v></c>``),
 and taken from above, never below, for anything else: a namespace prefix, a comment, an attribute in single
 quotes. Inline strings (``t="inlineStr"``) are written in the sheet itself: their text is no more than the part's
@@ -19,10 +24,11 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+
+import numpy as np
 
 SHARED_STRINGS = "xl/sharedstrings.xml"  # the part calamine reads them from, by this name (compared in any case)
 _MARK = b'"s"'
@@ -39,9 +45,27 @@ _SI_TAGS = re.compile(rb"</?si>")
 _OTHER_TAG = re.compile(rb"<(?!/?si>)[^>]*>")
 _ENTITY = re.compile(rb"&[^;<&]{0,40};")
 _CUT_AFTER = 8 << 20  # bytes held waiting for the end of a string or cell before it is read from above
-# The end of a shared-string cell as Excel writes it: its last attribute t="s", then its index and nothing else.
-# Where each "s" of the XML ends one, each shared-string cell does (its own "s" is in one).
-_PLAIN_CELL_END = re.compile(rb' t="s"><v>(\d{1,10})</v></c>')
+
+
+def _word(text: bytes) -> np.uint64:
+    """Eight bytes as numpy reads them from the XML (``_plain_text``'s words), little-endian."""
+    return np.uint64(int.from_bytes(text, "little"))
+
+
+# The end of a shared-string cell as Excel writes it: its last attribute t="s", then its index and nothing else
+# (`` t="s"><v>7</v></c>``). Where each "s" of the XML ends one, each shared-string cell does (its own "s" is in one).
+_BEFORE_INDEX = _word(b' t="s"><')  # the eight bytes from four before the s; "v>" follows them, then the index
+_VALUE_OPEN = int.from_bytes(b"v>", "little")
+_AFTER_INDEX = _word(b"</v></c>")
+_LESS_THAN, _ONES, _HIGH_BITS = _word(b"<" * 8), _word(b"\x01" * 8), _word(b"\x80" * 8)
+_LOW_NIBBLES, _HIGH_NIBBLES, _SIXES, _ZEROS = (
+    _word(b"\x0f" * 8),
+    _word(b"\xf0" * 8),
+    _word(b"\x06" * 8),
+    _word(b"0" * 8),
+)
+_SHORTEST_CELL_END = len(b' t="s"><v>0</v></c>')
+_PAD = 8  # zero bytes before and after a window: every word read around an "s" lies within it
 _CELL_OR_VALUE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)?>|<(?:[\w.-]+:)?v(?:\s[^>]*)?>([^<]*)")
 _SHARED_TYPE = re.compile(rb"""\st\s*=\s*(["'])s\1""")
 
@@ -108,6 +132,11 @@ class StringLengths:
         if index < len(self.known):
             return self.known[index]
         return self.rest or 0  # past the strings: calamine refuses the cell
+
+    @cached_property
+    def table(self) -> np.ndarray:
+        """``of`` for every index at once: the index, or past the strings ``len(known)``, into this."""
+        return np.append(np.frombuffer(self.known, np.uint32), np.uint32(self.rest or 0))
 
     @cached_property
     def longest(self) -> int:
@@ -213,11 +242,12 @@ class ShownText(_Unprefixed):
 
     def _plain(self, scan: bytes) -> bool:
         """Every shared-string cell of ``scan`` written as Excel writes it (each ``"s"`` one of theirs): counted."""
-        found = _PLAIN_CELL_END.findall(scan)
-        if len(found) != scan.count(_MARK) or (b"'" in scan and _MARK_QUOTED in scan):
+        if b"'" in scan and _MARK_QUOTED in scan:
             return False
-        # a ledger repeats its names on every row: each index looked up once
-        self.total += sum(self.lengths.of(int(index)) * times for index, times in Counter(found).items())
+        text = _plain_text(scan, self.lengths.table)
+        if text is None:
+            return False
+        self.total += text
         return True
 
     def _tokens(self, scan: bytes) -> None:
@@ -239,6 +269,42 @@ class ShownText(_Unprefixed):
     def finish(self) -> int:
         self.feed(b"", last=True)
         return self.total
+
+
+def _plain_text(scan: bytes, table: np.ndarray) -> int | None:
+    """The characters the shared-string cells of ``scan`` show (``table``: ``StringLengths.table``) if each ``"s"``
+    in it ends one written as Excel writes it, its index of 1 to 7 digits; else None. All cells at once: every
+    ``"s"`` found, the eight bytes around it compared with Excel's, the eight after ``<v>`` read as digits up to the
+    first ``<`` (whole-word arithmetic, each byte checked to be a digit) and ``</v></c>`` after them."""
+    padded = bytes(_PAD) + scan + bytes(_PAD + 16)
+    data = np.frombuffer(padded, np.uint8)
+    words = np.ndarray((len(padded) - 7,), "<u8", padded, strides=(1,))  # the eight bytes from each byte on
+    pairs = np.ndarray((len(padded) - 1,), "<u2", padded, strides=(1,))
+    quote = data == ord('"')
+    marks = np.flatnonzero((data[1:-1] == ord("s")) & quote[:-2] & quote[2:]) + 1  # whatever the bytes, 5 passes
+    if len(marks) * _SHORTEST_CELL_END > len(scan):
+        return None  # more "s" than such cells could hold: none of them is looked at
+    if not ((words[marks - 4] == _BEFORE_INDEX) & (pairs[marks + 4] == _VALUE_OPEN)).all():
+        return None
+    at = marks + 6  # the index's first byte
+    index = words[at]
+    # the first "<" of the eight bytes: the high bit of each "<" byte, the lowest one kept (none: 8 digits or more)
+    less = index ^ _LESS_THAN
+    first = (less - _ONES) & ~less & _HIGH_BITS
+    first &= ~first + np.uint64(1)
+    digits = (np.bitwise_count(first - np.uint64(1)) - 7) // 8
+    shown = (first - np.uint64(1)) >> np.uint64(7)  # a mask of the digits' bytes
+    plain = (first != 0) & (digits > 0) & (words[at + digits] == _AFTER_INDEX)
+    plain &= (index & _HIGH_NIBBLES & shown) == (_ZEROS & shown)
+    plain &= (((index & _LOW_NIBBLES) + _SIXES) & _HIGH_NIBBLES & shown) == 0  # each low nibble 9 at most
+    if not plain.all():
+        return None
+    # the digits moved to the top bytes, then added up in pairs, fours and eights (the first digit is the lowest byte)
+    value = (index & _LOW_NIBBLES & shown) << (np.uint64(8) * (np.uint64(8) - digits.astype(np.uint64)))
+    value = ((value * np.uint64(10)) + (value >> np.uint64(8))) & _word(b"\xff\x00" * 4)
+    value = ((value * np.uint64(100)) + (value >> np.uint64(16))) & _word(b"\xff\xff\x00\x00" * 2)
+    value = ((value * np.uint64(10_000)) + (value >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return int(table[np.minimum(value, np.uint64(len(table) - 1))].sum())
 
 
 def shown_text(chunks: Iterable[bytes], lengths: StringLengths) -> int:

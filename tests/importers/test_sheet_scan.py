@@ -12,6 +12,7 @@ import random
 import re
 import time
 import zipfile
+from array import array
 
 import pytest
 import xlsxwriter
@@ -21,6 +22,7 @@ from importers import workbook
 from importers.limits import WorkbookTooLarge
 from importers.template import ledger_template
 from importers.workbook import _PartScan, check_sheets, column_letter
+from importers.xlsx_strings import ShownText, StringLengths, _plain_text
 from inventory.errors import ValidationFailed
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, zipped
 
@@ -298,3 +300,49 @@ def test_xml_with_a_prefix_or_laid_out_over_lines_is_counted_as_excels(monkeypat
 
     # the layout's spaces and line ends inside each <si> are counted as its text: 4 characters a string
     assert workbook.shared_text(data) == loaded_text(data) + 4 * 500 > 10_000
+
+
+def counted_by_pattern(scan: bytes, lengths: StringLengths) -> int | None:
+    """A window's shared-string text as first counted: each index found by a pattern, every "s" one of theirs."""
+    found = re.findall(rb' t="s"><v>(\d{1,10})</v></c>', scan)
+    if len(found) != scan.count(b'"s"'):
+        return None
+    return sum(lengths.of(int(index)) for index in found)
+
+
+def shared_window(picked: random.Random) -> bytes:
+    """Cells as Excel writes them, and in half the windows one that is not (an index too long or not a number, the
+    cell's attributes in another order, an "s" cut off)."""
+    rows = picked.randrange(1, 60)
+    odd = picked.randrange(rows) if picked.random() < 0.5 else None
+    cells = []
+    for row in range(rows):
+        index = picked.choice(["0", "7", "42", "007", "1234567", "9999999", str(picked.randrange(50_000))])
+        cell = f'<c r="A{row + 1}" s="1" t="s"><v>{index}</v></c><c r="B{row + 1}"><v>{row}</v></c>'
+        if row == odd and picked.random() < 0.5:
+            index = picked.choice(["12345678", "1234567890", "", "1a", " 1", "1 ", "+1", "١"])
+            cell = f'<c r="A{row + 1}" t="s"><v>{index}</v></c>'
+        elif row == odd:
+            cell = picked.choice([f'<c t="s" r="A{row + 1}"><v>{index}</v></c>', f'"s"><v>{index}</v></c>', '"s"'])
+        cells.append(f'<row r="{row + 1}">{cell}</row>')
+    window = "".join(cells).encode()
+    return window[picked.randrange(40) :] if picked.random() < 0.2 else window  # a window may begin anywhere
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_cells_counted_all_at_once_count_what_the_pattern_counted(seed):
+    """A window of cells is counted with numpy (``_plain_text``): what it counts is what finding each index with a
+    pattern counted, indexes past the strings and leading zeros too; a window it cannot read (an index of 8 digits
+    or more, a cell written otherwise) is left to the general reading (None), which counts it exactly."""
+    picked = random.Random(seed)
+    lengths = StringLengths(array("I", (picked.randrange(80) for _ in range(60_000))), rest=picked.choice([None, 9]))
+    lengths.known.extend([3] * (10_000_000 - len(lengths.known)) if seed == 0 else [])
+    window = shared_window(picked)
+
+    counted = _plain_text(window, lengths.table)
+    expected = counted_by_pattern(window, lengths)
+    assert counted == expected or (counted is None and re.search(rb"<v>\d{8}", window))
+    if counted is None and expected is not None:
+        general = ShownText(lengths)
+        general._tokens(window)
+        assert general.total == expected  # the general reading: exact as well

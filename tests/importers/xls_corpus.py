@@ -161,13 +161,18 @@ ENDOFCHAIN, FREESECT, FATSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
 
 
 def compound_file(
-    stream: bytes, fat_edits: dict[int, int] | None = None, mini: bool = False, name: str = "Workbook"
+    stream: bytes,
+    fat_edits: dict[int, int] | None = None,
+    mini: bool = False,
+    name: str = "Workbook",
+    storage: tuple[str, str] | None = None,
 ) -> bytes:
     """An OLE2 compound file (version 3, 512-byte sectors) holding ``stream`` as its Workbook stream (``name``: Book
     for a BIFF5 workbook): in regular sectors (a shorter stream padded out to 4,096 bytes with empty records), or
     with ``mini`` in the mini stream (a stream under 4,096 bytes, as it is). ``fat_edits`` overwrite FAT entries
-    (sector → next), for broken chains. Sectors in order: the stream's (or the mini stream's and the mini FAT's),
-    the directory, the FAT."""
+    (sector → next), for broken chains. ``storage`` (its name, the name of an empty stream in it): a storage beside
+    the Workbook stream, as an .xls with macros holds its VBA project (_VBA_PROJECT_CUR). Sectors in order: the
+    stream's (or the mini stream's and the mini FAT's), the directory, the FAT."""
     if not mini:
         stream += bytes(max(0, 4096 - len(stream)))
     small = -(-len(stream) // 64)
@@ -187,17 +192,20 @@ def compound_file(
         fat[at] = following
     mini_fat = [*range(1, small), ENDOFCHAIN] + [FREESECT] * (128 - small) if mini else []
 
-    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+    def entry(name: str, kind: int, child: int, start: int, size: int, sibling: int = FREESECT) -> bytes:
         encoded = (name + "\0").encode("utf-16-le")
         return (
             encoded.ljust(64, b"\0")
-            + struct.pack("<HBBIII", len(encoded), kind, 1, FREESECT, FREESECT, child)
+            + struct.pack("<HBBIII", len(encoded), kind, 1, FREESECT, sibling, child)
             + bytes(16 + 4 + 16)
             + struct.pack("<III", start, size, 0)
         )
 
     root = entry("Root Entry", 5, 1, 0, len(held)) if mini else entry("Root Entry", 5, 1, ENDOFCHAIN, 0)
-    directory = (root + entry(name, 2, FREESECT, 0, len(stream))).ljust(512, b"\0")
+    entries = root + entry(name, 2, FREESECT, 0, len(stream), 2 if storage else FREESECT)
+    if storage:  # entries 2 and 3: the storage, and its stream (no sectors)
+        entries += entry(storage[0], 1, 3, ENDOFCHAIN, 0) + entry(storage[1], 2, FREESECT, ENDOFCHAIN, 0)
+    directory = entries.ljust(512, b"\0")
     header = struct.pack(
         "<8s16sHHHHH6sIIIIIIIII",
         bytes.fromhex("d0cf11e0a1b11ae1"),
