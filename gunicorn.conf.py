@@ -207,13 +207,15 @@ class ProblemRefusals:
     the log lines are gunicorn's."""
 
     def handle_error(self, req, client, addr, exc):
-        # Imported here: the app (and so the api package) is loaded in the worker by now, never in the master.
         from flask import Flask
 
+        if not isinstance(self.wsgi, Flask):  # another app served with these settings
+            return super().handle_error(req, client, addr, exc)
+        # Imported here: the app (and so the api package) is loaded in the worker by now, never in the master.
         from api.refusals import refusal
 
         refused = refusal(exc, self.cfg)
-        if refused is None or not isinstance(self.wsgi, Flask):
+        if refused is None:
             return super().handle_error(req, client, addr, exc)
         started = datetime.now()
         addr = addr or ("", -1)  # a unix socket

@@ -39,6 +39,7 @@ REFUSED = [
     (sent(LOGIN, EN, "Content-Length: abc"), 400, "request_header_invalid", "Content-Length", True),
     (sent(LOGIN, EN, "Transfer-Encoding: gzip"), 400, "request_header_invalid", "Transfer-Encoding", True),
     (sent(LOGIN, "Expect: later"), 417, "expectation_unsupported", "Expect", False),
+    (sent(LOGIN, EN, "Transfer-Encoding: foo"), 501, "transfer_coding_unsupported", "Transfer-Encoding", False),
     # A chunked body gunicorn cannot read is found while the app reads it: the app's handler, same answer.
     (sent(LOGIN, *CHUNKED, body=b"ZZ\r\n{}\r\n0\r\n\r\n"), 400, "request_chunks_invalid", None, False),
 ]
