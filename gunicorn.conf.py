@@ -5,6 +5,7 @@ import multiprocessing
 import os
 import time
 import traceback
+from datetime import datetime
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() + 1)))
@@ -186,3 +187,81 @@ class AccessLogger(Logger):
 
 
 logger_class = AccessLogger
+
+
+# --- the edge (branch s29-edge): gunicorn's own refusals as the app's problem JSON (api/refusals.py) ---
+from gunicorn import util as gunicorn_util  # noqa: E402
+from gunicorn.http.errors import InvalidHeader  # noqa: E402
+from gunicorn.http.wsgi import Response as GunicornResponse  # noqa: E402
+from gunicorn.http.wsgi import default_environ  # noqa: E402
+from gunicorn.workers.gthread import ThreadWorker  # noqa: E402
+from gunicorn.workers.sync import SyncWorker  # noqa: E402
+
+
+class ProblemRefusals:
+    """A worker whose refusals of a request it cannot read or that is over its limits are the app's problem JSON
+    in the client's language, where gunicorn writes an English HTML page (api/refusals.py says which). The
+    language is the request's ``Accept-Language`` when gunicorn had read the headers (a bad Content-Length or
+    Transfer-Encoding); otherwise they were never read and the answer is in the default language
+    (``DEFAULT_LANGUAGE``, Chinese). Anything else, and any failure here, is gunicorn's own ``handle_error``;
+    the log lines are gunicorn's."""
+
+    def handle_error(self, req, client, addr, exc):
+        from flask import Flask
+
+        if not isinstance(self.wsgi, Flask):  # another app served with these settings
+            return super().handle_error(req, client, addr, exc)
+        # Imported here: the app (and so the api package) is loaded in the worker by now, never in the master.
+        from api.refusals import refusal
+
+        refused = refusal(exc, self.cfg)
+        if refused is None:
+            return super().handle_error(req, client, addr, exc)
+        started = datetime.now()
+        addr = addr or ("", -1)  # a unix socket
+        if req is None and isinstance(exc, InvalidHeader):
+            req = exc.req  # the request whose headers were read, as gunicorn takes it (InvalidRequestLine's is text)
+        try:
+            status, answer, length = self._answer(req, refused)
+        except Exception:
+            self.log.exception("the problem answer to a refused request failed; gunicorn's own answer instead")
+            return super().handle_error(req, client, addr, exc)
+        self.log.warning("Invalid request from ip=%s: %s", addr[0], exc)
+        if req is not None:
+            environ = default_environ(req, client, self.cfg)
+            environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = addr[0], str(addr[1])
+            logged = GunicornResponse(req, client, self.cfg)
+            logged.status, logged.response_length = status, length
+            self.log.access(logged, req, environ, datetime.now() - started)
+        try:
+            gunicorn_util.write_nonblock(client, answer)
+        except Exception:
+            self.log.debug("Failed to send error message.")
+        return None
+
+    def _answer(self, req, refused) -> tuple[str, bytes, int]:
+        """(status line, the answer's bytes, the body's length): the app's problem body and its headers."""
+        from api import SECURITY_HEADERS
+        from api.refusals import answer_before_the_app
+
+        languages = [value for name, value in getattr(req, "headers", None) or () if name == "ACCEPT-LANGUAGE"]
+        response = answer_before_the_app(self.wsgi, refused, ", ".join(languages) or None)
+        body = response.get_data()
+        head = [f"HTTP/1.1 {response.status}", "Connection: close", f"Content-Type: {response.content_type}"]
+        head += [f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in SECURITY_HEADERS.items())]
+        return response.status, "\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body, len(body)
+
+
+class ProblemThreadWorker(ProblemRefusals, ThreadWorker):
+    pass
+
+
+class ProblemSyncWorker(ProblemRefusals, SyncWorker):
+    pass
+
+
+# gunicorn's two built-in classes, by name, get the problem refusals; any other class is used as named. A sync
+# worker with threads is gunicorn's gthread (its rule in ``Config.worker_class``).
+worker_class = {"gthread": ProblemThreadWorker, "sync": ProblemThreadWorker if threads > 1 else ProblemSyncWorker}.get(
+    worker_class, worker_class
+)

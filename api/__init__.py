@@ -22,6 +22,7 @@ from api.lean import LEAN_FAILED_ATTEMPT, register_lean_path
 from api.observability import register_observability
 from api.openapi import ProblemResponsesPlugin
 from api.proxies import register_trusted_proxies
+from api.refusals import register_refusals
 from api.replica import register_replica_routing
 from inventory.db import classify_database_error, configure_engine, reset_write_intent, set_write_intent
 
@@ -133,6 +134,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_blueprints(api)
     register_error_handlers(app)
+    register_refusals(app)
     register_observability(app)  # first of all: the request id, before any hook may refuse the request
     register_input_guard(app)  # first: hostile input is refused before a transaction or a login is looked at
     _register_security_headers(app)

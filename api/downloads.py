@@ -48,6 +48,8 @@ def content_disposition(name: str, readable: str) -> str:
 
 def send_download(data: IO[bytes], mimetype: str, name: str, readable: str) -> Response:
     """``data`` as an attachment called ``name`` (``readable``: the ASCII words for its non-ASCII part)."""
-    response = send_file(data, mimetype=mimetype, as_attachment=True, download_name=name)
+    # send_file writes a header from the name it is given, and a line break there (a query value in the name:
+    # settlement.xlsx?warehouse=%0A) raised a 500: it gets the ASCII fallback, and the header is replaced anyway.
+    response = send_file(data, mimetype=mimetype, as_attachment=True, download_name=ascii_file_name(name, readable))
     response.headers["Content-Disposition"] = content_disposition(name, readable)
     return response

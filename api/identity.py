@@ -84,7 +84,9 @@ def end_session() -> None:
 def _session_principal() -> Principal:
     writes = request.method not in SAFE_METHODS
     principal = authenticate_web_session(db.session, session["sid"], client_address(), touch=writes)
-    if writes and not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), session.get("csrf", "")):
+    # As bytes: compare_digest refuses str holding non-ASCII characters, which a header may hold (a 500 before).
+    offered, expected = request.headers.get(CSRF_HEADER, ""), session.get("csrf", "")
+    if writes and not hmac.compare_digest(offered.encode(), expected.encode()):
         raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated write")
     return principal
 

@@ -107,6 +107,8 @@ def _error_paths(client, stocked_line):
     yield "text-direction control", client.post(f"{API}/items", json={"code": "X2", "name": "a\u2066b"}, headers=ZH)
     yield "ambiguous county", client.get(f"{API}/nearest?county=朝阳区&item=PD-001", headers=ZH)
     yield "date", client.get(f"{API}/stock-lines/{line.id}?as_of=yesterday", headers=ZH)
+    # A download asked for past its end (werkzeug's 416 was English, code "unlisted")
+    yield "byte range", client.get(f"{API}/imports/template.xlsx", headers={**ZH, "Range": "bytes=99999999-"})
 
 
 def test_every_error_path_answers_in_chinese_with_a_code_under_zh_cn(client, stocked_line):

@@ -59,6 +59,17 @@ def test_every_download_carries_both_names(client, stocked_line):
     assert content_disposition("plain.xlsx", "x") == 'attachment; filename="plain.xlsx"'
 
 
+def test_a_line_break_in_a_download_name_is_no_server_error(client):
+    """settlement.xlsx?warehouse=%0A answered 500: the query value is part of the file name, and send_file
+    refused to write a header holding a line break. The name is percent-encoded in filename* and dropped from
+    the ASCII one."""
+    incident = client.post(f"{API}/incidents", json={"name": "演练", "incident_type": "other", "county_code": "110101"})
+    response = client.get(f"{API}/incidents/{incident.json['code']}/settlement.xlsx?warehouse=a%0Ab")
+    assert response.status_code == 200
+    header = response.headers["Content-Disposition"]
+    assert "\n" not in header and "a%0Ab" in header and header.isascii()
+
+
 def test_as_of_accepts_the_space_a_decoded_plus_becomes(client, stocked_line):
     line = stocked_line(quantity=7)
     for as_of in ("2099-03-01T00:00:00+08:00", "2099-03-01T00:00:00 08:00", "2099-03-01T00:00 0800"):

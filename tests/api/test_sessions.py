@@ -125,3 +125,12 @@ def test_deactivation_revokes_tokens_so_reactivation_does_not_bring_them_back(ap
     assert client.patch("/api/v1/users/vera", json={"active": False}).status_code == 200
     assert client.patch("/api/v1/users/vera", json={"active": True}).status_code == 200
     assert vera.get("/api/v1/auth/me").status_code == 401
+
+
+def test_a_csrf_header_of_non_ascii_bytes_is_refused_not_a_server_error(app):
+    """An X-CSRF-Token of UTF-8 bytes (中, as a WSGI server hands them on: latin-1 text) was a 500:
+    hmac.compare_digest refuses str holding non-ASCII characters. It is a wrong token: 403 naming the header."""
+    make_user("sid")
+    browser, _csrf, _cookie = log_in(app, "sid")
+    response = browser.post("/api/v1/auth/logout", headers={"X-CSRF-Token": "中".encode().decode("latin-1")})
+    assert response.status_code == 403 and response.json["code"] == "csrf_missing"
