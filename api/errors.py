@@ -129,7 +129,10 @@ def problem(
         "params": {},
     }
     if errors:
+        errors, omitted = _first_errors(errors, MAX_FIELD_ERRORS)
         body["errors"], body["error_codes"] = _translate_errors(errors, lang)
+        if omitted:
+            body["errors_omitted"] = omitted
     if shown_detail is not None:
         body["detail"] = shown_detail
     elif detail is None and errors:
@@ -150,6 +153,35 @@ def problem(
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+# A body of 60,000 unknown members (1 MB, no login needed) was answered with 60,000 translated field errors:
+# 6 MB and 0.8 s of a worker's CPU. The first fields say what to fix; the count says how many more.
+MAX_FIELD_ERRORS = 100
+
+
+def _first_errors(errors: dict, limit: int) -> tuple[dict, int]:
+    """The first ``limit`` field errors (leaves, in order, nesting kept) and how many were left out."""
+    kept: dict = {}
+    omitted = 0
+    room = limit
+    for key, value in errors.items():
+        if isinstance(value, dict):
+            inner, inner_omitted = _first_errors(value, room)
+            if inner:
+                kept[key] = inner
+                room -= _count_leaves(inner)
+            omitted += inner_omitted
+        elif room > 0:
+            kept[key] = value
+            room -= 1
+        else:
+            omitted += 1
+    return kept, omitted
+
+
+def _count_leaves(errors: dict) -> int:
+    return sum(_count_leaves(value) if isinstance(value, dict) else 1 for value in errors.values())
 
 
 def _translate_errors(errors: dict, lang: str) -> tuple[dict, dict]:

@@ -74,6 +74,9 @@ class ProblemSchema(Schema):
         keys=fields.String(),
         metadata={"description": "the shape of `errors`, each message as `{code, params}`"},
     )
+    errors_omitted = fields.Integer(
+        metadata={"description": "how many field errors after the first 100 `errors` leaves out (absent when none)"},
+    )
 
 
 def document_pagination_header(spec) -> None:
