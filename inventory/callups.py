@@ -23,7 +23,7 @@ from inventory.audit import record_audit
 from inventory.callup_notices import line_decided, lines_waiting
 from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.geo import Incident, Point
-from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, EmergencyIncident, Shipment, Warehouse
+from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, EmergencyIncident, Shipment
 from inventory.nearest import DEFAULT_RADIUS_KM, NeedRequest, Plan, plan_need
 from inventory.reference import (
     CallUpLineStatus,
@@ -37,6 +37,7 @@ from inventory.reference import (
 from inventory.shipments import ShipmentDetails, add_line, open_shipment
 from inventory.stock import REASON_LIMIT, expired_issue_reason, record_movement, release_reservation, reserve_stock
 from inventory.validation import check_text, text_limit
+from inventory.warehouses import get_warehouse
 
 RAISING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
 PLAN_ATTEMPTS = 5
@@ -71,14 +72,9 @@ def list_callups(
         stmt = stmt.where(CallUp.status == status)
     if requester:
         stmt = stmt.where(CallUp.requester == requester)
-    if warehouse_code:
-        stmt = stmt.where(
-            CallUp.id.in_(
-                select(CallUpLine.callup_id)
-                .join(Warehouse, Warehouse.id == CallUpLine.warehouse_id)
-                .where(Warehouse.code == warehouse_code)
-            )
-        )
+    if warehouse_code:  # an unknown one: 404, not an empty list
+        warehouse_id = get_warehouse(session, warehouse_code, field="warehouse").id
+        stmt = stmt.where(CallUp.id.in_(select(CallUpLine.callup_id).where(CallUpLine.warehouse_id == warehouse_id)))
     return stmt
 
 

@@ -117,6 +117,8 @@ def settlement_sheet(
 ) -> SettlementSheet:
     """The incident's sheet, per source and item, clipped to the caller's province (or their warehouses)."""
     require_settlement_reader(actor)
+    if warehouse_code:  # an unknown one: 404, not a sheet with no rows
+        get_warehouse(session, warehouse_code, field="warehouse")
     principal = as_principal(actor)
     lines = incident_lines(incident)
     totals = grouped(line_accounts(session, lines), lines)

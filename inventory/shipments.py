@@ -27,6 +27,7 @@ from inventory.reference import MovementKind, ShipmentKind, ShipmentStatus
 from inventory.stock import get_stock_line, record_movement
 from inventory.stock_rules import require_active
 from inventory.validation import check_quantity, check_text, text_limit
+from inventory.warehouses import get_warehouse
 
 MAX_SHIPMENT_LINES = 200
 
@@ -76,12 +77,10 @@ def list_shipments(
         stmt = stmt.where(Shipment.status == status)
     if kind is not None:
         stmt = stmt.where(Shipment.kind == kind)
-    if warehouse_code:
-        source, target = aliased(Warehouse), aliased(Warehouse)
-        stmt = (
-            stmt.outerjoin(source, source.id == Shipment.source_warehouse_id)
-            .outerjoin(target, target.id == Shipment.target_warehouse_id)
-            .where(or_(source.code == warehouse_code, target.code == warehouse_code))
+    if warehouse_code:  # an unknown one: 404, not an empty list
+        warehouse_id = get_warehouse(session, warehouse_code, field="warehouse").id
+        stmt = stmt.where(
+            or_(Shipment.source_warehouse_id == warehouse_id, Shipment.target_warehouse_id == warehouse_id)
         )
     if incident_code:
         stmt = stmt.join(EmergencyIncident, EmergencyIncident.id == Shipment.incident_id).where(

@@ -218,8 +218,8 @@ def list_stock_lines(
 ) -> Select:
     """A select of stock lines, by default only those holding something."""
     stmt = select(StockLine).join(StockLine.warehouse).join(StockLine.item).order_by(StockLine.id)
-    if warehouse_code:
-        stmt = stmt.where(Warehouse.code == warehouse_code)
+    if warehouse_code:  # an unknown one: 404, as an unknown item (not an empty list that looks like no stock)
+        stmt = stmt.where(StockLine.warehouse_id == get_warehouse(session, warehouse_code, field="warehouse").id)
     if item_code:  # a code, name or alias, as everywhere a person names an item (an unknown one: 404)
         stmt = stmt.where(StockLine.item_id == resolve_item(session, item_code, "item").id)
     if category is not None:
@@ -794,7 +794,7 @@ def list_movements(
     if stock_line_id is not None:
         stmt = stmt.where(Movement.stock_line_id == stock_line_id)
     if warehouse_code:
-        stmt = stmt.join(StockLine.warehouse).where(Warehouse.code == warehouse_code)
+        stmt = stmt.where(StockLine.warehouse_id == get_warehouse(session, warehouse_code, field="warehouse").id)
     if item_code:
         stmt = stmt.where(StockLine.item_id == resolve_item(session, item_code, "item").id)
     if kind is not None:

@@ -390,3 +390,25 @@ def test_row_ids_beyond_32_bits_are_a_plain_404_not_a_500(client, path):
         response = client.get(url) if path.endswith("{id}") else client.post(url, json=ISSUE)
         assert response.status_code == 404, url
         assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/stock-lines?warehouse={code}",
+        "/movements?warehouse={code}",
+        "/callups?warehouse={code}",
+        "/shipments?warehouse={code}",
+        "/unit-prices?warehouse={code}",
+        "/incidents/{incident}/settlement?warehouse={code}",
+        "/incidents/{incident}/settlement.xlsx?warehouse={code}",
+    ],
+)
+def test_a_list_filtered_by_an_unknown_warehouse_is_a_404_naming_it(client, make_warehouse, path):
+    """Was an empty list (or sheet) for a mistyped code, which reads as "no stock there"; an item was already a 404."""
+    known = make_warehouse(code="WH-KNOWN")
+    incident = client.post(f"{API}/incidents", json={"name": "泄漏", "incident_type": "chemical_spill"}).json["code"]
+    refused = send(client, "GET", API + path.format(code="WH-NOPE", incident=incident))
+    problem = assert_problem(refused, 404, "warehouse")
+    assert "WH-NOPE" in problem["errors"]["warehouse"][0]
+    assert send(client, "GET", API + path.format(code=known.code, incident=incident)).status_code == 200

@@ -514,7 +514,6 @@ MOVEMENT_FILTERS = [
     ({"kind": "transfer_in"}, [("transfer_in", "WH-B", "PD-001")]),
     ({"reference": "ISS-1"}, [("issue", "WH-A", "PD-001")]),
     ({"reference": "PO-1", "kind": "issue"}, []),
-    ({"warehouse": "NO-SUCH"}, []),
 ]
 
 
