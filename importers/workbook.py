@@ -828,14 +828,19 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         head.append((number, cells))
         if len(head) >= HEADER_SEARCH_ROWS:
             break
-    groups = _group_headers(sheet, head)
+    merged = _group_headers(sheet, head)
+    groups = _typed_group_headers(head, merged)
     best: SheetTable | None = None
     best_score = MIN_HEADER_MATCHES - 1
     for position, (number, cells) in enumerate(head):
         above = groups.get(number - 1, {}) if position else {}
         table = _map_header(name, number, cells, above, mapping.explicit)
         score = len(table.columns)
-        if score > best_score:
+        # As many known headers as the row above, under its merged group headers (数量 over 应储 | 实储, the
+        # other headers merged down both rows): this row is the header's second level, the one that says
+        # which column is which.
+        second_level = score == best_score and best is not None and best.header_row == number - 1
+        if score > best_score or (second_level and number - 1 in merged):
             best, best_score = table, score
             best.signature = header_signature(cells)
     if best is not None and not mapping.explicit:
@@ -930,6 +935,27 @@ def _group_headers(sheet: CalamineSheet, head: list[tuple[int, list]]) -> dict[i
             if text:
                 spans.setdefault(top + 1, []).append((left, right, text))
     return {number: _painted(row_spans) for number, row_spans in spans.items()}
+
+
+def _typed_group_headers(head: list[tuple[int, list]], merged: dict[int, dict[int, str]]) -> dict[int, dict[int, str]]:
+    """``merged`` (``_group_headers``) with the group headers typed in their first cell only, the cells after it
+    left blank (centred across the selection, or unmerged): such a text covers the blank cells up to the next
+    filled one, as far as the row below has headers (储备库 over 名称 | 所在区县 is 储备库名称, not the item's
+    名称). A merged range wins over it."""
+    by_row = {number: cells for number, cells in head}
+    groups = {number: dict(columns) for number, columns in merged.items()}
+    for number, cells in head:
+        below = by_row.get(number + 1)
+        last_below = next((i for i in range(len(below) - 1, -1, -1) if not is_blank(below[i])), -1) if below else -1
+        filled = [index for index in range(min(len(cells), last_below + 1)) if not is_blank(cells[index])]
+        for position, left in enumerate(filled):
+            right = filled[position + 1] - 1 if position + 1 < len(filled) else last_below
+            text = parse_text(cells[left])
+            if right > left and text:
+                row = groups.setdefault(number, {})
+                for column in range(left, right + 1):
+                    row.setdefault(column, text)
+    return groups
 
 
 def _painted(spans: list[tuple[int, int, str]]) -> dict[int, str]:

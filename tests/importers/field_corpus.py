@@ -491,6 +491,20 @@ def group_headers_over_item_and_place() -> FieldBook:
     return corpus
 
 
+def group_headers_typed_not_merged() -> FieldBook:
+    """Group headers typed in their first cell only (centred across the selection, not merged): 储备库 over
+    名称 | 所在区县 | 储备类型 and 储备物资 over 名称 | 单位 | 数量; the first 名称 is the warehouse's."""
+    corpus, book = _new("分组表头未合并", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "储备库", None, None, "储备物资", None, None)
+    out.put(None, "名称", "所在区县", "储备类型", "名称", "单位", "数量")
+    out.good(2, 1, "横州市应急物资储备库", "横州市", "政府储备", "活性炭", "吨", 2)
+    out.good(50, 2, "横州市应急物资储备库", "横州市", "政府储备", "沙袋", "袋", 50)
+    out.bad(3, "横州市应急物资储备库", "横州市", "政府储备", "生石灰", "吨", -3)
+    corpus.data = _saved(book)
+    return corpus
+
+
 def quantities_as_typed_more() -> FieldBook:
     """Quantities as typed: a unit inside (200kg, 0.5吨, 30 双, 2台套), full width (１２０), a Chinese comma
     (1，200), approximate (约100), ten thousands (1.5万); a pack count (2箱（每箱20个）) is refused."""
@@ -644,6 +658,23 @@ def county_written_short_or_with_city() -> FieldBook:
     return corpus
 
 
+def quantity_over_should_and_actual() -> FieldBook:
+    """数量 merged over 应储 | 实储 (what should be held, what is), the other headers merged down both rows: the
+    stock is 实储; 应储 is no column of the ledger (a warning)."""
+    corpus, book = _new("应储与实储", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.put(None, None, None, None, None, None, "应储", "实储")
+    out.sheet.merge_cells("G1:H1")
+    for column in "ABCDEF":
+        out.sheet.merge_cells(f"{column}1:{column}2")
+    out.good(2, 1, "横州市应急物资储备库", "横州市", "政府储备", "活性炭", "吨", 5, 2)
+    out.good(80, 2, "横州市应急物资储备库", "横州市", "政府储备", "沙袋", "袋", 100, 80)
+    out.bad(3, "横州市应急物资储备库", "横州市", "政府储备", "围油栏", "米", 200, "待补")
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -666,6 +697,7 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     place_group_over_name_and_address,
     two_tables_in_one_sheet,
     group_headers_over_item_and_place,
+    group_headers_typed_not_merged,
     quantities_as_typed_more,
     dates_as_typed_more,
     coordinates_in_columns_as_typed,
@@ -674,5 +706,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     headers_as_typed_columns_apart,
     title_block_and_merged_total,
     county_written_short_or_with_city,
+    quantity_over_should_and_actual,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )
