@@ -862,25 +862,35 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         best.kind = WAREHOUSE_SHEET  # a directory of warehouses; a column of what they hold is warned about
     else:
         return None
-    _unit_under_quantity_header(sheet, best)
+    _unit_under_quantity_header(sheet, best, head)
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
     best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
     return best
 
 
-def _unit_under_quantity_header(sheet: CalamineSheet, table: SheetTable) -> None:
+def _unit_under_quantity_header(sheet: CalamineSheet, table: SheetTable, head: list[tuple[int, list]]) -> None:
     """数量 merged over two columns, the number and then its unit (200 | 袋): the second column is the unit.
 
     The unit column has no header of its own there; unread, 500 | 公斤 of an item counted in 吨 would be 500 吨.
+    数量 not merged but centred over both (the next header cell blank) is the same when that column's first
+    rows under the header (of ``head``, the sheet's first rows) hold units and nothing else.
     """
     quantity = table.columns.get("quantity")
     if quantity is None or "unit" in table.columns:
         return
     row = table.header_row - 1  # calamine counts rows from 0
+    after = quantity.index + 1
     for (top, left), (bottom, right) in sheet.merged_cell_ranges or []:
-        if left == quantity.index and right == left + 1 and top <= row <= bottom:
+        if left == quantity.index and right == after and top <= row <= bottom:
             table.columns["unit"] = Column(index=right, header=quantity.header, field="unit")
             return
+    header = dict(head)[table.header_row]
+    if after < len(header) and not is_blank(header[after]):
+        return
+    written = [parse_text(cells[after]) for number, cells in head if number > table.header_row and after < len(cells)]
+    written = [text for text in written if text]
+    if written and all(is_known_unit(text) for text in written):
+        table.columns["unit"] = Column(index=after, header=quantity.header, field="unit")
 
 
 _FORM_FIELDS = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.part in ("warehouse", "region")}

@@ -505,6 +505,20 @@ def group_headers_typed_not_merged() -> FieldBook:
     return corpus
 
 
+def quantity_over_number_and_unit_unmerged() -> FieldBook:
+    """数量 centred over two columns without merging them (the second header cell blank): the number, then its
+    unit; 500 | 公斤 of an item counted in 吨 is 0.5 吨, not 500."""
+    corpus, book = _new("数量与单位两列未合并", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "物资名称", "数量", None, "备注")
+    out.good("0.5", "武鸣区储备库", "武鸣区", "政府储备", "活性炭", 500, "公斤", "")
+    out.good(20, "武鸣区储备库", "武鸣区", "政府储备", "沙袋", 20, "袋", "")
+    out.good(2000, "武鸣区储备库", "武鸣区", "政府储备", "围油栏", 2, "公里", "")
+    out.bad("武鸣区储备库", "武鸣区", "政府储备", "吸油毡", "很多", "张", "")
+    corpus.data = _saved(book)
+    return corpus
+
+
 def quantities_as_typed_more() -> FieldBook:
     """Quantities as typed: a unit inside (200kg, 0.5吨, 30 双, 2台套), full width (１２０), a Chinese comma
     (1，200), approximate (约100), ten thousands (1.5万); a pack count (2箱（每箱20个）) is refused."""
@@ -698,6 +712,7 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     two_tables_in_one_sheet,
     group_headers_over_item_and_place,
     group_headers_typed_not_merged,
+    quantity_over_number_and_unit_unmerged,
     quantities_as_typed_more,
     dates_as_typed_more,
     coordinates_in_columns_as_typed,
