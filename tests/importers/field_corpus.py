@@ -519,6 +519,65 @@ def quantity_over_number_and_unit_unmerged() -> FieldBook:
     return corpus
 
 
+def reserve_type_section_headings() -> FieldBook:
+    """One table cut into sections by headings naming the reserve type (一、政府储备 merged across the row,
+    （二）企业储备, 三 | 社会化储备) and no 储备类型 column: each heading gives its rows their type."""
+    corpus, book = _new("按储备类型分段", warehouses=3)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("马山县环境应急物资储备台账")
+    out.put("序号", "储备库名称", "所在区县", "物资名称", "计量单位", "数量")
+    out.put("一、政府储备")
+    out.sheet.merge_cells("A3:F3")
+    out.good(1, 1, "马山县应急物资储备库", "马山县", "活性炭", "吨", 1)
+    out.good(20, 2, "马山县应急物资储备库", "马山县", "沙袋", "袋", 20)
+    out.bad(3, "马山县应急物资储备库", "马山县", "围油栏", "米", "若干")
+    out.put("（二）企业储备")
+    out.good(3, 1, "马山县某糖厂", "马山县", "活性炭", "吨", 3)
+    out.put("三", "社会化储备")
+    out.good(5, 1, "马山县某物流公司", "马山县", "沙袋", "袋", 5)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def category_headings_with_serials() -> FieldBook:
+    """Rows grouped under headings of a serial number and one label (一 | 污染源切断类, 1 | 污染物收集类), the rows
+    numbered 1.1, 1.2 …: each heading is skipped with a warning, never refused."""
+    corpus, book = _new("类别标题行", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "物资名称", "计量单位", "数量", "储备库名称", "所在区县", "储备类型")
+    out.put("一", "污染源切断类")
+    out.good(10, "1.1", "沙袋", "袋", 10, "良庆区储备库", "良庆区", "政府储备")
+    out.good(5, "1.2", "围油栏", "米", 5, "良庆区储备库", "良庆区", "政府储备")
+    out.put("二", "污染物降解类")
+    out.good(1, "2.1", "活性炭", "吨", 1, "良庆区储备库", "良庆区", "政府储备")
+    out.put("（三）", "安全防护类")
+    out.bad("3.1", "防毒面具", "个", "abc", "良庆区储备库", "良庆区", "政府储备")
+    out.good(6, "3.2", "化学防护服", "套", 6, "良庆区储备库", "良庆区", "政府储备")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def column_numbers_under_header() -> FieldBook:
+    """A printed form's row numbering its columns under the header (1 2 3 …, （1）（2）…, 甲 乙 丙 丁 …)."""
+    corpus, book = _new("表头下栏次行", warehouses=1)
+    header = ("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    first = SheetWriter(corpus, book.create_sheet("一季度"))
+    first.put(*header)
+    first.put("甲", "乙", "丙", "丁", "戊", "己", "庚")
+    first.good(5, 1, "邕宁区储备库", "邕宁区", "政府储备", "活性炭", "吨", 5)
+    first.bad(2, "邕宁区储备库", "邕宁区", "国家队", "生石灰", "吨", 2)
+    second = SheetWriter(corpus, book.create_sheet("二季度"))
+    second.put(*header)
+    second.put(*(f"（{number}）" for number in range(1, 8)))
+    second.good(6, 1, "邕宁区储备库", "邕宁区", "政府储备", "沙袋", "袋", 6)
+    third = SheetWriter(corpus, book.create_sheet("三季度"))
+    third.put(*header)
+    third.put(None, *range(1, 7))
+    third.good(7, 1, "邕宁区储备库", "邕宁区", "政府储备", "吸油毡", "张", 7)
+    corpus.data = _saved(book)
+    return corpus
+
+
 def quantities_as_typed_more() -> FieldBook:
     """Quantities as typed: a unit inside (200kg, 0.5吨, 30 双, 2台套), full width (１２０), a Chinese comma
     (1，200), approximate (约100), ten thousands (1.5万); a pack count (2箱（每箱20个）) is refused."""
@@ -713,6 +772,9 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     group_headers_over_item_and_place,
     group_headers_typed_not_merged,
     quantity_over_number_and_unit_unmerged,
+    reserve_type_section_headings,
+    category_headings_with_serials,
+    column_numbers_under_header,
     quantities_as_typed_more,
     dates_as_typed_more,
     coordinates_in_columns_as_typed,
