@@ -215,6 +215,11 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "物资品名",
         "应急物资名称",
         "物资品种",
+        "物资名称及规格",  # the name with its specification in one cell (活性炭 颗粒): the name is what counts
+        "物资名称及规格型号",
+        "名称及规格",
+        "名称规格",
+        "品名规格",
         "material",
         "material name",
         part=STOCK,
@@ -266,6 +271,9 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "库存量",
         "现有储备量",
         "实有储备量",
+        "数量及单位",  # 2吨 in one cell: parse_amount reads the unit from the quantity cell
+        "数量和单位",
+        "数量及计量单位",
         "qty",
         "stock",
         "on hand",

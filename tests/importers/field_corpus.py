@@ -717,6 +717,34 @@ def title_block_and_merged_total() -> FieldBook:
     return corpus
 
 
+def reserve_types_with_levels() -> FieldBook:
+    """Reserve types written with the government's level (县级政府储备, 市级政府储备), 政府性储备, 企业代储 …;
+    a word nobody uses for a reserve type (政府采购) is refused."""
+    corpus, book = _new("储备类型带级别", warehouses=6)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    for number, word in enumerate(
+        ("县级政府储备", "市级政府储备", "政府性储备", "企业代储", "协议代储", "政府（实物）")
+    ):
+        out.good(1, f"西乡塘区{number + 1}号库", "西乡塘区", word, "活性炭", "吨", 1)
+    out.bad("西乡塘区7号库", "西乡塘区", "政府采购", "活性炭", "吨", 1)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def name_and_quantity_with_their_details() -> FieldBook:
+    """物资名称及规格 and 数量及单位 headers: the name (with its specification) and the quantity with its unit."""
+    corpus, book = _new("名称及规格与数量及单位", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称及规格", "数量及单位")
+    out.good(2, 1, "青秀区储备库", "青秀区", "政府储备", "活性炭", "2吨")
+    out.good(200, 2, "青秀区储备库", "青秀区", "政府储备", "沙袋", "200袋")
+    out.good(1500, 3, "青秀区储备库", "青秀区", "政府储备", "围油栏", "1.5公里")
+    out.bad(4, "青秀区储备库", "青秀区", "政府储备", "吸油毡", "若干张")
+    corpus.data = _saved(book)
+    return corpus
+
+
 def county_written_short_or_with_city() -> FieldBook:
     """The county without its suffix (隆安), the city without 市 (南宁), a trailing space; a county nobody knows
     is refused."""
@@ -782,6 +810,8 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     township_sheets,
     headers_as_typed_columns_apart,
     title_block_and_merged_total,
+    reserve_types_with_levels,
+    name_and_quantity_with_their_details,
     county_written_short_or_with_city,
     quantity_over_should_and_actual,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
