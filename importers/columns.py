@@ -309,6 +309,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "过期时间",
         "保质期至",
         "有效日期",
+        "保质期",  # a date, or a shelf life (2年) counted from the production date, as 有效期
+        "保质期限",
         "expiry",
         "expiration date",
         "expires",

@@ -24,6 +24,7 @@ from importers.columns import (
     FOOTER_PREFIXES,
     HEADER_INDEX,
     TOTAL_MARKERS,
+    bracket_notes,
     closest_field,
     fold,
     header_key,
@@ -190,6 +191,7 @@ class LedgerReader:
         # What cells read as without an error or a warning, per distinct cells: a ledger repeats them.
         self.known_dates: dict[tuple, tuple[dt.date | None, dt.date | None, bool]] = {}
         self.known_quantities: dict[tuple, tuple[Decimal, str]] = {}
+        self.shelf_life_unit = ""  # the current table's expiry header's 年, 月 or 天 (有效期（月）): a number is a life
 
     def read(self, workbook: LedgerWorkbook, ahead_read: bool = False) -> None:
         """Every table's rows, in order; with ``ahead_read``, all but the one ``read_table`` read ahead."""
@@ -296,6 +298,7 @@ class LedgerReader:
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
         self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
         self.known_quantities = {}  # a table's own: its quantity header may name a unit (数量（千克）)
+        self.shelf_life_unit = _shelf_life_unit(columns.get("expiry_date"))
         self.form = self._form_values(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
@@ -651,6 +654,8 @@ class LedgerReader:
         A month alone: its first day for production, its last for expiry; a shelf life counts from production.
         What two cells read as without an error is remembered (``known_dates``): a ledger repeats its dates.
         """
+        if self.shelf_life_unit and _is_plain_number(expires):  # 36 under 有效期（月）: 36 months, no date
+            expires = f"{parse_text(expires).strip()}{self.shelf_life_unit}"
         keyed = produced.__class__ in _KEYED_CELLS and expires.__class__ in _KEYED_CELLS
         if keyed:
             known = self.known_dates.get((produced, expires))
@@ -783,6 +788,22 @@ _SERIAL_PREFIX = re.compile(r"^[（(]?(?:[一二三四五六七八九十百]+|\d
 
 def _is_serial(value: object) -> bool:
     return value.__class__ in (int, float) or (value.__class__ is str and _SERIAL.fullmatch(value.strip()) is not None)
+
+
+def _shelf_life_unit(column: Column | None) -> str:
+    """The time unit an expiry header names in brackets (有效期（月）, 保质期(年)): its numbers are shelf lives."""
+    notes = bracket_notes(column.header) if column is not None else []
+    return next((note for note in notes if note in _SHELF_LIFE_UNITS), "")
+
+
+_SHELF_LIFE_UNITS = frozenset({"年", "月", "个月", "天", "日"})
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _is_plain_number(value: object) -> bool:
+    if value.__class__ in (int, float):
+        return True
+    return value.__class__ is str and _PLAIN_NUMBER.fullmatch(fold(value)) is not None
 
 
 def _numbers_the_columns(filled: list) -> bool:

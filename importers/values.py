@@ -28,6 +28,8 @@ from inventory.validation import INVISIBLE, memoised, plain_text
 from inventory.vocabulary import shipped_reserve_type_words
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+# The serial day of 1910-01-01: a smaller number in a date column is no date of a stock ledger (1900–1909).
+_SERIAL_1910 = (dt.date(1910, 1, 1) - EXCEL_EPOCH).days
 # Characters that make a spreadsheet treat text as a formula; the exporter prefixes them with "'".
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
@@ -378,6 +380,11 @@ def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
             if month == "1":
                 raise CellError(f"'{value}' may be January or October {year}: write {year}-01 or {year}-10")
             return _period(f"{year}.{month}", period_end)
+        if 0 < number < _SERIAL_1910:  # 3 or 36 in a date column: a count of years or months, no day of 1900
+            raise CellError(
+                f"'{parse_text(value)}' is a number, not a date: write the date (2024-03-01), "
+                "or a shelf life with its unit (3年, 36个月) in the expiry column"
+            )
         if 1 <= number < 2958466:  # Excel's serial day numbers, 1900-01-01 … 9999-12-31
             return EXCEL_EPOCH + dt.timedelta(days=int(number))
         raise CellError("not a date")

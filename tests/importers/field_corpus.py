@@ -776,6 +776,27 @@ def quantity_over_should_and_actual() -> FieldBook:
     return corpus
 
 
+def shelf_life_columns() -> FieldBook:
+    """A shelf life as a bare number under a header naming its unit (有效期（月） | 36), a 保质期 column (2年, refused
+    without a production date); a bare 3 under 有效期 is refused (3 years? not 3 January 1900), saying to write a
+    date or a shelf life."""
+    corpus, book = _new("保质期写法", warehouses=1)
+    months = SheetWriter(corpus, book.create_sheet("药剂"))
+    months.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "批次", "生产日期", "有效期（月）")
+    months.good(1, "良庆区储备库", "良庆区", "政府储备", "活性炭", "吨", 1, "A", "2024-01-01", 36)
+    months.good(2, "良庆区储备库", "良庆区", "政府储备", "氢氧化钠", "吨", 2, "A", "2024-01-01", "24")
+    life = SheetWriter(corpus, book.create_sheet("器材"))
+    life.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "生产日期", "保质期")
+    life.good(10, "良庆区储备库", "良庆区", "政府储备", "吸油毡", "张", 10, "2024-01-01", "2年")
+    life.bad("良庆区储备库", "良庆区", "政府储备", "围油栏", "米", 50, None, "3年")  # from when? no production date
+    dates = SheetWriter(corpus, book.create_sheet("其他"))
+    dates.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "生产日期", "有效期")
+    dates.good(5, "良庆区储备库", "良庆区", "政府储备", "沙袋", "袋", 5, "2024-01-01", "2026-06-30")
+    dates.bad("良庆区储备库", "良庆区", "政府储备", "生石灰", "吨", 3, "2024-01-01", 3)
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -814,5 +835,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     name_and_quantity_with_their_details,
     county_written_short_or_with_city,
     quantity_over_should_and_actual,
+    shelf_life_columns,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )

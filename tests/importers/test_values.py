@@ -163,6 +163,8 @@ def test_a_shelf_life_in_the_expiry_column_counts_from_production(typed, expiry)
         (2025.1, None, "1月，也可能是10月"),
         ("2024-02-30", None, "no such date"),
         ("明年春天", None, "not a date"),
+        (3, dt.date(2024, 1, 1), "是一个数字，不是日期"),  # 3 years? not 1900-01-03
+        (36, None, "shelf life with its unit"),
     ],
 )
 def test_dates_that_cannot_be_read_are_refused_saying_why(typed, production, message):
