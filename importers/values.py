@@ -462,6 +462,10 @@ def parse_shelf_life(value: object) -> ShelfLife | None:
     raise CellError(f"shelf life '{value}' cannot be read: write whole years, months or days")
 
 
+# "Good until" around an expiry date: 至2026年12月, 到2026.12, 2026.12.31前, 2026-06-30止.
+_UNTIL = re.compile(r"^(?:有效期至|有效期到|截至|截止|至|到)\s*|\s*(?:以前|之前|前|为止|截止|止)$")
+
+
 def parse_expiry(value: object, production_date: dt.date | None) -> dt.date | None:
     """An expiry cell: a date (a month alone is its last day), a no-expiry word (长期, 无, /, —), or a shelf life.
 
@@ -471,6 +475,8 @@ def parse_expiry(value: object, production_date: dt.date | None) -> dt.date | No
         return None
     life = parse_shelf_life(value)
     if life is None:
+        if value.__class__ is str:  # 至2026年12月, 2026.12.31前: the words around the date say "good until"
+            value = _UNTIL.sub("", value.strip()) or value
         return parse_date(value, period_end=True)
     if production_date is None:
         raise CellError(

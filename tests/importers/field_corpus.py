@@ -604,7 +604,8 @@ def quantities_as_typed_more() -> FieldBook:
 
 def dates_as_typed_more() -> FieldBook:
     """Dates as typed: Excel serial numbers in a plain number cell, a year as a number (2023), a month as a number
-    (2023.12), text months and days, a shelf life (三年); 23.5.6 and 2023.1 (January or October?) are refused."""
+    (2023.12), text months and days, a shelf life (三年), "good until" (至2026年12月, 2026.12.31前); 23.5.6 and 2023.1
+    (January or October?) are refused."""
     corpus, book = _new("日期写法补充", warehouses=1)
     out = SheetWriter(corpus, book.create_sheet("台账"))
     out.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "批次", "生产日期", "有效期至")
@@ -617,6 +618,8 @@ def dates_as_typed_more() -> FieldBook:
     out.good(1, *site, "F", dt.datetime(2023, 5, 6), "2026.5.5")
     out.good(1, *site, "G", "2023-05-06 00:00:00", "2026/05/05")
     out.good(1, *site, "H", "2023年5月6号", "三年")
+    out.good(1, *site, "K", "2023.5", "2026.12.31前")  # "good until"
+    out.good(1, *site, "L", "2023年", "至2026年12月")
     out.bad(*site, "I", "23.5.6", "")
     out.bad(*site, "J", 2023.1, "")
     corpus.data = _saved(book)
