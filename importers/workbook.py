@@ -828,25 +828,25 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         head.append((number, cells))
         if len(head) >= HEADER_SEARCH_ROWS:
             break
-    merged = _group_headers(sheet, head)
-    groups = _typed_group_headers(head, merged)
+    groups = _typed_group_headers(head, _group_headers(sheet, head))
     best: SheetTable | None = None
     best_score = MIN_HEADER_MATCHES - 1
+    header_cells: dict[int, list] = {}  # a header row's cells, with the first level's under a second level
     for position, (number, cells) in enumerate(head):
         above = groups.get(number - 1, {}) if position else {}
-        table = _map_header(name, number, cells, above, mapping.explicit)
+        whole = _second_level(cells, head[position - 1][1], above) if position else None
+        header_cells[number] = whole or cells
+        table = _map_header(name, number, header_cells[number], above, mapping.explicit)
         score = len(table.columns)
-        # As many known headers as the row above, under its merged group headers (数量 over 应储 | 实储, the
-        # other headers merged down both rows): this row is the header's second level, the one that says
-        # which column is which.
-        second_level = score == best_score and best is not None and best.header_row == number - 1
-        if score > best_score or (second_level and number - 1 in merged):
+        # A second level as good as the first is the header: it says which column is which (数量 over 应储 | 实储).
+        second_level = whole is not None and score == best_score and best is not None and best.header_row == number - 1
+        if score > best_score or second_level:
             best, best_score = table, score
-            best.signature = header_signature(cells)
+            best.signature = header_signature(header_cells[number])
     if best is not None and not mapping.explicit:
         profile = next((p for p in mapping.profiles if best.signature in p.header_signatures), None)
         if profile is not None:
-            cells = dict(head)[best.header_row]
+            cells = header_cells[best.header_row]
             above = groups.get(best.header_row - 1, {})
             signature = best.signature
             best = _map_header(name, best.header_row, cells, above, profile.mapping)
@@ -862,13 +862,15 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         best.kind = WAREHOUSE_SHEET  # a directory of warehouses; a column of what they hold is warned about
     else:
         return None
-    _unit_under_quantity_header(sheet, best, head)
+    _unit_under_quantity_header(sheet, best, header_cells[best.header_row], head)
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
     best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
     return best
 
 
-def _unit_under_quantity_header(sheet: CalamineSheet, table: SheetTable, head: list[tuple[int, list]]) -> None:
+def _unit_under_quantity_header(
+    sheet: CalamineSheet, table: SheetTable, header: list, head: list[tuple[int, list]]
+) -> None:
     """数量 merged over two columns, the number and then its unit (200 | 袋): the second column is the unit.
 
     The unit column has no header of its own there; unread, 500 | 公斤 of an item counted in 吨 would be 500 吨.
@@ -884,7 +886,6 @@ def _unit_under_quantity_header(sheet: CalamineSheet, table: SheetTable, head: l
         if left == quantity.index and right == after and top <= row <= bottom:
             table.columns["unit"] = Column(index=right, header=quantity.header, field="unit")
             return
-    header = dict(head)[table.header_row]
     if after < len(header) and not is_blank(header[after]):
         return
     written = [parse_text(cells[after]) for number, cells in head if number > table.header_row and after < len(cells)]
@@ -945,6 +946,25 @@ def _group_headers(sheet: CalamineSheet, head: list[tuple[int, list]]) -> dict[i
             if text:
                 spans.setdefault(top + 1, []).append((left, right, text))
     return {number: _painted(row_spans) for number, row_spans in spans.items()}
+
+
+def _second_level(cells: list, first: list, groups: dict[int, str]) -> list | None:
+    """A header's second row under its first (``first``, whose group headers over the columns are ``groups``):
+    the row with the first row's headers where it is blank, or None when it is no second level (a cell it adds
+    stands under no group). 物资信息 over 名称 | 单位 | 数量 beside 储备库名称, 所在区县 … of the first row, the
+    second row blank beneath those (not merged down): the whole header is both rows."""
+    own = [
+        index
+        for index, cell in enumerate(cells)
+        if not is_blank(cell) and (index >= len(first) or cell != first[index])
+    ]
+    if not own or any(index not in groups for index in own):
+        return None
+    whole = list(cells) + [""] * max(0, len(first) - len(cells))
+    for index, cell in enumerate(first):
+        if is_blank(whole[index]) and not is_blank(cell) and _match_header(parse_text(cell), "") is not None:
+            whole[index] = cell
+    return whole
 
 
 def _typed_group_headers(head: list[tuple[int, list]], merged: dict[int, dict[int, str]]) -> dict[int, dict[int, str]]:

@@ -800,6 +800,24 @@ def shelf_life_columns() -> FieldBook:
     return corpus
 
 
+def two_row_header_not_merged_down() -> FieldBook:
+    """A two-row header whose first-row headers are not merged down (the second row blank beneath them): 物资信息
+    typed over 名称 | 单位 | 数量 in one sheet, 数量 over 应储 | 实储 in the other; the header is both rows."""
+    corpus, book = _new("两行表头未向下合并", warehouses=1)
+    items = SheetWriter(corpus, book.create_sheet("物资"))
+    items.put("序号", "储备库名称", "所在区县", "储备类型", "物资信息")
+    items.put(None, None, None, None, "名称", "单位", "数量")
+    items.good(2, 1, "邕宁区应急物资储备库", "邕宁区", "政府储备", "活性炭", "吨", 2)
+    items.bad(2, "邕宁区应急物资储备库", "邕宁区", "政府储备", "生石灰", "吨", "一些")
+    counts = SheetWriter(corpus, book.create_sheet("应储实储"))
+    counts.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    counts.put(None, None, None, None, None, None, "应储", "实储")
+    counts.good(80, 1, "邕宁区应急物资储备库", "邕宁区", "政府储备", "沙袋", "袋", 100, 80)
+    counts.bad(2, "邕宁区应急物资储备库", "邕宁区", "政府储备", "围油栏", "米", 500, "")
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -839,5 +857,6 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_written_short_or_with_city,
     quantity_over_should_and_actual,
     shelf_life_columns,
+    two_row_header_not_merged_down,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )
