@@ -393,7 +393,19 @@ EXAMPLE_MARKERS: frozenset[str] = frozenset({"示例", "例", "样例", "example
 
 # Sheets that are never ledgers (the export's summary, the template's instructions).
 SKIPPED_SHEETS: frozenset[str] = frozenset(
-    {"汇总", "summary", "说明", "填表说明", "填表说明instructions", "instructions", "readme", "导入检查结果"}
+    {
+        "汇总",
+        "summary",
+        "说明",
+        "填表说明",
+        "填报说明",
+        "填写说明",
+        "编制说明",
+        "填表说明instructions",
+        "instructions",
+        "readme",
+        "导入检查结果",
+    }
 )
 
 # The ledger export's in-transit sheet (importers.export): stock on the road, out of every warehouse's on hand.

@@ -643,7 +643,8 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
         if shipments:
             in_transit.append(printable(name))
         elif table is None:
-            skipped.append(printable(name))
+            if sheet is None:  # a sheet with cells but no ledger header: said; an empty one is not
+                skipped.append(printable(name))
         else:
             tables.append(table)
             if sheet is not None:
@@ -692,8 +693,8 @@ SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
 
 
 def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool) -> SheetHolds:
-    """(whether it lists stock in transit, the sheet loaded if it holds a table, the table): a sheet named as
-    skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table. A sheet
+    """(whether it lists stock in transit, the sheet loaded if it holds a table or is empty, the table): a sheet
+    named as skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table. A sheet
     the scan did not see (``scanned``: an .xls) is held to the scan's area limit once loaded."""
     key = header_key(name)
     if key in IN_TRANSIT_SHEETS:
@@ -706,6 +707,8 @@ def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping,
         raise ValidationFailed(f"sheet '{printable(name)}' cannot be read: {exc}", field="file") from exc
     if not scanned:
         _within_area(sheet)
+    if sheet.start is None:  # empty (Sheet2 and Sheet3 of a new workbook): kept, it holds nothing, to pass quietly
+        return False, sheet, None
     if _lists_shipments(sheet):
         return True, None, None  # the in-transit sheet renamed: its shipment-code column gives it away
     table = find_table(sheet, mapping)
