@@ -215,6 +215,11 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "物资品名",
         "应急物资名称",
         "物资品种",
+        "物资名称及规格",  # the name with its specification in one cell (活性炭 颗粒): the name is what counts
+        "物资名称及规格型号",
+        "名称及规格",
+        "名称规格",
+        "品名规格",
         "material",
         "material name",
         part=STOCK,
@@ -266,6 +271,9 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "库存量",
         "现有储备量",
         "实有储备量",
+        "数量及单位",  # 2吨 in one cell: parse_amount reads the unit from the quantity cell
+        "数量和单位",
+        "数量及计量单位",
         "qty",
         "stock",
         "on hand",
@@ -301,6 +309,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "过期时间",
         "保质期至",
         "有效日期",
+        "保质期",  # a date, or a shelf life (2年) counted from the production date, as 有效期
+        "保质期限",
         "expiry",
         "expiration date",
         "expires",
@@ -383,7 +393,19 @@ EXAMPLE_MARKERS: frozenset[str] = frozenset({"示例", "例", "样例", "example
 
 # Sheets that are never ledgers (the export's summary, the template's instructions).
 SKIPPED_SHEETS: frozenset[str] = frozenset(
-    {"汇总", "summary", "说明", "填表说明", "填表说明instructions", "instructions", "readme", "导入检查结果"}
+    {
+        "汇总",
+        "summary",
+        "说明",
+        "填表说明",
+        "填报说明",
+        "填写说明",
+        "编制说明",
+        "填表说明instructions",
+        "instructions",
+        "readme",
+        "导入检查结果",
+    }
 )
 
 # The ledger export's in-transit sheet (importers.export): stock on the road, out of every warehouse's on hand.

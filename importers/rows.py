@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 from operator import itemgetter
 
 from importers.columns import (
@@ -23,6 +24,7 @@ from importers.columns import (
     FOOTER_PREFIXES,
     HEADER_INDEX,
     TOTAL_MARKERS,
+    bracket_notes,
     closest_field,
     fold,
     header_key,
@@ -189,6 +191,7 @@ class LedgerReader:
         # What cells read as without an error or a warning, per distinct cells: a ledger repeats them.
         self.known_dates: dict[tuple, tuple[dt.date | None, dt.date | None, bool]] = {}
         self.known_quantities: dict[tuple, tuple[Decimal, str]] = {}
+        self.shelf_life_unit = ""  # the current table's expiry header's 年, 月 or 天 (有效期（月）): a number is a life
 
     def read(self, workbook: LedgerWorkbook, ahead_read: bool = False) -> None:
         """Every table's rows, in order; with ``ahead_read``, all but the one ``read_table`` read ahead."""
@@ -295,6 +298,7 @@ class LedgerReader:
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
         self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
         self.known_quantities = {}  # a table's own: its quantity header may name a unit (数量（千克）)
+        self.shelf_life_unit = _shelf_life_unit(columns.get("expiry_date"))
         self.form = self._form_values(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
@@ -317,10 +321,18 @@ class LedgerReader:
             if start not in ordinary_starts or first_mapped >= len(start):
                 filled = first_filled(cells)
                 if not filled or not _any_filled(cells, mapped_indexes, len(cells)):
-                    blank_rows += 1 if self.data_rows else 0
+                    if len(filled) == 1 and self._section_heading(table, number, filled[0]):
+                        last_raw = last_entry = None  # a new section: its warehouses are its own
+                    else:
+                        blank_rows += 1 if self.data_rows else 0
                     continue
                 item_cell = cells[item_index] if item_index is not None and item_index < len(cells) else None
-                if self._skippable(table, number, filled, item_cell):
+                # a serial number and one label (一 | 污染源切断类): only the label is in a column read
+                in_columns = _count_filled(cells, mapped_indexes) if len(filled) == 2 else 0
+                form = self.form
+                if self._skippable(table, number, filled, item_cell, in_columns):
+                    if self.form is not form:
+                        last_raw = last_entry = None
                     continue
             if (  # 小计 in the item column (inline: asked of every stock row)
                 item_index is not None
@@ -352,8 +364,13 @@ class LedgerReader:
         if blank_rows:
             self.log.note(f"blank rows skipped: {blank_rows}", sheet=table.name)
 
-    def _skippable(self, table: SheetTable, number: int, filled: list, item_cell: object = None) -> bool:
-        """Totals, notes under the table, the template's example and one-cell headings are not ledger rows.
+    def _skippable(
+        self, table: SheetTable, number: int, filled: list, item_cell: object = None, in_columns: int = 0
+    ) -> bool:
+        """Totals, notes under the table, the template's example and headings are not ledger rows.
+
+        A heading holds one cell, or a serial number and a label of which only one is in a column read
+        (``in_columns``: 一 | 污染源切断类 under 序号 | 物资名称); one naming a reserve type starts a section.
 
         ``filled`` holds the row's first few non-blank cells. The verdict depends on them alone, so cells seen
         in an ordinary row before (a ledger's province and city columns) are not examined again. ``item_cell``
@@ -373,6 +390,9 @@ class LedgerReader:
         if len(filled) >= 2 and all(value.__class__ is str and header_key(value) in HEADER_INDEX for value in filled):
             self.log.note("the header row again (a second table, or a new page): skipped", sheet=table.name, row=number)
             return True
+        if number <= table.header_row + 2 and _numbers_the_columns(filled):
+            self.log.note("the columns' numbers under the header (1, 2, 3 …): skipped", sheet=table.name, row=number)
+            return True
         if any(text in END_MARKERS for text in texts):
             self.log.note("the table says it ends here (以下空白): skipped", sheet=table.name, row=number)
             return True
@@ -388,17 +408,38 @@ class LedgerReader:
         ):
             self.log.note("a note under the table: skipped", sheet=table.name, row=number)
             return True
-        if len(filled) == 1:
-            self.log.warn(
-                f"row holds only {json_value(filled[0])!r}: read as a heading, not imported",
-                sheet=table.name,
-                row=number,
-            )
+        if len(filled) == 1 or (
+            len(filled) == 2 and in_columns == 1 and _is_serial(filled[0]) and filled[1].__class__ is str
+        ):
+            if not self._section_heading(table, number, filled[-1]):
+                self.log.warn(
+                    f"row holds only {json_value(filled[-1])!r}: read as a heading, not imported",
+                    sheet=table.name,
+                    row=number,
+                )
             return True
         # Remembered as validation.memoised remembers values: a bounded number, short texts only (a serial
         # number in the first column makes every row new; long texts would make a hostile file costly).
         remember(self.ordinary_starts, seen, True, *seen)
         return False
+
+    def _section_heading(self, table: SheetTable, number: int, label: object) -> bool:
+        """A heading naming a reserve type (一、政府储备) in a table with no 储备类型 column: the rows below it,
+        to the next such heading, are of that type, as a sheet named so is (``_reserve_type_of_sheet``)."""
+        if "reserve_type" in table.columns or label.__class__ is not str:
+            return False
+        text = _SERIAL_PREFIX.sub("", parse_text(label), count=1)
+        try:
+            reserve_type = parse_choice(text, ReserveType, self.choices["reserve_type"])
+        except CellError:
+            return False
+        values, sources = dict(self.form[0]), dict(self.form[1])
+        values["reserve_type"] = reserve_type
+        sources["reserve_type"] = Source(table.name, number, None, label)
+        self.form = (values, sources)
+        message = f"the heading gives the reserve type (储备类型) of the rows below it: {text}"
+        self.log.note(message, sheet=table.name, row=number)
+        return True
 
     # --- warehouse cells ----------------------------------------------------------------------
 
@@ -613,6 +654,8 @@ class LedgerReader:
         A month alone: its first day for production, its last for expiry; a shelf life counts from production.
         What two cells read as without an error is remembered (``known_dates``): a ledger repeats its dates.
         """
+        if self.shelf_life_unit and _is_plain_number(expires):  # 36 under 有效期（月）: 36 months, no date
+            expires = f"{parse_text(expires).strip()}{self.shelf_life_unit}"
         keyed = produced.__class__ in _KEYED_CELLS and expires.__class__ in _KEYED_CELLS
         if keyed:
             known = self.known_dates.get((produced, expires))
@@ -738,6 +781,53 @@ def _county_given(values: dict[str, object]) -> str:
 
 
 FIRST_CELLS = 4  # a row's first filled cells: enough to tell totals, notes and headings apart
+# A heading's serial number (一 一、 （一） 1 1.1 (2)) and the same before its words (一、政府储备 → 政府储备).
+_SERIAL = re.compile(r"[（(]?(?:[一二三四五六七八九十百]+|\d+(?:[.．]\d+)*)[)）]?[、.．]?")
+_SERIAL_PREFIX = re.compile(r"^[（(]?(?:[一二三四五六七八九十百]+|\d+(?:[.．]\d+)*)(?:[)）]|[、.．])\s*")
+
+
+def _is_serial(value: object) -> bool:
+    return value.__class__ in (int, float) or (value.__class__ is str and _SERIAL.fullmatch(value.strip()) is not None)
+
+
+def _shelf_life_unit(column: Column | None) -> str:
+    """The time unit an expiry header names in brackets (有效期（月）, 保质期(年)): its numbers are shelf lives."""
+    notes = bracket_notes(column.header) if column is not None else []
+    return next((note for note in notes if note in _SHELF_LIFE_UNITS), "")
+
+
+_SHELF_LIFE_UNITS = frozenset({"年", "月", "个月", "天", "日"})
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _is_plain_number(value: object) -> bool:
+    if value.__class__ in (int, float):
+        return True
+    return value.__class__ is str and _PLAIN_NUMBER.fullmatch(fold(value)) is not None
+
+
+def _numbers_the_columns(filled: list) -> bool:
+    """Cells counting 1, 2, 3 … (or (1), (2) …, 甲, 乙, 丙 …): a printed form's row numbering its columns (栏次)."""
+    if len(filled) < 3:
+        return False
+    texts = [fold(parse_text(value)).strip("() ") for value in filled]
+    if all(text in _STEMS for text in texts):
+        return "".join(texts) in _STEMS_IN_ORDER
+    if not all(text.isdecimal() for text in texts):
+        return False
+    numbers = [int(text) for text in texts]
+    return all(after == before + 1 for before, after in pairwise(numbers))
+
+
+_STEMS_IN_ORDER = "甲乙丙丁戊己庚辛壬癸"  # the heavenly stems number a form's descriptive columns
+_STEMS = frozenset(_STEMS_IN_ORDER)
+
+
+def _count_filled(cells: list, indexes: list[int]) -> int:
+    width = len(cells)
+    return sum(1 for index in indexes if index < width and not is_blank(cells[index]))
+
+
 _NOT_READ = object()
 # Cell types whose equal values read the same (1 == 1.0 == True: bool is left out), for the reader's memos.
 _KEYED_CELLS = frozenset({str, float, int, dt.date, dt.datetime})

@@ -28,6 +28,8 @@ from inventory.validation import INVISIBLE, memoised, plain_text
 from inventory.vocabulary import shipped_reserve_type_words
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+# The serial day of 1910-01-01: a smaller number in a date column is no date of a stock ledger (1900–1909).
+_SERIAL_1910 = (dt.date(1910, 1, 1) - EXCEL_EPOCH).days
 # Characters that make a spreadsheet treat text as a formula; the exporter prefixes them with "'".
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
@@ -378,6 +380,11 @@ def parse_date(value: object, *, period_end: bool = False) -> dt.date | None:
             if month == "1":
                 raise CellError(f"'{value}' may be January or October {year}: write {year}-01 or {year}-10")
             return _period(f"{year}.{month}", period_end)
+        if 0 < number < _SERIAL_1910:  # 3 or 36 in a date column: a count of years or months, no day of 1900
+            raise CellError(
+                f"'{parse_text(value)}' is a number, not a date: write the date (2024-03-01), "
+                "or a shelf life with its unit (3年, 36个月) in the expiry column"
+            )
         if 1 <= number < 2958466:  # Excel's serial day numbers, 1900-01-01 … 9999-12-31
             return EXCEL_EPOCH + dt.timedelta(days=int(number))
         raise CellError("not a date")
@@ -455,6 +462,10 @@ def parse_shelf_life(value: object) -> ShelfLife | None:
     raise CellError(f"shelf life '{value}' cannot be read: write whole years, months or days")
 
 
+# "Good until" around an expiry date: 至2026年12月, 到2026.12, 2026.12.31前, 2026-06-30止.
+_UNTIL = re.compile(r"^(?:有效期至|有效期到|截至|截止|至|到)\s*|\s*(?:以前|之前|前|为止|截止|止)$")
+
+
 def parse_expiry(value: object, production_date: dt.date | None) -> dt.date | None:
     """An expiry cell: a date (a month alone is its last day), a no-expiry word (长期, 无, /, —), or a shelf life.
 
@@ -464,6 +475,8 @@ def parse_expiry(value: object, production_date: dt.date | None) -> dt.date | No
         return None
     life = parse_shelf_life(value)
     if life is None:
+        if value.__class__ is str:  # 至2026年12月, 2026.12.31前: the words around the date say "good until"
+            value = _UNTIL.sub("", value.strip()) or value
         return parse_date(value, period_end=True)
     if production_date is None:
         raise CellError(

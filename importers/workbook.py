@@ -636,7 +636,8 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
         if shipments:
             in_transit.append(printable(name))
         elif table is None:
-            skipped.append(printable(name))
+            if sheet is None:  # a sheet with cells but no ledger header: said; an empty one is not
+                skipped.append(printable(name))
         else:
             tables.append(table)
             if sheet is not None:
@@ -685,8 +686,8 @@ SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
 
 
 def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool) -> SheetHolds:
-    """(whether it lists stock in transit, the sheet loaded if it holds a table, the table): a sheet named as
-    skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table. A sheet
+    """(whether it lists stock in transit, the sheet loaded if it holds a table or is empty, the table): a sheet
+    named as skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table. A sheet
     the scan did not see (``scanned``: an .xls) is held to the scan's area limit once loaded."""
     key = header_key(name)
     if key in IN_TRANSIT_SHEETS:
@@ -699,6 +700,8 @@ def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping,
         raise ValidationFailed(f"sheet '{printable(name)}' cannot be read: {exc}", field="file") from exc
     if not scanned:
         _within_area(sheet)
+    if sheet.start is None:  # empty (Sheet2 and Sheet3 of a new workbook): kept, it holds nothing, to pass quietly
+        return False, sheet, None
     if _lists_shipments(sheet):
         return True, None, None  # the in-transit sheet renamed: its shipment-code column gives it away
     table = find_table(sheet, mapping)
@@ -821,20 +824,25 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         head.append((number, cells))
         if len(head) >= HEADER_SEARCH_ROWS:
             break
-    groups = _group_headers(sheet, head)
+    groups = _typed_group_headers(head, _group_headers(sheet, head))
     best: SheetTable | None = None
     best_score = MIN_HEADER_MATCHES - 1
+    header_cells: dict[int, list] = {}  # a header row's cells, with the first level's under a second level
     for position, (number, cells) in enumerate(head):
         above = groups.get(number - 1, {}) if position else {}
-        table = _map_header(name, number, cells, above, mapping.explicit)
+        whole = _second_level(cells, head[position - 1][1], above) if position else None
+        header_cells[number] = whole or cells
+        table = _map_header(name, number, header_cells[number], above, mapping.explicit)
         score = len(table.columns)
-        if score > best_score:
+        # A second level as good as the first is the header: it says which column is which (数量 over 应储 | 实储).
+        second_level = whole is not None and score == best_score and best is not None and best.header_row == number - 1
+        if score > best_score or second_level:
             best, best_score = table, score
-            best.signature = header_signature(cells)
+            best.signature = header_signature(header_cells[number])
     if best is not None and not mapping.explicit:
         profile = next((p for p in mapping.profiles if best.signature in p.header_signatures), None)
         if profile is not None:
-            cells = dict(head)[best.header_row]
+            cells = header_cells[best.header_row]
             above = groups.get(best.header_row - 1, {})
             signature = best.signature
             best = _map_header(name, best.header_row, cells, above, profile.mapping)
@@ -850,25 +858,36 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         best.kind = WAREHOUSE_SHEET  # a directory of warehouses; a column of what they hold is warned about
     else:
         return None
-    _unit_under_quantity_header(sheet, best)
+    _unit_under_quantity_header(sheet, best, header_cells[best.header_row], head)
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
     best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
     return best
 
 
-def _unit_under_quantity_header(sheet: CalamineSheet, table: SheetTable) -> None:
+def _unit_under_quantity_header(
+    sheet: CalamineSheet, table: SheetTable, header: list, head: list[tuple[int, list]]
+) -> None:
     """数量 merged over two columns, the number and then its unit (200 | 袋): the second column is the unit.
 
     The unit column has no header of its own there; unread, 500 | 公斤 of an item counted in 吨 would be 500 吨.
+    数量 not merged but centred over both (the next header cell blank) is the same when that column's first
+    rows under the header (of ``head``, the sheet's first rows) hold units and nothing else.
     """
     quantity = table.columns.get("quantity")
     if quantity is None or "unit" in table.columns:
         return
     row = table.header_row - 1  # calamine counts rows from 0
+    after = quantity.index + 1
     for (top, left), (bottom, right) in sheet.merged_cell_ranges or []:
-        if left == quantity.index and right == left + 1 and top <= row <= bottom:
+        if left == quantity.index and right == after and top <= row <= bottom:
             table.columns["unit"] = Column(index=right, header=quantity.header, field="unit")
             return
+    if after < len(header) and not is_blank(header[after]):
+        return
+    written = [parse_text(cells[after]) for number, cells in head if number > table.header_row and after < len(cells)]
+    written = [text for text in written if text]
+    if written and all(is_known_unit(text) for text in written):
+        table.columns["unit"] = Column(index=after, header=quantity.header, field="unit")
 
 
 _FORM_FIELDS = {spec.field for spec in COLUMNS_BY_FIELD.values() if spec.part in ("warehouse", "region")}
@@ -923,6 +942,46 @@ def _group_headers(sheet: CalamineSheet, head: list[tuple[int, list]]) -> dict[i
             if text:
                 spans.setdefault(top + 1, []).append((left, right, text))
     return {number: _painted(row_spans) for number, row_spans in spans.items()}
+
+
+def _second_level(cells: list, first: list, groups: dict[int, str]) -> list | None:
+    """A header's second row under its first (``first``, whose group headers over the columns are ``groups``):
+    the row with the first row's headers where it is blank, or None when it is no second level (a cell it adds
+    stands under no group). 物资信息 over 名称 | 单位 | 数量 beside 储备库名称, 所在区县 … of the first row, the
+    second row blank beneath those (not merged down): the whole header is both rows."""
+    own = [
+        index
+        for index, cell in enumerate(cells)
+        if not is_blank(cell) and (index >= len(first) or cell != first[index])
+    ]
+    if not own or any(index not in groups for index in own):
+        return None
+    whole = list(cells) + [""] * max(0, len(first) - len(cells))
+    for index, cell in enumerate(first):
+        if is_blank(whole[index]) and not is_blank(cell) and _match_header(parse_text(cell), "") is not None:
+            whole[index] = cell
+    return whole
+
+
+def _typed_group_headers(head: list[tuple[int, list]], merged: dict[int, dict[int, str]]) -> dict[int, dict[int, str]]:
+    """``merged`` (``_group_headers``) with the group headers typed in their first cell only, the cells after it
+    left blank (centred across the selection, or unmerged): such a text covers the blank cells up to the next
+    filled one, as far as the row below has headers (储备库 over 名称 | 所在区县 is 储备库名称, not the item's
+    名称). A merged range wins over it."""
+    by_row = {number: cells for number, cells in head}
+    groups = {number: dict(columns) for number, columns in merged.items()}
+    for number, cells in head:
+        below = by_row.get(number + 1)
+        last_below = next((i for i in range(len(below) - 1, -1, -1) if not is_blank(below[i])), -1) if below else -1
+        filled = [index for index in range(min(len(cells), last_below + 1)) if not is_blank(cells[index])]
+        for position, left in enumerate(filled):
+            right = filled[position + 1] - 1 if position + 1 < len(filled) else last_below
+            text = parse_text(cells[left])
+            if right > left and text:
+                row = groups.setdefault(number, {})
+                for column in range(left, right + 1):
+                    row.setdefault(column, text)
+    return groups
 
 
 def _painted(spans: list[tuple[int, int, str]]) -> dict[int, str]:

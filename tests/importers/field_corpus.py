@@ -10,6 +10,7 @@ every good row is in.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -465,6 +466,358 @@ def two_tables_in_one_sheet() -> FieldBook:
     return corpus
 
 
+# --- Guangxi county bureaus' ledgers as filled in Excel and WPS (南宁市's counties) -------------------------
+
+
+def group_headers_over_item_and_place() -> FieldBook:
+    """A two-row header: 储备物资 merged over 名称 | 规格 | 数量 | 单位 and 存放地点 over 省 | 市 | 县 | 详细地址, the
+    other headers merged down both rows: that 名称 is the item's, 县 the warehouse's county."""
+    corpus, book = _new("储备物资与存放地点分组表头", warehouses=2)
+    out = SheetWriter(corpus, book.create_sheet("应急物资"))
+    out.put("序号", "储备库名称", "储备物资", None, None, None, "存放地点", None, None, None, "储备类型", "联系人")
+    out.put(None, None, "名称", "规格", "数量", "单位", "省", "市", "县", "详细地址")
+    out.sheet.merge_cells("C1:F1")
+    out.sheet.merge_cells("G1:J1")
+    for column in "ABKL":
+        out.sheet.merge_cells(f"{column}1:{column}2")
+    place = ("广西壮族自治区", "南宁市", "隆安县", "城厢镇1号")
+    out.good(2, 1, "隆安县应急物资储备库", "活性炭", "颗粒", 2, "吨", *place, "政府储备", "韦工")
+    out.good(200, 2, "隆安县应急物资储备库", "沙袋", "", 200, "袋", *place, "政府储备", "韦工")
+    out.bad(3, "隆安县应急物资储备库", "围油栏", "", "若干", "米", *place, "政府储备", "韦工")
+    out.good(
+        300, 4, "马山县储备点", "吸油毡", "", 300, "张", "广西壮族自治区", "南宁市", "马山县", "白山镇", "政府", "覃"
+    )
+    corpus.data = _saved(book)
+    return corpus
+
+
+def group_headers_typed_not_merged() -> FieldBook:
+    """Group headers typed in their first cell only (centred across the selection, not merged): 储备库 over
+    名称 | 所在区县 | 储备类型 and 储备物资 over 名称 | 单位 | 数量; the first 名称 is the warehouse's."""
+    corpus, book = _new("分组表头未合并", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "储备库", None, None, "储备物资", None, None)
+    out.put(None, "名称", "所在区县", "储备类型", "名称", "单位", "数量")
+    out.good(2, 1, "横州市应急物资储备库", "横州市", "政府储备", "活性炭", "吨", 2)
+    out.good(50, 2, "横州市应急物资储备库", "横州市", "政府储备", "沙袋", "袋", 50)
+    out.bad(3, "横州市应急物资储备库", "横州市", "政府储备", "生石灰", "吨", -3)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def quantity_over_number_and_unit_unmerged() -> FieldBook:
+    """数量 centred over two columns without merging them (the second header cell blank): the number, then its
+    unit; 500 | 公斤 of an item counted in 吨 is 0.5 吨, not 500."""
+    corpus, book = _new("数量与单位两列未合并", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "物资名称", "数量", None, "备注")
+    out.good("0.5", "武鸣区储备库", "武鸣区", "政府储备", "活性炭", 500, "公斤", "")
+    out.good(20, "武鸣区储备库", "武鸣区", "政府储备", "沙袋", 20, "袋", "")
+    out.good(2000, "武鸣区储备库", "武鸣区", "政府储备", "围油栏", 2, "公里", "")
+    out.bad("武鸣区储备库", "武鸣区", "政府储备", "吸油毡", "很多", "张", "")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def reserve_type_section_headings() -> FieldBook:
+    """One table cut into sections by headings naming the reserve type (一、政府储备 merged across the row,
+    （二）企业储备, 三 | 社会化储备) and no 储备类型 column: each heading gives its rows their type."""
+    corpus, book = _new("按储备类型分段", warehouses=3)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("马山县环境应急物资储备台账")
+    out.put("序号", "储备库名称", "所在区县", "物资名称", "计量单位", "数量")
+    out.put("一、政府储备")
+    out.sheet.merge_cells("A3:F3")
+    out.good(1, 1, "马山县应急物资储备库", "马山县", "活性炭", "吨", 1)
+    out.good(20, 2, "马山县应急物资储备库", "马山县", "沙袋", "袋", 20)
+    out.bad(3, "马山县应急物资储备库", "马山县", "围油栏", "米", "若干")
+    out.put("（二）企业储备")
+    out.good(3, 1, "马山县某糖厂", "马山县", "活性炭", "吨", 3)
+    out.put("三", "社会化储备")
+    out.good(5, 1, "马山县某物流公司", "马山县", "沙袋", "袋", 5)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def category_headings_with_serials() -> FieldBook:
+    """Rows grouped under headings of a serial number and one label (一 | 污染源切断类, 1 | 污染物收集类), the rows
+    numbered 1.1, 1.2 …: each heading is skipped with a warning, never refused."""
+    corpus, book = _new("类别标题行", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "物资名称", "计量单位", "数量", "储备库名称", "所在区县", "储备类型")
+    out.put("一", "污染源切断类")
+    out.good(10, "1.1", "沙袋", "袋", 10, "良庆区储备库", "良庆区", "政府储备")
+    out.good(5, "1.2", "围油栏", "米", 5, "良庆区储备库", "良庆区", "政府储备")
+    out.put("二", "污染物降解类")
+    out.good(1, "2.1", "活性炭", "吨", 1, "良庆区储备库", "良庆区", "政府储备")
+    out.put("（三）", "安全防护类")
+    out.bad("3.1", "防毒面具", "个", "abc", "良庆区储备库", "良庆区", "政府储备")
+    out.good(6, "3.2", "化学防护服", "套", 6, "良庆区储备库", "良庆区", "政府储备")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def column_numbers_under_header() -> FieldBook:
+    """A printed form's row numbering its columns under the header (1 2 3 …, （1）（2）…, 甲 乙 丙 丁 …)."""
+    corpus, book = _new("表头下栏次行", warehouses=1)
+    header = ("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    first = SheetWriter(corpus, book.create_sheet("一季度"))
+    first.put(*header)
+    first.put("甲", "乙", "丙", "丁", "戊", "己", "庚")
+    first.good(5, 1, "邕宁区储备库", "邕宁区", "政府储备", "活性炭", "吨", 5)
+    first.bad(2, "邕宁区储备库", "邕宁区", "国家队", "生石灰", "吨", 2)
+    second = SheetWriter(corpus, book.create_sheet("二季度"))
+    second.put(*header)
+    second.put(*(f"（{number}）" for number in range(1, 8)))
+    second.good(6, 1, "邕宁区储备库", "邕宁区", "政府储备", "沙袋", "袋", 6)
+    third = SheetWriter(corpus, book.create_sheet("三季度"))
+    third.put(*header)
+    third.put(None, *range(1, 7))
+    third.good(7, 1, "邕宁区储备库", "邕宁区", "政府储备", "吸油毡", "张", 7)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def quantities_as_typed_more() -> FieldBook:
+    """Quantities as typed: a unit inside (200kg, 0.5吨, 30 双, 2台套), full width (１２０), a Chinese comma
+    (1，200), approximate (约100), ten thousands (1.5万); a pack count (2箱（每箱20个）) is refused."""
+    corpus, book = _new("数量写法补充", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    site = ("上林县储备库", "上林县", "政府储备")
+    out.good("0.2", *site, "活性炭", "", "200kg")
+    out.good("0.5", *site, "生石灰", "吨", "0.5吨")
+    out.good(120, *site, "沙袋", "袋", "１２０")
+    out.good(1200, *site, "吸油毡", "张", "1，200")
+    out.good(100, *site, "围油栏", "米", "约100")
+    out.good(50, *site, "耐酸碱手套", "副", "50双")
+    out.good("0.5", *site, "氢氧化钠", "kg", 500)
+    out.good("1.5", *site, "熟石灰", "吨", "1.5 t")
+    out.good(20, *site, "救生衣", "件", "20（件）")
+    out.good(30, *site, "防化靴", "双", "30 双")
+    out.good(2, *site, "潜水泵", "台", "2台套")
+    out.good(15000, *site, "通用吸附棉", "张", "1.5万")
+    out.bad(*site, "应急收集桶", "个", "2箱（每箱20个）")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def dates_as_typed_more() -> FieldBook:
+    """Dates as typed: Excel serial numbers in a plain number cell, a year as a number (2023), a month as a number
+    (2023.12), text months and days, a shelf life (三年), "good until" (至2026年12月, 2026.12.31前); 23.5.6 and 2023.1
+    (January or October?) are refused."""
+    corpus, book = _new("日期写法补充", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "批次", "生产日期", "有效期至")
+    site = ("宾阳县储备库", "宾阳县", "政府储备", "活性炭", "吨", 1)
+    out.good(1, *site, "A", 45292, 46023)
+    out.good(1, *site, "B", 2023, "2026年12月")
+    out.good(1, *site, "C", 2023.12, 2026.12)
+    out.good(1, *site, "D", "2023年12月", "长期")
+    out.good(1, *site, "E", "/", "/")
+    out.good(1, *site, "F", dt.datetime(2023, 5, 6), "2026.5.5")
+    out.good(1, *site, "G", "2023-05-06 00:00:00", "2026/05/05")
+    out.good(1, *site, "H", "2023年5月6号", "三年")
+    out.good(1, *site, "K", "2023.5", "2026.12.31前")  # "good until"
+    out.good(1, *site, "L", "2023年", "至2026年12月")
+    out.bad(*site, "I", "23.5.6", "")
+    out.bad(*site, "J", 2023.1, "")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def coordinates_in_columns_as_typed() -> FieldBook:
+    """Longitude and latitude columns as typed: degrees-minutes-seconds (108°16′17″, 108°16'17", 108度16分17秒),
+    E/N letters before or after, 东经/北纬, degrees and decimal minutes, full-width digits."""
+    corpus, book = _new("经纬度写法", warehouses=7)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "经度", "纬度", "物资名称", "计量单位", "数量")
+    for number, (longitude, latitude) in enumerate(
+        (
+            ("108°16′17″", "23°10′03″"),
+            ("E108.27", "N23.17"),
+            ("108°16'17\"", "23°10'03\""),
+            ("108度16分17秒", "23度10分3秒"),
+            ("东经108.27°", "北纬23.17°"),
+            ("108.27E", "23.17N"),
+            ("１０８．２７", "２３．１７"),
+        ),
+        start=1,
+    ):
+        out.good(1, f"武鸣区{number}号库", "武鸣区", "政府储备", longitude, latitude, "活性炭", "吨", 1)
+    out.bad("武鸣区1号库", "武鸣区", "政府储备", "108°16′17″", "23°10′03″", "沙袋", "袋", "若干")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def phones_as_typed() -> FieldBook:
+    """Phones as typed: an extension (转8001), two numbers, a mobile number saved as a number, an area code in
+    brackets: kept as written, never a reason to refuse."""
+    corpus, book = _new("电话写法", warehouses=5)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "联系人", "联系电话", "物资名称", "计量单位", "数量")
+    for number, phone in enumerate(
+        (
+            "0771-5551234转8001",
+            "0771-5551234/13800000000",
+            13800000000,
+            "（0771）5551234",
+            "138 0000 0000、0771-5551234",
+        ),
+        start=1,
+    ):
+        out.good(1, f"良庆区{number}号库", "良庆区", "政府储备", "黄", phone, "活性炭", "吨", 1)
+    out.bad("良庆区1号库", "良庆区", "政府储备", "黄", "0771-5551234转8001", "沙袋", "袋", -20)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def township_sheets() -> FieldBook:
+    """A county's workbook with a sheet per township, each under its title, 所在区县 and 填报单位 lines."""
+    corpus, book = _new("乡镇分表", warehouses=2)
+    for town in ("那桐镇", "乔建镇"):
+        out = SheetWriter(corpus, book.create_sheet(town))
+        out.put(f"隆安县{town}环境应急物资储备台账")
+        out.put("所在区县：隆安县", None, None, "填报日期：2024年3月1日")
+        out.put("填报单位：隆安县生态环境局")
+        out.put("序号", "储备点名称", "物资名称", "规格型号", "计量单位", "数量", "储备类型")
+        out.good(1, 1, f"{town}储备点", "活性炭", "", "吨", 1, "政府储备")
+        out.good(50, 2, f"{town}储备点", "沙袋", "", "袋", 50, "政府储备")
+        if town == "乔建镇":
+            out.bad(3, f"{town}储备点", "围油栏", "", "米", "见附表", "政府储备")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def headers_as_typed_columns_apart() -> FieldBook:
+    """Headers with line breaks, full-width and trailing spaces, in an unusual order, blank columns between."""
+    corpus, book = _new("表头空格换行与空列", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("数　量", None, "物资\n名称", None, "计量\n单位 ", "序　号", "储备库\n名称 ", " 所在区县　", "储备类型 ")
+    out.good(5, 5, None, "活性炭", None, "吨", 1, "江南区储备库", "江南区", "政府储备")
+    out.good(6, 6, None, "沙袋", None, "袋", 2, "江南区储备库", "江南区", "政府储备")
+    out.bad(7, None, None, None, "袋", 3, "江南区储备库", "江南区", "政府储备")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def title_block_and_merged_total() -> FieldBook:
+    """A title merged across, a 填报单位（盖章） line, a 合  计 row merged across the first columns, an empty
+    sign-off line (填报人： 联系电话： 审核人：)."""
+    corpus, book = _new("标题块与合并合计", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("兴宁区环境应急物资储备情况统计表")
+    out.sheet.merge_cells("A1:G1")
+    out.put("填报单位（盖章）：兴宁区生态环境局", None, None, None, "填报日期：2024年12月")
+    out.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.good(5, 1, "兴宁区储备库", "兴宁区", "政府储备", "活性炭", "吨", 5)
+    out.good(100, 2, "兴宁区储备库", "兴宁区", "政府储备", "沙袋", "袋", 100)
+    out.bad(3, "兴宁区储备库", "兴宁区", "政府储备", "吸油毡", "张", "—")
+    total = out.put("合  计", None, None, None, None, None, 105)
+    out.sheet.merge_cells(f"A{total}:F{total}")
+    out.put("填报人：", None, "联系电话：", None, "审核人：")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def reserve_types_with_levels() -> FieldBook:
+    """Reserve types written with the government's level (县级政府储备, 市级政府储备), 政府性储备, 企业代储 …;
+    a word nobody uses for a reserve type (政府采购) is refused."""
+    corpus, book = _new("储备类型带级别", warehouses=6)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    for number, word in enumerate(
+        ("县级政府储备", "市级政府储备", "政府性储备", "企业代储", "协议代储", "政府（实物）")
+    ):
+        out.good(1, f"西乡塘区{number + 1}号库", "西乡塘区", word, "活性炭", "吨", 1)
+    out.bad("西乡塘区7号库", "西乡塘区", "政府采购", "活性炭", "吨", 1)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def name_and_quantity_with_their_details() -> FieldBook:
+    """物资名称及规格 and 数量及单位 headers: the name (with its specification) and the quantity with its unit."""
+    corpus, book = _new("名称及规格与数量及单位", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称及规格", "数量及单位")
+    out.good(2, 1, "青秀区储备库", "青秀区", "政府储备", "活性炭", "2吨")
+    out.good(200, 2, "青秀区储备库", "青秀区", "政府储备", "沙袋", "200袋")
+    out.good(1500, 3, "青秀区储备库", "青秀区", "政府储备", "围油栏", "1.5公里")
+    out.bad(4, "青秀区储备库", "青秀区", "政府储备", "吸油毡", "若干张")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def county_written_short_or_with_city() -> FieldBook:
+    """The county without its suffix (隆安), the city without 市 (南宁), a trailing space; a county nobody knows
+    is refused."""
+    corpus, book = _new("区县简写", warehouses=3)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("储备库名称", "地市", "区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.good(1, "甲库", "南宁市", "隆安", "政府储备", "活性炭", "吨", 1)
+    out.good(2, "乙库", "南宁", "马山", "政府储备", "活性炭", "吨", 2)
+    out.good(3, "丙库", "南宁市", "青秀区 ", "政府储备", "活性炭", "吨", 3)
+    out.bad("丁库", "南宁市", "某某县", "政府储备", "活性炭", "吨", 4)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def quantity_over_should_and_actual() -> FieldBook:
+    """数量 merged over 应储 | 实储 (what should be held, what is), the other headers merged down both rows: the
+    stock is 实储; 应储 is no column of the ledger (a warning)."""
+    corpus, book = _new("应储与实储", warehouses=1)
+    out = SheetWriter(corpus, book.create_sheet("台账"))
+    out.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    out.put(None, None, None, None, None, None, "应储", "实储")
+    out.sheet.merge_cells("G1:H1")
+    for column in "ABCDEF":
+        out.sheet.merge_cells(f"{column}1:{column}2")
+    out.good(2, 1, "横州市应急物资储备库", "横州市", "政府储备", "活性炭", "吨", 5, 2)
+    out.good(80, 2, "横州市应急物资储备库", "横州市", "政府储备", "沙袋", "袋", 100, 80)
+    out.bad(3, "横州市应急物资储备库", "横州市", "政府储备", "围油栏", "米", 200, "待补")
+    corpus.data = _saved(book)
+    return corpus
+
+
+def shelf_life_columns() -> FieldBook:
+    """A shelf life as a bare number under a header naming its unit (有效期（月） | 36), a 保质期 column (2年, refused
+    without a production date); a bare 3 under 有效期 is refused (3 years? not 3 January 1900), saying to write a
+    date or a shelf life."""
+    corpus, book = _new("保质期写法", warehouses=1)
+    months = SheetWriter(corpus, book.create_sheet("药剂"))
+    months.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "批次", "生产日期", "有效期（月）")
+    months.good(1, "良庆区储备库", "良庆区", "政府储备", "活性炭", "吨", 1, "A", "2024-01-01", 36)
+    months.good(2, "良庆区储备库", "良庆区", "政府储备", "氢氧化钠", "吨", 2, "A", "2024-01-01", "24")
+    life = SheetWriter(corpus, book.create_sheet("器材"))
+    life.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "生产日期", "保质期")
+    life.good(10, "良庆区储备库", "良庆区", "政府储备", "吸油毡", "张", 10, "2024-01-01", "2年")
+    life.bad("良庆区储备库", "良庆区", "政府储备", "围油栏", "米", 50, None, "3年")  # from when? no production date
+    dates = SheetWriter(corpus, book.create_sheet("其他"))
+    dates.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "生产日期", "有效期")
+    dates.good(5, "良庆区储备库", "良庆区", "政府储备", "沙袋", "袋", 5, "2024-01-01", "2026-06-30")
+    dates.bad("良庆区储备库", "良庆区", "政府储备", "生石灰", "吨", 3, "2024-01-01", 3)
+    corpus.data = _saved(book)
+    return corpus
+
+
+def two_row_header_not_merged_down() -> FieldBook:
+    """A two-row header whose first-row headers are not merged down (the second row blank beneath them): 物资信息
+    typed over 名称 | 单位 | 数量 in one sheet, 数量 over 应储 | 实储 in the other; the header is both rows."""
+    corpus, book = _new("两行表头未向下合并", warehouses=1)
+    items = SheetWriter(corpus, book.create_sheet("物资"))
+    items.put("序号", "储备库名称", "所在区县", "储备类型", "物资信息")
+    items.put(None, None, None, None, "名称", "单位", "数量")
+    items.good(2, 1, "邕宁区应急物资储备库", "邕宁区", "政府储备", "活性炭", "吨", 2)
+    items.bad(2, "邕宁区应急物资储备库", "邕宁区", "政府储备", "生石灰", "吨", "一些")
+    counts = SheetWriter(corpus, book.create_sheet("应储实储"))
+    counts.put("序号", "储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
+    counts.put(None, None, None, None, None, None, "应储", "实储")
+    counts.good(80, 1, "邕宁区应急物资储备库", "邕宁区", "政府储备", "沙袋", "袋", 100, 80)
+    counts.bad(2, "邕宁区应急物资储备库", "邕宁区", "政府储备", "围油栏", "米", 500, "")
+    corpus.data = _saved(book)
+    return corpus
+
+
 FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     county_no_codes,
     repeated_details_differ,
@@ -486,5 +839,24 @@ FAMILIES: tuple[Callable[[], FieldBook], ...] = (
     one_sheet_per_reserve_type,
     place_group_over_name_and_address,
     two_tables_in_one_sheet,
+    group_headers_over_item_and_place,
+    group_headers_typed_not_merged,
+    quantity_over_number_and_unit_unmerged,
+    reserve_type_section_headings,
+    category_headings_with_serials,
+    column_numbers_under_header,
+    quantities_as_typed_more,
+    dates_as_typed_more,
+    coordinates_in_columns_as_typed,
+    phones_as_typed,
+    township_sheets,
+    headers_as_typed_columns_apart,
+    title_block_and_merged_total,
+    reserve_types_with_levels,
+    name_and_quantity_with_their_details,
+    county_written_short_or_with_city,
+    quantity_over_should_and_actual,
+    shelf_life_columns,
+    two_row_header_not_merged_down,
     enterprise_coordinates_in_one_cell,  # the last: test_import_report_language reviews its unit variant
 )

@@ -456,3 +456,25 @@ def test_an_item_named_only_on_refused_rows_is_not_added_to_the_catalogue(sessio
     assert report.status == "imported" and sorted(error.row for error in report.errors) == [2, 3]
     assert session.scalar(select(func.count()).select_from(Item)) == items_before
     assert not report.counts.get("items_created") and not report.counts.get("unit_variants_created")
+
+
+def test_empty_sheets_and_a_filling_instructions_sheet_pass_without_a_warning(session, run_import):
+    """A new workbook's Sheet2 and Sheet3 left empty, a 填报说明 sheet of instructions: nothing to warn about;
+    a sheet with cells and no ledger header still is."""
+
+    def build(book) -> None:
+        ledger = book.active
+        ledger.title = "Sheet1"
+        ledger.append(["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量"])
+        ledger.append(["横州市储备库", "横州市", "政府储备", "活性炭", "吨", 1])
+        book.create_sheet("Sheet2")
+        book.create_sheet("Sheet3")
+        book.create_sheet("填报说明").append(["1、数量以实际库存为准"])
+        book.create_sheet("草稿").append(["待核实"])
+
+    report = run_import(xlsx(build))
+
+    assert report.status == "imported" and report.counts["lines_created"] == 1
+    assert [(warning.sheet, warning.row) for warning in report.warnings if "was not read" in warning.message] == [
+        ("草稿", None)
+    ]

@@ -148,6 +148,9 @@ def test_no_expiry_words(typed):
         ("保质期2年", dt.date(2026, 1, 31)),
         ("2025.03", dt.date(2025, 3, 31)),  # a date is still a date
         ("2027年", dt.date(2027, 12, 31)),  # a year alone, not a shelf life of 2027 years
+        ("2026.12.31前", dt.date(2026, 12, 31)),  # "good until": the words around the date
+        ("至2026年12月", dt.date(2026, 12, 31)),
+        ("到2026-06-30止", dt.date(2026, 6, 30)),
     ],
 )
 def test_a_shelf_life_in_the_expiry_column_counts_from_production(typed, expiry):
@@ -163,6 +166,8 @@ def test_a_shelf_life_in_the_expiry_column_counts_from_production(typed, expiry)
         (2025.1, None, "1月，也可能是10月"),
         ("2024-02-30", None, "no such date"),
         ("明年春天", None, "not a date"),
+        (3, dt.date(2024, 1, 1), "是一个数字，不是日期"),  # 3 years? not 1900-01-03
+        (36, None, "shelf life with its unit"),
     ],
 )
 def test_dates_that_cannot_be_read_are_refused_saying_why(typed, production, message):
