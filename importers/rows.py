@@ -236,7 +236,7 @@ class LedgerReader:
             )
         for index, header, first in table.duplicate_headers:
             self._header_warning(
-                table, index, header, f"column {header!r} means the same as column {first!r}; only the first was read"
+                table, index, header, f"column '{header}' means the same as column '{first}'; only the first was read"
             )
         named = {"warehouse_code", "warehouse_name"} & (set(table.columns) | set(table.form))
         if table.kind == STOCK_SHEET and "quantity" not in table.columns:
