@@ -17,14 +17,14 @@ import pytest
 
 from api.messages import NESTED_PARAMS, UNLISTED, catalog
 from tests.api.helpers import API
-from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
+from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows, xlsx
 from tests.importers.field_corpus import FAMILIES, county_without_reserve_type
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 IN_PARENTHESES = re.compile(r"\([^()]*\)")
 ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
-# Words the Chinese texts keep as they are (file formats, the spreadsheet program, the template's sheet names).
-KEPT_WORDS = {"Excel", "xlsx", "XLSX", "ZIP", "zip", "XML", "xml"}
+# Words the Chinese texts keep as they are (file formats, the spreadsheet programs, the template's sheet names).
+KEPT_WORDS = {"Excel", "WPS", "xlsx", "XLSX", "ZIP", "zip", "XML", "xml"}
 
 
 def _report(client, data: bytes, name: str, lang: str) -> dict:
@@ -160,4 +160,24 @@ def test_what_a_service_says_of_a_column_is_in_one_language(client, lang):
 
     codes = {issue["code"] for kind in ("errors", "warnings") for issue in report[kind]}
     assert {"duplicate_column", "warehouse_row_error"} <= codes, report
+    assert not _wrong_language(report, lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_what_the_file_hides_is_said_in_one_language(client, lang):
+    """Hidden rows, and a formula without a saved value (openpyxl saves none)."""
+
+    def build(book) -> None:
+        sheet = book.active
+        sheet.title = "台账"
+        sheet.append(HEADER)
+        for number in range(3):
+            sheet.append(ledger_row("W-1", 批次=f"B{number}"))
+        sheet.cell(row=3, column=HEADER.index("数量") + 1).value = "=2*3"
+        sheet.row_dimensions[4].hidden = True
+
+    report = _report(client, xlsx(build), "marks", lang)
+
+    codes = {issue["code"] for kind in ("errors", "warnings") for issue in report[kind]}
+    assert {"hidden_rows_read", "formula_without_value"} <= codes, report
     assert not _wrong_language(report, lang)
