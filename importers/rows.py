@@ -234,6 +234,13 @@ class LedgerReader:
                 message,
                 suggestion=suggestion,
             )
+        if table.hidden:  # read like the others, as hidden rows are: an old copy shows itself by rows counted twice
+            self.log.warn(
+                f"sheet '{table.name}' is hidden in the file; it was read like the other sheets: delete it, or its "
+                "table, if it should not be imported",
+                sheet=table.name,
+                row=table.header_row,
+            )
         for index, header, first in table.duplicate_headers:
             self._header_warning(
                 table, index, header, f"column '{header}' means the same as column '{first}'; only the first was read"

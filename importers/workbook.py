@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -105,6 +105,7 @@ class SheetTable:
     form: dict[str, FormValue] = field(default_factory=dict)
     signature: str = ""  # the header row's words (``header_signature``): how a profile recognises it
     profile: str | None = None  # the saved profile whose mapping was applied by itself
+    hidden: bool = False  # the sheet is hidden in the file (calamine's sheets_metadata says so)
     # What the file says of its rows and cells that calamine does not (``SheetMarks``), under the header.
     hidden_rows: frozenset[int] = frozenset()
     uncomputed: dict[int, frozenset[int]] = field(default_factory=dict)
@@ -526,6 +527,7 @@ class SheetMarks:
     hidden_rows: set[int] = field(default_factory=set)
     uncomputed: dict[int, set[int]] = field(default_factory=dict)
     zero_formulas: dict[int, set[int]] = field(default_factory=dict)
+    hidden: bool = False  # the whole sheet, as calamine tells (``_read_workbook``)
 
 
 # Both are rare, so looked for only in a chunk holding a marker of them: first a letter each needs, which most
@@ -752,6 +754,10 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     if len(set(names)) != len(names):
         twice = next(name for name in names if names.count(name) > 1)
         raise unreadable(f"two sheets are named '{twice}'")
+    hidden = {sheet.name for sheet in book.sheets_metadata if sheet.visible != SheetVisibleEnum.Visible}
+    marks = {name: marks.get(name) or SheetMarks() for name in hidden} | marks
+    for name in hidden:
+        marks[name].hidden = True
     ahead, found = _send_warehouses_ahead(book, send, mapping, scanned, marks) if warehouses_ahead else (None, {})
     tables: list[SheetTable] = []
     skipped: list[str] = []
@@ -833,6 +839,7 @@ def _what_sheet_holds(
     table = find_table(sheet, mapping)
     seen = marks.get(name)
     if table is not None and seen is not None:
+        table.hidden = seen.hidden
         table.hidden_rows = frozenset(number for number in seen.hidden_rows if number > table.header_row)
         table.uncomputed = {
             number: frozenset(columns) for number, columns in seen.uncomputed.items() if number > table.header_row

@@ -165,7 +165,7 @@ def test_what_a_service_says_of_a_column_is_in_one_language(client, lang):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_what_the_file_hides_is_said_in_one_language(client, lang):
-    """Hidden rows, and a formula without a saved value (openpyxl saves none)."""
+    """Hidden rows, a hidden sheet, and a formula without a saved value (openpyxl saves none)."""
 
     def build(book) -> None:
         sheet = book.active
@@ -175,9 +175,13 @@ def test_what_the_file_hides_is_said_in_one_language(client, lang):
             sheet.append(ledger_row("W-1", 批次=f"B{number}"))
         sheet.cell(row=3, column=HEADER.index("数量") + 1).value = "=2*3"
         sheet.row_dimensions[4].hidden = True
+        old = book.create_sheet("旧台账")
+        old.sheet_state = "hidden"
+        old.append(HEADER)
+        old.append(ledger_row("W-1", 批次="B9"))
 
     report = _report(client, xlsx(build), "marks", lang)
 
     codes = {issue["code"] for kind in ("errors", "warnings") for issue in report[kind]}
-    assert {"hidden_rows_read", "formula_without_value"} <= codes, report
+    assert {"hidden_rows_read", "hidden_sheet_read", "formula_without_value"} <= codes, report
     assert not _wrong_language(report, lang)

@@ -18,7 +18,7 @@ import pytest
 import xlsxwriter
 
 from importers.workbook import _PartScan
-from tests.importers.conftest import HEADER, in_chinese, ledger_row
+from tests.importers.conftest import HEADER, in_chinese, ledger_row, xlsx
 from tests.importers.xls_corpus import biff_workbook, compound_file, dimensions, label, number_cell, record
 
 QUANTITY = HEADER.index("数量") + 1  # the quantity's column, from 1: G
@@ -93,6 +93,32 @@ def test_hidden_rows_of_an_xls_are_named_as_an_xlsx_s(run_import):
     assert report.counts["lines_created"] == 4
     (warning,) = [issue for issue in report.warnings if "hidden" in issue.message]
     assert warning.message.startswith("sheet '台账' rows 3-4 are hidden in the file") and warning.row == 3
+
+
+def test_a_hidden_sheet_is_imported_and_the_report_names_it(run_import):
+    """A county hides the sheet it no longer uses rather than delete it: read like the others, and said."""
+
+    def build(book: openpyxl.Workbook) -> None:
+        for title, hidden, batch in (("台账", False, "B1"), ("旧台账", True, "B2"), ("下拉选项", True, None)):
+            sheet = book.create_sheet(title)
+            sheet.sheet_state = "hidden" if hidden else "visible"
+            if batch is None:  # the template's lists for drop-downs: no ledger header, skipped as before
+                sheet.append(["政府储备", "企业储备"])
+                continue
+            sheet.append(HEADER)
+            sheet.append(ledger_row("W-1", "活性炭", 7, 批次=batch))
+        book.remove(book.active)
+
+    report = run_import(xlsx(build), dry_run=True)
+
+    assert report.status == "validated" and report.counts["lines_created"] == 2, report.errors
+    said = [(issue.sheet, issue.row, issue.message) for issue in report.warnings if "hidden" in issue.message]
+    message = (
+        "sheet '旧台账' is hidden in the file; it was read like the other sheets: delete it, or its table, if it "
+        "should not be imported"
+    )
+    assert said == [("旧台账", 1, message)]
+    assert in_chinese(message).startswith("工作表“旧台账”在文件中是隐藏的")
 
 
 def test_hidden_blank_rows_and_a_file_without_hidden_rows_say_nothing(run_import):
