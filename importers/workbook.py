@@ -517,9 +517,10 @@ def check_xls_sheets(data: bytes) -> dict[str, SheetMarks]:
 
 @dataclass
 class SheetMarks:
-    """What a sheet's XML says that python-calamine does not tell (it reads cell values only): the rows hidden in
-    the file (hidden, or filtered out: ``<row hidden="1">``), and the cells holding a formula with no saved value
-    (a workbook written by a program that computes nothing: calamine reads them as empty), row → 0-based columns.
+    """What a sheet's file says that python-calamine's cells do not (the scan of its XML, an .xls's ROW records):
+    the rows hidden in the file (hidden, or filtered out: ``<row hidden="1">``), and the cells holding a formula with
+    no saved value (a workbook written by a program that computes nothing: calamine reads them as empty), row →
+    0-based columns.
     ``zero_formulas``: formulas saved as 0, which are ``uncomputed`` too in a workbook that asks to be calculated
     when opened (``sheet_marks``): xlsxwriter writes 0 for every formula it is not given the value of.
     """
