@@ -3,6 +3,7 @@
 import logging
 import multiprocessing
 import os
+import sys
 import time
 import traceback
 from datetime import datetime
@@ -58,13 +59,17 @@ def post_worker_init(worker):
 
 
 # --- operations (branch ops): settings checked before any worker starts, metrics over workers, log format ---
-# Only the standard library and api/config.py's own file here: importing the `api` package would load the
-# whole app into the master before the workers (and their worker class) set themselves up.
+# Only the standard library, api/config.py's own file and what it reads the languages from (inventory/reference.py:
+# enums alone) here: importing the `api` package would load the whole app into the master before the workers (and
+# their worker class) set themselves up. The project's directory is on the path for that module, whatever directory
+# gunicorn was started from (--chdir puts it there only when the app loads, after this file).
 import importlib.util  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 _settings_spec = importlib.util.spec_from_file_location(
     "inventory_settings", Path(__file__).parent / "api" / "config.py"
 )

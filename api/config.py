@@ -11,6 +11,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from inventory.reference import LANGUAGES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = PROJECT_ROOT / "instance" / "inventory.sqlite3"
 # A JSON body (or any body but a multipart upload) is at most this long: the largest legitimate one, a user
@@ -18,10 +20,9 @@ DEFAULT_DATABASE = PROJECT_ROOT / "instance" / "inventory.sqlite3"
 MAX_JSON_BYTES = 1024 * 1024
 # Arrays and objects nest at most this deep; the deepest legitimate body (a plan's needs) nests 3 levels.
 MAX_JSON_DEPTH = 32
-# The languages the API and the CLI answer in (the catalog: api/messages.py): what Accept-Language, DEFAULT_LANGUAGE
-# and the CLI's --lang choose between.
-# Here, beside the settings, because gunicorn.conf.py checks DEFAULT_LANGUAGE with this file alone.
-LANGUAGES = ("zh", "en")
+# LANGUAGES (inventory.reference, as the importers' workbooks need them too): the languages the API and the CLI
+# answer in (the catalog: api/messages.py), what Accept-Language, DEFAULT_LANGUAGE and the CLI's --lang choose
+# between. gunicorn.conf.py checks DEFAULT_LANGUAGE with this file and that module alone.
 
 
 def language_of(tag: str | None, default: str = "zh") -> str:

@@ -33,11 +33,10 @@ from inventory.clock import BUSINESS_TIMEZONE, business_today
 from inventory.db import without_cycle_collection
 from inventory.demo import demo_note
 from inventory.models import Item, Quantity, Region, StockLine, Warehouse
-from inventory.reference import Category, ReserveType, ShipmentKind, WarehouseLevel, WarehouseStatus
+from inventory.reference import LANGUAGES, Category, ReserveType, ShipmentKind, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_filter
 from inventory.shipments import in_transit_lines
 
-LANGUAGES = ("zh", "en")
 STORED_QUANTITY = Quantity()  # turns the stored thousandths the ledger query reads into quantities
 FETCH_ROWS = 5_000
 

@@ -71,15 +71,14 @@ ITEM_FIELD_COLUMNS = {"code": "item_code", "name": "item_name", "specification":
 
 def _in_column_words(error: DomainError, field_name: str) -> str:
     """A service's message about one of its fields, in the ledger's words: the field named by its column header
-    (``name is longer than 200 characters`` → ``仓库名称 is longer …``), a required one with where to give it."""
+    (``name is longer than 200 characters`` → ``仓库名称 is longer …``: ``DomainError.said_of``), a required one
+    with where to give it."""
     spec = COLUMNS_BY_FIELD.get(field_name)
-    if spec is None or not error.field:
+    if spec is None:
         return error.message
-    if error.message == f"{error.field} is required":
+    if error.missing:
         return f"nothing given for {spec.zh}: fill in its column, or write {spec.zh}：… above the table"
-    if error.message.startswith(f"{error.field} "):
-        return spec.zh + error.message[len(error.field) :]
-    return error.message
+    return error.said_of(spec.zh)
 
 
 _RECORDED_COUNTS = (

@@ -237,9 +237,16 @@ class LedgerReader:
                 message,
                 suggestion=suggestion,
             )
+        if table.hidden:  # read like the others, as hidden rows are: an old copy shows itself by rows counted twice
+            self.log.warn(
+                f"sheet '{table.name}' is hidden in the file; it was read like the other sheets: delete it, or its "
+                "table, if it should not be imported",
+                sheet=table.name,
+                row=table.header_row,
+            )
         for index, header, first in table.duplicate_headers:
             self._header_warning(
-                table, index, header, f"column {header!r} means the same as column {first!r}; only the first was read"
+                table, index, header, f"column '{header}' means the same as column '{first}'; only the first was read"
             )
         named = {"warehouse_code", "warehouse_name"} & (set(table.columns) | set(table.form))
         if table.kind == STOCK_SHEET and "quantity" not in table.columns:
@@ -315,6 +322,8 @@ class LedgerReader:
         # depends on them alone); it needs no looking at.
         first_mapped = mapped_indexes[0] if mapped_indexes else FIRST_CELLS
         item_index = self.column_indexes.get("item_name") if is_stock else None
+        hidden, uncomputed = table.hidden_rows, table.uncomputed  # empty for almost every file
+        hidden_read: list[int] = []
         for number, cells in workbook.rows(table):
             tick()
             start = tuple(cells[:FIRST_CELLS])
@@ -343,6 +352,10 @@ class LedgerReader:
                 self.log.note("a total or subtotal row: skipped", sheet=table.name, row=number)
                 continue
             self.data_rows += 1
+            if hidden and number in hidden:
+                hidden_read.append(number)
+            if uncomputed and number in uncomputed and self._uncomputed(table, number, uncomputed[number]):
+                continue
             errors_before = report.errors_total
             raw = warehouse_cells(cells)
             if raw == last_raw and last_entry is not None:
@@ -363,6 +376,28 @@ class LedgerReader:
                 self._stock_row(table, number, cells, entry, errors_before)
         if blank_rows:
             self.log.note(f"blank rows skipped: {blank_rows}", sheet=table.name)
+        if hidden_read:
+            # Imported, not skipped: a filter hides real stock as readily as a county hides rows it no longer uses.
+            self.log.warn(
+                f"sheet '{table.name}' rows {row_ranges(hidden_read)} are hidden in the file (hidden, or filtered "
+                "out); they were read like every other row: delete them from the sheet if they should not be imported",
+                sheet=table.name,
+                row=hidden_read[0],
+            )
+
+    def _uncomputed(self, table: SheetTable, number: int, indexes: frozenset[int]) -> bool:
+        """Whether a mapped cell of the row holds a formula with no saved value (``SheetMarks``): calamine reads it
+        as empty, so the row would say its quantity is missing, or nothing at all. Each such cell rejects the row."""
+        found = False
+        for column in table.columns.values():
+            if column.index in indexes:
+                message = (
+                    f"the formula in {column.letter}{number} has no saved value (the file was written by a program "
+                    "that does not calculate): open the file in Excel or WPS and save it again"
+                )
+                self.log.cell_error(table.name, number, column, None, message)
+                found = True
+        return found
 
     def _skippable(
         self, table: SheetTable, number: int, filled: list, item_cell: object = None, in_columns: int = 0
@@ -761,6 +796,20 @@ class LedgerReader:
 
 # A note's word written as a label, followed by what it says: 注：…, 填表人 张三, 联系电话:0771-… (folded: ： is :).
 _FOOTER_LABEL = re.compile("(?:" + "|".join(map(re.escape, FOOTER_PREFIXES)) + r")\s*[:\s]")
+
+
+def row_ranges(numbers: list[int]) -> str:
+    """Row numbers in order as ranges: 12-15, 18, 20-21."""
+    ranges: list[str] = []
+    start = previous = numbers[0]
+    for number in [*numbers[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        ranges.append(f"{start}-{previous}" if previous > start else str(start))
+        if number is not None:
+            start = previous = number
+    return ", ".join(ranges)
 
 
 def _says_total(key: str) -> bool:

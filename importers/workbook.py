@@ -15,6 +15,7 @@ Over 400 lines on purpose: the zip check, the child's scan and the table finder 
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
 import tempfile
@@ -23,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -104,6 +105,10 @@ class SheetTable:
     form: dict[str, FormValue] = field(default_factory=dict)
     signature: str = ""  # the header row's words (``header_signature``): how a profile recognises it
     profile: str | None = None  # the saved profile whose mapping was applied by itself
+    hidden: bool = False  # the sheet is hidden in the file (calamine's sheets_metadata says so)
+    # What the file says of its rows and cells that calamine does not (``SheetMarks``), under the header.
+    hidden_rows: frozenset[int] = frozenset()
+    uncomputed: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -269,8 +274,9 @@ def check_workbook(data: bytes) -> None:
             )
 
 
-def check_sheets(data: bytes) -> None:
+def check_sheets(data: bytes) -> dict[str, SheetMarks]:
     """Scan every XML part as it decompresses, before a reader loads it: no DTD, sheets within the limits.
+    Returns what the scan saw of each part that calamine does not tell (``SheetMarks``), by ``part_name``.
 
     Each sheet's declared used range (``<dimension ref=…>``) and its actual one (the last row number of each
     stretch of XML and the widest column letters) must stay under ``MAX_SHEET_AREA`` cells, the cells
@@ -285,18 +291,21 @@ def check_sheets(data: bytes) -> None:
     times the longest string could pass the limit, else bounded from above (the ``"s"`` the sheets write times
     the longest string: a zip may hold more than it declares), and counted exactly afterwards if that passes.
     """
-    bound = _scan_parts(data, exact_cells=False)
+    marks: dict[str, SheetMarks] = {}
+    bound = _scan_parts(data, False, marks)
     if bound is None:
-        bound = _scan_parts(data, exact_cells=True)
+        marks.clear()
+        bound = _scan_parts(data, True, marks)
     if bound is not None and bound > MAX_WORKBOOK_TEXT:
         text = shared_text(data)
         if text > MAX_WORKBOOK_TEXT:
             raise too_much_text(text)
+    return marks
 
 
-def _scan_parts(data: bytes, exact_cells: bool) -> int | None:
+def _scan_parts(data: bytes, exact_cells: bool, seen: dict[str, SheetMarks]) -> int | None:
     """``check_sheets``' pass: a bound on the characters shared-string cells show (0 once counted exactly), or
-    None, without a verdict, once cells counted from above pass ``MAX_CELLS``."""
+    None, without a verdict, once cells counted from above pass ``MAX_CELLS``. Each part's marks go to ``seen``."""
     cells = marks = text = 0
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = xml_parts(archive)
@@ -319,6 +328,8 @@ def _scan_parts(data: bytes, exact_cells: bool) -> int | None:
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
                 raise damaged(member.filename, str(exc)) from exc
             scan.finish()
+            if scan.seen.hidden_rows or scan.seen.uncomputed or scan.seen.zero_formulas:
+                seen[part_name(member.filename)] = scan.seen
             if strings is not None:
                 read = strings.finish()
                 lengths = read if lengths is None else lengths.merged(read)
@@ -368,6 +379,47 @@ def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     ]
 
 
+_WORKBOOK = "xl/workbook.xml"
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
+_RELATIONSHIP_TAG = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+
+
+def _attribute(tag: bytes, name: bytes) -> str | None:
+    """An attribute's value in one tag (``name`` a regex: ``\\w+:id`` for any prefix), its entities read."""
+    found = re.search(rb"\s" + name + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", tag)
+    if found is None:
+        return None
+    return html.unescape((found.group(1) or found.group(2) or b"").decode("utf-8", "replace"))
+
+
+def sheet_marks(data: bytes, marks: dict[str, SheetMarks]) -> dict[str, SheetMarks]:
+    """``check_sheets``' marks by sheet name (as calamine names it), through the workbook's sheets and their
+    relationships, as calamine finds each sheet's part. Read only when there are marks (a scanned workbook). In a
+    workbook that asks to be calculated when opened, a formula saved as 0 was never calculated: ``uncomputed``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {part_name(member.filename): member for member in archive.infolist()}
+        try:
+            workbook = archive.read(members[_WORKBOOK])
+            relationships = archive.read(members[_RELATIONSHIPS]) if _RELATIONSHIPS in members else b""
+        except (KeyError, zipfile.BadZipFile, EOFError, OSError, ValueError):
+            return {}  # calamine says what is wrong with the workbook
+    if _CALCULATE_ON_OPENING.search(workbook):
+        for seen in marks.values():
+            for number, columns in seen.zero_formulas.items():
+                seen.uncomputed.setdefault(number, set()).update(columns)
+    targets: dict[str, str] = {}
+    for tag in _RELATIONSHIP_TAG.findall(relationships):
+        key, target = _attribute(tag, rb"Id"), _attribute(tag, rb"Target")
+        if key is not None and target is not None:
+            targets[key] = part_name(target[1:] if target.startswith("/") else "xl/" + target)
+    found: dict[str, SheetMarks] = {}
+    for tag in _SHEET_TAG.findall(workbook):
+        name, key = _attribute(tag, rb"name"), _attribute(tag, rb"\w+:id")
+        if name is not None and key in targets and targets[key] in marks:
+            found[name] = marks[targets[key]]
+    return found
+
+
 def shared_text(data: bytes) -> int:
     """The characters the shared-string cells of an .xlsx show, each its string's (``importers.xlsx_strings``)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -411,13 +463,14 @@ def too_many_cells() -> WorkbookTooLarge:
     return WorkbookTooLarge(f"the workbook has more than {MAX_CELLS:,} cells, the limit (MAX_CELLS)")
 
 
-def check_xls_sheets(data: bytes) -> None:
+def check_xls_sheets(data: bytes) -> dict[str, SheetMarks]:
     """An .xls's records scanned before calamine loads them (``importers.xls_records``), with the limits and
     the words of ``check_sheets``: each sheet's declared (DIMENSIONS) and actual used range under
     ``MAX_SHEET_AREA``, the cells written under ``MAX_CELLS``; and, because calamine holds every sheet of an .xls
     at once, all sheets' used ranges together under ``MAX_XLS_AREA``, what writing out their formulas costs it
     under ``MAX_XLS_FORMULA_WORK`` and the text their cells hold under ``MAX_WORKBOOK_TEXT``. Broken records or sector
-    chains (which calamine would trip on, or go round forever) are a damaged workbook."""
+    chains (which calamine would trip on, or go round forever) are a damaged workbook. Returns the rows each sheet
+    hides (``SheetMarks``; an .xls saves every formula's value), by sheet name."""
     try:
         sheets = xls_sheets(data)
     except NoWorkbookStream:
@@ -452,6 +505,41 @@ def check_xls_sheets(data: bytes) -> None:
             f"the sheets of this .xls workbook have used ranges of {area:,} cells together, over the limit of "
             f"{MAX_XLS_AREA:,} (MAX_XLS_AREA)"
         )
+    return {sheet.name: SheetMarks(hidden_rows=sheet.hidden_rows) for sheet in sheets if sheet.hidden_rows}
+
+
+@dataclass
+class SheetMarks:
+    """What a sheet's file says that python-calamine's cells do not (the scan of its XML, an .xls's ROW records):
+    the rows hidden in the file (hidden, or filtered out: ``<row hidden="1">``), and the cells holding a formula with
+    no saved value (a workbook written by a program that computes nothing: calamine reads them as empty), row →
+    0-based columns.
+    ``zero_formulas``: formulas saved as 0, which are ``uncomputed`` too in a workbook that asks to be calculated
+    when opened (``sheet_marks``): xlsxwriter writes 0 for every formula it is not given the value of.
+    """
+
+    hidden_rows: set[int] = field(default_factory=set)
+    uncomputed: dict[int, set[int]] = field(default_factory=dict)
+    zero_formulas: dict[int, set[int]] = field(default_factory=dict)
+    hidden: bool = False  # the whole sheet, as calamine tells (``_read_workbook``)
+
+
+# Both are rare, so looked for only in a chunk holding a marker of them: first a letter each needs, which most
+# chunks of a ledger lack (a search at memchr speed: 13 ms for the national template's 122 MB stock sheet, where a
+# longer marker took 65-100 ms), then the attribute, or an end a formula cell without a value has (</f></c>,
+# <f …/></c>, <v/></c>, <v></v>), or xlsxwriter's 0.
+_HIDDEN_LETTER, _HIDDEN_MARKER = b"d", b"hidden="
+_FORMULA_LETTER, _BARE_MARKERS = b"f", (b"f></c>", b"/></c>", b"<v></v>", b"f><v>0</v></c>")
+_HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\s[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_ROW_ATTRIBUTE = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
+_BARE_FORMULA = re.compile(
+    rb"""<(?:\w+:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["'][^>]*>\s*"""
+    rb"""<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"""
+    rb"""(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*(0?)\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"""
+)
+# A workbook that asks to be calculated when opened (xlsxwriter and openpyxl write it; Excel and WPS save without).
+_CALCULATE_ON_OPENING = re.compile(rb"""<(?:\w+:)?calcPr\s[^>]*?\bfullCalcOnLoad\s*=\s*["'](?:1|true)["']""")
+_CARRY = 2048  # bytes of a chunk kept for the next: a row tag or a formula cell cut by the seam is found whole
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
@@ -478,6 +566,8 @@ class _PartScan:
         self.cells = 0
         self.last_row = 0
         self.last_column = 0
+        self.seen = SheetMarks()
+        self.carry = b""
 
     def feed(self, chunk: bytes) -> None:
         if len(self.head) < 4096:
@@ -514,8 +604,38 @@ class _PartScan:
             wide.add(split.group(1))
         for letters in wide:
             self.last_column = max(self.last_column, _column_number(letters))
+        self._look_for_marks(chunk)
         self.tail = chunk[-_TAIL:]
         self._check(self.last_row, max(self.last_column, 1), "")
+
+    def _look_for_marks(self, chunk: bytes) -> None:
+        """Hidden rows and formulas without a value, in the chunk after the last ``_CARRY`` bytes read before it
+        (``carry``: a tag or a cell the seam cut, or a marker seen there whose tag ends in this chunk; what is found
+        twice is kept once, in sets). At most ``MAX_ROWS`` rows of each kind are kept (a sheet of more is refused
+        anyway): a crafted part of bare formulas or hidden rows costs no more memory than that."""
+        carry, seen = self.carry, self.seen
+        seam = carry + chunk[:_CARRY]
+        hidden = (_HIDDEN_LETTER in chunk or _HIDDEN_LETTER in seam) and (
+            _HIDDEN_MARKER in chunk or _HIDDEN_MARKER in seam
+        )
+        bare = (_FORMULA_LETTER in chunk or _FORMULA_LETTER in seam) and any(
+            marker in chunk or marker in seam for marker in _BARE_MARKERS
+        )
+        if hidden or bare:
+            window = carry + chunk
+            if hidden:
+                for tag in _HIDDEN_ROW.finditer(window):
+                    number = _ROW_ATTRIBUTE.search(tag.group())
+                    # a row without its number (Excel always writes it) is not named
+                    if number and len(seen.hidden_rows) < MAX_ROWS:
+                        seen.hidden_rows.add(int(number.group(1)))
+            if bare:
+                for cell in _BARE_FORMULA.finditer(window):
+                    letters, number, zero = cell.groups()
+                    cells = seen.zero_formulas if zero else seen.uncomputed
+                    if len(cells) < MAX_ROWS or int(number) in cells:
+                        cells.setdefault(int(number), set()).add(_column_number(letters) - 1)
+        self.carry = chunk[-_CARRY:] if len(chunk) >= _CARRY else (carry + chunk)[-_CARRY:]
 
     def finish(self) -> None:
         match = _DIMENSION.search(self.head)
@@ -611,10 +731,12 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     others' rows. If that table is not the first of them, ``undone`` comes before the tables, and every table's
     rows follow them, that one's again: what the reading in order is sent."""
     scanned = not is_xls(data)
+    marks: dict[str, SheetMarks] = {}
     if scanned:
-        check_sheets(data)
+        marks = check_sheets(data)
+        marks = sheet_marks(data, marks) if marks else {}
     else:
-        check_xls_sheets(data)
+        marks = check_xls_sheets(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError) as exc:
@@ -626,13 +748,17 @@ def _read_workbook(data: bytes, send: Send, mapping: HeaderMapping, warehouses_a
     if len(set(names)) != len(names):
         twice = next(name for name in names if names.count(name) > 1)
         raise unreadable(f"two sheets are named '{twice}'")
-    ahead, found = _send_warehouses_ahead(book, send, mapping, scanned) if warehouses_ahead else (None, {})
+    hidden = {sheet.name for sheet in book.sheets_metadata if sheet.visible != SheetVisibleEnum.Visible}
+    marks = {name: marks.get(name) or SheetMarks() for name in hidden} | marks
+    for name in hidden:
+        marks[name].hidden = True
+    ahead, found = _send_warehouses_ahead(book, send, mapping, scanned, marks) if warehouses_ahead else (None, {})
     tables: list[SheetTable] = []
     skipped: list[str] = []
     in_transit: list[str] = []
     sheets: dict[str, CalamineSheet] = {}
     for name in book.sheet_names:
-        shipments, sheet, table = found.pop(name, None) or _what_sheet_holds(book, name, mapping, scanned)
+        shipments, sheet, table = found.pop(name, None) or _what_sheet_holds(book, name, mapping, scanned, marks)
         if shipments:
             in_transit.append(printable(name))
         elif table is None:
@@ -685,10 +811,13 @@ def _unopened(data: bytes, error: Exception) -> ValidationFailed:
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
 
 
-def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool) -> SheetHolds:
+def _what_sheet_holds(
+    book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool, marks: dict[str, SheetMarks]
+) -> SheetHolds:
     """(whether it lists stock in transit, the sheet loaded if it holds a table or is empty, the table): a sheet
     named as skipped or in transit is not loaded; one that is let go as soon as it is known to hold no table. A sheet
-    the scan did not see (``scanned``: an .xls) is held to the scan's area limit once loaded."""
+    the scan did not see (``scanned``: an .xls) is held to the scan's area limit once loaded. The table takes
+    the scan's marks of the rows under its header (``sheet_marks``)."""
     key = header_key(name)
     if key in IN_TRANSIT_SHEETS:
         return True, None, None
@@ -705,11 +834,18 @@ def _what_sheet_holds(book: CalamineWorkbook, name: str, mapping: HeaderMapping,
     if _lists_shipments(sheet):
         return True, None, None  # the in-transit sheet renamed: its shipment-code column gives it away
     table = find_table(sheet, mapping)
+    seen = marks.get(name)
+    if table is not None and seen is not None:
+        table.hidden = seen.hidden
+        table.hidden_rows = frozenset(number for number in seen.hidden_rows if number > table.header_row)
+        table.uncomputed = {
+            number: frozenset(columns) for number, columns in seen.uncomputed.items() if number > table.header_row
+        }
     return False, (sheet if table is not None else None), table
 
 
 def _send_warehouses_ahead(
-    book: CalamineWorkbook, send: Send, mapping: HeaderMapping, scanned: bool
+    book: CalamineWorkbook, send: Send, mapping: HeaderMapping, scanned: bool, marks: dict[str, SheetMarks]
 ) -> tuple[SheetTable | None, dict[str, SheetHolds]]:
     """The first sheet named as a warehouse list, read: if it holds a warehouse table of at most
     ``MAX_WAREHOUSES_AHEAD`` rows, that table is sent as ``ahead``, then its rows. Also what it holds, so it is
@@ -719,7 +855,7 @@ def _send_warehouses_ahead(
         if not any(word in header_key(name) for word in WAREHOUSES_AHEAD_NAMES):
             continue
         try:
-            holds = _what_sheet_holds(book, name, mapping, scanned)
+            holds = _what_sheet_holds(book, name, mapping, scanned, marks)
         except ValidationFailed:
             return None, {}
         sheet, table = holds[1], holds[2]

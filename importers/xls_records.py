@@ -9,7 +9,7 @@ chains as its ``Cfb::new`` and ``get_stream`` follow them, each sheet's records 
 to the first EOF record; and says, per sheet, the used range declared (DIMENSIONS), the one its cells reach,
 the cells written, the text its cells show (each LABELSST its own copy of a shared string, in calamine) and what
 writing out its formulas costs calamine (``formula_work``). ``importers.workbook.check_xls_sheets`` holds those
-to the limits.
+to the limits. It also says which rows the sheet hides (calamine does not: ``importers.workbook.SheetMarks``).
 
 Linear in the file, and nothing read twice: a chain longer than the file has sectors is a cycle, a sector past
 the end is refused before it is read, and sheets whose records run into each other (Excel writes each sheet's
@@ -22,7 +22,7 @@ import codecs
 import struct
 import sys
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ENDOFCHAIN = 0xFFFF_FFFE
 MARKERS = 0xFFFF_FFFA  # sector ids from here on mark something (free, end of chain, a FAT or DIFAT sector)
@@ -45,6 +45,7 @@ FILEPASS = 0x002F
 DIMENSIONS = 0x0200
 MERGEDCELLS = 0x00E5
 ROW = 0x0208
+ROW_HIDDEN = 0x0020  # a ROW record's option flags (at byte 12): fDyZero, the row is hidden (or filtered out)
 MULRK = 0x00BD
 MULBLANK = 0x00BE
 BLANK = 0x0201
@@ -108,6 +109,7 @@ class XlsSheet:
     formula_work: int = 0
     # Characters of the shared strings its LABELSST cells show: calamine gives each cell a copy of its string
     shared_text: int = 0
+    hidden_rows: set[int] = field(default_factory=set)  # from 1, as an .xlsx's ``SheetMarks`` count them
 
 
 def xls_sheets(data: bytes) -> list[XlsSheet]:
@@ -435,6 +437,8 @@ def _sheet(stream: bytes, start: int, following: int, name: str, workbook: _Glob
             if length < 2:
                 continue
             row, column = _U16.unpack_from(stream, data)[0], 0
+            if length >= 14 and _U16.unpack_from(stream, data + 12)[0] & ROW_HIDDEN:
+                sheet.hidden_rows.add(row + 1)
         elif kind == DIMENSIONS:
             _declared(sheet, stream[data:at])
             continue

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, lazyload
 from inventory.access import SYSTEM_USERNAME, Actor, require_catalogue_edit
 from inventory.audit import record_audit, snapshot
 from inventory.db import worker_cache
-from inventory.errors import Conflict, NotFound, ValidationFailed
+from inventory.errors import Conflict, NotFound, ValidationFailed, required
 from inventory.models import Item, ItemAlias, ItemVariant, StockLine
 from inventory.reference import Category
 from inventory.validation import check_code, check_text, fold, text_limit
@@ -356,9 +356,9 @@ def _item_state(item: Item) -> dict:
 def create_item(session: Session, actor: Actor, *, code: str, **fields: object) -> Item:
     require_catalogue_edit(actor)
     code = check_code(code)
-    for required in ("name", "category", "unit"):
-        if fields.get(required) in (None, ""):
-            raise ValidationFailed(f"{required} is required", field=required)
+    for name in ("name", "category", "unit"):
+        if fields.get(name) in (None, ""):
+            raise required(name)
     if session.scalar(select(Item.id).where(Item.code == code)) is not None:
         raise Conflict(f"item code {code!r} is already in use", field="code")
     item = Item(code=code, specification="")

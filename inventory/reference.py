@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import enum
 
+# The languages people read this system in: every label below is given in both, and the API, the CLI and the
+# workbooks it writes answer in one of them (``api.config.language_of`` reads a request's; the importers' and
+# the reports' workbooks take ``lang=``). Here, the lowest layer, so that every edge names the same two.
+LANGUAGES = ("zh", "en")
+
 
 class LabelledEnum(str, enum.Enum):  # noqa: UP042 - StrEnum forbids the extra label arguments
     """A string enum whose members carry ``label_zh`` and ``label_en``."""

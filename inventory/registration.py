@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, lazyload
 from inventory.access import Actor, require_warehouse_management
 from inventory.audit import record_audits, snapshot
 from inventory.db import chunks, insert_many
-from inventory.errors import Conflict, DomainError, ValidationFailed
+from inventory.errors import Conflict, DomainError, ValidationFailed, required
 from inventory.models import Region, Warehouse
 from inventory.reference import WarehouseLevel, WarehouseStatus
 from inventory.regions import PlaceGiven, RegionNames, RegionPath, name_key, resolve_region_path
@@ -416,7 +416,7 @@ def _warehouse_values(
     fields = entry.fields
     for name in REQUIRED_FIELDS:
         if fields.get(name) in (None, ""):
-            raise ValidationFailed(f"{name} is required", field=name)
+            raise required(name)
     if code in taken:
         raise Conflict(f"warehouse code {code!r} is already in use", field="code")
     unknown = set(fields) - WAREHOUSE_FIELDS

@@ -15,6 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from inventory.clock import business_today
 from inventory.errors import ValidationFailed
+from inventory.errors import required as missing_field
 from inventory.models import QUANTITY_SCALE
 
 R = TypeVar("R")
@@ -89,11 +90,11 @@ def check_text(value: str | None, field: str, *, max_length: int, required: bool
     value = plain_text(value or "")
     problem = invalid_character_message(value)
     if problem:
-        raise ValidationFailed(f"{field} {problem}", field=field)
+        raise ValidationFailed.of_field(field, problem)
     if required and not value:
-        raise ValidationFailed(f"{field} is required", field=field)
+        raise missing_field(field)
     if len(value) > max_length:
-        raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
+        raise ValidationFailed.of_field(field, f"is longer than {max_length} characters")
     return value
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, require_warehouse_management
 from inventory.audit import record_audit, snapshot
 from inventory.catalogue import resolve_item
-from inventory.errors import Conflict, NotFound, ValidationFailed
+from inventory.errors import Conflict, NotFound, ValidationFailed, required
 from inventory.models import StockLine, Warehouse
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_filter, resolve_region_path
@@ -109,7 +109,7 @@ def create_warehouse(session: Session, actor: Actor, *, code: str, **fields: obj
     code = check_code(code)
     for name in REQUIRED_FIELDS:
         if fields.get(name) in (None, ""):
-            raise ValidationFailed(f"{name} is required", field=name)
+            raise required(name)
     if session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is not None:
         raise Conflict(f"warehouse code {code!r} is already in use", field="code")
     warehouse = Warehouse(code=code, status=WarehouseStatus.ACTIVE)

@@ -18,9 +18,10 @@ import click
 from flask import Flask
 
 from api.cli.common import OutputFile, one_transaction, operator_option
+from api.config import LANGUAGES
 from api.extensions import db
 from importers.annotate import annotate_workbook
-from importers.export import LANGUAGES, export_ledger
+from importers.export import export_ledger
 from importers.ledger import import_ledger
 from importers.outcome import ImportReport
 from inventory.access import Principal

@@ -8,12 +8,13 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from api.config import LANGUAGES
 from api.downloads import send_download
 from api.extensions import db
 from api.identity import current_actor
 from api.routes.paging import Blueprint
 from api.schemas.fields import RegionField
-from importers.export import LANGUAGES, export_ledger
+from importers.export import export_ledger
 from importers.xlsx import XLSX
 
 blp = Blueprint("exports", __name__, description="Excel ledgers out")

@@ -16,7 +16,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.config import language_of
+from api.config import LANGUAGES, language_of
 from api.downloads import send_download
 from api.errors import INVALID_LEDGER, problem, request_language
 from api.extensions import db
@@ -52,7 +52,7 @@ class ImportUpload(Schema):
 
 class ImportFlags(Schema):
     lang = fields.String(
-        validate=validate.OneOf(["zh", "en"]),
+        validate=validate.OneOf(LANGUAGES),
         metadata={"description": "language of the report's messages (default: from Accept-Language)"},
     )
     dry_run = fields.Boolean(load_default=False, metadata={"description": "check everything, write nothing"})
@@ -94,7 +94,7 @@ class ProfileOut(Schema):
 
 
 class TemplateQuery(Schema):
-    lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
+    lang = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES))
 
 
 class IssueOut(Schema):

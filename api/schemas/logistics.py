@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from api.schemas.fields import BoundedList, MomentField, QuantityField, StrictSchema, choice
 from inventory.models import Consumption, EmergencyIncident, Region, Shipment, ShipmentLine, UnitPrice
-from inventory.reference import IncidentStatus, IncidentType, ShipmentKind, ShipmentStatus
+from inventory.reference import LANGUAGES, IncidentStatus, IncidentType, ShipmentKind, ShipmentStatus
 from inventory.shipments import MAX_SHIPMENT_LINES, is_overdue
 from inventory.validation import text_limit
 
@@ -113,7 +113,7 @@ class SettlementQuery(Schema):
 
 
 class SettlementWorkbookQuery(SettlementQuery):
-    lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
+    lang = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES))
 
 
 class ShipmentLineOut(Schema):

@@ -12,11 +12,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.schemas.fields import QuantityField, RegionField, StrictSchema, choice
 from api.schemas.nearest import ItemRefOut, RoundedFloat
-from importers.export import LANGUAGES
 from inventory.models import Item, Warehouse
 from inventory.nearest import MAX_RADIUS_KM
 from inventory.quotas import NOTE_LIMIT
-from inventory.reference import Category
+from inventory.reference import LANGUAGES, Category
 from inventory.reports.coverage import DEFAULT_COVERAGE_RADIUS_KM
 from inventory.reports.expiry import DEFAULT_EXPIRY_WINDOW_DAYS, MAX_EXPIRY_WINDOW_DAYS
 from inventory.validation import text_limit

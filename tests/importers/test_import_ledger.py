@@ -19,7 +19,7 @@ from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.nearest import NeedRequest
 from inventory.reference import MovementKind, Role
 from inventory.stock import ledger_mismatches
-from tests.importers.conftest import HEADER, database_dump, ledger_row, sheet_of_rows, xlsx, zipped
+from tests.importers.conftest import HEADER, database_dump, in_chinese, ledger_row, sheet_of_rows, xlsx, zipped
 
 
 def stock(session) -> dict[tuple[str, str, str], Decimal]:
@@ -598,3 +598,16 @@ def test_a_nul_in_a_warehouse_s_code_or_name_is_reported_in_the_report(session, 
 
     assert report.status == "validated"
     assert [issue.column for issue in report.errors] == [column], [issue.message for issue in report.errors]
+
+
+def test_a_service_s_words_about_a_field_are_said_of_its_column(run_import):
+    """The warehouse service's messages about its fields name the ledger's column; one about a value (a latitude
+    out of range) is left as the service says it, which the catalog has in Chinese."""
+    header = [*HEADER, "纬度", "经度"]
+    rows = [header, [*ledger_row("W-1"), 200, 116.4], [*ledger_row("W-2", 仓库名称="库" * 201), 39.9, 116.4]]
+    report = run_import(sheet_of_rows(rows), dry_run=True)
+
+    said = {issue.row: issue.message for issue in report.errors}
+    assert said[2] == "warehouse W-1: latitude must be between -90 and 90"
+    assert in_chinese(said[2]) == "仓库 W-1：纬度须在 -90 到 90 之间"
+    assert said[3] == "warehouse W-2: 仓库名称 is longer than 200 characters"

@@ -83,6 +83,28 @@ def test_a_flask_command_with_a_bad_setting_stops_with_one_line_naming_it(tmp_pa
     ]
 
 
+def test_gunicorn_started_from_another_directory_checks_the_settings(tmp_path):
+    """gunicorn.conf.py checks the settings with api/config.py's file alone, which takes the languages from
+    inventory/reference.py (their one home, the importers' too): found from any directory gunicorn starts in."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update({"DEFAULT_LANGUAGE": "fr", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
+    done = subprocess.run(
+        [*gunicorn, "--chdir", str(ROOT), "--check-config", "wsgi:app"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("cannot start: DEFAULT_LANGUAGE must be a language the API answers in (zh-CN or en), not 'fr'")
+    ), done.stderr
+
+
 def test_every_answer_carries_a_request_id_and_problems_quote_it(anonymous_client):
     refused = anonymous_client.get("/api/v1/warehouses")
     assert refused.status_code == 401

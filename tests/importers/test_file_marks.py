@@ -1,0 +1,218 @@
+"""What a workbook's XML says that its cells do not (``importers.workbook.SheetMarks``): rows hidden in the file,
+and formulas with no saved value.
+
+Counties hide the rows they no longer use (old stock, the example) or filter the sheet: a hidden row is imported like
+any other, and the report names the hidden rows. A ledger written by a script may hold formulas nobody calculated:
+python-calamine reads them as empty, so the row would say its quantity is missing; the cell is named instead.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zipfile
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from importers.workbook import _PartScan
+from tests.importers.conftest import HEADER, in_chinese, ledger_row, xlsx
+from tests.importers.xls_corpus import biff_workbook, compound_file, dimensions, label, number_cell, record
+
+QUANTITY = HEADER.index("数量") + 1  # the quantity's column, from 1: G
+
+
+def ledger(rows: int = 6, hidden: tuple[int, ...] = (), formulas: dict[int, str] | None = None) -> bytes:
+    """A ledger of ``rows`` stock rows under its header (rows 2 on), with these Excel rows hidden and these
+    quantity cells holding a formula (openpyxl writes a formula without its value: ``<f>…</f><v />``)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "台账"
+    sheet.append(HEADER)
+    for number in range(rows):
+        sheet.append(ledger_row("W-1", "活性炭", 7, 批次=f"B{number}"))
+    for number, formula in (formulas or {}).items():
+        sheet.cell(row=number, column=QUANTITY).value = formula
+    for number in hidden:
+        sheet.row_dimensions[number].hidden = True
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def rewritten(data: bytes, change, workbook=None) -> bytes:
+    """The workbook with its first sheet's XML changed by ``change`` (bytes → bytes), and its workbook part by
+    ``workbook``."""
+    changes = {"xl/worksheets/sheet1.xml": change, "xl/workbook.xml": workbook or (lambda xml: xml)}
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            part = source.read(member)
+            target.writestr(member, changes.get(member.filename, lambda xml: xml)(part))
+    return out.getvalue()
+
+
+def test_hidden_rows_are_imported_and_the_report_names_them(run_import):
+    report = run_import(ledger(rows=7, hidden=(1, 4, 5, 6, 8)), dry_run=True)
+
+    assert report.status == "validated", report.errors
+    assert report.counts["lines_created"] == 7  # hidden or not, every row is read
+    (warning,) = [issue for issue in report.warnings if "hidden" in issue.message]
+    # the hidden header row is no ledger row: it is not named
+    assert warning.message == (
+        "sheet '台账' rows 4-6, 8 are hidden in the file (hidden, or filtered out); they were read like every other "
+        "row: delete them from the sheet if they should not be imported"
+    )
+    assert (warning.sheet, warning.row) == ("台账", 4)
+    assert in_chinese(warning.message).startswith("工作表“台账”第 4-6, 8 行在文件中是隐藏的")
+
+
+def test_hidden_rows_of_an_xls_are_named_as_an_xlsx_s(run_import):
+    """An Excel 97-2003 workbook says a row is hidden in its ROW record (option flag fDyZero)."""
+
+    def row_record(row: int, hidden: bool) -> bytes:  # rw, first and last column + 1, height, 2 reserved, flags, xf
+        return record(0x0208, struct.pack("<HHHHHHHH", row, 0, len(HEADER), 255, 0, 0, 0x20 if hidden else 0, 15))
+
+    def cells(row: int, values: list) -> bytes:
+        written = [
+            label(row, column, value) if isinstance(value, str) else number_cell(row, column, value)
+            for column, value in enumerate(values)
+            if value is not None
+        ]
+        return b"".join(written)
+
+    rows = [HEADER] + [ledger_row("W-1", "活性炭", 7, 批次=f"B{number}") for number in range(4)]
+    records = dimensions(0, len(rows), 0, len(HEADER))
+    records += b"".join(row_record(number, hidden=number in (2, 3)) for number in range(len(rows)))
+    records += b"".join(cells(number, values) for number, values in enumerate(rows))
+    report = run_import(compound_file(biff_workbook([("台账", records)])), file_name="ledger.xls", dry_run=True)
+
+    assert report.status == "validated", report.errors
+    assert report.counts["lines_created"] == 4
+    (warning,) = [issue for issue in report.warnings if "hidden" in issue.message]
+    assert warning.message.startswith("sheet '台账' rows 3-4 are hidden in the file") and warning.row == 3
+
+
+def test_a_hidden_sheet_is_imported_and_the_report_names_it(run_import):
+    """A county hides the sheet it no longer uses rather than delete it: read like the others, and said."""
+
+    def build(book: openpyxl.Workbook) -> None:
+        for title, hidden, batch in (("台账", False, "B1"), ("旧台账", True, "B2"), ("下拉选项", True, None)):
+            sheet = book.create_sheet(title)
+            sheet.sheet_state = "hidden" if hidden else "visible"
+            if batch is None:  # the template's lists for drop-downs: no ledger header, skipped as before
+                sheet.append(["政府储备", "企业储备"])
+                continue
+            sheet.append(HEADER)
+            sheet.append(ledger_row("W-1", "活性炭", 7, 批次=batch))
+        book.remove(book.active)
+
+    report = run_import(xlsx(build), dry_run=True)
+
+    assert report.status == "validated" and report.counts["lines_created"] == 2, report.errors
+    said = [(issue.sheet, issue.row, issue.message) for issue in report.warnings if "hidden" in issue.message]
+    message = (
+        "sheet '旧台账' is hidden in the file; it was read like the other sheets: delete it, or its table, if it "
+        "should not be imported"
+    )
+    assert said == [("旧台账", 1, message)]
+    assert in_chinese(message).startswith("工作表“旧台账”在文件中是隐藏的")
+
+
+def test_hidden_blank_rows_and_a_file_without_hidden_rows_say_nothing(run_import):
+    def blank_rows_hidden(xml: bytes) -> bytes:  # two empty rows, hidden, after the data (a filter's leftovers)
+        return xml.replace(b"</sheetData>", b'<row r="20" hidden="1"/><row r="21" hidden="true"></row></sheetData>')
+
+    for data in (ledger(), rewritten(ledger(), blank_rows_hidden)):
+        report = run_import(data, dry_run=True)
+        assert report.status == "validated", report.errors
+        assert not [issue for issue in report.warnings if "hidden" in issue.message]
+
+
+def test_a_formula_without_a_saved_value_rejects_its_row_naming_the_cell(run_import):
+    report = run_import(ledger(formulas={3: "=2*3", 5: "=SUM(1,2)"}), dry_run=True, skip_invalid=True)
+
+    said = [(issue.cell, issue.message) for issue in report.errors]
+    advice = "has no saved value (the file was written by a program that does not calculate): open the file in "
+    advice += "Excel or WPS and save it again"
+    assert said == [("G3", f"the formula in G3 {advice}"), ("G5", f"the formula in G5 {advice}")]
+    assert report.counts["lines_created"] == 4  # not "quantity missing", and never a 0 counted
+    assert in_chinese(said[0][1]).startswith("G3 中的公式没有保存计算结果")
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        b'<c r="G3"><f>2*3</f></c>',  # no value at all (SheetJS, POI)
+        b'<c r="G3" s="0"><f>2*3</f><v></v></c>',
+        b'<c r="G3"><f t="shared" ref="G3:G4" si="0">2*3</f><v/></c>',
+        b'<c r="G3"><f t="shared" si="0"/></c>',  # a cell sharing the formula of another
+    ],
+)
+def test_every_form_of_a_formula_without_a_value_is_found(run_import, cell):
+    def put(xml: bytes) -> bytes:
+        changed = re.sub(rb'<c r="G3".*?</c>', cell, xml, count=1)
+        assert changed != xml
+        return changed
+
+    report = run_import(rewritten(ledger(), put), dry_run=True)
+
+    assert [(issue.cell, issue.message[:21]) for issue in report.errors] == [("G3", "the formula in G3 has")]
+
+
+def scripted(formula_rows: dict[int, str], calculate_on_opening: bool = True) -> bytes:
+    """A ledger written by xlsxwriter, which saves 0 for a formula it is not given the value of, and asks the
+    spreadsheet to calculate the workbook when it opens it (``fullCalcOnLoad``); without, as Excel saves it."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out)
+    sheet = book.add_worksheet("台账")
+    sheet.write_row(0, 0, HEADER)
+    for number in range(2, 6):
+        sheet.write_row(number - 1, 0, ledger_row("W-1", "活性炭", 7, 批次=f"B{number}"))
+    for number, formula in formula_rows.items():
+        sheet.write_formula(number - 1, QUANTITY - 1, formula)
+    book.close()
+    if calculate_on_opening:
+        return out.getvalue()
+    return rewritten(out.getvalue(), lambda xml: xml, workbook=lambda xml: xml.replace(b' fullCalcOnLoad="1"', b""))
+
+
+def test_a_formula_a_script_saved_as_0_is_not_counted_as_0(run_import):
+    """xlsxwriter's 0 in a workbook that asks to be calculated is no count (it would zero a stock line)."""
+    report = run_import(scripted({3: "=2*3"}), dry_run=True)
+
+    assert [(issue.cell, issue.message[:21]) for issue in report.errors] == [("G3", "the formula in G3 has")]
+
+    saved_by_excel = run_import(scripted({3: "=2*3"}, calculate_on_opening=False), dry_run=True)
+
+    assert saved_by_excel.status == "validated" and not saved_by_excel.errors, saved_by_excel.errors
+
+
+def test_a_formula_with_its_saved_value_is_read_as_that_value(run_import):
+    def computed(xml: bytes) -> bytes:  # as Excel or WPS saves it
+        return xml.replace(b"<f>2*3</f><v />", b"<f>2*3</f><v>6</v>")
+
+    report = run_import(rewritten(ledger(formulas={3: "=2*3"}), computed), dry_run=True)
+
+    assert report.status == "validated" and not report.errors, report.errors
+
+
+def test_the_scan_finds_the_marks_wherever_the_chunks_are_cut():
+    xml = (
+        b'<worksheet><sheetFormatPr defaultRowHeight="15"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+        b'<row r="2" spans="1:3" hidden="1" ht="0"><c r="A2"><v>2</v></c></row>'
+        b'<x:row r="3" hidden=\'true\'><c r="B3"><f>A1+A2</f></c><c r="AB3"><f t="shared" si="0"/></c></x:row>'
+        b'<row r="4" hidden="0"><c r="C4"><f>1</f><v>1</v></c><c r="D4" t="str"><f>"x"</f><v>x</v></c></row>'
+        b'<row r="5"><c r="E5"><f>1</f><v /></c><x:c r="F5"><x:f>1</x:f></x:c><c r="G5"><f>A1-1</f><v>0</v></c>'
+        b'<c r="H5"><f>A1-1</f><v>0.5</v></c></row></sheetData><cols><col min="1" max="1" hidden="1"/></cols>'
+        b"</worksheet>"
+    )
+    for size in range(1, len(xml) + 1):
+        scan = _PartScan("sheet")
+        for start in range(0, len(xml), size):
+            scan.feed(xml[start : start + size])
+        assert scan.seen.hidden_rows == {2, 3}, size
+        assert scan.seen.uncomputed == {3: {1, 27}, 5: {4, 5}}, size
+        assert scan.seen.zero_formulas == {5: {6}}, size
