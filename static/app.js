@@ -34,6 +34,8 @@ const loaders = {
 };
 
 const context = { user: null, config: null, reference: null, labels: {} };
+// Why a login ended without the user's asking (api.js's unauthenticated handler, the check on returning).
+const LOGIN_ENDED = { expired: "status.session_expired", other: "status.session_changed", token: "status.token_refused" };
 const started = new Map(); // view name → module, once initialised for this login
 let currentView = null;
 
@@ -57,10 +59,10 @@ async function boot() {
   for (const button of byId("views-nav").querySelectorAll("button[data-view]")) {
     button.addEventListener("click", () => showView(button.dataset.view, true));
   }
-  setUnauthenticatedHandler((error, otherUser = false) => {
+  setUnauthenticatedHandler((error, why = "expired") => {
     if (context.user) {
       leave();
-      announce(t(otherUser ? "status.session_changed" : "status.session_expired"), "error");
+      announce(t(LOGIN_ENDED[why]), "error");
     }
   });
   // Back on this tab: the browser's session may have changed in another one (a logout, another user's
