@@ -191,3 +191,45 @@ def test_an_answer_on_screen_follows_the_stock_taken_elsewhere(browsing, nearest
         "?.textContent.includes(batch)",
         arg=[warehouse["code"], batch],
     )
+
+
+@pytest.mark.parametrize("browsing", [PHONE], indirect=True)
+def test_back_on_the_tab_after_the_session_expired_the_login_comes_once_then_the_answer_again(browsing, nearest_api):
+    """Back on the tab after the session had expired, the map asked its answer again beside the session check:
+    the re-ask met the expired session (a 401 in the console, the check's words raced by the refusal's), and
+    after logging in the form had lost what it asked (item, quantity): the responder had to type it again."""
+    page = browsing.page
+    browsing.responder_at_the_map()
+    page.fill("#nearest-quantity", "5")
+    page.click("#nearest-form button[type=submit]")
+    page.wait_for_selector("#nearest-results li.result")
+    page.wait_for_selector("#item-options option", state="attached")  # the item typed was suggested before
+    asked = page.locator("#nearest-results li.result").count()
+    nearest_asked: list[str] = []
+    page.on("request", lambda request: nearest_asked.append(request.url) if "/api/v1/nearest" in request.url else None)
+    statuses = page.evaluate_handle(
+        """() => { const seen = []; const status = document.querySelector('#status');
+        new MutationObserver(() => seen.push(status.textContent)).observe(status, {childList: true, subtree: true,
+        characterData: true}); return seen; }"""
+    )
+    page.context.clear_cookies()  # the session ended while the tab was hidden
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
+    page.wait_for_selector("#view-login:not([hidden])")
+    page.wait_for_timeout(300)
+    assert nearest_asked == []  # not asked as nobody: the check came first (a 401 would fail the console check)
+    assert [text for text in statuses.json_value() if text] == ["登录已过期，请重新登录"]
+
+    page.fill("#login-username", "demo-responder")
+    page.fill("#login-password", browsing.server.passwords["demo-responder"])
+    with page.expect_response("**/api/v1/nearest?**"):
+        page.click("#login-form button[type=submit]")
+    page.wait_for_function(f"() => document.querySelectorAll('#nearest-results li.result').length === {asked}")
+    assert len(nearest_asked) == 1 and "quantity=5" in nearest_asked[0] and "item=PD-001" in nearest_asked[0]
+    assert page.input_value("#nearest-item") == "PD-001" and page.input_value("#nearest-quantity") == "5"
+    browsing.shot("asked-again")
+
+    page.click("#logout")  # a login that ends by the user's own choice: the next one starts clean
+    page.wait_for_selector("#view-login:not([hidden])")
+    browsing.login("responder")
+    page.wait_for_selector("#map .leaflet-control-scale")
+    assert page.input_value("#nearest-item") == "" and page.locator("#nearest-results li.result").count() == 0
