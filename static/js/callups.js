@@ -241,6 +241,12 @@ async function refreshOrder(spoken) {
 }
 
 /** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
+/** A call-up event's name (raised, dispatched, declined, replanned, cancelled) in the page's language: the one home
+ * of these labels, for the call-up's history here and an incident's timeline (incidents.js). */
+export function eventLabel(event) {
+  return t(`callup.event.${event}`);
+}
+
 export function eventNote(entry) {
   const note = entry.note || "";
   if (entry.event !== "raised" && entry.event !== "replanned") return systemText(note);
@@ -337,7 +343,7 @@ function renderOrder() {
       "tr",
       { dataset: { event: entry.event } },
       el("td", { text: formatDateTime(entry.occurred_at) }),
-      el("td", { text: t(`callup.event.${entry.event}`) }),
+      el("td", { text: eventLabel(entry.event) }),
       el("td", { text: entry.actor }),
       el("td", { text: about }),
       el("td", { text: eventNote(entry) }),

@@ -6,7 +6,7 @@
 
 import { ApiError, apiUrl, get, post } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
-import { eventNote } from "./callups.js";
+import { eventLabel, eventNote } from "./callups.js";
 import { lang, onLanguageChange } from "./i18n.js";
 import { suggestCounties } from "./suggest.js";
 
@@ -67,14 +67,10 @@ const WORDS = {
   status: ["状态", "Status"],
   site: ["事件现场", "incident site"],
 };
-// What happened, as the timeline's `event` names it (inventory/incidents.py and the call-ups' events).
+// What happened to the incident's stock, as the timeline's `event` names it (inventory/incidents.py); the call-ups'
+// own events (raised, dispatched, …) are named as the call-up's history names them (callups.js eventLabel).
 const TIMELINE_EVENTS = {
   opened: ["创建事件", "Opened"],
-  raised: ["发起调用", "Call-up raised"],
-  replanned: ["重新安排", "Planned again"],
-  dispatched: ["仓库发运", "Dispatched"],
-  declined: ["仓库拒绝", "Declined"],
-  cancelled: ["取消调用", "Cancelled"],
   shipped: ["发出", "Shipped"],
   returned: ["退回", "Returned"],
   received: ["接收", "Received"],
@@ -379,7 +375,7 @@ async function settlementPart(incident) {
 
 function timelinePart(incident) {
   const items = incident.timeline.map((entry) => {
-    const event = TIMELINE_EVENTS[entry.event]?.[lang() === "zh" ? 0 : 1] ?? entry.event;
+    const event = TIMELINE_EVENTS[entry.event]?.[lang() === "zh" ? 0 : 1] ?? eventLabel(entry.event);
     const note = timelineNote(entry);
     return el("li", {}, `${formatDateTime(entry.at)} · ${event} · ${entry.actor}${entry.quantity !== null ? ` · ${formatQuantity(entry.quantity)}` : ""}${note ? ` · ${note}` : ""}`);
   });
