@@ -29,6 +29,7 @@ const WORDS = {
   reserve_type: ["优先储备类型", "Preferred reserve type"],
   lat: ["纬度", "Latitude"],
   lon: ["经度", "Longitude"],
+  where: ["从事件所在区县查找库存；填写经纬度则从该点查找", "Stock is looked for from the incident's county, or from the point when latitude and longitude are given"],
   pending: ["待发运", "Awaiting dispatch"],
   ship: ["发运所选", "Ship selected"],
   carrier: ["承运方/车辆", "Carrier / vehicle"],
@@ -125,9 +126,12 @@ function value(node, name) {
   return control(node, name).value.trim();
 }
 
+/** The field as a number for the API; text that is not one goes as typed, for the API to say so next to the field
+ * (as NaN it went as null, and the API answered "此字段不能为空（null）" for "abc"). */
 function number(node, name) {
   const text = value(node, name);
-  return text === "" ? undefined : Number(text);
+  if (text === "") return undefined;
+  return Number.isFinite(Number(text)) ? Number(text) : text;
 }
 
 export async function init(context) {
@@ -225,21 +229,26 @@ function raiseForm(incident) {
       field("item", w("item"), { required: true }),
       field("quantity", w("quantity"), { inputmode: "decimal", required: true }),
       field("reserve_type", w("reserve_type"), { options: [["", "—"], ...PAID_TYPES.map((code) => [code, label("reserve_types", code)])] }),
-      field("lat", w("lat"), { inputmode: "decimal", value: "39.9" }),
-      field("lon", w("lon"), { inputmode: "decimal", value: "116.4" }),
+      // Where the stock is looked for: the incident's own county, unless a point is typed (the API takes one or
+      // the other). It was a fixed point in Beijing, whatever the incident's county.
+      el("p", { class: "hint", text: w("where") }),
+      field("county", w("county"), { value: incident.county_code || "", maxlength: 64 }),
+      field("lat", w("lat"), { inputmode: "decimal" }),
+      field("lon", w("lon"), { inputmode: "decimal" }),
     ],
     w("raise"),
     async (node) => {
       const preference = value(node, "reserve_type");
+      const point = value(node, "lat") || value(node, "lon");
       await post("/callups", {
         incident_code: incident.code,
-        lat: number(node, "lat"),
-        lon: number(node, "lon"),
+        ...(point ? { lat: number(node, "lat"), lon: number(node, "lon") } : { county: value(node, "county") || undefined }),
         needs: [{ item: value(node, "item"), quantity: number(node, "quantity") }],
         reserve_type_preference: preference ? [preference] : [],
       });
       await openIncident(incident.code);
     },
+    { "needs.0.item": "item", "needs.0.quantity": "quantity", reserve_type_preference: "reserve_type" },
   );
 }
 

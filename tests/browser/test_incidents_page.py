@@ -136,3 +136,56 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     assert [(row["charged"], row["amount"]) for row in sheet["rows"]] == [(7.0, "1750.00")]
     stock = admin.get("/stock-lines", warehouse=warehouse["code"])
     assert [line["quantity"] for line in stock] == [3.0]  # 10 - 8 sent + 1 returned
+
+
+@pytest.mark.parametrize("browsing", [{"viewport": {"width": 390, "height": 844}, "is_mobile": True}], indirect=True)
+def test_a_call_up_raised_on_the_incidents_page_looks_for_stock_from_the_incidents_county(browsing, playwright_api):
+    """The incident page's raise form came filled with a point in Beijing (39.9, 116.4) whatever the incident's
+    county: an incident in Guangzhou drew its stock from Beijing. And "abc" as the quantity went as null: the
+    API's "此字段不能为空（null）" was shown under "needs.0.quantity" instead of next to the quantity."""
+    browsing.console.expect(422, "/api/v1/callups")
+    admin = Api(playwright_api, browsing.server, "admin")
+    suffix = uuid.uuid4().hex[:8].upper()
+    item = admin.post(
+        "/items", {"code": f"GZ-{suffix}", "name": f"远近测试围油栏 {suffix}", "category": "other", "unit": "米"}
+    )
+    stores = {}
+    for name, county, lat, lon in (("北京", "110101", 39.91, 116.41), ("广州", "440106", 23.13, 113.36)):
+        stores[name] = admin.post(
+            "/warehouses",
+            {
+                "code": f"{'BJ' if name == '北京' else 'GZ'}-{suffix}",
+                "name": f"{name}某企业应急库 {suffix}",
+                "reserve_type": "enterprise",
+                "county_code": county,
+                "latitude": lat,
+                "longitude": lon,
+                "level": "county",
+            },
+        )
+        admin.post("/receipts", {"warehouse_code": stores[name]["code"], "item_code": item["code"], "quantity": 10})
+    page = browsing.page
+    browsing.login("admin")
+    page.click('#views-nav button[data-view="incidents"]')
+    page.fill("#incident-new [name=name]", f"珠江油污 {suffix}")
+    page.fill("#incident-new [name=county]", "440106")
+    page.click("#incident-new button[type=submit]")
+    page.wait_for_selector("#incident-raise")
+    assert page.input_value("#incident-raise [name=county]") == "440106"
+
+    page.fill("#incident-raise [name=item]", item["code"])
+    page.fill("#incident-raise [name=quantity]", "abc")
+    page.click("#incident-raise button[type=submit]")
+    page.wait_for_selector("#incident-raise .field-error")
+    assert "不是数字" in page.text_content("#incident-raise .field-error")
+    assert page.locator("#incident-raise [name=quantity][aria-invalid=true]").count() == 1
+    assert "needs" not in page.text_content("#incident-raise")
+
+    page.fill("#incident-raise [name=quantity]", "4")
+    page.click("#incident-raise button[type=submit]")
+    page.wait_for_selector("#incident-ship input[name=line_ids]")
+    code = page.text_content("#incident-title").split()[0]
+    [callup] = admin.get(f"/incidents/{code}")["callup_codes"]
+    lines = admin.get(f"/callups/{callup}")["lines"]
+    assert [line["warehouse_code"] for line in lines] == [stores["广州"]["code"]]
+    admin.close()
