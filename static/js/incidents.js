@@ -325,11 +325,16 @@ function timelineNote(entry) {
   return parts.join(and) + (difference[2] ? `${because}${difference[2]}` : "");
 }
 
-/** The API names receipt fields lines[i].received …; the form calls them received_i …. */
+/** The API names receipt fields lines[i].received … (a refused receipt) or lines.i.received … (a value that is not
+ * one: api.js flattens the schema's nested errors so); the form calls them received_i …. */
 function receiptAliases(count) {
   const aliases = {};
   for (let index = 0; index < count; index += 1) {
-    for (const name of ["received", "damaged", "short", "reason"]) aliases[`lines[${index}].${name}`] = `${name === "short" ? "received" : name}_${index}`;
+    for (const name of ["received", "damaged", "short", "reason"]) {
+      const input = `${name === "short" ? "received" : name}_${index}`;
+      aliases[`lines[${index}].${name}`] = input;
+      aliases[`lines.${index}.${name}`] = input;
+    }
   }
   return aliases;
 }

@@ -82,11 +82,17 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     receive.wait_for()
     browsing.shot("in-transit")
 
-    # Two short on arrival: without a reason the form names the field; with one it is delivered.
-    receive.locator("input[name=received_0]").fill("6")
+    # Not a number: said next to the field, not as "输入有误 — lines.0.received: …" above the form.
     browsing.console.expect(422, "/receive")
+    receive.locator("input[name=received_0]").fill("六")
     receive.locator("button[type=submit]").click()
     page.wait_for_selector("form[id^=receive-] .field-error")
+    assert receive.locator("input[name=received_0][aria-invalid=true]").count() == 1
+    assert "lines" not in receive.text_content()
+    # Two short on arrival: without a reason the form names the field; with one it is delivered.
+    receive.locator("input[name=received_0]").fill("6")
+    receive.locator("button[type=submit]").click()
+    page.wait_for_selector("form[id^=receive-] input[name=reason_0][aria-invalid=true]")
     receive.locator("input[name=reason_0]").fill("两件落水")
     receive.locator("button[type=submit]").click()
     page.wait_for_selector("form[id^=receive-]", state="detached")
