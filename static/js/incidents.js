@@ -129,7 +129,10 @@ function value(node, name) {
 /** The field as a number for the API; text that is not one goes as typed, for the API to say so next to the field
  * (as NaN it went as null, and the API answered "此字段不能为空（null）" for "abc"). */
 function number(node, name) {
-  const text = value(node, name);
+  return numeric(value(node, name));
+}
+
+function numeric(text) {
   if (text === "") return undefined;
   return Number.isFinite(Number(text)) ? Number(text) : text;
 }
@@ -342,7 +345,7 @@ function receiptAliases(count) {
 function linesPart(incident, open) {
   const rows = incident.lines.map((line) => {
     const amount = el("input", { type: "text", inputmode: "decimal", size: 6, "aria-label": `${w("quantity")} ${line.line_id}`, dataset: { line: String(line.line_id) } });
-    const quantity = () => Number(amount.value);
+    const quantity = () => numeric(amount.value.trim());
     const actions = el(
       "td",
       {},

@@ -98,6 +98,10 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     page.wait_for_selector("form[id^=receive-]", state="detached")
 
     row = page.locator("#incident-lines tbody tr").first
+    browsing.console.expect(422, "/consumption")
+    row.locator("input").fill("五")  # went as null: "此字段不能为空（null）"
+    row.locator("button.consume").click()
+    page.wait_for_function("document.querySelector('#status').textContent.includes('不是数字')")
     row.locator("input").fill("5")
     row.locator("button.consume").click()
     page.wait_for_function("document.querySelector('#incident-lines tbody tr td:nth-child(6)')?.textContent === '5'")
