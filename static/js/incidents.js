@@ -4,8 +4,8 @@
 // the other views (/incidents, /callups, /shipments, /unit-prices); the API decides who may do what.
 // Its own words live here, in both languages; server-written notes go through eventNote/systemText as elsewhere.
 
-import { ApiError, apiUrl, get, post } from "./api.js";
-import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
+import { ApiError, apiUrl, get, post, request } from "./api.js";
+import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";
 import { eventLabel, eventNote } from "./callups.js";
 import { lang, onLanguageChange } from "./i18n.js";
 import { suggestCounties } from "./suggest.js";
@@ -20,6 +20,7 @@ const WORDS = {
   lead: ["牵头单位", "Lead organisation"],
   create: ["创建", "Create"],
   list: ["事件列表", "Incidents"],
+  no_incidents: ["暂无事件", "No incidents yet"],
   open: ["打开", "Open"],
   code: ["编号", "Code"],
   actions: ["操作", "Actions"],
@@ -86,6 +87,8 @@ const PAID_TYPES = ["enterprise", "third_party", "production", "government"];
 let ctx = null;
 let root = null;
 let current = null; // the incident code shown
+let listPage = 1; // the page of the incidents list shown
+const LIST_PAGE_SIZE = 20;
 
 function w(key) {
   return WORDS[key][lang() === "zh" ? 0 : 1];
@@ -149,11 +152,25 @@ export async function show() {
 
 export function reset() {
   current = null;
+  listPage = 1;
   if (root) clear(root);
 }
 
 async function render() {
-  const incidents = await get("/incidents", { page_size: 20 });
+  const create = newIncidentForm();
+  clear(root).append(
+    el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
+    el("section", { id: "incidents-list", class: "panel" }),
+    el("section", { id: "incident-detail", class: "panel", "aria-live": "polite", hidden: true }),
+  );
+  await loadList(listPage);
+  if (current) await openIncident(current);
+}
+
+/** A page of incidents, newest first, with a pager: past the first page they were out of the page's reach. */
+async function loadList(page) {
+  const { data: incidents, pagination } = await request("/incidents", { query: { page, page_size: LIST_PAGE_SIZE } });
+  listPage = page;
   const rows = incidents.map((incident) =>
     el(
       "tr",
@@ -164,6 +181,16 @@ async function render() {
       el("td", {}, el("button", { type: "button", class: "link", text: w("open"), on: { click: () => openIncident(incident.code) } })),
     ),
   );
+  clear(document.getElementById("incidents-list")).append(
+    el("h3", { text: w("list") }),
+    rows.length
+      ? table(w("list"), [w("code"), w("name"), w("status"), w("actions")], rows)
+      : el("p", { class: "hint", text: w("no_incidents") }),
+    pager(pagination, (next) => loadList(next)),
+  );
+}
+
+function newIncidentForm() {
   const create = form(
     "incident-new",
     [
@@ -181,17 +208,13 @@ async function render() {
       for (const name of ["county", "place", "lead_organisation"]) if (value(node, name)) body[name] = value(node, name);
       const incident = await post("/incidents", body);
       current = incident.code;
+      listPage = 1; // the new incident heads the first page
       await render();
     },
   );
   const county = control(create, "county");
   county.addEventListener("input", debounce(() => suggestCounties(county.value, create.querySelector("#incident-county-options"), new Map())));
-  clear(root).append(
-    el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
-    el("section", { class: "panel" }, el("h3", { text: w("list") }), table(w("list"), [w("code"), w("name"), w("status"), w("actions")], rows)),
-    el("section", { id: "incident-detail", class: "panel", "aria-live": "polite" }),
-  );
-  if (current) await openIncident(current);
+  return create;
 }
 
 async function openIncident(code) {
@@ -203,6 +226,7 @@ async function openIncident(code) {
   // 409): it offers none of them, only its settlement and timeline.
   const open = incident.status === "open";
   const detail = clear(document.getElementById("incident-detail"));
+  detail.hidden = false;
   detail.append(
     el("h3", { id: "incident-title", text: `${incident.code} ${incident.name} — ${label("incident_statuses", incident.status)}` }),
     ...(open ? [raiseForm(incident), pendingForm(callups)] : []),

@@ -199,3 +199,34 @@ def test_a_call_up_raised_on_the_incidents_page_looks_for_stock_from_the_inciden
     lines = admin.get(f"/callups/{callup}")["lines"]
     assert [line["warehouse_code"] for line in lines] == [stores["广州"]["code"]]
     admin.close()
+
+
+def test_incidents_past_the_first_twenty_are_reached_with_the_pager_and_none_says_so(browsing, playwright_api):
+    """The list asked for the newest 20 and had no pager: an incident opened before twenty newer ones could not be
+    opened from the page at all. With no incident, the list was an empty box under its heading."""
+    admin = Api(playwright_api, browsing.server, "admin")
+    suffix = uuid.uuid4().hex[:6]
+    oldest = admin.post("/incidents", {"name": f"翻页测试 最早 {suffix}", "incident_type": "water"})
+    for number in range(20):
+        admin.post("/incidents", {"name": f"翻页测试 {number} {suffix}", "incident_type": "water"})
+    admin.close()
+    page = browsing.page
+    browsing.login("admin")
+    page.click('#views-nav button[data-view="incidents"]')
+    page.wait_for_selector("#incidents-list table")
+    assert oldest["code"] not in page.text_content("#incidents-list")
+    for _ in range(10):  # other tests add incidents too: page on until it shows
+        if oldest["code"] in page.text_content("#incidents-list"):
+            break
+        page.click("#incidents-list .pager button >> nth=1")  # 下一页
+        page.wait_for_function("() => !document.querySelector('#incidents-list table[aria-busy]')")
+        page.wait_for_timeout(200)
+    row = page.locator("#incidents-list tr", has_text=oldest["code"])
+    row.locator("button").click()
+    page.wait_for_selector(f"#incident-title:has-text('{oldest['code']}')")
+
+    page.route("**/api/v1/incidents?**", lambda route: route.fulfill(json=[]))
+    page.click('#views-nav button[data-view="map"]')
+    page.click('#views-nav button[data-view="incidents"]')
+    page.wait_for_selector("#incidents-list p.hint")
+    assert page.text_content("#incidents-list p.hint") == "暂无事件"
