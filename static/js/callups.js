@@ -22,7 +22,7 @@ import {
   table,
   whileBusy,
 } from "./dom.js";
-import { onLanguageChange, systemText, t } from "./i18n.js";
+import { label, onLanguageChange, systemText, t } from "./i18n.js";
 import { onInboxNews } from "./inbox.js";
 
 const RAISING_ROLES = new Set(["responder", "provincial", "admin"]);
@@ -48,12 +48,20 @@ export function canRaise(user) {
   return RAISING_ROLES.has(user?.role);
 }
 
+/** A call-up's status in the page's language: the reference vocabulary's label (inventory/reference.py
+ * CallUpStatus, through /reference), the one home; the page's own list lacked "unfilled" and showed its key. */
 function statusLabel(status) {
-  return t(`callup.status.${status}`);
+  return referenceLabel("callup_statuses", status);
 }
 
-function lineStatusLabel(status) {
-  return t(`callup.line.${status}`);
+/** A call-up line's status in the page's language (CallUpLineStatus, through /reference). */
+export function lineStatusLabel(status) {
+  return referenceLabel("callup_line_statuses", status);
+}
+
+function referenceLabel(group, code) {
+  const entry = (mine.ctx || queue.ctx)?.labels[group]?.[code];
+  return entry ? label(entry) : code;
 }
 
 /** A cell with a main value and a smaller second one under it (a code, a date). */

@@ -8,7 +8,7 @@
 import { get, request } from "./api.js";
 import { declutter, startBackground } from "./basemap.js";
 import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, quietly, runAction, showFormErrors } from "./dom.js";
-import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
+import { canRaise, closeRaise, initResponder, lineStatusLabel, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { dropDraft, loadDraft, saveDraft } from "./plandraft.js";
 import { initCoverage, resetCoverage } from "./readiness.js";
@@ -790,7 +790,7 @@ async function drawCallup(order, fit) {
         el("strong", { text: `C${index + 1}. ${warehouse.name}` }),
         lines.flatMap((line) => [
           el("br"),
-          [line.item_code, line.batch || "—", formatQuantity(line.quantity), t(`callup.line.${line.status}`)].join(" · "),
+          [line.item_code, line.batch || "—", formatQuantity(line.quantity), lineStatusLabel(line.status)].join(" · "),
         ]),
         warehouse.contact_phone ? [el("br"), `${t("map.call")}: ${warehouse.contact_phone}`] : null,
       ),
