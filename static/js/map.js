@@ -750,6 +750,9 @@ function planUsed(order) {
   dropDraft(ctx.user?.username);
   state.raisedCode = order.code;
   updateCallupButton();
+  // The answer on screen still counted as available what the call-up has just reserved: asked again now,
+  // not a minute later.
+  quietly(refreshAnswer);
 }
 
 /** The order's source warehouses as markers C1, C2…; `fit` moves the map to the order. */

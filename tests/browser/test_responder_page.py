@@ -233,3 +233,53 @@ def test_back_on_the_tab_after_the_session_expired_the_login_comes_once_then_the
     browsing.login("responder")
     page.wait_for_selector("#map .leaflet-control-scale")
     assert page.input_value("#nearest-item") == "" and page.locator("#nearest-results li.result").count() == 0
+
+
+def test_after_raising_a_call_up_the_answer_on_screen_counts_what_it_reserved(browsing, nearest_api, playwright_api):
+    """Right after *Raise call-up* the list went on offering as available the stock the call-up had just reserved,
+    until the minute's re-ask."""
+    import uuid
+
+    from tests.browser.test_callups_page import Api
+
+    admin = Api(playwright_api, browsing.server, "admin")
+    suffix = uuid.uuid4().hex[:8].upper()
+    item = admin.post(
+        "/items", {"code": f"RSV-{suffix}", "name": f"预留后测试 {suffix}", "category": "other", "unit": "件"}
+    )
+    warehouse = admin.post(
+        "/warehouses",
+        {
+            "code": f"RSV-{suffix}",
+            "name": f"预留后测试库 {suffix}",
+            "reserve_type": "enterprise",
+            "county_code": "110101",
+            "latitude": 39.905,
+            "longitude": 116.405,
+            "level": "county",
+        },
+    )
+    admin.post(
+        "/receipts", {"warehouse_code": warehouse["code"], "item_code": item["code"], "quantity": 10, "batch": "B1"}
+    )
+    admin.close()
+    page = browsing.page
+    browsing.responder_at_the_map(item=item["code"], radius_km="5")
+    page.fill("#nearest-quantity", "3")
+    page.click("#nearest-form button[type=submit]")
+    result = page.locator(f"#nearest-results li.result[data-code='{warehouse['code']}']")
+    result.wait_for()
+    assert "B1 · 10 " in result.text_content()
+    page.click("#add-need")
+    page.wait_for_selector("#plan-needs li")
+    page.click("#plan-build")
+    page.wait_for_selector("#plan-result table")
+    page.click("#callup")
+    page.fill("#callup-incident", f"预留后 {suffix}")
+    page.click("#callup-submit")
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('已发起调用')")
+    page.wait_for_function(
+        "([code, text]) => document.querySelector(`#nearest-results li.result[data-code='${code}']`)"
+        "?.textContent.includes(text)",
+        arg=[warehouse["code"], "B1 · 7 "],
+    )
