@@ -173,7 +173,13 @@ function loadLeaflet() {
   return new Promise((resolve, reject) => {
     document.head.append(el("link", { rel: "stylesheet", href: `${LEAFLET}leaflet.css` }));
     const script = el("script", { src: `${LEAFLET}leaflet.js` });
-    script.addEventListener("load", () => resolve(window.L));
+    script.addEventListener("load", () => {
+      // Said outright: without its stylesheet (not come, or failed) Leaflet guesses its marker images' folder
+      // from the stylesheet's link and drops the slash (…/leaflet-1.9.4marker-icon.png: 404, the incident's
+      // pin a broken image for the whole visit).
+      window.L.Icon.Default.imagePath = `${LEAFLET}images/`;
+      resolve(window.L);
+    });
     script.addEventListener("error", () => reject(new Error("the map library did not load")));
     document.head.append(script);
   });
