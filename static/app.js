@@ -78,7 +78,10 @@ async function boot() {
   } catch (error) {
     if (error instanceof SessionEnded) return; // logged out while the view was loading: already at login
     showLogin();
-    announce(t("status.network", { message: error.message }), "error");
+    // "Cannot reach the server" only when it did not answer; an answer (a 503 while its database is away) says
+    // what the server said.
+    if (error instanceof ApiError && error.status !== 0) announceProblem(error);
+    else announce(t("status.network", { message: error.message }), "error");
   }
 }
 

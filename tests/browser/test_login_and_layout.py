@@ -292,3 +292,25 @@ def test_a_refused_token_whose_renewal_cannot_be_checked_keeps_the_login_and_say
     page.click("#move-form button[type=submit]")
     page.wait_for_selector("#view-login:not([hidden])")
     assert page.text_content("#status") == "此页面的登录凭据未被服务器接受，请重新登录"
+
+
+def test_a_page_opened_while_the_server_fails_says_what_it_answered_and_unreachable_only_when_it_did_not(browsing):
+    """Opening the page while the server answered 502 (a proxy) said "无法连接服务器：服务器暂时无法处理请求（HTTP
+    502）": unreachable, of a server that had answered."""
+    page = browsing.page
+    browsing.console.expect(502, "/api/v1/page-config")
+    page.route(
+        "**/api/v1/page-config",
+        lambda route: route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>"),
+    )
+    page.goto(browsing.server.url("/"))
+    page.wait_for_function("() => document.querySelector('#status').textContent !== ''")
+    assert page.text_content("#status") == "出错了: 服务器暂时无法处理请求（HTTP 502），请稍后重试"
+    assert page.is_visible("#view-login")
+
+    page.unroute("**/api/v1/page-config")
+    page.route("**/api/v1/page-config", lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    page.wait_for_function("() => document.querySelector('#status').textContent !== ''")
+    assert page.text_content("#status") == "无法连接服务器：请检查网络连接后重试"
+    browsing.console.errors = [error for error in browsing.console.errors if "ERR_INTERNET_DISCONNECTED" not in error]
