@@ -55,6 +55,11 @@ def problem_anchor(title: str) -> str:
     return title.lower().replace(" ", "-")
 
 
+def problem_type(title: str) -> str:
+    """A problem body's ``type``: the link to its kind's entry on the documents page."""
+    return PROBLEM_TYPE + problem_anchor(title)
+
+
 @dataclass
 class ProblemType:
     anchor: str
@@ -62,6 +67,16 @@ class ProblemType:
     title: str  # in English
     title_zh: str
     codes: list[str]  # the title's code; a domain error and werkzeug may share an anchor (Not found, Not Found)
+
+    @property
+    def type(self) -> str:
+        """The ``type`` of this kind's problem bodies (api/templates/swagger_ui.html lists it)."""
+        return problem_type(self.title)
+
+    @property
+    def element_id(self) -> str:
+        """The id of this kind's entry on the documents page: the fragment its ``type`` points at."""
+        return self.type.partition("#")[2]
 
 
 def problem_types() -> list[ProblemType]:
@@ -122,7 +137,7 @@ def problem(
     messages = catalog()
     shown_title = messages.message(title, lang)
     body: dict = {
-        "type": PROBLEM_TYPE + problem_anchor(title),
+        "type": problem_type(title),
         "title": shown_title.text,
         "status": status,
         "code": shown_title.code,

@@ -34,6 +34,8 @@ const loaders = {
 };
 
 const context = { user: null, config: null, reference: null, labels: {} };
+// Why a login ended without the user's asking (api.js's unauthenticated handler, the check on returning).
+const LOGIN_ENDED = { expired: "status.session_expired", other: "status.session_changed", token: "status.token_refused" };
 const started = new Map(); // view name → module, once initialised for this login
 let currentView = null;
 
@@ -57,16 +59,15 @@ async function boot() {
   for (const button of byId("views-nav").querySelectorAll("button[data-view]")) {
     button.addEventListener("click", () => showView(button.dataset.view, true));
   }
-  setUnauthenticatedHandler((error, otherUser = false) => {
-    if (context.user) {
-      leave();
-      announce(t(otherUser ? "status.session_changed" : "status.session_expired"), "error");
-    }
-  });
+  setUnauthenticatedHandler((error, why = "expired") => endLogin(why));
   // Back on this tab: the browser's session may have changed in another one (a logout, another user's
-  // login), and reads would go out as whoever is logged in now under this page's name and buttons.
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && context.user) checkSession();
+  // login), and reads would go out as whoever is logged in now under this page's name and buttons. The
+  // session is asked first; only while it is still this user's do the views ask their answers again (a
+  // re-ask sent beside the check met the expired session on its own: a 401 the check was about to explain).
+  document.addEventListener("visibilitychange", async () => {
+    if (document.visibilityState !== "visible" || !context.user) return;
+    if (!(await checkSession())) return;
+    for (const module of started.values()) module.shownAgain?.();
   });
   try {
     const [config, state] = await Promise.all([get("/page-config"), get("/page/session")]);
@@ -77,17 +78,27 @@ async function boot() {
   } catch (error) {
     if (error instanceof SessionEnded) return; // logged out while the view was loading: already at login
     showLogin();
-    announce(t("status.network", { message: error.message }), "error");
+    // "Cannot reach the server" only when it did not answer; an answer (a 503 while its database is away) says
+    // what the server said.
+    if (error instanceof ApiError && error.status !== 0) announceProblem(error);
+    else announce(t("status.network", { message: error.message }), "error");
   }
 }
 
-/** The session the cookie names now: still this page's user (its token taken), or this login is over. */
+/** The session the cookie names now: true while it is still this page's user's (its token taken, or the
+ * question did not get through: the next request will tell), false once this login is over. */
 async function checkSession() {
   const owner = await sessionOwner();
-  // "same": its token taken; "unreachable": the next request will tell; "left": logged out meanwhile
-  if ((owner !== "other" && owner !== "none") || !context.user) return;
-  leave();
-  announce(t(owner === "other" ? "status.session_changed" : "status.session_expired"), "error");
+  if (owner === "other" || owner === "none") endLogin(owner === "other" ? "other" : "expired");
+  return Boolean(context.user) && owner !== "left";
+}
+
+/** This login is over without the user's asking: say why, once. What the views were asking (the map's
+ * question) is kept for the same user's next login here and asked again then; another user starts clean. */
+function endLogin(why) {
+  if (!context.user) return; // already ended (the check and a refused request may both say so)
+  leave({ resumable: true });
+  announce(t(LOGIN_ENDED[why]), "error");
 }
 
 /** The toggle names the other language in that language: say so, for screen readers. */
@@ -137,11 +148,13 @@ async function onLogout() {
   announce(t("status.logged_out"));
 }
 
-/** Forget everything about the last user: the next login starts from a clean page. */
-function leave() {
+/** Forget everything about the last user: the next login starts from a clean page. `resumable`: the login
+ * ended by itself, and a view may keep what it was asking for the same user's next login (reset's argument). */
+function leave({ resumable = false } = {}) {
+  const username = resumable ? context.user?.username : null;
   setCsrfToken(null);
   context.user = null;
-  for (const module of started.values()) module.reset?.();
+  for (const module of started.values()) module.reset?.(username);
   started.clear();
   currentView = null;
   resetInbox();

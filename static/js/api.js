@@ -23,7 +23,8 @@ export function setCsrfToken(token, username = null) {
   signingOut = false;
 }
 
-/** Called when the API answers 401 to a logged-in page (the session ended elsewhere). */
+/** Called with (error, why) when this page's login is over: why is "expired" (the API answered 401: the session
+ * ended elsewhere), "other" (another user's login took its place) or "token" (a write's token refused again). */
 export function setUnauthenticatedHandler(handler) {
   onUnauthenticated = handler;
 }
@@ -79,7 +80,7 @@ export function apiUrl(path, query = {}) {
  * (downloads). `body` is sent as JSON, `form` (FormData) as multipart.
  */
 export async function request(path, options = {}) {
-  const { method = "GET", query, body, form, raw = false, renewed = false } = options;
+  const { method = "GET", query, body, form, raw = false } = options;
   if ((signingOut || !csrfToken) && !ANONYMOUS.has(path)) throw new SessionEnded();
   // The server answers problems (titles, details, field messages) in the page's language.
   const headers = { Accept: "application/json", "Accept-Language": locale() };
@@ -112,15 +113,7 @@ export async function request(path, options = {}) {
     }
     const error = new ApiError(response.status, problem);
     if (response.status === 401 && path !== "/auth/login") onUnauthenticated(error);
-    if (response.status === 403 && problem.code === CSRF_REFUSED && !renewed) {
-      // Logged in again in another tab: the cookie now names a new session, whose token this page
-      // never saw. The same user: take that token and send the write again. Anyone else: this
-      // page's login is over.
-      const owner = await sessionOwner();
-      if (owner === "same") return request(path, { ...options, renewed: true });
-      if (owner !== "left") onUnauthenticated(error, owner === "other");
-      throw new SessionEnded();
-    }
+    if (response.status === 403 && problem.code === CSRF_REFUSED) return renewAndRetry(path, options, error);
     throw error;
   }
   const header = response.headers.get("X-Pagination");
@@ -128,6 +121,27 @@ export async function request(path, options = {}) {
   if (raw) return { data: null, pagination, response };
   const data = response.status === 204 ? null : await response.json();
   return { data, pagination, response };
+}
+
+/**
+ * A write refused for its CSRF token. Logged in again in another tab: the cookie now names a new session,
+ * whose token this page never saw. The same user: take that token and send the write once more. Anyone
+ * else, or the token refused again: this page's login is over, and the user is asked to log in again.
+ * The question not answered: the write was not made and the login stays; the user hears that, and to try
+ * again (not that the server is unreachable: it has just answered the write, and may answer the next).
+ */
+async function renewAndRetry(path, options, refused) {
+  if (options.renewed) {
+    onUnauthenticated(refused, "token");
+    throw new SessionEnded();
+  }
+  const owner = await sessionOwner();
+  if (owner === "same") return request(path, { ...options, renewed: true });
+  if (owner === "unreachable") {
+    throw new ApiError(refused.status, { title: t("status.token_unchecked_title"), detail: t("status.token_unchecked") });
+  }
+  if (owner !== "left") onUnauthenticated(refused, owner === "other" ? "other" : "expired");
+  throw new SessionEnded();
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   table,
   whileBusy,
 } from "./dom.js";
-import { onLanguageChange, systemText, t } from "./i18n.js";
+import { label, onLanguageChange, systemText, t } from "./i18n.js";
 import { onInboxNews } from "./inbox.js";
 
 const RAISING_ROLES = new Set(["responder", "provincial", "admin"]);
@@ -48,12 +48,20 @@ export function canRaise(user) {
   return RAISING_ROLES.has(user?.role);
 }
 
+/** A call-up's status in the page's language: the reference vocabulary's label (inventory/reference.py
+ * CallUpStatus, through /reference), the one home; the page's own list lacked "unfilled" and showed its key. */
 function statusLabel(status) {
-  return t(`callup.status.${status}`);
+  return referenceLabel("callup_statuses", status);
 }
 
-function lineStatusLabel(status) {
-  return t(`callup.line.${status}`);
+/** A call-up line's status in the page's language (CallUpLineStatus, through /reference). */
+export function lineStatusLabel(status) {
+  return referenceLabel("callup_line_statuses", status);
+}
+
+function referenceLabel(group, code) {
+  const entry = (mine.ctx || queue.ctx)?.labels[group]?.[code];
+  return entry ? label(entry) : code;
 }
 
 /** A cell with a main value and a smaller second one under it (a code, a date). */
@@ -241,6 +249,12 @@ async function refreshOrder(spoken) {
 }
 
 /** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
+/** A call-up event's name (raised, dispatched, declined, replanned, cancelled) in the page's language: the one home
+ * of these labels, for the call-up's history here and an incident's timeline (incidents.js). */
+export function eventLabel(event) {
+  return t(`callup.event.${event}`);
+}
+
 export function eventNote(entry) {
   const note = entry.note || "";
   if (entry.event !== "raised" && entry.event !== "replanned") return systemText(note);
@@ -337,7 +351,7 @@ function renderOrder() {
       "tr",
       { dataset: { event: entry.event } },
       el("td", { text: formatDateTime(entry.occurred_at) }),
-      el("td", { text: t(`callup.event.${entry.event}`) }),
+      el("td", { text: eventLabel(entry.event) }),
       el("td", { text: entry.actor }),
       el("td", { text: about }),
       el("td", { text: eventNote(entry) }),

@@ -4,9 +4,9 @@
 // the other views (/incidents, /callups, /shipments, /unit-prices); the API decides who may do what.
 // Its own words live here, in both languages; server-written notes go through eventNote/systemText as elsewhere.
 
-import { ApiError, apiUrl, get, post } from "./api.js";
-import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, showFormErrors, table } from "./dom.js";
-import { eventNote } from "./callups.js";
+import { ApiError, apiUrl, get, post, request } from "./api.js";
+import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";
+import { eventLabel, eventNote } from "./callups.js";
 import { lang, onLanguageChange } from "./i18n.js";
 import { suggestCounties } from "./suggest.js";
 
@@ -20,6 +20,7 @@ const WORDS = {
   lead: ["牵头单位", "Lead organisation"],
   create: ["创建", "Create"],
   list: ["事件列表", "Incidents"],
+  no_incidents: ["暂无事件", "No incidents yet"],
   open: ["打开", "Open"],
   code: ["编号", "Code"],
   actions: ["操作", "Actions"],
@@ -29,6 +30,7 @@ const WORDS = {
   reserve_type: ["优先储备类型", "Preferred reserve type"],
   lat: ["纬度", "Latitude"],
   lon: ["经度", "Longitude"],
+  where: ["从事件所在区县查找库存；填写经纬度则从该点查找", "Stock is looked for from the incident's county, or from the point when latitude and longitude are given"],
   pending: ["待发运", "Awaiting dispatch"],
   ship: ["发运所选", "Ship selected"],
   carrier: ["承运方/车辆", "Carrier / vehicle"],
@@ -67,14 +69,10 @@ const WORDS = {
   status: ["状态", "Status"],
   site: ["事件现场", "incident site"],
 };
-// What happened, as the timeline's `event` names it (inventory/incidents.py and the call-ups' events).
+// What happened to the incident's stock, as the timeline's `event` names it (inventory/incidents.py); the call-ups'
+// own events (raised, dispatched, …) are named as the call-up's history names them (callups.js eventLabel).
 const TIMELINE_EVENTS = {
   opened: ["创建事件", "Opened"],
-  raised: ["发起调用", "Call-up raised"],
-  replanned: ["重新安排", "Planned again"],
-  dispatched: ["仓库发运", "Dispatched"],
-  declined: ["仓库拒绝", "Declined"],
-  cancelled: ["取消调用", "Cancelled"],
   shipped: ["发出", "Shipped"],
   returned: ["退回", "Returned"],
   received: ["接收", "Received"],
@@ -89,6 +87,8 @@ const PAID_TYPES = ["enterprise", "third_party", "production", "government"];
 let ctx = null;
 let root = null;
 let current = null; // the incident code shown
+let listPage = 1; // the page of the incidents list shown
+const LIST_PAGE_SIZE = 20;
 
 function w(key) {
   return WORDS[key][lang() === "zh" ? 0 : 1];
@@ -129,9 +129,15 @@ function value(node, name) {
   return control(node, name).value.trim();
 }
 
+/** The field as a number for the API; text that is not one goes as typed, for the API to say so next to the field
+ * (as NaN it went as null, and the API answered "此字段不能为空（null）" for "abc"). */
 function number(node, name) {
-  const text = value(node, name);
-  return text === "" ? undefined : Number(text);
+  return numeric(value(node, name));
+}
+
+function numeric(text) {
+  if (text === "") return undefined;
+  return Number.isFinite(Number(text)) ? Number(text) : text;
 }
 
 export async function init(context) {
@@ -146,11 +152,25 @@ export async function show() {
 
 export function reset() {
   current = null;
+  listPage = 1;
   if (root) clear(root);
 }
 
 async function render() {
-  const incidents = await get("/incidents", { page_size: 20 });
+  const create = newIncidentForm();
+  clear(root).append(
+    el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
+    el("section", { id: "incidents-list", class: "panel" }),
+    el("section", { id: "incident-detail", class: "panel", "aria-live": "polite", hidden: true }),
+  );
+  await loadList(listPage);
+  if (current) await openIncident(current);
+}
+
+/** A page of incidents, newest first, with a pager: past the first page they were out of the page's reach. */
+async function loadList(page) {
+  const { data: incidents, pagination } = await request("/incidents", { query: { page, page_size: LIST_PAGE_SIZE } });
+  listPage = page;
   const rows = incidents.map((incident) =>
     el(
       "tr",
@@ -161,6 +181,16 @@ async function render() {
       el("td", {}, el("button", { type: "button", class: "link", text: w("open"), on: { click: () => openIncident(incident.code) } })),
     ),
   );
+  clear(document.getElementById("incidents-list")).append(
+    el("h3", { text: w("list") }),
+    rows.length
+      ? table(w("list"), [w("code"), w("name"), w("status"), w("actions")], rows)
+      : el("p", { class: "hint", text: w("no_incidents") }),
+    pager(pagination, (next) => loadList(next)),
+  );
+}
+
+function newIncidentForm() {
   const create = form(
     "incident-new",
     [
@@ -178,17 +208,13 @@ async function render() {
       for (const name of ["county", "place", "lead_organisation"]) if (value(node, name)) body[name] = value(node, name);
       const incident = await post("/incidents", body);
       current = incident.code;
+      listPage = 1; // the new incident heads the first page
       await render();
     },
   );
   const county = control(create, "county");
   county.addEventListener("input", debounce(() => suggestCounties(county.value, create.querySelector("#incident-county-options"), new Map())));
-  clear(root).append(
-    el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
-    el("section", { class: "panel" }, el("h3", { text: w("list") }), table(w("list"), [w("code"), w("name"), w("status"), w("actions")], rows)),
-    el("section", { id: "incident-detail", class: "panel", "aria-live": "polite" }),
-  );
-  if (current) await openIncident(current);
+  return create;
 }
 
 async function openIncident(code) {
@@ -200,6 +226,7 @@ async function openIncident(code) {
   // 409): it offers none of them, only its settlement and timeline.
   const open = incident.status === "open";
   const detail = clear(document.getElementById("incident-detail"));
+  detail.hidden = false;
   detail.append(
     el("h3", { id: "incident-title", text: `${incident.code} ${incident.name} — ${label("incident_statuses", incident.status)}` }),
     ...(open ? [raiseForm(incident), pendingForm(callups)] : []),
@@ -229,21 +256,26 @@ function raiseForm(incident) {
       field("item", w("item"), { required: true }),
       field("quantity", w("quantity"), { inputmode: "decimal", required: true }),
       field("reserve_type", w("reserve_type"), { options: [["", "—"], ...PAID_TYPES.map((code) => [code, label("reserve_types", code)])] }),
-      field("lat", w("lat"), { inputmode: "decimal", value: "39.9" }),
-      field("lon", w("lon"), { inputmode: "decimal", value: "116.4" }),
+      // Where the stock is looked for: the incident's own county, unless a point is typed (the API takes one or
+      // the other). It was a fixed point in Beijing, whatever the incident's county.
+      el("p", { class: "hint", text: w("where") }),
+      field("county", w("county"), { value: incident.county_code || "", maxlength: 64 }),
+      field("lat", w("lat"), { inputmode: "decimal" }),
+      field("lon", w("lon"), { inputmode: "decimal" }),
     ],
     w("raise"),
     async (node) => {
       const preference = value(node, "reserve_type");
+      const point = value(node, "lat") || value(node, "lon");
       await post("/callups", {
         incident_code: incident.code,
-        lat: number(node, "lat"),
-        lon: number(node, "lon"),
+        ...(point ? { lat: number(node, "lat"), lon: number(node, "lon") } : { county: value(node, "county") || undefined }),
         needs: [{ item: value(node, "item"), quantity: number(node, "quantity") }],
         reserve_type_preference: preference ? [preference] : [],
       });
       await openIncident(incident.code);
     },
+    { "needs.0.item": "item", "needs.0.quantity": "quantity", reserve_type_preference: "reserve_type" },
   );
 }
 
@@ -320,11 +352,16 @@ function timelineNote(entry) {
   return parts.join(and) + (difference[2] ? `${because}${difference[2]}` : "");
 }
 
-/** The API names receipt fields lines[i].received …; the form calls them received_i …. */
+/** The API names receipt fields lines[i].received … (a refused receipt) or lines.i.received … (a value that is not
+ * one: api.js flattens the schema's nested errors so); the form calls them received_i …. */
 function receiptAliases(count) {
   const aliases = {};
   for (let index = 0; index < count; index += 1) {
-    for (const name of ["received", "damaged", "short", "reason"]) aliases[`lines[${index}].${name}`] = `${name === "short" ? "received" : name}_${index}`;
+    for (const name of ["received", "damaged", "short", "reason"]) {
+      const input = `${name === "short" ? "received" : name}_${index}`;
+      aliases[`lines[${index}].${name}`] = input;
+      aliases[`lines.${index}.${name}`] = input;
+    }
   }
   return aliases;
 }
@@ -332,7 +369,7 @@ function receiptAliases(count) {
 function linesPart(incident, open) {
   const rows = incident.lines.map((line) => {
     const amount = el("input", { type: "text", inputmode: "decimal", size: 6, "aria-label": `${w("quantity")} ${line.line_id}`, dataset: { line: String(line.line_id) } });
-    const quantity = () => Number(amount.value);
+    const quantity = () => numeric(amount.value.trim());
     const actions = el(
       "td",
       {},
@@ -379,7 +416,7 @@ async function settlementPart(incident) {
 
 function timelinePart(incident) {
   const items = incident.timeline.map((entry) => {
-    const event = TIMELINE_EVENTS[entry.event]?.[lang() === "zh" ? 0 : 1] ?? entry.event;
+    const event = TIMELINE_EVENTS[entry.event]?.[lang() === "zh" ? 0 : 1] ?? eventLabel(entry.event);
     const note = timelineNote(entry);
     return el("li", {}, `${formatDateTime(entry.at)} · ${event} · ${entry.actor}${entry.quantity !== null ? ` · ${formatQuantity(entry.quantity)}` : ""}${note ? ` · ${note}` : ""}`);
   });

@@ -110,6 +110,9 @@ function renderReport() {
   const container = byId("import-report");
   const report = state.report;
   if (!report) {
+    // A file refused before it was read (not a workbook, no ledger header): the last file's report, left
+    // under the new file's error, would read as this one's.
+    clear(container);
     renderRecent();
     return;
   }

@@ -8,7 +8,7 @@
 import { get, request } from "./api.js";
 import { declutter, startBackground } from "./basemap.js";
 import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, quietly, runAction, showFormErrors } from "./dom.js";
-import { canRaise, closeRaise, initResponder, openRaise, resetResponder, showResponder } from "./callups.js";
+import { canRaise, closeRaise, initResponder, lineStatusLabel, openRaise, resetResponder, showResponder } from "./callups.js";
 import { label, onLanguageChange, t } from "./i18n.js";
 import { dropDraft, loadDraft, saveDraft } from "./plandraft.js";
 import { initCoverage, resetCoverage } from "./readiness.js";
@@ -37,6 +37,7 @@ const state = {
   answer: null,
   askedAt: null,
   query: null, // the question the answer on screen answers, asked again as it is (refreshAnswer)
+  asked: null, // the question last sent by the form while the form still asks it (answered or not)
   refreshing: false,
   plan: null,
   planBody: null,
@@ -46,10 +47,13 @@ const state = {
   items: new Map(),
 };
 const sourceWarehouses = new Map(); // code → warehouse, for the call-up's markers
+// The question asked when the login ended by itself ({username, query}): asked again at that user's next login
+// here, so a responder whose session expired at 3 a.m. logs in and sees the answer, not an empty form.
+let resumable = null;
 
 /** What a new login, or a logout, starts the view from: no answer, no plan, no needs. */
 function blankQuestion() {
-  return { answer: null, query: null, plan: null, planBody: null, raisedCode: null, needs: [] };
+  return { answer: null, query: null, asked: null, plan: null, planBody: null, raisedCode: null, needs: [] };
 }
 
 function byId(id) {
@@ -66,6 +70,9 @@ export async function init(context) {
   initResponder(ctx, { onRaised: planUsed, showSources: drawCallup });
   fillChoices();
   restoreDraft();
+  const resumed = resumable?.username === ctx.user?.username ? resumable.query : null;
+  resumable = null;
+  if (resumed) fillQuestion(resumed);
   renderResults();
   renderNeeds();
   renderPlan();
@@ -74,6 +81,12 @@ export async function init(context) {
   else clearLayers();
   await placeDraftLocation();
   await initCoverage(ctx, L, map);
+  if (resumed) byId("nearest-form").requestSubmit();
+}
+
+/** Back on this tab with the session still this user's (app.js asks that first): ask the answer again. */
+export function shownAgain() {
+  refreshShown();
 }
 
 export async function show() {
@@ -82,7 +95,9 @@ export async function show() {
   await showResponder();
 }
 
-export function reset() {
+/** `resumeFor`: the login ended by itself (app.js): the question asked is kept for that user's next login. */
+export function reset(resumeFor = null) {
+  resumable = resumeFor && state.asked ? { username: resumeFor, query: state.asked } : null;
   Object.assign(state, blankQuestion());
   byId("nearest-form").reset();
   byId("plan-form").reset(); // the next account starts from its own draft, not this one's preferences
@@ -107,7 +122,6 @@ function wire() {
   byId("nearest-county").addEventListener("change", placeCounty);
   byId("nearest-item").addEventListener("input", debounce(suggestItems));
   window.setInterval(refreshShown, ANSWER_REFRESH_MS);
-  document.addEventListener("visibilitychange", refreshShown);
   for (const id of ["nearest-lat", "nearest-lon"]) byId(id).addEventListener("change", placeTypedPoint);
   onLanguageChange(() => {
     if (!ctx?.user) return;
@@ -159,7 +173,13 @@ function loadLeaflet() {
   return new Promise((resolve, reject) => {
     document.head.append(el("link", { rel: "stylesheet", href: `${LEAFLET}leaflet.css` }));
     const script = el("script", { src: `${LEAFLET}leaflet.js` });
-    script.addEventListener("load", () => resolve(window.L));
+    script.addEventListener("load", () => {
+      // Said outright: without its stylesheet (not come, or failed) Leaflet guesses its marker images' folder
+      // from the stylesheet's link and drops the slash (…/leaflet-1.9.4marker-icon.png: 404, the incident's
+      // pin a broken image for the whole visit).
+      window.L.Icon.Default.imagePath = `${LEAFLET}images/`;
+      resolve(window.L);
+    });
     script.addEventListener("error", () => reject(new Error("the map library did not load")));
     document.head.append(script);
   });
@@ -319,6 +339,7 @@ async function search(event) {
     onProblem: (error) => showFormErrors(form, error, { reserve_types: "reserve_types" }),
   };
   forgetAnswer(); // whatever this search gives, the last one's list no longer answers the question
+  state.asked = query;
   byId("nearest-summary").textContent = t("results.searching");
   const answered = await runAction(busy, async () => {
     const answer = await request("/nearest", { query });
@@ -333,7 +354,7 @@ async function search(event) {
   if (!answered) byId("nearest-summary").textContent = t("results.failed");
 }
 
-/** What the map view shows asked again (``ANSWER_REFRESH_MS``, and when the tab is shown again): the answer,
+/** What the map view shows asked again (``ANSWER_REFRESH_MS``, and `shownAgain`): the answer,
  * and the plan while it is the one *Raise call-up* would raise. Each is redrawn where it changed, else only
  * the answer's time moves on; nothing else moves under a finger (the map keeps its view). A failed re-ask
  * leaves the answer saying the time it was true, and the next minute asks again. */
@@ -378,6 +399,7 @@ async function refreshPlan() {
 
 /** The question on the form changed: its last answer (list, markers, rings) is gone, not left standing. */
 function questionChanged() {
+  state.asked = null;
   keepDraft();
   updateCallupButton();
   if (!state.answer) return;
@@ -657,6 +679,16 @@ function keepDraft() {
   });
 }
 
+/** The form asking `query` (a search's) again: the place, what, how much, how far and which stock. */
+function fillQuestion(query) {
+  const form = byId("nearest-form");
+  for (const name of ["lat", "lon", "county", "item", "category", "quantity", "radius_km"]) {
+    control(form, name).value = query[name] || "";
+  }
+  for (const box of form.querySelectorAll("input[name=reserve_types]")) box.checked = query.reserve_types.includes(box.value);
+  control(form, "include_expired").checked = Boolean(query.include_expired);
+}
+
 function restoreDraft() {
   const draft = loadDraft(ctx.user?.username);
   if (!draft) return;
@@ -724,6 +756,9 @@ function planUsed(order) {
   dropDraft(ctx.user?.username);
   state.raisedCode = order.code;
   updateCallupButton();
+  // The answer on screen still counted as available what the call-up has just reserved: asked again now,
+  // not a minute later.
+  quietly(refreshAnswer);
 }
 
 /** The order's source warehouses as markers C1, C2…; `fit` moves the map to the order. */
@@ -764,7 +799,7 @@ async function drawCallup(order, fit) {
         el("strong", { text: `C${index + 1}. ${warehouse.name}` }),
         lines.flatMap((line) => [
           el("br"),
-          [line.item_code, line.batch || "—", formatQuantity(line.quantity), t(`callup.line.${line.status}`)].join(" · "),
+          [line.item_code, line.batch || "—", formatQuantity(line.quantity), lineStatusLabel(line.status)].join(" · "),
         ]),
         warehouse.contact_phone ? [el("br"), `${t("map.call")}: ${warehouse.contact_phone}`] : null,
       ),

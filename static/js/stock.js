@@ -6,10 +6,11 @@
 import { get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
 import { reservedCell } from "./holdings.js";
-import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
+import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, quietly, runAction, showFormErrors, table, whileBusy } from "./dom.js";
 import { label, onLanguageChange, systemText, t } from "./i18n.js";
 import { initExpiring, loadExpiring, reloadExpiring, resetExpiring } from "./readiness.js";
 import { checkItem, suggestItems } from "./suggest.js";
+import { onInboxNews } from "./inbox.js";
 
 const WAREHOUSE_PAGE_SIZE = 20;
 const LINE_PAGE_SIZE = 50;
@@ -103,6 +104,11 @@ function wire() {
   }
   byId("receipt-item").addEventListener("input", debounce(suggestReceiptItems));
   byId("move-to").addEventListener("input", debounce(suggestWarehouses));
+  // A call-up raised (or cancelled) elsewhere on this warehouse's stock: the queue above shows the new line, and
+  // the lines table must not go on saying the stock it reserved is free (show() reloads it on a return).
+  onInboxNews(() => {
+    if (!byId("view-stock").hidden) quietly(reloadOpenLines);
+  });
   onLanguageChange(() => {
     if (!ctx?.user) return;
     fillCategories();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from api import errors
 from api.errors import OWN_TITLES, STATUS_BY_ERROR, problem_anchor, problem_types
 from inventory.errors import DomainError
 from inventory.reference import Category, ReserveType
@@ -127,6 +128,18 @@ def test_every_problem_type_has_its_anchor_on_the_documents_page(app):
         assert problem_anchor(error.title) in anchors, error
     for title in OWN_TITLES:
         assert problem_anchor(title) in anchors, title
+
+
+def test_the_documents_page_lists_each_problem_type_as_problem_bodies_carry_it(app, monkeypatch):
+    """The page wrote the problem-type prefix itself, beside api.errors.PROBLEM_TYPE: moved there, every problem
+    body would have pointed at anchors the page did not have, and the page listed types no body carried."""
+    monkeypatch.setattr(errors, "PROBLEM_TYPE", f"{API}/docs#kind-")
+    client = app.test_client()
+    problem = client.get(f"{API}/no-such-thing").get_json()
+    assert problem["type"] == f"{API}/docs#kind-not-found"
+    page = client.get(f"{API}/docs").get_data(as_text=True)
+    assert 'id="kind-not-found"' in page and f"<code>type</code> {API}/docs#kind-not-found " in page
+    assert "problem-not-found" not in page
 
 
 @pytest.mark.parametrize("path", [f"{API}/no-such-resource", f"{API}/warehouses/WH-A/nothing-here", "/no-such-page"])

@@ -18,3 +18,15 @@ def test_a_problem_type_opens_the_documents_page_at_its_entry(browsing):
     # The browser went to the anchor by itself, and it stayed in view once the interface was drawn above it.
     box = entry.bounding_box()
     assert page.evaluate("window.scrollY") > 0 and 0 <= box["y"] < page.viewport_size["height"], box
+
+
+@pytest.mark.parametrize("browsing", [{"viewport": {"width": 390, "height": 844}, "is_mobile": True}], indirect=True)
+def test_on_a_phone_a_problem_type_opens_the_documents_page_at_its_entry(browsing):
+    """Without a viewport declaration a phone laid the page out 980 pixels wide, zoomed out, and stayed at the
+    top: the entry a problem's `type` names was a screen-full of tiny Swagger below."""
+    page = browsing.page
+    page.goto(browsing.server.url("/api/v1/docs#problem-insufficient-stock"))
+    page.wait_for_selector("#swagger-ui-container .information-container")
+    box = page.locator("#problem-insufficient-stock").bounding_box()
+    assert 0 <= box["y"] < page.viewport_size["height"], box
+    assert page.evaluate("document.documentElement.clientWidth") == 390

@@ -378,3 +378,34 @@ def test_what_the_server_writes_in_reasons_and_notes_is_said_in_the_page_s_langu
         "",
     ]
     assert said["en"] == said["texts"]
+
+
+def test_a_call_up_that_reserved_nothing_says_so_in_words(browsing, playwright_api):
+    """A call-up that could reserve nothing (status unfilled) was listed as "callup.status.unfilled": the page
+    kept its own list of call-up statuses, without that one; the labels now come from /reference."""
+    admin = Api(playwright_api, browsing.server, "admin")
+    suffix = uuid.uuid4().hex[:8].upper()
+    item = admin.post(
+        "/items", {"code": f"NONE-{suffix}", "name": f"无库存测试 {suffix}", "category": "other", "unit": "件"}
+    )
+    admin.close()
+    responder = Api(playwright_api, browsing.server, "responder")
+    order = responder.post(
+        "/callups",
+        {
+            "incident_name": f"无处可调 {suffix}",
+            "lat": 39.9,
+            "lon": 116.4,
+            "needs": [{"item": item["code"], "quantity": 1}],
+        },
+    )
+    responder.close()
+    assert order["status"] == "unfilled" and order["lines"] == []
+    page = browsing.page
+    browsing.login("responder")
+    row = page.locator(f"#mine-list [data-code='{order['code']}']")
+    row.wait_for()
+    assert "未预留到物资" in row.text_content() and "callup." not in row.text_content()
+    row.locator("button").click()
+    page.wait_for_selector(f"#callup-title:has-text('{order['code']}')")
+    assert page.text_content("#callup-state .badge") == "未预留到物资"

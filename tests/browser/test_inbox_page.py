@@ -164,3 +164,30 @@ def test_cancelling_a_call_up_dispatched_meanwhile_shows_it_as_it_is_now(browsin
     assert page.is_hidden("#callup-cancel-form") and page.is_hidden("#callup-cancel-open")
     assert "已完成" in page.text_content("#status")  # what happened instead, in the status line
     browsing.shot("completed-meanwhile")
+
+
+def test_a_call_up_raised_elsewhere_shows_its_reservation_in_the_open_warehouses_stock_with_the_next_poll(
+    browsing, page_server
+):
+    """The queue showed the new line with the next poll, but the open warehouse's table below it went on saying
+    the stock that line reserved was free, until the manager left the view and came back."""
+    page = browsing.page
+    page.clock.install()
+    browsing.login("manager")
+    page.wait_for_selector(".warehouse-button")
+    page.click(".warehouse-button >> nth=0")
+    page.wait_for_selector("#stock-lines table")
+    raised, responder = raise_at_the_managers_warehouse(page_server)
+    order = raised["order"]
+    [line] = [one for one in order["lines"] if one["warehouse_code"] == raised["warehouse"]["code"]]
+    available = f"#stock-lines tr[data-line-id='{line['stock_line_id']}'] td.available"
+    try:
+        page.wait_for_selector(available)  # the warehouse's lines were on screen before the call-up
+        before = page.text_content(available)
+        page.clock.run_for(61_000)  # the inbox's poll (a minute)
+        page.wait_for_selector(f"#queue-list tr[data-callup='{order['code']}']")
+        page.wait_for_function(
+            "([cell, before]) => document.querySelector(cell)?.textContent !== before", arg=[available, before]
+        )
+    finally:
+        responder.call("POST", f"/callups/{order['code']}/cancel", {"reason": "browser test done"})

@@ -252,3 +252,65 @@ def test_back_on_a_tab_after_another_users_login_elsewhere_it_shows_the_login(br
     page.wait_for_selector("#view-login:not([hidden])")
     assert page.is_hidden("#views-nav")
     assert page.text_content("#status") == "此浏览器已在其他页面以另一用户登录，请重新登录"
+
+
+def test_a_refused_token_whose_renewal_cannot_be_checked_keeps_the_login_and_says_try_again(browsing):
+    """After a login again in another tab, a write's refused token sends the page to ask for the session's new
+    one. When that question failed (the network, a 503) the page ended the login as "登录已过期" and lost the
+    form; when the renewed write was refused again it showed the API's "X-CSRF-Token 请求头" words."""
+    page = browsing.page
+    browsing.console.expect(403, "/issues")
+    browsing.console.expect(503, "/page/session")
+    browsing.login("manager")
+    page.click(".warehouse-button >> nth=0")
+    page.click("#stock-lines tbody tr >> nth=0 >> button[data-action=move]")
+    _log_in_again_in_another_tab(browsing, "manager")
+    page.route(
+        "**/api/v1/page/session",
+        lambda route: route.fulfill(status=503, content_type="application/problem+json", body='{"status": 503}'),
+    )
+    page.fill("#move-quantity", "1")
+    page.fill("#move-reason", "会话确认失败之后")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('未保存')")
+    assert page.text_content("#status") == "未保存: 此页面的登录凭据需要更新，但暂时无法确认登录状态，请稍后重试"
+    assert page.is_visible("#views-nav") and page.input_value("#move-reason") == "会话确认失败之后"
+
+    page.unroute("**/api/v1/page/session")
+    page.click("#move-form button[type=submit]")  # the same form, once more: the token renewed, written
+    page.wait_for_selector("#history-table td:has-text('会话确认失败之后')")
+
+    page.route(
+        "**/api/v1/stock-lines/*/issues",
+        lambda route: route.fulfill(
+            status=403, content_type="application/problem+json", body='{"status": 403, "code": "csrf_missing"}'
+        ),
+    )
+    page.click("#stock-lines tbody tr >> nth=0 >> button[data-action=move]")
+    page.fill("#move-quantity", "1")
+    page.fill("#move-reason", "再次被拒")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_selector("#view-login:not([hidden])")
+    assert page.text_content("#status") == "此页面的登录凭据未被服务器接受，请重新登录"
+
+
+def test_a_page_opened_while_the_server_fails_says_what_it_answered_and_unreachable_only_when_it_did_not(browsing):
+    """Opening the page while the server answered 502 (a proxy) said "无法连接服务器：服务器暂时无法处理请求（HTTP
+    502）": unreachable, of a server that had answered."""
+    page = browsing.page
+    browsing.console.expect(502, "/api/v1/page-config")
+    page.route(
+        "**/api/v1/page-config",
+        lambda route: route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>"),
+    )
+    page.goto(browsing.server.url("/"))
+    page.wait_for_function("() => document.querySelector('#status').textContent !== ''")
+    assert page.text_content("#status") == "出错了: 服务器暂时无法处理请求（HTTP 502），请稍后重试"
+    assert page.is_visible("#view-login")
+
+    page.unroute("**/api/v1/page-config")
+    page.route("**/api/v1/page-config", lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    page.wait_for_function("() => document.querySelector('#status').textContent !== ''")
+    assert page.text_content("#status") == "无法连接服务器：请检查网络连接后重试"
+    browsing.console.errors = [error for error in browsing.console.errors if "ERR_INTERNET_DISCONNECTED" not in error]

@@ -84,3 +84,32 @@ def test_export_outside_the_province_is_refused_next_to_the_field(browsing, ledg
     page.click("#export-form button[type=submit]")
     error = page.wait_for_selector("#export-form .field-error, #export-form .form-error:not([hidden])")
     assert "440000" in error.text_content() or "province" in error.text_content()
+
+
+@pytest.mark.parametrize("browsing", [{"viewport": {"width": 390, "height": 844}, "is_mobile": True}], indirect=True)
+def test_a_file_refused_unread_does_not_keep_the_last_files_report_on_screen(browsing, ledger_api, tmp_path):
+    """After a checked file with errors, a second file refused before it was read (no ledger header) showed its
+    error above the first file's report, titled with the first file's name: read as the second file's."""
+    page = browsing.page
+    browsing.console.expect(422, "/api/v1/imports")
+    browsing.login("provincial")
+    first = tmp_path / "first.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["物资名称", "数量"])
+    workbook.active.append(["活性炭", -5])
+    workbook.save(first)
+    page.set_input_files("#import-file", str(first))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-report table")
+    assert "first.xlsx" in page.text_content("#import-report")
+
+    second = tmp_path / "second.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["a", "b"])
+    workbook.save(second)
+    page.set_input_files("#import-file", str(second))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-form .field-error")
+    assert "表头" in page.text_content("#import-form .field-error")
+    assert "first.xlsx" not in page.text_content("#import-report")
+    assert page.locator("#import-report table").count() == 0

@@ -191,3 +191,115 @@ def test_an_answer_on_screen_follows_the_stock_taken_elsewhere(browsing, nearest
         "?.textContent.includes(batch)",
         arg=[warehouse["code"], batch],
     )
+
+
+@pytest.mark.parametrize("browsing", [PHONE], indirect=True)
+def test_back_on_the_tab_after_the_session_expired_the_login_comes_once_then_the_answer_again(browsing, nearest_api):
+    """Back on the tab after the session had expired, the map asked its answer again beside the session check:
+    the re-ask met the expired session (a 401 in the console, the check's words raced by the refusal's), and
+    after logging in the form had lost what it asked (item, quantity): the responder had to type it again."""
+    page = browsing.page
+    browsing.responder_at_the_map()
+    page.fill("#nearest-quantity", "5")
+    page.click("#nearest-form button[type=submit]")
+    page.wait_for_selector("#nearest-results li.result")
+    page.wait_for_selector("#item-options option", state="attached")  # the item typed was suggested before
+    asked = page.locator("#nearest-results li.result").count()
+    nearest_asked: list[str] = []
+    page.on("request", lambda request: nearest_asked.append(request.url) if "/api/v1/nearest" in request.url else None)
+    statuses = page.evaluate_handle(
+        """() => { const seen = []; const status = document.querySelector('#status');
+        new MutationObserver(() => seen.push(status.textContent)).observe(status, {childList: true, subtree: true,
+        characterData: true}); return seen; }"""
+    )
+    page.context.clear_cookies()  # the session ended while the tab was hidden
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
+    page.wait_for_selector("#view-login:not([hidden])")
+    page.wait_for_timeout(300)
+    assert nearest_asked == []  # not asked as nobody: the check came first (a 401 would fail the console check)
+    assert [text for text in statuses.json_value() if text] == ["登录已过期，请重新登录"]
+
+    page.fill("#login-username", "demo-responder")
+    page.fill("#login-password", browsing.server.passwords["demo-responder"])
+    with page.expect_response("**/api/v1/nearest?**"):
+        page.click("#login-form button[type=submit]")
+    page.wait_for_function(f"() => document.querySelectorAll('#nearest-results li.result').length === {asked}")
+    assert len(nearest_asked) == 1 and "quantity=5" in nearest_asked[0] and "item=PD-001" in nearest_asked[0]
+    assert page.input_value("#nearest-item") == "PD-001" and page.input_value("#nearest-quantity") == "5"
+    browsing.shot("asked-again")
+
+    page.click("#logout")  # a login that ends by the user's own choice: the next one starts clean
+    page.wait_for_selector("#view-login:not([hidden])")
+    browsing.login("responder")
+    page.wait_for_selector("#map .leaflet-control-scale")
+    assert page.input_value("#nearest-item") == "" and page.locator("#nearest-results li.result").count() == 0
+
+
+def test_after_raising_a_call_up_the_answer_on_screen_counts_what_it_reserved(browsing, nearest_api, playwright_api):
+    """Right after *Raise call-up* the list went on offering as available the stock the call-up had just reserved,
+    until the minute's re-ask."""
+    import uuid
+
+    from tests.browser.test_callups_page import Api
+
+    admin = Api(playwright_api, browsing.server, "admin")
+    suffix = uuid.uuid4().hex[:8].upper()
+    item = admin.post(
+        "/items", {"code": f"RSV-{suffix}", "name": f"预留后测试 {suffix}", "category": "other", "unit": "件"}
+    )
+    warehouse = admin.post(
+        "/warehouses",
+        {
+            "code": f"RSV-{suffix}",
+            "name": f"预留后测试库 {suffix}",
+            "reserve_type": "enterprise",
+            "county_code": "110101",
+            "latitude": 39.905,
+            "longitude": 116.405,
+            "level": "county",
+        },
+    )
+    admin.post(
+        "/receipts", {"warehouse_code": warehouse["code"], "item_code": item["code"], "quantity": 10, "batch": "B1"}
+    )
+    admin.close()
+    page = browsing.page
+    browsing.responder_at_the_map(item=item["code"], radius_km="5")
+    page.fill("#nearest-quantity", "3")
+    page.click("#nearest-form button[type=submit]")
+    result = page.locator(f"#nearest-results li.result[data-code='{warehouse['code']}']")
+    result.wait_for()
+    assert "B1 · 10 " in result.text_content()
+    page.click("#add-need")
+    page.wait_for_selector("#plan-needs li")
+    page.click("#plan-build")
+    page.wait_for_selector("#plan-result table")
+    page.click("#callup")
+    page.fill("#callup-incident", f"预留后 {suffix}")
+    page.click("#callup-submit")
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('已发起调用')")
+    page.wait_for_function(
+        "([code, text]) => document.querySelector(`#nearest-results li.result[data-code='${code}']`)"
+        "?.textContent.includes(text)",
+        arg=[warehouse["code"], "B1 · 7 "],
+    )
+
+
+def test_the_incidents_pin_shows_without_the_maps_stylesheet(browsing, nearest_api):
+    """When the map's stylesheet had not come (a failed request on a poor line), Leaflet guessed its marker
+    images' folder from the stylesheet's link and dropped its slash (/static/vendor/leaflet-1.9.4marker-icon.png:
+    404): the incident's pin stayed a broken image for the whole visit. The page names the folder itself."""
+    import json
+
+    page = browsing.page
+    draft = {"lat": "39.9", "lon": "116.4", "county": "", "radius": "", "prefer1": "", "prefer2": "", "needs": []}
+    page.add_init_script(f"localStorage.setItem('emi.plan-draft.demo-responder', {json.dumps(json.dumps(draft))})")
+    page.route("**/leaflet-1.9.4/leaflet.css", lambda route: route.abort())
+    browsing.login("responder")
+    pin = page.locator("#map img.leaflet-marker-icon")
+    pin.wait_for(state="attached")
+    page.wait_for_function("() => document.querySelector('#map img.leaflet-marker-icon').complete")
+    assert pin.get_attribute("src").endswith("/leaflet-1.9.4/images/marker-icon.png")
+    assert page.evaluate("document.querySelector('#map img.leaflet-marker-icon').naturalWidth") > 0
+    # The stylesheet's own failure, provoked here, is the one console error expected.
+    browsing.console.errors = [error for error in browsing.console.errors if "leaflet.css" not in error]
