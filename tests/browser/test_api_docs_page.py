@@ -17,7 +17,8 @@ def test_a_problem_type_opens_the_documents_page_at_its_entry(browsing):
     assert "404 Not Found" in entry.text_content() and "未找到" in entry.text_content()
     # The browser went to the anchor by itself, and it stayed in view once the interface was drawn above it.
     box = entry.bounding_box()
-    assert page.evaluate("window.scrollY") > 0 and 0 <= box["y"] < page.viewport_size["height"], box
+    # -1: the browser may stop a fraction of a pixel short (the viewport declaration makes y -0.19 on this one)
+    assert page.evaluate("window.scrollY") > 0 and -1 <= box["y"] < page.viewport_size["height"], box
 
 
 @pytest.mark.parametrize("browsing", [{"viewport": {"width": 390, "height": 844}, "is_mobile": True}], indirect=True)
@@ -28,5 +29,5 @@ def test_on_a_phone_a_problem_type_opens_the_documents_page_at_its_entry(browsin
     page.goto(browsing.server.url("/api/v1/docs#problem-insufficient-stock"))
     page.wait_for_selector("#swagger-ui-container .information-container")
     box = page.locator("#problem-insufficient-stock").bounding_box()
-    assert 0 <= box["y"] < page.viewport_size["height"], box
+    assert -1 <= box["y"] < page.viewport_size["height"], box  # a fraction of a pixel short, as above
     assert page.evaluate("document.documentElement.clientWidth") == 390
