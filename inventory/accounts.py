@@ -436,6 +436,15 @@ def finish_login(session: Session, attempt: LoginAttempt, password: str) -> Prin
     matches = verify_password(password, user.password_hash if usable else _dummy_hash())
     if not (usable and matches):
         return None
+    # Read again under a share lock held to the commit, with the session the caller starts: a password change
+    # or deactivation committed while the password was checked refuses the login, and one still to come waits,
+    # then ends the new session with the others (unlocked, it would miss it: the session's foreign key takes
+    # only KEY SHARE, which does not wait for the change, and a reactivation would wake it up).
+    still = session.execute(
+        select(User.password_hash, User.active).where(User.id == user.id).with_for_update(read=True)
+    ).one_or_none()
+    if still is None or tuple(still) != (user.password_hash, True):
+        return None
     throttle.record_success(session, attempt.username, attempt.address, known=attempt.known_source)
     principal = principal_for(user, attempt.address)
     record_audit(session, principal, "user.login", object_type="user", object_key=user.username)
