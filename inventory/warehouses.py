@@ -27,8 +27,16 @@ WAREHOUSE_FIELDS = set(TEXT_LIMITS) | set(ENUM_FIELDS) | {"county_code", "latitu
 REQUIRED_FIELDS = ("name", "reserve_type", "county_code", "latitude", "longitude", "level")
 
 
-def get_warehouse(session: Session, code: str, *, field: str = "warehouse_code") -> Warehouse:
-    warehouse = session.scalar(select(Warehouse).where(Warehouse.code == code))
+def get_warehouse(session: Session, code: str, *, field: str = "warehouse_code", lock: str = "") -> Warehouse:
+    """The warehouse; with ``lock`` ("edit" or "delete"), its row locked for the transaction and read as
+    committed (PostgreSQL; SQLite's writes are serial). An edit takes FOR NO KEY UPDATE, as its UPDATE would:
+    rows merely referring to the warehouse (a new stock line's foreign key) do not wait for it."""
+    statement = select(Warehouse).where(Warehouse.code == code)
+    if lock:
+        statement = statement.with_for_update(key_share=lock == "edit", of=Warehouse).execution_options(
+            populate_existing=True
+        )
+    warehouse = session.scalar(statement)
     if warehouse is None:
         raise NotFound(f"no warehouse with code {code!r}", field=field)
     return warehouse
@@ -136,8 +144,12 @@ def _audit(session: Session, actor: Actor, action: str, warehouse: Warehouse, be
 
 
 def update_warehouse(session: Session, actor: Actor, code: str, **fields: object) -> Warehouse:
-    """Edit a warehouse; moving it to another province needs rights in both provinces."""
-    warehouse = get_warehouse(session, code, field="code")
+    """Edit a warehouse; moving it to another province needs rights in both provinces.
+
+    Its row is locked before the rights are checked: an edit made at the same time by someone else (another
+    province's move, an import's update) is checked against what that one committed, never lost to it.
+    """
+    warehouse = get_warehouse(session, code, field="code", lock="edit")
     require_warehouse_management(actor, warehouse.province_code)
     before = snapshot(warehouse)
     _apply_warehouse_fields(session, warehouse, fields)
@@ -148,8 +160,11 @@ def update_warehouse(session: Session, actor: Actor, code: str, **fields: object
 
 
 def delete_warehouse(session: Session, actor: Actor, code: str) -> None:
-    """Only a warehouse with no stock lines can be deleted; otherwise set it inactive."""
-    warehouse = get_warehouse(session, code, field="code")
+    """Only a warehouse with no stock lines can be deleted; otherwise set it inactive.
+
+    Locked first: of two deletions at once the second finds no warehouse (404) rather than deleting nothing.
+    """
+    warehouse = get_warehouse(session, code, field="code", lock="delete")
     require_warehouse_management(actor, warehouse.province_code)
     if session.scalar(select(StockLine.id).where(StockLine.warehouse_id == warehouse.id).limit(1)) is not None:
         raise Conflict(f"warehouse {code} has stock lines; set its status to inactive instead", field="code")
