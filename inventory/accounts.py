@@ -263,10 +263,18 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"no token {token_id}", field="token_id")
-    if token.revoked_at is None:
-        before = snapshot(token)
-        token.revoked_at = dt.datetime.now(dt.UTC)
-        session.flush()
+    before = snapshot(token)
+    # Conditional: of two revocations at once only the first sets the time and is audited; the other, like
+    # one coming later, answers with the token as revoked.
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC))
+        .returning(ApiToken.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    session.refresh(token)
+    if revoked is not None:
         record_audit(
             session,
             actor,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from sqlalchemy import select, text, update
 
 from api.extensions import db
-from inventory.accounts import create_token, create_user, hash_password, update_user, verify_password
+from inventory.accounts import create_token, create_user, hash_password, revoke_token, update_user, verify_password
 from inventory.db import intends_to_write
 from inventory.models import ApiToken, AuditEntry, Movement
 from tests.conftest import bearer_client
@@ -286,4 +287,24 @@ def test_a_token_made_while_its_account_is_deactivated_is_revoked_or_refused(app
             select(ApiToken.id).where(ApiToken.revoked_at.is_(None), ApiToken.user.has(username="tina"))
         ).all()
         assert live == [], answers
+        db.session.remove()
+
+
+def test_two_revocations_of_one_token_at_once_revoke_it_once(app):
+    """Racing on PostgreSQL (real threads, one connection each): both answer with the revoked token, and the
+    first revocation's time and audit entry stand alone, as when the second comes after it."""
+    from tests.unit.racing import run_at_once
+
+    make_user("tom")
+    for _round in range(8):
+        with intends_to_write():
+            token_id = create_token(db.session, "tester", username="tom")[0].id
+            db.session.commit()
+        db.session.remove()
+        answers = run_at_once(app, [functools.partial(revoke_token, db.session, "tester", token_id)] * 2)
+        assert answers == ["done", "done"], answers
+        revoked = select(AuditEntry.id).where(
+            AuditEntry.action == "token.revoke", AuditEntry.object_key == str(token_id)
+        )
+        assert len(db.session.scalars(revoked).all()) == 1
         db.session.remove()
