@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, require_warehouse_management
 from inventory.audit import record_audit, snapshot
 from inventory.catalogue import resolve_item
+from inventory.db import RowLock, locked
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import StockLine, Warehouse
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
@@ -27,16 +28,9 @@ WAREHOUSE_FIELDS = set(TEXT_LIMITS) | set(ENUM_FIELDS) | {"county_code", "latitu
 REQUIRED_FIELDS = ("name", "reserve_type", "county_code", "latitude", "longitude", "level")
 
 
-def get_warehouse(session: Session, code: str, *, field: str = "warehouse_code", lock: str = "") -> Warehouse:
-    """The warehouse; with ``lock`` ("edit" or "delete"), its row locked for the transaction and read as
-    committed (PostgreSQL; SQLite's writes are serial). An edit takes FOR NO KEY UPDATE, as its UPDATE would:
-    rows merely referring to the warehouse (a new stock line's foreign key) do not wait for it."""
-    statement = select(Warehouse).where(Warehouse.code == code)
-    if lock:
-        statement = statement.with_for_update(key_share=lock == "edit", of=Warehouse).execution_options(
-            populate_existing=True
-        )
-    warehouse = session.scalar(statement)
+def get_warehouse(session: Session, code: str, *, field: str = "warehouse_code", lock: RowLock = "") -> Warehouse:
+    """The warehouse; ``lock``: its row locked to the commit, for a change (see ``db.locked``)."""
+    warehouse = session.scalar(locked(select(Warehouse).where(Warehouse.code == code), Warehouse, lock))
     if warehouse is None:
         raise NotFound(f"no warehouse with code {code!r}", field=field)
     return warehouse
