@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from inventory import throttle
 from inventory.access import Actor, Principal, as_principal, require_admin
 from inventory.audit import record_audit, snapshot
-from inventory.db import VersionedMemo
+from inventory.db import RowLock, VersionedMemo, locked
 from inventory.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from inventory.models import ApiToken, Region, User, Warehouse, WebSession
 from inventory.reference import RegionLevel, Role
@@ -78,12 +78,9 @@ def principal_for(user: User, address: str = "") -> Principal:
     )
 
 
-def get_user(session: Session, username: str, *, lock: bool = False) -> User:
-    """The account; with ``lock``, its row locked for the transaction (PostgreSQL; SQLite's writes are serial)."""
-    statement = select(User).where(User.username == username)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    user = session.scalar(statement)
+def get_user(session: Session, username: str, *, lock: RowLock = "") -> User:
+    """The account; ``lock``: its row locked to the commit, for a change (see ``db.locked``)."""
+    user = session.scalar(locked(select(User).where(User.username == username), User, lock))
     if user is None:
         raise NotFound(f"no user {username!r}", field="username")
     return user
@@ -169,7 +166,9 @@ def _session_relevant_state(user: User) -> dict[str, object]:
 def update_user(session: Session, actor: Actor, username: str, **fields: object) -> User:
     """Change an account. A new password, deactivation, or a role or scope change ends its web sessions."""
     require_admin(actor)
-    user = get_user(session, username)
+    # Locked: two administrators changing one account at once each check the other's committed change (a role
+    # and the warehouses only its managers hold), instead of both applying theirs to the account as first read.
+    user = get_user(session, username, lock="edit")
     was_admin = user.active and user.role is Role.ADMIN
     before = snapshot(user)
     guarded = _session_relevant_state(user)
@@ -232,7 +231,7 @@ def create_token(
         raise ValidationFailed(f"a token lives 1 to {MAX_TOKEN_DAYS} days", field="days")
     # Locked: a deactivation running now revokes the account's tokens; without the lock it could miss this one,
     # committed just after its revocation, which a reactivation would then wake up.
-    user = get_user(session, username, lock=True)
+    user = get_user(session, username, lock="edit")
     if not user.active:  # it would be shown once and refused at every use, until a reactivation woke it up
         raise Conflict(
             f"account {user.username} is deactivated: reactivate it before giving it a token", field="username"
