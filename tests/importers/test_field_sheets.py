@@ -456,3 +456,32 @@ def test_an_item_named_only_on_refused_rows_is_not_added_to_the_catalogue(sessio
     assert report.status == "imported" and sorted(error.row for error in report.errors) == [2, 3]
     assert session.scalar(select(func.count()).select_from(Item)) == items_before
     assert not report.counts.get("items_created") and not report.counts.get("unit_variants_created")
+
+
+def test_two_imports_adding_one_new_item_at_once_add_it_once(app, db_kind, make_warehouse):
+    """Two provinces importing at once, each naming the same item the catalogue lacks (PostgreSQL, real threads
+    and connections): both imports are done, and the item is added once, with both counts on it."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    with app.app_context():
+        make_warehouse("W-BJ", county_code="110101")
+        make_warehouse("W-SH", county_code="310101", latitude=31.23, longitude=121.49)
+        db.session.commit()
+        db.session.remove()
+    header = ["仓库编码", "物资名称", "物资类别", "计量单位", "数量"]
+    for name in ("竞争吸油毡", "竞争围油栏", "竞争吸附棉", "竞争中和剂"):
+        files = [sheet_of_rows([header, [code, name, "污染物收集", "卷", 3]]) for code in ("W-BJ", "W-SH")]
+
+        outcomes = run_at_once(
+            app,
+            [lambda data=data: import_ledger(db.session, data, file_name="a.xlsx", actor="tester") for data in files],
+        )
+
+        assert outcomes == ["done", "done"], outcomes
+        with app.app_context():
+            held = db.session.execute(
+                select(Item.code, func.sum(StockLine.quantity)).join(StockLine.item).where(Item.name == name)
+                .group_by(Item.code)
+            ).all()  # fmt: skip
+            assert [quantity for _code, quantity in held] == [Decimal(6)], held
+            db.session.remove()
