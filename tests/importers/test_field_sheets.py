@@ -485,3 +485,31 @@ def test_two_imports_adding_one_new_item_at_once_add_it_once(app, db_kind, make_
             ).all()  # fmt: skip
             assert [quantity for _code, quantity in held] == [Decimal(6)], held
             db.session.remove()
+
+
+def test_two_imports_counting_one_item_in_a_new_unit_at_once_add_its_variant_once(app, db_kind, make_warehouse):
+    """As above for a unit the item's does not convert to: both imports are done, one unit variant holds both."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    with app.app_context():
+        make_warehouse("W-BJ", county_code="110101")
+        make_warehouse("W-SH", county_code="310101", latitude=31.23, longitude=121.49)
+        db.session.commit()
+        db.session.remove()
+    header = ["仓库编码", "物资名称", "计量单位", "数量"]
+    for unit in ("包", "箱", "捆", "盒"):
+        files = [sheet_of_rows([header, [code, "吸油毡", unit, 3]]) for code in ("W-BJ", "W-SH")]
+
+        outcomes = run_at_once(
+            app,
+            [lambda data=data: import_ledger(db.session, data, file_name="a.xlsx", actor="tester") for data in files],
+        )
+
+        assert outcomes == ["done", "done"], outcomes
+        with app.app_context():
+            held = db.session.execute(
+                select(Item.code, func.sum(StockLine.quantity)).join(StockLine.item).where(Item.unit == unit)
+                .group_by(Item.code)
+            ).all()  # fmt: skip
+            assert [quantity for _code, quantity in held] == [Decimal(6)], held
+            db.session.remove()
