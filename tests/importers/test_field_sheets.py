@@ -513,3 +513,22 @@ def test_two_imports_counting_one_item_in_a_new_unit_at_once_add_its_variant_onc
             ).all()  # fmt: skip
             assert [quantity for _code, quantity in held] == [Decimal(6)], held
             db.session.remove()
+
+
+def test_two_imports_of_one_new_coded_warehouse_at_once_register_it_once(app, db_kind):
+    """As for a warehouse named without a code, for one given its code: both imports are done, one warehouse."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    header = ["仓库编码", "仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量"]
+    for number in range(8):
+        data = sheet_of_rows([header, [f"NEW-{number}", f"新储备库{number}", "大兴区", "政府储备", "活性炭", "吨", 1]])
+
+        outcomes = run_at_once(
+            app,
+            [lambda data=data: import_ledger(db.session, data, file_name="a.xlsx", actor="tester") for _ in range(2)],
+        )
+
+        assert outcomes == ["done", "done"], outcomes
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).where(Warehouse.code == f"NEW-{number}")) == 1
+            db.session.remove()
