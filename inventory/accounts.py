@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from inventory import throttle
 from inventory.access import Actor, Principal, as_principal, require_admin
 from inventory.audit import record_audit, snapshot
-from inventory.db import RowLock, VersionedMemo, locked
+from inventory.db import RowLock, VersionedMemo, locked, unless_taken_meanwhile
 from inventory.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from inventory.models import ApiToken, Region, User, Warehouse, WebSession
 from inventory.reference import RegionLevel, Role
@@ -138,17 +138,25 @@ def _apply_user_fields(session: Session, user: User, fields: dict) -> None:
         raise ValidationFailed("only managers are assigned warehouses", field="warehouse_codes")
 
 
+def _username_in_use(session: Session, username: str) -> Conflict | None:
+    if session.scalar(select(User.id).where(User.username == username)) is None:
+        return None
+    return Conflict(f"user {username!r} already exists", field="username")
+
+
 def create_user(session: Session, actor: Actor, *, username: str, role: str, **fields: object) -> User:
     require_admin(actor)
     username = (username or "").strip().lower()
     if not USERNAME_PATTERN.match(username):
         raise ValidationFailed("a username is 2-64 lowercase letters, digits, '.', '_' or '-'", field="username")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} already exists", field="username")
+    taken = _username_in_use(session, username)
+    if taken is not None:
+        raise taken
     user = User(username=username, display_name="", warehouses=[])
     _apply_user_fields(session, user, {"role": role, **fields})
-    session.add(user)
-    session.flush()
+    with unless_taken_meanwhile(session, lambda: _username_in_use(session, username)):
+        session.add(user)
+        session.flush()
     record_audit(session, actor, "user.create", object_type="user", object_key=username, after=snapshot(user))
     return user
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from inventory.access import SYSTEM_USERNAME, Actor, require_catalogue_edit
 from inventory.audit import record_audit, snapshot
-from inventory.db import RowLock, locked, worker_cache
+from inventory.db import RowLock, locked, unless_taken_meanwhile, worker_cache
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import Item, ItemAlias, ItemVariant, StockLine
 from inventory.reference import Category
@@ -356,18 +356,26 @@ def _item_state(item: Item) -> dict:
     return {**snapshot(item), "aliases": [a.alias for a in item.aliases]}
 
 
+def _code_in_use(session: Session, code: str) -> Conflict | None:
+    if session.scalar(select(Item.id).where(Item.code == code)) is None:
+        return None
+    return Conflict(f"item code {code!r} is already in use", field="code")
+
+
 def create_item(session: Session, actor: Actor, *, code: str, **fields: object) -> Item:
     require_catalogue_edit(actor)
     code = check_code(code)
     for required in ("name", "category", "unit"):
         if fields.get(required) in (None, ""):
             raise ValidationFailed(f"{required} is required", field=required)
-    if session.scalar(select(Item.id).where(Item.code == code)) is not None:
-        raise Conflict(f"item code {code!r} is already in use", field="code")
+    taken = _code_in_use(session, code)
+    if taken is not None:
+        raise taken
     item = Item(code=code, specification="")
     _apply_item_fields(session, item, fields)
-    session.add(item)
-    session.flush()
+    with unless_taken_meanwhile(session, lambda: _code_in_use(session, code)):
+        session.add(item)
+        session.flush()
     record_audit(session, actor, "item.create", object_type="item", object_key=code, after=_item_state(item))
     return item
 

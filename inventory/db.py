@@ -642,6 +642,21 @@ def _load_committed(engine: Engine, session: Session, tables: tuple[str, ...], l
 IN_CHUNK = 1_000  # values per IN (…) list: well under SQLite's and PostgreSQL's parameter limits
 
 
+@contextlib.contextmanager
+def unless_taken_meanwhile(session: Session, conflict: Callable[[], Exception | None]) -> Iterator[None]:
+    """Write in a savepoint what the caller checked was free (a code, a username…): if a row committed since
+    (two creations at once, PostgreSQL) breaks the unique key, ``conflict()`` checks again and its refusal (the
+    caller's own 409, naming the field) is raised instead of a bare IntegrityError; None: the error stands."""
+    try:
+        with session.begin_nested():
+            yield
+    except exc.IntegrityError:
+        refusal = conflict()
+        if refusal is None:
+            raise
+        raise refusal from None
+
+
 RowLock = Literal["", "edit", "delete"]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, as_principal, readable_quotas, require_quota_setting, require_region_in_scope
 from inventory.audit import record_audit, snapshot
 from inventory.catalogue import find_item, resolve_item
-from inventory.db import RowLock, locked
+from inventory.db import RowLock, locked, unless_taken_meanwhile
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import Region, ReserveQuota, Warehouse
 from inventory.reference import Category, RegionLevel, Role
@@ -122,14 +122,22 @@ def create_quota(
         ReserveQuota.warehouse_id == quota.warehouse.id if quota.warehouse else ReserveQuota.region_code == region,
         ReserveQuota.item_id == quota.item.id if quota.item else ReserveQuota.category == quota.category,
     )
-    existing = session.scalar(same)
-    if existing is not None:
-        raise Conflict(
+
+    def already_set() -> Conflict | None:
+        existing = session.scalar(same)
+        if existing is None:
+            return None
+        return Conflict(
             f"{quota.target_code} already has a quota for {quota.material_code} (quota {existing}); change that one",
             field=target_field,
         )
-    session.add(quota)
-    session.flush()
+
+    taken = already_set()
+    if taken is not None:
+        raise taken
+    with unless_taken_meanwhile(session, already_set):
+        session.add(quota)
+        session.flush()
     _audit_quota(session, actor, "quota.create", quota, None)
     return quota
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, require_warehouse_management
 from inventory.audit import record_audit, snapshot
 from inventory.catalogue import resolve_item
-from inventory.db import RowLock, locked
+from inventory.db import RowLock, locked, unless_taken_meanwhile
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import StockLine, Warehouse
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
@@ -112,15 +112,23 @@ def create_warehouse(session: Session, actor: Actor, *, code: str, **fields: obj
     for name in REQUIRED_FIELDS:
         if fields.get(name) in (None, ""):
             raise ValidationFailed(f"{name} is required", field=name)
-    if session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is not None:
-        raise Conflict(f"warehouse code {code!r} is already in use", field="code")
+    taken = _code_in_use(session, code)
+    if taken is not None:
+        raise taken
     warehouse = Warehouse(code=code, status=WarehouseStatus.ACTIVE)
     _apply_warehouse_fields(session, warehouse, fields)
     require_warehouse_management(actor, warehouse.province_code)
-    session.add(warehouse)
-    session.flush()
+    with unless_taken_meanwhile(session, lambda: _code_in_use(session, code)):
+        session.add(warehouse)
+        session.flush()
     _audit(session, actor, "warehouse.create", warehouse, None)
     return warehouse
+
+
+def _code_in_use(session: Session, code: str) -> Conflict | None:
+    if session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is None:
+        return None
+    return Conflict(f"warehouse code {code!r} is already in use", field="code")
 
 
 def _audit(session: Session, actor: Actor, action: str, warehouse: Warehouse, before: dict | None) -> None:
