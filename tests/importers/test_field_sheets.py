@@ -532,3 +532,26 @@ def test_two_imports_of_one_new_coded_warehouse_at_once_register_it_once(app, db
         with app.app_context():
             assert db.session.scalar(select(func.count()).where(Warehouse.code == f"NEW-{number}")) == 1
             db.session.remove()
+
+
+def test_two_first_saves_of_one_profile_at_once_are_both_kept(app):
+    """Two people saving a new profile under one name at once (real threads and connections): the later replaces
+    the earlier's mapping, as when it comes later, and keeps both header rows; neither is refused."""
+    from inventory.import_profiles import save_profile
+
+    for number in range(4):
+        name = f"同时保存{number}"
+        outcomes = run_at_once(
+            app,
+            [
+                lambda name=name, header=header: save_profile(
+                    db.session, "tester", name, {"库存": "quantity"}, [header]
+                )
+                for header in ("表头甲", "表头乙")
+            ],
+        )
+        assert outcomes == ["done", "done"], outcomes
+        with app.app_context():
+            [profile] = db.session.scalars(select(ImportProfile).where(ImportProfile.name == name)).all()
+            assert json.loads(profile.header_signatures) == ["表头乙", "表头甲"]
+            db.session.remove()
