@@ -174,6 +174,8 @@ def _session_relevant_state(user: User) -> dict[str, object]:
 def update_user(session: Session, actor: Actor, username: str, **fields: object) -> User:
     """Change an account. A new password, deactivation, or a role or scope change ends its web sessions."""
     require_admin(actor)
+    if fields.keys() & {"role", "active"}:  # a possible demotion: see _keep_an_active_admin
+        _lock_active_admins(session)
     # Locked: two administrators changing one account at once each check the other's committed change (a role
     # and the warehouses only its managers hold), instead of both applying theirs to the account as first read.
     user = get_user(session, username, lock="edit")
@@ -195,6 +197,14 @@ def update_user(session: Session, actor: Actor, username: str, **fields: object)
     if reason is not None:
         end_user_sessions(session, actor, user, reason)
     return user
+
+
+def _lock_active_admins(session: Session) -> None:
+    """Lock every active administrator's row, in id order, before the account being changed: two
+    administrators demoting each other at once then queue instead of each holding the other's row (a deadlock)."""
+    session.execute(
+        select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id).with_for_update()
+    )
 
 
 def _keep_an_active_admin(session: Session, leaving: User) -> None:

@@ -337,3 +337,21 @@ def test_two_administrators_changing_one_account_at_once_leave_it_valid(app, mak
         mia = db.session.scalar(select(User).where(User.username == "mia"))
         assert (mia.role.value, [w.code for w in mia.warehouses]) == ("viewer", []), answers
         db.session.remove()
+
+
+def test_two_administrators_demoting_each_other_at_once_leave_one(app):
+    """Racing on PostgreSQL (real threads, one connection each): the only two administrators make each other
+    viewers. One is done, the other refused as the last active administrator; before, each locked the other's
+    row first and one was aborted as a deadlock (retried once at the HTTP edge, never in the shell)."""
+    from tests.unit.racing import run_at_once
+
+    make_user("ann", role="admin")
+    make_user("bob", role="admin")
+    answers = run_at_once(
+        app,
+        [
+            functools.partial(update_user, db.session, "ann", "bob", role="viewer"),
+            functools.partial(update_user, db.session, "bob", "ann", role="viewer"),
+        ],
+    )
+    assert sorted(answers)[0] == "done" and "last active administrator" in sorted(answers)[1], answers
