@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from importers.columns import CHINA_LATITUDE, CHINA_LONGITUDE, COLUMNS_BY_FIELD, checked_mapping
@@ -37,7 +38,7 @@ from importers.outcome import MAX_LISTED_ISSUES, ImportReport, IssueLog, json_va
 from importers.rows import REGION_FIELDS, WAREHOUSE_FIELDS, LedgerReader, LedgerRow, WarehouseEntry, row_error
 from importers.workbook import AheadUndone, HeaderMapping, LedgerWorkbook, open_ledger_workbook
 from inventory.access import Actor, as_principal
-from inventory.catalogue import ItemNames, create_item, item_names
+from inventory.catalogue import ItemNames, create_item, item_key, item_names
 from inventory.db import without_cycle_collection
 from inventory.errors import DomainError
 from inventory.import_profiles import get_profile, list_profiles, save_profile
@@ -525,6 +526,7 @@ class _LedgerImport:
                 for row in new.rows:
                     row_error(self.log, row, message, "item_name")
                 continue
+            refused: DomainError | None = None
             try:
                 with self.session.begin_nested():
                     new.item = create_item(self.session, self.actor, **new.fields)
@@ -532,8 +534,15 @@ class _LedgerImport:
                 self.log.warn_at(
                     new.source, f"item {new.fields['name']!r} was not in the catalogue: added as {new.fields['code']}"
                 )
-            except DomainError as error:
-                said = _in_column_words(error, ITEM_FIELD_COLUMNS.get(error.field or "", ""))
+            except IntegrityError:  # its code was taken after create_item looked
+                new.item = self._added_meanwhile(new.fields)
+                if new.item is None:
+                    raise
+            except DomainError as error:  # e.g. its code in use, taken after this import read the catalogue
+                new.item = self._added_meanwhile(new.fields)
+                refused = error if new.item is None else None
+            if refused is not None:
+                said = _in_column_words(refused, ITEM_FIELD_COLUMNS.get(refused.field or "", ""))
                 message = f"item {new.fields['name']!r} cannot be added to the catalogue: {said}"
                 for row in new.rows:
                     row_error(self.log, row, message, "item_name")
@@ -542,6 +551,13 @@ class _LedgerImport:
                 row.item = new.item
         self.report.counts["items_created"] = created
         self._create_unit_variants(reader)
+
+    def _added_meanwhile(self, fields: dict) -> Item | None:
+        """The same item, added by an import committed since this one read the catalogue (PostgreSQL: two
+        provinces' imports naming one new item at once): its code comes from its name, so it is the one this
+        import wanted to add; its stock goes there instead of the whole import failing on the code."""
+        item = self.session.scalar(select(Item).where(Item.code == fields["code"]))
+        return item if item is not None and item_key(item.name) == item_key(fields["name"]) else None
 
     def _create_unit_variants(self, reader: LedgerReader) -> None:
         """Stock counted in a unit that converts to nothing goes to the item's unit variant (added if new)."""

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from inventory import throttle
 from inventory.access import Actor, Principal, as_principal, require_admin
 from inventory.audit import record_audit, snapshot
-from inventory.db import VersionedMemo
+from inventory.db import RowLock, VersionedMemo, locked, unless_taken_meanwhile
 from inventory.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from inventory.models import ApiToken, Region, User, Warehouse, WebSession
 from inventory.reference import RegionLevel, Role
@@ -78,12 +78,9 @@ def principal_for(user: User, address: str = "") -> Principal:
     )
 
 
-def get_user(session: Session, username: str, *, lock: bool = False) -> User:
-    """The account; with ``lock``, its row locked for the transaction (PostgreSQL; SQLite's writes are serial)."""
-    statement = select(User).where(User.username == username)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    user = session.scalar(statement)
+def get_user(session: Session, username: str, *, lock: RowLock = "") -> User:
+    """The account; ``lock``: its row locked to the commit, for a change (see ``db.locked``)."""
+    user = session.scalar(locked(select(User).where(User.username == username), User, lock))
     if user is None:
         raise NotFound(f"no user {username!r}", field="username")
     return user
@@ -141,17 +138,25 @@ def _apply_user_fields(session: Session, user: User, fields: dict) -> None:
         raise ValidationFailed("only managers are assigned warehouses", field="warehouse_codes")
 
 
+def _username_in_use(session: Session, username: str) -> Conflict | None:
+    if session.scalar(select(User.id).where(User.username == username)) is None:
+        return None
+    return Conflict(f"user {username!r} already exists", field="username")
+
+
 def create_user(session: Session, actor: Actor, *, username: str, role: str, **fields: object) -> User:
     require_admin(actor)
     username = (username or "").strip().lower()
     if not USERNAME_PATTERN.match(username):
         raise ValidationFailed("a username is 2-64 lowercase letters, digits, '.', '_' or '-'", field="username")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} already exists", field="username")
+    taken = _username_in_use(session, username)
+    if taken is not None:
+        raise taken
     user = User(username=username, display_name="", warehouses=[])
     _apply_user_fields(session, user, {"role": role, **fields})
-    session.add(user)
-    session.flush()
+    with unless_taken_meanwhile(session, lambda: _username_in_use(session, username)):
+        session.add(user)
+        session.flush()
     record_audit(session, actor, "user.create", object_type="user", object_key=username, after=snapshot(user))
     return user
 
@@ -169,7 +174,11 @@ def _session_relevant_state(user: User) -> dict[str, object]:
 def update_user(session: Session, actor: Actor, username: str, **fields: object) -> User:
     """Change an account. A new password, deactivation, or a role or scope change ends its web sessions."""
     require_admin(actor)
-    user = get_user(session, username)
+    if fields.keys() & {"role", "active"}:  # a possible demotion: see _keep_an_active_admin
+        _lock_active_admins(session)
+    # Locked: two administrators changing one account at once each check the other's committed change (a role
+    # and the warehouses only its managers hold), instead of both applying theirs to the account as first read.
+    user = get_user(session, username, lock="edit")
     was_admin = user.active and user.role is Role.ADMIN
     before = snapshot(user)
     guarded = _session_relevant_state(user)
@@ -188,6 +197,14 @@ def update_user(session: Session, actor: Actor, username: str, **fields: object)
     if reason is not None:
         end_user_sessions(session, actor, user, reason)
     return user
+
+
+def _lock_active_admins(session: Session) -> None:
+    """Lock every active administrator's row, in id order, before the account being changed: two
+    administrators demoting each other at once then queue instead of each holding the other's row (a deadlock)."""
+    session.execute(
+        select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id).with_for_update()
+    )
 
 
 def _keep_an_active_admin(session: Session, leaving: User) -> None:
@@ -232,7 +249,7 @@ def create_token(
         raise ValidationFailed(f"a token lives 1 to {MAX_TOKEN_DAYS} days", field="days")
     # Locked: a deactivation running now revokes the account's tokens; without the lock it could miss this one,
     # committed just after its revocation, which a reactivation would then wake up.
-    user = get_user(session, username, lock=True)
+    user = get_user(session, username, lock="edit")
     if not user.active:  # it would be shown once and refused at every use, until a reactivation woke it up
         raise Conflict(
             f"account {user.username} is deactivated: reactivate it before giving it a token", field="username"
@@ -263,10 +280,18 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"no token {token_id}", field="token_id")
-    if token.revoked_at is None:
-        before = snapshot(token)
-        token.revoked_at = dt.datetime.now(dt.UTC)
-        session.flush()
+    before = snapshot(token)
+    # Conditional: of two revocations at once only the first sets the time and is audited; the other, like
+    # one coming later, answers with the token as revoked.
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC))
+        .returning(ApiToken.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    session.refresh(token)
+    if revoked is not None:
         record_audit(
             session,
             actor,
@@ -435,6 +460,15 @@ def finish_login(session: Session, attempt: LoginAttempt, password: str) -> Prin
     usable = user is not None and user.active and user.password_hash is not None
     matches = verify_password(password, user.password_hash if usable else _dummy_hash())
     if not (usable and matches):
+        return None
+    # Read again under a share lock held to the commit, with the session the caller starts: a password change
+    # or deactivation committed while the password was checked refuses the login, and one still to come waits,
+    # then ends the new session with the others (unlocked, it would miss it: the session's foreign key takes
+    # only KEY SHARE, which does not wait for the change, and a reactivation would wake it up).
+    still = session.execute(
+        select(User.password_hash, User.active).where(User.id == user.id).with_for_update(read=True)
+    ).one_or_none()
+    if still is None or tuple(still) != (user.password_hash, True):
         return None
     throttle.record_success(session, attempt.username, attempt.address, known=attempt.known_source)
     principal = principal_for(user, attempt.address)

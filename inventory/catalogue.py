@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from inventory.access import SYSTEM_USERNAME, Actor, require_catalogue_edit
 from inventory.audit import record_audit, snapshot
-from inventory.db import worker_cache
+from inventory.db import RowLock, locked, unless_taken_meanwhile, worker_cache
 from inventory.errors import Conflict, NotFound, ValidationFailed, required
 from inventory.models import Item, ItemAlias, ItemVariant, StockLine
 from inventory.reference import Category
@@ -33,9 +33,12 @@ MAX_ALIASES = 50
 ITEM_FIELDS = {"name", "category", "specification", "unit", "shelf_life_days", "aliases"}
 
 
-def get_item(session: Session, code: str, *, field: str = "item_code", aliases: bool = True) -> Item:
-    """The item with this code; ``aliases=False`` loads its aliases only if read (a write that needs none)."""
-    find = select(Item).where(Item.code == code)
+def get_item(
+    session: Session, code: str, *, field: str = "item_code", aliases: bool = True, lock: RowLock = ""
+) -> Item:
+    """The item with this code; ``aliases=False`` loads its aliases only if read (a write that needs none);
+    ``lock``: its row locked to the commit, for a change (see ``db.locked``)."""
+    find = locked(select(Item).where(Item.code == code), Item, lock)
     item = session.scalar(find if aliases else find.options(lazyload(Item.aliases)))
     if item is None:
         raise NotFound(f"no item with code {code!r}", field=field)
@@ -353,25 +356,33 @@ def _item_state(item: Item) -> dict:
     return {**snapshot(item), "aliases": [a.alias for a in item.aliases]}
 
 
+def _code_in_use(session: Session, code: str) -> Conflict | None:
+    if session.scalar(select(Item.id).where(Item.code == code)) is None:
+        return None
+    return Conflict(f"item code {code!r} is already in use", field="code")
+
+
 def create_item(session: Session, actor: Actor, *, code: str, **fields: object) -> Item:
     require_catalogue_edit(actor)
     code = check_code(code)
     for name in ("name", "category", "unit"):
         if fields.get(name) in (None, ""):
             raise required(name)
-    if session.scalar(select(Item.id).where(Item.code == code)) is not None:
-        raise Conflict(f"item code {code!r} is already in use", field="code")
+    taken = _code_in_use(session, code)
+    if taken is not None:
+        raise taken
     item = Item(code=code, specification="")
     _apply_item_fields(session, item, fields)
-    session.add(item)
-    session.flush()
+    with unless_taken_meanwhile(session, lambda: _code_in_use(session, code)):
+        session.add(item)
+        session.flush()
     record_audit(session, actor, "item.create", object_type="item", object_key=code, after=_item_state(item))
     return item
 
 
 def update_item(session: Session, actor: Actor, code: str, **fields: object) -> Item:
     require_catalogue_edit(actor)
-    item = get_item(session, code, field="code")
+    item = get_item(session, code, field="code", lock="edit")
     before = _item_state(item)
     _apply_item_fields(session, item, fields)
     session.flush()
@@ -384,7 +395,7 @@ def update_item(session: Session, actor: Actor, code: str, **fields: object) -> 
 def delete_item(session: Session, actor: Actor, code: str) -> None:
     """Only an item that has never been stocked can go: the ledger refers to the rest."""
     require_catalogue_edit(actor, deleting=True)
-    item = get_item(session, code, field="code")
+    item = get_item(session, code, field="code", lock="delete")
     if session.scalar(select(StockLine.id).where(StockLine.item_id == item.id).limit(1)) is not None:
         raise Conflict(f"item {code} has stock lines; it cannot be deleted", field="code")
     record_audit(session, actor, "item.delete", object_type="item", object_key=code, before=_item_state(item))

@@ -25,12 +25,13 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from sqlalchemy import (
     Connection,
     Engine,
     Executable,
+    Select,
     Table,
     create_engine,
     event,
@@ -639,6 +640,34 @@ def _load_committed(engine: Engine, session: Session, tables: tuple[str, ...], l
 
 
 IN_CHUNK = 1_000  # values per IN (…) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+@contextlib.contextmanager
+def unless_taken_meanwhile(session: Session, conflict: Callable[[], Exception | None]) -> Iterator[None]:
+    """Write in a savepoint what the caller checked was free (a code, a username…): if a row committed since
+    (two creations at once, PostgreSQL) breaks the unique key, ``conflict()`` checks again and its refusal (the
+    caller's own 409, naming the field) is raised instead of a bare IntegrityError; None: the error stands."""
+    try:
+        with session.begin_nested():
+            yield
+    except exc.IntegrityError:
+        refusal = conflict()
+        if refusal is None:
+            raise
+        raise refusal from None
+
+
+RowLock = Literal["", "edit", "delete"]
+
+
+def locked(statement: Select, entity: type, lock: RowLock) -> Select:
+    """``statement`` locking ``entity``'s row to the commit and reading it as committed, for a service that reads
+    a row to change it (PostgreSQL; SQLite's writes are serial): two at once then queue, the second checking what
+    the first committed, or finding the row gone. ``"edit"`` takes FOR NO KEY UPDATE, as the UPDATE itself would
+    (rows that merely refer to it by a foreign key do not wait); ``"delete"`` FOR UPDATE; ``""`` no lock."""
+    if not lock:
+        return statement
+    return statement.with_for_update(key_share=lock == "edit", of=entity).execution_options(populate_existing=True)
 
 
 def chunks(values: list, size: int = IN_CHUNK) -> Iterator[list]:

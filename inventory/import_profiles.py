@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inventory.access import Actor, require_import_profile_edit
@@ -38,14 +39,28 @@ def save_profile(
     name = check_text(name, "profile", max_length=text_limit(ImportProfile.name), required=True)
     if not mapping or len(mapping) > MAX_MAPPED_HEADERS:
         raise ValidationFailed(f"a profile maps 1 to {MAX_MAPPED_HEADERS} headers", field="map")
-    profile = session.scalar(select(ImportProfile).where(ImportProfile.name == name).with_for_update())
-    known = set(json.loads(profile.header_signatures)) if profile is not None else set()
-    signatures = json.dumps(sorted(known | set(header_signatures)))
+    mapped = json.dumps(mapping, ensure_ascii=False, sort_keys=True)
+    locked_profile = select(ImportProfile).where(ImportProfile.name == name).with_for_update()
+    profile = session.scalar(locked_profile)
     if profile is None:
-        profile = ImportProfile(name=name, mapping="", header_signatures=signatures, created_by=principal.username)
-        session.add(profile)
-    profile.mapping = json.dumps(mapping, ensure_ascii=False, sort_keys=True)
-    profile.header_signatures = signatures
+        created = ImportProfile(
+            name=name,
+            mapping=mapped,
+            header_signatures=json.dumps(sorted(set(header_signatures))),
+            created_by=principal.username,
+        )
+        try:
+            with session.begin_nested():
+                session.add(created)
+                session.flush()
+            return created
+        except IntegrityError:  # the same name first saved by another request meanwhile: replaced, as if later
+            profile = session.scalar(locked_profile)
+            if profile is None:
+                raise
+    known = set(json.loads(profile.header_signatures))
+    profile.mapping = mapped
+    profile.header_signatures = json.dumps(sorted(known | set(header_signatures)))
     session.flush()
     return profile
 

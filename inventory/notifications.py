@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, as_principal
 from inventory.audit import record_audit
+from inventory.db import locked
 from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.models import (
     Notification,
@@ -24,6 +25,7 @@ from inventory.models import (
     NotificationSubscription,
     OutboxDelivery,
     OutboxEvent,
+    User,
     utcnow,
 )
 from inventory.reference import DeliveryChannel, NotificationKind
@@ -129,8 +131,7 @@ def update_settings(
     Opting in to a channel needs its address (422 on ``subscriptions`` otherwise), and clearing an address
     drops the opt-ins that used it, so no delivery is ever queued for nowhere.
     """
-    user_id = _own_id(actor)
-    row = session.get(NotificationSetting, user_id)
+    user_id, row = _own_settings_locked(session, actor)
     if row is None:
         row = NotificationSetting(user_id=user_id, email="", webhook_url="", webhook_secret="")
         session.add(row)
@@ -173,7 +174,7 @@ def update_settings(
 
 def rotate_webhook_secret(session: Session, actor: Actor) -> Settings:
     """A new signing secret (the old one stops verifying at once); needs a webhook URL."""
-    row = session.get(NotificationSetting, _own_id(actor))
+    _user_id, row = _own_settings_locked(session, actor)
     if row is None or not row.webhook_url:
         raise Conflict("there is no webhook URL to sign for: set one first", field="webhook_url")
     row.webhook_secret = secrets.token_hex(SECRET_BYTES)
@@ -181,6 +182,15 @@ def rotate_webhook_secret(session: Session, actor: Actor) -> Settings:
     username = as_principal(actor).username
     record_audit(session, actor, "notifications.rotate_secret", object_type="user", object_key=username)
     return get_settings(session, actor)
+
+
+def _own_settings_locked(session: Session, actor: Actor) -> tuple[int, NotificationSetting | None]:
+    """The caller's account id and settings row, read after locking the account's row (it always exists, the
+    settings row may not yet): one person's changes from two tabs queue, each checking the addresses the other
+    committed, instead of opting in to an address being cleared or both adding the first settings row."""
+    user_id = _own_id(actor)
+    session.execute(locked(select(User.id).where(User.id == user_id), User, "edit"))
+    return user_id, session.get(NotificationSetting, user_id, populate_existing=True)
 
 
 def check_email(value: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, as_principal, readable_quotas, require_quota_setting, require_region_in_scope
 from inventory.audit import record_audit, snapshot
 from inventory.catalogue import find_item, resolve_item
+from inventory.db import RowLock, locked, unless_taken_meanwhile
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import Region, ReserveQuota, Warehouse
 from inventory.reference import Category, RegionLevel, Role
@@ -75,9 +76,10 @@ def list_quotas(
     return stmt.order_by(ReserveQuota.id)
 
 
-def get_quota(session: Session, actor: Actor, quota_id: int) -> ReserveQuota:
-    """One quota; one outside the caller's reading scope does not exist for them (404)."""
-    stmt = list_quotas(session, actor).where(ReserveQuota.id == quota_id)
+def get_quota(session: Session, actor: Actor, quota_id: int, *, lock: RowLock = "") -> ReserveQuota:
+    """One quota; one outside the caller's reading scope does not exist for them (404). ``lock``: its row
+    locked to the commit, for a change (see ``db.locked``)."""
+    stmt = locked(list_quotas(session, actor).where(ReserveQuota.id == quota_id), ReserveQuota, lock)
     quota = session.scalars(stmt).unique().one_or_none()
     if quota is None:
         raise NotFound(f"no reserve quota {quota_id}", field="quota_id")
@@ -120,14 +122,22 @@ def create_quota(
         ReserveQuota.warehouse_id == quota.warehouse.id if quota.warehouse else ReserveQuota.region_code == region,
         ReserveQuota.item_id == quota.item.id if quota.item else ReserveQuota.category == quota.category,
     )
-    existing = session.scalar(same)
-    if existing is not None:
-        raise Conflict(
+
+    def already_set() -> Conflict | None:
+        existing = session.scalar(same)
+        if existing is None:
+            return None
+        return Conflict(
             f"{quota.target_code} already has a quota for {quota.material_code} (quota {existing}); change that one",
             field=target_field,
         )
-    session.add(quota)
-    session.flush()
+
+    taken = already_set()
+    if taken is not None:
+        raise taken
+    with unless_taken_meanwhile(session, already_set):
+        session.add(quota)
+        session.flush()
     _audit_quota(session, actor, "quota.create", quota, None)
     return quota
 
@@ -136,7 +146,7 @@ def update_quota(
     session: Session, actor: Actor, quota_id: int, *, minimum: object = None, note: str | None = None
 ) -> ReserveQuota:
     """Change a quota's minimum or note; its target and material are what it is (delete and create instead)."""
-    quota = get_quota(session, actor, quota_id)
+    quota = get_quota(session, actor, quota_id, lock="edit")
     require_quota_setting(actor, quota.province_code, "quota_id")
     before = snapshot(quota)
     if minimum is not None:
@@ -150,7 +160,7 @@ def update_quota(
 
 
 def delete_quota(session: Session, actor: Actor, quota_id: int) -> None:
-    quota = get_quota(session, actor, quota_id)
+    quota = get_quota(session, actor, quota_id, lock="delete")
     require_quota_setting(actor, quota.province_code, "quota_id")
     _audit_quota(session, actor, "quota.delete", quota, snapshot(quota))
     session.delete(quota)

@@ -131,10 +131,14 @@ def find_or_register_warehouses(
 ) -> WarehouseResolution:
     """Find each wanted warehouse and update what differs, or register it with defaults (see the module)."""
     counties = _counties_of_uncoded(wanted, places)
+    by_code = _by_code(session, [want.code for want in wanted if want.code])
+    new_coded = _counties_of_new_coded(wanted, by_code, places)
     # Locked before the name lookup: two imports naming the same new warehouse wait for each other, and the
-    # second finds what the first registered instead of registering it again under the next code.
-    codes = _CodeSequence(session, sorted(set(counties.values())))
-    found = _WarehouseLookup.load(session, wanted, counties)
+    # second finds what the first registered instead of registering it again under the next code (or, given its
+    # code, breaking the code's uniqueness: the whole import refused).
+    codes = _CodeSequence(session, sorted(set(counties.values()) | set(new_coded.values())))
+    by_code.update(_by_code(session, list(new_coded)))  # registered meanwhile by an import that locked first
+    found = _WarehouseLookup.load(session, wanted, counties, by_code)
     pending: list[NewWarehouse] = []
     first_named: dict[tuple[str, str], WarehouseOutcome] = {}  # (county, name key) → the first want so named
     same_as: list[tuple[WarehouseOutcome, WarehouseOutcome]] = []
@@ -227,6 +231,33 @@ def _counties_of_uncoded(wanted: list[WarehouseWanted], places: RegionNames) -> 
     return counties
 
 
+def _counties_of_new_coded(
+    wanted: list[WarehouseWanted], by_code: dict[str, Warehouse], places: RegionNames
+) -> dict[str, str]:
+    """The county of each warehouse given a code no warehouse has yet, where its place names one (its code →
+    the county): locked, like those of the uncoded ones, while it is registered."""
+    counties: dict[str, str] = {}
+    for want in wanted:
+        if not want.code or want.code in by_code:
+            continue
+        try:
+            county = places.county_for(want.place)
+        except DomainError:
+            continue  # reported when the warehouse's fields are worked out
+        if county in places.by_code:
+            counties[want.code] = county
+    return counties
+
+
+def _by_code(session: Session, codes: list[str]) -> dict[str, Warehouse]:
+    """The warehouses with these codes. A code or name no stored warehouse can have (``check_code`` keeps them
+    out) is not looked up: PostgreSQL refuses a NUL in a parameter outright; registering it refuses it."""
+    found: dict[str, Warehouse] = {}
+    for chunk in chunks([code for code in codes if CODE_PATTERN.match(code)]):
+        found.update((w.code, w) for w in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))))
+    return found
+
+
 def _generated_code(want: WarehouseWanted, fields: dict[str, object], codes: _CodeSequence) -> str:
     county = str(fields.get("county_code") or "")
     if not county:
@@ -267,12 +298,15 @@ class _WarehouseLookup:
     in_county: dict[tuple[str, str], list[Warehouse]]  # (county, name key) → warehouses
 
     @classmethod
-    def load(cls, session: Session, wanted: list[WarehouseWanted], counties: dict[object, str]) -> _WarehouseLookup:
-        # A code or name no stored warehouse can have (``check_code`` and ``check_text`` keep them out) is not
-        # looked up: PostgreSQL refuses a NUL in a parameter outright; registering it then refuses it per warehouse.
-        by_code: dict[str, Warehouse] = {}
-        for chunk in chunks([want.code for want in wanted if want.code and CODE_PATTERN.match(want.code)]):
-            by_code.update((w.code, w) for w in session.scalars(select(Warehouse).where(Warehouse.code.in_(chunk))))
+    def load(
+        cls,
+        session: Session,
+        wanted: list[WarehouseWanted],
+        counties: dict[object, str],
+        by_code: dict[str, Warehouse],
+    ) -> _WarehouseLookup:
+        # A name no stored warehouse can have (``check_text`` keeps them out) is not looked up: PostgreSQL refuses
+        # a NUL in a parameter outright; registering it then refuses it per warehouse (codes: ``_by_code``).
         by_name: dict[str, list[Warehouse]] = {}
         names = [want.name for want in wanted if not want.code and want.key not in counties]
         for chunk in chunks([name for name in names if invalid_character_message(name) is None]):

@@ -56,17 +56,27 @@ def unit_variant_for(session: Session, actor: Actor, item: Item, unit: str) -> I
     if found is not None:
         return found
     unit = check_text(unit, "unit", max_length=text_limit(Item.unit), required=True)
-    variant = create_item(
-        session,
-        actor,
-        code=variant_code(item.code, unit),
-        name=variant_name(item.name, unit)[: text_limit(Item.name)],
-        category=item.category.value,
-        specification=item.specification,
-        unit=unit,
-    )
-    session.add(ItemVariant(item_id=variant.id, base_item_id=item.id, unit=unit))
-    session.flush()
+    try:
+        with session.begin_nested():
+            variant = create_item(
+                session,
+                actor,
+                code=variant_code(item.code, unit),
+                name=variant_name(item.name, unit)[: text_limit(Item.name)],
+                category=item.category.value,
+                specification=item.specification,
+                unit=unit,
+            )
+            session.add(ItemVariant(item_id=variant.id, base_item_id=item.id, unit=unit))
+            session.flush()
+    except (Conflict, IntegrityError):
+        # Added since ``item``'s variants were read, by a request committed meanwhile (two imports counting the
+        # item in this unit at once, PostgreSQL): that one is the variant wanted; any other refusal stands.
+        session.expire(item, ["unit_variants"])
+        found = open_variant(item, unit)
+        if found is None:
+            raise
+        return found
     session.expire(item, ["unit_variants"])
     return variant
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from inventory.access import Actor, require_catalogue_edit
 from inventory.audit import record_audit
+from inventory.db import locked
 from inventory.errors import Conflict, NotFound, ValidationFailed
 from inventory.models import ReserveTypeWord
 from inventory.reference import Category, ReserveType
@@ -81,7 +82,9 @@ def add_reserve_type_word(session: Session, actor: Actor, word: str, reserve_typ
 def remove_reserve_type_word(session: Session, actor: Actor, word: str) -> None:
     """Take back a word staff added (the shipped words stay: they live in the data file)."""
     require_catalogue_edit(actor)
-    entry = session.scalar(select(ReserveTypeWord).where(ReserveTypeWord.word == word))
+    entry = session.scalar(
+        locked(select(ReserveTypeWord).where(ReserveTypeWord.word == word), ReserveTypeWord, "delete")
+    )
     if entry is None:
         raise NotFound(f"no added reserve type word {word!r}", field="word")
     record_audit(

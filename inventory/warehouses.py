@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, require_warehouse_management
 from inventory.audit import record_audit, snapshot
 from inventory.catalogue import resolve_item
+from inventory.db import RowLock, locked, unless_taken_meanwhile
 from inventory.errors import Conflict, NotFound, ValidationFailed, required
 from inventory.models import StockLine, Warehouse
 from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
@@ -27,8 +28,9 @@ WAREHOUSE_FIELDS = set(TEXT_LIMITS) | set(ENUM_FIELDS) | {"county_code", "latitu
 REQUIRED_FIELDS = ("name", "reserve_type", "county_code", "latitude", "longitude", "level")
 
 
-def get_warehouse(session: Session, code: str, *, field: str = "warehouse_code") -> Warehouse:
-    warehouse = session.scalar(select(Warehouse).where(Warehouse.code == code))
+def get_warehouse(session: Session, code: str, *, field: str = "warehouse_code", lock: RowLock = "") -> Warehouse:
+    """The warehouse; ``lock``: its row locked to the commit, for a change (see ``db.locked``)."""
+    warehouse = session.scalar(locked(select(Warehouse).where(Warehouse.code == code), Warehouse, lock))
     if warehouse is None:
         raise NotFound(f"no warehouse with code {code!r}", field=field)
     return warehouse
@@ -110,15 +112,23 @@ def create_warehouse(session: Session, actor: Actor, *, code: str, **fields: obj
     for name in REQUIRED_FIELDS:
         if fields.get(name) in (None, ""):
             raise required(name)
-    if session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is not None:
-        raise Conflict(f"warehouse code {code!r} is already in use", field="code")
+    taken = _code_in_use(session, code)
+    if taken is not None:
+        raise taken
     warehouse = Warehouse(code=code, status=WarehouseStatus.ACTIVE)
     _apply_warehouse_fields(session, warehouse, fields)
     require_warehouse_management(actor, warehouse.province_code)
-    session.add(warehouse)
-    session.flush()
+    with unless_taken_meanwhile(session, lambda: _code_in_use(session, code)):
+        session.add(warehouse)
+        session.flush()
     _audit(session, actor, "warehouse.create", warehouse, None)
     return warehouse
+
+
+def _code_in_use(session: Session, code: str) -> Conflict | None:
+    if session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is None:
+        return None
+    return Conflict(f"warehouse code {code!r} is already in use", field="code")
 
 
 def _audit(session: Session, actor: Actor, action: str, warehouse: Warehouse, before: dict | None) -> None:
@@ -136,8 +146,12 @@ def _audit(session: Session, actor: Actor, action: str, warehouse: Warehouse, be
 
 
 def update_warehouse(session: Session, actor: Actor, code: str, **fields: object) -> Warehouse:
-    """Edit a warehouse; moving it to another province needs rights in both provinces."""
-    warehouse = get_warehouse(session, code, field="code")
+    """Edit a warehouse; moving it to another province needs rights in both provinces.
+
+    Its row is locked before the rights are checked: an edit made at the same time by someone else (another
+    province's move, an import's update) is checked against what that one committed, never lost to it.
+    """
+    warehouse = get_warehouse(session, code, field="code", lock="edit")
     require_warehouse_management(actor, warehouse.province_code)
     before = snapshot(warehouse)
     _apply_warehouse_fields(session, warehouse, fields)
@@ -148,8 +162,11 @@ def update_warehouse(session: Session, actor: Actor, code: str, **fields: object
 
 
 def delete_warehouse(session: Session, actor: Actor, code: str) -> None:
-    """Only a warehouse with no stock lines can be deleted; otherwise set it inactive."""
-    warehouse = get_warehouse(session, code, field="code")
+    """Only a warehouse with no stock lines can be deleted; otherwise set it inactive.
+
+    Locked first: of two deletions at once the second finds no warehouse (404) rather than deleting nothing.
+    """
+    warehouse = get_warehouse(session, code, field="code", lock="delete")
     require_warehouse_management(actor, warehouse.province_code)
     if session.scalar(select(StockLine.id).where(StockLine.warehouse_id == warehouse.id).limit(1)) is not None:
         raise Conflict(f"warehouse {code} has stock lines; set its status to inactive instead", field="code")

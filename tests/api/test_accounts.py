@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from sqlalchemy import select, text, update
 
 from api.extensions import db
-from inventory.accounts import create_token, create_user, hash_password, update_user, verify_password
+from inventory.accounts import create_token, create_user, hash_password, revoke_token, update_user, verify_password
 from inventory.db import intends_to_write
-from inventory.models import ApiToken, AuditEntry, Movement
+from inventory.models import ApiToken, AuditEntry, Movement, User
 from tests.conftest import bearer_client
 
 
@@ -287,3 +288,70 @@ def test_a_token_made_while_its_account_is_deactivated_is_revoked_or_refused(app
         ).all()
         assert live == [], answers
         db.session.remove()
+
+
+def test_two_revocations_of_one_token_at_once_revoke_it_once(app):
+    """Racing on PostgreSQL (real threads, one connection each): both answer with the revoked token, and the
+    first revocation's time and audit entry stand alone, as when the second comes after it."""
+    from tests.unit.racing import run_at_once
+
+    make_user("tom")
+    for _round in range(8):
+        with intends_to_write():
+            token_id = create_token(db.session, "tester", username="tom")[0].id
+            db.session.commit()
+        db.session.remove()
+        answers = run_at_once(app, [functools.partial(revoke_token, db.session, "tester", token_id)] * 2)
+        assert answers == ["done", "done"], answers
+        revoked = select(AuditEntry.id).where(
+            AuditEntry.action == "token.revoke", AuditEntry.object_key == str(token_id)
+        )
+        assert len(db.session.scalars(revoked).all()) == 1
+        db.session.remove()
+
+
+def test_two_administrators_changing_one_account_at_once_leave_it_valid(app, make_warehouse, session):
+    """Racing on PostgreSQL (real threads, one connection each): one administrator makes a manager a viewer
+    (taking its warehouses away) while another assigns it a warehouse. Either order leaves a viewer without
+    warehouses (the assignment after the demotion is refused); unlocked, both were done on the account as read
+    and left a viewer holding a warehouse."""
+    from tests.unit.racing import run_at_once
+
+    make_warehouse("W1")
+    make_warehouse("W2")
+    session.commit()
+    make_user("mia", role="manager", warehouse_codes=["W1"])
+    for _round in range(8):
+        with intends_to_write():
+            update_user(db.session, "tester", "mia", role="manager", warehouse_codes=["W1"])
+            db.session.commit()
+        db.session.remove()
+        answers = run_at_once(
+            app,
+            [
+                functools.partial(update_user, db.session, "tester", "mia", role="viewer", warehouse_codes=[]),
+                functools.partial(update_user, db.session, "tester", "mia", warehouse_codes=["W1", "W2"]),
+            ],
+        )
+        assert answers[0] == "done", answers
+        mia = db.session.scalar(select(User).where(User.username == "mia"))
+        assert (mia.role.value, [w.code for w in mia.warehouses]) == ("viewer", []), answers
+        db.session.remove()
+
+
+def test_two_administrators_demoting_each_other_at_once_leave_one(app):
+    """Racing on PostgreSQL (real threads, one connection each): the only two administrators make each other
+    viewers. One is done, the other refused as the last active administrator; before, each locked the other's
+    row first and one was aborted as a deadlock (retried once at the HTTP edge, never in the shell)."""
+    from tests.unit.racing import run_at_once
+
+    make_user("ann", role="admin")
+    make_user("bob", role="admin")
+    answers = run_at_once(
+        app,
+        [
+            functools.partial(update_user, db.session, "ann", "bob", role="viewer"),
+            functools.partial(update_user, db.session, "bob", "ann", role="viewer"),
+        ],
+    )
+    assert sorted(answers)[0] == "done" and "last active administrator" in sorted(answers)[1], answers

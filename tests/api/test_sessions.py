@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -134,3 +136,40 @@ def test_a_csrf_header_of_non_ascii_bytes_is_refused_not_a_server_error(app):
     browser, _csrf, _cookie = log_in(app, "sid")
     response = browser.post("/api/v1/auth/logout", headers={"X-CSRF-Token": "中".encode().decode("latin-1")})
     assert response.status_code == 403 and response.json["code"] == "csrf_missing"
+
+
+@pytest.mark.slow
+def test_a_login_checking_the_old_password_while_it_changes_keeps_no_session(app, monkeypatch):
+    """Real threads, one connection each: an administrator changes the password and commits while a login is
+    checking the old one. The change ends the sessions it finds; the login must not add one after it (PostgreSQL's
+    READ COMMITTED: the session's foreign key takes only KEY SHARE on the account, which does not wait)."""
+    from inventory import accounts
+
+    make_user("xia", role="viewer")
+    real_verify = accounts.verify_password
+    changed = threading.Event()
+
+    def change_password() -> None:
+        with app.app_context(), intends_to_write():
+            accounts.update_user(db.session, "tester", "xia", password="a brand new password")
+            db.session.commit()
+            db.session.remove()
+        changed.set()
+
+    change = threading.Thread(target=change_password)
+
+    def verify_then_change(password: str, stored: str | None) -> bool:
+        matches = real_verify(password, stored)
+        change.start()
+        changed.wait(timeout=2)  # SQLite: the change waits for the login's write lock instead
+        return matches
+
+    monkeypatch.setattr(accounts, "verify_password", verify_then_change)
+    browser = app.test_client()
+    login = browser.post("/api/v1/auth/login", json={"username": "xia", "password": PASSWORD})
+    change.join(timeout=30)
+    assert changed.is_set()
+    if login.status_code == 200:  # it came first: the change then ended its session
+        assert browser.get("/api/v1/auth/me").status_code == 401
+    else:
+        assert login.status_code == 401, login.json

@@ -478,3 +478,102 @@ def test_empty_sheets_and_a_filling_instructions_sheet_pass_without_a_warning(se
     assert [(warning.sheet, warning.row) for warning in report.warnings if "was not read" in warning.message] == [
         ("草稿", None)
     ]
+
+
+def test_two_imports_adding_one_new_item_at_once_add_it_once(app, db_kind, make_warehouse):
+    """Two provinces importing at once, each naming the same item the catalogue lacks (PostgreSQL, real threads
+    and connections): both imports are done, and the item is added once, with both counts on it."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    with app.app_context():
+        make_warehouse("W-BJ", county_code="110101")
+        make_warehouse("W-SH", county_code="310101", latitude=31.23, longitude=121.49)
+        db.session.commit()
+        db.session.remove()
+    header = ["仓库编码", "物资名称", "物资类别", "计量单位", "数量"]
+    for name in ("竞争吸油毡", "竞争围油栏", "竞争吸附棉", "竞争中和剂"):
+        files = [sheet_of_rows([header, [code, name, "污染物收集", "卷", 3]]) for code in ("W-BJ", "W-SH")]
+
+        outcomes = run_at_once(
+            app,
+            [lambda data=data: import_ledger(db.session, data, file_name="a.xlsx", actor="tester") for data in files],
+        )
+
+        assert outcomes == ["done", "done"], outcomes
+        with app.app_context():
+            held = db.session.execute(
+                select(Item.code, func.sum(StockLine.quantity)).join(StockLine.item).where(Item.name == name)
+                .group_by(Item.code)
+            ).all()  # fmt: skip
+            assert [quantity for _code, quantity in held] == [Decimal(6)], held
+            db.session.remove()
+
+
+def test_two_imports_counting_one_item_in_a_new_unit_at_once_add_its_variant_once(app, db_kind, make_warehouse):
+    """As above for a unit the item's does not convert to: both imports are done, one unit variant holds both."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    with app.app_context():
+        make_warehouse("W-BJ", county_code="110101")
+        make_warehouse("W-SH", county_code="310101", latitude=31.23, longitude=121.49)
+        db.session.commit()
+        db.session.remove()
+    header = ["仓库编码", "物资名称", "计量单位", "数量"]
+    for unit in ("包", "箱", "捆", "盒"):
+        files = [sheet_of_rows([header, [code, "吸油毡", unit, 3]]) for code in ("W-BJ", "W-SH")]
+
+        outcomes = run_at_once(
+            app,
+            [lambda data=data: import_ledger(db.session, data, file_name="a.xlsx", actor="tester") for data in files],
+        )
+
+        assert outcomes == ["done", "done"], outcomes
+        with app.app_context():
+            held = db.session.execute(
+                select(Item.code, func.sum(StockLine.quantity)).join(StockLine.item).where(Item.unit == unit)
+                .group_by(Item.code)
+            ).all()  # fmt: skip
+            assert [quantity for _code, quantity in held] == [Decimal(6)], held
+            db.session.remove()
+
+
+def test_two_imports_of_one_new_coded_warehouse_at_once_register_it_once(app, db_kind):
+    """As for a warehouse named without a code, for one given its code: both imports are done, one warehouse."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    header = ["仓库编码", "仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量"]
+    for number in range(8):
+        data = sheet_of_rows([header, [f"NEW-{number}", f"新储备库{number}", "大兴区", "政府储备", "活性炭", "吨", 1]])
+
+        outcomes = run_at_once(
+            app,
+            [lambda data=data: import_ledger(db.session, data, file_name="a.xlsx", actor="tester") for _ in range(2)],
+        )
+
+        assert outcomes == ["done", "done"], outcomes
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).where(Warehouse.code == f"NEW-{number}")) == 1
+            db.session.remove()
+
+
+def test_two_first_saves_of_one_profile_at_once_are_both_kept(app):
+    """Two people saving a new profile under one name at once (real threads and connections): the later replaces
+    the earlier's mapping, as when it comes later, and keeps both header rows; neither is refused."""
+    from inventory.import_profiles import save_profile
+
+    for number in range(4):
+        name = f"同时保存{number}"
+        outcomes = run_at_once(
+            app,
+            [
+                lambda name=name, header=header: save_profile(
+                    db.session, "tester", name, {"库存": "quantity"}, [header]
+                )
+                for header in ("表头甲", "表头乙")
+            ],
+        )
+        assert outcomes == ["done", "done"], outcomes
+        with app.app_context():
+            [profile] = db.session.scalars(select(ImportProfile).where(ImportProfile.name == name)).all()
+            assert json.loads(profile.header_signatures) == ["表头乙", "表头甲"]
+            db.session.remove()

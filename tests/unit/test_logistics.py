@@ -21,7 +21,7 @@ from inventory.errors import Conflict, Forbidden, ValidationFailed
 from inventory.geo import Incident, Point
 from inventory.incidents import close_incident, create_incident, get_incident, incident_timeline, totals_by_line
 from inventory.logistics_checks import logistics_mismatches
-from inventory.models import Movement, StockLine, User
+from inventory.models import AuditEntry, Movement, Shipment, StockLine, User
 from inventory.nearest import NeedRequest
 from inventory.reference import (
     CallUpStatus,
@@ -376,3 +376,40 @@ def test_an_overdue_shipment_and_a_short_receipt_are_told_to_the_people_concerne
     assert discrepancy["lines"] == [
         {"item_name": lime.item.name, "unit": lime.item.unit, "dispatched": "10", "received": "9", "reason": "受潮"}
     ]
+
+
+def test_two_closes_of_one_incident_at_once_close_it_once(app, sources):
+    """Two people closing one incident (its lock, then its status read again): one closes it, the other is told
+    it is already closed; one audit entry."""
+    for _round in range(4):
+        with intends_to_write():
+            code = create_incident(db.session, RESPONDER, name="同时结束", incident_type=IncidentType.OTHER).code
+            db.session.commit()
+        db.session.remove()
+        outcomes = run_at_once(app, [functools.partial(close_incident, db.session, RESPONDER, code)] * 2)
+        assert sorted(outcomes) == ["done", f"refused: incident {code} is already closed"], outcomes
+        closes = select(func.count()).where(AuditEntry.action == "incident.close", AuditEntry.object_key == code)
+        assert db.session.scalar(closes) == 1
+        db.session.remove()
+
+
+def test_two_overdue_rounds_at_once_flag_each_shipment_once(app, sources):
+    """Two cron hosts flagging at once (a conditional UPDATE): each late shipment is flagged, and told, once."""
+    late = ShipmentDetails(departed_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), eta=dt.datetime.now(dt.UTC))
+    with intends_to_write():
+        for item, quantity, reserve_type in (
+            ("PD-001", 5, ReserveType.ENTERPRISE),
+            ("PD-003", 4, ReserveType.GOVERNMENT),
+        ):
+            callup = _callup(db.session, None, item, quantity, reserve_type)
+            dispatch_lines(db.session, ADMIN, [line.id for line in callup.lines], details=late)
+        db.session.commit()
+    db.session.remove()
+    flagged: list[list[str]] = []
+    outcomes = run_at_once(app, [lambda: flagged.append([s.code for s in flag_overdue(db.session)])] * 2)
+    assert outcomes == ["done", "done"], outcomes
+    assert sorted(code for codes in flagged for code in codes) == sorted(
+        db.session.scalars(select(Shipment.code).where(Shipment.overdue_flagged_at.is_not(None)))
+    )
+    told = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "shipment.overdue")
+    assert db.session.scalar(told) == 2

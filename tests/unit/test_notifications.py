@@ -19,7 +19,7 @@ from inventory.geo import Incident, Point
 from inventory.models import Notification, OutboxDelivery, OutboxEvent
 from inventory.nearest import NeedRequest
 from inventory.notice_text import notice_for
-from inventory.notifications import list_notifications, mark_read, unread_count, update_settings
+from inventory.notifications import get_settings, list_notifications, mark_read, unread_count, update_settings
 from inventory.outbox import record_event
 from inventory.quotas import create_quota
 from inventory.reference import DeliveryChannel, NotificationKind
@@ -205,3 +205,31 @@ def test_the_daily_digest_reads_the_reports_in_the_accounts_scope_once_a_day(ses
     again = send_digests(session, today=today)
     assert (again.recorded, again.already_sent) == (0, 3)
     assert notice_for(NotificationKind.DAILY_DIGEST, digest["near"]).title_en.startswith(f"Daily digest {today}")
+
+
+@pytest.mark.slow
+def test_settings_changed_twice_at_once_never_opt_in_to_a_cleared_address(app, session, scene):
+    """Racing on PostgreSQL (real threads, one connection each): the same person, in two tabs, clears the email
+    address and opts in to email. Either order leaves no opt-in to email without an address (the opt-in after
+    the clearing is refused); unlocked, both were done and deliveries were queued for no address."""
+    import functools
+
+    from api.extensions import db
+    from tests.unit.racing import run_at_once
+
+    me = principal_for(scene["users"]["near"])
+    for _round in range(8):
+        update_settings(session, me, email="near@example.org", subscriptions={})
+        session.commit()
+        session.remove()
+        answers = run_at_once(
+            app,
+            [
+                functools.partial(update_settings, db.session, me, email=""),
+                functools.partial(update_settings, db.session, me, subscriptions={"callup_line_waiting": ["email"]}),
+            ],
+        )
+        assert answers[0] == "done", answers
+        settings = get_settings(db.session, me)
+        assert (settings.email, settings.subscriptions[NotificationKind.CALLUP_LINE_WAITING]) == ("", ()), answers
+        db.session.remove()
