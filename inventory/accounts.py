@@ -225,15 +225,23 @@ def _keep_an_active_admin(session: Session, leaving: User) -> None:
         )
 
 
+def _revoke_where(session: Session, *conditions) -> list[int]:
+    """Revokes the tokens that match and are not revoked yet, in one conditional UPDATE: the ids it revoked
+    (none when another transaction revoked them first, so only one of two revocations at once is audited)."""
+    return list(
+        session.scalars(
+            update(ApiToken)
+            .where(*conditions, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=dt.datetime.now(dt.UTC))
+            .returning(ApiToken.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
 def _revoke_tokens_of(session: Session, actor: Actor, user: User) -> None:
     """Deactivation revokes the account's tokens, so reactivating it does not bring a leaked token back."""
-    revoked = session.scalars(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=dt.datetime.now(dt.UTC))
-        .returning(ApiToken.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    revoked = _revoke_where(session, ApiToken.user_id == user.id)
     if revoked:
         record_audit(
             session, actor, "token.revoke", object_type="user", object_key=user.username, after={"tokens": revoked}
@@ -283,15 +291,9 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     before = snapshot(token)
     # Conditional: of two revocations at once only the first sets the time and is audited; the other, like
     # one coming later, answers with the token as revoked.
-    revoked = session.execute(
-        update(ApiToken)
-        .where(ApiToken.id == token.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=dt.datetime.now(dt.UTC))
-        .returning(ApiToken.id)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    revoked = _revoke_where(session, ApiToken.id == token.id)
     session.refresh(token)
-    if revoked is not None:
+    if revoked:
         record_audit(
             session,
             actor,
