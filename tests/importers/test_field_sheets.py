@@ -480,9 +480,20 @@ def test_empty_sheets_and_a_filling_instructions_sheet_pass_without_a_warning(se
     ]
 
 
-def test_two_imports_adding_one_new_item_at_once_add_it_once(app, db_kind, make_warehouse):
-    """Two provinces importing at once, each naming the same item the catalogue lacks (PostgreSQL, real threads
-    and connections): both imports are done, and the item is added once, with both counts on it."""
+# Two provinces importing at once (PostgreSQL, real threads and connections), each naming what the catalogue
+# lacks: a new item (by name), or a unit the item's does not convert to (a new unit variant). Both imports are
+# done, and it is added once, with both counts on it. Four rounds each, a new name or unit every round.
+NEW_TO_THE_CATALOGUE = {
+    "item": (
+        ["仓库编码", "物资名称", "物资类别", "计量单位", "数量"],
+        ("竞争吸油毡", "竞争围油栏", "竞争吸附棉", "竞争中和剂"),
+    ),
+    "unit variant": (["仓库编码", "物资名称", "计量单位", "数量"], ("包", "箱", "捆", "盒")),
+}
+
+
+@pytest.mark.parametrize("added", list(NEW_TO_THE_CATALOGUE))
+def test_two_imports_adding_one_new_item_or_unit_at_once_add_it_once(app, db_kind, make_warehouse, added):
     if db_kind != "postgresql":
         pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
     with app.app_context():
@@ -490,9 +501,10 @@ def test_two_imports_adding_one_new_item_at_once_add_it_once(app, db_kind, make_
         make_warehouse("W-SH", county_code="310101", latitude=31.23, longitude=121.49)
         db.session.commit()
         db.session.remove()
-    header = ["仓库编码", "物资名称", "物资类别", "计量单位", "数量"]
-    for name in ("竞争吸油毡", "竞争围油栏", "竞争吸附棉", "竞争中和剂"):
-        files = [sheet_of_rows([header, [code, name, "污染物收集", "卷", 3]]) for code in ("W-BJ", "W-SH")]
+    header, rounds = NEW_TO_THE_CATALOGUE[added]
+    for value in rounds:
+        row = [value, "污染物收集", "卷", 3] if added == "item" else ["吸油毡", value, 3]
+        files = [sheet_of_rows([header, [code, *row]]) for code in ("W-BJ", "W-SH")]
 
         outcomes = run_at_once(
             app,
@@ -501,38 +513,10 @@ def test_two_imports_adding_one_new_item_at_once_add_it_once(app, db_kind, make_
 
         assert outcomes == ["done", "done"], outcomes
         with app.app_context():
+            named = Item.name == value if added == "item" else Item.unit == value
             held = db.session.execute(
-                select(Item.code, func.sum(StockLine.quantity)).join(StockLine.item).where(Item.name == name)
-                .group_by(Item.code)
-            ).all()  # fmt: skip
-            assert [quantity for _code, quantity in held] == [Decimal(6)], held
-            db.session.remove()
-
-
-def test_two_imports_counting_one_item_in_a_new_unit_at_once_add_its_variant_once(app, db_kind, make_warehouse):
-    """As above for a unit the item's does not convert to: both imports are done, one unit variant holds both."""
-    if db_kind != "postgresql":
-        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
-    with app.app_context():
-        make_warehouse("W-BJ", county_code="110101")
-        make_warehouse("W-SH", county_code="310101", latitude=31.23, longitude=121.49)
-        db.session.commit()
-        db.session.remove()
-    header = ["仓库编码", "物资名称", "计量单位", "数量"]
-    for unit in ("包", "箱", "捆", "盒"):
-        files = [sheet_of_rows([header, [code, "吸油毡", unit, 3]]) for code in ("W-BJ", "W-SH")]
-
-        outcomes = run_at_once(
-            app,
-            [lambda data=data: import_ledger(db.session, data, file_name="a.xlsx", actor="tester") for data in files],
-        )
-
-        assert outcomes == ["done", "done"], outcomes
-        with app.app_context():
-            held = db.session.execute(
-                select(Item.code, func.sum(StockLine.quantity)).join(StockLine.item).where(Item.unit == unit)
-                .group_by(Item.code)
-            ).all()  # fmt: skip
+                select(Item.code, func.sum(StockLine.quantity)).join(StockLine.item).where(named).group_by(Item.code)
+            ).all()
             assert [quantity for _code, quantity in held] == [Decimal(6)], held
             db.session.remove()
 
