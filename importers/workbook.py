@@ -380,8 +380,8 @@ def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 
 
 _WORKBOOK = "xl/workbook.xml"
-_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
-_RELATIONSHIP_TAG = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^<>]*>")
+_RELATIONSHIP_TAG = re.compile(rb"<(?:\w+:)?Relationship\s[^<>]*>")
 
 
 def _attribute(tag: bytes, name: bytes) -> str | None:
@@ -530,20 +530,25 @@ class SheetMarks:
 # <f …/></c>, <v/></c>, <v></v>), or xlsxwriter's 0.
 _HIDDEN_LETTER, _HIDDEN_MARKER = b"d", b"hidden="
 _FORMULA_LETTER, _BARE_MARKERS = b"f", (b"f></c>", b"/></c>", b"<v></v>", b"f><v>0</v></c>")
-_HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\s[^>]*?\bhidden\s*=\s*["'](?:1|true)["'][^>]*>""")
+_HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
 _ROW_ATTRIBUTE = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
 _BARE_FORMULA = re.compile(
-    rb"""<(?:\w+:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["'][^>]*>\s*"""
-    rb"""<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"""
-    rb"""(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*(0?)\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"""
+    rb"""<(?:\w+:)?c(\s[^<>]*?\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["'][^<>]*)>\s*"""
+    rb"""<(?:\w+:)?f\b[^<>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"""
+    rb"""(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*(0?)\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"""
 )
+# A formula whose result is text keeps it in <v>, empty for "" (=IF(A2="","",…), Excel and LibreOffice write
+# <c t="str"><f>…</f><v></v></c>): a saved value, not a missing one.
+_TEXT_RESULT = re.compile(rb"""\bt\s*=\s*["']str["']""")
 # A workbook that asks to be calculated when opened (xlsxwriter and openpyxl write it; Excel and WPS save without).
-_CALCULATE_ON_OPENING = re.compile(rb"""<(?:\w+:)?calcPr\s[^>]*?\bfullCalcOnLoad\s*=\s*["'](?:1|true)["']""")
+_CALCULATE_ON_OPENING = re.compile(rb"""<(?:\w+:)?calcPr\s[^<>]*?\bfullCalcOnLoad\s*=\s*["'](?:1|true)["']""")
+# Every tag pattern stops at the next "<" as well as ">": with "[^>]*" a crafted part of "<row " repeated and no ">"
+# had each start scan to the window's end (200 KB: 38 s, quadratic).
 _CARRY = 2048  # bytes of a chunk kept for the next: a row tag or a formula cell cut by the seam is found whole
 
 
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
-_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="(\d+)"')
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^<>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
+_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\s[^<>]*?\br="(\d+)"')
 _WIDE_CELL = re.compile(rb'<c r="([A-Z]{2,})')  # columns past Z: rare in a ledger, so few matches to handle
 _TAIL = 16  # bytes of the last chunk looked at again with the next: markers split between two chunks
 
@@ -631,7 +636,9 @@ class _PartScan:
                         seen.hidden_rows.add(int(number.group(1)))
             if bare:
                 for cell in _BARE_FORMULA.finditer(window):
-                    letters, number, zero = cell.groups()
+                    attributes, letters, number, value, zero = cell.groups()
+                    if value is not None and _TEXT_RESULT.search(attributes):
+                        continue  # a text result saved, "" included
                     cells = seen.zero_formulas if zero else seen.uncomputed
                     if len(cells) < MAX_ROWS or int(number) in cells:
                         cells.setdefault(int(number), set()).add(_column_number(letters) - 1)

@@ -42,7 +42,7 @@ _PLAIN_START = re.compile(rb'<si>\s*<(?:t(?: xml:space="preserve")?/?|r)>')  # <
 _ROOT = re.compile(rb"<(?:([\w.-]+):)?(?:sst|worksheet)[\s>]")
 _SI_START = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
 _SI_TAGS = re.compile(rb"</?si>")
-_OTHER_TAG = re.compile(rb"<(?!/?si>)[^>]*>")
+_OTHER_TAG = re.compile(rb"<(?!/?si>)[^<>]*>")
 _ENTITY = re.compile(rb"&[^;<&]{0,40};")
 _CUT_AFTER = 8 << 20  # bytes held waiting for the end of a string or cell before it is read from above
 
@@ -66,7 +66,7 @@ _LOW_NIBBLES, _HIGH_NIBBLES, _SIXES, _ZEROS = (
 )
 _SHORTEST_CELL_END = len(b' t="s"><v>0</v></c>')
 _PAD = 8  # zero bytes before and after a window: every word read around an "s" lies within it
-_CELL_OR_VALUE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^>]*)?>|<(?:[\w.-]+:)?v(?:\s[^>]*)?>([^<]*)")
+_CELL_OR_VALUE = re.compile(rb"<(?:[\w.-]+:)?c(\s[^<>]*)?>|<(?:[\w.-]+:)?v(?:\s[^<>]*)?>([^<]*)")
 _SHARED_TYPE = re.compile(rb"""\st\s*=\s*(["'])s\1""")
 
 
