@@ -322,6 +322,10 @@ COLUMNS: tuple[ColumnSpec, ...] = (
 
 COLUMNS_BY_FIELD: dict[str, ColumnSpec] = {spec.field: spec for spec in COLUMNS}
 
+# Headers that say "a date or a shelf life" (3年): beside a header naming the date itself (有效期至, 到期日期 …)
+# they yield to it, whichever comes first: a county form writes 生产日期 | 保质期 | 有效期至, the date is in the last.
+YIELDING_HEADERS: frozenset[str] = frozenset({"有效期", "有效期限", "保质期", "保质期限"})
+
 # Headers people add that carry nothing to import: recognised, so they raise no "unknown column" warning.
 IGNORED_HEADERS: tuple[str, ...] = (
     "序号",

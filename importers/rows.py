@@ -244,10 +244,13 @@ class LedgerReader:
                 sheet=table.name,
                 row=table.header_row,
             )
-        for index, header, first in table.duplicate_headers:
-            self._header_warning(
-                table, index, header, f"column '{header}' means the same as column '{first}'; only the first was read"
+        for index, header, read, read_index in table.duplicate_headers:
+            message = (
+                f"column '{header}' means the same as column '{read}'; only the first was read"
+                if read_index < index
+                else f"column '{header}' means the same as column '{read}', which was read instead"
             )
+            self._header_warning(table, index, header, message)
         named = {"warehouse_code", "warehouse_name"} & (set(table.columns) | set(table.form))
         if table.kind == STOCK_SHEET and "quantity" not in table.columns:
             self.log.report.add(

@@ -33,6 +33,7 @@ from importers.columns import (
     IN_TRANSIT_HEADERS,
     IN_TRANSIT_SHEETS,
     SKIPPED_SHEETS,
+    YIELDING_HEADERS,
     header_key,
 )
 from importers.limits import (
@@ -98,7 +99,7 @@ class SheetTable:
     header_row: int  # 1-based, as Excel shows it
     columns: dict[str, Column]
     unknown_headers: list[tuple[int, str]] = field(default_factory=list)
-    duplicate_headers: list[tuple[int, str, str]] = field(default_factory=list)
+    duplicate_headers: list[tuple[int, str, str, int]] = field(default_factory=list)
     height: int = 0
     # The label–value form above an enterprise's table (单位名称：…, 地址 | …): field → what was read, applied to
     # every row of a table that lacks the field's column.
@@ -1163,7 +1164,7 @@ def _map_header(
     """The columns a header row names; ``mapped`` (header key → field, "" to ignore) is asked first."""
     columns: dict[str, Column] = {}
     unknown: list[tuple[int, str]] = []
-    duplicates: list[tuple[int, str, str]] = []
+    duplicates: list[tuple[int, str, str, int]] = []  # (index, header) of a column not read, and of the one read
     for index, cell in enumerate(cells):
         header = parse_text(cell)
         if not header:
@@ -1175,7 +1176,12 @@ def _map_header(
         elif field_name == "":
             continue
         elif field_name in columns:
-            duplicates.append((index, header, columns[field_name].header))
+            kept = columns[field_name]
+            if header_key(kept.header) in YIELDING_HEADERS and key not in YIELDING_HEADERS:
+                columns[field_name] = Column(index=index, header=header, field=field_name, unit=_header_unit(header))
+                duplicates.append((kept.index, kept.header, header, index))
+            else:
+                duplicates.append((index, header, kept.header, kept.index))
         else:
             columns[field_name] = Column(index=index, header=header, field=field_name, unit=_header_unit(header))
     return SheetTable(

@@ -611,3 +611,30 @@ def test_a_service_s_words_about_a_field_are_said_of_its_column(run_import):
     assert said[2] == "warehouse W-1: latitude must be between -90 and 90"
     assert in_chinese(said[2]) == "仓库 W-1：纬度须在 -90 到 90 之间"
     assert said[3] == "warehouse W-2: 仓库名称 is longer than 200 characters"
+
+
+@pytest.mark.parametrize("order", ["shelf life first", "date first"])
+def test_a_shelf_life_column_beside_the_expiry_date_column_yields_to_it(session, run_import, order):
+    """生产日期 | 保质期 | 有效期至, as county forms write it: the date in 有效期至 is read, whichever comes first, and
+    保质期 (3年, 长期) is said to be left. (保质期 became an expiry header this session; the review found it then
+    took the column and dropped 有效期至: a 长期 row lost its date without a word, a 3年 row without a production
+    date was refused.)"""
+    pair = ["保质期", "有效期至"] if order == "shelf life first" else ["有效期至", "保质期"]
+    values = {"保质期": ["3年", "长期"], "有效期至": ["2027-06-30", "2028-01-31"]}
+    kept = [index for index, name in enumerate(HEADER) if name != "有效期至"]
+    rows = [[*(HEADER[index] for index in kept), *pair]]
+    for number, batch in enumerate(("B1", "B2")):
+        row = ledger_row("W-1", 批次=batch, 生产日期=None)
+        rows.append([*(row[index] for index in kept), *(values[name][number] for name in pair)])
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported", report.errors
+    expiries = session.execute(select(StockLine.batch, StockLine.expiry_date).order_by(StockLine.batch)).all()
+    assert expiries == [("B1", dt.date(2027, 6, 30)), ("B2", dt.date(2028, 1, 31))]
+    said = [issue.message for issue in report.warnings if "means the same" in issue.message]
+    if order == "shelf life first":
+        assert said == ["column '保质期' means the same as column '有效期至', which was read instead"]
+    else:
+        assert said == ["column '保质期' means the same as column '有效期至'; only the first was read"]
+    assert in_chinese(said[0]).startswith("列“保质期”与列“有效期至”含义相同")
