@@ -32,6 +32,7 @@ from importers.columns import (
 from importers.outcome import ERROR, Issue, IssueLog, Source, json_value
 from importers.row_items import ItemCells
 from importers.values import (
+    SHELF_LIFE_UNITS,
     CellError,
     china_order,
     choice_words,
@@ -845,10 +846,9 @@ def _is_serial(value: object) -> bool:
 def _shelf_life_unit(column: Column | None) -> str:
     """The time unit an expiry header names in brackets (有效期（月）, 保质期(年)): its numbers are shelf lives."""
     notes = bracket_notes(column.header) if column is not None else []
-    return next((note for note in notes if note in _SHELF_LIFE_UNITS), "")
+    return next((note for note in notes if note in SHELF_LIFE_UNITS), "")
 
 
-_SHELF_LIFE_UNITS = frozenset({"年", "月", "个月", "天", "日"})
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 

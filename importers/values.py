@@ -420,8 +420,13 @@ def _date_from_parts(year: str, month: str, day: str) -> dt.date:
         raise CellError(f"no such date: {year}-{month}-{day}") from exc
 
 
-# A shelf life written where the expiry date goes: 3年, 36个月, 18月, 180天, 半年, 保质期2年, 两年.
-_SHELF_LIFE = re.compile(r"^(?:保质期|有效期)?(?:为)?(半|[\d.]+|[零〇一二两三四五六七八九十]+)(?:个)?(年|月|天|日|周)$")
+# A shelf life written where the expiry date goes: 3年, 36个月, 18月, 180天, 半年, 保质期2年, 两年, 52周. The units
+# are also what an expiry header names in brackets (有效期（周）) when its numbers are shelf lives (importers.rows).
+_LIFE_UNITS = ("年", "月", "天", "日", "周")
+SHELF_LIFE_UNITS = frozenset({*_LIFE_UNITS, "个月"})
+_SHELF_LIFE = re.compile(
+    r"^(?:保质期|有效期)?(?:为)?(半|[\d.]+|[零〇一二两三四五六七八九十]+)(?:个)?(" + "|".join(_LIFE_UNITS) + r")$"
+)
 
 
 @dataclass(frozen=True, slots=True)

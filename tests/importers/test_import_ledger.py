@@ -638,3 +638,19 @@ def test_a_shelf_life_column_beside_the_expiry_date_column_yields_to_it(session,
     else:
         assert said == ["column '保质期' means the same as column '有效期至'; only the first was read"]
     assert in_chinese(said[0]).startswith("列“保质期”与列“有效期至”含义相同")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"), [("保质期（周）", dt.date(2025, 12, 31)), ("有效期（月）", dt.date(2029, 5, 1))]
+)
+def test_a_bare_number_under_an_expiry_header_naming_its_unit_is_that_shelf_life(session, run_import, header, expected):
+    """52 under 保质期（周） was refused as "a number, not a date" while 有效期（月） 52 was a shelf life: the units
+    an expiry header may name are the shelf life's own (values.SHELF_LIFE_UNITS), one list."""
+    kept = [index for index, name in enumerate(HEADER) if name != "有效期至"]
+    row = ledger_row("W-1", 生产日期="2025-01-01")
+    rows = [[*(HEADER[index] for index in kept), header], [*(row[index] for index in kept), 52]]
+
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported", report.errors
+    assert session.scalar(select(StockLine.expiry_date)) == expected
