@@ -54,7 +54,7 @@ from importers.values import (
 from importers.workbook import STOCK_SHEET, WAREHOUSE_SHEET, Column, LedgerWorkbook, SheetTable
 from inventory.catalogue import ItemNames
 from inventory.models import Item
-from inventory.reference import ReserveType, WarehouseLevel, WarehouseStatus
+from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
 from inventory.regions import region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
@@ -343,7 +343,7 @@ class LedgerReader:
                 # a serial number and one label (一 | 污染源切断类): only the label is in a column read
                 in_columns = _count_filled(cells, mapped_indexes) if len(filled) == 2 else 0
                 form = self.form
-                if self._skippable(table, number, filled, item_cell, in_columns):
+                if self._skippable(table, number, filled, item_cell, in_columns, cells):
                     if self.form is not form:
                         last_raw = last_entry = None
                     continue
@@ -404,7 +404,13 @@ class LedgerReader:
         return found
 
     def _skippable(
-        self, table: SheetTable, number: int, filled: list, item_cell: object = None, in_columns: int = 0
+        self,
+        table: SheetTable,
+        number: int,
+        filled: list,
+        item_cell: object = None,
+        in_columns: int = 0,
+        cells: list | None = None,
     ) -> bool:
         """Totals, notes under the table, the template's example and headings are not ledger rows.
 
@@ -429,7 +435,7 @@ class LedgerReader:
         if len(filled) >= 2 and all(value.__class__ is str and header_key(value) in HEADER_INDEX for value in filled):
             self.log.note("the header row again (a second table, or a new page): skipped", sheet=table.name, row=number)
             return True
-        if number <= table.header_row + 2 and _numbers_the_columns(filled):
+        if number <= table.header_row + 2 and _numbers_the_columns(cells or filled, _header_width(table)):
             self.log.note("the columns' numbers under the header (1, 2, 3 …): skipped", sheet=table.name, row=number)
             return True
         if any(text in END_MARKERS for text in texts):
@@ -448,7 +454,11 @@ class LedgerReader:
             self.log.note("a note under the table: skipped", sheet=table.name, row=number)
             return True
         if len(filled) == 1 or (
-            len(filled) == 2 and in_columns == 1 and _is_serial(filled[0]) and filled[1].__class__ is str
+            len(filled) == 2
+            and in_columns == 1
+            and _is_serial(filled[0])
+            and filled[1].__class__ is str
+            and self._heads_a_group(filled[0], filled[1])
         ):
             if not self._section_heading(table, number, filled[-1]):
                 self.log.warn(
@@ -460,6 +470,20 @@ class LedgerReader:
         # Remembered as validation.memoised remembers values: a bounded number, short texts only (a serial
         # number in the first column makes every row new; long texts would make a hostile file costly).
         remember(self.ordinary_starts, seen, True, *seen)
+        return False
+
+    def _heads_a_group(self, serial: object, label: str) -> bool:
+        """A serial and a label head a group of rows when the serial is written as a heading's (一、, （二）) or
+        the label names a category or a reserve type (1 | 污染物收集类): 2 | 帐篷 is a ledger row that lacks its
+        quantity, refused as one (the review found it skipped as a heading)."""
+        if not _ARABIC_SERIAL.fullmatch(str(serial).strip()):
+            return True
+        for vocabulary, words in ((Category, None), (ReserveType, self.choices["reserve_type"])):
+            try:
+                parse_choice(label, vocabulary, words)
+            except CellError:
+                continue
+            return True
         return False
 
     def _section_heading(self, table: SheetTable, number: int, label: object) -> bool:
@@ -835,6 +859,7 @@ def _county_given(values: dict[str, object]) -> str:
 
 FIRST_CELLS = 4  # a row's first filled cells: enough to tell totals, notes and headings apart
 # A heading's serial number (一 一、 （一） 1 1.1 (2)) and the same before its words (一、政府储备 → 政府储备).
+_ARABIC_SERIAL = re.compile(r"\d+(?:[.．]\d+)*[、.．]?")  # 2, 2.1, 3、 as a data row numbers itself
 _SERIAL = re.compile(r"[（(]?(?:[一二三四五六七八九十百]+|\d+(?:[.．]\d+)*)[)）]?[、.．]?")
 _SERIAL_PREFIX = re.compile(r"^[（(]?(?:[一二三四五六七八九十百]+|\d+(?:[.．]\d+)*)(?:[)）]|[、.．])\s*")
 
@@ -858,17 +883,25 @@ def _is_plain_number(value: object) -> bool:
     return value.__class__ is str and _PLAIN_NUMBER.fullmatch(fold(value)) is not None
 
 
-def _numbers_the_columns(filled: list) -> bool:
-    """Cells counting 1, 2, 3 … (or (1), (2) …, 甲, 乙, 丙 …): a printed form's row numbering its columns (栏次)."""
-    if len(filled) < 3:
+def _numbers_the_columns(cells: list, width: int) -> bool:
+    """Every filled cell counting 1, 2, 3 … from the first (or (1), (2) …, 甲, 乙, 丙 …) across at least half the
+    header's columns: a printed form's row numbering its columns (栏次), not a data row of numbers
+    (1 | 2 | 3 | 4 | 活性炭 | 吨: the review found one skipped when only its first cells were looked at)."""
+    filled = [value for value in cells if not is_blank(value)]
+    if len(filled) < max(3, (width + 1) // 2):
         return False
     texts = [fold(parse_text(value)).strip("() ") for value in filled]
     if all(text in _STEMS for text in texts):
-        return "".join(texts) in _STEMS_IN_ORDER
+        return _STEMS_IN_ORDER.startswith("".join(texts))
     if not all(text.isdecimal() for text in texts):
         return False
     numbers = [int(text) for text in texts]
-    return all(after == before + 1 for before, after in pairwise(numbers))
+    return numbers[0] == 1 and all(after == before + 1 for before, after in pairwise(numbers))
+
+
+def _header_width(table: SheetTable) -> int:
+    """How many columns the header names (read, or not)."""
+    return len(table.columns) + len(table.unknown_headers) + len(table.duplicate_headers)
 
 
 _STEMS_IN_ORDER = "甲乙丙丁戊己庚辛壬癸"  # the heavenly stems number a form's descriptive columns

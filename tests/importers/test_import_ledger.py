@@ -654,3 +654,37 @@ def test_a_bare_number_under_an_expiry_header_naming_its_unit_is_that_shelf_life
 
     assert report.status == "imported", report.errors
     assert session.scalar(select(StockLine.expiry_date)) == expected
+
+
+def test_a_row_of_its_serial_and_an_item_alone_is_refused_as_a_row_not_skipped_as_a_heading(run_import):
+    """2 | 帐篷 with nothing else: a ledger row lacking its details, refused as one (the review found it skipped
+    with a warning as a heading); 1 | 污染物收集类 and 一、 | 帐篷 are still headings."""
+    blank = [None] * (len(HEADER) - 1)
+    item = HEADER.index("物资名称")
+    tent, group, chinese = ([*blank] for _ in range(3))
+    tent.insert(item, "帐篷")
+    group.insert(item, "污染物收集类")
+    chinese.insert(item, "帐篷")
+    rows = [["序号", *HEADER], [1, *ledger_row("W-1")], [2, *tent], [3, *group], ["一、", *chinese]]
+
+    report = run_import(sheet_of_rows(rows), dry_run=True, skip_invalid=True)
+
+    assert {issue.row for issue in report.errors} == {3}, report.errors
+    headings = [issue.row for issue in report.warnings if "read as a heading" in issue.message]
+    assert headings == [4, 5], report.warnings
+
+
+def test_a_data_row_starting_with_numbers_is_not_taken_for_the_columns_numbering(session, run_import):
+    """序号 | 数量 | 批次 | 备注 …: 1 | 2 | 3 | 4 | W-1 … counts 1 to 4 in its first cells, but its other cells
+    are words: a row of stock (the review found it skipped as a 栏次 row); 1 | 2 | 3 … across the header still is
+    one."""
+    header = ["序号", "数量", "批次", "备注", *(name for name in HEADER if name not in ("数量", "批次"))]
+    row = dict(zip(HEADER, ledger_row("W-1"), strict=True))
+    data = [1, 2, "3", 4, *(row[name] for name in header[4:])]
+    numbering = list(range(1, len(header) + 1))
+
+    report = run_import(sheet_of_rows([header, numbering, data]))
+
+    assert report.status == "imported", report.errors
+    assert session.scalar(select(func.sum(StockLine.quantity))) == 2
+    assert [issue.row for issue in report.notes if "columns' numbers" in issue.message] == [2]
