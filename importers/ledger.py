@@ -52,7 +52,7 @@ from inventory.registration import (
     WarehouseWanted,
     find_or_register_warehouses,
 )
-from inventory.unit_variants import unit_variant_for
+from inventory.unit_variants import factor_to_item, hold_item_units, unit_variant_for
 from inventory.validation import check_text, text_limit
 from inventory.vocabulary import reserve_type_words
 
@@ -560,14 +560,41 @@ class _LedgerImport:
         return item if item is not None and item_key(item.name) == item_key(fields["name"]) else None
 
     def _create_unit_variants(self, reader: LedgerReader) -> None:
-        """Stock counted in a unit that converts to nothing goes to the item's unit variant (added if new)."""
+        """Stock counted in a unit that converts to nothing goes to the item's unit variant (added if new).
+
+        The items' units are held to the commit and read again first (``hold_item_units``): a factor set since the
+        file was read (its variant merged) makes the stock the item's, converted, not the merged variant's.
+        """
         items = reader.item_cells.items
-        for (item_id, unit), rows in reader.unit_variants.items():
-            if all(row.failed for row in rows):
+        odd_units = {**reader.in_unit_variants, **reader.unit_variants}
+        odd_units = {key: rows for key, rows in odd_units.items() if not all(row.failed for row in rows)}
+        if not odd_units:
+            return
+        hold_item_units(self.session, [item_id for item_id, _unit in odd_units])
+        for key, rows in odd_units.items():
+            item_id, unit = key
+            item = items[item_id]
+            factor = factor_to_item(item, unit)
+            if factor is not None:  # set meanwhile: the stock is the item's, as if the factor had been read
+                reader.unit_variants.pop(key, None)
+                for row in rows:
+                    row.item, row.quantity = item, row.quantity * factor
+                    column = row.column_for("unit") or row.column_for("quantity")
+                    self.log.warn(
+                        f"the factor 1 {unit} = {factor.normalize():f} {item.unit} was set for {item.code} "
+                        f"{item.name} while this file was imported: the quantity in '{unit}' is counted in "
+                        f"'{item.unit}'",
+                        sheet=row.table.name,
+                        row=row.row,
+                        column=column.header if column else None,
+                        value=unit,
+                    )
                 continue
+            if key not in reader.unit_variants:
+                continue  # its variant, found when the file was read, is still open (no factor: not merged)
             try:
                 with self.session.begin_nested():
-                    variant = unit_variant_for(self.session, self.actor, items[item_id], unit)
+                    variant = unit_variant_for(self.session, self.actor, item, unit)
             except DomainError as error:
                 for row in rows:
                     row_error(self.log, row, f"the unit variant cannot be added: {error.message}", "unit")

@@ -178,6 +178,8 @@ class LedgerReader:
         }
         # Stock counted in a unit that converts to nothing: (base item id, unit) → rows, for a unit variant.
         self.unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
+        # ... and rows put in the item's existing variant for that unit, found open when the catalogue was read.
+        self.in_unit_variants: dict[tuple[int, str], list[LedgerRow]] = {}
         self.factors: dict[tuple[Item, str], Decimal | None] = {}  # (item, unit written) → factor_to_item
         self.item_cells = ItemCells(log, item_names, items)
         self.tick = tick  # called once per row read, for progress
@@ -685,10 +687,8 @@ class LedgerReader:
         if item is not None and odd_unit:  # kept in its own unit, as a unit variant of the item: never lost
             variant = open_variant(item, odd_unit)
             self._variant_warning(table, number, item, odd_unit, variant)
-            if variant is not None:
-                item = self.item_cells.items.get(variant.id, variant)
-            else:
-                item, variant_key = None, (item.id, odd_unit)
+            variant_key = (item.id, odd_unit)
+            item = None if variant is None else self.item_cells.items.get(variant.id, variant)
         production_date, expiry_date, no_expiry = self._dates(table, number, produced, expires)
         row = LedgerRow(
             table,
@@ -709,7 +709,7 @@ class LedgerReader:
         if new_item_key is not None:
             self.new_items[new_item_key].rows.append(row)
         if variant_key is not None:
-            self.unit_variants.setdefault(variant_key, []).append(row)
+            (self.unit_variants if item is None else self.in_unit_variants).setdefault(variant_key, []).append(row)
 
     def _dates(self, table: SheetTable, number: int, produced: object, expires: object) -> tuple:
         """The production and expiry dates of a row's two date cells, and whether the expiry says none.

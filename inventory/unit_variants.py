@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from inventory.access import Actor, as_principal, require_catalogue_edit
 from inventory.audit import record_audit
 from inventory.catalogue import create_item, get_item
+from inventory.db import chunks
 from inventory.errors import Conflict, ValidationFailed
 from inventory.import_review import UNIT_VARIANT, close_item_reviews
 from inventory.models import Item, ItemUnit, ItemVariant, StockLine
@@ -81,6 +82,22 @@ def unit_variant_for(session: Session, actor: Actor, item: Item, unit: str) -> I
     return variant
 
 
+def hold_item_units(session: Session, item_ids: list[int]) -> None:
+    """Hold these items' pack factors and unit variants as they are until the commit, read again now.
+
+    For a caller that put stock counted in an item's unit into its variant, or into a new one (an import): a
+    factor set meanwhile (``set_pack_factor``, which locks the item's row to change it) has either committed,
+    and is read here (the caller looks its units up again), or waits for the caller's commit before merging the
+    variant with the stock it now holds. PostgreSQL: FOR SHARE on the items' rows; SQLite's writes are serial.
+    """
+    for chunk in chunks(sorted(set(item_ids))):
+        items = session.scalars(
+            select(Item).where(Item.id.in_(chunk)).order_by(Item.id).with_for_update(read=True, of=Item)
+        ).all()
+        for item in items:
+            session.expire(item, ["pack_units", "unit_variants"])
+
+
 @dataclass(frozen=True)
 class Merged:
     """What ``set_pack_factor`` did: the factor, and the variant lines moved into the item."""
@@ -95,12 +112,15 @@ class Merged:
 def set_pack_factor(session: Session, actor: Actor, item_code: str, unit: str, factor: object) -> Merged:
     """1 ``unit`` = ``factor`` of the item's catalogue unit; an open variant in that unit merges into the item.
 
-    The merge claims the variant with a conditional UPDATE (``merged_at IS NULL``), so two callers never both
+    The item's row is locked first, so an import that holds the item's units (``hold_item_units``) finishes
+    before, its counts merged with the rest, or reads the factor after. The merge claims the variant with a
+    conditional UPDATE (``merged_at IS NULL``), so two callers never both
     move its stock; each variant line leaves by an adjustment that the conditional stock UPDATE refuses when
     call-ups hold part of it (a 409: release them first), and arrives as a receipt of the converted quantity.
     """
     principal = require_catalogue_edit(actor)
-    item = get_item(session, item_code, field="item_code")
+    # locked to the commit: an import counting the item in its units holds it (``hold_item_units``) meanwhile
+    item = get_item(session, item_code, field="item_code", lock="edit")
     unit = check_text(unit, "unit", max_length=text_limit(ItemUnit.unit), required=True)
     factor = check_quantity(factor, "factor")
     if factor <= 0:

@@ -561,3 +561,72 @@ def test_two_first_saves_of_one_profile_at_once_are_both_kept(app):
             [profile] = db.session.scalars(select(ImportProfile).where(ImportProfile.name == name)).all()
             assert json.loads(profile.header_signatures) == ["表头乙", "表头甲"]
             db.session.remove()
+
+
+@pytest.mark.parametrize("merged_while", ["reading", "writing"])
+def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_once_and_converted(
+    app, db_kind, make_warehouse, monkeypatch, merged_while
+):
+    """A catalogue editor sets 1 箱 = 10 张 for 吸油毡, merging its 箱 variant (5 箱 held), while a county import
+    counts 8 箱 (PostgreSQL, real threads and connections). The merge lands after the import read the catalogue
+    (``reading``), or once it holds the stock lines (``writing``). Both are done, and the 8 箱 end up as 80 张 of
+    the item: nothing stays in, or goes to, the merged variant."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    import time
+
+    import importers.ledger
+    from api.messages import catalog
+    from inventory.catalogue import get_item
+    from inventory.models import ItemVariant
+    from inventory.stock import receive_stock
+    from inventory.unit_variants import set_pack_factor, unit_variant_for
+
+    with app.app_context():
+        warehouse = make_warehouse("W-BJ", county_code="110101")
+        felt = get_item(db.session, "PL-001")  # counted in 张
+        variant = unit_variant_for(db.session, "tester", felt, "箱")
+        receive_stock(db.session, warehouse=warehouse, item=variant, quantity=5, actor="tester")
+        db.session.commit()
+        warehouse_id, felt_id, variant_id = warehouse.id, felt.id, variant.id
+        db.session.remove()
+    slowed = "hold_item_units" if merged_while == "reading" else "write_stock_counts"
+    step = getattr(importers.ledger, slowed)
+
+    def slow_step(*args, **kwargs):
+        if merged_while == "reading":
+            time.sleep(0.5)  # the catalogue is read: the merge commits meanwhile
+        done = step(*args, **kwargs)
+        if merged_while == "writing":
+            time.sleep(0.5)  # the lines are locked and counted: the merge starts meanwhile
+        return done
+
+    monkeypatch.setattr(importers.ledger, slowed, slow_step)
+    data = sheet_of_rows([["仓库编码", "物资名称", "计量单位", "数量"], ["W-BJ", "吸油毡", "箱", 8]])
+    reports = []
+
+    def count() -> None:
+        reports.append(import_ledger(db.session, data, file_name="a.xlsx", actor="tester"))
+
+    def merge() -> None:
+        time.sleep(0.25)  # the import has read the catalogue
+        set_pack_factor(db.session, "tester", "PL-001", "箱", 10)
+
+    outcomes = run_at_once(app, [count, merge])
+
+    assert outcomes == ["done", "done"], outcomes
+    assert reports[0].status == "imported", reports[0].errors
+    if merged_while == "reading":  # the rows read as the variant's are counted as the item's, and it says so
+        [said] = [w.message for w in reports[0].warnings if "while this file was imported" in w.message]
+        assert "1 箱 = 10 张" in said and "导入本文件期间" in catalog().translate(said, "zh")
+    with app.app_context():
+        held = dict(
+            db.session.execute(
+                select(StockLine.item_id, func.sum(StockLine.quantity))
+                .where(StockLine.warehouse_id == warehouse_id)
+                .group_by(StockLine.item_id)
+            ).all()
+        )
+        merged = db.session.scalar(select(ItemVariant.merged_at).where(ItemVariant.item_id == variant_id))
+        assert merged is not None and held == {variant_id: 0, felt_id: 80}, held
+        assert ledger_mismatches(db.session) == []
