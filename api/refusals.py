@@ -6,7 +6,8 @@ gunicorn refuses a request it cannot read, or that is over its limits (a request
 HTML page. gunicorn.conf.py's worker class asks ``refusal`` what the refusal is and answers with
 ``answer_before_the_app`` instead; the limits and statuses stay gunicorn's (its ``handle_error`` in
 workers/base.py), only the body changes. A chunked body gunicorn cannot read is found later, while the app reads
-the body: the same refusal, from the app's error handler (``register_refusals``).
+the body: the same refusal, from the app's error handler (``register_refusals``), which closes the connection
+after it (``close_after_the_answer``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from gunicorn.http import errors as http_errors
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -85,7 +86,21 @@ def answer_before_the_app(app: Flask, refused: Refusal, accept_language: str | N
 
 
 def refused_body_answer(error: Exception) -> Response:
+    close_after_the_answer(request.environ)
     return _problem(refusal(error, None))  # a body's refusal reads no limit
+
+
+def close_after_the_answer(environ: dict) -> None:
+    """After a body gunicorn could not read, where the next request on the connection starts is unknown: the
+    connection closes once this answer is sent, or a request sent right after it waits unanswered. A
+    ``Connection: close`` from the app is a hop-by-hop header gunicorn drops; what it reads is its request's
+    ``force_close`` (``Response.should_close``: the answer says ``Connection: close``, and every worker class
+    closes after it). The request is the chunked body reader's (``wsgi.input`` is gunicorn's ``Body``); another
+    server has none, and nothing to do."""
+    reader = getattr(environ.get("wsgi.input"), "reader", None)
+    close = getattr(getattr(reader, "req", None), "force_close", None)
+    if close is not None:
+        close()
 
 
 def register_refusals(app: Flask) -> None:

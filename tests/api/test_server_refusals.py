@@ -83,6 +83,28 @@ def test_gunicorns_refusals_are_problems_in_the_readers_language(gunicorn):
     assert json.loads(limits)["params"] == {"fields": "100", "size": "8190"}  # gunicorn's limits, unchanged
 
 
+@pytest.mark.slow
+def test_a_chunked_body_it_cannot_read_closes_the_connection_after_its_answer(gunicorn):
+    """The 400 to a malformed chunked body is the app's answer (the body is read there), and gunicorn kept the
+    connection, where it can no longer tell where the next request starts: a request sent right after it waited
+    unanswered until the keep-alive timeout. The answer now says Connection: close, and the connection closes."""
+    port = urlsplit(gunicorn(workers=1)).port
+    malformed = sent(LOGIN, *CHUNKED, body=b"ZZ\r\n{}\r\n0\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(malformed + sent(HEALTH))
+        connection.settimeout(3)  # under gunicorn's keep-alive (5 s): a kept connection times out here
+        answer, closed = b"", False
+        try:
+            while chunk := connection.recv(65536):
+                answer += chunk
+            closed = True
+        except TimeoutError:
+            pass
+    head = answer.partition(b"\r\n\r\n")[0].decode("latin-1")
+    assert head.startswith("HTTP/1.1 400") and "Connection: close" in head.split("\r\n"), head
+    assert closed and answer.count(b"HTTP/1.1 ") == 1, answer  # the next request is the client's to send again
+
+
 @pytest.mark.parametrize(
     ("named", "threads", "expected"),
     [
