@@ -573,6 +573,7 @@ def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_onc
     the item: nothing stays in, or goes to, the merged variant."""
     if db_kind != "postgresql":
         pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    import threading
     import time
 
     import importers.ledger
@@ -592,13 +593,16 @@ def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_onc
         db.session.remove()
     slowed = "hold_item_units" if merged_while == "reading" else "write_stock_counts"
     step = getattr(importers.ledger, slowed)
+    reached, merge_done = threading.Event(), threading.Event()
 
     def slow_step(*args, **kwargs):
-        if merged_while == "reading":
-            time.sleep(0.5)  # the catalogue is read: the merge commits meanwhile
+        if merged_while == "reading":  # the catalogue is read: the merge commits before the import goes on
+            reached.set()
+            merge_done.wait(10)
         done = step(*args, **kwargs)
-        if merged_while == "writing":
-            time.sleep(0.5)  # the lines are locked and counted: the merge starts meanwhile
+        if merged_while == "writing":  # the lines are locked and counted: the merge starts meanwhile
+            reached.set()
+            time.sleep(0.5)
         return done
 
     monkeypatch.setattr(importers.ledger, slowed, slow_step)
@@ -609,16 +613,15 @@ def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_onc
         reports.append(import_ledger(db.session, data, file_name="a.xlsx", actor="tester"))
 
     def merge() -> None:
-        time.sleep(0.25)  # the import has read the catalogue
+        reached.wait(10)
         set_pack_factor(db.session, "tester", "PL-001", "箱", 10)
+        db.session.commit()
+        merge_done.set()
 
     outcomes = run_at_once(app, [count, merge])
 
     assert outcomes == ["done", "done"], outcomes
     assert reports[0].status == "imported", reports[0].errors
-    if merged_while == "reading":  # the rows read as the variant's are counted as the item's, and it says so
-        [said] = [w.message for w in reports[0].warnings if "while this file was imported" in w.message]
-        assert "1 箱 = 10 张" in said and "导入本文件期间" in catalog().translate(said, "zh")
     with app.app_context():
         held = dict(
             db.session.execute(
@@ -630,3 +633,6 @@ def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_onc
         merged = db.session.scalar(select(ItemVariant.merged_at).where(ItemVariant.item_id == variant_id))
         assert merged is not None and held == {variant_id: 0, felt_id: 80}, held
         assert ledger_mismatches(db.session) == []
+    if merged_while == "reading":  # the rows read as the variant's are counted as the item's, and it says so
+        [said] = [w.message for w in reports[0].warnings if "while this file was imported" in w.message]
+        assert "1 箱 = 10 张" in said and "导入本文件期间" in catalog().translate(said, "zh")
