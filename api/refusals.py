@@ -6,8 +6,8 @@ gunicorn refuses a request it cannot read, or that is over its limits (a request
 HTML page. gunicorn.conf.py's worker class asks ``refusal`` what the refusal is and answers with
 ``answer_before_the_app`` instead; the limits and statuses stay gunicorn's (its ``handle_error`` in
 workers/base.py), only the body changes. A chunked body gunicorn cannot read is found later, while the app reads
-the body: the same refusal, from the app's error handler (``register_refusals``), which closes the connection
-after it (``close_after_the_answer``).
+the body (a chunk, or the trailer section after the last one): the same refusal, from the app's error handler
+(``register_refusals``), which closes the connection after it (``close_after_the_answer``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from api.errors import problem
 BAD_REQUEST_LINE = (http_errors.InvalidRequestLine, http_errors.InvalidRequestMethod, http_errors.InvalidHTTPVersion)
 BAD_HEADER = (http_errors.InvalidHeader, http_errors.InvalidHeaderName, http_errors.ObsoleteFolding)
 BAD_CHUNKS = (http_errors.InvalidChunkSize, http_errors.ChunkMissingTerminator, http_errors.InvalidChunkExtension)
+# A chunked body's trailer section (headers after the last chunk) gunicorn cannot read, found as the app reads the
+# body: the body's refusal, not a header's (the request's headers were read before the app), and not a 500.
+BAD_TRAILER = (*BAD_HEADER, http_errors.LimitRequestHeaders)
 # What the app wrote (a response header) is the server's fault, a 500: gunicorn's own answer.
 APP_FAULTS = (http_errors.InvalidResponseHeader, http_errors.InvalidResponseHeaderName)
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")  # a token (RFC 9110), short enough to quote
@@ -34,6 +37,9 @@ class Refusal:
     status: int
     detail: str  # the catalog's English
     field: str | None = None  # the header at fault
+
+
+BODY_REFUSAL = Refusal(400, "the chunked request body is not valid HTTP")  # what the app finds reading the body
 
 
 def refusal(exc: Exception, limits) -> Refusal | None:
@@ -61,7 +67,7 @@ def refusal(exc: Exception, limits) -> Refusal | None:
             return Refusal(400, f"header {name} is not valid HTTP", name)
         return Refusal(400, "the request headers are not valid HTTP")
     if isinstance(exc, BAD_CHUNKS):
-        return Refusal(400, "the chunked request body is not valid HTTP")
+        return BODY_REFUSAL
     if isinstance(exc, http_errors.UnsupportedTransferCoding):
         detail = "the body's transfer coding is not supported: send Content-Length or Transfer-Encoding: chunked"
         return Refusal(501, detail, "Transfer-Encoding")
@@ -86,8 +92,10 @@ def answer_before_the_app(app: Flask, refused: Refusal, accept_language: str | N
 
 
 def refused_body_answer(error: Exception) -> Response:
+    if isinstance(error, APP_FAULTS):  # a response header the app wrote (an InvalidHeader too): its fault, a 500
+        raise error
     close_after_the_answer(request.environ)
-    return _problem(refusal(error, None))  # a body's refusal reads no limit
+    return _problem(BODY_REFUSAL)
 
 
 def close_after_the_answer(environ: dict) -> None:
@@ -104,5 +112,5 @@ def close_after_the_answer(environ: dict) -> None:
 
 
 def register_refusals(app: Flask) -> None:
-    for error in BAD_CHUNKS:
+    for error in (*BAD_CHUNKS, *BAD_TRAILER):
         app.register_error_handler(error, refused_body_answer)

@@ -42,6 +42,15 @@ REFUSED = [
     (sent(LOGIN, EN, "Transfer-Encoding: foo"), 501, "transfer_coding_unsupported", "Transfer-Encoding", False),
     # A chunked body gunicorn cannot read is found while the app reads it: the app's handler, same answer.
     (sent(LOGIN, *CHUNKED, body=b"ZZ\r\n{}\r\n0\r\n\r\n"), 400, "request_chunks_invalid", None, False),
+    # ... or its trailer section (headers after the last chunk): a bad one, or one over the size limit (was a 500)
+    (sent(LOGIN, *CHUNKED, body=b"2\r\n{}\r\n0\r\nBad Trailer: 1\r\n\r\n"), 400, "request_chunks_invalid", None, False),
+    (
+        sent(LOGIN, *CHUNKED, body=b"0\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"),
+        400,
+        "request_chunks_invalid",
+        None,
+        False,
+    ),
 ]
 
 
