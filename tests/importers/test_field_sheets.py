@@ -563,14 +563,14 @@ def test_two_first_saves_of_one_profile_at_once_are_both_kept(app):
             db.session.remove()
 
 
-@pytest.mark.parametrize("merged_while", ["reading", "writing"])
+@pytest.mark.parametrize("merged_while", ["reading", "writing", "adding"])
 def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_once_and_converted(
     app, db_kind, make_warehouse, monkeypatch, merged_while
 ):
     """A catalogue editor sets 1 箱 = 10 张 for 吸油毡, merging its 箱 variant (5 箱 held), while a county import
     counts 8 箱 (PostgreSQL, real threads and connections). The merge lands after the import read the catalogue
-    (``reading``), or once it holds the stock lines (``writing``). Both are done, and the 8 箱 end up as 80 张 of
-    the item: nothing stays in, or goes to, the merged variant."""
+    (``reading``), or once it holds the stock lines (``writing``; ``adding``: the import adds the variant, none held
+    yet). Both are done, and the 8 箱 end up as 80 张 of the item: nothing stays in, or goes to, the variant."""
     if db_kind != "postgresql":
         pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
     import threading
@@ -586,10 +586,11 @@ def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_onc
     with app.app_context():
         warehouse = make_warehouse("W-BJ", county_code="110101")
         felt = get_item(db.session, "PL-001")  # counted in 张
-        variant = unit_variant_for(db.session, "tester", felt, "箱")
-        receive_stock(db.session, warehouse=warehouse, item=variant, quantity=5, actor="tester")
+        if merged_while != "adding":
+            variant = unit_variant_for(db.session, "tester", felt, "箱")
+            receive_stock(db.session, warehouse=warehouse, item=variant, quantity=5, actor="tester")
         db.session.commit()
-        warehouse_id, felt_id, variant_id = warehouse.id, felt.id, variant.id
+        warehouse_id, felt_id = warehouse.id, felt.id
         db.session.remove()
     slowed = "hold_item_units" if merged_while == "reading" else "write_stock_counts"
     step = getattr(importers.ledger, slowed)
@@ -600,7 +601,7 @@ def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_onc
             reached.set()
             merge_done.wait(10)
         done = step(*args, **kwargs)
-        if merged_while == "writing":  # the lines are locked and counted: the merge starts meanwhile
+        if merged_while != "reading":  # the lines are locked and counted: the merge starts meanwhile
             reached.set()
             time.sleep(0.5)
         return done
@@ -630,7 +631,9 @@ def test_an_import_counting_a_unit_variant_while_its_factor_is_set_counts_it_onc
                 .group_by(StockLine.item_id)
             ).all()
         )
-        merged = db.session.scalar(select(ItemVariant.merged_at).where(ItemVariant.item_id == variant_id))
+        variant_id, merged = db.session.execute(
+            select(ItemVariant.item_id, ItemVariant.merged_at).where(ItemVariant.base_item_id == felt_id)
+        ).one()
         assert merged is not None and held == {variant_id: 0, felt_id: 80}, held
         assert ledger_mismatches(db.session) == []
     if merged_while == "reading":  # the rows read as the variant's are counted as the item's, and it says so
