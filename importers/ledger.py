@@ -495,7 +495,14 @@ class _LedgerImport:
         field_name = SERVICE_FIELD_COLUMNS.get(error.field or "", error.field or "")
         if field_name == "county_code" and "county_code" not in entry.sources:
             field_name = "county_name" if "county_name" in entry.sources else "city_name"
-        source = entry.sources.get(field_name) or entry.sources.get("warehouse_code") or entry.first
+        # A field the sheet has no column for (no 所在区县 at all) is blamed on the cell that names the warehouse:
+        # the row alone (entry.first) points at no column, and the report's 列 would be blank.
+        source = (
+            entry.sources.get(field_name)
+            or entry.sources.get("warehouse_code")
+            or entry.sources.get("warehouse_name")
+            or entry.first
+        )
         message = _in_column_words(error, field_name)
         self.log.source_error(source, field_name, f"warehouse {entry.label}: {message}")
         entry.error = f"warehouse {entry.label} was refused: {message}"

@@ -262,8 +262,8 @@ def _generated_code(want: WarehouseWanted, fields: dict[str, object], codes: _Co
     county = str(fields.get("county_code") or "")
     if not county:
         raise DomainError(
-            f"warehouse {want.name!r} is not registered and no county is given: give its county (所在区县) "
-            "or its code (仓库编码)",
+            # No name: the importer, its only caller, says which warehouse ("warehouse 东城库: not registered…").
+            "not registered and no county is given: give its county (所在区县) or its code (仓库编码)",
             field="county_code",
         )
     return codes.next(county)

@@ -60,6 +60,7 @@ class CallUpLineOut(Schema):
     distance_km = RoundedFloat(3, metadata={"description": "geodesic (WGS-84) km from the incident, to the metre"})
     stock_line_id = fields.Integer()
     item_code = fields.String(attribute="item.code")
+    item_name = fields.String(attribute="item.name")
     batch = fields.String(attribute="stock_line.batch")
     expiry_date = fields.Date(attribute="stock_line.expiry_date", allow_none=True)
     quantity = QuantityField()

@@ -282,7 +282,7 @@ function raiseForm(incident) {
 function pendingForm(callups) {
   const pending = callups.flatMap((callup) => callup.lines.filter((line) => line.status === "reserved").map((line) => ({ callup, line })));
   const boxes = pending.map(({ callup, line }) =>
-    el("label", { class: "check" }, el("input", { type: "checkbox", name: "line_ids", value: String(line.id) }), ` ${callup.code} · ${line.warehouse_code} · ${line.item_code} ${line.batch} · ${formatQuantity(line.quantity)}`),
+    el("label", { class: "check" }, el("input", { type: "checkbox", name: "line_ids", value: String(line.id) }), ` ${callup.code} · ${line.warehouse_code} ${line.warehouse_name} · ${line.item_code} ${line.item_name} ${line.batch} · ${formatQuantity(line.quantity)}`),
   );
   const node = form(
     "incident-ship",
@@ -380,7 +380,7 @@ function linesPart(incident, open) {
     return el(
       "tr",
       { dataset: { line: String(line.line_id) } },
-      el("td", { text: `${line.callup_code} · ${line.warehouse_code} · ${line.item_code}` }),
+      el("td", { text: `${line.callup_code} · ${line.warehouse_code} ${line.warehouse_name} · ${line.item_code} ${line.item_name}` }),
       ...["dispatched", "in_transit", "received", "lost", "consumed", "returned", "on_site"].map((key) => el("td", { text: formatQuantity(line[key]) })),
       open ? actions : null,
     );

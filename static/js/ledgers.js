@@ -124,6 +124,12 @@ function renderReport() {
     ? el("p", { class: "badge expired", text: t("ledgers.has_errors", { count: report.errors_total }) })
     : el("p", { class: "badge ok", text: report.status === "imported" ? t("ledgers.imported") : t("ledgers.clean") });
   const issues = [...(report.errors || []), ...(report.warnings || [])];
+  // The value read, after the message: not when the message already quotes it (an unknown warehouse's name).
+  const quotedValue = (issue) => {
+    if (issue.value === undefined || issue.value === null) return null;
+    const value = String(issue.value);
+    return value && issue.message.includes(value) ? null : el("span", { class: "code", text: value });
+  };
   const rows = issues.slice(0, SHOWN_ISSUES).map((issue) =>
     el(
       "tr",
@@ -132,7 +138,7 @@ function renderReport() {
       el("td", { class: "number", text: issue.row ?? "" }),
       el("td", { text: issue.column || issue.cell || "" }),
       el("td", { text: t(`ledgers.severity.${issue.severity}`) }),
-      el("td", {}, issue.message, issue.value !== undefined && issue.value !== null ? el("span", { class: "code", text: String(issue.value) }) : null),
+      el("td", {}, issue.message, quotedValue(issue)),
     ),
   );
   const headers = ["sheet", "row", "column", "severity", "message"].map((key) => t(`ledgers.col.${key}`));

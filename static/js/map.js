@@ -42,6 +42,7 @@ const state = {
   plan: null,
   planBody: null,
   raisedCode: null,
+  answerDrawn: false, // the answer's markers are on the map (a call-up drawn in its place clears them)
   needs: [],
   regions: new Map(),
   items: new Map(),
@@ -53,7 +54,7 @@ let resumable = null;
 
 /** What a new login, or a logout, starts the view from: no answer, no plan, no needs. */
 function blankQuestion() {
-  return { answer: null, query: null, asked: null, plan: null, planBody: null, raisedCode: null, needs: [] };
+  return { answer: null, query: null, asked: null, plan: null, planBody: null, raisedCode: null, answerDrawn: false, needs: [] };
 }
 
 function byId(id) {
@@ -202,6 +203,9 @@ function createMap() {
   L.control.scale({ imperial: false }).addTo(map);
   // The incident's pin sits under the warehouse markers: it never hides a result at the same place.
   map.createPane("incident").style.zIndex = 390;
+  // A call-up's sources sit over the answer's and the plan's markers (overlay pane: 400), whichever was drawn
+  // last: the answer asked again after a raise drew its markers over C1 at the same warehouse.
+  map.createPane("callup").style.zIndex = 450;
   map.on("moveend", () => declutter(map));
   layers = {
     rings: L.layerGroup().addTo(map),
@@ -384,7 +388,7 @@ async function refreshAnswer() {
     return;
   }
   renderResults();
-  drawResults({ again: true });
+  if (state.answerDrawn) drawResults({ again: true }); // not back over a call-up drawn since it was asked
 }
 
 async function refreshPlan() {
@@ -415,6 +419,7 @@ function forgetAnswer() {
   layers.results.clearLayers();
   layers.rings.clearLayers();
   markers.length = 0;
+  state.answerDrawn = false;
 }
 
 function renderResults() {
@@ -452,6 +457,7 @@ function drawResults({ again = false } = {}) {
   layers.results.clearLayers();
   if (!again) layers.plan.clearLayers();
   markers.length = 0;
+  state.answerDrawn = true;
   const center = [answer.incident.latitude, answer.incident.longitude];
   drawIncident(center, answer.incident.county_name);
   drawRings(center, answer.radius_km);
@@ -772,6 +778,7 @@ async function drawCallup(order, fit) {
   if (fit) {
     for (const name of ["results", "plan", "rings"]) layers[name].clearLayers();
     markers.length = 0;
+    state.answerDrawn = false;
   }
   const center = [order.latitude, order.longitude];
   drawIncident(center, order.incident_name);
@@ -782,6 +789,7 @@ async function drawCallup(order, fit) {
     const active = lines.some((line) => line.status === "reserved" || line.status === "dispatched");
     const latlng = [warehouse.latitude, warehouse.longitude];
     const marker = L.circleMarker(latlng, {
+      pane: "callup",
       radius: 11,
       className: active ? "callup-marker" : "callup-marker inactive",
       weight: 3,

@@ -36,3 +36,28 @@ def test_an_unknown_column_is_mapped_on_the_page_and_the_import_is_reviewed(brow
     confirmed = "() => document.querySelector('#import-report .import-review').textContent.includes('已确认')"
     page.wait_for_function(confirmed)
     browsing.shot("reviewed")
+
+
+def test_an_unknown_warehouse_without_a_county_is_named_once_and_its_column_shown(browsing, tmp_path):
+    """A sheet with no 所在区县 and no 仓库编码 column: the report row read "仓库 不存在的仓库：仓库“不存在的仓库”
+    尚未登记…" with 列 blank. It names the warehouse once and points at the cell that names it."""
+    page = browsing.page
+    browsing.console.expect(422, "/api/v1/imports")  # a dry run that finds errors answers 422 with the report
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "县表"
+    sheet.append(["仓库名称", "储备类型", "物资名称", "计量单位", "数量"])
+    sheet.append(["不存在的仓库", "政府储备", "活性炭", "吨", 3])
+    path = tmp_path / "无区县.xlsx"
+    book.save(path)
+    browsing.login("provincial")
+
+    page.set_input_files("#import-file", str(path))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-report tbody tr.issue-error")
+    row = page.locator("#import-report tbody tr.issue-error").first
+    cells = [cell.text_content() for cell in row.locator("td").all()]
+    assert cells[:4] == ["县表", "2", "仓库名称", "错误"], cells
+    assert cells[4].count("不存在的仓库") == 1, cells[4]
+    assert "尚未登记" in cells[4] and "所在区县" in cells[4]
+    assert page.is_disabled("#import-commit")

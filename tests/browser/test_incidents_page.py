@@ -230,3 +230,41 @@ def test_incidents_past_the_first_twenty_are_reached_with_the_pager_and_none_say
     page.click('#views-nav button[data-view="incidents"]')
     page.wait_for_selector("#incidents-list p.hint")
     assert page.text_content("#incidents-list p.hint") == "暂无事件"
+
+
+@pytest.mark.parametrize("browsing", [{"viewport": {"width": 390, "height": 844}, "is_mobile": True}], indirect=True)
+def test_an_incident_s_lines_name_their_warehouse_and_item_and_fit_a_phone(browsing, enterprise_store):
+    """The pending lines and the line accounts read "CU-… · ENT-… · LOG-…": codes only. They name the warehouse
+    and the item as well, and the incident's section headings read at 390 px with nothing scrolled sideways."""
+    _, item, warehouse = enterprise_store
+    page = browsing.page
+    browsing.login("admin")
+    page.click('#views-nav button[data-view="incidents"]')
+    page.fill("#incident-new [name=name]", f"手机演练 {item['code']}")
+    page.fill("#incident-new [name=county]", "110101")
+    page.click("#incident-new button[type=submit]")
+    page.fill("#incident-raise [name=item]", item["code"])
+    page.fill("#incident-raise [name=quantity]", "3")
+    page.select_option("#incident-raise [name=reserve_type]", "enterprise")
+    page.click("#incident-raise button[type=submit]")
+    page.wait_for_selector("#incident-ship:not([hidden]) input[name=line_ids]")
+    pending = page.text_content("#incident-ship label.check")
+    assert warehouse["name"] in pending and item["name"] in pending, pending
+    browsing.shot("pending")
+    page.check("#incident-ship input[name=line_ids]")
+    page.click("#incident-ship button[type=submit]")
+    page.wait_for_selector("#incident-lines tbody tr")
+    account = page.text_content("#incident-lines tbody tr td")
+    assert warehouse["name"] in account and item["name"] in account, account
+    browsing.shot("lines")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
+    # Each section heading is body size and set off from what ends the section above it.
+    headings = page.evaluate(
+        """[...document.querySelectorAll('#incident-detail h4, #incident-detail h5')].map((h) => {
+            const above = h.previousElementSibling || h.parentElement.previousElementSibling;
+            return [h.textContent, parseFloat(getComputedStyle(h).fontSize),
+                    h.getBoundingClientRect().top - above.getBoundingClientRect().bottom];
+        })"""
+    )
+    assert {text for text, _, _ in headings} >= {"发运单", "调用明细", "结算", "补充储备", "时间线"}, headings
+    assert all(size >= 16 and gap >= 12 for _, size, gap in headings), headings

@@ -303,3 +303,71 @@ def test_the_incidents_pin_shows_without_the_maps_stylesheet(browsing, nearest_a
     assert page.evaluate("document.querySelector('#map img.leaflet-marker-icon').naturalWidth") > 0
     # The stylesheet's own failure, provoked here, is the one console error expected.
     browsing.console.errors = [error for error in browsing.console.errors if "leaflet.css" not in error]
+
+
+def test_after_raising_a_call_up_its_markers_stay_on_top_of_the_answer_asked_again(
+    browsing, nearest_api, playwright_api
+):
+    """The raise clears the answer's markers and draws the call-up's (C1…); the answer is asked again at once (it
+    counted the reserved stock as available). When that re-ask came back after the call-up was drawn, it drew the
+    answer's markers and rings back, over C1: the warehouse's own call-up marker could not be tapped."""
+    import uuid
+
+    from tests.browser.test_callups_page import Api
+
+    admin = Api(playwright_api, browsing.server, "admin")
+    suffix = uuid.uuid4().hex[:8].upper()
+    item = admin.post(
+        "/items", {"code": f"TOP-{suffix}", "name": f"置顶测试 {suffix}", "category": "other", "unit": "件"}
+    )
+    warehouse = admin.post(
+        "/warehouses",
+        {
+            "code": f"TOP-{suffix}",
+            "name": f"置顶测试库 {suffix}",
+            "reserve_type": "enterprise",
+            "county_code": "110101",
+            "latitude": 39.905,
+            "longitude": 116.405,
+            "level": "county",
+        },
+    )
+    admin.post("/receipts", {"warehouse_code": warehouse["code"], "item_code": item["code"], "quantity": 10})
+    admin.close()
+    page = browsing.page
+    browsing.responder_at_the_map(item=item["code"], radius_km="5")
+    page.fill("#nearest-quantity", "3")
+    page.click("#nearest-form button[type=submit]")
+    page.locator(f"#nearest-results li.result[data-code='{warehouse['code']}']").wait_for()
+    page.click("#add-need")
+    page.wait_for_selector("#plan-needs li")
+    page.click("#plan-build")
+    page.wait_for_selector("#plan-result table")
+    page.click("#callup")
+    page.fill("#callup-incident", f"置顶 {suffix}")
+    # The re-ask is held until the call-up is drawn: the order the two answers arrive in is the network's.
+    held = []
+    page.route("**/api/v1/nearest?**", lambda route: held.append(route))
+    page.click("#callup-submit")
+    page.locator("path.callup-marker").first.wait_for(state="attached")
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    page.unroute("**/api/v1/nearest?**")
+    page.wait_for_function(
+        "([code, text]) => document.querySelector(`#nearest-results li.result[data-code='${code}']`)"
+        "?.textContent.includes(text)",
+        arg=[warehouse["code"], " · 7 "],
+    )
+    page.wait_for_timeout(200)  # the answer's redraw, if it comes, follows the list
+    assert page.locator("path.stock-marker").count() == 0  # what the raise cleared stays cleared
+    top_at_c1 = """() => {
+        document.getElementById('map').scrollIntoView({ block: 'center' });
+        const box = document.querySelector('path.callup-marker').getBoundingClientRect();
+        return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2).getAttribute('class');
+    }"""
+    assert "callup-marker" in page.evaluate(top_at_c1)
+    # Asked anew, the answer's markers come back, under the call-up's: C1 is still the one tapped.
+    page.click("#nearest-form button[type=submit]")
+    page.locator("path.stock-marker").first.wait_for(state="attached")
+    assert "callup-marker" in page.evaluate(top_at_c1)

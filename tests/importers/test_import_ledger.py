@@ -578,9 +578,10 @@ def test_an_import_counting_a_line_raced_by_issues_leaves_the_line_its_ledger_s_
     ("head", "cells", "column"),
     [
         pytest.param(HEADER, {"仓库编码": "W\0-1"}, "仓库编码", id="code"),
-        # no code, no county: the name alone is looked up, then refused as any unknown one without a county is
+        # no code, no county: the name alone is looked up, then refused as any unknown one without a county is,
+        # in the cell that names it (no 所在区县 column to point at)
         pytest.param(
-            [h for h in HEADER if h not in ("仓库编码", "区县代码")], {"仓库名称": "东城\0库"}, None, id="name"
+            [h for h in HEADER if h not in ("仓库编码", "区县代码")], {"仓库名称": "东城\0库"}, "仓库名称", id="name"
         ),
     ],
 )
