@@ -585,6 +585,8 @@ class _LedgerImport:
             if factor is not None:  # set meanwhile: the stock is the item's, as if the factor had been read
                 reader.unit_variants.pop(key, None)
                 for row in rows:
+                    if row.failed:  # refused already: neither converted nor told of the factor
+                        continue
                     row.item, row.quantity = item, row.quantity * factor
                     column = row.column_for("unit") or row.column_for("quantity")
                     self.log.warn(

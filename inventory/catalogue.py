@@ -398,6 +398,10 @@ def delete_item(session: Session, actor: Actor, code: str) -> None:
     item = get_item(session, code, field="code", lock="delete")
     if session.scalar(select(StockLine.id).where(StockLine.item_id == item.id).limit(1)) is not None:
         raise Conflict(f"item {code} has stock lines; it cannot be deleted", field="code")
+    # Its unit variants name it as their base item (the review found the delete then failing on their NOT NULL
+    # base_item_id, answered as a generic conflict).
+    if session.scalar(select(ItemVariant.item_id).where(ItemVariant.base_item_id == item.id).limit(1)) is not None:
+        raise Conflict(f"item {code} has unit variants; it cannot be deleted", field="code")
     record_audit(session, actor, "item.delete", object_type="item", object_key=code, before=_item_state(item))
     session.delete(item)
     session.flush()

@@ -142,3 +142,17 @@ def test_a_plan_lists_the_items_unit_variants_without_allocating_them(session, m
 
     [need] = plan.needs
     assert need.allocated == 0 and [(ref.code, ref.unit) for ref in need.variants] == [(variant.code, "包")]
+
+
+def test_an_item_with_unit_variants_is_refused_deletion_naming_why(session):
+    """PL-001 has no stock of its own but a unit variant names it as its base item: the delete failed on the
+    variant's NOT NULL base_item_id and was answered as a generic conflict (found by the review)."""
+    from inventory.catalogue import delete_item
+
+    felt = get_item(session, "PL-001")
+    assert session.scalar(select(StockLine.id).where(StockLine.item_id == felt.id)) is None
+    unit_variant_for(session, "tester", felt, "包")
+    session.commit()
+
+    with pytest.raises(Conflict, match="item PL-001 has unit variants; it cannot be deleted"):
+        delete_item(session, "tester", "PL-001")
