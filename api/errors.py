@@ -177,26 +177,22 @@ MAX_FIELD_ERRORS = 100
 
 def _first_errors(errors: dict, limit: int) -> tuple[dict, int]:
     """The first ``limit`` field errors (leaves, in order, nesting kept) and how many were left out."""
-    kept: dict = {}
-    omitted = 0
-    room = limit
-    for key, value in errors.items():
-        if isinstance(value, dict):
-            inner, inner_omitted = _first_errors(value, room)
-            if inner:
-                kept[key] = inner
-                room -= _count_leaves(inner)
-            omitted += inner_omitted
-        elif room > 0:
-            kept[key] = value
-            room -= 1
-        else:
-            omitted += 1
-    return kept, omitted
+    room, omitted = limit, 0
 
+    def cut(level: dict) -> dict:
+        nonlocal room, omitted
+        kept: dict = {}
+        for key, value in level.items():
+            if isinstance(value, dict):
+                if inner := cut(value):
+                    kept[key] = inner
+            elif room > 0:
+                kept[key], room = value, room - 1
+            else:
+                omitted += 1
+        return kept
 
-def _count_leaves(errors: dict) -> int:
-    return sum(_count_leaves(value) if isinstance(value, dict) else 1 for value in errors.values())
+    return cut(errors), omitted
 
 
 def _translate_errors(errors: dict, lang: str) -> tuple[dict, dict]:

@@ -335,18 +335,18 @@ class LedgerReader:
             start = tuple(cells[:FIRST_CELLS])
             if start not in ordinary_starts or first_mapped >= len(start):
                 filled = first_filled(cells)
-                if not filled or not _any_filled(cells, mapped_indexes, len(cells)):
-                    if len(filled) == 1 and self._section_heading(table, number, filled[0]):
-                        last_raw = last_entry = None  # a new section: its warehouses are its own
-                    else:
-                        blank_rows += 1 if self.data_rows else 0
-                    continue
-                item_cell = cells[item_index] if item_index is not None and item_index < len(cells) else None
-                # a serial number and one label (一 | 污染源切断类): only the label is in a column read
-                in_columns = _count_filled(cells, mapped_indexes) if len(filled) == 2 else 0
                 form = self.form
-                if self._skippable(table, number, filled, item_cell, in_columns, cells):
-                    if self.form is not form:
+                if not filled or not _any_filled(cells, mapped_indexes, len(cells)):
+                    if not (len(filled) == 1 and self._section_heading(table, number, filled[0])):
+                        blank_rows += 1 if self.data_rows else 0
+                    skipped = True
+                else:
+                    item_cell = cells[item_index] if item_index is not None and item_index < len(cells) else None
+                    # a serial number and one label (一 | 污染源切断类): only the label is in a column read
+                    in_columns = _count_filled(cells, mapped_indexes) if len(filled) == 2 else 0
+                    skipped = self._skippable(table, number, filled, item_cell, in_columns, cells)
+                if skipped:
+                    if self.form is not form:  # a section heading: the rows below are their own warehouses'
                         last_raw = last_entry = None
                     continue
             if (  # 小计 in the item column (inline: asked of every stock row)
@@ -480,13 +480,14 @@ class LedgerReader:
         quantity, refused as one (the review found it skipped as a heading)."""
         if not _ARABIC_SERIAL.fullmatch(str(serial).strip()):
             return True
-        for vocabulary, words in ((Category, None), (ReserveType, self.choices["reserve_type"])):
-            try:
-                parse_choice(label, vocabulary, words)
-            except CellError:
-                continue
-            return True
-        return False
+        return self._named(label, Category) is not None or self._named(label, ReserveType) is not None
+
+    def _named(self, text: object, vocabulary: type[Category] | type[ReserveType]) -> str | None:
+        """The code ``text`` names in the vocabulary (the reserve types with the words staff added), or None."""
+        try:
+            return parse_choice(text, vocabulary, self.choices["reserve_type"] if vocabulary is ReserveType else None)
+        except CellError:
+            return None
 
     def _section_heading(self, table: SheetTable, number: int, label: object) -> bool:
         """A heading naming a reserve type (一、政府储备) in a table with no 储备类型 column: the rows below it,
@@ -494,9 +495,8 @@ class LedgerReader:
         if "reserve_type" in table.columns or label.__class__ is not str:
             return False
         text = _SERIAL_PREFIX.sub("", parse_text(label), count=1)
-        try:
-            reserve_type = parse_choice(text, ReserveType, self.choices["reserve_type"])
-        except CellError:
+        reserve_type = self._named(text, ReserveType)
+        if reserve_type is None:
             return False
         values, sources = dict(self.form[0]), dict(self.form[1])
         values["reserve_type"] = reserve_type
@@ -556,9 +556,8 @@ class LedgerReader:
         储备类型 column; None for any other name."""
         if "reserve_type" in table.columns:
             return None
-        try:
-            reserve_type = parse_choice(table.name, ReserveType, self.choices["reserve_type"])
-        except CellError:
+        reserve_type = self._named(table.name, ReserveType)
+        if reserve_type is None:
             return None
         self.log.note(f"the sheet's name gives the reserve type (储备类型) of its rows: {table.name}", sheet=table.name)
         return reserve_type

@@ -117,8 +117,8 @@ def settlement_sheet(
 ) -> SettlementSheet:
     """The incident's sheet, per source and item, clipped to the caller's province (or their warehouses)."""
     require_settlement_reader(actor)
-    if warehouse_code:  # an unknown one: 404, not a sheet with no rows
-        get_warehouse(session, warehouse_code, field="warehouse")
+    # an unknown one: 404, not a sheet with no rows
+    only = get_warehouse(session, warehouse_code, field="warehouse") if warehouse_code else None
     principal = as_principal(actor)
     lines = incident_lines(incident)
     totals = grouped(line_accounts(session, lines), lines)
@@ -133,7 +133,7 @@ def settlement_sheet(
         totals.items(), key=lambda pair: (warehouses[pair[0][0]].code, items[pair[0][1]].code)
     ):
         warehouse = warehouses[warehouse_id]
-        if warehouse_code and warehouse.code != warehouse_code:
+        if only is not None and warehouse_id != only.id:
             continue
         if not reads_warehouse(principal, warehouse):  # the roles require_settlement_reader lets in
             if warehouse_code:

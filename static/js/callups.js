@@ -248,13 +248,13 @@ async function refreshOrder(spoken) {
   });
 }
 
-/** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
 /** A call-up event's name (raised, dispatched, declined, replanned, cancelled) in the page's language: the one home
  * of these labels, for the call-up's history here and an incident's timeline (incidents.js). */
 export function eventLabel(event) {
   return t(`callup.event.${event}`);
 }
 
+/** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
 export function eventNote(entry) {
   const note = entry.note || "";
   if (entry.event !== "raised" && entry.event !== "replanned") return systemText(note);

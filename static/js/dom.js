@@ -172,11 +172,6 @@ export async function whileBusy({ buttons = [], region = null, settle = null }, 
   }
 }
 
-/**
- * whileBusy, and an ApiError from `action` is announced in the status line, then handed to
- * `onProblem(error)` (show it on the form); any other error is thrown on. Returns what `action`
- * returns, or undefined after an ApiError.
- */
 /** A refresh nobody asked for: a failure (an ApiError, a session ended meanwhile among them) waits for the
  * next one instead of filling the status line. */
 export async function quietly(refresh) {
@@ -187,6 +182,11 @@ export async function quietly(refresh) {
   }
 }
 
+/**
+ * whileBusy, and an ApiError from `action` is announced in the status line, then handed to
+ * `onProblem(error)` (show it on the form); any other error is thrown on. Returns what `action`
+ * returns, or undefined after an ApiError.
+ */
 export async function runAction({ onProblem = null, ...busy }, action) {
   return whileBusy(busy, async () => {
     try {

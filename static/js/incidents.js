@@ -7,7 +7,7 @@
 import { ApiError, apiUrl, get, post, request } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";
 import { eventLabel, eventNote } from "./callups.js";
-import { lang, onLanguageChange } from "./i18n.js";
+import { label as inLanguage, lang, onLanguageChange } from "./i18n.js";
 import { suggestCounties } from "./suggest.js";
 
 const WORDS = {
@@ -96,7 +96,7 @@ function w(key) {
 
 function label(group, code) {
   const entry = ctx.labels[group]?.[code];
-  return entry ? (lang() === "zh" ? entry.label_zh : entry.label_en) : code;
+  return entry ? inLanguage(entry) : code;
 }
 
 function field(name, text, props = {}) {
