@@ -92,7 +92,7 @@ class Message:
 
 # A stored text's parameters: a person's words ({note}, {reason}) any text, a quantity a number, the rest a code
 # or date (no space): "damaged in flood" is a person's reason, not a difference of "in flood".
-_SYSTEM_VALUES = {"note": ".+", "reason": ".+", "quantity": r"\d+(?:\.\d+)?"}
+_SYSTEM_VALUES = {"note": ".+", "reason": ".+", "file": ".+", "quantity": r"\d+(?:\.\d+)?"}
 
 
 def _compile(english: str, system: bool = False) -> tuple[re.Pattern, tuple[str, ...]]:
