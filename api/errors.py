@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 
-from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
+from flask import Flask, Request, Response, current_app, g, has_request_context, jsonify, request
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -105,12 +106,17 @@ def problem_types() -> list[ProblemType]:
     return sorted(kinds.values(), key=lambda kind: (kind.status, kind.anchor))
 
 
+# The request a lean answer is for (``api.lean``, which pushes no Flask request): its reader's language.
+LEAN_REQUEST: ContextVar[Request | None] = ContextVar("lean_request", default=None)
+
+
 def request_language() -> str:
     """``zh`` or ``en``: the request's ``Accept-Language`` (quality values honoured), else ``DEFAULT_LANGUAGE``."""
     default = language_of(current_app.config.get("DEFAULT_LANGUAGE"))
-    if not has_request_context() or not request.accept_languages:
+    asked = request if has_request_context() else LEAN_REQUEST.get()
+    if asked is None or not asked.accept_languages:
         return default
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default=None)
+    best = asked.accept_languages.best_match(["zh-CN", "zh", "en"], default=None)
     return language_of(best, default)
 
 

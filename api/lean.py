@@ -69,6 +69,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
+from api.errors import LEAN_REQUEST
 from api.extensions import REPLICA_BIND, db
 from api.identity import LEAN_FAILED_LOGIN, bearer_token, client_address
 from api.inputs import hostile_input_answer
@@ -321,10 +322,11 @@ class LeanPath:
             context.push()
             if lends:
                 self.lend_session()
-        intent = set_write_intent(route.writes)
+        intent, asked = set_write_intent(route.writes), LEAN_REQUEST.set(current)  # request_language reads it
         try:
             answered = self.attempt(route, current, path_values)
         finally:
+            LEAN_REQUEST.reset(asked)
             reset_write_intent(intent)
             # The transaction ends: a read's as the after-request hook ends it (a write's was committed or rolled
             # back), or with the context pushed here: a read's session is put back for this thread's next read (or

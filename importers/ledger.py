@@ -53,6 +53,7 @@ from inventory.registration import (
     find_or_register_warehouses,
 )
 from inventory.unit_variants import factor_to_item, hold_item_units, unit_variant_for
+from inventory.units import in_item_unit
 from inventory.validation import check_text, text_limit
 from inventory.vocabulary import reserve_type_words
 
@@ -587,7 +588,7 @@ class _LedgerImport:
                 for row in rows:
                     if row.failed:  # refused already: neither converted nor told of the factor
                         continue
-                    row.item, row.quantity = item, row.quantity * factor
+                    row.item, row.quantity = item, in_item_unit(row.quantity, factor)
                     column = row.column_for("unit") or row.column_for("quantity")
                     self.log.warn(
                         f"the factor 1 {unit} = {factor.normalize():f} {item.unit} was set for {item.code} "

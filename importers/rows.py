@@ -58,6 +58,7 @@ from inventory.reference import Category, ReserveType, WarehouseLevel, Warehouse
 from inventory.regions import region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
+from inventory.units import in_item_unit
 from inventory.validation import remember
 
 # Ledger fields → the keyword the warehouse service takes.
@@ -817,7 +818,7 @@ class LedgerReader:
             if factor is None:
                 return quantity, unit_text
             if factor != 1:
-                quantity = quantity * factor
+                quantity = in_item_unit(quantity, factor)
         return quantity, ""
 
 
@@ -860,7 +861,8 @@ FIRST_CELLS = 4  # a row's first filled cells: enough to tell totals, notes and 
 # A heading's serial number (一 一、 （一） 1 1.1 (2)) and the same before its words (一、政府储备 → 政府储备).
 _ARABIC_SERIAL = re.compile(r"\d+(?:[.．]\d+)*[、.．]?")  # 2, 2.1, 3、 as a data row numbers itself
 _SERIAL = re.compile(r"[（(]?(?:[一二三四五六七八九十百]+|\d+(?:[.．]\d+)*)[)）]?[、.．]?")
-_SERIAL_PREFIX = re.compile(r"^[（(]?(?:[一二三四五六七八九十百]+|\d+(?:[.．]\d+)*)(?:[)）]|[、.．])\s*")
+# before words the serial must end in a bracket or a mark (一、政府储备, （二）企业储备): 一次性手套 keeps its 一
+_SERIAL_PREFIX = re.compile("^" + _SERIAL.pattern + r"(?<=[)）、.．])\s*")
 
 
 def _is_serial(value: object) -> bool:

@@ -23,6 +23,7 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
@@ -60,8 +61,6 @@ from importers.xlsx_strings import (
     is_shared_strings,
     part_name,
     shared_marks,
-    shown_text,
-    string_lengths,
 )
 from inventory.errors import ValidationFailed
 from inventory.validation import printable
@@ -318,16 +317,7 @@ def _scan_parts(data: bytes, exact_cells: bool, seen: dict[str, SheetMarks]) -> 
             strings = StringsReader() if is_shared_strings(member.filename) else None
             shown = ShownText(lengths) if strings is None and counted and lengths is not None else None
             scan = _PartScan(member.filename, exact_cells, lengths is not None and shown is None)
-            try:
-                with archive.open(member) as part:
-                    while chunk := part.read(SCAN_CHUNK_BYTES):
-                        scan.feed(chunk)
-                        if strings is not None:
-                            strings.feed(chunk)
-                        elif shown is not None:
-                            shown.feed(chunk)
-            except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-                raise damaged(member.filename, str(exc)) from exc
+            _read_part(archive, member, scan, strings or shown)
             scan.finish()
             if scan.seen.hidden_rows or scan.seen.uncomputed or scan.seen.zero_formulas:
                 seen[part_name(member.filename)] = scan.seen
@@ -351,7 +341,25 @@ def _scan_parts(data: bytes, exact_cells: bool, seen: dict[str, SheetMarks]) -> 
 
 
 _RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
-_TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_WORKBOOK = "xl/workbook.xml"
+# a tag's attributes may hold ">" inside their quotes; "<" is not XML there
+_RELATIONSHIP_TAG = re.compile(rb"""<(?:\w+:)?Relationship\s(?:[^<>"']|"[^"]*"|'[^']*')*>""")
+_SHEET_TAG = re.compile(rb"""<(?:\w+:)?sheet\s(?:[^<>"']|"[^"]*"|'[^']*')*>""")
+
+
+def _relationship_targets(relationships: bytes) -> dict[str, str]:
+    """The workbook's relationships, each Id's target as the ``part_name`` python-calamine opens for it: a target
+    starting with "/" from the package's root (one "/" taken off), any other relative to the workbook's folder
+    ``xl/``, as OOXML says; both taken as written, as calamine takes them (no entity read, no ".." folded: a
+    target calamine cannot open refuses its workbook there, so no sheet is read from elsewhere). A later Id
+    replaces an earlier one, as in calamine's map."""
+    targets: dict[str, str] = {}
+    for tag in _RELATIONSHIP_TAG.findall(relationships):
+        target = _attribute(tag, rb"Target", as_written=True)
+        if target is not None:
+            key = _attribute(tag, rb"Id", as_written=True) or ""
+            targets[key] = part_name(target[1:] if target.startswith("/") else "xl/" + target)
+    return targets
 
 
 def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -370,9 +378,7 @@ def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
             relationships = archive.read(member)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
             raise damaged(member.filename, str(exc)) from exc
-        for quoted, single in _TARGET.findall(relationships):
-            target = part_name((quoted or single).decode("utf-8", "replace"))
-            named.update((target.lstrip("/"), "xl/" + target))
+        named.update(_relationship_targets(relationships).values())
     return [
         m
         for m in members
@@ -380,17 +386,14 @@ def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     ]
 
 
-_WORKBOOK = "xl/workbook.xml"
-_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^<>]*>")
-_RELATIONSHIP_TAG = re.compile(rb"<(?:\w+:)?Relationship\s[^<>]*>")
-
-
-def _attribute(tag: bytes, name: bytes) -> str | None:
-    """An attribute's value in one tag (``name`` a regex: ``\\w+:id`` for any prefix), its entities read."""
+def _attribute(tag: bytes, name: bytes, as_written: bool = False) -> str | None:
+    """An attribute's value in one tag (``name`` a regex: ``\\w+:id`` for any prefix), its entities read unless
+    ``as_written`` (calamine reads a relationship's Id and Target, and a sheet's r:id, as written)."""
     found = re.search(rb"\s" + name + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", tag)
     if found is None:
         return None
-    return html.unescape((found.group(1) or found.group(2) or b"").decode("utf-8", "replace"))
+    value = (found.group(1) or found.group(2) or b"").decode("utf-8", "replace")
+    return value if as_written else html.unescape(value)
 
 
 def sheet_marks(data: bytes, marks: dict[str, SheetMarks]) -> dict[str, SheetMarks]:
@@ -408,14 +411,10 @@ def sheet_marks(data: bytes, marks: dict[str, SheetMarks]) -> dict[str, SheetMar
         for seen in marks.values():
             for number, columns in seen.zero_formulas.items():
                 seen.uncomputed.setdefault(number, set()).update(columns)
-    targets: dict[str, str] = {}
-    for tag in _RELATIONSHIP_TAG.findall(relationships):
-        key, target = _attribute(tag, rb"Id"), _attribute(tag, rb"Target")
-        if key is not None and target is not None:
-            targets[key] = part_name(target[1:] if target.startswith("/") else "xl/" + target)
+    targets = _relationship_targets(relationships)
     found: dict[str, SheetMarks] = {}
     for tag in _SHEET_TAG.findall(workbook):
-        name, key = _attribute(tag, rb"name"), _attribute(tag, rb"\w+:id")
+        name, key = _attribute(tag, rb"name"), _attribute(tag, rb"(?:r|relationships):id", as_written=True)
         if name is not None and key in targets and targets[key] in marks:
             found[name] = marks[targets[key]]
     return found
@@ -428,22 +427,34 @@ def shared_text(data: bytes) -> int:
         lengths = None
         for member in members:
             if is_shared_strings(member.filename):
-                read = string_lengths(_chunks(archive, member))
+                strings = StringsReader()
+                _read_part(archive, member, strings)
+                read = strings.finish()
                 lengths = read if lengths is None else lengths.merged(read)
         if lengths is None:
             return 0
-        return sum(
-            shown_text(_chunks(archive, member), lengths)
-            for member in members
-            if not is_shared_strings(member.filename)
-        )
+        text = 0
+        for member in members:
+            if not is_shared_strings(member.filename):
+                shown = ShownText(lengths)
+                _read_part(archive, member, shown)
+                text += shown.finish()
+        return text
 
 
-def _chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> Iterator[bytes]:
+class _Reader(Protocol):
+    def feed(self, chunk: bytes) -> None: ...
+
+
+def _read_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, *readers: _Reader | None) -> None:
+    """One part's chunks fed to each reader (None: none). A part the zip cannot give, or a reader cannot take (a
+    number past what ``int`` reads: ValueError), is a damaged workbook."""
+    feeds = [reader.feed for reader in readers if reader is not None]
     try:
         with archive.open(member) as part:
             while chunk := part.read(SCAN_CHUNK_BYTES):
-                yield chunk
+                for feed in feeds:
+                    feed(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise damaged(member.filename, str(exc)) from exc
 

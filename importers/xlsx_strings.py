@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -182,13 +181,6 @@ class StringsReader(_Unprefixed):
         return self.lengths
 
 
-def string_lengths(chunks: Iterable[bytes]) -> StringLengths:
-    reader = StringsReader()
-    for chunk in chunks:
-        reader.feed(chunk)
-    return reader.finish()
-
-
 def _read_plain(scan: bytes, lengths: StringLengths, first: bool) -> bool:
     """The strings of ``scan`` (ending before an ``</si>``) appended to ``lengths`` if each is written as Excel
     writes it, an <si> opening with its text (``_PLAIN_START``) and closed before the next opens; else False."""
@@ -305,11 +297,3 @@ def _plain_text(scan: bytes, table: np.ndarray) -> int | None:
     value = ((value * np.uint64(100)) + (value >> np.uint64(16))) & _word(b"\xff\xff\x00\x00" * 2)
     value = ((value * np.uint64(10_000)) + (value >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
     return int(table[np.minimum(value, np.uint64(len(table) - 1))].sum())
-
-
-def shown_text(chunks: Iterable[bytes], lengths: StringLengths) -> int:
-    """The characters the shared-string cells of one part show (``ShownText``)."""
-    shown = ShownText(lengths)
-    for chunk in chunks:
-        shown.feed(chunk)
-    return shown.finish()

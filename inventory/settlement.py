@@ -38,7 +38,10 @@ def set_unit_price(
 ) -> UnitPrice:
     """The agreed price of an item from a source (admins; provincial staff in the source's province).
 
-    One atomic upsert: two editors never create two prices for the same source and item.
+    The source's price is locked before it is read for the audit entry, so an editor changing it at the same time
+    waits, and each entry's ``before`` is the price it replaced; with no price yet, the first insert wins and a
+    second editor, refused by the unique key, locks and changes that one. The audit entry follows the change in
+    the caller's transaction.
     """
     principal = require_warehouse_management(actor, warehouse.province_code)
     if warehouse.reserve_type is ReserveType.GOVERNMENT:
@@ -47,19 +50,30 @@ def set_unit_price(
     if price > MAX_QUANTITY:
         raise ValidationFailed(f"a price is at most {MAX_QUANTITY}", field="price")
     agreement = check_text(agreement, "agreement", max_length=text_limit(UnitPrice.agreement))
-    existing = session.scalar(
-        select(UnitPrice).where(UnitPrice.warehouse_id == warehouse.id, UnitPrice.item_id == item.id)
-    )
-    before = {"price": str(existing.price), "agreement": existing.agreement} if existing is not None else None
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
     values = {"price": price, "agreement": agreement, "set_by": principal.username}
-    statement = insert(UnitPrice).values(warehouse_id=warehouse.id, item_id=item.id, **values)
-    session.execute(statement.on_conflict_do_update(index_elements=["warehouse_id", "item_id"], set_=values))
-    unit_price = session.scalars(
+    locked = (
         select(UnitPrice)
         .where(UnitPrice.warehouse_id == warehouse.id, UnitPrice.item_id == item.id)
+        .with_for_update(of=UnitPrice)  # the price's row, not its joined warehouse and item
         .execution_options(populate_existing=True)
-    ).one()
+    )
+    unit_price = session.scalar(locked)
+    inserted = False
+    if unit_price is None:
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+        statement = insert(UnitPrice).values(warehouse_id=warehouse.id, item_id=item.id, **values)
+        inserted = (
+            session.execute(
+                statement.on_conflict_do_nothing(index_elements=["warehouse_id", "item_id"]).returning(UnitPrice.id)
+            ).scalar()
+            is not None
+        )
+        unit_price = session.scalars(locked).one()  # an insert that lost to another editor's waited for its commit
+    before = None
+    if not inserted:
+        before = {"price": str(unit_price.price), "agreement": unit_price.agreement}
+        unit_price.price, unit_price.agreement, unit_price.set_by = price, agreement, principal.username
+        session.flush()  # the change first: one the database refuses leaves no audit entry behind
     record_audit(
         session,
         actor,

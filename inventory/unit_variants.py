@@ -26,7 +26,14 @@ from inventory.errors import Conflict, ValidationFailed
 from inventory.import_review import UNIT_VARIANT, close_item_reviews
 from inventory.models import Item, ItemUnit, ItemVariant, StockLine
 from inventory.stock import adjust_stock, receive_stock
-from inventory.units import canonical_unit, item_unit_factor, unit_factor, variant_code, variant_name
+from inventory.units import (
+    canonical_unit,
+    in_item_unit,
+    item_unit_factor,
+    unit_factor,
+    variant_code,
+    variant_name,
+)
 from inventory.validation import check_quantity, check_text, text_limit
 
 THOUSANDTH = Decimal("0.001")
@@ -172,7 +179,7 @@ def _merge_variant(session: Session, actor: Actor, item: Item, variant: Item, fa
             session,
             warehouse=line.warehouse,
             item=item,
-            quantity=(quantity * factor).quantize(THOUSANDTH, rounding=ROUND_HALF_UP),
+            quantity=in_item_unit(quantity, factor).quantize(THOUSANDTH, rounding=ROUND_HALF_UP),
             actor=actor,
             batch=line.batch,
             production_date=line.production_date,

@@ -134,6 +134,12 @@ def unit_factor(given: str, wanted: str) -> Decimal | None:
     return None
 
 
+def in_item_unit(quantity: Decimal, factor: Decimal) -> Decimal:
+    """``quantity`` counted in a unit whose ``factor`` (``item_unit_factor``) is known, in the item's catalogue
+    unit: exact (more than three places is refused where the count is checked, or rounded by a variant's merge)."""
+    return quantity * factor
+
+
 def is_known_unit(text: str) -> bool:
     unit = canonical_unit(text)
     return unit == "pcs" or unit in COUNTED_UNITS or unit in UNIT_SIZES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import QuantityField, StrictSchema, choice
+from api.schemas.fields import QuantityField, StrictSchema, SystemTextField, choice
 from api.schemas.logistics import ShipmentDetailsFields
 from api.schemas.nearest import PlanIn, RoundedFloat
 from inventory.models import CallUp, CallUpEvent, CallUpLine
@@ -66,14 +66,14 @@ class CallUpLineOut(Schema):
     quantity = QuantityField()
     decided_by = fields.String(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
-    reason = fields.String()
+    reason = SystemTextField()
 
 
 class CallUpEventOut(Schema):
     event = fields.String()
     line_id = fields.Integer(allow_none=True)
     actor = fields.String()
-    note = fields.String()
+    note = SystemTextField()
     occurred_at = fields.AwareDateTime()
 
 

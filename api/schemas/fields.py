@@ -45,6 +45,19 @@ class MessageField(fields.String):
         return None if value is None else catalog().translate(str(value), request_language())
 
 
+class SystemTextField(fields.String):
+    """A ledger reason or a call-up's or timeline's note: in the request's language when the server wrote it,
+    a person's words as written (``MessageCatalog.system_text``)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else system_text(str(value))
+
+
+def system_text(text: str) -> str:
+    """A stored reason or note as the request's reader gets it (``SystemTextField``, and the writes' answers)."""
+    return catalog().system_text(text, request_language())
+
+
 class QuantityField(fields.Field):
     """A quantity with at most three decimals: read from a JSON number or string, written as a number.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import BoundedList, MomentField, QuantityField, StrictSchema, choice
+from api.schemas.fields import BoundedList, MomentField, QuantityField, StrictSchema, SystemTextField, choice
 from inventory.models import Consumption, EmergencyIncident, Region, Shipment, ShipmentLine, UnitPrice
 from inventory.reference import LANGUAGES, IncidentStatus, IncidentType, ShipmentKind, ShipmentStatus
 from inventory.shipments import MAX_SHIPMENT_LINES, is_overdue
@@ -184,7 +184,7 @@ class TimelineEntryOut(Schema):
     shipment_code = fields.String(allow_none=True)
     line_id = fields.Integer(allow_none=True)
     quantity = QuantityField(allow_zero=True, allow_none=True)
-    note = fields.String()
+    note = SystemTextField()
 
 
 class IncidentSummaryOut(Schema):

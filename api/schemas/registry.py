@@ -16,8 +16,10 @@ from api.schemas.fields import (
     MomentField,
     QuantityField,
     StrictSchema,
+    SystemTextField,
     choice,
     code_field,
+    system_text,
 )
 from inventory.catalogue import MAX_ALIASES
 from inventory.models import Item, ItemAlias, Region, StockLine
@@ -357,7 +359,7 @@ class MovementOut(Schema):
     delta = QuantityField(positive=False)
     quantity_after = QuantityField()
     actor = fields.String()
-    reason = fields.String()
+    reason = SystemTextField()
     reference = fields.String(allow_none=True)
     transfer_key = fields.String(allow_none=True)
     occurred_at = fields.AwareDateTime()
@@ -382,7 +384,7 @@ def movement_dict(movement) -> dict:
         "delta": float(movement.delta),
         "quantity_after": float(movement.quantity_after),
         "actor": movement.actor,
-        "reason": movement.reason,
+        "reason": system_text(movement.reason),
         "reference": movement.reference,
         "transfer_key": movement.transfer_key,
         "occurred_at": movement.occurred_at.isoformat(),

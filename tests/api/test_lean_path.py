@@ -421,6 +421,27 @@ def test_the_lean_path_answers_receipts_and_issues_exactly_as_flask(app, lean, f
         assert quantity_after(flasks) == pytest.approx(quantity_after(ours) + sign * delta), body
 
 
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("zh-CN", "过期批次仍出库（2020-01-01 到期）：过期仍可用"),
+        ("en-GB", "allow_expired: batch expired 2020-01-01: 过期仍可用"),
+    ],
+)
+def test_an_issues_ledger_reason_is_answered_in_the_readers_language_on_both_paths(
+    app, lean, fallbacks, token_for, stocked, language, reason
+):
+    """The server's words in a ledger reason are stored as their English template and answered in the reader's
+    language (``MessageCatalog.system_text``); the lean path reads the language as Flask does."""
+    body = {"quantity": 1, "allow_expired": True, "reason": "过期仍可用"}
+    path = f"{API}/stock-lines/{stocked['expired']}/issues"
+    fallbacks.clear()
+    ours, flasks = write_both_paths(app, lean, token_for("admin"), path, body, {"Accept-Language": language})
+    assert movement_comparable(ours, False) == movement_comparable(flasks, False)
+    assert json.loads(ours[2])["reason"] == json.loads(flasks[2])["reason"] == reason
+    assert len(fallbacks) == 1
+
+
 def test_refused_writes_reach_flask_write_nothing_and_get_its_answer(app, lean, fallbacks, token_for, stocked):
     token = token_for("admin")
     issue = f"{API}/stock-lines/{stocked['fresh']}/issues"

@@ -106,6 +106,23 @@ def test_an_incident_over_http_from_call_up_to_settlement_sheet(client_for, make
     events = [entry["event"] for entry in view["timeline"]]
     assert events[0] == "opened" and events[-1] == "closed" and "returned" in events
 
+    # What the server wrote into ledger reasons and notes, stored as English templates, in the reader's language
+    # (the tests' default is English); a person's words in them as written.
+    zh = {"Accept-Language": "zh-CN"}
+    notes = [entry["note"] for entry in rita.get(f"{API}/incidents/{code}", headers=zh).json["timeline"]]
+    english = [entry["note"] for entry in view["timeline"]]
+    assert "short 2.000: 两袋破损遗撒" in english and "短少 2：两袋破损遗撒" in notes, notes
+    assert "all needs covered" in english and "全部需求已安排" in notes
+    reasons = {m["reason"] for m in rita.get(f"{API}/movements", query_string={"reference": carbon["code"]}).json}
+    chinese = {
+        m["reason"] for m in rita.get(f"{API}/movements", query_string={"reference": carbon["code"]}, headers=zh).json
+    }
+    assert reasons == {f"call-up {carbon['code']}"} and chinese == {f"调用单 {carbon['code']}"}
+    received_in = rita.get(f"{API}/movements", headers=zh).json
+    assert any(m["reason"] == f"发运单 {back.json['code']} 已接收" for m in received_in), received_in
+    raised = rita.get(f"{API}/callups/{carbon['code']}", headers=zh).json["events"][0]
+    assert (raised["event"], raised["note"]) == ("raised", "全部需求已安排")
+
     # Settlement: a price set by Beijing's staff, the sheet as JSON and as a workbook.
     price = {"warehouse_code": "ENT", "item": "活性炭", "price": 1000, "agreement": "储备协议"}
     assert rita.post(f"{API}/unit-prices", json=price).status_code == 403

@@ -251,3 +251,22 @@ def test_a_chinese_message_names_a_vocabulary_code_and_a_missing_batch_in_chines
     ).get_json()["report"]
     [twice] = [issue for issue in report["errors"] if issue["code"] == "unbatched_already_counted"]
     assert "（无批次）已在" in twice["message"] and "none" not in twice["message"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "chinese"),
+    [
+        ("台账导入 ledger import 横州 台账.xlsx", "台账导入 横州 台账.xlsx"),
+        ("导入复核更正 import review: X-1 is PD-001", "导入复核更正：X-1 即 PD-001"),
+        ("call-up CU-2: 急用; 快送", "调用单 CU-2：急用; 快送"),
+        ("PD-001 short by 20; PD-002 short by 1.5", "PD-001 缺 20；PD-002 缺 1.5"),
+        ("short 2.000; damaged 1.000: 路上颠簸", "短少 2；损坏 1：路上颠簸"),
+        # a person's words, whatever they look like, as written
+        ("damaged in flood", "damaged in flood"),
+        ("shipment of tents received", "shipment of tents received"),
+        ("no warehouse with code 'W'", "no warehouse with code 'W'"),
+    ],
+)
+def test_a_stored_text_the_server_wrote_is_read_in_chinese_and_a_persons_words_stay(stored, chinese):
+    assert catalog().system_text(stored, "zh") == chinese
+    assert catalog().system_text(stored, "en") == stored

@@ -323,3 +323,18 @@ def test_a_unit_or_a_quantity_with_its_unit_in_brackets_counts_in_that_unit(sess
         ("W-1", "SC-005", "b"): Decimal(50),
     }
     assert not [w.message for w in report.warnings if w.column in ("计量单位", "数量")]
+
+
+@pytest.mark.parametrize("heading", ["二、企业储备", "（二）企业储备", "（二）、企业储备", "(2). 企业储备"])
+def test_a_section_heading_gives_its_rows_the_reserve_type_however_its_serial_is_written(session, run_import, heading):
+    """A heading's serial ends in a bracket, a mark, or both (（二）、企业储备 lost only （二） and named no type)."""
+    rows = [
+        ["序号", "储备库名称", "所在区县", "物资名称", "计量单位", "数量"],
+        [heading],
+        [1, "马山县某糖厂", "马山县", "活性炭", "吨", 3],
+    ]
+    report = run_import(sheet_of_rows(rows))
+
+    assert report.status == "imported", report.errors
+    warehouse = session.scalars(select(Warehouse).where(Warehouse.name == "马山县某糖厂")).one()
+    assert warehouse.reserve_type.value == "enterprise"

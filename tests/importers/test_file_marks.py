@@ -122,6 +122,38 @@ def test_a_hidden_sheet_is_imported_and_the_report_names_it(run_import):
     assert in_chinese(message).startswith("工作表“旧台账”在文件中是隐藏的")
 
 
+def moved(data: bytes, name: str, target: str) -> bytes:
+    """The workbook with its sheet part moved to the zip member ``name``, its relationship saying ``target``."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as moved_to:
+        for member in source.infolist():
+            part = source.read(member)
+            if member.filename == "xl/_rels/workbook.xml.rels":  # openpyxl writes the absolute /xl/worksheets/…
+                part = part.replace(b'Target="/xl/worksheets/sheet1.xml"', f'Target="{target}"'.encode())
+            moved_to.writestr(name if member.filename == "xl/worksheets/sheet1.xml" else member.filename, part)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("xl/worksheets/sheet1.xml", "/xl/worksheets/sheet1.xml"),  # openpyxl's
+        ("xl/worksheets/sheet1.xml", "worksheets/sheet1.xml"),  # Excel's
+        ("/sheets/sheet1.xml", "//sheets/sheet1.xml"),  # calamine takes one "/" off
+        ("xl/worksheets/sheet&#49;.xml", "worksheets/sheet&#49;.xml"),  # calamine reads no entity in a target
+        ("xl/worksheets/sheet&amp;1.xml", "worksheets/sheet&amp;1.xml"),
+    ],
+)
+def test_hidden_rows_are_named_wherever_the_relationship_puts_the_sheet(run_import, name, target):
+    """The scan finds a sheet's marks at the part python-calamine reads for it, by the relationship's target as
+    calamine resolves it (``_relationship_targets``)."""
+    report = run_import(moved(ledger(rows=7, hidden=(4, 5)), name, target), dry_run=True)
+
+    assert report.status == "validated" and report.counts["lines_created"] == 7, report.errors
+    said = [(issue.sheet, issue.row) for issue in report.warnings if "hidden" in issue.message]
+    assert said == [("台账", 4)]
+
+
 def test_hidden_blank_rows_and_a_file_without_hidden_rows_say_nothing(run_import):
     def blank_rows_hidden(xml: bytes) -> bytes:  # two empty rows, hidden, after the data (a filter's leftovers)
         return xml.replace(b"</sheetData>", b'<row r="20" hidden="1"/><row r="21" hidden="true"></row></sheetData>')

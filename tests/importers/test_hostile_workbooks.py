@@ -237,6 +237,10 @@ HOSTILE = {
     "sheet-named-dat": lambda: renamed(
         cell_at("ZZ150000"), SHEET, "xl/worksheets/sheet1.dat", b"worksheets/sheet1.dat"
     ),
+    # a target starting with "//": calamine takes one "/" off and opens the zip member named "/sheets/sheet1.dat"
+    "sheet-named-from-the-root": lambda: renamed(
+        cell_at("ZZ150000"), SHEET, "/sheets/sheet1.dat", b"//sheets/sheet1.dat"
+    ),
     # rich-text labels (RSTRING), which calamine loads as cells, far down four sheets
     "xls-far-apart-rich-labels": lambda: compound_file(
         biff_workbook([(f"S{n}", label(0, 0, "x") + rich_label(65_535, 100, "y")) for n in range(4)])
@@ -260,6 +264,7 @@ TOO_LARGE = {
     "strings-named-otherwise",
     "sheet-named-in-capitals",
     "sheet-named-dat",
+    "sheet-named-from-the-root",
 }
 LIMIT_CODES = {
     "workbook_too_many_cells",
@@ -342,6 +347,12 @@ class NoCalamine:
             413,
             "sheet_area_too_large",
             "sheet part xl/worksheets/sheet1.dat has cells out to row 150,000",
+        ),
+        (
+            "sheet-named-from-the-root",
+            413,
+            "sheet_area_too_large",
+            "sheet part /sheets/sheet1.dat has cells out to row 150,000",
         ),
         ("xls-labels-declaring-64k", 422, "workbook_damaged", "a text is declared longer than the file holds"),
     ],

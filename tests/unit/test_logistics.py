@@ -34,6 +34,7 @@ from inventory.reference import (
 )
 from inventory.settlement import set_unit_price, settlement_sheet
 from inventory.shipments import ShipmentDetails, flag_overdue, is_overdue, list_shipments, ship_transfer
+from inventory.warehouses import get_warehouse
 from tests.unit.racing import run_at_once
 
 PLACE = Incident(Point(39.90, 116.40))
@@ -413,3 +414,27 @@ def test_two_overdue_rounds_at_once_flag_each_shipment_once(app, sources):
     )
     told = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "shipment.overdue")
     assert db.session.scalar(told) == 2
+
+
+def test_racing_price_edits_each_audit_the_price_they_replaced(app, sources):
+    """Editors setting one source's price at once: each audit entry's 'before' is the price it replaced (the
+    one before it in the log), never a price read before another editor's change committed."""
+    db.session.remove()  # the sources are committed
+
+    def edit(price: int):
+        source = get_warehouse(db.session, "ENT")
+        return set_unit_price(db.session, ADMIN, warehouse=source, item=get_item(db.session, "PD-001"), price=price)
+
+    outcomes = run_at_once(app, [functools.partial(edit, price) for price in range(100, 106)])
+    assert outcomes == ["done"] * 6, outcomes
+    with app.app_context():
+        entries = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "settlement.price").order_by(AuditEntry.id)
+        ).all()
+        said = [(_price(entry.before), _price(entry.after)) for entry in entries]
+        db.session.remove()
+    assert [before for before, _after in said] == [None] + [after for _before, after in said[:-1]], said
+
+
+def _price(audited: str | None) -> Decimal | None:
+    return Decimal(json.loads(audited)["price"]) if audited else None
