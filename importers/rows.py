@@ -24,7 +24,6 @@ from importers.columns import (
     FOOTER_PREFIXES,
     HEADER_INDEX,
     TOTAL_MARKERS,
-    bracket_notes,
     closest_field,
     fold,
     header_key,
@@ -34,6 +33,7 @@ from importers.row_items import ItemCells
 from importers.values import (
     SHELF_LIFE_UNITS,
     CellError,
+    bracket_unit,
     china_order,
     choice_words,
     is_blank,
@@ -311,7 +311,9 @@ class LedgerReader:
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
         self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
         self.known_quantities = {}  # a table's own: its quantity header may name a unit (数量（千克）)
-        self.shelf_life_unit = _shelf_life_unit(columns.get("expiry_date"))
+        # 有效期（月）: the time unit its header names in brackets; its plain numbers are shelf lives
+        expiry = columns.get("expiry_date")
+        self.shelf_life_unit = bracket_unit(expiry.header, SHELF_LIFE_UNITS) if expiry is not None else ""
         self.form = self._form_values(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
@@ -865,12 +867,6 @@ _SERIAL_PREFIX = re.compile(r"^[（(]?(?:[一二三四五六七八九十百]+|\d
 
 def _is_serial(value: object) -> bool:
     return value.__class__ in (int, float) or (value.__class__ is str and _SERIAL.fullmatch(value.strip()) is not None)
-
-
-def _shelf_life_unit(column: Column | None) -> str:
-    """The time unit an expiry header names in brackets (有效期（月）, 保质期(年)): its numbers are shelf lives."""
-    notes = bracket_notes(column.header) if column is not None else []
-    return next((note for note in notes if note in SHELF_LIFE_UNITS), "")
 
 
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")

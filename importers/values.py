@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -19,6 +19,7 @@ from importers.columns import (
     NO_DATE_MARKERS,
     NO_QUANTITY_MARKERS,
     VALUE_VARIANTS,
+    bracket_notes,
     fold,
     header_key,
 )
@@ -123,6 +124,22 @@ _BRACKETED = re.compile(r"^[(\[【〔]\s*([^()\[\]【】〔〕]*?)\s*[)\]】〕]
 _BRACKET_NOTE = re.compile(r"[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]")
 
 
+class _KnownUnits:
+    """Every unit spelling ``is_known_unit`` knows (吨, kg, 公斤, 套, pcs …), as ``bracket_unit``'s ``units``."""
+
+    def __contains__(self, text: object) -> bool:
+        return isinstance(text, str) and is_known_unit(text)
+
+
+KNOWN_UNITS = _KnownUnits()
+
+
+def bracket_unit(text: object, units: Container[str]) -> str:
+    """The first note in brackets of ``text`` that ``units`` holds, or "": the one home of "a unit in brackets"
+    (数量（千克） → 千克 with ``KNOWN_UNITS``, 有效期（月） → 月 with ``SHELF_LIFE_UNITS``, a unit cell （袋） → 袋)."""
+    return next((note for note in bracket_notes(text) if note in units), "")
+
+
 @memoised
 def parse_unit(value: object) -> str:
     """A unit cell as typed; when that is no unit, the one its brackets hold or leave: （袋） → 袋, 公斤(kg) → 公斤,
@@ -131,12 +148,10 @@ def parse_unit(value: object) -> str:
     if not text or is_known_unit(text):
         return text
     folded = fold(text)
-    inner = _BRACKETED.match(folded)
     outside = _BRACKET_NOTE.sub("", folded).strip()
-    for unit in (inner.group(1) if inner else "", outside):
-        if unit and is_known_unit(unit):
-            return unit
-    return text
+    if outside:
+        return outside if is_known_unit(outside) else text
+    return bracket_unit(folded, KNOWN_UNITS) or text
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ from importers.limits import (
     WorkbookTooLarge,
 )
 from importers.sandbox import Child, Send, unreadable
-from importers.values import is_blank, is_known_unit, parse_text
+from importers.values import KNOWN_UNITS, bracket_unit, is_blank, is_known_unit, parse_text
 from importers.xls_records import Damaged, Encrypted, NoWorkbookStream, declared_area, xls_sheets
 from importers.xlsx_strings import (
     ShownText,
@@ -1178,12 +1178,16 @@ def _map_header(
         elif field_name in columns:
             kept = columns[field_name]
             if header_key(kept.header) in YIELDING_HEADERS and key not in YIELDING_HEADERS:
-                columns[field_name] = Column(index=index, header=header, field=field_name, unit=_header_unit(header))
+                columns[field_name] = Column(
+                    index=index, header=header, field=field_name, unit=bracket_unit(header, KNOWN_UNITS)
+                )
                 duplicates.append((kept.index, kept.header, header, index))
             else:
                 duplicates.append((index, header, kept.header, kept.index))
         else:
-            columns[field_name] = Column(index=index, header=header, field=field_name, unit=_header_unit(header))
+            columns[field_name] = Column(
+                index=index, header=header, field=field_name, unit=bracket_unit(header, KNOWN_UNITS)
+            )
     return SheetTable(
         name=sheet,
         kind="",
@@ -1214,12 +1218,3 @@ def _match_header(header: str, group: str) -> str | None:
         if key in HEADER_INDEX:
             return HEADER_INDEX[key]
     return None
-
-
-def _header_unit(header: str) -> str:
-    from importers.columns import bracket_notes
-
-    for note in bracket_notes(header):
-        if is_known_unit(note):
-            return note
-    return ""

@@ -9,8 +9,11 @@ from decimal import Decimal
 import pytest
 
 from importers.values import (
+    KNOWN_UNITS,
+    SHELF_LIFE_UNITS,
     Amount,
     CellError,
+    bracket_unit,
     chinese_number,
     parse_amount,
     parse_coordinates,
@@ -233,3 +236,21 @@ def test_coordinates_that_cannot_be_read_are_refused_saying_why(typed, message):
 )
 def test_a_unit_cell_is_the_unit_its_brackets_hold_or_leave(typed, unit):
     assert parse_unit(typed) == unit
+
+
+@pytest.mark.parametrize(
+    ("text", "units", "unit"),
+    [
+        ("数量（千克）", KNOWN_UNITS, "千克"),
+        ("数量(kg)", KNOWN_UNITS, "kg"),
+        ("数量【袋】（备注）", KNOWN_UNITS, "袋"),
+        ("数量（备注）", KNOWN_UNITS, ""),
+        ("有效期（月）", SHELF_LIFE_UNITS, "月"),
+        ("有效期(个月)", SHELF_LIFE_UNITS, "个月"),
+        ("有效期（吨）", SHELF_LIFE_UNITS, ""),
+        ("（袋）", KNOWN_UNITS, "袋"),
+        ("数量", KNOWN_UNITS, ""),
+    ],
+)
+def test_a_unit_in_brackets_is_found_by_one_function_for_headers_and_cells(text, units, unit):
+    assert bracket_unit(text, units) == unit
