@@ -781,12 +781,13 @@ class LedgerReader:
         quantity = Decimal(0)
         quantity_column = table.columns.get("quantity")
         written_unit = ""
+        pack = None
         if is_blank(raw_quantity):
             self.log.cell_error(table.name, number, quantity_column, None, "the quantity is missing (write 0 for none)")
         else:
             try:
                 amount = parse_amount(raw_quantity)
-                quantity, written_unit = amount.number, amount.unit
+                quantity, written_unit, pack = amount.number, amount.unit, amount.pack
                 if quantity < 0:
                     raise CellError("a quantity cannot be negative")
                 if amount.approximate:
@@ -802,7 +803,12 @@ class LedgerReader:
         column_unit = parse_unit(raw_unit)
         # The unit written beside the number is what it counts ("500千克" under 计量单位 吨 is half a tonne).
         unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
-        if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:
+        if (
+            written_unit
+            and column_unit
+            and unit_factor(written_unit, column_unit) != 1
+            and not (pack and unit_factor(pack[1], column_unit) == 1)  # 2箱（每箱20个） under 个: counted in 个
+        ):
             self.log.warn(
                 f"quantity '{raw_quantity}' names the unit '{written_unit}', not the unit column's '{column_unit}': "
                 f"read in '{written_unit}'",
@@ -811,6 +817,8 @@ class LedgerReader:
                 column=quantity_column.header if quantity_column else None,
                 value=json_value(raw_quantity),
             )
+        if pack is not None:  # rare: the cell gives its pack (2箱（每箱20个）)
+            quantity, unit_text = self._unpacked(table, number, raw_quantity, quantity, unit_text, pack, item)
         if item is not None and unit_text:
             factor_key = (item, unit_text)  # the item itself, hashed by identity: no ORM attribute read per row
             factor = self.factors.get(factor_key, _NOT_READ)
@@ -821,6 +829,43 @@ class LedgerReader:
             if factor != 1:
                 quantity = quantity * factor
         return quantity, ""
+
+    def _unpacked(
+        self,
+        table: SheetTable,
+        number: int,
+        raw_quantity: object,
+        quantity: Decimal,
+        unit: str,
+        pack: tuple[Decimal, str],
+        item: Item | None,
+    ) -> tuple[Decimal, str]:
+        """A quantity written with its pack, 2箱（每箱20个）: counted in the pack's unit (40 个) when the item's unit
+        is reached from that one and not from the packs' (an item counted in 个, no factor for 箱), as the clerk
+        wrote it down to be counted; else read in packs (2 箱), the pack said in the warning. Never stored as
+        the item's pack factor: one cell is no rule for every ledger (``set_pack_factor`` is)."""
+        per_pack, inner = pack
+        quantity_column = table.columns.get("quantity")
+        where = {
+            "sheet": table.name,
+            "row": number,
+            "column": quantity_column.header if quantity_column else None,
+            "value": json_value(raw_quantity),
+        }
+        if item is not None and factor_to_item(item, unit) is None and factor_to_item(item, inner) is not None:
+            counted = quantity * per_pack
+            self.log.warn(
+                f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): "
+                f"read as {counted:f} {inner}",
+                **where,
+            )
+            return counted, inner
+        self.log.warn(
+            f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): read as {quantity:f} {unit}, "
+            "the pack noted, not used",
+            **where,
+        )
+        return quantity, unit
 
 
 # A note's word written as a label, followed by what it says: 注：…, 填表人 张三, 联系电话:0771-… (folded: ： is :).

@@ -161,6 +161,8 @@ class Amount:
     number: Decimal
     unit: str = ""
     approximate: bool = False
+    # The pack a cell gives in brackets, 2箱（每箱20个）: (20, "个"), so many of that unit in one ``unit``.
+    pack: tuple[Decimal, str] | None = None
 
 
 def parse_number(value: object) -> tuple[Decimal, str]:
@@ -204,11 +206,38 @@ def parse_amount(value: object) -> Amount:
     rest = _ABOUT_AFTER.sub("", unit)
     approximate = bool(about) or rest != unit
     unit = _BRACKETED.sub(r"\1", rest.strip())
+    pack = None
+    if unit.endswith(_CLOSING) and any(ch.isdigit() for ch in unit):  # 2箱（每箱20个）: one number, and its pack
+        unit, pack = _unit_and_pack(unit)
     if any(ch.isdigit() for ch in unit) or unit[:1] in ("-", "~", "至", "到"):
         raise CellError(
             f"quantity '{value}' is not one number (it looks like a range or several numbers): write one number"
         )
-    return Amount(number, unit, approximate)
+    return Amount(number, unit, approximate, pack)
+
+
+# A pack in brackets after the unit (folded): 箱(每箱20个), 箱(每箱装20个), 箱(20个/箱), 箱(20个装), 桶(每桶200L).
+_CLOSING = (")", "]", "】")
+_PACKED = re.compile(
+    r"^(?P<outer>[^\d()\[\]【】]*?)\s*[(\[【]\s*"
+    r"(?:每\s*(?P<per>[^\d\s()\[\]【】]*?)\s*[装含有]?\s*)?(?P<count>\d+(?:\.\d+)?)\s*(?P<inner>[^\d\s/()\[\]【】]+?)\s*"
+    r"(?:装|(?:/|每)\s*(?P<after>[^\d\s()\[\]【】]+))?\s*[)\]】]$"
+)
+
+
+def _unit_and_pack(unit: str) -> tuple[str, tuple[Decimal, str] | None]:
+    """The unit and the pack its brackets give ("箱(每箱20个)" → 箱, (20, 个)); the text unchanged and no pack when
+    the brackets hold anything else (the caller then refuses the digits as several numbers)."""
+    match = _PACKED.match(unit)
+    if match is None:
+        return unit, None
+    outer, inner = match.group("outer").strip(), match.group("inner")
+    per = match.group("per") or match.group("after") or ""
+    outer = outer or per
+    if not outer or not is_known_unit(inner) or (per and canonical_unit(per) != canonical_unit(outer)):
+        return unit, None
+    count = Decimal(match.group("count"))
+    return (outer, (_tidy(count), inner)) if count > 0 else (unit, None)
 
 
 def _number_and_rest(text: str) -> tuple[Decimal, str]:

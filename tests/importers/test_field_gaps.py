@@ -1,0 +1,53 @@
+"""Field ledgers: what county offices really fill in that an import used to refuse or read without a word.
+
+Each workbook is small and built the way the offices build theirs (openpyxl, titles, merged cells, hidden
+columns); each test fails without the rule it is about.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from inventory.models import Item, StockLine, Warehouse
+from tests.importers.conftest import in_chinese, sheet_of_rows
+
+HEAD = ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "计量单位", "数量", "批次"]
+
+
+def stock(session) -> dict[tuple[str, str, str], Decimal]:
+    rows = session.execute(
+        select(Warehouse.code, Item.code, StockLine.batch, StockLine.quantity)
+        .join(StockLine.warehouse)
+        .join(StockLine.item)
+    )
+    return {(w, i, b): q for w, i, b, q in rows}
+
+
+def test_a_quantity_with_its_pack_in_brackets_is_counted_in_the_item_s_unit_or_read_in_packs(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEAD,
+            ["W-1", "东城区储备库", "政府储备", "110101", "吸油毡", "张", "3包（每包10张）", "a"],
+            ["W-1", None, None, None, "吸油毡", None, "2箱(20张/箱)", "b"],
+            ["W-1", None, None, None, "活性炭", None, "4袋【每袋25kg】", "c"],
+            ["W-1", None, None, None, "沙袋", "袋", "3袋（每袋25公斤）", "d"],
+            ["W-1", None, None, None, "沙袋", "袋", "3袋（20-30公斤）", "e"],
+        ]
+    )
+
+    report = run_import(data, skip_invalid=True)
+
+    assert stock(session) == {
+        ("W-1", "PL-001", "a"): Decimal(30),  # 吸油毡 counted in 张: 3 包 of 10 张
+        ("W-1", "PL-001", "b"): Decimal(40),
+        ("W-1", "PD-001", "c"): Decimal("0.1"),  # 活性炭 in 吨: 4 袋 of 25 kg
+        ("W-1", "SC-005", "d"): Decimal(3),  # 沙袋 counted in 袋: 3 袋, the pack's weight only noted
+    }
+    assert [(error.row, error.column) for error in report.errors] == [(6, "数量")]  # a range stays refused
+    packs = {w.row: in_chinese(w.message) for w in report.warnings if "包装" in in_chinese(w.message)}
+    assert packs[2] == "数量“3包（每包10张）”写明了包装（1 包 = 10 张）：按 30 张 读取"
+    assert "按 0.1 吨" not in packs[4] and "按 100 kg 读取" in packs[4]
+    assert packs[5] == "数量“3袋（每袋25公斤）”写明了包装（1 袋 = 25 公斤）：按 3 袋 读取，包装仅作记录，未用于换算"
+    assert not any("单位“" in in_chinese(w.message) and w.row == 2 for w in report.warnings)  # no unit variant
