@@ -590,6 +590,8 @@ class LedgerReader:
                 continue
             sources[column.field] = Source(table.name, number, column, value)
         self._unswap(values, sources)
+        if "contact_person" in values and "contact_phone" not in values:  # rows that give both pay one test
+            self._phone_in_contact(values, sources)
         code = str(values.get("warehouse_code", ""))
         name = str(values.get("warehouse_name", ""))
         if not code and not name:
@@ -633,6 +635,23 @@ class LedgerReader:
                 f"read as latitude {latitude}, longitude {longitude}",
                 value,
             )
+
+    def _phone_in_contact(self, values: dict, sources: dict[str, Source]) -> None:
+        """A name and a phone in one 联系人 cell (张三 13800138000, 张三（0771-1234567）) with no phone given: split
+        into the contact person and the phone, with a warning."""
+        match = _NAME_AND_PHONE.match(str(values["contact_person"]))
+        if match is None or sum(char.isdigit() for char in match.group("phone")) < 7:
+            return
+        person, phone = match.group("name").strip(), match.group("phone").strip()
+        source = sources["contact_person"]
+        values["contact_person"], values["contact_phone"] = person, phone
+        sources["contact_phone"] = source
+        self.log.warn_at(
+            source,
+            f"contact '{json_value(source.value)}' holds a name and a phone: read as contact person {person}, "
+            f"phone {phone}",
+            json_value(source.value),
+        )
 
     def _unswap(self, values: dict, sources: dict[str, Source]) -> None:
         """Latitude and longitude columns filled the wrong way round (only the other order lies in China)."""
@@ -868,6 +887,12 @@ class LedgerReader:
         return quantity, unit
 
 
+# A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
+_NAME_AND_PHONE = re.compile(
+    r"^(?P<name>\D*?[^\d\s,，/、:：;；(（\-])[\s,，/、:：;；(（]*(?:(?:联系)?电话|手机|tel|phone|mobile)?[\s:：]*"
+    r"(?P<phone>\+?\d[\d\s\-－—()（）/、,，;；]*\d)[)）]?$",
+    re.IGNORECASE,
+)
 # A note's word written as a label, followed by what it says: 注：…, 填表人 张三, 联系电话:0771-… (folded: ： is :).
 _FOOTER_LABEL = re.compile("(?:" + "|".join(map(re.escape, FOOTER_PREFIXES)) + r")\s*[:\s]")
 

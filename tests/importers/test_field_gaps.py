@@ -51,3 +51,36 @@ def test_a_quantity_with_its_pack_in_brackets_is_counted_in_the_item_s_unit_or_r
     assert "按 0.1 吨" not in packs[4] and "按 100 kg 读取" in packs[4]
     assert packs[5] == "数量“3袋（每袋25公斤）”写明了包装（1 袋 = 25 公斤）：按 3 袋 读取，包装仅作记录，未用于换算"
     assert not any("单位“" in in_chinese(w.message) and w.row == 2 for w in report.warnings)  # no unit variant
+
+
+def test_a_name_and_a_phone_in_one_contact_cell_are_split_when_no_phone_is_given(session, run_import):
+    head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "联系人", "联系电话", "物资名称", "计量单位", "数量"]
+    data = sheet_of_rows(
+        [
+            ["东城区环境应急物资储备台账"],
+            head,
+            ["W-1", "一号库", "政府储备", "110101", "张三 13800138000", None, "活性炭", "吨", 1],
+            ["W-1", "一号库", "政府储备", "110101", "张三 13800138000", None, "生石灰", "吨", 2],
+            ["W-2", "二号库", "政府储备", "110101", "李四（0771-1234567）", "", "活性炭", "吨", 1],
+            ["W-3", "三号库", "政府储备", "110101", "王五 13900139000", "010-5555", "活性炭", "吨", 1],
+            ["W-4", "四号库", "政府储备", "110101", "赵六", None, "活性炭", "吨", 1],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    contacts = session.execute(
+        select(Warehouse.code, Warehouse.contact_person, Warehouse.contact_phone).order_by(Warehouse.code)
+    )
+    assert list(contacts) == [
+        ("W-1", "张三", "13800138000"),
+        ("W-2", "李四", "0771-1234567"),
+        ("W-3", "王五 13900139000", "010-5555"),  # a phone given: the cell is left as written
+        ("W-4", "赵六", ""),
+    ]
+    split = [(w.row, w.column, in_chinese(w.message)) for w in report.warnings if w.column == "联系人"]
+    assert split == [
+        (3, "联系人", "联系人“张三 13800138000”同时写了姓名和电话：联系人读作 张三，联系电话读作 13800138000"),
+        (5, "联系人", "联系人“李四（0771-1234567）”同时写了姓名和电话：联系人读作 李四，联系电话读作 0771-1234567"),
+    ]
