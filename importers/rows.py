@@ -837,7 +837,9 @@ class LedgerReader:
                 value=json_value(raw_quantity),
             )
         if pack is not None:  # rare: the cell gives its pack (2箱（每箱20个）)
-            quantity, unit_text = self._unpacked(table, number, raw_quantity, quantity, unit_text, pack, item)
+            quantity, unit_text = self._unpacked(
+                table, number, raw_quantity, (quantity, unit_text), pack, item, column_unit
+            )
         if item is not None and unit_text:
             factor_key = (item, unit_text)  # the item itself, hashed by identity: no ORM attribute read per row
             factor = self.factors.get(factor_key, _NOT_READ)
@@ -854,16 +856,23 @@ class LedgerReader:
         table: SheetTable,
         number: int,
         raw_quantity: object,
-        quantity: Decimal,
-        unit: str,
+        read: tuple[Decimal, str],
         pack: tuple[Decimal, str],
         item: Item | None,
+        column_unit: str,
     ) -> tuple[Decimal, str]:
         """A quantity written with its pack, 2箱（每箱20个）: counted in the pack's unit (40 个) when the item's unit
-        is reached from that one and not from the packs' (an item counted in 个, no factor for 箱), as the clerk
-        wrote it down to be counted; else read in packs (2 箱), the pack said in the warning. Never stored as
-        the item's pack factor: one cell is no rule for every ledger (``set_pack_factor`` is)."""
-        per_pack, inner = pack
+        (a new item's: the unit column's) is reached from that one and not from the packs' (an item counted in 个,
+        no factor for 箱), as the clerk wrote it down to be counted; else read in packs (2 箱), the pack said in the
+        warning. Never stored as the item's pack factor: one cell is no rule for every ledger (``set_pack_factor``
+        is)."""
+        (quantity, unit), (per_pack, inner) = read, pack
+
+        def reaches_item(written: str) -> bool:
+            if item is not None:
+                return factor_to_item(item, written) is not None
+            return bool(column_unit) and unit_factor(written, column_unit) is not None
+
         quantity_column = table.columns.get("quantity")
         where = {
             "sheet": table.name,
@@ -871,7 +880,7 @@ class LedgerReader:
             "column": quantity_column.header if quantity_column else None,
             "value": json_value(raw_quantity),
         }
-        if item is not None and factor_to_item(item, unit) is None and factor_to_item(item, inner) is not None:
+        if not reaches_item(unit) and reaches_item(inner):
             counted = quantity * per_pack
             self.log.warn(
                 f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): "
