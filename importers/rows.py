@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -244,6 +244,15 @@ class LedgerReader:
             self.log.warn(
                 f"sheet '{table.name}' is hidden in the file; it was read like the other sheets: delete it, or its "
                 "table, if it should not be imported",
+                sheet=table.name,
+                row=table.header_row,
+            )
+        if table.hidden_columns:  # read, as hidden rows are: a hidden column is as often the real one as a leftover
+            hidden = [column for column in table.columns.values() if column.index in table.hidden_columns]
+            listed = ", ".join(f"{column.letter} ({column.header})" for column in sorted(hidden, key=_by_index))
+            self.log.warn(
+                f"sheet '{table.name}' columns {listed} are hidden in the file; they were read like every other "
+                "column: delete them from the sheet if they should not be imported",
                 sheet=table.name,
                 row=table.header_row,
             )
@@ -896,6 +905,7 @@ class LedgerReader:
         return quantity, unit
 
 
+_by_index = attrgetter("index")
 # A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
 _NAME_AND_PHONE = re.compile(
     r"^(?P<name>\D*?[^\d\s,，/、:：;；(（\-])[\s,，/、:：;；(（]*(?:(?:联系)?电话|手机|tel|phone|mobile)?[\s:：]*"

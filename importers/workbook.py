@@ -40,6 +40,7 @@ from importers.limits import (
     MAX_CELL_CHARS,
     MAX_CELLS,
     MAX_COMPRESSION_RATIO,
+    MAX_HIDDEN_COLUMN_SPANS,
     MAX_RELATIONSHIPS_BYTES,
     MAX_ROWS,
     MAX_SHEET_AREA,
@@ -109,6 +110,7 @@ class SheetTable:
     hidden: bool = False  # the sheet is hidden in the file (calamine's sheets_metadata says so)
     # What the file says of its rows and cells that calamine does not (``SheetMarks``), under the header.
     hidden_rows: frozenset[int] = frozenset()
+    hidden_columns: frozenset[int] = frozenset()  # the mapped columns (0-based) hidden in the file
     uncomputed: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
@@ -329,7 +331,7 @@ def _scan_parts(data: bytes, exact_cells: bool, seen: dict[str, SheetMarks]) -> 
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
                 raise damaged(member.filename, str(exc)) from exc
             scan.finish()
-            if scan.seen.hidden_rows or scan.seen.uncomputed or scan.seen.zero_formulas:
+            if scan.seen.hidden_rows or scan.seen.hidden_columns or scan.seen.uncomputed or scan.seen.zero_formulas:
                 seen[part_name(member.filename)] = scan.seen
             if strings is not None:
                 read = strings.finish()
@@ -506,20 +508,26 @@ def check_xls_sheets(data: bytes) -> dict[str, SheetMarks]:
             f"the sheets of this .xls workbook have used ranges of {area:,} cells together, over the limit of "
             f"{MAX_XLS_AREA:,} (MAX_XLS_AREA)"
         )
-    return {sheet.name: SheetMarks(hidden_rows=sheet.hidden_rows) for sheet in sheets if sheet.hidden_rows}
+    return {
+        sheet.name: SheetMarks(hidden_rows=sheet.hidden_rows, hidden_columns=sheet.hidden_columns)
+        for sheet in sheets
+        if sheet.hidden_rows or sheet.hidden_columns
+    }
 
 
 @dataclass
 class SheetMarks:
-    """What a sheet's file says that python-calamine's cells do not (the scan of its XML, an .xls's ROW records):
-    the rows hidden in the file (hidden, or filtered out: ``<row hidden="1">``), and the cells holding a formula with
-    no saved value (a workbook written by a program that computes nothing: calamine reads them as empty), row →
-    0-based columns.
+    """What a sheet's file says that python-calamine's cells do not (the scan of its XML, an .xls's ROW and COLINFO
+    records): the rows hidden in the file (hidden, or filtered out: ``<row hidden="1">``), the columns hidden, and
+    the cells holding a formula with no saved value (a workbook written by a program that computes nothing:
+    calamine reads them as empty), row → 0-based columns.
     ``zero_formulas``: formulas saved as 0, which are ``uncomputed`` too in a workbook that asks to be calculated
     when opened (``sheet_marks``): xlsxwriter writes 0 for every formula it is not given the value of.
     """
 
     hidden_rows: set[int] = field(default_factory=set)
+    # Columns hidden in the file (``<col min=… max=… hidden="1">``, an .xls's COLINFO): (first, last), 0-based
+    hidden_columns: set[tuple[int, int]] = field(default_factory=set)
     uncomputed: dict[int, set[int]] = field(default_factory=dict)
     zero_formulas: dict[int, set[int]] = field(default_factory=dict)
     hidden: bool = False  # the whole sheet, as calamine tells (``_read_workbook``)
@@ -533,6 +541,8 @@ _HIDDEN_LETTER, _HIDDEN_MARKER = b"d", b"hidden="
 _FORMULA_LETTER, _BARE_MARKERS = b"f", (b"f></c>", b"/></c>", b"<v></v>", b"f><v>0</v></c>")
 _HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
 _ROW_ATTRIBUTE = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
+_HIDDEN_COLUMN = re.compile(rb"""<(?:\w+:)?col\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
+_COLUMN_SPAN = (re.compile(rb"""\bmin\s*=\s*["'](\d+)["']"""), re.compile(rb"""\bmax\s*=\s*["'](\d+)["']"""))
 _BARE_FORMULA = re.compile(
     rb"""<(?:\w+:)?c(\s[^<>]*?\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["'][^<>]*)>\s*"""
     rb"""<(?:\w+:)?f\b[^<>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"""
@@ -635,6 +645,11 @@ class _PartScan:
                     # a row without its number (Excel always writes it) is not named
                     if number and len(seen.hidden_rows) < MAX_ROWS:
                         seen.hidden_rows.add(int(number.group(1)))
+                for tag in _HIDDEN_COLUMN.finditer(window):  # in <cols>, before the rows: a sheet's first chunk
+                    first, last = (span.search(tag.group()) for span in _COLUMN_SPAN)
+                    span = (int(first.group(1)) - 1, int(last.group(1)) - 1) if first and last else None
+                    if span and len(seen.hidden_columns) < MAX_HIDDEN_COLUMN_SPANS:
+                        seen.hidden_columns.add(span)
             if bare:
                 for cell in _BARE_FORMULA.finditer(window):
                     attributes, letters, number, value, zero = cell.groups()
@@ -846,6 +861,11 @@ def _what_sheet_holds(
     if table is not None and seen is not None:
         table.hidden = seen.hidden
         table.hidden_rows = frozenset(number for number in seen.hidden_rows if number > table.header_row)
+        table.hidden_columns = frozenset(
+            column.index
+            for column in table.columns.values()
+            if any(first <= column.index <= last for first, last in seen.hidden_columns)
+        )
         table.uncomputed = {
             number: frozenset(columns) for number, columns in seen.uncomputed.items() if number > table.header_row
         }
