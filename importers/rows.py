@@ -247,6 +247,14 @@ class LedgerReader:
                 sheet=table.name,
                 row=table.header_row,
             )
+        if table.place_as_warehouse:
+            self.log.warn(
+                f"this sheet has no warehouse column (仓库编码 or 仓库名称): the places in column "
+                f"'{table.columns['warehouse_name'].header}' are read as the warehouses' names",
+                sheet=table.name,
+                row=table.header_row,
+                column=table.columns["warehouse_name"].header,
+            )
         if table.hidden_columns:  # read, as hidden rows are: a hidden column is as often the real one as a leftover
             hidden = [column for column in table.columns.values() if column.index in table.hidden_columns]
             listed = ", ".join(f"{column.letter} ({column.header})" for column in sorted(hidden, key=_by_index))

@@ -32,6 +32,7 @@ from importers.columns import (
     HEADER_INDEX,
     IN_TRANSIT_HEADERS,
     IN_TRANSIT_SHEETS,
+    PLACE_HEADERS,
     SKIPPED_SHEETS,
     YIELDING_HEADERS,
     header_key,
@@ -108,6 +109,7 @@ class SheetTable:
     signature: str = ""  # the header row's words (``header_signature``): how a profile recognises it
     profile: str | None = None  # the saved profile whose mapping was applied by itself
     hidden: bool = False  # the sheet is hidden in the file (calamine's sheets_metadata says so)
+    place_as_warehouse: bool = False  # no warehouse column: its 存放地点 names the warehouses (``_place_names_it``)
     # What the file says of its rows and cells that calamine does not (``SheetMarks``), under the header.
     hidden_rows: frozenset[int] = frozenset()
     hidden_columns: frozenset[int] = frozenset()  # the mapped columns (0-based) hidden in the file
@@ -1025,7 +1027,25 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
     _unit_under_quantity_header(sheet, best, header_cells[best.header_row], head)
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
     best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
+    _place_names_it(best)
     return best
+
+
+def _place_names_it(table: SheetTable) -> None:
+    """A stock table with no warehouse column (仓库编码, 仓库名称, nor one in the form above) whose place column is
+    a 存放地点 / 储备地点: the place is the warehouse, read as its name too (and still as its address)."""
+    named = {"warehouse_code", "warehouse_name"}
+    place = table.columns.get("address")
+    if (
+        table.kind != STOCK_SHEET
+        or place is None
+        or named & set(table.columns)
+        or named & set(table.form)
+        or header_key(place.header) not in PLACE_HEADERS
+    ):
+        return
+    table.columns["warehouse_name"] = Column(index=place.index, header=place.header, field="warehouse_name")
+    table.place_as_warehouse = True
 
 
 def _unit_under_quantity_header(

@@ -84,3 +84,39 @@ def test_a_name_and_a_phone_in_one_contact_cell_are_split_when_no_phone_is_given
         (3, "联系人", "联系人“张三 13800138000”同时写了姓名和电话：联系人读作 张三，联系电话读作 13800138000"),
         (5, "联系人", "联系人“李四（0771-1234567）”同时写了姓名和电话：联系人读作 李四，联系电话读作 0771-1234567"),
     ]
+
+
+def test_a_stock_sheet_whose_only_place_is_its_storage_place_reads_it_as_the_warehouse(session, run_import):
+    head = ["序号", "物资名称", "计量单位", "数量", "存放地点", "所在区县", "储备类型"]
+    data = sheet_of_rows(
+        [
+            head,
+            [1, "活性炭", "吨", 2, "东城区环保局仓库", "东城区", "政府储备"],
+            [2, "生石灰", "吨", 3, "东城区环保局仓库", "东城区", "政府储备"],
+            [3, "沙袋", "袋", 100, "和平里街道储备点", "东城区", "政府储备"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", [error.message for error in report.errors]
+    stored = session.execute(select(Warehouse.code, Warehouse.name, Warehouse.address).order_by(Warehouse.code))
+    assert list(stored) == [
+        ("110101-001", "东城区环保局仓库", "东城区环保局仓库"),
+        ("110101-002", "和平里街道储备点", "和平里街道储备点"),
+    ]
+    assert sum(stock(session).values()) == 105
+    said = [(w.row, w.column, in_chinese(w.message)) for w in report.warnings if w.column == "存放地点"]
+    assert said == [(1, "存放地点", "本表没有仓库列（仓库编码或仓库名称）：“存放地点”列中的地点按仓库名称读取")]
+    assert report.sheets[0]["columns"]["warehouse_name"] == "存放地点"
+
+
+def test_a_place_column_beside_a_warehouse_column_stays_the_address(session, run_import):
+    head = ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "存放地点"]
+    data = sheet_of_rows([head, ["一号库", "东城区", "政府储备", "活性炭", "吨", 2, "和平里街道"]])
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert list(session.execute(select(Warehouse.name, Warehouse.address))) == [("一号库", "和平里街道")]
+    assert not [w for w in report.warnings if "存放地点" in w.message]
