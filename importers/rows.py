@@ -55,7 +55,7 @@ from importers.workbook import STOCK_SHEET, WAREHOUSE_SHEET, Column, LedgerWorkb
 from inventory.catalogue import ItemNames
 from inventory.models import Item
 from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
-from inventory.regions import region_keys
+from inventory.regions import RegionNames, region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
 from inventory.validation import remember
@@ -97,6 +97,7 @@ class WarehouseEntry:
     sources: dict[str, Source] = field(default_factory=dict)
     rows: list[LedgerRow] = field(default_factory=list)
     error: str | None = None
+    fallback_county: str = ""  # the county its sheet's title names, for a warehouse that gives none
     warehouse: object = None  # the inventory.models.Warehouse, once found or registered
     conflicts: list[tuple[str, Source]] = field(default_factory=list)  # later values that differed from the first
     named_rows: int = 0  # rows whose warehouse cells name it
@@ -165,8 +166,11 @@ class LedgerReader:
         items: dict[int, Item],
         tick: Callable[[], None],
         reserve_type_words: Mapping[str, str] | None = None,
+        places: RegionNames | None = None,
     ):
         self.log = log
+        self.places = places  # to read the county a sheet's title names
+        self.title_county = ""  # the current table's (``_title_county``)
         # Reserve-type words staff added (inventory.vocabulary), folded once for the whole file.
         self.choices = {name: choice_words(kind) for name, kind in CHOICES.items()}
         self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
@@ -332,6 +336,7 @@ class LedgerReader:
         expiry = columns.get("expiry_date")
         self.shelf_life_unit = bracket_unit(expiry.header, SHELF_LIFE_UNITS) if expiry is not None else ""
         self.form = self._form_values(table)
+        self.title_county = self._title_county(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
         if is_stock and "quantity" not in columns:  # refused in _describe_table, as a whole
@@ -570,6 +575,28 @@ class LedgerReader:
             sources["reserve_type"] = Source(table.name, table.header_row, None, table.name)
         return values, sources
 
+    def _title_county(self, table: SheetTable) -> str:
+        """The county a table's title names (东城区环境应急物资储备台账, 2024年北京市东城区…), when the table has no
+        county column and the form above gives none: for its warehouses that give no county (said once)."""
+        title = table.title
+        if (
+            title is None
+            or self.places is None
+            or {"county_code", "county_name"} & (set(table.columns) | set(self.form[0]))
+        ):
+            return ""
+        text = _YEAR_PREFIX.sub("", parse_text(title.value))
+        county = self.places.county_in_address(text, strict=True)
+        if county:
+            self.log.warn(
+                f"the title '{title.value}' names the county {self.places.by_code[county].name} ({county}): "
+                "used for the warehouses of this sheet that give no county",
+                sheet=table.name,
+                row=title.row,
+                value=title.value,
+            )
+        return county
+
     def _reserve_type_of_sheet(self, table: SheetTable) -> str | None:
         """The reserve type a sheet's name is (政府储备, 企业储备 …: one sheet per type), for a table with no
         储备类型 column; None for any other name."""
@@ -620,7 +647,7 @@ class LedgerReader:
         if code:
             key = f"code:{code}"
         else:
-            county, name_key = _county_given(values), warehouse_name_key(name)
+            county, name_key = _county_given(values) or self.title_county, warehouse_name_key(name)
             key = f"name:{county}:{name_key}"
             if (
                 previous is not None
@@ -631,6 +658,7 @@ class LedgerReader:
         entry = self.entries.get(key)
         if entry is None:
             entry = WarehouseEntry(key=key, code=code, first=Source(table.name, number))
+            entry.fallback_county = self.title_county
             self.entries[key] = entry
         # A bad cell rejects its own row (reported above); the warehouse and its other rows stand.
         self._merge(entry, values, sources, table, number)
@@ -914,6 +942,7 @@ class LedgerReader:
 
 
 _by_index = attrgetter("index")
+_YEAR_PREFIX = re.compile(r"^\s*\d{4}\s*年度?\s*")  # 2024年东城区…台账: the year before the place
 # A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
 _NAME_AND_PHONE = re.compile(
     r"^(?P<name>\D*?[^\d\s,，/、:：;；(（\-])[\s,，/、:：;；(（]*(?:(?:联系)?电话|手机|tel|phone|mobile)?[\s:：]*"

@@ -109,6 +109,7 @@ class SheetTable:
     signature: str = ""  # the header row's words (``header_signature``): how a profile recognises it
     profile: str | None = None  # the saved profile whose mapping was applied by itself
     hidden: bool = False  # the sheet is hidden in the file (calamine's sheets_metadata says so)
+    title: FormValue | None = None  # the title above the table (东城区环境应急物资储备台账), if any
     place_as_warehouse: bool = False  # no warehouse column: its 存放地点 names the warehouses (``_place_names_it``)
     # What the file says of its rows and cells that calamine does not (``SheetMarks``), under the header.
     hidden_rows: frozenset[int] = frozenset()
@@ -1026,9 +1027,21 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         return None
     _unit_under_quantity_header(sheet, best, header_cells[best.header_row], head)
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
-    best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
+    above = [(number, cells) for number, cells in head if number < best.header_row]
+    best.form = _form_above(above)
+    best.title = _title_above(above)
     _place_names_it(best)
     return best
+
+
+def _title_above(head: list[tuple[int, list]]) -> FormValue | None:
+    """The first row above the header holding one text and nothing else, no label (东城区环境应急物资储备台账,
+    typed over the table or merged across it): the sheet's title."""
+    for number, cells in head:
+        filled = [(index, cell) for index, cell in enumerate(cells) if not is_blank(cell)]
+        if len(filled) == 1 and filled[0][1].__class__ is str and not _LABEL_SEPARATORS.search(filled[0][1]):
+            return FormValue(filled[0][1], number, filled[0][0], "")
+    return None
 
 
 def _place_names_it(table: SheetTable) -> None:

@@ -120,3 +120,38 @@ def test_a_place_column_beside_a_warehouse_column_stays_the_address(session, run
     assert report.status == "imported", report.errors
     assert list(session.execute(select(Warehouse.name, Warehouse.address))) == [("一号库", "和平里街道")]
     assert not [w for w in report.warnings if "存放地点" in w.message]
+
+
+def test_the_county_a_sheet_s_title_names_places_its_warehouses_that_give_none(session, run_import):
+    def titled(title: str, *rows: list) -> list[list]:
+        return [
+            [title],
+            ["填报单位：生态环境局"],
+            ["序号", "仓库编码", "仓库名称", "储备类型", "物资名称", "计量单位", "数量"],
+        ] + [list(row) for row in rows]
+
+    moved = run_import(sheet_of_rows([HEAD, ["W-9", "西城库", "政府储备", "110102", "活性炭", "吨", 1, "a"]]))
+    assert moved.status == "imported", moved.errors
+    data = sheet_of_rows(
+        titled(
+            "2024年东城区环境应急物资储备台账",
+            [1, None, "一号库", "政府储备", "活性炭", "吨", 2],
+            [2, None, "一号库", "政府储备", "生石灰", "吨", 3],
+            [3, "W-9", "西城库", "政府储备", "沙袋", "袋", 4],  # a warehouse known elsewhere is not moved
+        )
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", [error.message for error in report.errors]
+    stored = session.execute(select(Warehouse.code, Warehouse.name, Warehouse.county_code).order_by(Warehouse.code))
+    assert list(stored) == [("110101-001", "一号库", "110101"), ("W-9", "西城库", "110102")]
+    (said,) = [in_chinese(w.message) for w in report.warnings if w.row == 1]
+    assert said == "标题“2024年东城区环境应急物资储备台账”写明了区县 东城区（110101）：本表未填写区县的仓库按此区县处理"
+    again = run_import(data)
+    assert again.counts["warehouses_created"] == 0  # found again in the title's county
+    city = run_import(
+        sheet_of_rows(titled("北京市环境应急物资储备台账", [1, None, "二号库", "政府储备", "活性炭", "吨", 1]))
+    )
+    assert city.status == "rejected"  # a city is no county: the warehouse still needs one
+    assert not [w for w in city.warnings if w.row == 1]
