@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -260,8 +260,9 @@ class LedgerReader:
                 column=table.columns["warehouse_name"].header,
             )
         if table.hidden_columns:  # read, as hidden rows are: a hidden column is as often the real one as a leftover
-            hidden = [column for column in table.columns.values() if column.index in table.hidden_columns]
-            listed = ", ".join(f"{column.letter} ({column.header})" for column in sorted(hidden, key=_by_index))
+            # by index: one column read as two fields (存放地点, the name and the address) is named once
+            hidden = {column.index: column for column in table.columns.values() if column.index in table.hidden_columns}
+            listed = ", ".join(f"{column.letter} ({column.header})" for _index, column in sorted(hidden.items()))
             self.log.warn(
                 f"sheet '{table.name}' columns {listed} are hidden in the file; they were read like every other "
                 "column: delete them from the sheet if they should not be imported",
@@ -941,7 +942,6 @@ class LedgerReader:
         return quantity, unit
 
 
-_by_index = attrgetter("index")
 _YEAR_PREFIX = re.compile(r"^\s*\d{4}\s*年度?\s*")  # 2024年东城区…台账: the year before the place
 # A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
 _NAME_AND_PHONE = re.compile(

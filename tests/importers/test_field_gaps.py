@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from inventory.models import Item, StockLine, Warehouse
-from tests.importers.conftest import in_chinese, sheet_of_rows
+from tests.importers.conftest import in_chinese, sheet_of_rows, xlsx
 
 HEAD = ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "计量单位", "数量", "批次"]
 
@@ -109,6 +109,18 @@ def test_a_stock_sheet_whose_only_place_is_its_storage_place_reads_it_as_the_war
     said = [(w.row, w.column, in_chinese(w.message)) for w in report.warnings if w.column == "存放地点"]
     assert said == [(1, "存放地点", "本表没有仓库列（仓库编码或仓库名称）：“存放地点”列中的地点按仓库名称读取")]
     assert report.sheets[0]["columns"]["warehouse_name"] == "存放地点"
+
+    def hidden_place(book) -> None:  # the place column hidden: read as two fields, named once
+        sheet = book.active
+        sheet.append(head)
+        sheet.append([1, "活性炭", "吨", 2, "东城区环保局仓库", "东城区", "政府储备"])
+        sheet.column_dimensions["E"].hidden = True
+
+    hidden = run_import(xlsx(hidden_place), dry_run=True)
+    assert [w.message for w in hidden.warnings if "hidden" in w.message] == [
+        "sheet 'Sheet' columns E (存放地点) are hidden in the file; they were read like every other column: delete "
+        "them from the sheet if they should not be imported"
+    ]
 
 
 def test_a_place_column_beside_a_warehouse_column_stays_the_address(session, run_import):
