@@ -685,7 +685,9 @@ class LedgerReader:
     def _phone_in_contact(self, values: dict, sources: dict[str, Source]) -> None:
         """A name and a phone in one 联系人 cell (张三 13800138000, 张三（0771-1234567）) with no phone given: split
         into the contact person and the phone, with a warning."""
-        match = _NAME_AND_PHONE.match(str(values["contact_person"]))
+        contact = str(values["contact_person"])
+        # a name and a phone are short; the pattern's lazy name costs more the longer the text
+        match = _NAME_AND_PHONE.match(contact) if len(contact) <= MAX_CONTACT_TEXT else None
         if match is None or sum(char.isdigit() for char in match.group("phone")) < 7:
             return
         person, phone = match.group("name").strip(), match.group("phone").strip()
@@ -942,6 +944,7 @@ class LedgerReader:
         return quantity, unit
 
 
+MAX_CONTACT_TEXT = 64
 _YEAR_PREFIX = re.compile(r"^\s*\d{4}\s*年度?\s*")  # 2024年东城区…台账: the year before the place
 # A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
 _NAME_AND_PHONE = re.compile(

@@ -216,22 +216,24 @@ def parse_amount(value: object) -> Amount:
     return Amount(number, unit, approximate, pack)
 
 
-# A pack in brackets after the unit (folded): 箱(每箱20个), 箱(每箱装20个), 箱(20个/箱), 箱(20个装), 桶(每桶200L).
+# A pack in brackets after the unit (folded, no spaces): 箱(每箱20个), 箱(每箱装20个), 箱(20个/箱), 箱(20个装),
+# 桶(每桶200L). Tried on short texts only (``MAX_PACK_TEXT``): its lazy parts cost more the longer the text.
 _CLOSING = (")", "]", "】")
 _PACKED = re.compile(
-    r"^(?P<outer>[^\d()\[\]【】]*?)\s*[(\[【]\s*"
-    r"(?:每\s*(?P<per>[^\d\s()\[\]【】]*?)\s*[装含有]?\s*)?(?P<count>\d+(?:\.\d+)?)\s*(?P<inner>[^\d\s/()\[\]【】]+?)\s*"
-    r"(?:装|(?:/|每)\s*(?P<after>[^\d\s()\[\]【】]+))?\s*[)\]】]$"
+    r"^(?P<outer>[^\d()\[\]【】]*?)[(\[【](?:每(?P<per>[^\d()\[\]【】]*?)[装含有]?)?(?P<count>\d+(?:\.\d+)?)"
+    r"(?P<inner>[^\d/()\[\]【】]+?)(?:装|[/每](?P<after>[^\d()\[\]【】]+))?[)\]】]$"
 )
+MAX_PACK_TEXT = 40
 
 
 def _unit_and_pack(unit: str) -> tuple[str, tuple[Decimal, str] | None]:
     """The unit and the pack its brackets give ("箱(每箱20个)" → 箱, (20, 个)); the text unchanged and no pack when
     the brackets hold anything else (the caller then refuses the digits as several numbers)."""
-    match = _PACKED.match(unit)
+    compact = "".join(unit.split())
+    match = _PACKED.match(compact) if len(compact) <= MAX_PACK_TEXT else None
     if match is None:
         return unit, None
-    outer, inner = match.group("outer").strip(), match.group("inner")
+    outer, inner = match.group("outer"), match.group("inner")
     per = match.group("per") or match.group("after") or ""
     outer = outer or per
     if not outer or not is_known_unit(inner) or (per and canonical_unit(per) != canonical_unit(outer)):

@@ -276,11 +276,18 @@ def test_the_scan_finds_the_marks_wherever_the_chunks_are_cut():
         assert scan.seen.hidden_rows == {2, 3}, size
         assert scan.seen.uncomputed == {3: {1, 27}, 5: {4, 5}}, size
         assert scan.seen.zero_formulas == {5: {6}}, size
+        assert scan.seen.hidden_columns == {(0, 0)}, size
 
 
 @pytest.mark.parametrize(
     "crafted",
-    [b"<row " * 40_000 + b' hidden="0"', b'<c r="A1" ' * 20_000 + b"<f>1</f><v></v>", b"<row hidden " * 20_000],
+    [
+        b"<row " * 40_000 + b' hidden="0"',
+        b'<c r="A1" ' * 20_000 + b"<f>1</f><v></v>",
+        b"<row hidden " * 20_000,
+        b"<col " * 40_000 + b' hidden="1"',
+        b"<col hidden " * 20_000,
+    ],
 )
 def test_a_part_of_tags_that_never_close_is_scanned_in_linear_time(crafted):
     """Each tag pattern stops at the next "<": with "[^>]*" every "<row " of a part with no ">" scanned to the

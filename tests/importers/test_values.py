@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -254,3 +255,15 @@ def test_a_unit_cell_is_the_unit_its_brackets_hold_or_leave(typed, unit):
 )
 def test_a_unit_in_brackets_is_found_by_one_function_for_headers_and_cells(text, units, unit):
     assert bracket_unit(text, units) == unit
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    ["2箱(每" + "\t" * 1900 + "20" + "\t" * 1900 + "个?)", "2箱(" + "每" * 3990 + "1个)", "2箱(" + "1个" * 1990 + ")"],
+)
+def test_a_long_cell_that_looks_like_a_pack_is_refused_at_once(crafted):
+    """The pack pattern is tried on short texts only: on 4,000 characters of tabs it took minutes."""
+    started = time.process_time()
+    with pytest.raises(CellError):
+        parse_amount(crafted)
+    assert time.process_time() - started < 0.5
