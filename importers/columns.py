@@ -326,6 +326,10 @@ COLUMNS_BY_FIELD: dict[str, ColumnSpec] = {spec.field: spec for spec in COLUMNS}
 # they yield to it, whichever comes first: a county form writes 生产日期 | 保质期 | 有效期至, the date is in the last.
 YIELDING_HEADERS: frozenset[str] = frozenset({"有效期", "有效期限", "保质期", "保质期限"})
 
+# Place headers (read as the address) that name the warehouse itself when a stock table has no warehouse column: a
+# county ledger lists 物资名称 | 数量 | 存放地点 (XX乡政府仓库), and the place is where the stock is kept.
+PLACE_HEADERS: frozenset[str] = frozenset({"存放地点", "储备地点"})
+
 # Headers people add that carry nothing to import: recognised, so they raise no "unknown column" warning.
 IGNORED_HEADERS: tuple[str, ...] = (
     "序号",

@@ -257,7 +257,14 @@ class _LedgerImport:
         lookups = self.lookups
         if not lookups.loaded:
             lookups.load()
-        reader = LedgerReader(self.log, lookups.item_names, lookups.items, self._row_read, lookups.reserve_type_words)
+        reader = LedgerReader(
+            self.log,
+            lookups.item_names,
+            lookups.items,
+            self._row_read,
+            lookups.reserve_type_words,
+            region_names(self.session),
+        )
         try:
             self._apply(reader, workbook)
         finally:
@@ -693,4 +700,5 @@ def _wanted(entry: WarehouseEntry) -> WarehouseWanted:
         name=str(given.get("warehouse_name", "")),
         fields={WAREHOUSE_FIELDS[name]: value for name, value in given.items() if name in WAREHOUSE_FIELDS},
         place=PlaceGiven(**{name: str(given.get(name) or "") for name in REGION_FIELDS}),
+        fallback_county=entry.fallback_county,
     )

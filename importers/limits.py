@@ -34,6 +34,8 @@ MAX_XLS_FORMULA_WORK = 50_000_000_000
 # most; a county's ledger of 65,536 rows shows ~2-3 million, a national one of 126,000 rows ~12 million.
 MAX_WORKBOOK_TEXT = 100_000_000
 MAX_ROWS = 200_000  # ledger rows in one file
+# Hidden column spans kept of a sheet (a sheet has 16,384 columns; Excel writes one span per run of alike ones)
+MAX_HIDDEN_COLUMN_SPANS = 16_384
 MAX_CELL_CHARS = 4_000  # text kept per cell (Excel allows 32,767); longer text is cut to this plus one
 # Items one file may add to the catalogue (each ~1 ms of the worker's own time, outside the parse's limits): a
 # national catalogue holds a few hundred items, so a file naming thousands of new ones has its item column wrong.

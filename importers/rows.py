@@ -24,7 +24,6 @@ from importers.columns import (
     FOOTER_PREFIXES,
     HEADER_INDEX,
     TOTAL_MARKERS,
-    bracket_notes,
     closest_field,
     fold,
     header_key,
@@ -34,6 +33,7 @@ from importers.row_items import ItemCells
 from importers.values import (
     SHELF_LIFE_UNITS,
     CellError,
+    bracket_unit,
     china_order,
     choice_words,
     is_blank,
@@ -55,7 +55,7 @@ from importers.workbook import STOCK_SHEET, WAREHOUSE_SHEET, Column, LedgerWorkb
 from inventory.catalogue import ItemNames
 from inventory.models import Item
 from inventory.reference import Category, ReserveType, WarehouseLevel, WarehouseStatus
-from inventory.regions import region_keys
+from inventory.regions import RegionNames, region_keys
 from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
 from inventory.units import in_item_unit
@@ -98,6 +98,7 @@ class WarehouseEntry:
     sources: dict[str, Source] = field(default_factory=dict)
     rows: list[LedgerRow] = field(default_factory=list)
     error: str | None = None
+    fallback_county: str = ""  # the county its sheet's title names, for a warehouse that gives none
     warehouse: object = None  # the inventory.models.Warehouse, once found or registered
     conflicts: list[tuple[str, Source]] = field(default_factory=list)  # later values that differed from the first
     named_rows: int = 0  # rows whose warehouse cells name it
@@ -166,8 +167,11 @@ class LedgerReader:
         items: dict[int, Item],
         tick: Callable[[], None],
         reserve_type_words: Mapping[str, str] | None = None,
+        places: RegionNames | None = None,
     ):
         self.log = log
+        self.places = places  # to read the county a sheet's title names
+        self.title_county = ""  # the current table's (``_title_county``)
         # Reserve-type words staff added (inventory.vocabulary), folded once for the whole file.
         self.choices = {name: choice_words(kind) for name, kind in CHOICES.items()}
         self.choices["reserve_type"] = choice_words(ReserveType, reserve_type_words)
@@ -248,6 +252,24 @@ class LedgerReader:
                 sheet=table.name,
                 row=table.header_row,
             )
+        if table.place_as_warehouse:
+            self.log.warn(
+                f"this sheet has no warehouse column (仓库编码 or 仓库名称): the places in column "
+                f"'{table.columns['warehouse_name'].header}' are read as the warehouses' names",
+                sheet=table.name,
+                row=table.header_row,
+                column=table.columns["warehouse_name"].header,
+            )
+        if table.hidden_columns:  # read, as hidden rows are: a hidden column is as often the real one as a leftover
+            # by index: one column read as two fields (存放地点, the name and the address) is named once
+            hidden = {column.index: column for column in table.columns.values() if column.index in table.hidden_columns}
+            listed = ", ".join(f"{column.letter} ({column.header})" for _index, column in sorted(hidden.items()))
+            self.log.warn(
+                f"sheet '{table.name}' columns {listed} are hidden in the file; they were read like every other "
+                "column: delete them from the sheet if they should not be imported",
+                sheet=table.name,
+                row=table.header_row,
+            )
         for index, header, read, read_index in table.duplicate_headers:
             message = (
                 f"column '{header}' means the same as column '{read}'; only the first was read"
@@ -312,8 +334,11 @@ class LedgerReader:
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
         self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
         self.known_quantities = {}  # a table's own: its quantity header may name a unit (数量（千克）)
-        self.shelf_life_unit = _shelf_life_unit(columns.get("expiry_date"))
+        # 有效期（月）: the time unit its header names in brackets; its plain numbers are shelf lives
+        expiry = columns.get("expiry_date")
+        self.shelf_life_unit = bracket_unit(expiry.header, SHELF_LIFE_UNITS) if expiry is not None else ""
         self.form = self._form_values(table)
+        self.title_county = self._title_county(table)
         if is_stock and not identity and not ({"warehouse_code", "warehouse_name"} & set(self.form[0])):
             return
         if is_stock and "quantity" not in columns:  # refused in _describe_table, as a whole
@@ -552,6 +577,28 @@ class LedgerReader:
             sources["reserve_type"] = Source(table.name, table.header_row, None, table.name)
         return values, sources
 
+    def _title_county(self, table: SheetTable) -> str:
+        """The county a table's title names (东城区环境应急物资储备台账, 2024年北京市东城区…), when the table has no
+        county column and the form above gives none: for its warehouses that give no county (said once)."""
+        title = table.title
+        if (
+            title is None
+            or self.places is None
+            or {"county_code", "county_name"} & (set(table.columns) | set(self.form[0]))
+        ):
+            return ""
+        text = _YEAR_PREFIX.sub("", parse_text(title.value))
+        county = self.places.county_in_address(text, strict=True)
+        if county:
+            self.log.warn(
+                f"the title '{title.value}' names the county {self.places.by_code[county].name} ({county}): "
+                "used for the warehouses of this sheet that give no county",
+                sheet=table.name,
+                row=title.row,
+                value=title.value,
+            )
+        return county
+
     def _reserve_type_of_sheet(self, table: SheetTable) -> str | None:
         """The reserve type a sheet's name is (政府储备, 企业储备 …: one sheet per type), for a table with no
         储备类型 column; None for any other name."""
@@ -589,6 +636,8 @@ class LedgerReader:
                 continue
             sources[column.field] = Source(table.name, number, column, value)
         self._unswap(values, sources)
+        if "contact_person" in values and "contact_phone" not in values:  # rows that give both pay one test
+            self._phone_in_contact(values, sources)
         code = str(values.get("warehouse_code", ""))
         name = str(values.get("warehouse_name", ""))
         if not code and not name:
@@ -600,7 +649,7 @@ class LedgerReader:
         if code:
             key = f"code:{code}"
         else:
-            county, name_key = _county_given(values), warehouse_name_key(name)
+            county, name_key = _county_given(values) or self.title_county, warehouse_name_key(name)
             key = f"name:{county}:{name_key}"
             if (
                 previous is not None
@@ -611,6 +660,7 @@ class LedgerReader:
         entry = self.entries.get(key)
         if entry is None:
             entry = WarehouseEntry(key=key, code=code, first=Source(table.name, number))
+            entry.fallback_county = self.title_county
             self.entries[key] = entry
         # A bad cell rejects its own row (reported above); the warehouse and its other rows stand.
         self._merge(entry, values, sources, table, number)
@@ -632,6 +682,25 @@ class LedgerReader:
                 f"read as latitude {latitude}, longitude {longitude}",
                 value,
             )
+
+    def _phone_in_contact(self, values: dict, sources: dict[str, Source]) -> None:
+        """A name and a phone in one 联系人 cell (张三 13800138000, 张三（0771-1234567）) with no phone given: split
+        into the contact person and the phone, with a warning."""
+        contact = str(values["contact_person"])
+        # a name and a phone are short; the pattern's lazy name costs more the longer the text
+        match = _NAME_AND_PHONE.match(contact) if len(contact) <= MAX_CONTACT_TEXT else None
+        if match is None or sum(char.isdigit() for char in match.group("phone")) < 7:
+            return
+        person, phone = match.group("name").strip(), match.group("phone").strip()
+        source = sources["contact_person"]
+        values["contact_person"], values["contact_phone"] = person, phone
+        sources["contact_phone"] = source
+        self.log.warn_at(
+            source,
+            f"contact '{json_value(source.value)}' holds a name and a phone: read as contact person {person}, "
+            f"phone {phone}",
+            json_value(source.value),
+        )
 
     def _unswap(self, values: dict, sources: dict[str, Source]) -> None:
         """Latitude and longitude columns filled the wrong way round (only the other order lies in China)."""
@@ -780,12 +849,13 @@ class LedgerReader:
         quantity = Decimal(0)
         quantity_column = table.columns.get("quantity")
         written_unit = ""
+        pack = None
         if is_blank(raw_quantity):
             self.log.cell_error(table.name, number, quantity_column, None, "the quantity is missing (write 0 for none)")
         else:
             try:
                 amount = parse_amount(raw_quantity)
-                quantity, written_unit = amount.number, amount.unit
+                quantity, written_unit, pack = amount.number, amount.unit, amount.pack
                 if quantity < 0:
                     raise CellError("a quantity cannot be negative")
                 if amount.approximate:
@@ -801,7 +871,12 @@ class LedgerReader:
         column_unit = parse_unit(raw_unit)
         # The unit written beside the number is what it counts ("500千克" under 计量单位 吨 is half a tonne).
         unit_text = written_unit or column_unit or (quantity_column.unit if quantity_column else "")
-        if written_unit and column_unit and unit_factor(written_unit, column_unit) != 1:
+        if (
+            written_unit
+            and column_unit
+            and unit_factor(written_unit, column_unit) != 1
+            and not (pack and unit_factor(pack[1], column_unit) == 1)  # 2箱（每箱20个） under 个: counted in 个
+        ):
             self.log.warn(
                 f"quantity '{raw_quantity}' names the unit '{written_unit}', not the unit column's '{column_unit}': "
                 f"read in '{written_unit}'",
@@ -809,6 +884,10 @@ class LedgerReader:
                 row=number,
                 column=quantity_column.header if quantity_column else None,
                 value=json_value(raw_quantity),
+            )
+        if pack is not None:  # rare: the cell gives its pack (2箱（每箱20个）)
+            quantity, unit_text = self._unpacked(
+                table, number, raw_quantity, (quantity, unit_text), pack, item, column_unit
             )
         if item is not None and unit_text:
             factor_key = (item, unit_text)  # the item itself, hashed by identity: no ORM attribute read per row
@@ -821,7 +900,59 @@ class LedgerReader:
                 quantity = in_item_unit(quantity, factor)
         return quantity, ""
 
+    def _unpacked(
+        self,
+        table: SheetTable,
+        number: int,
+        raw_quantity: object,
+        read: tuple[Decimal, str],
+        pack: tuple[Decimal, str],
+        item: Item | None,
+        column_unit: str,
+    ) -> tuple[Decimal, str]:
+        """A quantity written with its pack, 2箱（每箱20个）: counted in the pack's unit (40 个) when the item's unit
+        (a new item's: the unit column's) is reached from that one and not from the packs' (an item counted in 个,
+        no factor for 箱), as the clerk wrote it down to be counted; else read in packs (2 箱), the pack said in the
+        warning. Never stored as the item's pack factor: one cell is no rule for every ledger (``set_pack_factor``
+        is)."""
+        (quantity, unit), (per_pack, inner) = read, pack
 
+        def reaches_item(written: str) -> bool:
+            if item is not None:
+                return factor_to_item(item, written) is not None
+            return bool(column_unit) and unit_factor(written, column_unit) is not None
+
+        quantity_column = table.columns.get("quantity")
+        where = {
+            "sheet": table.name,
+            "row": number,
+            "column": quantity_column.header if quantity_column else None,
+            "value": json_value(raw_quantity),
+        }
+        if not reaches_item(unit) and reaches_item(inner):
+            counted = quantity * per_pack
+            self.log.warn(
+                f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): "
+                f"read as {counted:f} {inner}",
+                **where,
+            )
+            return counted, inner
+        self.log.warn(
+            f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): read as {quantity:f} {unit}, "
+            "the pack noted, not used",
+            **where,
+        )
+        return quantity, unit
+
+
+MAX_CONTACT_TEXT = 64
+_YEAR_PREFIX = re.compile(r"^\s*\d{4}\s*年度?\s*")  # 2024年东城区…台账: the year before the place
+# A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
+_NAME_AND_PHONE = re.compile(
+    r"^(?P<name>\D*?[^\d\s,，/、:：;；(（\-])[\s,，/、:：;；(（]*(?:(?:联系)?电话|手机|tel|phone|mobile)?[\s:：]*"
+    r"(?P<phone>\+?\d[\d\s\-－—()（）/、,，;；]*\d)[)）]?$",
+    re.IGNORECASE,
+)
 # A note's word written as a label, followed by what it says: 注：…, 填表人 张三, 联系电话:0771-… (folded: ： is :).
 _FOOTER_LABEL = re.compile("(?:" + "|".join(map(re.escape, FOOTER_PREFIXES)) + r")\s*[:\s]")
 
@@ -867,12 +998,6 @@ _SERIAL_PREFIX = re.compile("^" + _SERIAL.pattern + r"(?<=[)）、.．])\s*")
 
 def _is_serial(value: object) -> bool:
     return value.__class__ in (int, float) or (value.__class__ is str and _SERIAL.fullmatch(value.strip()) is not None)
-
-
-def _shelf_life_unit(column: Column | None) -> str:
-    """The time unit an expiry header names in brackets (有效期（月）, 保质期(年)): its numbers are shelf lives."""
-    notes = bracket_notes(column.header) if column is not None else []
-    return next((note for note in notes if note in SHELF_LIFE_UNITS), "")
 
 
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")

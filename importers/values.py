@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -19,6 +19,7 @@ from importers.columns import (
     NO_DATE_MARKERS,
     NO_QUANTITY_MARKERS,
     VALUE_VARIANTS,
+    bracket_notes,
     fold,
     header_key,
 )
@@ -123,6 +124,22 @@ _BRACKETED = re.compile(r"^[(\[【〔]\s*([^()\[\]【】〔〕]*?)\s*[)\]】〕]
 _BRACKET_NOTE = re.compile(r"[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]")
 
 
+class _KnownUnits:
+    """Every unit spelling ``is_known_unit`` knows (吨, kg, 公斤, 套, pcs …), as ``bracket_unit``'s ``units``."""
+
+    def __contains__(self, text: object) -> bool:
+        return isinstance(text, str) and is_known_unit(text)
+
+
+KNOWN_UNITS = _KnownUnits()
+
+
+def bracket_unit(text: object, units: Container[str]) -> str:
+    """The first note in brackets of ``text`` that ``units`` holds, or "": the one home of "a unit in brackets"
+    (数量（千克） → 千克 with ``KNOWN_UNITS``, 有效期（月） → 月 with ``SHELF_LIFE_UNITS``, a unit cell （袋） → 袋)."""
+    return next((note for note in bracket_notes(text) if note in units), "")
+
+
 @memoised
 def parse_unit(value: object) -> str:
     """A unit cell as typed; when that is no unit, the one its brackets hold or leave: （袋） → 袋, 公斤(kg) → 公斤,
@@ -131,12 +148,10 @@ def parse_unit(value: object) -> str:
     if not text or is_known_unit(text):
         return text
     folded = fold(text)
-    inner = _BRACKETED.match(folded)
     outside = _BRACKET_NOTE.sub("", folded).strip()
-    for unit in (inner.group(1) if inner else "", outside):
-        if unit and is_known_unit(unit):
-            return unit
-    return text
+    if outside:
+        return outside if is_known_unit(outside) else text
+    return bracket_unit(folded, KNOWN_UNITS) or text
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +161,8 @@ class Amount:
     number: Decimal
     unit: str = ""
     approximate: bool = False
+    # The pack a cell gives in brackets, 2箱（每箱20个）: (20, "个"), so many of that unit in one ``unit``.
+    pack: tuple[Decimal, str] | None = None
 
 
 def parse_number(value: object) -> tuple[Decimal, str]:
@@ -189,11 +206,40 @@ def parse_amount(value: object) -> Amount:
     rest = _ABOUT_AFTER.sub("", unit)
     approximate = bool(about) or rest != unit
     unit = _BRACKETED.sub(r"\1", rest.strip())
+    pack = None
+    if unit.endswith(_CLOSING) and any(ch.isdigit() for ch in unit):  # 2箱（每箱20个）: one number, and its pack
+        unit, pack = _unit_and_pack(unit)
     if any(ch.isdigit() for ch in unit) or unit[:1] in ("-", "~", "至", "到"):
         raise CellError(
             f"quantity '{value}' is not one number (it looks like a range or several numbers): write one number"
         )
-    return Amount(number, unit, approximate)
+    return Amount(number, unit, approximate, pack)
+
+
+# A pack in brackets after the unit (folded, no spaces): 箱(每箱20个), 箱(每箱装20个), 箱(20个/箱), 箱(20个装),
+# 桶(每桶200L). Tried on short texts only (``MAX_PACK_TEXT``): its lazy parts cost more the longer the text.
+_CLOSING = (")", "]", "】")
+_PACKED = re.compile(
+    r"^(?P<outer>[^\d()\[\]【】]*?)[(\[【](?:每(?P<per>[^\d()\[\]【】]*?)[装含有]?)?(?P<count>\d+(?:\.\d+)?)"
+    r"(?P<inner>[^\d/()\[\]【】]+?)(?:装|[/每](?P<after>[^\d()\[\]【】]+))?[)\]】]$"
+)
+MAX_PACK_TEXT = 40
+
+
+def _unit_and_pack(unit: str) -> tuple[str, tuple[Decimal, str] | None]:
+    """The unit and the pack its brackets give ("箱(每箱20个)" → 箱, (20, 个)); the text unchanged and no pack when
+    the brackets hold anything else (the caller then refuses the digits as several numbers)."""
+    compact = "".join(unit.split())
+    match = _PACKED.match(compact) if len(compact) <= MAX_PACK_TEXT else None
+    if match is None:
+        return unit, None
+    outer, inner = match.group("outer"), match.group("inner")
+    per = match.group("per") or match.group("after") or ""
+    outer = outer or per
+    if not outer or not is_known_unit(inner) or (per and canonical_unit(per) != canonical_unit(outer)):
+        return unit, None
+    count = Decimal(match.group("count"))
+    return (outer, (_tidy(count), inner)) if count > 0 else (unit, None)
 
 
 def _number_and_rest(text: str) -> tuple[Decimal, str]:

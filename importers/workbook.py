@@ -33,6 +33,7 @@ from importers.columns import (
     HEADER_INDEX,
     IN_TRANSIT_HEADERS,
     IN_TRANSIT_SHEETS,
+    PLACE_HEADERS,
     SKIPPED_SHEETS,
     YIELDING_HEADERS,
     header_key,
@@ -41,6 +42,7 @@ from importers.limits import (
     MAX_CELL_CHARS,
     MAX_CELLS,
     MAX_COMPRESSION_RATIO,
+    MAX_HIDDEN_COLUMN_SPANS,
     MAX_RELATIONSHIPS_BYTES,
     MAX_ROWS,
     MAX_SHEET_AREA,
@@ -52,7 +54,7 @@ from importers.limits import (
     WorkbookTooLarge,
 )
 from importers.sandbox import Child, Send, unreadable
-from importers.values import is_blank, is_known_unit, parse_text
+from importers.values import KNOWN_UNITS, bracket_unit, is_blank, is_known_unit, parse_text
 from importers.xls_records import Damaged, Encrypted, NoWorkbookStream, declared_area, xls_sheets
 from importers.xlsx_strings import (
     ShownText,
@@ -106,8 +108,11 @@ class SheetTable:
     signature: str = ""  # the header row's words (``header_signature``): how a profile recognises it
     profile: str | None = None  # the saved profile whose mapping was applied by itself
     hidden: bool = False  # the sheet is hidden in the file (calamine's sheets_metadata says so)
+    title: FormValue | None = None  # the title above the table (东城区环境应急物资储备台账), if any
+    place_as_warehouse: bool = False  # no warehouse column: its 存放地点 names the warehouses (``_place_names_it``)
     # What the file says of its rows and cells that calamine does not (``SheetMarks``), under the header.
     hidden_rows: frozenset[int] = frozenset()
+    hidden_columns: frozenset[int] = frozenset()  # the mapped columns (0-based) hidden in the file
     uncomputed: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
@@ -319,7 +324,7 @@ def _scan_parts(data: bytes, exact_cells: bool, seen: dict[str, SheetMarks]) -> 
             scan = _PartScan(member.filename, exact_cells, lengths is not None and shown is None)
             _read_part(archive, member, scan, strings or shown)
             scan.finish()
-            if scan.seen.hidden_rows or scan.seen.uncomputed or scan.seen.zero_formulas:
+            if scan.seen.hidden_rows or scan.seen.hidden_columns or scan.seen.uncomputed or scan.seen.zero_formulas:
                 seen[part_name(member.filename)] = scan.seen
             if strings is not None:
                 read = strings.finish()
@@ -517,20 +522,26 @@ def check_xls_sheets(data: bytes) -> dict[str, SheetMarks]:
             f"the sheets of this .xls workbook have used ranges of {area:,} cells together, over the limit of "
             f"{MAX_XLS_AREA:,} (MAX_XLS_AREA)"
         )
-    return {sheet.name: SheetMarks(hidden_rows=sheet.hidden_rows) for sheet in sheets if sheet.hidden_rows}
+    return {
+        sheet.name: SheetMarks(hidden_rows=sheet.hidden_rows, hidden_columns=sheet.hidden_columns)
+        for sheet in sheets
+        if sheet.hidden_rows or sheet.hidden_columns
+    }
 
 
 @dataclass
 class SheetMarks:
-    """What a sheet's file says that python-calamine's cells do not (the scan of its XML, an .xls's ROW records):
-    the rows hidden in the file (hidden, or filtered out: ``<row hidden="1">``), and the cells holding a formula with
-    no saved value (a workbook written by a program that computes nothing: calamine reads them as empty), row →
-    0-based columns.
+    """What a sheet's file says that python-calamine's cells do not (the scan of its XML, an .xls's ROW and COLINFO
+    records): the rows hidden in the file (hidden, or filtered out: ``<row hidden="1">``), the columns hidden, and
+    the cells holding a formula with no saved value (a workbook written by a program that computes nothing:
+    calamine reads them as empty), row → 0-based columns.
     ``zero_formulas``: formulas saved as 0, which are ``uncomputed`` too in a workbook that asks to be calculated
     when opened (``sheet_marks``): xlsxwriter writes 0 for every formula it is not given the value of.
     """
 
     hidden_rows: set[int] = field(default_factory=set)
+    # Columns hidden in the file (``<col min=… max=… hidden="1">``, an .xls's COLINFO): (first, last), 0-based
+    hidden_columns: set[tuple[int, int]] = field(default_factory=set)
     uncomputed: dict[int, set[int]] = field(default_factory=dict)
     zero_formulas: dict[int, set[int]] = field(default_factory=dict)
     hidden: bool = False  # the whole sheet, as calamine tells (``_read_workbook``)
@@ -544,6 +555,8 @@ _HIDDEN_LETTER, _HIDDEN_MARKER = b"d", b"hidden="
 _FORMULA_LETTER, _BARE_MARKERS = b"f", (b"f></c>", b"/></c>", b"<v></v>", b"f><v>0</v></c>")
 _HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
 _ROW_ATTRIBUTE = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
+_HIDDEN_COLUMN = re.compile(rb"""<(?:\w+:)?col\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
+_COLUMN_SPAN = (re.compile(rb"""\bmin\s*=\s*["'](\d+)["']"""), re.compile(rb"""\bmax\s*=\s*["'](\d+)["']"""))
 _BARE_FORMULA = re.compile(
     rb"""<(?:\w+:)?c(\s[^<>]*?\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["'][^<>]*)>\s*"""
     rb"""<(?:\w+:)?f\b[^<>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"""
@@ -646,6 +659,11 @@ class _PartScan:
                     # a row without its number (Excel always writes it) is not named
                     if number and len(seen.hidden_rows) < MAX_ROWS:
                         seen.hidden_rows.add(int(number.group(1)))
+                for tag in _HIDDEN_COLUMN.finditer(window):  # in <cols>, before the rows: a sheet's first chunk
+                    first, last = (span.search(tag.group()) for span in _COLUMN_SPAN)
+                    span = (int(first.group(1)) - 1, int(last.group(1)) - 1) if first and last else None
+                    if span and len(seen.hidden_columns) < MAX_HIDDEN_COLUMN_SPANS:
+                        seen.hidden_columns.add(span)
             if bare:
                 for cell in _BARE_FORMULA.finditer(window):
                     attributes, letters, number, value, zero = cell.groups()
@@ -857,6 +875,11 @@ def _what_sheet_holds(
     if table is not None and seen is not None:
         table.hidden = seen.hidden
         table.hidden_rows = frozenset(number for number in seen.hidden_rows if number > table.header_row)
+        table.hidden_columns = frozenset(
+            column.index
+            for column in table.columns.values()
+            if any(first <= column.index <= last for first, last in seen.hidden_columns)
+        )
         table.uncomputed = {
             number: frozenset(columns) for number, columns in seen.uncomputed.items() if number > table.header_row
         }
@@ -1015,8 +1038,38 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
         return None
     _unit_under_quantity_header(sheet, best, header_cells[best.header_row], head)
     best.height = max(0, (sheet.end[0] + 1 if sheet.end else 0) - best.header_row)
-    best.form = _form_above([(number, cells) for number, cells in head if number < best.header_row])
+    above = [(number, cells) for number, cells in head if number < best.header_row]
+    best.form = _form_above(above)
+    best.title = _title_above(above)
+    _place_names_it(best)
     return best
+
+
+def _title_above(head: list[tuple[int, list]]) -> FormValue | None:
+    """The first row above the header holding one text and nothing else, no label (东城区环境应急物资储备台账,
+    typed over the table or merged across it): the sheet's title."""
+    for number, cells in head:
+        filled = [(index, cell) for index, cell in enumerate(cells) if not is_blank(cell)]
+        if len(filled) == 1 and filled[0][1].__class__ is str and not _LABEL_SEPARATORS.search(filled[0][1]):
+            return FormValue(filled[0][1], number, filled[0][0], "")
+    return None
+
+
+def _place_names_it(table: SheetTable) -> None:
+    """A stock table with no warehouse column (仓库编码, 仓库名称, nor one in the form above) whose place column is
+    a 存放地点 / 储备地点: the place is the warehouse, read as its name too (and still as its address)."""
+    named = {"warehouse_code", "warehouse_name"}
+    place = table.columns.get("address")
+    if (
+        table.kind != STOCK_SHEET
+        or place is None
+        or named & set(table.columns)
+        or named & set(table.form)
+        or header_key(place.header) not in PLACE_HEADERS
+    ):
+        return
+    table.columns["warehouse_name"] = Column(index=place.index, header=place.header, field="warehouse_name")
+    table.place_as_warehouse = True
 
 
 def _unit_under_quantity_header(
@@ -1189,12 +1242,16 @@ def _map_header(
         elif field_name in columns:
             kept = columns[field_name]
             if header_key(kept.header) in YIELDING_HEADERS and key not in YIELDING_HEADERS:
-                columns[field_name] = Column(index=index, header=header, field=field_name, unit=_header_unit(header))
+                columns[field_name] = Column(
+                    index=index, header=header, field=field_name, unit=bracket_unit(header, KNOWN_UNITS)
+                )
                 duplicates.append((kept.index, kept.header, header, index))
             else:
                 duplicates.append((index, header, kept.header, kept.index))
         else:
-            columns[field_name] = Column(index=index, header=header, field=field_name, unit=_header_unit(header))
+            columns[field_name] = Column(
+                index=index, header=header, field=field_name, unit=bracket_unit(header, KNOWN_UNITS)
+            )
     return SheetTable(
         name=sheet,
         kind="",
@@ -1225,12 +1282,3 @@ def _match_header(header: str, group: str) -> str | None:
         if key in HEADER_INDEX:
             return HEADER_INDEX[key]
     return None
-
-
-def _header_unit(header: str) -> str:
-    from importers.columns import bracket_notes
-
-    for note in bracket_notes(header):
-        if is_known_unit(note):
-            return note
-    return ""

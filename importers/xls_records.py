@@ -24,6 +24,8 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 
+from importers.limits import MAX_HIDDEN_COLUMN_SPANS
+
 ENDOFCHAIN = 0xFFFF_FFFE
 MARKERS = 0xFFFF_FFFA  # sector ids from here on mark something (free, end of chain, a FAT or DIFAT sector)
 DIFSECT = 0xFFFF_FFFC
@@ -46,6 +48,8 @@ DIMENSIONS = 0x0200
 MERGEDCELLS = 0x00E5
 ROW = 0x0208
 ROW_HIDDEN = 0x0020  # a ROW record's option flags (at byte 12): fDyZero, the row is hidden (or filtered out)
+COLINFO = 0x007D  # a run of columns' width and format: first, last (from 0), width, format, options (at byte 8)
+COLINFO_HIDDEN = 0x0001  # fHidden
 MULRK = 0x00BD
 MULBLANK = 0x00BE
 BLANK = 0x0201
@@ -110,6 +114,7 @@ class XlsSheet:
     # Characters of the shared strings its LABELSST cells show: calamine gives each cell a copy of its string
     shared_text: int = 0
     hidden_rows: set[int] = field(default_factory=set)  # from 1, as an .xlsx's ``SheetMarks`` count them
+    hidden_columns: set[tuple[int, int]] = field(default_factory=set)  # (first, last) from 0, as ``SheetMarks``
 
 
 def xls_sheets(data: bytes) -> list[XlsSheet]:
@@ -441,6 +446,11 @@ def _sheet(stream: bytes, start: int, following: int, name: str, workbook: _Glob
                 sheet.hidden_rows.add(row + 1)
         elif kind == DIMENSIONS:
             _declared(sheet, stream[data:at])
+            continue
+        elif kind == COLINFO:
+            hides = length >= 10 and _U16.unpack_from(stream, data + 8)[0] & COLINFO_HIDDEN
+            if hides and len(sheet.hidden_columns) < MAX_HIDDEN_COLUMN_SPANS:
+                sheet.hidden_columns.add(pair(stream, data))
             continue
         elif kind == MERGEDCELLS:
             if length < 2:

@@ -80,6 +80,9 @@ class WarehouseWanted:
     name: str
     fields: dict[str, object]
     place: PlaceGiven = field(default_factory=PlaceGiven)
+    # The county the input names for the warehouses that give none (a ledger sheet's title, 东城区…台账): where
+    # one named only by name is looked for, and a new one registered, when neither place nor address tells.
+    fallback_county: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +206,10 @@ def _coded_by_name(
     return coded
 
 
-def county_from_details(fields: dict[str, object], places: RegionNames) -> tuple[str, bool]:
-    """Where no county is named: the county the address names, else the nearest county seat to the coordinates
-    (``True``: a guess, to be reported). ``("", False)`` when neither tells."""
-    county = places.county_in_address(str(fields.get("address") or ""))
+def county_from_details(fields: dict[str, object], places: RegionNames, fallback: str = "") -> tuple[str, bool]:
+    """Where no county is named: the county the address names, else ``fallback`` (``WarehouseWanted``'s), else the
+    nearest county seat to the coordinates (``True``: a guess, to be reported). ``("", False)`` when none tells."""
+    county = places.county_in_address(str(fields.get("address") or "")) or fallback
     if county:
         return county, False
     latitude, longitude = fields.get("latitude"), fields.get("longitude")
@@ -223,7 +226,7 @@ def _counties_of_uncoded(wanted: list[WarehouseWanted], places: RegionNames) -> 
         if want.code:
             continue
         try:
-            county = places.county_for(want.place) or county_from_details(want.fields, places)[0]
+            county = places.county_for(want.place) or county_from_details(want.fields, places, want.fallback_county)[0]
         except DomainError:
             continue  # reported when the warehouse's fields are worked out
         if county in places.by_code:
@@ -341,7 +344,7 @@ def _service_fields(
     place = want.place
     county = places.county_for(place)
     if not county and new:
-        county, guessed = county_from_details(fields, places)
+        county, guessed = county_from_details(fields, places, want.fallback_county)
         if guessed:
             outcome.defaulted.append(Defaulted("county", places.by_code[county].name))
     if place.county_code:

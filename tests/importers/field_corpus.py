@@ -580,7 +580,8 @@ def column_numbers_under_header() -> FieldBook:
 
 def quantities_as_typed_more() -> FieldBook:
     """Quantities as typed: a unit inside (200kg, 0.5吨, 30 双, 2台套), full width (１２０), a Chinese comma
-    (1，200), approximate (约100), ten thousands (1.5万); a pack count (2箱（每箱20个）) is refused."""
+    (1，200), approximate (约100), ten thousands (1.5万), a pack count (2箱（每箱20个） of a new item counted in 个:
+    40); a range of packs (2箱（每箱20-30个）) is refused."""
     corpus, book = _new("数量写法补充", warehouses=1)
     out = SheetWriter(corpus, book.create_sheet("台账"))
     out.put("储备库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量")
@@ -597,7 +598,8 @@ def quantities_as_typed_more() -> FieldBook:
     out.good(30, *site, "防化靴", "双", "30 双")
     out.good(2, *site, "潜水泵", "台", "2台套")
     out.good(15000, *site, "通用吸附棉", "张", "1.5万")
-    out.bad(*site, "应急收集桶", "个", "2箱（每箱20个）")
+    out.good(40, *site, "应急收集桶", "个", "2箱（每箱20个）")
+    out.bad(*site, "应急收集袋", "个", "2箱（每箱20-30个）")
     corpus.data = _saved(book)
     return corpus
 

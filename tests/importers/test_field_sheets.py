@@ -240,9 +240,14 @@ def test_a_sheet_of_items_whose_quantity_header_is_unknown_is_refused_not_read_a
     mapped = run_import(sheet_of_rows(rows), column_map={"盘点结果": "quantity"})
     assert mapped.status == "imported", mapped.errors
     assert session.scalar(select(StockLine.quantity)) == 5
-    unplaced = run_import(sheet_of_rows([["存放地点", "物资名称", "单位", "数量"], ["三塘镇仓库", "活性炭", "吨", 2]]))
+    unplaced = run_import(sheet_of_rows([["物资名称", "单位", "数量"], ["活性炭", "吨", 2]]))
     assert [in_chinese(error.message) for error in unplaced.errors] == [
         "此工作表没有仓库列（仓库编码或仓库名称）：其库存无法归入仓库"
+    ]
+    # a 存放地点 is the warehouse there (test_field_gaps): without a county it cannot be registered, and says so
+    placed = run_import(sheet_of_rows([["存放地点", "物资名称", "单位", "数量"], ["三塘镇仓库", "活性炭", "吨", 2]]))
+    assert [in_chinese(error.message) for error in placed.errors] == [
+        "仓库 三塘镇仓库：尚未登记，也没有填写所在区县：请填写所在区县或仓库编码"
     ]
 
 

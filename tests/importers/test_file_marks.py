@@ -96,6 +96,51 @@ def test_hidden_rows_of_an_xls_are_named_as_an_xlsx_s(run_import):
     assert warning.message.startswith("sheet '台账' rows 3-4 are hidden in the file") and warning.row == 3
 
 
+def test_hidden_columns_are_read_and_the_report_names_them(run_import):
+    """A county hides the columns it does not print (batch, dates) or an old count beside the new one: read like
+    every other column, as hidden rows are, and said; an unmapped hidden column and a visible file say nothing."""
+
+    def build(book: openpyxl.Workbook) -> None:
+        sheet = book.active
+        sheet.title = "台账"
+        sheet.append([*HEADER, "旧数量"])
+        sheet.append([*ledger_row("W-1", "活性炭", 7), 3])
+        for letter in ("G", "H", "K"):  # 数量, 批次 and the unmapped 旧数量
+            sheet.column_dimensions[letter].hidden = True
+
+    report = run_import(xlsx(build), dry_run=True)
+
+    assert report.status == "validated" and report.counts["lines_created"] == 1, report.errors
+    (warning,) = [issue for issue in report.warnings if "hidden" in issue.message]
+    assert warning.message == (
+        "sheet '台账' columns G (数量), H (批次) are hidden in the file; they were read like every other column: "
+        "delete them from the sheet if they should not be imported"
+    )
+    assert (warning.sheet, warning.row) == ("台账", 1)
+    assert in_chinese(warning.message).startswith("工作表“台账”的 G (数量), H (批次) 列在文件中是隐藏的")
+    plain = run_import(ledger(rows=2), dry_run=True)
+    assert not [issue for issue in plain.warnings if "hidden" in issue.message]
+
+
+def test_hidden_columns_of_an_xls_are_named_as_an_xlsx_s(run_import):
+    """An Excel 97-2003 workbook says a column is hidden in its COLINFO record (option flag fHidden)."""
+    rows = [HEADER, ledger_row("W-1", "活性炭", 7)]
+    records = dimensions(0, len(rows), 0, len(HEADER))
+    # first and last column (from 0), width, format, options (fHidden), reserved: 数量 (G) alone hidden
+    records += record(0x007D, struct.pack("<HHHHHH", 6, 6, 2000, 15, 0x0001, 0))
+    for number, values in enumerate(rows):
+        for column, value in enumerate(values):
+            if value is not None:
+                records += (
+                    label(number, column, value) if isinstance(value, str) else number_cell(number, column, value)
+                )
+    report = run_import(compound_file(biff_workbook([("台账", records)])), file_name="ledger.xls", dry_run=True)
+
+    assert report.status == "validated", report.errors
+    (warning,) = [issue for issue in report.warnings if "hidden" in issue.message]
+    assert warning.message.startswith("sheet '台账' columns G (数量) are hidden in the file")
+
+
 def test_a_hidden_sheet_is_imported_and_the_report_names_it(run_import):
     """A county hides the sheet it no longer uses rather than delete it: read like the others, and said."""
 
@@ -263,11 +308,18 @@ def test_the_scan_finds_the_marks_wherever_the_chunks_are_cut():
         assert scan.seen.hidden_rows == {2, 3}, size
         assert scan.seen.uncomputed == {3: {1, 27}, 5: {4, 5}}, size
         assert scan.seen.zero_formulas == {5: {6}}, size
+        assert scan.seen.hidden_columns == {(0, 0)}, size
 
 
 @pytest.mark.parametrize(
     "crafted",
-    [b"<row " * 40_000 + b' hidden="0"', b'<c r="A1" ' * 20_000 + b"<f>1</f><v></v>", b"<row hidden " * 20_000],
+    [
+        b"<row " * 40_000 + b' hidden="0"',
+        b'<c r="A1" ' * 20_000 + b"<f>1</f><v></v>",
+        b"<row hidden " * 20_000,
+        b"<col " * 40_000 + b' hidden="1"',
+        b"<col hidden " * 20_000,
+    ],
 )
 def test_a_part_of_tags_that_never_close_is_scanned_in_linear_time(crafted):
     """Each tag pattern stops at the next "<": with "[^>]*" every "<row " of a part with no ">" scanned to the

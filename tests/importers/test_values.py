@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from decimal import Decimal
 
 import pytest
 
 from importers.values import (
+    KNOWN_UNITS,
+    SHELF_LIFE_UNITS,
     Amount,
     CellError,
+    bracket_unit,
     chinese_number,
     parse_amount,
     parse_coordinates,
@@ -233,3 +237,33 @@ def test_coordinates_that_cannot_be_read_are_refused_saying_why(typed, message):
 )
 def test_a_unit_cell_is_the_unit_its_brackets_hold_or_leave(typed, unit):
     assert parse_unit(typed) == unit
+
+
+@pytest.mark.parametrize(
+    ("text", "units", "unit"),
+    [
+        ("数量（千克）", KNOWN_UNITS, "千克"),
+        ("数量(kg)", KNOWN_UNITS, "kg"),
+        ("数量【袋】（备注）", KNOWN_UNITS, "袋"),
+        ("数量（备注）", KNOWN_UNITS, ""),
+        ("有效期（月）", SHELF_LIFE_UNITS, "月"),
+        ("有效期(个月)", SHELF_LIFE_UNITS, "个月"),
+        ("有效期（吨）", SHELF_LIFE_UNITS, ""),
+        ("（袋）", KNOWN_UNITS, "袋"),
+        ("数量", KNOWN_UNITS, ""),
+    ],
+)
+def test_a_unit_in_brackets_is_found_by_one_function_for_headers_and_cells(text, units, unit):
+    assert bracket_unit(text, units) == unit
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    ["2箱(每" + "\t" * 1900 + "20" + "\t" * 1900 + "个?)", "2箱(" + "每" * 3990 + "1个)", "2箱(" + "1个" * 1990 + ")"],
+)
+def test_a_long_cell_that_looks_like_a_pack_is_refused_at_once(crafted):
+    """The pack pattern is tried on short texts only: on 4,000 characters of tabs it took minutes."""
+    started = time.process_time()
+    with pytest.raises(CellError):
+        parse_amount(crafted)
+    assert time.process_time() - started < 0.5
