@@ -109,7 +109,8 @@ class SheetTable:
     hidden: bool = False  # the sheet is hidden in the file (calamine's sheets_metadata says so)
     # What the file says of its rows and cells that calamine does not (``SheetMarks``), under the header.
     hidden_rows: frozenset[int] = frozenset()
-    uncomputed: dict[int, frozenset[int]] = field(default_factory=dict)
+    uncomputed: dict[int, frozenset[int]] = field(default_factory=dict)  # error cells among them
+    error_cells: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,7 @@ def _scan_parts(data: bytes, exact_cells: bool, seen: dict[str, SheetMarks]) -> 
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
                 raise damaged(member.filename, str(exc)) from exc
             scan.finish()
-            if scan.seen.hidden_rows or scan.seen.uncomputed or scan.seen.zero_formulas:
+            if scan.seen.hidden_rows or scan.seen.uncomputed or scan.seen.zero_formulas or scan.seen.error_cells:
                 seen[part_name(member.filename)] = scan.seen
             if strings is not None:
                 read = strings.finish()
@@ -517,11 +518,14 @@ class SheetMarks:
     0-based columns.
     ``zero_formulas``: formulas saved as 0, which are ``uncomputed`` too in a workbook that asks to be calculated
     when opened (``sheet_marks``): xlsxwriter writes 0 for every formula it is not given the value of.
+    ``error_cells``: cells showing an error value (``t="e"``: #N/A of a VLOOKUP that found nothing, #REF!, #DIV/0!),
+    which calamine also reads as empty: a warehouse code of #N/A read so joined its row to the warehouse above.
     """
 
     hidden_rows: set[int] = field(default_factory=set)
     uncomputed: dict[int, set[int]] = field(default_factory=dict)
     zero_formulas: dict[int, set[int]] = field(default_factory=dict)
+    error_cells: dict[int, set[int]] = field(default_factory=dict)
     hidden: bool = False  # the whole sheet, as calamine tells (``_read_workbook``)
 
 
@@ -538,6 +542,11 @@ _BARE_FORMULA = re.compile(
     rb"""<(?:\w+:)?f\b[^<>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"""
     rb"""(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*(0?)\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"""
 )
+# A cell showing an error value: its tag says t="e" (Excel writes the value, #N/A, #REF!…, in <v>). Every error value
+# begins with "#", rare in a sheet's XML (text is in the shared strings), so only a chunk holding one is searched.
+_ERROR_LETTER, _ERROR_MARKERS = b"#", (b'"e"', b"'e'")  # then the attribute's value (a text "1#库" has none)
+_ERROR_CELL = re.compile(rb"""<(?:\w+:)?c\s[^<>]*?\bt\s*=\s*["']e["'][^<>]*>""")
+_CELL_REFERENCE = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
 # A formula whose result is text keeps it in <v>, empty for "" (=IF(A2="","",…), Excel and LibreOffice write
 # <c t="str"><f>…</f><v></v></c>): a saved value, not a missing one.
 _TEXT_RESULT = re.compile(rb"""\bt\s*=\s*["']str["']""")
@@ -627,7 +636,10 @@ class _PartScan:
         bare = (_FORMULA_LETTER in chunk or _FORMULA_LETTER in seam) and any(
             marker in chunk or marker in seam for marker in _BARE_MARKERS
         )
-        if hidden or bare:
+        errors = (_ERROR_LETTER in chunk or _ERROR_LETTER in seam) and any(
+            marker in chunk or marker in seam for marker in _ERROR_MARKERS
+        )
+        if hidden or bare or errors:
             window = carry + chunk
             if hidden:
                 for tag in _HIDDEN_ROW.finditer(window):
@@ -643,6 +655,12 @@ class _PartScan:
                     cells = seen.zero_formulas if zero else seen.uncomputed
                     if len(cells) < MAX_ROWS or int(number) in cells:
                         cells.setdefault(int(number), set()).add(_column_number(letters) - 1)
+            if errors:
+                for tag in _ERROR_CELL.finditer(window):
+                    reference = _CELL_REFERENCE.search(tag.group())
+                    cells = seen.error_cells
+                    if reference and (len(cells) < MAX_ROWS or int(reference.group(2)) in cells):
+                        cells.setdefault(int(reference.group(2)), set()).add(_column_number(reference.group(1)) - 1)
         self.carry = chunk[-_CARRY:] if len(chunk) >= _CARRY else (carry + chunk)[-_CARRY:]
 
     def finish(self) -> None:
@@ -846,8 +864,14 @@ def _what_sheet_holds(
     if table is not None and seen is not None:
         table.hidden = seen.hidden
         table.hidden_rows = frozenset(number for number in seen.hidden_rows if number > table.header_row)
-        table.uncomputed = {
-            number: frozenset(columns) for number, columns in seen.uncomputed.items() if number > table.header_row
+        # a cell without a value and one showing an error reject their row alike (one test per row: ``uncomputed``)
+        unread = {number: set(columns) for number, columns in seen.uncomputed.items() if number > table.header_row}
+        for number, columns in seen.error_cells.items():
+            if number > table.header_row:
+                unread.setdefault(number, set()).update(columns)
+        table.uncomputed = {number: frozenset(columns) for number, columns in unread.items()}
+        table.error_cells = {
+            number: frozenset(columns) for number, columns in seen.error_cells.items() if number > table.header_row
         }
     return False, (sheet if table is not None else None), table
 

@@ -233,9 +233,61 @@ def test_the_scan_finds_the_marks_wherever_the_chunks_are_cut():
         assert scan.seen.zero_formulas == {5: {6}}, size
 
 
+def test_a_cell_showing_an_error_value_rejects_its_row_naming_it(run_import):
+    """A VLOOKUP that found nothing shows #N/A; calamine reads such a cell as empty. A warehouse code and name of
+    #N/A joined their row, silently, to the warehouse of the row above (blank warehouse cells mean "the same");
+    a quantity of #DIV/0! was "missing". Each such cell in a ledger column now rejects its row, naming it."""
+    cells = {
+        b"A4": b'<c r="A4" t="e"><f>VLOOKUP(1,Z:Z,1,FALSE)</f><v>#N/A</v></c>',
+        b"B4": b'<c r="B4" s="0" t="e"><f>VLOOKUP(1,Z:Z,2,FALSE)</f><v>#N/A</v></c>',
+        b"G6": b'<c r="G6" t="e"><v>#DIV/0!</v></c>',  # an error typed as a constant
+    }
+
+    def put(xml: bytes) -> bytes:
+        for reference, cell in cells.items():
+            changed = re.sub(rb'<c r="' + reference + rb'".*?</c>', cell, xml, count=1)
+            assert changed != xml, reference
+            xml = changed
+        return xml
+
+    def other_warehouse(row: list) -> list:  # row 4 is another warehouse's stock, its code and name looked up
+        return [*row[:3], "110102", *row[4:]]
+
+    book = openpyxl.load_workbook(io.BytesIO(ledger()))
+    book.active["D4"] = other_warehouse(ledger_row())[3]
+    out = io.BytesIO()
+    book.save(out)
+    report = run_import(rewritten(out.getvalue(), put), dry_run=True, skip_invalid=True)
+
+    said = [(issue.row, issue.cell, issue.message) for issue in report.errors]
+    advice = "shows an error value (such as #N/A, #REF! or #DIV/0!), not a value: correct the formula or type the value"
+    assert said == [(4, "A4", f"A4 {advice}"), (4, "B4", f"B4 {advice}"), (6, "G6", f"G6 {advice}")], said
+    assert report.counts["lines_created"] == 4
+    assert in_chinese(said[0][2]).startswith("A4 显示的是错误值")
+
+
+def test_the_scan_finds_error_cells_wherever_the_chunks_are_cut():
+    xml = (
+        b'<worksheet><sheetData><row r="2"><c r="A2"><v>1</v></c><c r="B2" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+        b'<row r="7"><x:c r="AC7" s="1" t=\'e\'><x:v>#N/A</x:v></x:c>'
+        + '<c r="D7" t="inlineStr"><is><t>1#库</t></is></c>'.encode()  # a "No. 1" store: text, no error
+        + b'<c r="E7" t="str"><f>"#"</f><v>#</v></c></row></sheetData></worksheet>'
+    )
+    for size in range(1, len(xml) + 1):
+        scan = _PartScan("sheet")
+        for start in range(0, len(xml), size):
+            scan.feed(xml[start : start + size])
+        assert scan.seen.error_cells == {2: {1}, 7: {28}}, size
+
+
 @pytest.mark.parametrize(
     "crafted",
-    [b"<row " * 40_000 + b' hidden="0"', b'<c r="A1" ' * 20_000 + b"<f>1</f><v></v>", b"<row hidden " * 20_000],
+    [
+        b"<row " * 40_000 + b' hidden="0"',
+        b'<c r="A1" ' * 20_000 + b"<f>1</f><v></v>",
+        b"<row hidden " * 20_000,
+        b'<c t="e" r="A1" ' * 20_000 + b"#",
+    ],
 )
 def test_a_part_of_tags_that_never_close_is_scanned_in_linear_time(crafted):
     """Each tag pattern stops at the next "<": with "[^>]*" every "<row " of a part with no ">" scanned to the
