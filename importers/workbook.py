@@ -507,7 +507,11 @@ def check_xls_sheets(data: bytes) -> dict[str, SheetMarks]:
             f"the sheets of this .xls workbook have used ranges of {area:,} cells together, over the limit of "
             f"{MAX_XLS_AREA:,} (MAX_XLS_AREA)"
         )
-    return {sheet.name: SheetMarks(hidden_rows=sheet.hidden_rows) for sheet in sheets if sheet.hidden_rows}
+    return {
+        sheet.name: SheetMarks(hidden_rows=sheet.hidden_rows, error_cells=sheet.error_cells)
+        for sheet in sheets
+        if sheet.hidden_rows or sheet.error_cells
+    }
 
 
 @dataclass

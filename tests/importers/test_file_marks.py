@@ -19,6 +19,7 @@ import pytest
 import xlsxwriter
 
 from importers.workbook import _PartScan
+from importers.xls_records import xls_sheets
 from tests.importers.conftest import HEADER, in_chinese, ledger_row, xlsx
 from tests.importers.xls_corpus import biff_workbook, compound_file, dimensions, label, number_cell, record
 
@@ -264,6 +265,36 @@ def test_a_cell_showing_an_error_value_rejects_its_row_naming_it(run_import):
     assert said == [(4, "A4", f"A4 {advice}"), (4, "B4", f"B4 {advice}"), (6, "G6", f"G6 {advice}")], said
     assert report.counts["lines_created"] == 4
     assert in_chinese(said[0][2]).startswith("A4 显示的是错误值")
+
+
+def test_error_values_of_an_xls_reject_their_rows_as_an_xlsx_s(run_import):
+    """An .xls keeps an error value in a BOOLERR record (its fError byte set) or as a FORMULA's saved result (type 2
+    in a result ending 0xFFFF); calamine reads both as empty, as it reads an .xlsx's."""
+
+    def cells(row: int, values: list) -> bytes:
+        written = [
+            label(row, column, value) if isinstance(value, str) else number_cell(row, column, value)
+            for column, value in enumerate(values)
+            if value is not None
+        ]
+        return b"".join(written)
+
+    code, quantity = HEADER.index("仓库编码"), HEADER.index("数量")
+    rows = [HEADER] + [ledger_row("W-1", "活性炭", 7, 批次=f"B{number}") for number in range(4)]
+    rows[2][code] = rows[3][quantity] = None
+    records = b"".join(cells(number, values) for number, values in enumerate(rows))
+    records += record(0x0205, struct.pack("<HHHBB", 2, code, 0, 0x2A, 1))  # #N/A
+    records += record(0x0205, struct.pack("<HHHBB", 4, len(HEADER), 0, 1, 0))  # TRUE: a boolean, no error value
+    division = bytes([2, 0, 0x07, 0, 0, 0]) + b"\xff\xff"  # #DIV/0!
+    records += record(0x0006, struct.pack("<HHH", 3, quantity, 0) + division + struct.pack("<HIH", 0, 0, 0))
+    data = compound_file(biff_workbook([("台账", records)]))
+    report = run_import(data, file_name="ledger.xls", dry_run=True)
+
+    assert [(issue.row, issue.cell, issue.message[:23]) for issue in report.errors] == [
+        (3, "A3", "A3 shows an error value"),
+        (4, "G4", "G4 shows an error value"),
+    ], report.errors
+    assert xls_sheets(data)[0].error_cells == {3: {code}, 4: {quantity}}
 
 
 def test_the_scan_finds_error_cells_wherever_the_chunks_are_cut():
