@@ -269,7 +269,7 @@ def create_token(
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
-        name=(name or "").strip()[:100],
+        name=check_text(name, "name", max_length=text_limit(ApiToken.name)),  # as a display name is kept
         token_hash=hash_token(plain),
         prefix=plain[:12],
         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=days),

@@ -359,7 +359,7 @@ def test_two_administrators_demoting_each_other_at_once_leave_one(app):
     assert sorted(answers)[0] == "done" and "last active administrator" in sorted(answers)[1], answers
 
 
-def test_a_display_name_is_kept_without_the_characters_that_show_nothing(client):
+def test_account_and_token_names_are_kept_without_the_characters_that_show_nothing(client):
     """Every kept text drops zero-width spaces, joiners and byte-order marks (validation.plain_text); a display
     name kept them, so one of only a zero-width space showed blank in the page's header and the audit."""
     created = client.post(
@@ -372,3 +372,5 @@ def test_a_display_name_is_kept_without_the_characters_that_show_nothing(client)
     with intends_to_write(), pytest.raises(ValidationFailed) as refused:  # the CLI's door: the service's own check
         update_user(db.session, "system", "zw", display_name="李\x07四")
     assert refused.value.field == "display_name"
+    token = client.post("/api/v1/users/zw/tokens", json={"name": "\u200b笔记本\ufeff"})
+    assert token.status_code == 201 and token.get_json()["name"] == "笔记本", token.get_json()
