@@ -24,7 +24,14 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetVisibleEnum
+from python_calamine import (
+    CalamineError,
+    CalamineSheet,
+    CalamineWorkbook,
+    SheetVisibleEnum,
+    WorksheetNotFound,
+    XmlError,
+)
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -841,6 +848,16 @@ def _unopened(data: bytes, error: Exception) -> ValidationFailed:
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
 
 
+def _sheet_fault(error: Exception) -> str:
+    """Why calamine could not load a sheet it listed: its own words are one word (XmlError('worksheet')) or the
+    sheet's name again (WorksheetNotFound('台账')), which told the person nothing, in English or not at all."""
+    if isinstance(error, WorksheetNotFound):
+        return "the file does not hold the sheet's part"
+    if isinstance(error, XmlError):
+        return "the sheet's XML is damaged"
+    return str(error)
+
+
 def _what_sheet_holds(
     book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool, marks: dict[str, SheetMarks]
 ) -> SheetHolds:
@@ -856,7 +873,7 @@ def _what_sheet_holds(
     try:
         sheet = book.get_sheet_by_name(name)
     except (CalamineError, ValueError) as exc:
-        raise ValidationFailed(f"sheet '{printable(name)}' cannot be read: {exc}", field="file") from exc
+        raise ValidationFailed(f"sheet '{printable(name)}' cannot be read: {_sheet_fault(exc)}", field="file") from exc
     if not scanned:
         _within_area(sheet)
     if sheet.start is None:  # empty (Sheet2 and Sheet3 of a new workbook): kept, it holds nothing, to pass quietly

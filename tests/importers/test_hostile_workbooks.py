@@ -812,3 +812,27 @@ def test_a_cell_of_nan_or_infinity_is_reported_in_valid_json(client):
     assert response.status_code == 200, response.get_data(as_text=True)
     warnings = strict(response.get_data(as_text=True))["warnings"]
     assert "nan" in [warning.get("value") for warning in warnings], warnings
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda members: members.pop(SHEET), "文件中没有该工作表的内容部件（文件已损坏）"),
+        (lambda members: members.update({SHEET: b"\0garbage"}), "工作表的 XML 已损坏"),
+    ],
+    ids=["part-missing", "xml-damaged"],
+)
+def test_a_sheet_calamine_cannot_load_is_refused_saying_why_in_chinese(client, change, reason):
+    """python-calamine's reasons were "台账" (WorksheetNotFound: the sheet's name again) and "worksheet" (XmlError):
+    "无法读取工作表 '台账'：worksheet" told a county office nothing, in English."""
+    members = members_of(VALID)
+    change(members)
+    response = client.post(
+        f"{API}/imports",
+        data={"file": (io.BytesIO(zipped(members)), "台账.xlsx")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "zh-CN"},
+    )
+
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["detail"] == f"无法读取工作表 '台账'：{reason}", response.get_json()
