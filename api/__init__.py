@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
 from api.cli import register_commands
-from api.config import PROJECT_ROOT, Config
+from api.config import MAX_ROW_ID, PROJECT_ROOT, Config
 from api.errors import ProblemApi, database_error_response, log_database_failure, register_error_handlers
 from api.extensions import db, migrate
 from api.identity import register_authentication
@@ -156,7 +156,7 @@ class RowIdConverter(IntegerConverter):
     """``<id:…>``: a row id; beyond a 32-bit integer no row exists, so the URL is a plain 404."""
 
     def __init__(self, url_map, *args, **kwargs) -> None:
-        super().__init__(url_map, min=1, max=2**31 - 1)
+        super().__init__(url_map, min=1, max=MAX_ROW_ID)
 
 
 def _ensure_sqlite_directory(url: str) -> None:

@@ -18,6 +18,9 @@ DEFAULT_DATABASE = PROJECT_ROOT / "instance" / "inventory.sqlite3"
 # A JSON body (or any body but a multipart upload) is at most this long: the largest legitimate one, a user
 # with 500 warehouses, is under 20 KiB.
 MAX_JSON_BYTES = 1024 * 1024
+# A row id, in a path or a body, is at most this: no table holds more rows than a 32-bit integer counts, and a
+# larger number reached the database driver (SQLite: "Python int too large to convert to SQLite INTEGER", a 500).
+MAX_ROW_ID = 2**31 - 1
 # Arrays and objects nest at most this deep; the deepest legitimate body (a plan's needs) nests 3 levels.
 MAX_JSON_DEPTH = 32
 # LANGUAGES (inventory.reference, as the importers' workbooks need them too): the languages the API and the CLI

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
@@ -48,8 +49,11 @@ def json_value(value: object) -> object:
         return str(value)
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        if not math.isfinite(value):  # a crafted cell (<v>NaN</v>, an .xls's NaN double): JSON has no NaN
+            return str(value)
     if isinstance(value, str) and len(value) > 200:
         return value[:200] + "…"
     return value
@@ -207,6 +211,8 @@ class IssueLog:
         self.rejected: set[tuple[str, int]] = set()
 
     def warn(self, message: str, **where: object) -> None:
+        if "value" in where:  # a cell value, as errors carry it
+            where["value"] = json_value(where["value"])
         self.report.add(Issue(WARNING, message, **where))  # type: ignore[arg-type]
 
     def review(self, kind: str, subject: str, detail: str, sheet: str | None = None, row: int | None = None) -> None:

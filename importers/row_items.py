@@ -82,11 +82,14 @@ class ItemCells:
         code, name = parse_code(code_cell), parse_line(name_cell)
         named = self._candidates(name)  # looked up once per cell: this runs for every row of a ledger
         by_code, by_name = self._one(self._candidates(code)), self._one(named)
-        if by_code is None and by_name is None and len(named) > 1:  # a name several catalogue items share
-            self.log.cell_error(
-                table.name, number, table.columns.get("item_name"), name, ItemNames.ambiguity(name, named)
-            )
-            return None, None
+        if by_name is None and len(named) > 1:  # a name several catalogue items share
+            if by_code is None:
+                self.log.cell_error(
+                    table.name, number, table.columns.get("item_name"), name, ItemNames.ambiguity(name, named)
+                )
+                return None, None
+            if any(ref.id == by_code.id for ref in named):
+                by_name = by_code  # the code says which of them the name means: the two cells agree
         item = by_code or by_name
         if item is None and name and not named:
             item = self._guessed(table, number, name)

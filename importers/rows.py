@@ -418,14 +418,19 @@ class LedgerReader:
             )
 
     def _uncomputed(self, table: SheetTable, number: int, indexes: frozenset[int]) -> bool:
-        """Whether a mapped cell of the row holds a formula with no saved value (``SheetMarks``): calamine reads it
-        as empty, so the row would say its quantity is missing, or nothing at all. Each such cell rejects the row."""
+        """Whether a mapped cell of the row holds a formula with no saved value, or shows an error value
+        (``SheetMarks``): calamine reads both as empty, so the row would say its quantity is missing, or nothing at
+        all (blank warehouse cells: the warehouse above). Each such cell rejects the row."""
         found = False
+        errors = table.error_cells.get(number, ())
         for column in table.columns.values():
             if column.index in indexes:
                 message = (
-                    f"the formula in {column.letter}{number} has no saved value (the file was written by a program "
-                    "that does not calculate): open the file in Excel or WPS and save it again"
+                    f"{column.letter}{number} shows an error value (such as #N/A, #REF! or #DIV/0!), not a value: "
+                    "correct the formula or type the value"
+                    if column.index in errors
+                    else f"the formula in {column.letter}{number} has no saved value (the file was written by a "
+                    "program that does not calculate): open the file in Excel or WPS and save it again"
                 )
                 self.log.cell_error(table.name, number, column, None, message)
                 found = True

@@ -98,12 +98,13 @@ def parse_region_code(value: object) -> str:
     return code
 
 
-_NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:e([+-]?\d+))?\s*(万)?\s*([^\d.+-].*)?$", re.IGNORECASE)
+_NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:e([+-]?\d+))?\s*(万亿|万|亿)?\s*([^\d.+-].*)?$", re.IGNORECASE)
 # Chinese numerals as people write counts: 五, 十二, 一百二十, 两千, 一万二千, 三点五, the financial 壹贰叁.
 CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "俩": 2, "三": 3, "叁": 3, "四": 4}
 CHINESE_DIGITS |= {"肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
 CHINESE_MULTIPLIERS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 CHINESE_MAGNITUDES = {"万": 10_000, "亿": 100_000_000}
+NUMBER_MAGNITUDES = CHINESE_MAGNITUDES | {"万亿": 10**12}  # after digits: 1.2万, 3亿, 1万亿
 _CHINESE_NUMBER = re.compile(
     "^(["
     + "".join([*CHINESE_DIGITS, *CHINESE_MULTIPLIERS, *CHINESE_MAGNITUDES])
@@ -251,8 +252,8 @@ def _number_and_rest(text: str) -> tuple[Decimal, str]:
                 number = number.scaleb(int(match.group(2)))
         except (InvalidOperation, ValueError) as exc:
             raise CellError("not a number") from exc
-        if match.group(3):
-            number *= 10_000
+        if match.group(3):  # 1.2万, 3亿, 1万亿: a magnitude, never a unit (亿 made a unit variant "活性炭（亿）")
+            number *= NUMBER_MAGNITUDES[match.group(3)]
         rest = (match.group(4) or "").strip()
         if rest.startswith("千") and not is_known_unit(rest):  # 1千, 1.2千袋: thousands (千克, 千米 are units)
             after = rest[1:].strip()

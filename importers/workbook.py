@@ -25,7 +25,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetVisibleEnum
+from python_calamine import (
+    CalamineError,
+    CalamineSheet,
+    CalamineWorkbook,
+    SheetVisibleEnum,
+    WorksheetNotFound,
+    XmlError,
+)
 
 from importers.columns import (
     COLUMNS_BY_FIELD,
@@ -113,7 +120,8 @@ class SheetTable:
     # What the file says of its rows and cells that calamine does not (``SheetMarks``), under the header.
     hidden_rows: frozenset[int] = frozenset()
     hidden_columns: frozenset[int] = frozenset()  # the mapped columns (0-based) hidden in the file
-    uncomputed: dict[int, frozenset[int]] = field(default_factory=dict)
+    uncomputed: dict[int, frozenset[int]] = field(default_factory=dict)  # error cells among them
+    error_cells: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -324,7 +332,13 @@ def _scan_parts(data: bytes, exact_cells: bool, seen: dict[str, SheetMarks]) -> 
             scan = _PartScan(member.filename, exact_cells, lengths is not None and shown is None)
             _read_part(archive, member, scan, strings or shown)
             scan.finish()
-            if scan.seen.hidden_rows or scan.seen.hidden_columns or scan.seen.uncomputed or scan.seen.zero_formulas:
+            if (
+                scan.seen.hidden_rows
+                or scan.seen.hidden_columns
+                or scan.seen.uncomputed
+                or scan.seen.zero_formulas
+                or scan.seen.error_cells
+            ):
                 seen[part_name(member.filename)] = scan.seen
             if strings is not None:
                 read = strings.finish()
@@ -523,9 +537,11 @@ def check_xls_sheets(data: bytes) -> dict[str, SheetMarks]:
             f"{MAX_XLS_AREA:,} (MAX_XLS_AREA)"
         )
     return {
-        sheet.name: SheetMarks(hidden_rows=sheet.hidden_rows, hidden_columns=sheet.hidden_columns)
+        sheet.name: SheetMarks(
+            hidden_rows=sheet.hidden_rows, hidden_columns=sheet.hidden_columns, error_cells=sheet.error_cells
+        )
         for sheet in sheets
-        if sheet.hidden_rows or sheet.hidden_columns
+        if sheet.hidden_rows or sheet.hidden_columns or sheet.error_cells
     }
 
 
@@ -537,6 +553,8 @@ class SheetMarks:
     calamine reads them as empty), row → 0-based columns.
     ``zero_formulas``: formulas saved as 0, which are ``uncomputed`` too in a workbook that asks to be calculated
     when opened (``sheet_marks``): xlsxwriter writes 0 for every formula it is not given the value of.
+    ``error_cells``: cells showing an error value (``t="e"``: #N/A of a VLOOKUP that found nothing, #REF!, #DIV/0!),
+    which calamine also reads as empty: a warehouse code of #N/A read so joined its row to the warehouse above.
     """
 
     hidden_rows: set[int] = field(default_factory=set)
@@ -544,6 +562,7 @@ class SheetMarks:
     hidden_columns: set[tuple[int, int]] = field(default_factory=set)
     uncomputed: dict[int, set[int]] = field(default_factory=dict)
     zero_formulas: dict[int, set[int]] = field(default_factory=dict)
+    error_cells: dict[int, set[int]] = field(default_factory=dict)
     hidden: bool = False  # the whole sheet, as calamine tells (``_read_workbook``)
 
 
@@ -562,6 +581,11 @@ _BARE_FORMULA = re.compile(
     rb"""<(?:\w+:)?f\b[^<>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"""
     rb"""(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*(0?)\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"""
 )
+# A cell showing an error value: its tag says t="e" (Excel writes the value, #N/A, #REF!…, in <v>). Every error value
+# begins with "#", rare in a sheet's XML (text is in the shared strings), so only a chunk holding one is searched.
+_ERROR_LETTER, _ERROR_MARKERS = b"#", (b'"e"', b"'e'")  # then the attribute's value (a text "1#库" has none)
+_ERROR_CELL = re.compile(rb"""<(?:\w+:)?c\s[^<>]*?\bt\s*=\s*["']e["'][^<>]*>""")
+_CELL_REFERENCE = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
 # A formula whose result is text keeps it in <v>, empty for "" (=IF(A2="","",…), Excel and LibreOffice write
 # <c t="str"><f>…</f><v></v></c>): a saved value, not a missing one.
 _TEXT_RESULT = re.compile(rb"""\bt\s*=\s*["']str["']""")
@@ -651,7 +675,10 @@ class _PartScan:
         bare = (_FORMULA_LETTER in chunk or _FORMULA_LETTER in seam) and any(
             marker in chunk or marker in seam for marker in _BARE_MARKERS
         )
-        if hidden or bare:
+        errors = (_ERROR_LETTER in chunk or _ERROR_LETTER in seam) and any(
+            marker in chunk or marker in seam for marker in _ERROR_MARKERS
+        )
+        if hidden or bare or errors:
             window = carry + chunk
             if hidden:
                 for tag in _HIDDEN_ROW.finditer(window):
@@ -672,6 +699,12 @@ class _PartScan:
                     cells = seen.zero_formulas if zero else seen.uncomputed
                     if len(cells) < MAX_ROWS or int(number) in cells:
                         cells.setdefault(int(number), set()).add(_column_number(letters) - 1)
+            if errors:
+                for tag in _ERROR_CELL.finditer(window):
+                    reference = _CELL_REFERENCE.search(tag.group())
+                    cells = seen.error_cells
+                    if reference and (len(cells) < MAX_ROWS or int(reference.group(2)) in cells):
+                        cells.setdefault(int(reference.group(2)), set()).add(_column_number(reference.group(1)) - 1)
         self.carry = chunk[-_CARRY:] if len(chunk) >= _CARRY else (carry + chunk)[-_CARRY:]
 
     def finish(self) -> None:
@@ -848,6 +881,16 @@ def _unopened(data: bytes, error: Exception) -> ValidationFailed:
 SheetHolds = tuple[bool, CalamineSheet | None, SheetTable | None]
 
 
+def _sheet_fault(error: Exception) -> str:
+    """Why calamine could not load a sheet it listed: its own words are one word (XmlError('worksheet')) or the
+    sheet's name again (WorksheetNotFound('台账')), which told the person nothing, in English or not at all."""
+    if isinstance(error, WorksheetNotFound):
+        return "the file does not hold the sheet's part"
+    if isinstance(error, XmlError):
+        return "the sheet's XML is damaged"
+    return str(error)
+
+
 def _what_sheet_holds(
     book: CalamineWorkbook, name: str, mapping: HeaderMapping, scanned: bool, marks: dict[str, SheetMarks]
 ) -> SheetHolds:
@@ -863,7 +906,7 @@ def _what_sheet_holds(
     try:
         sheet = book.get_sheet_by_name(name)
     except (CalamineError, ValueError) as exc:
-        raise ValidationFailed(f"sheet '{printable(name)}' cannot be read: {exc}", field="file") from exc
+        raise ValidationFailed(f"sheet '{printable(name)}' cannot be read: {_sheet_fault(exc)}", field="file") from exc
     if not scanned:
         _within_area(sheet)
     if sheet.start is None:  # empty (Sheet2 and Sheet3 of a new workbook): kept, it holds nothing, to pass quietly
@@ -880,8 +923,14 @@ def _what_sheet_holds(
             for column in table.columns.values()
             if any(first <= column.index <= last for first, last in seen.hidden_columns)
         )
-        table.uncomputed = {
-            number: frozenset(columns) for number, columns in seen.uncomputed.items() if number > table.header_row
+        # a cell without a value and one showing an error reject their row alike (one test per row: ``uncomputed``)
+        unread = {number: set(columns) for number, columns in seen.uncomputed.items() if number > table.header_row}
+        for number, columns in seen.error_cells.items():
+            if number > table.header_row:
+                unread.setdefault(number, set()).update(columns)
+        table.uncomputed = {number: frozenset(columns) for number, columns in unread.items()}
+        table.error_cells = {
+            number: frozenset(columns) for number, columns in seen.error_cells.items() if number > table.header_row
         }
     return False, (sheet if table is not None else None), table
 

@@ -24,7 +24,7 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 
-from importers.limits import MAX_HIDDEN_COLUMN_SPANS
+from importers.limits import MAX_HIDDEN_COLUMN_SPANS, MAX_ROWS
 
 ENDOFCHAIN = 0xFFFF_FFFE
 MARKERS = 0xFFFF_FFFA  # sector ids from here on mark something (free, end of chain, a FAT or DIFAT sector)
@@ -56,6 +56,7 @@ BLANK = 0x0201
 LABEL = 0x0204
 RSTRING = 0x00D6  # a label with rich text, which calamine loads as it loads a LABEL
 FORMULA = 0x0006
+BOOLERR = 0x0205  # a boolean or, with its fError byte (at 7) set, an error value (#N/A …), as a cell
 STRING = 0x0207  # the text a formula last gave: calamine makes it a cell at that FORMULA's place
 NAME = 0x0018  # a defined name (Lbl), which a formula may show by its name
 SST = 0x00FC  # the shared strings, which each LABELSST cell gets a copy of
@@ -69,7 +70,7 @@ ONE_CELL = {
     LABELSST: 10,
     LABEL: 8,  # 6, then the string's character count (an empty BIFF5 string has nothing after it)
     RSTRING: 8,
-    0x0205: 8,  # BOOLERR
+    BOOLERR: 8,
     FORMULA: 20,
     BLANK: 6,  # never loaded by calamine, but part of the used range Excel declares
 }
@@ -115,6 +116,9 @@ class XlsSheet:
     shared_text: int = 0
     hidden_rows: set[int] = field(default_factory=set)  # from 1, as an .xlsx's ``SheetMarks`` count them
     hidden_columns: set[tuple[int, int]] = field(default_factory=set)  # (first, last) from 0, as ``SheetMarks``
+    # Cells showing an error value (a BOOLERR error, a FORMULA whose saved result is one), which calamine reads as
+    # empty: rows from 1, columns from 0, as ``SheetMarks.error_cells``
+    error_cells: dict[int, set[int]] = field(default_factory=dict)
 
 
 def xls_sheets(data: bytes) -> list[XlsSheet]:
@@ -417,10 +421,15 @@ def _sheet(stream: bytes, start: int, following: int, name: str, workbook: _Glob
                 text += _U16.unpack_from(stream, data + 6)[0]
             elif kind == FORMULA:
                 work += formula_work(stream, data + 20, at, workbook.longest_name)
+                # its saved result: an error is type 2 in a result whose last two bytes are 0xFFFF
+                if stream[data + 12 : data + 14] == b"\xff\xff" and stream[data + 6] == 2:
+                    _error_cell(sheet, row, column)
             elif kind == LABELSST:
                 index = _U32.unpack_from(stream, data + 6)[0]
                 if index < len(shared):
                     shared_text += shared[index]
+            elif kind == BOOLERR and stream[data + 7]:
+                _error_cell(sheet, row, column)
         elif kind == STRING:
             if length < 2:
                 raise Damaged(name, "a record is too short for its type")
@@ -502,6 +511,12 @@ _APPENDED = {
 }
 _FUNCTION_NAME = 34  # the longest function name calamine knows, with its parentheses
 _ATTR_SKIPS = {0x01: 2, 0x02: 2, 0x08: 2, 0x20: 2, 0x21: 2}  # PtgAttr kinds that write nothing
+
+
+def _error_cell(sheet: XlsSheet, row: int, column: int) -> None:
+    cells = sheet.error_cells
+    if len(cells) < MAX_ROWS or row + 1 in cells:  # kept for at most MAX_ROWS rows, as an .xlsx's marks
+        cells.setdefault(row + 1, set()).add(column)
 
 
 def formula_work(stream: bytes, at: int, end: int, longest_name: int) -> int:

@@ -30,6 +30,7 @@ from inventory.db import RowLock, VersionedMemo, locked, unless_taken_meanwhile
 from inventory.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from inventory.models import ApiToken, Region, User, Warehouse, WebSession
 from inventory.reference import RegionLevel, Role
+from inventory.validation import check_text, text_limit
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 TOKEN_PREFIX = "emi_"
@@ -99,7 +100,10 @@ def _apply_user_fields(session: Session, user: User, fields: dict) -> None:
     if unknown:
         raise ValidationFailed(f"unknown field {sorted(unknown)[0]}", field=sorted(unknown)[0])
     if "display_name" in fields:
-        user.display_name = (fields["display_name"] or "").strip()[:100]
+        # as every kept text: without the characters that show nothing (a name of only a zero-width space showed
+        # blank), control characters refused, over-long refused rather than cut
+        name = fields["display_name"] or ""
+        user.display_name = check_text(name, "display_name", max_length=text_limit(User.display_name))
     if "role" in fields:
         try:
             user.role = Role(fields["role"])
@@ -265,7 +269,7 @@ def create_token(
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
-        name=(name or "").strip()[:100],
+        name=check_text(name, "name", max_length=text_limit(ApiToken.name)),  # as a display name is kept
         token_hash=hash_token(plain),
         prefix=plain[:12],
         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=days),

@@ -323,7 +323,12 @@ def _apply_item_fields(session: Session, item: Item, fields: dict) -> None:
             fields["specification"], "specification", max_length=text_limit(Item.specification)
         )
     if "unit" in fields:
-        item.unit = check_text(fields["unit"], "unit", max_length=text_limit(Item.unit), required=True)
+        unit = check_text(fields["unit"], "unit", max_length=text_limit(Item.unit), required=True)
+        if unit != item.unit and item.id is not None and _has_stock_lines(session, item):
+            # Every quantity of the item (its stock, ledger, call-ups, quotas, prices, pack factors) is counted in
+            # its unit: renaming the unit would re-read them all (500 米 of boom as 500 吨), rewriting history.
+            raise Conflict(f"item {item.code} has stock counted in {item.unit}; its unit cannot change", field="unit")
+        item.unit = unit
     if "shelf_life_days" in fields:
         days = fields["shelf_life_days"]
         if days is not None and (not isinstance(days, int) or days <= 0):
@@ -392,11 +397,16 @@ def update_item(session: Session, actor: Actor, code: str, **fields: object) -> 
     return item
 
 
+def _has_stock_lines(session: Session, item: Item) -> bool:
+    """Whether the item has ever been stocked (a stock line, and so a ledger, refers to it)."""
+    return session.scalar(select(StockLine.id).where(StockLine.item_id == item.id).limit(1)) is not None
+
+
 def delete_item(session: Session, actor: Actor, code: str) -> None:
     """Only an item that has never been stocked can go: the ledger refers to the rest."""
     require_catalogue_edit(actor, deleting=True)
     item = get_item(session, code, field="code", lock="delete")
-    if session.scalar(select(StockLine.id).where(StockLine.item_id == item.id).limit(1)) is not None:
+    if _has_stock_lines(session, item):
         raise Conflict(f"item {code} has stock lines; it cannot be deleted", field="code")
     # Its unit variants name it as their base item (the review found the delete then failing on their NOT NULL
     # base_item_id, answered as a generic conflict).

@@ -156,7 +156,7 @@ def _upload(files: dict) -> tuple[bytes, str]:
     """The uploaded bytes and a plain file name (no client path)."""
     storage = files["file"]
     if not hasattr(storage, "read"):
-        abort(422, errors={"file": ["upload the workbook as a multipart file field named 'file'"]})
+        abort(422, messages={"file": ["upload the workbook as a multipart file field named 'file'"]})
     name = PurePath((storage.filename or "ledger.xlsx").replace("\\", "/")).name[:255] or "ledger.xlsx"
     return storage.read(), name
 
@@ -166,7 +166,7 @@ def _flags(query: dict) -> tuple[dict, str | None]:
     try:
         form = ImportFlags().load(request.form)
     except ValidationError as error:
-        abort(422, errors=error.messages)
+        abort(422, messages=error.messages)
     language = query.get("lang") or form.get("lang")
     flags = {name: query[name] or form[name] for name in ("dry_run", "skip_invalid", "profile")}
     given = query["map"] or form["map"]
@@ -176,7 +176,7 @@ def _flags(query: dict) -> tuple[dict, str | None]:
         except ValueError:
             column_map = None
         if not isinstance(column_map, dict) or not all(isinstance(v, str) for v in column_map.values()):
-            abort(422, errors={"map": ['a JSON object: header → field name or "ignore"']})
+            abort(422, messages={"map": ['a JSON object: header → field name or "ignore"']})
         flags["column_map"] = column_map
     return flags, language
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from api.config import MAX_ROW_ID
 from api.errors import request_language
 from api.extensions import db
 from api.messages import catalog
@@ -142,6 +143,11 @@ class BoundedList(fields.List):
         if isinstance(value, list | tuple) and len(value) > self.max_length:
             raise ValidationError(f"at most {self.max_length} entries")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def row_id(**kwargs) -> fields.Integer:
+    """A row id in a body (a stock line, a call-up line, a shipment line): within the ids a path takes."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ROW_ID), **kwargs)
 
 
 class StrictSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import BoundedList, MomentField, QuantityField, StrictSchema, SystemTextField, choice
+from api.schemas.fields import BoundedList, MomentField, QuantityField, StrictSchema, SystemTextField, choice, row_id
 from inventory.models import Consumption, EmergencyIncident, Region, Shipment, ShipmentLine, UnitPrice
 from inventory.reference import LANGUAGES, IncidentStatus, IncidentType, ShipmentKind, ShipmentStatus
 from inventory.shipments import MAX_SHIPMENT_LINES, is_overdue
@@ -52,13 +52,13 @@ class ShipmentQuery(Schema):
 
 
 class DispatchShipmentIn(StrictSchema, ShipmentDetailsFields):
-    line_ids = BoundedList(fields.Integer(strict=True), required=True, min_length=1, max_length=MAX_SHIPMENT_LINES)
+    line_ids = BoundedList(row_id(), required=True, min_length=1, max_length=MAX_SHIPMENT_LINES)
     note = _text(ShipmentLine.discrepancy_reason)
     allow_expired = fields.Boolean(load_default=False)
 
 
 class TransferLineIn(StrictSchema):
-    stock_line_id = fields.Integer(required=True, strict=True)
+    stock_line_id = row_id(required=True)
     quantity = QuantityField(required=True)
 
 
@@ -69,7 +69,7 @@ class TransferShipmentIn(StrictSchema, ShipmentDetailsFields):
 
 
 class LineReceiptIn(StrictSchema):
-    id = fields.Integer(required=True, strict=True, metadata={"description": "shipment line id"})
+    id = row_id(required=True, metadata={"description": "shipment line id"})
     received = QuantityField(required=True, allow_zero=True)
     damaged = QuantityField(allow_zero=True)
     short = QuantityField(allow_zero=True, metadata={"description": "default: sent - received - damaged"})
@@ -81,13 +81,13 @@ class ShipmentReceiptIn(StrictSchema):
 
 
 class ConsumptionIn(StrictSchema):
-    callup_line_id = fields.Integer(required=True, strict=True)
+    callup_line_id = row_id(required=True)
     quantity = QuantityField(required=True)
     note = _text(Consumption.note)
 
 
 class ReturnLineIn(StrictSchema):
-    callup_line_id = fields.Integer(required=True, strict=True)
+    callup_line_id = row_id(required=True)
     quantity = QuantityField(required=True)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+import pytest
 from sqlalchemy import select, text, update
 
 from api.extensions import db
 from inventory.accounts import create_token, create_user, hash_password, revoke_token, update_user, verify_password
 from inventory.db import intends_to_write
+from inventory.errors import ValidationFailed
 from inventory.models import ApiToken, AuditEntry, Movement, User
 from tests.conftest import bearer_client
 
@@ -355,3 +357,20 @@ def test_two_administrators_demoting_each_other_at_once_leave_one(app):
         ],
     )
     assert sorted(answers)[0] == "done" and "last active administrator" in sorted(answers)[1], answers
+
+
+def test_account_and_token_names_are_kept_without_the_characters_that_show_nothing(client):
+    """Every kept text drops zero-width spaces, joiners and byte-order marks (validation.plain_text); a display
+    name kept them, so one of only a zero-width space showed blank in the page's header and the audit."""
+    created = client.post(
+        "/api/v1/users", json={"username": "zw", "role": "viewer", "display_name": "\ufeff张\u200b三\u200d "}
+    )
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["display_name"] == "张三"
+    changed = client.patch("/api/v1/users/zw", json={"display_name": "\u200b"})
+    assert changed.status_code == 200 and changed.get_json()["display_name"] == ""
+    with intends_to_write(), pytest.raises(ValidationFailed) as refused:  # the CLI's door: the service's own check
+        update_user(db.session, "system", "zw", display_name="李\x07四")
+    assert refused.value.field == "display_name"
+    token = client.post("/api/v1/users/zw/tokens", json={"name": "\u200b笔记本\ufeff"})
+    assert token.status_code == 201 and token.get_json()["name"] == "笔记本", token.get_json()

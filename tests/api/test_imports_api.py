@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from tests.api.helpers import API, PROBLEM_JSON, table_snapshot
+from tests.api.helpers import API, PROBLEM_JSON, assert_problem, table_snapshot
 from tests.importers.conftest import HEADER, ledger_row, sheet_of_rows
 from tests.importers.xls_corpus import xls_of
 
@@ -251,3 +251,22 @@ def test_an_upload_name_with_control_characters_is_refused_in_a_dry_run_as_for_r
             content_type="multipart/form-data",
         )
         assert response.status_code == 422 and "control character" in response.json["errors"]["file"][0]
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"map": "品名=item_name"}, "map"),
+        ({"map": '["item_name"]'}, "map"),
+        ({"map": '{"品名": 1}'}, "map"),
+        ({"dry_run": "maybe"}, "dry_run"),
+        ({"lang": "fr"}, "lang"),
+    ],
+    ids=["map-not-json", "map-a-list", "map-a-number", "form-dry-run", "form-lang"],
+)
+def test_a_bad_import_flag_is_refused_naming_it(client, form, field):
+    """These refusals were a 422 with neither detail nor errors (flask-smorest's abort takes ``messages``, not
+    ``errors``): the page's form and a user typing a mapping were told nothing about what was wrong."""
+    for path in ("/imports", "/imports/report.xlsx"):
+        problem = assert_problem(upload(client, GOOD, path=path, **form), 422, field)
+        assert problem["detail"].startswith(f"{field}: "), problem

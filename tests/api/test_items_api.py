@@ -156,6 +156,32 @@ def test_patch_unknown_item_is_404_naming_code(client):
     assert_problem(client.patch(f"{API}/items/XX-999", json={"name": "x"}), 404, "code")
 
 
+def test_the_unit_of_a_stocked_item_cannot_change(client, stocked_line):
+    """PATCH {"unit": "千克"} of 活性炭 (stocked in 吨) was a 200: every quantity of it in the country, its ledger,
+    call-ups, quotas and prices, was read in kilograms from then on, a thousandth of what lies in the warehouses."""
+    stocked_line(100)
+    before = table_snapshot()
+
+    problem = assert_problem(client.patch(f"{API}/items/PD-001", json={"unit": "千克"}), 409, "unit")
+
+    assert problem["code"] == "item_unit_has_stock", problem
+    assert table_snapshot() == before
+    assert client.get(f"{API}/items/PD-001").get_json()["unit"] == "吨"
+    # the same unit written again, and the other fields, still change
+    changed = client.patch(f"{API}/items/PD-001", json={"unit": " 吨 ", "specification": "粉状"})
+    assert changed.status_code == 200 and changed.get_json()["specification"] == "粉状"
+    chinese = client.patch(f"{API}/items/PD-001", json={"unit": "袋"}, headers={"Accept-Language": "zh-CN"})
+    assert chinese.get_json()["detail"] == "物资 PD-001 已有以“吨”计的库存，不能更改计量单位"
+
+
+def test_the_unit_of_an_item_never_stocked_may_change(client, new_item):
+    new_item("NEW-1")
+
+    response = client.patch(f"{API}/items/NEW-1", json={"unit": "箱"})
+
+    assert response.status_code == 200 and response.get_json()["unit"] == "箱"
+
+
 # --- delete --------------------------------------------------------------------------------------
 
 

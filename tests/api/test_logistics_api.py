@@ -214,3 +214,28 @@ def test_an_incident_takes_its_county_by_name_as_the_nearest_search_does(client_
     both = {**body, "county": "东城", "county_code": "110101"}
     refused = rita.post(f"{API}/incidents", json=both, headers={"Accept-Language": "zh-CN"})
     assert refused.status_code == 422 and "不要同时给出" in refused.json["errors"]["county"][0]
+
+
+def test_a_row_id_past_any_row_is_refused_naming_it(client, make_warehouse):
+    """An id in a body past a 32-bit integer (9223372036854775808) reached the database driver: a 500 (SQLite:
+    "Python int too large to convert to SQLite INTEGER"). It is now a 422 naming the field, as the path's ids
+    are bounded (a 404 for /stock-lines/9223372036854775808)."""
+    make_warehouse("SRC")
+    make_warehouse("DST")
+    incident = client.post(
+        f"{API}/incidents", json={"name": "溢油", "incident_type": "oil_spill", "county_code": "110101"}
+    ).json["code"]
+    huge = 2**63
+    refused = {
+        "/shipments": ({"line_ids": [huge]}, "line_ids"),
+        "/shipments/transfers": (
+            {"to_warehouse_code": "DST", "lines": [{"stock_line_id": huge, "quantity": 1}]},
+            "stock_line_id",
+        ),
+        f"/incidents/{incident}/consumption": ({"callup_line_id": huge, "quantity": 1}, "callup_line_id"),
+        f"/incidents/{incident}/returns": ({"lines": [{"callup_line_id": huge, "quantity": 1}]}, "callup_line_id"),
+    }
+    for path, (body, field) in refused.items():
+        response = client.post(f"{API}{path}", json=body)
+        assert response.status_code == 422, (path, response.status_code, response.json)
+        assert field in str(response.json["errors"]), (path, response.json)

@@ -19,6 +19,7 @@ import pytest
 import xlsxwriter
 
 from importers.workbook import _PartScan
+from importers.xls_records import xls_sheets
 from tests.importers.conftest import HEADER, in_chinese, ledger_row, xlsx
 from tests.importers.xls_corpus import biff_workbook, compound_file, dimensions, label, number_cell, record
 
@@ -311,6 +312,83 @@ def test_the_scan_finds_the_marks_wherever_the_chunks_are_cut():
         assert scan.seen.hidden_columns == {(0, 0)}, size
 
 
+def test_a_cell_showing_an_error_value_rejects_its_row_naming_it(run_import):
+    """A VLOOKUP that found nothing shows #N/A; calamine reads such a cell as empty. A warehouse code and name of
+    #N/A joined their row, silently, to the warehouse of the row above (blank warehouse cells mean "the same");
+    a quantity of #DIV/0! was "missing". Each such cell in a ledger column now rejects its row, naming it."""
+    cells = {
+        b"A4": b'<c r="A4" t="e"><f>VLOOKUP(1,Z:Z,1,FALSE)</f><v>#N/A</v></c>',
+        b"B4": b'<c r="B4" s="0" t="e"><f>VLOOKUP(1,Z:Z,2,FALSE)</f><v>#N/A</v></c>',
+        b"G6": b'<c r="G6" t="e"><v>#DIV/0!</v></c>',  # an error typed as a constant
+    }
+
+    def put(xml: bytes) -> bytes:
+        for reference, cell in cells.items():
+            changed = re.sub(rb'<c r="' + reference + rb'".*?</c>', cell, xml, count=1)
+            assert changed != xml, reference
+            xml = changed
+        return xml
+
+    def other_warehouse(row: list) -> list:  # row 4 is another warehouse's stock, its code and name looked up
+        return [*row[:3], "110102", *row[4:]]
+
+    book = openpyxl.load_workbook(io.BytesIO(ledger()))
+    book.active["D4"] = other_warehouse(ledger_row())[3]
+    out = io.BytesIO()
+    book.save(out)
+    report = run_import(rewritten(out.getvalue(), put), dry_run=True, skip_invalid=True)
+
+    said = [(issue.row, issue.cell, issue.message) for issue in report.errors]
+    advice = "shows an error value (such as #N/A, #REF! or #DIV/0!), not a value: correct the formula or type the value"
+    assert said == [(4, "A4", f"A4 {advice}"), (4, "B4", f"B4 {advice}"), (6, "G6", f"G6 {advice}")], said
+    assert report.counts["lines_created"] == 4
+    assert in_chinese(said[0][2]).startswith("A4 显示的是错误值")
+
+
+def test_error_values_of_an_xls_reject_their_rows_as_an_xlsx_s(run_import):
+    """An .xls keeps an error value in a BOOLERR record (its fError byte set) or as a FORMULA's saved result (type 2
+    in a result ending 0xFFFF); calamine reads both as empty, as it reads an .xlsx's."""
+
+    def cells(row: int, values: list) -> bytes:
+        written = [
+            label(row, column, value) if isinstance(value, str) else number_cell(row, column, value)
+            for column, value in enumerate(values)
+            if value is not None
+        ]
+        return b"".join(written)
+
+    code, quantity = HEADER.index("仓库编码"), HEADER.index("数量")
+    rows = [HEADER] + [ledger_row("W-1", "活性炭", 7, 批次=f"B{number}") for number in range(4)]
+    rows[2][code] = rows[3][quantity] = None
+    records = b"".join(cells(number, values) for number, values in enumerate(rows))
+    records += record(0x0205, struct.pack("<HHHBB", 2, code, 0, 0x2A, 1))  # #N/A
+    records += record(0x0205, struct.pack("<HHHBB", 4, len(HEADER), 0, 1, 0))  # TRUE: a boolean, no error value
+    division = bytes([2, 0, 0x07, 0, 0, 0]) + b"\xff\xff"  # #DIV/0!
+    records += record(0x0006, struct.pack("<HHH", 3, quantity, 0) + division + struct.pack("<HIH", 0, 0, 0))
+    data = compound_file(biff_workbook([("台账", records)]))
+    report = run_import(data, file_name="ledger.xls", dry_run=True)
+
+    assert [(issue.row, issue.cell, issue.message[:23]) for issue in report.errors] == [
+        (3, "A3", "A3 shows an error value"),
+        (4, "G4", "G4 shows an error value"),
+    ], report.errors
+    assert xls_sheets(data)[0].error_cells == {3: {code}, 4: {quantity}}
+
+
+def test_the_scan_finds_error_cells_wherever_the_chunks_are_cut():
+    xml = (
+        b'<worksheet><sheetData><row r="2"><c r="A2"><v>1</v></c><c r="B2" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+        b'<row r="7"><x:c r="AC7" s="1" t=\'e\'><x:v>#N/A</x:v></x:c>'
+        + '<c r="D7" t="inlineStr"><is><t>1#库</t></is></c>'.encode()  # a "No. 1" store: text, no error
+        + b'<c r="E7" t="str"><f>"#"</f><v>#</v></c></row></sheetData></worksheet>'
+    )
+    for size in range(1, len(xml) + 1):
+        scan = _PartScan("sheet")
+        for start in range(0, len(xml), size):
+            scan.feed(xml[start : start + size])
+        assert scan.seen.error_cells == {2: {1}, 7: {28}}, size
+
+
 @pytest.mark.parametrize(
     "crafted",
     [
@@ -319,6 +397,7 @@ def test_the_scan_finds_the_marks_wherever_the_chunks_are_cut():
         b"<row hidden " * 20_000,
         b"<col " * 40_000 + b' hidden="1"',
         b"<col hidden " * 20_000,
+        b'<c t="e" r="A1" ' * 20_000 + b"#",
     ],
 )
 def test_a_part_of_tags_that_never_close_is_scanned_in_linear_time(crafted):

@@ -8,6 +8,7 @@ cell formatted as a time, and a seeded mutation fuzz of a valid ledger.
 from __future__ import annotations
 
 import io
+import json
 import random
 import re
 import resource
@@ -783,3 +784,66 @@ def test_a_control_character_reference_in_an_xlsx_sheet_name_is_shown_escaped_to
     assert (
         annotated.status_code == 200 and openpyxl.load_workbook(io.BytesIO(annotated.data)).sheetnames[0] == "台账＼x07"
     )
+
+
+def test_a_cell_of_nan_or_infinity_is_reported_in_valid_json(client):
+    """A number cell holding NaN or Infinity (<v>NaN</v> in an .xlsx; an .xls's NaN double) was echoed into the
+    report as the bare NaN / Infinity tokens, which are no JSON: the page's JSON.parse, and any strict client,
+    could not read the refusal (or the dry run's warnings) at all. The value is now reported as text."""
+
+    def strict(text: str) -> dict:
+        def refuse(token: str):
+            raise ValueError(f"{token} is not JSON")
+
+        return json.loads(text, parse_constant=refuse)
+
+    rows = [HEADER, ledger_row("W-1", "活性炭", 7), ledger_row("W-1", "生石灰", 8)]
+    sheet = members_of(sheet_of_rows(rows))[SHEET].decode()
+    quantities = re.findall(r'<c r="G\d+"[^>]*><v>[78]</v></c>', sheet)
+    assert len(quantities) == 2, sheet
+    sheet = sheet.replace(quantities[0], quantities[0].replace("<v>7</v>", "<v>NaN</v>"))
+    sheet = sheet.replace(quantities[1], quantities[1].replace("<v>8</v>", "<v>-INF</v>"))
+    members = members_of(VALID)
+    members[SHEET] = sheet.encode()
+    response = upload(client, zipped(members))
+
+    assert response.status_code == 422, response.get_data(as_text=True)
+    body = strict(response.get_data(as_text=True))
+    assert [error["value"] for error in body["report"]["errors"]] == ["nan", "-inf"], body["report"]["errors"]
+
+    head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "经度", "纬度", "物资名称", "计量单位", "数量", "批次"]
+    records = b"".join(label(0, column, text) for column, text in enumerate(head))
+    for row, longitude in ((1, 116.4), (2, float("nan"))):
+        cells = ["W-2", "库", "政府储备", "110101", longitude, 39.9, "活性炭", "吨", 1, f"B{row}"]
+        for column, value in enumerate(cells):
+            is_number = isinstance(value, float | int)
+            records += number_cell(row, column, value) if is_number else label(row, column, value)
+    response = upload(client, compound_file(biff_workbook([("台账", records)])), dry_run="true")
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    warnings = strict(response.get_data(as_text=True))["warnings"]
+    assert "nan" in [warning.get("value") for warning in warnings], warnings
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda members: members.pop(SHEET), "文件中没有该工作表的内容部件（文件已损坏）"),
+        (lambda members: members.update({SHEET: b"\0garbage"}), "工作表的 XML 已损坏"),
+    ],
+    ids=["part-missing", "xml-damaged"],
+)
+def test_a_sheet_calamine_cannot_load_is_refused_saying_why_in_chinese(client, change, reason):
+    """python-calamine's reasons were "台账" (WorksheetNotFound: the sheet's name again) and "worksheet" (XmlError):
+    "无法读取工作表 '台账'：worksheet" told a county office nothing, in English."""
+    members = members_of(VALID)
+    change(members)
+    response = client.post(
+        f"{API}/imports",
+        data={"file": (io.BytesIO(zipped(members)), "台账.xlsx")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "zh-CN"},
+    )
+
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["detail"] == f"无法读取工作表 '台账'：{reason}", response.get_json()

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from inventory.access import Principal
 from inventory.callups import raise_callup
-from inventory.catalogue import get_item
+from inventory.catalogue import create_item, get_item
 from inventory.geo import Incident, Point
 from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.nearest import NeedRequest
@@ -365,6 +365,29 @@ def test_item_lookup_by_code_name_or_alias(session, run_import):
     assert {key[1] for key in stock(session)} == {carbon.code}
     [warning] = [w for w in report.warnings if w.row == 5]
     assert "the code PD-001 is 活性炭 but the name says '生石灰'" in warning.message and warning.column == "物资名称"
+
+
+def test_a_code_and_a_name_its_item_shares_with_another_agree(session, run_import):
+    """Two items may share a name (a second 活性炭). A row giving PD-001 and 活性炭 names PD-001 plainly; it was
+    warned on every row that "the code PD-001 is 活性炭 but the name says '活性炭'"."""
+    create_item(session, "tester", code="PD-901", name="活性炭", category="other", unit="吨")
+    session.commit()
+    data = sheet_of_rows(
+        [
+            ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资编码", "物资名称", "批次", "数量"],
+            ["W-1", "库", "政府", "110101", "PD-001", "活性炭", "a", 1],
+            ["W-1", None, None, None, "PD-901", "活性炭", "b", 2],
+            ["W-1", None, None, None, "PD-901", "生石灰", "c", 3],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", report.errors
+    assert {(key[1], key[2]) for key in stock(session)} == {("PD-001", "a"), ("PD-901", "b"), ("PD-901", "c")}
+    assert [(w.row, w.message) for w in report.warnings if w.column == "物资名称"] == [
+        (4, "the code PD-901 is 活性炭 but the name says '生石灰'; PD-901 活性炭 was used")
+    ]
 
 
 def test_characters_that_show_nothing_are_not_part_of_what_a_cell_says(session, run_import):

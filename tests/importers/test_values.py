@@ -55,6 +55,9 @@ def said(error: Exception, expected: str) -> str:
         ("壹佰贰拾", Amount(D(120))),
         ("三点五吨", Amount(D("3.5"), "吨")),
         ("1.2万", Amount(D(12000))),
+        ("1.2亿", Amount(D(120_000_000))),  # 亿 was read as the unit: 1.2 of a unit variant 活性炭（亿）
+        ("9999亿吨", Amount(D(999_900_000_000), "吨")),
+        ("0.5万亿", Amount(D(500_000_000_000))),
         ("1千", Amount(D(1000))),
         ("1.2千袋", Amount(D(1200), "袋")),
         ("1千克", Amount(D(1), "千克")),  # 千克, 千米 are units, not thousands
