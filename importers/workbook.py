@@ -361,9 +361,16 @@ def _scan_parts(data: bytes, exact_cells: bool, seen: dict[str, SheetMarks]) -> 
 
 _RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
 _WORKBOOK = "xl/workbook.xml"
+# A tag's namespace prefix, if any, as calamine's XML reader takes it off: whatever comes before the name's first ":"
+# (a-b:, a.b:, é: as well as x:). With "\w+:" a relationship written <a-b:Relationship …> was not seen, and the part
+# it named went unscanned while calamine read it.
+_PREFIX = rb"(?:[^\s<>/:][^\s<>:]*:)?"
 # a tag's attributes may hold ">" inside their quotes; "<" is not XML there
-_RELATIONSHIP_TAG = re.compile(rb"""<(?:\w+:)?Relationship\s(?:[^<>"']|"[^"]*"|'[^']*')*>""")
-_SHEET_TAG = re.compile(rb"""<(?:\w+:)?sheet\s(?:[^<>"']|"[^"]*"|'[^']*')*>""")
+_RELATIONSHIP_TAG = re.compile(rb"<" + _PREFIX + rb"""Relationship\s(?:[^<>"']|"[^"]*"|'[^']*')*>""")
+_SHEET_TAG = re.compile(rb"<" + _PREFIX + rb"""sheet\s(?:[^<>"']|"[^"]*"|'[^']*')*>""")
+# Every Target= anywhere in the relationships, in or out of a tag this module recognises: the parts to scan are
+# chosen from these (``xml_parts``), so no reading of a tag the scan gets wrong leaves a part calamine reads unscanned.
+_TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 def _relationship_targets(relationships: bytes) -> dict[str, str]:
@@ -379,6 +386,18 @@ def _relationship_targets(relationships: bytes) -> dict[str, str]:
             key = _attribute(tag, rb"Id", as_written=True) or ""
             targets[key] = part_name(target[1:] if target.startswith("/") else "xl/" + target)
     return targets
+
+
+def _targets_anywhere(relationships: bytes) -> set[str]:
+    """Every part any ``Target=`` in the relationships may name, read every way calamine or OOXML might read it (as
+    written and with its entities read; from the package's root, one "/" or every "/" taken off, and relative to
+    ``xl/``): a superset of ``_relationship_targets``' values, to choose the parts to scan from."""
+    named: set[str] = set()
+    for quoted, single in _TARGET.findall(relationships):
+        written = (quoted or single).decode("utf-8", "replace")
+        for target in {written, html.unescape(written)}:
+            named.update(part_name(name) for name in (target, target[1:], target.lstrip("/"), "xl/" + target))
+    return named
 
 
 def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -397,7 +416,7 @@ def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
             relationships = archive.read(member)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
             raise damaged(member.filename, str(exc)) from exc
-        named.update(_relationship_targets(relationships).values())
+        named.update(_targets_anywhere(relationships))
     return [
         m
         for m in members
@@ -406,7 +425,7 @@ def xml_parts(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 
 
 def _attribute(tag: bytes, name: bytes, as_written: bool = False) -> str | None:
-    """An attribute's value in one tag (``name`` a regex: ``\\w+:id`` for any prefix), its entities read unless
+    """An attribute's value in one tag (``name`` a regex: ``[^\\s=:]+:id`` for any prefix), its entities read unless
     ``as_written`` (calamine reads a relationship's Id and Target, and a sheet's r:id, as written)."""
     found = re.search(rb"\s" + name + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", tag)
     if found is None:
@@ -433,7 +452,7 @@ def sheet_marks(data: bytes, marks: dict[str, SheetMarks]) -> dict[str, SheetMar
     targets = _relationship_targets(relationships)
     found: dict[str, SheetMarks] = {}
     for tag in _SHEET_TAG.findall(workbook):
-        name, key = _attribute(tag, rb"name"), _attribute(tag, rb"(?:r|relationships):id", as_written=True)
+        name, key = _attribute(tag, rb"name"), _attribute(tag, rb"[^\s=:]+:id", as_written=True)
         if name is not None and key in targets and targets[key] in marks:
             found[name] = marks[targets[key]]
     return found
@@ -572,32 +591,32 @@ class SheetMarks:
 # <f …/></c>, <v/></c>, <v></v>), or xlsxwriter's 0.
 _HIDDEN_LETTER, _HIDDEN_MARKER = b"d", b"hidden="
 _FORMULA_LETTER, _BARE_MARKERS = b"f", (b"f></c>", b"/></c>", b"<v></v>", b"f><v>0</v></c>")
-_HIDDEN_ROW = re.compile(rb"""<(?:\w+:)?row\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
+_HIDDEN_ROW = re.compile(rb"<" + _PREFIX + rb"""row\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
 _ROW_ATTRIBUTE = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
-_HIDDEN_COLUMN = re.compile(rb"""<(?:\w+:)?col\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
+_HIDDEN_COLUMN = re.compile(rb"<" + _PREFIX + rb"""col\s[^<>]*?\bhidden\s*=\s*["'](?:1|true)["'][^<>]*>""")
 _COLUMN_SPAN = (re.compile(rb"""\bmin\s*=\s*["'](\d+)["']"""), re.compile(rb"""\bmax\s*=\s*["'](\d+)["']"""))
 _BARE_FORMULA = re.compile(
-    rb"""<(?:\w+:)?c(\s[^<>]*?\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["'][^<>]*)>\s*"""
-    rb"""<(?:\w+:)?f\b[^<>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"""
-    rb"""(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*(0?)\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"""
+    rb"<" + _PREFIX + rb"""c(\s[^<>]*?\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["'][^<>]*)>\s*"""
+    rb"<" + _PREFIX + rb"""f\b[^<>]*?(?:/>|>[^<]*</""" + _PREFIX + rb"""f>)\s*"""
+    rb"(<" + _PREFIX + rb"v\s*/>|<" + _PREFIX + rb"v>\s*(0?)\s*</" + _PREFIX + rb"v>)?\s*</" + _PREFIX + rb"c>"
 )
 # A cell showing an error value: its tag says t="e" (Excel writes the value, #N/A, #REF!…, in <v>). Every error value
 # begins with "#", rare in a sheet's XML (text is in the shared strings), so only a chunk holding one is searched.
 _ERROR_LETTER, _ERROR_MARKERS = b"#", (b'"e"', b"'e'")  # then the attribute's value (a text "1#库" has none)
-_ERROR_CELL = re.compile(rb"""<(?:\w+:)?c\s[^<>]*?\bt\s*=\s*["']e["'][^<>]*>""")
+_ERROR_CELL = re.compile(rb"<" + _PREFIX + rb"""c\s[^<>]*?\bt\s*=\s*["']e["'][^<>]*>""")
 _CELL_REFERENCE = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
 # A formula whose result is text keeps it in <v>, empty for "" (=IF(A2="","",…), Excel and LibreOffice write
 # <c t="str"><f>…</f><v></v></c>): a saved value, not a missing one.
 _TEXT_RESULT = re.compile(rb"""\bt\s*=\s*["']str["']""")
 # A workbook that asks to be calculated when opened (xlsxwriter and openpyxl write it; Excel and WPS save without).
-_CALCULATE_ON_OPENING = re.compile(rb"""<(?:\w+:)?calcPr\s[^<>]*?\bfullCalcOnLoad\s*=\s*["'](?:1|true)["']""")
+_CALCULATE_ON_OPENING = re.compile(rb"<" + _PREFIX + rb"""calcPr\s[^<>]*?\bfullCalcOnLoad\s*=\s*["'](?:1|true)["']""")
 # Every tag pattern stops at the next "<" as well as ">": with "[^>]*" a crafted part of "<row " repeated and no ">"
 # had each start scan to the window's end (200 KB: 38 s, quadratic).
 _CARRY = 2048  # bytes of a chunk kept for the next: a row tag or a formula cell cut by the seam is found whole
 
 
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^<>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
-_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\s[^<>]*?\br="(\d+)"')
+_DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s[^<>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
+_ROW_NUMBER = re.compile(rb"<" + _PREFIX + rb'row\s[^<>]*?\br="(\d+)"')
 _WIDE_CELL = re.compile(rb'<c r="([A-Z]{2,})')  # columns past Z: rare in a ledger, so few matches to handle
 _TAIL = 16  # bytes of the last chunk looked at again with the next: markers split between two chunks
 

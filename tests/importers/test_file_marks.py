@@ -200,6 +200,45 @@ def test_hidden_rows_are_named_wherever_the_relationship_puts_the_sheet(run_impo
     assert said == [("台账", 4)]
 
 
+def prefixed(data: bytes, rels: bytes, workbook: bytes, sheet_id: bytes) -> bytes:
+    """The workbook with its relationships' tags and its sheet tags under these namespace prefixes, and the sheet's
+    ``r:id`` under ``sheet_id`` (calamine reads each tag by its name after the prefix, and a sheet's ``…:id`` under
+    any prefix)."""
+    changes = {
+        "xl/_rels/workbook.xml.rels": lambda xml: (
+            xml.replace(b"<Relationships xmlns=", b"<" + rels + b":Relationships xmlns:" + rels + b"=")
+            .replace(b"<Relationship ", b"<" + rels + b":Relationship ")
+            .replace(b"</Relationships>", b"</" + rels + b":Relationships>")
+        ),
+        "xl/workbook.xml": lambda xml: (
+            xml.replace(b"<sheet ", b"<" + workbook + b":sheet ")
+            .replace(b' r:id="', b" " + sheet_id + b':id="')
+            .replace(b"xmlns:r=", b"xmlns:" + sheet_id + b"=")
+        ),
+    }
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(member, changes.get(member.filename, lambda xml: xml)(source.read(member)))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("rels", "workbook", "sheet_id"),
+    [
+        (b"x", b"x", b"rel"),  # an :id under a prefix other than r: or relationships: lost the marks
+        (b"a-b", b"a.b", b"r"),  # a prefix that is no word lost them too
+        ("é".encode(), b"x", "é".encode()),
+    ],
+)
+def test_the_marks_are_named_whatever_prefixes_the_workbook_s_tags_take(run_import, rels, workbook, sheet_id):
+    report = run_import(prefixed(ledger(rows=7, hidden=(4, 5)), rels, workbook, sheet_id), dry_run=True)
+
+    assert report.status == "validated" and report.counts["lines_created"] == 7, report.errors
+    said = [(issue.sheet, issue.row) for issue in report.warnings if "hidden" in issue.message]
+    assert said == [("台账", 4)]
+
+
 def test_hidden_blank_rows_and_a_file_without_hidden_rows_say_nothing(run_import):
     def blank_rows_hidden(xml: bytes) -> bytes:  # two empty rows, hidden, after the data (a filter's leftovers)
         return xml.replace(b"</sheetData>", b'<row r="20" hidden="1"/><row r="21" hidden="true"></row></sheetData>')

@@ -196,6 +196,24 @@ def renamed(data: bytes, part: str, name: str, target: bytes | None = None) -> b
     return zipped(members)
 
 
+def behind_a_prefixed_tag(data: bytes, prefix: bytes) -> bytes:
+    """``data`` with its workbook's relationships written with this namespace prefix (``<a-b:Relationship …>``),
+    which calamine reads as any other."""
+    members = members_of(data)
+    rels = "xl/_rels/workbook.xml.rels"
+    members[rels] = (
+        members[rels]
+        .replace(b"<Relationships xmlns=", b"<" + prefix + b":Relationships xmlns:" + prefix + b"=")
+        .replace(b"<Relationship ", b"<" + prefix + b":Relationship ")
+        .replace(b"</Relationships>", b"</" + prefix + b":Relationships>")
+    )
+    return zipped(members)
+
+
+def dat_sheet(data: bytes) -> bytes:
+    return renamed(data, SHEET, "xl/worksheets/sheet1.dat", b"worksheets/sheet1.dat")
+
+
 HOSTILE = {
     "far-corner": lambda: cell_at("XFD1048576"),
     "far-corner-undeclared": lambda: cell_at("XFD1048576", dimension=False),
@@ -242,6 +260,9 @@ HOSTILE = {
     "sheet-named-from-the-root": lambda: renamed(
         cell_at("ZZ150000"), SHEET, "/sheets/sheet1.dat", b"//sheets/sheet1.dat"
     ),
+    # ... and behind a relationship tag whose prefix is no word (a-b:, é:): the part was read unscanned
+    "sheet-named-dat-behind-a-prefix": lambda: behind_a_prefixed_tag(dat_sheet(cell_at("ZZ150000")), b"a-b"),
+    "dtd-in-a-sheet-named-dat-behind-a-prefix": lambda: behind_a_prefixed_tag(dat_sheet(dtd_in(SHEET)), "é".encode()),
     # rich-text labels (RSTRING), which calamine loads as cells, far down four sheets
     "xls-far-apart-rich-labels": lambda: compound_file(
         biff_workbook([(f"S{n}", label(0, 0, "x") + rich_label(65_535, 100, "y")) for n in range(4)])
@@ -265,6 +286,7 @@ TOO_LARGE = {
     "strings-named-otherwise",
     "sheet-named-in-capitals",
     "sheet-named-dat",
+    "sheet-named-dat-behind-a-prefix",
     "sheet-named-from-the-root",
 }
 LIMIT_CODES = {
@@ -350,6 +372,18 @@ class NoCalamine:
             "sheet part xl/worksheets/sheet1.dat has cells out to row 150,000",
         ),
         (
+            "sheet-named-dat-behind-a-prefix",
+            413,
+            "sheet_area_too_large",
+            "sheet part xl/worksheets/sheet1.dat has cells out to row 150,000",
+        ),
+        (
+            "dtd-in-a-sheet-named-dat-behind-a-prefix",
+            422,
+            "workbook_dtd",
+            "part xl/worksheets/sheet1.dat declares a DTD",
+        ),
+        (
             "sheet-named-from-the-root",
             413,
             "sheet_area_too_large",
@@ -372,7 +406,8 @@ def test_a_hostile_file_is_refused_by_its_scan_before_calamine_opens_it(
     body = response.get_json()
     assert (response.status_code, body["code"]) == (status, code), body
     assert detail in body["detail"], body
-    assert ("上限" if status == 413 else "已损坏") in catalog().translate(body["detail"], "zh"), body
+    said = "上限" if status == 413 else "已拒绝" if code == "workbook_dtd" else "已损坏"
+    assert said in catalog().translate(body["detail"], "zh"), body
     assert time.monotonic() - started < 5
 
 
