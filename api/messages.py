@@ -21,6 +21,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from inventory.callups import CALLUP_CODE_SHAPE
 from inventory.reference import (
     CallUpLineStatus,
     CallUpStatus,
@@ -32,6 +33,8 @@ from inventory.reference import (
     ReviewKind,
     Role,
 )
+from inventory.shipments import SHIPMENT_CODE_SHAPE
+from inventory.validation import CODE_PATTERN
 
 CATALOG_PATH = Path(__file__).parent / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 UNLISTED = "unlisted"  # the code of a text the catalog does not know (it is answered as written)
@@ -90,19 +93,45 @@ class Message:
     params: dict[str, str]
 
 
-# A stored text's parameters: a person's words ({note}, {reason}) any text, a quantity a number, the rest a code
-# or date (no space): "damaged in flood" is a person's reason, not a difference of "in flood".
-_SYSTEM_VALUES = {"note": ".+", "reason": ".+", "file": ".+", "quantity": r"\d+(?:\.\d+)?"}
+# A stored text's parameters each in the shape the server writes it: a person's words ({note}, {reason}) and a file's
+# name any text, a quantity a number, a ledger entry its id, a date ISO, a call-up's or a shipment's code the one the
+# server gives it, any other an item's or a warehouse's code (``CODE_PATTERN``). So a person's words that merely
+# begin alike stay as written: "damaged in flood" is no difference of "in flood", "call-up tomorrow: bring gloves"
+# no call-up "tomorrow".
+_REGISTERED_CODE = CODE_PATTERN.pattern.removeprefix("^").removesuffix("$")
+_SYSTEM_VALUES = {
+    "note": ".+",
+    "reason": ".+",
+    "file": ".+",
+    "quantity": r"\d+(?:\.\d+)?",
+    "entry": r"\d+",
+    "date": r"\d{4}-\d{2}-\d{2}",
+}
+_SYSTEM_CODES = {  # the {code} of each stored text that has one
+    "system_callup": CALLUP_CODE_SHAPE,
+    "system_callup_note": CALLUP_CODE_SHAPE,
+    "system_shipment_received": SHIPMENT_CODE_SHAPE,
+    "system_shipment_to": SHIPMENT_CODE_SHAPE,
+    "system_shipment_entry": SHIPMENT_CODE_SHAPE,
+}
 
 
-def _compile(english: str, system: bool = False) -> tuple[re.Pattern, tuple[str, ...]]:
+def _system_value(code: str, name: str) -> str:
+    """The pattern a parameter of the server's stored text ``code`` matches (``_SYSTEM_VALUES``)."""
+    if name == "code":
+        return _SYSTEM_CODES[code]
+    return _SYSTEM_VALUES.get(name, _REGISTERED_CODE)
+
+
+def _compile(english: str, system: str | None = None) -> tuple[re.Pattern, tuple[str, ...]]:
+    """``english``'s pattern and its parameters' names; ``system``: the code of a text the server stores."""
     parts: list[str] = []
     names: list[str] = []
     position = 0
     for match in PLACEHOLDER.finditer(english):
         parts.append(re.escape(english[position : match.start()]))
         name = match.group(1)
-        value = _SYSTEM_VALUES.get(name, r"\S+") if system else r"\d+" if name in NUMBER_PARAMS else ".+?"
+        value = _system_value(system, name) if system else r"\d+" if name in NUMBER_PARAMS else ".+?"
         parts.append(f"(?P={name})" if name in names else f"(?P<{name}>{value})")
         if name not in names:
             names.append(name)
@@ -122,7 +151,7 @@ class MessageCatalog:
             if not entry.id or not entry.context:
                 continue
             written = entry.context.startswith(SYSTEM_TEXT)
-            pattern, names = _compile(entry.id, written)
+            pattern, names = _compile(entry.id, entry.context if written else None)
             template = Template(entry.context, entry.id, entry.string or "", pattern, names)
             (system if written else templates).append(template)
         literal = lambda template: len(PLACEHOLDER.sub("", template.english))  # noqa: E731

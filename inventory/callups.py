@@ -43,6 +43,9 @@ RAISING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
 PLAN_ATTEMPTS = 5
 ACTIVE_LINE = (CallUpLineStatus.RESERVED, CallUpLineStatus.DISPATCHED)
 CANCELLABLE = (CallUpStatus.OPEN, CallUpStatus.UNFILLED)
+# A call-up's code as ``raise_callup`` gives it (CU-20240501-00042): how a stored reason the server wrote is told
+# from a person's words that begin the same way (``api.messages``).
+CALLUP_CODE_SHAPE = r"CU-\d{8}-\d{5,}"
 
 
 def get_callup(session: Session, code: str) -> CallUp:
@@ -127,7 +130,7 @@ def raise_callup(
     )
     session.add(callup)
     session.flush()
-    callup.code = f"CU-{dt.datetime.now(dt.UTC):%Y%m%d}-{callup.id:05d}"
+    callup.code = f"CU-{dt.datetime.now(dt.UTC):%Y%m%d}-{callup.id:05d}"  # CALLUP_CODE_SHAPE
     plan = _reserve_plan(session, callup, needs, excluded=frozenset())
     for outcome in plan.needs:
         session.add(CallUpNeed(callup_id=callup.id, item_id=outcome.item.id, requested=outcome.requested))

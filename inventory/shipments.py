@@ -30,6 +30,9 @@ from inventory.validation import check_quantity, check_text, text_limit
 from inventory.warehouses import get_warehouse
 
 MAX_SHIPMENT_LINES = 200
+# A shipment's code as ``open_shipment`` gives it (SH-20240501-00042): how a stored reason the server wrote is told
+# from a person's words that begin the same way (``api.messages``).
+SHIPMENT_CODE_SHAPE = r"SH-\d{8}-\d{5,}"
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def open_shipment(
     )
     session.add(shipment)
     session.flush()
-    shipment.code = f"SH-{dt.datetime.now(dt.UTC):%Y%m%d}-{shipment.id:05d}"
+    shipment.code = f"SH-{dt.datetime.now(dt.UTC):%Y%m%d}-{shipment.id:05d}"  # SHIPMENT_CODE_SHAPE
     session.flush()
     return shipment
 

@@ -258,10 +258,23 @@ def test_a_chinese_message_names_a_vocabulary_code_and_a_missing_batch_in_chines
     [
         ("台账导入 ledger import 横州 台账.xlsx", "台账导入 横州 台账.xlsx"),
         ("导入复核更正 import review: X-1 is PD-001", "导入复核更正：X-1 即 PD-001"),
-        ("call-up CU-2: 急用; 快送", "调用单 CU-2：急用; 快送"),
+        ("call-up CU-20240501-00002: 急用; 快送", "调用单 CU-20240501-00002：急用; 快送"),
+        ("call-up CU-20240501-123456", "调用单 CU-20240501-123456"),
+        ("shipment SH-20240501-00007 to 110101-001", "发运单 SH-20240501-00007 发往 110101-001"),
+        ("shipment SH-20240501-00007, ledger entry 1309", "发运单 SH-20240501-00007，台账记录 1309"),
+        ("allow_expired: batch expired 2020-01-01: 急用", "过期批次仍出库（2020-01-01 到期）：急用"),
         ("PD-001 short by 20; PD-002 short by 1.5", "PD-001 缺 20；PD-002 缺 1.5"),
         ("short 2.000; damaged 1.000: 路上颠簸", "短少 2；损坏 1：路上颠簸"),
-        # a person's words, whatever they look like, as written
+        # a person's words, whatever they look like, as written: a code or a date only in the shape the server
+        # writes it ("call-up tomorrow: …" was said as "调用单 tomorrow：…")
+        ("call-up tomorrow: bring gloves", "call-up tomorrow: bring gloves"),
+        ("call-up urgent", "call-up urgent"),
+        ("call-up CU-2: 急用", "call-up CU-2: 急用"),
+        ("shipment tents to Beijing", "shipment tents to Beijing"),
+        ("shipment tomorrow received", "shipment tomorrow received"),
+        ("shipment SH-20240501-00007 to 东城库", "shipment SH-20240501-00007 to 东城库"),
+        ("allow_expired: batch expired yesterday: 急用", "allow_expired: batch expired yesterday: 急用"),
+        ("gloves! short by 5", "gloves! short by 5"),
         ("damaged in flood", "damaged in flood"),
         ("shipment of tents received", "shipment of tents received"),
         ("no warehouse with code 'W'", "no warehouse with code 'W'"),
