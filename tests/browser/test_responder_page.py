@@ -371,3 +371,27 @@ def test_after_raising_a_call_up_its_markers_stay_on_top_of_the_answer_asked_aga
     page.click("#nearest-form button[type=submit]")
     page.locator("path.stock-marker").first.wait_for(state="attached")
     assert "callup-marker" in page.evaluate(top_at_c1)
+
+
+def test_an_answer_that_comes_after_the_question_changed_is_not_shown_for_it(browsing, nearest_api):
+    """A search on its way while the responder changed the radius: its answer came and stood under the changed form
+    (and was asked again every minute) as if it answered it."""
+    page = browsing.page
+    browsing.responder_at_the_map()
+    held = []
+    page.route("**/api/v1/nearest?**", lambda route: held.append(route))
+    page.click("#nearest-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#nearest-results').hasAttribute('aria-busy')")
+    while not held:
+        page.wait_for_timeout(50)
+    page.fill("#nearest-radius", "500")  # meanwhile, the question changes
+    held[0].continue_()
+    page.unroute("**/api/v1/nearest?**")
+    page.wait_for_function("() => !document.querySelector('#nearest-results').hasAttribute('aria-busy')")
+    assert page.locator("#nearest-results li.result").count() == 0
+    assert page.locator("path.stock-marker").count() == 0
+    assert page.text_content("#nearest-summary") == "查找条件已改动：原结果已清除，请重新查找。"
+
+    page.click("#nearest-form button[type=submit]")  # asked as it reads now: answered
+    page.wait_for_selector("#nearest-results li.result")
+    assert "500 公里内" in page.text_content("#nearest-summary")
