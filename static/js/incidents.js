@@ -7,7 +7,7 @@
 import { ApiError, apiUrl, get, post, request } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";
 import { eventLabel, eventNote } from "./callups.js";
-import { label as inLanguage, lang, onLanguageChange } from "./i18n.js";
+import { lang, onLanguageChange, referenceLabel } from "./i18n.js";
 import { suggestCounties } from "./suggest.js";
 
 const WORDS = {
@@ -95,8 +95,7 @@ function w(key) {
 }
 
 function label(group, code) {
-  const entry = ctx.labels[group]?.[code];
-  return entry ? inLanguage(entry) : code;
+  return referenceLabel(ctx.labels, group, code);
 }
 
 function field(name, text, props = {}) {
@@ -281,9 +280,11 @@ function raiseForm(incident) {
 
 function pendingForm(callups) {
   const pending = callups.flatMap((callup) => callup.lines.filter((line) => line.status === "reserved").map((line) => ({ callup, line })));
-  const boxes = pending.map(({ callup, line }) =>
-    el("label", { class: "check" }, el("input", { type: "checkbox", name: "line_ids", value: String(line.id) }), ` ${callup.code} · ${line.warehouse_code} ${line.warehouse_name} · ${line.item_code} ${line.item_name} ${line.batch} · ${formatQuantity(line.quantity)}`),
-  );
+  const boxes = pending.map(({ callup, line }) => {
+    const unit = callup.needs.find((need) => need.item_code === line.item_code)?.unit || "";
+    const what = `${callup.code} · ${line.warehouse_name} · ${line.item_name} · ${line.batch || "—"} · ${formatQuantity(line.quantity)} ${unit}`;
+    return el("label", { class: "check" }, el("input", { type: "checkbox", name: "line_ids", value: String(line.id) }), ` ${what.trim()}`);
+  });
   const node = form(
     "incident-ship",
     [
@@ -311,14 +312,14 @@ function shipmentsPart(shipments) {
   const part = el("section", { "aria-label": w("shipments") }, el("h4", { text: w("shipments") }));
   for (const shipment of shipments) {
     const state = label("shipment_statuses", shipment.status) + (shipment.overdue ? ` · ${w("overdue")}` : "");
-    const where = `${shipment.source_warehouse_code || w("site")} → ${shipment.target_warehouse_code || w("site")}`;
+    const where = `${shipment.source_warehouse_name || w("site")} → ${shipment.target_warehouse_name || w("site")}`;
     part.append(el("p", { class: "shipment", dataset: { code: shipment.code } }, `${shipment.code} · ${label("shipment_kinds", shipment.kind)} · ${where} · ${state}`));
     if (shipment.status !== "in_transit") continue;
     const inputs = shipment.lines.map((line, index) =>
       el(
         "fieldset",
         { dataset: { line: String(line.id) } },
-        el("legend", { text: `${line.item_code} ${line.batch} · ${formatQuantity(line.quantity)}` }),
+        el("legend", { text: `${line.item_name} · ${line.batch || "—"} · ${formatQuantity(line.quantity)} ${line.unit}` }),
         field(`received_${index}`, w("received"), { inputmode: "decimal", value: String(line.quantity) }),
         field(`damaged_${index}`, w("damaged"), { inputmode: "decimal", value: "0" }),
         field(`reason_${index}`, w("reason")),

@@ -6,7 +6,7 @@
 
 import { apiUrl, get, request } from "./api.js";
 import { announce, clearFormErrors, control, debounce, el, formatQuantity, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
-import { label, lang, onLanguageChange, t } from "./i18n.js";
+import { label, lang, onLanguageChange, referenceLabel, t } from "./i18n.js";
 import { suggestItems } from "./suggest.js";
 
 const EXPIRING_PAGE_SIZE = 20;
@@ -253,7 +253,7 @@ async function searchCoverage(event) {
 
 function materialName(answer) {
   if (answer.item) return `${answer.item.name} (${answer.item.code})`;
-  return label(ctx.labels.categories?.[answer.category]) || answer.category || "";
+  return referenceLabel(ctx.labels, "categories", answer.category) || "";
 }
 
 function nearestText(gap) {

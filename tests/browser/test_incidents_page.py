@@ -251,11 +251,17 @@ def test_an_incident_s_lines_name_their_warehouse_and_item_and_fit_a_phone(brows
     pending = page.text_content("#incident-ship label.check")
     assert warehouse["name"] in pending and item["name"] in pending, pending
     browsing.shot("pending")
+    assert f"· 3 {item['unit']}" in pending, pending  # the quantity with its unit
     page.check("#incident-ship input[name=line_ids]")
     page.click("#incident-ship button[type=submit]")
     page.wait_for_selector("#incident-lines tbody tr")
     account = page.text_content("#incident-lines tbody tr td")
     assert warehouse["name"] in account and item["name"] in account, account
+    # The shipment and its receipt form name the warehouse and the item ("ENT-… → 事件现场", "LOG-… B1 · 3": codes).
+    shipment = page.text_content("p.shipment")
+    assert f"{warehouse['name']} → 事件现场" in shipment and warehouse["code"] not in shipment, shipment
+    legend = page.text_content("form[id^=receive-] legend")
+    assert legend == f"{item['name']} · B1 · 3 {item['unit']}", legend
     browsing.shot("lines")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
     # Each section heading is body size and set off from what ends the section above it.
