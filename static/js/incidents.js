@@ -8,7 +8,7 @@ import { ApiError, apiUrl, get, post, request } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";
 import { eventLabel, eventNote } from "./callups.js";
 import { lang, onLanguageChange, referenceLabel } from "./i18n.js";
-import { suggestCounties } from "./suggest.js";
+import { regionLabel, suggestCounties } from "./suggest.js";
 
 const WORDS = {
   heading: ["事件与物流", "Incidents and logistics"],
@@ -16,6 +16,7 @@ const WORDS = {
   name: ["事件名称", "Incident name"],
   type: ["事件类型", "Type"],
   county: ["区县（名称或代码）", "County (name or code)"],
+  county_name: ["区县", "County"],
   place: ["地点", "Place"],
   lead: ["牵头单位", "Lead organisation"],
   create: ["创建", "Create"],
@@ -221,6 +222,8 @@ async function openIncident(code) {
   const incident = await get(`/incidents/${encodeURIComponent(code)}`);
   const callups = await Promise.all(incident.callup_codes.map((callup) => get(`/callups/${callup}`)));
   const shipments = await get("/shipments", { incident: code, page_size: 100 });
+  // The incident names its county by code only: the page says its name (110108 is 海淀区 · 北京市 to a person).
+  const county = incident.county_code ? await get(`/regions/${encodeURIComponent(incident.county_code)}`) : null;
   // A closed incident takes no more call-ups, consumption, returns or closing (the API refuses them with
   // 409): it offers none of them, only its settlement and timeline.
   const open = incident.status === "open";
@@ -228,13 +231,25 @@ async function openIncident(code) {
   detail.hidden = false;
   detail.append(
     el("h3", { id: "incident-title", text: `${incident.code} ${incident.name} — ${label("incident_statuses", incident.status)}` }),
-    ...(open ? [raiseForm(incident), pendingForm(callups)] : []),
+    el("p", { id: "incident-where", class: "meta", text: whereText(incident, county) }),
+    ...(open ? [raiseForm(incident, county), pendingForm(callups)] : []),
     shipmentsPart(shipments),
     linesPart(incident, open),
     ...(open ? [el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } })] : []),
     await settlementPart(incident),
     timelinePart(incident),
   );
+}
+
+/** Where the incident is, in words: its county by name, the place and the lead organisation as written. */
+function whereText(incident, county) {
+  return [
+    county ? `${w("county_name")}: ${regionLabel(county)}` : "",
+    incident.place ? `${w("place")}: ${incident.place}` : "",
+    incident.lead_organisation ? `${w("lead")}: ${incident.lead_organisation}` : "",
+  ]
+    .filter(Boolean)
+    .join(" · ");
 }
 
 async function act(fn) {
@@ -248,8 +263,10 @@ async function act(fn) {
   }
 }
 
-function raiseForm(incident) {
-  return form(
+function raiseForm(incident, county) {
+  // The county's name under the field while the field still holds the incident's county (another typed: it goes).
+  const countyName = county ? el("p", { id: "incident-county-name", class: "hint county-name", text: regionLabel(county) }) : null;
+  const raise = form(
     "incident-raise",
     [
       field("item", w("item"), { required: true }),
@@ -259,6 +276,7 @@ function raiseForm(incident) {
       // the other). It was a fixed point in Beijing, whatever the incident's county.
       el("p", { class: "hint", text: w("where") }),
       field("county", w("county"), { value: incident.county_code || "", maxlength: 64 }),
+      countyName,
       field("lat", w("lat"), { inputmode: "decimal" }),
       field("lon", w("lon"), { inputmode: "decimal" }),
     ],
@@ -276,6 +294,12 @@ function raiseForm(incident) {
     },
     { "needs.0.item": "item", "needs.0.quantity": "quantity", reserve_type_preference: "reserve_type" },
   );
+  const countyField = control(raise, "county");
+  if (countyName) countyField.setAttribute("aria-describedby", countyName.id);
+  countyField.addEventListener("input", () => {
+    if (countyName) countyName.hidden = countyField.value.trim() !== incident.county_code;
+  });
+  return raise;
 }
 
 function pendingForm(callups) {
