@@ -126,7 +126,8 @@ export function showFormErrors(form, error, aliases = {}) {
     let input = control(form, aliases[field] || field);
     if (input instanceof RadioNodeList) input = input[0]; // a group of checkboxes: its first box
     if (!input || !(input instanceof HTMLElement) || input.closest("[hidden]")) {
-      unplaced.push(`${field}: ${said.join(" ")}`);
+      // Without the API's name for the field ("line_id: …"): nobody at the form knows it by that name.
+      unplaced.push(said.join(" "));
       continue;
     }
     const messages = inFieldWords(said, error.fieldCodes?.[field], input);

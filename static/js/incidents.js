@@ -107,7 +107,9 @@ function field(name, text, props = {}) {
   return el("div", { class: "field" }, el("label", { for: id, text }), input);
 }
 
-function form(id, children, submitText, onSubmit, aliases = {}) {
+/** `onConflict(node)`: a 409 (changed elsewhere meanwhile) shows the form's part of the incident as it is now, before
+ * the message is shown on the form; what was typed in it stays. */
+function form(id, children, submitText, onSubmit, aliases = {}, onConflict = null) {
   const node = el("form", { id, class: "stacked", novalidate: true }, children, el("p", { class: "form-error", role: "alert", hidden: true }));
   node.append(el("button", { type: "submit", text: submitText }));
   node.addEventListener("submit", async (event) => {
@@ -118,6 +120,7 @@ function form(id, children, submitText, onSubmit, aliases = {}) {
       announce(w("done"), "ok");
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      if (error.status === 409 && onConflict) await onConflict(node).catch(() => {});
       showFormErrors(node, error, aliases);
       announceProblem(error);
     }
@@ -302,17 +305,32 @@ function raiseForm(incident, county) {
   return raise;
 }
 
-function pendingForm(callups) {
+/** The lines reserved and not yet shipped, as checkboxes (those in `checked` ticked). */
+function pendingBoxes(callups, checked = new Set()) {
   const pending = callups.flatMap((callup) => callup.lines.filter((line) => line.status === "reserved").map((line) => ({ callup, line })));
-  const boxes = pending.map(({ callup, line }) => {
+  return pending.map(({ callup, line }) => {
     const unit = callup.needs.find((need) => need.item_code === line.item_code)?.unit || "";
     const what = `${callup.code} · ${line.warehouse_name} · ${line.item_name} · ${line.batch || "—"} · ${formatQuantity(line.quantity)} ${unit}`;
-    return el("label", { class: "check" }, el("input", { type: "checkbox", name: "line_ids", value: String(line.id) }), ` ${what.trim()}`);
+    const box = el("input", { type: "checkbox", name: "line_ids", value: String(line.id), checked: checked.has(String(line.id)) });
+    return el("label", { class: "check" }, box, ` ${what.trim()}`);
   });
+}
+
+function pendingForm(callups) {
+  const boxes = pendingBoxes(callups);
+  const lines = el("fieldset", {}, el("legend", { text: w("pending") }), boxes);
+  // A line declined, cancelled or shipped elsewhere meanwhile (409): the list as it is now, the ticks that still
+  // apply and the carrier and driver as typed; it went on offering the line, ticked.
+  const listAgain = async (formNode) => {
+    const incident = await get(`/incidents/${encodeURIComponent(current)}`);
+    const now = await Promise.all(incident.callup_codes.map((callup) => get(`/callups/${callup}`)));
+    const checked = new Set([...formNode.querySelectorAll("input[name=line_ids]:checked")].map((box) => box.value));
+    lines.replaceChildren(el("legend", { text: w("pending") }), ...pendingBoxes(now, checked));
+  };
   const node = form(
     "incident-ship",
     [
-      el("fieldset", {}, el("legend", { text: w("pending") }), boxes),
+      lines,
       field("carrier", w("carrier")),
       field("driver", w("driver")),
       field("driver_phone", w("phone")),
@@ -327,8 +345,10 @@ function pendingForm(callups) {
       await post("/shipments", body);
       await openIncident(current);
     },
+    { line_id: "line_ids" },
+    listAgain,
   );
-  node.hidden = pending.length === 0;
+  node.hidden = boxes.length === 0;
   return node;
 }
 

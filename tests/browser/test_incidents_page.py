@@ -281,3 +281,34 @@ def test_an_incident_s_lines_name_their_warehouse_and_item_and_fit_a_phone(brows
     )
     assert {text for text, _, _ in headings} >= {"发运单", "调用明细", "结算", "补充储备", "时间线"}, headings
     assert all(size >= 16 and gap >= 12 for _, size, gap in headings), headings
+
+
+def test_a_line_declined_elsewhere_leaves_the_ship_form_with_what_is_true_and_what_was_typed(
+    browsing, enterprise_store
+):
+    """The source warehouse declined the reserved line while the ship form was open: the 409 read
+    "冲突 — line_id: 调用单明细 … 已是“已拒绝”状态" above a list still offering that line, ticked."""
+    admin, item, _ = enterprise_store
+    browsing.console.expect(409, "/api/v1/shipments")
+    page = browsing.page
+    browsing.login("admin")
+    page.click('#views-nav button[data-view="incidents"]')
+    page.fill("#incident-new [name=name]", f"并发发运 {item['code']}")
+    page.fill("#incident-new [name=county]", "110101")
+    page.click("#incident-new button[type=submit]")
+    page.fill("#incident-raise [name=item]", item["code"])
+    page.fill("#incident-raise [name=quantity]", "2")
+    page.select_option("#incident-raise [name=reserve_type]", "enterprise")
+    page.click("#incident-raise button[type=submit]")
+    box = page.wait_for_selector("#incident-ship:not([hidden]) input[name=line_ids]")
+    line_id = box.get_attribute("value")
+
+    admin.post(f"/callup-lines/{line_id}/decline", {"reason": "库房封闭"})  # elsewhere, meanwhile
+    page.check("#incident-ship input[name=line_ids]")
+    page.fill("#incident-ship [name=carrier]", "京A12345")
+    page.click("#incident-ship button[type=submit]")
+    page.wait_for_selector("#incident-ship .form-error:not([hidden])")
+    assert page.locator(f"#incident-ship input[name=line_ids][value='{line_id}']").count() == 0
+    said = page.text_content("#incident-ship .form-error")
+    assert "已拒绝" in said and "line_id" not in said, said
+    assert page.input_value("#incident-ship [name=carrier]") == "京A12345"
