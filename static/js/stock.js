@@ -70,6 +70,14 @@ export async function show() {
   await Promise.all([refreshQueue(), again ? loadExpiring(1) : null, again ? reloadOpenLines() : null]);
 }
 
+/** Back on this tab with the session still this user's (app.js asks that first): while this view is the one shown,
+ * the open warehouse's stock, the expiring list and the call-ups waiting as they are now. A phone left on the
+ * table overnight showed last night's quantities until another view was opened and this one again. */
+export function shownAgain() {
+  if (byId("view-stock").hidden) return; // show() reads them again when the view is opened
+  quietly(() => Promise.all([refreshQueue(), loadExpiring(1), reloadOpenLines()]));
+}
+
 async function reloadOpenLines() {
   if (state.warehouse) await reloadLines(state.line?.id);
 }

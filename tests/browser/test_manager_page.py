@@ -242,3 +242,19 @@ def test_a_receipt_by_item_name_keeps_the_input_after_an_error_and_says_what_cam
     assert page.text_content("#status") == "已入库：活性炭 +3 吨"
     page.wait_for_selector("#stock-lines table")
     assert "RCV-B1" in page.text_content("#stock-lines")
+
+
+def test_back_on_the_tab_the_open_warehouses_stock_is_as_it_is_now(browsing, playwright_api, page_server):
+    """The map asks its answer again when the tab is shown again; the stock view did not: a phone left open on a
+    warehouse showed the quantities from before another user's issue until another view was opened."""
+    admin, line_id = _movement_form_open(browsing, playwright_api, page_server, "TAB", "回到页面测试库")
+    page = browsing.page
+
+    admin.post(f"/stock-lines/{line_id}/issues", {"quantity": 3})  # elsewhere, while the phone lay on the table
+    admin.close()
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
+    page.wait_for_function(
+        "id => document.querySelector(`#stock-lines tr[data-line-id='${id}'] td.available`)?.textContent === '7'",
+        arg=line_id,
+    )
+    assert "可用 7 吨" in page.text_content("#move-on-hand")
