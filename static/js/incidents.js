@@ -6,7 +6,7 @@
 
 import { ApiError, apiUrl, get, post, request } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";
-import { eventLabel, eventNote } from "./callups.js";
+import { canRaise, eventLabel, eventNote } from "./callups.js";
 import { lang, onLanguageChange, referenceLabel } from "./i18n.js";
 import { regionLabel, suggestCounties } from "./suggest.js";
 
@@ -159,10 +159,22 @@ export function reset() {
   if (root) clear(root);
 }
 
+/** Who may open, raise against and close an incident: the roles that raise call-ups (inventory/incidents.py
+ * MANAGING_ROLES is that set); a manager and a viewer were offered the forms and always refused. */
+function mayManage() {
+  return canRaise(ctx.user);
+}
+
+/** A viewer reads incidents; the other roles may ship, receive, write off and return (the API checks each warehouse). */
+function mayMove() {
+  return ctx.user.role !== "viewer";
+}
+
 async function render() {
-  const create = newIncidentForm();
   clear(root).append(
-    el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
+    ...(mayManage()
+      ? [el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), newIncidentForm())]
+      : []),
     el("section", { id: "incidents-list", class: "panel" }),
     el("section", { id: "incident-detail", class: "panel", "aria-live": "polite", hidden: true }),
   );
@@ -230,15 +242,18 @@ async function openIncident(code) {
   // A closed incident takes no more call-ups, consumption, returns or closing (the API refuses them with
   // 409): it offers none of them, only its settlement and timeline.
   const open = incident.status === "open";
+  const manage = open && mayManage();
+  const move = open && mayMove();
   const detail = clear(document.getElementById("incident-detail"));
   detail.hidden = false;
   detail.append(
     el("h3", { id: "incident-title", text: `${incident.code} ${incident.name} — ${label("incident_statuses", incident.status)}` }),
     el("p", { id: "incident-where", class: "meta", text: whereText(incident, county) }),
-    ...(open ? [raiseForm(incident, county), pendingForm(callups)] : []),
+    ...(manage ? [raiseForm(incident, county)] : []),
+    ...(move ? [pendingForm(callups)] : []),
     shipmentsPart(shipments),
-    linesPart(incident, open),
-    ...(open ? [el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } })] : []),
+    linesPart(incident, move),
+    ...(manage ? [el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } })] : []),
     await settlementPart(incident),
     timelinePart(incident),
   );
@@ -358,7 +373,7 @@ function shipmentsPart(shipments) {
     const state = label("shipment_statuses", shipment.status) + (shipment.overdue ? ` · ${w("overdue")}` : "");
     const where = `${shipment.source_warehouse_name || w("site")} → ${shipment.target_warehouse_name || w("site")}`;
     part.append(el("p", { class: "shipment", dataset: { code: shipment.code } }, `${shipment.code} · ${label("shipment_kinds", shipment.kind)} · ${where} · ${state}`));
-    if (shipment.status !== "in_transit") continue;
+    if (shipment.status !== "in_transit" || !mayMove()) continue;
     const inputs = shipment.lines.map((line, index) =>
       el(
         "fieldset",

@@ -312,3 +312,28 @@ def test_a_line_declined_elsewhere_leaves_the_ship_form_with_what_is_true_and_wh
     said = page.text_content("#incident-ship .form-error")
     assert "已拒绝" in said and "line_id" not in said, said
     assert page.input_value("#incident-ship [name=carrier]") == "京A12345"
+
+
+@pytest.mark.parametrize("role", ["viewer", "manager"])
+def test_roles_that_may_not_open_or_close_incidents_are_not_offered_it(browsing, enterprise_store, role):
+    """A viewer and a warehouse manager were offered "新建事件", "发起调用" and "结束事件", each refused with 403
+    whatever they typed; a viewer the ship form and the write-off buttons as well."""
+    admin, item, _ = enterprise_store
+    incident = admin.post("/incidents", {"name": f"只读演练 {item['code']}", "incident_type": "other", "county": "110101"})
+    admin.post(
+        "/callups",
+        {
+            "incident_code": incident["code"],
+            "county": "110101",
+            "needs": [{"item": item["code"], "quantity": 2}],
+            "reserve_type_preference": ["enterprise"],
+        },
+    )
+    page = browsing.page
+    browsing.login(role)
+    page.click('#views-nav button[data-view="incidents"]')
+    page.click(f"#incidents-list tr:has-text('{incident['code']}') button.link")
+    page.wait_for_selector("#incident-title")
+    assert page.locator("#incident-new, #incident-raise, #incident-close").count() == 0
+    offered = page.locator("#incident-ship:not([hidden])").count()
+    assert offered == (role == "manager"), offered  # a manager ships from their warehouses (the API checks which)
