@@ -235,7 +235,7 @@ async function searchCoverage(event) {
     region: byId("coverage-result"),
     onProblem: (error) => {
       showFormErrors(form, error);
-      byId("coverage-summary").textContent = "";
+      forgetCoverage();
     },
   };
   await runAction(busy, async () => {
@@ -249,6 +249,17 @@ async function searchCoverage(event) {
     drawCoverage();
     updateCoverageLink();
   });
+}
+
+/** A query refused: the last answer (its table, its markers, its download) no longer answers the form, and without
+ * its summary, cleared with the refusal, its table stood under the error saying nothing of what it answered. */
+function forgetCoverage() {
+  coverage.answer = null;
+  coverage.query = null;
+  coverage.layer?.clearLayers();
+  byId("coverage-show").disabled = true;
+  renderCoverage();
+  updateCoverageLink();
 }
 
 function materialName(answer) {
