@@ -253,7 +253,7 @@ async function openIncident(code) {
     ...(move ? [pendingForm(callups)] : []),
     shipmentsPart(shipments),
     linesPart(incident, move),
-    ...(manage ? [el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } })] : []),
+    ...(manage ? [el("div", {}, el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: (event) => act(() => post(`/incidents/${code}/close`, {}), event.currentTarget.parentElement) } }))] : []),
     await settlementPart(incident),
     timelinePart(incident),
   );
@@ -270,7 +270,10 @@ function whereText(incident, county) {
     .join(" · ");
 }
 
-async function act(fn) {
+/** A button's action; a refusal is said in the status line and under `place` too (the button's cell): on a phone the
+ * status line is a screen or more above the row whose 消耗 was tapped, and the refusal went unseen there. */
+async function act(fn, place = null) {
+  place?.querySelector(":scope > .field-error")?.remove();
   try {
     await fn();
     announce(w("done"), "ok");
@@ -278,6 +281,8 @@ async function act(fn) {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     announceProblem(error);
+    const said = Object.values(error.fields).flat();
+    place?.append(el("p", { class: "field-error", role: "alert", text: said.length ? said.join(" ") : error.message }));
   }
 }
 
@@ -434,8 +439,8 @@ function linesPart(incident, open) {
       "td",
       {},
       amount,
-      el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() })) } }),
-      el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] })) } }),
+      el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() }), actions) } }),
+      el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] }), actions) } }),
     );
     return el(
       "tr",

@@ -102,6 +102,8 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     row.locator("input").fill("五")  # went as null: "此字段不能为空（null）"
     row.locator("button.consume").click()
     page.wait_for_function("document.querySelector('#status').textContent.includes('不是数字')")
+    # Beside the row too: on a phone the status line is screens above the button tapped.
+    assert "不是数字" in row.locator(".field-error").text_content()
     row.locator("input").fill("5")
     row.locator("button.consume").click()
     page.wait_for_function("document.querySelector('#incident-lines tbody tr td:nth-child(6)')?.textContent === '5'")
