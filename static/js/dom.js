@@ -171,7 +171,10 @@ function inFieldWords(messages, codes, input) {
 
 /** What the form calls an input: its label's text without a trailing note ("事件名称（必填）" → "事件名称"). */
 function fieldWords(input) {
-  const text = input.labels?.[0]?.textContent.trim() || "";
+  // A box of a group (reserve types) is labelled by its own choice: the group's legend names the field.
+  const grouped = input.form?.elements.namedItem(input.name) instanceof RadioNodeList;
+  const group = grouped ? input.closest("fieldset")?.querySelector("legend") : null;
+  const text = (group || input.labels?.[0])?.textContent.trim() || "";
   return text.replace(/\s*[（(][^（()）]*[）)]$/, "").trim();
 }
 
