@@ -321,7 +321,9 @@ def test_roles_that_may_not_open_or_close_incidents_are_not_offered_it(browsing,
     """A viewer and a warehouse manager were offered "新建事件", "发起调用" and "结束事件", each refused with 403
     whatever they typed; a viewer the ship form and the write-off buttons as well."""
     admin, item, _ = enterprise_store
-    incident = admin.post("/incidents", {"name": f"只读演练 {item['code']}", "incident_type": "other", "county": "110101"})
+    incident = admin.post(
+        "/incidents", {"name": f"只读演练 {item['code']}", "incident_type": "other", "county": "110101"}
+    )
     admin.post(
         "/callups",
         {
