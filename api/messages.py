@@ -224,12 +224,34 @@ class MessageCatalog:
                 return template, params
         return None, {}
 
+    def names_value(self, text: str, value: object) -> bool:
+        """Whether ``text`` names ``value`` as one of its parameters, written with or without quotes (a nested
+        message's too): an import report then need not show the value again beside it. Only a parameter: "1" is
+        somewhere in "differs from '张12' given … row 2" without being the value that message names, and a row
+        number is a place, never a cell's value."""
+        wanted = str(value)
+        _, found = self._lookup(text)
+        for name, param in found:
+            if name in NESTED_PARAMS:
+                if self.names_value(param, value):
+                    return True
+            elif name not in NUMBER_PARAMS and _unquoted(param) == wanted:
+                return True
+        return False
+
 
 def _plain_number(text: str) -> str:
     try:
         return format(Decimal(text).normalize(), "f")
     except InvalidOperation:
         return text
+
+
+def _unquoted(text: str) -> str:
+    """A parameter without the quotes a template or ``repr`` put round it ('海淀', "it's", “海淀”)."""
+    if len(text) >= 2 and (text[0], text[-1]) in (("'", "'"), ('"', '"'), ("“", "”")):
+        return text[1:-1]
+    return text
 
 
 @lru_cache(maxsize=1)

@@ -25,6 +25,7 @@ from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.geo import Incident, Point
 from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, EmergencyIncident, Shipment
 from inventory.nearest import DEFAULT_RADIUS_KM, NeedRequest, Plan, plan_need
+from inventory.notice_text import SHIPMENT_ENTRY_NOTE
 from inventory.reference import (
     CallUpLineStatus,
     CallUpStatus,
@@ -223,7 +224,7 @@ def dispatch_lines(
             actor,
             line,
             CallUpLineStatus.DISPATCHED,
-            line_note or f"shipment {shipment.code}, ledger entry {movement.id}",
+            line_note or SHIPMENT_ENTRY_NOTE.format(shipment=shipment.code, entry=movement.id),
         )
     return shipment
 

@@ -108,6 +108,9 @@ class IssueOut(Schema):
     cell = fields.String(metadata={"description": "e.g. F7"})
     field = fields.String()
     value = fields.Raw(metadata={"description": "the rejected value"})
+    value_named = fields.Boolean(
+        metadata={"description": "with value: the message names that value itself (as one of its params)"}
+    )
     suggestion = fields.String(metadata={"description": "an unknown column: the closest known field"})
 
 
@@ -202,6 +205,8 @@ def _report_body(report: ImportReport, shown: ImportReport) -> dict:
         for issue, out in zip(getattr(report, kind), body[kind], strict=True):
             message = catalog().message(issue.message, "en")
             out["code"], out["params"] = message.code, message.params
+            if "value" in out:
+                out["value_named"] = catalog().names_value(issue.message, out["value"])
     return body
 
 

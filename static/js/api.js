@@ -38,6 +38,8 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem;
     this.fields = flattenErrors(problem.errors || {});
+    // Each field message's {code, params} (api/errors.py error_codes), at the same place as its message.
+    this.fieldCodes = flattenErrors(problem.error_codes || {}, "", (entry) => entry);
   }
 }
 
@@ -51,15 +53,15 @@ export class SessionEnded extends ApiError {
   }
 }
 
-/** {"needs": {"0": {"quantity": ["…"]}}} → {"needs.0.quantity": ["…"]}. */
-export function flattenErrors(errors, prefix = "") {
+/** {"needs": {"0": {"quantity": ["…"]}}} → {"needs.0.quantity": ["…"]}; `leaf` makes each entry of a list. */
+export function flattenErrors(errors, prefix = "", leaf = String) {
   const flat = {};
   for (const [key, value] of Object.entries(errors)) {
     const name = prefix ? `${prefix}.${key}` : key;
     if (value && typeof value === "object" && !Array.isArray(value)) {
-      Object.assign(flat, flattenErrors(value, name));
+      Object.assign(flat, flattenErrors(value, name, leaf));
     } else {
-      flat[name] = (Array.isArray(value) ? value : [value]).map(String);
+      flat[name] = (Array.isArray(value) ? value : [value]).map(leaf);
     }
   }
   return flat;

@@ -22,7 +22,7 @@ import {
   table,
   whileBusy,
 } from "./dom.js";
-import { label, onLanguageChange, systemText, t } from "./i18n.js";
+import { onLanguageChange, referenceLabel, systemText, t } from "./i18n.js";
 import { onInboxNews } from "./inbox.js";
 
 const RAISING_ROLES = new Set(["responder", "provincial", "admin"]);
@@ -51,17 +51,17 @@ export function canRaise(user) {
 /** A call-up's status in the page's language: the reference vocabulary's label (inventory/reference.py
  * CallUpStatus, through /reference), the one home; the page's own list lacked "unfilled" and showed its key. */
 function statusLabel(status) {
-  return referenceLabel("callup_statuses", status);
+  return referenceLabel(context()?.labels, "callup_statuses", status);
 }
 
 /** A call-up line's status in the page's language (CallUpLineStatus, through /reference). */
 export function lineStatusLabel(status) {
-  return referenceLabel("callup_line_statuses", status);
+  return referenceLabel(context()?.labels, "callup_line_statuses", status);
 }
 
-function referenceLabel(group, code) {
-  const entry = (mine.ctx || queue.ctx)?.labels[group]?.[code];
-  return entry ? label(entry) : code;
+/** The page's context, as either part was given it (the same object). */
+function context() {
+  return mine.ctx || queue.ctx;
 }
 
 /** A cell with a main value and a smaller second one under it (a code, a date). */

@@ -122,13 +122,15 @@ export function showFormErrors(form, error, aliases = {}) {
   clearFormErrors(form);
   const unplaced = [];
   let first = null;
-  for (const [field, messages] of Object.entries(error.fields || {})) {
+  for (const [field, said] of Object.entries(error.fields || {})) {
     let input = control(form, aliases[field] || field);
     if (input instanceof RadioNodeList) input = input[0]; // a group of checkboxes: its first box
     if (!input || !(input instanceof HTMLElement) || input.closest("[hidden]")) {
-      unplaced.push(`${field}: ${messages.join(" ")}`);
+      // Without the API's name for the field ("line_id: …"): nobody at the form knows it by that name.
+      unplaced.push(said.join(" "));
       continue;
     }
+    const messages = inFieldWords(said, error.fieldCodes?.[field], input);
     const id = `${form.id}-${input.name}-error`;
     const message = el("p", { class: "field-error", id, text: messages.join(" ") });
     (input.closest(".field") || input.closest("fieldset") || input).append(message);
@@ -150,6 +152,30 @@ export function showFormErrors(form, error, aliases = {}) {
   }
   if (first) first.focus();
   else if (box && general.length) box.focus();
+}
+
+/** The field's messages saying the field as its label does: the API names it by its own name ("incident_name 为必填项",
+ * params.field in error_codes), which a person at the form never sees; the status line, which said the same, too. */
+function inFieldWords(messages, codes, input) {
+  const words = fieldWords(input);
+  if (!words) return messages;
+  const status = document.getElementById("status");
+  return messages.map((message, index) => {
+    const name = codes?.[index]?.params?.field;
+    if (!name || !message.includes(name)) return message;
+    const shown = message.replaceAll(name, words);
+    if (status?.dataset.kind === "error") status.textContent = status.textContent.replaceAll(message, shown);
+    return shown;
+  });
+}
+
+/** What the form calls an input: its label's text without a trailing note ("事件名称（必填）" → "事件名称"). */
+function fieldWords(input) {
+  // A box of a group (reserve types) is labelled by its own choice: the group's legend names the field.
+  const grouped = input.form?.elements.namedItem(input.name) instanceof RadioNodeList;
+  const group = grouped ? input.closest("fieldset")?.querySelector("legend") : null;
+  const text = (group || input.labels?.[0])?.textContent.trim() || "";
+  return text.replace(/\s*[（(][^（()）]*[）)]$/, "").trim();
 }
 
 // --- actions: buttons disabled and regions busy meanwhile, API problems announced -----------------

@@ -781,6 +781,13 @@ export function label(entry) {
   return (current === "zh" ? entry.label_zh : entry.label_en) || entry.code;
 }
 
+/** A code of a reference vocabulary (GET /reference) in the current language: `labels` is the page's group →
+ * code → entry (app.js context.labels); a code the vocabulary does not list (yet) shows as it is. */
+export function referenceLabel(labels, group, code) {
+  const entry = labels?.[group]?.[code];
+  return entry ? label(entry) : code;
+}
+
 const listeners = new Set();
 
 export function onLanguageChange(listener) {

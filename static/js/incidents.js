@@ -6,9 +6,9 @@
 
 import { ApiError, apiUrl, get, post, request } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";
-import { eventLabel, eventNote } from "./callups.js";
-import { label as inLanguage, lang, onLanguageChange } from "./i18n.js";
-import { suggestCounties } from "./suggest.js";
+import { canRaise, eventLabel, eventNote } from "./callups.js";
+import { lang, onLanguageChange, referenceLabel } from "./i18n.js";
+import { regionLabel, suggestCounties } from "./suggest.js";
 
 const WORDS = {
   heading: ["事件与物流", "Incidents and logistics"],
@@ -16,6 +16,7 @@ const WORDS = {
   name: ["事件名称", "Incident name"],
   type: ["事件类型", "Type"],
   county: ["区县（名称或代码）", "County (name or code)"],
+  county_name: ["区县", "County"],
   place: ["地点", "Place"],
   lead: ["牵头单位", "Lead organisation"],
   create: ["创建", "Create"],
@@ -95,8 +96,7 @@ function w(key) {
 }
 
 function label(group, code) {
-  const entry = ctx.labels[group]?.[code];
-  return entry ? inLanguage(entry) : code;
+  return referenceLabel(ctx.labels, group, code);
 }
 
 function field(name, text, props = {}) {
@@ -107,7 +107,9 @@ function field(name, text, props = {}) {
   return el("div", { class: "field" }, el("label", { for: id, text }), input);
 }
 
-function form(id, children, submitText, onSubmit, aliases = {}) {
+/** `onConflict(node)`: a 409 (changed elsewhere meanwhile) shows the form's part of the incident as it is now, before
+ * the message is shown on the form; what was typed in it stays. */
+function form(id, children, submitText, onSubmit, aliases = {}, onConflict = null) {
   const node = el("form", { id, class: "stacked", novalidate: true }, children, el("p", { class: "form-error", role: "alert", hidden: true }));
   node.append(el("button", { type: "submit", text: submitText }));
   node.addEventListener("submit", async (event) => {
@@ -118,6 +120,7 @@ function form(id, children, submitText, onSubmit, aliases = {}) {
       announce(w("done"), "ok");
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      if (error.status === 409 && onConflict) await onConflict(node).catch(() => {});
       showFormErrors(node, error, aliases);
       announceProblem(error);
     }
@@ -156,10 +159,22 @@ export function reset() {
   if (root) clear(root);
 }
 
+/** Who may open, raise against and close an incident: the roles that raise call-ups (inventory/incidents.py
+ * MANAGING_ROLES is that set); a manager and a viewer were offered the forms and always refused. */
+function mayManage() {
+  return canRaise(ctx.user);
+}
+
+/** A viewer reads incidents; the other roles may ship, receive, write off and return (the API checks each warehouse). */
+function mayMove() {
+  return ctx.user.role !== "viewer";
+}
+
 async function render() {
-  const create = newIncidentForm();
   clear(root).append(
-    el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), create),
+    ...(mayManage()
+      ? [el("section", { class: "panel", "aria-labelledby": "incidents-new-heading" }, el("h3", { id: "incidents-new-heading", text: w("new_incident") }), newIncidentForm())]
+      : []),
     el("section", { id: "incidents-list", class: "panel" }),
     el("section", { id: "incident-detail", class: "panel", "aria-live": "polite", hidden: true }),
   );
@@ -222,23 +237,43 @@ async function openIncident(code) {
   const incident = await get(`/incidents/${encodeURIComponent(code)}`);
   const callups = await Promise.all(incident.callup_codes.map((callup) => get(`/callups/${callup}`)));
   const shipments = await get("/shipments", { incident: code, page_size: 100 });
+  // The incident names its county by code only: the page says its name (110108 is 海淀区 · 北京市 to a person).
+  const county = incident.county_code ? await get(`/regions/${encodeURIComponent(incident.county_code)}`) : null;
   // A closed incident takes no more call-ups, consumption, returns or closing (the API refuses them with
   // 409): it offers none of them, only its settlement and timeline.
   const open = incident.status === "open";
+  const manage = open && mayManage();
+  const move = open && mayMove();
   const detail = clear(document.getElementById("incident-detail"));
   detail.hidden = false;
   detail.append(
     el("h3", { id: "incident-title", text: `${incident.code} ${incident.name} — ${label("incident_statuses", incident.status)}` }),
-    ...(open ? [raiseForm(incident), pendingForm(callups)] : []),
+    el("p", { id: "incident-where", class: "meta", text: whereText(incident, county) }),
+    ...(manage ? [raiseForm(incident, county)] : []),
+    ...(move ? [pendingForm(callups)] : []),
     shipmentsPart(shipments),
-    linesPart(incident, open),
-    ...(open ? [el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: () => act(() => post(`/incidents/${code}/close`, {})) } })] : []),
+    linesPart(incident, move),
+    ...(manage ? [el("div", {}, el("button", { type: "button", id: "incident-close", text: w("close"), on: { click: (event) => act(() => post(`/incidents/${code}/close`, {}), event.currentTarget.parentElement) } }))] : []),
     await settlementPart(incident),
     timelinePart(incident),
   );
 }
 
-async function act(fn) {
+/** Where the incident is, in words: its county by name, the place and the lead organisation as written. */
+function whereText(incident, county) {
+  return [
+    county ? `${w("county_name")}: ${regionLabel(county)}` : "",
+    incident.place ? `${w("place")}: ${incident.place}` : "",
+    incident.lead_organisation ? `${w("lead")}: ${incident.lead_organisation}` : "",
+  ]
+    .filter(Boolean)
+    .join(" · ");
+}
+
+/** A button's action; a refusal is said in the status line and under `place` too (the button's cell): on a phone the
+ * status line is a screen or more above the row whose 消耗 was tapped, and the refusal went unseen there. */
+async function act(fn, place = null) {
+  place?.querySelector(":scope > .field-error")?.remove();
   try {
     await fn();
     announce(w("done"), "ok");
@@ -246,11 +281,15 @@ async function act(fn) {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     announceProblem(error);
+    const said = Object.values(error.fields).flat();
+    place?.append(el("p", { class: "field-error", role: "alert", text: said.length ? said.join(" ") : error.message }));
   }
 }
 
-function raiseForm(incident) {
-  return form(
+function raiseForm(incident, county) {
+  // The county's name under the field while the field still holds the incident's county (another typed: it goes).
+  const countyName = county ? el("p", { id: "incident-county-name", class: "hint county-name", text: regionLabel(county) }) : null;
+  const raise = form(
     "incident-raise",
     [
       field("item", w("item"), { required: true }),
@@ -260,6 +299,7 @@ function raiseForm(incident) {
       // the other). It was a fixed point in Beijing, whatever the incident's county.
       el("p", { class: "hint", text: w("where") }),
       field("county", w("county"), { value: incident.county_code || "", maxlength: 64 }),
+      countyName,
       field("lat", w("lat"), { inputmode: "decimal" }),
       field("lon", w("lon"), { inputmode: "decimal" }),
     ],
@@ -277,17 +317,40 @@ function raiseForm(incident) {
     },
     { "needs.0.item": "item", "needs.0.quantity": "quantity", reserve_type_preference: "reserve_type" },
   );
+  const countyField = control(raise, "county");
+  if (countyName) countyField.setAttribute("aria-describedby", countyName.id);
+  countyField.addEventListener("input", () => {
+    if (countyName) countyName.hidden = countyField.value.trim() !== incident.county_code;
+  });
+  return raise;
+}
+
+/** The lines reserved and not yet shipped, as checkboxes (those in `checked` ticked). */
+function pendingBoxes(callups, checked = new Set()) {
+  const pending = callups.flatMap((callup) => callup.lines.filter((line) => line.status === "reserved").map((line) => ({ callup, line })));
+  return pending.map(({ callup, line }) => {
+    const unit = callup.needs.find((need) => need.item_code === line.item_code)?.unit || "";
+    const what = `${callup.code} · ${line.warehouse_name} · ${line.item_name} · ${line.batch || "—"} · ${formatQuantity(line.quantity)} ${unit}`;
+    const box = el("input", { type: "checkbox", name: "line_ids", value: String(line.id), checked: checked.has(String(line.id)) });
+    return el("label", { class: "check" }, box, ` ${what.trim()}`);
+  });
 }
 
 function pendingForm(callups) {
-  const pending = callups.flatMap((callup) => callup.lines.filter((line) => line.status === "reserved").map((line) => ({ callup, line })));
-  const boxes = pending.map(({ callup, line }) =>
-    el("label", { class: "check" }, el("input", { type: "checkbox", name: "line_ids", value: String(line.id) }), ` ${callup.code} · ${line.warehouse_code} ${line.warehouse_name} · ${line.item_code} ${line.item_name} ${line.batch} · ${formatQuantity(line.quantity)}`),
-  );
+  const boxes = pendingBoxes(callups);
+  const lines = el("fieldset", {}, el("legend", { text: w("pending") }), boxes);
+  // A line declined, cancelled or shipped elsewhere meanwhile (409): the list as it is now, the ticks that still
+  // apply and the carrier and driver as typed; it went on offering the line, ticked.
+  const listAgain = async (formNode) => {
+    const incident = await get(`/incidents/${encodeURIComponent(current)}`);
+    const now = await Promise.all(incident.callup_codes.map((callup) => get(`/callups/${callup}`)));
+    const checked = new Set([...formNode.querySelectorAll("input[name=line_ids]:checked")].map((box) => box.value));
+    lines.replaceChildren(el("legend", { text: w("pending") }), ...pendingBoxes(now, checked));
+  };
   const node = form(
     "incident-ship",
     [
-      el("fieldset", {}, el("legend", { text: w("pending") }), boxes),
+      lines,
       field("carrier", w("carrier")),
       field("driver", w("driver")),
       field("driver_phone", w("phone")),
@@ -302,8 +365,10 @@ function pendingForm(callups) {
       await post("/shipments", body);
       await openIncident(current);
     },
+    { line_id: "line_ids" },
+    listAgain,
   );
-  node.hidden = pending.length === 0;
+  node.hidden = boxes.length === 0;
   return node;
 }
 
@@ -311,14 +376,14 @@ function shipmentsPart(shipments) {
   const part = el("section", { "aria-label": w("shipments") }, el("h4", { text: w("shipments") }));
   for (const shipment of shipments) {
     const state = label("shipment_statuses", shipment.status) + (shipment.overdue ? ` · ${w("overdue")}` : "");
-    const where = `${shipment.source_warehouse_code || w("site")} → ${shipment.target_warehouse_code || w("site")}`;
+    const where = `${shipment.source_warehouse_name || w("site")} → ${shipment.target_warehouse_name || w("site")}`;
     part.append(el("p", { class: "shipment", dataset: { code: shipment.code } }, `${shipment.code} · ${label("shipment_kinds", shipment.kind)} · ${where} · ${state}`));
-    if (shipment.status !== "in_transit") continue;
+    if (shipment.status !== "in_transit" || !mayMove()) continue;
     const inputs = shipment.lines.map((line, index) =>
       el(
         "fieldset",
         { dataset: { line: String(line.id) } },
-        el("legend", { text: `${line.item_code} ${line.batch} · ${formatQuantity(line.quantity)}` }),
+        el("legend", { text: `${line.item_name} · ${line.batch || "—"} · ${formatQuantity(line.quantity)} ${line.unit}` }),
         field(`received_${index}`, w("received"), { inputmode: "decimal", value: String(line.quantity) }),
         field(`damaged_${index}`, w("damaged"), { inputmode: "decimal", value: "0" }),
         field(`reason_${index}`, w("reason")),
@@ -374,8 +439,8 @@ function linesPart(incident, open) {
       "td",
       {},
       amount,
-      el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() })) } }),
-      el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] })) } }),
+      el("button", { type: "button", class: "consume", text: w("consume"), on: { click: () => act(() => post(`/incidents/${incident.code}/consumption`, { callup_line_id: line.line_id, quantity: quantity() }), actions) } }),
+      el("button", { type: "button", class: "give-back", text: w("give_back"), on: { click: () => act(() => post(`/incidents/${incident.code}/returns`, { lines: [{ callup_line_id: line.line_id, quantity: quantity() }] }), actions) } }),
     );
     return el(
       "tr",

@@ -124,11 +124,12 @@ function renderReport() {
     ? el("p", { class: "badge expired", text: t("ledgers.has_errors", { count: report.errors_total }) })
     : el("p", { class: "badge ok", text: report.status === "imported" ? t("ledgers.imported") : t("ledgers.clean") });
   const issues = [...(report.errors || []), ...(report.warnings || [])];
-  // The value read, after the message: not when the message already quotes it (an unknown warehouse's name).
+  // The value read, after the message: not when the message names it itself (an unknown warehouse's name), as the
+  // server says (value_named); a short value merely found in the message's words ("1" in "第 12 行") is still shown.
   const quotedValue = (issue) => {
-    if (issue.value === undefined || issue.value === null) return null;
+    if (issue.value === undefined || issue.value === null || issue.value_named) return null;
     const value = String(issue.value);
-    return value && issue.message.includes(value) ? null : el("span", { class: "code", text: value });
+    return value ? el("span", { class: "code", text: value }) : null;
   };
   const rows = issues.slice(0, SHOWN_ISSUES).map((issue) =>
     el(

@@ -36,8 +36,10 @@ let layers = null;
 const state = {
   answer: null,
   askedAt: null,
-  query: null, // the question the answer on screen answers, asked again as it is (refreshAnswer)
-  asked: null, // the question last sent by the form while the form still asks it (answered or not)
+  // The question last sent by the form while the form still asks it, answered or not: `answer`, when there is one,
+  // answers it (a change to the form clears both; a new search clears the answer until it comes), and it is what
+  // refreshAnswer asks again and what a login that ended by itself keeps for the same user's next login.
+  asked: null,
   refreshing: false,
   plan: null,
   planBody: null,
@@ -54,7 +56,7 @@ let resumable = null;
 
 /** What a new login, or a logout, starts the view from: no answer, no plan, no needs. */
 function blankQuestion() {
-  return { answer: null, query: null, asked: null, plan: null, planBody: null, raisedCode: null, answerDrawn: false, needs: [] };
+  return { answer: null, asked: null, plan: null, planBody: null, raisedCode: null, answerDrawn: false, needs: [] };
 }
 
 function byId(id) {
@@ -347,10 +349,11 @@ async function search(event) {
   byId("nearest-summary").textContent = t("results.searching");
   const answered = await runAction(busy, async () => {
     const answer = await request("/nearest", { query });
+    // The form changed, or asked again, while this was on its way: it answers a question no longer asked.
+    if (state.asked !== query) return true;
     clearFormErrors(form);
     state.answer = answer.data;
     state.askedAt = new Date();
-    state.query = query;
     renderResults();
     drawResults();
     return true;
@@ -376,10 +379,10 @@ async function refreshShown() {
 }
 
 async function refreshAnswer() {
-  const query = state.query;
+  const query = state.asked;
   if (!state.answer || !query) return;
   const answer = (await request("/nearest", { query })).data;
-  if (state.query !== query) return; // the question changed, or was asked again, meanwhile
+  if (state.asked !== query || !state.answer) return; // the question changed, or was asked again, meanwhile
   const changed = JSON.stringify(answer) !== JSON.stringify(state.answer);
   state.answer = answer;
   state.askedAt = new Date();
@@ -403,17 +406,17 @@ async function refreshPlan() {
 
 /** The question on the form changed: its last answer (list, markers, rings) is gone, not left standing. */
 function questionChanged() {
+  const waiting = state.asked && !state.answer; // a search on its way, whose answer will not be shown
   state.asked = null;
   keepDraft();
   updateCallupButton();
-  if (!state.answer) return;
+  if (!state.answer && !waiting) return;
   forgetAnswer();
   byId("nearest-summary").textContent = t("results.changed");
 }
 
 function forgetAnswer() {
   state.answer = null;
-  state.query = null;
   renderResults();
   if (!layers) return;
   layers.results.clearLayers();

@@ -6,7 +6,7 @@
 
 import { apiUrl, get, request } from "./api.js";
 import { announce, clearFormErrors, control, debounce, el, formatQuantity, pager, runAction, showFormErrors, table, whileBusy } from "./dom.js";
-import { label, lang, onLanguageChange, t } from "./i18n.js";
+import { label, lang, onLanguageChange, referenceLabel, t } from "./i18n.js";
 import { suggestItems } from "./suggest.js";
 
 const EXPIRING_PAGE_SIZE = 20;
@@ -235,7 +235,7 @@ async function searchCoverage(event) {
     region: byId("coverage-result"),
     onProblem: (error) => {
       showFormErrors(form, error);
-      byId("coverage-summary").textContent = "";
+      forgetCoverage();
     },
   };
   await runAction(busy, async () => {
@@ -251,9 +251,20 @@ async function searchCoverage(event) {
   });
 }
 
+/** A query refused: the last answer (its table, its markers, its download) no longer answers the form, and without
+ * its summary, cleared with the refusal, its table stood under the error saying nothing of what it answered. */
+function forgetCoverage() {
+  coverage.answer = null;
+  coverage.query = null;
+  coverage.layer?.clearLayers();
+  byId("coverage-show").disabled = true;
+  renderCoverage();
+  updateCoverageLink();
+}
+
 function materialName(answer) {
   if (answer.item) return `${answer.item.name} (${answer.item.code})`;
-  return label(ctx.labels.categories?.[answer.category]) || answer.category || "";
+  return referenceLabel(ctx.labels, "categories", answer.category) || "";
 }
 
 function nearestText(gap) {

@@ -7,7 +7,7 @@ import { get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
 import { reservedCell } from "./holdings.js";
 import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, quietly, runAction, showFormErrors, table, whileBusy } from "./dom.js";
-import { label, onLanguageChange, systemText, t } from "./i18n.js";
+import { label, onLanguageChange, referenceLabel, systemText, t } from "./i18n.js";
 import { initExpiring, loadExpiring, reloadExpiring, resetExpiring } from "./readiness.js";
 import { checkItem, suggestItems } from "./suggest.js";
 import { onInboxNews } from "./inbox.js";
@@ -68,6 +68,14 @@ export async function show() {
   const again = shownBefore;
   shownBefore = true;
   await Promise.all([refreshQueue(), again ? loadExpiring(1) : null, again ? reloadOpenLines() : null]);
+}
+
+/** Back on this tab with the session still this user's (app.js asks that first): while this view is the one shown,
+ * the open warehouse's stock, the expiring list and the call-ups waiting as they are now. A phone left on the
+ * table overnight showed last night's quantities until another view was opened and this one again. */
+export function shownAgain() {
+  if (byId("view-stock").hidden) return; // show() reads them again when the view is opened
+  quietly(() => Promise.all([refreshQueue(), loadExpiring(1), reloadOpenLines()]));
 }
 
 async function reloadOpenLines() {
@@ -216,7 +224,7 @@ function renderWarehouseHeader() {
   const warehouse = state.warehouse;
   byId("warehouse-title").textContent = `${warehouse.name} (${warehouse.code})`;
   const parts = [
-    label(ctx.labels.reserve_types[warehouse.reserve_type]),
+    referenceLabel(ctx.labels, "reserve_types", warehouse.reserve_type),
     warehouse.county_name,
     warehouse.address && `${t("stock.address")}: ${warehouse.address}`,
     warehouse.contact_person && `${t("stock.contact")}: ${warehouse.contact_person} ${warehouse.contact_phone || ""}`,
@@ -392,7 +400,7 @@ async function submitMovement(event) {
     showKindFields();
     announce(
       t("move.done", {
-        kind: label(ctx.labels.movement_kinds[movement.kind]),
+        kind: referenceLabel(ctx.labels, "movement_kinds", movement.kind),
         delta: formatSigned(movement.delta),
         after: `${formatQuantity(movement.quantity_after)} ${line.unit}`,
       }),
@@ -441,11 +449,14 @@ async function submitReceipt(event) {
   const onProblem = (error) => showFormErrors(form, error);
   await runAction({ buttons: form.querySelector("button[type=submit]"), onProblem }, async () => {
     // The API takes the item code; the field takes a name or alias too (活性炭): the one item it names.
-    if (body.item_code) body.item_code = (await checkItem(body.item_code)).item?.code || body.item_code;
+    const item = body.item_code ? (await checkItem(body.item_code)).item : null;
+    if (item) body.item_code = item.code;
     const movement = await post("/receipts", body);
     clearFormErrors(form);
     form.reset();
-    announce(t("receipt.done", { item: movement.item_code, quantity: formatSigned(movement.delta) }), "ok");
+    // Said by the item's name and unit, as the table below shows it ("PL-001 +3" named neither).
+    const received = `${formatSigned(movement.delta)}${item ? ` ${item.unit}` : ""}`;
+    announce(t("receipt.done", { item: item?.name || movement.item_code, quantity: received }), "ok");
     await Promise.all([loadLines(state.linePage), reloadExpiring()]); // a batch expiring soon joins that list
   });
 }
@@ -496,7 +507,7 @@ function renderHistory() {
       "tr",
       { dataset: { movementId: String(movement.id) } },
       el("td", { text: formatDateTime(movement.occurred_at) }),
-      el("td", { text: label(ctx.labels.movement_kinds[movement.kind]) || movement.kind }),
+      el("td", { text: referenceLabel(ctx.labels, "movement_kinds", movement.kind) }),
       el("td", { class: "number", text: formatSigned(movement.delta) }),
       el("td", { class: "number", text: formatQuantity(movement.quantity_after) }),
       el("td", { text: movement.actor }),

@@ -283,3 +283,17 @@ def test_a_chinese_message_names_a_vocabulary_code_and_a_missing_batch_in_chines
 def test_a_stored_text_the_server_wrote_is_read_in_chinese_and_a_persons_words_stay(stored, chinese):
     assert catalog().system_text(stored, "zh") == chinese
     assert catalog().system_text(stored, "en") == stored
+
+
+def test_a_message_names_a_value_only_as_one_of_its_parameters():
+    """The import report leaves a cell's value out beside a message that names it (``value_named``); it compared
+    text, so "1" vanished beside any message with a 1 in it."""
+    differs = "differs from '张12' given for this warehouse in 县表 row 2: the first value is kept"
+    assert catalog().names_value(differs, "张12")
+    assert not catalog().names_value(differs, "1")  # inside another value's words
+    assert not catalog().names_value(differs, "2")  # a row number is a place, never the value
+    county = "county code 110101 is 东城区, not '海淀'; the code was used"
+    assert catalog().names_value(county, "海淀")  # quoted by the template (repr)
+    assert not catalog().names_value(county, "海")
+    assert catalog().names_value("quantity '12' is approximate: imported as 12", 12)  # a number read from the cell
+    assert not catalog().names_value("no such message 5", 5)  # a text the catalog does not know names nothing

@@ -170,10 +170,12 @@ def test_raise_dispatch_decline_follow_and_cancel_a_call_up(browsing, sources):
     assert page.evaluate("document.activeElement.id") == "callup-incident"
     assert page.get_attribute("#callup", "aria-expanded") == "true"
 
-    # No incident name: the API's message sits next to the field.
+    # No incident name: the API's message sits next to the field, naming it as the form does (it read
+    # "incident_name 为必填项", there and in the status line: the API's name for it, which nobody at the form sees).
     page.click("#callup-submit")
     error = page.wait_for_selector("#callup-form .field-error")
-    assert error.text_content()
+    assert error.text_content() == "事件名称 为必填项"
+    assert "incident_name" not in page.text_content("#status") and "事件名称 为必填项" in page.text_content("#status")
     assert page.get_attribute("#callup-incident", "aria-invalid") == "true"
     assert error.get_attribute("id") in page.get_attribute("#callup-incident", "aria-describedby")
     browsing.shot("raise-invalid")

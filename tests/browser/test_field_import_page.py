@@ -61,3 +61,35 @@ def test_an_unknown_warehouse_without_a_county_is_named_once_and_its_column_show
     assert cells[4].count("不存在的仓库") == 1, cells[4]
     assert "尚未登记" in cells[4] and "所在区县" in cells[4]
     assert page.is_disabled("#import-commit")
+
+
+def test_a_short_value_found_in_the_message_s_words_is_still_shown_beside_it(browsing, tmp_path):
+    """The report left out the value read when the message contained it anywhere: 联系人 "1" of a warehouse that
+    row 2 gave as "张12" vanished beside "与县表第2行为此仓库填写的“张12”不同". It is left out only where the message
+    names that value itself (the server says so: value_named)."""
+    page = browsing.page
+    browsing.console.expect(422, "/api/v1/imports")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "县表"
+    sheet.append(["仓库编码", "仓库名称", "所在区县", "联系人", "储备类型", "物资名称", "计量单位", "数量"])
+    sheet.append(["VAL-W1", "值测试仓", "东城区", "张12", "政府储备", "活性炭", "吨", 5])
+    sheet.append(["VAL-W1", "值测试仓", "东城区", "1", "政府储备", "吸油毡", "张", 3])
+    sheet.append(["", "未登记的值测试仓", "", "王五", "政府储备", "活性炭", "吨", 1])
+    path = tmp_path / "值.xlsx"
+    book.save(path)
+    browsing.login("provincial")
+
+    page.set_input_files("#import-file", str(path))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-report tbody tr.issue-error")
+    rows = {
+        tuple(cells[:3]): cells[4]
+        for row in page.locator("#import-report tbody tr").all()
+        for cells in [[cell.text_content() for cell in row.locator("td").all()]]
+    }
+    differs = rows[("县表", "3", "联系人")]
+    assert "张12" in differs
+    assert page.locator("#import-report tbody tr", has_text="张12").locator(".code").text_content() == "1"
+    unknown = rows[("县表", "4", "仓库名称")]
+    assert unknown.count("未登记的值测试仓") == 1, unknown  # named by the message: not again after it

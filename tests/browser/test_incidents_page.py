@@ -102,6 +102,8 @@ def test_an_incident_from_call_up_to_settlement_on_the_page(browsing, enterprise
     row.locator("input").fill("五")  # went as null: "此字段不能为空（null）"
     row.locator("button.consume").click()
     page.wait_for_function("document.querySelector('#status').textContent.includes('不是数字')")
+    # Beside the row too: on a phone the status line is screens above the button tapped.
+    assert "不是数字" in row.locator(".field-error").text_content()
     row.locator("input").fill("5")
     row.locator("button.consume").click()
     page.wait_for_function("document.querySelector('#incident-lines tbody tr td:nth-child(6)')?.textContent === '5'")
@@ -243,6 +245,13 @@ def test_an_incident_s_lines_name_their_warehouse_and_item_and_fit_a_phone(brows
     page.fill("#incident-new [name=name]", f"手机演练 {item['code']}")
     page.fill("#incident-new [name=county]", "110101")
     page.click("#incident-new button[type=submit]")
+    # The incident's county was shown as "110101" only, in the raise form's field: its name is said too.
+    page.wait_for_selector("#incident-where")
+    assert page.text_content("#incident-where") == "区县: 东城区 · 北京市 · 北京市"
+    assert page.text_content("#incident-raise .county-name") == "东城区 · 北京市 · 北京市"
+    page.fill("#incident-raise [name=county]", "110102")  # another county typed: the name no longer says it
+    assert page.is_hidden("#incident-raise .county-name")
+    page.fill("#incident-raise [name=county]", "110101")
     page.fill("#incident-raise [name=item]", item["code"])
     page.fill("#incident-raise [name=quantity]", "3")
     page.select_option("#incident-raise [name=reserve_type]", "enterprise")
@@ -251,11 +260,17 @@ def test_an_incident_s_lines_name_their_warehouse_and_item_and_fit_a_phone(brows
     pending = page.text_content("#incident-ship label.check")
     assert warehouse["name"] in pending and item["name"] in pending, pending
     browsing.shot("pending")
+    assert f"· 3 {item['unit']}" in pending, pending  # the quantity with its unit
     page.check("#incident-ship input[name=line_ids]")
     page.click("#incident-ship button[type=submit]")
     page.wait_for_selector("#incident-lines tbody tr")
     account = page.text_content("#incident-lines tbody tr td")
     assert warehouse["name"] in account and item["name"] in account, account
+    # The shipment and its receipt form name the warehouse and the item ("ENT-… → 事件现场", "LOG-… B1 · 3": codes).
+    shipment = page.text_content("p.shipment")
+    assert f"{warehouse['name']} → 事件现场" in shipment and warehouse["code"] not in shipment, shipment
+    legend = page.text_content("form[id^=receive-] legend")
+    assert legend == f"{item['name']} · B1 · 3 {item['unit']}", legend
     browsing.shot("lines")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
     # Each section heading is body size and set off from what ends the section above it.
@@ -268,3 +283,61 @@ def test_an_incident_s_lines_name_their_warehouse_and_item_and_fit_a_phone(brows
     )
     assert {text for text, _, _ in headings} >= {"发运单", "调用明细", "结算", "补充储备", "时间线"}, headings
     assert all(size >= 16 and gap >= 12 for _, size, gap in headings), headings
+
+
+def test_a_line_declined_elsewhere_leaves_the_ship_form_with_what_is_true_and_what_was_typed(
+    browsing, enterprise_store
+):
+    """The source warehouse declined the reserved line while the ship form was open: the 409 read
+    "冲突 — line_id: 调用单明细 … 已是“已拒绝”状态" above a list still offering that line, ticked."""
+    admin, item, _ = enterprise_store
+    browsing.console.expect(409, "/api/v1/shipments")
+    page = browsing.page
+    browsing.login("admin")
+    page.click('#views-nav button[data-view="incidents"]')
+    page.fill("#incident-new [name=name]", f"并发发运 {item['code']}")
+    page.fill("#incident-new [name=county]", "110101")
+    page.click("#incident-new button[type=submit]")
+    page.fill("#incident-raise [name=item]", item["code"])
+    page.fill("#incident-raise [name=quantity]", "2")
+    page.select_option("#incident-raise [name=reserve_type]", "enterprise")
+    page.click("#incident-raise button[type=submit]")
+    box = page.wait_for_selector("#incident-ship:not([hidden]) input[name=line_ids]")
+    line_id = box.get_attribute("value")
+
+    admin.post(f"/callup-lines/{line_id}/decline", {"reason": "库房封闭"})  # elsewhere, meanwhile
+    page.check("#incident-ship input[name=line_ids]")
+    page.fill("#incident-ship [name=carrier]", "京A12345")
+    page.click("#incident-ship button[type=submit]")
+    page.wait_for_selector("#incident-ship .form-error:not([hidden])")
+    assert page.locator(f"#incident-ship input[name=line_ids][value='{line_id}']").count() == 0
+    said = page.text_content("#incident-ship .form-error")
+    assert "已拒绝" in said and "line_id" not in said, said
+    assert page.input_value("#incident-ship [name=carrier]") == "京A12345"
+
+
+@pytest.mark.parametrize("role", ["viewer", "manager"])
+def test_roles_that_may_not_open_or_close_incidents_are_not_offered_it(browsing, enterprise_store, role):
+    """A viewer and a warehouse manager were offered "新建事件", "发起调用" and "结束事件", each refused with 403
+    whatever they typed; a viewer the ship form and the write-off buttons as well."""
+    admin, item, _ = enterprise_store
+    incident = admin.post(
+        "/incidents", {"name": f"只读演练 {item['code']}", "incident_type": "other", "county": "110101"}
+    )
+    admin.post(
+        "/callups",
+        {
+            "incident_code": incident["code"],
+            "county": "110101",
+            "needs": [{"item": item["code"], "quantity": 2}],
+            "reserve_type_preference": ["enterprise"],
+        },
+    )
+    page = browsing.page
+    browsing.login(role)
+    page.click('#views-nav button[data-view="incidents"]')
+    page.click(f"#incidents-list tr:has-text('{incident['code']}') button.link")
+    page.wait_for_selector("#incident-title")
+    assert page.locator("#incident-new, #incident-raise, #incident-close").count() == 0
+    offered = page.locator("#incident-ship:not([hidden])").count()
+    assert offered == (role == "manager"), offered  # a manager ships from their warehouses (the API checks which)

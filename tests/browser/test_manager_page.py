@@ -198,3 +198,63 @@ def test_returning_to_the_stock_view_shows_the_open_warehouses_stock_as_it_is_no
         arg=line_id,
     )
     assert "可用 6 吨" in page.text_content("#move-on-hand")
+
+
+def test_a_receipt_by_item_name_keeps_the_input_after_an_error_and_says_what_came_in_by_name(
+    browsing, playwright_api, page_server
+):
+    """The receipt was announced as "已入库：PD-001 +3": the item's code, no unit, where the form was filled in by
+    name. And a refused receipt leaves every field as typed, the API's message beside the quantity."""
+    browsing.console.expect(422, "/receipts")
+    admin = Api(playwright_api, page_server, "admin")
+    code = f"RCV-{uuid.uuid4().hex[:8].upper()}"
+    admin.post(
+        "/warehouses",
+        {
+            "code": code,
+            "name": f"入库测试库 {code}",
+            "county_code": "110101",
+            "latitude": 39.91,
+            "longitude": 116.41,
+            "level": "county",
+            "reserve_type": "government",
+        },
+    )
+    admin.close()
+    page = browsing.page
+    browsing.login("admin")
+    page.fill("#warehouse-q", code)
+    page.click("#warehouse-search button[type=submit]")
+    page.click(f".warehouse-button[data-code='{code}']")
+    page.click("#receipt-open")
+    page.fill("#receipt-item", "活性炭")
+    page.fill("#receipt-quantity", "-3")
+    page.fill("#receipt-batch", "RCV-B1")
+    page.click("#receipt-form button[type=submit]")
+    page.wait_for_selector("#receipt-form .field-error")
+    assert page.get_attribute("#receipt-quantity", "aria-invalid") == "true"
+    typed = [page.input_value(f"#receipt-{name}") for name in ("item", "quantity", "batch")]
+    assert typed == ["活性炭", "-3", "RCV-B1"]
+
+    page.fill("#receipt-quantity", "3")
+    page.click("#receipt-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('已入库')")
+    assert page.text_content("#status") == "已入库：活性炭 +3 吨"
+    page.wait_for_selector("#stock-lines table")
+    assert "RCV-B1" in page.text_content("#stock-lines")
+
+
+def test_back_on_the_tab_the_open_warehouses_stock_is_as_it_is_now(browsing, playwright_api, page_server):
+    """The map asks its answer again when the tab is shown again; the stock view did not: a phone left open on a
+    warehouse showed the quantities from before another user's issue until another view was opened."""
+    admin, line_id = _movement_form_open(browsing, playwright_api, page_server, "TAB", "回到页面测试库")
+    page = browsing.page
+
+    admin.post(f"/stock-lines/{line_id}/issues", {"quantity": 3})  # elsewhere, while the phone lay on the table
+    admin.close()
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back on this tab
+    page.wait_for_function(
+        "id => document.querySelector(`#stock-lines tr[data-line-id='${id}'] td.available`)?.textContent === '7'",
+        arg=line_id,
+    )
+    assert "可用 7 吨" in page.text_content("#move-on-hand")

@@ -184,6 +184,16 @@ def test_responder_draws_the_coverage_gap_layer_offline_with_the_province_summar
     )
     browsing.shot("coverage-national")
 
+    # A radius that is no number: refused beside the field, and the last answer goes with it (its table, markers and
+    # download stood under the error, its summary cleared, as if they answered the form).
+    browsing.console.expect(422, "/api/v1/reports/coverage")
+    page.fill("#coverage-radius", "abc")
+    page.click("#coverage-form button[type=submit]")
+    page.wait_for_selector("#coverage-form .field-error")
+    assert page.locator("#coverage-result table").count() == 0
+    assert page.locator("path.coverage-marker").count() == 0
+    assert page.is_hidden("#coverage-download")
+
 
 def test_a_coverage_query_without_item_or_category_shows_the_api_message(browsing):
     page = browsing.page

@@ -371,3 +371,64 @@ def test_after_raising_a_call_up_its_markers_stay_on_top_of_the_answer_asked_aga
     page.click("#nearest-form button[type=submit]")
     page.locator("path.stock-marker").first.wait_for(state="attached")
     assert "callup-marker" in page.evaluate(top_at_c1)
+
+
+def test_an_answer_that_comes_after_the_question_changed_is_not_shown_for_it(browsing, nearest_api):
+    """A search on its way while the responder changed the radius: its answer came and stood under the changed form
+    (and was asked again every minute) as if it answered it."""
+    page = browsing.page
+    browsing.responder_at_the_map()
+    held = []
+    page.route("**/api/v1/nearest?**", lambda route: held.append(route))
+    page.click("#nearest-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#nearest-results').hasAttribute('aria-busy')")
+    while not held:
+        page.wait_for_timeout(50)
+    page.fill("#nearest-radius", "500")  # meanwhile, the question changes
+    held[0].continue_()
+    page.unroute("**/api/v1/nearest?**")
+    page.wait_for_function("() => !document.querySelector('#nearest-results').hasAttribute('aria-busy')")
+    assert page.locator("#nearest-results li.result").count() == 0
+    assert page.locator("path.stock-marker").count() == 0
+    assert page.text_content("#nearest-summary") == "查找条件已改动：原结果已清除，请重新查找。"
+
+    page.click("#nearest-form button[type=submit]")  # asked as it reads now: answered
+    page.wait_for_selector("#nearest-results li.result")
+    assert "500 公里内" in page.text_content("#nearest-summary")
+
+
+@pytest.mark.parametrize("browsing", [PHONE], indirect=True)
+def test_on_a_phone_what_a_responder_taps_is_at_least_44_px_tall(browsing, nearest_api):
+    """A warehouse's phone number was a 19 px line to hit with a finger, a reserve type's checkbox 18 px in a 24 px
+    label, a result's title 30 px."""
+    page = browsing.page
+    browsing.responder_at_the_map()
+    page.click("#nearest-form button[type=submit]")
+    page.wait_for_selector("#nearest-results li.result")
+    targets = page.evaluate(
+        """[...document.querySelectorAll(
+            '#nearest-results a[href^="tel:"], #nearest-results button.result-title, #nearest-types label.check')]
+            .map((node) => [node.textContent.trim(), node.getBoundingClientRect().height])"""
+    )
+    assert targets and all(height >= 44 for _, height in targets), targets
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
+
+
+def test_a_message_naming_a_group_of_checkboxes_says_the_group_s_legend(browsing, nearest_api):
+    """showFormErrors says a field as its label does; a box of a group is labelled by its own choice (政府储备), so a
+    message about the group names it by the group's legend."""
+    page = browsing.page
+    browsing.console.expect(422, "/api/v1/nearest")
+    browsing.responder_at_the_map()
+    refusal = {
+        "title": "输入无效",
+        "status": 422,
+        "code": "required",
+        "detail": "reserve_types 为必填项",
+        "errors": {"reserve_types": ["reserve_types 为必填项"]},
+        "error_codes": {"reserve_types": [{"code": "required", "params": {"field": "reserve_types"}}]},
+    }
+    page.route("**/api/v1/nearest?**", lambda route: route.fulfill(status=422, json=refusal))
+    page.click("#nearest-form button[type=submit]")
+    error = page.wait_for_selector("#nearest-types .field-error")
+    assert error.text_content() == "储备类型 为必填项"

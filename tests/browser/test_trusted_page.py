@@ -241,7 +241,7 @@ def test_a_manager_sees_on_hand_reserved_with_its_call_ups_and_available(browsin
     page.fill("#receipt-item", "活性炭")
     page.fill("#receipt-quantity", "1")
     page.click("#receipt-form button[type=submit]")
-    page.wait_for_function("() => document.getElementById('status').textContent.includes('PD-001')")
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('已入库：活性炭 +1 吨')")
     assert page.get_attribute("#status", "data-kind") == "ok"
 
 

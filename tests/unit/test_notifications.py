@@ -233,3 +233,24 @@ def test_settings_changed_twice_at_once_never_opt_in_to_a_cleared_address(app, s
         settings = get_settings(db.session, me)
         assert (settings.email, settings.subscriptions[NotificationKind.CALLUP_LINE_WAITING]) == ("", ()), answers
         db.session.remove()
+
+
+def test_a_dispatch_without_a_note_is_told_in_chinese_in_the_chinese_text(session, scene):
+    """The system's own note of a dispatch ("shipment SH-…, ledger entry N") stood in English in the Chinese inbox
+    line and email ("说明：shipment SH-…, ledger entry 126003"); a person's note stays as written."""
+    callup = raise_for(session, scene, 10)
+    session.commit()
+    (line,) = callup.lines
+    dispatch_line(session, principal_for(scene["users"]["near"]), line.id)
+    session.commit()
+    (told,) = inbox(session, scene["users"]["responder"])
+    notice = notice_for(told.event.kind, json.loads(told.event.payload))
+    assert re.fullmatch(
+        r"事件：河道油污；操作人：m-near；说明：发运单 SH-\d{8}-\d{5}，台账记录 \d+", notice.lines_zh[0]
+    )
+    assert re.search(r"note: shipment SH-\d{8}-\d{5}, ledger entry \d+$", notice.lines_en[0])
+    assert (
+        notice_for(told.event.kind, {**json.loads(told.event.payload), "note": "已装车"})
+        .lines_zh[0]
+        .endswith("说明：已装车")
+    )
