@@ -33,6 +33,7 @@ from importers.row_items import ItemCells
 from importers.values import (
     SHELF_LIFE_UNITS,
     CellError,
+    as_written,
     bracket_unit,
     china_order,
     choice_words,
@@ -934,17 +935,19 @@ class LedgerReader:
             "column": quantity_column.header if quantity_column else None,
             "value": json_value(raw_quantity),
         }
+        # said as written: the cell is read folded (200L's unit is l)
+        pack_text = f"1 {as_written(unit, raw_quantity)} = {per_pack:f} {as_written(inner, raw_quantity, last=True)}"
         if not reaches_item(unit) and reaches_item(inner):
             counted = quantity * per_pack
             self.log.warn(
-                f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): "
-                f"read as {counted:f} {inner}",
+                f"quantity '{raw_quantity}' gives its pack ({pack_text}): "
+                f"read as {counted.normalize():f} {as_written(inner, raw_quantity, last=True)}",
                 **where,
             )
             return counted, inner
         self.log.warn(
-            f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): read as {quantity:f} {unit}, "
-            "the pack noted, not used",
+            f"quantity '{raw_quantity}' gives its pack ({pack_text}): "
+            f"read as {quantity:f} {as_written(unit, raw_quantity)}, the pack noted, not used",
             **where,
         )
         return quantity, unit

@@ -53,6 +53,25 @@ def test_a_quantity_with_its_pack_in_brackets_is_counted_in_the_item_s_unit_or_r
     assert not any("单位“" in in_chinese(w.message) and w.row == 2 for w in report.warnings)  # no unit variant
 
 
+def test_a_pack_in_brackets_needs_its_marker_and_is_said_as_written(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEAD,
+            ["W-1", "东城区储备库", "政府储备", "110101", "封堵气囊", "个", "2箱（40个）", "a"],  # a total: refused
+            ["W-1", None, None, None, "活性炭", None, "2箱（20kg）", "b"],
+            ["W-1", None, None, None, "封堵气囊", "个", "1.25箱〔每箱40个〕", "c"],
+            ["W-1", None, None, None, "消泡剂", "L", "2桶（每桶200L）", "d"],
+        ]
+    )
+
+    report = run_import(data, skip_invalid=True)
+
+    assert [(error.row, error.column) for error in report.errors] == [(2, "数量"), (3, "数量")]
+    packs = {w.row: in_chinese(w.message) for w in report.warnings if "包装" in in_chinese(w.message)}
+    assert packs[4] == "数量“1.25箱〔每箱40个〕”写明了包装（1 箱 = 40 个）：按 50 个 读取"
+    assert packs[5] == "数量“2桶（每桶200L）”写明了包装（1 桶 = 200 L）：按 400 L 读取"
+
+
 def test_a_name_and_a_phone_in_one_contact_cell_are_split_when_no_phone_is_given(session, run_import):
     head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "联系人", "联系电话", "物资名称", "计量单位", "数量"]
     data = sheet_of_rows(
