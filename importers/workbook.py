@@ -43,6 +43,7 @@ from importers.columns import (
     PLACE_HEADERS,
     SKIPPED_SHEETS,
     YIELDING_HEADERS,
+    closest_field,
     header_key,
 )
 from importers.limits import (
@@ -1106,7 +1107,9 @@ def _title_above(head: list[tuple[int, list]]) -> FormValue | None:
 
 def _place_names_it(table: SheetTable) -> None:
     """A stock table with no warehouse column (仓库编码, 仓库名称, nor one in the form above) whose place column is
-    a 存放地点 / 储备地点: the place is the warehouse, read as its name too (and still as its address)."""
+    a 存放地点 / 储备地点: the place is the warehouse, read as its name too (and still as its address). Not when a
+    column the import does not know looks like a warehouse column (所在仓库): that is the warehouse, unread, and
+    the sheet is refused naming it, never its shelf places (A区3排) registered as warehouses."""
     named = {"warehouse_code", "warehouse_name"}
     place = table.columns.get("address")
     if (
@@ -1115,6 +1118,7 @@ def _place_names_it(table: SheetTable) -> None:
         or named & set(table.columns)
         or named & set(table.form)
         or header_key(place.header) not in PLACE_HEADERS
+        or any(closest_field(header) in named for _index, header in table.unknown_headers)
     ):
         return
     table.columns["warehouse_name"] = Column(index=place.index, header=place.header, field="warehouse_name")

@@ -142,6 +142,24 @@ def test_a_stock_sheet_whose_only_place_is_its_storage_place_reads_it_as_the_war
     ]
 
 
+def test_a_place_column_beside_a_column_like_a_warehouse_s_is_no_warehouse(session, run_import):
+    head = ["所在仓库", "物资名称", "计量单位", "数量", "存放地点(A区3排)", "所在区县", "储备类型"]
+    data = sheet_of_rows(
+        [
+            head,
+            ["东城区一号库", "活性炭", "吨", 2, "A区3排", "东城区", "政府储备"],
+            ["东城区一号库", "生石灰", "吨", 3, "B区1排", "东城区", "政府储备"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "rejected"  # no warehouse column, as before; the warning names 所在仓库
+    assert session.scalars(select(Warehouse.code)).all() == []  # no shelf registered as a warehouse
+    assert "warehouse_name" not in report.sheets[0]["columns"]
+    assert any(w.column == "所在仓库" and "warehouse_name" in w.message for w in report.warnings)
+
+
 def test_a_place_column_beside_a_warehouse_column_stays_the_address(session, run_import):
     head = ["仓库名称", "所在区县", "储备类型", "物资名称", "计量单位", "数量", "存放地点"]
     data = sheet_of_rows([head, ["一号库", "东城区", "政府储备", "活性炭", "吨", 2, "和平里街道"]])
