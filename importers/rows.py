@@ -61,6 +61,7 @@ from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
 from inventory.units import in_item_unit
 from inventory.validation import remember
+from inventory.warehouses import TEXT_LIMITS
 
 # Ledger fields → the keyword the warehouse service takes.
 WAREHOUSE_FIELDS = {
@@ -698,6 +699,11 @@ class LedgerReader:
         if match is None or sum(char.isdigit() for char in match.group("phone")) < 7:
             return
         person, phone = match.group("name").strip(), match.group("phone").strip()
+        opening = contact[match.start("phone") - 1]
+        if opening in "(（" and _CLOSED_FIRST.match(phone):  # 张三 (010)12345678: the bracket is the phone's
+            phone = opening + phone
+        if len(phone) > TEXT_LIMITS["contact_phone"]:  # three mobiles: the cell stays the contact, as written
+            return
         source = sources["contact_person"]
         values["contact_person"], values["contact_phone"] = person, phone
         sources["contact_phone"] = source
@@ -954,6 +960,7 @@ class LedgerReader:
 
 
 MAX_CONTACT_TEXT = 64
+_CLOSED_FIRST = re.compile(r"^[^()（）]*[)）]")  # a phone whose first bracket closes: (010)1234…'s area code
 _YEAR_PREFIX = re.compile(r"^\s*\d{4}\s*年度?\s*")  # 2024年东城区…台账: the year before the place
 # A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
 _NAME_AND_PHONE = re.compile(

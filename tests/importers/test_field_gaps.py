@@ -105,6 +105,27 @@ def test_a_name_and_a_phone_in_one_contact_cell_are_split_when_no_phone_is_given
     ]
 
 
+def test_a_contact_cell_is_split_only_into_a_phone_that_fits_keeping_its_bracket(session, run_import):
+    head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "联系人", "物资名称", "计量单位", "数量"]
+    many = "张三 13800138000、13900139000、13700137000"  # the phones: 35 characters, the column holds 32
+    data = sheet_of_rows(
+        [
+            head,
+            ["W-1", "一号库", "政府储备", "110101", many, "活性炭", "吨", 1],
+            ["W-2", "二号库", "政府储备", "110101", "李四 (010)12345678", "活性炭", "吨", 1],
+            ["W-3", "三号库", "政府储备", "110101", "王五（010）12345678", "活性炭", "吨", 1],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", [error.message for error in report.errors]
+    contacts = session.execute(
+        select(Warehouse.code, Warehouse.contact_person, Warehouse.contact_phone).order_by(Warehouse.code)
+    )
+    assert list(contacts) == [("W-1", many, ""), ("W-2", "李四", "(010)12345678"), ("W-3", "王五", "（010）12345678")]
+
+
 def test_a_stock_sheet_whose_only_place_is_its_storage_place_reads_it_as_the_warehouse(session, run_import):
     head = ["序号", "物资名称", "计量单位", "数量", "存放地点", "所在区县", "储备类型"]
     data = sheet_of_rows(
