@@ -596,6 +596,8 @@ class LedgerReader:
             return ""
         text = _YEAR_PREFIX.sub("", parse_text(title.value))
         county = self.places.county_in_address(text, strict=True)
+        if county and self.places.names_several_counties(text):
+            county = ""  # 东城区、西城区…汇总表: no one county
         if county:
             self.log.warn(
                 f"the title '{title.value}' names the county {self.places.by_code[county].name} ({county}): "

@@ -1097,12 +1097,19 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
 
 def _title_above(head: list[tuple[int, list]]) -> FormValue | None:
     """The first row above the header holding one text and nothing else, no label (东城区环境应急物资储备台账,
-    typed over the table or merged across it): the sheet's title."""
+    typed over the table or merged across it): the sheet's title. An 附件2 / 附表1 row above it (the document the
+    sheet is attached to) is no title."""
     for number, cells in head:
         filled = [(index, cell) for index, cell in enumerate(cells) if not is_blank(cell)]
-        if len(filled) == 1 and filled[0][1].__class__ is str and not _LABEL_SEPARATORS.search(filled[0][1]):
-            return FormValue(filled[0][1], number, filled[0][0], "")
+        if len(filled) != 1 or filled[0][1].__class__ is not str:
+            continue
+        text = filled[0][1]
+        if not _LABEL_SEPARATORS.search(text) and not _ANNEX.match(text):
+            return FormValue(text, number, filled[0][0], "")
     return None
+
+
+_ANNEX = re.compile(r"^\s*附\s*[件表录]\s*[\d一二三四五六七八九十]*\s*$")
 
 
 def _place_names_it(table: SheetTable) -> None:

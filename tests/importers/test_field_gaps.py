@@ -225,3 +225,15 @@ def test_the_county_a_sheet_s_title_names_places_its_warehouses_that_give_none(s
     )
     assert city.status == "rejected"  # a city is no county: the warehouse still needs one
     assert not [w for w in city.warnings if w.row == 1]
+    two = run_import(
+        sheet_of_rows(titled("东城区、西城区物资储备汇总表", [1, None, "二号库", "政府储备", "活性炭", "吨", 1]))
+    )
+    assert two.status == "rejected"  # a title naming two counties names none
+    assert not [w for w in two.warnings if w.row == 1]
+    annexed = run_import(
+        sheet_of_rows(
+            [["附件2"], *titled("东城区环境应急物资储备台账", [1, None, "三号库", "政府储备", "活性炭", "吨", 1])]
+        )
+    )
+    assert annexed.status == "imported", [error.message for error in annexed.errors]  # the title below 附件2
+    assert session.scalar(select(Warehouse.county_code).where(Warehouse.name == "三号库")) == "110101"
