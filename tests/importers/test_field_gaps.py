@@ -225,6 +225,16 @@ def test_the_county_a_sheet_s_title_names_places_its_warehouses_that_give_none(s
     )
     assert city.status == "rejected"  # a city is no county: the warehouse still needs one
     assert not [w for w in city.warnings if w.row == 1]
+    elsewhere = run_import(sheet_of_rows([HEAD, ["W-8", "市级储备库", "政府储备", "110102", "活性炭", "吨", 1, "a"]]))
+    assert elsewhere.status == "imported", elsewhere.errors
+    found = run_import(
+        sheet_of_rows(
+            titled("2024年东城区环境应急物资储备台账", [1, None, "市级储备库", "政府储备", "活性炭", "吨", 5])
+        )
+    )
+    assert found.status == "imported", [error.message for error in found.errors]
+    assert found.counts["warehouses_created"] == 0  # found where it is, as without the title: no second one
+    assert stock(session)[("W-8", "PD-001", "")] == 5
     two = run_import(
         sheet_of_rows(titled("东城区、西城区物资储备汇总表", [1, None, "二号库", "政府储备", "活性炭", "吨", 1]))
     )
