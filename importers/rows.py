@@ -33,6 +33,7 @@ from importers.row_items import ItemCells
 from importers.values import (
     SHELF_LIFE_UNITS,
     CellError,
+    as_written,
     bracket_unit,
     china_order,
     choice_words,
@@ -60,6 +61,7 @@ from inventory.registration import same_value, warehouse_name_key
 from inventory.unit_variants import factor_to_item, open_variant
 from inventory.units import in_item_unit
 from inventory.validation import remember
+from inventory.warehouses import TEXT_LIMITS
 
 # Ledger fields → the keyword the warehouse service takes.
 WAREHOUSE_FIELDS = {
@@ -594,6 +596,8 @@ class LedgerReader:
             return ""
         text = _YEAR_PREFIX.sub("", parse_text(title.value))
         county = self.places.county_in_address(text, strict=True)
+        if county and self.places.names_several_counties(text):
+            county = ""  # 东城区、西城区…汇总表: no one county
         if county:
             self.log.warn(
                 f"the title '{title.value}' names the county {self.places.by_code[county].name} ({county}): "
@@ -697,6 +701,11 @@ class LedgerReader:
         if match is None or sum(char.isdigit() for char in match.group("phone")) < 7:
             return
         person, phone = match.group("name").strip(), match.group("phone").strip()
+        opening = contact[match.start("phone") - 1]
+        if opening in "(（" and _CLOSED_FIRST.match(phone):  # 张三 (010)12345678: the bracket is the phone's
+            phone = opening + phone
+        if len(phone) > TEXT_LIMITS["contact_phone"]:  # three mobiles: the cell stays the contact, as written
+            return
         source = sources["contact_person"]
         values["contact_person"], values["contact_phone"] = person, phone
         sources["contact_phone"] = source
@@ -934,23 +943,26 @@ class LedgerReader:
             "column": quantity_column.header if quantity_column else None,
             "value": json_value(raw_quantity),
         }
+        # said as written: the cell is read folded (200L's unit is l)
+        pack_text = f"1 {as_written(unit, raw_quantity)} = {per_pack:f} {as_written(inner, raw_quantity, last=True)}"
         if not reaches_item(unit) and reaches_item(inner):
             counted = quantity * per_pack
             self.log.warn(
-                f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): "
-                f"read as {counted:f} {inner}",
+                f"quantity '{raw_quantity}' gives its pack ({pack_text}): "
+                f"read as {counted.normalize():f} {as_written(inner, raw_quantity, last=True)}",
                 **where,
             )
             return counted, inner
         self.log.warn(
-            f"quantity '{raw_quantity}' gives its pack (1 {unit} = {per_pack:f} {inner}): read as {quantity:f} {unit}, "
-            "the pack noted, not used",
+            f"quantity '{raw_quantity}' gives its pack ({pack_text}): "
+            f"read as {quantity:f} {as_written(unit, raw_quantity)}, the pack noted, not used",
             **where,
         )
         return quantity, unit
 
 
 MAX_CONTACT_TEXT = 64
+_CLOSED_FIRST = re.compile(r"^[^()（）]*[)）]")  # a phone whose first bracket closes: (010)1234…'s area code
 _YEAR_PREFIX = re.compile(r"^\s*\d{4}\s*年度?\s*")  # 2024年东城区…台账: the year before the place
 # A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
 _NAME_AND_PHONE = re.compile(

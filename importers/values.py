@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -218,11 +219,12 @@ def parse_amount(value: object) -> Amount:
 
 
 # A pack in brackets after the unit (folded, no spaces): 箱(每箱20个), 箱(每箱装20个), 箱(20个/箱), 箱(20个装),
-# 桶(每桶200L). Tried on short texts only (``MAX_PACK_TEXT``): its lazy parts cost more the longer the text.
-_CLOSING = (")", "]", "】")
+# 桶(每桶200L), in any of the brackets a unit may be written in (（）, [], 【】, 〔〕); always with 每, / or 装.
+# Tried on short texts only (``MAX_PACK_TEXT``): its lazy parts cost more the longer the text.
+_CLOSING = (")", "]", "】", "〕")
 _PACKED = re.compile(
-    r"^(?P<outer>[^\d()\[\]【】]*?)[(\[【](?:每(?P<per>[^\d()\[\]【】]*?)[装含有]?)?(?P<count>\d+(?:\.\d+)?)"
-    r"(?P<inner>[^\d/()\[\]【】]+?)(?:装|[/每](?P<after>[^\d()\[\]【】]+))?[)\]】]$"
+    r"^(?P<outer>[^\d()\[\]【】〔〕]*?)[(\[【〔](?:每(?P<per>[^\d()\[\]【】〔〕]*?)[装含有]?)?(?P<count>\d+(?:\.\d+)?)"
+    r"(?P<inner>[^\d/()\[\]【】〔〕]+?)(?:(?P<packed>装)|[/每](?P<after>[^\d()\[\]【】〔〕]+))?[)\]】〕]$"
 )
 MAX_PACK_TEXT = 40
 
@@ -234,6 +236,8 @@ def _unit_and_pack(unit: str) -> tuple[str, tuple[Decimal, str] | None]:
     match = _PACKED.match(compact) if len(compact) <= MAX_PACK_TEXT else None
     if match is None:
         return unit, None
+    if match.group("per") is None and match.group("after") is None and match.group("packed") is None:
+        return unit, None  # 2箱（40个）: a total, or the count of something else; a pack says 每箱, /箱 or 装
     outer, inner = match.group("outer"), match.group("inner")
     per = match.group("per") or match.group("after") or ""
     outer = outer or per
@@ -241,6 +245,17 @@ def _unit_and_pack(unit: str) -> tuple[str, tuple[Decimal, str] | None]:
         return unit, None
     count = Decimal(match.group("count"))
     return (outer, (_tidy(count), inner)) if count > 0 else (unit, None)
+
+
+def as_written(part: str, cell: object, *, last: bool = False) -> str:
+    """``part`` of a folded cell (``fold`` lowercases: 200L's unit is l) spelled as the cell writes it (L), for a
+    message; the first place it occurs, or the ``last``; ``part`` itself when the cell cannot be lined up."""
+    written = unicodedata.normalize("NFKC", str(cell))
+    lowered = written.casefold()
+    start = lowered.rfind(part) if last else lowered.find(part)
+    if start < 0 or len(lowered) != len(written):
+        return part
+    return written[start : start + len(part)]
 
 
 def _number_and_rest(text: str) -> tuple[Decimal, str]:

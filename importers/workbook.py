@@ -43,6 +43,7 @@ from importers.columns import (
     PLACE_HEADERS,
     SKIPPED_SHEETS,
     YIELDING_HEADERS,
+    closest_field,
     header_key,
 )
 from importers.limits import (
@@ -1115,17 +1116,26 @@ def find_table(sheet: CalamineSheet, mapping: HeaderMapping | None = None) -> Sh
 
 def _title_above(head: list[tuple[int, list]]) -> FormValue | None:
     """The first row above the header holding one text and nothing else, no label (东城区环境应急物资储备台账,
-    typed over the table or merged across it): the sheet's title."""
+    typed over the table or merged across it): the sheet's title. An 附件2 / 附表1 row above it (the document the
+    sheet is attached to) is no title."""
     for number, cells in head:
         filled = [(index, cell) for index, cell in enumerate(cells) if not is_blank(cell)]
-        if len(filled) == 1 and filled[0][1].__class__ is str and not _LABEL_SEPARATORS.search(filled[0][1]):
-            return FormValue(filled[0][1], number, filled[0][0], "")
+        if len(filled) != 1 or filled[0][1].__class__ is not str:
+            continue
+        text = filled[0][1]
+        if not _LABEL_SEPARATORS.search(text) and not _ANNEX.match(text):
+            return FormValue(text, number, filled[0][0], "")
     return None
+
+
+_ANNEX = re.compile(r"^\s*附\s*[件表录]\s*[\d一二三四五六七八九十]*\s*$")
 
 
 def _place_names_it(table: SheetTable) -> None:
     """A stock table with no warehouse column (仓库编码, 仓库名称, nor one in the form above) whose place column is
-    a 存放地点 / 储备地点: the place is the warehouse, read as its name too (and still as its address)."""
+    a 存放地点 / 储备地点: the place is the warehouse, read as its name too (and still as its address). Not when a
+    column the import does not know looks like a warehouse column (所在仓库): that is the warehouse, unread, and
+    the sheet is refused naming it, never its shelf places (A区3排) registered as warehouses."""
     named = {"warehouse_code", "warehouse_name"}
     place = table.columns.get("address")
     if (
@@ -1134,6 +1144,7 @@ def _place_names_it(table: SheetTable) -> None:
         or named & set(table.columns)
         or named & set(table.form)
         or header_key(place.header) not in PLACE_HEADERS
+        or any(closest_field(header) in named for _index, header in table.unknown_headers)
     ):
         return
     table.columns["warehouse_name"] = Column(index=place.index, header=place.header, field="warehouse_name")

@@ -311,6 +311,19 @@ class RegionNames:
                 return candidates[0] if len(candidates) == 1 else ""
         return self._run_on_county(text)
 
+    def names_several_counties(self, text: str) -> bool:
+        """Whether more than one part of ``text`` names county-level places (东城区、西城区物资储备汇总表): a
+        title so written is about several counties, and gives its rows none (``county_in_address`` would take
+        the last)."""
+        key, position, named = name_key(text), 0, 0
+        for _part in range(2 * ADDRESS_PARTS):  # a title's leading parts; a cell's length is bounded anyway
+            match = ADDRESS_PART.match(key, position)
+            if match is None:
+                break
+            named += bool(self._places.get(match.group(0).lstrip("和与及")))
+            position = match.end()
+        return named > 1
+
     def _run_on_county(self, text: str) -> str:
         """The county-level place a run of names without their suffixes means (北京海淀, 江苏南京鼓楼, 北京市海淀),
         or "": each name before the last a province or city the rest lies in, the last a county-level place

@@ -133,7 +133,8 @@ def find_or_register_warehouses(
     session: Session, actor: Actor, wanted: list[WarehouseWanted], places: RegionNames
 ) -> WarehouseResolution:
     """Find each wanted warehouse and update what differs, or register it with defaults (see the module)."""
-    counties = _counties_of_uncoded(wanted, places)
+    counties, from_title = _counties_of_uncoded(wanted, places)
+    _found_outside_the_title_s_county(session, wanted, counties, from_title)
     by_code = _by_code(session, [want.code for want in wanted if want.code])
     new_coded = _counties_of_new_coded(wanted, by_code, places)
     # Locked before the name lookup: two imports naming the same new warehouse wait for each other, and the
@@ -219,19 +220,46 @@ def county_from_details(fields: dict[str, object], places: RegionNames, fallback
     return "", False
 
 
-def _counties_of_uncoded(wanted: list[WarehouseWanted], places: RegionNames) -> dict[object, str]:
-    """The county of each warehouse wanted by name only, where its place names one (else it is left out)."""
+def _counties_of_uncoded(wanted: list[WarehouseWanted], places: RegionNames) -> tuple[dict[object, str], set[object]]:
+    """The county of each warehouse wanted by name only, where its place names one (else it is left out); and
+    the keys of those whose county only ``fallback_county`` gives (the sheet's title)."""
     counties: dict[object, str] = {}
+    from_fallback: set[object] = set()
     for want in wanted:
         if want.code:
             continue
         try:
-            county = places.county_for(want.place) or county_from_details(want.fields, places, want.fallback_county)[0]
+            county = places.county_for(want.place)
+            if not county:
+                county, guessed = county_from_details(want.fields, places)
+                if want.fallback_county and (guessed or not county):  # the fallback comes before a guess
+                    county = want.fallback_county
+                    from_fallback.add(want.key)
         except DomainError:
             continue  # reported when the warehouse's fields are worked out
         if county in places.by_code:
             counties[want.key] = county
-    return counties
+    return counties, from_fallback
+
+
+def _found_outside_the_title_s_county(
+    session: Session, wanted: list[WarehouseWanted], counties: dict[object, str], from_fallback: set[object]
+) -> None:
+    """A warehouse named by name only, whose county only the sheet's title gives, is looked for by its name
+    alone (as without the title) when warehouses so called exist and none in that county: the title's county
+    is for registering a new one, never a second 市级储备库 beside the one registered in another county."""
+    wants = [want for want in wanted if want.key in from_fallback and want.key in counties]
+    stored: dict[str, set[str]] = {}
+    names = [want.name for want in wants if invalid_character_message(want.name) is None]
+    for chunk in chunks(names):
+        for name, county in session.execute(
+            select(Warehouse.name, Warehouse.county_code).where(Warehouse.name.in_(chunk))
+        ):
+            stored.setdefault(warehouse_name_key(name), set()).add(county)
+    for want in wants:
+        found_in = stored.get(warehouse_name_key(want.name))
+        if found_in and counties[want.key] not in found_in:
+            del counties[want.key]
 
 
 def _counties_of_new_coded(

@@ -53,6 +53,25 @@ def test_a_quantity_with_its_pack_in_brackets_is_counted_in_the_item_s_unit_or_r
     assert not any("单位“" in in_chinese(w.message) and w.row == 2 for w in report.warnings)  # no unit variant
 
 
+def test_a_pack_in_brackets_needs_its_marker_and_is_said_as_written(session, run_import):
+    data = sheet_of_rows(
+        [
+            HEAD,
+            ["W-1", "东城区储备库", "政府储备", "110101", "封堵气囊", "个", "2箱（40个）", "a"],  # a total: refused
+            ["W-1", None, None, None, "活性炭", None, "2箱（20kg）", "b"],
+            ["W-1", None, None, None, "封堵气囊", "个", "1.25箱〔每箱40个〕", "c"],
+            ["W-1", None, None, None, "消泡剂", "L", "2桶（每桶200L）", "d"],
+        ]
+    )
+
+    report = run_import(data, skip_invalid=True)
+
+    assert [(error.row, error.column) for error in report.errors] == [(2, "数量"), (3, "数量")]
+    packs = {w.row: in_chinese(w.message) for w in report.warnings if "包装" in in_chinese(w.message)}
+    assert packs[4] == "数量“1.25箱〔每箱40个〕”写明了包装（1 箱 = 40 个）：按 50 个 读取"
+    assert packs[5] == "数量“2桶（每桶200L）”写明了包装（1 桶 = 200 L）：按 400 L 读取"
+
+
 def test_a_name_and_a_phone_in_one_contact_cell_are_split_when_no_phone_is_given(session, run_import):
     head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "联系人", "联系电话", "物资名称", "计量单位", "数量"]
     data = sheet_of_rows(
@@ -84,6 +103,27 @@ def test_a_name_and_a_phone_in_one_contact_cell_are_split_when_no_phone_is_given
         (3, "联系人", "联系人“张三 13800138000”同时写了姓名和电话：联系人读作 张三，联系电话读作 13800138000"),
         (5, "联系人", "联系人“李四（0771-1234567）”同时写了姓名和电话：联系人读作 李四，联系电话读作 0771-1234567"),
     ]
+
+
+def test_a_contact_cell_is_split_only_into_a_phone_that_fits_keeping_its_bracket(session, run_import):
+    head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "联系人", "物资名称", "计量单位", "数量"]
+    many = "张三 13800138000、13900139000、13700137000"  # the phones: 35 characters, the column holds 32
+    data = sheet_of_rows(
+        [
+            head,
+            ["W-1", "一号库", "政府储备", "110101", many, "活性炭", "吨", 1],
+            ["W-2", "二号库", "政府储备", "110101", "李四 (010)12345678", "活性炭", "吨", 1],
+            ["W-3", "三号库", "政府储备", "110101", "王五（010）12345678", "活性炭", "吨", 1],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "imported", [error.message for error in report.errors]
+    contacts = session.execute(
+        select(Warehouse.code, Warehouse.contact_person, Warehouse.contact_phone).order_by(Warehouse.code)
+    )
+    assert list(contacts) == [("W-1", many, ""), ("W-2", "李四", "(010)12345678"), ("W-3", "王五", "（010）12345678")]
 
 
 def test_a_stock_sheet_whose_only_place_is_its_storage_place_reads_it_as_the_warehouse(session, run_import):
@@ -121,6 +161,24 @@ def test_a_stock_sheet_whose_only_place_is_its_storage_place_reads_it_as_the_war
         "sheet 'Sheet' columns E (存放地点) are hidden in the file; they were read like every other column: delete "
         "them from the sheet if they should not be imported"
     ]
+
+
+def test_a_place_column_beside_a_column_like_a_warehouse_s_is_no_warehouse(session, run_import):
+    head = ["所在仓库", "物资名称", "计量单位", "数量", "存放地点(A区3排)", "所在区县", "储备类型"]
+    data = sheet_of_rows(
+        [
+            head,
+            ["东城区一号库", "活性炭", "吨", 2, "A区3排", "东城区", "政府储备"],
+            ["东城区一号库", "生石灰", "吨", 3, "B区1排", "东城区", "政府储备"],
+        ]
+    )
+
+    report = run_import(data)
+
+    assert report.status == "rejected"  # no warehouse column, as before; the warning names 所在仓库
+    assert session.scalars(select(Warehouse.code)).all() == []  # no shelf registered as a warehouse
+    assert "warehouse_name" not in report.sheets[0]["columns"]
+    assert any(w.column == "所在仓库" and "warehouse_name" in w.message for w in report.warnings)
 
 
 def test_a_place_column_beside_a_warehouse_column_stays_the_address(session, run_import):
@@ -167,3 +225,25 @@ def test_the_county_a_sheet_s_title_names_places_its_warehouses_that_give_none(s
     )
     assert city.status == "rejected"  # a city is no county: the warehouse still needs one
     assert not [w for w in city.warnings if w.row == 1]
+    elsewhere = run_import(sheet_of_rows([HEAD, ["W-8", "市级储备库", "政府储备", "110102", "活性炭", "吨", 1, "a"]]))
+    assert elsewhere.status == "imported", elsewhere.errors
+    found = run_import(
+        sheet_of_rows(
+            titled("2024年东城区环境应急物资储备台账", [1, None, "市级储备库", "政府储备", "活性炭", "吨", 5])
+        )
+    )
+    assert found.status == "imported", [error.message for error in found.errors]
+    assert found.counts["warehouses_created"] == 0  # found where it is, as without the title: no second one
+    assert stock(session)[("W-8", "PD-001", "")] == 5
+    two = run_import(
+        sheet_of_rows(titled("东城区、西城区物资储备汇总表", [1, None, "二号库", "政府储备", "活性炭", "吨", 1]))
+    )
+    assert two.status == "rejected"  # a title naming two counties names none
+    assert not [w for w in two.warnings if w.row == 1]
+    annexed = run_import(
+        sheet_of_rows(
+            [["附件2"], *titled("东城区环境应急物资储备台账", [1, None, "三号库", "政府储备", "活性炭", "吨", 1])]
+        )
+    )
+    assert annexed.status == "imported", [error.message for error in annexed.errors]  # the title below 附件2
+    assert session.scalar(select(Warehouse.county_code).where(Warehouse.name == "三号库")) == "110101"
