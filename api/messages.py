@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from inventory.callups import CALLUP_CODE_SHAPE
 from inventory.reference import (
     CallUpLineStatus,
     CallUpStatus,
@@ -33,16 +31,10 @@ from inventory.reference import (
     ReviewKind,
     Role,
 )
-from inventory.shipments import SHIPMENT_CODE_SHAPE
-from inventory.validation import CODE_PATTERN
+from inventory.system_texts import in_chinese
 
 CATALOG_PATH = Path(__file__).parent / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 UNLISTED = "unlisted"  # the code of a text the catalog does not know (it is answered as written)
-# The codes of the texts the server writes into stored ledger reasons and notes ("shipment SH-1 received"): kept
-# apart from the messages (``system_text``), so an error's text is never read as one of them.
-SYSTEM_TEXT = "system_"
-# Those that come as a list joined by "; " (a plan's shortfalls; a receipt's differences, then a person's reason)
-SYSTEM_LIST_PARTS = frozenset({"system_short_by", "system_short", "system_damaged"})
 NESTED_PARAMS = frozenset({"message", "reason", "problem", "detail", "error"})
 # Parameters that are always a number: matched as digits, so a text around them that holds the same words
 # (a sheet named "Q1 row 5") cannot take the number's place.
@@ -93,45 +85,15 @@ class Message:
     params: dict[str, str]
 
 
-# A stored text's parameters each in the shape the server writes it: a person's words ({note}, {reason}) and a file's
-# name any text, a quantity a number, a ledger entry its id, a date ISO, a call-up's or a shipment's code the one the
-# server gives it, any other an item's or a warehouse's code (``CODE_PATTERN``). So a person's words that merely
-# begin alike stay as written: "damaged in flood" is no difference of "in flood", "call-up tomorrow: bring gloves"
-# no call-up "tomorrow".
-_REGISTERED_CODE = CODE_PATTERN.pattern.removeprefix("^").removesuffix("$")
-_SYSTEM_VALUES = {
-    "note": ".+",
-    "reason": ".+",
-    "file": ".+",
-    "quantity": r"\d+(?:\.\d+)?",
-    "entry": r"\d+",
-    "date": r"\d{4}-\d{2}-\d{2}",
-}
-_SYSTEM_CODES = {  # the {code} of each stored text that has one
-    "system_callup": CALLUP_CODE_SHAPE,
-    "system_callup_note": CALLUP_CODE_SHAPE,
-    "system_shipment_received": SHIPMENT_CODE_SHAPE,
-    "system_shipment_to": SHIPMENT_CODE_SHAPE,
-    "system_shipment_entry": SHIPMENT_CODE_SHAPE,
-}
-
-
-def _system_value(code: str, name: str) -> str:
-    """The pattern a parameter of the server's stored text ``code`` matches (``_SYSTEM_VALUES``)."""
-    if name == "code":
-        return _SYSTEM_CODES[code]
-    return _SYSTEM_VALUES.get(name, _REGISTERED_CODE)
-
-
-def _compile(english: str, system: str | None = None) -> tuple[re.Pattern, tuple[str, ...]]:
-    """``english``'s pattern and its parameters' names; ``system``: the code of a text the server stores."""
+def _compile(english: str) -> tuple[re.Pattern, tuple[str, ...]]:
+    """``english``'s pattern and its parameters' names."""
     parts: list[str] = []
     names: list[str] = []
     position = 0
     for match in PLACEHOLDER.finditer(english):
         parts.append(re.escape(english[position : match.start()]))
         name = match.group(1)
-        value = _system_value(system, name) if system else r"\d+" if name in NUMBER_PARAMS else ".+?"
+        value = r"\d+" if name in NUMBER_PARAMS else ".+?"
         parts.append(f"(?P={name})" if name in names else f"(?P<{name}>{value})")
         if name not in names:
             names.append(name)
@@ -146,17 +108,14 @@ class MessageCatalog:
     def __init__(self, path: Path = CATALOG_PATH) -> None:
         with path.open("rb") as handle:
             catalog = read_po(handle)
-        templates, system = [], []
+        templates = []
         for entry in catalog:
             if not entry.id or not entry.context:
                 continue
-            written = entry.context.startswith(SYSTEM_TEXT)
-            pattern, names = _compile(entry.id, entry.context if written else None)
-            template = Template(entry.context, entry.id, entry.string or "", pattern, names)
-            (system if written else templates).append(template)
+            pattern, names = _compile(entry.id)
+            templates.append(Template(entry.context, entry.id, entry.string or "", pattern, names))
         literal = lambda template: len(PLACEHOLDER.sub("", template.english))  # noqa: E731
         self.templates = sorted(templates, key=literal, reverse=True)
-        self.system_templates = sorted(system, key=literal, reverse=True)
         self.by_code = {template.code: template for template in templates}
         # A template that starts with literal text is tried only on texts starting with it, and before every
         # template that starts with a placeholder: that placeholder would take a wrapper's words as its value
@@ -164,7 +123,6 @@ class MessageCatalog:
         prefixed = [(template.english.split("{", 1)[0], template) for template in self.templates]
         self._prefixes = sorted(prefixed, key=lambda entry: entry[0] == "")
         self._lookup = lru_cache(maxsize=4096)(self._find)
-        self._in_chinese = lru_cache(maxsize=4096)(self._written_in_chinese)  # a movement's answer: hundreds a second
 
     def _find(self, text: str) -> tuple[Template | None, tuple[tuple[str, str], ...]]:
         for prefix, template in self._prefixes:
@@ -199,30 +157,9 @@ class MessageCatalog:
 
     def system_text(self, text: str, lang: str) -> str:
         """A ledger reason or note in ``lang`` when the server wrote it (stored as its English template, so a
-        reader of either language gets it in theirs); a person's words, and a person's part of it (a call-up's
-        note, the reason after a receipt's differences), as written."""
-        return text if lang != "zh" or not text else self._in_chinese(text)
-
-    def _written_in_chinese(self, text: str) -> str:
-        template, params = self._system(text)
-        if template is not None:
-            return template.render("zh", params)
-        head, colon, tail = text.partition(": ")
-        parts = [self._system(part) for part in head.split("; ")]
-        if not all(template is not None and template.code in SYSTEM_LIST_PARTS for template, _params in parts):
-            return text
-        listed = "；".join(template.render("zh", params) for template, params in parts if template is not None)
-        return listed + (f"：{tail}" if colon else "")
-
-    def _system(self, text: str) -> tuple[Template | None, dict[str, str]]:
-        for template in self.system_templates:
-            match = template.pattern.fullmatch(text)
-            if match:
-                params = match.groupdict()
-                if "quantity" in params:  # "short 2.000" as the page shows a quantity: 2
-                    params["quantity"] = _plain_number(params["quantity"])
-                return template, params
-        return None, {}
+        reader of either language gets it in theirs); a person's words as written. The templates and their
+        Chinese are not messages: they live in ``inventory/system_texts.py``, which a Chinese notice reads too."""
+        return text if lang != "zh" or not text else in_chinese(text)
 
     def names_value(self, text: str, value: object) -> bool:
         """Whether ``text`` names ``value`` as one of its parameters, written with or without quotes (a nested
@@ -238,13 +175,6 @@ class MessageCatalog:
             elif name not in NUMBER_PARAMS and _unquoted(param) == wanted:
                 return True
         return False
-
-
-def _plain_number(text: str) -> str:
-    try:
-        return format(Decimal(text).normalize(), "f")
-    except InvalidOperation:
-        return text
 
 
 def _unquoted(text: str) -> str:

@@ -52,6 +52,7 @@ from inventory.registration import (
     WarehouseWanted,
     find_or_register_warehouses,
 )
+from inventory.system_texts import LEDGER_IMPORT
 from inventory.unit_variants import factor_to_item, hold_item_units, unit_variant_for
 from inventory.units import in_item_unit
 from inventory.validation import check_text, text_limit
@@ -324,7 +325,7 @@ class _LedgerImport:
             plan,
             actor=self.actor,
             reference=record.reference,
-            reason=f"台账导入 ledger import {report.file_name}",
+            reason=LEDGER_IMPORT.text(file=report.file_name),
         )
         self._gather_review(reader)
         sheets = {name: place for place, name in enumerate(dict.fromkeys(row.table.name for row in reader.rows))}

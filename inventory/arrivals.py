@@ -33,6 +33,7 @@ from inventory.shipments import (
 )
 from inventory.stock import record_movement, stock_line_for
 from inventory.stock_rules import require_active
+from inventory.system_texts import SHIPMENT_RECEIVED
 from inventory.validation import check_quantity, check_text, text_limit
 
 ZERO = Decimal(0)
@@ -151,7 +152,7 @@ def _take_in(session: Session, actor: Actor, shipment: Shipment) -> None:
             delta=line.received,
             kind=ARRIVAL_KIND[shipment.kind],
             actor=actor,
-            reason=f"shipment {shipment.code} received",
+            reason=SHIPMENT_RECEIVED.text(code=shipment.code),
             reference=shipment.code,
             transfer_key=line.ledger_key,
         )

@@ -25,7 +25,6 @@ from inventory.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from inventory.geo import Incident, Point
 from inventory.models import CallUp, CallUpEvent, CallUpLine, CallUpNeed, EmergencyIncident, Shipment
 from inventory.nearest import DEFAULT_RADIUS_KM, NeedRequest, Plan, plan_need
-from inventory.notice_text import SHIPMENT_ENTRY_NOTE
 from inventory.reference import (
     CallUpLineStatus,
     CallUpStatus,
@@ -37,6 +36,7 @@ from inventory.reference import (
 )
 from inventory.shipments import ShipmentDetails, add_line, open_shipment
 from inventory.stock import REASON_LIMIT, expired_issue_reason, record_movement, release_reservation, reserve_stock
+from inventory.system_texts import ALL_COVERED, CALLUP, CALLUP_NOTE, SHIPMENT_ENTRY, SHORT_BY
 from inventory.validation import check_text, text_limit
 from inventory.warehouses import get_warehouse
 
@@ -44,9 +44,6 @@ RAISING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
 PLAN_ATTEMPTS = 5
 ACTIVE_LINE = (CallUpLineStatus.RESERVED, CallUpLineStatus.DISPATCHED)
 CANCELLABLE = (CallUpStatus.OPEN, CallUpStatus.UNFILLED)
-# A call-up's code as ``raise_callup`` gives it (CU-20240501-00042): how a stored reason the server wrote is told
-# from a person's words that begin the same way (``api.messages``).
-CALLUP_CODE_SHAPE = r"CU-\d{8}-\d{5,}"
 
 
 def get_callup(session: Session, code: str) -> CallUp:
@@ -131,7 +128,7 @@ def raise_callup(
     )
     session.add(callup)
     session.flush()
-    callup.code = f"CU-{dt.datetime.now(dt.UTC):%Y%m%d}-{callup.id:05d}"  # CALLUP_CODE_SHAPE
+    callup.code = f"CU-{dt.datetime.now(dt.UTC):%Y%m%d}-{callup.id:05d}"  # system_texts.CALLUP_CODE_SHAPE
     plan = _reserve_plan(session, callup, needs, excluded=frozenset())
     for outcome in plan.needs:
         session.add(CallUpNeed(callup_id=callup.id, item_id=outcome.item.id, requested=outcome.requested))
@@ -224,7 +221,7 @@ def dispatch_lines(
             actor,
             line,
             CallUpLineStatus.DISPATCHED,
-            line_note or SHIPMENT_ENTRY_NOTE.format(shipment=shipment.code, entry=movement.id),
+            line_note or SHIPMENT_ENTRY.text(code=shipment.code, entry=movement.id),
         )
     return shipment
 
@@ -232,7 +229,7 @@ def dispatch_lines(
 def _dispatch_reason(code: str, note: str) -> str:
     """The ledger reason of a dispatch: the order's code, then the note after ': ' when there is one."""
     note = note.strip()
-    return f"call-up {code}: {note}" if note else f"call-up {code}"
+    return CALLUP_NOTE.text(code=code, note=note) if note else CALLUP.text(code=code)
 
 
 def decline_line(session: Session, actor: Actor, line_id: int, *, reason: str) -> CallUpLine:
@@ -452,5 +449,9 @@ def _event(
 
 
 def _shortfall_note(plan: Plan) -> str:
-    short = [f"{n.item.code} short by {format(n.shortfall.normalize(), 'f')}" for n in plan.needs if n.shortfall > 0]
-    return "; ".join(short) if short else "all needs covered"
+    short = [
+        SHORT_BY.text(item=n.item.code, quantity=format(n.shortfall.normalize(), "f"))
+        for n in plan.needs
+        if n.shortfall > 0
+    ]
+    return "; ".join(short) if short else ALL_COVERED.text()

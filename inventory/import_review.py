@@ -30,6 +30,7 @@ from inventory.imports import get_import
 from inventory.models import REFERENCE_PREFIX, ImportReviewItem, Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.reference import ReviewKind
 from inventory.stock import adjust_stock, stock_line_for, transfer_stock
+from inventory.system_texts import IMPORT_REVIEW
 from inventory.warehouses import get_warehouse
 
 # The kinds as the stored codes (ReviewKind labels them for people).
@@ -241,7 +242,7 @@ def _move_to_warehouse(session: Session, actor: Actor, code: str, target: Wareho
     source = get_warehouse(session, code)
     if source.id == target.id:
         raise ValidationFailed("the correction names the same warehouse", field="code")
-    reason = f"导入复核更正 import review: {source.code} is {target.code}"
+    reason = IMPORT_REVIEW.text(source=source.code, target=target.code)
     for line in _lines_of_import(session, record, StockLine.warehouse_id == source.id):
         if line.quantity > 0:
             transfer_stock(
@@ -264,7 +265,7 @@ def _move_to_item(session: Session, actor: Actor, code: str, target: Item, recor
             f"{source.name} is counted in {source.unit} and {target.name} in {target.unit}: set a conversion first",
             field="code",
         )
-    reason = f"导入复核更正 import review: {source.code} is {target.code}"
+    reason = IMPORT_REVIEW.text(source=source.code, target=target.code)
     for line in _lines_of_import(session, record, StockLine.item_id == source.id):
         quantity = Decimal(line.quantity)
         if quantity <= 0:

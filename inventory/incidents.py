@@ -31,6 +31,7 @@ from inventory.reference import (
     ShipmentStatus,
 )
 from inventory.regions import find_region, resolve_region_path
+from inventory.system_texts import DAMAGED, SHORT
 from inventory.validation import check_text, text_limit
 
 MANAGING_ROLES = frozenset({Role.ADMIN, Role.PROVINCIAL, Role.RESPONDER})
@@ -292,7 +293,8 @@ def incident_timeline(session: Session, incident: EmergencyIncident) -> list[Tim
 
 
 def _discrepancy_note(line: ShipmentLine) -> str:
-    parts = [f"{name} {amount}" for name, amount in (("short", line.short), ("damaged", line.damaged)) if amount]
+    amounts = ((SHORT, line.short), (DAMAGED, line.damaged))
+    parts = [template.text(quantity=amount) for template, amount in amounts if amount]
     if not parts:
         return ""
     return "; ".join(parts) + (f": {line.discrepancy_reason}" if line.discrepancy_reason else "")

@@ -7,22 +7,11 @@ so an event written by an older (or newer) version still renders.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from inventory.reference import NotificationKind
-
-# The note a dispatch without a note of its own records on its call-up line (inventory/callups.py), as the line's
-# history keeps it; a Chinese notice says it in Chinese (it read "说明：shipment SH-…, ledger entry 126003").
-SHIPMENT_ENTRY_NOTE = "shipment {shipment}, ledger entry {entry}"
-_SHIPMENT_ENTRY = re.compile(r"shipment (?P<shipment>\S+), ledger entry (?P<entry>\d+)")
-
-
-def note_zh(note: str) -> str:
-    """A decision's note for a Chinese text: the system's own note in Chinese, a person's as written."""
-    written = _SHIPMENT_ENTRY.fullmatch(note)
-    return "发运单 {shipment}，台账记录 {entry}".format_map(written.groupdict()) if written else note
+from inventory.system_texts import in_chinese
 
 
 @dataclass(frozen=True)
@@ -81,7 +70,7 @@ def _dispatched(p: Mapping) -> Notice:
     return Notice(
         "调用 {callup_code}：{warehouse_name} 已发运 {item_name} {quantity} {unit}".format_map(f),
         "Call-up {callup_code}: {warehouse_name} dispatched {quantity} {unit} of {item_name}".format_map(f),
-        ("事件：{incident_name}；操作人：{decided_by}；说明：{note}".format_map({**f, "note": note_zh(f["note"])}),),
+        ("事件：{incident_name}；操作人：{decided_by}；说明：{note}".format_map({**f, "note": in_chinese(f["note"])}),),
         ("Incident: {incident_name}; by {decided_by}; note: {note}".format_map(f),),
     )
 

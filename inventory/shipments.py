@@ -26,13 +26,11 @@ from inventory.models import EmergencyIncident, Item, Shipment, ShipmentLine, St
 from inventory.reference import MovementKind, ShipmentKind, ShipmentStatus
 from inventory.stock import get_stock_line, record_movement
 from inventory.stock_rules import require_active
+from inventory.system_texts import SHIPMENT_TO
 from inventory.validation import check_quantity, check_text, text_limit
 from inventory.warehouses import get_warehouse
 
 MAX_SHIPMENT_LINES = 200
-# A shipment's code as ``open_shipment`` gives it (SH-20240501-00042): how a stored reason the server wrote is told
-# from a person's words that begin the same way (``api.messages``).
-SHIPMENT_CODE_SHAPE = r"SH-\d{8}-\d{5,}"
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,7 @@ def open_shipment(
     )
     session.add(shipment)
     session.flush()
-    shipment.code = f"SH-{dt.datetime.now(dt.UTC):%Y%m%d}-{shipment.id:05d}"  # SHIPMENT_CODE_SHAPE
+    shipment.code = f"SH-{dt.datetime.now(dt.UTC):%Y%m%d}-{shipment.id:05d}"  # system_texts.SHIPMENT_CODE_SHAPE
     session.flush()
     return shipment
 
@@ -183,7 +181,7 @@ def ship_transfer(
             delta=-quantity,
             kind=MovementKind.SHIP_OUT,
             actor=actor,
-            reason=f"shipment {shipment.code} to {to_warehouse.code}",
+            reason=SHIPMENT_TO.text(code=shipment.code, warehouse=to_warehouse.code),
             reference=shipment.code,
             transfer_key=line.ledger_key,
             field="lines",

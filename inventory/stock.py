@@ -69,13 +69,12 @@ from inventory.stock_rules import (
     require_active,
     require_count_covers_reserved,
 )
+from inventory.system_texts import EXPIRED_ISSUE
 from inventory.validation import MAX_QUANTITY, check_quantity, check_text, text_limit
 from inventory.warehouses import get_warehouse
 
 REASON_LIMIT = text_limit(Movement.reason)
 REFERENCE_LIMIT = text_limit(Movement.reference)
-# How the ledger entry of a deliberate issue from an expired batch begins (then the expiry date and the reason).
-EXPIRED_ISSUE_MARKER = "allow_expired: batch expired"
 
 
 @dataclass(frozen=True)
@@ -697,7 +696,7 @@ def expired_issue_reason(
             "to issue it anyway send allow_expired=true with a reason",
             field="allow_expired",
         )
-    marker = f"{EXPIRED_ISSUE_MARKER} {line.expiry_date.isoformat()}: "
+    marker = EXPIRED_ISSUE.text(date=line.expiry_date.isoformat(), reason="")
     given = check_text(reason, field, max_length=room - len(marker), required=True)
     return marker + given
 

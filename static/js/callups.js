@@ -22,7 +22,7 @@ import {
   table,
   whileBusy,
 } from "./dom.js";
-import { onLanguageChange, referenceLabel, systemText, t } from "./i18n.js";
+import { onLanguageChange, referenceLabel, t } from "./i18n.js";
 import { onInboxNews } from "./inbox.js";
 
 const RAISING_ROLES = new Set(["responder", "provincial", "admin"]);
@@ -151,7 +151,11 @@ function wireResponder() {
   });
   onLanguageChange(() => {
     if (!mine.ctx?.user) return;
-    if (mine.order) renderOrder();
+    if (mine.order) {
+      renderOrder();
+      // Its reasons and notes the server wrote come in the language they were asked in: ask again.
+      quietly(() => refreshOrder(false));
+    }
     renderMine();
   });
 }
@@ -257,7 +261,7 @@ export function eventLabel(event) {
 /** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
 export function eventNote(entry) {
   const note = entry.note || "";
-  if (entry.event !== "raised" && entry.event !== "replanned") return systemText(note);
+  if (entry.event !== "raised" && entry.event !== "replanned") return note;
   if (note === "all needs covered") return t("callup.all_covered");
   const parts = note.split("; ").map((part) => part.match(/^(\S+) short by ([\d.]+)$/));
   if (!note || parts.some((match) => !match)) return note;
@@ -337,7 +341,7 @@ function renderOrder() {
         {},
         el("span", { class: LINE_BADGE[line.status] || "badge", text: lineStatusLabel(line.status) }),
         decided ? el("span", { class: "code", text: decided }) : null,
-        line.reason ? el("span", { class: "line-reason", text: systemText(line.reason) }) : null,
+        line.reason ? el("span", { class: "line-reason", text: line.reason }) : null,
       ),
     );
   });

@@ -196,11 +196,6 @@ const DICT = {
     "callup.none_mine": "您还没有发起过调用。",
     "callup.open": "打开调用单 {code}",
     "callup.all_covered": "全部需求已安排",
-    "system.callup": "调用单 {code}",
-    "system.callup_note": "调用单 {code}：{note}",
-    "system.shipment_received": "发运单 {code} 已接收",
-    "system.shipment_to": "发运单 {code} 发往 {warehouse}",
-    "system.shipment_entry": "发运单 {code}，台账记录 {entry}",
     "callup.short_by": "{item} 缺 {quantity}",
     "callup.col.item": "物资",
     "callup.col.requested": "需要",
@@ -554,11 +549,6 @@ const DICT = {
     "callup.none_mine": "You have not raised any call-up yet.",
     "callup.open": "Open call-up {code}",
     "callup.all_covered": "all needs covered",
-    "system.callup": "call-up {code}",
-    "system.callup_note": "call-up {code}: {note}",
-    "system.shipment_received": "shipment {code} received",
-    "system.shipment_to": "shipment {code} to {warehouse}",
-    "system.shipment_entry": "shipment {code}, ledger entry {entry}",
     "callup.short_by": "{item} short by {quantity}",
     "callup.col.item": "Item",
     "callup.col.requested": "Needed",
@@ -754,25 +744,6 @@ export function locale() {
 export function t(key, values = {}) {
   const text = DICT[current][key] ?? DICT.zh[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
-}
-
-// What the server itself writes into ledger reasons and call-up notes, in English (inventory/callups.py
-// _dispatch_reason and _decide, inventory/arrivals.py, inventory/shipments.py): each pattern and its label.
-const SYSTEM_TEXTS = [
-  [/^call-up (\S+)$/, "system.callup", ["code"]],
-  [/^call-up (\S+): ([\s\S]+)$/, "system.callup_note", ["code", "note"]],
-  [/^shipment (\S+) received$/, "system.shipment_received", ["code"]],
-  [/^shipment (\S+) to (\S+)$/, "system.shipment_to", ["code", "warehouse"]],
-  [/^shipment (\S+), ledger entry (\d+)$/, "system.shipment_entry", ["code", "entry"]],
-];
-
-/** A ledger reason or a decision's note in the current language when the server wrote it; a person's as written. */
-export function systemText(text) {
-  for (const [pattern, key, names] of SYSTEM_TEXTS) {
-    const match = (text || "").match(pattern);
-    if (match) return t(key, Object.fromEntries(names.map((name, index) => [name, match[index + 1]])));
-  }
-  return text || "";
 }
 
 /** A reference label ({code, label_zh, label_en}) in the current language. */

@@ -2,7 +2,7 @@
 // receive them (short or damaged with a reason), write off consumption, return what was not used,
 // close it and read the settlement sheet (with its .xlsx). Everything goes through the same API as
 // the other views (/incidents, /callups, /shipments, /unit-prices); the API decides who may do what.
-// Its own words live here, in both languages; server-written notes go through eventNote/systemText as elsewhere.
+// Its own words live here, in both languages; server-written notes come in the page's language from the API (eventNote).
 
 import { ApiError, apiUrl, get, post, request } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";

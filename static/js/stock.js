@@ -7,7 +7,7 @@ import { get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
 import { reservedCell } from "./holdings.js";
 import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, quietly, runAction, showFormErrors, table, whileBusy } from "./dom.js";
-import { label, onLanguageChange, referenceLabel, systemText, t } from "./i18n.js";
+import { label, onLanguageChange, referenceLabel, t } from "./i18n.js";
 import { initExpiring, loadExpiring, reloadExpiring, resetExpiring } from "./readiness.js";
 import { checkItem, suggestItems } from "./suggest.js";
 import { onInboxNews } from "./inbox.js";
@@ -126,7 +126,12 @@ function wire() {
       renderLines();
     }
     if (state.line && !byId("move-panel").hidden) renderMoveHeader();
-    if (state.history) renderHistory();
+    if (state.history) {
+      renderHistory();
+      // The reasons the server wrote come in the language they were asked in: ask again, on the same page.
+      const { historyLine, historyPagination } = state;
+      quietly(() => openHistory(historyLine, false, historyPagination?.page ?? null));
+    }
   });
 }
 
@@ -511,7 +516,7 @@ function renderHistory() {
       el("td", { class: "number", text: formatSigned(movement.delta) }),
       el("td", { class: "number", text: formatQuantity(movement.quantity_after) }),
       el("td", { text: movement.actor }),
-      el("td", { text: systemText(movement.reason) }),
+      el("td", { text: movement.reason }),
       el("td", { text: movement.reference || "" }),
     ),
   );

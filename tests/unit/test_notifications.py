@@ -254,3 +254,18 @@ def test_a_dispatch_without_a_note_is_told_in_chinese_in_the_chinese_text(sessio
         .lines_zh[0]
         .endswith("说明：已装车")
     )
+
+
+@pytest.mark.parametrize("note", ["shipment tents, ledger entry 5", "shipment SH-2, ledger entry 5"])
+def test_a_persons_note_shaped_like_the_systems_stays_as_written_in_the_chinese_text(session, scene, note):
+    """The Chinese notice read the system's note by a pattern of its own (``\\S+`` for the shipment), so a person's
+    note that merely looked like it ("shipment tents, ledger entry 5") was said as "发运单 tents，台账记录 5"; the
+    notice now reads it as the API does (``inventory.system_texts``): only a shipment's real code is one."""
+    callup = raise_for(session, scene, 10)
+    session.commit()
+    (line,) = callup.lines
+    dispatch_line(session, principal_for(scene["users"]["near"]), line.id)
+    session.commit()
+    (told,) = inbox(session, scene["users"]["responder"])
+    notice = notice_for(told.event.kind, {**json.loads(told.event.payload), "note": note})
+    assert notice.lines_zh[0].endswith(f"说明：{note}")
