@@ -332,6 +332,7 @@ class LedgerReader:
         warehouse_columns += [columns[name] for name in ("warehouse_code",) if name in columns]
         identity = [columns[name].index for name in ("warehouse_code", "warehouse_name") if name in columns]
         warehouse_cells = cells_at([column.index for column in warehouse_columns])  # a row's, as a tuple
+        warehouse_indexes = frozenset(column.index for column in warehouse_columns)
         mapped_indexes = sorted({column.index for column in columns.values()})
         self.column_indexes = {name: column.index for name, column in columns.items()}  # for ``_stock_row``
         self.stock_cells = cells_at([self.column_indexes.get(name) for name in STOCK_CELLS])
@@ -389,6 +390,14 @@ class LedgerReader:
             if hidden and number in hidden:
                 hidden_read.append(number)
             if uncomputed and number in uncomputed and self._uncomputed(table, number, uncomputed[number]):
+                # Rows below that leave their warehouse cells blank mean this row's warehouse: one it names that is
+                # not the last, or one a cell of which could not be read, is not theirs to join (refused as the
+                # rows after a failed warehouse are). A group's row with only its quantity unread changes nothing.
+                raw = warehouse_cells(cells)
+                if not uncomputed[number].isdisjoint(warehouse_indexes) or (
+                    raw != last_raw and not all(is_blank(cells[i]) for i in identity if i < len(cells))
+                ):
+                    last_raw = last_entry = None
                 continue
             errors_before = report.errors_total
             raw = warehouse_cells(cells)

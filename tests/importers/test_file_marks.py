@@ -17,9 +17,11 @@ import zipfile
 import openpyxl
 import pytest
 import xlsxwriter
+from sqlalchemy import select
 
-from importers.workbook import _PartScan
+from importers.workbook import SCAN_CHUNK_BYTES, _PartScan
 from importers.xls_records import xls_sheets
+from inventory.models import StockLine, Warehouse
 from tests.importers.conftest import HEADER, in_chinese, ledger_row, xlsx
 from tests.importers.xls_corpus import biff_workbook, compound_file, dimensions, label, number_cell, record
 
@@ -437,13 +439,58 @@ def test_the_scan_finds_error_cells_wherever_the_chunks_are_cut():
         b"<col " * 40_000 + b' hidden="1"',
         b"<col hidden " * 20_000,
         b'<c t="e" r="A1" ' * 20_000 + b"#",
+        # one tag that never closes, its attribute repeated: each was a candidate whose tag end was looked for
+        # to the window's end (160 KB: 9.5 s)
+        b"#<c " + b't="e" ' * 30_000,
+        b"<row " + b'hidden="1" ' * 20_000,
+        b"<col " + b'hidden="1" ' * 20_000,
+        b"<c " + b'r="A1" ' * 30_000 + b"<f>1</f><v></v></c>",
     ],
 )
 def test_a_part_of_tags_that_never_close_is_scanned_in_linear_time(crafted):
     """Each tag pattern stops at the next "<": with "[^>]*" every "<row " of a part with no ">" scanned to the
-    window's end, 38 s for these 200 KB (a few KB zipped, the parser's whole CPU limit). Loosely bounded."""
+    window's end, 38 s for these 200 KB (a few KB zipped, the parser's whole CPU limit). And a tag is matched whole
+    before its attributes are looked at. Loosely bounded."""
     started = time.process_time()
     scan = _PartScan("sheet")
-    for start in range(0, len(crafted), 65_536):
-        scan.feed(crafted[start : start + 65_536])
+    for start in range(0, len(crafted), SCAN_CHUNK_BYTES):  # each a chunk as the scan reads them
+        scan.feed(crafted[start : start + SCAN_CHUNK_BYTES])
     assert time.process_time() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("unread", "lines"),
+    [
+        ("A3", {("W-001", "B1")}),  # row 3 names W-002 by a #N/A code: row 4 is not W-001's
+        ("G3", {("W-001", "B1"), ("W-001", "B3")}),  # row 3 is W-001's, only its quantity unread: row 4 is too
+    ],
+)
+def test_the_rows_under_a_rejected_unread_row_join_only_a_warehouse_they_can_mean(session, run_import, unread, lines):
+    """Warehouse cells left blank mean the warehouse above. A row rejected for an unread cell was skipped without
+    forgetting the warehouse before it: the blank rows under a row naming W-002 by a #N/A code were booked, with
+    ``skip_invalid`` and no word, into W-001."""
+
+    def put(xml: bytes) -> bytes:
+        cell = f'<c r="{unread}" t="e"><f>VLOOKUP(1,Z:Z,1,FALSE)</f><v>#N/A</v></c>'.encode()
+        changed = re.sub(rb'<c r="' + unread.encode() + rb'".*?</c>', cell, xml, count=1)
+        assert changed != xml
+        return changed
+
+    def build(book: openpyxl.Workbook) -> None:
+        sheet = book.active
+        sheet.title = "台账"
+        sheet.append(HEADER)
+        sheet.append(ledger_row("W-001"))
+        if unread == "A3":
+            sheet.append(ledger_row("W-002", 仓库名称="西城区库", 区县代码="110102", 批次="B2"))
+        else:
+            sheet.append([None] * 4 + ledger_row(批次="B2")[4:])
+        sheet.append([None] * 4 + ledger_row(item="生石灰", quantity=5, 批次="B3")[4:])
+
+    report = run_import(rewritten(xlsx(build), put), skip_invalid=True)
+
+    assert (report.errors[0].row, report.errors[0].cell) == (3, unread)
+    stocked = session.execute(select(Warehouse.code, StockLine.batch).join(StockLine.warehouse)).all()
+    assert set(stocked) == lines, report.errors
+    if unread == "A3":
+        assert any(issue.row == 4 for issue in report.errors), report.errors
