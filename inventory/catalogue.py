@@ -17,8 +17,9 @@ from inventory.access import SYSTEM_USERNAME, Actor, require_catalogue_edit
 from inventory.audit import record_audit, snapshot
 from inventory.db import RowLock, locked, unless_taken_meanwhile, worker_cache
 from inventory.errors import Conflict, NotFound, ValidationFailed, required
-from inventory.models import Item, ItemAlias, ItemVariant, StockLine
+from inventory.models import CallUpNeed, Item, ItemAlias, ItemUnit, ItemVariant, ReserveQuota, StockLine, UnitPrice
 from inventory.reference import Category
+from inventory.units import canonical_unit
 from inventory.validation import check_code, check_text, fold, text_limit
 
 CATALOGUE_CSV = Path(__file__).parent / "data" / "catalogue.csv"
@@ -324,10 +325,15 @@ def _apply_item_fields(session: Session, item: Item, fields: dict) -> None:
         )
     if "unit" in fields:
         unit = check_text(fields["unit"], "unit", max_length=text_limit(Item.unit), required=True)
-        if unit != item.unit and item.id is not None and _has_stock_lines(session, item):
+        changes = canonical_unit(unit) != canonical_unit(item.unit)  # 吨 → t is the same unit respelled
+        if changes and item.id is not None and _counted_in_its_unit(session, item):
             # Every quantity of the item (its stock, ledger, call-ups, quotas, prices, pack factors) is counted in
             # its unit: renaming the unit would re-read them all (500 米 of boom as 500 吨), rewriting history.
-            raise Conflict(f"item {item.code} has stock counted in {item.unit}; its unit cannot change", field="unit")
+            raise Conflict(
+                f"item {item.code} has quantities counted in {item.unit} (stock, quotas, call-ups, prices or pack "
+                "factors); its unit cannot change",
+                field="unit",
+            )
         item.unit = unit
     if "shelf_life_days" in fields:
         days = fields["shelf_life_days"]
@@ -400,6 +406,21 @@ def update_item(session: Session, actor: Actor, code: str, **fields: object) -> 
 def _has_stock_lines(session: Session, item: Item) -> bool:
     """Whether the item has ever been stocked (a stock line, and so a ledger, refers to it)."""
     return session.scalar(select(StockLine.id).where(StockLine.item_id == item.id).limit(1)) is not None
+
+
+def _counted_in_its_unit(session: Session, item: Item) -> bool:
+    """Whether any quantity is counted in the item's unit: stock (and so a ledger), or, stock or not, a quota, a
+    call-up's need, a unit price or a pack factor (a quota of 100 吨 read as 100 千克 after a change of unit)."""
+    return bool(session.scalar(select(or_(*(select(c).where(c == item.id).exists() for c in _COUNTED_IN_ITEM_UNIT)))))
+
+
+_COUNTED_IN_ITEM_UNIT = (
+    StockLine.item_id,
+    ReserveQuota.item_id,
+    CallUpNeed.item_id,
+    UnitPrice.item_id,
+    ItemUnit.item_id,
+)
 
 
 def delete_item(session: Session, actor: Actor, code: str) -> None:

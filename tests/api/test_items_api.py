@@ -8,7 +8,7 @@ import json
 import pytest
 
 from inventory.catalogue import CATALOGUE_CSV
-from tests.api.helpers import API, assert_problem, item_payload, table_snapshot
+from tests.api.helpers import API, assert_problem, item_payload, table_snapshot, warehouse_payload
 
 with CATALOGUE_CSV.open(encoding="utf-8", newline="") as handle:
     CATALOGUE = list(csv.DictReader(handle))
@@ -171,7 +171,24 @@ def test_the_unit_of_a_stocked_item_cannot_change(client, stocked_line):
     changed = client.patch(f"{API}/items/PD-001", json={"unit": " 吨 ", "specification": "粉状"})
     assert changed.status_code == 200 and changed.get_json()["specification"] == "粉状"
     chinese = client.patch(f"{API}/items/PD-001", json={"unit": "袋"}, headers={"Accept-Language": "zh-CN"})
-    assert chinese.get_json()["detail"] == "物资 PD-001 已有以“吨”计的库存，不能更改计量单位"
+    assert chinese.get_json()["detail"] == (
+        "物资 PD-001 已有以“吨”计的数量（库存、储备定额、调用、单价或包装换算），不能更改计量单位"
+    )
+    # the same unit respelled is no change of unit
+    respelled = client.patch(f"{API}/items/PD-001", json={"unit": "t"})
+    assert respelled.status_code == 200 and respelled.get_json()["unit"] == "t"
+
+
+def test_the_unit_of_an_item_with_a_quota_and_no_stock_cannot_change(client, new_item):
+    """A quota of 100 吨 of a never-stocked item was read as 100 千克 after PATCH {"unit": "千克"} (a 200)."""
+    new_item("NEW-1", unit="吨")
+    assert client.post(f"{API}/warehouses", json=warehouse_payload("WH-Q")).status_code == 201
+    quota = client.post(f"{API}/quotas", json={"warehouse": "WH-Q", "item": "NEW-1", "minimum": 100})
+    assert quota.status_code == 201, quota.get_json()
+
+    problem = assert_problem(client.patch(f"{API}/items/NEW-1", json={"unit": "千克"}), 409, "unit")
+
+    assert problem["code"] == "item_unit_has_stock", problem
 
 
 def test_the_unit_of_an_item_never_stocked_may_change(client, new_item):
