@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 
 from python_calamine import CalamineWorkbook
 
@@ -165,8 +166,8 @@ def _rebuild(data: bytes, report: ImportReport) -> bytes:
                     continue
                 if isinstance(value, dt.date | dt.datetime):
                     sheet.write_datetime(index, column, value, date_format)
-                elif isinstance(value, int | float) and not isinstance(value, bool):
-                    sheet.write_number(index, column, value)
+                elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                    sheet.write_number(index, column, value)  # a crafted NaN or infinity is written as its text
                 else:
                     sheet.write_string(index, column, neutralise(str(value)))
             if row == sheet_info["header_row"]:

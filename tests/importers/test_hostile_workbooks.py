@@ -845,6 +845,11 @@ def test_a_cell_of_nan_or_infinity_is_reported_in_valid_json(client):
     assert response.status_code == 422, response.get_data(as_text=True)
     body = strict(response.get_data(as_text=True))
     assert [error["value"] for error in body["report"]["errors"]] == ["nan", "-inf"], body["report"]["errors"]
+    # and the workbook written back with its issues (xlsxwriter has no NaN: it was a 422 naming "TypeError")
+    annotated = upload(client, zipped(members), "/imports/report.xlsx")
+    assert annotated.status_code == 200, annotated.get_data(as_text=True)
+    written = openpyxl.load_workbook(io.BytesIO(annotated.data))["台账"]
+    assert [written["G2"].value, written["G3"].value] == ["nan", "'-inf"]  # text starting "-" is neutralised
 
     head = ["仓库编码", "仓库名称", "储备类型", "区县代码", "经度", "纬度", "物资名称", "计量单位", "数量", "批次"]
     records = b"".join(label(0, column, text) for column, text in enumerate(head))
