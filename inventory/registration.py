@@ -134,7 +134,7 @@ def find_or_register_warehouses(
 ) -> WarehouseResolution:
     """Find each wanted warehouse and update what differs, or register it with defaults (see the module)."""
     counties, from_title = _counties_of_uncoded(wanted, places)
-    _found_outside_the_title_s_county(session, wanted, counties, from_title)
+    _found_outside_the_title_s_county(session, wanted, counties, from_title, places)
     by_code = _by_code(session, [want.code for want in wanted if want.code])
     new_coded = _counties_of_new_coded(wanted, by_code, places)
     # Locked before the name lookup: two imports naming the same new warehouse wait for each other, and the
@@ -243,11 +243,17 @@ def _counties_of_uncoded(wanted: list[WarehouseWanted], places: RegionNames) -> 
 
 
 def _found_outside_the_title_s_county(
-    session: Session, wanted: list[WarehouseWanted], counties: dict[object, str], from_fallback: set[object]
+    session: Session,
+    wanted: list[WarehouseWanted],
+    counties: dict[object, str],
+    from_fallback: set[object],
+    places: RegionNames,
 ) -> None:
     """A warehouse named by name only, whose county only the sheet's title gives, is looked for by its name
-    alone (as without the title) when warehouses so called exist and none in that county: the title's county
-    is for registering a new one, never a second 市级储备库 beside the one registered in another county."""
+    alone (as without the title) when warehouses so called exist in the title county's city and none in that
+    county: the title's county is for registering a new one, never a second 市级储备库 beside the one registered in
+    the next district. A name registered only in other cities (应急物资仓库 is everywhere) is not that one: a
+    title naming 东城区 never books stock into 横州's warehouse of the same name."""
     wants = [want for want in wanted if want.key in from_fallback and want.key in counties]
     stored: dict[str, set[str]] = {}
     names = [want.name for want in wants if invalid_character_message(want.name) is None]
@@ -257,8 +263,10 @@ def _found_outside_the_title_s_county(
         ):
             stored.setdefault(warehouse_name_key(name), set()).add(county)
     for want in wants:
-        found_in = stored.get(warehouse_name_key(want.name))
-        if found_in and counties[want.key] not in found_in:
+        found_in = stored.get(warehouse_name_key(want.name), set())
+        title_county = counties[want.key]
+        city = places.city_of(title_county)
+        if title_county not in found_in and any(places.city_of(county) == city for county in found_in):
             del counties[want.key]
 
 

@@ -235,6 +235,20 @@ def test_the_county_a_sheet_s_title_names_places_its_warehouses_that_give_none(s
     assert found.status == "imported", [error.message for error in found.errors]
     assert found.counts["warehouses_created"] == 0  # found where it is, as without the title: no second one
     assert stock(session)[("W-8", "PD-001", "")] == 5
+    # a name registered only in another city is not that one (应急物资仓库 is everywhere): a new one in the title's
+    # county, not 横州's (it was booked there, the title's county said to be used)
+    faraway = run_import(sheet_of_rows([HEAD, ["GX-1", "应急物资仓库", "政府储备", "450181", "活性炭", "吨", 1, "a"]]))
+    assert faraway.status == "imported", faraway.errors
+    titled_here = run_import(
+        sheet_of_rows(
+            titled("2024年东城区环境应急物资储备台账", [1, None, "应急物资仓库", "政府储备", "活性炭", "吨", 5])
+        )
+    )
+    assert titled_here.status == "imported", [error.message for error in titled_here.errors]
+    assert titled_here.counts["warehouses_created"] == 1
+    assert stock(session)[("GX-1", "PD-001", "a")] == 1
+    counties = session.scalars(select(Warehouse.county_code).where(Warehouse.name == "应急物资仓库"))
+    assert sorted(counties) == ["110101", "450181"]
     two = run_import(
         sheet_of_rows(titled("东城区、西城区物资储备汇总表", [1, None, "二号库", "政府储备", "活性炭", "吨", 1]))
     )
