@@ -116,6 +116,8 @@ def _read(text: str, listed: bool = False) -> str | None:
             params = match.groupdict()
             if "quantity" in params:  # "short 2.000" as the page shows a quantity: 2
                 params["quantity"] = _plain_number(params["quantity"])
+            if "note" in params:  # a dispatch's reason holds the issue's own when it took an expired batch
+                params["note"] = _read(params["note"]) or params["note"]
             return template.in_chinese(params)
     return None
 

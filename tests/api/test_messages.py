@@ -263,6 +263,11 @@ def test_a_chinese_message_names_a_vocabulary_code_and_a_missing_batch_in_chines
         ("shipment SH-20240501-00007 to 110101-001", "发运单 SH-20240501-00007 发往 110101-001"),
         ("shipment SH-20240501-00007, ledger entry 1309", "发运单 SH-20240501-00007，台账记录 1309"),
         ("allow_expired: batch expired 2020-01-01: 急用", "过期批次仍出库（2020-01-01 到期）：急用"),
+        # a dispatch of an expired batch: the call-up's reason holds the issue's own
+        (
+            "call-up CU-20240501-00002: allow_expired: batch expired 2020-01-01: 急用",
+            "调用单 CU-20240501-00002：过期批次仍出库（2020-01-01 到期）：急用",
+        ),
         ("PD-001 short by 20; PD-002 short by 1.5", "PD-001 缺 20；PD-002 缺 1.5"),
         ("short 2.000; damaged 1.000: 路上颠簸", "短少 2；损坏 1：路上颠簸"),
         # a person's words, whatever they look like, as written: a code or a date only in the shape the server
