@@ -10,6 +10,8 @@ name any text, a quantity a number, a ledger entry its id, a date ISO, a call-up
 server gives it, any other an item's or a warehouse's code (``CODE_PATTERN``). So a person's words that merely
 begin alike stay as written: "damaged in flood" is no difference of "in flood", "call-up tomorrow: bring gloves"
 no call-up "tomorrow", "shipment tents, ledger entry 5" no shipment "tents".
+Not here yet (s30, left): a unit variant's merge (``inventory.unit_variants``, "单位换算并入 …") and the demo's
+opening balance (``inventory.demo``) write their reasons in Chinese, which an English reader gets as written.
 """
 
 from __future__ import annotations
