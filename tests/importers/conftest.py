@@ -5,17 +5,18 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from decimal import Decimal
 
 import openpyxl
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api.extensions import db
 from api.messages import catalog
 from importers.ledger import import_ledger
 from importers.outcome import ImportReport
 from inventory.db import reset_write_intent, set_write_intent
-from inventory.models import Base
+from inventory.models import Base, Item, StockLine, Warehouse
 
 
 def in_chinese(text: str) -> str:
@@ -97,3 +98,17 @@ def zipped(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+# The stock sheet of the field-ledger tests: the columns a county's plain ledger has
+FIELD_HEAD = ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "计量单位", "数量", "批次"]
+
+
+def stock(session) -> dict[tuple[str, str, str], Decimal]:
+    """Every stock line's quantity by (warehouse code, item code, batch)."""
+    rows = session.execute(
+        select(Warehouse.code, Item.code, StockLine.batch, StockLine.quantity)
+        .join(StockLine.warehouse)
+        .join(StockLine.item)
+    )
+    return {(w, i, b): q for w, i, b, q in rows}

@@ -10,19 +10,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from inventory.models import Item, StockLine, Warehouse
-from tests.importers.conftest import in_chinese, sheet_of_rows, xlsx
+from inventory.models import Warehouse
+from tests.importers.conftest import FIELD_HEAD, in_chinese, sheet_of_rows, stock, xlsx
 
-HEAD = ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "计量单位", "数量", "批次"]
-
-
-def stock(session) -> dict[tuple[str, str, str], Decimal]:
-    rows = session.execute(
-        select(Warehouse.code, Item.code, StockLine.batch, StockLine.quantity)
-        .join(StockLine.warehouse)
-        .join(StockLine.item)
-    )
-    return {(w, i, b): q for w, i, b, q in rows}
+HEAD = FIELD_HEAD
 
 
 def test_a_quantity_with_its_pack_in_brackets_is_counted_in_the_item_s_unit_or_read_in_packs(session, run_import):

@@ -13,18 +13,9 @@ from inventory.import_review import catalogue_reviews
 from inventory.models import Item, StockLine, Warehouse
 from inventory.unit_variants import set_pack_factor
 from inventory.vocabulary import add_reserve_type_word
-from tests.importers.conftest import in_chinese, sheet_of_rows
+from tests.importers.conftest import FIELD_HEAD, in_chinese, sheet_of_rows, stock
 
-HEAD = ["仓库编码", "仓库名称", "储备类型", "区县代码", "物资名称", "计量单位", "数量", "批次"]
-
-
-def stock(session) -> dict[tuple[str, str, str], Decimal]:
-    rows = session.execute(
-        select(Warehouse.code, Item.code, StockLine.batch, StockLine.quantity)
-        .join(StockLine.warehouse)
-        .join(StockLine.item)
-    )
-    return {(w, i, b): q for w, i, b, q in rows}
+HEAD = FIELD_HEAD
 
 
 def test_typos_variants_and_pinyin_are_matched_with_a_warning_naming_the_item(session, run_import):

@@ -19,16 +19,7 @@ from inventory.models import Item, LedgerImport, Movement, StockLine, Warehouse
 from inventory.nearest import NeedRequest
 from inventory.reference import MovementKind, Role
 from inventory.stock import ledger_mismatches
-from tests.importers.conftest import HEADER, database_dump, in_chinese, ledger_row, sheet_of_rows, xlsx, zipped
-
-
-def stock(session) -> dict[tuple[str, str, str], Decimal]:
-    rows = session.execute(
-        select(Warehouse.code, Item.code, StockLine.batch, StockLine.quantity)
-        .join(StockLine.warehouse)
-        .join(StockLine.item)
-    )
-    return {(w, i, b): q for w, i, b, q in rows}
+from tests.importers.conftest import HEADER, database_dump, in_chinese, ledger_row, sheet_of_rows, stock, xlsx, zipped
 
 
 def movement_count(session) -> int:
