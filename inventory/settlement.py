@@ -134,6 +134,10 @@ def settlement_sheet(
     # an unknown one: 404, not a sheet with no rows
     only = get_warehouse(session, warehouse_code, field="warehouse") if warehouse_code else None
     principal = as_principal(actor)
+    # Refused whether or not it has lines in the incident: an empty sheet for one and a 403 for another told a
+    # manager which warehouses outside theirs took part.
+    if only is not None and not reads_warehouse(principal, only):
+        raise Forbidden(f"{principal.username} may not read the settlement of {warehouse_code}", field="warehouse")
     lines = incident_lines(incident)
     totals = grouped(line_accounts(session, lines), lines)
     warehouses = {line.warehouse_id: line.warehouse for line in lines}
@@ -150,9 +154,6 @@ def settlement_sheet(
         if only is not None and warehouse_id != only.id:
             continue
         if not reads_warehouse(principal, warehouse):  # the roles require_settlement_reader lets in
-            if warehouse_code:
-                message = f"{principal.username} may not read the settlement of {warehouse_code}"
-                raise Forbidden(message, field="warehouse")
             continue
         government = warehouse.reserve_type is ReserveType.GOVERNMENT
         price = None if government else prices.get((warehouse_id, item_id))

@@ -129,6 +129,14 @@ def test_an_incident_over_http_from_call_up_to_settlement_sheet(client_for, make
     assert beijing.post(f"{API}/unit-prices", json=price).status_code == 200
     assert beijing.post(f"{API}/unit-prices", json={**price, "warehouse_code": "GOV"}).status_code == 422
     assert rita.get(f"{API}/incidents/{code}/settlement").status_code == 403
+    # another's warehouse is refused whether it took part or not (an empty sheet for one, a 403 for the other, said
+    # which warehouses outside the manager's took part)
+    make_warehouse(code="IDLE")
+    session.commit()
+    sheet_of = lambda client, warehouse: client.get(  # noqa: E731
+        f"{API}/incidents/{code}/settlement", query_string={"warehouse": warehouse}
+    )
+    assert [sheet_of(ent_manager, other).status_code for other in ("GOV", "IDLE", "ENT")] == [403, 403, 200]
     sheet = beijing.get(f"{API}/incidents/{code}/settlement").json
     assert [(r["warehouse_code"], r["consumed"], r["lost"], r["charged"]) for r in sheet["rows"]] == [
         ("ENT", 18.0, 2.0, 20.0)
