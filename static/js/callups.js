@@ -22,7 +22,7 @@ import {
   table,
   whileBusy,
 } from "./dom.js";
-import { onLanguageChange, referenceLabel, t } from "./i18n.js";
+import { labelled, onLanguageChange, referenceLabel, t } from "./i18n.js";
 import { onInboxNews } from "./inbox.js";
 
 const RAISING_ROLES = new Set(["responder", "provincial", "admin"]);
@@ -96,6 +96,9 @@ const mine = {
   pagination: null,
   page: 1,
   raiseBody: null,
+  // The latest request for an order (opened or asked again): an answer to any other is not shown (a refetch in the
+  // old language arriving after another order was opened, or after the language switched back).
+  asked: null,
 };
 
 /**
@@ -121,6 +124,11 @@ export async function showResponder() {
   if (!canRaise(mine.ctx?.user)) return;
   await loadMine(mine.page);
   if (mine.order) await refreshOrder(false);
+}
+
+/** Back on this tab: the open call-up as it is now (its lines dispatched or declined meanwhile). */
+export function refreshShownOrder() {
+  if (canRaise(mine.ctx?.user) && mine.order) quietly(() => refreshOrder(false));
 }
 
 export function resetResponder() {
@@ -208,6 +216,7 @@ async function submitRaise(event) {
 
 async function showOrder(order, moveFocus) {
   mine.order = order;
+  mine.asked = null; // an answer still on its way for the order shown before is not this one's
   byId("callup-cancel-form").hidden = true;
   byId("callup-detail").hidden = false;
   renderOrder();
@@ -217,21 +226,28 @@ async function showOrder(order, moveFocus) {
 
 function closeOrder() {
   mine.order = null;
+  mine.asked = null;
   byId("callup-detail").hidden = true;
   byId("callup-cancel-form").hidden = true;
   clear(byId("callup-body"));
 }
 
 async function openOrder(code) {
+  const asked = {};
+  mine.asked = asked;
   const order = await get(`/callups/${encodeURIComponent(code)}`);
+  if (mine.asked !== asked) return; // another order opened, or this one asked again, meanwhile
   await showOrder(order, true);
 }
 
 async function refreshOrder(spoken) {
   const before = mine.order;
   if (!before) return;
+  const asked = {};
+  mine.asked = asked;
   await whileBusy({ buttons: byId("callup-refresh") }, async () => {
     const order = await get(`/callups/${encodeURIComponent(before.code)}`);
+    if (mine.asked !== asked) return; // another order opened, or asked again (a language switch back), meanwhile
     mine.order = order;
     renderOrder();
     await mine.hooks.showSources?.(order, false);
@@ -258,7 +274,8 @@ export function eventLabel(event) {
   return t(`callup.event.${event}`);
 }
 
-/** Plan outcomes come in English ("all needs covered", "PD-001 short by 20"): say them in the page's language. */
+/** Plan outcomes as the page says them: the API answers them in the reader's language, and only its English (the
+ * source: "all needs covered", "PD-001 short by 20") is rewritten here, with the page's numbers. */
 export function eventNote(entry) {
   const note = entry.note || "";
   if (entry.event !== "raised" && entry.event !== "replanned") return note;
@@ -280,7 +297,7 @@ function renderOrder() {
   const items = itemsOf(order);
   byId("callup-title").textContent = t("callup.title", { code: order.code });
   byId("callup-state").replaceChildren(
-    `${t("callup.state")}: `,
+    labelled(t("callup.state")),
     el("span", { class: STATUS_BADGE[order.status] || "badge", text: statusLabel(order.status) }),
     order.status === "open"
       ? ` ${t("callup.awaiting", { count: order.lines.filter((line) => line.status === "reserved").length })}`
@@ -288,15 +305,15 @@ function renderOrder() {
   );
   byId("callup-state").dataset.status = order.status;
   const meta = [
-    `${t("callup.incident")}: ${order.incident_name}`,
-    `${t("callup.requester")}: ${order.requester}`,
-    `${t("callup.raised_at")}: ${formatDateTime(order.created_at)}`,
+    labelled(t("callup.incident"), order.incident_name),
+    labelled(t("callup.requester"), order.requester),
+    labelled(t("callup.raised_at"), formatDateTime(order.created_at)),
     t("callup.where", {
       lat: order.latitude.toFixed(4),
       lon: order.longitude.toFixed(4),
       km: formatQuantity(order.radius_km),
     }),
-    order.note ? `${t("callup.note_short")}: ${order.note}` : "",
+    order.note ? labelled(t("callup.note_short"), order.note) : "",
   ];
   byId("callup-meta").textContent = meta.filter(Boolean).join(" · ");
   byId("callup-cancel-open").hidden = !mayCancel(order);

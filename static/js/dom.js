@@ -154,6 +154,9 @@ export function showFormErrors(form, error, aliases = {}) {
   else if (box && general.length) box.focus();
 }
 
+const CJK_END = /[\u3400-\u9fff]$/u;
+const CJK_START = /^ [\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/u;
+
 /** The field's messages saying the field as its label does: the API names it by its own name ("incident_name 为必填项",
  * params.field in error_codes), which a person at the form never sees; the status line, which said the same, too. */
 function inFieldWords(messages, codes, input) {
@@ -163,7 +166,10 @@ function inFieldWords(messages, codes, input) {
   return messages.map((message, index) => {
     const name = codes?.[index]?.params?.field;
     if (!name || !message.includes(name)) return message;
-    const shown = message.replaceAll(name, words);
+    const [before, ...after] = message.split(name);
+    // Chinese runs on without a space: "储备类型为必填项"; the API's space after a code ("reserve_types 为必填项") goes.
+    const runsOn = (rest) => CJK_END.test(words) && CJK_START.test(rest);
+    const shown = before + after.map((rest) => words + (runsOn(rest) ? rest.slice(1) : rest)).join("");
     if (status?.dataset.kind === "error") status.textContent = status.textContent.replaceAll(message, shown);
     return shown;
   });

@@ -53,6 +53,7 @@ const DICT = {
     "common.any": "全部",
     "common.saved": "已保存",
     "common.error": "出错了",
+    "common.colon": "：",
     // stock view
     "stock.my_warehouses": "我的仓库",
     "stock.warehouses": "仓库",
@@ -195,8 +196,6 @@ const DICT = {
     "callup.mine": "我的调用单",
     "callup.none_mine": "您还没有发起过调用。",
     "callup.open": "打开调用单 {code}",
-    "callup.all_covered": "全部需求已安排",
-    "callup.short_by": "{item} 缺 {quantity}",
     "callup.col.item": "物资",
     "callup.col.requested": "需要",
     "callup.col.held": "已安排",
@@ -410,6 +409,7 @@ const DICT = {
     "common.any": "Any",
     "common.saved": "Saved",
     "common.error": "Something went wrong",
+    "common.colon": ": ",
     "stock.my_warehouses": "My warehouses",
     "stock.warehouses": "Warehouses",
     "stock.search_label": "Name or code",
@@ -744,6 +744,11 @@ export function locale() {
 export function t(key, values = {}) {
   const text = DICT[current][key] ?? DICT.zh[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+}
+
+/** "name: value" as the current language writes it: a full-width colon in Chinese ("地址：…"), ": " in English. */
+export function labelled(name, value = "") {
+  return `${name}${t("common.colon")}${value}`;
 }
 
 /** A reference label ({code, label_zh, label_en}) in the current language. */

@@ -7,7 +7,7 @@
 import { ApiError, apiUrl, get, post, request } from "./api.js";
 import { announce, announceProblem, clear, clearFormErrors, control, debounce, el, formatDateTime, formatQuantity, pager, showFormErrors, table } from "./dom.js";
 import { canRaise, eventLabel, eventNote } from "./callups.js";
-import { lang, onLanguageChange, referenceLabel } from "./i18n.js";
+import { labelled, lang, onLanguageChange, referenceLabel } from "./i18n.js";
 import { regionLabel, suggestCounties } from "./suggest.js";
 
 const WORDS = {
@@ -262,9 +262,9 @@ async function openIncident(code) {
 /** Where the incident is, in words: its county by name, the place and the lead organisation as written. */
 function whereText(incident, county) {
   return [
-    county ? `${w("county_name")}: ${regionLabel(county)}` : "",
-    incident.place ? `${w("place")}: ${incident.place}` : "",
-    incident.lead_organisation ? `${w("lead")}: ${incident.lead_organisation}` : "",
+    county ? labelled(w("county_name"), regionLabel(county)) : "",
+    incident.place ? labelled(w("place"), incident.place) : "",
+    incident.lead_organisation ? labelled(w("lead"), incident.lead_organisation) : "",
   ]
     .filter(Boolean)
     .join(" · ");
@@ -404,7 +404,8 @@ function shipmentsPart(shipments) {
   return part;
 }
 
-/** The timeline's note in the page's language: plan outcomes as call-ups say them, a receipt's difference. */
+/** The timeline's note: plan outcomes as call-ups say them, a receipt's difference with its amounts as the page writes
+ * numbers. The API answers these in the reader's language; only its English (the source) has this shape. */
 function timelineNote(entry) {
   const note = entry.note || "";
   const difference = entry.event === "received" && note.match(DISCREPANCY);
@@ -413,8 +414,7 @@ function timelineNote(entry) {
     const [kind, amount] = part.split(" ");
     return `${w(kind)} ${formatQuantity(Number(amount))}`;
   });
-  const [and, because] = lang() === "zh" ? ["；", "："] : ["; ", ": "];
-  return parts.join(and) + (difference[2] ? `${because}${difference[2]}` : "");
+  return parts.join("; ") + (difference[2] ? `: ${difference[2]}` : "");
 }
 
 /** The API names receipt fields lines[i].received … (a refused receipt) or lines.i.received … (a value that is not
@@ -463,7 +463,7 @@ async function settlementPart(incident) {
   const headers = [w("warehouse"), w("item"), w("charged"), w("price"), w("amount")];
   part.append(
     table(w("settlement"), headers, sheet.rows.map(rowOf)),
-    el("p", { id: "settlement-total", text: `${w("total")}: ${sheet.total_amount}` }),
+    el("p", { id: "settlement-total", text: labelled(w("total"), sheet.total_amount) }),
     el("h5", { text: w("replenish") }),
     table(w("replenish"), headers, sheet.replenishment.map(rowOf)),
     el("a", { id: "settlement-download", href: apiUrl(`/incidents/${incident.code}/settlement.xlsx`, { lang: lang() }).href, download: "", text: w("download") }),

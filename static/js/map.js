@@ -5,11 +5,20 @@
 // configuration and the page keeps working without them (markers, rings, labels, scale).
 // The coverage-gap layer and its controls are readiness.js's, drawn on this map.
 
-import { get, request } from "./api.js";
+import { ApiError, get, request } from "./api.js";
 import { declutter, startBackground } from "./basemap.js";
 import { announce, clear, clearFormErrors, control, debounce, el, formatQuantity, quietly, runAction, showFormErrors } from "./dom.js";
-import { canRaise, closeRaise, initResponder, lineStatusLabel, openRaise, resetResponder, showResponder } from "./callups.js";
-import { label, onLanguageChange, t } from "./i18n.js";
+import {
+  canRaise,
+  closeRaise,
+  initResponder,
+  lineStatusLabel,
+  openRaise,
+  refreshShownOrder,
+  resetResponder,
+  showResponder,
+} from "./callups.js";
+import { label, labelled, onLanguageChange, t } from "./i18n.js";
 import { dropDraft, loadDraft, saveDraft } from "./plandraft.js";
 import { initCoverage, resetCoverage } from "./readiness.js";
 import { needsKey, questionKey, renderPlanInto } from "./planview.js";
@@ -87,9 +96,11 @@ export async function init(context) {
   if (resumed) byId("nearest-form").requestSubmit();
 }
 
-/** Back on this tab with the session still this user's (app.js asks that first): ask the answer again. */
+/** Back on this tab with the session still this user's (app.js asks that first): ask the answer again, and the
+ * open call-up (a line dispatched or declined meanwhile). */
 export function shownAgain() {
   refreshShown();
+  if (!byId("view-map").hidden) refreshShownOrder();
 }
 
 export async function show() {
@@ -348,7 +359,12 @@ async function search(event) {
   state.asked = query;
   byId("nearest-summary").textContent = t("results.searching");
   const answered = await runAction(busy, async () => {
-    const answer = await request("/nearest", { query });
+    const answer = await request("/nearest", { query }).catch((error) => {
+      // A refusal of a question no longer asked: its field errors and "search failed" would be about another form.
+      // A 401 is not one: the login is over whatever was asked, and the page has said so.
+      if (state.asked !== query && error instanceof ApiError && error.status !== 401) return null;
+      throw error;
+    });
     // The form changed, or asked again, while this was on its way: it answers a question no longer asked.
     if (state.asked !== query) return true;
     clearFormErrors(form);
@@ -812,7 +828,7 @@ async function drawCallup(order, fit) {
           el("br"),
           [line.item_code, line.batch || "—", formatQuantity(line.quantity), lineStatusLabel(line.status)].join(" · "),
         ]),
-        warehouse.contact_phone ? [el("br"), `${t("map.call")}: ${warehouse.contact_phone}`] : null,
+        warehouse.contact_phone ? [el("br"), labelled(t("map.call"), warehouse.contact_phone)] : null,
       ),
     );
     layers.callup.addLayer(marker);

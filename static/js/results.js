@@ -2,7 +2,7 @@
 // (item, place, radius, time), so a list on screen is never taken for the answer to another question.
 
 import { el, formatQuantity } from "./dom.js";
-import { label, locale, t } from "./i18n.js";
+import { label, labelled, locale, t } from "./i18n.js";
 
 function unitOf(answer, result) {
   return answer?.item?.unit || result.lines[0]?.unit || "";
@@ -100,6 +100,6 @@ export function popupFor(answer, result, index) {
           t("map.available", { quantity: formatQuantity(result.total_available), unit: unitOf(answer, result) }),
         ]
       : null,
-    warehouse.contact_phone ? [el("br"), `${t("map.call")}: ${warehouse.contact_phone}`] : null,
+    warehouse.contact_phone ? [el("br"), labelled(t("map.call"), warehouse.contact_phone)] : null,
   );
 }

@@ -7,7 +7,7 @@ import { get, post, request } from "./api.js";
 import { initQueue, loadQueue, resetQueue } from "./callups.js";
 import { reservedCell } from "./holdings.js";
 import { announce, clear, clearFormErrors, control, debounce, el, expiryState, formatDateTime, formatQuantity, formatSigned, isoDay, pager, quietly, runAction, showFormErrors, table, whileBusy } from "./dom.js";
-import { label, onLanguageChange, referenceLabel, t } from "./i18n.js";
+import { label, labelled, onLanguageChange, referenceLabel, t } from "./i18n.js";
 import { initExpiring, loadExpiring, reloadExpiring, resetExpiring } from "./readiness.js";
 import { checkItem, suggestItems } from "./suggest.js";
 import { onInboxNews } from "./inbox.js";
@@ -38,6 +38,9 @@ function resetState() {
     history: null,
     historyPagination: null,
     historyLine: null,
+    // The latest request for a ledger history: an answer to any other is not shown (another line's, or a refetch
+    // in the old language arriving after the language switched back, or after the panel was closed).
+    historyAsked: null,
   });
 }
 
@@ -71,11 +74,11 @@ export async function show() {
 }
 
 /** Back on this tab with the session still this user's (app.js asks that first): while this view is the one shown,
- * the open warehouse's stock, the expiring list and the call-ups waiting as they are now. A phone left on the
+ * the open warehouse's stock and ledger history, the expiring list and the call-ups waiting as they are now. A phone left on the
  * table overnight showed last night's quantities until another view was opened and this one again. */
 export function shownAgain() {
   if (byId("view-stock").hidden) return; // show() reads them again when the view is opened
-  quietly(() => Promise.all([refreshQueue(), loadExpiring(1), reloadOpenLines()]));
+  quietly(() => Promise.all([refreshQueue(), loadExpiring(1), reloadOpenLines(), reloadHistory()]));
 }
 
 async function reloadOpenLines() {
@@ -106,6 +109,7 @@ function wire() {
   });
   for (const button of document.querySelectorAll("#view-stock [data-close]")) {
     button.addEventListener("click", () => {
+      if (button.dataset.close === "history-panel") closeHistory();
       byId(button.dataset.close).hidden = true;
       byId("stock-lines").querySelector("button")?.focus();
     });
@@ -129,8 +133,7 @@ function wire() {
     if (state.history) {
       renderHistory();
       // The reasons the server wrote come in the language they were asked in: ask again, on the same page.
-      const { historyLine, historyPagination } = state;
-      quietly(() => openHistory(historyLine, false, historyPagination?.page ?? null));
+      quietly(reloadHistory);
     }
   });
 }
@@ -209,7 +212,7 @@ function renderWarehouses() {
 async function openWarehouse(warehouse, moveFocus) {
   state.warehouse = warehouse;
   state.line = null;
-  state.history = null;
+  closeHistory();
   for (const id of ["receipt-panel", "move-panel", "history-panel"]) byId(id).hidden = true;
   byId("stock-placeholder").hidden = true;
   byId("warehouse-detail").hidden = false;
@@ -231,8 +234,9 @@ function renderWarehouseHeader() {
   const parts = [
     referenceLabel(ctx.labels, "reserve_types", warehouse.reserve_type),
     warehouse.county_name,
-    warehouse.address && `${t("stock.address")}: ${warehouse.address}`,
-    warehouse.contact_person && `${t("stock.contact")}: ${warehouse.contact_person} ${warehouse.contact_phone || ""}`,
+    warehouse.address && labelled(t("stock.address"), warehouse.address),
+    warehouse.contact_person &&
+      labelled(t("stock.contact"), `${warehouse.contact_person} ${warehouse.contact_phone || ""}`),
   ];
   byId("warehouse-meta").textContent = parts.filter(Boolean).join(" · ");
   const writable = canChange(warehouse);
@@ -482,21 +486,39 @@ async function suggestWarehouses() {
 // --- history ---------------------------------------------------------------------------------
 
 async function openHistory(line, moveFocus, page = null) {
-  state.historyLine = line;
+  const asked = {};
+  state.historyAsked = asked;
   let answer = await request(`/stock-lines/${line.id}/movements`, {
     query: { page: page || 1, page_size: HISTORY_PAGE_SIZE },
   });
   // The ledger is oldest first: open on its last page, where the newest entries are.
-  if (page === null && answer.pagination && answer.pagination.total_pages > 1) {
+  if (state.historyAsked === asked && page === null && answer.pagination && answer.pagination.total_pages > 1) {
     answer = await request(`/stock-lines/${line.id}/movements`, {
       query: { page: answer.pagination.total_pages, page_size: HISTORY_PAGE_SIZE },
     });
   }
+  if (state.historyAsked !== asked) return; // another line's asked, this one's asked again, or closed, meanwhile
+  state.historyLine = line;
   state.history = answer.data;
   state.historyPagination = answer.pagination;
   renderHistory();
   byId("history-panel").hidden = false;
   if (moveFocus) byId("history-heading").focus();
+}
+
+/** The ledger panel closed: it stays closed on a language switch or a return, and an answer on its way is not shown. */
+function closeHistory() {
+  state.history = null;
+  state.historyLine = null;
+  state.historyAsked = null;
+  byId("history-panel").hidden = true;
+}
+
+/** The open ledger history as it is now, on the same page. */
+function reloadHistory() {
+  if (!state.history) return null;
+  const { historyLine, historyPagination } = state;
+  return openHistory(historyLine, false, historyPagination?.page ?? null);
 }
 
 function renderHistory() {

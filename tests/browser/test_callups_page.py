@@ -175,8 +175,8 @@ def test_raise_dispatch_decline_follow_and_cancel_a_call_up(browsing, sources):
     # "incident_name 为必填项", there and in the status line: the API's name for it, which nobody at the form sees).
     page.click("#callup-submit")
     error = page.wait_for_selector("#callup-form .field-error")
-    assert error.text_content() == "事件名称 为必填项"
-    assert "incident_name" not in page.text_content("#status") and "事件名称 为必填项" in page.text_content("#status")
+    assert error.text_content() == "事件名称为必填项"
+    assert "incident_name" not in page.text_content("#status") and "事件名称为必填项" in page.text_content("#status")
     assert page.get_attribute("#callup-incident", "aria-invalid") == "true"
     assert error.get_attribute("id") in page.get_attribute("#callup-incident", "aria-describedby")
     browsing.shot("raise-invalid")
@@ -438,3 +438,41 @@ def test_a_call_up_that_reserved_nothing_says_so_in_words(browsing, playwright_a
     row.locator("button").click()
     page.wait_for_selector(f"#callup-title:has-text('{order['code']}')")
     assert page.text_content("#callup-state .badge") == "未预留到物资"
+
+
+def test_a_late_answer_for_the_call_up_shown_before_does_not_replace_the_one_opened(browsing, sources, playwright_api):
+    """A language switch asks the open call-up again. The answer had no check that it still belonged to the order on
+    screen: the first order's refetch, arriving after the second was opened, put the first back under its title."""
+    sources.receive(sources.near, 30, "LATE-NEAR")
+    responder = Api(playwright_api, browsing.server, "responder")
+    first, second = (
+        responder.post(
+            "/callups",
+            {
+                "incident_name": f"迟到的回答 {n} {sources.item['code']}",
+                "lat": INCIDENT[0],
+                "lon": INCIDENT[1],
+                "radius_km": RADIUS_KM,
+                "needs": [{"item": sources.item["code"], "quantity": 5}],
+            },
+        )["code"]
+        for n in (1, 2)
+    )
+    responder.close()
+    page = browsing.page
+    browsing.login("responder")
+    page.click(f'#mine-list tr[data-code="{first}"] button')
+    page.wait_for_selector(f'#callup-title:has-text("{first}")')
+    held = []
+    page.route(f"**/api/v1/callups/{first}", lambda route: held.append(route))
+    page.click("#lang-toggle")
+    page.wait_for_function("() => document.documentElement.lang.startsWith('en')")
+    page.click(f'#mine-list tr[data-code="{second}"] button')
+    page.wait_for_selector(f'#callup-title:has-text("{second}")')
+    assert held, "the language switch asked the open call-up again"
+    with page.expect_response(f"**/api/v1/callups/{first}"):
+        for route in held:
+            route.continue_()
+    page.wait_for_timeout(200)
+    assert second in page.text_content("#callup-title")
+    assert first not in page.text_content("#callup-title")

@@ -247,7 +247,7 @@ def test_an_incident_s_lines_name_their_warehouse_and_item_and_fit_a_phone(brows
     page.click("#incident-new button[type=submit]")
     # The incident's county was shown as "110101" only, in the raise form's field: its name is said too.
     page.wait_for_selector("#incident-where")
-    assert page.text_content("#incident-where") == "区县: 东城区 · 北京市 · 北京市"
+    assert page.text_content("#incident-where") == "区县：东城区 · 北京市 · 北京市"
     assert page.text_content("#incident-raise .county-name") == "东城区 · 北京市 · 北京市"
     page.fill("#incident-raise [name=county]", "110102")  # another county typed: the name no longer says it
     assert page.is_hidden("#incident-raise .county-name")

@@ -258,3 +258,92 @@ def test_back_on_the_tab_the_open_warehouses_stock_is_as_it_is_now(browsing, pla
         arg=line_id,
     )
     assert "可用 7 吨" in page.text_content("#move-on-hand")
+
+
+def test_a_closed_ledger_stays_closed_and_a_late_answer_for_another_line_is_not_shown(
+    browsing, playwright_api, page_server
+):
+    """A language switch asks the open ledger history again. The closed panel reopened on a switch (the close button
+    left the history set); and the refetch had no check that its answer still belonged to the line on screen: one
+    line's entries, arriving late, stood under another line's heading."""
+    admin = Api(playwright_api, page_server, "admin")
+    code = f"LED-{uuid.uuid4().hex[:8].upper()}"
+    admin.post(
+        "/warehouses",
+        {
+            "code": code,
+            "name": f"台账测试库 {code}",
+            "county_code": "110101",
+            "latitude": 39.91,
+            "longitude": 116.41,
+            "level": "county",
+            "reserve_type": "government",
+        },
+    )
+    first, second = (
+        admin.post("/receipts", {"warehouse_code": code, "item_code": "PD-001", "quantity": 5, "batch": batch})[
+            "stock_line_id"
+        ]
+        for batch in ("LED-A", "LED-B")
+    )
+    admin.close()
+    page = browsing.page
+    browsing.login("admin")
+    page.fill("#warehouse-q", code)
+    page.click("#warehouse-search button[type=submit]")
+    page.click(f".warehouse-button[data-code='{code}']")
+
+    def open_history(line_id: int) -> None:
+        page.locator(f'#stock-lines tr[data-line-id="{line_id}"] button[data-action=history]').click()
+
+    def shown_movements() -> set[str]:
+        return {row.get_attribute("data-movement-id") for row in page.locator("#history-table tbody tr").all()}
+
+    open_history(first)
+    page.wait_for_selector("#history-panel:not([hidden]) #history-table tbody tr")
+    first_movements = shown_movements()
+    page.click('#history-panel [data-close="history-panel"]')
+    page.click("#lang-toggle")
+    page.wait_for_selector('#lang-toggle:has-text("中文")')
+    page.wait_for_timeout(300)  # a refetch of the closed history would have answered by now
+    assert page.is_hidden("#history-panel")
+
+    # The first line's history open in English, its refetch in Chinese held back; the second line's opened meanwhile.
+    open_history(first)
+    page.wait_for_selector('#history-heading:has-text("LED-A")')
+    held = []
+    page.route(f"**/api/v1/stock-lines/{first}/movements**", lambda route: held.append(route))
+    page.click("#lang-toggle")
+    page.wait_for_function("() => !document.documentElement.lang.startsWith('en')")
+    open_history(second)
+    page.wait_for_selector('#history-heading:has-text("LED-B")')
+    page.wait_for_function("() => document.querySelector('#history-table tbody tr')")
+    second_movements = shown_movements()
+    assert second_movements and not second_movements & first_movements
+    assert held, "the language switch asked the first line's history again"
+    with page.expect_response(f"**/stock-lines/{first}/movements**"):
+        for route in held:
+            route.continue_()
+    page.wait_for_timeout(200)
+    assert "LED-B" in page.text_content("#history-heading")
+    assert shown_movements() == second_movements
+
+
+@pytest.mark.parametrize(
+    "browsing", [{"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}], indirect=True
+)
+def test_on_a_phone_what_a_manager_taps_is_at_least_44_px_tall(browsing):
+    """A stock line's 出入库 and 台账 were 35 px to hit with a finger, the 只看已过期 checkbox's label 20 px, the
+    category select 40 px."""
+    page = browsing.page
+    browsing.login("manager")
+    page.locator(".warehouse-button").first.click()
+    page.wait_for_selector("#stock-lines table")
+    targets = page.evaluate(
+        """[...document.querySelectorAll(
+            '#stock-lines button, label[for=lines-expiring], #lines-category, .warehouse-button, header button')]
+            .filter((node) => node.getClientRects().length)
+            .map((node) => [node.id || node.textContent.trim(), node.getBoundingClientRect().height])"""
+    )
+    assert len(targets) > 5 and all(height >= 44 for _, height in targets), targets
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"

@@ -373,6 +373,27 @@ def test_after_raising_a_call_up_its_markers_stay_on_top_of_the_answer_asked_aga
     assert "callup-marker" in page.evaluate(top_at_c1)
 
 
+def test_a_refusal_that_comes_after_the_question_changed_is_not_shown_for_it(browsing, nearest_api):
+    """The same for a refusal: a search with a bad radius on its way while the radius was corrected: its field error
+    and "search failed" stood under the corrected form."""
+    page = browsing.page
+    browsing.console.expect(422, "/api/v1/nearest")
+    browsing.responder_at_the_map()
+    held = []
+    page.route("**/api/v1/nearest?**", lambda route: held.append(route))
+    page.fill("#nearest-radius", "-5")
+    page.click("#nearest-form button[type=submit]")
+    while not held:
+        page.wait_for_timeout(50)
+    page.fill("#nearest-radius", "500")  # meanwhile, the question is corrected
+    held[0].continue_()
+    page.unroute("**/api/v1/nearest?**")
+    page.wait_for_function("() => !document.querySelector('#nearest-results').hasAttribute('aria-busy')")
+    assert page.locator("#nearest-form .field-error").count() == 0
+    assert page.get_attribute("#nearest-radius", "aria-invalid") != "true"
+    assert page.text_content("#nearest-summary") == "查找条件已改动：原结果已清除，请重新查找。"
+
+
 def test_an_answer_that_comes_after_the_question_changed_is_not_shown_for_it(browsing, nearest_api):
     """A search on its way while the responder changed the radius: its answer came and stood under the changed form
     (and was asked again every minute) as if it answered it."""
@@ -400,17 +421,21 @@ def test_an_answer_that_comes_after_the_question_changed_is_not_shown_for_it(bro
 @pytest.mark.parametrize("browsing", [PHONE], indirect=True)
 def test_on_a_phone_what_a_responder_taps_is_at_least_44_px_tall(browsing, nearest_api):
     """A warehouse's phone number was a 19 px line to hit with a finger, a reserve type's checkbox 18 px in a 24 px
-    label, a result's title 30 px."""
+    label, a result's title 30 px; the header's 通知 / English / 退出 35 px, the views' buttons, the inputs and selects
+    40 px, the footer's "API 文档" 16 px, the map's zoom buttons 30 px."""
     page = browsing.page
     browsing.responder_at_the_map()
     page.click("#nearest-form button[type=submit]")
     page.wait_for_selector("#nearest-results li.result")
     targets = page.evaluate(
         """[...document.querySelectorAll(
-            '#nearest-results a[href^="tel:"], #nearest-results button.result-title, #nearest-types label.check')]
-            .map((node) => [node.textContent.trim(), node.getBoundingClientRect().height])"""
+            '#nearest-results a[href^="tel:"], #nearest-results button.result-title, #nearest-types label.check, '
+            + 'header button, #views-nav button, #nearest-form input:not([type=checkbox]):not([type=radio]), '
+            + '#nearest-form select, #nearest-form button, .footer a, #map .leaflet-bar a')]
+            .filter((node) => node.getClientRects().length)
+            .map((node) => [node.id || node.textContent.trim(), node.getBoundingClientRect().height])"""
     )
-    assert targets and all(height >= 44 for _, height in targets), targets
+    assert len(targets) > 15 and all(height >= 44 for _, height in targets), targets
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
 
 
@@ -431,4 +456,4 @@ def test_a_message_naming_a_group_of_checkboxes_says_the_group_s_legend(browsing
     page.route("**/api/v1/nearest?**", lambda route: route.fulfill(status=422, json=refusal))
     page.click("#nearest-form button[type=submit]")
     error = page.wait_for_selector("#nearest-types .field-error")
-    assert error.text_content() == "储备类型 为必填项"
+    assert error.text_content() == "储备类型为必填项"
