@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import logging
 import re
 import tempfile
 import zipfile
@@ -83,6 +84,8 @@ MIN_HEADER_MATCHES = 2
 
 WAREHOUSE_SHEET = "warehouses"
 STOCK_SHEET = "stock"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -366,7 +369,8 @@ _WORKBOOK = "xl/workbook.xml"
 # (a-b:, a.b:, é: as well as x:). With "\w+:" a relationship written <a-b:Relationship …> was not seen, and the part
 # it named went unscanned while calamine read it.
 _PREFIX = rb"(?:[^\s<>/:][^\s<>:]*:)?"
-# a tag's attributes may hold ">" inside their quotes; "<" is not XML there
+# a tag's attributes may hold ">" (and "<", which XML forbids there) inside their quotes: the alternatives are
+# disjoint at their first byte, so a tag that never ends is still given up in one pass
 _RELATIONSHIP_TAG = re.compile(rb"<" + _PREFIX + rb"""Relationship\s(?:[^<>"']|"[^"]*"|'[^']*')*>""")
 _SHEET_TAG = re.compile(rb"<" + _PREFIX + rb"""sheet\s(?:[^<>"']|"[^"]*"|'[^']*')*>""")
 # Every Target= anywhere in the relationships, in or out of a tag this module recognises: the parts to scan are
@@ -567,10 +571,10 @@ def check_xls_sheets(data: bytes) -> dict[str, SheetMarks]:
 
 @dataclass
 class SheetMarks:
-    """What a sheet's file says that python-calamine's cells do not (the scan of its XML, an .xls's ROW and COLINFO
-    records): the rows hidden in the file (hidden, or filtered out: ``<row hidden="1">``), the columns hidden, and
-    the cells holding a formula with no saved value (a workbook written by a program that computes nothing:
-    calamine reads them as empty), row → 0-based columns.
+    """What a sheet's file says that python-calamine's cells do not (the scan of its XML, an .xls's ROW, COLINFO,
+    BOOLERR and FORMULA records): the rows hidden in the file (hidden, or filtered out: ``<row hidden="1">``), the
+    columns hidden, and the cells holding a formula with no saved value (a workbook written by a program that
+    computes nothing: calamine reads them as empty), row → 0-based columns.
     ``zero_formulas``: formulas saved as 0, which are ``uncomputed`` too in a workbook that asks to be calculated
     when opened (``sheet_marks``): xlsxwriter writes 0 for every formula it is not given the value of.
     ``error_cells``: cells showing an error value (``t="e"``: #N/A of a VLOOKUP that found nothing, #REF!, #DIV/0!),
@@ -616,13 +620,15 @@ _CELL_REFERENCE = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{1,3})(\d+)["']""")
 _TEXT_RESULT = re.compile(rb"""\bt\s*=\s*["']str["']""")
 # A workbook that asks to be calculated when opened (xlsxwriter and openpyxl write it; Excel and WPS save without).
 _CALCULATE_ON_OPENING = re.compile(rb"<" + _PREFIX + rb"""calcPr\s[^<>]*?\bfullCalcOnLoad\s*=\s*["'](?:1|true)["']""")
-# Every tag pattern stops at the next "<" as well as ">": with "[^>]*" a crafted part of "<row " repeated and no ">"
-# had each start scan to the window's end (200 KB: 38 s, quadratic).
+# The marks' tag patterns stop at the next "<" as well as ">": with "[^>]*" a crafted part of "<row " repeated and no
+# ">" had each start scan to the window's end (200 KB: 38 s, quadratic).
 _CARRY = 2048  # bytes of a chunk kept for the next: a row tag or a formula cell cut by the seam is found whole
 
 
 _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension\s[^<>]*?ref=\"([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?\"")
-_ROW_NUMBER = re.compile(rb"<" + _PREFIX + rb'row\s[^<>]*?\br="(\d+)"')
+# Matched only where "<row " is (the last of a chunk): a prefixed row tag is left to the parse child's memory cap
+# (docs/security.md, "Uploaded workbooks"), as a cell's "r" after its other attributes is.
+_ROW_NUMBER = re.compile(rb'<row\s[^<>]*?\br="(\d+)"')
 _WIDE_CELL = re.compile(rb'<c r="([A-Z]{2,})')  # columns past Z: rare in a ledger, so few matches to handle
 _TAIL = 16  # bytes of the last chunk looked at again with the next: markers split between two chunks
 
@@ -921,7 +927,8 @@ def _sheet_fault(error: Exception) -> str:
         return "the file does not hold the sheet's part"
     if isinstance(error, XmlError):
         return "the sheet's XML is damaged"
-    return str(error)
+    log.warning("calamine could not load a sheet: %r", error)  # its own words, for whoever reads the log
+    return "the sheet's XML is damaged"
 
 
 def _what_sheet_holds(

@@ -274,12 +274,11 @@ export function eventLabel(event) {
   return t(`callup.event.${event}`);
 }
 
-/** Plan outcomes as the page says them: the API answers them in the reader's language, and only its English (the
- * source: "all needs covered", "PD-001 short by 20") is rewritten here, with the page's numbers. */
+/** Plan outcomes as the page says them: the API answers them in the reader's language, and only its English
+ * shortfalls ("PD-001 short by 20") are rewritten here, with the page's numbers. */
 export function eventNote(entry) {
   const note = entry.note || "";
   if (entry.event !== "raised" && entry.event !== "replanned") return note;
-  if (note === "all needs covered") return t("callup.all_covered");
   const parts = note.split("; ").map((part) => part.match(/^(\S+) short by ([\d.]+)$/));
   if (!note || parts.some((match) => !match)) return note;
   return parts

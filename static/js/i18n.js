@@ -548,7 +548,6 @@ const DICT = {
     "callup.mine": "My call-ups",
     "callup.none_mine": "You have not raised any call-up yet.",
     "callup.open": "Open call-up {code}",
-    "callup.all_covered": "all needs covered",
     "callup.short_by": "{item} short by {quantity}",
     "callup.col.item": "Item",
     "callup.col.requested": "Needed",

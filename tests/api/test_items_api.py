@@ -164,7 +164,7 @@ def test_the_unit_of_a_stocked_item_cannot_change(client, stocked_line):
 
     problem = assert_problem(client.patch(f"{API}/items/PD-001", json={"unit": "千克"}), 409, "unit")
 
-    assert problem["code"] == "item_unit_has_stock", problem
+    assert problem["code"] == "item_unit_in_use", problem
     assert table_snapshot() == before
     assert client.get(f"{API}/items/PD-001").get_json()["unit"] == "吨"
     # the same unit written again, and the other fields, still change
@@ -188,7 +188,7 @@ def test_the_unit_of_an_item_with_a_quota_and_no_stock_cannot_change(client, new
 
     problem = assert_problem(client.patch(f"{API}/items/NEW-1", json={"unit": "千克"}), 409, "unit")
 
-    assert problem["code"] == "item_unit_has_stock", problem
+    assert problem["code"] == "item_unit_in_use", problem
 
 
 def test_the_unit_of_an_item_never_stocked_may_change(client, new_item):
