@@ -207,17 +207,23 @@ def _coded_by_name(
     return coded
 
 
-def county_from_details(fields: dict[str, object], places: RegionNames, fallback: str = "") -> tuple[str, bool]:
-    """Where no county is named: the county the address names, else ``fallback`` (``WarehouseWanted``'s), else the
-    nearest county seat to the coordinates (``True``: a guess, to be reported). ``("", False)`` when none tells."""
-    county = places.county_in_address(str(fields.get("address") or "")) or fallback
+def county_from_details(fields: dict[str, object], places: RegionNames, fallback: str = "") -> tuple[str, str]:
+    """Where no county is named: the county the address names, else ``fallback`` (``WarehouseWanted``'s: the
+    sheet's title), else the nearest county seat to the coordinates; and which told (``ADDRESS``, ``FALLBACK``,
+    ``GUESS``: a guess, to be reported). ``("", "")`` when none tells."""
+    county = places.county_in_address(str(fields.get("address") or ""))
     if county:
-        return county, False
+        return county, ADDRESS
+    if fallback:
+        return fallback, FALLBACK
     latitude, longitude = fields.get("latitude"), fields.get("longitude")
     if isinstance(latitude, int | float) and isinstance(longitude, int | float):
         county = places.nearest_county(float(latitude), float(longitude))
-        return county, bool(county)
-    return "", False
+        return county, GUESS if county else ""
+    return "", ""
+
+
+ADDRESS, FALLBACK, GUESS = "address", "fallback", "guess"  # what told ``county_from_details`` the county
 
 
 def _counties_of_uncoded(wanted: list[WarehouseWanted], places: RegionNames) -> tuple[dict[object, str], set[object]]:
@@ -231,9 +237,8 @@ def _counties_of_uncoded(wanted: list[WarehouseWanted], places: RegionNames) -> 
         try:
             county = places.county_for(want.place)
             if not county:
-                county, guessed = county_from_details(want.fields, places)
-                if want.fallback_county and (guessed or not county):  # the fallback comes before a guess
-                    county = want.fallback_county
+                county, told_by = county_from_details(want.fields, places, want.fallback_county)
+                if told_by == FALLBACK:
                     from_fallback.add(want.key)
         except DomainError:
             continue  # reported when the warehouse's fields are worked out
@@ -380,8 +385,8 @@ def _service_fields(
     place = want.place
     county = places.county_for(place)
     if not county and new:
-        county, guessed = county_from_details(fields, places, want.fallback_county)
-        if guessed:
+        county, told_by = county_from_details(fields, places, want.fallback_county)
+        if told_by == GUESS:
             outcome.defaulted.append(Defaulted("county", places.by_code[county].name))
     if place.county_code:
         outcome.county_named = misnamed(place.county_code, place.county_name)
