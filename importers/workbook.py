@@ -64,7 +64,7 @@ from importers.limits import (
 )
 from importers.sandbox import Child, Send, unreadable
 from importers.values import KNOWN_UNITS, bracket_unit, is_blank, is_known_unit, parse_text
-from importers.xls_records import Damaged, Encrypted, NoWorkbookStream, declared_area, xls_sheets
+from importers.xls_records import Damaged, Encrypted, NoWorkbookStream, declared_area, note_cell, xls_sheets
 from importers.xlsx_strings import (
     ShownText,
     StringLengths,
@@ -733,17 +733,15 @@ class _PartScan:
                     if reference is None or (value is not None and _TEXT_RESULT.search(tag)):
                         continue  # a cell without its place (Excel always writes it); a text result saved, "" too
                     letters, number = reference.groups()
-                    cells = seen.zero_formulas if zero else seen.uncomputed
-                    if len(cells) < MAX_ROWS or int(number) in cells:
-                        cells.setdefault(int(number), set()).add(_column_number(letters) - 1)
+                    note_cell(seen.zero_formulas if zero else seen.uncomputed, int(number), _column_number(letters) - 1)
             if errors:
                 for tag in _CELL_TAG.finditer(window):
                     if not _ERROR_TYPE.search(tag.group()):
                         continue
                     reference = _CELL_REFERENCE.search(tag.group())
-                    cells = seen.error_cells
-                    if reference and (len(cells) < MAX_ROWS or int(reference.group(2)) in cells):
-                        cells.setdefault(int(reference.group(2)), set()).add(_column_number(reference.group(1)) - 1)
+                    if reference:
+                        letters, number = reference.groups()
+                        note_cell(seen.error_cells, int(number), _column_number(letters) - 1)
         self.carry = chunk[-_CARRY:] if len(chunk) >= _CARRY else (carry + chunk)[-_CARRY:]
 
     def finish(self) -> None:

@@ -423,13 +423,13 @@ def _sheet(stream: bytes, start: int, following: int, name: str, workbook: _Glob
                 work += formula_work(stream, data + 20, at, workbook.longest_name)
                 # its saved result: an error is type 2 in a result whose last two bytes are 0xFFFF
                 if stream[data + 12 : data + 14] == b"\xff\xff" and stream[data + 6] == 2:
-                    _error_cell(sheet, row, column)
+                    note_cell(sheet.error_cells, row + 1, column)
             elif kind == LABELSST:
                 index = _U32.unpack_from(stream, data + 6)[0]
                 if index < len(shared):
                     shared_text += shared[index]
             elif kind == BOOLERR and stream[data + 7]:
-                _error_cell(sheet, row, column)
+                note_cell(sheet.error_cells, row + 1, column)
         elif kind == STRING:
             if length < 2:
                 raise Damaged(name, "a record is too short for its type")
@@ -513,10 +513,11 @@ _FUNCTION_NAME = 34  # the longest function name calamine knows, with its parent
 _ATTR_SKIPS = {0x01: 2, 0x02: 2, 0x08: 2, 0x20: 2, 0x21: 2}  # PtgAttr kinds that write nothing
 
 
-def _error_cell(sheet: XlsSheet, row: int, column: int) -> None:
-    cells = sheet.error_cells
-    if len(cells) < MAX_ROWS or row + 1 in cells:  # kept for at most MAX_ROWS rows, as an .xlsx's marks
-        cells.setdefault(row + 1, set()).add(column)
+def note_cell(cells: dict[int, set[int]], row: int, column: int) -> None:
+    """A marked cell (row from 1, column from 0) noted in ``cells``, of at most ``MAX_ROWS`` rows (a sheet of more
+    is refused anyway): a crafted file of marks costs no more memory than that. An .xlsx's marks too."""
+    if len(cells) < MAX_ROWS or row in cells:
+        cells.setdefault(row, set()).add(column)
 
 
 def formula_work(stream: bytes, at: int, end: int, longest_name: int) -> int:
