@@ -970,7 +970,8 @@ class LedgerReader:
         return quantity, unit
 
 
-MAX_CONTACT_TEXT = 64
+# A 联系人 cell is split only when it fits the field it came for (the pattern costs more the longer the text)
+MAX_CONTACT_TEXT = TEXT_LIMITS["contact_person"]
 _CLOSED_FIRST = re.compile(r"^[^()（）]*[)）]")  # a phone whose first bracket closes: (010)1234…'s area code
 _YEAR_PREFIX = re.compile(r"^\s*\d{4}\s*年度?\s*")  # 2024年东城区…台账: the year before the place
 # A contact cell holding a name, then its phone(s): 张三 13800138000, 张三（0771-1234567）, 张三 电话：138….
