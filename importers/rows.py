@@ -722,7 +722,7 @@ class LedgerReader:
             source,
             f"contact '{json_value(source.value)}' holds a name and a phone: read as contact person {person}, "
             f"phone {phone}",
-            json_value(source.value),
+            source.value,
         )
 
     def _unswap(self, values: dict, sources: dict[str, Source]) -> None:
@@ -758,7 +758,7 @@ class LedgerReader:
                     sheet=table.name,
                     row=number,
                     column=sources[name].column.header if sources[name].column else None,
-                    value=json_value(sources[name].value),
+                    value=sources[name].value,
                 )
 
     # --- stock cells --------------------------------------------------------------------------
@@ -887,7 +887,7 @@ class LedgerReader:
                         sheet=table.name,
                         row=number,
                         column=quantity_column.header,
-                        value=json_value(raw_quantity),
+                        value=raw_quantity,
                     )
             except CellError as error:
                 self.log.cell_error(table.name, number, quantity_column, raw_quantity, str(error))
@@ -906,7 +906,7 @@ class LedgerReader:
                 sheet=table.name,
                 row=number,
                 column=quantity_column.header if quantity_column else None,
-                value=json_value(raw_quantity),
+                value=raw_quantity,
             )
         if pack is not None:  # rare: the cell gives its pack (2箱（每箱20个）)
             quantity, unit_text = self._unpacked(
@@ -950,7 +950,7 @@ class LedgerReader:
             "sheet": table.name,
             "row": number,
             "column": quantity_column.header if quantity_column else None,
-            "value": json_value(raw_quantity),
+            "value": raw_quantity,  # ``IssueLog.warn`` makes a cell value JSON's
         }
         # said as written: the cell is read folded (200L's unit is l)
         pack_text = f"1 {as_written(unit, raw_quantity)} = {per_pack:f} {as_written(inner, raw_quantity, last=True)}"
