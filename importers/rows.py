@@ -955,7 +955,7 @@ class LedgerReader:
         # said as written: the cell is read folded (200L's unit is l)
         pack_text = f"1 {as_written(unit, raw_quantity)} = {per_pack:f} {as_written(inner, raw_quantity, last=True)}"
         if not reaches_item(unit) and reaches_item(inner):
-            counted = quantity * per_pack
+            counted = in_item_unit(quantity, per_pack)  # the pack a cell gives is a factor to the item's unit
             self.log.warn(
                 f"quantity '{raw_quantity}' gives its pack ({pack_text}): "
                 f"read as {counted.normalize():f} {as_written(inner, raw_quantity, last=True)}",
