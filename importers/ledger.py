@@ -477,6 +477,18 @@ class _LedgerImport:
                 sheet=entry.first.sheet,
                 row=entry.first.row,
             )
+        if outcome.kept:
+            sources = [entry.sources.get(name) for name in outcome.kept]
+            columns = ", ".join(
+                source.column.header if source is not None and source.column is not None else name
+                for source, name in zip(sources, outcome.kept, strict=True)
+            )
+            self.log.warn(
+                f"warehouse {entry.label}: {columns} differ from the registry and were kept as registered: only "
+                "provincial staff may change a warehouse's details",
+                sheet=entry.first.sheet,
+                row=entry.first.row,
+            )
         for defaulted in outcome.defaulted:
             if defaulted.field == "level":
                 message = f"warehouse {entry.label}: no level (仓库级别) given; registered as county level (县级)"

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, lazyload
 from inventory.access import Actor, require_warehouse_management
 from inventory.audit import record_audits, snapshot
 from inventory.db import chunks, insert_many
-from inventory.errors import Conflict, DomainError, ValidationFailed, required
+from inventory.errors import Conflict, DomainError, Forbidden, ValidationFailed, required
 from inventory.models import Region, Warehouse
 from inventory.reference import WarehouseLevel, WarehouseStatus
 from inventory.regions import PlaceGiven, RegionNames, RegionPath, name_key, resolve_region_path
@@ -113,6 +113,9 @@ class WarehouseOutcome:
     generated: bool = False  # registered under a generated code (``_CodeSequence``)
     county_named: str | None = None
     defaulted: list[Defaulted] = field(default_factory=list)
+    # Fields that differ from the registry, kept as registered: the actor may change the warehouse's stock, not its
+    # record (a manager importing their own ledger with a new phone)
+    kept: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -412,6 +415,13 @@ def _updated(
     """The warehouse with the given fields that differ applied through ``update_warehouse``."""
     changes = {name: value for name, value in fields.items() if not same_value(getattr(warehouse, name), value)}
     if not changes:
+        return warehouse
+    try:
+        require_warehouse_management(actor, warehouse.province_code)
+    except Forbidden:
+        # Its stock is the actor's to count or not (``require_stock_change`` says, as for any row): a phone that
+        # differs no longer refuses a manager's own stock, it is kept as registered and said.
+        outcome.kept = sorted(changes)
         return warehouse
     with session.begin_nested():  # a refused update leaves no half-changed object behind
         warehouse = update_warehouse(session, actor, warehouse.code, **changes)

@@ -10,7 +10,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from inventory.access import Principal
 from inventory.models import Warehouse
+from inventory.reference import Role
 from tests.importers.conftest import FIELD_HEAD, in_chinese, sheet_of_rows, stock, xlsx
 
 HEAD = FIELD_HEAD
@@ -252,3 +254,37 @@ def test_the_county_a_sheet_s_title_names_places_its_warehouses_that_give_none(s
     )
     assert annexed.status == "imported", [error.message for error in annexed.errors]  # the title below 附件2
     assert session.scalar(select(Warehouse.county_code).where(Warehouse.name == "三号库")) == "110101"
+
+
+def test_a_manager_s_own_ledger_with_a_new_phone_is_imported_keeping_the_registry_s_details(
+    session, run_import, make_warehouse
+):
+    """A manager importing their own warehouse's ledger, whose 联系电话 differs from the registry, had the
+    warehouse's every row rejected "无权管理省份 110000 的仓库" on the code column: managers count stock, and only
+    provincial staff change a warehouse's record. The stock goes in; the details stay as registered, said once."""
+    mine = make_warehouse("W-1", name="东城区储备库", contact_phone="010-1111")
+    others = make_warehouse("W-2", name="西城区储备库", contact_phone="010-2222")
+    session.commit()
+    manager = Principal("mia", Role.MANAGER, warehouse_ids=frozenset({mine.id}))
+    head = [*FIELD_HEAD, "联系电话"]
+
+    own = run_import(
+        sheet_of_rows([head, ["W-1", "东城区储备库", "政府储备", "110101", "活性炭", "吨", 5, "a", "13900139000"]]),
+        actor=manager,
+    )
+
+    assert own.status == "imported", [error.message for error in own.errors]
+    assert stock(session)[("W-1", "PD-001", "a")] == 5
+    assert session.get(Warehouse, mine.id).contact_phone == "010-1111"
+    said = [warning.message for warning in own.warnings if "registry" in warning.message]
+    assert len(said) == 1 and in_chinese(said[0]) == (
+        "仓库 W-1：联系电话 与登记信息不同，已保留登记信息：仓库信息只能由省级人员修改"
+    ), said
+    # another's warehouse: its stock is still not the manager's to count
+    theirs = run_import(
+        sheet_of_rows([head, ["W-2", "西城区储备库", "政府储备", "110101", "活性炭", "吨", 5, "a", "13900139000"]]),
+        actor=manager,
+    )
+    assert theirs.status == "rejected"
+    assert ("W-2", "PD-001", "a") not in stock(session)
+    assert session.get(Warehouse, others.id).contact_phone == "010-2222"
