@@ -326,6 +326,11 @@ def _apply_item_fields(session: Session, item: Item, fields: dict) -> None:
     if "unit" in fields:
         unit = check_text(fields["unit"], "unit", max_length=text_limit(Item.unit), required=True)
         changes = canonical_unit(unit) != canonical_unit(item.unit)  # 吨 → t is the same unit respelled
+        if changes and item.id is not None:
+            # FOR UPDATE, not the edit's NO KEY UPDATE: a stock line, quota, need, price or pack factor being added
+            # for the item holds its row FOR KEY SHARE (the foreign key's check) to its commit, so the change of
+            # unit waits for it and then counts it, or the addition waits for the change.
+            session.execute(select(Item.id).where(Item.id == item.id).with_for_update())
         if changes and item.id is not None and _counted_in_its_unit(session, item):
             # Every quantity of the item (its stock, ledger, call-ups, quotas, prices, pack factors) is counted in
             # its unit: renaming the unit would re-read them all (500 米 of boom as 500 吨), rewriting history.

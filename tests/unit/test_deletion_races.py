@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from api.extensions import db
 from inventory.catalogue import create_item, delete_item, update_item
 from inventory.db import intends_to_write
-from inventory.errors import NotFound
+from inventory.errors import Conflict, NotFound
 from inventory.models import AuditEntry
 from inventory.quotas import create_quota, delete_quota, update_quota
 from inventory.vocabulary import add_reserve_type_word, remove_reserve_type_word
@@ -127,3 +128,42 @@ def test_an_edit_racing_a_deletion_is_done_first_or_finds_nothing(app, session, 
     deleter.join(timeout=30)
     assert deleted.is_set()
     assert edited in ("done", f"refused: {gone}"), edited
+
+
+def test_a_change_of_unit_waits_for_a_quota_being_added_and_counts_it(app, session, db_kind):
+    """A quota of 100 个 added while an item's unit changed to 吨: the change read "nothing counted in 个" before
+    the quota committed (the edit's NO KEY UPDATE lock does not meet the quota's foreign-key check), and the
+    quota was read as 100 吨 from then on. The change now locks the item FOR UPDATE and waits for it."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has one writer: the race exists on PostgreSQL only")
+    code, _gone = _item(session, 9)
+    _quota_id, _ = _quota(session, 9)  # a warehouse RQ9 (its quota is for PD-001)
+    session.commit()
+    session.remove()
+    adding, added = threading.Event(), threading.Event()
+
+    def add_quota() -> None:
+        with app.app_context(), intends_to_write():
+            create_quota(db.session, "tester", minimum=100, warehouse="RQ9", item=code)
+            db.session.flush()  # inserted, its foreign key checked: the item held FOR KEY SHARE until the commit
+            adding.set()
+            time.sleep(0.5)
+            db.session.commit()
+            db.session.remove()
+        added.set()
+
+    adder = threading.Thread(target=add_quota)
+    adder.start()
+    assert adding.wait(timeout=10)
+    with intends_to_write():
+        try:
+            update_item(db.session, "tester", code, unit="吨")
+            db.session.commit()
+            changed = "done"
+        except Conflict as refused:
+            db.session.rollback()
+            changed = f"refused: {refused.message}"
+    db.session.remove()
+    adder.join(timeout=30)
+    assert added.is_set()
+    assert changed.startswith("refused: ") and "its unit cannot change" in changed, changed
