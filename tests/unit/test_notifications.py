@@ -235,15 +235,21 @@ def test_settings_changed_twice_at_once_never_opt_in_to_a_cleared_address(app, s
         db.session.remove()
 
 
-def test_a_dispatch_without_a_note_is_told_in_chinese_in_the_chinese_text(session, scene):
-    """The system's own note of a dispatch ("shipment SH-…, ledger entry N") stood in English in the Chinese inbox
-    line and email ("说明：shipment SH-…, ledger entry 126003"); a person's note stays as written."""
+def _told_of_a_dispatch(session, scene):
+    """The responder's inbox entry for a line of a new call-up dispatched without a note."""
     callup = raise_for(session, scene, 10)
     session.commit()
     (line,) = callup.lines
     dispatch_line(session, principal_for(scene["users"]["near"]), line.id)
     session.commit()
     (told,) = inbox(session, scene["users"]["responder"])
+    return told
+
+
+def test_a_dispatch_without_a_note_is_told_in_chinese_in_the_chinese_text(session, scene):
+    """The system's own note of a dispatch ("shipment SH-…, ledger entry N") stood in English in the Chinese inbox
+    line and email ("说明：shipment SH-…, ledger entry 126003"); a person's note stays as written."""
+    told = _told_of_a_dispatch(session, scene)
     notice = notice_for(told.event.kind, json.loads(told.event.payload))
     assert re.fullmatch(
         r"事件：河道油污；操作人：m-near；说明：发运单 SH-\d{8}-\d{5}，台账记录 \d+", notice.lines_zh[0]
@@ -261,11 +267,6 @@ def test_a_persons_note_shaped_like_the_systems_stays_as_written_in_the_chinese_
     """The Chinese notice read the system's note by a pattern of its own (``\\S+`` for the shipment), so a person's
     note that merely looked like it ("shipment tents, ledger entry 5") was said as "发运单 tents，台账记录 5"; the
     notice now reads it as the API does (``inventory.system_texts``): only a shipment's real code is one."""
-    callup = raise_for(session, scene, 10)
-    session.commit()
-    (line,) = callup.lines
-    dispatch_line(session, principal_for(scene["users"]["near"]), line.id)
-    session.commit()
-    (told,) = inbox(session, scene["users"]["responder"])
+    told = _told_of_a_dispatch(session, scene)
     notice = notice_for(told.event.kind, {**json.loads(told.event.payload), "note": note})
     assert notice.lines_zh[0].endswith(f"说明：{note}")
